@@ -1,0 +1,17 @@
+// The subcommands behind `lookout`, each returning the process exit code of CONTRACT.md.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lookout {
+
+int cmd_check(const std::string& config_path);
+int cmd_run(const std::string& config_path);
+int cmd_probe(const std::string& config_path, const std::vector<std::string>& names, bool json);
+int cmd_version();
+
+// Prints every error and warning of a load as FILE:LINE:COL: message on stderr.
+void print_config_errors(const struct LoadResult& r);
+
+}  // namespace lookout

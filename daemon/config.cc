@@ -1,0 +1,624 @@
+#include "daemon/config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "daemon/config_parser.h"
+#include "daemon/units.h"
+#include <re2/re2.h>
+
+namespace lookout {
+
+using config_detail::Layers;
+using config_detail::Parser;
+
+const char* to_string(MonitorType t) {
+  switch (t) {
+    case MonitorType::kHttp:
+      return "http";
+  }
+  return "unknown";
+}
+
+const MonitorConfig* Config::find(const std::string& name) const {
+  for (const auto& m : monitors) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+std::string ConfigError::str() const {
+  return fmt::format("{}:{}:{}: {}{}", file, line, col, warning ? "warning: " : "", message);
+}
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::string resolve_config_path(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("LOOKOUT_CONFIG"); env != nullptr && *env != '\0') return env;
+  return "/etc/lookout/lookout.toml";
+}
+
+namespace config_detail {
+
+void Parser::error(const toml::source_region& where, std::string message) {
+  errors_.push_back({file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
+                     std::move(message), false});
+}
+
+void Parser::warning(const toml::source_region& where, std::string message) {
+  errors_.push_back({file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
+                     std::move(message), true});
+}
+
+namespace {
+
+const char* type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date or time";
+  }
+}
+
+std::optional<std::string> read_file_secret(const std::string& path, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = fmt::format("cannot read secret file {}: {}", path, std::strerror(errno));
+    return std::nullopt;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string v = ss.str();
+  if (!v.empty() && v.back() == '\n') v.pop_back();
+  if (!v.empty() && v.back() == '\r') v.pop_back();
+  return v;
+}
+
+}  // namespace
+
+std::optional<Secret> Parser::text(const toml::node& n, std::string_view key) {
+  const auto* s = n.as_string();
+  if (s == nullptr) {
+    error(n.source(), fmt::format("{} must be a string, not {}", key, type_name(n)));
+    return std::nullopt;
+  }
+  const std::string& raw = s->get();
+  std::string out;
+  bool secret = false;
+  std::vector<std::string> fragments;
+  size_t i = 0;
+  while (i < raw.size()) {
+    const size_t open = raw.find("${", i);
+    if (open == std::string::npos) {
+      out.append(raw, i);
+      break;
+    }
+    out.append(raw, i, open - i);
+    const size_t close = raw.find('}', open);
+    if (close == std::string::npos) {
+      error(n.source(), fmt::format("{}: \"${{\" without a closing \"}}\"; write ${{env:NAME}} or ${{file:/path}}", key));
+      return std::nullopt;
+    }
+    const std::string ref = raw.substr(open + 2, close - open - 2);
+    std::string value;
+    if (ref.rfind("env:", 0) == 0) {
+      const std::string name = ref.substr(4);
+      const auto v = env_(name);
+      if (!v) {
+        error(n.source(), fmt::format("{}: environment variable {} is not set", key, name));
+        return std::nullopt;
+      }
+      if (v->empty()) {
+        error(n.source(), fmt::format("{}: environment variable {} is empty", key, name));
+        return std::nullopt;
+      }
+      value = *v;
+    } else if (ref.rfind("file:", 0) == 0) {
+      std::string why;
+      const auto v = read_file_secret(ref.substr(5), why);
+      if (!v) {
+        error(n.source(), fmt::format("{}: {}", key, why));
+        return std::nullopt;
+      }
+      if (v->empty()) {
+        error(n.source(), fmt::format("{}: secret file {} is empty", key, ref.substr(5)));
+        return std::nullopt;
+      }
+      value = *v;
+    } else {
+      error(n.source(), fmt::format("{}: unknown reference \"${{{}}}\"; write ${{env:NAME}} or ${{file:/path}}", key, ref));
+      return std::nullopt;
+    }
+    secret = true;
+    fragments.push_back(value);
+    out += value;
+    i = close + 1;
+  }
+  if (secret) {
+    for (const auto& f : fragments) redactor_.add(f);
+    redactor_.add(out);
+  }
+  return Secret(std::move(out), secret);
+}
+
+std::optional<std::string> Parser::plain_text(const toml::node& n, std::string_view key) {
+  auto v = text(n, key);
+  if (!v) return std::nullopt;
+  if (v->is_secret()) {
+    error(n.source(), fmt::format("{} cannot be a secret: it is shown to people", key));
+    return std::nullopt;
+  }
+  return v->reveal();
+}
+
+std::optional<bool> Parser::boolean(const toml::node& n, std::string_view key) {
+  if (const auto* b = n.as_boolean()) return b->get();
+  error(n.source(), fmt::format("{} must be true or false, not {}", key, type_name(n)));
+  return std::nullopt;
+}
+
+std::optional<int64_t> Parser::integer(const toml::node& n, std::string_view key, int64_t lo, int64_t hi) {
+  const auto* i = n.as_integer();
+  if (i == nullptr) {
+    error(n.source(), fmt::format("{} must be an integer, not {}", key, type_name(n)));
+    return std::nullopt;
+  }
+  if (i->get() < lo || i->get() > hi) {
+    error(n.source(), fmt::format("{} must be between {} and {}, not {}", key, lo, hi, i->get()));
+    return std::nullopt;
+  }
+  return i->get();
+}
+
+std::optional<Duration> Parser::duration(const toml::node& n, std::string_view key) {
+  const auto* s = n.as_string();
+  if (s == nullptr) {
+    error(n.source(), fmt::format("{} must be a duration string such as \"30s\", not {}", key, type_name(n)));
+    return std::nullopt;
+  }
+  auto parsed = parse_duration(s->get());
+  if (!parsed.value) {
+    error(n.source(), fmt::format("{}: {}", key, parsed.error));
+    return std::nullopt;
+  }
+  return parsed.value;
+}
+
+std::optional<uint64_t> Parser::size(const toml::node& n, std::string_view key) {
+  const auto* s = n.as_string();
+  if (s == nullptr) {
+    error(n.source(), fmt::format("{} must be a size string such as \"1MiB\", not {}", key, type_name(n)));
+    return std::nullopt;
+  }
+  auto parsed = parse_size(s->get());
+  if (!parsed.bytes) {
+    error(n.source(), fmt::format("{}: {}", key, parsed.error));
+    return std::nullopt;
+  }
+  return parsed.bytes;
+}
+
+std::optional<std::vector<std::string>> Parser::string_list(const toml::node& n, std::string_view key) {
+  const auto* arr = n.as_array();
+  if (arr == nullptr) {
+    error(n.source(), fmt::format("{} must be an array of strings, not {}", key, type_name(n)));
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  bool ok = true;
+  for (const auto& item : *arr) {
+    auto v = plain_text(item, key);
+    if (v) {
+      out.push_back(*v);
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+void Parser::check_keys(const toml::table& table, std::string_view section, const std::set<std::string>& known) {
+  for (const auto& [k, v] : table) {
+    const std::string key(k.str());
+    if (known.count(key) != 0) continue;
+    const std::string hint = suggest(key, known);
+    error(k.source(), fmt::format("unknown key \"{}\" in {}{}", key, section,
+                                  hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+  }
+}
+
+const toml::node* Layers::get(std::string_view dotted) const {
+  for (const toml::table* t : {monitor, defaults}) {
+    if (t == nullptr) continue;
+    const toml::node* n = t->at_path(dotted).node();
+    if (n != nullptr) return n;
+  }
+  return nullptr;
+}
+
+std::string suggest(std::string_view word, const std::set<std::string>& candidates) {
+  auto distance = [](std::string_view a, std::string_view b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      }
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
+  };
+  std::string best;
+  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const size_t d = distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+nlohmann::json to_json(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string:
+      return n.as_string()->get();
+    case toml::node_type::integer:
+      return n.as_integer()->get();
+    case toml::node_type::floating_point:
+      return n.as_floating_point()->get();
+    case toml::node_type::boolean:
+      return n.as_boolean()->get();
+    case toml::node_type::array: {
+      auto out = nlohmann::json::array();
+      for (const auto& item : *n.as_array()) out.push_back(to_json(item));
+      return out;
+    }
+    case toml::node_type::table: {
+      auto out = nlohmann::json::object();
+      for (const auto& [k, v] : *n.as_table()) out[std::string(k.str())] = to_json(v);
+      return out;
+    }
+    default:
+      // Dates and times: compared as the text TOML would write.
+      return n.visit([](const auto& v) {
+        std::ostringstream ss;
+        if constexpr (toml::is_date<decltype(v)> || toml::is_time<decltype(v)> || toml::is_date_time<decltype(v)>) ss << v;
+        return ss.str();
+      });
+  }
+}
+
+const std::set<std::string>& common_monitor_keys() {
+  static const std::set<std::string> keys{"name",       "type",          "group",   "public",
+                                          "interval",   "timeout",       "fail_after", "recover_after"};
+  return keys;
+}
+
+}  // namespace config_detail
+
+namespace {
+
+const std::set<std::string> kTopKeys{"server", "storage", "defaults", "monitor", "scheduler"};
+const std::set<std::string> kServerKeys{"listen", "title", "public_url", "admin_token", "max_request"};
+const std::set<std::string> kStorageKeys{"path", "keep_raw"};
+const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
+// Sections of the contract that later parts of lookout add; named so the error is plain.
+const std::set<std::string> kLaterTopKeys{"channel", "route", "maintenance"};
+
+std::set<std::string> all_monitor_keys() {
+  std::set<std::string> keys = config_detail::common_monitor_keys();
+  for (const auto& k : config_detail::http_monitor_keys()) keys.insert(k);
+  return keys;
+}
+
+const toml::table* section(Parser& p, const toml::table& root, std::string_view name) {
+  const toml::node* n = root.get(name);
+  if (n == nullptr) return nullptr;
+  if (!n->is_table()) {
+    p.error(n->source(), fmt::format("[{}] must be a table", name));
+    return nullptr;
+  }
+  return n->as_table();
+}
+
+bool parse_listen(const std::string& text, std::string& host, uint16_t& port) {
+  // "127.0.0.1:8080", "[::1]:8080" or ":8080"
+  static const std::regex kForm(R"(^(\[[0-9a-fA-F:.]+\]|[^\[\]:]*):([0-9]{1,5})$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, kForm)) return false;
+  const long p = std::stol(m[2].str());
+  if (p < 0 || p > 65535) return false;
+  host = m[1].str();
+  if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  port = static_cast<uint16_t>(p);
+  return true;
+}
+
+void parse_server(Parser& p, const toml::table& t, ServerConfig& s) {
+  p.check_keys(t, "[server]", kServerKeys);
+  if (const auto* n = t.get("listen")) {
+    if (auto v = p.plain_text(*n, "server.listen")) {
+      if (!parse_listen(*v, s.listen_host, s.listen_port)) {
+        p.error(n->source(), fmt::format("server.listen \"{}\" is not HOST:PORT (as in \"127.0.0.1:8080\" or \"[::1]:8080\")", *v));
+      }
+    }
+  }
+  if (const auto* n = t.get("title")) {
+    if (auto v = p.plain_text(*n, "server.title")) s.title = *v;
+  }
+  if (const auto* n = t.get("public_url")) {
+    if (auto v = p.plain_text(*n, "server.public_url")) {
+      if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0) {
+        p.error(n->source(), fmt::format("server.public_url \"{}\" must start with http:// or https://", *v));
+      }
+      while (!v->empty() && v->back() == '/') v->pop_back();
+      s.public_url = *v;
+    }
+  }
+  if (const auto* n = t.get("admin_token")) {
+    if (auto v = p.text(*n, "server.admin_token")) {
+      if (v->reveal().size() < 16) {
+        p.error(n->source(), "server.admin_token must be at least 16 characters long");
+      }
+      if (!v->is_secret()) {
+        p.warning(n->source(), "server.admin_token is written in the config file; prefer \"${env:NAME}\" or \"${file:/path}\"");
+      }
+      s.admin_token = Secret(v->reveal(), true);
+    }
+  }
+  if (const auto* n = t.get("max_request")) {
+    if (auto v = p.size(*n, "server.max_request")) s.max_request = *v;
+  }
+}
+
+void parse_storage(Parser& p, const toml::table& t, StorageConfig& s, const std::string& config_path) {
+  p.check_keys(t, "[storage]", kStorageKeys);
+  if (const auto* n = t.get("path")) {
+    if (auto v = p.plain_text(*n, "storage.path")) {
+      std::filesystem::path path(*v);
+      if (path.is_relative()) path = std::filesystem::path(config_path).parent_path() / path;
+      s.path = path.lexically_normal().string();
+    }
+  }
+  if (const auto* n = t.get("keep_raw")) {
+    if (auto v = p.duration(*n, "storage.keep_raw")) s.keep_raw = *v;
+  }
+}
+
+void parse_scheduler(Parser& p, const toml::table& t, SchedulerConfig& s) {
+  p.check_keys(t, "[scheduler]", kSchedulerKeys);
+  if (const auto* n = t.get("max_in_flight")) {
+    if (auto v = p.integer(*n, "scheduler.max_in_flight", 1, 100'000)) s.max_in_flight = static_cast<size_t>(*v);
+  }
+  if (const auto* n = t.get("max_per_host")) {
+    if (auto v = p.integer(*n, "scheduler.max_per_host", 1, 100'000)) s.max_per_host = static_cast<size_t>(*v);
+  }
+}
+
+std::string fingerprint(const MonitorConfig& m) {
+  std::string out = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", m.name, m.group, to_string(m.type),
+                                m.is_public, m.interval.count(), m.timeout.count(), m.fail_after, m.recover_after,
+                                m.http.url.reveal(), m.http.method, m.http.ca_file, m.http.insecure,
+                                m.http.follow_redirects, m.http.max_redirects, m.http.max_body);
+  for (const auto& [k, v] : m.http.headers) out += fmt::format("|h:{}={}", k, v.reveal());
+  if (m.http.body) out += "|b:" + m.http.body->reveal();
+  for (const auto& s : m.expect.status) out += fmt::format("|s:{}-{}", s.lo, s.hi);
+  if (m.expect.body_contains) out += "|c:" + *m.expect.body_contains;
+  if (m.expect.body_regex) out += "|r:" + m.expect.body_regex->pattern();
+  for (const auto& [k, v] : m.expect.json) out += fmt::format("|j:{}={}", k, v.dump());
+  for (const auto& [k, v] : m.expect.headers) out += fmt::format("|eh:{}={}", k, v);
+  if (m.expect.max_latency) out += fmt::format("|l:{}", m.expect.max_latency->count());
+  return out;
+}
+
+bool valid_name(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t, const toml::table* defaults) {
+  const Layers layers{&t, defaults};
+  MonitorConfig m;
+  bool ok = true;
+
+  const toml::node* name = t.get("name");
+  if (name == nullptr) {
+    p.error(t.source(), "monitor without a name; add name = \"...\" ([a-z0-9_-]+)");
+    ok = false;
+  } else if (auto v = p.plain_text(*name, "name")) {
+    m.name = *v;
+    if (!valid_name(m.name)) {
+      p.error(name->source(), fmt::format("monitor name \"{}\" may hold only a-z, 0-9, _ and -", m.name));
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+
+  const toml::node* type = t.get("type");
+  if (type == nullptr) {
+    p.error(t.source(), fmt::format("monitor \"{}\" has no type; add type = \"http\"", m.name));
+    return std::nullopt;
+  }
+  const auto type_text = p.plain_text(*type, "type");
+  if (!type_text) return std::nullopt;
+  if (*type_text == "http") {
+    m.type = MonitorType::kHttp;
+  } else if (*type_text == "journey" || *type_text == "cert" || *type_text == "dns" || *type_text == "latency") {
+    p.error(type->source(), fmt::format("monitor type \"{}\" is not available in lookout {} yet; this version runs \"http\" monitors", *type_text, LOOKOUT_VERSION));
+    return std::nullopt;
+  } else {
+    p.error(type->source(), fmt::format("unknown monitor type \"{}\"; use http, journey, cert, dns or latency", *type_text));
+    return std::nullopt;
+  }
+
+  std::set<std::string> known = config_detail::common_monitor_keys();
+  for (const auto& k : config_detail::http_monitor_keys()) known.insert(k);
+  p.check_keys(t, fmt::format("monitor \"{}\"", m.name), known);
+
+  if (const auto* n = layers.get("group")) {
+    if (auto v = p.plain_text(*n, "group")) m.group = *v;
+  }
+  if (const auto* n = layers.get("public")) {
+    if (auto v = p.boolean(*n, "public")) m.is_public = *v;
+  }
+  const toml::node* interval_node = layers.get("interval");
+  if (interval_node != nullptr) {
+    if (auto v = p.duration(*interval_node, "interval")) {
+      if (*v < Duration{100}) {
+        p.error(interval_node->source(), "interval must be at least 100ms");
+      } else {
+        m.interval = *v;
+      }
+    }
+  }
+  const toml::node* timeout_node = layers.get("timeout");
+  if (timeout_node != nullptr) {
+    if (auto v = p.duration(*timeout_node, "timeout")) {
+      if (v->count() <= 0) {
+        p.error(timeout_node->source(), "timeout must be more than 0s");
+      } else {
+        m.timeout = *v;
+      }
+    }
+  }
+  if (m.timeout > m.interval) {
+    const toml::node* where = timeout_node != nullptr ? timeout_node : interval_node;
+    p.error(where != nullptr ? where->source() : t.source(),
+            fmt::format("monitor \"{}\": timeout {} is longer than its interval {}; a run must end before the next is due",
+                        m.name, format_duration(m.timeout), format_duration(m.interval)));
+  }
+  if (const auto* n = layers.get("fail_after")) {
+    if (auto v = p.integer(*n, "fail_after", 1, 100)) m.fail_after = static_cast<int>(*v);
+  }
+  if (const auto* n = layers.get("recover_after")) {
+    if (auto v = p.integer(*n, "recover_after", 1, 100)) m.recover_after = static_cast<int>(*v);
+  }
+  config_detail::parse_http_monitor(p, layers, t, m);
+  if (!ok) return std::nullopt;
+  m.fingerprint = fingerprint(m);
+  return m;
+}
+
+}  // namespace
+
+LoadResult parse_config(std::string_view text, const std::string& path, const EnvLookup& env) {
+  LoadResult result;
+  Config config;
+  config.file = path;
+  auto redactor = std::make_shared<Redactor>();
+  Parser p(path, env, result.errors, *redactor);
+
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    result.errors.push_back({path, static_cast<int>(e.source().begin.line),
+                             static_cast<int>(e.source().begin.column), std::string(e.description()), false});
+    return result;
+  }
+
+  for (const auto& [k, v] : root) {
+    const std::string key(k.str());
+    if (kTopKeys.count(key) != 0) continue;
+    if (kLaterTopKeys.count(key) != 0) {
+      p.error(k.source(), fmt::format("[[{}]] is not available in lookout {} yet", key, LOOKOUT_VERSION));
+      continue;
+    }
+    const std::string hint = config_detail::suggest(key, kTopKeys);
+    p.error(k.source(), fmt::format("unknown section \"{}\"{}", key,
+                                    hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+  }
+
+  if (const auto* t = section(p, root, "server")) parse_server(p, *t, config.server);
+  if (const auto* t = section(p, root, "storage")) parse_storage(p, *t, config.storage, path);
+  if (const auto* t = section(p, root, "scheduler")) parse_scheduler(p, *t, config.scheduler);
+  const toml::table* defaults = section(p, root, "defaults");
+  if (defaults != nullptr) {
+    std::set<std::string> known = all_monitor_keys();
+    known.erase("name");
+    known.erase("type");
+    p.check_keys(*defaults, "[defaults]", known);
+  }
+
+  if (const auto* n = root.get("monitor")) {
+    const auto* arr = n->as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      p.error(n->source(), "monitor must be written as [[monitor]] tables");
+    } else {
+      std::map<std::string, toml::source_region> seen;
+      for (const auto& item : *arr) {
+        auto m = parse_monitor(p, *item.as_table(), defaults);
+        if (!m) continue;
+        const auto* name_node = item.as_table()->get("name");
+        auto [it, inserted] = seen.emplace(m->name, name_node->source());
+        if (!inserted) {
+          p.error(name_node->source(), fmt::format("duplicate monitor name \"{}\" (first defined at line {})",
+                                                   m->name, it->second.begin.line));
+          continue;
+        }
+        config.monitors.push_back(std::move(*m));
+      }
+    }
+  }
+
+  std::stable_sort(result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {
+    return std::tie(a.line, a.col) < std::tie(b.line, b.col);
+  });
+  const bool has_error = std::any_of(result.errors.begin(), result.errors.end(),
+                                     [](const ConfigError& e) { return !e.warning; });
+  if (!has_error) {
+    config.redactor = std::move(redactor);
+    result.config = std::move(config);
+  }
+  return result;
+}
+
+LoadResult load_config(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult r;
+    r.errors.push_back({path, 1, 1,
+                        fmt::format("cannot read the config file: {} (set -c FILE or LOOKOUT_CONFIG)", std::strerror(errno)),
+                        false});
+    return r;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path, env);
+}
+
+}  // namespace lookout

@@ -1,0 +1,129 @@
+// The validated configuration: plain structs built once from the TOML file. `lookout check`,
+// `lookout probe` and `lookout run` (and a SIGHUP reload) all go through load_config().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/clock.h"
+#include "daemon/secret.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace lookout {
+
+enum class MonitorType { kHttp };
+const char* to_string(MonitorType t);
+
+// One entry of expect.status: an exact code (lo == hi) or a class like "2xx".
+struct StatusRule {
+  int lo = 200;
+  int hi = 299;
+  bool operator==(const StatusRule&) const = default;
+};
+
+struct HttpExpect {
+  std::vector<StatusRule> status{StatusRule{}};
+  std::optional<std::string> body_contains;
+  std::shared_ptr<const re2::RE2> body_regex;  // compiled once at load
+  std::vector<std::pair<std::string, nlohmann::json>> json;  // JSON Pointer -> expected value
+  std::vector<std::pair<std::string, std::string>> headers;  // name -> must contain
+  std::optional<Duration> max_latency;
+};
+
+struct HttpRequest {
+  Secret url;
+  std::string method = "GET";
+  std::vector<std::pair<std::string, Secret>> headers;
+  std::optional<Secret> body;
+  std::string ca_file;  // empty: the system store
+  bool insecure = false;
+  bool follow_redirects = true;
+  int max_redirects = 10;
+  uint64_t max_body = 1024 * 1024;  // bytes of decoded body read before the run fails
+};
+
+struct MonitorConfig {
+  std::string name;
+  std::string group;
+  MonitorType type = MonitorType::kHttp;
+  bool is_public = false;
+  Duration interval{60'000};
+  Duration timeout{10'000};
+  int fail_after = 2;
+  int recover_after = 2;
+  std::string host;  // the target host, for the per-host concurrency cap
+  HttpRequest http;
+  HttpExpect expect;
+  // Equal fingerprints mean the monitor did not change across a reload (it keeps its state).
+  // It may hold secret values: it is compared, never printed.
+  std::string fingerprint;
+};
+
+struct ServerConfig {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  std::string title = "Status";
+  std::string public_url;
+  std::optional<Secret> admin_token;
+  uint64_t max_request = 64 * 1024;  // bytes
+};
+
+struct StorageConfig {
+  std::string path = "/var/lib/lookout/lookout.db";  // relative paths are resolved against the config file's folder
+  Duration keep_raw{3LL * 86'400'000};
+};
+
+struct SchedulerConfig {
+  size_t max_in_flight = 512;
+  size_t max_per_host = 16;
+};
+
+struct Config {
+  std::string file;
+  ServerConfig server;
+  StorageConfig storage;
+  SchedulerConfig scheduler;
+  std::vector<MonitorConfig> monitors;
+  // Every secret value resolved while loading, for masking free text such as causes.
+  std::shared_ptr<const Redactor> redactor = std::make_shared<Redactor>();
+
+  const MonitorConfig* find(const std::string& name) const;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;
+  int col = 0;
+  std::string message;
+  bool warning = false;
+  // FILE:LINE:COL: message  (or FILE:LINE:COL: warning: message)
+  std::string str() const;
+};
+
+struct LoadResult {
+  std::optional<Config> config;      // set when there is no error (warnings allowed)
+  std::vector<ConfigError> errors;   // errors and warnings, in file order
+  bool ok() const { return config.has_value(); }
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup process_env();
+
+// Reads and validates the file. Never throws; every problem is in errors.
+LoadResult load_config(const std::string& path, const EnvLookup& env = process_env());
+// The same on text already read; `path` names it in messages and anchors relative paths.
+LoadResult parse_config(std::string_view text, const std::string& path, const EnvLookup& env);
+
+// The config path of the CLI: -c, else $LOOKOUT_CONFIG, else /etc/lookout/lookout.toml.
+std::string resolve_config_path(const std::string& flag);
+
+}  // namespace lookout

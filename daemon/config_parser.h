@@ -1,0 +1,66 @@
+// Shared helpers of the config loader: typed reads of TOML nodes that record FILE:LINE:COL
+// errors instead of throwing, secret resolution, and the [defaults] layering. Internal to
+// daemon/config*.cc; each monitor kind's keys are parsed in a file of its own.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <toml++/toml.h>
+#include <vector>
+
+#include "daemon/config.h"
+
+namespace lookout::config_detail {
+
+class Parser {
+ public:
+  Parser(std::string file, const EnvLookup& env, std::vector<ConfigError>& errors, Redactor& redactor)
+      : file_(std::move(file)), env_(env), errors_(errors), redactor_(redactor) {}
+
+  void error(const toml::source_region& where, std::string message);
+  void warning(const toml::source_region& where, std::string message);
+  const std::string& file() const { return file_; }
+
+  // Typed reads: nullopt (with an error recorded) when the node has the wrong type or value.
+  std::optional<Secret> text(const toml::node& n, std::string_view key);
+  std::optional<std::string> plain_text(const toml::node& n, std::string_view key);  // secrets refused
+  std::optional<bool> boolean(const toml::node& n, std::string_view key);
+  std::optional<int64_t> integer(const toml::node& n, std::string_view key, int64_t lo, int64_t hi);
+  std::optional<Duration> duration(const toml::node& n, std::string_view key);
+  std::optional<uint64_t> size(const toml::node& n, std::string_view key);
+  std::optional<std::vector<std::string>> string_list(const toml::node& n, std::string_view key);
+
+  // Records an error for every key of `table` not in `known`, with a "did you mean" hint.
+  void check_keys(const toml::table& table, std::string_view section, const std::set<std::string>& known);
+
+ private:
+  std::string file_;
+  const EnvLookup& env_;
+  std::vector<ConfigError>& errors_;
+  Redactor& redactor_;
+};
+
+// A monitor's keys looked up first in its own table, then in [defaults].
+struct Layers {
+  const toml::table* monitor = nullptr;
+  const toml::table* defaults = nullptr;
+  const toml::node* get(std::string_view dotted) const;
+};
+
+// The closest of `candidates` to `word` when it is close enough to be a typo, else "".
+std::string suggest(std::string_view word, const std::set<std::string>& candidates);
+
+// toml value -> JSON, for expect.json.
+nlohmann::json to_json(const toml::node& n);
+
+// Keys every monitor kind accepts, and those of the http kind.
+const std::set<std::string>& common_monitor_keys();
+const std::set<std::string>& http_monitor_keys();
+const std::set<std::string>& http_expect_keys();
+
+// Fills the http part of `m`; errors go to the parser.
+void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
+
+}  // namespace lookout::config_detail

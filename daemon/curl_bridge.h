@@ -1,0 +1,44 @@
+// The one place where libcurl's multi socket API meets the libuv loop (the shape of curl's
+// docs/examples/multi-uv.c): curl's socket callback starts and stops uv_poll watchers, its
+// timer callback arms one uv_timer, and finished transfers are handed back to their owners.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <functional>
+#include <unordered_map>
+
+#include "daemon/event_loop.h"
+
+namespace lookout {
+
+class CurlBridge {
+ public:
+  using Done = std::function<void(CURLcode)>;
+
+  explicit CurlBridge(EventLoop& loop);
+  ~CurlBridge();
+  CurlBridge(const CurlBridge&) = delete;
+  CurlBridge& operator=(const CurlBridge&) = delete;
+
+  // Starts the transfer. On success `done` runs exactly once, on the loop, after the handle
+  // left the multi (so the owner may clean it up there). On failure it never runs.
+  bool add(CURL* easy, Done done);
+  // Takes a transfer out without calling its `done`.
+  void remove(CURL* easy);
+  size_t active() const { return transfers_.size(); }
+
+ private:
+  struct SocketWatch;
+  static int on_socket(CURL* easy, curl_socket_t s, int what, void* userp, void* socketp);
+  static int on_timer(CURLM* multi, long timeout_ms, void* userp);
+  void drive(curl_socket_t s, int events);
+  void drain();
+
+  EventLoop& loop_;
+  CURLM* multi_;
+  Timer timer_;
+  std::unordered_map<CURL*, Done> transfers_;
+};
+
+}  // namespace lookout

@@ -1,0 +1,327 @@
+#include "daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+
+#include "daemon/units.h"
+
+namespace lookout {
+namespace {
+
+constexpr Duration kHeartbeatEvery{500};
+constexpr Duration kSnapshotEvery{200};
+constexpr Duration kHousekeepingEvery{60'000};
+constexpr Duration kLoopStaleAfter{2000};
+constexpr Duration kStorageStaleAfter{5000};
+
+}  // namespace
+
+Daemon::Daemon(Config config, const Clock& clock)
+    : config_(std::move(config)),
+      clock_(clock),
+      curl_(loop_),
+      probe_ctx_{curl_, clock_},
+      scheduler_({config_.scheduler.max_in_flight, config_.scheduler.max_per_host}),
+      schedule_timer_(loop_),
+      heartbeat_timer_(loop_),
+      snapshot_timer_(loop_),
+      housekeeping_timer_(loop_),
+      watchdog_timer_(loop_) {}
+
+Daemon::~Daemon() = default;
+
+std::string Daemon::tag(const Monitor& m) const {
+  return m.cfg.http.insecure ? fmt::format("{} (insecure: TLS not verified)", m.cfg.name) : m.cfg.name;
+}
+
+void Daemon::add_monitor(const MonitorConfig& cfg, const std::map<std::string, StateRow>* stored) {
+  auto m = std::make_unique<Monitor>();
+  m->id = next_id_++;
+  m->cfg = cfg;
+  m->probe = make_probe(cfg, probe_ctx_, config_.redactor);
+  if (stored != nullptr) {
+    if (auto it = stored->find(cfg.name); it != stored->end()) {
+      const StateRow& row = it->second;
+      m->sm = StateMachine(state_from_string(row.state).value_or(State::kUnknown), from_unix_ms(row.since_ms), row.recent);
+      if (row.last_check_ms) m->last_check = from_unix_ms(*row.last_check_ms);
+      m->last_outcome = row.last_outcome;
+      m->latency_us = row.last_latency_us;
+      m->cause = row.last_cause;
+      m->timings.total_us = row.last_latency_us;
+    }
+  }
+  if (m->cfg.http.insecure) spdlog::warn("monitor {}: certificate checks are off (insecure = true)", tag(*m));
+  scheduler_.add(m->id, cfg.interval, cfg.host, stable_hash(cfg.name), clock_.mono());
+  order_.push_back(m->id);
+  monitors_.emplace(m->id, std::move(m));
+}
+
+void Daemon::drop_monitor(MonitorId id) {
+  auto it = monitors_.find(id);
+  if (it == monitors_.end()) return;
+  scheduler_.remove(id);
+  // A run in flight reports itself cancelled (and frees its scheduler slot) before it goes.
+  it->second->probe->cancel();
+  monitors_.erase(id);
+  order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
+}
+
+void Daemon::schedule() {
+  if (stopping_) return;
+  const MonoTime now = clock_.mono();
+  for (const auto& start : scheduler_.take_due(now)) {
+    auto it = monitors_.find(start.id);
+    if (it == monitors_.end()) {
+      scheduler_.finished(start.id);
+      continue;
+    }
+    Monitor& m = *it->second;
+    const MonitorId id = m.id;
+    if (!m.probe->start([this, id](ProbeResult r) { on_result(id, std::move(r)); })) {
+      ProbeResult r;
+      r.kind = ErrorKind::kInternal;
+      r.cause = "the probe could not be started (out of memory or file descriptors?)";
+      r.started_at = clock_.wall();
+      r.started_mono = now;
+      spdlog::error("monitor {}: {}", tag(m), r.cause);
+      on_result(id, std::move(r));
+    }
+  }
+  if (auto next = scheduler_.next_wakeup()) {
+    schedule_timer_.start(std::chrono::duration_cast<Duration>(*next - clock_.mono()) + Duration{1}, [this] { schedule(); });
+  }
+}
+
+void Daemon::on_result(MonitorId id, ProbeResult r) {
+  scheduler_.finished(id);
+  if (r.kind == ErrorKind::kCancelled) return;
+  auto it = monitors_.find(id);
+  if (it == monitors_.end()) return;
+  Monitor& m = *it->second;
+  const WallTime now = clock_.wall();
+  const State before = m.sm.state();
+  const bool changed = m.sm.apply(r.outcome, now, m.cfg.fail_after, m.cfg.recover_after);
+  ++m.runs;
+  if (r.outcome != Outcome::kUp) ++m.failures;
+  m.last_check = r.started_at;
+  m.last_outcome = r.outcome;
+  m.latency_us = r.timings.total_us;
+  m.cause = r.cause;
+  m.timings = r.timings;
+  if (changed) {
+    const State after = m.sm.state();
+    if (after == State::kUp) {
+      spdlog::info("monitor {} is up (was {})", tag(m), to_string(before));
+    } else {
+      spdlog::warn("monitor {} is {} (was {}): {}", tag(m), to_string(after), to_string(before), r.cause);
+    }
+  } else if (r.outcome != Outcome::kUp) {
+    spdlog::debug("monitor {}: run {}: {}", tag(m), to_string(r.outcome), r.cause);
+  }
+
+  store_->add_result(ResultRow{m.cfg.name, to_unix_ms(r.started_at), r.outcome, r.http_status, r.timings, r.kind, r.cause});
+  store_->put_state(StateRow{m.cfg.name, to_string(m.sm.state()), to_unix_ms(m.sm.since()), m.sm.recent(),
+                             to_unix_ms(r.started_at), r.outcome, r.timings.total_us, r.cause});
+  dirty_ = true;
+  // A finished run may free a slot that a waiting run needs.
+  if (scheduler_.stats().waiting > 0) schedule();
+}
+
+void Daemon::publish_snapshot() {
+  heartbeat_.beat(clock_.mono());
+  if (!dirty_) return;
+  dirty_ = false;
+  auto s = std::make_shared<Snapshot>();
+  s->title = config_.server.title;
+  s->admin_token = config_.server.admin_token;
+  s->built_at = clock_.wall();
+  s->scheduler = scheduler_.stats();
+  s->monitors_total = monitors_.size();
+  s->monitors.reserve(order_.size());
+  for (MonitorId id : order_) {
+    const Monitor& m = *monitors_.at(id);
+    MonitorView v;
+    v.name = m.cfg.name;
+    v.group = m.cfg.group;
+    v.type = to_string(m.cfg.type);
+    v.is_public = m.cfg.is_public;
+    v.state = m.sm.state();
+    if (v.state != State::kUnknown) v.since = m.sm.since();
+    v.last_check = m.last_check;
+    v.last_outcome = m.last_outcome;
+    v.latency_us = m.latency_us;
+    v.cause = m.cause;
+    v.timings = m.timings;
+    v.runs = m.runs;
+    v.failures = m.failures;
+    s->monitors.push_back(std::move(v));
+  }
+  snapshots_.publish(std::move(s));
+}
+
+void Daemon::housekeeping() {
+  store_->prune_results_before(to_unix_ms(clock_.wall() - config_.storage.keep_raw));
+}
+
+HealthReport Daemon::health() const {
+  const MonoTime now = clock_.mono();
+  const Duration loop_age = heartbeat_.age(now);
+  if (loop_age > kLoopStaleAfter) {
+    return {false, fmt::format("the event loop has not turned for {}", format_duration(loop_age))};
+  }
+  const StoreHealth sh = store_->health();
+  if (!sh.ok) return {false, fmt::format("storage {} is failing: {}", store_->path(), sh.error)};
+  if (sh.last_commit) {
+    const auto age = std::chrono::duration_cast<Duration>(now - *sh.last_commit);
+    if (age > kStorageStaleAfter) {
+      return {false, fmt::format("storage {} has not committed for {}", store_->path(), format_duration(age))};
+    }
+  }
+  return {};
+}
+
+void Daemon::reload() {
+  if (reloading_ || stopping_) return;
+  reloading_ = true;
+  sd_notify(0, "RELOADING=1");
+  spdlog::info("reloading {}", config_.file);
+  auto result = std::make_shared<LoadResult>();
+  const std::string path = config_.file;
+  // Reading and parsing (and ${file:} secrets) happen off the loop.
+  queue_work(
+      loop_, [result, path] { *result = load_config(path); },
+      [this, result] {
+        reloading_ = false;
+        for (const auto& e : result->errors) {
+          if (e.warning) spdlog::warn("{}", e.str());
+        }
+        if (!result->ok()) {
+          for (const auto& e : result->errors) {
+            if (!e.warning) spdlog::error("{}", e.str());
+          }
+          spdlog::error("the new config is invalid; still running the previous one");
+        } else if (!stopping_) {
+          apply(std::move(*result->config));
+        }
+        sd_notify(0, "READY=1");
+      });
+}
+
+void Daemon::apply(Config next) {
+  if (next.server.listen_host != config_.server.listen_host || next.server.listen_port != config_.server.listen_port) {
+    spdlog::warn("server.listen changed; it takes effect at the next restart");
+  }
+  if (next.storage.path != config_.storage.path) {
+    spdlog::warn("storage.path changed; it takes effect at the next restart");
+  }
+  std::unordered_map<std::string, MonitorId> by_name;
+  for (const auto& [id, m] : monitors_) by_name.emplace(m->cfg.name, id);
+
+  size_t kept = 0, added = 0, changed = 0, removed = 0;
+  std::vector<MonitorId> new_order;
+  std::unordered_map<std::string, bool> in_next;
+  for (const auto& cfg : next.monitors) in_next[cfg.name] = true;
+  for (const auto& [name, id] : by_name) {
+    if (in_next.count(name) == 0) {
+      drop_monitor(id);
+      ++removed;
+    }
+  }
+  config_.redactor = next.redactor;
+  for (const auto& cfg : next.monitors) {
+    auto it = by_name.find(cfg.name);
+    if (it != by_name.end() && monitors_.count(it->second) != 0 && monitors_.at(it->second)->cfg.fingerprint == cfg.fingerprint) {
+      new_order.push_back(it->second);
+      ++kept;
+      continue;
+    }
+    if (it != by_name.end() && monitors_.count(it->second) != 0) {
+      drop_monitor(it->second);
+      ++changed;
+    } else {
+      ++added;
+    }
+    add_monitor(cfg, nullptr);
+    new_order.push_back(order_.back());
+  }
+  order_ = std::move(new_order);
+  const auto listen_host = config_.server.listen_host;
+  const auto listen_port = config_.server.listen_port;
+  const auto storage = config_.storage.path;
+  config_ = std::move(next);
+  config_.server.listen_host = listen_host;
+  config_.server.listen_port = listen_port;
+  config_.storage.path = storage;
+  scheduler_.set_limits({config_.scheduler.max_in_flight, config_.scheduler.max_per_host});
+  dirty_ = true;
+  spdlog::info("config reloaded: {} monitors kept, {} changed (their state starts again), {} added, {} removed", kept,
+               changed, added, removed);
+  schedule();
+}
+
+void Daemon::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  sd_notify(0, "STOPPING=1");
+  spdlog::info("stopping: cancelling {} runs in flight and writing the last results", scheduler_.stats().in_flight);
+  for (auto& [id, m] : monitors_) m->probe->cancel();
+  loop_.stop();
+}
+
+int Daemon::run() {
+  std::string error;
+  store_ = Store::open(config_.storage.path, clock_, error);
+  if (!store_) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
+  const auto stored = store_->load_states();
+  for (const auto& cfg : config_.monitors) add_monitor(cfg, &stored);
+  heartbeat_.beat(clock_.mono());
+  publish_snapshot();
+
+  web_ = std::make_unique<WebServer>(
+      config_.server, snapshots_, [this] { return health(); }, [this] { return store_->health(); });
+  if (!web_->start(error)) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
+  store_->start();
+
+  sigterm_ = std::make_unique<Signal>(loop_, SIGTERM, [this] { shutdown(); });
+  sigint_ = std::make_unique<Signal>(loop_, SIGINT, [this] { shutdown(); });
+  sighup_ = std::make_unique<Signal>(loop_, SIGHUP, [this] { reload(); });
+  snapshot_timer_.start_repeating(kSnapshotEvery, [this] { publish_snapshot(); });
+  heartbeat_timer_.start_repeating(kHeartbeatEvery, [this] { heartbeat_.beat(clock_.mono()); });
+  housekeeping_timer_.start(Duration{0}, [this] {
+    housekeeping();
+    housekeeping_timer_.start_repeating(kHousekeepingEvery, [this] { housekeeping(); });
+  });
+  uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    // Pet the watchdog only while the loop turns (this timer runs on it) and storage commits.
+    watchdog_timer_.start_repeating(Duration{static_cast<int64_t>(watchdog_usec / 2000)}, [this] {
+      if (health().ok) sd_notify(0, "WATCHDOG=1");
+    });
+  }
+  schedule();
+
+  spdlog::info("lookout {} running {} monitors; listening on http://{}:{}; storage {}", LOOKOUT_VERSION,
+               monitors_.size(), config_.server.listen_host, web_->port(), config_.storage.path);
+  sd_notify(0, "READY=1");
+  loop_.run();
+
+  // Stopped: finish what runs on the loop, then the threads.
+  web_->stop();
+  store_->stop();
+  monitors_.clear();
+  sigterm_.reset();
+  sigint_.reset();
+  sighup_.reset();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace lookout

@@ -1,0 +1,83 @@
+// `lookout run`: the loop thread owns every monitor, the scheduler and the probes; the store
+// thread writes; the web threads read the published snapshot.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "alerting/state_machine.h"
+#include "daemon/config.h"
+#include "daemon/curl_bridge.h"
+#include "daemon/event_loop.h"
+#include "daemon/scheduler.h"
+#include "daemon/snapshot.h"
+#include "probes/probe.h"
+#include "store/store.h"
+#include "web/server.h"
+
+namespace lookout {
+
+class Daemon {
+ public:
+  Daemon(Config config, const Clock& clock);
+  ~Daemon();
+  // Runs until SIGTERM or SIGINT. Returns the process exit code.
+  int run();
+
+ private:
+  struct Monitor {
+    MonitorId id = 0;
+    MonitorConfig cfg;
+    std::unique_ptr<Probe> probe;
+    StateMachine sm;
+    std::optional<WallTime> last_check;
+    std::optional<Outcome> last_outcome;
+    std::optional<int64_t> latency_us;
+    std::string cause;
+    PhaseTimings timings;
+    uint64_t runs = 0;
+    uint64_t failures = 0;
+  };
+
+  void add_monitor(const MonitorConfig& cfg, const std::map<std::string, StateRow>* stored);
+  void drop_monitor(MonitorId id);
+  void schedule();
+  void on_result(MonitorId id, ProbeResult r);
+  void publish_snapshot();
+  void housekeeping();
+  void reload();
+  void apply(Config next);
+  void shutdown();
+  HealthReport health() const;
+  std::string tag(const Monitor& m) const;
+
+  Config config_;
+  const Clock& clock_;
+  EventLoop loop_;
+  CurlBridge curl_;
+  ProbeContext probe_ctx_;
+  Scheduler scheduler_;
+  std::unique_ptr<Store> store_;
+  SnapshotHub snapshots_;
+  LoopHeartbeat heartbeat_;
+  std::unique_ptr<WebServer> web_;
+
+  std::unordered_map<MonitorId, std::unique_ptr<Monitor>> monitors_;
+  std::vector<MonitorId> order_;  // config order, for pages and the API
+  MonitorId next_id_ = 1;
+  bool dirty_ = true;
+  bool reloading_ = false;
+  bool stopping_ = false;
+
+  Timer schedule_timer_;
+  Timer heartbeat_timer_;
+  Timer snapshot_timer_;
+  Timer housekeeping_timer_;
+  Timer watchdog_timer_;
+  std::unique_ptr<Signal> sigterm_, sigint_, sighup_;
+};
+
+}  // namespace lookout

@@ -1,0 +1,121 @@
+// The `lookout` command line.
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <httplib.h>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+#include <uv.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "daemon/cli.h"
+#include "daemon/clock.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "daemon/logging.h"
+
+namespace lookout {
+
+void print_config_errors(const LoadResult& r) {
+  for (const auto& e : r.errors) std::cerr << e.str() << "\n";
+}
+
+int cmd_check(const std::string& config_path) {
+  const LoadResult r = load_config(config_path);
+  print_config_errors(r);
+  if (!r.ok()) return 2;
+  std::cout << fmt::format("{}: ok, {} monitors\n", config_path, r.config->monitors.size());
+  return 0;
+}
+
+int cmd_run(const std::string& config_path) {
+  LoadResult r = load_config(config_path);
+  for (const auto& e : r.errors) {
+    if (e.warning) {
+      spdlog::warn("{}", e.str());
+    } else {
+      spdlog::error("{}", e.str());
+    }
+  }
+  if (!r.ok()) {
+    spdlog::critical("the config {} is invalid; fix the errors above (lookout check -c {} lists them)", config_path, config_path);
+    return 2;
+  }
+  SystemClock clock;
+  Daemon daemon(std::move(*r.config), clock);
+  return daemon.run();
+}
+
+int cmd_version() {
+  const curl_version_info_data* cv = curl_version_info(CURLVERSION_NOW);
+  std::cout << fmt::format("lookout {}\n", LOOKOUT_VERSION);
+  std::cout << fmt::format("  libcurl {} ({})\n", cv->version, cv->ssl_version != nullptr ? cv->ssl_version : "no TLS");
+  std::cout << fmt::format("  OpenSSL {}\n", OpenSSL_version(OPENSSL_VERSION_STRING));
+  std::cout << fmt::format("  SQLite {}\n", sqlite3_libversion());
+  std::cout << fmt::format("  libuv {}\n", uv_version_string());
+  std::cout << fmt::format("  cpp-httplib {}\n", CPPHTTPLIB_VERSION);
+  std::cout << fmt::format("  nlohmann/json {}.{}.{}\n", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
+                           NLOHMANN_JSON_VERSION_PATCH);
+  std::cout << fmt::format("  toml++ {}.{}.{}\n", TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH);
+  std::cout << fmt::format("  spdlog {}.{}.{}, fmt {}\n", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION);
+  return 0;
+}
+
+}  // namespace lookout
+
+int main(int argc, char** argv) {
+  using namespace lookout;
+  curl_global_init(CURL_GLOBAL_ALL);
+  CLI::App app{"lookout: uptime and synthetic monitoring"};
+  app.require_subcommand(1);
+  std::string config_flag;
+  std::string log_level = "info";
+
+  auto* run = app.add_subcommand("run", "run the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads");
+  run->add_option("-c,--config", config_flag, "config file (else $LOOKOUT_CONFIG, else /etc/lookout/lookout.toml)");
+  run->add_option("--log-level", log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  auto* check = app.add_subcommand("check", "validate the config; every error as FILE:LINE:COL: message");
+  check->add_option("-c,--config", config_flag, "config file");
+
+  std::vector<std::string> names;
+  bool json = false;
+  auto* probe = app.add_subcommand("probe", "run monitors once, now, and print the outcome; writes nothing");
+  probe->add_option("-c,--config", config_flag, "config file");
+  probe->add_option("names", names, "monitors to run (all when none)");
+  probe->add_flag("--json", json, "one JSON object per line instead of a table");
+
+  app.add_subcommand("version", "print the versions of lookout and its libraries");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+
+  const std::string path = resolve_config_path(config_flag);
+  int rc = 0;
+  if (run->parsed()) {
+    setup_logging(log_level);
+    rc = cmd_run(path);
+  } else if (check->parsed()) {
+    rc = cmd_check(path);
+  } else if (probe->parsed()) {
+    setup_logging("warn");
+    rc = cmd_probe(path, names, json);
+  } else {
+    rc = cmd_version();
+  }
+  curl_global_cleanup();
+  return rc;
+}

@@ -1,0 +1,146 @@
+#include "daemon/scheduler.h"
+
+#include <algorithm>
+
+namespace lookout {
+
+void LagHistogram::record(Duration lag) {
+  const double s = std::max<double>(0, static_cast<double>(lag.count()) / 1000.0);
+  size_t i = 0;
+  while (i < kBounds.size() && s > kBounds[i]) ++i;
+  ++counts[i];
+  ++total;
+  sum_seconds += s;
+}
+
+double LagHistogram::quantile(double q) const {
+  if (total == 0) return 0;
+  const double rank = q * static_cast<double>(total);
+  double seen = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] == 0) continue;
+    if (seen + static_cast<double>(counts[i]) >= rank) {
+      const double lo = i == 0 ? 0 : kBounds[i - 1];
+      const double hi = i < kBounds.size() ? kBounds[i] : kBounds.back();
+      return lo + (hi - lo) * (rank - seen) / static_cast<double>(counts[i]);
+    }
+    seen += static_cast<double>(counts[i]);
+  }
+  return kBounds.back();
+}
+
+uint64_t stable_hash(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+void Scheduler::add(MonitorId id, Duration interval, std::string host, uint64_t phase_seed, MonoTime now) {
+  remove(id);
+  Entry e;
+  e.interval = interval;
+  e.host = std::move(host);
+  e.generation = next_generation_++;
+  const auto offset = Duration{static_cast<int64_t>(phase_seed % static_cast<uint64_t>(interval.count()))};
+  e.next_due = now + offset;
+  e.running = running_hosts_.count(id) != 0;
+  heap_.push({e.next_due, id, e.generation});
+  entries_[id] = std::move(e);
+}
+
+void Scheduler::remove(MonitorId id) {
+  if (entries_.erase(id) == 0) return;
+  const auto it = std::find_if(waiting_.begin(), waiting_.end(), [id](const Waiting& w) { return w.id == id; });
+  if (it != waiting_.end()) waiting_.erase(it);
+  stats_.waiting = waiting_.size();
+}
+
+bool Scheduler::in_flight(MonitorId id) const { return running_hosts_.count(id) != 0; }
+
+bool Scheduler::admit(const Entry& e) const {
+  if (stats_.in_flight >= limits_.max_in_flight) return false;
+  const auto it = per_host_.find(e.host);
+  return it == per_host_.end() || it->second < limits_.max_per_host;
+}
+
+void Scheduler::launch(MonitorId id, Entry& e, MonoTime due, MonoTime now, std::vector<Start>& out) {
+  e.running = true;
+  e.waiting = false;
+  running_hosts_[id] = e.host;
+  ++per_host_[e.host];
+  ++stats_.in_flight;
+  ++stats_.started;
+  stats_.lag.record(std::chrono::duration_cast<Duration>(now - due));
+  out.push_back({id, due});
+}
+
+std::vector<Scheduler::Start> Scheduler::take_due(MonoTime now) {
+  std::vector<Start> out;
+  // Runs that waited for a cap go first, oldest first; one held back by its host's cap does
+  // not hold back runs for other hosts.
+  for (auto it = waiting_.begin(); it != waiting_.end() && stats_.in_flight < limits_.max_in_flight;) {
+    Entry& e = entries_.at(it->id);
+    if (admit(e)) {
+      launch(it->id, e, it->due, now, out);
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  while (!heap_.empty() && heap_.top().at <= now) {
+    const Due d = heap_.top();
+    heap_.pop();
+    auto it = entries_.find(d.id);
+    if (it == entries_.end() || it->second.generation != d.generation) continue;  // removed or re-added
+    Entry& e = it->second;
+    MonoTime next = d.at + e.interval;
+    if (next <= now) {
+      const auto behind = (now - next) / e.interval + 1;
+      next += behind * e.interval;
+      stats_.missed_slots += static_cast<uint64_t>(behind);
+    }
+    e.next_due = next;
+    heap_.push({next, d.id, e.generation});
+    if (e.running || e.waiting) {
+      ++stats_.skipped_busy;
+      continue;
+    }
+    if (admit(e)) {
+      launch(d.id, e, d.at, now, out);
+    } else {
+      e.waiting = true;
+      ++stats_.waited;
+      waiting_.push_back({d.id, d.at});
+    }
+  }
+  stats_.waiting = waiting_.size();
+  return out;
+}
+
+void Scheduler::finished(MonitorId id) {
+  const auto it = running_hosts_.find(id);
+  if (it == running_hosts_.end()) return;
+  auto host = per_host_.find(it->second);
+  if (host != per_host_.end() && --host->second == 0) per_host_.erase(host);
+  running_hosts_.erase(it);
+  --stats_.in_flight;
+  if (auto e = entries_.find(id); e != entries_.end()) e->second.running = false;
+}
+
+std::optional<MonoTime> Scheduler::next_wakeup() {
+  while (!heap_.empty()) {
+    const Due& d = heap_.top();
+    auto it = entries_.find(d.id);
+    if (it != entries_.end() && it->second.generation == d.generation) break;
+    heap_.pop();
+  }
+  std::optional<MonoTime> next;
+  if (!heap_.empty()) next = heap_.top().at;
+  // Waiting runs are retried when a run finishes; nothing to wake for here.
+  return next;
+}
+
+}  // namespace lookout

@@ -1,0 +1,72 @@
+// What the loop shows the web threads: an immutable picture of every monitor, published
+// whole and swapped under a mutex. Web threads never touch loop state.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alerting/state_machine.h"
+#include "daemon/clock.h"
+#include "daemon/scheduler.h"
+#include "daemon/secret.h"
+#include "probes/probe.h"
+
+namespace lookout {
+
+struct MonitorView {
+  std::string name;
+  std::string group;
+  std::string type;
+  bool is_public = false;
+  State state = State::kUnknown;
+  std::optional<WallTime> since;  // unset while unknown
+  std::optional<WallTime> last_check;
+  std::optional<Outcome> last_outcome;
+  std::optional<int64_t> latency_us;  // the last run's total; unset without a response
+  std::string cause;                  // of the last run; already free of secrets
+  PhaseTimings timings;
+  uint64_t runs = 0;  // since this process started
+  uint64_t failures = 0;
+};
+
+struct Snapshot {
+  std::string title;
+  std::optional<Secret> admin_token;
+  WallTime built_at;
+  std::vector<MonitorView> monitors;  // in config order
+  SchedulerStats scheduler;
+  size_t monitors_total = 0;
+};
+
+class SnapshotHub {
+ public:
+  void publish(std::shared_ptr<const Snapshot> s) {
+    std::lock_guard lock(mu_);
+    current_ = std::move(s);
+  }
+  std::shared_ptr<const Snapshot> get() const {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> current_ = std::make_shared<Snapshot>();
+};
+
+// The loop's heartbeat, for /healthz and the systemd watchdog.
+struct LoopHeartbeat {
+  std::atomic<int64_t> mono_ms{0};
+  void beat(MonoTime now) {
+    mono_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  }
+  Duration age(MonoTime now) const {
+    return Duration{std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() - mono_ms.load()};
+  }
+};
+
+}  // namespace lookout

@@ -1,0 +1,59 @@
+#include "probes/probe.h"
+
+#include "daemon/config.h"
+#include "probes/http_probe.h"
+
+namespace lookout {
+
+const char* to_string(Outcome o) {
+  switch (o) {
+    case Outcome::kUp:
+      return "up";
+    case Outcome::kDegraded:
+      return "degraded";
+    case Outcome::kDown:
+      return "down";
+  }
+  return "down";
+}
+
+const char* to_string(ErrorKind k) {
+  switch (k) {
+    case ErrorKind::kNone:
+      return "none";
+    case ErrorKind::kExpectation:
+      return "expectation";
+    case ErrorKind::kSlow:
+      return "slow";
+    case ErrorKind::kTimeout:
+      return "timeout";
+    case ErrorKind::kDns:
+      return "dns";
+    case ErrorKind::kConnect:
+      return "connect";
+    case ErrorKind::kTls:
+      return "tls";
+    case ErrorKind::kRedirects:
+      return "redirects";
+    case ErrorKind::kBodyTooLarge:
+      return "body_too_large";
+    case ErrorKind::kProtocol:
+      return "protocol";
+    case ErrorKind::kCancelled:
+      return "cancelled";
+    case ErrorKind::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
+
+std::unique_ptr<Probe> make_probe(const MonitorConfig& m, ProbeContext& ctx,
+                                  std::shared_ptr<const Redactor> redactor) {
+  switch (m.type) {
+    case MonitorType::kHttp:
+      return std::make_unique<HttpProbe>(m, ctx, std::move(redactor));
+  }
+  return nullptr;
+}
+
+}  // namespace lookout

@@ -1,0 +1,80 @@
+// The probe interface and its result. A failure is a value with a kind and a cause a person
+// can act on, never an exception.
+//
+// The callback contract: if start() returns false the completion callback never runs;
+// otherwise it runs exactly once, on the loop thread, also on timeout and on cancel().
+// The callback may destroy the probe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "daemon/clock.h"
+
+namespace lookout {
+
+class CurlBridge;
+struct MonitorConfig;
+class Redactor;
+
+// Ordered so that a larger value is worse: "down wins".
+enum class Outcome : uint8_t { kUp = 0, kDegraded = 1, kDown = 2 };
+const char* to_string(Outcome o);
+
+enum class ErrorKind : uint8_t {
+  kNone,
+  kExpectation,    // a response came but did not match expect.*
+  kSlow,           // a response matched but above expect.max_latency
+  kTimeout,
+  kDns,
+  kConnect,        // refused, reset, unreachable
+  kTls,
+  kRedirects,      // more redirects than allowed
+  kBodyTooLarge,
+  kProtocol,       // garbage or an empty reply
+  kCancelled,
+  kInternal,
+};
+const char* to_string(ErrorKind k);
+
+// Durations of each phase in microseconds; nullopt when the phase did not happen.
+struct PhaseTimings {
+  std::optional<int64_t> dns_us;
+  std::optional<int64_t> connect_us;
+  std::optional<int64_t> tls_us;
+  std::optional<int64_t> first_byte_us;  // from the request sent (connected) to the first byte
+  std::optional<int64_t> total_us;       // set only when a response came
+};
+
+struct ProbeResult {
+  Outcome outcome = Outcome::kDown;
+  ErrorKind kind = ErrorKind::kInternal;
+  std::string cause;  // empty when up; already stripped of secrets
+  PhaseTimings timings;
+  int http_status = 0;  // 0 without a response
+  WallTime started_at;
+  MonoTime started_mono;
+};
+
+class Probe {
+ public:
+  using Done = std::function<void(ProbeResult)>;
+  virtual ~Probe() = default;
+  virtual bool start(Done done) = 0;
+  virtual void cancel() = 0;
+};
+
+// What probes share on the loop thread.
+struct ProbeContext {
+  CurlBridge& curl;
+  const Clock& clock;
+};
+
+// The registry: the config's type to the probe that runs it.
+std::unique_ptr<Probe> make_probe(const MonitorConfig& m, ProbeContext& ctx,
+                                  std::shared_ptr<const Redactor> redactor);
+
+}  // namespace lookout

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package lookout needs to build, run and test. Idempotent: packages
+# already present are left alone, and apt is only asked when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ninja-build git ca-certificates
+  libcurl4-openssl-dev libssl-dev libsqlite3-dev sqlite3 libuv1-dev libc-ares-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libre2-dev
+  libcli11-dev libsystemd-dev libcpp-httplib-dev libgtest-dev libgmock-dev
+  openssl python3 curl procps
+)
+if [ "${1:-}" = "--test" ]; then
+  # Test peers: a real SMTP server, a real authoritative DNS server, a browser, systemd tools.
+  packages+=(python3-aiosmtpd knot knot-dnsutils systemd)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

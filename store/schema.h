@@ -1,0 +1,14 @@
+// The SQLite schema and its migrations, versioned with PRAGMA user_version.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+
+namespace lookout {
+
+// Brings the database to the newest schema; false with `error` set on failure.
+bool migrate(sqlite3* db, std::string& error);
+int schema_version();
+
+}  // namespace lookout

@@ -1,0 +1,105 @@
+// The one owner of the SQLite write connection. The loop hands it rows; its own thread writes
+// them in one transaction per batch, at most about kFlushEvery apart, so a crash loses at most
+// the last fraction of a second. Nothing here blocks the caller beyond a short mutex.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "daemon/clock.h"
+#include "probes/probe.h"
+
+namespace lookout {
+
+struct ResultRow {
+  std::string monitor;
+  int64_t t_ms = 0;
+  Outcome outcome = Outcome::kDown;
+  int http_status = 0;
+  PhaseTimings timings;
+  ErrorKind kind = ErrorKind::kNone;
+  std::string cause;
+};
+
+struct StateRow {
+  std::string monitor;
+  std::string state;
+  int64_t since_ms = 0;
+  std::string recent;
+  std::optional<int64_t> last_check_ms;
+  std::optional<Outcome> last_outcome;
+  std::optional<int64_t> last_latency_us;
+  std::string last_cause;
+};
+
+struct StoreHealth {
+  bool ok = true;
+  std::string error;               // the last failure, while failing
+  std::optional<MonoTime> last_commit;
+  uint64_t rows_written = 0;
+  uint64_t rows_dropped = 0;       // given up after storage stayed down past the buffer
+  size_t backlog = 0;
+};
+
+class Store {
+ public:
+  static constexpr Duration kFlushEvery{250};
+  static constexpr size_t kMaxBacklog = 200'000;  // result rows held while storage fails
+
+  // Opens (creating folders and schema as needed) and proves the file writable. Runs before
+  // the loop starts; nullptr with `error` set on failure.
+  static std::unique_ptr<Store> open(const std::string& path, const Clock& clock, std::string& error);
+  ~Store();
+
+  // Start-up only (before start()): the stored state of every monitor.
+  std::map<std::string, StateRow> load_states();
+
+  void start();
+  // Writes what is queued and stops the thread.
+  void stop();
+
+  void add_result(ResultRow row);
+  void put_state(StateRow row);
+  void prune_results_before(int64_t t_ms);
+
+  StoreHealth health() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  Store(sqlite3* db, std::string path, const Clock& clock);
+  struct Batch {
+    std::vector<ResultRow> results;
+    std::unordered_map<std::string, StateRow> states;
+    std::optional<int64_t> prune_before;
+    bool empty() const { return results.empty() && states.empty() && !prune_before; }
+  };
+  void run();
+  bool write(Batch& batch, std::string& error);
+  int64_t monitor_id(const std::string& name);
+  void merge_back(Batch&& failed);
+
+  sqlite3* db_;
+  std::string path_;
+  const Clock& clock_;
+  std::unordered_map<std::string, int64_t> ids_;  // writer thread only
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  Batch pending_;
+  bool stopping_ = false;
+  StoreHealth health_;
+  std::thread thread_;
+};
+
+}  // namespace lookout

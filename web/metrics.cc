@@ -1,0 +1,112 @@
+#include "web/metrics.h"
+
+#include <fmt/format.h>
+
+namespace lookout {
+
+std::string escape_label(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool include_private) {
+  std::string out;
+  out.reserve(256 + s.monitors.size() * 600);
+  auto visible = [&](const MonitorView& m) { return m.is_public || include_private; };
+
+  header(out, "lookout_probe_success", "gauge", "Whether the last run of the monitor was up (1) or not (0).");
+  for (const auto& m : s.monitors) {
+    if (!visible(m) || !m.last_outcome) continue;
+    out += fmt::format("lookout_probe_success{{monitor=\"{}\"}} {}\n", escape_label(m.name),
+                       *m.last_outcome == Outcome::kUp ? 1 : 0);
+  }
+  header(out, "lookout_probe_duration_seconds", "gauge", "Phase durations of the last run.");
+  for (const auto& m : s.monitors) {
+    if (!visible(m) || !m.last_outcome) continue;
+    const std::pair<const char*, const std::optional<int64_t>*> phases[] = {
+        {"dns", &m.timings.dns_us},
+        {"connect", &m.timings.connect_us},
+        {"tls", &m.timings.tls_us},
+        {"first_byte", &m.timings.first_byte_us},
+        {"total", &m.timings.total_us}};
+    for (const auto& [phase, v] : phases) {
+      if (!*v) continue;
+      out += fmt::format("lookout_probe_duration_seconds{{monitor=\"{}\",phase=\"{}\"}} {:.6f}\n", escape_label(m.name),
+                         phase, static_cast<double>(**v) / 1e6);
+    }
+  }
+  header(out, "lookout_monitor_state", "gauge", "The monitor's state: 1 for the current one.");
+  for (const auto& m : s.monitors) {
+    if (!visible(m)) continue;
+    for (State st : {State::kUnknown, State::kUp, State::kDegraded, State::kDown, State::kMaintenance}) {
+      out += fmt::format("lookout_monitor_state{{monitor=\"{}\",state=\"{}\"}} {}\n", escape_label(m.name), to_string(st),
+                         m.state == st ? 1 : 0);
+    }
+  }
+  header(out, "lookout_probe_runs_total", "counter", "Runs finished since the daemon started.");
+  for (const auto& m : s.monitors) {
+    if (!visible(m)) continue;
+    out += fmt::format("lookout_probe_runs_total{{monitor=\"{}\"}} {}\n", escape_label(m.name), m.runs);
+  }
+  header(out, "lookout_probe_failures_total", "counter", "Runs that were not up since the daemon started.");
+  for (const auto& m : s.monitors) {
+    if (!visible(m)) continue;
+    out += fmt::format("lookout_probe_failures_total{{monitor=\"{}\"}} {}\n", escape_label(m.name), m.failures);
+  }
+
+  const auto& lag = s.scheduler.lag;
+  header(out, "lookout_scheduler_lag_seconds", "histogram", "Time from a run's due time to its start.");
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < LagHistogram::kBounds.size(); ++i) {
+    cumulative += lag.counts[i];
+    out += fmt::format("lookout_scheduler_lag_seconds_bucket{{le=\"{}\"}} {}\n", LagHistogram::kBounds[i], cumulative);
+  }
+  out += fmt::format("lookout_scheduler_lag_seconds_bucket{{le=\"+Inf\"}} {}\n", lag.total);
+  out += fmt::format("lookout_scheduler_lag_seconds_sum {:.6f}\n", lag.sum_seconds);
+  out += fmt::format("lookout_scheduler_lag_seconds_count {}\n", lag.total);
+
+  header(out, "lookout_scheduler_runs_started_total", "counter", "Runs started.");
+  out += fmt::format("lookout_scheduler_runs_started_total {}\n", s.scheduler.started);
+  header(out, "lookout_scheduler_skipped_total", "counter", "Runs skipped because the previous run of the monitor was still going.");
+  out += fmt::format("lookout_scheduler_skipped_total {}\n", s.scheduler.skipped_busy);
+  header(out, "lookout_scheduler_missed_slots_total", "counter", "Schedule slots passed over because the loop fell behind.");
+  out += fmt::format("lookout_scheduler_missed_slots_total {}\n", s.scheduler.missed_slots);
+  header(out, "lookout_scheduler_in_flight", "gauge", "Runs in flight.");
+  out += fmt::format("lookout_scheduler_in_flight {}\n", s.scheduler.in_flight);
+  header(out, "lookout_scheduler_waiting", "gauge", "Due runs waiting for max_in_flight or max_per_host.");
+  out += fmt::format("lookout_scheduler_waiting {}\n", s.scheduler.waiting);
+  header(out, "lookout_monitors", "gauge", "Monitors configured.");
+  out += fmt::format("lookout_monitors {}\n", s.monitors_total);
+
+  header(out, "lookout_storage_ok", "gauge", "Whether the last storage commit succeeded.");
+  out += fmt::format("lookout_storage_ok {}\n", store.ok ? 1 : 0);
+  header(out, "lookout_storage_rows_written_total", "counter", "Result rows committed to storage.");
+  out += fmt::format("lookout_storage_rows_written_total {}\n", store.rows_written);
+  header(out, "lookout_storage_rows_dropped_total", "counter", "Result rows dropped because storage stayed unwritable.");
+  out += fmt::format("lookout_storage_rows_dropped_total {}\n", store.rows_dropped);
+  header(out, "lookout_storage_backlog", "gauge", "Result rows waiting to be written.");
+  out += fmt::format("lookout_storage_backlog {}\n", store.backlog);
+  return out;
+}
+
+}  // namespace lookout
