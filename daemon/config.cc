@@ -39,6 +39,8 @@ std::string ConfigError::str() const {
   return fmt::format("{}:{}:{}: {}{}", file, line, col, warning ? "warning: " : "", message);
 }
 
+std::string ConfigError::plain() const { return fmt::format("{}:{}:{}: {}", file, line, col, message); }
+
 EnvLookup process_env() {
   return [](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());

@@ -31,7 +31,9 @@ struct StatusRule {
 };
 
 struct HttpExpect {
-  std::vector<StatusRule> status{StatusRule{}};
+  // Default ["2xx"]. (Built with assign(): GCC 12 misreports a braced list here as uninitialized.)
+  HttpExpect() { status.assign(1, StatusRule{}); }
+  std::vector<StatusRule> status;
   std::optional<std::string> body_contains;
   std::shared_ptr<const re2::RE2> body_regex;  // compiled once at load
   std::vector<std::pair<std::string, nlohmann::json>> json;  // JSON Pointer -> expected value
@@ -107,6 +109,8 @@ struct ConfigError {
   bool warning = false;
   // FILE:LINE:COL: message  (or FILE:LINE:COL: warning: message)
   std::string str() const;
+  // FILE:LINE:COL: message, for a log line whose level already says "warning".
+  std::string plain() const;
 };
 
 struct LoadResult {

@@ -62,7 +62,9 @@ int CurlBridge::on_socket(CURL*, curl_socket_t s, int what, void* userp, void* s
   uv_poll_start(&watch->poll, events, [](uv_poll_t* p, int status, int ev) {
     auto* w = static_cast<SocketWatch*>(p->data);
     int flags = 0;
-    if (status < 0) flags = CURL_CSELECT_ERR;
+    // On a socket error let curl read and write: it then reports the real errno ("Connection
+    // reset by peer") instead of a bare "select/poll returned error".
+    if (status < 0) flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
     if ((ev & UV_READABLE) != 0) flags |= CURL_CSELECT_IN;
     if ((ev & UV_WRITABLE) != 0) flags |= CURL_CSELECT_OUT;
     w->bridge->drive(w->fd, flags);

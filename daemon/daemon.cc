@@ -195,11 +195,11 @@ void Daemon::reload() {
       [this, result] {
         reloading_ = false;
         for (const auto& e : result->errors) {
-          if (e.warning) spdlog::warn("{}", e.str());
+          if (e.warning) spdlog::warn("{}", e.plain());
         }
         if (!result->ok()) {
           for (const auto& e : result->errors) {
-            if (!e.warning) spdlog::error("{}", e.str());
+            if (!e.warning) spdlog::error("{}", e.plain());
           }
           spdlog::error("the new config is invalid; still running the previous one");
         } else if (!stopping_) {

@@ -36,9 +36,9 @@ int cmd_run(const std::string& config_path) {
   LoadResult r = load_config(config_path);
   for (const auto& e : r.errors) {
     if (e.warning) {
-      spdlog::warn("{}", e.str());
+      spdlog::warn("{}", e.plain());
     } else {
-      spdlog::error("{}", e.str());
+      spdlog::error("{}", e.plain());
     }
   }
   if (!r.ok()) {

@@ -14,11 +14,9 @@ std::string describe_rule(const StatusRule& r) {
   return fmt::format("{}xx", r.lo / 100);
 }
 
-// Shortens text quoted in a cause, so a cause stays a line.
-std::string quote(const std::string& s, size_t max = 60) {
-  if (s.size() <= max) return "\"" + s + "\"";
-  return "\"" + s.substr(0, max) + "...\"";
-}
+// Keeps text quoted in a cause short, so a cause stays one line.
+std::string shorten(const std::string& s, size_t max = 60) { return s.size() <= max ? s : s.substr(0, max) + "..."; }
+std::string quote(const std::string& s) { return "\"" + shorten(s) + "\""; }
 
 const std::string* find_header(const HttpObservation& obs, const std::string& name) {
   const std::string* found = nullptr;
@@ -63,7 +61,7 @@ bool json_equal(const nlohmann::json& a, const nlohmann::json& b) {
 std::string describe_value(const nlohmann::json& v) {
   if (v.is_array()) return fmt::format("an array of {} items", v.size());
   if (v.is_object()) return fmt::format("an object with {} keys", v.size());
-  return quote(v.dump());
+  return shorten(v.dump());
 }
 
 }  // namespace
@@ -103,7 +101,7 @@ Verdict evaluate(const HttpExpect& expect, const HttpObservation& obs) {
         }
         const auto& got = doc.at(p);
         if (!json_equal(got, want)) {
-          failures.push_back(fmt::format("{} is {}, expected {}", ptr, describe_value(got), quote(want.dump())));
+          failures.push_back(fmt::format("{} is {}, expected {}", ptr, describe_value(got), shorten(want.dump())));
         }
       }
     }

@@ -1,0 +1,341 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+#include <re2/re2.h>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+namespace lookout {
+namespace {
+
+EnvLookup fake_env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+LoadResult parse(const std::string& text, std::map<std::string, std::string> env = {}) {
+  return parse_config(text, "/etc/lookout/test.toml", fake_env(std::move(env)));
+}
+
+// The errors of a load, as the CLI prints them.
+std::vector<std::string> messages(const LoadResult& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.errors) out.push_back(e.str());
+  return out;
+}
+
+const char* kMinimal = R"(
+[[monitor]]
+name = "home"
+type = "http"
+url = "https://portal.test/login"
+)";
+
+TEST(Config, MinimalHttpMonitorGetsContractDefaults) {
+  auto r = parse(kMinimal);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  const auto& m = r.config->monitors.at(0);
+  EXPECT_EQ(m.name, "home");
+  EXPECT_EQ(m.host, "portal.test");
+  EXPECT_EQ(m.interval, Duration{60'000});
+  EXPECT_EQ(m.timeout, Duration{10'000});
+  EXPECT_EQ(m.fail_after, 2);
+  EXPECT_EQ(m.recover_after, 2);
+  EXPECT_FALSE(m.is_public);
+  EXPECT_EQ(m.http.method, "GET");
+  EXPECT_TRUE(m.http.follow_redirects);
+  EXPECT_EQ(m.http.max_redirects, 10);
+  EXPECT_EQ(m.http.max_body, 1024u * 1024u);
+  ASSERT_EQ(m.expect.status.size(), 1u);
+  EXPECT_EQ(m.expect.status[0].lo, 200);
+  EXPECT_EQ(m.expect.status[0].hi, 299);
+  EXPECT_EQ(r.config->scheduler.max_in_flight, 512u);
+  EXPECT_EQ(r.config->scheduler.max_per_host, 16u);
+}
+
+TEST(Config, UnknownKeySuggestsTheKnownOne) {
+  auto r = parse(R"([[monitor]]
+name = "home"
+type = "http"
+url = "https://portal.test/"
+intervall = "30s"
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(messages(r), std::vector<std::string>{
+                             "/etc/lookout/test.toml:5:1: unknown key \"intervall\" in monitor \"home\"; did you mean \"interval\"?"});
+}
+
+TEST(Config, UnknownKeyInExpectAndSections) {
+  auto r = parse(R"([server]
+lisen = "127.0.0.1:1"
+[[monitor]]
+name = "home"
+type = "http"
+url = "https://portal.test/"
+expect.bdy_contains = "x"
+[alerts]
+x = 1
+)");
+  ASSERT_FALSE(r.ok());
+  auto m = messages(r);
+  ASSERT_EQ(m.size(), 3u) << testing::PrintToString(m);
+  EXPECT_EQ(m[0], "/etc/lookout/test.toml:2:1: unknown key \"lisen\" in [server]; did you mean \"listen\"?");
+  EXPECT_EQ(m[1], "/etc/lookout/test.toml:7:8: unknown key \"bdy_contains\" in expect; did you mean \"body_contains\"?");
+  EXPECT_EQ(m[2], "/etc/lookout/test.toml:8:2: unknown section \"alerts\"");
+}
+
+TEST(Config, WrongTypeBadDurationAndStatusOutOfRange) {
+  auto r = parse(R"([[monitor]]
+name = "home"
+type = "http"
+url = "https://portal.test/"
+interval = 30
+timeout = "5 s"
+expect.status = [200, 600, "2xx", "7xx"]
+public = "yes"
+)");
+  ASSERT_FALSE(r.ok());
+  auto m = messages(r);
+  ASSERT_EQ(m.size(), 5u) << testing::PrintToString(m);
+  EXPECT_EQ(m[0], "/etc/lookout/test.toml:5:12: interval must be a duration string such as \"30s\", not an integer");
+  EXPECT_EQ(m[1].rfind("/etc/lookout/test.toml:6:11: timeout: ", 0), 0u) << m[1];
+  EXPECT_EQ(m[2], "/etc/lookout/test.toml:7:23: expect.status code 600 is outside 100-599");
+  EXPECT_EQ(m[3], "/etc/lookout/test.toml:7:35: expect.status \"7xx\" is neither a code nor a class such as \"2xx\"");
+  EXPECT_EQ(m[4], "/etc/lookout/test.toml:8:10: public must be true or false, not a string");
+}
+
+TEST(Config, DuplicateNameNamesTheFirst) {
+  auto r = parse(R"([[monitor]]
+name = "home"
+type = "http"
+url = "https://a.test/"
+[[monitor]]
+name = "home"
+type = "http"
+url = "https://b.test/"
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(messages(r), std::vector<std::string>{
+                             "/etc/lookout/test.toml:6:8: duplicate monitor name \"home\" (first defined at line 2)"});
+}
+
+TEST(Config, InvalidRegexUrlWithoutSchemeAndBadName) {
+  auto r = parse(R"([[monitor]]
+name = "Home Page"
+type = "http"
+url = "portal.test/login"
+expect.body_regex = "v[0-9+"
+)");
+  ASSERT_FALSE(r.ok());
+  auto m = messages(r);
+  ASSERT_EQ(m.size(), 3u) << testing::PrintToString(m);
+  EXPECT_EQ(m[0], "/etc/lookout/test.toml:2:8: monitor name \"Home Page\" may hold only a-z, 0-9, _ and -");
+  EXPECT_EQ(m[1], "/etc/lookout/test.toml:4:7: url portal.test/login has no scheme; write it as https://host/path");
+  EXPECT_EQ(m[2].rfind("/etc/lookout/test.toml:5:21: expect.body_regex is not a valid RE2 pattern: ", 0), 0u) << m[2];
+}
+
+TEST(Config, TimeoutLongerThanIntervalIsRefused) {
+  auto r = parse(R"([[monitor]]
+name = "home"
+type = "http"
+url = "https://portal.test/"
+interval = "5s"
+timeout = "10s"
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(messages(r), std::vector<std::string>{
+                             "/etc/lookout/test.toml:6:11: monitor \"home\": timeout 10s is longer than its interval 5s; a run "
+                             "must end before the next is due"});
+}
+
+TEST(Config, TomlSyntaxErrorHasPosition) {
+  auto r = parse("[[monitor]]\nname = \"home\nurl = 1\n");
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line, 2);
+  EXPECT_EQ(r.errors[0].file, "/etc/lookout/test.toml");
+}
+
+TEST(Config, SecretsResolveAndNeverPrint) {
+  const std::string canary = "canary-7f3a9c1e";
+  auto r = parse(R"([server]
+admin_token = "${env:ADMIN}"
+[[monitor]]
+name = "home"
+type = "http"
+url = "https://portal.test/${env:PATH_SECRET}/x"
+headers = { Authorization = "Bearer ${env:TOKEN}", Accept = "text/html" }
+)",
+                 {{"ADMIN", "admin-token-0123456789"}, {"PATH_SECRET", canary}, {"TOKEN", "tok-" + canary}});
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  const auto& m = r.config->monitors.at(0);
+  EXPECT_EQ(m.http.url.reveal(), "https://portal.test/" + canary + "/x");
+  EXPECT_TRUE(m.http.url.is_secret());
+  EXPECT_EQ(fmt::format("{}", m.http.url), "***");
+  std::map<std::string, Secret> headers(m.http.headers.begin(), m.http.headers.end());
+  std::ostringstream os;
+  os << headers.at("Authorization");
+  EXPECT_EQ(os.str(), "***");
+  EXPECT_FALSE(headers.at("Accept").is_secret());
+  EXPECT_EQ(r.config->redactor->apply("GET https://portal.test/" + canary + "/x failed"), "GET *** failed");
+  EXPECT_EQ(r.config->redactor->apply("token tok-" + canary), "token ***");
+  EXPECT_EQ(r.config->server.admin_token->reveal(), "admin-token-0123456789");
+}
+
+TEST(Config, MissingOrEmptySecretIsAnErrorThatHidesNothingItShouldNot) {
+  auto r = parse(R"([[monitor]]
+name = "home"
+type = "http"
+url = "https://portal.test/"
+headers = { Authorization = "${env:NOPE}", X-Empty = "${env:EMPTY}", X-File = "${file:/nonexistent/secret}", X-Bad = "${vault:x}" }
+)",
+                 {{"EMPTY", ""}});
+  ASSERT_FALSE(r.ok());
+  auto m = messages(r);
+  ASSERT_EQ(m.size(), 4u) << testing::PrintToString(m);
+  EXPECT_NE(m[0].find("environment variable NOPE is not set"), std::string::npos) << m[0];
+  EXPECT_NE(m[1].find("environment variable EMPTY is empty"), std::string::npos) << m[1];
+  EXPECT_NE(m[2].find("cannot read secret file /nonexistent/secret"), std::string::npos) << m[2];
+  EXPECT_NE(m[3].find("unknown reference \"${vault:x}\""), std::string::npos) << m[3];
+}
+
+TEST(Config, FileSecretStripsOneTrailingNewline) {
+  char path[] = "/tmp/lookout-secret-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << "s3cret-value\n";
+  auto r = parse(fmt::format(R"([[monitor]]
+name = "home"
+type = "http"
+url = "https://portal.test/"
+body = "${{file:{}}}"
+)",
+                             path));
+  std::remove(path);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_EQ(r.config->monitors[0].http.body->reveal(), "s3cret-value");
+}
+
+TEST(Config, DefaultsMergeKeyByKeyInsideExpect) {
+  auto r = parse(R"([defaults]
+interval = "30s"
+timeout = "5s"
+public = true
+expect.status = [200]
+expect.max_latency = "800ms"
+[[monitor]]
+name = "a"
+type = "http"
+url = "https://a.test/"
+expect.body_contains = "ok"
+[[monitor]]
+name = "b"
+type = "http"
+url = "https://b.test/"
+interval = "10s"
+expect.status = [401, 403]
+)");
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  const auto& a = r.config->monitors[0];
+  const auto& b = r.config->monitors[1];
+  EXPECT_EQ(a.interval, Duration{30'000});
+  EXPECT_TRUE(a.is_public);
+  EXPECT_EQ(*a.expect.body_contains, "ok");
+  EXPECT_EQ(a.expect.status, (std::vector<StatusRule>{{200, 200}}));
+  EXPECT_EQ(*a.expect.max_latency, Duration{800});
+  EXPECT_EQ(b.interval, Duration{10'000});
+  EXPECT_EQ(b.timeout, Duration{5'000});
+  EXPECT_EQ(b.expect.status, (std::vector<StatusRule>{{401, 401}, {403, 403}}));
+  EXPECT_EQ(*b.expect.max_latency, Duration{800});
+}
+
+TEST(Config, ExpectJsonPointersAreChecked) {
+  auto r = parse(R"([[monitor]]
+name = "a"
+type = "http"
+url = "https://a.test/"
+expect.json = { "/status" = "ok", "/count" = 3, "bad" = 1 }
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(messages(r), std::vector<std::string>{
+                             "/etc/lookout/test.toml:5:49: expect.json key \"bad\" is not a JSON Pointer such as \"/status\""});
+}
+
+TEST(Config, TypesOfLaterIssuesAreNamedPlainly) {
+  auto r = parse(R"([[monitor]]
+name = "a"
+type = "smtp"
+)");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(messages(r)[0].find("unknown monitor type \"smtp\"; use http, journey, cert, dns or latency"), std::string::npos);
+}
+
+TEST(Config, ListenFormsAndRelativeStoragePath) {
+  auto r = parse(R"([server]
+listen = "[::1]:9090"
+[storage]
+path = "data/l.db"
+keep_raw = "7d"
+)");
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_EQ(r.config->server.listen_host, "::1");
+  EXPECT_EQ(r.config->server.listen_port, 9090);
+  EXPECT_EQ(r.config->storage.path, "/etc/lookout/data/l.db");
+  EXPECT_EQ(r.config->storage.keep_raw, Duration{7LL * 86'400'000});
+  auto bad = parse("[server]\nlisten = \"localhost\"\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.errors[0].line, 2);
+  EXPECT_EQ(bad.errors[0].col, 10);
+}
+
+TEST(Config, EveryErrorIsCollectedNotJustTheFirst) {
+  auto r = parse(R"([[monitor]]
+name = "a"
+type = "http"
+[[monitor]]
+name = "b"
+type = "http"
+url = "ftp://b.test/"
+fail_after = 0
+)");
+  ASSERT_FALSE(r.ok());
+  auto m = messages(r);
+  ASSERT_EQ(m.size(), 3u) << testing::PrintToString(m);
+  EXPECT_EQ(m[0], "/etc/lookout/test.toml:1:1: http monitor \"a\" has no url");
+  EXPECT_EQ(m[1], "/etc/lookout/test.toml:7:7: url ftp://b.test/ must use http:// or https://");
+  EXPECT_EQ(m[2], "/etc/lookout/test.toml:8:14: fail_after must be between 1 and 100, not 0");
+}
+
+TEST(Config, InsecureIsAWarningNotAnError) {
+  auto r = parse(R"([[monitor]]
+name = "a"
+type = "http"
+url = "https://a.test/"
+insecure = true
+)");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].str(),
+            "/etc/lookout/test.toml:5:12: warning: monitor \"a\" has insecure = true: its TLS certificates are not verified");
+}
+
+TEST(Config, FingerprintChangesWithTheProbeAndNotOtherwise) {
+  auto a = parse(kMinimal);
+  auto b = parse(kMinimal);
+  auto c = parse(std::string(kMinimal) + "timeout = \"3s\"\n");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a.config->monitors[0].fingerprint, b.config->monitors[0].fingerprint);
+  EXPECT_NE(a.config->monitors[0].fingerprint, c.config->monitors[0].fingerprint);
+}
+
+}  // namespace
+}  // namespace lookout

@@ -1,0 +1,59 @@
+#include "daemon/secret.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "web/metrics.h"
+#include "web/server.h"
+
+namespace lookout {
+namespace {
+
+TEST(Secret, EveryPrintedFormIsMasked) {
+  Secret s("hunter2-canary", true);
+  EXPECT_EQ(fmt::format("{}", s), "***");
+  EXPECT_EQ(fmt::format("{:>5}", s), "  ***");
+  std::ostringstream os;
+  os << s;
+  EXPECT_EQ(os.str(), "***");
+  EXPECT_EQ(s.reveal(), "hunter2-canary");
+  EXPECT_EQ(fmt::format("{}", Secret::plain("visible")), "visible");
+}
+
+TEST(Redactor, ReplacesLongestFirstAndIgnoresTinyFragments) {
+  Redactor r;
+  r.add("abc");  // too short to mask without mangling text
+  r.add("token-1234");
+  r.add("token-1234-extended");
+  EXPECT_EQ(r.apply("abc token-1234-extended and token-1234"), "abc *** and ***");
+}
+
+TEST(AdminToken, ComparesExactly) {
+  const Secret token("0123456789abcdef", true);
+  EXPECT_TRUE(token_matches("0123456789abcdef", token));
+  EXPECT_FALSE(token_matches("0123456789abcdeX", token));
+  EXPECT_FALSE(token_matches("0123456789abcde", token));
+  EXPECT_FALSE(token_matches("", Secret("", true)));
+}
+
+TEST(Metrics, LabelValuesAreEscaped) { EXPECT_EQ(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd"); }
+
+TEST(Metrics, PrivateMonitorsAreAbsentWithoutTheToken) {
+  Snapshot s;
+  MonitorView pub;
+  pub.name = "public-one";
+  pub.is_public = true;
+  pub.last_outcome = Outcome::kUp;
+  MonitorView priv;
+  priv.name = "private-one";
+  priv.last_outcome = Outcome::kDown;
+  s.monitors = {pub, priv};
+  const std::string anon = metrics_text(s, StoreHealth{}, false);
+  EXPECT_NE(anon.find("public-one"), std::string::npos);
+  EXPECT_EQ(anon.find("private-one"), std::string::npos);
+  EXPECT_NE(metrics_text(s, StoreHealth{}, true).find("lookout_probe_success{monitor=\"private-one\"} 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lookout
