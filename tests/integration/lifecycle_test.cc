@@ -1,0 +1,231 @@
+// The daemon's life: kill -9 and restart, a clean stop, reloads good and bad, and the systemd
+// notify protocol, all with the real binary.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <mutex>
+
+#include "daemon/clock.h"
+#include "tests/integration/harness.h"
+
+namespace lookout::testing {
+namespace {
+
+std::string monitors_against(int port, int count, const std::string& interval) {
+  std::string out = fmt::format(
+      "[defaults]\ninterval = \"{}\"\ntimeout = \"150ms\"\nfail_after = 1\nrecover_after = 1\npublic = true\n\n", interval);
+  for (int i = 0; i < count; ++i) {
+    out += fmt::format("[[monitor]]\nname = \"m{}\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\n\n", i, port);
+  }
+  out += fmt::format("[[monitor]]\nname = \"broken\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/fail\"\n\n", port);
+  return out;
+}
+
+int64_t ms_of(const nlohmann::json& rfc3339_time) {
+  std::tm tm{};
+  int ms = 0;
+  sscanf(rfc3339_time.get<std::string>().c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+         &tm.tm_min, &tm.tm_sec, &ms);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+struct Db {
+  explicit Db(const std::string& path) { sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr); }
+  ~Db() { sqlite3_close(db); }
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      const auto* t = sqlite3_column_text(st, 0);
+      out = t != nullptr ? reinterpret_cast<const char*>(t) : "";
+    }
+    sqlite3_finalize(st);
+    return out;
+  }
+  int64_t integer(const std::string& sql) {
+    const std::string t = text(sql);
+    return t.empty() ? -1 : std::stoll(t);
+  }
+  sqlite3* db = nullptr;
+};
+
+// Latest last_check (Unix ms) of each monitor, from the API.
+std::map<std::string, int64_t> last_checks(const nlohmann::json& status) {
+  std::map<std::string, int64_t> out;
+  for (const auto& m : status["monitors"]) {
+    if (!m["last_check"].is_null()) out[m["name"]] = ms_of(m["last_check"]);
+  }
+  return out;
+}
+
+TEST(Lifecycle, Kill9LosesNothingOlderThanASecondAndRestartRestoresState) {
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  Daemon d(dir, monitors_against(target.port(), 20, "200ms"));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return last_checks(d.status()).size() == 21 && d.monitor("broken")["state"] == "down"; }, 15'000ms));
+  // Let it run a while so there is history, then kill it mid-flight.
+  std::this_thread::sleep_for(1500ms);
+  const auto status_before = d.status();
+  const auto seen = last_checks(status_before);
+  const std::string broken_since = d.monitor("broken")["since"];
+  d.process().signal(SIGKILL);
+  ASSERT_EQ(d.process().wait(5000ms), 128 + SIGKILL);
+
+  {
+    Db db(d.db_path());
+    EXPECT_EQ(db.text("PRAGMA integrity_check"), "ok");
+    for (const auto& [name, t] : seen) {
+      const int64_t newest = db.integer(
+          fmt::format("SELECT max(r.t_ms) FROM results r JOIN monitors m ON m.id = r.monitor_id WHERE m.name = '{}'", name));
+      EXPECT_GE(newest, t - 1000) << name << ": results from the last second before the kill are missing";
+    }
+    EXPECT_GT(db.integer("SELECT count(*) FROM results"), 100);
+  }
+
+  // Restart: the state and since come back from storage, before and after the next runs.
+  Daemon again(dir, monitors_against(target.port(), 20, "200ms"));
+  again.start();
+  const auto broken = again.monitor("broken");
+  EXPECT_EQ(broken["state"], "down");
+  EXPECT_EQ(broken["since"], broken_since);
+  std::this_thread::sleep_for(600ms);
+  EXPECT_EQ(again.monitor("broken")["since"], broken_since) << "a monitor already down must not start a new down period";
+  EXPECT_EQ(again.monitor("m0")["state"], "up");
+}
+
+TEST(Lifecycle, SigtermWritesTheLastBatchAndExitsZero) {
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  Daemon d(dir, monitors_against(target.port(), 5, "200ms"));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return last_checks(d.status()).size() == 6; }, 10'000ms));
+  const auto seen = last_checks(d.status());
+  d.process().signal(SIGTERM);
+  ASSERT_EQ(d.process().wait(10'000ms), 0);
+  EXPECT_NE(d.process().err().find("stopped"), std::string::npos);
+  Db db(d.db_path());
+  for (const auto& [name, t] : seen) {
+    EXPECT_GE(db.integer(fmt::format(
+                  "SELECT max(r.t_ms) FROM results r JOIN monitors m ON m.id = r.monitor_id WHERE m.name = '{}'", name)),
+              t)
+        << name << ": a result the API showed was not written at stop";
+  }
+}
+
+TEST(Lifecycle, ReloadKeepsUnchangedMonitorsAndRejectsABadConfig) {
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  const int p = target.port();
+  auto config = [p](const std::vector<std::pair<std::string, std::string>>& monitors) {
+    std::string out = "[defaults]\ninterval = \"300ms\"\ntimeout = \"200ms\"\nfail_after = 1\npublic = true\n\n";
+    for (const auto& [name, extra] : monitors) {
+      out += fmt::format("[[monitor]]\nname = \"{}\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\n{}\n\n", name, p, extra);
+    }
+    return out;
+  };
+  Daemon d(dir, config({{"keep", ""}, {"change", ""}, {"drop", ""}}));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("keep")["state"] == "up" && d.monitor("change")["state"] == "up"; }, 10'000ms));
+  const auto keep_since = d.monitor("keep")["since"];
+
+  d.rewrite_config(config({{"keep", ""}}) + "[[monitor]]\nname = \"bad\"\ntype = \"http\"\nurl = \"nope\"\n");
+  d.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return d.process().err().find("still running the previous one") != std::string::npos; }, 10'000ms));
+  EXPECT_NE(d.process().err().find("url nope has no scheme"), std::string::npos);
+  EXPECT_FALSE(d.process().wait(0ms).has_value());
+  EXPECT_TRUE(d.monitor("drop").is_object()) << "a bad reload must keep the old monitors";
+
+  d.rewrite_config(config({{"keep", ""}, {"change", "timeout = \"250ms\""}, {"added", ""}}));
+  d.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return d.monitor("added").is_object() && d.monitor("drop").is_null(); }, 10'000ms));
+  EXPECT_NE(d.process().err().find("1 monitors kept, 1 changed (their state starts again), 1 added, 1 removed"),
+            std::string::npos);
+  EXPECT_EQ(d.monitor("keep")["since"], keep_since);
+  ASSERT_TRUE(wait_until([&] { return d.monitor("change")["state"] == "up" && d.monitor("added")["state"] == "up"; }, 10'000ms));
+  EXPECT_NE(d.monitor("change")["since"], keep_since);
+}
+
+// A datagram socket standing in for systemd's notify socket.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    timeval tv{0, 100'000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    reader_ = std::thread([this] {
+      char buf[4096];
+      while (!stop_) {
+        const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+        if (n > 0) {
+          std::lock_guard lock(mu_);
+          messages_.emplace_back(buf, static_cast<size_t>(n));
+        }
+      }
+    });
+  }
+  ~NotifySocket() {
+    stop_ = true;
+    reader_.join();
+    close(fd_);
+  }
+  std::vector<std::string> messages() {
+    std::lock_guard lock(mu_);
+    return messages_;
+  }
+  size_t count(const std::string& m) {
+    const auto all = messages();
+    return static_cast<size_t>(std::count(all.begin(), all.end(), m));
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+  std::atomic<bool> stop_{false};
+  std::thread reader_;
+  std::mutex mu_;
+  std::vector<std::string> messages_;
+};
+
+TEST(Lifecycle, SystemdNotifyReadyWatchdogReloadingStopping) {
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  NotifySocket notify(dir.file("notify.sock"));
+  Daemon d(dir, monitors_against(target.port(), 1, "1s"), "",
+           {{"NOTIFY_SOCKET", dir.file("notify.sock")}, {"WATCHDOG_USEC", "400000"}});
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return notify.count("READY=1") == 1; }, 5000ms));
+  ASSERT_TRUE(wait_until([&] { return notify.count("WATCHDOG=1") >= 3; }, 5000ms)) << "the watchdog is petted every 200ms";
+  d.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return notify.count("READY=1") == 2; }, 5000ms));
+  d.process().signal(SIGTERM);
+  ASSERT_EQ(d.process().wait(10'000ms), 0);
+  ASSERT_TRUE(wait_until([&] { return notify.count("STOPPING=1") == 1; }, 2000ms));
+  // The order systemd relies on.
+  std::vector<std::string> seq;
+  for (const auto& m : notify.messages()) {
+    if (m != "WATCHDOG=1") seq.push_back(m);
+  }
+  EXPECT_EQ(seq, (std::vector<std::string>{"READY=1", "RELOADING=1", "READY=1", "STOPPING=1"}));
+}
+
+}  // namespace
+}  // namespace lookout::testing
