@@ -1,0 +1,194 @@
+// The command line of CONTRACT.md with the real binary: exit codes, messages, output forms.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "tests/integration/harness.h"
+
+namespace lookout::testing {
+namespace {
+
+std::string two_monitors(int port) {
+  return fmt::format(R"([[monitor]]
+name = "good"
+type = "http"
+url = "http://127.0.0.1:{0}/ok"
+timeout = "2s"
+
+[[monitor]]
+name = "bad"
+type = "http"
+url = "http://127.0.0.1:{0}/fail"
+timeout = "2s"
+)",
+                     port);
+}
+
+TEST(Cli, CheckAcceptsAValidConfig) {
+  TempDir dir;
+  dir.write("ok.toml", two_monitors(1));
+  const auto r = run_lookout({"check", "-c", dir.file("ok.toml")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ok, 2 monitors"), std::string::npos);
+}
+
+TEST(Cli, CheckPrintsEveryErrorWithPositionAndExits2) {
+  TempDir dir;
+  dir.write("bad.toml", R"([[monitor]]
+name = "a"
+type = "http"
+url = "http://127.0.0.1:1/"
+timout = "5s"
+expect.status = [999]
+)");
+  const auto r = run_lookout({"check", "-c", dir.file("bad.toml")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(dir.file("bad.toml") + ":5:1: unknown key \"timout\" in monitor \"a\"; did you mean \"timeout\"?"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(dir.file("bad.toml") + ":6:18: expect.status code 999 is outside 100-599"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ConfigPathComesFromTheEnvironmentWhenNoFlag) {
+  TempDir dir;
+  dir.write("env.toml", two_monitors(1));
+  const auto r = run_lookout({"check"}, {{"LOOKOUT_CONFIG", dir.file("env.toml")}});
+  EXPECT_EQ(r.code, 0) << r.err;
+  const auto missing = run_lookout({"check", "-c", dir.file("absent.toml")});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("absent.toml:1:1: cannot read the config file"), std::string::npos) << missing.err;
+}
+
+TEST(Cli, ProbeRunsOnceAndPrintsATable) {
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  dir.write("c.toml", two_monitors(target.port()));
+  const auto all = run_lookout({"probe", "-c", dir.file("c.toml")});
+  EXPECT_EQ(all.code, 1) << "one monitor is down";
+  EXPECT_NE(all.out.find("MONITOR"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("expected status 2xx, got 500"), std::string::npos) << all.out;
+  const auto good = run_lookout({"probe", "-c", dir.file("c.toml"), "good"});
+  EXPECT_EQ(good.code, 0) << good.out << good.err;
+  EXPECT_EQ(good.out.find("bad"), std::string::npos);
+  const auto unknown = run_lookout({"probe", "-c", dir.file("c.toml"), "nope"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("no monitor named \"nope\""), std::string::npos);
+  // It writes nothing: no database appears.
+  EXPECT_FALSE(std::filesystem::exists(dir.file("lookout.db")));
+}
+
+TEST(Cli, ProbeJsonIsOneObjectPerLine) {
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  dir.write("c.toml", two_monitors(target.port()));
+  const auto r = run_lookout({"probe", "-c", dir.file("c.toml"), "--json"});
+  EXPECT_EQ(r.code, 1);
+  std::istringstream in(r.out);
+  std::string line;
+  std::map<std::string, nlohmann::json> by_name;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    by_name[j["monitor"]] = j;
+  }
+  ASSERT_EQ(by_name.size(), 2u) << r.out;
+  EXPECT_EQ(by_name["good"]["outcome"], "up");
+  EXPECT_EQ(by_name["good"]["http_status"], 200);
+  EXPECT_TRUE(by_name["good"]["timings_ms"]["total"].is_number());
+  EXPECT_TRUE(by_name["good"]["timings_ms"]["connect"].is_number());
+  EXPECT_EQ(by_name["bad"]["outcome"], "down");
+  EXPECT_EQ(by_name["bad"]["cause"], "expected status 2xx, got 500");
+}
+
+TEST(Cli, RunExitsOneWhenThePortIsTaken) {
+  TempDir dir;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  listen(fd, 1);
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  dir.write("c.toml", fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\n[storage]\npath = \"{}\"\n", ntohs(addr.sin_port),
+                                  dir.file("l.db")));
+  const auto r = run_lookout({"run", "-c", dir.file("c.toml")});
+  close(fd);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot listen on 127.0.0.1:"), std::string::npos) << r.err;
+}
+
+TEST(Cli, RunExitsOneWhenStorageIsNotWritable) {
+  TempDir dir;
+  dir.write("c.toml", fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\n[storage]\npath = \"/dev/null/lookout.db\"\n", free_port()));
+  const auto r = run_lookout({"run", "-c", dir.file("c.toml")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("/dev/null"), std::string::npos) << r.err;
+}
+
+TEST(Cli, RunExitsTwoOnABadConfig) {
+  TempDir dir;
+  dir.write("c.toml", "[server]\nlisten = 8080\n");
+  const auto r = run_lookout({"run", "-c", dir.file("c.toml")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("c.toml:2:10: server.listen must be a string"), std::string::npos) << r.err;
+}
+
+TEST(Cli, VersionNamesTheLibraries) {
+  const auto r = run_lookout({"version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("lookout 0."), std::string::npos);
+  EXPECT_NE(r.out.find("libcurl"), std::string::npos);
+  EXPECT_NE(r.out.find("SQLite"), std::string::npos);
+}
+
+TEST(Cli, ExampleConfigIsValid) {
+  const auto r = run_lookout({"check", "-c", std::string(LOOKOUT_SOURCE_DIR) + "/config.example.toml"});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(Http, StatusApiHidesPrivateMonitorsAndCarriesSecurityHeaders) {
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  const std::string token = "admin-token-for-tests-0123456789";
+  Daemon d(dir,
+           fmt::format("[[monitor]]\nname = \"shown\"\ntype = \"http\"\npublic = true\nurl = \"http://127.0.0.1:{0}/ok\"\n"
+                       "interval = \"500ms\"\ntimeout = \"400ms\"\n"
+                       "[[monitor]]\nname = \"hidden\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{0}/ok\"\n"
+                       "interval = \"500ms\"\ntimeout = \"400ms\"\n",
+                       target.port()),
+           "admin_token = \"${env:ADMIN_TOKEN}\"", {{"ADMIN_TOKEN", token}});
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("hidden", token)["state"] == "up"; }, 10'000ms));
+  EXPECT_TRUE(d.monitor("shown").is_object());
+  EXPECT_TRUE(d.monitor("hidden").is_null());
+  EXPECT_TRUE(d.monitor("hidden", "wrong-token-wrong-token-wrong").is_null());
+  EXPECT_EQ(d.metrics().find("hidden"), std::string::npos);
+  const auto with = http_get(d.port(), "/metrics", {{"Authorization", "Bearer " + token}});
+  EXPECT_NE(with.body.find("monitor=\"hidden\""), std::string::npos);
+  // A token in the query string is never accepted.
+  EXPECT_EQ(http_get(d.port(), "/api/v1/status?token=" + token).body.find("hidden"), std::string::npos);
+
+  for (const char* path : {"/healthz", "/api/v1/status", "/metrics", "/no-such-path"}) {
+    const auto a = http_get(d.port(), path);
+    EXPECT_EQ(a.headers.count("X-Content-Type-Options"), 1u) << path;
+    EXPECT_NE(a.headers.find("Content-Security-Policy")->second.find("frame-ancestors 'none'"), std::string::npos) << path;
+    EXPECT_EQ(a.headers.count("Referrer-Policy"), 1u) << path;
+  }
+  const auto missing = http_get(d.port(), "/no-such-path");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(missing.body)["error"], "not found");
+  EXPECT_EQ(http_get(d.port(), "/healthz").body, "ok\n");
+}
+
+}  // namespace
+}  // namespace lookout::testing
