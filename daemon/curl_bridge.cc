@@ -22,7 +22,26 @@ CurlBridge::CurlBridge(EventLoop& loop) : loop_(loop), multi_(curl_multi_init())
 CurlBridge::~CurlBridge() {
   for (auto& [easy, done] : transfers_) curl_multi_remove_handle(multi_, easy);
   transfers_.clear();
+  for (CURL* e : idle_) curl_easy_cleanup(e);
   curl_multi_cleanup(multi_);
+}
+
+CURL* CurlBridge::acquire() {
+  if (idle_.empty()) return curl_easy_init();
+  CURL* e = idle_.back();
+  idle_.pop_back();
+  return e;
+}
+
+void CurlBridge::release(CURL* easy) {
+  if (easy == nullptr) return;
+  remove(easy);
+  if (idle_.size() < kMaxIdle) {
+    curl_easy_reset(easy);
+    idle_.push_back(easy);
+  } else {
+    curl_easy_cleanup(easy);
+  }
 }
 
 bool CurlBridge::add(CURL* easy, Done done) {

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <unordered_map>
+#include <vector>
 
 #include "daemon/event_loop.h"
 
@@ -28,6 +29,12 @@ class CurlBridge {
   void remove(CURL* easy);
   size_t active() const { return transfers_.size(); }
 
+  // Easy handles for transfers. An easy handle keeps its transfer buffers (tens of KiB) for
+  // its lifetime, so handles are shared by the runs in flight instead of kept per monitor;
+  // a few idle ones are kept to spare curl's set-up cost.
+  CURL* acquire();
+  void release(CURL* easy);
+
  private:
   struct SocketWatch;
   static int on_socket(CURL* easy, curl_socket_t s, int what, void* userp, void* socketp);
@@ -39,6 +46,8 @@ class CurlBridge {
   CURLM* multi_;
   Timer timer_;
   std::unordered_map<CURL*, Done> transfers_;
+  std::vector<CURL*> idle_;
+  static constexpr size_t kMaxIdle = 64;
 };
 
 }  // namespace lookout

@@ -12,7 +12,7 @@
 namespace lookout {
 
 HttpProbe::HttpProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
-    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), easy_(curl_easy_init()) {
+    : m_(m), ctx_(ctx), redactor_(std::move(redactor)) {
   std::string ua = fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION);
   bool has_ua = false;
   for (const auto& [k, v] : m_.http.headers) {
@@ -23,15 +23,13 @@ HttpProbe::HttpProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<
 }
 
 HttpProbe::~HttpProbe() {
-  if (running_) ctx_.curl.remove(easy_);
-  curl_easy_cleanup(easy_);
+  ctx_.curl.release(easy_);
   curl_slist_free_all(headers_);
 }
 
 void HttpProbe::setup() {
   const auto& h = m_.http;
   CURL* e = easy_;
-  curl_easy_reset(e);
   curl_easy_setopt(e, CURLOPT_URL, h.url.reveal().c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -78,6 +76,8 @@ void HttpProbe::setup() {
 
 bool HttpProbe::start(Done done) {
   if (running_) return false;
+  easy_ = ctx_.curl.acquire();
+  if (easy_ == nullptr) return false;
   setup();
   errbuf_[0] = '\0';
   body_overflow_ = false;
@@ -85,7 +85,10 @@ bool HttpProbe::start(Done done) {
   result_ = ProbeResult{};
   result_.started_at = ctx_.clock.wall();
   result_.started_mono = ctx_.clock.mono();
-  if (!ctx_.curl.add(easy_, [this](CURLcode code) { finish(code); })) return false;
+  if (!ctx_.curl.add(easy_, [this](CURLcode code) { finish(code); })) {
+    ctx_.curl.release(std::exchange(easy_, nullptr));
+    return false;
+  }
   running_ = true;
   done_ = std::move(done);
   return true;
@@ -93,7 +96,7 @@ bool HttpProbe::start(Done done) {
 
 void HttpProbe::cancel() {
   if (!running_) return;
-  ctx_.curl.remove(easy_);
+  ctx_.curl.release(std::exchange(easy_, nullptr));
   running_ = false;
   ProbeResult r = std::move(result_);
   r.outcome = Outcome::kDown;
@@ -256,6 +259,7 @@ void HttpProbe::finish(CURLcode code) {
   }
   r.started_at = result_.started_at;
   r.started_mono = result_.started_mono;
+  ctx_.curl.release(std::exchange(easy_, nullptr));
   if (!r.cause.empty() && redactor_) r.cause = redactor_->apply(std::move(r.cause));
   obs_.body.clear();
   obs_.body.shrink_to_fit();
