@@ -1,0 +1,160 @@
+#include "store/sketch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace lookout {
+namespace {
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool get_varint(std::string_view& in, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in.empty()) return false;
+    const auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+constexpr uint8_t kVersion = 1;
+
+}  // namespace
+
+LatencySketch::LatencySketch(double relative_accuracy)
+    : accuracy_(relative_accuracy),
+      gamma_((1 + relative_accuracy) / (1 - relative_accuracy)),
+      log_gamma_(std::log(gamma_)) {}
+
+int32_t LatencySketch::index_of(double value) const {
+  return static_cast<int32_t>(std::ceil(std::log(value) / log_gamma_));
+}
+
+double LatencySketch::value_of(int32_t index) const { return 2.0 * std::pow(gamma_, index) / (gamma_ + 1.0); }
+
+void LatencySketch::grow_to(int32_t index) {
+  if (counts_.empty()) {
+    offset_ = index;
+    counts_.assign(1, 0);
+    return;
+  }
+  if (index < offset_) {
+    counts_.insert(counts_.begin(), static_cast<size_t>(offset_ - index), 0);
+    offset_ = index;
+  } else if (index >= offset_ + static_cast<int32_t>(counts_.size())) {
+    counts_.resize(static_cast<size_t>(index - offset_) + 1, 0);
+  }
+}
+
+void LatencySketch::fold_lowest() {
+  while (counts_.size() > kMaxBuckets) {
+    counts_[1] += counts_[0];
+    counts_.erase(counts_.begin());
+    ++offset_;
+  }
+}
+
+void LatencySketch::add(double value, uint64_t n) {
+  if (n == 0 || std::isnan(value)) return;
+  count_ += n;
+  if (value <= kMinValue) {
+    zero_count_ += n;
+    return;
+  }
+  const int32_t i = index_of(value);
+  grow_to(i);
+  counts_[static_cast<size_t>(i - offset_)] += n;
+  fold_lowest();
+}
+
+bool LatencySketch::merge(const LatencySketch& other) {
+  if (other.accuracy_ != accuracy_) return false;
+  if (other.empty()) return true;
+  zero_count_ += other.zero_count_;
+  count_ += other.count_;
+  if (!other.counts_.empty()) {
+    grow_to(other.offset_);
+    grow_to(other.offset_ + static_cast<int32_t>(other.counts_.size()) - 1);
+    for (size_t k = 0; k < other.counts_.size(); ++k) {
+      counts_[static_cast<size_t>(other.offset_ - offset_) + k] += other.counts_[k];
+    }
+    fold_lowest();
+  }
+  return true;
+}
+
+std::optional<double> LatencySketch::quantile(double q) const {
+  if (count_ == 0 || q < 0 || q > 1) return std::nullopt;
+  const auto rank = static_cast<uint64_t>(q * static_cast<double>(count_ - 1));
+  if (rank < zero_count_) return 0.0;
+  uint64_t seen = zero_count_;
+  for (size_t k = 0; k < counts_.size(); ++k) {
+    seen += counts_[k];
+    if (seen > rank) return value_of(offset_ + static_cast<int32_t>(k));
+  }
+  return value_of(offset_ + static_cast<int32_t>(counts_.size()) - 1);
+}
+
+std::string LatencySketch::encode() const {
+  std::string out;
+  out.reserve(16 + counts_.size());
+  out.push_back(static_cast<char>(kVersion));
+  char acc[sizeof(double)];
+  std::memcpy(acc, &accuracy_, sizeof(double));
+  out.append(acc, sizeof(double));
+  put_varint(out, zero_count_);
+  // Trailing and leading empty buckets are not written.
+  size_t lo = 0, hi = counts_.size();
+  while (lo < hi && counts_[lo] == 0) ++lo;
+  while (hi > lo && counts_[hi - 1] == 0) --hi;
+  put_varint(out, zigzag(offset_ + static_cast<int64_t>(lo)));
+  put_varint(out, hi - lo);
+  for (size_t k = lo; k < hi; ++k) put_varint(out, counts_[k]);
+  return out;
+}
+
+std::optional<LatencySketch> LatencySketch::decode(std::string_view in) {
+  if (in.size() < 1 + sizeof(double) || static_cast<uint8_t>(in[0]) != kVersion) return std::nullopt;
+  double accuracy = 0;
+  std::memcpy(&accuracy, in.data() + 1, sizeof(double));
+  in.remove_prefix(1 + sizeof(double));
+  if (!(accuracy > 0 && accuracy < 0.5)) return std::nullopt;
+  LatencySketch s(accuracy);
+  uint64_t zero = 0, offset = 0, n = 0;
+  if (!get_varint(in, zero) || !get_varint(in, offset) || !get_varint(in, n)) return std::nullopt;
+  if (n > kMaxBuckets || n > in.size()) return std::nullopt;  // each count takes at least a byte
+  const int64_t off = unzigzag(offset);
+  if (off < -100'000 || off > 100'000) return std::nullopt;
+  s.zero_count_ = zero;
+  s.count_ = zero;
+  s.offset_ = static_cast<int32_t>(off);
+  s.counts_.resize(n);
+  for (uint64_t k = 0; k < n; ++k) {
+    if (!get_varint(in, s.counts_[k])) return std::nullopt;
+    if (s.count_ + s.counts_[k] < s.count_) return std::nullopt;  // overflow: not ours
+    s.count_ += s.counts_[k];
+  }
+  if (!in.empty()) return std::nullopt;
+  if (n == 0) s.counts_.clear();
+  return s;
+}
+
+bool LatencySketch::operator==(const LatencySketch& o) const {
+  // Equal as multisets of buckets, whatever the padding of empty buckets.
+  return accuracy_ == o.accuracy_ && count_ == o.count_ && zero_count_ == o.zero_count_ && encode() == o.encode();
+}
+
+}  // namespace lookout
