@@ -333,7 +333,7 @@ namespace {
 
 const std::set<std::string> kTopKeys{"server", "storage", "defaults", "monitor", "scheduler"};
 const std::set<std::string> kServerKeys{"listen", "title", "public_url", "admin_token", "max_request"};
-const std::set<std::string> kStorageKeys{"path", "keep_raw"};
+const std::set<std::string> kStorageKeys{"path", "keep_raw", "keep_minutes", "keep_hours", "keep_days", "keep_rollups"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
 // Sections of the contract that later parts of lookout add; named so the error is plain.
 const std::set<std::string> kLaterTopKeys{"channel", "route", "maintenance"};
@@ -414,8 +414,22 @@ void parse_storage(Parser& p, const toml::table& t, StorageConfig& s, const std:
       s.path = path.lexically_normal().string();
     }
   }
-  if (const auto* n = t.get("keep_raw")) {
-    if (auto v = p.duration(*n, "storage.keep_raw")) s.keep_raw = *v;
+  // keep_rollups sets hours and days at once; the finer keys win where both are written.
+  if (const auto* n = t.get("keep_rollups")) {
+    if (auto v = p.duration(*n, "storage.keep_rollups")) s.keep_hours = s.keep_days = *v;
+  }
+  const std::pair<const char*, Duration*> keeps[] = {
+      {"keep_raw", &s.keep_raw}, {"keep_minutes", &s.keep_minutes}, {"keep_hours", &s.keep_hours}, {"keep_days", &s.keep_days}};
+  for (const auto& [key, target] : keeps) {
+    const auto* n = t.get(key);
+    if (n == nullptr) continue;
+    if (auto v = p.duration(*n, fmt::format("storage.{}", key))) {
+      if (v->count() <= 0) {
+        p.error(n->source(), fmt::format("storage.{} must be longer than 0s", key));
+      } else {
+        *target = *v;
+      }
+    }
   }
 }
 

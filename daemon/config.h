@@ -82,6 +82,9 @@ struct ServerConfig {
 struct StorageConfig {
   std::string path = "/var/lib/lookout/lookout.db";  // relative paths are resolved against the config file's folder
   Duration keep_raw{3LL * 86'400'000};
+  Duration keep_minutes{3LL * 86'400'000};
+  Duration keep_hours{90LL * 86'400'000};
+  Duration keep_days{1825LL * 86'400'000};
 };
 
 struct SchedulerConfig {

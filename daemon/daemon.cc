@@ -162,7 +162,14 @@ void Daemon::publish_snapshot() {
 }
 
 void Daemon::housekeeping() {
-  store_->prune_results_before(to_unix_ms(clock_.wall() - config_.storage.keep_raw));
+  // A run is stored under its start time and may finish up to its timeout later: minutes
+  // are rolled up only once no run of theirs can still arrive.
+  Duration longest{0};
+  for (const auto& [id, m] : monitors_) longest = std::max(longest, m->cfg.timeout);
+  const auto& s = config_.storage;
+  store_->housekeep(HousekeepingJob{to_unix_ms(clock_.wall()), (longest + Store::kFlushEvery + Duration{5000}).count(),
+                                    RetentionPolicy{s.keep_raw.count(), s.keep_minutes.count(), s.keep_hours.count(),
+                                                    s.keep_days.count()}});
 }
 
 HealthReport Daemon::health() const {

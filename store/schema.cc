@@ -8,7 +8,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 1> kMigrations{
+constexpr std::array<const char*, 2> kMigrations{
     R"sql(
 CREATE TABLE monitors (
   id   INTEGER PRIMARY KEY,
@@ -46,6 +46,52 @@ CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+)sql",
+    R"sql(
+-- Per-monitor rollups: minute rows from raw results, hour rows from minutes, day rows from
+-- hours. t_ms is the bucket's start (UTC). `sketch` is a LatencySketch in its binary form.
+CREATE TABLE rollup_minute (
+  monitor_id  INTEGER NOT NULL,
+  t_ms        INTEGER NOT NULL,
+  count       INTEGER NOT NULL,
+  failures    INTEGER NOT NULL,
+  degraded    INTEGER NOT NULL,
+  maintenance INTEGER NOT NULL,
+  min_us      INTEGER,
+  max_us      INTEGER,
+  sum_us      INTEGER NOT NULL,
+  sketch      BLOB NOT NULL,
+  PRIMARY KEY (monitor_id, t_ms)
+) WITHOUT ROWID;
+CREATE INDEX rollup_minute_by_time ON rollup_minute (t_ms);
+CREATE TABLE rollup_hour (
+  monitor_id  INTEGER NOT NULL,
+  t_ms        INTEGER NOT NULL,
+  count       INTEGER NOT NULL,
+  failures    INTEGER NOT NULL,
+  degraded    INTEGER NOT NULL,
+  maintenance INTEGER NOT NULL,
+  min_us      INTEGER,
+  max_us      INTEGER,
+  sum_us      INTEGER NOT NULL,
+  sketch      BLOB NOT NULL,
+  PRIMARY KEY (monitor_id, t_ms)
+) WITHOUT ROWID;
+CREATE INDEX rollup_hour_by_time ON rollup_hour (t_ms);
+CREATE TABLE rollup_day (
+  monitor_id  INTEGER NOT NULL,
+  t_ms        INTEGER NOT NULL,
+  count       INTEGER NOT NULL,
+  failures    INTEGER NOT NULL,
+  degraded    INTEGER NOT NULL,
+  maintenance INTEGER NOT NULL,
+  min_us      INTEGER,
+  max_us      INTEGER,
+  sum_us      INTEGER NOT NULL,
+  sketch      BLOB NOT NULL,
+  PRIMARY KEY (monitor_id, t_ms)
+) WITHOUT ROWID;
+CREATE INDEX rollup_day_by_time ON rollup_day (t_ms);
 )sql"};
 
 int user_version(sqlite3* db) {

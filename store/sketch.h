@@ -22,7 +22,8 @@ class LatencySketch {
   // values lose accuracy. 1 % accuracy needs ~1,100 buckets from 1 us to one hour.
   static constexpr size_t kMaxBuckets = 2048;
 
-  explicit LatencySketch(double relative_accuracy = kDefaultAccuracy);
+  LatencySketch() : LatencySketch(kDefaultAccuracy) {}
+  explicit LatencySketch(double relative_accuracy);
 
   // Values at or below kMinValue (microseconds, in lookout's use) count as zero.
   static constexpr double kMinValue = 1.0;

@@ -85,7 +85,9 @@ std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock, 
   std::string why;
   // WAL lets the web threads read while this connection writes; NORMAL sync keeps every commit
   // across a process kill (the WAL is in the OS) and costs no fsync per batch.
-  if (!exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;", why) ||
+  // auto_vacuum only takes on a new, empty file: set it before the first table exists.
+  if (!exec(db, "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                "PRAGMA foreign_keys = OFF;", why) ||
       !migrate(db, why) ||
       !exec(db, "INSERT INTO meta (key, value) VALUES ('opened_at', strftime('%s','now')) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -152,9 +154,12 @@ void Store::put_state(StateRow row) {
   pending_.states[name] = std::move(row);
 }
 
-void Store::prune_results_before(int64_t t_ms) {
-  std::lock_guard lock(mu_);
-  pending_.prune_before = t_ms;
+void Store::housekeep(HousekeepingJob job) {
+  {
+    std::lock_guard lock(mu_);
+    pending_.housekeeping = job;
+  }
+  cv_.notify_all();
 }
 
 StoreHealth Store::health() const {
@@ -176,7 +181,7 @@ void Store::merge_back(Batch&& failed) {
     health_.rows_dropped += drop;
   }
   for (auto& [k, v] : failed.states) pending_.states.try_emplace(k, std::move(v));
-  if (!pending_.prune_before) pending_.prune_before = failed.prune_before;
+  if (!pending_.housekeeping) pending_.housekeeping = failed.housekeeping;
 }
 
 void Store::run() {
@@ -192,8 +197,10 @@ void Store::run() {
       if (idle_and_fresh && !last_round) continue;
       std::swap(batch, pending_);
     }
+    std::optional<HousekeepingJob> job = std::exchange(batch.housekeeping, std::nullopt);
     std::string error;
     const bool ok = write(batch, error);
+    if (ok && job) run_housekeeping(*job);
     const MonoTime now = clock_.mono();
     if (ok) {
       std::lock_guard lock(mu_);
@@ -218,6 +225,34 @@ void Store::run() {
       }
     }
   }
+}
+
+void Store::run_housekeeping(const HousekeepingJob& job) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string error;
+  RollupStats rolled;
+  uint64_t deleted = 0;
+  if (!roll_up(db_, job.now_ms, job.grace_ms, rolled, error)) {
+    spdlog::error("rollup in {} failed: {}; it is retried at the next housekeeping tick", path_, error);
+  } else if (!apply_retention(db_, job.now_ms, job.retention, deleted, error)) {
+    spdlog::error("retention in {} failed: {}; it is retried at the next housekeeping tick", path_, error);
+  }
+  // Give freed pages back to the file system a bounded slice at a time, keep the WAL short,
+  // and let SQLite refresh its planner statistics now and then.
+  sqlite3_exec(db_, "PRAGMA incremental_vacuum(2048)", nullptr, nullptr, nullptr);
+  sqlite3_exec(db_, "PRAGMA wal_checkpoint(PASSIVE)", nullptr, nullptr, nullptr);
+  if (job.now_ms - last_optimize_ms_ >= 3'600'000) {
+    sqlite3_exec(db_, "PRAGMA optimize", nullptr, nullptr, nullptr);
+    last_optimize_ms_ = job.now_ms;
+  }
+  summaries_.publish(std::make_shared<const SummaryMap>(compute_summaries(db_, job.now_ms)));
+  const auto took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+  {
+    std::lock_guard lock(mu_);
+    health_.last_housekeeping = took;
+  }
+  spdlog::debug("housekeeping: {} minute, {} hour, {} day rollups, {} rows past retention, {} ms", rolled.minute_rows,
+                rolled.hour_rows, rolled.day_rows, deleted, took.count());
 }
 
 int64_t Store::monitor_id(const std::string& name) {
@@ -294,13 +329,6 @@ bool Store::write(Batch& batch, std::string& error) {
       }
       up.reset();
     }
-  }
-  if (ok && batch.prune_before) {
-    // Bounded per batch so a large backlog of old rows never holds the write lock for long;
-    // what is left goes with the next housekeeping tick.
-    Stmt del(db_, "DELETE FROM results WHERE rowid IN (SELECT rowid FROM results WHERE t_ms < ? LIMIT 20000)");
-    del.bind(1, *batch.prune_before);
-    if (del.step() != SQLITE_DONE) fail();
   }
   if (ok) {
     // The heartbeat row makes every flush a commit, so /healthz can tell a writable disk from

@@ -19,6 +19,8 @@
 
 #include "daemon/clock.h"
 #include "probes/probe.h"
+#include "store/history.h"
+#include "store/rollup.h"
 
 namespace lookout {
 
@@ -43,6 +45,13 @@ struct StateRow {
   std::string last_cause;
 };
 
+// The housekeeping tick's storage work, done on the store thread between batches.
+struct HousekeepingJob {
+  int64_t now_ms = 0;
+  int64_t grace_ms = 0;  // runs may still be in flight this long after they started
+  RetentionPolicy retention{};
+};
+
 struct StoreHealth {
   bool ok = true;
   std::string error;               // the last failure, while failing
@@ -50,6 +59,7 @@ struct StoreHealth {
   uint64_t rows_written = 0;
   uint64_t rows_dropped = 0;       // given up after storage stayed down past the buffer
   size_t backlog = 0;
+  Duration last_housekeeping{0};   // how long the last rollup, retention and summary took
 };
 
 class Store {
@@ -71,7 +81,9 @@ class Store {
 
   void add_result(ResultRow row);
   void put_state(StateRow row);
-  void prune_results_before(int64_t t_ms);
+  // Rollups, retention, vacuum, a WAL checkpoint, then fresh history summaries.
+  void housekeep(HousekeepingJob job);
+  const SummaryCache& summaries() const { return summaries_; }
 
   StoreHealth health() const;
   const std::string& path() const { return path_; }
@@ -81,11 +93,12 @@ class Store {
   struct Batch {
     std::vector<ResultRow> results;
     std::unordered_map<std::string, StateRow> states;
-    std::optional<int64_t> prune_before;
-    bool empty() const { return results.empty() && states.empty() && !prune_before; }
+    std::optional<HousekeepingJob> housekeeping;
+    bool empty() const { return results.empty() && states.empty() && !housekeeping; }
   };
   void run();
   bool write(Batch& batch, std::string& error);
+  void run_housekeeping(const HousekeepingJob& job);
   int64_t monitor_id(const std::string& name);
   void merge_back(Batch&& failed);
 
@@ -99,6 +112,8 @@ class Store {
   Batch pending_;
   bool stopping_ = false;
   StoreHealth health_;
+  SummaryCache summaries_;
+  int64_t last_optimize_ms_ = 0;
   std::thread thread_;
 };
 

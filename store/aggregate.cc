@@ -1,0 +1,45 @@
+#include "store/aggregate.h"
+
+#include <algorithm>
+
+namespace lookout {
+
+void Aggregate::add_run(Outcome outcome, std::optional<int64_t> latency_us, bool in_maintenance) {
+  if (in_maintenance) {
+    ++maintenance;
+    return;
+  }
+  ++count;
+  if (outcome == Outcome::kDown) ++failures;
+  if (outcome == Outcome::kDegraded) ++degraded;
+  if (latency_us) {
+    min_us = min_us ? std::min(*min_us, *latency_us) : *latency_us;
+    max_us = max_us ? std::max(*max_us, *latency_us) : *latency_us;
+    sum_us += *latency_us;
+    sketch.add(static_cast<double>(*latency_us));
+  }
+}
+
+void Aggregate::merge(const Aggregate& o) {
+  count += o.count;
+  failures += o.failures;
+  degraded += o.degraded;
+  maintenance += o.maintenance;
+  if (o.min_us) min_us = min_us ? std::min(*min_us, *o.min_us) : *o.min_us;
+  if (o.max_us) max_us = max_us ? std::max(*max_us, *o.max_us) : *o.max_us;
+  sum_us += o.sum_us;
+  sketch.merge(o.sketch);
+}
+
+std::optional<double> Aggregate::uptime() const {
+  if (count == 0) return std::nullopt;
+  return 100.0 * static_cast<double>(count - failures) / static_cast<double>(count);
+}
+
+std::optional<double> Aggregate::quantile_ms(double q) const {
+  auto v = sketch.quantile(q);
+  if (!v) return std::nullopt;
+  return *v / 1000.0;
+}
+
+}  // namespace lookout

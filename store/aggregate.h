@@ -1,0 +1,32 @@
+// What a rollup row holds: runs, failures, latency extremes and a latency sketch. Merging two
+// aggregates is exact (counts add, sketches merge), so minutes make hours and hours make days
+// without ever averaging percentiles.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "probes/probe.h"
+#include "store/sketch.h"
+
+namespace lookout {
+
+struct Aggregate {
+  uint64_t count = 0;        // runs, maintenance excluded
+  uint64_t failures = 0;     // runs that were down
+  uint64_t degraded = 0;
+  uint64_t maintenance = 0;  // runs during maintenance, counted apart
+  std::optional<int64_t> min_us, max_us;
+  int64_t sum_us = 0;
+  LatencySketch sketch;      // latencies of runs that had a response
+
+  void add_run(Outcome outcome, std::optional<int64_t> latency_us, bool in_maintenance);
+  void merge(const Aggregate& o);
+  bool empty() const { return count == 0 && maintenance == 0; }
+  // Percentage of runs that were not down; nullopt without runs.
+  std::optional<double> uptime() const;
+  // In milliseconds; nullopt without latencies.
+  std::optional<double> quantile_ms(double q) const;
+};
+
+}  // namespace lookout

@@ -1,0 +1,107 @@
+// Reads of stored history: any range [from, to) of one monitor, or of all monitors at once,
+// as one merged Aggregate. A range is cut into whole days, hours and minutes that are rolled
+// up (below each level's watermark), and raw rows for the rest, so a 90-day answer reads about
+// 90 day rows, not 130,000 raw ones, and percentiles always come from merged sketches.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/aggregate.h"
+#include "store/rollup.h"
+
+namespace lookout {
+
+class HistoryReader {
+ public:
+  // Works on a connection it does not own (the writer's, or one from a ReadPool).
+  explicit HistoryReader(sqlite3* db);
+  ~HistoryReader();
+  HistoryReader(const HistoryReader&) = delete;
+  HistoryReader& operator=(const HistoryReader&) = delete;
+
+  std::optional<int64_t> monitor_id(const std::string& name);
+  // Reads the watermarks once; call before a series of range() calls that should agree.
+  void refresh();
+  Aggregate range(int64_t monitor_id, int64_t from_ms, int64_t to_ms, bool with_sketch = true);
+  // Every monitor, by name. Sketches only when asked: counts alone are much cheaper.
+  std::unordered_map<std::string, Aggregate> range_all(int64_t from_ms, int64_t to_ms, bool with_sketch);
+
+  struct Point {
+    int64_t t_ms;
+    Aggregate agg;
+  };
+  // Buckets of `step_ms` aligned in UTC, from the one holding `from_ms` to the one holding `to_ms`.
+  std::vector<Point> series(int64_t monitor_id, int64_t from_ms, int64_t to_ms, int64_t step_ms);
+
+ private:
+  struct Statements;
+  using Sink = std::unordered_map<int64_t, Aggregate>;
+  void collect(int level, std::optional<int64_t> monitor, int64_t from, int64_t to, bool with_sketch, Sink& out);
+  void read_rows(int level, std::optional<int64_t> monitor, int64_t from, int64_t to, bool with_sketch, Sink& out);
+
+  sqlite3* db_;
+  std::unique_ptr<Statements> st_;
+  Watermarks wm_;
+};
+
+// Read-only connections for the web threads, opened on demand and reused.
+class ReadPool {
+ public:
+  explicit ReadPool(std::string path) : path_(std::move(path)) {}
+  ~ReadPool();
+  class Lease {
+   public:
+    Lease(ReadPool& pool, sqlite3* db) : pool_(pool), db_(db) {}
+    ~Lease() { pool_.give_back(db_); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    sqlite3* get() const { return db_; }
+
+   private:
+    ReadPool& pool_;
+    sqlite3* db_;
+  };
+  // nullptr lease when the database cannot be opened.
+  std::unique_ptr<Lease> take();
+
+ private:
+  void give_back(sqlite3* db);
+  std::string path_;
+  std::mutex mu_;
+  std::vector<sqlite3*> idle_;
+};
+
+// What /api/v1/status shows of history, per monitor: computed on the store thread after each
+// rollup and swapped in whole, so a status request reads no rows.
+struct HistorySummary {
+  std::optional<double> uptime_24h, uptime_30d, uptime_90d;
+  std::optional<double> p95_ms_24h;
+};
+using SummaryMap = std::unordered_map<std::string, HistorySummary>;
+SummaryMap compute_summaries(sqlite3* db, int64_t now_ms);
+
+class SummaryCache {
+ public:
+  void publish(std::shared_ptr<const SummaryMap> m) {
+    std::lock_guard lock(mu_);
+    current_ = std::move(m);
+  }
+  std::shared_ptr<const SummaryMap> get() const {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const SummaryMap> current_ = std::make_shared<SummaryMap>();
+};
+
+}  // namespace lookout

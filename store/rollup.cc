@@ -1,0 +1,260 @@
+#include "store/rollup.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <string_view>
+#include <utility>
+
+#include "store/aggregate.h"
+
+namespace lookout {
+namespace {
+
+// Buckets folded per transaction, so one tick after a long stop never holds the lock long.
+constexpr int64_t kChunkMs = 6LL * 3'600'000;
+constexpr int64_t kDeleteChunk = 20'000;
+
+bool exec(sqlite3* db, const char* sql, std::string& error) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    error = msg != nullptr ? msg : sqlite3_errmsg(db);
+    sqlite3_free(msg);
+    return false;
+  }
+  return true;
+}
+
+std::optional<int64_t> meta_int(sqlite3* db, const char* key) {
+  sqlite3_stmt* st = nullptr;
+  std::optional<int64_t> out;
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) out = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+bool set_meta_int(sqlite3* db, const char* key, int64_t v, std::string& error) {
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     -1, &st, nullptr);
+  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, std::to_string(v).c_str(), -1, SQLITE_TRANSIENT);
+  const bool ok = sqlite3_step(st) == SQLITE_DONE;
+  if (!ok) error = sqlite3_errmsg(db);
+  sqlite3_finalize(st);
+  return ok;
+}
+
+std::optional<int64_t> min_time(sqlite3* db, const std::string& table) {
+  sqlite3_stmt* st = nullptr;
+  std::optional<int64_t> out;
+  const std::string sql = fmt::format("SELECT min(t_ms) FROM {}", table);
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+      sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    out = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+std::optional<int64_t> column_opt(sqlite3_stmt* st, int i) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(st, i);
+}
+
+using Buckets = std::map<std::pair<int64_t, int64_t>, Aggregate>;  // (monitor, bucket start)
+
+bool fold_raw(sqlite3* db, int64_t from, int64_t to, Buckets& out, std::string& error) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT monitor_id, t_ms, outcome, total_us, maintenance FROM results "
+                         "WHERE t_ms >= ? AND t_ms < ?",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  sqlite3_bind_int64(st, 1, from);
+  sqlite3_bind_int64(st, 2, to);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const int64_t monitor = sqlite3_column_int64(st, 0);
+    const int64_t bucket = align_down(sqlite3_column_int64(st, 1), kMinuteLevel.size_ms);
+    const int outcome = sqlite3_column_int(st, 2);
+    out[{monitor, bucket}].add_run(static_cast<Outcome>(outcome < 0 || outcome > 2 ? 2 : outcome), column_opt(st, 3),
+                                   sqlite3_column_int(st, 4) != 0);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  return true;
+}
+
+bool fold_level(sqlite3* db, const RollupLevel& source, int64_t size, int64_t from, int64_t to, Buckets& out,
+                std::string& error) {
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = fmt::format(
+      "SELECT monitor_id, t_ms, count, failures, degraded, maintenance, min_us, max_us, sum_us, sketch FROM {} "
+      "WHERE t_ms >= ? AND t_ms < ?",
+      source.table);
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  sqlite3_bind_int64(st, 1, from);
+  sqlite3_bind_int64(st, 2, to);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    Aggregate a;
+    a.count = static_cast<uint64_t>(sqlite3_column_int64(st, 2));
+    a.failures = static_cast<uint64_t>(sqlite3_column_int64(st, 3));
+    a.degraded = static_cast<uint64_t>(sqlite3_column_int64(st, 4));
+    a.maintenance = static_cast<uint64_t>(sqlite3_column_int64(st, 5));
+    a.min_us = column_opt(st, 6);
+    a.max_us = column_opt(st, 7);
+    a.sum_us = sqlite3_column_int64(st, 8);
+    const auto* blob = static_cast<const char*>(sqlite3_column_blob(st, 9));
+    if (auto s = LatencySketch::decode(std::string_view(blob, static_cast<size_t>(sqlite3_column_bytes(st, 9))))) {
+      a.sketch = std::move(*s);
+    }
+    out[{sqlite3_column_int64(st, 0), align_down(sqlite3_column_int64(st, 1), size)}].merge(a);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  return true;
+}
+
+bool write_buckets(sqlite3* db, const RollupLevel& level, const Buckets& buckets, std::string& error) {
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = fmt::format(
+      "INSERT OR REPLACE INTO {} (monitor_id, t_ms, count, failures, degraded, maintenance, min_us, max_us, sum_us, "
+      "sketch) VALUES (?,?,?,?,?,?,?,?,?,?)",
+      level.table);
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  for (const auto& [key, a] : buckets) {
+    sqlite3_bind_int64(st, 1, key.first);
+    sqlite3_bind_int64(st, 2, key.second);
+    sqlite3_bind_int64(st, 3, static_cast<int64_t>(a.count));
+    sqlite3_bind_int64(st, 4, static_cast<int64_t>(a.failures));
+    sqlite3_bind_int64(st, 5, static_cast<int64_t>(a.degraded));
+    sqlite3_bind_int64(st, 6, static_cast<int64_t>(a.maintenance));
+    a.min_us ? sqlite3_bind_int64(st, 7, *a.min_us) : sqlite3_bind_null(st, 7);
+    a.max_us ? sqlite3_bind_int64(st, 8, *a.max_us) : sqlite3_bind_null(st, 8);
+    sqlite3_bind_int64(st, 9, a.sum_us);
+    const std::string blob = a.sketch.encode();
+    sqlite3_bind_blob(st, 10, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      error = sqlite3_errmsg(db);
+      sqlite3_finalize(st);
+      return false;
+    }
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  return true;
+}
+
+// Folds [watermark, limit) of one level, chunk by chunk, each chunk with its watermark in one
+// transaction. `first` is where to start when the level has no watermark yet.
+bool roll_level(sqlite3* db, const RollupLevel& level, const RollupLevel* source, std::optional<int64_t> first,
+                int64_t limit, uint64_t& rows, std::string& error) {
+  std::optional<int64_t> from = meta_int(db, level.watermark_key);
+  if (!from) {
+    if (!first) return true;  // nothing to roll yet
+    from = align_down(*first, level.size_ms);
+  }
+  limit = align_down(limit, level.size_ms);
+  while (*from < limit) {
+    const int64_t to = std::min(limit, *from + std::max(kChunkMs, level.size_ms));
+    Buckets buckets;
+    if (!exec(db, "BEGIN IMMEDIATE", error)) return false;
+    const bool ok = (source == nullptr ? fold_raw(db, *from, to, buckets, error)
+                                       : fold_level(db, *source, level.size_ms, *from, to, buckets, error)) &&
+                    write_buckets(db, level, buckets, error) && set_meta_int(db, level.watermark_key, to, error);
+    if (!ok || !exec(db, "COMMIT", error)) {
+      std::string ignored;
+      exec(db, "ROLLBACK", ignored);
+      return false;
+    }
+    rows += buckets.size();
+    from = to;
+  }
+  return true;
+}
+
+bool delete_before(sqlite3* db, const char* table, int64_t before, uint64_t& deleted, std::string& error) {
+  const std::string sql = fmt::format(
+      "DELETE FROM {0} WHERE rowid IN (SELECT rowid FROM {0} WHERE t_ms < ? LIMIT {1})", table, kDeleteChunk);
+  const std::string sql_norowid = fmt::format(
+      "DELETE FROM {0} WHERE (monitor_id, t_ms) IN (SELECT monitor_id, t_ms FROM {0} WHERE t_ms < ? LIMIT {1})", table,
+      kDeleteChunk);
+  sqlite3_stmt* st = nullptr;
+  const bool has_rowid = std::string_view(table) == "results";
+  if (sqlite3_prepare_v2(db, (has_rowid ? sql : sql_norowid).c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  sqlite3_bind_int64(st, 1, before);
+  const bool ok = sqlite3_step(st) == SQLITE_DONE;
+  if (!ok) error = sqlite3_errmsg(db);
+  deleted += static_cast<uint64_t>(sqlite3_changes(db));
+  sqlite3_finalize(st);
+  return ok;
+}
+
+}  // namespace
+
+int64_t align_down(int64_t t, int64_t size) {
+  const int64_t r = t % size;
+  return r < 0 ? t - r - size : t - r;
+}
+
+Watermarks read_watermarks(sqlite3* db) {
+  return {meta_int(db, kMinuteLevel.watermark_key), meta_int(db, kHourLevel.watermark_key),
+          meta_int(db, kDayLevel.watermark_key)};
+}
+
+bool roll_up(sqlite3* db, int64_t now_ms, int64_t grace_ms, RollupStats& stats, std::string& error) {
+  if (!roll_level(db, kMinuteLevel, nullptr, min_time(db, "results"), now_ms - grace_ms, stats.minute_rows, error)) {
+    return false;
+  }
+  const auto minute_wm = meta_int(db, kMinuteLevel.watermark_key);
+  if (!minute_wm) return true;
+  if (!roll_level(db, kHourLevel, &kMinuteLevel, min_time(db, kMinuteLevel.table), *minute_wm, stats.hour_rows, error)) {
+    return false;
+  }
+  const auto hour_wm = meta_int(db, kHourLevel.watermark_key);
+  if (!hour_wm) return true;
+  return roll_level(db, kDayLevel, &kHourLevel, min_time(db, kHourLevel.table), *hour_wm, stats.day_rows, error);
+}
+
+bool apply_retention(sqlite3* db, int64_t now_ms, const RetentionPolicy& p, uint64_t& deleted, std::string& error) {
+  const Watermarks w = read_watermarks(db);
+  // A row goes only when its retention passed and the next level has folded it.
+  auto bound = [](int64_t by_age, std::optional<int64_t> folded) {
+    return folded ? std::min(by_age, *folded) : std::numeric_limits<int64_t>::min();
+  };
+  if (!exec(db, "BEGIN IMMEDIATE", error)) return false;
+  const bool ok = delete_before(db, "results", bound(now_ms - p.raw_ms, w.minute), deleted, error) &&
+                  delete_before(db, kMinuteLevel.table, bound(now_ms - p.minutes_ms, w.hour), deleted, error) &&
+                  delete_before(db, kHourLevel.table, bound(now_ms - p.hours_ms, w.day), deleted, error) &&
+                  delete_before(db, kDayLevel.table, now_ms - p.days_ms, deleted, error);
+  if (!ok || !exec(db, "COMMIT", error)) {
+    std::string ignored;
+    exec(db, "ROLLBACK", ignored);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace lookout
