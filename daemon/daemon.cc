@@ -290,7 +290,8 @@ int Daemon::run() {
   publish_snapshot();
 
   web_ = std::make_unique<WebServer>(
-      config_.server, snapshots_, [this] { return health(); }, [this] { return store_->health(); });
+      config_.server, clock_, snapshots_, store_->summaries(), config_.storage.path, [this] { return health(); },
+      [this] { return store_->health(); });
   if (!web_->start(error)) {
     spdlog::critical("{}", error);
     return 1;

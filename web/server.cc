@@ -5,6 +5,8 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "web/metrics.h"
 #include "web/status_json.h"
 
@@ -16,8 +18,15 @@ bool token_matches(const std::string& presented, const Secret& expected) {
   return CRYPTO_memcmp(presented.data(), want.data(), want.size()) == 0;
 }
 
-WebServer::WebServer(const ServerConfig& cfg, const SnapshotHub& snapshots, HealthFn health, StoreHealthFn store_health)
-    : cfg_(cfg), snapshots_(snapshots), health_(std::move(health)), store_health_(std::move(store_health)),
+WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
+                     const SummaryCache& summaries, const std::string& db_path, HealthFn health, StoreHealthFn store_health)
+    : cfg_(cfg),
+      clock_(clock),
+      snapshots_(snapshots),
+      summaries_(summaries),
+      reads_(db_path),
+      health_(std::move(health)),
+      store_health_(std::move(store_health)),
       svr_(std::make_unique<httplib::Server>()) {}
 
 WebServer::~WebServer() { stop(); }
@@ -62,7 +71,41 @@ void WebServer::routes() {
   svr.Get("/api/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
-    res.set_content(status_json(*snap, admin).dump(), "application/json");
+    res.set_content(status_json(*snap, *summaries_.get(), admin).dump(), "application/json");
+  });
+  // A private monitor answers exactly like a name that does not exist.
+  svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/history)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const std::string name = req.matches[1];
+    const auto it = std::find_if(snap->monitors.begin(), snap->monitors.end(),
+                                 [&](const MonitorView& m) { return m.name == name; });
+    if (it == snap->monitors.end() || (!it->is_public && !admin)) {
+      json_error(res, 404, "not found");
+      return;
+    }
+    const int64_t now = to_unix_ms(clock_.wall());
+    const HistoryParams p =
+        parse_history_params(req.get_param_value("window"), req.get_param_value("step"), now);
+    if (!p.error.empty()) {
+      json_error(res, 400, p.error);
+      return;
+    }
+    std::vector<HistoryReader::Point> points;
+    {
+      auto lease = reads_.take();
+      if (!lease) {
+        json_error(res, 503, "the database cannot be read right now");
+        return;
+      }
+      HistoryReader reader(lease->get());
+      if (const auto id = reader.monitor_id(name)) {
+        points = reader.series(*id, now - p.window_ms, now, p.step_ms);
+      } else {
+        for (int64_t t = align_down(now - p.window_ms, p.step_ms); t <= now; t += p.step_ms) points.push_back({t, {}});
+      }
+    }
+    res.set_content(history_json(name, p.window_ms, p.step_ms, points).dump(), "application/json");
   });
   svr.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     const auto snap = snapshots_.get();

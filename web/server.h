@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "daemon/snapshot.h"
+#include "store/history.h"
 #include "store/store.h"
 
 namespace httplib {
@@ -27,7 +28,8 @@ class WebServer {
   using HealthFn = std::function<HealthReport()>;
   using StoreHealthFn = std::function<StoreHealth()>;
 
-  WebServer(const ServerConfig& cfg, const SnapshotHub& snapshots, HealthFn health, StoreHealthFn store_health);
+  WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots, const SummaryCache& summaries,
+            const std::string& db_path, HealthFn health, StoreHealthFn store_health);
   ~WebServer();
 
   // Binds server.listen and starts serving; false with `error` when the address is taken.
@@ -40,7 +42,10 @@ class WebServer {
   void routes();
 
   ServerConfig cfg_;
+  const Clock& clock_;
   const SnapshotHub& snapshots_;
+  const SummaryCache& summaries_;
+  ReadPool reads_;
   HealthFn health_;
   StoreHealthFn store_health_;
   std::unique_ptr<httplib::Server> svr_;

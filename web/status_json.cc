@@ -1,8 +1,18 @@
 #include "web/status_json.h"
 
+#include <fmt/format.h>
+
+#include "daemon/units.h"
+
 namespace lookout {
 
-nlohmann::json status_json(const Snapshot& s, bool include_private) {
+namespace {
+
+nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool include_private) {
   auto monitors = nlohmann::json::array();
   for (const auto& m : s.monitors) {
     if (!m.is_public && !include_private) continue;
@@ -15,9 +25,75 @@ nlohmann::json status_json(const Snapshot& s, bool include_private) {
     j["last_check"] = m.last_check ? nlohmann::json(rfc3339(*m.last_check)) : nlohmann::json(nullptr);
     j["latency_ms"] = m.latency_us ? nlohmann::json(static_cast<double>(*m.latency_us) / 1000.0) : nlohmann::json(nullptr);
     j["cause"] = m.cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.cause);
+    const auto h = history.find(m.name);
+    const HistorySummary summary = h == history.end() ? HistorySummary{} : h->second;
+    j["p95_ms_24h"] = opt(summary.p95_ms_24h);
+    j["uptime_24h"] = opt(summary.uptime_24h);
+    j["uptime_30d"] = opt(summary.uptime_30d);
+    j["uptime_90d"] = opt(summary.uptime_90d);
     monitors.push_back(std::move(j));
   }
   return {{"title", s.title}, {"monitors", std::move(monitors)}};
+}
+
+}  // namespace lookout
+
+namespace lookout {
+
+nlohmann::json history_json(const std::string& monitor, int64_t window_ms, int64_t step_ms,
+                            const std::vector<HistoryReader::Point>& points) {
+  auto out = nlohmann::json::array();
+  for (const auto& p : points) {
+    out.push_back({{"t", rfc3339(from_unix_ms(p.t_ms))},
+                   {"count", p.agg.count},
+                   {"failures", p.agg.failures},
+                   {"p50_ms", opt(p.agg.quantile_ms(0.50))},
+                   {"p95_ms", opt(p.agg.quantile_ms(0.95))},
+                   {"p99_ms", opt(p.agg.quantile_ms(0.99))}});
+  }
+  return {{"monitor", monitor},
+          {"window", format_duration(Duration{window_ms})},
+          {"step", format_duration(Duration{step_ms})},
+          {"points", std::move(out)}};
+}
+
+HistoryParams parse_history_params(const std::string& window, const std::string& step, int64_t now_ms) {
+  constexpr int64_t kMinute = 60'000, kHour = 3'600'000, kDay = 86'400'000;
+  HistoryParams p;
+  const auto w = parse_duration(window.empty() ? "24h" : window);
+  if (!w.value) {
+    p.error = "window: " + w.error;
+    return p;
+  }
+  p.window_ms = w.value->count();
+  if (p.window_ms <= 0 || p.window_ms > 3650 * kDay) {
+    p.error = "window must be between 1ms and 3650d";
+    return p;
+  }
+  if (step.empty()) {
+    const int64_t raw = p.window_ms / 100;
+    // Round to the unit nearest in size, so buckets stay aligned to whole minutes, hours or days.
+    const int64_t unit = raw < 30 * kMinute ? kMinute : raw < 12 * kHour ? kHour : kDay;
+    p.step_ms = std::max<int64_t>(1, (raw + unit / 2) / unit) * unit;
+  } else {
+    const auto s = parse_duration(step);
+    if (!s.value) {
+      p.error = "step: " + s.error;
+      return p;
+    }
+    p.step_ms = s.value->count();
+    if (p.step_ms < 1000) {
+      p.error = "step must be at least 1s";
+      return p;
+    }
+  }
+  const int64_t from = now_ms - p.window_ms;
+  const int64_t points = now_ms / p.step_ms - from / p.step_ms + 1;
+  if (points > kMaxHistoryPoints) {
+    p.error = fmt::format("window {} with step {} would return {} points; the most is {}: choose a longer step", window,
+                          format_duration(Duration{p.step_ms}), points, kMaxHistoryPoints);
+  }
+  return p;
 }
 
 }  // namespace lookout
