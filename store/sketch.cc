@@ -31,6 +31,8 @@ uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cas
 int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 constexpr uint8_t kVersion = 1;
+constexpr uint8_t kSparse = 0x10;   // buckets as (index step, count) pairs
+constexpr uint8_t kDefault = 0x20;  // kDefaultAccuracy, not written
 
 }  // namespace
 
@@ -108,47 +110,93 @@ std::optional<double> LatencySketch::quantile(double q) const {
   return value_of(offset_ + static_cast<int32_t>(counts_.size()) - 1);
 }
 
+// Layout: a header byte (version in the low nibble; kSparse, kDefaultAccuracy flags), the
+// accuracy as a double unless it is the default, the zero count, then the buckets either
+// dense (first index, length, counts) or sparse (pairs of index step and count), whichever
+// is shorter. Every integer is a varint; indexes are zigzag-coded.
 std::string LatencySketch::encode() const {
-  std::string out;
-  out.reserve(16 + counts_.size());
-  out.push_back(static_cast<char>(kVersion));
-  char acc[sizeof(double)];
-  std::memcpy(acc, &accuracy_, sizeof(double));
-  out.append(acc, sizeof(double));
-  put_varint(out, zero_count_);
-  // Trailing and leading empty buckets are not written.
   size_t lo = 0, hi = counts_.size();
   while (lo < hi && counts_[lo] == 0) ++lo;
   while (hi > lo && counts_[hi - 1] == 0) --hi;
-  put_varint(out, zigzag(offset_ + static_cast<int64_t>(lo)));
-  put_varint(out, hi - lo);
-  for (size_t k = lo; k < hi; ++k) put_varint(out, counts_[k]);
+
+  std::string dense;
+  put_varint(dense, zigzag(offset_ + static_cast<int64_t>(lo)));
+  put_varint(dense, hi - lo);
+  for (size_t k = lo; k < hi; ++k) put_varint(dense, counts_[k]);
+
+  std::string sparse;
+  size_t used = 0;
+  for (size_t k = lo; k < hi; ++k) used += counts_[k] != 0 ? 1 : 0;
+  put_varint(sparse, used);
+  int64_t prev = 0;
+  for (size_t k = lo; k < hi; ++k) {
+    if (counts_[k] == 0) continue;
+    const int64_t index = offset_ + static_cast<int64_t>(k);
+    put_varint(sparse, zigzag(index - prev));
+    put_varint(sparse, counts_[k]);
+    prev = index;
+  }
+
+  const bool use_sparse = sparse.size() < dense.size();
+  const bool default_accuracy = accuracy_ == kDefaultAccuracy;
+  std::string out;
+  out.reserve(12 + std::min(dense.size(), sparse.size()));
+  out.push_back(static_cast<char>(kVersion | (use_sparse ? kSparse : 0) | (default_accuracy ? kDefault : 0)));
+  if (!default_accuracy) {
+    char acc[sizeof(double)];
+    std::memcpy(acc, &accuracy_, sizeof(double));
+    out.append(acc, sizeof(double));
+  }
+  put_varint(out, zero_count_);
+  out += use_sparse ? sparse : dense;
   return out;
 }
 
 std::optional<LatencySketch> LatencySketch::decode(std::string_view in) {
-  if (in.size() < 1 + sizeof(double) || static_cast<uint8_t>(in[0]) != kVersion) return std::nullopt;
-  double accuracy = 0;
-  std::memcpy(&accuracy, in.data() + 1, sizeof(double));
-  in.remove_prefix(1 + sizeof(double));
-  if (!(accuracy > 0 && accuracy < 0.5)) return std::nullopt;
+  if (in.empty()) return std::nullopt;
+  const auto header = static_cast<uint8_t>(in[0]);
+  if ((header & 0x0f) != kVersion || (header & ~(0x0f | kSparse | kDefault)) != 0) return std::nullopt;
+  in.remove_prefix(1);
+  double accuracy = kDefaultAccuracy;
+  if ((header & kDefault) == 0) {
+    if (in.size() < sizeof(double)) return std::nullopt;
+    std::memcpy(&accuracy, in.data(), sizeof(double));
+    in.remove_prefix(sizeof(double));
+    if (!(accuracy > 0 && accuracy < 0.5)) return std::nullopt;
+  }
   LatencySketch s(accuracy);
-  uint64_t zero = 0, offset = 0, n = 0;
-  if (!get_varint(in, zero) || !get_varint(in, offset) || !get_varint(in, n)) return std::nullopt;
-  if (n > kMaxBuckets || n > in.size()) return std::nullopt;  // each count takes at least a byte
-  const int64_t off = unzigzag(offset);
-  if (off < -100'000 || off > 100'000) return std::nullopt;
+  uint64_t zero = 0;
+  if (!get_varint(in, zero)) return std::nullopt;
   s.zero_count_ = zero;
   s.count_ = zero;
-  s.offset_ = static_cast<int32_t>(off);
-  s.counts_.resize(n);
-  for (uint64_t k = 0; k < n; ++k) {
-    if (!get_varint(in, s.counts_[k])) return std::nullopt;
-    if (s.count_ + s.counts_[k] < s.count_) return std::nullopt;  // overflow: not ours
-    s.count_ += s.counts_[k];
+  auto add_count = [&s](int64_t index, uint64_t c) {
+    if (index < -100'000 || index > 100'000 || s.count_ + c < s.count_) return false;
+    s.grow_to(static_cast<int32_t>(index));
+    s.counts_[static_cast<size_t>(index - s.offset_)] += c;
+    s.count_ += c;
+    return s.counts_.size() <= kMaxBuckets;
+  };
+  if ((header & kSparse) != 0) {
+    uint64_t n = 0;
+    if (!get_varint(in, n) || n > kMaxBuckets || n * 2 > in.size()) return std::nullopt;
+    int64_t index = 0;
+    for (uint64_t k = 0; k < n; ++k) {
+      uint64_t step = 0, c = 0;
+      if (!get_varint(in, step) || !get_varint(in, c)) return std::nullopt;
+      index += unzigzag(step);
+      if (!add_count(index, c)) return std::nullopt;
+    }
+  } else {
+    uint64_t offset = 0, n = 0;
+    if (!get_varint(in, offset) || !get_varint(in, n)) return std::nullopt;
+    if (n > kMaxBuckets || n > in.size()) return std::nullopt;  // each count takes at least a byte
+    const int64_t first = unzigzag(offset);
+    for (uint64_t k = 0; k < n; ++k) {
+      uint64_t c = 0;
+      if (!get_varint(in, c) || !add_count(first + static_cast<int64_t>(k), c)) return std::nullopt;
+    }
   }
   if (!in.empty()) return std::nullopt;
-  if (n == 0) s.counts_.clear();
   return s;
 }
 

@@ -37,7 +37,7 @@ class LatencySketch {
   // The value of rank floor(q * (count - 1)) in sorted order, within the relative accuracy.
   std::optional<double> quantile(double q) const;
 
-  // Compact binary form: a version byte, the accuracy, then varints.
+  // Compact binary form (see sketch.cc); a few bytes for one sample, ~1 byte per bucket used.
   std::string encode() const;
   static std::optional<LatencySketch> decode(std::string_view bytes);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <ctime>
 #include <filesystem>
 
 #include "store/schema.h"
@@ -227,8 +228,17 @@ void Store::run() {
   }
 }
 
+namespace {
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+}  // namespace
+
 void Store::run_housekeeping(const HousekeepingJob& job) {
   const auto started = std::chrono::steady_clock::now();
+  const double cpu_started = thread_cpu_seconds();
   std::string error;
   RollupStats rolled;
   uint64_t deleted = 0;
@@ -249,7 +259,8 @@ void Store::run_housekeeping(const HousekeepingJob& job) {
   const auto took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
   {
     std::lock_guard lock(mu_);
-    health_.last_housekeeping = took;
+    health_.housekeeping_seconds = static_cast<double>(took.count()) / 1000.0;
+    health_.housekeeping_cpu_seconds = thread_cpu_seconds() - cpu_started;
   }
   spdlog::debug("housekeeping: {} minute, {} hour, {} day rollups, {} rows past retention, {} ms", rolled.minute_rows,
                 rolled.hour_rows, rolled.day_rows, deleted, took.count());

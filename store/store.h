@@ -59,7 +59,8 @@ struct StoreHealth {
   uint64_t rows_written = 0;
   uint64_t rows_dropped = 0;       // given up after storage stayed down past the buffer
   size_t backlog = 0;
-  Duration last_housekeeping{0};   // how long the last rollup, retention and summary took
+  double housekeeping_seconds = 0;      // wall time of the last rollup, retention and summary
+  double housekeeping_cpu_seconds = 0;  // CPU time the store thread spent on it
 };
 
 class Store {

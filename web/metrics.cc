@@ -106,6 +106,10 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   out += fmt::format("lookout_storage_rows_dropped_total {}\n", store.rows_dropped);
   header(out, "lookout_storage_backlog", "gauge", "Result rows waiting to be written.");
   out += fmt::format("lookout_storage_backlog {}\n", store.backlog);
+  header(out, "lookout_storage_housekeeping_seconds", "gauge", "Wall time of the last rollup, retention and summary pass.");
+  out += fmt::format("lookout_storage_housekeeping_seconds {:.6f}\n", store.housekeeping_seconds);
+  header(out, "lookout_storage_housekeeping_cpu_seconds", "gauge", "CPU time of the last rollup, retention and summary pass.");
+  out += fmt::format("lookout_storage_housekeeping_cpu_seconds {:.6f}\n", store.housekeeping_cpu_seconds);
   return out;
 }
 

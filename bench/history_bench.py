@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""History at scale: backfills 90 days for 1,000 monitors at a 60 s interval, runs the daemon
+on that database with the same 1,000 monitors (probing a local nginx), and reports the
+database size, the housekeeping tick's cost (rollups, retention, summaries; the store thread's
+CPU time), and the latency of the history query for one monitor over 90 days and of
+/api/v1/status for all monitors. Loopback only; stops everything it started.
+
+    bench/history_bench.py [--monitors 1000] [--days 90] [--requests 200]
+"""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daemon_bench  # noqa: E402  (nginx, config and metrics helpers)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def get_ms(url):
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=30) as r:
+        r.read()
+    return (time.perf_counter() - t0) * 1000
+
+
+def percentile(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * (len(v) - 1)))]
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--monitors", type=int, default=1000)
+    ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--requests", type=int, default=200)
+    args = ap.parse_args()
+    daemon_bench.ensure_nginx()
+    work = tempfile.mkdtemp(prefix="lookout-history-bench-")
+    nginx = daemon = None
+    try:
+        db = os.path.join(work, "bench.db")
+        t0 = time.time()
+        subprocess.run([os.path.join(ROOT, "build", "lookout-backfill"), "--db", db, "--monitors", str(args.monitors),
+                        "--days", str(args.days)], check=True)
+        print(f"backfill: {time.time() - t0:.0f} s")
+        size = sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
+
+        target, listen = daemon_bench.free_port(), daemon_bench.free_port()
+        nginx = daemon_bench.start_nginx(work, target)
+        config = daemon_bench.write_config(work, args.monitors, "60s", target, listen)
+        daemon = subprocess.Popen([os.path.join(ROOT, "build", "lookout"), "run", "-c", config, "--log-level", "warn"],
+                                  stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "lookout.log"), "w"))
+        base = f"http://127.0.0.1:{listen}"
+        deadline = time.time() + 300
+        tick = None
+        while time.time() < deadline:
+            try:
+                text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+                tick = metric(text, "lookout_storage_housekeeping_seconds")
+                if tick:
+                    cpu = metric(text, "lookout_storage_housekeeping_cpu_seconds")
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        if not tick:
+            raise SystemExit("the daemon did not finish its first housekeeping tick")
+
+        history = [get_ms(base + "/api/v1/monitors/m1/history?window=90d") for _ in range(args.requests)]
+        hourly = [get_ms(base + "/api/v1/monitors/m1/history?window=90d&step=1h") for _ in range(args.requests // 4)]
+        status = [get_ms(base + "/api/v1/status") for _ in range(args.requests)]
+        print(f"{'monitors':>8} {'days':>4} {'db MB':>7} {'tick s':>7} {'tick CPU s':>10} "
+              f"{'hist 90d p50/p95 ms':>20} {'hist 90d@1h p95 ms':>19} {'status p50/p95 ms':>18}")
+        print(f"{args.monitors:>8} {args.days:>4} {size / 1e6:>7.0f} {tick:>7.2f} {cpu:>10.2f} "
+              f"{percentile(history, .5):>9.1f}/{percentile(history, .95):<10.1f} {percentile(hourly, .95):>19.1f} "
+              f"{percentile(status, .5):>8.1f}/{percentile(status, .95):<9.1f}")
+    finally:
+        if daemon:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(60)
+        if nginx:
+            nginx.terminate()
+            nginx.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
