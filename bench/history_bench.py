@@ -2,7 +2,7 @@
 """History at scale: backfills 90 days for 1,000 monitors at a 60 s interval, runs the daemon
 on that database with the same 1,000 monitors (probing a local nginx), and reports the
 database size, the housekeeping tick's cost (rollups, retention, summaries; the store thread's
-CPU time), and the latency of the history query for one monitor over 90 days and of
+CPU time; the first tick, which catches up on the backfill, and a steady one), and the latency of the history query for one monitor over 90 days and of
 /api/v1/status for all monitors. Loopback only; stops everything it started.
 
     bench/history_bench.py [--monitors 1000] [--days 90] [--requests 200]
@@ -79,13 +79,24 @@ def main():
             time.sleep(0.5)
         if not tick:
             raise SystemExit("the daemon did not finish its first housekeeping tick")
+        # The first tick also catches up on retention of the backfilled rows; the next one, a
+        # minute later, is what every minute costs.
+        first_tick, first_cpu = tick, cpu
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+            cpu = metric(text, "lookout_storage_housekeeping_cpu_seconds")
+            if cpu != first_cpu:
+                tick = metric(text, "lookout_storage_housekeeping_seconds")
+                break
+            time.sleep(1)
 
         history = [get_ms(base + "/api/v1/monitors/m1/history?window=90d") for _ in range(args.requests)]
         hourly = [get_ms(base + "/api/v1/monitors/m1/history?window=90d&step=1h") for _ in range(args.requests // 4)]
         status = [get_ms(base + "/api/v1/status") for _ in range(args.requests)]
-        print(f"{'monitors':>8} {'days':>4} {'db MB':>7} {'tick s':>7} {'tick CPU s':>10} "
+        print(f"{'monitors':>8} {'days':>4} {'db MB':>7} {'1st tick CPU s':>14} {'tick s':>7} {'tick CPU s':>10} "
               f"{'hist 90d p50/p95 ms':>20} {'hist 90d@1h p95 ms':>19} {'status p50/p95 ms':>18}")
-        print(f"{args.monitors:>8} {args.days:>4} {size / 1e6:>7.0f} {tick:>7.2f} {cpu:>10.2f} "
+        print(f"{args.monitors:>8} {args.days:>4} {size / 1e6:>7.0f} {first_cpu:>14.2f} {tick:>7.2f} {cpu:>10.2f} "
               f"{percentile(history, .5):>9.1f}/{percentile(history, .95):<10.1f} {percentile(hourly, .95):>19.1f} "
               f"{percentile(status, .5):>8.1f}/{percentile(status, .95):<9.1f}")
     finally:
