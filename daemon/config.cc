@@ -1,6 +1,7 @@
 #include "daemon/config.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -331,16 +332,15 @@ const std::set<std::string>& common_monitor_keys() {
 
 namespace {
 
-const std::set<std::string> kTopKeys{"server", "storage", "defaults", "monitor", "scheduler"};
+const std::set<std::string> kTopKeys{"server", "storage", "defaults", "monitor", "scheduler", "channel", "route", "maintenance"};
 const std::set<std::string> kServerKeys{"listen", "title", "public_url", "admin_token", "max_request"};
 const std::set<std::string> kStorageKeys{"path", "keep_raw", "keep_minutes", "keep_hours", "keep_days", "keep_rollups"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
-// Sections of the contract that later parts of lookout add; named so the error is plain.
-const std::set<std::string> kLaterTopKeys{"channel", "route", "maintenance"};
 
 std::set<std::string> all_monitor_keys() {
   std::set<std::string> keys = config_detail::common_monitor_keys();
   for (const auto& k : config_detail::http_monitor_keys()) keys.insert(k);
+  for (const auto& k : config_detail::alerting_monitor_keys()) keys.insert(k);
   return keys;
 }
 
@@ -456,6 +456,8 @@ std::string fingerprint(const MonitorConfig& m) {
   for (const auto& [k, v] : m.expect.json) out += fmt::format("|j:{}={}", k, v.dump());
   for (const auto& [k, v] : m.expect.headers) out += fmt::format("|eh:{}={}", k, v);
   if (m.expect.max_latency) out += fmt::format("|l:{}", m.expect.max_latency->count());
+  if (m.routes) out += fmt::format("|routes:{}", fmt::join(*m.routes, ","));
+  out += fmt::format("|flap:{}/{}", m.flap_window, m.flap_threshold);
   return out;
 }
 
@@ -501,9 +503,7 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t, cons
     return std::nullopt;
   }
 
-  std::set<std::string> known = config_detail::common_monitor_keys();
-  for (const auto& k : config_detail::http_monitor_keys()) known.insert(k);
-  p.check_keys(t, fmt::format("monitor \"{}\"", m.name), known);
+  p.check_keys(t, fmt::format("monitor \"{}\"", m.name), all_monitor_keys());
 
   if (const auto* n = layers.get("group")) {
     if (auto v = p.plain_text(*n, "group")) m.group = *v;
@@ -544,6 +544,7 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t, cons
     if (auto v = p.integer(*n, "recover_after", 1, 100)) m.recover_after = static_cast<int>(*v);
   }
   config_detail::parse_http_monitor(p, layers, t, m);
+  config_detail::parse_monitor_alerting(p, layers, m);
   if (!ok) return std::nullopt;
   m.fingerprint = fingerprint(m);
   return m;
@@ -570,10 +571,6 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
   for (const auto& [k, v] : root) {
     const std::string key(k.str());
     if (kTopKeys.count(key) != 0) continue;
-    if (kLaterTopKeys.count(key) != 0) {
-      p.error(k.source(), fmt::format("[[{}]] is not available in lookout {} yet", key, LOOKOUT_VERSION));
-      continue;
-    }
     const std::string hint = config_detail::suggest(key, kTopKeys);
     p.error(k.source(), fmt::format("unknown section \"{}\"{}", key,
                                     hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
@@ -610,6 +607,8 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
       }
     }
   }
+
+  config_detail::parse_alerting(p, root, config);
 
   std::stable_sort(result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {
     return std::tie(a.line, a.col) < std::tie(b.line, b.col);

@@ -55,6 +55,10 @@ struct HttpRequest {
 
 struct MonitorConfig {
   std::string name;
+  // [[route]] names that may notify about it; unset: every route (each still filters by match).
+  std::optional<std::vector<std::string>> routes;
+  int flap_window = 10;    // runs looked at by the flap guard
+  int flap_threshold = 4;  // state changes within them that make the monitor flapping
   std::string group;
   MonitorType type = MonitorType::kHttp;
   bool is_public = false;
@@ -92,12 +96,64 @@ struct SchedulerConfig {
   size_t max_per_host = 16;
 };
 
+enum class ChannelType { kEmail, kWebhook, kSms };
+const char* to_string(ChannelType t);
+
+struct ChannelConfig {
+  std::string name;
+  ChannelType type = ChannelType::kWebhook;
+  Duration timeout{10'000};          // one delivery attempt
+  Duration give_up_after{86'400'000};  // retries stop after this, loudly
+  std::string ca_file;
+  bool insecure = false;
+  // email
+  Secret smtp_url;
+  bool starttls = true;  // smtp:// requires STARTTLS unless false
+  std::optional<Secret> username, password;
+  std::string from;
+  std::vector<std::string> to;  // email addresses or phone numbers
+  // webhook, and the sms provider's base URL
+  Secret url;
+  std::optional<Secret> secret;
+  std::vector<std::pair<std::string, Secret>> headers;
+  // sms
+  std::string provider;  // twilio | generic
+  std::optional<Secret> account, token;
+  std::string body_template;  // generic: JSON with {{to}}, {{from}}, {{message}}
+};
+
+struct EscalationTier {
+  Duration after{0};
+  std::vector<std::string> notify;
+};
+
+struct RouteConfig {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> match;  // name|group|type|state -> glob
+  std::vector<std::string> notify;
+  std::vector<EscalationTier> escalate;
+  std::optional<Duration> repeat;
+  bool on_resolve = true;
+};
+
+struct MaintenanceWindow {
+  std::vector<std::string> monitors;  // globs on names
+  WallTime start;
+  Duration duration{0};
+  bool covers(const std::string& monitor, WallTime t) const;
+};
+
 struct Config {
   std::string file;
   ServerConfig server;
   StorageConfig storage;
   SchedulerConfig scheduler;
   std::vector<MonitorConfig> monitors;
+  std::vector<ChannelConfig> channels;
+  std::vector<RouteConfig> routes;
+  std::vector<MaintenanceWindow> maintenance;
+  const ChannelConfig* channel(const std::string& name) const;
+  bool in_maintenance(const std::string& monitor, WallTime t) const;
   // Every secret value resolved while loading, for masking free text such as causes.
   std::shared_ptr<const Redactor> redactor = std::make_shared<Redactor>();
 

@@ -60,6 +60,11 @@ const std::set<std::string>& common_monitor_keys();
 const std::set<std::string>& http_monitor_keys();
 const std::set<std::string>& http_expect_keys();
 
+const std::set<std::string>& alerting_monitor_keys();
+void parse_monitor_alerting(Parser& p, const Layers& layers, MonitorConfig& m);
+// [[channel]], [[route]], [[maintenance]] and their references; after the monitors.
+void parse_alerting(Parser& p, const toml::table& root, Config& config);
+
 // Fills the http part of `m`; errors go to the parser.
 void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
 

@@ -339,3 +339,125 @@ TEST(Config, FingerprintChangesWithTheProbeAndNotOtherwise) {
 
 }  // namespace
 }  // namespace lookout
+
+namespace lookout {
+namespace {
+
+const char* kAlerting = R"([server]
+public_url = "https://status.test"
+[[monitor]]
+name = "portal-home"
+type = "http"
+group = "Portal"
+url = "https://portal.test/"
+flap.window = 8
+[[monitor]]
+name = "other"
+type = "http"
+url = "https://other.test/"
+routes = ["oncall"]
+[[channel]]
+name = "ops-email"
+type = "email"
+smtp_url = "smtp://127.0.0.1:2525"
+starttls = "off"
+username = "${env:SMTP_USER}"
+password = "${env:SMTP_PASS}"
+from = "lookout@test"
+to = ["oncall@test"]
+[[channel]]
+name = "ops-webhook"
+type = "webhook"
+url = "https://hooks.test/lookout"
+secret = "${env:HOOK_SECRET}"
+[[channel]]
+name = "oncall-sms"
+type = "sms"
+provider = "twilio"
+url = "http://127.0.0.1:9/"
+account = "AC123"
+token = "${env:TWILIO_TOKEN}"
+from = "+15550000"
+to = ["+15550100"]
+[[route]]
+name = "oncall"
+match = { group = "Portal" }
+notify = ["ops-email", "ops-webhook"]
+escalate = [ { after = "10m", notify = ["oncall-sms"] } ]
+repeat = "1h"
+[[maintenance]]
+monitors = ["portal-*"]
+start = "2026-12-01T02:00:00Z"
+duration = "1h"
+)";
+
+const std::map<std::string, std::string> kAlertEnv{
+    {"SMTP_USER", "u"}, {"SMTP_PASS", "p4ssword"}, {"HOOK_SECRET", "hook-secret-1"}, {"TWILIO_TOKEN", "tw-token-1"}};
+
+TEST(AlertingConfig, ChannelsRoutesAndMaintenanceParse) {
+  auto r = parse(kAlerting, kAlertEnv);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  const auto& c = *r.config;
+  ASSERT_EQ(c.channels.size(), 3u);
+  EXPECT_FALSE(c.channels[0].starttls);
+  EXPECT_TRUE(c.channels[0].password->is_secret());
+  EXPECT_EQ(c.channels[1].secret->reveal(), "hook-secret-1");
+  EXPECT_EQ(c.channels[2].provider, "twilio");
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].escalate.at(0).after, Duration{600'000});
+  EXPECT_EQ(*c.routes[0].repeat, Duration{3'600'000});
+  EXPECT_TRUE(c.routes[0].on_resolve);
+  EXPECT_EQ(c.monitors[0].flap_window, 8);
+  EXPECT_EQ(c.monitors[0].flap_threshold, 4);
+  const WallTime start = WallTime{std::chrono::seconds{1'796'090'400}};  // 2026-12-01T02:00:00Z
+  EXPECT_TRUE(c.in_maintenance("portal-home", start));
+  EXPECT_TRUE(c.in_maintenance("portal-home", start + std::chrono::minutes(59)));
+  EXPECT_FALSE(c.in_maintenance("portal-home", start + std::chrono::minutes(60)));
+  EXPECT_FALSE(c.in_maintenance("other", start));
+  // "other" names the route but its group does not match: a warning, not an error.
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_TRUE(r.errors[0].warning);
+  EXPECT_NE(r.errors[0].message.find("monitor \"other\" is matched by no route"), std::string::npos);
+}
+
+TEST(AlertingConfig, ReferencesAreChecked) {
+  std::string text = kAlerting;
+  auto sub = [&text](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
+  sub("notify = [\"ops-email\"", "notify = [\"ops-emial\"");
+  sub("routes = [\"oncall\"]", "routes = [\"oncal\"]");
+  sub("public_url = \"https://status.test\"", "title = \"t\"");
+  auto r = parse(text, kAlertEnv);
+  ASSERT_FALSE(r.ok());
+  const auto m = testing::PrintToString(messages(r));
+  EXPECT_NE(m.find("route \\\"oncall\\\" notifies unknown channel \\\"ops-emial\\\"; did you mean \\\"ops-email\\\"?"), std::string::npos) << m;
+  EXPECT_NE(m.find("monitor \\\"other\\\" names unknown route \\\"oncal\\\"; did you mean \\\"oncall\\\"?"), std::string::npos) << m;
+  EXPECT_NE(m.find("server.public_url is required once a channel exists"), std::string::npos) << m;
+}
+
+TEST(AlertingConfig, BadChannelValues) {
+  auto r = parse(R"([server]
+public_url = "https://status.test"
+[[channel]]
+name = "x"
+type = "email"
+smtp_url = "http://mail.test"
+from = "a@test"
+to = []
+[[channel]]
+name = "y"
+type = "pager"
+[[maintenance]]
+monitors = ["*"]
+start = "tomorrow"
+duration = "1h"
+)");
+  ASSERT_FALSE(r.ok());
+  const auto m = testing::PrintToString(messages(r));
+  EXPECT_NE(m.find("6:12: smtp_url http://mail.test must start with smtp:// or smtps://"), std::string::npos) << m;
+  EXPECT_NE(m.find("8:6: to is empty"), std::string::npos) << m;
+  EXPECT_NE(m.find("unknown channel type \\\"pager\\\""), std::string::npos) << m;
+  EXPECT_NE(m.find("start \\\"tomorrow\\\" is not an RFC 3339 time"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace lookout

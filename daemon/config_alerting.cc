@@ -1,0 +1,423 @@
+// The alerting sections: [[channel]], [[route]], [[maintenance]], and the monitor keys that
+// point at them (routes, flap.*). Cross-references are checked once every section is read.
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <ctime>
+#include <map>
+
+#include "daemon/config_parser.h"
+
+namespace lookout {
+
+const char* to_string(ChannelType t) {
+  switch (t) {
+    case ChannelType::kEmail:
+      return "email";
+    case ChannelType::kWebhook:
+      return "webhook";
+    case ChannelType::kSms:
+      return "sms";
+  }
+  return "webhook";
+}
+
+const ChannelConfig* Config::channel(const std::string& name) const {
+  for (const auto& c : channels) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+bool MaintenanceWindow::covers(const std::string& monitor, WallTime t) const {
+  if (t < start || t >= start + duration) return false;
+  for (const auto& g : monitors) {
+    if (fnmatch(g.c_str(), monitor.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+bool Config::in_maintenance(const std::string& monitor, WallTime t) const {
+  for (const auto& w : maintenance) {
+    if (w.covers(monitor, t)) return true;
+  }
+  return false;
+}
+
+namespace config_detail {
+namespace {
+
+const std::set<std::string> kChannelCommon{"name", "type", "timeout", "give_up_after", "ca_file", "insecure"};
+const std::set<std::string> kEmailKeys{"smtp_url", "starttls", "username", "password", "from", "to"};
+const std::set<std::string> kWebhookKeys{"url", "secret", "headers"};
+const std::set<std::string> kSmsKeys{"provider", "url", "account", "token", "from", "to", "body_template"};
+const std::set<std::string> kRouteKeys{"name", "match", "notify", "escalate", "repeat", "on_resolve"};
+const std::set<std::string> kMatchKeys{"name", "group", "type", "state"};
+const std::set<std::string> kMaintenanceKeys{"monitors", "start", "duration"};
+
+std::set<std::string> join(const std::set<std::string>& a, const std::set<std::string>& b) {
+  std::set<std::string> out = a;
+  out.insert(b.begin(), b.end());
+  return out;
+}
+
+std::optional<WallTime> parse_time(const std::string& text) {
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return std::nullopt;
+  int64_t offset_s = 0;
+  if (*rest == '.') {
+    ++rest;
+    while (*rest >= '0' && *rest <= '9') ++rest;
+  }
+  if (*rest == 'Z' || *rest == 'z') {
+    ++rest;
+  } else if (*rest == '+' || *rest == '-') {
+    int h = 0, m = 0;
+    if (std::sscanf(rest + 1, "%2d:%2d", &h, &m) != 2) return std::nullopt;
+    offset_s = (h * 3600 + m * 60) * (*rest == '+' ? 1 : -1);
+    rest += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (*rest != '\0') return std::nullopt;
+  return WallTime{std::chrono::seconds{static_cast<int64_t>(timegm(&tm)) - offset_s}};
+}
+
+std::optional<std::vector<std::string>> names_list(Parser& p, const toml::node& n, std::string_view key) {
+  auto v = p.string_list(n, key);
+  if (v && v->empty()) {
+    p.error(n.source(), fmt::format("{} is empty", key));
+    return std::nullopt;
+  }
+  return v;
+}
+
+void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& out) {
+  ChannelConfig c;
+  bool ok = true;
+  if (const auto* n = t.get("name")) {
+    if (auto v = p.plain_text(*n, "name")) c.name = *v;
+  } else {
+    p.error(t.source(), "channel without a name");
+    ok = false;
+  }
+  const auto* type = t.get("type");
+  const auto type_text = type != nullptr ? p.plain_text(*type, "type") : std::nullopt;
+  if (!type_text) {
+    if (type == nullptr) p.error(t.source(), fmt::format("channel \"{}\" has no type; use email, webhook or sms", c.name));
+    return;
+  }
+  std::set<std::string> keys;
+  if (*type_text == "email") {
+    c.type = ChannelType::kEmail;
+    keys = join(kChannelCommon, kEmailKeys);
+  } else if (*type_text == "webhook") {
+    c.type = ChannelType::kWebhook;
+    keys = join(kChannelCommon, kWebhookKeys);
+  } else if (*type_text == "sms") {
+    c.type = ChannelType::kSms;
+    keys = join(kChannelCommon, kSmsKeys);
+  } else {
+    p.error(type->source(), fmt::format("unknown channel type \"{}\"; use email, webhook or sms", *type_text));
+    return;
+  }
+  p.check_keys(t, fmt::format("channel \"{}\"", c.name), keys);
+  auto required = [&](const char* key) -> const toml::node* {
+    const auto* n = t.get(key);
+    if (n == nullptr) {
+      p.error(t.source(), fmt::format("{} channel \"{}\" needs {}", *type_text, c.name, key));
+      ok = false;
+    }
+    return n;
+  };
+  if (const auto* n = t.get("timeout")) {
+    if (auto v = p.duration(*n, "timeout")) c.timeout = *v;
+  }
+  if (const auto* n = t.get("give_up_after")) {
+    if (auto v = p.duration(*n, "give_up_after")) c.give_up_after = *v;
+  }
+  if (const auto* n = t.get("ca_file")) {
+    if (auto v = p.plain_text(*n, "ca_file")) c.ca_file = *v;
+  }
+  if (const auto* n = t.get("insecure")) {
+    if (auto v = p.boolean(*n, "insecure")) c.insecure = *v;
+  }
+  auto url_of = [&](const toml::node& n, const char* key, std::initializer_list<const char*> schemes) {
+    auto v = p.text(n, key);
+    if (!v) return;
+    bool good = false;
+    for (const char* s : schemes) good = good || v->reveal().rfind(s, 0) == 0;
+    if (!good) {
+      std::string list;
+      for (const char* s : schemes) list += (list.empty() ? "" : " or ") + std::string(s);
+      p.error(n.source(), fmt::format("{} {} must start with {}", key, v->shown(), list));
+    }
+    (std::string_view(key) == "smtp_url" ? c.smtp_url : c.url) = std::move(*v);
+  };
+  if (c.type == ChannelType::kEmail) {
+    if (const auto* n = required("smtp_url")) url_of(*n, "smtp_url", {"smtp://", "smtps://"});
+    if (const auto* n = t.get("starttls")) {
+      if (const auto* b = n->as_boolean()) {
+        c.starttls = b->get();
+      } else if (auto v = p.plain_text(*n, "starttls")) {
+        if (*v == "off") {
+          c.starttls = false;
+        } else if (*v == "required" || *v == "on") {
+          c.starttls = true;
+        } else {
+          p.error(n->source(), "starttls must be \"off\", \"required\", true or false");
+        }
+      }
+    }
+    if (const auto* n = t.get("username")) c.username = p.text(*n, "username");
+    if (const auto* n = t.get("password")) c.password = p.text(*n, "password");
+    if (const auto* n = required("from")) {
+      if (auto v = p.plain_text(*n, "from")) c.from = *v;
+    }
+    if (const auto* n = required("to")) {
+      if (auto v = names_list(p, *n, "to")) c.to = *v;
+    }
+  } else if (c.type == ChannelType::kWebhook) {
+    if (const auto* n = required("url")) url_of(*n, "url", {"http://", "https://"});
+    if (const auto* n = t.get("secret")) c.secret = p.text(*n, "secret");
+    if (const auto* n = t.get("headers")) {
+      if (const auto* h = n->as_table()) {
+        for (const auto& [k, v] : *h) {
+          if (auto value = p.text(v, fmt::format("headers.{}", k.str()))) c.headers.emplace_back(std::string(k.str()), *value);
+        }
+      } else {
+        p.error(n->source(), "headers must be a table");
+      }
+    }
+  } else {
+    if (const auto* n = required("provider")) {
+      if (auto v = p.plain_text(*n, "provider")) {
+        if (*v != "twilio" && *v != "generic") p.error(n->source(), "provider must be \"twilio\" or \"generic\"");
+        c.provider = *v;
+      }
+    }
+    if (const auto* n = t.get("url")) {
+      url_of(*n, "url", {"http://", "https://"});
+    } else if (c.provider == "twilio") {
+      c.url = Secret::plain("https://api.twilio.com");
+    } else {
+      required("url");
+    }
+    if (const auto* n = t.get("account")) c.account = p.text(*n, "account");
+    if (const auto* n = t.get("token")) c.token = p.text(*n, "token");
+    if (c.provider == "twilio" && (!c.account || !c.token)) {
+      p.error(t.source(), fmt::format("twilio channel \"{}\" needs account and token", c.name));
+    }
+    if (const auto* n = required("from")) {
+      if (auto v = p.plain_text(*n, "from")) c.from = *v;
+    }
+    if (const auto* n = required("to")) {
+      if (auto v = names_list(p, *n, "to")) c.to = *v;
+    }
+    if (const auto* n = t.get("body_template")) {
+      if (auto v = p.plain_text(*n, "body_template")) c.body_template = *v;
+    }
+  }
+  if (ok) out.push_back(std::move(c));
+}
+
+void parse_route(Parser& p, const toml::table& t, std::vector<RouteConfig>& out) {
+  RouteConfig r;
+  if (const auto* n = t.get("name")) {
+    if (auto v = p.plain_text(*n, "name")) r.name = *v;
+  } else {
+    p.error(t.source(), "route without a name");
+    return;
+  }
+  p.check_keys(t, fmt::format("route \"{}\"", r.name), kRouteKeys);
+  if (const auto* n = t.get("match")) {
+    if (const auto* m = n->as_table()) {
+      p.check_keys(*m, fmt::format("match of route \"{}\"", r.name), kMatchKeys);
+      for (const auto& [k, v] : *m) {
+        if (auto g = p.plain_text(v, fmt::format("match.{}", k.str()))) r.match.emplace_back(std::string(k.str()), *g);
+      }
+    } else {
+      p.error(n->source(), "match must be a table, as in match = { group = \"Portal\" }");
+    }
+  }
+  if (const auto* n = t.get("notify")) {
+    if (auto v = names_list(p, *n, "notify")) r.notify = *v;
+  } else {
+    p.error(t.source(), fmt::format("route \"{}\" has no notify list", r.name));
+  }
+  if (const auto* n = t.get("escalate")) {
+    const auto* arr = n->as_array();
+    if (arr == nullptr) {
+      p.error(n->source(), "escalate must be an array of { after = \"10m\", notify = [...] }");
+    } else {
+      for (const auto& item : *arr) {
+        const auto* tier = item.as_table();
+        if (tier == nullptr) {
+          p.error(item.source(), "each escalate entry is a table { after = \"10m\", notify = [...] }");
+          continue;
+        }
+        p.check_keys(*tier, "escalate", {"after", "notify"});
+        EscalationTier e;
+        const auto* after = tier->get("after");
+        const auto* notify = tier->get("notify");
+        if (after == nullptr || notify == nullptr) {
+          p.error(item.source(), "each escalate entry needs after and notify");
+          continue;
+        }
+        if (auto v = p.duration(*after, "escalate.after")) e.after = *v;
+        if (auto v = names_list(p, *notify, "escalate.notify")) e.notify = *v;
+        r.escalate.push_back(std::move(e));
+      }
+    }
+  }
+  if (const auto* n = t.get("repeat")) {
+    if (auto v = p.duration(*n, "repeat")) {
+      if (*v < Duration{60'000}) {
+        p.error(n->source(), "repeat must be at least 1m");
+      } else {
+        r.repeat = *v;
+      }
+    }
+  }
+  if (const auto* n = t.get("on_resolve")) {
+    if (auto v = p.boolean(*n, "on_resolve")) r.on_resolve = *v;
+  }
+  out.push_back(std::move(r));
+}
+
+void parse_maintenance(Parser& p, const toml::table& t, std::vector<MaintenanceWindow>& out) {
+  p.check_keys(t, "maintenance", kMaintenanceKeys);
+  MaintenanceWindow w;
+  const auto* monitors = t.get("monitors");
+  const auto* start = t.get("start");
+  const auto* duration = t.get("duration");
+  if (monitors == nullptr || start == nullptr || duration == nullptr) {
+    p.error(t.source(), "maintenance needs monitors, start and duration");
+    return;
+  }
+  auto m = names_list(p, *monitors, "monitors");
+  std::optional<WallTime> when;
+  if (auto s = p.plain_text(*start, "start")) {
+    when = parse_time(*s);
+    if (!when) p.error(start->source(), fmt::format("start \"{}\" is not an RFC 3339 time such as \"2026-12-01T02:00:00Z\"", *s));
+  }
+  auto d = p.duration(*duration, "duration");
+  if (!m || !when || !d) return;
+  w.monitors = std::move(*m);
+  w.start = *when;
+  w.duration = *d;
+  out.push_back(std::move(w));
+}
+
+template <typename F>
+void each_table(Parser& p, const toml::table& root, const char* key, F&& f) {
+  const auto* n = root.get(key);
+  if (n == nullptr) return;
+  const auto* arr = n->as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    p.error(n->source(), fmt::format("{0} must be written as [[{0}]] tables", key));
+    return;
+  }
+  for (const auto& item : *arr) f(*item.as_table());
+}
+
+}  // namespace
+
+const std::set<std::string>& alerting_monitor_keys() {
+  static const std::set<std::string> keys{"routes", "flap"};
+  return keys;
+}
+
+void parse_monitor_alerting(Parser& p, const Layers& layers, MonitorConfig& m) {
+  if (const auto* n = layers.get("routes")) m.routes = p.string_list(*n, "routes");
+  for (const toml::table* t : {layers.monitor, layers.defaults}) {
+    if (t == nullptr) continue;
+    if (const auto* f = t->get("flap")) {
+      if (const auto* ft = f->as_table()) {
+        p.check_keys(*ft, "flap", {"window", "threshold"});
+      } else {
+        p.error(f->source(), "flap must be a table, as in flap.window = 10");
+      }
+    }
+  }
+  if (const auto* n = layers.get("flap.window")) {
+    if (auto v = p.integer(*n, "flap.window", 2, 100)) m.flap_window = static_cast<int>(*v);
+  }
+  if (const auto* n = layers.get("flap.threshold")) {
+    if (auto v = p.integer(*n, "flap.threshold", 1, 100)) m.flap_threshold = static_cast<int>(*v);
+  }
+}
+
+void parse_alerting(Parser& p, const toml::table& root, Config& config) {
+  each_table(p, root, "channel", [&](const toml::table& t) { parse_channel(p, t, config.channels); });
+  each_table(p, root, "route", [&](const toml::table& t) { parse_route(p, t, config.routes); });
+  each_table(p, root, "maintenance", [&](const toml::table& t) { parse_maintenance(p, t, config.maintenance); });
+
+  std::set<std::string> channels, routes;
+  const auto* channel_arr = root.get("channel") != nullptr ? root.get("channel")->as_array() : nullptr;
+  for (size_t i = 0; i < config.channels.size(); ++i) {
+    if (!channels.insert(config.channels[i].name).second) {
+      p.error(channel_arr != nullptr ? (*channel_arr)[i].source() : root.source(),
+              fmt::format("duplicate channel name \"{}\"", config.channels[i].name));
+    }
+  }
+  const auto* route_arr = root.get("route") != nullptr ? root.get("route")->as_array() : nullptr;
+  for (size_t i = 0; i < config.routes.size(); ++i) {
+    const auto& r = config.routes[i];
+    const toml::source_region where = route_arr != nullptr && i < route_arr->size() ? (*route_arr)[i].source() : root.source();
+    if (!routes.insert(r.name).second) p.error(where, fmt::format("duplicate route name \"{}\"", r.name));
+    auto check = [&](const std::vector<std::string>& names) {
+      for (const auto& c : names) {
+        if (channels.count(c) == 0) {
+          const std::string hint = suggest(c, channels);
+          p.error(where, fmt::format("route \"{}\" notifies unknown channel \"{}\"{}", r.name, c,
+                                     hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+        }
+      }
+    };
+    check(r.notify);
+    for (const auto& e : r.escalate) check(e.notify);
+  }
+  if (!config.channels.empty() && config.server.public_url.empty()) {
+    p.error(channel_arr != nullptr ? channel_arr->source() : root.source(),
+            "server.public_url is required once a channel exists: alerts carry links to it");
+  }
+  const auto* monitor_arr = root.get("monitor") != nullptr ? root.get("monitor")->as_array() : nullptr;
+  for (const auto& m : config.monitors) {
+    toml::source_region where = root.source();
+    if (monitor_arr != nullptr) {
+      for (const auto& item : *monitor_arr) {
+        const auto* t = item.as_table();
+        if (t != nullptr && t->get("name") != nullptr && t->get("name")->value_or(std::string()) == m.name) {
+          where = t->get("routes") != nullptr ? t->get("routes")->source() : t->source();
+        }
+      }
+    }
+    if (m.routes) {
+      for (const auto& r : *m.routes) {
+        if (routes.count(r) == 0) {
+          const std::string hint = suggest(r, routes);
+          p.error(where, fmt::format("monitor \"{}\" names unknown route \"{}\"{}", m.name, r,
+                                     hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+        }
+      }
+    }
+    if (config.routes.empty()) continue;
+    bool matched = false;
+    for (const auto& r : config.routes) {
+      if (m.routes && std::find(m.routes->begin(), m.routes->end(), r.name) == m.routes->end()) continue;
+      bool all = true;
+      for (const auto& [key, glob] : r.match) {
+        const std::string value = key == "name" ? m.name : key == "group" ? m.group : key == "type" ? to_string(m.type) : "";
+        // A state glob can match some state of any monitor.
+        if (key != "state" && fnmatch(glob.c_str(), value.c_str(), 0) != 0) all = false;
+      }
+      matched = matched || all;
+    }
+    if (!matched) p.warning(where, fmt::format("monitor \"{}\" is matched by no route: its incidents notify nobody", m.name));
+  }
+}
+
+}  // namespace config_detail
+}  // namespace lookout
