@@ -1,0 +1,217 @@
+#include "alerting/incidents.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "alerting/ack_token.h"
+#include "alerting/routing.h"
+
+namespace lookout {
+
+std::string incident_payload(const IncidentRecord& i, const std::string& ack_url) {
+  auto time_or_null = [](const std::optional<WallTime>& t) { return t ? nlohmann::json(rfc3339(*t)) : nlohmann::json(nullptr); };
+  nlohmann::json j{{"id", i.id},
+                   {"monitor", i.monitor},
+                   {"group", i.group},
+                   {"type", i.type},
+                   {"state", i.resolved_at ? "up" : to_string(i.state)},
+                   {"cause", i.cause},
+                   {"started_at", rfc3339(i.started_at)},
+                   {"resolved_at", time_or_null(i.resolved_at)},
+                   {"acknowledged_at", time_or_null(i.acknowledged_at)},
+                   {"acknowledged_by", i.acknowledged_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.acknowledged_by)},
+                   {"flapping", i.flapping},
+                   {"ack_url", ack_url.empty() ? nlohmann::json(nullptr) : nlohmann::json(ack_url)}};
+  return j.dump();
+}
+
+AlertEngine::AlertEngine(std::string ack_key, IdSource ids) : ack_key_(std::move(ack_key)), ids_(std::move(ids)) {}
+
+void AlertEngine::configure(std::shared_ptr<const Config> config) { config_ = std::move(config); }
+
+void AlertEngine::restore(std::vector<IncidentRecord> open, int64_t next_id) {
+  open_.clear();
+  for (auto& i : open) {
+    flapping_[i.monitor] = i.flapping;
+    open_.emplace(i.monitor, std::move(i));
+  }
+  next_id_ = std::max<int64_t>(next_id, 1);
+}
+
+std::string AlertEngine::ack_url(int64_t incident_id, WallTime now) const {
+  if (!config_ || config_->server.public_url.empty()) return "";
+  const int64_t expires = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + kAckTokenLifetimeS;
+  return fmt::format("{}/ack/{}", config_->server.public_url, make_ack_token(ack_key_, incident_id, expires));
+}
+
+std::vector<std::string> AlertEngine::targets(const IncidentRecord& inc, const std::string& event) const {
+  std::vector<std::string> out;
+  if (!config_) return out;
+  const MonitorConfig* m = config_->find(inc.monitor);
+  if (m == nullptr) return out;
+  auto add = [&out](const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+    }
+  };
+  for (const RouteConfig* r : routes_for(*config_, *m, to_string(inc.state))) {
+    if (event == "incident.resolved" && !r->on_resolve) continue;
+    add(r->notify);
+    if (event == "incident.opened") continue;
+    for (size_t t = 0; t < r->escalate.size(); ++t) {
+      const std::string key = fmt::format("{}#{}", r->name, t);
+      if (std::find(inc.fired.begin(), inc.fired.end(), key) != inc.fired.end()) add(r->escalate[t].notify);
+    }
+  }
+  return out;
+}
+
+void AlertEngine::emit(IncidentRecord& inc, const std::string& event, const std::vector<std::string>& channels, WallTime now,
+                       AlertChanges& out) {
+  EventRecord ev{inc.id, event, now, {}};
+  const std::string payload = incident_payload(inc, inc.open() ? ack_url(inc.id, now) : "");
+  for (const auto& name : channels) {
+    const ChannelConfig* c = config_ ? config_->channel(name) : nullptr;
+    if (c == nullptr) continue;
+    const std::vector<std::string> recipients = c->type == ChannelType::kSms ? c->to : std::vector<std::string>{""};
+    for (const auto& to : recipients) {
+      ev.notifications.push_back(OutboxRow{"evt_" + ids_(), inc.id, event, name, to, now, payload});
+    }
+  }
+  out.events.push_back(std::move(ev));
+}
+
+// Updates the flap window; true while the monitor is flapping. Entering needs `threshold`
+// changes among the last `window` runs; leaving needs a whole window without a change.
+bool AlertEngine::flapping_update(const MonitorConfig& m, bool state_changed, IncidentRecord* inc) {
+  auto& w = flap_window_[m.name];
+  w.push_back(state_changed);
+  while (w.size() > static_cast<size_t>(m.flap_window)) w.pop_front();
+  const auto changes = static_cast<int>(std::count(w.begin(), w.end(), true));
+  bool& flapping = flapping_[m.name];
+  if (!flapping && changes >= m.flap_threshold) flapping = true;
+  if (flapping && changes == 0 && w.size() == static_cast<size_t>(m.flap_window)) flapping = false;
+  if (inc != nullptr) inc->flapping = flapping;
+  return flapping;
+}
+
+void AlertEngine::on_run(const MonitorConfig& m, State state, bool state_changed, const std::string& cause, WallTime now,
+                         bool in_maintenance, AlertChanges& out) {
+  auto it = open_.find(m.name);
+  IncidentRecord* inc = it == open_.end() ? nullptr : &it->second;
+  const bool was_flapping = inc != nullptr && inc->flapping;
+  const bool flapping = flapping_update(m, state_changed, inc);
+  const bool bad = state == State::kDown || state == State::kDegraded;
+
+  if (in_maintenance) {
+    // No incident opens and nothing is sent; one that recovers meanwhile closes quietly.
+    if (inc != nullptr && !bad && state != State::kUnknown) {
+      inc->resolved_at = now;
+      out.incidents.push_back(*inc);
+      out.events.push_back({inc->id, "incident.resolved", now, {}});
+      open_.erase(it);
+    }
+    return;
+  }
+  if (bad) {
+    if (inc == nullptr) {
+      IncidentRecord fresh;
+      fresh.id = next_id_++;
+      fresh.monitor = m.name;
+      fresh.group = m.group;
+      fresh.type = to_string(m.type);
+      fresh.state = state;
+      fresh.cause = cause;
+      fresh.started_at = now;
+      fresh.flapping = flapping;
+      fresh.flap_notified = flapping;
+      for (const RouteConfig* r : routes_for(*config_, m, to_string(state))) {
+        if (r->repeat && (!fresh.next_reminder || now + *r->repeat < *fresh.next_reminder)) fresh.next_reminder = now + *r->repeat;
+      }
+      inc = &open_.emplace(m.name, std::move(fresh)).first->second;
+      emit(*inc, "incident.opened", targets(*inc, "incident.opened"), now, out);
+      out.incidents.push_back(*inc);
+      return;
+    }
+    const bool changed = inc->state != state;
+    inc->state = state;
+    if (changed) inc->cause = cause;
+    if (flapping && !inc->flap_notified) {
+      inc->flap_notified = true;
+      emit(*inc, "incident.updated", targets(*inc, "incident.updated"), now, out);
+    } else if (!flapping && (changed || was_flapping)) {
+      emit(*inc, "incident.updated", targets(*inc, "incident.updated"), now, out);
+    }
+    if (changed || flapping != was_flapping) out.incidents.push_back(*inc);
+    return;
+  }
+  if (state != State::kUp || inc == nullptr) return;
+  if (flapping) {
+    // Bouncing: the incident stays open, and one notification says so.
+    if (!inc->flap_notified) {
+      inc->flap_notified = true;
+      emit(*inc, "incident.updated", targets(*inc, "incident.updated"), now, out);
+      out.incidents.push_back(*inc);
+    } else if (!was_flapping) {
+      out.incidents.push_back(*inc);
+    }
+    return;
+  }
+  inc->resolved_at = now;
+  inc->flapping = false;
+  emit(*inc, "incident.resolved", targets(*inc, "incident.resolved"), now, out);
+  out.incidents.push_back(*inc);
+  resolved_recently_[inc->id] = inc->monitor;
+  if (resolved_recently_.size() > 10'000) resolved_recently_.erase(resolved_recently_.begin());
+  open_.erase(it);
+}
+
+void AlertEngine::tick(WallTime now, AlertChanges& out) {
+  if (!config_) return;
+  for (auto& [name, inc] : open_) {
+    if (inc.acknowledged_at || inc.flapping || config_->in_maintenance(name, now)) continue;
+    const MonitorConfig* m = config_->find(name);
+    if (m == nullptr) continue;
+    bool changed = false;
+    for (const RouteConfig* r : routes_for(*config_, *m, to_string(inc.state))) {
+      for (size_t t = 0; t < r->escalate.size(); ++t) {
+        const std::string key = fmt::format("{}#{}", r->name, t);
+        if (now < inc.started_at + r->escalate[t].after) continue;
+        if (std::find(inc.fired.begin(), inc.fired.end(), key) != inc.fired.end()) continue;
+        inc.fired.push_back(key);
+        emit(inc, "incident.escalated", r->escalate[t].notify, now, out);
+        changed = true;
+      }
+    }
+    if (inc.next_reminder && now >= *inc.next_reminder) {
+      emit(inc, "incident.reminder", targets(inc, "incident.reminder"), now, out);
+      std::optional<Duration> repeat;
+      for (const RouteConfig* r : routes_for(*config_, *m, to_string(inc.state))) {
+        if (r->repeat && (!repeat || *r->repeat < *repeat)) repeat = *r->repeat;
+      }
+      inc.next_reminder = repeat ? std::optional<WallTime>(now + *repeat) : std::nullopt;
+      changed = true;
+    }
+    if (changed) out.incidents.push_back(inc);
+  }
+}
+
+AlertEngine::AckResult AlertEngine::acknowledge(int64_t incident_id, const std::string& by, WallTime now, AlertChanges& out) {
+  for (auto& [name, inc] : open_) {
+    if (inc.id != incident_id) continue;
+    if (inc.acknowledged_at) return AckResult::kAlready;
+    inc.acknowledged_at = now;
+    inc.acknowledged_by = by;
+    inc.next_reminder.reset();
+    emit(inc, "incident.acknowledged", targets(inc, "incident.acknowledged"), now, out);
+    out.incidents.push_back(inc);
+    return AckResult::kDone;
+  }
+  if (resolved_recently_.count(incident_id) != 0 || (incident_id > 0 && incident_id < next_id_)) return AckResult::kResolved;
+  return AckResult::kUnknown;
+}
+
+}  // namespace lookout

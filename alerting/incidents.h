@@ -1,0 +1,103 @@
+// Incidents and the notifications they cause. Pure: no clock, no I/O; the loop feeds it runs,
+// ticks and acks, and stores what it returns (incident rows, events and outbox rows) in one
+// transaction.
+//
+// Level-triggered: a monitor that is down or degraded has one open incident; up resolves it.
+// So a restart (or the end of a maintenance window) never opens a second incident, and never
+// loses one. Escalations and reminders are decided on tick() from the stored incident (tiers
+// fired, next reminder), so they survive restarts as well.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alerting/state_machine.h"
+#include "daemon/clock.h"
+#include "daemon/config.h"
+
+namespace lookout {
+
+struct IncidentRecord {
+  int64_t id = 0;
+  std::string monitor, group, type;
+  State state = State::kDown;  // the latest bad state
+  std::string cause;
+  WallTime started_at;
+  std::optional<WallTime> resolved_at, acknowledged_at;
+  std::string acknowledged_by;  // "link" or "api"
+  bool flapping = false;
+  bool flap_notified = false;         // the one notification of this flapping period went out
+  std::vector<std::string> fired;     // escalation tiers fired, as "route#index"
+  std::optional<WallTime> next_reminder;
+  bool open() const { return !resolved_at; }
+};
+
+// One notification: a row of the outbox, sent at least once, always with this id.
+struct OutboxRow {
+  std::string id;  // "evt_" + 32 hex digits
+  int64_t incident_id = 0;  // 0 for a test
+  std::string event;
+  std::string channel;
+  std::string recipient;  // sms: one number per row; else empty
+  WallTime created;
+  std::string payload;    // the incident as JSON, as the event saw it; null for a test
+};
+
+struct EventRecord {
+  int64_t incident_id = 0;
+  std::string event;
+  WallTime at;
+  std::vector<OutboxRow> notifications;
+};
+
+struct AlertChanges {
+  std::vector<IncidentRecord> incidents;  // rows to upsert
+  std::vector<EventRecord> events;
+  bool empty() const { return incidents.empty() && events.empty(); }
+};
+
+// The JSON of an incident in notifications and the API.
+std::string incident_payload(const IncidentRecord& i, const std::string& ack_url);
+
+class AlertEngine {
+ public:
+  using IdSource = std::function<std::string()>;
+  AlertEngine(std::string ack_key, IdSource ids);
+
+  void configure(std::shared_ptr<const Config> config);
+  // Open incidents from storage, and the next incident id to use.
+  void restore(std::vector<IncidentRecord> open, int64_t next_id);
+
+  void on_run(const MonitorConfig& m, State state, bool state_changed, const std::string& cause, WallTime now,
+              bool in_maintenance, AlertChanges& out);
+  void tick(WallTime now, AlertChanges& out);
+
+  enum class AckResult { kDone, kAlready, kResolved, kUnknown };
+  AckResult acknowledge(int64_t incident_id, const std::string& by, WallTime now, AlertChanges& out);
+
+  const std::map<std::string, IncidentRecord>& open_incidents() const { return open_; }
+  std::string ack_url(int64_t incident_id, WallTime now) const;
+  const std::string& ack_key() const { return ack_key_; }
+
+ private:
+  void emit(IncidentRecord& inc, const std::string& event, const std::vector<std::string>& channels, WallTime now,
+            AlertChanges& out);
+  std::vector<std::string> targets(const IncidentRecord& inc, const std::string& event) const;
+  bool flapping_update(const MonitorConfig& m, bool state_changed, IncidentRecord* inc);
+
+  std::string ack_key_;
+  IdSource ids_;
+  std::shared_ptr<const Config> config_;
+  int64_t next_id_ = 1;
+  std::map<std::string, IncidentRecord> open_;           // by monitor
+  std::map<std::string, std::deque<bool>> flap_window_;  // by monitor: did the state change at this run
+  std::map<std::string, bool> flapping_;                 // by monitor
+  std::map<int64_t, std::string> resolved_recently_;     // id -> monitor, to answer a late ack with 409
+};
+
+}  // namespace lookout

@@ -1,0 +1,195 @@
+#include "alerting/incidents.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "alerting/ack_token.h"
+
+namespace lookout {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+std::shared_ptr<Config> config() {
+  auto c = std::make_shared<Config>();
+  c->server.public_url = "https://status.test";
+  MonitorConfig m;
+  m.name = "portal-home";
+  m.group = "Portal";
+  m.flap_window = 6;
+  m.flap_threshold = 3;
+  c->monitors.push_back(m);
+  for (const char* name : {"mail", "hook"}) {
+    ChannelConfig ch;
+    ch.name = name;
+    c->channels.push_back(ch);
+  }
+  ChannelConfig sms;
+  sms.name = "sms";
+  sms.type = ChannelType::kSms;
+  sms.to = {"+1555", "+1666"};
+  c->channels.push_back(sms);
+  RouteConfig r;
+  r.name = "oncall";
+  r.match = {{"group", "Portal"}};
+  r.notify = {"mail", "hook"};
+  r.escalate = {EscalationTier{Duration{600'000}, {"sms"}}};
+  r.repeat = Duration{3'600'000};
+  c->routes.push_back(r);
+  return c;
+}
+
+struct Harness {
+  std::shared_ptr<Config> cfg = config();
+  int n = 0;
+  AlertEngine engine{"k3y-for-tests-0123456789abcdef", [this] { return fmt::format("{:032}", ++n); }};
+  WallTime now{std::chrono::sys_days{std::chrono::year{2026} / 11 / 1}};
+  Harness() { engine.configure(cfg); }
+  AlertChanges run(State s, bool changed, bool maintenance = false) {
+    AlertChanges out;
+    engine.on_run(cfg->monitors[0], s, changed, s == State::kUp ? "" : "expected status 2xx, got 503", now, maintenance, out);
+    return out;
+  }
+  AlertChanges tick() {
+    AlertChanges out;
+    engine.tick(now, out);
+    return out;
+  }
+};
+
+std::vector<std::string> channels(const AlertChanges& c) {
+  std::vector<std::string> out;
+  for (const auto& e : c.events) {
+    for (const auto& n : e.notifications) out.push_back(e.event + ":" + n.channel + (n.recipient.empty() ? "" : "/" + n.recipient));
+  }
+  return out;
+}
+
+TEST(Incidents, OpenOncePerStateChangeAndResolve) {
+  Harness h;
+  h.cfg->monitors[0].flap_threshold = 4;  // three changes here are not a flap
+  auto opened = h.run(State::kDown, true);
+  EXPECT_EQ(channels(opened), (std::vector<std::string>{"incident.opened:mail", "incident.opened:hook"}));
+  ASSERT_EQ(opened.incidents.size(), 1u);
+  EXPECT_EQ(opened.incidents[0].id, 1);
+  const auto payload = nlohmann::json::parse(opened.events[0].notifications[0].payload);
+  EXPECT_EQ(payload["state"], "down");
+  EXPECT_EQ(payload["cause"], "expected status 2xx, got 503");
+  EXPECT_EQ(payload["ack_url"].get<std::string>().rfind("https://status.test/ack/1.", 0), 0u);
+  // More down runs: nothing new.
+  EXPECT_TRUE(h.run(State::kDown, false).empty());
+  // Down to degraded while open: one update.
+  EXPECT_EQ(channels(h.run(State::kDegraded, true)), (std::vector<std::string>{"incident.updated:mail", "incident.updated:hook"}));
+  auto resolved = h.run(State::kUp, true);
+  EXPECT_EQ(channels(resolved), (std::vector<std::string>{"incident.resolved:mail", "incident.resolved:hook"}));
+  EXPECT_TRUE(resolved.incidents[0].resolved_at.has_value());
+  EXPECT_TRUE(h.engine.open_incidents().empty());
+  // The next failure is a new incident.
+  EXPECT_EQ(h.run(State::kDown, true).incidents[0].id, 2);
+}
+
+TEST(Incidents, EscalateWhileUnacknowledgedAndRemindEveryone) {
+  Harness h;
+  h.run(State::kDown, true);
+  h.now += minutes(9);
+  EXPECT_TRUE(h.tick().empty());
+  h.now += minutes(1);
+  EXPECT_EQ(channels(h.tick()), (std::vector<std::string>{"incident.escalated:sms/+1555", "incident.escalated:sms/+1666"}));
+  EXPECT_TRUE(h.tick().empty()) << "a tier fires once";
+  h.now += minutes(50);
+  // Reminders go to notify and to every tier already fired.
+  EXPECT_EQ(channels(h.tick()), (std::vector<std::string>{"incident.reminder:mail", "incident.reminder:hook",
+                                                          "incident.reminder:sms/+1555", "incident.reminder:sms/+1666"}));
+  h.now += minutes(59);
+  EXPECT_TRUE(h.tick().empty());
+  h.now += minutes(1);
+  EXPECT_EQ(h.tick().events.size(), 1u);
+}
+
+TEST(Incidents, AcknowledgementStopsEscalationAndReminders) {
+  Harness h;
+  const int64_t id = h.run(State::kDown, true).incidents[0].id;
+  h.now += minutes(5);
+  AlertChanges acked;
+  EXPECT_EQ(h.engine.acknowledge(id, "link", h.now, acked), AlertEngine::AckResult::kDone);
+  EXPECT_EQ(channels(acked), (std::vector<std::string>{"incident.acknowledged:mail", "incident.acknowledged:hook"}));
+  EXPECT_EQ(acked.incidents[0].acknowledged_by, "link");
+  AlertChanges again;
+  EXPECT_EQ(h.engine.acknowledge(id, "api", h.now, again), AlertEngine::AckResult::kAlready);
+  EXPECT_TRUE(again.empty());
+  h.now += std::chrono::hours(3);
+  EXPECT_TRUE(h.tick().empty());
+  h.run(State::kUp, true);
+  AlertChanges late;
+  EXPECT_EQ(h.engine.acknowledge(id, "link", h.now, late), AlertEngine::AckResult::kResolved);
+  EXPECT_EQ(h.engine.acknowledge(99, "link", h.now, late), AlertEngine::AckResult::kUnknown);
+}
+
+TEST(Incidents, FlappingSendsOneNotificationThenQuietUntilStable) {
+  Harness h;
+  size_t sent = 0;
+  State s = State::kUp;
+  h.run(State::kUp, true);
+  for (int i = 0; i < 12; ++i) {
+    s = s == State::kUp ? State::kDown : State::kUp;
+    for (const auto& e : h.run(s, true).events) sent += e.notifications.size();
+  }
+  // opened (2 channels), then the resolve and reopen before the guard trips, then one flap note.
+  EXPECT_LE(sent, 8u);
+  ASSERT_EQ(h.engine.open_incidents().size(), 1u);
+  EXPECT_TRUE(h.engine.open_incidents().begin()->second.flapping);
+  // Stable up for a whole window: flapping ends and the incident resolves, once.
+  std::vector<std::string> after;
+  for (int i = 0; i < 6; ++i) {
+    for (const auto& c : channels(h.run(State::kUp, false))) after.push_back(c);
+  }
+  EXPECT_EQ(after, (std::vector<std::string>{"incident.resolved:mail", "incident.resolved:hook"}));
+}
+
+TEST(Incidents, MaintenanceOpensNothingAndTheStateTakesOverAfter) {
+  Harness h;
+  EXPECT_TRUE(h.run(State::kDown, true, true).empty());
+  EXPECT_TRUE(h.engine.open_incidents().empty());
+  auto after = h.run(State::kDown, false, false);
+  EXPECT_EQ(channels(after), (std::vector<std::string>{"incident.opened:mail", "incident.opened:hook"}));
+}
+
+TEST(Incidents, RestoredIncidentsContinueWithoutReopening) {
+  Harness h;
+  IncidentRecord open;
+  open.id = 41;
+  open.monitor = "portal-home";
+  open.group = "Portal";
+  open.started_at = h.now - minutes(3);
+  h.engine.restore({open}, 42);
+  EXPECT_TRUE(h.run(State::kDown, false).empty());
+  h.now += minutes(7);
+  EXPECT_EQ(h.tick().events.at(0).event, "incident.escalated");
+  EXPECT_EQ(h.run(State::kUp, true).incidents.at(0).id, 41);
+  EXPECT_EQ(h.run(State::kDown, true).incidents.at(0).id, 42);
+}
+
+TEST(AckToken, SignedExpiringAndForOneIncident) {
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  const std::string t = make_ack_token(key, 42, 2'000'000'000);
+  EXPECT_LT(t.size(), 40u);
+  auto claim = verify_ack_token(key, t, 1'999'999'999);
+  ASSERT_TRUE(claim);
+  EXPECT_EQ(claim->incident_id, 42);
+  EXPECT_FALSE(verify_ack_token(key, t, 2'000'000'000)) << "expired";
+  EXPECT_FALSE(verify_ack_token("another key", t, 1'000));
+  std::string other = t;
+  other[0] = '4';
+  other[1] = '3';
+  EXPECT_FALSE(verify_ack_token(key, other, 1'000)) << "the signature covers the id";
+  for (const char* bad : {"", "42", "42.1", "a.b.c", "42.2000000000.", "-1.2000000000.xxxx"}) {
+    EXPECT_FALSE(verify_ack_token(key, bad, 1'000)) << bad;
+  }
+  EXPECT_EQ(random_hex(16).size(), 32u);
+  EXPECT_NE(random_hex(16), random_hex(16));
+}
+
+}  // namespace
+}  // namespace lookout
