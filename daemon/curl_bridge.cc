@@ -10,7 +10,8 @@ struct CurlBridge::SocketWatch {
   CurlBridge* bridge;
 };
 
-CurlBridge::CurlBridge(EventLoop& loop) : loop_(loop), multi_(curl_multi_init()), timer_(loop) {
+CurlBridge::CurlBridge(EventLoop& loop)
+    : loop_(loop), multi_(curl_multi_init()), timer_(loop), defer_timer_(loop) {
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlBridge::on_socket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlBridge::on_timer);
@@ -24,6 +25,17 @@ CurlBridge::~CurlBridge() {
   transfers_.clear();
   for (CURL* e : idle_) curl_easy_cleanup(e);
   curl_multi_cleanup(multi_);
+}
+
+void CurlBridge::defer(std::function<void()> f) {
+  deferred_.push_back(std::move(f));
+  if (deferred_.size() == 1) {
+    defer_timer_.start(Duration{0}, [this] {
+      auto run = std::move(deferred_);
+      deferred_.clear();
+      for (auto& fn : run) fn();
+    });
+  }
 }
 
 CURL* CurlBridge::acquire() {

@@ -35,6 +35,10 @@ class CurlBridge {
   CURL* acquire();
   void release(CURL* easy);
 
+  // Runs `f` on the next turn of the loop: for callbacks that must not run inside the call
+  // that was asked to start something.
+  void defer(std::function<void()> f);
+
  private:
   struct SocketWatch;
   static int on_socket(CURL* easy, curl_socket_t s, int what, void* userp, void* socketp);
@@ -47,6 +51,8 @@ class CurlBridge {
   Timer timer_;
   std::unordered_map<CURL*, Done> transfers_;
   std::vector<CURL*> idle_;
+  Timer defer_timer_;
+  std::vector<std::function<void()>> deferred_;
   static constexpr size_t kMaxIdle = 64;
 };
 

@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "alerting/ack_token.h"
 #include "daemon/units.h"
 
 namespace lookout {
@@ -24,6 +25,7 @@ Daemon::Daemon(Config config, const Clock& clock)
       curl_(loop_),
       probe_ctx_{curl_, clock_},
       scheduler_({config_.scheduler.max_in_flight, config_.scheduler.max_per_host}),
+      alert_timer_(loop_),
       schedule_timer_(loop_),
       heartbeat_timer_(loop_),
       snapshot_timer_(loop_),
@@ -103,6 +105,7 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   const WallTime now = clock_.wall();
   const State before = m.sm.state();
   const bool changed = m.sm.apply(r.outcome, now, m.cfg.fail_after, m.cfg.recover_after);
+  const bool maintenance = config_.in_maintenance(m.cfg.name, r.started_at);
   ++m.runs;
   if (r.outcome != Outcome::kUp) ++m.failures;
   m.last_check = r.started_at;
@@ -121,12 +124,63 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
     spdlog::debug("monitor {}: run {}: {}", tag(m), to_string(r.outcome), r.cause);
   }
 
-  store_->add_result(ResultRow{m.cfg.name, to_unix_ms(r.started_at), r.outcome, r.http_status, r.timings, r.kind, r.cause});
+  store_->add_result(
+      ResultRow{m.cfg.name, to_unix_ms(r.started_at), r.outcome, r.http_status, r.timings, r.kind, r.cause, maintenance});
   store_->put_state(StateRow{m.cfg.name, to_string(m.sm.state()), to_unix_ms(m.sm.since()), m.sm.recent(),
                              to_unix_ms(r.started_at), r.outcome, r.timings.total_us, r.cause});
+  AlertChanges alerts;
+  alerts_->on_run(m.cfg, m.sm.state(), changed, r.cause, now, maintenance, alerts);
+  record(std::move(alerts));
   dirty_ = true;
   // A finished run may free a slot that a waiting run needs.
   if (scheduler_.stats().waiting > 0) schedule();
+}
+
+void Daemon::record(AlertChanges changes) {
+  if (changes.empty()) return;
+  for (const auto& i : changes.incidents) {
+    if (!i.open()) {
+      spdlog::info("incident {} of monitor {} resolved", i.id, i.monitor);
+    } else if (i.started_at == changes.events.front().at && changes.events.front().event == "incident.opened") {
+      spdlog::warn("incident {} opened for monitor {} ({}): {}", i.id, i.monitor, to_string(i.state), i.cause);
+    }
+  }
+  const uint64_t seq = store_->add_alerts(changes);
+  dispatcher_->add(changes, seq);
+  dirty_ = true;
+}
+
+void Daemon::alert_tick() {
+  AlertChanges changes;
+  alerts_->tick(clock_.wall(), changes);
+  record(std::move(changes));
+}
+
+std::optional<AlertEngine::AckResult> Daemon::request_ack(int64_t incident_id, const std::string& by) {
+  std::future<AlertEngine::AckResult> answer;
+  {
+    std::lock_guard lock(ack_mu_);
+    ack_queue_.push_back(AckRequest{incident_id, by, {}});
+    answer = ack_queue_.back().result.get_future();
+  }
+  ack_async_->send();
+  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return std::nullopt;
+  return answer.get();
+}
+
+void Daemon::drain_acks() {
+  std::deque<AckRequest> requests;
+  {
+    std::lock_guard lock(ack_mu_);
+    requests.swap(ack_queue_);
+  }
+  for (auto& req : requests) {
+    AlertChanges changes;
+    const auto result = alerts_->acknowledge(req.incident_id, req.by, clock_.wall(), changes);
+    if (result == AlertEngine::AckResult::kDone) spdlog::info("incident {} acknowledged by {}", req.incident_id, req.by);
+    record(std::move(changes));
+    req.result.set_value(result);
+  }
 }
 
 void Daemon::publish_snapshot() {
@@ -147,8 +201,8 @@ void Daemon::publish_snapshot() {
     v.group = m.cfg.group;
     v.type = to_string(m.cfg.type);
     v.is_public = m.cfg.is_public;
-    v.state = m.sm.state();
-    if (v.state != State::kUnknown) v.since = m.sm.since();
+    v.state = config_.in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : m.sm.state();
+    if (m.sm.state() != State::kUnknown) v.since = m.sm.since();
     v.last_check = m.last_check;
     v.last_outcome = m.last_outcome;
     v.latency_us = m.latency_us;
@@ -158,6 +212,9 @@ void Daemon::publish_snapshot() {
     v.failures = m.failures;
     s->monitors.push_back(std::move(v));
   }
+  for (const auto& [name, inc] : alerts_->open_incidents()) s->open_incidents.push_back(inc);
+  s->notifications = dispatcher_->stats();
+  s->ack_key = alerts_->ack_key();
   snapshots_.publish(std::move(s));
 }
 
@@ -262,6 +319,8 @@ void Daemon::apply(Config next) {
   config_.server.listen_port = listen_port;
   config_.storage.path = storage;
   scheduler_.set_limits({config_.scheduler.max_in_flight, config_.scheduler.max_per_host});
+  alerts_->configure(std::make_shared<const Config>(config_));
+  dispatcher_->configure(config_);
   dirty_ = true;
   spdlog::info("config reloaded: {} monitors kept, {} changed (their state starts again), {} added, {} removed", kept,
                changed, added, removed);
@@ -274,6 +333,9 @@ void Daemon::shutdown() {
   sd_notify(0, "STOPPING=1");
   spdlog::info("stopping: cancelling {} runs in flight and writing the last results", scheduler_.stats().in_flight);
   for (auto& [id, m] : monitors_) m->probe->cancel();
+  // Notifications in flight stay pending in the outbox and go out, with the same id, after
+  // the next start.
+  dispatcher_->stop();
   loop_.stop();
 }
 
@@ -285,6 +347,20 @@ int Daemon::run() {
     return 1;
   }
   const auto stored = store_->load_states();
+  alerts_ = std::make_unique<AlertEngine>(store_->ack_key(), [] { return random_hex(16); });
+  alerts_->configure(std::make_shared<const Config>(config_));
+  alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
+  dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_);
+  dispatcher_->configure(config_);
+  dispatcher_->add_loaded(store_->load_pending_outbox());
+  commit_async_ = std::make_unique<Async>(loop_, [this] { dispatcher_->committed(committed_seq_.load()); });
+  ack_async_ = std::make_unique<Async>(loop_, [this] { drain_acks(); });
+  store_->set_on_commit([this](uint64_t seq) {
+    uint64_t seen = committed_seq_.load();
+    while (seen < seq && !committed_seq_.compare_exchange_weak(seen, seq)) {
+    }
+    commit_async_->send();
+  });
   for (const auto& cfg : config_.monitors) add_monitor(cfg, &stored);
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
@@ -314,6 +390,7 @@ int Daemon::run() {
       if (health().ok) sd_notify(0, "WATCHDOG=1");
     });
   }
+  alert_timer_.start_repeating(Duration{1000}, [this] { alert_tick(); });
   schedule();
 
   spdlog::info("lookout {} running {} monitors; listening on http://{}:{}; storage {}", LOOKOUT_VERSION,
@@ -321,8 +398,15 @@ int Daemon::run() {
   sd_notify(0, "READY=1");
   loop_.run();
 
-  // Stopped: finish what runs on the loop, then the threads.
+  // Stopped: finish what runs on the loop, then the threads. Acks still queued are answered
+  // as not done, so no web thread waits on a loop that is gone.
   web_->stop();
+  {
+    std::lock_guard lock(ack_mu_);
+    for (auto& req : ack_queue_) req.result.set_value(AlertEngine::AckResult::kUnknown);
+    ack_queue_.clear();
+  }
+  store_->set_on_commit(nullptr);
   store_->stop();
   monitors_.clear();
   sigterm_.reset();

@@ -2,12 +2,18 @@
 // thread writes; the web threads read the published snapshot.
 #pragma once
 
+#include <atomic>
+#include <deque>
+#include <future>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "alerting/dispatcher.h"
+#include "alerting/incidents.h"
 #include "alerting/state_machine.h"
 #include "daemon/config.h"
 #include "daemon/curl_bridge.h"
@@ -52,6 +58,14 @@ class Daemon {
   void apply(Config next);
   void shutdown();
   HealthReport health() const;
+  void record(AlertChanges changes);
+  void alert_tick();
+  void drain_acks();
+ public:
+  // From a web thread: asks the loop to acknowledge; waits for its answer (nullopt: no answer in time).
+  std::optional<AlertEngine::AckResult> request_ack(int64_t incident_id, const std::string& by);
+
+ private:
   std::string tag(const Monitor& m) const;
 
   Config config_;
@@ -64,6 +78,19 @@ class Daemon {
   SnapshotHub snapshots_;
   LoopHeartbeat heartbeat_;
   std::unique_ptr<WebServer> web_;
+
+  std::unique_ptr<AlertEngine> alerts_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<Async> commit_async_, ack_async_;
+  std::atomic<uint64_t> committed_seq_{0};
+  struct AckRequest {
+    int64_t incident_id;
+    std::string by;
+    std::promise<AlertEngine::AckResult> result;
+  };
+  std::mutex ack_mu_;
+  std::deque<AckRequest> ack_queue_;
+  Timer alert_timer_;
 
   std::unordered_map<MonitorId, std::unique_ptr<Monitor>> monitors_;
   std::vector<MonitorId> order_;  // config order, for pages and the API

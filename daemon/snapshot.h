@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "alerting/dispatcher.h"
+#include "alerting/incidents.h"
 #include "alerting/state_machine.h"
 #include "daemon/clock.h"
 #include "daemon/scheduler.h"
@@ -40,6 +42,9 @@ struct Snapshot {
   std::vector<MonitorView> monitors;  // in config order
   SchedulerStats scheduler;
   size_t monitors_total = 0;
+  std::vector<IncidentRecord> open_incidents;
+  DispatchStats notifications;
+  std::string ack_key;  // verifies ack links; never shown
 };
 
 class SnapshotHub {

@@ -8,7 +8,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 2> kMigrations{
+constexpr std::array<const char*, 3> kMigrations{
     R"sql(
 CREATE TABLE monitors (
   id   INTEGER PRIMARY KEY,
@@ -92,6 +92,51 @@ CREATE TABLE rollup_day (
   PRIMARY KEY (monitor_id, t_ms)
 ) WITHOUT ROWID;
 CREATE INDEX rollup_day_by_time ON rollup_day (t_ms);
+)sql",
+    R"sql(
+-- Incidents: one open (resolved_ms NULL) per monitor at most.
+CREATE TABLE incidents (
+  id               INTEGER PRIMARY KEY,
+  monitor          TEXT NOT NULL,
+  grp              TEXT NOT NULL,
+  type             TEXT NOT NULL,
+  state            TEXT NOT NULL,
+  cause            TEXT NOT NULL,
+  started_ms       INTEGER NOT NULL,
+  resolved_ms      INTEGER,
+  acknowledged_ms  INTEGER,
+  acknowledged_by  TEXT,
+  flapping         INTEGER NOT NULL DEFAULT 0,
+  flap_notified    INTEGER NOT NULL DEFAULT 0,
+  fired            TEXT NOT NULL DEFAULT '',   -- escalation tiers fired, "route#i" comma-separated
+  next_reminder_ms INTEGER
+);
+CREATE INDEX incidents_by_state ON incidents (resolved_ms, started_ms);
+CREATE TABLE incident_events (
+  id          INTEGER PRIMARY KEY,
+  incident_id INTEGER NOT NULL,
+  event       TEXT NOT NULL,
+  at_ms       INTEGER NOT NULL
+);
+CREATE INDEX incident_events_by_incident ON incident_events (incident_id);
+-- The outbox: every notification, written with the event that caused it, sent at least once.
+CREATE TABLE outbox (
+  id          TEXT PRIMARY KEY,            -- evt_..., also the webhook's Idempotency-Key
+  event_id    INTEGER,
+  incident_id INTEGER NOT NULL,            -- 0 for a test
+  event       TEXT NOT NULL,
+  channel     TEXT NOT NULL,
+  recipient   TEXT NOT NULL,
+  payload     TEXT,
+  created_ms  INTEGER NOT NULL,
+  due_ms      INTEGER NOT NULL,
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  status      TEXT NOT NULL,               -- pending | sent | failed | gave_up
+  last_error  TEXT,
+  sent_ms     INTEGER
+);
+CREATE INDEX outbox_by_status ON outbox (status, due_ms);
+CREATE INDEX outbox_by_event ON outbox (event_id);
 )sql"};
 
 int user_version(sqlite3* db) {

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "alerting/ack_token.h"
 #include "store/schema.h"
 
 namespace lookout {
@@ -155,6 +156,91 @@ void Store::put_state(StateRow row) {
   pending_.states[name] = std::move(row);
 }
 
+uint64_t Store::add_alerts(AlertChanges changes) {
+  std::lock_guard lock(mu_);
+  pending_.alerts.push_back(std::move(changes));
+  pending_.seq = next_seq_++;
+  return pending_.seq;
+}
+
+void Store::update_delivery(DeliveryUpdate u) {
+  std::lock_guard lock(mu_);
+  pending_.deliveries.push_back(std::move(u));
+}
+
+void Store::set_on_commit(std::function<void(uint64_t)> f) {
+  std::lock_guard lock(mu_);
+  on_commit_ = std::move(f);
+}
+
+std::vector<IncidentRecord> Store::load_open_incidents() {
+  std::vector<IncidentRecord> out;
+  Stmt st(db_,
+          "SELECT id, monitor, grp, type, state, cause, started_ms, acknowledged_ms, acknowledged_by, flapping, "
+          "flap_notified, fired, next_reminder_ms FROM incidents WHERE resolved_ms IS NULL ORDER BY id");
+  while (st.ok() && st.step() == SQLITE_ROW) {
+    IncidentRecord i;
+    i.id = sqlite3_column_int64(st.get(), 0);
+    i.monitor = column_text(st.get(), 1);
+    i.group = column_text(st.get(), 2);
+    i.type = column_text(st.get(), 3);
+    i.state = state_from_string(column_text(st.get(), 4)).value_or(State::kDown);
+    i.cause = column_text(st.get(), 5);
+    i.started_at = from_unix_ms(sqlite3_column_int64(st.get(), 6));
+    if (auto a = column_opt(st.get(), 7)) i.acknowledged_at = from_unix_ms(*a);
+    i.acknowledged_by = column_text(st.get(), 8);
+    i.flapping = sqlite3_column_int(st.get(), 9) != 0;
+    i.flap_notified = sqlite3_column_int(st.get(), 10) != 0;
+    const std::string fired = column_text(st.get(), 11);
+    for (size_t p = 0; p < fired.size();) {
+      const size_t comma = fired.find(',', p);
+      i.fired.push_back(fired.substr(p, comma == std::string::npos ? std::string::npos : comma - p));
+      p = comma == std::string::npos ? fired.size() : comma + 1;
+    }
+    if (auto r = column_opt(st.get(), 12)) i.next_reminder = from_unix_ms(*r);
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+int64_t Store::next_incident_id() {
+  Stmt st(db_, "SELECT coalesce(max(id), 0) + 1 FROM incidents");
+  return st.ok() && st.step() == SQLITE_ROW ? sqlite3_column_int64(st.get(), 0) : 1;
+}
+
+std::vector<PendingOutbox> Store::load_pending_outbox() {
+  std::vector<PendingOutbox> out;
+  Stmt st(db_,
+          "SELECT id, incident_id, event, channel, recipient, payload, created_ms, attempts, due_ms FROM outbox "
+          "WHERE status = 'pending' ORDER BY created_ms");
+  while (st.ok() && st.step() == SQLITE_ROW) {
+    PendingOutbox p;
+    p.row.id = column_text(st.get(), 0);
+    p.row.incident_id = sqlite3_column_int64(st.get(), 1);
+    p.row.event = column_text(st.get(), 2);
+    p.row.channel = column_text(st.get(), 3);
+    p.row.recipient = column_text(st.get(), 4);
+    p.row.payload = column_text(st.get(), 5);
+    p.row.created = from_unix_ms(sqlite3_column_int64(st.get(), 6));
+    p.attempts = sqlite3_column_int(st.get(), 7);
+    p.due_ms = sqlite3_column_int64(st.get(), 8);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::string Store::ack_key() {
+  {
+    Stmt st(db_, "SELECT value FROM meta WHERE key = 'ack_key'");
+    if (st.ok() && st.step() == SQLITE_ROW) return column_text(st.get(), 0);
+  }
+  const std::string key = random_hex(32);
+  Stmt ins(db_, "INSERT INTO meta (key, value) VALUES ('ack_key', ?)");
+  ins.bind(1, key);
+  ins.step();
+  return key;
+}
+
 void Store::housekeep(HousekeepingJob job) {
   {
     std::lock_guard lock(mu_);
@@ -182,6 +268,14 @@ void Store::merge_back(Batch&& failed) {
     health_.rows_dropped += drop;
   }
   for (auto& [k, v] : failed.states) pending_.states.try_emplace(k, std::move(v));
+  // Alerts are never dropped: they go back in front of what came since.
+  failed.alerts.insert(failed.alerts.end(), std::make_move_iterator(pending_.alerts.begin()),
+                       std::make_move_iterator(pending_.alerts.end()));
+  pending_.alerts = std::move(failed.alerts);
+  failed.deliveries.insert(failed.deliveries.end(), std::make_move_iterator(pending_.deliveries.begin()),
+                           std::make_move_iterator(pending_.deliveries.end()));
+  pending_.deliveries = std::move(failed.deliveries);
+  pending_.seq = std::max(pending_.seq, failed.seq);
   if (!pending_.housekeeping) pending_.housekeeping = failed.housekeeping;
 }
 
@@ -201,6 +295,14 @@ void Store::run() {
     std::optional<HousekeepingJob> job = std::exchange(batch.housekeeping, std::nullopt);
     std::string error;
     const bool ok = write(batch, error);
+    if (ok && batch.seq != 0) {
+      std::function<void(uint64_t)> notify;
+      {
+        std::lock_guard lock(mu_);
+        notify = on_commit_;
+      }
+      if (notify) notify(batch.seq);
+    }
     if (ok && job) run_housekeeping(*job);
     const MonoTime now = clock_.mono();
     if (ok) {
@@ -266,6 +368,80 @@ void Store::run_housekeeping(const HousekeepingJob& job) {
                 rolled.hour_rows, rolled.day_rows, deleted, took.count());
 }
 
+bool Store::write_alerts(const Batch& batch, std::string& error) {
+  if (batch.alerts.empty() && batch.deliveries.empty()) return true;
+  Stmt inc(db_,
+           "INSERT INTO incidents (id, monitor, grp, type, state, cause, started_ms, resolved_ms, acknowledged_ms, "
+           "acknowledged_by, flapping, flap_notified, fired, next_reminder_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+           "ON CONFLICT (id) DO UPDATE SET state = excluded.state, cause = excluded.cause, resolved_ms = excluded.resolved_ms, "
+           "acknowledged_ms = excluded.acknowledged_ms, acknowledged_by = excluded.acknowledged_by, flapping = excluded.flapping, "
+           "flap_notified = excluded.flap_notified, fired = excluded.fired, next_reminder_ms = excluded.next_reminder_ms");
+  Stmt ev(db_, "INSERT INTO incident_events (incident_id, event, at_ms) VALUES (?,?,?)");
+  Stmt out(db_,
+           "INSERT OR IGNORE INTO outbox (id, event_id, incident_id, event, channel, recipient, payload, created_ms, due_ms, "
+           "status) VALUES (?,?,?,?,?,?,?,?,?, 'pending')");
+  Stmt upd(db_, "UPDATE outbox SET status = ?, attempts = ?, due_ms = ?, last_error = ?, sent_ms = ? WHERE id = ?");
+  auto ms = [](const std::optional<WallTime>& t) { return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt; };
+  auto fail = [&] {
+    error = sqlite3_errmsg(db_);
+    return false;
+  };
+  for (const auto& changes : batch.alerts) {
+    for (const auto& i : changes.incidents) {
+      std::string fired;
+      for (const auto& f : i.fired) fired += (fired.empty() ? "" : ",") + f;
+      inc.bind(1, i.id);
+      inc.bind(2, i.monitor);
+      inc.bind(3, i.group);
+      inc.bind(4, i.type);
+      inc.bind(5, std::string(to_string(i.state)));
+      inc.bind(6, i.cause);
+      inc.bind(7, to_unix_ms(i.started_at));
+      inc.bind(8, ms(i.resolved_at));
+      inc.bind(9, ms(i.acknowledged_at));
+      inc.bind_text_or_null(10, i.acknowledged_by);
+      inc.bind(11, static_cast<int64_t>(i.flapping));
+      inc.bind(12, static_cast<int64_t>(i.flap_notified));
+      inc.bind(13, fired);
+      inc.bind(14, ms(i.next_reminder));
+      if (inc.step() != SQLITE_DONE) return fail();
+      inc.reset();
+    }
+    for (const auto& e : changes.events) {
+      ev.bind(1, e.incident_id);
+      ev.bind(2, e.event);
+      ev.bind(3, to_unix_ms(e.at));
+      if (ev.step() != SQLITE_DONE) return fail();
+      ev.reset();
+      const int64_t event_id = sqlite3_last_insert_rowid(db_);
+      for (const auto& n : e.notifications) {
+        out.bind(1, n.id);
+        out.bind(2, event_id);
+        out.bind(3, n.incident_id);
+        out.bind(4, n.event);
+        out.bind(5, n.channel);
+        out.bind(6, n.recipient);
+        out.bind_text_or_null(7, n.payload);
+        out.bind(8, to_unix_ms(n.created));
+        out.bind(9, to_unix_ms(n.created));
+        if (out.step() != SQLITE_DONE) return fail();
+        out.reset();
+      }
+    }
+  }
+  for (const auto& d : batch.deliveries) {
+    upd.bind(1, d.status);
+    upd.bind(2, static_cast<int64_t>(d.attempts));
+    upd.bind(3, d.due_ms);
+    upd.bind_text_or_null(4, d.last_error);
+    upd.bind(5, d.sent_ms);
+    upd.bind(6, d.id);
+    if (upd.step() != SQLITE_DONE) return fail();
+    upd.reset();
+  }
+  return true;
+}
+
 int64_t Store::monitor_id(const std::string& name) {
   if (auto it = ids_.find(name); it != ids_.end()) return it->second;
   Stmt ins(db_, "INSERT INTO monitors (name) VALUES (?) ON CONFLICT (name) DO NOTHING");
@@ -289,7 +465,7 @@ bool Store::write(Batch& batch, std::string& error) {
   if (!batch.results.empty()) {
     Stmt ins(db_,
              "INSERT INTO results (monitor_id, t_ms, outcome, http_status, total_us, dns_us, connect_us, tls_us, "
-             "first_byte_us, kind, cause) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+             "first_byte_us, kind, cause, maintenance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& r : batch.results) {
       const int64_t id = monitor_id(r.monitor);
       if (id < 0) {
@@ -307,6 +483,7 @@ bool Store::write(Batch& batch, std::string& error) {
       ins.bind(9, r.timings.first_byte_us);
       ins.bind_text_or_null(10, r.kind == ErrorKind::kNone ? std::string() : std::string(to_string(r.kind)));
       ins.bind_text_or_null(11, r.cause);
+      ins.bind(12, static_cast<int64_t>(r.maintenance));
       if (ins.step() != SQLITE_DONE) {
         fail();
         break;
@@ -341,6 +518,7 @@ bool Store::write(Batch& batch, std::string& error) {
       up.reset();
     }
   }
+  if (ok) ok = write_alerts(batch, error);
   if (ok) {
     // The heartbeat row makes every flush a commit, so /healthz can tell a writable disk from
     // an idle one.

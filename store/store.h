@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "daemon/clock.h"
+#include "alerting/incidents.h"
 #include "probes/probe.h"
 #include "store/history.h"
 #include "store/rollup.h"
@@ -32,6 +34,7 @@ struct ResultRow {
   PhaseTimings timings;
   ErrorKind kind = ErrorKind::kNone;
   std::string cause;
+  bool maintenance = false;
 };
 
 struct StateRow {
@@ -43,6 +46,23 @@ struct StateRow {
   std::optional<Outcome> last_outcome;
   std::optional<int64_t> last_latency_us;
   std::string last_cause;
+};
+
+// The dispatcher's word on one outbox row.
+struct DeliveryUpdate {
+  std::string id;
+  std::string status;  // pending (retry later) | sent | failed | gave_up
+  int attempts = 0;
+  int64_t due_ms = 0;
+  std::string last_error;
+  std::optional<int64_t> sent_ms;
+};
+
+// An outbox row still to send, as loaded at start-up.
+struct PendingOutbox {
+  OutboxRow row;
+  int attempts = 0;
+  int64_t due_ms = 0;
 };
 
 // The housekeeping tick's storage work, done on the store thread between batches.
@@ -82,6 +102,19 @@ class Store {
 
   void add_result(ResultRow row);
   void put_state(StateRow row);
+  // Incident rows, events and their outbox rows, all in one transaction. Returns the batch
+  // sequence number: its notifications may be sent once on_commit has reported it.
+  uint64_t add_alerts(AlertChanges changes);
+  void update_delivery(DeliveryUpdate u);
+  // Runs on the store thread after each commit, with the newest sequence number it covered.
+  void set_on_commit(std::function<void(uint64_t)> f);
+
+  // Start-up only (before start()).
+  std::vector<IncidentRecord> load_open_incidents();
+  int64_t next_incident_id();
+  std::vector<PendingOutbox> load_pending_outbox();
+  // The key that signs ack links: made at first start, kept in storage.
+  std::string ack_key();
   // Rollups, retention, vacuum, a WAL checkpoint, then fresh history summaries.
   void housekeep(HousekeepingJob job);
   const SummaryCache& summaries() const { return summaries_; }
@@ -94,11 +127,17 @@ class Store {
   struct Batch {
     std::vector<ResultRow> results;
     std::unordered_map<std::string, StateRow> states;
+    std::vector<AlertChanges> alerts;
+    std::vector<DeliveryUpdate> deliveries;
+    uint64_t seq = 0;  // the newest add_alerts() sequence number in this batch
     std::optional<HousekeepingJob> housekeeping;
-    bool empty() const { return results.empty() && states.empty() && !housekeeping; }
+    bool empty() const {
+      return results.empty() && states.empty() && alerts.empty() && deliveries.empty() && !housekeeping;
+    }
   };
   void run();
   bool write(Batch& batch, std::string& error);
+  bool write_alerts(const Batch& batch, std::string& error);
   void run_housekeeping(const HousekeepingJob& job);
   int64_t monitor_id(const std::string& name);
   void merge_back(Batch&& failed);
@@ -114,6 +153,8 @@ class Store {
   bool stopping_ = false;
   StoreHealth health_;
   SummaryCache summaries_;
+  uint64_t next_seq_ = 1;
+  std::function<void(uint64_t)> on_commit_;
   int64_t last_optimize_ms_ = 0;
   std::thread thread_;
 };

@@ -1,0 +1,68 @@
+// Sends outbox rows, on the loop. A row becomes sendable only once the transaction that wrote
+// it has committed (the store reports commits by sequence number). Failures are retried with
+// exponential backoff and jitter until the channel's give_up_after; permanent failures stop at
+// once. Every outcome is written back to the outbox row.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "alerting/channels.h"
+#include "daemon/event_loop.h"
+#include "store/store.h"
+
+namespace lookout {
+
+struct DispatchStats {
+  std::map<std::pair<std::string, std::string>, uint64_t> outcomes;  // (channel, outcome) -> count
+  size_t pending = 0;
+  std::optional<WallTime> oldest_pending;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Store& store);
+  ~Dispatcher();
+
+  void configure(const Config& config);
+  void add(const AlertChanges& changes, uint64_t seq);
+  void add_loaded(std::vector<PendingOutbox> rows);
+  void committed(uint64_t seq);
+  void stop();
+  const DispatchStats& stats() const { return stats_; }
+
+  // Delay before attempt `attempts + 1`: 1 s doubling to at most 5 min, with +-25 % jitter.
+  static Duration backoff(int attempts, double jitter01);
+
+ private:
+  struct Item {
+    OutboxRow row;
+    int attempts = 0;
+    int64_t due_ms = 0;
+    uint64_t seq = 0;
+    bool in_flight = false;
+  };
+  void pump();
+  void finish(const std::string& id, DeliveryOutcome o);
+  void refresh_stats();
+
+  EventLoop& loop_;
+  CurlBridge& curl_;
+  const Clock& clock_;
+  Store& store_;
+  Timer timer_;
+  std::map<std::string, std::unique_ptr<Channel>> channels_;
+  std::vector<std::unique_ptr<Channel>> retired_;  // replaced by a reload while sending
+  std::map<std::string, Duration> give_up_;
+  std::map<std::string, Item> items_;  // by outbox id
+  uint64_t committed_ = 0;
+  bool stopped_ = false;
+  std::mt19937_64 rng_{std::random_device{}()};
+  DispatchStats stats_;
+};
+
+}  // namespace lookout
