@@ -333,7 +333,7 @@ const std::set<std::string>& common_monitor_keys() {
 namespace {
 
 const std::set<std::string> kTopKeys{"server", "storage", "defaults", "monitor", "scheduler", "channel", "route", "maintenance"};
-const std::set<std::string> kServerKeys{"listen", "title", "public_url", "admin_token", "max_request"};
+const std::set<std::string> kServerKeys{"listen", "title", "public_url", "admin_token", "max_request", "rate_limit"};
 const std::set<std::string> kStorageKeys{"path", "keep_raw", "keep_minutes", "keep_hours", "keep_days", "keep_rollups"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
 
@@ -402,6 +402,18 @@ void parse_server(Parser& p, const toml::table& t, ServerConfig& s) {
   }
   if (const auto* n = t.get("max_request")) {
     if (auto v = p.size(*n, "server.max_request")) s.max_request = *v;
+  }
+  if (const auto* n = t.get("rate_limit")) {
+    if (auto v = p.plain_text(*n, "server.rate_limit")) {
+      static const std::regex kForm(R"(^([0-9]{1,6})/(s|m|h)$)");
+      std::smatch m;
+      if (std::regex_match(*v, m, kForm) && std::stoi(m[1].str()) > 0) {
+        s.rate_limit = std::stoi(m[1].str());
+        s.rate_window = Duration{m[2] == "s" ? 1000 : m[2] == "m" ? 60'000 : 3'600'000};
+      } else {
+        p.error(n->source(), fmt::format("server.rate_limit \"{}\" is not COUNT/UNIT, as in \"10/m\" (units s, m, h)", *v));
+      }
+    }
   }
 }
 

@@ -81,6 +81,8 @@ struct ServerConfig {
   std::string public_url;
   std::optional<Secret> admin_token;
   uint64_t max_request = 64 * 1024;  // bytes
+  int rate_limit = 10;                // requests per client address on /ack and admin calls...
+  Duration rate_window{60'000};       // ...per this window
 };
 
 struct StorageConfig {

@@ -367,7 +367,7 @@ int Daemon::run() {
 
   web_ = std::make_unique<WebServer>(
       config_.server, clock_, snapshots_, store_->summaries(), config_.storage.path, [this] { return health(); },
-      [this] { return store_->health(); });
+      [this] { return store_->health(); }, [this](int64_t id, const std::string& by) { return request_ack(id, by); });
   if (!web_->start(error)) {
     spdlog::critical("{}", error);
     return 1;

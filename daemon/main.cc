@@ -90,6 +90,11 @@ int main(int argc, char** argv) {
   probe->add_option("names", names, "monitors to run (all when none)");
   probe->add_flag("--json", json, "one JSON object per line instead of a table");
 
+  std::string route;
+  auto* alert_test = app.add_subcommand("alert-test", "send a test notification through every channel of a route and report each");
+  alert_test->add_option("-c,--config", config_flag, "config file");
+  alert_test->add_option("--route", route, "only this route's channels");
+
   app.add_subcommand("version", "print the versions of lookout and its libraries");
 
   try {
@@ -110,6 +115,9 @@ int main(int argc, char** argv) {
     rc = cmd_run(path);
   } else if (check->parsed()) {
     rc = cmd_check(path);
+  } else if (alert_test->parsed()) {
+    setup_logging("warn");
+    rc = cmd_alert_test(path, route);
   } else if (probe->parsed()) {
     setup_logging("warn");
     rc = cmd_probe(path, names, json);

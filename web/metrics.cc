@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace lookout {
 
 std::string escape_label(const std::string& v) {
@@ -33,6 +35,13 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   std::string out;
   out.reserve(256 + s.monitors.size() * 600);
   auto visible = [&](const MonitorView& m) { return m.is_public || include_private; };
+  auto visible_name = [&](const std::string& name) {
+    if (include_private) return true;
+    for (const auto& m : s.monitors) {
+      if (m.name == name) return m.is_public;
+    }
+    return false;
+  };
 
   header(out, "lookout_probe_success", "gauge", "Whether the last run of the monitor was up (1) or not (0).");
   for (const auto& m : s.monitors) {
@@ -97,6 +106,22 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   out += fmt::format("lookout_scheduler_waiting {}\n", s.scheduler.waiting);
   header(out, "lookout_monitors", "gauge", "Monitors configured.");
   out += fmt::format("lookout_monitors {}\n", s.monitors_total);
+
+  header(out, "lookout_notifications_total", "counter", "Notification attempts by channel and outcome.");
+  for (const auto& [key, n] : s.notifications.outcomes) {
+    out += fmt::format("lookout_notifications_total{{channel=\"{}\",outcome=\"{}\"}} {}\n", escape_label(key.first), key.second, n);
+  }
+  header(out, "lookout_outbox_pending", "gauge", "Notifications not yet delivered, failed or given up.");
+  out += fmt::format("lookout_outbox_pending {}\n", s.notifications.pending);
+  header(out, "lookout_outbox_oldest_pending_seconds", "gauge", "Age of the oldest pending notification.");
+  out += fmt::format("lookout_outbox_oldest_pending_seconds {:.3f}\n",
+                     s.notifications.oldest_pending
+                         ? std::max(0.0, std::chrono::duration<double>(s.built_at - *s.notifications.oldest_pending).count())
+                         : 0.0);
+  header(out, "lookout_incidents_open", "gauge", "Open incidents.");
+  size_t open = 0;
+  for (const auto& i : s.open_incidents) open += (visible_name(i.monitor) ? 1 : 0);
+  out += fmt::format("lookout_incidents_open {}\n", open);
 
   header(out, "lookout_storage_ok", "gauge", "Whether the last storage commit succeeded.");
   out += fmt::format("lookout_storage_ok {}\n", store.ok ? 1 : 0);

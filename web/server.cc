@@ -7,10 +7,14 @@
 
 #include <algorithm>
 
+#include "alerting/ack_token.h"
 #include "web/metrics.h"
 #include "web/status_json.h"
 
 namespace lookout {
+namespace {
+void json_error(httplib::Response& res, int status, const std::string& message);
+}  // namespace
 
 bool token_matches(const std::string& presented, const Secret& expected) {
   const std::string& want = expected.reveal();
@@ -19,7 +23,8 @@ bool token_matches(const std::string& presented, const Secret& expected) {
 }
 
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-                     const SummaryCache& summaries, const std::string& db_path, HealthFn health, StoreHealthFn store_health)
+                     const SummaryCache& summaries, const std::string& db_path, HealthFn health, StoreHealthFn store_health,
+                     AckFn ack)
     : cfg_(cfg),
       clock_(clock),
       snapshots_(snapshots),
@@ -27,7 +32,23 @@ WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const Snapshot
       reads_(db_path),
       health_(std::move(health)),
       store_health_(std::move(store_health)),
+      ack_(std::move(ack)),
+      limiter_(cfg.rate_limit, cfg.rate_window),
       svr_(std::make_unique<httplib::Server>()) {}
+
+bool WebServer::visible(const std::string& monitor, const Snapshot& s, bool admin) const {
+  if (admin) return true;
+  const auto it = std::find_if(s.monitors.begin(), s.monitors.end(), [&](const MonitorView& m) { return m.name == monitor; });
+  return it != s.monitors.end() && it->is_public;
+}
+
+bool WebServer::within_rate(const std::string& client, httplib::Response& res) {
+  const int64_t wait = limiter_.check(client, clock_.mono());
+  if (wait == 0) return true;
+  res.set_header("Retry-After", std::to_string(wait));
+  json_error(res, 429, fmt::format("too many requests; retry in {} s", wait));
+  return false;
+}
 
 WebServer::~WebServer() { stop(); }
 
@@ -112,6 +133,8 @@ void WebServer::routes() {
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     res.set_content(metrics_text(*snap, store_health_(), admin), "text/plain; version=0.0.4; charset=utf-8");
   });
+  ack_routes();
+  incident_routes();
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const char* msg = res.status == 404   ? "not found"
@@ -130,6 +153,187 @@ void WebServer::routes() {
     }
     spdlog::error("internal error answering {} {}: {}", req.method, req.path, what);
     json_error(res, 500, "internal error");
+  });
+}
+
+namespace {
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+void page(httplib::Response& res, int status, const std::string& title, const std::string& body) {
+  res.status = status;
+  res.set_content(fmt::format("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                              "<title>{0}</title></head><body><main><h1>{0}</h1>{1}</main></body></html>\n",
+                              html_escape(title), body),
+                  "text/html; charset=utf-8");
+}
+
+const char* outcome_of(const std::string& status) {
+  if (status == "sent") return "delivered";
+  if (status == "failed") return "failed";
+  if (status == "gave_up") return "gave_up";
+  return "pending";
+}
+
+}  // namespace
+
+void WebServer::ack_routes() {
+  auto& svr = *svr_;
+  svr.Post(R"(/api/v1/incidents/([0-9]{1,18})/ack)", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!within_rate(req.remote_addr, res)) return;
+    const auto snap = snapshots_.get();
+    if (!authorized(req.get_header_value("Authorization"), *snap)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      json_error(res, 401, "this call needs the admin token: Authorization: Bearer TOKEN");
+      return;
+    }
+    const int64_t id = std::stoll(req.matches[1]);
+    const auto result = ack_(id, "api");
+    if (!result) return json_error(res, 503, "the daemon did not answer in time; try again");
+    switch (*result) {
+      case AlertEngine::AckResult::kDone:
+      case AlertEngine::AckResult::kAlready:
+        res.set_content(nlohmann::json{{"incident", id}, {"acknowledged", true}}.dump(), "application/json");
+        return;
+      case AlertEngine::AckResult::kResolved:
+        return json_error(res, 409, "the incident is already resolved");
+      case AlertEngine::AckResult::kUnknown:
+        return json_error(res, 404, "not found");
+    }
+  });
+
+  // Signed links from alerts: GET shows the incident and a button; the button POSTs here.
+  auto verify = [this](const std::string& token, const Snapshot& snap) {
+    const int64_t now_s = to_unix_ms(clock_.wall()) / 1000;
+    return verify_ack_token(snap.ack_key, token, now_s);
+  };
+  svr.Get(R"(/ack/([0-9A-Za-z._-]{1,80}))", [this, verify](const httplib::Request& req, httplib::Response& res) {
+    if (!within_rate(req.remote_addr, res)) return;
+    const auto snap = snapshots_.get();
+    const std::string token = req.matches[1];
+    const auto claim = verify(token, *snap);
+    if (!claim) return page(res, 404, "Link not valid", "<p>This acknowledgement link is not valid or has expired.</p>");
+    const auto it = std::find_if(snap->open_incidents.begin(), snap->open_incidents.end(),
+                                 [&](const IncidentRecord& i) { return i.id == claim->incident_id; });
+    if (it == snap->open_incidents.end()) {
+      return page(res, 409, "Incident resolved", "<p>This incident is already resolved; there is nothing to acknowledge.</p>");
+    }
+    std::string body = fmt::format(
+        "<dl><dt>Monitor</dt><dd>{}</dd><dt>State</dt><dd>{}</dd><dt>Cause</dt><dd>{}</dd><dt>Since</dt><dd>{}</dd></dl>",
+        html_escape(it->monitor), to_string(it->state), html_escape(it->cause), rfc3339(it->started_at));
+    if (it->acknowledged_at) {
+      body += fmt::format("<p>Acknowledged at {} (by {}).</p>", rfc3339(*it->acknowledged_at), html_escape(it->acknowledged_by));
+    } else {
+      body += fmt::format("<form method=\"post\" action=\"/ack/{}\"><button type=\"submit\">Acknowledge incident {}</button></form>",
+                          html_escape(token), it->id);
+    }
+    page(res, 200, fmt::format("Incident {}: {}", it->id, it->monitor), body);
+  });
+  svr.Post(R"(/ack/([0-9A-Za-z._-]{1,80}))", [this, verify](const httplib::Request& req, httplib::Response& res) {
+    if (!within_rate(req.remote_addr, res)) return;
+    const auto snap = snapshots_.get();
+    const auto claim = verify(req.matches[1], *snap);
+    if (!claim) return page(res, 404, "Link not valid", "<p>This acknowledgement link is not valid or has expired.</p>");
+    const auto result = ack_(claim->incident_id, "link");
+    if (!result) return page(res, 503, "Try again", "<p>The daemon did not answer in time.</p>");
+    if (*result == AlertEngine::AckResult::kResolved || *result == AlertEngine::AckResult::kUnknown) {
+      return page(res, 409, "Incident resolved", "<p>This incident is already resolved; there is nothing to acknowledge.</p>");
+    }
+    page(res, 200, "Acknowledged", fmt::format("<p>Incident {} is acknowledged. Escalations and reminders stop.</p>", claim->incident_id));
+  });
+}
+
+void WebServer::incident_routes() {
+  svr_->Get("/api/v1/incidents", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const std::string state = req.has_param("state") ? req.get_param_value("state") : "all";
+    if (state != "open" && state != "resolved" && state != "all") {
+      return json_error(res, 400, "state must be open, resolved or all");
+    }
+    int64_t limit = 100;
+    if (req.has_param("limit")) {
+      const std::string l = req.get_param_value("limit");
+      if (l.empty() || l.size() > 5 || l.find_first_not_of("0123456789") != std::string::npos || std::stoll(l) < 1) {
+        return json_error(res, 400, "limit must be a number from 1 to 10000");
+      }
+      limit = std::min<int64_t>(10'000, std::stoll(l));
+    }
+    auto lease = reads_.take();
+    if (!lease) return json_error(res, 503, "the database cannot be read right now");
+    sqlite3* db = lease->get();
+    const std::string where = state == "open" ? "WHERE resolved_ms IS NULL" : state == "resolved" ? "WHERE resolved_ms IS NOT NULL" : "";
+    sqlite3_stmt* st = nullptr;
+    const std::string sql = fmt::format(
+        "SELECT id, monitor, grp, type, state, cause, started_ms, resolved_ms, acknowledged_ms, acknowledged_by, flapping "
+        "FROM incidents {} ORDER BY started_ms DESC, id DESC",
+        where);
+    auto incidents = nlohmann::json::array();
+    std::map<int64_t, size_t> index;
+    auto time_or_null = [](sqlite3_stmt* s, int i) {
+      return sqlite3_column_type(s, i) == SQLITE_NULL ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(rfc3339(from_unix_ms(sqlite3_column_int64(s, i))));
+    };
+    auto text = [](sqlite3_stmt* s, int i) {
+      const auto* t = sqlite3_column_text(s, i);
+      return t != nullptr ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+    };
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(st) == SQLITE_ROW && static_cast<int64_t>(incidents.size()) < limit) {
+        const std::string monitor = text(st, 1);
+        if (!visible(monitor, *snap, admin)) continue;
+        const bool resolved = sqlite3_column_type(st, 7) != SQLITE_NULL;
+        index[sqlite3_column_int64(st, 0)] = incidents.size();
+        incidents.push_back({{"id", sqlite3_column_int64(st, 0)},
+                             {"monitor", monitor},
+                             {"group", text(st, 2)},
+                             {"type", text(st, 3)},
+                             {"state", resolved ? "up" : text(st, 4)},
+                             {"cause", text(st, 5)},
+                             {"started_at", time_or_null(st, 6)},
+                             {"resolved_at", time_or_null(st, 7)},
+                             {"acknowledged_at", time_or_null(st, 8)},
+                             {"acknowledged_by", sqlite3_column_type(st, 9) == SQLITE_NULL ? nlohmann::json(nullptr) : nlohmann::json(text(st, 9))},
+                             {"flapping", sqlite3_column_int(st, 10) != 0},
+                             {"events", nlohmann::json::array()}});
+      }
+    }
+    sqlite3_finalize(st);
+    if (!index.empty()) {
+      const std::string events_sql = fmt::format(
+          "SELECT e.incident_id, e.event, e.at_ms, o.id, o.channel, o.status FROM incident_events e "
+          "LEFT JOIN outbox o ON o.event_id = e.id WHERE e.incident_id BETWEEN {} AND {} ORDER BY e.id, o.channel",
+          index.begin()->first, index.rbegin()->first);
+      if (sqlite3_prepare_v2(db, events_sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+          const auto it = index.find(sqlite3_column_int64(st, 0));
+          if (it == index.end()) continue;
+          const bool sent = sqlite3_column_type(st, 3) != SQLITE_NULL;
+          incidents[it->second]["events"].push_back(
+              {{"id", sent ? nlohmann::json(text(st, 3)) : nlohmann::json(nullptr)},
+               {"event", text(st, 1)},
+               {"at", time_or_null(st, 2)},
+               {"channel", sent ? nlohmann::json(text(st, 4)) : nlohmann::json(nullptr)},
+               {"outcome", sent ? nlohmann::json(outcome_of(text(st, 5))) : nlohmann::json(nullptr)}});
+        }
+      }
+      sqlite3_finalize(st);
+    }
+    res.set_content(nlohmann::json{{"incidents", std::move(incidents)}}.dump(), "application/json");
   });
 }
 

@@ -11,9 +11,11 @@
 #include "daemon/snapshot.h"
 #include "store/history.h"
 #include "store/store.h"
+#include "web/rate_limit.h"
 
 namespace httplib {
 class Server;
+struct Response;
 }
 
 namespace lookout {
@@ -27,9 +29,11 @@ class WebServer {
  public:
   using HealthFn = std::function<HealthReport()>;
   using StoreHealthFn = std::function<StoreHealth()>;
+  // Asks the loop to acknowledge; nullopt when it did not answer in time.
+  using AckFn = std::function<std::optional<AlertEngine::AckResult>(int64_t incident_id, const std::string& by)>;
 
   WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots, const SummaryCache& summaries,
-            const std::string& db_path, HealthFn health, StoreHealthFn store_health);
+            const std::string& db_path, HealthFn health, StoreHealthFn store_health, AckFn ack);
   ~WebServer();
 
   // Binds server.listen and starts serving; false with `error` when the address is taken.
@@ -39,7 +43,12 @@ class WebServer {
 
  private:
   bool authorized(const std::string& authorization_header, const Snapshot& s) const;
+  bool visible(const std::string& monitor, const Snapshot& s, bool admin) const;
+  // False (and a 429 answer with Retry-After) when the client is over server.rate_limit.
+  bool within_rate(const std::string& client, httplib::Response& res);
   void routes();
+  void ack_routes();
+  void incident_routes();
 
   ServerConfig cfg_;
   const Clock& clock_;
@@ -48,6 +57,8 @@ class WebServer {
   ReadPool reads_;
   HealthFn health_;
   StoreHealthFn store_health_;
+  AckFn ack_;
+  RateLimiter limiter_;
   std::unique_ptr<httplib::Server> svr_;
   std::thread thread_;
   int port_ = 0;
