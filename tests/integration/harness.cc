@@ -293,8 +293,10 @@ Daemon::~Daemon() {
 }
 
 std::string Daemon::compose(const std::string& monitors_toml, const std::string& extra_toml) const {
-  return fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\ntitle = \"test\"\n{}\n[storage]\npath = \"{}\"\n\n{}\n", port_,
-                     extra_toml, db_, monitors_toml);
+  std::string text = fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\ntitle = \"test\"\n{}\n[storage]\npath = \"{}\"\n\n{}\n",
+                                 port_, extra_toml, db_, monitors_toml);
+  for (size_t p = text.find("@PORT@"); p != std::string::npos; p = text.find("@PORT@")) text.replace(p, 6, std::to_string(port_));
+  return text;
 }
 
 void Daemon::rewrite_config(const std::string& monitors_toml, const std::string& extra_toml) {
@@ -336,6 +338,42 @@ double metric_value(const std::string& metrics, const std::string& name, const s
     if (line.rfind(key, 0) == 0) return std::stod(line.substr(key.size()));
   }
   return -1;
+}
+
+}  // namespace lookout::testing
+
+namespace lookout::testing {
+
+SmtpServer::SmtpServer(const TempDir& dir) : maildir_(dir.file("maildir")), port_(free_port()) {
+  proc_ = std::make_unique<Process>(
+      std::vector<std::string>{"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", fmt::format("127.0.0.1:{}", port_), "-c",
+                               "aiosmtpd.handlers.Mailbox", maildir_},
+      std::map<std::string, std::string>{}, dir.path());
+  const bool up = wait_until(
+      [this] {
+        const int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<uint16_t>(port_));
+        const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+        close(fd);
+        return ok;
+      },
+      15'000ms);
+  if (!up) throw std::runtime_error("aiosmtpd did not start: " + proc_->err());
+}
+
+SmtpServer::~SmtpServer() {
+  proc_->signal(SIGTERM);
+  proc_->wait(5000ms);
+}
+
+std::vector<std::string> SmtpServer::messages() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(maildir_ + "/new", ec)) out.push_back(read_file(e.path()));
+  return out;
 }
 
 }  // namespace lookout::testing

@@ -143,6 +143,20 @@ class Daemon {
   std::unique_ptr<Process> proc_;
 };
 
+// A real SMTP server (Debian's python3-aiosmtpd) writing what it receives to a Maildir.
+class SmtpServer {
+ public:
+  explicit SmtpServer(const TempDir& dir);
+  ~SmtpServer();
+  int port() const { return port_; }
+  std::vector<std::string> messages() const;  // whole messages, with the X-MailFrom/X-RcptTo it adds
+
+ private:
+  std::string maildir_;
+  int port_;
+  std::unique_ptr<Process> proc_;
+};
+
 // Sums a counter or gauge of the Prometheus text for the given label text ("" for none).
 double metric_value(const std::string& metrics, const std::string& name, const std::string& labels = "");
 

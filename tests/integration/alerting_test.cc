@@ -1,0 +1,359 @@
+// Alerting end to end with the real binary and real peers: a real SMTP server, a webhook
+// receiver that checks the HMAC, and an endpoint speaking Twilio's wire format.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sqlite3.h>
+
+#include <mutex>
+#include <set>
+
+#include "tests/integration/harness.h"
+
+namespace lookout::testing {
+namespace {
+
+const std::string kHookSecret = "hook-secret-0123456789";
+const std::string kTwilioToken = "twilio-token-abcdef";
+
+std::string hmac_hex(const std::string& key, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()), body.size(),
+       mac, &len);
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) out += fmt::format("{:02x}", mac[i]);
+  return out;
+}
+
+std::string base64(const std::string& s) {
+  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
+                                static_cast<int>(s.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+// Records webhook deliveries; answers 500 while `failing`.
+struct WebhookReceiver {
+  TargetServer server;
+  std::mutex mu;
+  std::vector<nlohmann::json> events;
+  std::set<std::string> ids;
+  std::atomic<bool> failing{false};
+  std::atomic<int> bad_signatures{0};
+  WebhookReceiver() {
+    server.routes().Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      if (failing) {
+        res.status = 500;
+        return;
+      }
+      if (req.get_header_value("X-Lookout-Signature") != "sha256=" + hmac_hex(kHookSecret, req.body)) ++bad_signatures;
+      auto j = nlohmann::json::parse(req.body);
+      EXPECT_EQ(req.get_header_value("Idempotency-Key"), j["id"].get<std::string>());
+      std::lock_guard lock(mu);
+      ids.insert(j["id"].get<std::string>());
+      events.push_back(std::move(j));
+    });
+    server.start();
+  }
+  size_t count(const std::string& event) {
+    std::lock_guard lock(mu);
+    return static_cast<size_t>(std::count_if(events.begin(), events.end(), [&](const nlohmann::json& j) { return j["event"] == event; }));
+  }
+  nlohmann::json first(const std::string& event) {
+    std::lock_guard lock(mu);
+    for (const auto& j : events) {
+      if (j["event"] == event) return j;
+    }
+    return nullptr;
+  }
+};
+
+// Twilio's Messages API: form fields and HTTP basic auth.
+struct TwilioReceiver {
+  TargetServer server;
+  std::mutex mu;
+  std::vector<std::map<std::string, std::string>> messages;
+  TwilioReceiver() {
+    server.routes().Post("/2010-04-01/Accounts/AC123/Messages.json", [this](const httplib::Request& req, httplib::Response& res) {
+      if (req.get_header_value("Authorization") != "Basic " + base64("AC123:" + kTwilioToken)) {
+        res.status = 401;
+        return;
+      }
+      std::lock_guard lock(mu);
+      messages.push_back({{"To", req.get_param_value("To")}, {"From", req.get_param_value("From")}, {"Body", req.get_param_value("Body")}});
+      res.status = 201;
+      res.set_content(R"({"sid":"SM1","status":"queued"})", "application/json");
+    });
+    server.start();
+  }
+  size_t size() {
+    std::lock_guard lock(mu);
+    return messages.size();
+  }
+};
+
+// A target whose health the test switches.
+struct Switch {
+  TargetServer server;
+  std::atomic<bool> healthy{true};
+  std::atomic<bool> alternate{false};
+  std::atomic<int> n{0};
+  Switch() {
+    server.routes().Get("/app", [this](const httplib::Request&, httplib::Response& res) {
+      const bool ok = alternate ? (n++ % 2 == 0) : healthy.load();
+      res.status = ok ? 200 : 500;
+      res.set_content(ok ? "ok" : "broken", "text/plain");
+    });
+    server.start();
+  }
+};
+
+std::string alerting_config(int target, int smtp, int hook, int twilio, const std::string& escalate_after = "1s",
+                            const std::string& monitor_extra = "fail_after = 2\nrecover_after = 2") {
+  return fmt::format(R"([[monitor]]
+name = "portal"
+type = "http"
+group = "Portal"
+public = true
+url = "http://127.0.0.1:{0}/app"
+interval = "300ms"
+timeout = "250ms"
+{5}
+
+[[channel]]
+name = "ops-email"
+type = "email"
+smtp_url = "smtp://127.0.0.1:{1}"
+starttls = "off"
+from = "lookout@test.example"
+to = ["oncall@test.example"]
+
+[[channel]]
+name = "ops-webhook"
+type = "webhook"
+url = "http://127.0.0.1:{2}/hook"
+secret = "${{env:HOOK_SECRET}}"
+
+[[channel]]
+name = "oncall-sms"
+type = "sms"
+provider = "twilio"
+url = "http://127.0.0.1:{3}"
+account = "AC123"
+token = "${{env:TWILIO_TOKEN}}"
+from = "+15550000"
+to = ["+15550100"]
+
+[[route]]
+name = "oncall"
+match = {{ group = "Portal" }}
+notify = ["ops-email", "ops-webhook"]
+escalate = [ {{ after = "{4}", notify = ["oncall-sms"] }} ]
+)",
+                     target, smtp, hook, twilio, escalate_after, monitor_extra);
+}
+
+const std::map<std::string, std::string> kEnv{{"HOOK_SECRET", kHookSecret}, {"TWILIO_TOKEN", kTwilioToken}};
+const std::string kServer = "public_url = \"http://127.0.0.1:@PORT@\"\nadmin_token = \"${env:ADMIN}\"";
+
+TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
+  TempDir dir;
+  SmtpServer smtp(dir);
+  WebhookReceiver hook;
+  TwilioReceiver twilio;
+  Switch target;
+  auto env = kEnv;
+  env["ADMIN"] = "admin-token-0123456789abcdef";
+  Daemon d(dir, alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port()), kServer, env);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
+
+  const auto failed_at = std::chrono::steady_clock::now();
+  target.healthy = false;
+  ASSERT_TRUE(wait_until([&] { return hook.count("incident.opened") == 1; }, 10'000ms));
+  const auto took = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - failed_at);
+  // fail_after x interval, then the outbox: well within interval x fail_after + 2 s.
+  EXPECT_LT(took.count(), 2 * 300 + 2000);
+  const auto opened = hook.first("incident.opened");
+  EXPECT_EQ(opened["version"], 1);
+  EXPECT_EQ(opened["incident"]["monitor"], "portal");
+  EXPECT_EQ(opened["incident"]["state"], "down");
+  EXPECT_EQ(opened["incident"]["cause"], "expected status 2xx, got 500");
+  EXPECT_EQ(opened["id"].get<std::string>().rfind("evt_", 0), 0u);
+
+  ASSERT_TRUE(wait_until([&] { return !smtp.messages().empty(); }, 10'000ms));
+  const std::string mail = smtp.messages().front();
+  EXPECT_NE(mail.find("Subject: [DOWN] portal: expected status 2xx, got 500"), std::string::npos) << mail;
+  EXPECT_NE(mail.find("From: lookout@test.example"), std::string::npos);
+  EXPECT_NE(mail.find("Message-ID: <evt_"), std::string::npos);
+  EXPECT_NE(mail.find("Date: "), std::string::npos);
+  EXPECT_NE(mail.find("Acknowledge: http://127.0.0.1:"), std::string::npos);
+
+  // Unacknowledged after 1 s: the SMS tier fires.
+  ASSERT_TRUE(wait_until([&] { return twilio.size() == 1; }, 10'000ms));
+  {
+    std::lock_guard lock(twilio.mu);
+    EXPECT_EQ(twilio.messages[0]["To"], "+15550100");
+    EXPECT_EQ(twilio.messages[0]["From"], "+15550000");
+    EXPECT_EQ(twilio.messages[0]["Body"].rfind("ESCALATED DOWN portal expected status 2xx, got 500 since ", 0), 0u)
+        << twilio.messages[0]["Body"];
+    EXPECT_LE(twilio.messages[0]["Body"].size(), 160u);
+  }
+
+  // Acknowledge through the signed link of the alert: GET shows a button, POST does it.
+  const std::string ack_url = opened["incident"]["ack_url"];
+  const std::string path = ack_url.substr(ack_url.find("/ack/"));
+  const auto confirm = http_get(d.port(), path);
+  EXPECT_EQ(confirm.status, 200);
+  EXPECT_NE(confirm.body.find("<form method=\"post\""), std::string::npos);
+  httplib::Client cli("127.0.0.1", d.port());
+  auto posted = cli.Post(path);
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 200);
+  ASSERT_TRUE(wait_until([&] { return hook.count("incident.acknowledged") == 1; }, 10'000ms));
+  EXPECT_EQ(hook.first("incident.acknowledged")["incident"]["acknowledged_by"], "link");
+  // A repeated ack answers 200 and changes nothing.
+  EXPECT_EQ(cli.Post(path)->status, 200);
+
+  target.healthy = true;
+  ASSERT_TRUE(wait_until([&] { return hook.count("incident.resolved") == 1; }, 10'000ms));
+  EXPECT_EQ(hook.first("incident.resolved")["incident"]["state"], "up");
+  // An ack after resolution is a conflict.
+  EXPECT_EQ(cli.Post(path)->status, 409);
+
+  EXPECT_EQ(hook.count("incident.opened"), 1u) << "one notification per state change, not per failed run";
+  EXPECT_EQ(hook.count("incident.escalated"), 0u) << "the SMS tier is not the webhook's";
+  EXPECT_EQ(hook.bad_signatures.load(), 0);
+  EXPECT_EQ(twilio.size(), 3u) << "the escalation, then the acknowledgement and the resolution to the tier that fired";
+
+  const auto incidents = nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents").body);
+  ASSERT_EQ(incidents["incidents"].size(), 1u);
+  const auto& inc = incidents["incidents"][0];
+  EXPECT_EQ(inc["acknowledged_by"], "link");
+  EXPECT_FALSE(inc["resolved_at"].is_null());
+  std::set<std::string> seen;
+  for (const auto& e : inc["events"]) seen.insert(e["event"].get<std::string>() + "/" + e["outcome"].dump());
+  EXPECT_TRUE(seen.count("incident.opened/\"delivered\"")) << inc.dump();
+  EXPECT_EQ(nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?state=open").body)["incidents"].size(), 0u);
+  EXPECT_EQ(http_get(d.port(), "/api/v1/incidents?state=nope").status, 400);
+  EXPECT_NE(d.metrics().find("lookout_notifications_total{channel=\"ops-webhook\",outcome=\"delivered\"}"), std::string::npos);
+}
+
+TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
+  TempDir dir;
+  SmtpServer smtp(dir);
+  WebhookReceiver hook;
+  TwilioReceiver twilio;
+  Switch target;
+  hook.failing = true;
+  Daemon d(dir, alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), "1h"), kServer,
+           [] {
+             auto e = kEnv;
+             e["ADMIN"] = "admin-token-0123456789abcdef";
+             return e;
+           }());
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
+  target.healthy = false;
+  ASSERT_TRUE(wait_until([&] { return !smtp.messages().empty(); }, 10'000ms)) << "email still works while the webhook fails";
+  // Let the webhook fail a few times, then kill the daemon in the middle of its retries.
+  ASSERT_TRUE(wait_until([&] { return metric_value(d.metrics(), "lookout_notifications_total", "channel=\"ops-webhook\",outcome=\"retry\"") >= 2; },
+                         15'000ms));
+  d.process().signal(SIGKILL);
+  ASSERT_EQ(d.process().wait(5000ms), 128 + SIGKILL);
+
+  std::set<std::string> stored;
+  {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(d.db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT id FROM outbox WHERE channel = 'ops-webhook'", -1, &st, nullptr);
+    while (sqlite3_step(st) == SQLITE_ROW) stored.insert(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  ASSERT_FALSE(stored.empty());
+
+  hook.failing = false;
+  Daemon again(dir, alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), "1h"), kServer,
+               [] {
+                 auto e = kEnv;
+                 e["ADMIN"] = "admin-token-0123456789abcdef";
+                 return e;
+               }());
+  again.start();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock(hook.mu);
+        return std::includes(hook.ids.begin(), hook.ids.end(), stored.begin(), stored.end());
+      },
+      20'000ms))
+      << "an outbox row written before the kill never arrived";
+  // Still down after the restart: the same incident continues, none is opened twice.
+  std::this_thread::sleep_for(1000ms);
+  EXPECT_EQ(hook.count("incident.opened"), 1u);
+  const auto incidents = nlohmann::json::parse(http_get(again.port(), "/api/v1/incidents").body)["incidents"];
+  EXPECT_EQ(incidents.size(), 1u);
+}
+
+TEST(Alerting, AFlappingTargetSendsOneNotificationThenQuiet) {
+  TempDir dir;
+  SmtpServer smtp(dir);
+  WebhookReceiver hook;
+  TwilioReceiver twilio;
+  Switch target;
+  auto env = kEnv;
+  env["ADMIN"] = "admin-token-0123456789abcdef";
+  Daemon d(dir,
+           alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), "1h",
+                           "fail_after = 1\nrecover_after = 1\nflap.window = 10\nflap.threshold = 4"),
+           kServer, env);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
+  target.alternate = true;  // 200, 500, 200, 500, ...: the state flips on every run
+  const int start = target.n.load();
+  ASSERT_TRUE(wait_until([&] { return target.n.load() >= start + 30; }, 30'000ms));
+  std::this_thread::sleep_for(500ms);  // let the last deliveries land
+  size_t total;
+  {
+    std::lock_guard lock(hook.mu);
+    total = hook.events.size();
+  }
+  // opened, resolved, opened again: then the guard trips and the monitor is flapping, quietly.
+  EXPECT_LE(total, 4u) << "a bouncing target must not page on every bounce";
+  EXPECT_GE(total, 1u);
+  const auto open = nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?state=open").body)["incidents"];
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0]["flapping"], true);
+}
+
+TEST(Alerting, AlertTestReportsEachChannel) {
+  TempDir dir;
+  SmtpServer smtp(dir);
+  WebhookReceiver hook;
+  TwilioReceiver twilio;
+  auto env = kEnv;
+  env["ADMIN"] = "admin-token-0123456789abcdef";
+  dir.write("c.toml", "[server]\npublic_url = \"https://status.test\"\n" +
+                          alerting_config(1, smtp.port(), hook.server.port(), twilio.server.port()));
+  const auto ok = run_lookout({"alert-test", "-c", dir.file("c.toml")}, env);
+  EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("ops-webhook"), std::string::npos);
+  EXPECT_EQ(hook.count("test"), 1u);
+  EXPECT_TRUE(hook.first("test")["incident"].is_null());
+  EXPECT_EQ(twilio.size(), 1u);
+  ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 1; }, 5000ms));
+  EXPECT_NE(smtp.messages()[0].find("Subject: [TEST] lookout test notification"), std::string::npos);
+
+  hook.failing = true;
+  const auto bad = run_lookout({"alert-test", "-c", dir.file("c.toml"), "--route", "oncall"}, env);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("FAILED"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("HTTP 500"), std::string::npos) << bad.out;
+  EXPECT_EQ(run_lookout({"alert-test", "-c", dir.file("c.toml"), "--route", "nope"}, env).code, 2);
+}
+
+}  // namespace
+}  // namespace lookout::testing
