@@ -192,3 +192,31 @@ TEST(Http, StatusApiHidesPrivateMonitorsAndCarriesSecurityHeaders) {
 
 }  // namespace
 }  // namespace lookout::testing
+
+namespace lookout::testing {
+namespace {
+
+TEST(Cli, EveryExampleConfigIsValidWithItsSecretsSet) {
+  const std::map<std::string, std::string> env{{"LOOKOUT_ADMIN_TOKEN", "example-admin-token-0123456789"},
+                                               {"SMTP_USER", "u"},
+                                               {"SMTP_PASS", "p"},
+                                               {"WEBHOOK_SECRET", "s"},
+                                               {"TWILIO_SID", "AC1"},
+                                               {"TWILIO_TOKEN", "t"}};
+  int checked = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(LOOKOUT_SOURCE_DIR) + "/examples")) {
+    if (e.path().extension() != ".toml") continue;
+    const auto r = run_lookout({"check", "-c", e.path().string()}, env);
+    EXPECT_EQ(r.code, 0) << e.path() << ": " << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << e.path() << ": " << r.err;
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
+  // Without its secrets the same file names each missing one.
+  const auto r = run_lookout({"check", "-c", std::string(LOOKOUT_SOURCE_DIR) + "/examples/portal.toml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("environment variable WEBHOOK_SECRET is not set"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace lookout::testing
