@@ -357,3 +357,57 @@ TEST(Alerting, AlertTestReportsEachChannel) {
 
 }  // namespace
 }  // namespace lookout::testing
+
+namespace lookout::testing {
+namespace {
+
+std::string email_only(int smtp, const std::string& extra) {
+  return fmt::format(R"([server]
+public_url = "https://status.test"
+[[channel]]
+name = "mail"
+type = "email"
+smtp_url = "smtp://127.0.0.1:{}"
+from = "lookout@test.example"
+to = ["oncall@test.example"]
+{}
+[[route]]
+name = "r"
+notify = ["mail"]
+)",
+                     smtp, extra);
+}
+
+TEST(Email, AuthWithUsernameAndPassword) {
+  TempDir dir;
+  SmtpServer smtp(dir, {"alice:s3cret-pass", "", ""});
+  dir.write("ok.toml", email_only(smtp.port(), "starttls = \"off\"\nusername = \"alice\"\npassword = \"${env:SMTP_PASS}\""));
+  const auto ok = run_lookout({"alert-test", "-c", dir.file("ok.toml")}, {{"SMTP_PASS", "s3cret-pass"}});
+  EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
+  ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 1; }, 5000ms));
+  EXPECT_NE(smtp.messages()[0].find("X-RcptTo: oncall@test.example"), std::string::npos);
+
+  const auto wrong = run_lookout({"alert-test", "-c", dir.file("ok.toml")}, {{"SMTP_PASS", "wrong-pass"}});
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_NE(wrong.out.find("FAILED"), std::string::npos) << wrong.out;
+  EXPECT_EQ(wrong.out.find("wrong-pass"), std::string::npos) << "the password never shows";
+  EXPECT_EQ(smtp.messages().size(), 1u);
+}
+
+TEST(Email, StartTlsIsRequiredAndVerified) {
+  TempDir dir;
+  const Certs certs = make_certs(dir);
+  SmtpServer smtp(dir, {"", certs.leaf_cert, certs.leaf_key});
+  dir.write("tls.toml", email_only(smtp.port(), fmt::format("ca_file = \"{}\"", certs.ca_cert)));
+  const auto ok = run_lookout({"alert-test", "-c", dir.file("tls.toml")});
+  EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
+  ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 1; }, 5000ms));
+  // Without our CA the certificate is not trusted: nothing is sent in clear instead.
+  dir.write("untrusted.toml", email_only(smtp.port(), ""));
+  const auto untrusted = run_lookout({"alert-test", "-c", dir.file("untrusted.toml")});
+  EXPECT_EQ(untrusted.code, 1) << untrusted.out;
+  EXPECT_EQ(smtp.messages().size(), 1u);
+}
+
+}  // namespace
+}  // namespace lookout::testing

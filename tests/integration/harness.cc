@@ -344,11 +344,17 @@ double metric_value(const std::string& metrics, const std::string& name, const s
 
 namespace lookout::testing {
 
-SmtpServer::SmtpServer(const TempDir& dir) : maildir_(dir.file("maildir")), port_(free_port()) {
-  proc_ = std::make_unique<Process>(
-      std::vector<std::string>{"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", fmt::format("127.0.0.1:{}", port_), "-c",
-                               "aiosmtpd.handlers.Mailbox", maildir_},
-      std::map<std::string, std::string>{}, dir.path());
+SmtpServer::SmtpServer(const TempDir& dir, const Options& options) : maildir_(dir.file("maildir")), port_(free_port()) {
+  std::vector<std::string> args;
+  if (options.auth.empty() && options.cert.empty()) {
+    args = {"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", fmt::format("127.0.0.1:{}", port_), "-c",
+            "aiosmtpd.handlers.Mailbox", maildir_};
+  } else {
+    args = {"/usr/bin/python3", std::string(LOOKOUT_TESTS_DIR) + "/integration/smtp_server.py", std::to_string(port_), maildir_};
+    if (!options.auth.empty()) args.insert(args.end(), {"--auth", options.auth});
+    if (!options.cert.empty()) args.insert(args.end(), {"--tls", options.cert, options.key});
+  }
+  proc_ = std::make_unique<Process>(args, std::map<std::string, std::string>{}, dir.path());
   const bool up = wait_until(
       [this] {
         const int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -146,7 +146,11 @@ class Daemon {
 // A real SMTP server (Debian's python3-aiosmtpd) writing what it receives to a Maildir.
 class SmtpServer {
  public:
-  explicit SmtpServer(const TempDir& dir);
+  struct Options {
+    std::string auth;            // "user:password": AUTH required
+    std::string cert, key;       // STARTTLS required
+  };
+  explicit SmtpServer(const TempDir& dir, const Options& options = {});
   ~SmtpServer();
   int port() const { return port_; }
   std::vector<std::string> messages() const;  // whole messages, with the X-MailFrom/X-RcptTo it adds
