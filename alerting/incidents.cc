@@ -169,6 +169,19 @@ void AlertEngine::on_run(const MonitorConfig& m, State state, bool state_changed
   open_.erase(it);
 }
 
+void AlertEngine::forget(const std::string& monitor, WallTime now, AlertChanges& out) {
+  flap_window_.erase(monitor);
+  flapping_.erase(monitor);
+  auto it = open_.find(monitor);
+  if (it == open_.end()) return;
+  it->second.resolved_at = now;
+  it->second.cause = "the monitor was removed from the config";
+  out.incidents.push_back(it->second);
+  out.events.push_back({it->second.id, "incident.resolved", now, {}});
+  resolved_recently_[it->second.id] = monitor;
+  open_.erase(it);
+}
+
 void AlertEngine::tick(WallTime now, AlertChanges& out) {
   if (!config_) return;
   for (auto& [name, inc] : open_) {

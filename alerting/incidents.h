@@ -77,6 +77,10 @@ class AlertEngine {
               bool in_maintenance, AlertChanges& out);
   void tick(WallTime now, AlertChanges& out);
 
+  // A monitor left the config: its open incident resolves, quietly (nobody is paged for a
+  // config change).
+  void forget(const std::string& monitor, WallTime now, AlertChanges& out);
+
   enum class AckResult { kDone, kAlready, kResolved, kUnknown };
   AckResult acknowledge(int64_t incident_id, const std::string& by, WallTime now, AlertChanges& out);
 

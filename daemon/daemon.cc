@@ -138,11 +138,17 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
 
 void Daemon::record(AlertChanges changes) {
   if (changes.empty()) return;
-  for (const auto& i : changes.incidents) {
-    if (!i.open()) {
-      spdlog::info("incident {} of monitor {} resolved", i.id, i.monitor);
-    } else if (i.started_at == changes.events.front().at && changes.events.front().event == "incident.opened") {
-      spdlog::warn("incident {} opened for monitor {} ({}): {}", i.id, i.monitor, to_string(i.state), i.cause);
+  for (const auto& e : changes.events) {
+    const auto inc = std::find_if(changes.incidents.begin(), changes.incidents.end(),
+                                  [&](const IncidentRecord& i) { return i.id == e.incident_id; });
+    if (inc == changes.incidents.end()) continue;
+    if (e.event == "incident.opened") {
+      spdlog::warn("incident {} opened for monitor {} ({}): {}; {} notifications", inc->id, inc->monitor,
+                   to_string(inc->state), inc->cause, e.notifications.size());
+    } else if (e.event == "incident.resolved") {
+      spdlog::info("incident {} of monitor {} resolved", inc->id, inc->monitor);
+    } else if (e.event != "incident.acknowledged") {
+      spdlog::info("incident {} of monitor {}: {}{}", inc->id, inc->monitor, e.event, inc->flapping ? " (flapping)" : "");
     }
   }
   const uint64_t seq = store_->add_alerts(changes);
@@ -287,12 +293,15 @@ void Daemon::apply(Config next) {
   std::vector<MonitorId> new_order;
   std::unordered_map<std::string, bool> in_next;
   for (const auto& cfg : next.monitors) in_next[cfg.name] = true;
+  AlertChanges forgotten;
   for (const auto& [name, id] : by_name) {
     if (in_next.count(name) == 0) {
       drop_monitor(id);
+      alerts_->forget(name, clock_.wall(), forgotten);
       ++removed;
     }
   }
+  record(std::move(forgotten));
   config_.redactor = next.redactor;
   for (const auto& cfg : next.monitors) {
     auto it = by_name.find(cfg.name);

@@ -411,3 +411,50 @@ TEST(Email, StartTlsIsRequiredAndVerified) {
 
 }  // namespace
 }  // namespace lookout::testing
+
+namespace lookout::testing {
+namespace {
+
+TEST(Alerting, MaintenanceShowsAndSendsNothing) {
+  TempDir dir;
+  SmtpServer smtp(dir);
+  WebhookReceiver hook;
+  TwilioReceiver twilio;
+  Switch target;
+  target.healthy = false;
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t started = std::chrono::system_clock::to_time_t(now - std::chrono::minutes(1));
+  std::tm tm{};
+  gmtime_r(&started, &tm);
+  char start[32];
+  std::strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  auto env = kEnv;
+  env["ADMIN"] = "admin-token-0123456789abcdef";
+  Daemon d(dir,
+           alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port()) +
+               fmt::format("\n[[maintenance]]\nmonitors = [\"port*\"]\nstart = \"{}\"\nduration = \"1h\"\n", start),
+           kServer, env);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "maintenance"; }, 10'000ms));
+  ASSERT_TRUE(wait_until([&] { return metric_value(d.metrics(), "lookout_probe_runs_total", "monitor=\"portal\"") >= 6; },
+                         10'000ms));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(hook.events.empty());
+  EXPECT_TRUE(smtp.messages().empty());
+  EXPECT_EQ(nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents").body)["incidents"].size(), 0u);
+  // The runs are stored with the maintenance flag.
+  d.process().signal(SIGTERM);
+  ASSERT_EQ(d.process().wait(10'000ms), 0);
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(d.db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*), sum(maintenance) FROM results", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_GE(sqlite3_column_int(st, 0), 6);
+  EXPECT_EQ(sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace lookout::testing

@@ -193,3 +193,22 @@ TEST(AckToken, SignedExpiringAndForOneIncident) {
 
 }  // namespace
 }  // namespace lookout
+
+namespace lookout {
+namespace {
+
+TEST(Incidents, AMonitorRemovedByAReloadResolvesQuietly) {
+  Harness h;
+  const int64_t id = h.run(State::kDown, true).incidents[0].id;
+  AlertChanges out;
+  h.engine.forget("portal-home", h.now, out);
+  ASSERT_EQ(out.incidents.size(), 1u);
+  EXPECT_EQ(out.incidents[0].id, id);
+  EXPECT_TRUE(out.incidents[0].resolved_at.has_value());
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_TRUE(out.events[0].notifications.empty());
+  EXPECT_TRUE(h.engine.open_incidents().empty());
+}
+
+}  // namespace
+}  // namespace lookout
