@@ -388,9 +388,14 @@ int Daemon::run() {
   sighup_ = std::make_unique<Signal>(loop_, SIGHUP, [this] { reload(); });
   snapshot_timer_.start_repeating(kSnapshotEvery, [this] { publish_snapshot(); });
   heartbeat_timer_.start_repeating(kHeartbeatEvery, [this] { heartbeat_.beat(clock_.mono()); });
+  // At start, again once the first runs are in (so the page's numbers appear within seconds),
+  // then every minute.
   housekeeping_timer_.start(Duration{0}, [this] {
     housekeeping();
-    housekeeping_timer_.start_repeating(kHousekeepingEvery, [this] { housekeeping(); });
+    housekeeping_timer_.start(Duration{10'000}, [this] {
+      housekeeping();
+      housekeeping_timer_.start_repeating(kHousekeepingEvery, [this] { housekeeping(); });
+    });
   });
   uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {

@@ -81,9 +81,16 @@ class ReadPool {
 
 // What /api/v1/status shows of history, per monitor: computed on the store thread after each
 // rollup and swapped in whole, so a status request reads no rows.
+struct DaySummary {
+  int64_t t_ms = 0;  // the UTC day's start
+  uint64_t count = 0;
+  std::optional<double> uptime;
+  std::optional<double> p95_ms;
+};
 struct HistorySummary {
   std::optional<double> uptime_24h, uptime_30d, uptime_90d;
   std::optional<double> p95_ms_24h;
+  std::vector<DaySummary> days;  // the last 90 UTC days, oldest first, today last
 };
 using SummaryMap = std::unordered_map<std::string, HistorySummary>;
 SummaryMap compute_summaries(sqlite3* db, int64_t now_ms);

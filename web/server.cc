@@ -8,6 +8,10 @@
 #include <algorithm>
 
 #include "alerting/ack_token.h"
+#include "store/incident_queries.h"
+#include "web/pages.h"
+#include <openssl/evp.h>
+#include <tuple>
 #include "web/metrics.h"
 #include "web/status_json.h"
 
@@ -55,8 +59,25 @@ WebServer::~WebServer() { stop(); }
 bool WebServer::authorized(const std::string& header, const Snapshot& s) const {
   if (!s.admin_token) return false;
   static constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) return false;
-  return token_matches(header.substr(kBearer.size()), *s.admin_token);
+  static constexpr std::string_view kBasic = "Basic ";
+  if (header.size() > kBearer.size() && header.compare(0, kBearer.size(), kBearer) == 0) {
+    return token_matches(header.substr(kBearer.size()), *s.admin_token);
+  }
+  // Browsers: HTTP Basic with any user name and the token as the password.
+  if (header.size() > kBasic.size() && header.size() < 1024 && header.compare(0, kBasic.size(), kBasic) == 0) {
+    const std::string encoded = header.substr(kBasic.size());
+    std::string decoded(encoded.size(), '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                                  reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+    if (n < 0) return false;
+    decoded.resize(static_cast<size_t>(n));
+    size_t pad = 0;
+    for (auto it = encoded.rbegin(); it != encoded.rend() && *it == '='; ++it) ++pad;
+    decoded.resize(decoded.size() - std::min(pad, decoded.size()));
+    const size_t colon = decoded.find(':');
+    return colon != std::string::npos && token_matches(decoded.substr(colon + 1), *s.admin_token);
+  }
+  return false;
 }
 
 namespace {
@@ -71,7 +92,9 @@ void json_error(httplib::Response& res, int status, const std::string& message) 
 void WebServer::routes() {
   auto& svr = *svr_;
   svr.set_default_headers({
-      {"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+      // Pages load one stylesheet from here and nothing else; no script runs anywhere.
+      {"Content-Security-Policy",
+       "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
       {"X-Content-Type-Options", "nosniff"},
       {"Referrer-Policy", "no-referrer"},
       {"X-Frame-Options", "DENY"},
@@ -135,6 +158,7 @@ void WebServer::routes() {
   });
   ack_routes();
   incident_routes();
+  page_routes();
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const char* msg = res.status == 404   ? "not found"
@@ -334,6 +358,81 @@ void WebServer::incident_routes() {
       sqlite3_finalize(st);
     }
     res.set_content(nlohmann::json{{"incidents", std::move(incidents)}}.dump(), "application/json");
+  });
+}
+
+void WebServer::page_routes() {
+  auto& svr = *svr_;
+  svr.Get("/static/style.css", [](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "public, max-age=3600");
+    res.set_content(stylesheet(), "text/css; charset=utf-8");
+  });
+  svr.Get("/login", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!within_rate(req.remote_addr, res)) return;
+    if (authorized(req.get_header_value("Authorization"), *snapshots_.get())) {
+      res.status = 303;
+      res.set_header("Location", "/");
+      return;
+    }
+    res.set_header("WWW-Authenticate", "Basic realm=\"lookout\", charset=\"UTF-8\"");
+    page(res, 401, "Sign in", "<p>Give any user name and the admin token as the password.</p>");
+  });
+  svr.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const WallTime now = clock_.wall();
+    std::vector<IncidentRecord> resolved;
+    if (auto lease = reads_.take()) resolved = resolved_incidents(lease->get(), to_unix_ms(now) - 14 * 86'400'000LL, 100);
+    const auto summaries = summaries_.get();
+    res.set_content(render_status_page({*snap, *summaries, resolved, admin, now}), "text/html; charset=utf-8");
+  });
+  svr.Get(R"(/monitor/([a-z0-9_-]{1,200}))", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const std::string name = req.matches[1];
+    const auto it = std::find_if(snap->monitors.begin(), snap->monitors.end(), [&](const MonitorView& m) { return m.name == name; });
+    if (it == snap->monitors.end() || (!it->is_public && !admin)) {
+      return page(res, 404, "Not found", "<p>There is no such monitor.</p>");
+    }
+    const WallTime now = clock_.wall();
+    const int64_t now_ms = to_unix_ms(now);
+    const auto summaries = summaries_.get();
+    const auto sit = summaries->find(name);
+    const HistorySummary summary = sit == summaries->end() ? HistorySummary{} : sit->second;
+    std::vector<IncidentRecord> incidents;
+    std::vector<std::pair<std::string, std::vector<ChartPoint>>> charts;
+    if (auto lease = reads_.take()) {
+      HistoryReader reader(lease->get());
+      const auto id = reader.monitor_id(name);
+      for (const auto& [label, window, step] : {std::tuple{"24 hours", 86'400'000LL, 900'000LL},
+                                                std::tuple{"7 days", 7 * 86'400'000LL, 7'200'000LL},
+                                                std::tuple{"90 days", 90 * 86'400'000LL, 86'400'000LL}}) {
+        std::vector<ChartPoint> points;
+        if (id) {
+          for (const auto& p : reader.series(*id, now_ms - window, now_ms, step)) {
+            points.push_back({p.t_ms, p.agg.quantile_ms(0.5), p.agg.quantile_ms(0.95), p.agg.quantile_ms(0.99), p.agg.count,
+                              p.agg.failures});
+          }
+        }
+        charts.emplace_back(label, std::move(points));
+      }
+      incidents = monitor_incidents(lease->get(), name, 50);
+    }
+    res.set_content(render_monitor_page({*it, summary, std::move(charts), incidents, snap->title, now}),
+                    "text/html; charset=utf-8");
+  });
+  svr.Get(R"(/badge/([a-z0-9_-]{1,200})\.svg)", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const std::string name = req.matches[1];
+    const auto it = std::find_if(snap->monitors.begin(), snap->monitors.end(), [&](const MonitorView& m) { return m.name == name; });
+    if (it == snap->monitors.end() || (!it->is_public && !admin)) return json_error(res, 404, "not found");
+    const auto summaries = summaries_.get();
+    const auto sit = summaries->find(name);
+    const std::optional<double> uptime = sit == summaries->end() ? std::nullopt : sit->second.uptime_30d;
+    res.set_header("Cache-Control", "max-age=60");
+    res.set_content(badge_svg("uptime 30d", uptime ? fmt::format("{:.2f}%", *uptime) : "no data", uptime_colour(uptime)),
+                    "image/svg+xml");
   });
 }
 

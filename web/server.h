@@ -49,6 +49,7 @@ class WebServer {
   void routes();
   void ack_routes();
   void incident_routes();
+  void page_routes();
 
   ServerConfig cfg_;
   const Clock& clock_;

@@ -26,14 +26,6 @@ std::string hmac_hex(const std::string& key, const std::string& body) {
   return out;
 }
 
-std::string base64(const std::string& s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
-                                static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 // Records webhook deliveries; answers 500 while `failing`.
 struct WebhookReceiver {
   TargetServer server;

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -379,6 +380,18 @@ std::vector<std::string> SmtpServer::messages() const {
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(maildir_ + "/new", ec)) out.push_back(read_file(e.path()));
+  return out;
+}
+
+}  // namespace lookout::testing
+
+namespace lookout::testing {
+
+std::string base64(const std::string& s) {
+  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
+                                static_cast<int>(s.size()));
+  out.resize(static_cast<size_t>(n));
   return out;
 }
 

@@ -161,6 +161,8 @@ class SmtpServer {
   std::unique_ptr<Process> proc_;
 };
 
+std::string base64(const std::string& s);
+
 // Sums a counter or gauge of the Prometheus text for the given label text ("" for none).
 double metric_value(const std::string& metrics, const std::string& name, const std::string& labels = "");
 

@@ -1,0 +1,55 @@
+#include "store/incident_queries.h"
+
+namespace lookout {
+namespace {
+
+std::vector<IncidentRecord> read(sqlite3_stmt* st) {
+  std::vector<IncidentRecord> out;
+  auto text = [st](int i) {
+    const auto* t = sqlite3_column_text(st, i);
+    return t != nullptr ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+  };
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    IncidentRecord i;
+    i.id = sqlite3_column_int64(st, 0);
+    i.monitor = text(1);
+    i.group = text(2);
+    i.type = text(3);
+    i.state = state_from_string(text(4)).value_or(State::kDown);
+    i.cause = text(5);
+    i.started_at = from_unix_ms(sqlite3_column_int64(st, 6));
+    if (sqlite3_column_type(st, 7) != SQLITE_NULL) i.resolved_at = from_unix_ms(sqlite3_column_int64(st, 7));
+    if (sqlite3_column_type(st, 8) != SQLITE_NULL) i.acknowledged_at = from_unix_ms(sqlite3_column_int64(st, 8));
+    i.acknowledged_by = text(9);
+    i.flapping = sqlite3_column_int(st, 10) != 0;
+    out.push_back(std::move(i));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+constexpr const char* kColumns =
+    "SELECT id, monitor, grp, type, state, cause, started_ms, resolved_ms, acknowledged_ms, acknowledged_by, flapping "
+    "FROM incidents ";
+
+}  // namespace
+
+std::vector<IncidentRecord> resolved_incidents(sqlite3* db, int64_t resolved_since_ms, int limit) {
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = std::string(kColumns) + "WHERE resolved_ms >= ? ORDER BY resolved_ms DESC LIMIT ?";
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return {};
+  sqlite3_bind_int64(st, 1, resolved_since_ms);
+  sqlite3_bind_int(st, 2, limit);
+  return read(st);
+}
+
+std::vector<IncidentRecord> monitor_incidents(sqlite3* db, const std::string& monitor, int limit) {
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = std::string(kColumns) + "WHERE monitor = ? ORDER BY started_ms DESC LIMIT ?";
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return {};
+  sqlite3_bind_text(st, 1, monitor.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(st, 2, limit);
+  return read(st);
+}
+
+}  // namespace lookout
