@@ -11,8 +11,9 @@ packages=(
   openssl python3 curl procps
 )
 if [ "${1:-}" = "--test" ]; then
-  # Test peers: a real SMTP server, a real authoritative DNS server, a browser, systemd tools.
-  packages+=(python3-aiosmtpd knot knot-dnsutils systemd)
+  # Test peers: a real SMTP server, a real authoritative DNS server, a browser, systemd tools,
+  # promtool (in prometheus) for the metrics format.
+  packages+=(python3-aiosmtpd knot knot-dnsutils systemd chromium prometheus)
 fi
 
 missing=()

@@ -361,6 +361,20 @@ void WebServer::incident_routes() {
   });
 }
 
+std::shared_ptr<const std::string> WebServer::status_page(bool admin) {
+  PageCache& cache = admin ? admin_page_ : public_page_;
+  std::lock_guard lock(cache.mu);
+  const MonoTime now_mono = clock_.mono();
+  if (cache.page && now_mono - cache.built < std::chrono::seconds(1)) return cache.page;
+  const auto snap = snapshots_.get();
+  const WallTime now = clock_.wall();
+  std::vector<IncidentRecord> resolved;
+  if (auto lease = reads_.take()) resolved = resolved_incidents(lease->get(), to_unix_ms(now) - 14 * 86'400'000LL, 100);
+  cache.page = std::make_shared<const std::string>(render_status_page({*snap, *summaries_.get(), resolved, admin, now}));
+  cache.built = now_mono;
+  return cache.page;
+}
+
 void WebServer::page_routes() {
   auto& svr = *svr_;
   svr.Get("/static/style.css", [](const httplib::Request&, httplib::Response& res) {
@@ -378,13 +392,9 @@ void WebServer::page_routes() {
     page(res, 401, "Sign in", "<p>Give any user name and the admin token as the password.</p>");
   });
   svr.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto snap = snapshots_.get();
-    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
-    const WallTime now = clock_.wall();
-    std::vector<IncidentRecord> resolved;
-    if (auto lease = reads_.take()) resolved = resolved_incidents(lease->get(), to_unix_ms(now) - 14 * 86'400'000LL, 100);
-    const auto summaries = summaries_.get();
-    res.set_content(render_status_page({*snap, *summaries, resolved, admin, now}), "text/html; charset=utf-8");
+    const bool admin = authorized(req.get_header_value("Authorization"), *snapshots_.get());
+    const auto body = status_page(admin);
+    res.set_content(body->data(), body->size(), "text/html; charset=utf-8");
   });
   svr.Get(R"(/monitor/([a-z0-9_-]{1,200}))", [this](const httplib::Request& req, httplib::Response& res) {
     const auto snap = snapshots_.get();

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <mutex>
 #include <thread>
 
 #include "daemon/config.h"
@@ -60,6 +61,14 @@ class WebServer {
   StoreHealthFn store_health_;
   AckFn ack_;
   RateLimiter limiter_;
+  // The status page is rendered at most once a second per view (public, admin), not per request.
+  struct PageCache {
+    std::mutex mu;
+    MonoTime built{};
+    std::shared_ptr<const std::string> page;
+  };
+  PageCache public_page_, admin_page_;
+  std::shared_ptr<const std::string> status_page(bool admin);
   std::unique_ptr<httplib::Server> svr_;
   std::thread thread_;
   int port_ = 0;

@@ -220,3 +220,27 @@ TEST(Cli, EveryExampleConfigIsValidWithItsSecretsSet) {
 
 }  // namespace
 }  // namespace lookout::testing
+
+namespace lookout::testing {
+namespace {
+
+TEST(Http, MetricsPassPromtool) {
+  if (!std::filesystem::exists("/usr/bin/promtool")) GTEST_FAIL() << "promtool is not installed (scripts/install-deps.sh --test)";
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  Daemon d(dir,
+           fmt::format("[defaults]\ninterval = \"300ms\"\ntimeout = \"250ms\"\nfail_after = 1\npublic = true\n"
+                       "[[monitor]]\nname = \"ok\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{0}/ok\"\n"
+                       "[[monitor]]\nname = \"bad\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{0}/fail\"\n",
+                       target.port()));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("bad")["state"] == "down" && d.monitor("ok")["state"] == "up"; }, 10'000ms));
+  dir.write("metrics.txt", d.metrics());
+  const std::string cmd = fmt::format("/usr/bin/promtool check metrics < {} > {} 2>&1", dir.file("metrics.txt"), dir.file("promtool.out"));
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << read_file(dir.file("promtool.out"));
+}
+
+}  // namespace
+}  // namespace lookout::testing

@@ -87,6 +87,14 @@ TEST(Secrets, CanaryNeverLeaves) {
       {"metrics", d.metrics()},
       {"metrics as admin", http_get(d.port(), "/metrics", {{"Authorization", "Bearer " + kToken}}).body},
       {"healthz", http_get(d.port(), "/healthz").body},
+      {"status page", http_get(d.port(), "/").body},
+      {"status page as admin", http_get(d.port(), "/", {{"Authorization", "Bearer " + kToken}}).body},
+      {"monitor page", http_get(d.port(), "/monitor/secret-header").body},
+      {"monitor page as admin", http_get(d.port(), "/monitor/secret-body", {{"Authorization", "Bearer " + kToken}}).body},
+      {"badge", http_get(d.port(), "/badge/secret-header.svg").body},
+      {"history", http_get(d.port(), "/api/v1/monitors/secret-header/history").body},
+      {"incidents", http_get(d.port(), "/api/v1/incidents").body},
+      {"incidents as admin", http_get(d.port(), "/api/v1/incidents", {{"Authorization", "Bearer " + kToken}}).body},
   };
   const auto table = run_lookout({"probe", "-c", d.config_path()}, {{"CANARY", kCanary}, {"ADMIN", kToken}});
   EXPECT_EQ(table.code, 1);
