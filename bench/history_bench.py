@@ -3,7 +3,9 @@
 on that database with the same 1,000 monitors (probing a local nginx), and reports the
 database size, the housekeeping tick's cost (rollups, retention, summaries; the store thread's
 CPU time; the first tick, which catches up on the backfill, and a steady one), and the latency of the history query for one monitor over 90 days and of
-/api/v1/status for all monitors. Loopback only; stops everything it started.
+/api/v1/status for all monitors; then `wrk` (32 connections, 10 s) on / and on /api/v1/status
+while the daemon keeps probing, with the scheduler lag over that time. Loopback only; stops
+everything it started.
 
     bench/history_bench.py [--monitors 1000] [--days 90] [--requests 200]
 """
@@ -33,6 +35,35 @@ def get_ms(url):
 def percentile(values, q):
     v = sorted(values)
     return v[min(len(v) - 1, int(q * (len(v) - 1)))]
+
+
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %f %f %f %f %d\\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.bytes / math.max(summary.requests, 1)))
+end
+"""
+
+
+def wrk(url, work):
+    """requests/s, p50/p95/p99 ms and bytes per answer over 10 s with 32 connections."""
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    script = os.path.join(work, "report.lua")
+    with open(script, "w") as f:
+        f.write(WRK_SCRIPT)
+    out = subprocess.run(["wrk", "-t2", "-c32", "-d10s", "-s", script, url], capture_output=True, text=True, check=True).stdout
+    line = next(l for l in out.splitlines() if l.startswith("RESULT"))
+    rps, p50, p95, p99, size = line.split()[1:]
+    return float(rps), float(p50), float(p95), float(p99), int(size)
+
+
+def lag_p99(before, after):
+    b0, _, _ = daemon_bench.parse_lag(before)
+    b1, _, _ = daemon_bench.parse_lag(after)
+    return daemon_bench.quantile(b0, b1, 0.99) * 1000
 
 
 def metric(text, name):
@@ -94,11 +125,19 @@ def main():
         history = [get_ms(base + "/api/v1/monitors/m1/history?window=90d") for _ in range(args.requests)]
         hourly = [get_ms(base + "/api/v1/monitors/m1/history?window=90d&step=1h") for _ in range(args.requests // 4)]
         status = [get_ms(base + "/api/v1/status") for _ in range(args.requests)]
+        loads = []
+        for path in ("/", "/api/v1/status"):
+            m0 = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+            loads.append((path, wrk(base + path, work), lag_p99(m0, urllib.request.urlopen(base + "/metrics", timeout=10).read().decode())))
         print(f"{'monitors':>8} {'days':>4} {'db MB':>7} {'1st tick CPU s':>14} {'tick s':>7} {'tick CPU s':>10} "
               f"{'hist 90d p50/p95 ms':>20} {'hist 90d@1h p95 ms':>19} {'status p50/p95 ms':>18}")
         print(f"{args.monitors:>8} {args.days:>4} {size / 1e6:>7.0f} {first_cpu:>14.2f} {tick:>7.2f} {cpu:>10.2f} "
               f"{percentile(history, .5):>9.1f}/{percentile(history, .95):<10.1f} {percentile(hourly, .95):>19.1f} "
               f"{percentile(status, .5):>8.1f}/{percentile(status, .95):<9.1f}")
+        print()
+        print(f"{'wrk -c32 -d10s':<16} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'size KB':>8} {'lag p99 ms':>10}")
+        for path, (rps, p50, p95, p99, size), lag in loads:
+            print(f"{path:<16} {rps:>8.0f} {p50:>7.1f} {p95:>7.1f} {p99:>7.1f} {size / 1024:>8.0f} {lag:>10.2f}")
     finally:
         if daemon:
             daemon.send_signal(signal.SIGTERM)
