@@ -41,15 +41,7 @@ struct Sampler {
 void write_level_row(sqlite3_stmt* st, int64_t monitor, int64_t t, const Aggregate& a) {
   sqlite3_bind_int64(st, 1, monitor);
   sqlite3_bind_int64(st, 2, t);
-  sqlite3_bind_int64(st, 3, static_cast<int64_t>(a.count));
-  sqlite3_bind_int64(st, 4, static_cast<int64_t>(a.failures));
-  sqlite3_bind_int64(st, 5, static_cast<int64_t>(a.degraded));
-  sqlite3_bind_int64(st, 6, static_cast<int64_t>(a.maintenance));
-  a.min_us ? sqlite3_bind_int64(st, 7, *a.min_us) : sqlite3_bind_null(st, 7);
-  a.max_us ? sqlite3_bind_int64(st, 8, *a.max_us) : sqlite3_bind_null(st, 8);
-  sqlite3_bind_int64(st, 9, a.sum_us);
-  const std::string blob = a.sketch.encode();
-  sqlite3_bind_blob(st, 10, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  bind_rollup_columns(st, 3, a);
   sqlite3_step(st);
   sqlite3_reset(st);
 }

@@ -86,20 +86,7 @@ void HistoryReader::read_rows(int level, std::optional<int64_t> monitor, int64_t
                   with_sketch ? column_opt(st, 2) : std::nullopt, sqlite3_column_int(st, 3) != 0);
       continue;
     }
-    Aggregate a;
-    a.count = static_cast<uint64_t>(sqlite3_column_int64(st, 1));
-    a.failures = static_cast<uint64_t>(sqlite3_column_int64(st, 2));
-    a.degraded = static_cast<uint64_t>(sqlite3_column_int64(st, 3));
-    a.maintenance = static_cast<uint64_t>(sqlite3_column_int64(st, 4));
-    a.min_us = column_opt(st, 5);
-    a.max_us = column_opt(st, 6);
-    a.sum_us = sqlite3_column_int64(st, 7);
-    if (with_sketch) {
-      const auto* blob = static_cast<const char*>(sqlite3_column_blob(st, 8));
-      if (auto s = LatencySketch::decode(std::string_view(blob, static_cast<size_t>(sqlite3_column_bytes(st, 8))))) {
-        a.sketch = std::move(*s);
-      }
-    }
+    const Aggregate a = read_rollup_columns(st, 1, with_sketch);
     agg.merge(a);
   }
   sqlite3_reset(st);

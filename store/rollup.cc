@@ -109,18 +109,7 @@ bool fold_level(sqlite3* db, const RollupLevel& source, int64_t size, int64_t fr
   sqlite3_bind_int64(st, 2, to);
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    Aggregate a;
-    a.count = static_cast<uint64_t>(sqlite3_column_int64(st, 2));
-    a.failures = static_cast<uint64_t>(sqlite3_column_int64(st, 3));
-    a.degraded = static_cast<uint64_t>(sqlite3_column_int64(st, 4));
-    a.maintenance = static_cast<uint64_t>(sqlite3_column_int64(st, 5));
-    a.min_us = column_opt(st, 6);
-    a.max_us = column_opt(st, 7);
-    a.sum_us = sqlite3_column_int64(st, 8);
-    const auto* blob = static_cast<const char*>(sqlite3_column_blob(st, 9));
-    if (auto s = LatencySketch::decode(std::string_view(blob, static_cast<size_t>(sqlite3_column_bytes(st, 9))))) {
-      a.sketch = std::move(*s);
-    }
+    const Aggregate a = read_rollup_columns(st, 2, true);
     out[{sqlite3_column_int64(st, 0), align_down(sqlite3_column_int64(st, 1), size)}].merge(a);
   }
   sqlite3_finalize(st);
@@ -144,15 +133,7 @@ bool write_buckets(sqlite3* db, const RollupLevel& level, const Buckets& buckets
   for (const auto& [key, a] : buckets) {
     sqlite3_bind_int64(st, 1, key.first);
     sqlite3_bind_int64(st, 2, key.second);
-    sqlite3_bind_int64(st, 3, static_cast<int64_t>(a.count));
-    sqlite3_bind_int64(st, 4, static_cast<int64_t>(a.failures));
-    sqlite3_bind_int64(st, 5, static_cast<int64_t>(a.degraded));
-    sqlite3_bind_int64(st, 6, static_cast<int64_t>(a.maintenance));
-    a.min_us ? sqlite3_bind_int64(st, 7, *a.min_us) : sqlite3_bind_null(st, 7);
-    a.max_us ? sqlite3_bind_int64(st, 8, *a.max_us) : sqlite3_bind_null(st, 8);
-    sqlite3_bind_int64(st, 9, a.sum_us);
-    const std::string blob = a.sketch.encode();
-    sqlite3_bind_blob(st, 10, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+    bind_rollup_columns(st, 3, a);
     if (sqlite3_step(st) != SQLITE_DONE) {
       error = sqlite3_errmsg(db);
       sqlite3_finalize(st);
@@ -213,6 +194,36 @@ bool delete_before(sqlite3* db, const char* table, int64_t before, uint64_t& del
 }
 
 }  // namespace
+
+Aggregate read_rollup_columns(sqlite3_stmt* st, int first, bool with_sketch) {
+  Aggregate a;
+  a.count = static_cast<uint64_t>(sqlite3_column_int64(st, first));
+  a.failures = static_cast<uint64_t>(sqlite3_column_int64(st, first + 1));
+  a.degraded = static_cast<uint64_t>(sqlite3_column_int64(st, first + 2));
+  a.maintenance = static_cast<uint64_t>(sqlite3_column_int64(st, first + 3));
+  a.min_us = column_opt(st, first + 4);
+  a.max_us = column_opt(st, first + 5);
+  a.sum_us = sqlite3_column_int64(st, first + 6);
+  if (with_sketch) {
+    const auto* blob = static_cast<const char*>(sqlite3_column_blob(st, first + 7));
+    if (auto s = LatencySketch::decode(std::string_view(blob, static_cast<size_t>(sqlite3_column_bytes(st, first + 7))))) {
+      a.sketch = std::move(*s);
+    }
+  }
+  return a;
+}
+
+void bind_rollup_columns(sqlite3_stmt* st, int first, const Aggregate& a) {
+  sqlite3_bind_int64(st, first, static_cast<int64_t>(a.count));
+  sqlite3_bind_int64(st, first + 1, static_cast<int64_t>(a.failures));
+  sqlite3_bind_int64(st, first + 2, static_cast<int64_t>(a.degraded));
+  sqlite3_bind_int64(st, first + 3, static_cast<int64_t>(a.maintenance));
+  a.min_us ? sqlite3_bind_int64(st, first + 4, *a.min_us) : sqlite3_bind_null(st, first + 4);
+  a.max_us ? sqlite3_bind_int64(st, first + 5, *a.max_us) : sqlite3_bind_null(st, first + 5);
+  sqlite3_bind_int64(st, first + 6, a.sum_us);
+  const std::string blob = a.sketch.encode();
+  sqlite3_bind_blob(st, first + 7, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+}
 
 int64_t align_down(int64_t t, int64_t size) {
   const int64_t r = t % size;

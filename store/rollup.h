@@ -50,4 +50,10 @@ bool apply_retention(sqlite3* db, int64_t now_ms, const RetentionPolicy& policy,
 
 int64_t align_down(int64_t t, int64_t size);
 
+// The columns count, failures, degraded, maintenance, min_us, max_us, sum_us, sketch of a
+// rollup row, starting at column (or bind index) `first`: read and written in one place.
+struct Aggregate;
+Aggregate read_rollup_columns(sqlite3_stmt* st, int first, bool with_sketch);
+void bind_rollup_columns(sqlite3_stmt* st, int first, const Aggregate& a);
+
 }  // namespace lookout
