@@ -244,3 +244,34 @@ TEST(Http, MetricsPassPromtool) {
 
 }  // namespace
 }  // namespace lookout::testing
+
+namespace lookout::testing {
+namespace {
+
+TEST(Http, AckAndAdminCallsAreRateLimitedAndBodiesCapped) {
+  TempDir dir;
+  Daemon d(dir, "", "rate_limit = \"5/m\"\nmax_request = \"1KiB\"");
+  d.start();
+  int limited_at = 0;
+  std::string retry_after;
+  for (int i = 1; i <= 8 && limited_at == 0; ++i) {
+    const auto a = http_get(d.port(), "/ack/1.2.not-a-signature");
+    if (a.status == 429) {
+      limited_at = i;
+      retry_after = a.headers.find("Retry-After")->second;
+    } else {
+      EXPECT_EQ(a.status, 404);
+    }
+  }
+  EXPECT_EQ(limited_at, 6) << "five per minute, then 429";
+  EXPECT_GE(std::stoi(retry_after), 1);
+  // The status page is not an admin call: still served.
+  EXPECT_EQ(http_get(d.port(), "/").status, 200);
+  httplib::Client cli("127.0.0.1", d.port());
+  auto big = cli.Post("/api/v1/incidents/1/ack", std::string(4096, 'x'), "text/plain");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+}
+
+}  // namespace
+}  // namespace lookout::testing
