@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ninja-build git ca-certificates
-  libcurl4-openssl-dev libssl-dev libsqlite3-dev sqlite3 libuv1-dev libc-ares-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev libsqlite3-dev sqlite3 libuv1-dev libc-ares-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libre2-dev
   libcli11-dev libsystemd-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   openssl python3 curl procps

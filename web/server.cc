@@ -12,6 +12,7 @@
 #include "web/pages.h"
 #include <openssl/evp.h>
 #include <tuple>
+#include <zlib.h>
 #include "web/metrics.h"
 #include "web/status_json.h"
 
@@ -113,9 +114,11 @@ void WebServer::routes() {
     res.set_content(h.ok ? "ok\n" : h.reason + "\n", "text/plain; charset=utf-8");
   });
   svr.Get("/api/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto snap = snapshots_.get();
-    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
-    res.set_content(status_json(*snap, *summaries_.get(), admin).dump(), "application/json");
+    const bool admin = authorized(req.get_header_value("Authorization"), *snapshots_.get());
+    serve(req, res,
+          cached(admin ? admin_status_ : public_status_,
+                 [this, admin] { return status_json(*snapshots_.get(), *summaries_.get(), admin).dump(); }),
+          "application/json");
   });
   // A private monitor answers exactly like a name that does not exist.
   svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/history)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -361,18 +364,48 @@ void WebServer::incident_routes() {
   });
 }
 
-std::shared_ptr<const std::string> WebServer::status_page(bool admin) {
-  PageCache& cache = admin ? admin_page_ : public_page_;
+namespace {
+
+std::string gzip(const std::string& in) {
+  z_stream zs{};
+  // 15 + 16: a gzip wrapper, as Content-Encoding: gzip wants.
+  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+  std::string out(deflateBound(&zs, in.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : std::string();
+}
+
+}  // namespace
+
+std::shared_ptr<const WebServer::Rendered> WebServer::cached(Cache& cache, const std::function<std::string()>& render) {
   std::lock_guard lock(cache.mu);
-  const MonoTime now_mono = clock_.mono();
-  if (cache.page && now_mono - cache.built < std::chrono::seconds(1)) return cache.page;
-  const auto snap = snapshots_.get();
-  const WallTime now = clock_.wall();
-  std::vector<IncidentRecord> resolved;
-  if (auto lease = reads_.take()) resolved = resolved_incidents(lease->get(), to_unix_ms(now) - 14 * 86'400'000LL, 100);
-  cache.page = std::make_shared<const std::string>(render_status_page({*snap, *summaries_.get(), resolved, admin, now}));
-  cache.built = now_mono;
-  return cache.page;
+  const MonoTime now = clock_.mono();
+  if (cache.value && now - cache.built < std::chrono::seconds(1)) return cache.value;
+  auto r = std::make_shared<Rendered>();
+  r->plain = render();
+  r->gzip = gzip(r->plain);
+  cache.value = std::move(r);
+  cache.built = now;
+  return cache.value;
+}
+
+void WebServer::serve(const httplib::Request& req, httplib::Response& res, std::shared_ptr<const Rendered> body,
+                      const char* content_type) {
+  // A fixed-length content provider goes out as it is: cpp-httplib compresses only other bodies.
+  const bool gz = !body->gzip.empty() && req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
+  const std::string& bytes = gz ? body->gzip : body->plain;
+  if (gz) res.set_header("Content-Encoding", "gzip");
+  res.set_header("Vary", "Accept-Encoding");
+  res.set_content_provider(bytes.size(), content_type,
+                           [body, &bytes](size_t offset, size_t length, httplib::DataSink& sink) {
+                             return sink.write(bytes.data() + offset, length);
+                           });
 }
 
 void WebServer::page_routes() {
@@ -393,8 +426,18 @@ void WebServer::page_routes() {
   });
   svr.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
     const bool admin = authorized(req.get_header_value("Authorization"), *snapshots_.get());
-    const auto body = status_page(admin);
-    res.set_content(body->data(), body->size(), "text/html; charset=utf-8");
+    serve(req, res,
+          cached(admin ? admin_page_ : public_page_,
+                 [this, admin] {
+                   const auto snap = snapshots_.get();
+                   const WallTime now = clock_.wall();
+                   std::vector<IncidentRecord> resolved;
+                   if (auto lease = reads_.take()) {
+                     resolved = resolved_incidents(lease->get(), to_unix_ms(now) - 14 * 86'400'000LL, 100);
+                   }
+                   return render_status_page({*snap, *summaries_.get(), resolved, admin, now});
+                 }),
+          "text/html; charset=utf-8");
   });
   svr.Get(R"(/monitor/([a-z0-9_-]{1,200}))", [this](const httplib::Request& req, httplib::Response& res) {
     const auto snap = snapshots_.get();

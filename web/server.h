@@ -16,6 +16,7 @@
 
 namespace httplib {
 class Server;
+struct Request;
 struct Response;
 }
 
@@ -61,14 +62,21 @@ class WebServer {
   StoreHealthFn store_health_;
   AckFn ack_;
   RateLimiter limiter_;
-  // The status page is rendered at most once a second per view (public, admin), not per request.
-  struct PageCache {
+  // The status page and the status JSON are built at most once a second per view (public,
+  // admin) and kept plain and gzip-compressed, so a crowd of readers costs one render and one
+  // compression a second, not one per request.
+  struct Rendered {
+    std::string plain, gzip;
+  };
+  struct Cache {
     std::mutex mu;
     MonoTime built{};
-    std::shared_ptr<const std::string> page;
+    std::shared_ptr<const Rendered> value;
   };
-  PageCache public_page_, admin_page_;
-  std::shared_ptr<const std::string> status_page(bool admin);
+  Cache public_page_, admin_page_, public_status_, admin_status_;
+  std::shared_ptr<const Rendered> cached(Cache& cache, const std::function<std::string()>& render);
+  static void serve(const httplib::Request& req, httplib::Response& res, std::shared_ptr<const Rendered> body,
+                    const char* content_type);
   std::unique_ptr<httplib::Server> svr_;
   std::thread thread_;
   int port_ = 0;
