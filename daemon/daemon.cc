@@ -413,13 +413,16 @@ int Daemon::run() {
   loop_.run();
 
   // Stopped: finish what runs on the loop, then the threads. Acks still queued are answered
-  // as not done, so no web thread waits on a loop that is gone.
-  web_->stop();
-  {
+  // as not done, before and after the web server stops, so no web thread waits on a loop
+  // that is gone.
+  auto refuse_acks = [this] {
     std::lock_guard lock(ack_mu_);
     for (auto& req : ack_queue_) req.result.set_value(AlertEngine::AckResult::kUnknown);
     ack_queue_.clear();
-  }
+  };
+  refuse_acks();
+  web_->stop();
+  refuse_acks();
   store_->set_on_commit(nullptr);
   store_->stop();
   monitors_.clear();
