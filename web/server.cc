@@ -103,6 +103,9 @@ void WebServer::routes() {
   });
   svr.set_payload_max_length(cfg_.max_request);
   svr.set_keep_alive_max_count(100);
+  // Headers and body go out in separate writes: without this, Nagle's algorithm and delayed
+  // ACKs hold every answer back by 40 ms.
+  svr.set_tcp_nodelay(true);
   svr.set_keep_alive_timeout(2);
   svr.set_read_timeout(5, 0);
   svr.set_write_timeout(5, 0);
@@ -384,14 +387,26 @@ std::string gzip(const std::string& in) {
 }  // namespace
 
 std::shared_ptr<const WebServer::Rendered> WebServer::cached(Cache& cache, const std::function<std::string()>& render) {
-  std::lock_guard lock(cache.mu);
-  const MonoTime now = clock_.mono();
-  if (cache.value && now - cache.built < std::chrono::seconds(1)) return cache.value;
+  {
+    std::lock_guard lock(cache.mu);
+    const bool fresh = cache.value && clock_.mono() - cache.built < cache.ttl;
+    // While one thread renders a stale answer anew, the others keep serving the old one.
+    if (fresh || (cache.value && cache.rendering)) return cache.value;
+    cache.rendering = true;
+  }
   auto r = std::make_shared<Rendered>();
-  r->plain = render();
-  r->gzip = gzip(r->plain);
+  try {
+    r->plain = render();
+    r->gzip = gzip(r->plain);
+  } catch (...) {
+    std::lock_guard lock(cache.mu);
+    cache.rendering = false;
+    throw;
+  }
+  std::lock_guard lock(cache.mu);
   cache.value = std::move(r);
-  cache.built = now;
+  cache.built = clock_.mono();
+  cache.rendering = false;
   return cache.value;
 }
 

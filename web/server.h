@@ -69,11 +69,16 @@ class WebServer {
     std::string plain, gzip;
   };
   struct Cache {
+    explicit Cache(Duration t) : ttl(t) {}
+    Duration ttl;
     std::mutex mu;
     MonoTime built{};
+    bool rendering = false;
     std::shared_ptr<const Rendered> value;
   };
-  Cache public_page_, admin_page_, public_status_, admin_status_;
+  // The page refreshes itself every minute: a few seconds of age cost nothing and save renders.
+  Cache public_page_{Duration{5000}}, admin_page_{Duration{5000}};
+  Cache public_status_{Duration{1000}}, admin_status_{Duration{1000}};
   std::shared_ptr<const Rendered> cached(Cache& cache, const std::function<std::string()>& render);
   static void serve(const httplib::Request& req, httplib::Response& res, std::shared_ptr<const Rendered> body,
                     const char* content_type);
