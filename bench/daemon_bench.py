@@ -57,11 +57,11 @@ http {{
     return subprocess.Popen([nginx, "-c", conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def write_config(work, monitors, interval, target_port, listen_port):
+def write_config(work, monitors, interval, target_port, listen_port, db_path=None):
     path = os.path.join(work, "bench.toml")
     with open(path, "w") as f:
         f.write(f'[server]\nlisten = "127.0.0.1:{listen_port}"\ntitle = "bench"\n\n')
-        f.write(f'[storage]\npath = "{work}/bench.db"\n\n')
+        f.write(f'[storage]\npath = "{db_path or work + "/bench.db"}"\n\n')
         f.write('[scheduler]\nmax_in_flight = 2048\nmax_per_host = 2048\n\n')
         f.write(f'[defaults]\ninterval = "{interval}"\ntimeout = "5s"\npublic = true\n\n')
         for i in range(monitors):

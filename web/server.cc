@@ -109,7 +109,9 @@ void WebServer::routes() {
   svr.set_keep_alive_timeout(2);
   svr.set_read_timeout(5, 0);
   svr.set_write_timeout(5, 0);
-  svr.new_task_queue = [] { return new httplib::ThreadPool(8); };
+  // cpp-httplib gives each keep-alive connection a pool thread until it closes: with fewer
+  // threads than concurrent clients, the rest wait in line (seen as a long latency tail).
+  svr.new_task_queue = [] { return new httplib::ThreadPool(64); };
 
   svr.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     const HealthReport h = health_();
