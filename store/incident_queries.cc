@@ -1,5 +1,7 @@
 #include "store/incident_queries.h"
 
+#include <algorithm>
+
 namespace lookout {
 namespace {
 
@@ -41,6 +43,33 @@ std::vector<IncidentRecord> resolved_incidents(sqlite3* db, int64_t resolved_sin
   sqlite3_bind_int64(st, 1, resolved_since_ms);
   sqlite3_bind_int(st, 2, limit);
   return read(st);
+}
+
+std::vector<IncidentEventRow> incident_events(sqlite3* db, const std::vector<int64_t>& ids) {
+  std::vector<IncidentEventRow> out;
+  if (ids.empty()) return out;
+  const auto [lo, hi] = std::minmax_element(ids.begin(), ids.end());
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT e.id, e.incident_id, e.event, e.at_ms, group_concat(o.channel || ' ' || "
+                         "CASE o.status WHEN 'sent' THEN 'delivered' ELSE o.status END, ', ') "
+                         "FROM incident_events e LEFT JOIN outbox o ON o.event_id = e.id "
+                         "WHERE e.incident_id BETWEEN ? AND ? GROUP BY e.id ORDER BY e.id",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    return out;
+  }
+  sqlite3_bind_int64(st, 1, *lo);
+  sqlite3_bind_int64(st, 2, *hi);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const int64_t id = sqlite3_column_int64(st, 1);
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
+    const auto* e = sqlite3_column_text(st, 2);
+    const auto* d = sqlite3_column_text(st, 4);
+    out.push_back({id, e != nullptr ? reinterpret_cast<const char*>(e) : "", from_unix_ms(sqlite3_column_int64(st, 3)),
+                   d != nullptr ? reinterpret_cast<const char*>(d) : ""});
+  }
+  sqlite3_finalize(st);
+  return out;
 }
 
 std::vector<IncidentRecord> monitor_incidents(sqlite3* db, const std::string& monitor, int limit) {

@@ -145,7 +145,17 @@ std::string render_monitor_page(const MonitorPageInput& in) {
                        latency_chart_svg(points, label));
   }
   std::string list;
-  for (const auto& i : in.incidents) list += incident_item(i);
+  for (const auto& i : in.incidents) {
+    std::string item = incident_item(i);
+    std::string events;
+    for (const auto& e : in.events) {
+      if (e.incident_id != i.id) continue;
+      events += fmt::format("<li class=\"event\">{} {}{}</li>", when(e.at), xml_escape(e.event),
+                            e.deliveries.empty() ? std::string() : ": " + xml_escape(e.deliveries));
+    }
+    if (!events.empty()) item.insert(item.size() - 5, "<ul class=\"events\">" + events + "</ul>");
+    list += item;
+  }
   out += "<section class=\"incidents\"><h2>Incidents</h2>";
   out += list.empty() ? "<p>No incidents.</p>" : "<ul>" + list + "</ul>";
   out += fmt::format("</section></main><footer><p>Updated {}.</p></footer></body></html>\n", when(in.now));
@@ -168,7 +178,7 @@ svg.bars{display:block;width:100%;height:28px;margin-top:6px}svg.chart{width:100
 .p50{fill:none;stroke:#1f6feb;stroke-width:2}.p95{fill:none;stroke:#bf8700;stroke-width:2}.p99{fill:none;stroke:#8250df;stroke-width:2}
 .p50t{fill:#1f6feb}.p95t{fill:#bf8700}.p99t{fill:#8250df}.fail,.failt{fill:var(--down)}
 .incident{border-left:4px solid var(--down);padding:6px 10px;margin:6px 0;background:var(--card)}.incident.state-up{border-color:var(--up)}
-.flapping{color:var(--degraded);font-weight:600}dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dd{margin:0}
+.flapping{color:var(--degraded);font-weight:600}.events{margin:4px 0 0 12px;font-size:.9rem;color:var(--muted)}dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dd{margin:0}
 footer{color:var(--muted);font-size:.85rem;margin-top:24px}
 )css";
   return css;

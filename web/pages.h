@@ -8,6 +8,7 @@
 #include "alerting/incidents.h"
 #include "daemon/snapshot.h"
 #include "store/history.h"
+#include "store/incident_queries.h"
 #include "web/svg.h"
 
 namespace lookout {
@@ -29,6 +30,7 @@ struct MonitorPageInput {
   const HistorySummary& summary;
   std::vector<std::pair<std::string, std::vector<ChartPoint>>> charts;  // "24 hours" -> points
   const std::vector<IncidentRecord>& incidents;
+  const std::vector<IncidentEventRow>& events;
   std::string title;
   WallTime now;
 };

@@ -470,6 +470,7 @@ void WebServer::page_routes() {
     const auto sit = summaries->find(name);
     const HistorySummary summary = sit == summaries->end() ? HistorySummary{} : sit->second;
     std::vector<IncidentRecord> incidents;
+    std::vector<IncidentEventRow> events;
     std::vector<std::pair<std::string, std::vector<ChartPoint>>> charts;
     if (auto lease = reads_.take()) {
       HistoryReader reader(lease->get());
@@ -487,8 +488,11 @@ void WebServer::page_routes() {
         charts.emplace_back(label, std::move(points));
       }
       incidents = monitor_incidents(lease->get(), name, 50);
+      std::vector<int64_t> ids;
+      for (const auto& i : incidents) ids.push_back(i.id);
+      events = incident_events(lease->get(), ids);
     }
-    res.set_content(render_monitor_page({*it, summary, std::move(charts), incidents, snap->title, now}),
+    res.set_content(render_monitor_page({*it, summary, std::move(charts), incidents, events, snap->title, now}),
                     "text/html; charset=utf-8");
   });
   svr.Get(R"(/badge/([a-z0-9_-]{1,200})\.svg)", [this](const httplib::Request& req, httplib::Response& res) {

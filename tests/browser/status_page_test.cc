@@ -89,7 +89,10 @@ TEST(StatusPage, RealBrowserRealHistory) {
 
   // Well-formed HTML and SVG, also the private view through HTTP Basic.
   dir.write("index.html", http_get(d.port(), "/").body);
-  dir.write("monitor.html", http_get(d.port(), "/monitor/m1").body);
+  const std::string m1 = http_get(d.port(), "/monitor/m1").body;
+  EXPECT_NE(m1.find("<li class=\"event\">"), std::string::npos) << "the incident's events are listed";
+  EXPECT_NE(m1.find("incident.opened"), std::string::npos);
+  dir.write("monitor.html", m1);
   dir.write("badge.svg", http_get(d.port(), "/badge/m0.svg").body);
   // A browser's private view: HTTP Basic, any user name, the token as the password.
   const auto login = http_get(d.port(), "/login");
