@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <sys/resource.h>
+
 #include <csignal>
 
 #include "alerting/ack_token.h"
@@ -348,7 +350,24 @@ void Daemon::shutdown() {
   loop_.stop();
 }
 
+namespace {
+
+// Each run in flight holds a socket, and the default soft limit (1024) is below what a few
+// thousand monitors need: take the hard limit, which the unit file sets with LimitNOFILE.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) == 0) {
+    spdlog::debug("file descriptor limit raised from {} to {}", before, lim.rlim_cur);
+  }
+}
+
+}  // namespace
+
 int Daemon::run() {
+  raise_fd_limit();
   std::string error;
   store_ = Store::open(config_.storage.path, clock_, error);
   if (!store_) {
