@@ -33,16 +33,7 @@ class Transfer {
  public:
   using Done = std::function<void(CURLcode, long, const std::string&)>;
   Transfer(CurlBridge& curl, const ChannelConfig& c) : curl_(curl), easy_(curl.acquire()) {
-    curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy_, CURLOPT_QUICK_EXIT, 1L);
-    curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout.count()));
-    curl_easy_setopt(easy_, CURLOPT_CAPATH, nullptr);
-    curl_easy_setopt(easy_, CURLOPT_CA_CACHE_TIMEOUT, 3600L);
-    if (!c.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, c.ca_file.c_str());
-    if (c.insecure) {
-      curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    set_transfer_defaults(easy_, c.timeout, c.ca_file, c.insecure);
     curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Transfer::on_answer);
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
     curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf_);

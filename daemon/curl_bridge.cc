@@ -4,6 +4,23 @@
 
 namespace lookout {
 
+void set_transfer_defaults(CURL* e, Duration timeout, const std::string& ca_file, bool insecure) {
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  // A transfer that ends during name resolution must not join the resolver thread on the
+  // loop (it would wait out glibc's whole DNS timeout).
+  curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  // Debian's libcurl has a CA path; without clearing it the CA store is parsed again for
+  // every TLS connection instead of being cached.
+  curl_easy_setopt(e, CURLOPT_CAPATH, nullptr);
+  curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 3600L);
+  if (!ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, ca_file.c_str());
+  if (insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+}
+
 struct CurlBridge::SocketWatch {
   uv_poll_t poll{};
   curl_socket_t fd;

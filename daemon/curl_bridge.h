@@ -6,12 +6,17 @@
 #include <curl/curl.h>
 
 #include <functional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "daemon/event_loop.h"
 
 namespace lookout {
+
+// The options every transfer on the loop gets: no signals, no waiting for the resolver thread,
+// an overall timeout, the cached CA store (or `ca_file`), and `insecure` when asked for.
+void set_transfer_defaults(CURL* easy, Duration timeout, const std::string& ca_file, bool insecure);
 
 class CurlBridge {
  public:

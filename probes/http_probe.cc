@@ -35,24 +35,11 @@ void HttpProbe::setup() {
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, h.follow_redirects ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(h.max_redirects));
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(m_.timeout.count()));
+  set_transfer_defaults(e, m_.timeout, h.ca_file, h.insecure);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_.timeout.count()));
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  // A transfer that ends during name resolution must not join the resolver thread on the
-  // loop (it would wait out glibc's whole DNS timeout).
-  curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
   // A fresh connection per run, so connect and TLS times are real and a dead server is seen.
   curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-  // Debian's libcurl has a CA path; without clearing it the CA store is parsed again for
-  // every TLS connection instead of being cached.
-  curl_easy_setopt(e, CURLOPT_CAPATH, nullptr);
-  curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 3600L);
-  if (!h.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, h.ca_file.c_str());
-  if (h.insecure) {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // the body cap counts decoded bytes
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);

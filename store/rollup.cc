@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "store/aggregate.h"
+#include "store/schema.h"
 
 namespace lookout {
 namespace {
@@ -14,16 +15,6 @@ namespace {
 // Buckets folded per transaction, so one tick after a long stop never holds the lock long.
 constexpr int64_t kChunkMs = 6LL * 3'600'000;
 constexpr int64_t kDeleteChunk = 20'000;
-
-bool exec(sqlite3* db, const char* sql, std::string& error) {
-  char* msg = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-    error = msg != nullptr ? msg : sqlite3_errmsg(db);
-    sqlite3_free(msg);
-    return false;
-  }
-  return true;
-}
 
 std::optional<int64_t> meta_int(sqlite3* db, const char* key) {
   sqlite3_stmt* st = nullptr;
@@ -158,13 +149,13 @@ bool roll_level(sqlite3* db, const RollupLevel& level, const RollupLevel* source
   while (*from < limit) {
     const int64_t to = std::min(limit, *from + std::max(kChunkMs, level.size_ms));
     Buckets buckets;
-    if (!exec(db, "BEGIN IMMEDIATE", error)) return false;
+    if (!exec_sql(db, "BEGIN IMMEDIATE", error)) return false;
     const bool ok = (source == nullptr ? fold_raw(db, *from, to, buckets, error)
                                        : fold_level(db, *source, level.size_ms, *from, to, buckets, error)) &&
                     write_buckets(db, level, buckets, error) && set_meta_int(db, level.watermark_key, to, error);
-    if (!ok || !exec(db, "COMMIT", error)) {
+    if (!ok || !exec_sql(db, "COMMIT", error)) {
       std::string ignored;
-      exec(db, "ROLLBACK", ignored);
+      exec_sql(db, "ROLLBACK", ignored);
       return false;
     }
     rows += buckets.size();
@@ -255,14 +246,14 @@ bool apply_retention(sqlite3* db, int64_t now_ms, const RetentionPolicy& p, uint
   auto bound = [](int64_t by_age, std::optional<int64_t> folded) {
     return folded ? std::min(by_age, *folded) : std::numeric_limits<int64_t>::min();
   };
-  if (!exec(db, "BEGIN IMMEDIATE", error)) return false;
+  if (!exec_sql(db, "BEGIN IMMEDIATE", error)) return false;
   const bool ok = delete_before(db, "results", bound(now_ms - p.raw_ms, w.minute), deleted, error) &&
                   delete_before(db, kMinuteLevel.table, bound(now_ms - p.minutes_ms, w.hour), deleted, error) &&
                   delete_before(db, kHourLevel.table, bound(now_ms - p.hours_ms, w.day), deleted, error) &&
                   delete_before(db, kDayLevel.table, now_ms - p.days_ms, deleted, error);
-  if (!ok || !exec(db, "COMMIT", error)) {
+  if (!ok || !exec_sql(db, "COMMIT", error)) {
     std::string ignored;
-    exec(db, "ROLLBACK", ignored);
+    exec_sql(db, "ROLLBACK", ignored);
     return false;
   }
   return true;

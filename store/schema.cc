@@ -151,6 +151,16 @@ int user_version(sqlite3* db) {
 
 }  // namespace
 
+bool exec_sql(sqlite3* db, const char* sql, std::string& error) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    error = msg != nullptr ? msg : sqlite3_errmsg(db);
+    sqlite3_free(msg);
+    return false;
+  }
+  return true;
+}
+
 int schema_version() { return static_cast<int>(kMigrations.size()); }
 
 bool migrate(sqlite3* db, std::string& error) {

@@ -11,4 +11,7 @@ namespace lookout {
 bool migrate(sqlite3* db, std::string& error);
 int schema_version();
 
+// Runs SQL without results; false with `error` set on failure.
+bool exec_sql(sqlite3* db, const char* sql, std::string& error);
+
 }  // namespace lookout

@@ -47,16 +47,6 @@ class Stmt {
   int rc_;
 };
 
-bool exec(sqlite3* db, const char* sql, std::string& error) {
-  char* msg = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-    error = msg != nullptr ? msg : sqlite3_errmsg(db);
-    sqlite3_free(msg);
-    return false;
-  }
-  return true;
-}
-
 std::optional<int64_t> column_opt(sqlite3_stmt* st, int i) {
   if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
   return sqlite3_column_int64(st, i);
@@ -88,10 +78,10 @@ std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock, 
   // WAL lets the web threads read while this connection writes; NORMAL sync keeps every commit
   // across a process kill (the WAL is in the OS) and costs no fsync per batch.
   // auto_vacuum only takes on a new, empty file: set it before the first table exists.
-  if (!exec(db, "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+  if (!exec_sql(db, "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
                 "PRAGMA foreign_keys = OFF;", why) ||
       !migrate(db, why) ||
-      !exec(db, "INSERT INTO meta (key, value) VALUES ('opened_at', strftime('%s','now')) "
+      !exec_sql(db, "INSERT INTO meta (key, value) VALUES ('opened_at', strftime('%s','now')) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             why)) {
     error = fmt::format("storage {} is not usable: {}", path, why);
@@ -456,7 +446,7 @@ int64_t Store::monitor_id(const std::string& name) {
 }
 
 bool Store::write(Batch& batch, std::string& error) {
-  if (!exec(db_, "BEGIN IMMEDIATE", error)) return false;
+  if (!exec_sql(db_, "BEGIN IMMEDIATE", error)) return false;
   bool ok = true;
   auto fail = [&] {
     error = sqlite3_errmsg(db_);
@@ -526,10 +516,10 @@ bool Store::write(Batch& batch, std::string& error) {
     beat.bind(1, std::to_string(to_unix_ms(clock_.wall())));
     if (beat.step() != SQLITE_DONE) fail();
   }
-  if (ok && !exec(db_, "COMMIT", error)) ok = false;
+  if (ok && !exec_sql(db_, "COMMIT", error)) ok = false;
   if (!ok) {
     std::string ignored;
-    exec(db_, "ROLLBACK", ignored);
+    exec_sql(db_, "ROLLBACK", ignored);
     ids_.clear();  // ids inserted in the rolled back transaction are gone
   }
   return ok;

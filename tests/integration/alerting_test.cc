@@ -150,14 +150,19 @@ escalate = [ {{ after = "{4}", notify = ["oncall-sms"] }} ]
 const std::map<std::string, std::string> kEnv{{"HOOK_SECRET", kHookSecret}, {"TWILIO_TOKEN", kTwilioToken}};
 const std::string kServer = "public_url = \"http://127.0.0.1:@PORT@\"\nadmin_token = \"${env:ADMIN}\"";
 
+std::map<std::string, std::string> env_with_admin() {
+  auto e = kEnv;
+  e["ADMIN"] = "admin-token-0123456789abcdef";
+  return e;
+}
+
 TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
   TempDir dir;
   SmtpServer smtp(dir);
   WebhookReceiver hook;
   TwilioReceiver twilio;
   Switch target;
-  auto env = kEnv;
-  env["ADMIN"] = "admin-token-0123456789abcdef";
+  const auto env = env_with_admin();
   Daemon d(dir, alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port()), kServer, env);
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
@@ -241,11 +246,7 @@ TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
   Switch target;
   hook.failing = true;
   Daemon d(dir, alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), "1h"), kServer,
-           [] {
-             auto e = kEnv;
-             e["ADMIN"] = "admin-token-0123456789abcdef";
-             return e;
-           }());
+           env_with_admin());
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
   target.healthy = false;
@@ -270,11 +271,7 @@ TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
 
   hook.failing = false;
   Daemon again(dir, alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), "1h"), kServer,
-               [] {
-                 auto e = kEnv;
-                 e["ADMIN"] = "admin-token-0123456789abcdef";
-                 return e;
-               }());
+               env_with_admin());
   again.start();
   ASSERT_TRUE(wait_until(
       [&] {
@@ -296,8 +293,7 @@ TEST(Alerting, AFlappingTargetSendsOneNotificationThenQuiet) {
   WebhookReceiver hook;
   TwilioReceiver twilio;
   Switch target;
-  auto env = kEnv;
-  env["ADMIN"] = "admin-token-0123456789abcdef";
+  const auto env = env_with_admin();
   Daemon d(dir,
            alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), "1h",
                            "fail_after = 1\nrecover_after = 1\nflap.window = 10\nflap.threshold = 4"),
@@ -326,8 +322,7 @@ TEST(Alerting, AlertTestReportsEachChannel) {
   SmtpServer smtp(dir);
   WebhookReceiver hook;
   TwilioReceiver twilio;
-  auto env = kEnv;
-  env["ADMIN"] = "admin-token-0123456789abcdef";
+  const auto env = env_with_admin();
   dir.write("c.toml", "[server]\npublic_url = \"https://status.test\"\n" +
                           alerting_config(1, smtp.port(), hook.server.port(), twilio.server.port()));
   const auto ok = run_lookout({"alert-test", "-c", dir.file("c.toml")}, env);
@@ -420,8 +415,7 @@ TEST(Alerting, MaintenanceShowsAndSendsNothing) {
   gmtime_r(&started, &tm);
   char start[32];
   std::strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  auto env = kEnv;
-  env["ADMIN"] = "admin-token-0123456789abcdef";
+  const auto env = env_with_admin();
   Daemon d(dir,
            alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port()) +
                fmt::format("\n[[maintenance]]\nmonitors = [\"port*\"]\nstart = \"{}\"\nduration = \"1h\"\n", start),
