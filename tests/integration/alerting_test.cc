@@ -156,14 +156,25 @@ std::map<std::string, std::string> env_with_admin() {
   return e;
 }
 
-TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
+// The real peers every alerting test talks to, and a config pointing at them.
+struct Peers {
   TempDir dir;
-  SmtpServer smtp(dir);
+  SmtpServer smtp{dir};
   WebhookReceiver hook;
   TwilioReceiver twilio;
   Switch target;
+  std::string config(const std::string& escalate_after = "1s",
+                     const std::string& monitor_extra = "fail_after = 2\nrecover_after = 2") {
+    return alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), escalate_after,
+                           monitor_extra);
+  }
+};
+
+TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
+  Peers p;
+  auto& [dir, smtp, hook, twilio, target] = p;
   const auto env = env_with_admin();
-  Daemon d(dir, alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port()), kServer, env);
+  Daemon d(dir, p.config(), kServer, env);
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
 
@@ -239,13 +250,10 @@ TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
 }
 
 TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
-  TempDir dir;
-  SmtpServer smtp(dir);
-  WebhookReceiver hook;
-  TwilioReceiver twilio;
-  Switch target;
+  Peers p;
+  auto& [dir, smtp, hook, twilio, target] = p;
   hook.failing = true;
-  Daemon d(dir, alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), "1h"), kServer,
+  Daemon d(dir, p.config("1h"), kServer,
            env_with_admin());
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
@@ -270,7 +278,7 @@ TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
   ASSERT_FALSE(stored.empty());
 
   hook.failing = false;
-  Daemon again(dir, alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), "1h"), kServer,
+  Daemon again(dir, p.config("1h"), kServer,
                env_with_admin());
   again.start();
   ASSERT_TRUE(wait_until(
@@ -288,14 +296,11 @@ TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
 }
 
 TEST(Alerting, AFlappingTargetSendsOneNotificationThenQuiet) {
-  TempDir dir;
-  SmtpServer smtp(dir);
-  WebhookReceiver hook;
-  TwilioReceiver twilio;
-  Switch target;
+  Peers p;
+  auto& [dir, smtp, hook, twilio, target] = p;
   const auto env = env_with_admin();
   Daemon d(dir,
-           alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), "1h",
+           p.config("1h",
                            "fail_after = 1\nrecover_after = 1\nflap.window = 10\nflap.threshold = 4"),
            kServer, env);
   d.start();
@@ -403,11 +408,8 @@ namespace lookout::testing {
 namespace {
 
 TEST(Alerting, MaintenanceShowsAndSendsNothing) {
-  TempDir dir;
-  SmtpServer smtp(dir);
-  WebhookReceiver hook;
-  TwilioReceiver twilio;
-  Switch target;
+  Peers p;
+  auto& [dir, smtp, hook, twilio, target] = p;
   target.healthy = false;
   const auto now = std::chrono::system_clock::now();
   const std::time_t started = std::chrono::system_clock::to_time_t(now - std::chrono::minutes(1));
@@ -417,7 +419,7 @@ TEST(Alerting, MaintenanceShowsAndSendsNothing) {
   std::strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);
   const auto env = env_with_admin();
   Daemon d(dir,
-           alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port()) +
+           p.config() +
                fmt::format("\n[[maintenance]]\nmonitors = [\"port*\"]\nstart = \"{}\"\nduration = \"1h\"\n", start),
            kServer, env);
   d.start();
