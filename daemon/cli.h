@@ -10,6 +10,7 @@ int cmd_check(const std::string& config_path);
 int cmd_run(const std::string& config_path);
 int cmd_probe(const std::string& config_path, const std::vector<std::string>& names, bool json);
 int cmd_version();
+int cmd_accept(const std::string& config_path, const std::string& monitor);
 int cmd_alert_test(const std::string& config_path, const std::string& route);
 
 // Prints every error and warning of a load as FILE:LINE:COL: message on stderr.

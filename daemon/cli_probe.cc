@@ -87,7 +87,7 @@ int cmd_probe(const std::string& config_path, const std::vector<std::string>& na
   {
     EventLoop loop;
     CurlBridge curl(loop);
-    ProbeContext ctx{curl, clock};
+    ProbeContext ctx{loop, curl, clock};
     std::vector<std::unique_ptr<Probe>> probes;
     for (const auto* m : selected) probes.push_back(make_probe(*m, ctx, config.redactor));
 

@@ -25,8 +25,30 @@ const char* to_string(MonitorType t) {
   switch (t) {
     case MonitorType::kHttp:
       return "http";
+    case MonitorType::kJourney:
+      return "journey";
+    case MonitorType::kCert:
+      return "cert";
+    case MonitorType::kDns:
+      return "dns";
+    case MonitorType::kLatency:
+      return "latency";
   }
   return "unknown";
+}
+
+const char* to_string(MailCheck c) {
+  switch (c) {
+    case MailCheck::kNone:
+      return "none";
+    case MailCheck::kSpf:
+      return "spf";
+    case MailCheck::kDmarc:
+      return "dmarc";
+    case MailCheck::kDkim:
+      return "dkim";
+  }
+  return "none";
 }
 
 const MonitorConfig* Config::find(const std::string& name) const {
@@ -337,13 +359,6 @@ const std::set<std::string> kServerKeys{"listen", "title", "public_url", "admin_
 const std::set<std::string> kStorageKeys{"path", "keep_raw", "keep_minutes", "keep_hours", "keep_days", "keep_rollups"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
 
-std::set<std::string> all_monitor_keys() {
-  std::set<std::string> keys = config_detail::common_monitor_keys();
-  for (const auto& k : config_detail::http_monitor_keys()) keys.insert(k);
-  for (const auto& k : config_detail::alerting_monitor_keys()) keys.insert(k);
-  return keys;
-}
-
 const toml::table* section(Parser& p, const toml::table& root, std::string_view name) {
   const toml::node* n = root.get(name);
   if (n == nullptr) return nullptr;
@@ -455,19 +470,37 @@ void parse_scheduler(Parser& p, const toml::table& t, SchedulerConfig& s) {
   }
 }
 
+void fingerprint_request(std::string& out, const HttpRequest& h, const HttpExpect& e) {
+  out += fmt::format("|{}|{}|{}|{}|{}|{}|{}", h.url.reveal(), h.method, h.ca_file, h.insecure, h.follow_redirects,
+                     h.max_redirects, h.max_body);
+  for (const auto& [k, v] : h.headers) out += fmt::format("|h:{}={}", k, v.reveal());
+  if (h.body) out += "|b:" + h.body->reveal();
+  for (const auto& s : e.status) out += fmt::format("|s:{}-{}", s.lo, s.hi);
+  if (e.body_contains) out += "|c:" + *e.body_contains;
+  if (e.body_regex) out += "|r:" + e.body_regex->pattern();
+  for (const auto& [k, v] : e.json) out += fmt::format("|j:{}={}", k, v.dump());
+  for (const auto& [k, v] : e.headers) out += fmt::format("|eh:{}={}", k, v);
+  if (e.max_latency) out += fmt::format("|l:{}", e.max_latency->count());
+}
+
 std::string fingerprint(const MonitorConfig& m) {
-  std::string out = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", m.name, m.group, to_string(m.type),
-                                m.is_public, m.interval.count(), m.timeout.count(), m.fail_after, m.recover_after,
-                                m.http.url.reveal(), m.http.method, m.http.ca_file, m.http.insecure,
-                                m.http.follow_redirects, m.http.max_redirects, m.http.max_body);
-  for (const auto& [k, v] : m.http.headers) out += fmt::format("|h:{}={}", k, v.reveal());
-  if (m.http.body) out += "|b:" + m.http.body->reveal();
-  for (const auto& s : m.expect.status) out += fmt::format("|s:{}-{}", s.lo, s.hi);
-  if (m.expect.body_contains) out += "|c:" + *m.expect.body_contains;
-  if (m.expect.body_regex) out += "|r:" + m.expect.body_regex->pattern();
-  for (const auto& [k, v] : m.expect.json) out += fmt::format("|j:{}={}", k, v.dump());
-  for (const auto& [k, v] : m.expect.headers) out += fmt::format("|eh:{}={}", k, v);
-  if (m.expect.max_latency) out += fmt::format("|l:{}", m.expect.max_latency->count());
+  std::string out = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", m.name, m.group, to_string(m.type), m.is_public,
+                                m.interval.count(), m.timeout.count(), m.fail_after, m.recover_after);
+  fingerprint_request(out, m.http, m.expect);
+  if (m.slo.p95) out += fmt::format("|slo:{}/{}/{}", m.slo.p95->count(), m.slo.window.count(), m.slo.min_samples);
+  out += fmt::format("|lat:{}/{}", m.samples, m.reuse);
+  const auto& c = m.cert;
+  out += fmt::format("|cert:{}:{}:{}:{}:{}", c.host, c.port, c.warn_within.count(), c.fail_within.count(), c.starttls_smtp);
+  const auto& d = m.dns;
+  out += fmt::format("|dns:{}:{}:{}:{}:{}", d.query, d.record, d.resolver, d.alert_on_change, to_string(d.check));
+  if (d.expect_answers) out += fmt::format("|da:{}", fmt::join(*d.expect_answers, ","));
+  if (d.expect_contains) out += "|dc:" + *d.expect_contains;
+  for (const auto& s : m.steps) {
+    out += fmt::format("|step:{}:{}:{}", s.name, static_cast<int>(s.body_kind), s.timeout ? s.timeout->count() : 0);
+    fingerprint_request(out, s.request, s.expect);
+    for (const auto& [k, v] : s.form) out += fmt::format("|f:{}={}", k, v.reveal());
+    for (const auto& x : s.extracts) out += fmt::format("|x:{}:{}:{}", x.name, static_cast<int>(x.from), x.what);
+  }
   if (m.routes) out += fmt::format("|routes:{}", fmt::join(*m.routes, ","));
   out += fmt::format("|flap:{}/{}", m.flap_window, m.flap_threshold);
   return out;
@@ -505,17 +538,19 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t, cons
   }
   const auto type_text = p.plain_text(*type, "type");
   if (!type_text) return std::nullopt;
-  if (*type_text == "http") {
-    m.type = MonitorType::kHttp;
-  } else if (*type_text == "journey" || *type_text == "cert" || *type_text == "dns" || *type_text == "latency") {
-    p.error(type->source(), fmt::format("monitor type \"{}\" is not available in lookout {} yet; this version runs \"http\" monitors", *type_text, LOOKOUT_VERSION));
-    return std::nullopt;
+  static const std::map<std::string, MonitorType> kTypes{{"http", MonitorType::kHttp},
+                                                        {"journey", MonitorType::kJourney},
+                                                        {"cert", MonitorType::kCert},
+                                                        {"dns", MonitorType::kDns},
+                                                        {"latency", MonitorType::kLatency}};
+  if (const auto it = kTypes.find(*type_text); it != kTypes.end()) {
+    m.type = it->second;
   } else {
     p.error(type->source(), fmt::format("unknown monitor type \"{}\"; use http, journey, cert, dns or latency", *type_text));
     return std::nullopt;
   }
 
-  p.check_keys(t, fmt::format("monitor \"{}\"", m.name), all_monitor_keys());
+  p.check_keys(t, fmt::format("{} monitor \"{}\"", *type_text, m.name), config_detail::monitor_keys(m.type));
 
   if (const auto* n = layers.get("group")) {
     if (auto v = p.plain_text(*n, "group")) m.group = *v;
@@ -555,7 +590,21 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t, cons
   if (const auto* n = layers.get("recover_after")) {
     if (auto v = p.integer(*n, "recover_after", 1, 100)) m.recover_after = static_cast<int>(*v);
   }
-  config_detail::parse_http_monitor(p, layers, t, m);
+  switch (m.type) {
+    case MonitorType::kHttp:
+    case MonitorType::kLatency:
+      config_detail::parse_http_monitor(p, layers, t, m);
+      break;
+    case MonitorType::kCert:
+      config_detail::parse_cert_monitor(p, layers, t, m);
+      break;
+    case MonitorType::kDns:
+      config_detail::parse_dns_monitor(p, layers, t, m);
+      break;
+    case MonitorType::kJourney:
+      config_detail::parse_journey_monitor(p, layers, t, m);
+      break;
+  }
   config_detail::parse_monitor_alerting(p, layers, m);
   if (!ok) return std::nullopt;
   m.fingerprint = fingerprint(m);
@@ -593,10 +642,12 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
   if (const auto* t = section(p, root, "scheduler")) parse_scheduler(p, *t, config.scheduler);
   const toml::table* defaults = section(p, root, "defaults");
   if (defaults != nullptr) {
-    std::set<std::string> known = all_monitor_keys();
+    std::set<std::string> known = config_detail::any_monitor_keys();
     known.erase("name");
     known.erase("type");
+    known.erase("step");
     p.check_keys(*defaults, "[defaults]", known);
+    config_detail::check_defaults_sub_keys(p, *defaults);
   }
 
   if (const auto* n = root.get("monitor")) {

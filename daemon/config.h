@@ -20,7 +20,7 @@ class RE2;
 
 namespace lookout {
 
-enum class MonitorType { kHttp };
+enum class MonitorType { kHttp, kJourney, kCert, kDns, kLatency };
 const char* to_string(MonitorType t);
 
 // One entry of expect.status: an exact code (lo == hi) or a class like "2xx".
@@ -53,6 +53,55 @@ struct HttpRequest {
   uint64_t max_body = 1024 * 1024;  // bytes of decoded body read before the run fails
 };
 
+// slo.*: DEGRADED while the rolling p95 over `window` is above `p95`, judged only once the
+// window holds `min_samples` samples.
+struct SloConfig {
+  std::optional<Duration> p95;
+  Duration window{15 * 60'000};
+  int min_samples = 10;
+};
+
+struct CertCheck {
+  std::string host;  // SNI and the name the certificate must carry
+  uint16_t port = 443;
+  Duration warn_within{21LL * 86'400'000};
+  Duration fail_within{7LL * 86'400'000};
+  bool starttls_smtp = false;  // starttls = "smtp"
+};
+
+enum class MailCheck { kNone, kSpf, kDmarc, kDkim };
+const char* to_string(MailCheck c);
+
+struct DnsCheck {
+  std::string query;     // the name asked for (with `check`, derived from the mail domain)
+  uint16_t record = 1;   // the RR type number (ns_t_a ...)
+  std::string record_name = "A";
+  std::string resolver;  // "IP:port" for c-ares; empty: the system's resolvers
+  bool alert_on_change = true;
+  std::optional<std::vector<std::string>> expect_answers;  // normalised, sorted
+  std::optional<std::string> expect_contains;
+  MailCheck check = MailCheck::kNone;
+};
+
+// One value a journey step takes from its response, for later steps as {{name}}.
+struct Extract {
+  enum class From { kJson, kRegex, kHeader, kCookie };
+  std::string name;
+  From from = From::kJson;
+  std::string what;  // pointer, pattern, header or cookie name
+  std::shared_ptr<const re2::RE2> regex;
+};
+
+struct JourneyStep {
+  std::string name;
+  HttpRequest request;  // url, headers and body may hold {{name}} templates
+  enum class Body { kNone, kRaw, kForm, kJson } body_kind = Body::kNone;
+  std::vector<std::pair<std::string, Secret>> form;  // form fields (values are templates)
+  std::optional<Duration> timeout;
+  HttpExpect expect;
+  std::vector<Extract> extracts;
+};
+
 struct MonitorConfig {
   std::string name;
   // [[route]] names that may notify about it; unset: every route (each still filters by match).
@@ -67,8 +116,14 @@ struct MonitorConfig {
   int fail_after = 2;
   int recover_after = 2;
   std::string host;  // the target host, for the per-host concurrency cap
-  HttpRequest http;
+  HttpRequest http;  // http and latency; ca_file and insecure also for cert and journey
   HttpExpect expect;
+  SloConfig slo;      // http, latency, journey
+  int samples = 5;    // latency: requests per run
+  bool reuse = false; // latency: keep the connection between samples
+  CertCheck cert;
+  DnsCheck dns;
+  std::vector<JourneyStep> steps;
   // Equal fingerprints mean the monitor did not change across a reload (it keeps its state).
   // It may hold secret values: it is compared, never printed.
   std::string fingerprint;

@@ -13,7 +13,16 @@ namespace lookout::config_detail {
 const std::set<std::string>& http_monitor_keys() {
   static const std::set<std::string> keys{"url",      "method",           "headers",       "body",
                                           "ca_file",  "insecure",         "follow_redirects", "max_redirects",
-                                          "max_body", "expect"};
+                                          "max_body", "expect", "slo"};
+  return keys;
+}
+
+const std::set<std::string>& latency_monitor_keys() {
+  static const std::set<std::string> keys = [] {
+    std::set<std::string> k = http_monitor_keys();
+    k.insert({"samples", "reuse"});
+    return k;
+  }();
   return keys;
 }
 
@@ -87,21 +96,25 @@ void parse_status(Parser& p, const toml::node& n, HttpExpect& e) {
 
 }  // namespace
 
-void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m) {
-  auto& h = m.http;
+void parse_http_request(Parser& p, const Layers& layers, const toml::table& where, std::string_view what,
+                        const std::string& monitor, HttpRequest& h, std::string& host) {
   if (const auto* n = layers.get("url")) {
     if (auto v = p.text(*n, "url")) {
       std::string why;
-      if (!has_scheme(v->reveal())) {
+      // A {{name}} template stands for a value found later; validate the URL around it.
+      static const RE2 kTemplate(R"(\{\{[A-Za-z0-9_]+\}\})");
+      std::string shape = v->reveal();
+      RE2::GlobalReplace(&shape, kTemplate, "x");
+      if (!has_scheme(shape)) {
         p.error(n->source(), fmt::format("url {} has no scheme; write it as https://host/path", v->shown()));
       } else {
-        m.host = url_host(v->reveal(), why);
-        if (m.host.empty()) p.error(n->source(), fmt::format("url {} {}", v->shown(), why));
+        host = url_host(shape, why);
+        if (host.empty()) p.error(n->source(), fmt::format("url {} {}", v->shown(), why));
       }
       h.url = std::move(*v);
     }
   } else {
-    p.error(where.source(), fmt::format("http monitor \"{}\" has no url", m.name));
+    p.error(where.source(), fmt::format("{} has no url", what));
   }
   if (const auto* n = layers.get("method")) {
     if (auto v = p.plain_text(*n, "method")) {
@@ -137,6 +150,10 @@ void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& wher
   if (const auto* n = layers.get("body")) {
     if (auto v = p.text(*n, "body")) h.body = std::move(*v);
   }
+  parse_http_request_options(p, layers, monitor, h);
+}
+
+void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor, HttpRequest& h) {
   if (const auto* n = layers.get("ca_file")) {
     if (auto v = p.plain_text(*n, "ca_file")) {
       std::error_code ec;
@@ -149,7 +166,7 @@ void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& wher
   if (const auto* n = layers.get("insecure")) {
     if (auto v = p.boolean(*n, "insecure")) {
       h.insecure = *v;
-      if (*v) p.warning(n->source(), fmt::format("monitor \"{}\" has insecure = true: its TLS certificates are not verified", m.name));
+      if (*v) p.warning(n->source(), fmt::format("monitor \"{}\" has insecure = true: its TLS certificates are not verified", monitor));
     }
   }
   if (const auto* n = layers.get("follow_redirects")) {
@@ -167,19 +184,9 @@ void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& wher
       }
     }
   }
+}
 
-  // expect.* merges key by key between the monitor and [defaults].
-  for (const toml::table* t : {layers.monitor, layers.defaults}) {
-    if (t == nullptr) continue;
-    if (const auto* e = t->get("expect")) {
-      if (const auto* et = e->as_table()) {
-        p.check_keys(*et, "expect", http_expect_keys());
-      } else {
-        p.error(e->source(), "expect must be a table, as in expect.status = [200]");
-      }
-    }
-  }
-  auto& e = m.expect;
+void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e) {
   if (const auto* n = layers.get("expect.status")) parse_status(p, *n, e);
   if (const auto* n = layers.get("expect.body_contains")) {
     if (auto v = p.plain_text(*n, "expect.body_contains")) e.body_contains = *v;

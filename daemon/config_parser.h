@@ -55,17 +55,33 @@ std::string suggest(std::string_view word, const std::set<std::string>& candidat
 // toml value -> JSON, for expect.json.
 nlohmann::json to_json(const toml::node& n);
 
-// Keys every monitor kind accepts, and those of the http kind.
+// Keys every monitor kind accepts, and those of each kind.
 const std::set<std::string>& common_monitor_keys();
 const std::set<std::string>& http_monitor_keys();
+const std::set<std::string>& latency_monitor_keys();
 const std::set<std::string>& http_expect_keys();
+std::set<std::string> monitor_keys(MonitorType type);
+std::set<std::string> any_monitor_keys();
+// expect.* and slo.* of [defaults], against every kind's keys.
+void check_defaults_sub_keys(Parser& p, const toml::table& defaults);
 
 const std::set<std::string>& alerting_monitor_keys();
 void parse_monitor_alerting(Parser& p, const Layers& layers, MonitorConfig& m);
 // [[channel]], [[route]], [[maintenance]] and their references; after the monitors.
 void parse_alerting(Parser& p, const toml::table& root, Config& config);
 
-// Fills the http part of `m`; errors go to the parser.
-void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
+// One request (url, method, headers, body and the options below); `what` names it in errors.
+void parse_http_request(Parser& p, const Layers& layers, const toml::table& where, std::string_view what,
+                        const std::string& monitor, HttpRequest& h, std::string& host);
+// ca_file, insecure, follow_redirects, max_redirects, max_body.
+void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor, HttpRequest& h);
+void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e);
+void parse_slo(Parser& p, const Layers& layers, MonitorConfig& m);
+
+// Each kind's keys; errors go to the parser.
+void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);  // and latency
+void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
+void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
+void parse_journey_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
 
 }  // namespace lookout::config_detail

@@ -25,7 +25,7 @@ Daemon::Daemon(Config config, const Clock& clock)
     : config_(std::move(config)),
       clock_(clock),
       curl_(loop_),
-      probe_ctx_{curl_, clock_},
+      probe_ctx_{loop_, curl_, clock_},
       scheduler_({config_.scheduler.max_in_flight, config_.scheduler.max_per_host}),
       alert_timer_(loop_),
       schedule_timer_(loop_),
@@ -55,6 +55,10 @@ void Daemon::add_monitor(const MonitorConfig& cfg, const std::map<std::string, S
       m->cause = row.last_cause;
       m->timings.total_us = row.last_latency_us;
     }
+  }
+  if (cfg.slo.p95) m->slo.emplace(cfg.slo);
+  if (auto it = baselines_.find(cfg.name); it != baselines_.end() && cfg.type == MonitorType::kDns) {
+    m->probe->set_baseline(it->second);
   }
   if (m->cfg.http.insecure) spdlog::warn("monitor {}: certificate checks are off (insecure = true)", tag(*m));
   scheduler_.add(m->id, cfg.interval, cfg.host, stable_hash(cfg.name), clock_.mono());
@@ -105,6 +109,22 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   if (it == monitors_.end()) return;
   Monitor& m = *it->second;
   const WallTime now = clock_.wall();
+  if (m.slo) {
+    for (int64_t us : r.samples_us) m.slo->add(r.started_at, us);
+    const SloJudgement j = m.slo->judge(now);
+    m.slo_p95_ms = j.samples > 0 ? std::optional<double>(j.p95_ms) : std::nullopt;
+    if (j.breached && r.outcome == Outcome::kUp) {
+      r.outcome = Outcome::kDegraded;
+      r.kind = ErrorKind::kSlow;
+      r.cause = j.cause;
+    }
+  }
+  if (r.cert_not_after) m.cert_not_after = r.cert_not_after;
+  if (r.answers) m.last_answers = r.answers;
+  if (r.new_baseline) {
+    store_->put_baseline(m.cfg.name, *r.answers);
+    spdlog::info("monitor {}: baseline of {} answers stored", m.cfg.name, r.answers->size());
+  }
   const State before = m.sm.state();
   const bool changed = m.sm.apply(r.outcome, now, m.cfg.fail_after, m.cfg.recover_after);
   const bool maintenance = config_.in_maintenance(m.cfg.name, r.started_at);
@@ -127,7 +147,8 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   }
 
   store_->add_result(
-      ResultRow{m.cfg.name, to_unix_ms(r.started_at), r.outcome, r.http_status, r.timings, r.kind, r.cause, maintenance});
+      ResultRow{m.cfg.name, to_unix_ms(r.started_at), r.outcome, r.http_status, r.timings, r.kind, r.cause, maintenance,
+                std::move(r.detail), std::move(r.samples_us)});
   store_->put_state(StateRow{m.cfg.name, to_string(m.sm.state()), to_unix_ms(m.sm.since()), m.sm.recent(),
                              to_unix_ms(r.started_at), r.outcome, r.timings.total_us, r.cause});
   AlertChanges alerts;
@@ -176,11 +197,44 @@ std::optional<AlertEngine::AckResult> Daemon::request_ack(int64_t incident_id, c
   return answer.get();
 }
 
+AcceptResult Daemon::request_accept(const std::string& monitor) {
+  std::future<AcceptResult> answer;
+  {
+    std::lock_guard lock(ack_mu_);
+    accept_queue_.push_back(AcceptRequest{monitor, {}});
+    answer = accept_queue_.back().result.get_future();
+  }
+  ack_async_->send();
+  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return AcceptResult{};
+  return answer.get();
+}
+
 void Daemon::drain_acks() {
   std::deque<AckRequest> requests;
+  std::deque<AcceptRequest> accepts;
   {
     std::lock_guard lock(ack_mu_);
     requests.swap(ack_queue_);
+    accepts.swap(accept_queue_);
+  }
+  for (auto& req : accepts) {
+    AcceptResult result;
+    result.code = AcceptResult::Code::kUnknown;
+    for (auto& [id, m] : monitors_) {
+      if (m->cfg.name != req.monitor) continue;
+      if (m->cfg.type != MonitorType::kDns || !m->cfg.dns.alert_on_change) {
+        result.code = AcceptResult::Code::kNotDns;
+      } else if (!m->last_answers) {
+        result.code = AcceptResult::Code::kNoAnswers;
+      } else {
+        result.code = AcceptResult::Code::kDone;
+        result.answers = *m->last_answers;
+        m->probe->set_baseline(*m->last_answers);
+        store_->put_baseline(m->cfg.name, *m->last_answers);
+        spdlog::info("monitor {}: {} answers accepted as the new baseline", m->cfg.name, result.answers.size());
+      }
+    }
+    req.result.set_value(std::move(result));
   }
   for (auto& req : requests) {
     AlertChanges changes;
@@ -218,6 +272,8 @@ void Daemon::publish_snapshot() {
     v.timings = m.timings;
     v.runs = m.runs;
     v.failures = m.failures;
+    v.cert_not_after = m.cert_not_after;
+    v.slo_p95_ms = m.slo_p95_ms;
     s->monitors.push_back(std::move(v));
   }
   for (const auto& [name, inc] : alerts_->open_incidents()) s->open_incidents.push_back(inc);
@@ -375,6 +431,7 @@ int Daemon::run() {
     return 1;
   }
   const auto stored = store_->load_states();
+  baselines_ = store_->load_baselines();
   alerts_ = std::make_unique<AlertEngine>(store_->ack_key(), [] { return random_hex(16); });
   alerts_->configure(std::make_shared<const Config>(config_));
   alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
@@ -395,7 +452,8 @@ int Daemon::run() {
 
   web_ = std::make_unique<WebServer>(
       config_.server, clock_, snapshots_, store_->summaries(), config_.storage.path, [this] { return health(); },
-      [this] { return store_->health(); }, [this](int64_t id, const std::string& by) { return request_ack(id, by); });
+      [this] { return store_->health(); }, [this](int64_t id, const std::string& by) { return request_ack(id, by); },
+      [this](const std::string& name) { return request_accept(name); });
   if (!web_->start(error)) {
     spdlog::critical("{}", error);
     return 1;
@@ -438,6 +496,8 @@ int Daemon::run() {
     std::lock_guard lock(ack_mu_);
     for (auto& req : ack_queue_) req.result.set_value(AlertEngine::AckResult::kUnknown);
     ack_queue_.clear();
+    for (auto& req : accept_queue_) req.result.set_value(AcceptResult{});
+    accept_queue_.clear();
   };
   refuse_acks();
   web_->stop();

@@ -14,6 +14,7 @@
 
 #include "alerting/dispatcher.h"
 #include "alerting/incidents.h"
+#include "alerting/slo_window.h"
 #include "alerting/state_machine.h"
 #include "daemon/config.h"
 #include "daemon/curl_bridge.h"
@@ -46,6 +47,10 @@ class Daemon {
     PhaseTimings timings;
     uint64_t runs = 0;
     uint64_t failures = 0;
+    std::optional<SloWindow> slo;
+    std::optional<double> slo_p95_ms;
+    std::optional<WallTime> cert_not_after;
+    std::optional<std::vector<std::string>> last_answers;  // dns: for an accept
   };
 
   void add_monitor(const MonitorConfig& cfg, const std::map<std::string, StateRow>* stored);
@@ -64,6 +69,8 @@ class Daemon {
  public:
   // From a web thread: asks the loop to acknowledge; waits for its answer (nullopt: no answer in time).
   std::optional<AlertEngine::AckResult> request_ack(int64_t incident_id, const std::string& by);
+  // From a web thread: makes a dns monitor's last answers its baseline.
+  AcceptResult request_accept(const std::string& monitor);
 
  private:
   std::string tag(const Monitor& m) const;
@@ -88,8 +95,14 @@ class Daemon {
     std::string by;
     std::promise<AlertEngine::AckResult> result;
   };
+  struct AcceptRequest {
+    std::string monitor;
+    std::promise<AcceptResult> result;
+  };
   std::mutex ack_mu_;
   std::deque<AckRequest> ack_queue_;
+  std::deque<AcceptRequest> accept_queue_;
+  std::map<std::string, std::vector<std::string>> baselines_;  // as loaded at start
   Timer alert_timer_;
 
   std::unordered_map<MonitorId, std::unique_ptr<Monitor>> monitors_;

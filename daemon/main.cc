@@ -95,6 +95,11 @@ int main(int argc, char** argv) {
   alert_test->add_option("-c,--config", config_flag, "config file");
   alert_test->add_option("--route", route, "only this route's channels");
 
+  std::string accept_name;
+  auto* accept = app.add_subcommand("accept", "accept a dns monitor's changed answers as its new baseline (through the running daemon)");
+  accept->add_option("-c,--config", config_flag, "config file");
+  accept->add_option("name", accept_name, "the dns monitor")->required();
+
   app.add_subcommand("version", "print the versions of lookout and its libraries");
 
   try {
@@ -118,6 +123,8 @@ int main(int argc, char** argv) {
   } else if (alert_test->parsed()) {
     setup_logging("warn");
     rc = cmd_alert_test(path, route);
+  } else if (accept->parsed()) {
+    rc = cmd_accept(path, accept_name);
   } else if (probe->parsed()) {
     setup_logging("warn");
     rc = cmd_probe(path, names, json);

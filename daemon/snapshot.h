@@ -33,6 +33,8 @@ struct MonitorView {
   PhaseTimings timings;
   uint64_t runs = 0;  // since this process started
   uint64_t failures = 0;
+  std::optional<WallTime> cert_not_after;  // cert monitors: the earliest expiry of the chain
+  std::optional<double> slo_p95_ms;        // monitors with slo.p95: the rolling window's p95
 };
 
 struct Snapshot {

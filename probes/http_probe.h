@@ -1,14 +1,12 @@
-// The http probe: one request (following redirects) through the loop's libcurl multi, a
-// bounded body, phase timings, and the expect.* verdict.
+// The http probe: one request (following redirects), a bounded body, phase timings, and the
+// expect.* verdict.
 #pragma once
-
-#include <curl/curl.h>
 
 #include <memory>
 #include <string>
 
 #include "daemon/config.h"
-#include "probes/http_expect.h"
+#include "probes/http_exchange.h"
 #include "probes/probe.h"
 
 namespace lookout {
@@ -22,23 +20,22 @@ class HttpProbe final : public Probe {
   void cancel() override;
 
  private:
-  static size_t on_body(char* data, size_t size, size_t n, void* self);
-  static size_t on_header(char* data, size_t size, size_t n, void* self);
-  void setup();
-  void finish(CURLcode code);
-  ProbeResult failure(CURLcode code) const;
+  void finish(HttpExchangeResult x);
 
   MonitorConfig m_;
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
+  HttpCall call_;
+  HttpExchange exchange_;
   CURL* easy_ = nullptr;
-  curl_slist* headers_ = nullptr;
-  char errbuf_[CURL_ERROR_SIZE]{};
-  bool running_ = false;
-  bool body_overflow_ = false;
-  HttpObservation obs_;
   ProbeResult result_;
   Done done_;
 };
+
+// The request lines of a configured request: its headers and a User-Agent unless it sets one.
+std::vector<std::string> header_lines(const std::vector<std::pair<std::string, Secret>>& headers);
+
+// A probe's result from one exchange judged against expect.*; secrets masked in the cause.
+ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect, const Redactor* redactor);
 
 }  // namespace lookout

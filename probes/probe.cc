@@ -1,7 +1,11 @@
 #include "probes/probe.h"
 
 #include "daemon/config.h"
+#include "probes/cert_probe.h"
+#include "probes/dns_probe.h"
 #include "probes/http_probe.h"
+#include "probes/journey_probe.h"
+#include "probes/latency_probe.h"
 
 namespace lookout {
 
@@ -52,6 +56,14 @@ std::unique_ptr<Probe> make_probe(const MonitorConfig& m, ProbeContext& ctx,
   switch (m.type) {
     case MonitorType::kHttp:
       return std::make_unique<HttpProbe>(m, ctx, std::move(redactor));
+    case MonitorType::kLatency:
+      return std::make_unique<LatencyProbe>(m, ctx, std::move(redactor));
+    case MonitorType::kJourney:
+      return std::make_unique<JourneyProbe>(m, ctx, std::move(redactor));
+    case MonitorType::kCert:
+      return std::make_unique<CertProbe>(m, ctx, std::move(redactor));
+    case MonitorType::kDns:
+      return std::make_unique<DnsProbe>(m, ctx, std::move(redactor));
   }
   return nullptr;
 }

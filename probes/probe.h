@@ -11,12 +11,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon/clock.h"
 
 namespace lookout {
 
 class CurlBridge;
+class EventLoop;
 struct MonitorConfig;
 class Redactor;
 
@@ -57,6 +59,16 @@ struct ProbeResult {
   int http_status = 0;  // 0 without a response
   WallTime started_at;
   MonoTime started_mono;
+  // Latencies for the SLO window and the rollups: each sample of a latency run, the total of
+  // an http run or a journey; empty without a response.
+  std::vector<int64_t> samples_us;
+  // Per kind, as JSON stored with the run: a journey's steps, a latency run's samples, a dns
+  // run's answers, a cert run's chain. Never holds a secret or an extracted value.
+  std::string detail;
+  std::optional<WallTime> cert_not_after;  // cert: the earliest not-after of the verified chain
+  // dns: the answer set seen (normalised), and whether this run made it the baseline.
+  std::optional<std::vector<std::string>> answers;
+  bool new_baseline = false;
 };
 
 class Probe {
@@ -65,10 +77,13 @@ class Probe {
   virtual ~Probe() = default;
   virtual bool start(Done done) = 0;
   virtual void cancel() = 0;
+  // dns with on_change = "alert": the accepted answer set (stored, or accepted by a person).
+  virtual void set_baseline(std::vector<std::string> answers) { (void)answers; }
 };
 
 // What probes share on the loop thread.
 struct ProbeContext {
+  EventLoop& loop;
   CurlBridge& curl;
   const Clock& clock;
 };

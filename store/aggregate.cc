@@ -20,6 +20,32 @@ void Aggregate::add_run(Outcome outcome, std::optional<int64_t> latency_us, bool
   }
 }
 
+void Aggregate::add_samples(std::string_view packed) {
+  for (size_t i = 0; i + 8 <= packed.size(); i += 8) {
+    uint64_t v = 0;
+    for (int b = 7; b >= 0; --b) v = (v << 8) | static_cast<unsigned char>(packed[i + static_cast<size_t>(b)]);
+    const auto us = static_cast<int64_t>(v);
+    if (us < 0) continue;
+    min_us = min_us ? std::min(*min_us, us) : us;
+    max_us = max_us ? std::max(*max_us, us) : us;
+    sum_us += us;
+    sketch.add(static_cast<double>(us));
+  }
+}
+
+std::string pack_samples(const std::vector<int64_t>& samples_us) {
+  std::string out;
+  out.reserve(samples_us.size() * 8);
+  for (int64_t s : samples_us) {
+    auto v = static_cast<uint64_t>(s);
+    for (int b = 0; b < 8; ++b) {
+      out += static_cast<char>(v & 0xff);
+      v >>= 8;
+    }
+  }
+  return out;
+}
+
 void Aggregate::merge(const Aggregate& o) {
   count += o.count;
   failures += o.failures;

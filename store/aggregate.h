@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "probes/probe.h"
 #include "store/sketch.h"
@@ -21,6 +24,9 @@ struct Aggregate {
   LatencySketch sketch;      // latencies of runs that had a response
 
   void add_run(Outcome outcome, std::optional<int64_t> latency_us, bool in_maintenance);
+  // The latencies of a run with several samples (a latency monitor), packed by pack_samples:
+  // each one counts in the sketch, the run once in count.
+  void add_samples(std::string_view packed);
   void merge(const Aggregate& o);
   bool empty() const { return count == 0 && maintenance == 0; }
   // Percentage of runs that were not down; nullopt without runs.
@@ -28,5 +34,8 @@ struct Aggregate {
   // In milliseconds; nullopt without latencies.
   std::optional<double> quantile_ms(double q) const;
 };
+
+// Several samples of one run as little-endian 64-bit microseconds, for the results table.
+std::string pack_samples(const std::vector<int64_t>& samples_us);
 
 }  // namespace lookout

@@ -42,7 +42,7 @@ HistoryReader::HistoryReader(sqlite3* db) : db_(db), st_(std::make_unique<Statem
       const std::string where = filtered != 0 ? "monitor_id = ? AND t_ms >= ? AND t_ms < ?" : "t_ms >= ? AND t_ms < ?";
       const std::string sql =
           level == kRaw
-              ? fmt::format("SELECT monitor_id, outcome, total_us, maintenance FROM results WHERE {}", where)
+              ? fmt::format("SELECT monitor_id, outcome, total_us, maintenance, samples FROM results WHERE {}", where)
               : fmt::format("SELECT monitor_id, count, failures, degraded, maintenance, min_us, max_us, sum_us, sketch "
                             "FROM {} WHERE {}",
                             kByCoarseness[static_cast<size_t>(level)]->table, where);
@@ -82,8 +82,17 @@ void HistoryReader::read_rows(int level, std::optional<int64_t> monitor, int64_t
     Aggregate& agg = out[sqlite3_column_int64(st, 0)];
     if (level == kRaw) {
       const int outcome = sqlite3_column_int(st, 1);
-      agg.add_run(static_cast<Outcome>(outcome < 0 || outcome > 2 ? 2 : outcome),
-                  with_sketch ? column_opt(st, 2) : std::nullopt, sqlite3_column_int(st, 3) != 0);
+      const auto o = static_cast<Outcome>(outcome < 0 || outcome > 2 ? 2 : outcome);
+      const bool maintenance = sqlite3_column_int(st, 3) != 0;
+      if (sqlite3_column_type(st, 4) == SQLITE_BLOB && !maintenance) {
+        agg.add_run(o, std::nullopt, false);
+        if (with_sketch) {
+          agg.add_samples(std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 4)),
+                                           static_cast<size_t>(sqlite3_column_bytes(st, 4))));
+        }
+      } else {
+        agg.add_run(o, with_sketch ? column_opt(st, 2) : std::nullopt, maintenance);
+      }
       continue;
     }
     const Aggregate a = read_rollup_columns(st, 1, with_sketch);

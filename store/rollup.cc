@@ -61,7 +61,7 @@ using Buckets = std::map<std::pair<int64_t, int64_t>, Aggregate>;  // (monitor, 
 bool fold_raw(sqlite3* db, int64_t from, int64_t to, Buckets& out, std::string& error) {
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db,
-                         "SELECT monitor_id, t_ms, outcome, total_us, maintenance FROM results "
+                         "SELECT monitor_id, t_ms, outcome, total_us, maintenance, samples FROM results "
                          "WHERE t_ms >= ? AND t_ms < ?",
                          -1, &st, nullptr) != SQLITE_OK) {
     error = sqlite3_errmsg(db);
@@ -74,8 +74,16 @@ bool fold_raw(sqlite3* db, int64_t from, int64_t to, Buckets& out, std::string& 
     const int64_t monitor = sqlite3_column_int64(st, 0);
     const int64_t bucket = align_down(sqlite3_column_int64(st, 1), kMinuteLevel.size_ms);
     const int outcome = sqlite3_column_int(st, 2);
-    out[{monitor, bucket}].add_run(static_cast<Outcome>(outcome < 0 || outcome > 2 ? 2 : outcome), column_opt(st, 3),
-                                   sqlite3_column_int(st, 4) != 0);
+    Aggregate& agg = out[{monitor, bucket}];
+    const bool maintenance = sqlite3_column_int(st, 4) != 0;
+    const auto o = static_cast<Outcome>(outcome < 0 || outcome > 2 ? 2 : outcome);
+    if (sqlite3_column_type(st, 5) == SQLITE_BLOB && !maintenance) {
+      agg.add_run(o, std::nullopt, false);
+      agg.add_samples(std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 5)),
+                                       static_cast<size_t>(sqlite3_column_bytes(st, 5))));
+    } else {
+      agg.add_run(o, column_opt(st, 3), maintenance);
+    }
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) {

@@ -8,7 +8,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 3> kMigrations{
+constexpr std::array<const char*, 4> kMigrations{
     R"sql(
 CREATE TABLE monitors (
   id   INTEGER PRIMARY KEY,
@@ -137,6 +137,20 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_by_status ON outbox (status, due_ms);
 CREATE INDEX outbox_by_event ON outbox (event_id);
+)sql",
+    R"sql(
+-- What a run of each kind keeps beside its phases: a journey's steps, a latency run's
+-- samples, a dns run's answers, a cert run's chain (JSON, never a secret).
+ALTER TABLE results ADD COLUMN detail TEXT;
+-- Latency runs with several samples: every sample, little-endian 64-bit microseconds, so the
+-- rollups' percentiles count each sample and not only the run's median.
+ALTER TABLE results ADD COLUMN samples BLOB;
+-- The accepted answer set of each dns monitor with on_change = "alert".
+CREATE TABLE dns_baselines (
+  monitor_id  INTEGER PRIMARY KEY,
+  answers     TEXT NOT NULL,               -- JSON array of answers in presentation form
+  set_ms      INTEGER NOT NULL
+);
 )sql"};
 
 int user_version(sqlite3* db) {

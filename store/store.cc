@@ -29,6 +29,10 @@ class Stmt {
       sqlite3_bind_null(st_, i);
     }
   }
+  void bind_blob(int i, const std::string& v) {
+    sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void bind_null(int i) { sqlite3_bind_null(st_, i); }
   void bind_text_or_null(int i, const std::string& v) {
     if (v.empty()) {
       sqlite3_bind_null(st_, i);
@@ -138,6 +142,26 @@ void Store::stop() {
 void Store::add_result(ResultRow row) {
   std::lock_guard lock(mu_);
   pending_.results.push_back(std::move(row));
+}
+
+std::map<std::string, std::vector<std::string>> Store::load_baselines() {
+  std::map<std::string, std::vector<std::string>> out;
+  Stmt st(db_, "SELECT m.name, b.answers FROM dns_baselines b JOIN monitors m ON m.id = b.monitor_id");
+  while (st.ok() && st.step() == SQLITE_ROW) {
+    const auto answers = nlohmann::json::parse(column_text(st.get(), 1), nullptr, false);
+    if (!answers.is_array()) continue;
+    std::vector<std::string> v;
+    for (const auto& a : answers) {
+      if (a.is_string()) v.push_back(a.get<std::string>());
+    }
+    out.emplace(column_text(st.get(), 0), std::move(v));
+  }
+  return out;
+}
+
+void Store::put_baseline(const std::string& monitor, std::vector<std::string> answers) {
+  std::lock_guard lock(mu_);
+  pending_.baselines[monitor] = std::move(answers);
 }
 
 void Store::put_state(StateRow row) {
@@ -258,6 +282,7 @@ void Store::merge_back(Batch&& failed) {
     health_.rows_dropped += drop;
   }
   for (auto& [k, v] : failed.states) pending_.states.try_emplace(k, std::move(v));
+  for (auto& [k, v] : failed.baselines) pending_.baselines.try_emplace(k, std::move(v));
   // Alerts are never dropped: they go back in front of what came since.
   failed.alerts.insert(failed.alerts.end(), std::make_move_iterator(pending_.alerts.begin()),
                        std::make_move_iterator(pending_.alerts.end()));
@@ -455,7 +480,7 @@ bool Store::write(Batch& batch, std::string& error) {
   if (!batch.results.empty()) {
     Stmt ins(db_,
              "INSERT INTO results (monitor_id, t_ms, outcome, http_status, total_us, dns_us, connect_us, tls_us, "
-             "first_byte_us, kind, cause, maintenance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+             "first_byte_us, kind, cause, maintenance, detail, samples) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& r : batch.results) {
       const int64_t id = monitor_id(r.monitor);
       if (id < 0) {
@@ -474,6 +499,12 @@ bool Store::write(Batch& batch, std::string& error) {
       ins.bind_text_or_null(10, r.kind == ErrorKind::kNone ? std::string() : std::string(to_string(r.kind)));
       ins.bind_text_or_null(11, r.cause);
       ins.bind(12, static_cast<int64_t>(r.maintenance));
+      ins.bind_text_or_null(13, r.detail);
+      if (r.samples_us.size() > 1) {
+        ins.bind_blob(14, pack_samples(r.samples_us));
+      } else {
+        ins.bind_null(14);
+      }
       if (ins.step() != SQLITE_DONE) {
         fail();
         break;
@@ -501,6 +532,26 @@ bool Store::write(Batch& batch, std::string& error) {
       up.bind(6, s.last_outcome ? std::optional<int64_t>(static_cast<int64_t>(*s.last_outcome)) : std::nullopt);
       up.bind(7, s.last_latency_us);
       up.bind_text_or_null(8, s.last_cause);
+      if (up.step() != SQLITE_DONE) {
+        fail();
+        break;
+      }
+      up.reset();
+    }
+  }
+  if (ok && !batch.baselines.empty()) {
+    Stmt up(db_,
+            "INSERT INTO dns_baselines (monitor_id, answers, set_ms) VALUES (?,?,?) ON CONFLICT (monitor_id) DO UPDATE SET "
+            "answers = excluded.answers, set_ms = excluded.set_ms");
+    for (const auto& [name, answers] : batch.baselines) {
+      const int64_t id = monitor_id(name);
+      if (id < 0) {
+        fail();
+        break;
+      }
+      up.bind(1, id);
+      up.bind(2, nlohmann::json(answers).dump());
+      up.bind(3, to_unix_ms(clock_.wall()));
       if (up.step() != SQLITE_DONE) {
         fail();
         break;

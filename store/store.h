@@ -35,6 +35,8 @@ struct ResultRow {
   ErrorKind kind = ErrorKind::kNone;
   std::string cause;
   bool maintenance = false;
+  std::string detail;              // JSON, or empty
+  std::vector<int64_t> samples_us;  // stored when there are several
 };
 
 struct StateRow {
@@ -95,6 +97,8 @@ class Store {
 
   // Start-up only (before start()): the stored state of every monitor.
   std::map<std::string, StateRow> load_states();
+  // Accepted dns answer sets by monitor name.
+  std::map<std::string, std::vector<std::string>> load_baselines();
 
   void start();
   // Writes what is queued and stops the thread.
@@ -102,6 +106,7 @@ class Store {
 
   void add_result(ResultRow row);
   void put_state(StateRow row);
+  void put_baseline(const std::string& monitor, std::vector<std::string> answers);
   // Incident rows, events and their outbox rows, all in one transaction. Returns the batch
   // sequence number: its notifications may be sent once on_commit has reported it.
   uint64_t add_alerts(AlertChanges changes);
@@ -127,12 +132,14 @@ class Store {
   struct Batch {
     std::vector<ResultRow> results;
     std::unordered_map<std::string, StateRow> states;
+    std::unordered_map<std::string, std::vector<std::string>> baselines;
     std::vector<AlertChanges> alerts;
     std::vector<DeliveryUpdate> deliveries;
     uint64_t seq = 0;  // the newest add_alerts() sequence number in this batch
     std::optional<HousekeepingJob> housekeeping;
     bool empty() const {
-      return results.empty() && states.empty() && alerts.empty() && deliveries.empty() && !housekeeping;
+      return results.empty() && states.empty() && baselines.empty() && alerts.empty() && deliveries.empty() &&
+             !housekeeping;
     }
   };
   void run();

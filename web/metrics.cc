@@ -64,6 +64,18 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
                          phase, static_cast<double>(**v) / 1e6);
     }
   }
+  header(out, "lookout_cert_expiry_timestamp_seconds", "gauge",
+         "When the earliest certificate of the verified chain expires (Unix seconds).");
+  for (const auto& m : s.monitors) {
+    if (!visible(m) || !m.cert_not_after) continue;
+    out += fmt::format("lookout_cert_expiry_timestamp_seconds{{monitor=\"{}\"}} {}\n", escape_label(m.name),
+                       to_unix_ms(*m.cert_not_after) / 1000);
+  }
+  header(out, "lookout_slo_p95_seconds", "gauge", "The p95 latency over the monitor's slo.window.");
+  for (const auto& m : s.monitors) {
+    if (!visible(m) || !m.slo_p95_ms) continue;
+    out += fmt::format("lookout_slo_p95_seconds{{monitor=\"{}\"}} {:.6f}\n", escape_label(m.name), *m.slo_p95_ms / 1000.0);
+  }
   header(out, "lookout_monitor_state", "gauge", "The monitor's state: 1 for the current one.");
   for (const auto& m : s.monitors) {
     if (!visible(m)) continue;

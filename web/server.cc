@@ -29,7 +29,7 @@ bool token_matches(const std::string& presented, const Secret& expected) {
 
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
                      const SummaryCache& summaries, const std::string& db_path, HealthFn health, StoreHealthFn store_health,
-                     AckFn ack)
+                     AckFn ack, AcceptFn accept)
     : cfg_(cfg),
       clock_(clock),
       snapshots_(snapshots),
@@ -38,6 +38,7 @@ WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const Snapshot
       health_(std::move(health)),
       store_health_(std::move(store_health)),
       ack_(std::move(ack)),
+      accept_(std::move(accept)),
       limiter_(cfg.rate_limit, cfg.rate_window),
       svr_(std::make_unique<httplib::Server>()) {}
 
@@ -245,6 +246,33 @@ void WebServer::ack_routes() {
         return json_error(res, 409, "the incident is already resolved");
       case AlertEngine::AckResult::kUnknown:
         return json_error(res, 404, "not found");
+    }
+  });
+
+  // A dns monitor's changed answers become its baseline.
+  svr.Post(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/accept)", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!within_rate(req.remote_addr, res)) return;
+    const auto snap = snapshots_.get();
+    if (!authorized(req.get_header_value("Authorization"), *snap)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      json_error(res, 401, "this call needs the admin token: Authorization: Bearer TOKEN");
+      return;
+    }
+    const std::string name = req.matches[1];
+    const AcceptResult result = accept_(name);
+    switch (result.code) {
+      case AcceptResult::Code::kDone:
+        res.set_content(nlohmann::json{{"monitor", name}, {"accepted", true}, {"answers", result.answers}}.dump(),
+                        "application/json");
+        return;
+      case AcceptResult::Code::kUnknown:
+        return json_error(res, 404, "not found");
+      case AcceptResult::Code::kNotDns:
+        return json_error(res, 409, "only dns monitors with on_change = \"alert\" have answers to accept");
+      case AcceptResult::Code::kNoAnswers:
+        return json_error(res, 409, "the monitor has not had an answer yet; try again after its next run");
+      case AcceptResult::Code::kNoAnswer:
+        return json_error(res, 503, "the daemon did not answer in time; try again");
     }
   });
 

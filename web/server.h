@@ -27,6 +27,12 @@ struct HealthReport {
   std::string reason;
 };
 
+// The answer to "accept the new answers of this dns monitor".
+struct AcceptResult {
+  enum class Code { kDone, kUnknown, kNotDns, kNoAnswers, kNoAnswer } code = Code::kNoAnswer;
+  std::vector<std::string> answers;
+};
+
 class WebServer {
  public:
   using HealthFn = std::function<HealthReport()>;
@@ -34,8 +40,10 @@ class WebServer {
   // Asks the loop to acknowledge; nullopt when it did not answer in time.
   using AckFn = std::function<std::optional<AlertEngine::AckResult>(int64_t incident_id, const std::string& by)>;
 
+  using AcceptFn = std::function<AcceptResult(const std::string& monitor)>;
+
   WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots, const SummaryCache& summaries,
-            const std::string& db_path, HealthFn health, StoreHealthFn store_health, AckFn ack);
+            const std::string& db_path, HealthFn health, StoreHealthFn store_health, AckFn ack, AcceptFn accept);
   ~WebServer();
 
   // Binds server.listen and starts serving; false with `error` when the address is taken.
@@ -61,6 +69,7 @@ class WebServer {
   HealthFn health_;
   StoreHealthFn store_health_;
   AckFn ack_;
+  AcceptFn accept_;
   RateLimiter limiter_;
   // The status page and the status JSON are built at most once a second per view (public,
   // admin) and kept plain and gzip-compressed, so a crowd of readers costs one render and one

@@ -47,7 +47,7 @@ expect.status = [999]
 )");
   const auto r = run_lookout({"check", "-c", dir.file("bad.toml")});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find(dir.file("bad.toml") + ":5:1: unknown key \"timout\" in monitor \"a\"; did you mean \"timeout\"?"),
+  EXPECT_NE(r.err.find(dir.file("bad.toml") + ":5:1: unknown key \"timout\" in http monitor \"a\"; did you mean \"timeout\"?"),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find(dir.file("bad.toml") + ":6:18: expect.status code 999 is outside 100-599"), std::string::npos) << r.err;

@@ -70,7 +70,7 @@ intervall = "30s"
 )");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(messages(r), std::vector<std::string>{
-                             "/etc/lookout/test.toml:5:1: unknown key \"intervall\" in monitor \"home\"; did you mean \"interval\"?"});
+                             "/etc/lookout/test.toml:5:1: unknown key \"intervall\" in http monitor \"home\"; did you mean \"interval\"?"});
 }
 
 TEST(Config, UnknownKeyInExpectAndSections) {

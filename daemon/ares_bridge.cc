@@ -1,0 +1,145 @@
+#include "daemon/ares_bridge.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace lookout {
+
+struct AresChannel::Watch {
+  uv_poll_t poll{};
+  ares_socket_t fd;
+  AresChannel* owner;
+};
+
+struct AresChannel::Pending {
+  AresChannel* owner;
+  uint64_t generation;
+  Done done;
+};
+
+AresChannel::AresChannel(EventLoop& loop, Duration try_timeout, int tries)
+    : loop_(loop), try_timeout_(try_timeout), tries_(tries), timer_(loop), ready_timer_(loop) {}
+
+AresChannel::~AresChannel() {
+  if (channel_ != nullptr) {
+    ++generation_;
+    ares_destroy(channel_);  // pending answers come back as ARES_EDESTRUCTION and are dropped
+  }
+  for (auto& [fd, w] : watches_) {
+    uv_poll_stop(&w->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Watch*>(h->data); });
+  }
+}
+
+bool AresChannel::init(const std::string& servers, std::string& error) {
+  ares_options opts{};
+  opts.sock_state_cb = &AresChannel::on_sock_state;
+  opts.sock_state_cb_data = this;
+  opts.timeout = static_cast<int>(try_timeout_.count());
+  opts.tries = tries_;
+  // SERVFAIL and REFUSED are answers to report, not reasons to try the next server quietly.
+  opts.flags = ARES_FLAG_NOCHECKRESP;
+  const int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
+  int rc = ares_init_options(&channel_, &opts, mask);
+  if (rc != ARES_SUCCESS) {
+    channel_ = nullptr;
+    error = fmt::format("cannot set up the DNS resolver: {}", ares_strerror(rc));
+    return false;
+  }
+  if (!servers.empty()) {
+    rc = ares_set_servers_ports_csv(channel_, servers.c_str());
+    if (rc != ARES_SUCCESS) {
+      error = fmt::format("cannot use resolver {}: {}", servers, ares_strerror(rc));
+      return false;
+    }
+  }
+  return true;
+}
+
+void AresChannel::query(const std::string& name, int type, Done done) {
+  auto* p = new Pending{this, generation_, std::move(done)};
+  ares_query(channel_, name.c_str(), 1 /* C_IN */, type, &AresChannel::on_answer, p);
+  arm_timer();
+}
+
+void AresChannel::cancel() {
+  ++generation_;
+  ready_.clear();
+  ares_cancel(channel_);
+  arm_timer();
+}
+
+void AresChannel::on_answer(void* arg, int status, int, unsigned char* abuf, int alen) {
+  std::unique_ptr<Pending> p(static_cast<Pending*>(arg));
+  if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || p->generation != p->owner->generation_) return;
+  std::string message;
+  if (abuf != nullptr && alen > 0) message.assign(reinterpret_cast<const char*>(abuf), static_cast<size_t>(alen));
+  AresChannel* self = p->owner;
+  self->ready_.push_back([done = std::move(p->done), status, message = std::move(message)]() mutable {
+    done(status, std::move(message));
+  });
+  if (self->ready_.size() == 1) {
+    self->ready_timer_.start(Duration{0}, [self] {
+      auto run = std::move(self->ready_);
+      self->ready_.clear();
+      const std::weak_ptr<int> alive = self->alive_;
+      const uint64_t generation = self->generation_;
+      for (auto& f : run) {
+        if (alive.expired() || self->generation_ != generation) return;  // destroyed or cancelled by an earlier one
+        f();
+      }
+    });
+  }
+}
+
+void AresChannel::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) {
+  auto* self = static_cast<AresChannel*>(data);
+  auto it = self->watches_.find(fd);
+  if (readable == 0 && writable == 0) {
+    if (it != self->watches_.end()) {
+      Watch* w = it->second;
+      self->watches_.erase(it);
+      uv_poll_stop(&w->poll);
+      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Watch*>(h->data); });
+    }
+    return;
+  }
+  Watch* w = nullptr;
+  if (it == self->watches_.end()) {
+    w = new Watch{{}, fd, self};
+    if (uv_poll_init_socket(self->loop_.raw(), &w->poll, fd) != 0) {
+      spdlog::error("cannot watch a DNS socket; the question will time out");
+      delete w;
+      return;
+    }
+    w->poll.data = w;
+    self->watches_.emplace(fd, w);
+  } else {
+    w = it->second;
+  }
+  const int events = (readable != 0 ? UV_READABLE : 0) | (writable != 0 ? UV_WRITABLE : 0);
+  uv_poll_start(&w->poll, events, [](uv_poll_t* h, int status, int ev) {
+    auto* watch = static_cast<Watch*>(h->data);
+    // On a socket error let c-ares read: it then sees the error and moves on.
+    const bool r = status < 0 || (ev & UV_READABLE) != 0;
+    const bool wr = (ev & UV_WRITABLE) != 0;
+    watch->owner->process(r ? watch->fd : ARES_SOCKET_BAD, wr ? watch->fd : ARES_SOCKET_BAD);
+  });
+}
+
+void AresChannel::process(ares_socket_t read_fd, ares_socket_t write_fd) {
+  ares_process_fd(channel_, read_fd, write_fd);
+  arm_timer();
+}
+
+void AresChannel::arm_timer() {
+  timeval tv{};
+  if (ares_timeout(channel_, nullptr, &tv) == nullptr) {
+    timer_.stop();
+    return;
+  }
+  const Duration after{static_cast<int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000 + 1};
+  timer_.start(after, [this] { process(ARES_SOCKET_BAD, ARES_SOCKET_BAD); });
+}
+
+}  // namespace lookout

@@ -1,0 +1,58 @@
+// c-ares on the libuv loop: the channel's socket-state callback starts and stops uv_poll
+// watchers, one uv_timer follows ares_timeout(), and answers come back as raw DNS messages.
+// No lookup ever blocks the loop. One channel per dns monitor, since each may ask its own
+// resolver.
+#pragma once
+
+#include <ares.h>
+
+#include <functional>
+#include <string>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "daemon/event_loop.h"
+
+namespace lookout {
+
+class AresChannel {
+ public:
+  // status is an ARES_* code; `message` the raw answer when one came (also for NXDOMAIN).
+  using Done = std::function<void(int status, std::string message)>;
+
+  AresChannel(EventLoop& loop, Duration try_timeout, int tries);
+  ~AresChannel();
+  AresChannel(const AresChannel&) = delete;
+  AresChannel& operator=(const AresChannel&) = delete;
+
+  // `servers` as "IP:port" / "[IPv6]:port"; empty: the system's resolvers. False with `error`.
+  bool init(const std::string& servers, std::string& error);
+  // One question, no search list. `done` runs once on the loop unless cancel() comes first.
+  void query(const std::string& name, int type, Done done);
+  // Drops every pending question without calling its `done`.
+  void cancel();
+
+ private:
+  struct Watch;
+  struct Pending;
+  static void on_sock_state(void* self, ares_socket_t fd, int readable, int writable);
+  static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
+  void process(ares_socket_t read_fd, ares_socket_t write_fd);
+  void arm_timer();
+
+  EventLoop& loop_;
+  Duration try_timeout_;
+  int tries_;
+  ares_channel channel_ = nullptr;
+  std::unordered_map<ares_socket_t, Watch*> watches_;
+  Timer timer_;
+  // Answers are handed out on the next turn, outside c-ares's own call stack: an owner may
+  // destroy this channel from its callback.
+  std::vector<std::function<void()>> ready_;
+  Timer ready_timer_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  uint64_t generation_ = 0;  // answers of questions asked before the last cancel() are dropped
+};
+
+}  // namespace lookout

@@ -1,0 +1,224 @@
+#include "probes/cert_probe.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/curl_bridge.h"
+#include "daemon/units.h"
+
+namespace lookout {
+namespace {
+
+int ctx_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+std::string one_line_name(const X509_NAME* name) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(bio, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(std::max(0L, len)));
+  BIO_free(bio);
+  return out;
+}
+
+WallTime asn1_time(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return WallTime{};
+  return WallTime{std::chrono::seconds{timegm(&tm)}};
+}
+
+CertInfo info_of(X509* cert) {
+  return CertInfo{one_line_name(X509_get_subject_name(cert)), one_line_name(X509_get_issuer_name(cert)),
+                  asn1_time(X509_get0_notBefore(cert)), asn1_time(X509_get0_notAfter(cert))};
+}
+
+std::vector<std::string> names_of(X509* cert) {
+  std::vector<std::string> out;
+  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(sans, i);
+    if (n->type == GEN_DNS) {
+      const auto* s = n->d.dNSName;
+      out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s)));
+    } else if (n->type == GEN_IPADD) {
+      const auto* s = n->d.iPAddress;
+      char buf[64] = {};
+      const int len = ASN1_STRING_length(s);
+      if ((len == 4 || len == 16) && inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(s), buf, sizeof buf)) {
+        out.emplace_back(buf);
+      }
+    }
+  }
+  GENERAL_NAMES_free(sans);
+  if (out.empty()) out.push_back(one_line_name(X509_get_subject_name(cert)));
+  return out;
+}
+
+int verify_callback(int ok, X509_STORE_CTX* store) {
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl != nullptr) {
+    auto* self = static_cast<CertProbe*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index()));
+    if (self != nullptr) self->on_verify(ok, store);
+  }
+  // The verdict is lookout's, after the handshake, with the details in hand.
+  return 1;
+}
+
+CURLcode on_ssl_ctx(CURL*, void* ssl_ctx, void* self) {
+  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+  SSL_CTX_set_ex_data(ctx, ctx_index(), self);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_callback);
+  return CURLE_OK;
+}
+
+}  // namespace
+
+void CertProbe::on_verify(int ok, void* store_ctx) {
+  auto* store = static_cast<X509_STORE_CTX*>(store_ctx);
+  const int depth = X509_STORE_CTX_get_error_depth(store);
+  if (ok == 0 && obs_.verify_error == X509_V_OK) {
+    obs_.verify_error = X509_STORE_CTX_get_error(store);
+    obs_.error_depth = depth;
+    obs_.verify_error_text = X509_verify_cert_error_string(obs_.verify_error);
+  }
+  if (depth != 0) return;
+  // At depth 0 the chain is as complete as it will get.
+  obs_.chain.clear();
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store);
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) obs_.chain.push_back(info_of(sk_X509_value(chain, i)));
+  X509* leaf = X509_STORE_CTX_get_current_cert(store);
+  if (leaf != nullptr) {
+    if (obs_.chain.empty()) obs_.chain.push_back(info_of(leaf));
+    const std::string& host = m_.cert.host;
+    unsigned char ip[16];
+    const bool is_ip = inet_pton(AF_INET, host.c_str(), ip) == 1 || inet_pton(AF_INET6, host.c_str(), ip) == 1;
+    obs_.name_ok = is_ip ? X509_check_ip_asc(leaf, host.c_str(), 0) == 1
+                         : X509_check_host(leaf, host.c_str(), host.size(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
+    obs_.names = names_of(leaf);
+  }
+  saw_chain_ = true;
+}
+
+CertProbe::CertProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
+    : m_(m), ctx_(ctx), redactor_(std::move(redactor)) {
+  const std::string host = m_.cert.host.find(':') != std::string::npos ? "[" + m_.cert.host + "]" : m_.cert.host;
+  url_ = fmt::format("{}://{}:{}/", m_.cert.starttls_smtp ? "smtp" : "https", host, m_.cert.port);
+}
+
+CertProbe::~CertProbe() { ctx_.curl.release(easy_); }
+
+bool CertProbe::start(Done done) {
+  if (easy_ != nullptr) return false;
+  easy_ = ctx_.curl.acquire();
+  if (easy_ == nullptr) return false;
+  CURL* e = easy_;
+  obs_ = CertObservation{};
+  saw_chain_ = false;
+  errbuf_[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, m_.cert.starttls_smtp ? "smtp" : "https");
+  set_transfer_defaults(e, m_.timeout, m_.http.ca_file, false);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_.timeout.count()));
+  curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  // The name is checked here, with the names the certificate holds, for the cause.
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &on_ssl_ctx);
+  curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, this);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
+  if (m_.cert.starttls_smtp) curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+  result_ = ProbeResult{};
+  result_.started_at = ctx_.clock.wall();
+  result_.started_mono = ctx_.clock.mono();
+  if (!ctx_.curl.add(e, [this](CURLcode code) { finish(code); })) {
+    ctx_.curl.release(std::exchange(easy_, nullptr));
+    return false;
+  }
+  done_ = std::move(done);
+  return true;
+}
+
+void CertProbe::cancel() {
+  if (easy_ == nullptr) return;
+  ctx_.curl.release(std::exchange(easy_, nullptr));
+  ProbeResult r = std::move(result_);
+  r.outcome = Outcome::kDown;
+  r.kind = ErrorKind::kCancelled;
+  r.cause = "cancelled";
+  Done done = std::move(done_);
+  done(std::move(r));  // may destroy this
+}
+
+void CertProbe::finish(CURLcode code) {
+  ProbeResult r;
+  const std::string detail = errbuf_[0] != '\0' ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
+  curl_off_t connect = 0, tls = 0, dns = 0;
+  curl_easy_getinfo(easy_, CURLINFO_NAMELOOKUP_TIME_T, &dns);
+  curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connect);
+  curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &tls);
+  if (connect > 0) {
+    r.timings.dns_us = dns;
+    r.timings.connect_us = std::max<curl_off_t>(0, connect - dns);
+  }
+  if (tls > 0) r.timings.tls_us = std::max<curl_off_t>(0, tls - connect);
+  if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION)) {
+    const CertVerdict v = judge_certificate(m_.cert, obs_, ctx_.clock.wall());
+    r.outcome = v.outcome;
+    r.kind = v.kind;
+    r.cause = v.cause;
+    r.cert_not_after = v.not_after;
+    if (tls > 0) {
+      r.timings.total_us = tls;
+      r.samples_us.push_back(tls);
+    }
+    nlohmann::json chain = nlohmann::json::array();
+    for (const auto& c : obs_.chain) {
+      chain.push_back({{"subject", c.subject}, {"issuer", c.issuer}, {"not_before", rfc3339(c.not_before)},
+                       {"not_after", rfc3339(c.not_after)}});
+    }
+    r.detail = nlohmann::json{{"chain", std::move(chain)}}.dump();
+  } else {
+    r.outcome = Outcome::kDown;
+    switch (code) {
+      case CURLE_OPERATION_TIMEDOUT:
+        r.kind = ErrorKind::kTimeout;
+        r.cause = fmt::format("timed out after {} {}", format_duration(m_.timeout),
+                              connect == 0 ? "while connecting"
+                              : m_.cert.starttls_smtp ? "before the TLS handshake finished (SMTP and STARTTLS)"
+                                                      : "during the TLS handshake");
+        break;
+      case CURLE_COULDNT_RESOLVE_HOST:
+        r.kind = ErrorKind::kDns;
+        r.cause = fmt::format("cannot resolve host {}", m_.cert.host);
+        break;
+      case CURLE_COULDNT_CONNECT:
+        r.kind = ErrorKind::kConnect;
+        r.cause = "cannot connect: " + detail;
+        break;
+      case CURLE_USE_SSL_FAILED:
+        r.kind = ErrorKind::kTls;
+        r.cause = fmt::format("the mail server at {}:{} does not offer STARTTLS", m_.cert.host, m_.cert.port);
+        break;
+      default:
+        r.kind = code == CURLE_OK ? ErrorKind::kProtocol : ErrorKind::kTls;
+        r.cause = code == CURLE_OK ? "the connection ended without a certificate" : "TLS handshake failed: " + detail;
+        break;
+    }
+  }
+  r.started_at = result_.started_at;
+  r.started_mono = result_.started_mono;
+  if (!r.cause.empty() && redactor_) r.cause = redactor_->apply(std::move(r.cause));
+  ctx_.curl.release(std::exchange(easy_, nullptr));
+  Done done = std::move(done_);
+  done(std::move(r));  // may destroy this
+}
+
+}  // namespace lookout

@@ -1,0 +1,221 @@
+#include "probes/dns_probe.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "daemon/units.h"
+#include "probes/dns_answers.h"
+#include "probes/mail_records.h"
+
+namespace lookout {
+namespace {
+
+constexpr int kSpfMaxLookups = 10;  // RFC 7208 section 4.6.4
+constexpr int kTries = 2;
+
+}  // namespace
+
+DnsProbe::DnsProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
+    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), deadline_(ctx.loop) {}
+
+DnsProbe::~DnsProbe() = default;
+
+std::string DnsProbe::server() const { return m_.dns.resolver.empty() ? "the system's resolver" : m_.dns.resolver; }
+
+bool DnsProbe::start(Done done) {
+  if (running_) return false;
+  if (!channel_) {
+    // Each try gets a share of the timeout, so c-ares gives up (and says so) before the run's
+    // deadline does.
+    auto channel = std::make_unique<AresChannel>(ctx_.loop, std::max(Duration{50}, m_.timeout / (kTries + 1)), kTries);
+    std::string error;
+    if (!channel->init(m_.dns.resolver, error)) {
+      spdlog::error("monitor {}: {}", m_.name, error);
+      return false;
+    }
+    channel_ = std::move(channel);
+  }
+  result_ = ProbeResult{};
+  result_.started_at = ctx_.clock.wall();
+  result_.started_mono = ctx_.clock.mono();
+  spf_answers_.clear();
+  spf_lookups_ = 0;
+  spf_pending_ = 0;
+  spf_seen_.clear();
+  spf_problem_.clear();
+  running_ = true;
+  done_ = std::move(done);
+  deadline_.start(m_.timeout, [this] {
+    channel_->cancel();
+    fail(ErrorKind::kTimeout, fmt::format("no answer for {} {} from {} within {}", m_.dns.record_name, m_.dns.query,
+                                          server(), format_duration(m_.timeout)));
+  });
+  channel_->query(m_.dns.query, m_.dns.record, [this](int status, std::string message) { on_answer(status, message); });
+  return true;
+}
+
+void DnsProbe::cancel() {
+  if (!running_) return;
+  if (channel_) channel_->cancel();
+  ProbeResult r = std::move(result_);
+  r.outcome = Outcome::kDown;
+  r.kind = ErrorKind::kCancelled;
+  r.cause = "cancelled";
+  running_ = false;
+  deadline_.stop();
+  Done done = std::move(done_);
+  done(std::move(r));  // may destroy this
+}
+
+void DnsProbe::on_answer(int status, const std::string& message) {
+  const std::string what = fmt::format("{} {}", m_.dns.record_name, m_.dns.query);
+  switch (status) {
+    case ARES_SUCCESS:
+      break;
+    case ARES_ENODATA:
+      fail(ErrorKind::kDns, fmt::format("no {} records for {} (the name exists; {})", m_.dns.record_name, m_.dns.query, server()));
+      return;
+    case ARES_ENOTFOUND:
+      fail(ErrorKind::kDns, fmt::format("NXDOMAIN: {} does not exist ({})", m_.dns.query, server()));
+      return;
+    case ARES_ESERVFAIL:
+      fail(ErrorKind::kDns, fmt::format("SERVFAIL from {} for {}", server(), what));
+      return;
+    case ARES_EREFUSED:
+      fail(ErrorKind::kDns, fmt::format("REFUSED: {} will not answer {}", server(), what));
+      return;
+    case ARES_ETIMEOUT:
+      fail(ErrorKind::kTimeout, fmt::format("no answer for {} from {} within {}", what, server(), format_duration(m_.timeout)));
+      return;
+    case ARES_ECONNREFUSED:
+      fail(ErrorKind::kConnect, fmt::format("{} refused the connection (is a DNS server listening there?)", server()));
+      return;
+    default:
+      fail(ErrorKind::kDns, fmt::format("{} from {}: {}", what, server(), ares_strerror(status)));
+      return;
+  }
+  std::string error;
+  auto answers = parse_answers(message, m_.dns.record, error);
+  if (!answers) {
+    fail(ErrorKind::kProtocol, fmt::format("the answer for {} from {} is not valid DNS: {}", what, server(), error));
+    return;
+  }
+  if (m_.dns.check != MailCheck::kSpf) {
+    judge(std::move(*answers));
+    return;
+  }
+  const SpfRecord spf = check_spf(m_.dns.query, *answers);
+  spf_answers_ = std::move(*answers);
+  if (!spf.problem.empty()) {
+    spf_problem_ = spf.problem;
+    judge(std::move(spf_answers_));
+    return;
+  }
+  spf_lookups_ = spf.lookups;
+  spf_seen_.insert(m_.dns.query);
+  for (const auto& d : spf.includes) {
+    if (!spf_seen_.insert(d).second || spf_lookups_ > kSpfMaxLookups) continue;
+    ++spf_pending_;
+    channel_->query(d, 16, [this, d](int st, std::string msg) { on_spf_include(d, st, msg); });
+  }
+  if (spf_pending_ == 0) judge(std::move(spf_answers_));
+}
+
+void DnsProbe::on_spf_include(const std::string& domain, int status, const std::string& message) {
+  --spf_pending_;
+  if (spf_problem_.empty()) {
+    std::string error;
+    std::optional<std::vector<std::string>> answers;
+    if (status == ARES_SUCCESS) answers = parse_answers(message, 16, error);
+    if (!answers) {
+      spf_problem_ = fmt::format("the SPF record of {} includes {}, whose SPF record cannot be read ({})", m_.dns.query,
+                                 domain, status == ARES_SUCCESS ? error : ares_strerror(status));
+    } else {
+      const SpfRecord inner = check_spf(domain, *answers);
+      if (!inner.problem.empty()) {
+        spf_problem_ = fmt::format("included by {}: {}", m_.dns.query, inner.problem);
+      } else {
+        spf_lookups_ += inner.lookups;
+        for (const auto& d : inner.includes) {
+          if (!spf_seen_.insert(d).second || spf_lookups_ > kSpfMaxLookups) continue;
+          ++spf_pending_;
+          channel_->query(d, 16, [this, d](int st, std::string msg) { on_spf_include(d, st, msg); });
+        }
+      }
+    }
+  }
+  if (spf_lookups_ > kSpfMaxLookups && spf_problem_.empty()) {
+    spf_problem_ = fmt::format("the SPF record of {} needs more than {} DNS lookups through its includes; receivers "
+                               "reject it (permerror)", m_.dns.query, kSpfMaxLookups);
+  }
+  if (spf_pending_ == 0) judge(std::move(spf_answers_));
+}
+
+void DnsProbe::judge(std::vector<std::string> answers) {
+  if (!running_) return;
+  ProbeResult r;
+  const DnsVerdict v = judge_answers(m_.dns, answers, m_.dns.alert_on_change ? baseline_ : std::nullopt);
+  r.outcome = v.outcome;
+  r.kind = v.kind;
+  r.cause = v.cause;
+  if (r.outcome == Outcome::kUp) {
+    std::string problem;
+    switch (m_.dns.check) {
+      case MailCheck::kNone:
+        break;
+      case MailCheck::kSpf:
+        problem = spf_problem_;
+        break;
+      case MailCheck::kDmarc:
+        problem = check_dmarc(m_.dns.query, answers);
+        break;
+      case MailCheck::kDkim:
+        problem = check_dkim(m_.dns.query, answers);
+        break;
+    }
+    if (!problem.empty()) {
+      r.outcome = Outcome::kDown;
+      r.kind = ErrorKind::kExpectation;
+      r.cause = std::move(problem);
+    }
+  }
+  // The first answer set becomes the baseline that later runs are held to.
+  if (m_.dns.alert_on_change && !baseline_ && r.outcome == Outcome::kUp) {
+    baseline_ = answers;
+    r.new_baseline = true;
+  }
+  nlohmann::json detail{{"answers", answers}};
+  if (m_.dns.check == MailCheck::kSpf) detail["spf_lookups"] = spf_lookups_;
+  r.detail = detail.dump();
+  r.answers = std::move(answers);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(ctx_.clock.mono() - result_.started_mono);
+  r.timings.dns_us = elapsed.count();
+  r.timings.total_us = elapsed.count();
+  r.samples_us.push_back(elapsed.count());
+  finish(std::move(r));
+}
+
+void DnsProbe::fail(ErrorKind kind, std::string cause) {
+  if (!running_) return;
+  ProbeResult r;
+  r.outcome = Outcome::kDown;
+  r.kind = kind;
+  r.cause = std::move(cause);
+  finish(std::move(r));
+}
+
+void DnsProbe::finish(ProbeResult r) {
+  running_ = false;
+  deadline_.stop();
+  if (channel_) channel_->cancel();  // an SPF include still asked is not needed any more
+  r.started_at = result_.started_at;
+  r.started_mono = result_.started_mono;
+  if (!r.cause.empty() && redactor_) r.cause = redactor_->apply(std::move(r.cause));
+  Done done = std::move(done_);
+  done(std::move(r));  // may destroy this
+}
+
+}  // namespace lookout

@@ -1,0 +1,53 @@
+// The dns probe: one question to the monitor's resolver (or the system's) through c-ares on
+// the loop; the answers normalised and judged against expect.*, the baseline and, with
+// `check`, the mail-record rules. An SPF check follows include: and redirect= to count DNS
+// lookups, within the run's timeout.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/ares_bridge.h"
+#include "daemon/config.h"
+#include "probes/probe.h"
+
+namespace lookout {
+
+class DnsProbe final : public Probe {
+ public:
+  DnsProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor);
+  ~DnsProbe() override;
+
+  bool start(Done done) override;
+  void cancel() override;
+  void set_baseline(std::vector<std::string> answers) override { baseline_ = std::move(answers); }
+
+ private:
+  void on_answer(int status, const std::string& message);
+  void on_spf_include(const std::string& domain, int status, const std::string& message);
+  void judge(std::vector<std::string> answers);
+  void fail(ErrorKind kind, std::string cause);
+  void finish(ProbeResult r);
+  std::string server() const;
+
+  MonitorConfig m_;
+  ProbeContext& ctx_;
+  std::shared_ptr<const Redactor> redactor_;
+  std::unique_ptr<AresChannel> channel_;
+  Timer deadline_;
+  bool running_ = false;
+  std::optional<std::vector<std::string>> baseline_;
+  // An SPF run in progress: the record's answers, lookups counted, domains still asked.
+  std::vector<std::string> spf_answers_;
+  int spf_lookups_ = 0;
+  int spf_pending_ = 0;
+  std::set<std::string> spf_seen_;
+  std::string spf_problem_;
+  ProbeResult result_;
+  Done done_;
+};
+
+}  // namespace lookout

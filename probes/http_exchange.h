@@ -1,0 +1,79 @@
+// One HTTP request through the loop's libcurl multi: a rendered request in, the response (a
+// bounded body, headers, phase timings) or a failure with its cause out. The http, latency and
+// journey probes are built on it.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/config.h"
+#include "probes/http_expect.h"
+#include "probes/probe.h"
+
+namespace lookout {
+
+class CurlBridge;
+
+struct HttpCall {
+  std::string url;
+  std::string method = "GET";
+  std::vector<std::string> header_lines;  // "Name: value"
+  std::optional<std::string> body;
+  const HttpRequest* options = nullptr;   // ca_file, insecure, redirects, max_body
+  Duration timeout{10'000};
+  bool fresh_connection = true;  // connect and TLS measured anew; false reuses a kept connection
+  bool keep_connection = false;  // leave the connection open for the next call
+  bool cookies = false;          // use (and fill) the handle's cookie jar
+};
+
+struct HttpExchangeResult {
+  bool responded = false;  // a complete response came
+  HttpObservation obs;     // status, headers and body of the final response
+  PhaseTimings timings;
+  ErrorKind kind = ErrorKind::kNone;  // when !responded
+  std::string cause;
+};
+
+class HttpExchange {
+ public:
+  using Done = std::function<void(HttpExchangeResult)>;
+  explicit HttpExchange(CurlBridge& curl) : curl_(curl) {}
+  ~HttpExchange() { cancel(); }
+  HttpExchange(const HttpExchange&) = delete;
+  HttpExchange& operator=(const HttpExchange&) = delete;
+
+  // `easy` stays the caller's: a journey keeps one handle, and its cookies, for all its steps.
+  // On success `done` runs exactly once on the loop (it may destroy this); else never.
+  bool start(CURL* easy, const HttpCall& call, Done done);
+  // Stops a running request without calling `done`.
+  void cancel();
+  bool running() const { return easy_ != nullptr; }
+
+ private:
+  static size_t on_body(char* data, size_t size, size_t n, void* self);
+  static size_t on_header(char* data, size_t size, size_t n, void* self);
+  void finish(CURLcode code);
+  void failure(CURLcode code, HttpExchangeResult& r) const;
+
+  CurlBridge& curl_;
+  CURL* easy_ = nullptr;
+  curl_slist* headers_ = nullptr;
+  char errbuf_[CURL_ERROR_SIZE]{};
+  std::string url_;
+  std::optional<std::string> body_;
+  uint64_t max_body_ = 0;
+  int max_redirects_ = 0;
+  Duration timeout_{0};
+  bool body_overflow_ = false;
+  HttpObservation obs_;
+  Done done_;
+};
+
+// Phase timings of a finished transfer; total only when a response came.
+PhaseTimings read_phases(CURL* easy, bool responded);
+
+}  // namespace lookout
