@@ -23,7 +23,7 @@ std::string stamp(WallTime t) {
 std::string relative(WallTime when, WallTime now) {
   const double hours = static_cast<double>(std::chrono::duration_cast<std::chrono::minutes>(when - now).count()) / 60.0;
   const double h = std::fabs(hours);
-  const std::string amount = h >= 48 ? fmt::format("{} days", static_cast<int64_t>(h / 24))
+  const std::string amount = h >= 48 ? fmt::format("{} days", std::llround(h / 24))
                              : h >= 1 ? fmt::format("{} hours", static_cast<int64_t>(h))
                                       : std::string("less than an hour");
   return hours >= 0 ? "in " + amount : amount + " ago";

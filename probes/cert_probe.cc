@@ -169,6 +169,11 @@ void CertProbe::finish(CURLcode code) {
     r.timings.connect_us = std::max<curl_off_t>(0, connect - dns);
   }
   if (tls > 0) r.timings.tls_us = std::max<curl_off_t>(0, tls - connect);
+  // libcurl 7.88 records the connect time only once TLS is up too; a peer address shows the
+  // TCP connection was made.
+  char* peer = nullptr;
+  curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &peer);
+  const bool tcp_connected = connect > 0 || (peer != nullptr && *peer != '\0');
   if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION)) {
     const CertVerdict v = judge_certificate(m_.cert, obs_, ctx_.clock.wall());
     r.outcome = v.outcome;
@@ -191,7 +196,7 @@ void CertProbe::finish(CURLcode code) {
       case CURLE_OPERATION_TIMEDOUT:
         r.kind = ErrorKind::kTimeout;
         r.cause = fmt::format("timed out after {} {}", format_duration(m_.timeout),
-                              connect == 0 ? "while connecting"
+                              !tcp_connected ? "while connecting"
                               : m_.cert.starttls_smtp ? "before the TLS handshake finished (SMTP and STARTTLS)"
                                                       : "during the TLS handshake");
         break;

@@ -129,7 +129,12 @@ void HttpExchange::failure(CURLcode code, HttpExchangeResult& r) const {
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT: {
       r.kind = ErrorKind::kTimeout;
-      const char* phase = t.connect == 0                                           ? "while connecting"
+      // libcurl 7.88 records the connect time of https only once TLS is up too; a peer
+      // address shows the TCP connection was made.
+      char* peer = nullptr;
+      curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &peer);
+      const bool tcp_connected = t.connect > 0 || (peer != nullptr && *peer != '\0');
+      const char* phase = !tcp_connected                                           ? "while connecting"
                           : (t.tls == 0 && url_.rfind("https", 0) == 0)            ? "during the TLS handshake"
                           : t.first_byte == 0                                      ? "waiting for the response"
                                                                                    : "reading the response";

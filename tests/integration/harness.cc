@@ -256,6 +256,21 @@ void RawServer::serve() {
   for (int c : held) close(c);
 }
 
+std::map<std::string, nlohmann::json> probe_json(const std::string& config, int& code,
+                                                 const std::map<std::string, std::string>& env) {
+  const auto r = run_lookout({"probe", "-c", config, "--json"}, env);
+  code = r.code;
+  std::map<std::string, nlohmann::json> out;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("monitor")) out[j["monitor"].get<std::string>()] = j;
+  }
+  if (out.empty()) ADD_FAILURE() << "lookout probe printed no JSON lines; stderr: " << r.err;
+  return out;
+}
+
 Certs make_certs(const TempDir& dir) {
   Certs c;
   c.ca_cert = dir.file("ca.pem");

@@ -63,6 +63,9 @@ struct RunResult {
 };
 RunResult run_lookout(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 std::string lookout_binary();
+// `lookout probe --json` on a config: each monitor's line by name (exit code in `code`).
+std::map<std::string, nlohmann::json> probe_json(const std::string& config, int& code,
+                                                 const std::map<std::string, std::string>& env = {});
 
 struct HttpAnswer {
   int status = 0;  // 0: no answer
