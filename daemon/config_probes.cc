@@ -322,8 +322,8 @@ void parse_slo(Parser& p, const Layers& layers, MonitorConfig& m) {
   }
   if (const auto* n = layers.get("slo.window")) {
     if (auto v = p.duration(*n, "slo.window")) {
-      if (*v < Duration{60'000} || *v > Duration{30LL * 86'400'000}) {
-        p.error(n->source(), "slo.window must be between 1m and 30d");
+      if (*v < Duration{10'000} || *v > Duration{30LL * 86'400'000}) {
+        p.error(n->source(), "slo.window must be between 10s and 30d");
       } else {
         m.slo.window = *v;
       }

@@ -1,0 +1,119 @@
+// The latency kind and slo.p95 against a target whose delay the test sets: the monitor goes
+// DEGRADED with the p95, the budget and the window in its cause, comes back UP when the slow
+// samples leave the window, and keeps every sample (with its phases) in storage.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace lookout::testing {
+namespace {
+
+TEST(LatencyProbe, CrossesIntoDegradedAndBack) {
+  TempDir dir;
+  TargetServer target;
+  std::atomic<int> delay_ms{0};
+  target.routes().Get("/api", [&](const httplib::Request&, httplib::Response& res) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+    res.set_content("{}", "application/json");
+  });
+  target.start();
+  const std::string url = fmt::format("http://127.0.0.1:{}/api", target.port());
+  Daemon d(dir, fmt::format(R"(
+[defaults]
+interval = "300ms"
+timeout = "300ms"
+fail_after = 1
+recover_after = 1
+public = true
+slo.p95 = "100ms"
+slo.window = "10s"
+slo.min_samples = 5
+
+[[monitor]]
+name = "dashboard"
+type = "latency"
+url = "{0}"
+samples = 3
+
+[[monitor]]
+name = "home"
+type = "http"
+url = "{0}"
+)",
+                            url));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("dashboard")["state"] == "up" && d.monitor("home")["state"] == "up"; },
+                         10'000ms));
+
+  delay_ms = 200;
+  ASSERT_TRUE(wait_until([&] { return d.monitor("dashboard")["state"] == "degraded"; }, 10'000ms))
+      << d.monitor("dashboard").dump();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("home")["state"] == "degraded"; }, 10'000ms)) << d.monitor("home").dump();
+  const std::string metrics = d.metrics();
+  const double p95 = metric_value(metrics, "lookout_slo_p95_seconds", "monitor=\"dashboard\"");
+  EXPECT_GT(p95, 0.1);
+
+  // The cause of a degraded run names the p95, the budget and the window.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(d.db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_busy_timeout(db, 2000);
+  std::string cause;
+  ASSERT_TRUE(wait_until([&] {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db,
+                       "SELECT r.cause FROM results r JOIN monitors m ON m.id = r.monitor_id "
+                       "WHERE m.name = 'dashboard' AND r.outcome = 1 ORDER BY r.t_ms DESC LIMIT 1",
+                       -1, &st, nullptr);
+    if (sqlite3_step(st) == SQLITE_ROW) cause = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return !cause.empty();
+  }, 5'000ms));
+  EXPECT_NE(cause.find("> 100 ms over the last 10s ("), std::string::npos) << cause;
+  const double reported = std::stod(cause.substr(4));
+  EXPECT_GE(reported, 200 * 0.99) << cause;
+
+  // Every sample is stored, with its phases, beside the run.
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT length(r.samples), r.detail FROM results r JOIN monitors m ON m.id = r.monitor_id "
+                     "WHERE m.name = 'dashboard' AND r.samples IS NOT NULL ORDER BY r.t_ms DESC LIMIT 1",
+                     -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3 * 8);
+  const auto detail = nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+  ASSERT_EQ(detail["samples"].size(), 3u);
+  EXPECT_TRUE(detail["samples"][0]["connect_ms"].is_number());
+  EXPECT_GE(detail["samples"][0]["total_ms"].get<double>(), 200);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+
+  delay_ms = 0;
+  ASSERT_TRUE(wait_until([&] { return d.monitor("dashboard")["state"] == "up"; }, 20'000ms)) << d.monitor("dashboard").dump();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("home")["state"] == "up"; }, 20'000ms));
+}
+
+TEST(LatencyProbe, ASlowSampleFailsTheRunNamingIt) {
+  TempDir dir;
+  TargetServer target;
+  std::atomic<int> calls{0};
+  target.routes().Get("/api", [&](const httplib::Request&, httplib::Response& res) {
+    // Every third request is refused with 503.
+    res.status = ++calls % 3 == 0 ? 503 : 200;
+  });
+  target.start();
+  dir.write("c.toml", fmt::format("[[monitor]]\nname = \"api\"\ntype = \"latency\"\nurl = \"http://127.0.0.1:{}/api\"\n"
+                                  "samples = 5\nreuse = true\n",
+                                  target.port()));
+  int code = 0;
+  const auto r = probe_json(dir.file("c.toml"), code);
+  EXPECT_EQ(code, 1);
+  ASSERT_EQ(r.count("api"), 1u);
+  EXPECT_EQ(r.at("api")["outcome"], "down");
+  EXPECT_EQ(r.at("api")["cause"], "sample 3 of 5: expected status 2xx, got 503");
+}
+
+}  // namespace
+}  // namespace lookout::testing
