@@ -104,6 +104,7 @@ bool JourneyProbe::run_step() {
   }
   call_.header_lines = header_lines(headers);
   call_.timeout = std::max(Duration{1}, std::min(left, s.timeout.value_or(left)));
+  step_has_rest_of_run_ = !s.timeout || *s.timeout >= left;
   // Steps share connections like a browser does; the first step measures a fresh one.
   call_.fresh_connection = step_ == 0;
   call_.keep_connection = step_ + 1 < m_.steps.size();
@@ -138,7 +139,7 @@ void JourneyProbe::on_step(HttpExchangeResult x) {
   const JourneyStep& s = m_.steps[step_];
   const PhaseTimings timings = x.timings;
   step_times_.emplace_back(step_label(), timings);
-  if (!x.responded && x.kind == ErrorKind::kTimeout && ctx_.clock.mono() >= deadline_) {
+  if (!x.responded && x.kind == ErrorKind::kTimeout && step_has_rest_of_run_) {
     fail_step(ErrorKind::kTimeout, fmt::format("the journey did not finish within its timeout {}", format_duration(m_.timeout)),
               timings, 0);
     return;

@@ -38,6 +38,7 @@ class JourneyProbe final : public Probe {
   CURL* easy_ = nullptr;
   size_t step_ = 0;
   MonoTime deadline_;
+  bool step_has_rest_of_run_ = false;  // the running step's timeout is what is left of the run's
   std::map<std::string, std::string> vars_;
   Redactor run_redactor_;  // the config's secrets and this run's extracted values
   HttpCall call_;
