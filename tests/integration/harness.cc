@@ -402,6 +402,44 @@ std::vector<std::string> SmtpServer::messages() const {
 
 namespace lookout::testing {
 
+KnotServer::KnotServer(const TempDir& dir, const std::map<std::string, std::string>& zones)
+    : conf_(dir.file("knot.conf")), zones_dir_(dir.file("zones")), port_(free_port()) {
+  const std::string root = dir.file("knot");
+  std::filesystem::create_directories(root + "/run");
+  std::filesystem::create_directories(root + "/db");
+  std::filesystem::create_directories(zones_dir_);
+  std::string conf = fmt::format(
+      "server:\n  rundir: \"{0}/run\"\n  listen: 127.0.0.1@{1}\n"
+      "database:\n  storage: \"{0}/db\"\n"
+      "template:\n  - id: default\n    storage: \"{2}\"\n    file: \"%s.zone\"\n    zonefile-sync: -1\n"
+      "    zonefile-load: whole\n    journal-content: none\n    semantic-checks: off\n"
+      "log:\n  - target: stderr\n    any: warning\n"
+      "zone:\n",
+      root, port_, zones_dir_);
+  for (const auto& [name, text] : zones) {
+    std::ofstream(zones_dir_ + "/" + name + ".zone") << text;
+    conf += fmt::format("  - domain: {}\n", name);
+  }
+  std::ofstream(conf_) << conf;
+  proc_ = std::make_unique<Process>(std::vector<std::string>{"/usr/sbin/knotd", "-c", conf_}, std::map<std::string, std::string>{},
+                                    dir.path());
+  const std::string probe = fmt::format("kdig @127.0.0.1 -p {} +timeout=1 +retry=0 SOA {} >/dev/null 2>&1", port_,
+                                        zones.begin()->first);
+  const bool up = wait_until([&] { return std::system(probe.c_str()) == 0 || proc_->wait(0ms).has_value(); }, 15'000ms);
+  if (!up || proc_->wait(0ms)) throw std::runtime_error("knotd did not start: " + proc_->err());
+}
+
+KnotServer::~KnotServer() {
+  proc_->signal(SIGTERM);
+  if (!proc_->wait(5'000ms)) proc_->signal(SIGKILL);
+}
+
+void KnotServer::set_zone(const std::string& zone, const std::string& text) {
+  std::ofstream(zones_dir_ + "/" + zone + ".zone") << text;
+  const std::string cmd = fmt::format("knotc -b -c {} zone-reload {} >/dev/null 2>&1", conf_, zone);
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("knotc zone-reload failed");
+}
+
 std::string base64(const std::string& s) {
   std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),

@@ -164,6 +164,22 @@ class SmtpServer {
   std::unique_ptr<Process> proc_;
 };
 
+// A real authoritative DNS server (Knot) on 127.0.0.1 and a free port, serving zones the test
+// writes; set_zone() rewrites one and reloads it.
+class KnotServer {
+ public:
+  KnotServer(const TempDir& dir, const std::map<std::string, std::string>& zones);
+  ~KnotServer();
+  int port() const { return port_; }
+  std::string address() const { return fmt::format("127.0.0.1:{}", port_); }
+  void set_zone(const std::string& zone, const std::string& text);
+
+ private:
+  std::string conf_, zones_dir_;
+  int port_;
+  std::unique_ptr<Process> proc_;
+};
+
 std::string base64(const std::string& s);
 
 // Sums a counter or gauge of the Prometheus text for the given label text ("" for none).
