@@ -55,6 +55,9 @@ void print_json(const std::vector<const MonitorConfig*>& monitors, const std::ve
                        {"tls", ms_json(r.timings.tls_us)},
                        {"first_byte", ms_json(r.timings.first_byte_us)},
                        {"total", ms_json(r.timings.total_us)}}}};
+    // What the kind saw: a journey's steps, a latency run's samples, dns answers, a cert chain.
+    if (!r.detail.empty()) j["detail"] = nlohmann::json::parse(r.detail, nullptr, false);
+    if (r.cert_not_after) j["cert_not_after"] = rfc3339(*r.cert_not_after);
     std::cout << j.dump() << "\n";
   }
 }

@@ -202,7 +202,9 @@ TEST(Cli, EveryExampleConfigIsValidWithItsSecretsSet) {
                                                {"SMTP_PASS", "p"},
                                                {"WEBHOOK_SECRET", "s"},
                                                {"TWILIO_SID", "AC1"},
-                                               {"TWILIO_TOKEN", "t"}};
+                                               {"TWILIO_TOKEN", "t"},
+                                               {"JOURNEY_USER", "ops@acme.example"},
+                                               {"JOURNEY_PASS", "pw"}};
   int checked = 0;
   for (const auto& e : std::filesystem::directory_iterator(std::string(LOOKOUT_SOURCE_DIR) + "/examples")) {
     if (e.path().extension() != ".toml") continue;
