@@ -149,12 +149,7 @@ bool CertProbe::start(Done done) {
 void CertProbe::cancel() {
   if (easy_ == nullptr) return;
   ctx_.curl.release(std::exchange(easy_, nullptr));
-  ProbeResult r = std::move(result_);
-  r.outcome = Outcome::kDown;
-  r.kind = ErrorKind::kCancelled;
-  r.cause = "cancelled";
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
+  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
 }
 
 void CertProbe::finish(CURLcode code) {

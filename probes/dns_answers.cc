@@ -39,6 +39,18 @@ std::string quoted(const std::vector<std::string>& v) {
   return fmt::format("{}", fmt::join(q, ", "));
 }
 
+// "<head>: <added-word> "x"; <removed-word> "y"", naming only the sides that are not empty.
+DnsVerdict down_with_diff(const std::string& head, const AnswerDiff& d, const char* added, const char* removed) {
+  DnsVerdict v;
+  v.outcome = Outcome::kDown;
+  v.kind = ErrorKind::kExpectation;
+  v.cause = head + ":";
+  if (!d.added.empty()) v.cause += fmt::format(" {} {}", added, quoted(d.added));
+  if (!d.added.empty() && !d.removed.empty()) v.cause += ";";
+  if (!d.removed.empty()) v.cause += fmt::format(" {} {}", removed, quoted(d.removed));
+  return v;
+}
+
 }  // namespace
 
 std::optional<std::vector<std::string>> parse_answers(std::string_view message, uint16_t qtype, std::string& error) {
@@ -179,14 +191,7 @@ DnsVerdict judge_answers(const DnsCheck& check, const std::vector<std::string>& 
     for (const auto& a : *check.expect_answers) want.insert(normalise_answer(check.record, a));
     const std::vector<std::string> expected(want.begin(), want.end());
     if (expected != answers) {
-      const AnswerDiff d = diff_answers(expected, answers);
-      v.outcome = Outcome::kDown;
-      v.kind = ErrorKind::kExpectation;
-      v.cause = fmt::format("{} is not as expected:", what);
-      if (!d.added.empty()) v.cause += fmt::format(" unexpected {}", quoted(d.added));
-      if (!d.added.empty() && !d.removed.empty()) v.cause += ";";
-      if (!d.removed.empty()) v.cause += fmt::format(" missing {}", quoted(d.removed));
-      return v;
+      return down_with_diff(what + " is not as expected", diff_answers(expected, answers), "unexpected", "missing");
     }
   }
   if (check.expect_contains) {
@@ -200,13 +205,7 @@ DnsVerdict judge_answers(const DnsCheck& check, const std::vector<std::string>& 
     }
   }
   if (check.alert_on_change && baseline && *baseline != answers) {
-    const AnswerDiff d = diff_answers(*baseline, answers);
-    v.outcome = Outcome::kDown;
-    v.kind = ErrorKind::kExpectation;
-    v.cause = fmt::format("{} changed:", what);
-    if (!d.added.empty()) v.cause += fmt::format(" added {}", quoted(d.added));
-    if (!d.added.empty() && !d.removed.empty()) v.cause += ";";
-    if (!d.removed.empty()) v.cause += fmt::format(" removed {}", quoted(d.removed));
+    v = down_with_diff(what + " changed", diff_answers(*baseline, answers), "added", "removed");
     v.cause += " (accept the new answers with lookout accept)";
   }
   return v;

@@ -60,14 +60,9 @@ bool DnsProbe::start(Done done) {
 void DnsProbe::cancel() {
   if (!running_) return;
   if (channel_) channel_->cancel();
-  ProbeResult r = std::move(result_);
-  r.outcome = Outcome::kDown;
-  r.kind = ErrorKind::kCancelled;
-  r.cause = "cancelled";
   running_ = false;
   deadline_.stop();
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
+  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
 }
 
 void DnsProbe::on_answer(int status, const std::string& message) {

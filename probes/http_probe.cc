@@ -38,15 +38,19 @@ ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect, const
   return r;
 }
 
-HttpProbe::HttpProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
-    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), exchange_(ctx.curl) {
-  call_.url = m_.http.url.reveal();
-  call_.method = m_.http.method;
-  call_.header_lines = header_lines(m_.http.headers);
-  if (m_.http.body) call_.body = m_.http.body->reveal();
-  call_.options = &m_.http;
-  call_.timeout = m_.timeout;
+HttpCall call_of(const MonitorConfig& m) {
+  HttpCall call;
+  call.url = m.http.url.reveal();
+  call.method = m.http.method;
+  call.header_lines = header_lines(m.http.headers);
+  if (m.http.body) call.body = m.http.body->reveal();
+  call.options = &m.http;
+  call.timeout = m.timeout;  // a latency monitor's: per sample
+  return call;
 }
+
+HttpProbe::HttpProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
+    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), call_(call_of(m_)), exchange_(ctx.curl) {}
 
 HttpProbe::~HttpProbe() {
   exchange_.cancel();
@@ -72,12 +76,7 @@ void HttpProbe::cancel() {
   if (easy_ == nullptr) return;
   exchange_.cancel();
   ctx_.curl.release(std::exchange(easy_, nullptr));
-  ProbeResult r = std::move(result_);
-  r.outcome = Outcome::kDown;
-  r.kind = ErrorKind::kCancelled;
-  r.cause = "cancelled";
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
+  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
 }
 
 void HttpProbe::finish(HttpExchangeResult x) {

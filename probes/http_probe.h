@@ -32,6 +32,9 @@ class HttpProbe final : public Probe {
   Done done_;
 };
 
+// The call an http or latency monitor makes, from its config (which must outlive it).
+HttpCall call_of(const MonitorConfig& m);
+
 // The request lines of a configured request: its headers and a User-Agent unless it sets one.
 std::vector<std::string> header_lines(const std::vector<std::pair<std::string, Secret>>& headers);
 

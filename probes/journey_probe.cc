@@ -117,12 +117,7 @@ void JourneyProbe::cancel() {
   exchange_.cancel();
   curl_easy_setopt(easy_, CURLOPT_COOKIELIST, "ALL");
   ctx_.curl.release(std::exchange(easy_, nullptr));
-  ProbeResult r = std::move(result_);
-  r.outcome = Outcome::kDown;
-  r.kind = ErrorKind::kCancelled;
-  r.cause = "cancelled";
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
+  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
 }
 
 void JourneyProbe::fail_step(ErrorKind kind, const std::string& why, const PhaseTimings& timings, int status) {

@@ -19,14 +19,7 @@ nlohmann::json ms(const std::optional<int64_t>& us) {
 }  // namespace
 
 LatencyProbe::LatencyProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
-    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), exchange_(ctx.curl) {
-  call_.url = m_.http.url.reveal();
-  call_.method = m_.http.method;
-  call_.header_lines = header_lines(m_.http.headers);
-  if (m_.http.body) call_.body = m_.http.body->reveal();
-  call_.options = &m_.http;
-  call_.timeout = m_.timeout;  // per sample
-}
+    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), call_(call_of(m_)), exchange_(ctx.curl) {}
 
 LatencyProbe::~LatencyProbe() {
   exchange_.cancel();
@@ -61,12 +54,7 @@ void LatencyProbe::cancel() {
   if (easy_ == nullptr) return;
   exchange_.cancel();
   ctx_.curl.release(std::exchange(easy_, nullptr));
-  ProbeResult r = std::move(result_);
-  r.outcome = Outcome::kDown;
-  r.kind = ErrorKind::kCancelled;
-  r.cause = "cancelled";
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
+  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
 }
 
 void LatencyProbe::on_sample(HttpExchangeResult x) {

@@ -51,6 +51,13 @@ const char* to_string(ErrorKind k) {
   return "internal";
 }
 
+void finish_cancelled(Probe::Done done, ProbeResult started) {
+  started.outcome = Outcome::kDown;
+  started.kind = ErrorKind::kCancelled;
+  started.cause = "cancelled";
+  done(std::move(started));  // may destroy the probe
+}
+
 std::unique_ptr<Probe> make_probe(const MonitorConfig& m, ProbeContext& ctx,
                                   std::shared_ptr<const Redactor> redactor) {
   switch (m.type) {

@@ -81,6 +81,9 @@ class Probe {
   virtual void set_baseline(std::vector<std::string> answers) { (void)answers; }
 };
 
+// Ends a cancelled run: `done` gets a down, cancelled result with the run's start times.
+void finish_cancelled(Probe::Done done, ProbeResult started);
+
 // What probes share on the loop thread.
 struct ProbeContext {
   EventLoop& loop;

@@ -224,16 +224,20 @@ const char* outcome_of(const std::string& status) {
 
 }  // namespace
 
+bool WebServer::admin_call(const httplib::Request& req, httplib::Response& res) {
+  if (!within_rate(req.remote_addr, res)) return false;
+  if (!authorized(req.get_header_value("Authorization"), *snapshots_.get())) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    json_error(res, 401, "this call needs the admin token: Authorization: Bearer TOKEN");
+    return false;
+  }
+  return true;
+}
+
 void WebServer::ack_routes() {
   auto& svr = *svr_;
   svr.Post(R"(/api/v1/incidents/([0-9]{1,18})/ack)", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!within_rate(req.remote_addr, res)) return;
-    const auto snap = snapshots_.get();
-    if (!authorized(req.get_header_value("Authorization"), *snap)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      json_error(res, 401, "this call needs the admin token: Authorization: Bearer TOKEN");
-      return;
-    }
+    if (!admin_call(req, res)) return;
     const int64_t id = std::stoll(req.matches[1]);
     const auto result = ack_(id, "api");
     if (!result) return json_error(res, 503, "the daemon did not answer in time; try again");
@@ -251,13 +255,7 @@ void WebServer::ack_routes() {
 
   // A dns monitor's changed answers become its baseline.
   svr.Post(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/accept)", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!within_rate(req.remote_addr, res)) return;
-    const auto snap = snapshots_.get();
-    if (!authorized(req.get_header_value("Authorization"), *snap)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      json_error(res, 401, "this call needs the admin token: Authorization: Bearer TOKEN");
-      return;
-    }
+    if (!admin_call(req, res)) return;
     const std::string name = req.matches[1];
     const AcceptResult result = accept_(name);
     switch (result.code) {

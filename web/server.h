@@ -56,6 +56,8 @@ class WebServer {
   bool visible(const std::string& monitor, const Snapshot& s, bool admin) const;
   // False (and a 429 answer with Retry-After) when the client is over server.rate_limit.
   bool within_rate(const std::string& client, httplib::Response& res);
+  // Rate limit and bearer token of an admin call; false (and the answer set) when refused.
+  bool admin_call(const httplib::Request& req, httplib::Response& res);
   void routes();
   void ack_routes();
   void incident_routes();
