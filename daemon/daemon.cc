@@ -19,6 +19,8 @@ constexpr Duration kHousekeepingEvery{60'000};
 constexpr Duration kLoopStaleAfter{2000};
 constexpr Duration kStorageStaleAfter{5000};
 
+std::string question_of(const MonitorConfig& m) { return fmt::format("{} {}", m.dns.record_name, m.dns.query); }
+
 }  // namespace
 
 Daemon::Daemon(Config config, const Clock& clock)
@@ -57,13 +59,21 @@ void Daemon::add_monitor(const MonitorConfig& cfg, const std::map<std::string, S
     }
   }
   if (cfg.slo.p95) m->slo.emplace(cfg.slo);
-  if (auto it = baselines_.find(cfg.name); it != baselines_.end() && cfg.type == MonitorType::kDns) {
-    m->probe->set_baseline(it->second);
+  // A stored baseline holds while the question is the same; a new question starts afresh.
+  if (auto it = baselines_.find(cfg.name); it != baselines_.end() && cfg.type == MonitorType::kDns &&
+      it->second.question == question_of(cfg)) {
+    m->probe->set_baseline(it->second.answers);
   }
   if (m->cfg.http.insecure) spdlog::warn("monitor {}: certificate checks are off (insecure = true)", tag(*m));
   scheduler_.add(m->id, cfg.interval, cfg.host, stable_hash(cfg.name), clock_.mono());
   order_.push_back(m->id);
   monitors_.emplace(m->id, std::move(m));
+}
+
+void Daemon::store_baseline(const MonitorConfig& m, const std::vector<std::string>& answers) {
+  Baseline b{question_of(m), answers};
+  baselines_[m.name] = b;
+  store_->put_baseline(m.name, std::move(b));
 }
 
 void Daemon::drop_monitor(MonitorId id) {
@@ -122,7 +132,7 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   if (r.cert_not_after) m.cert_not_after = r.cert_not_after;
   if (r.answers) m.last_answers = r.answers;
   if (r.new_baseline) {
-    store_->put_baseline(m.cfg.name, *r.answers);
+    store_baseline(m.cfg, *r.answers);
     spdlog::info("monitor {}: baseline of {} answers stored", m.cfg.name, r.answers->size());
   }
   const State before = m.sm.state();
@@ -230,7 +240,7 @@ void Daemon::drain_acks() {
         result.code = AcceptResult::Code::kDone;
         result.answers = *m->last_answers;
         m->probe->set_baseline(*m->last_answers);
-        store_->put_baseline(m->cfg.name, *m->last_answers);
+        store_baseline(m->cfg, *m->last_answers);
         spdlog::info("monitor {}: {} answers accepted as the new baseline", m->cfg.name, result.answers.size());
       }
     }

@@ -102,7 +102,8 @@ class Daemon {
   std::mutex ack_mu_;
   std::deque<AckRequest> ack_queue_;
   std::deque<AcceptRequest> accept_queue_;
-  std::map<std::string, std::vector<std::string>> baselines_;  // as loaded at start
+  std::map<std::string, Baseline> baselines_;  // dns baselines by monitor, as stored
+  void store_baseline(const MonitorConfig& m, const std::vector<std::string>& answers);
   Timer alert_timer_;
 
   std::unordered_map<MonitorId, std::unique_ptr<Monitor>> monitors_;

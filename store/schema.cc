@@ -148,6 +148,7 @@ ALTER TABLE results ADD COLUMN samples BLOB;
 -- The accepted answer set of each dns monitor with on_change = "alert".
 CREATE TABLE dns_baselines (
   monitor_id  INTEGER PRIMARY KEY,
+  question    TEXT NOT NULL,               -- "A portal.acme.example": a changed question drops it
   answers     TEXT NOT NULL,               -- JSON array of answers in presentation form
   set_ms      INTEGER NOT NULL
 );

@@ -144,24 +144,25 @@ void Store::add_result(ResultRow row) {
   pending_.results.push_back(std::move(row));
 }
 
-std::map<std::string, std::vector<std::string>> Store::load_baselines() {
-  std::map<std::string, std::vector<std::string>> out;
-  Stmt st(db_, "SELECT m.name, b.answers FROM dns_baselines b JOIN monitors m ON m.id = b.monitor_id");
+std::map<std::string, Baseline> Store::load_baselines() {
+  std::map<std::string, Baseline> out;
+  Stmt st(db_, "SELECT m.name, b.question, b.answers FROM dns_baselines b JOIN monitors m ON m.id = b.monitor_id");
   while (st.ok() && st.step() == SQLITE_ROW) {
-    const auto answers = nlohmann::json::parse(column_text(st.get(), 1), nullptr, false);
+    const auto answers = nlohmann::json::parse(column_text(st.get(), 2), nullptr, false);
     if (!answers.is_array()) continue;
-    std::vector<std::string> v;
+    Baseline b;
+    b.question = column_text(st.get(), 1);
     for (const auto& a : answers) {
-      if (a.is_string()) v.push_back(a.get<std::string>());
+      if (a.is_string()) b.answers.push_back(a.get<std::string>());
     }
-    out.emplace(column_text(st.get(), 0), std::move(v));
+    out.emplace(column_text(st.get(), 0), std::move(b));
   }
   return out;
 }
 
-void Store::put_baseline(const std::string& monitor, std::vector<std::string> answers) {
+void Store::put_baseline(const std::string& monitor, Baseline baseline) {
   std::lock_guard lock(mu_);
-  pending_.baselines[monitor] = std::move(answers);
+  pending_.baselines[monitor] = std::move(baseline);
 }
 
 void Store::put_state(StateRow row) {
@@ -541,17 +542,18 @@ bool Store::write(Batch& batch, std::string& error) {
   }
   if (ok && !batch.baselines.empty()) {
     Stmt up(db_,
-            "INSERT INTO dns_baselines (monitor_id, answers, set_ms) VALUES (?,?,?) ON CONFLICT (monitor_id) DO UPDATE SET "
-            "answers = excluded.answers, set_ms = excluded.set_ms");
-    for (const auto& [name, answers] : batch.baselines) {
+            "INSERT INTO dns_baselines (monitor_id, question, answers, set_ms) VALUES (?,?,?,?) ON CONFLICT (monitor_id) "
+            "DO UPDATE SET question = excluded.question, answers = excluded.answers, set_ms = excluded.set_ms");
+    for (const auto& [name, b] : batch.baselines) {
       const int64_t id = monitor_id(name);
       if (id < 0) {
         fail();
         break;
       }
       up.bind(1, id);
-      up.bind(2, nlohmann::json(answers).dump());
-      up.bind(3, to_unix_ms(clock_.wall()));
+      up.bind(2, b.question);
+      up.bind(3, nlohmann::json(b.answers).dump());
+      up.bind(4, to_unix_ms(clock_.wall()));
       if (up.step() != SQLITE_DONE) {
         fail();
         break;

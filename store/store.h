@@ -39,6 +39,12 @@ struct ResultRow {
   std::vector<int64_t> samples_us;  // stored when there are several
 };
 
+// A dns monitor's accepted answers, and the question they answer.
+struct Baseline {
+  std::string question;  // "A portal.acme.example"
+  std::vector<std::string> answers;
+};
+
 struct StateRow {
   std::string monitor;
   std::string state;
@@ -98,7 +104,7 @@ class Store {
   // Start-up only (before start()): the stored state of every monitor.
   std::map<std::string, StateRow> load_states();
   // Accepted dns answer sets by monitor name.
-  std::map<std::string, std::vector<std::string>> load_baselines();
+  std::map<std::string, Baseline> load_baselines();
 
   void start();
   // Writes what is queued and stops the thread.
@@ -106,7 +112,7 @@ class Store {
 
   void add_result(ResultRow row);
   void put_state(StateRow row);
-  void put_baseline(const std::string& monitor, std::vector<std::string> answers);
+  void put_baseline(const std::string& monitor, Baseline baseline);
   // Incident rows, events and their outbox rows, all in one transaction. Returns the batch
   // sequence number: its notifications may be sent once on_commit has reported it.
   uint64_t add_alerts(AlertChanges changes);
@@ -132,7 +138,7 @@ class Store {
   struct Batch {
     std::vector<ResultRow> results;
     std::unordered_map<std::string, StateRow> states;
-    std::unordered_map<std::string, std::vector<std::string>> baselines;
+    std::unordered_map<std::string, Baseline> baselines;
     std::vector<AlertChanges> alerts;
     std::vector<DeliveryUpdate> deliveries;
     uint64_t seq = 0;  // the newest add_alerts() sequence number in this batch

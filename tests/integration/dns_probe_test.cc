@@ -215,6 +215,13 @@ TEST(DnsProbe, AChangeIsDownUntilAcceptedAndTheBaselineSurvivesARestart) {
     const auto m = d2.monitor("portal-dns");
     return m["state"] == "down";
   }, 10'000ms)) << d2.monitor("portal-dns").dump();
+
+  // Asked another question (after a reload), the monitor starts a baseline of its own.
+  std::string other = monitors;
+  other.replace(other.find("portal.acme.test"), 16, "www.acme.test\"\nrecord = \"CNAME");
+  d2.rewrite_config(other, server);
+  d2.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return d2.monitor("portal-dns")["state"] == "up"; }, 10'000ms)) << d2.monitor("portal-dns").dump();
 }
 
 }  // namespace
