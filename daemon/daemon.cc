@@ -122,7 +122,7 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   if (m.slo) {
     for (int64_t us : r.samples_us) m.slo->add(r.started_at, us);
     const SloJudgement j = m.slo->judge(now);
-    m.slo_p95_ms = j.samples > 0 ? std::optional<double>(j.p95_ms) : std::nullopt;
+    m.slo_last = j.samples > 0 ? std::optional<SloJudgement>(j) : std::nullopt;
     if (j.breached && r.outcome == Outcome::kUp) {
       r.outcome = Outcome::kDegraded;
       r.kind = ErrorKind::kSlow;
@@ -283,7 +283,11 @@ void Daemon::publish_snapshot() {
     v.runs = m.runs;
     v.failures = m.failures;
     v.cert_not_after = m.cert_not_after;
-    v.slo_p95_ms = m.slo_p95_ms;
+    v.slo = m.slo_last;
+    if (m.cfg.slo.p95) {
+      v.slo_budget = m.cfg.slo.p95;
+      v.slo_window = m.cfg.slo.window;
+    }
     s->monitors.push_back(std::move(v));
   }
   for (const auto& [name, inc] : alerts_->open_incidents()) s->open_incidents.push_back(inc);

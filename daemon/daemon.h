@@ -48,7 +48,7 @@ class Daemon {
     uint64_t runs = 0;
     uint64_t failures = 0;
     std::optional<SloWindow> slo;
-    std::optional<double> slo_p95_ms;
+    std::optional<SloJudgement> slo_last;
     std::optional<WallTime> cert_not_after;
     std::optional<std::vector<std::string>> last_answers;  // dns: for an accept
   };

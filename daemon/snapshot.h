@@ -11,6 +11,7 @@
 
 #include "alerting/dispatcher.h"
 #include "alerting/incidents.h"
+#include "alerting/slo_window.h"
 #include "alerting/state_machine.h"
 #include "daemon/clock.h"
 #include "daemon/scheduler.h"
@@ -34,7 +35,8 @@ struct MonitorView {
   uint64_t runs = 0;  // since this process started
   uint64_t failures = 0;
   std::optional<WallTime> cert_not_after;  // cert monitors: the earliest expiry of the chain
-  std::optional<double> slo_p95_ms;        // monitors with slo.p95: the rolling window's p95
+  std::optional<SloJudgement> slo;         // monitors with slo.p95: the rolling window, once it has samples
+  std::optional<Duration> slo_budget, slo_window;
 };
 
 struct Snapshot {

@@ -73,8 +73,8 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   }
   header(out, "lookout_slo_p95_seconds", "gauge", "The p95 latency over the monitor's slo.window.");
   for (const auto& m : s.monitors) {
-    if (!visible(m) || !m.slo_p95_ms) continue;
-    out += fmt::format("lookout_slo_p95_seconds{{monitor=\"{}\"}} {:.6f}\n", escape_label(m.name), *m.slo_p95_ms / 1000.0);
+    if (!visible(m) || !m.slo) continue;
+    out += fmt::format("lookout_slo_p95_seconds{{monitor=\"{}\"}} {:.6f}\n", escape_label(m.name), m.slo->p95_ms / 1000.0);
   }
   header(out, "lookout_monitor_state", "gauge", "The monitor's state: 1 for the current one.");
   for (const auto& m : s.monitors) {

@@ -31,6 +31,17 @@ nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool in
     j["uptime_24h"] = opt(summary.uptime_24h);
     j["uptime_30d"] = opt(summary.uptime_30d);
     j["uptime_90d"] = opt(summary.uptime_90d);
+    if (m.cert_not_after) j["cert_not_after"] = rfc3339(*m.cert_not_after);
+    if (m.slo_budget) {
+      // The rolling window behind slo.p95: null percentiles until it has samples.
+      j["slo"] = {{"p95_budget_ms", m.slo_budget->count()},
+                  {"window", format_duration(*m.slo_window)},
+                  {"samples", m.slo ? m.slo->samples : 0},
+                  {"p50_ms", m.slo ? nlohmann::json(m.slo->p50_ms) : nlohmann::json(nullptr)},
+                  {"p95_ms", m.slo ? nlohmann::json(m.slo->p95_ms) : nlohmann::json(nullptr)},
+                  {"p99_ms", m.slo ? nlohmann::json(m.slo->p99_ms) : nlohmann::json(nullptr)},
+                  {"breached", m.slo && m.slo->breached}};
+    }
     monitors.push_back(std::move(j));
   }
   return {{"title", s.title}, {"monitors", std::move(monitors)}};

@@ -136,6 +136,10 @@ TEST(CertProbe, TheDaemonExposesTheExpiryAsAMetric) {
     return expiry > 0;
   }, 10'000ms));
   EXPECT_EQ(static_cast<int64_t>(expiry), leaf.not_after);
+  char date[32];
+  const time_t t = leaf.not_after;
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S.000Z", std::gmtime(&t));
+  EXPECT_EQ(d.monitor("portal-cert")["cert_not_after"], date);
   ASSERT_TRUE(wait_until([&] { return d.status()["monitors"][0]["state"] == "up"; }, 10'000ms));
 }
 

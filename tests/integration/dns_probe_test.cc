@@ -91,7 +91,11 @@ struct Want {
 
 TEST(DnsProbe, ReadsEveryRecordTypeAndJudgesMailRecords) {
   TempDir dir;
-  KnotServer knot(dir, {{"acme.test", acme_zone(1, "203.0.113.11")}, {"mailer.test", kMailerZone}, {"bad.test", bad_zone()}});
+  // broken.test cannot load: Knot answers SERVFAIL for it.
+  KnotServer knot(dir, {{"acme.test", acme_zone(1, "203.0.113.11")},
+                        {"mailer.test", kMailerZone},
+                        {"bad.test", bad_zone()},
+                        {"broken.test", "@ SOA not a zone file\n"}});
   // A resolver that never answers: a UDP socket nobody reads.
   const int mute = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in addr{};
@@ -128,6 +132,7 @@ TEST(DnsProbe, ReadsEveryRecordTypeAndJudgesMailRecords) {
   toml += mon("nxdomain", "query = \"nope.acme.test\"");
   toml += mon("nodata", "query = \"portal.acme.test\"\nrecord = \"MX\"");
   toml += mon("refused", "query = \"portal.example.org\"");
+  toml += mon("servfail", "query = \"www.broken.test\"");
   toml += fmt::format("[[monitor]]\nname = \"timeout\"\ntype = \"dns\"\nquery = \"acme.test\"\nresolver = \"127.0.0.1:{}\"\n"
                       "timeout = \"600ms\"\n",
                       mute_port);
@@ -162,6 +167,7 @@ TEST(DnsProbe, ReadsEveryRecordTypeAndJudgesMailRecords) {
       {"nxdomain", {"down", "NXDOMAIN: nope.acme.test does not exist"}},
       {"nodata", {"down", "no MX records for portal.acme.test"}},
       {"refused", {"down", "REFUSED"}},
+      {"servfail", {"down", "SERVFAIL from 127.0.0.1:"}},
       {"timeout", {"down", "no answer for A acme.test from 127.0.0.1:"}},
   };
   for (const auto& [name, w] : want) {

@@ -55,6 +55,14 @@ url = "{0}"
   const std::string metrics = d.metrics();
   const double p95 = metric_value(metrics, "lookout_slo_p95_seconds", "monitor=\"dashboard\"");
   EXPECT_GT(p95, 0.1);
+  // The status API shows the window: budget, percentiles, samples.
+  const auto slo = d.monitor("dashboard")["slo"];
+  EXPECT_EQ(slo["p95_budget_ms"], 100);
+  EXPECT_EQ(slo["window"], "10s");
+  EXPECT_GT(slo["samples"].get<int>(), 5);
+  EXPECT_GT(slo["p95_ms"].get<double>(), 100);
+  EXPECT_LE(slo["p50_ms"].get<double>(), slo["p95_ms"].get<double>());
+  EXPECT_LE(slo["p95_ms"].get<double>(), slo["p99_ms"].get<double>());
 
   // The cause of a degraded run names the p95, the budget and the window.
   sqlite3* db = nullptr;
