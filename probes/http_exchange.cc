@@ -38,6 +38,17 @@ PhaseTimings read_phases(CURL* easy, bool responded) {
   return p;
 }
 
+void open_cookie_jar(CURL* easy) {
+  // Any cookie line turns the engine on; ALL then empties the jar.
+  curl_easy_setopt(easy, CURLOPT_COOKIELIST, "Set-Cookie: lookout=1; domain=jar.invalid");
+  curl_easy_setopt(easy, CURLOPT_COOKIELIST, "ALL");
+}
+
+void close_cookie_jar(CURL* easy) {
+  // NULL discards the cookies and turns the engine off.
+  curl_easy_setopt(easy, CURLOPT_COOKIEFILE, nullptr);
+}
+
 bool HttpExchange::start(CURL* e, const HttpCall& call, Done done) {
   if (easy_ != nullptr || e == nullptr) return false;
   const HttpRequest& o = *call.options;
@@ -60,7 +71,6 @@ bool HttpExchange::start(CURL* e, const HttpCall& call, Done done) {
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(call.timeout.count()));
   if (call.fresh_connection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   if (!call.keep_connection) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-  if (call.cookies) curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // the body cap counts decoded bytes
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);

@@ -27,8 +27,13 @@ struct HttpCall {
   Duration timeout{10'000};
   bool fresh_connection = true;  // connect and TLS measured anew; false reuses a kept connection
   bool keep_connection = false;  // leave the connection open for the next call
-  bool cookies = false;          // use (and fill) the handle's cookie jar
 };
+
+// A handle's cookie jar, empty, for a run's calls (it survives the reset between calls), and
+// its removal, so a pooled handle carries no cookie to another monitor. Not CURLOPT_COOKIEFILE
+// "": libcurl 7.88 leaks that file list when the handle is reset.
+void open_cookie_jar(CURL* easy);
+void close_cookie_jar(CURL* easy);
 
 struct HttpExchangeResult {
   bool responded = false;  // a complete response came
@@ -42,7 +47,10 @@ class HttpExchange {
  public:
   using Done = std::function<void(HttpExchangeResult)>;
   explicit HttpExchange(CurlBridge& curl) : curl_(curl) {}
-  ~HttpExchange() { cancel(); }
+  ~HttpExchange() {
+    cancel();
+    curl_slist_free_all(headers_);
+  }
   HttpExchange(const HttpExchange&) = delete;
   HttpExchange& operator=(const HttpExchange&) = delete;
 

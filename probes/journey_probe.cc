@@ -41,7 +41,7 @@ JourneyProbe::JourneyProbe(const MonitorConfig& m, ProbeContext& ctx, std::share
 
 JourneyProbe::~JourneyProbe() {
   exchange_.cancel();
-  if (easy_ != nullptr) curl_easy_setopt(easy_, CURLOPT_COOKIELIST, "ALL");
+  if (easy_ != nullptr) close_cookie_jar(easy_);
   ctx_.curl.release(easy_);
 }
 
@@ -54,9 +54,7 @@ bool JourneyProbe::start(Done done) {
   if (easy_ != nullptr) return false;
   easy_ = ctx_.curl.acquire();
   if (easy_ == nullptr) return false;
-  // A fresh jar: nothing of an earlier run (or another monitor's use of this handle) remains.
-  curl_easy_setopt(easy_, CURLOPT_COOKIEFILE, "");
-  curl_easy_setopt(easy_, CURLOPT_COOKIELIST, "ALL");
+  open_cookie_jar(easy_);  // a fresh jar for each run
   step_ = 0;
   vars_.clear();
   step_times_.clear();
@@ -66,6 +64,7 @@ bool JourneyProbe::start(Done done) {
   result_.started_mono = ctx_.clock.mono();
   deadline_ = result_.started_mono + m_.timeout;
   if (!run_step()) {
+    close_cookie_jar(easy_);
     ctx_.curl.release(std::exchange(easy_, nullptr));
     return false;
   }
@@ -108,14 +107,13 @@ bool JourneyProbe::run_step() {
   // Steps share connections like a browser does; the first step measures a fresh one.
   call_.fresh_connection = step_ == 0;
   call_.keep_connection = step_ + 1 < m_.steps.size();
-  call_.cookies = true;
   return exchange_.start(easy_, call_, [this](HttpExchangeResult x) { on_step(std::move(x)); });
 }
 
 void JourneyProbe::cancel() {
   if (easy_ == nullptr) return;
   exchange_.cancel();
-  curl_easy_setopt(easy_, CURLOPT_COOKIELIST, "ALL");
+  close_cookie_jar(easy_);
   ctx_.curl.release(std::exchange(easy_, nullptr));
   finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
 }
@@ -211,7 +209,7 @@ void JourneyProbe::finish(ProbeResult r) {
   if (!r.cause.empty()) r.cause = run_redactor_.apply(std::move(r.cause));
   vars_.clear();
   run_redactor_ = Redactor();
-  curl_easy_setopt(easy_, CURLOPT_COOKIELIST, "ALL");
+  close_cookie_jar(easy_);
   ctx_.curl.release(std::exchange(easy_, nullptr));
   Done done = std::move(done_);
   done(std::move(r));  // may destroy this
