@@ -27,18 +27,49 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ensure_packages(packages):
+    """Installs the Debian packages (name -> a file it provides) that are missing."""
+    missing = [name for name, path in packages.items() if not os.path.exists(path)]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+
+
 def ensure_nginx():
-    if shutil.which("nginx") or os.path.exists("/usr/sbin/nginx"):
-        return
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx-light"], check=True,
-                   env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    ensure_packages({"nginx-light": "/usr/sbin/nginx"})
 
 
-def start_nginx(work, port):
+def make_tls(work):
+    """A CA and a leaf for 127.0.0.1 signed by it; returns (ca, cert, key) paths."""
+    with open(os.path.join(work, "leaf.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    script = (
+        "set -e; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem "
+        "-days 2 -subj '/CN=bench CA' 2>/dev/null; "
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr "
+        "-subj '/CN=127.0.0.1' 2>/dev/null; "
+        "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 2 "
+        "-extfile leaf.ext 2>/dev/null")
+    subprocess.run(["bash", "-c", script], cwd=work, check=True)
+    return os.path.join(work, "ca.pem"), os.path.join(work, "leaf.pem"), os.path.join(work, "leaf.key")
+
+
+def start_nginx(work, port, tls_port=None, cert=None, key=None):
+    """One nginx process (no master), so its CPU time is one /proc entry."""
     conf = os.path.join(work, "nginx.conf")
+    tls = ""
+    if tls_port:
+        tls = f"""
+  server {{
+    listen 127.0.0.1:{tls_port} ssl backlog=4096 reuseport;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    location / {{ return 200 "ok\\n"; }}
+  }}"""
     with open(conf, "w") as f:
         f.write(f"""
 worker_processes 1;
+master_process off;
 daemon off;
 pid {work}/nginx.pid;
 error_log {work}/nginx-error.log warn;
@@ -50,22 +81,25 @@ http {{
   server {{
     listen 127.0.0.1:{port} backlog=4096 reuseport;
     location / {{ return 200 "ok\\n"; }}
-  }}
+  }}{tls}
 }}
 """)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     return subprocess.Popen([nginx, "-c", conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def write_config(work, monitors, interval, target_port, listen_port, db_path=None):
+def write_config(work, monitors, interval, target_port, listen_port, db_path=None, scheme="http", ca_file=None):
     path = os.path.join(work, "bench.toml")
     with open(path, "w") as f:
         f.write(f'[server]\nlisten = "127.0.0.1:{listen_port}"\ntitle = "bench"\n\n')
         f.write(f'[storage]\npath = "{db_path or work + "/bench.db"}"\n\n')
         f.write('[scheduler]\nmax_in_flight = 2048\nmax_per_host = 2048\n\n')
-        f.write(f'[defaults]\ninterval = "{interval}"\ntimeout = "5s"\npublic = true\n\n')
+        f.write(f'[defaults]\ninterval = "{interval}"\ntimeout = "5s"\npublic = true\n')
+        if ca_file:
+            f.write(f'ca_file = "{ca_file}"\n')
+        f.write("\n")
         for i in range(monitors):
-            f.write(f'[[monitor]]\nname = "m{i}"\ntype = "http"\nurl = "http://127.0.0.1:{target_port}/p{i}"\n\n')
+            f.write(f'[[monitor]]\nname = "m{i}"\ntype = "http"\nurl = "{scheme}://127.0.0.1:{target_port}/p{i}"\n\n')
     return path
 
 
@@ -118,11 +152,16 @@ def peak_rss_mb(pid):
     return 0.0
 
 
-def run_one(binary, monitors, interval, seconds):
+def run_one(binary, monitors, interval, seconds, target=None):
+    """`target`: (scheme, port, ca_file) of a running server; without it, a plain nginx of its own."""
     work = tempfile.mkdtemp(prefix="lookout-bench-")
-    target_port, listen_port = free_port(), free_port()
-    nginx = start_nginx(work, target_port)
-    config = write_config(work, monitors, interval, target_port, listen_port)
+    listen_port = free_port()
+    nginx = None
+    if target is None:
+        target = ("http", free_port(), None)
+        nginx = start_nginx(work, target[1])
+    scheme, target_port, ca_file = target
+    config = write_config(work, monitors, interval, target_port, listen_port, scheme=scheme, ca_file=ca_file)
     daemon = subprocess.Popen([binary, "run", "-c", config, "--log-level", "warn"], stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(work, "lookout.log"), "w"))
     try:
@@ -158,8 +197,9 @@ def run_one(binary, monitors, interval, seconds):
             daemon.wait(30)
         except subprocess.TimeoutExpired:
             daemon.kill()
-        nginx.terminate()
-        nginx.wait(10)
+        if nginx:
+            nginx.terminate()
+            nginx.wait(10)
         shutil.rmtree(work, ignore_errors=True)
 
 
