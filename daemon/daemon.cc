@@ -46,7 +46,7 @@ void Daemon::add_monitor(const MonitorConfig& cfg, const std::map<std::string, S
   auto m = std::make_unique<Monitor>();
   m->id = next_id_++;
   m->cfg = cfg;
-  m->probe = make_probe(cfg, probe_ctx_, config_.redactor);
+  m->probe = make_probe(m->cfg, probe_ctx_, config_.redactor);
   if (stored != nullptr) {
     if (auto it = stored->find(cfg.name); it != stored->end()) {
       const StateRow& row = it->second;

@@ -28,7 +28,7 @@ class CertProbe final : public Probe {
  private:
   void finish(CURLcode code);
 
-  MonitorConfig m_;
+  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   std::string url_;

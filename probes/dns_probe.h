@@ -33,7 +33,7 @@ class DnsProbe final : public Probe {
   void finish(ProbeResult r);
   std::string server() const;
 
-  MonitorConfig m_;
+  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   std::unique_ptr<AresChannel> channel_;

@@ -22,7 +22,7 @@ class HttpProbe final : public Probe {
  private:
   void finish(HttpExchangeResult x);
 
-  MonitorConfig m_;
+  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   HttpCall call_;

@@ -31,7 +31,7 @@ class JourneyProbe final : public Probe {
   void finish(ProbeResult r);
   std::string step_label() const;
 
-  MonitorConfig m_;
+  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   HttpExchange exchange_;

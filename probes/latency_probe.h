@@ -25,7 +25,7 @@ class LatencyProbe final : public Probe {
   void on_sample(HttpExchangeResult x);
   void finish(ProbeResult r);
 
-  MonitorConfig m_;
+  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   HttpCall call_;

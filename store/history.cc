@@ -195,17 +195,19 @@ SummaryMap compute_summaries(sqlite3* db, int64_t now_ms) {
   // The status page's 90 daily bars: one read of all monitors per UTC day.
   constexpr int kDays = 90;
   const int64_t today = align_down(now_ms, kDay);
-  for (auto& [name, summary] : out) summary.days.resize(kDays);
+  for (auto& [name, summary] : out) {
+    summary.days.resize(kDays);
+    summary.first_day_ms = today - static_cast<int64_t>(kDays - 1) * kDay;
+  }
   for (int d = 0; d < kDays; ++d) {
     const int64_t start = today - static_cast<int64_t>(kDays - 1 - d) * kDay;
-    for (auto& [name, summary] : out) summary.days[static_cast<size_t>(d)].t_ms = start;
     for (const auto& [name, agg] : reader.range_all(start, std::min(start + kDay, now_ms + 1), true)) {
       auto it = out.find(name);
       if (it == out.end()) continue;
       auto& day_summary = it->second.days[static_cast<size_t>(d)];
-      day_summary.count = agg.count;
-      day_summary.uptime = agg.uptime();
-      day_summary.p95_ms = agg.quantile_ms(0.95);
+      day_summary.count = static_cast<uint32_t>(std::min<uint64_t>(agg.count, UINT32_MAX));
+      day_summary.uptime = static_cast<float>(agg.uptime().value_or(0));
+      day_summary.p95_ms = static_cast<float>(agg.quantile_ms(0.95).value_or(-1));
     }
   }
   return out;

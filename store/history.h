@@ -81,15 +81,17 @@ class ReadPool {
 
 // What /api/v1/status shows of history, per monitor: computed on the store thread after each
 // rollup and swapped in whole, so a status request reads no rows.
+// One UTC day of one monitor for the status page's bars. Kept to 12 bytes: the summaries hold
+// 90 of them for every monitor (and two sets while a new one replaces the old).
 struct DaySummary {
-  int64_t t_ms = 0;  // the UTC day's start
-  uint64_t count = 0;
-  std::optional<double> uptime;
-  std::optional<double> p95_ms;
+  uint32_t count = 0;  // runs
+  float uptime = 0;    // percent; meaningful when count > 0
+  float p95_ms = -1;   // negative without latencies
 };
 struct HistorySummary {
   std::optional<double> uptime_24h, uptime_30d, uptime_90d;
   std::optional<double> p95_ms_24h;
+  int64_t first_day_ms = 0;     // the UTC start of days[0]
   std::vector<DaySummary> days;  // the last 90 UTC days, oldest first, today last
 };
 using SummaryMap = std::unordered_map<std::string, HistorySummary>;

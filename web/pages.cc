@@ -108,7 +108,7 @@ std::string render_status_page(const StatusPageInput& in) {
           to_string(m->state), xml_escape(m->name), state_label(m->state),
           summary.p95_ms_24h ? fmt::format("p95 {:.0f} ms (24 h)", *summary.p95_ms_24h) : "p95: no data",
           summary.uptime_90d ? fmt::format("{:.2f}% uptime (90 days)", *summary.uptime_90d) : "uptime: no data");
-      if (!summary.days.empty()) out += uptime_bars_svg(summary.days);
+      if (!summary.days.empty()) out += uptime_bars_svg(summary.days, summary.first_day_ms);
       out += "</li>";
     }
     out += "</ul></section>";

@@ -45,7 +45,7 @@ std::string uptime_colour(std::optional<double> uptime) {
   return "#cf222e";
 }
 
-std::string uptime_bars_svg(const std::vector<DaySummary>& days) {
+std::string uptime_bars_svg(const std::vector<DaySummary>& days, int64_t first_day_ms) {
   constexpr int kBar = 3, kGap = 1, kHeight = 24;
   const int width = static_cast<int>(days.size()) * (kBar + kGap);
   std::string out = fmt::format(
@@ -54,14 +54,15 @@ std::string uptime_bars_svg(const std::vector<DaySummary>& days) {
       width, kHeight, days.size());
   for (size_t i = 0; i < days.size(); ++i) {
     const auto& d = days[i];
-    const std::string date = rfc3339(from_unix_ms(d.t_ms)).substr(0, 10);
+    const int64_t day_ms = first_day_ms + static_cast<int64_t>(i) * 86'400'000;
+    const std::string date = rfc3339(from_unix_ms(day_ms)).substr(0, 10);
     const std::string text =
         d.count == 0 ? fmt::format("{}: no data", date)
-                     : fmt::format("{}: {:.2f}% uptime{}", date, *d.uptime,
-                                   d.p95_ms ? fmt::format(", p95 {:.0f} ms", *d.p95_ms) : std::string());
+                     : fmt::format("{}: {:.2f}% uptime{}", date, d.uptime,
+                                   d.p95_ms >= 0 ? fmt::format(", p95 {:.0f} ms", d.p95_ms) : std::string());
     // Kept short: a page of 1,000 monitors holds 90,000 of these.
     out += fmt::format("<rect x=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}</title></rect>",
-                       static_cast<int>(i) * (kBar + kGap), kBar, kHeight, uptime_colour(d.count ? d.uptime : std::nullopt),
+                       static_cast<int>(i) * (kBar + kGap), kBar, kHeight, uptime_colour(d.count ? std::optional<double>(d.uptime) : std::nullopt),
                        xml_escape(text));
   }
   return out + "</svg>";

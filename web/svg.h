@@ -12,7 +12,7 @@ namespace lookout {
 std::string xml_escape(const std::string& s);
 
 // 90 daily bars coloured by uptime, each with a <title> tooltip: date, uptime, p95.
-std::string uptime_bars_svg(const std::vector<DaySummary>& days);
+std::string uptime_bars_svg(const std::vector<DaySummary>& days, int64_t first_day_ms);
 
 // p50/p95/p99 lines in milliseconds and failures as bars, with axes and units.
 struct ChartPoint {
