@@ -165,12 +165,14 @@ def run_one(binary, monitors, interval, seconds, target=None):
     daemon = subprocess.Popen([binary, "run", "-c", config, "--log-level", "warn"], stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(work, "lookout.log"), "w"))
     try:
-        deadline = time.time() + 30
-        while time.time() < deadline:
+        deadline = time.time() + 120
+        while True:
             try:
                 metrics(listen_port)
                 break
             except OSError:
+                if time.time() > deadline or daemon.poll() is not None:
+                    raise RuntimeError(f"lookout did not start: {open(os.path.join(work, 'lookout.log')).read()}")
                 time.sleep(0.2)
         interval_s = float(interval.rstrip("s"))
         time.sleep(interval_s + 2)  # every monitor has started its schedule

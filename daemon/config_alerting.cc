@@ -383,16 +383,19 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
     p.error(channel_arr != nullptr ? channel_arr->source() : root.source(),
             "server.public_url is required once a channel exists: alerts carry links to it");
   }
-  const auto* monitor_arr = root.get("monitor") != nullptr ? root.get("monitor")->as_array() : nullptr;
+  // Each monitor's table by name, found once: a config may hold thousands of monitors.
+  std::unordered_map<std::string, const toml::table*> tables;
+  if (const auto* monitor_arr = root.get("monitor") != nullptr ? root.get("monitor")->as_array() : nullptr) {
+    for (const auto& item : *monitor_arr) {
+      const auto* t = item.as_table();
+      if (t != nullptr && t->get("name") != nullptr) tables[t->get("name")->value_or(std::string())] = t;
+    }
+  }
   for (const auto& m : config.monitors) {
     toml::source_region where = root.source();
-    if (monitor_arr != nullptr) {
-      for (const auto& item : *monitor_arr) {
-        const auto* t = item.as_table();
-        if (t != nullptr && t->get("name") != nullptr && t->get("name")->value_or(std::string()) == m.name) {
-          where = t->get("routes") != nullptr ? t->get("routes")->source() : t->source();
-        }
-      }
+    if (const auto it = tables.find(m.name); it != tables.end()) {
+      const toml::table* t = it->second;
+      where = t->get("routes") != nullptr ? t->get("routes")->source() : t->source();
     }
     if (m.routes) {
       for (const auto& r : *m.routes) {
