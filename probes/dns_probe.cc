@@ -116,7 +116,15 @@ void DnsProbe::on_answer(int status, const std::string& message) {
     ++spf_pending_;
     channel_->query(d, 16, [this, d](int st, std::string msg) { on_spf_include(d, st, msg); });
   }
-  if (spf_pending_ == 0) judge(std::move(spf_answers_));
+  if (spf_pending_ == 0) finish_spf();
+}
+
+void DnsProbe::finish_spf() {
+  if (spf_lookups_ > kSpfMaxLookups && spf_problem_.empty()) {
+    spf_problem_ = fmt::format("the SPF record of {} needs more than {} DNS lookups (counting through its includes); "
+                               "receivers reject it (permerror)", m_.dns.query, kSpfMaxLookups);
+  }
+  judge(std::move(spf_answers_));
 }
 
 void DnsProbe::on_spf_include(const std::string& domain, int status, const std::string& message) {
@@ -142,11 +150,7 @@ void DnsProbe::on_spf_include(const std::string& domain, int status, const std::
       }
     }
   }
-  if (spf_lookups_ > kSpfMaxLookups && spf_problem_.empty()) {
-    spf_problem_ = fmt::format("the SPF record of {} needs more than {} DNS lookups through its includes; receivers "
-                               "reject it (permerror)", m_.dns.query, kSpfMaxLookups);
-  }
-  if (spf_pending_ == 0) judge(std::move(spf_answers_));
+  if (spf_pending_ == 0) finish_spf();
 }
 
 void DnsProbe::judge(std::vector<std::string> answers) {

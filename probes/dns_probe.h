@@ -28,6 +28,8 @@ class DnsProbe final : public Probe {
  private:
   void on_answer(int status, const std::string& message);
   void on_spf_include(const std::string& domain, int status, const std::string& message);
+  // Every include answered: the lookup count is judged with the rest.
+  void finish_spf();
   void judge(std::vector<std::string> answers);
   void fail(ErrorKind kind, std::string cause);
   void finish(ProbeResult r);

@@ -80,6 +80,7 @@ _dmarc TXT "v=DMARC1; p=maybe"
 s1._domainkey TXT "v=DKIM1; k=rsa; p="
 s2._domainkey TXT {}
 heavy TXT "v=spf1 include:heavy.mailer.test -all"
+many TXT "v=spf1 a mx ptr a:1.bad.test a:2.bad.test a:3.bad.test a:4.bad.test a:5.bad.test a:6.bad.test a:7.bad.test a:8.bad.test -all"
 )",
                      dkim_key_strings(512));
 }
@@ -125,6 +126,7 @@ TEST(DnsProbe, ReadsEveryRecordTypeAndJudgesMailRecords) {
   toml += mon("dkim", "query = \"acme.test\"\ncheck = \"dkim\"\nselector = \"s1\"");
   toml += mon("spf-all", "query = \"bad.test\"\ncheck = \"spf\"");
   toml += mon("spf-heavy", "query = \"heavy.bad.test\"\ncheck = \"spf\"");
+  toml += mon("spf-many", "query = \"many.bad.test\"\ncheck = \"spf\"");
   toml += mon("dmarc-bad", "query = \"bad.test\"\ncheck = \"dmarc\"");
   toml += mon("dkim-revoked", "query = \"bad.test\"\ncheck = \"dkim\"\nselector = \"s1\"");
   toml += mon("dkim-short", "query = \"bad.test\"\ncheck = \"dkim\"\nselector = \"s2\"");
@@ -160,6 +162,7 @@ TEST(DnsProbe, ReadsEveryRecordTypeAndJudgesMailRecords) {
       {"dkim", {"up", ""}},
       {"spf-all", {"down", "ends in \"+all\""}},
       {"spf-heavy", {"down", "needs more than 10 DNS lookups"}},
+      {"spf-many", {"down", "needs more than 10 DNS lookups"}},
       {"dmarc-bad", {"down", "p=maybe, not none, quarantine or reject"}},
       {"dkim-revoked", {"down", "revoked (empty p=)"}},
       {"dkim-short", {"down", "has 512 bits"}},
