@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "daemon/units.h"
+
 namespace lookout {
 namespace {
 
@@ -139,6 +141,15 @@ std::string render_monitor_page(const MonitorPageInput& in) {
   auto pct = [](const std::optional<double>& v) { return v ? fmt::format("{:.3f}%", *v) : std::string("no data"); };
   out += fmt::format("<dt>Uptime 24 h / 30 d / 90 d</dt><dd>{} / {} / {}</dd>", pct(in.summary.uptime_24h),
                      pct(in.summary.uptime_30d), pct(in.summary.uptime_90d));
+  if (m.cert_not_after) {
+    const auto days = std::chrono::duration_cast<std::chrono::hours>(*m.cert_not_after - in.now).count() / 24;
+    out += fmt::format("<dt>Certificate expires</dt><dd>{} ({} days)</dd>", when(*m.cert_not_after), days);
+  }
+  if (m.slo_budget) {
+    out += fmt::format("<dt>p95 over the last {}</dt><dd>{} (budget {} ms{})</dd>", format_duration(*m.slo_window),
+                       m.slo ? fmt::format("{:.0f} ms of {} samples", m.slo->p95_ms, m.slo->samples) : "no samples yet",
+                       m.slo_budget->count(), m.slo && m.slo->breached ? ", over" : "");
+  }
   out += "</dl></section>";
   for (const auto& [label, points] : in.charts) {
     out += fmt::format("<section class=\"chart-section\"><h2>Latency and failures, last {}</h2>{}</section>", label,

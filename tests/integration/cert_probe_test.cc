@@ -140,6 +140,10 @@ TEST(CertProbe, TheDaemonExposesTheExpiryAsAMetric) {
   const time_t t = leaf.not_after;
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S.000Z", std::gmtime(&t));
   EXPECT_EQ(d.monitor("portal-cert")["cert_not_after"], date);
+  // The monitor's page says when, and in how many days.
+  const std::string page = http_get(d.port(), "/monitor/portal-cert").body;
+  EXPECT_NE(page.find("<dt>Certificate expires</dt>"), std::string::npos);
+  EXPECT_TRUE(page.find("(39 days)") != std::string::npos || page.find("(40 days)") != std::string::npos) << page;
   ASSERT_TRUE(wait_until([&] { return d.status()["monitors"][0]["state"] == "up"; }, 10'000ms));
 }
 

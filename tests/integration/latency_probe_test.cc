@@ -63,6 +63,9 @@ url = "{0}"
   EXPECT_GT(slo["p95_ms"].get<double>(), 100);
   EXPECT_LE(slo["p50_ms"].get<double>(), slo["p95_ms"].get<double>());
   EXPECT_LE(slo["p95_ms"].get<double>(), slo["p99_ms"].get<double>());
+  const std::string page = http_get(d.port(), "/monitor/dashboard").body;
+  EXPECT_NE(page.find("<dt>p95 over the last 10s</dt>"), std::string::npos) << page;
+  EXPECT_NE(page.find("(budget 100 ms, over)"), std::string::npos);
 
   // The cause of a degraded run names the p95, the budget and the window.
   sqlite3* db = nullptr;
