@@ -52,10 +52,21 @@ const char* to_string(MailCheck c) {
 }
 
 const MonitorConfig* Config::find(const std::string& name) const {
+  if (const auto it = index_.find(name); it != index_.end() && it->second < monitors.size() &&
+                                         monitors[it->second].name == name) {
+    return &monitors[it->second];
+  } else if (it == index_.end() && !index_.empty() && index_.size() == monitors.size()) {
+    return nullptr;  // the index is whole: the name is not there
+  }
   for (const auto& m : monitors) {
     if (m.name == name) return &m;
   }
   return nullptr;
+}
+
+void Config::index_monitors() {
+  index_.clear();
+  for (size_t i = 0; i < monitors.size(); ++i) index_.emplace(monitors[i].name, i);
 }
 
 std::string ConfigError::str() const {
@@ -679,6 +690,7 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
   const bool has_error = std::any_of(result.errors.begin(), result.errors.end(),
                                      [](const ConfigError& e) { return !e.warning; });
   if (!has_error) {
+    config.index_monitors();
     config.redactor = std::move(redactor);
     result.config = std::move(config);
   }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -214,7 +215,13 @@ struct Config {
   // Every secret value resolved while loading, for masking free text such as causes.
   std::shared_ptr<const Redactor> redactor = std::make_shared<Redactor>();
 
+  // By name: through the index parse_config builds (the alert engine looks monitors up every
+  // second), else by a scan, so a Config put together by hand works too.
   const MonitorConfig* find(const std::string& name) const;
+  void index_monitors();
+
+ private:
+  std::unordered_map<std::string, size_t> index_;  // name -> position in monitors
 };
 
 struct ConfigError {
