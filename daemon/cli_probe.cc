@@ -21,11 +21,6 @@ std::string ms(const std::optional<int64_t>& us) {
   return fmt::format("{:.1f}", static_cast<double>(*us) / 1000.0);
 }
 
-nlohmann::json ms_json(const std::optional<int64_t>& us) {
-  if (!us) return nullptr;
-  return static_cast<double>(*us) / 1000.0;
-}
-
 void print_table(const std::vector<const MonitorConfig*>& monitors, const std::vector<ProbeResult>& results) {
   size_t name_w = 7;
   for (const auto* m : monitors) name_w = std::max(name_w, m->name.size());

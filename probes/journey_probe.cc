@@ -13,11 +13,6 @@
 namespace lookout {
 namespace {
 
-nlohmann::json ms(const std::optional<int64_t>& us) {
-  if (!us) return nullptr;
-  return static_cast<double>(*us) / 1000.0;
-}
-
 std::vector<std::string> cookie_lines(CURL* easy) {
   std::vector<std::string> lines;
   curl_slist* list = nullptr;
@@ -199,11 +194,11 @@ void JourneyProbe::finish(ProbeResult r) {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& [label, t] : step_times_) {
     steps.push_back({{"step", label},
-                     {"total_ms", ms(t.total_us)},
-                     {"dns_ms", ms(t.dns_us)},
-                     {"connect_ms", ms(t.connect_us)},
-                     {"tls_ms", ms(t.tls_us)},
-                     {"first_byte_ms", ms(t.first_byte_us)}});
+                     {"total_ms", ms_json(t.total_us)},
+                     {"dns_ms", ms_json(t.dns_us)},
+                     {"connect_ms", ms_json(t.connect_us)},
+                     {"tls_ms", ms_json(t.tls_us)},
+                     {"first_byte_ms", ms_json(t.first_byte_us)}});
   }
   r.detail = run_redactor_.apply(nlohmann::json{{"steps", std::move(steps)}}.dump());
   if (!r.cause.empty()) r.cause = run_redactor_.apply(std::move(r.cause));

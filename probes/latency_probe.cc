@@ -11,11 +11,6 @@
 namespace lookout {
 namespace {
 
-nlohmann::json ms(const std::optional<int64_t>& us) {
-  if (!us) return nullptr;
-  return static_cast<double>(*us) / 1000.0;
-}
-
 }  // namespace
 
 LatencyProbe::LatencyProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
@@ -107,11 +102,11 @@ void LatencyProbe::finish(ProbeResult r) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& s : samples_) {
     if (s.timings.total_us) r.samples_us.push_back(*s.timings.total_us);
-    list.push_back({{"total_ms", ms(s.timings.total_us)},
-                    {"dns_ms", ms(s.timings.dns_us)},
-                    {"connect_ms", ms(s.timings.connect_us)},
-                    {"tls_ms", ms(s.timings.tls_us)},
-                    {"first_byte_ms", ms(s.timings.first_byte_us)},
+    list.push_back({{"total_ms", ms_json(s.timings.total_us)},
+                    {"dns_ms", ms_json(s.timings.dns_us)},
+                    {"connect_ms", ms_json(s.timings.connect_us)},
+                    {"tls_ms", ms_json(s.timings.tls_us)},
+                    {"first_byte_ms", ms_json(s.timings.first_byte_us)},
                     {"status", s.http_status}});
   }
   r.detail = nlohmann::json{{"samples", std::move(list)}}.dump();

@@ -51,6 +51,11 @@ const char* to_string(ErrorKind k) {
   return "internal";
 }
 
+nlohmann::json ms_json(const std::optional<int64_t>& us) {
+  if (!us) return nullptr;
+  return static_cast<double>(*us) / 1000.0;
+}
+
 void finish_cancelled(Probe::Done done, ProbeResult started) {
   started.outcome = Outcome::kDown;
   started.kind = ErrorKind::kCancelled;

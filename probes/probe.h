@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,6 +81,9 @@ class Probe {
   // dns with on_change = "alert": the accepted answer set (stored, or accepted by a person).
   virtual void set_baseline(std::vector<std::string> answers) { (void)answers; }
 };
+
+// Microseconds as milliseconds for JSON (a run's detail, `probe --json`); null when unset.
+nlohmann::json ms_json(const std::optional<int64_t>& us);
 
 // Ends a cancelled run: `done` gets a down, cancelled result with the run's start times.
 void finish_cancelled(Probe::Done done, ProbeResult started);
