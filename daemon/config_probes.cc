@@ -81,15 +81,15 @@ void check_templates(Parser& p, const toml::node& where, std::string_view text, 
 }
 
 // A TOML table or array as a JSON body; string values may hold secrets and {{name}}.
-nlohmann::json json_body(Parser& p, const toml::node& n, bool& ok, std::vector<const toml::node*>& strings) {
+nlohmann::json json_body(Parser& p, const toml::node& n, bool& ok, bool& secret, std::vector<const toml::node*>& strings) {
   if (const auto* t = n.as_table()) {
     nlohmann::json j = nlohmann::json::object();
-    for (const auto& [k, v] : *t) j[std::string(k.str())] = json_body(p, v, ok, strings);
+    for (const auto& [k, v] : *t) j[std::string(k.str())] = json_body(p, v, ok, secret, strings);
     return j;
   }
   if (const auto* a = n.as_array()) {
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& v : *a) j.push_back(json_body(p, v, ok, strings));
+    for (const auto& v : *a) j.push_back(json_body(p, v, ok, secret, strings));
     return j;
   }
   if (n.is_string()) {
@@ -99,6 +99,7 @@ nlohmann::json json_body(Parser& p, const toml::node& n, bool& ok, std::vector<c
       ok = false;
       return nullptr;
     }
+    secret = secret || v->is_secret();
     return v->reveal();
   }
   return to_json(n);
@@ -223,12 +224,10 @@ void parse_step(Parser& p, const toml::table& t, const MonitorConfig& m, int num
     ++bodies;
     s.body_kind = JourneyStep::Body::kJson;
     if (n->is_table() || n->is_array()) {
-      bool ok = true;
+      bool ok = true, secret = false;
       std::vector<const toml::node*> strings;
-      nlohmann::json j = json_body(p, *n, ok, strings);
+      nlohmann::json j = json_body(p, *n, ok, secret, strings);
       for (const auto* str : strings) check_templates(p, *str, str->as_string()->get(), known, number);
-      bool secret = false;
-      for (const auto* str : strings) secret = secret || str->as_string()->get().find("${") != std::string::npos;
       if (ok) s.request.body = Secret(j.dump(), secret);
     } else {
       p.error(n->source(), "json must be a table or an array, as in json = { name = \"{{name}}\" }");
