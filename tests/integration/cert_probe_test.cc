@@ -57,7 +57,7 @@ TEST(CertProbe, JudgesEachCertificateWithACauseNamingIt) {
   EXPECT_EQ(code, 1);
   const std::vector<Case> cases{
       {"good", "up", {}},
-      {"warn", "degraded", {"certificate for 127.0.0.1 expires in 15 days", "T"}},
+      {"warn", "degraded", {"certificate for 127.0.0.1 expires in 15 days (20"}},
       {"soon", "down", {"certificate for 127.0.0.1 expires in 3 days"}},
       {"expired", "down", {"certificate for 127.0.0.1 expired 2 days ago", "CN = expired", "CN = Test Intermediate"}},
       {"future", "down", {"not valid yet", "CN = future"}},
