@@ -219,7 +219,7 @@ AcceptResult Daemon::request_accept(const std::string& monitor) {
   return answer.get();
 }
 
-void Daemon::drain_acks() {
+void Daemon::drain_web_requests() {
   std::deque<AckRequest> requests;
   std::deque<AcceptRequest> accepts;
   {
@@ -453,7 +453,7 @@ int Daemon::run() {
   dispatcher_->configure(config_);
   dispatcher_->add_loaded(store_->load_pending_outbox());
   commit_async_ = std::make_unique<Async>(loop_, [this] { dispatcher_->committed(committed_seq_.load()); });
-  ack_async_ = std::make_unique<Async>(loop_, [this] { drain_acks(); });
+  ack_async_ = std::make_unique<Async>(loop_, [this] { drain_web_requests(); });
   store_->set_on_commit([this](uint64_t seq) {
     uint64_t seen = committed_seq_.load();
     while (seen < seq && !committed_seq_.compare_exchange_weak(seen, seq)) {

@@ -65,7 +65,7 @@ class Daemon {
   HealthReport health() const;
   void record(AlertChanges changes);
   void alert_tick();
-  void drain_acks();
+  void drain_web_requests();  // acks and dns accepts queued by web threads
  public:
   // From a web thread: asks the loop to acknowledge; waits for its answer (nullopt: no answer in time).
   std::optional<AlertEngine::AckResult> request_ack(int64_t incident_id, const std::string& by);
