@@ -13,6 +13,17 @@ int cmd_version();
 int cmd_accept(const std::string& config_path, const std::string& monitor);
 int cmd_alert_test(const std::string& config_path, const std::string& route);
 
+// `lookout audit`'s arguments as given; cmd_audit checks them (exit 2 when wrong).
+struct AuditArgs {
+  std::string url, http_url, journey, mail_domain, resolver, ca_file, rate_limit_path, write_config;
+  std::vector<std::string> private_paths, dkim_selectors;
+  int latency_samples = 20;
+  std::string latency_budget = "500ms", timeout = "10s";
+  int mx_port = 25;
+  bool json = false;
+};
+int cmd_audit(const AuditArgs& a);
+
 // Prints every error and warning of a load as FILE:LINE:COL: message on stderr.
 void print_config_errors(const struct LoadResult& r);
 

@@ -73,6 +73,10 @@ struct CertCheck {
 enum class MailCheck { kNone, kSpf, kDmarc, kDkim };
 const char* to_string(MailCheck c);
 
+// A resolver as written ("IP", "IP:port", "[IPv6]:port") in the "IP:port" / "[IPv6]:port" form
+// c-ares takes; false when it is not an address.
+bool parse_resolver(const std::string& text, std::string& out);
+
 struct DnsCheck {
   std::string query;     // the name asked for (with `check`, derived from the mail domain)
   uint16_t record = 1;   // the RR type number (ns_t_a ...)

@@ -238,37 +238,6 @@ void parse_step(Parser& p, const toml::table& t, const MonitorConfig& m, int num
   if (const auto* n = t.get("extract")) parse_extracts(p, *n, s, known);
 }
 
-bool parse_resolver(const std::string& text, std::string& out) {
-  std::string host = text;
-  std::string port = "53";
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string::npos) return false;
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return false;
-      port = text.substr(close + 2);
-    }
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {
-    host = text.substr(0, text.find(':'));
-    port = text.substr(text.find(':') + 1);
-  }
-  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) < 1 ||
-      std::stoi(port) > 65535) {
-    return false;
-  }
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, host.c_str(), buf) == 1) {
-    out = fmt::format("{}:{}", host, port);
-    return true;
-  }
-  if (inet_pton(AF_INET6, host.c_str(), buf) == 1) {
-    out = fmt::format("[{}]:{}", host, port);
-    return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 std::set<std::string> monitor_keys(MonitorType type) {
@@ -510,3 +479,38 @@ void parse_journey_monitor(Parser& p, const Layers& layers, const toml::table& w
 }
 
 }  // namespace lookout::config_detail
+
+namespace lookout {
+
+bool parse_resolver(const std::string& text, std::string& out) {
+  std::string host = text;
+  std::string port = "53";
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos) return false;
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return false;
+      port = text.substr(close + 2);
+    }
+  } else if (std::count(text.begin(), text.end(), ':') == 1) {
+    host = text.substr(0, text.find(':'));
+    port = text.substr(text.find(':') + 1);
+  }
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) < 1 ||
+      std::stoi(port) > 65535) {
+    return false;
+  }
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, host.c_str(), buf) == 1) {
+    out = fmt::format("{}:{}", host, port);
+    return true;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), buf) == 1) {
+    out = fmt::format("[{}]:{}", host, port);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace lookout

@@ -100,6 +100,24 @@ int main(int argc, char** argv) {
   accept->add_option("-c,--config", config_flag, "config file");
   accept->add_option("name", accept_name, "the dns monitor")->required();
 
+  AuditArgs audit_args;
+  auto* audit = app.add_subcommand("audit", "a launch-readiness scorecard of a web app, seen from outside; exit 1 when any check fails");
+  audit->add_option("url", audit_args.url, "the app, https://host[:port]/path")->required();
+  audit->add_option("--private", audit_args.private_paths, "a path that must refuse anonymous calls (repeatable)")->take_all()->expected(1);
+  audit->add_option("--journey", audit_args.journey, "a lookout config whose journey monitors are run (object-level authorization)");
+  audit->add_option("--mail-domain", audit_args.mail_domain, "check SPF, DMARC, DKIM and the MX hosts' STARTTLS of this domain");
+  audit->add_option("--dkim-selector", audit_args.dkim_selectors, "a DKIM selector of the mail domain (repeatable)")->take_all()->expected(1);
+  audit->add_option("--resolver", audit_args.resolver, "IP[:port] of the DNS server for the mail domain's checks (default: the system's)");
+  audit->add_option("--ca-file", audit_args.ca_file, "trust this CA for the app's and the MX hosts' certificates");
+  audit->add_option("--http-url", audit_args.http_url, "where the plain-HTTP redirect is checked (default: the URL with http://)");
+  audit->add_option("--rate-limit-check", audit_args.rate_limit_path, "opt-in: POST at most 30 failed sign-ins to this path");
+  audit->add_option("--latency-samples", audit_args.latency_samples, "requests for the p95 (default 20)");
+  audit->add_option("--latency-budget", audit_args.latency_budget, "the p95 must stay under this (default 500ms)");
+  audit->add_option("--timeout", audit_args.timeout, "for each request, handshake and DNS question (default 10s)");
+  audit->add_option("--mx-port", audit_args.mx_port, "the MX hosts' SMTP port (default 25)");
+  audit->add_flag("--json", audit_args.json, "one JSON object instead of the table");
+  audit->add_option("--write-config", audit_args.write_config, "write monitors that keep every passing item true to this file");
+
   app.add_subcommand("version", "print the versions of lookout and its libraries");
 
   try {
@@ -125,6 +143,9 @@ int main(int argc, char** argv) {
     rc = cmd_alert_test(path, route);
   } else if (accept->parsed()) {
     rc = cmd_accept(path, accept_name);
+  } else if (audit->parsed()) {
+    setup_logging("warn");
+    rc = cmd_audit(audit_args);
   } else if (probe->parsed()) {
     setup_logging("warn");
     rc = cmd_probe(path, names, json);

@@ -71,6 +71,10 @@ bool HttpExchange::start(CURL* e, const HttpCall& call, Done done) {
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(call.timeout.count()));
   if (call.fresh_connection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   if (!call.keep_connection) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  if (call.legacy_tls_only) {
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_0) | static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_1));
+    curl_easy_setopt(e, CURLOPT_SSL_CIPHER_LIST, "DEFAULT:@SECLEVEL=0");
+  }
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // the body cap counts decoded bytes
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);

@@ -27,6 +27,9 @@ struct HttpCall {
   Duration timeout{10'000};
   bool fresh_connection = true;  // connect and TLS measured anew; false reuses a kept connection
   bool keep_connection = false;  // leave the connection open for the next call
+  // Offer only TLS 1.0 and 1.1 (at OpenSSL security level 0): the audit's test that a server
+  // refuses them.
+  bool legacy_tls_only = false;
 };
 
 // A handle's cookie jar, empty, for a run's calls (it survives the reset between calls), and

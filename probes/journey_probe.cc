@@ -133,6 +133,7 @@ void JourneyProbe::on_step(HttpExchangeResult x) {
     return;
   }
   HttpObservation obs = x.obs;
+  if (observer_ && x.responded) observer_(s.name, obs);
   ProbeResult judged = judge_exchange(std::move(x), s.expect, nullptr);
   if (judged.outcome == Outcome::kDown) {
     fail_step(judged.kind, judged.cause, timings, judged.http_status);

@@ -23,6 +23,10 @@ class JourneyProbe final : public Probe {
 
   bool start(Done done) override;
   void cancel() override;
+  // Sees every step's response (the step's name and what came back), for the audit's cookie
+  // check. The observer must not keep values: they may be secrets of the run.
+  using Observer = std::function<void(const std::string& step, const HttpObservation& obs)>;
+  void observe(Observer f) { observer_ = std::move(f); }
 
  private:
   bool run_step();
@@ -45,6 +49,7 @@ class JourneyProbe final : public Probe {
   std::vector<std::pair<std::string, PhaseTimings>> step_times_;
   ProbeResult result_;
   Done done_;
+  Observer observer_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for work deferred to the next turn
 };
 

@@ -4,8 +4,6 @@
 // monitor DOWN with the diff until `lookout accept`, and the baseline survives a restart.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,21 +11,6 @@
 
 namespace lookout::testing {
 namespace {
-
-// A DKIM p= value: a fresh RSA public key, base64 DER, in TXT strings of at most 255.
-std::string dkim_key_strings(int bits) {
-  EVP_PKEY* key = EVP_RSA_gen(static_cast<unsigned>(bits));
-  unsigned char* der = nullptr;
-  const int len = i2d_PUBKEY(key, &der);
-  std::string b64(static_cast<size_t>((len + 2) / 3 * 4 + 1), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), der, len);
-  b64.resize(static_cast<size_t>(n));
-  OPENSSL_free(der);
-  EVP_PKEY_free(key);
-  std::string out = "\"v=DKIM1; k=rsa; p=\"";
-  for (size_t i = 0; i < b64.size(); i += 200) out += " \"" + b64.substr(i, 200) + "\"";
-  return out;
-}
 
 std::string acme_zone(int serial, const std::string& second_address) {
   std::string big;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -133,6 +134,8 @@ HttpAnswer http_get(int port, const std::string& path, const httplib::Headers& h
 TargetServer::TargetServer() : svr_(std::make_unique<httplib::Server>()) {}
 TargetServer::TargetServer(const std::string& cert, const std::string& key)
     : svr_(std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str())) {}
+
+TargetServer::TargetServer(std::unique_ptr<httplib::Server> server) : svr_(std::move(server)) {}
 
 TargetServer::~TargetServer() {
   svr_->stop();
@@ -445,6 +448,20 @@ std::string base64(const std::string& s) {
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
                                 static_cast<int>(s.size()));
   out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::string dkim_key_strings(int bits) {
+  EVP_PKEY* key = EVP_RSA_gen(static_cast<unsigned>(bits));
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(key, &der);
+  std::string b64(static_cast<size_t>((len + 2) / 3 * 4 + 1), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), der, len);
+  b64.resize(static_cast<size_t>(n));
+  OPENSSL_free(der);
+  EVP_PKEY_free(key);
+  std::string out = "\"v=DKIM1; k=rsa; p=\"";
+  for (size_t i = 0; i < b64.size(); i += 200) out += " \"" + b64.substr(i, 200) + "\"";
   return out;
 }
 

@@ -79,6 +79,7 @@ class TargetServer {
  public:
   TargetServer();
   TargetServer(const std::string& cert, const std::string& key);  // HTTPS
+  explicit TargetServer(std::unique_ptr<httplib::Server> server);  // one set up by the caller
   ~TargetServer();
   httplib::Server& routes() { return *svr_; }
   void start();
@@ -181,6 +182,9 @@ class KnotServer {
 };
 
 std::string base64(const std::string& s);
+
+// A DKIM p= value: a fresh RSA public key, base64 DER, in TXT strings of at most 255.
+std::string dkim_key_strings(int bits);
 
 // Sums a counter or gauge of the Prometheus text for the given label text ("" for none).
 double metric_value(const std::string& metrics, const std::string& name, const std::string& labels = "");
