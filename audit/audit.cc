@@ -1,7 +1,6 @@
 #include "audit/audit.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <openssl/rand.h>
@@ -12,6 +11,7 @@
 #include <set>
 
 #include "audit/secret_scan.h"
+#include "audit/url.h"
 #include "audit/web_checks.h"
 #include "daemon/curl_bridge.h"
 #include "daemon/event_loop.h"
@@ -50,15 +50,8 @@ bool is_address(const std::string& host) {
 }
 
 std::string path_of(const std::string& url) {
-  CURLU* u = curl_url();
-  char* path = nullptr;
-  std::string out = url;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK && curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
-    out = path;
-  }
-  curl_free(path);
-  curl_url_cleanup(u);
-  return out;
+  const UrlParts u = parse_url(url);
+  return u.ok ? u.path : url;
 }
 
 Result result_of(Outcome o) {
@@ -481,59 +474,34 @@ void check_rate_limit(Runner& run, const AuditOptions& o, const Targets& t, Audi
 }  // namespace
 
 std::optional<Targets> derive_targets(const AuditOptions& o, std::string& error) {
-  CURLU* u = curl_url();
-  char *scheme = nullptr, *host = nullptr, *port = nullptr, *path = nullptr, *query = nullptr;
-  std::optional<Targets> out;
-  if (curl_url_set(u, CURLUPART_URL, o.url.c_str(), 0) != CURLUE_OK || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+  const UrlParts u = parse_url(o.url);
+  if (!u.ok) {
     error = fmt::format("\"{}\" is not a URL; give the app's address, like https://portal.example.com/", o.url);
-  } else if (std::string_view(scheme) != "https" && std::string_view(scheme) != "http") {
-    error = fmt::format("\"{}\" is not an http:// or https:// URL", o.url);
-  } else {
-    curl_url_get(u, CURLUPART_PORT, &port, 0);
-    curl_url_get(u, CURLUPART_PATH, &path, 0);
-    curl_url_get(u, CURLUPART_QUERY, &query, 0);
-    const bool https = std::string_view(scheme) == "https";
-    if (!https && port != nullptr) {
-      error = fmt::format("{} names a port for plain HTTP; give the https:// URL of the app and --http-url {}", o.url, o.url);
-    } else {
-      Targets t;
-      t.host = host;
-      std::transform(t.host.begin(), t.host.end(), t.host.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (t.host.size() > 2 && t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
-      t.port = port != nullptr ? static_cast<uint16_t>(std::stoi(port)) : 443;
-      const std::string authority = std::string(host) + (port != nullptr ? std::string(":") + port : "");
-      const std::string rest = std::string(path != nullptr ? path : "/") + (query != nullptr ? std::string("?") + query : "");
-      t.https_url = "https://" + authority + rest;
-      t.http_url = !o.http_url.empty() ? o.http_url : "http://" + authority + rest;
-      if (!o.http_url.empty() && resolve_url(o.http_url, "/").rfind("http://", 0) != 0) {
-        error = fmt::format("--http-url \"{}\" is not an http:// URL", o.http_url);
-      } else {
-        const std::string http_host = [&] {
-          CURLU* h = curl_url();
-          char* hh = nullptr;
-          std::string r;
-          if (curl_url_set(h, CURLUPART_URL, t.http_url.c_str(), 0) == CURLUE_OK && curl_url_get(h, CURLUPART_HOST, &hh, 0) == CURLUE_OK) r = hh;
-          if (!r.empty() && !is_address(r) && r.find('.') != std::string::npos && r.rfind("www.", 0) != 0) {
-            curl_url_set(h, CURLUPART_HOST, ("www." + r).c_str(), 0);
-            char* full = nullptr;
-            if (curl_url_get(h, CURLUPART_URL, &full, 0) == CURLUE_OK) r = full;
-            curl_free(full);
-          } else {
-            r.clear();
-          }
-          curl_free(hh);
-          curl_url_cleanup(h);
-          return r;
-        }();
-        t.www_http_url = http_host;
-        out = std::move(t);
-      }
-    }
+    return std::nullopt;
   }
-  for (char* p : {scheme, host, port, path, query}) curl_free(p);
-  curl_url_cleanup(u);
-  return out;
+  if (u.scheme != "https" && u.scheme != "http") {
+    error = fmt::format("\"{}\" is not an http:// or https:// URL", o.url);
+    return std::nullopt;
+  }
+  Targets t;
+  t.host = u.host;
+  std::transform(t.host.begin(), t.host.end(), t.host.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (t.host.size() > 2 && t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
+  t.port = u.port.empty() ? 443 : static_cast<uint16_t>(std::stoi(u.port));
+  const std::string authority = u.host + (u.port.empty() ? "" : ":" + u.port);
+  const std::string rest = (u.path.empty() ? "/" : u.path) + (u.query.empty() ? "" : "?" + u.query);
+  t.https_url = "https://" + authority + rest;
+  // The contract's default: port 80 when the URL names none, else the same port.
+  t.http_url = o.http_url.empty() ? "http://" + authority + rest : o.http_url;
+  const UrlParts http = parse_url(t.http_url);
+  if (!http.ok || http.scheme != "http") {
+    error = fmt::format("--http-url \"{}\" is not an http:// URL", o.http_url);
+    return std::nullopt;
+  }
+  if (!is_address(http.host) && http.host.find('.') != std::string::npos && http.host.rfind("www.", 0) != 0) {
+    t.www_http_url = with_host(t.http_url, "www." + http.host);
+  }
+  return t;
 }
 
 AuditReport run_audit(const AuditOptions& o, const Targets& t, const Config* journey, const Clock& clock) {

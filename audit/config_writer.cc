@@ -7,7 +7,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
-#include "audit/secret_scan.h"
+#include "audit/url.h"
 #include "audit/web_checks.h"
 #include "daemon/units.h"
 

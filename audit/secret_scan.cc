@@ -1,6 +1,5 @@
 #include "audit/secret_scan.h"
 
-#include <curl/curl.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -118,45 +117,6 @@ PageScripts find_scripts(std::string_view html) {
     }
   }
   return out;
-}
-
-std::string resolve_url(const std::string& base, const std::string& ref) {
-  CURLU* u = curl_url();
-  std::string out;
-  char* full = nullptr;
-  if (curl_url_set(u, CURLUPART_URL, base.c_str(), 0) == CURLUE_OK &&
-      curl_url_set(u, CURLUPART_URL, ref.c_str(), 0) == CURLUE_OK && curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK) {
-    out = full;
-  }
-  curl_free(full);
-  curl_url_cleanup(u);
-  return out;
-}
-
-namespace {
-
-std::string origin_of(const std::string& url) {
-  CURLU* u = curl_url();
-  std::string out;
-  char *scheme = nullptr, *host = nullptr, *port = nullptr;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-    out = std::string(scheme) + "://" + host + ":" + port;
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  }
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_url_cleanup(u);
-  return out;
-}
-
-}  // namespace
-
-bool same_origin(const std::string& a, const std::string& b) {
-  const std::string oa = origin_of(a);
-  return !oa.empty() && oa == origin_of(b);
 }
 
 }  // namespace lookout::audit

@@ -29,9 +29,4 @@ struct PageScripts {
 };
 PageScripts find_scripts(std::string_view html);
 
-// `ref` resolved against `base` (both URLs); empty when it cannot be.
-std::string resolve_url(const std::string& base, const std::string& ref);
-// Scheme, host and port equal (default ports filled in).
-bool same_origin(const std::string& a, const std::string& b);
-
 }  // namespace lookout::audit

@@ -1,6 +1,5 @@
 #include "audit/web_checks.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <re2/re2.h>
@@ -9,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/secret_scan.h"
+#include "audit/url.h"
 
 namespace lookout::audit {
 namespace {
@@ -36,17 +36,7 @@ std::string shorten(std::string_view s, size_t n = 100) {
   return std::string(s.substr(0, n)) + "…";
 }
 
-std::string host_of(const std::string& url) {
-  CURLU* u = curl_url();
-  char* host = nullptr;
-  std::string out;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-    out = lower(host);
-  }
-  curl_free(host);
-  curl_url_cleanup(u);
-  return out;
-}
+std::string host_of(const std::string& url) { return lower(parse_url(url).host); }
 
 // The directives of a policy by name: "script-src" -> "'self' 'nonce-…'".
 std::vector<std::pair<std::string, std::string>> csp_directives(std::string_view policy) {

@@ -389,7 +389,7 @@ TEST(Audit, BadArgumentsExitTwoAndSendNothing) {
       {{"audit", "https://127.0.0.1:1/", "--latency-samples", "500"}, "between 1 and 100"},
       {{"audit", "https://127.0.0.1:1/", "--journey", dir.file("not-a-journey.toml")}, "no monitor of type \"journey\""},
       {{"audit", "https://127.0.0.1:1/", "--journey", dir.file("broken.toml")}, "broken.toml:4:1"},
-      {{"audit", "http://127.0.0.1:8080/"}, "names a port for plain HTTP"},
+      {{"audit", "https://127.0.0.1:1/", "--http-url", "ftp://127.0.0.1/"}, "--http-url"},
   };
   for (const auto& [args, message] : cases) {
     const RunResult r = run_lookout(args);

@@ -4,6 +4,7 @@
 #include "audit/config_writer.h"
 #include "audit/report.h"
 #include "audit/secret_scan.h"
+#include "audit/url.h"
 #include "audit/web_checks.h"
 
 namespace lookout::audit {
@@ -264,7 +265,10 @@ TEST(AuditTargets, DerivedFromTheUrl) {
   EXPECT_NE(error.find("--http-url"), std::string::npos);
   o.http_url.clear();
   o.url = "http://acme.example:8080/";
-  EXPECT_FALSE(derive_targets(o, error));
+  t = derive_targets(o, error);
+  ASSERT_TRUE(t) << error;
+  EXPECT_EQ(t->https_url, "https://acme.example:8080/");
+  EXPECT_EQ(t->http_url, "http://acme.example:8080/");
   o.url = "mailto:ops@acme.example";
   EXPECT_FALSE(derive_targets(o, error));
 }
