@@ -3,13 +3,13 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <openssl/rand.h>
 #include <re2/re2.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "alerting/ack_token.h"
 #include "audit/secret_scan.h"
 #include "audit/url.h"
 #include "audit/web_checks.h"
@@ -35,14 +35,6 @@ constexpr const char* kExposedPaths[] = {"/.env",         "/.env.bak",        "/
                                          "/.htpasswd",    "/.DS_Store",       "/backup.zip",  "/backup.tar.gz",
                                          "/backup.sql",   "/dump.sql",        "/database.sql", "/db.sqlite",
                                          "/config.php.bak", "/wp-config.php.bak", "/index.php~"};
-
-std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> b(bytes);
-  RAND_bytes(b.data(), static_cast<int>(b.size()));
-  std::string out;
-  for (unsigned char c : b) out += fmt::format("{:02x}", c);
-  return out;
-}
 
 bool is_address(const std::string& host) {
   unsigned char buf[16];

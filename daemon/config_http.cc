@@ -193,11 +193,10 @@ void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e) {
   }
   if (const auto* n = layers.get("expect.body_regex")) {
     if (auto v = p.plain_text(*n, "expect.body_regex")) {
-      RE2::Options opts;
-      opts.set_log_errors(false);
-      auto re = std::make_shared<RE2>(*v, opts);
-      if (!re->ok()) {
-        p.error(n->source(), fmt::format("expect.body_regex is not a valid RE2 pattern: {}", re->error()));
+      std::string why;
+      auto re = compile_pattern(*v, why);
+      if (!re) {
+        p.error(n->source(), fmt::format("expect.body_regex is not a valid RE2 pattern: {}", why));
       } else {
         e.body_regex = std::move(re);
       }
@@ -234,6 +233,17 @@ void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e) {
   if (const auto* n = layers.get("expect.max_latency")) {
     if (auto v = p.duration(*n, "expect.max_latency")) e.max_latency = *v;
   }
+}
+
+std::shared_ptr<const RE2> compile_pattern(const std::string& pattern, std::string& error) {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  auto re = std::make_shared<const RE2>(pattern, opts);
+  if (!re->ok()) {
+    error = re->error();
+    return nullptr;
+  }
+  return re;
 }
 
 }  // namespace lookout::config_detail

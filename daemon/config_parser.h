@@ -3,6 +3,7 @@
 // daemon/config*.cc; each monitor kind's keys are parsed in a file of its own.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -11,6 +12,10 @@
 #include <vector>
 
 #include "daemon/config.h"
+
+namespace re2 {
+class RE2;
+}
 
 namespace lookout::config_detail {
 
@@ -83,5 +88,10 @@ void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& wher
 void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
 void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
 void parse_journey_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
+
+// A pattern of the config (expect.body_regex, extract regex), compiled as every user pattern
+// is: RE2, linear in the text it runs on, its errors returned instead of logged. Null with
+// `error` set when it does not compile.
+std::shared_ptr<const re2::RE2> compile_pattern(const std::string& pattern, std::string& error);
 
 }  // namespace lookout::config_detail

@@ -150,11 +150,10 @@ void parse_extracts(Parser& p, const toml::node& n, JourneyStep& s, std::set<std
         continue;
       }
     } else if (e.from == Extract::From::kRegex) {
-      RE2::Options opts;
-      opts.set_log_errors(false);
-      auto re = std::make_shared<RE2>(e.what, opts);
-      if (!re->ok()) {
-        p.error(what.source(), fmt::format("extract.{}: not a valid RE2 pattern: {}", e.name, re->error()));
+      std::string why;
+      auto re = compile_pattern(e.what, why);
+      if (!re) {
+        p.error(what.source(), fmt::format("extract.{}: not a valid RE2 pattern: {}", e.name, why));
         continue;
       }
       if (re->NumberOfCapturingGroups() < 1) {
