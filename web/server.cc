@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <tuple>
 #include <zlib.h>
+#include "web/history_params.h"
 #include "web/metrics.h"
 #include "web/status_json.h"
 

@@ -15,14 +15,4 @@ nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool in
 nlohmann::json history_json(const std::string& monitor, int64_t window_ms, int64_t step_ms,
                             const std::vector<HistoryReader::Point>& points);
 
-// window and step of a history request: step defaults to about a hundredth of the window,
-// in whole minutes, hours or days. An error is a message for a 400 answer.
-struct HistoryParams {
-  int64_t window_ms = 0;
-  int64_t step_ms = 0;
-  std::string error;
-};
-HistoryParams parse_history_params(const std::string& window, const std::string& step, int64_t now_ms);
-inline constexpr int64_t kMaxHistoryPoints = 10'000;
-
 }  // namespace lookout

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "web/status_json.h"
+#include "web/history_params.h"
 
 namespace lookout {
 namespace {
