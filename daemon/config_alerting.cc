@@ -73,14 +73,21 @@ std::optional<WallTime> parse_time(const std::string& text) {
   if (*rest == 'Z' || *rest == 'z') {
     ++rest;
   } else if (*rest == '+' || *rest == '-') {
-    int h = 0, m = 0;
-    if (std::sscanf(rest + 1, "%2d:%2d", &h, &m) != 2) return std::nullopt;
+    // Exactly +hh:mm.
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (!digit(rest[1]) || !digit(rest[2]) || rest[3] != ':' || !digit(rest[4]) || !digit(rest[5])) return std::nullopt;
+    const int h = (rest[1] - '0') * 10 + (rest[2] - '0');
+    const int m = (rest[4] - '0') * 10 + (rest[5] - '0');
+    if (h > 23 || m > 59) return std::nullopt;
     offset_s = (h * 3600 + m * 60) * (*rest == '+' ? 1 : -1);
     rest += 6;
   } else {
     return std::nullopt;
   }
   if (*rest != '\0') return std::nullopt;
+  // The clock counts nanoseconds in 64 bits (years 1678 to 2261); a maintenance window is
+  // planned within this range.
+  if (tm.tm_year < 70 || tm.tm_year > 300) return std::nullopt;
   return WallTime{std::chrono::seconds{static_cast<int64_t>(timegm(&tm)) - offset_s}};
 }
 

@@ -459,5 +459,15 @@ duration = "1h"
   EXPECT_NE(m.find("start \\\"tomorrow\\\" is not an RFC 3339 time"), std::string::npos) << m;
 }
 
+// Found by fuzzing: a year the clock cannot hold overflowed, and a short offset read past the text.
+TEST(AlertingConfig, MaintenanceTimesOutOfRangeOrMalformedAreErrors) {
+  for (const char* start : {"1013-12-01T02:00:00Z", "2400-01-01T00:00:00Z", "2026-12-01T02:00:00+1:2", "2026-12-01T02:00:00+25:00"}) {
+    const auto r = parse(fmt::format("[[maintenance]]\nmonitors = [\"*\"]\nstart = \"{}\"\nduration = \"1h\"\n", start));
+    ASSERT_FALSE(r.ok()) << start;
+    EXPECT_NE(testing::PrintToString(messages(r)).find("is not an RFC 3339 time"), std::string::npos) << start;
+  }
+  EXPECT_TRUE(parse("[[maintenance]]\nmonitors = [\"*\"]\nstart = \"2026-12-01T02:00:00+05:30\"\nduration = \"1h\"\n").ok());
+}
+
 }  // namespace
 }  // namespace lookout
