@@ -68,6 +68,15 @@ TEST(HttpExpect, DeeplyNestedHostileJsonDoesNotCrash) {
   EXPECT_EQ(evaluate(e, obs(200, nested)).cause, "/a is an array of 1 items, expected 1");
 }
 
+// Found by fuzzing: a pointer whose token is no array index, on an array, threw out of evaluate().
+TEST(HttpExpect, PointerIntoAnArrayWithANameIsMissingNotAThrow) {
+  HttpExpect e;
+  e.json.emplace_back("/", 1);
+  e.json.emplace_back("/a/x", 1);
+  EXPECT_EQ(evaluate(e, obs(200, "[]")).cause, "no / in body; no /a/x in body");
+  EXPECT_EQ(evaluate(e, obs(200, R"({"a":[1]})")).cause, "no / in body; no /a/x in body");
+}
+
 TEST(HttpExpect, HeadersPresentAndContaining) {
   HttpExpect e;
   e.headers = {{"Strict-Transport-Security", "max-age="}};
