@@ -9,6 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/stat.h>
+
 #include <regex>
 #include <sstream>
 
@@ -137,6 +141,21 @@ std::optional<std::string> read_file_secret(const std::string& path, std::string
 }
 
 }  // namespace
+
+std::optional<Secret> Parser::credential(const toml::node& n, std::string_view key) {
+  auto v = text(n, key);
+  // A journey's "Bearer {{token}}" names a value taken at run time; it holds no secret itself.
+  if (v && !v->is_secret() && !v->empty() && v->reveal().find("{{") == std::string::npos) {
+    inline_secrets_.push_back({file_, static_cast<int>(n.source().begin.line), static_cast<int>(n.source().begin.column),
+                               std::string(key), true});
+  }
+  return v;
+}
+
+std::optional<Secret> Parser::named_value(const toml::node& n, std::string_view name, std::string_view key) {
+  static const RE2 kCredential(R"re((?i)^(authorization|proxy-authorization|x-api-key|api-key|x-auth-token|password|passwd|secret|token|api_key|client_secret)$)re");
+  return RE2::FullMatch(name, kCredential) ? credential(n, key) : text(n, key);
+}
 
 std::optional<Secret> Parser::text(const toml::node& n, std::string_view key) {
   const auto* s = n.as_string();
@@ -366,7 +385,8 @@ const std::set<std::string>& common_monitor_keys() {
 namespace {
 
 const std::set<std::string> kTopKeys{"server", "storage", "defaults", "monitor", "scheduler", "channel", "route", "maintenance"};
-const std::set<std::string> kServerKeys{"listen", "title", "public_url", "admin_token", "max_request", "rate_limit"};
+const std::set<std::string> kServerKeys{"listen",      "title",      "public_url", "admin_token",
+                                        "max_request", "rate_limit", "tls_cert",   "tls_key"};
 const std::set<std::string> kStorageKeys{"path", "keep_raw", "keep_minutes", "keep_hours", "keep_days", "keep_rollups"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
 
@@ -394,8 +414,50 @@ bool parse_listen(const std::string& text, std::string& host, uint16_t& port) {
   return true;
 }
 
-void parse_server(Parser& p, const toml::table& t, ServerConfig& s) {
+// A PEM file of the config: its path (relative to the config's folder), checked readable.
+std::optional<std::string> pem_file(Parser& p, const toml::node& n, std::string_view key, const std::string& config_path) {
+  auto v = p.plain_text(n, key);
+  if (!v) return std::nullopt;
+  std::filesystem::path path(*v);
+  if (path.is_relative()) path = std::filesystem::path(config_path).parent_path() / path;
+  std::ifstream in(path);
+  if (!in) {
+    p.error(n.source(), fmt::format("{} {}: cannot read it: {}", key, path.string(), std::strerror(errno)));
+    return std::nullopt;
+  }
+  return path.lexically_normal().string();
+}
+
+// server.tls_cert and server.tls_key: both or neither, a certificate chain and its private key.
+void parse_server_tls(Parser& p, const toml::table& t, ServerConfig& s, const std::string& config_path) {
+  const toml::node* cert = t.get("tls_cert");
+  const toml::node* key = t.get("tls_key");
+  if ((cert == nullptr) != (key == nullptr)) {
+    p.error((cert != nullptr ? cert : key)->source(), "server.tls_cert and server.tls_key go together: set both for HTTPS, or neither");
+    return;
+  }
+  if (cert == nullptr) return;
+  const auto cert_path = pem_file(p, *cert, "server.tls_cert", config_path);
+  const auto key_path = pem_file(p, *key, "server.tls_key", config_path);
+  if (!cert_path || !key_path) return;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_path->c_str()) != 1) {
+    p.error(cert->source(), fmt::format("server.tls_cert {} is not a PEM certificate chain", *cert_path));
+  } else if (SSL_CTX_use_PrivateKey_file(ctx, key_path->c_str(), SSL_FILETYPE_PEM) != 1) {
+    p.error(key->source(), fmt::format("server.tls_key {} is not a PEM private key", *key_path));
+  } else if (SSL_CTX_check_private_key(ctx) != 1) {
+    p.error(key->source(), fmt::format("server.tls_key {} is not the key of the certificate in {}", *key_path, *cert_path));
+  } else {
+    s.tls_cert = *cert_path;
+    s.tls_key = *key_path;
+  }
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+}
+
+void parse_server(Parser& p, const toml::table& t, ServerConfig& s, const std::string& config_path) {
   p.check_keys(t, "[server]", kServerKeys);
+  parse_server_tls(p, t, s, config_path);
   if (const auto* n = t.get("listen")) {
     if (auto v = p.plain_text(*n, "server.listen")) {
       if (!parse_listen(*v, s.listen_host, s.listen_port)) {
@@ -416,7 +478,7 @@ void parse_server(Parser& p, const toml::table& t, ServerConfig& s) {
     }
   }
   if (const auto* n = t.get("admin_token")) {
-    if (auto v = p.text(*n, "server.admin_token")) {
+    if (auto v = p.credential(*n, "server.admin_token")) {
       if (v->reveal().size() < 16) {
         p.error(n->source(), "server.admin_token must be at least 16 characters long");
       }
@@ -629,7 +691,7 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
   Config config;
   config.file = path;
   auto redactor = std::make_shared<Redactor>();
-  Parser p(path, env, result.errors, *redactor);
+  Parser p(path, env, result.errors, *redactor, result.inline_secrets);
 
   toml::table root;
   try {
@@ -648,7 +710,7 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
                                     hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
   }
 
-  if (const auto* t = section(p, root, "server")) parse_server(p, *t, config.server);
+  if (const auto* t = section(p, root, "server")) parse_server(p, *t, config.server, path);
   if (const auto* t = section(p, root, "storage")) parse_storage(p, *t, config.storage, path);
   if (const auto* t = section(p, root, "scheduler")) parse_scheduler(p, *t, config.scheduler);
   const toml::table* defaults = section(p, root, "defaults");
@@ -708,7 +770,20 @@ LoadResult load_config(const std::string& path, const EnvLookup& env) {
   }
   std::ostringstream ss;
   ss << in.rdbuf();
-  return parse_config(ss.str(), path, env);
+  LoadResult r = parse_config(ss.str(), path, env);
+  struct stat st {};
+  if (!r.inline_secrets.empty() && stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+    std::vector<std::string> keys;
+    for (const auto& e : r.inline_secrets) keys.push_back(e.message);
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    const ConfigError& first = r.inline_secrets.front();
+    r.errors.push_back({path, first.line, first.col,
+                        fmt::format("{} is readable by every user of this machine (mode {:04o}) and holds secrets written in it "
+                                    "({}); chmod o-r {}, or move them to ${{env:NAME}} or ${{file:/path}}",
+                                    path, st.st_mode & 07777, fmt::join(keys, ", "), path),
+                        true});
+  }
+  return r;
 }
 
 }  // namespace lookout

@@ -140,6 +140,8 @@ struct ServerConfig {
   std::string title = "Status";
   std::string public_url;
   std::optional<Secret> admin_token;
+  // HTTPS with this certificate chain and key (PEM), and HSTS on every answer; plain HTTP when unset.
+  std::string tls_cert, tls_key;
   uint64_t max_request = 64 * 1024;  // bytes
   int rate_limit = 10;                // requests per client address on /ack and admin calls...
   Duration rate_window{60'000};       // ...per this window
@@ -243,6 +245,9 @@ struct ConfigError {
 struct LoadResult {
   std::optional<Config> config;      // set when there is no error (warnings allowed)
   std::vector<ConfigError> errors;   // errors and warnings, in file order
+  // Where a secret is written in the file itself rather than as ${env:..} or ${file:..}:
+  // load_config() warns when such a file is readable by other users.
+  std::vector<ConfigError> inline_secrets;
   bool ok() const { return config.has_value(); }
 };
 

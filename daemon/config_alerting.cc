@@ -178,7 +178,7 @@ void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& 
       }
     }
     if (const auto* n = t.get("username")) c.username = p.text(*n, "username");
-    if (const auto* n = t.get("password")) c.password = p.text(*n, "password");
+    if (const auto* n = t.get("password")) c.password = p.credential(*n, "password");
     if (const auto* n = required("from")) {
       if (auto v = p.plain_text(*n, "from")) c.from = *v;
     }
@@ -187,11 +187,13 @@ void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& 
     }
   } else if (c.type == ChannelType::kWebhook) {
     if (const auto* n = required("url")) url_of(*n, "url", {"http://", "https://"});
-    if (const auto* n = t.get("secret")) c.secret = p.text(*n, "secret");
+    if (const auto* n = t.get("secret")) c.secret = p.credential(*n, "secret");
     if (const auto* n = t.get("headers")) {
       if (const auto* h = n->as_table()) {
         for (const auto& [k, v] : *h) {
-          if (auto value = p.text(v, fmt::format("headers.{}", k.str()))) c.headers.emplace_back(std::string(k.str()), *value);
+          if (auto value = p.named_value(v, k.str(), fmt::format("headers.{}", k.str()))) {
+            c.headers.emplace_back(std::string(k.str()), *value);
+          }
         }
       } else {
         p.error(n->source(), "headers must be a table");
@@ -212,7 +214,7 @@ void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& 
       required("url");
     }
     if (const auto* n = t.get("account")) c.account = p.text(*n, "account");
-    if (const auto* n = t.get("token")) c.token = p.text(*n, "token");
+    if (const auto* n = t.get("token")) c.token = p.credential(*n, "token");
     if (c.provider == "twilio" && (!c.account || !c.token)) {
       p.error(t.source(), fmt::format("twilio channel \"{}\" needs account and token", c.name));
     }

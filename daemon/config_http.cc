@@ -135,7 +135,7 @@ void parse_http_request(Parser& p, const Layers& layers, const toml::table& wher
           p.error(k.source(), fmt::format("header name \"{}\" is not valid", name));
           continue;
         }
-        if (auto value = p.text(v, fmt::format("headers.{}", name))) {
+        if (auto value = p.named_value(v, name, fmt::format("headers.{}", name))) {
           if (value->reveal().find_first_of("\r\n") != std::string::npos) {
             p.error(v.source(), fmt::format("header {} holds a line break", name));
             continue;

@@ -21,8 +21,9 @@ namespace lookout::config_detail {
 
 class Parser {
  public:
-  Parser(std::string file, const EnvLookup& env, std::vector<ConfigError>& errors, Redactor& redactor)
-      : file_(std::move(file)), env_(env), errors_(errors), redactor_(redactor) {}
+  Parser(std::string file, const EnvLookup& env, std::vector<ConfigError>& errors, Redactor& redactor,
+         std::vector<ConfigError>& inline_secrets)
+      : file_(std::move(file)), env_(env), errors_(errors), redactor_(redactor), inline_secrets_(inline_secrets) {}
 
   void error(const toml::source_region& where, std::string message);
   void warning(const toml::source_region& where, std::string message);
@@ -30,6 +31,12 @@ class Parser {
 
   // Typed reads: nullopt (with an error recorded) when the node has the wrong type or value.
   std::optional<Secret> text(const toml::node& n, std::string_view key);
+  // A value that is a credential (a token, a password): text() that also notes where it is
+  // written inline rather than as ${env:..} or ${file:..}.
+  std::optional<Secret> credential(const toml::node& n, std::string_view key);
+  // credential() for a header or form field whose name says it carries one (Authorization,
+  // X-Api-Key, password, token...), else text().
+  std::optional<Secret> named_value(const toml::node& n, std::string_view name, std::string_view key);
   std::optional<std::string> plain_text(const toml::node& n, std::string_view key);  // secrets refused
   std::optional<bool> boolean(const toml::node& n, std::string_view key);
   std::optional<int64_t> integer(const toml::node& n, std::string_view key, int64_t lo, int64_t hi);
@@ -45,6 +52,7 @@ class Parser {
   const EnvLookup& env_;
   std::vector<ConfigError>& errors_;
   Redactor& redactor_;
+  std::vector<ConfigError>& inline_secrets_;
 };
 
 // A monitor's keys looked up first in its own table, then in [defaults].

@@ -210,7 +210,7 @@ void parse_step(Parser& p, const toml::table& t, const MonitorConfig& m, int num
     s.body_kind = JourneyStep::Body::kForm;
     if (const auto* ft = n->as_table()) {
       for (const auto& [k, v] : *ft) {
-        if (auto value = p.text(v, fmt::format("form.{}", k.str()))) {
+        if (auto value = p.named_value(v, k.str(), fmt::format("form.{}", k.str()))) {
           check_templates(p, v, value->reveal(), known, number);
           s.form.emplace_back(std::string(k.str()), std::move(*value));
         }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -28,6 +29,19 @@ bool token_matches(const std::string& presented, const Secret& expected) {
   return CRYPTO_memcmp(presented.data(), want.data(), want.size()) == 0;
 }
 
+namespace {
+
+// HTTPS with server.tls_cert and server.tls_key (checked when the config loaded), TLS 1.2 or
+// newer only; else plain HTTP, for a reverse proxy or loopback.
+std::unique_ptr<httplib::Server> make_http_server(const ServerConfig& cfg) {
+  if (cfg.tls_cert.empty()) return std::make_unique<httplib::Server>();
+  auto tls = std::make_unique<httplib::SSLServer>(cfg.tls_cert.c_str(), cfg.tls_key.c_str());
+  if (tls->ssl_context() != nullptr) SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
+  return tls;
+}
+
+}  // namespace
+
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
                      const SummaryCache& summaries, const std::string& db_path, HealthFn health, StoreHealthFn store_health,
                      AckFn ack, AcceptFn accept)
@@ -41,7 +55,7 @@ WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const Snapshot
       ack_(std::move(ack)),
       accept_(std::move(accept)),
       limiter_(cfg.rate_limit, cfg.rate_window),
-      svr_(std::make_unique<httplib::Server>()) {}
+      svr_(make_http_server(cfg)) {}
 
 bool WebServer::visible(const std::string& monitor, const Snapshot& s, bool admin) const {
   if (admin) return true;
@@ -94,7 +108,7 @@ void json_error(httplib::Response& res, int status, const std::string& message) 
 
 void WebServer::routes() {
   auto& svr = *svr_;
-  svr.set_default_headers({
+  httplib::Headers headers{
       // Pages load one stylesheet from here and nothing else; no script runs anywhere.
       {"Content-Security-Policy",
        "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
@@ -102,7 +116,10 @@ void WebServer::routes() {
       {"Referrer-Policy", "no-referrer"},
       {"X-Frame-Options", "DENY"},
       {"Cache-Control", "no-store"},
-  });
+  };
+  // Served over HTTPS: browsers keep to it for a year.
+  if (!cfg_.tls_cert.empty()) headers.emplace("Strict-Transport-Security", "max-age=31536000");
+  svr.set_default_headers(std::move(headers));
   svr.set_payload_max_length(cfg_.max_request);
   svr.set_keep_alive_max_count(100);
   // Headers and body go out in separate writes: without this, Nagle's algorithm and delayed
@@ -549,6 +566,10 @@ bool WebServer::start(std::string& error) {
   } else if (!svr_->bind_to_port(cfg_.listen_host, cfg_.listen_port)) {
     error = fmt::format("cannot listen on {}:{} (server.listen): the address is in use or not available here",
                         cfg_.listen_host, cfg_.listen_port);
+    return false;
+  }
+  if (!svr_->is_valid()) {
+    error = fmt::format("cannot serve HTTPS with server.tls_cert {} and server.tls_key {}", cfg_.tls_cert, cfg_.tls_key);
     return false;
   }
   thread_ = std::thread([this] { svr_->listen_after_bind(); });

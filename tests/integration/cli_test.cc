@@ -1,12 +1,14 @@
 // The command line of CONTRACT.md with the real binary: exit codes, messages, output forms.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include <sstream>
 
+#include "tests/integration/cert_factory.h"
 #include "tests/integration/harness.h"
 
 namespace lookout::testing {
@@ -51,6 +53,48 @@ expect.status = [999]
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find(dir.file("bad.toml") + ":6:18: expect.status code 999 is outside 100-599"), std::string::npos) << r.err;
+}
+
+TEST(Cli, CheckWarnsWhenInlineSecretsAreReadableByOthers) {
+  TempDir dir;
+  const std::string inline_secrets = R"(
+[server]
+admin_token = "inline-admin-token-0123456789"
+[[monitor]]
+name = "a"
+type = "http"
+url = "http://127.0.0.1:1/"
+headers = { Authorization = "Bearer inline-bearer-abcdef", Accept = "text/html" }
+)";
+  const std::string file = dir.file("lookout.toml");
+  dir.write("lookout.toml", inline_secrets);
+  const char* warning = "holds secrets written in it (server.admin_token, headers.Authorization); chmod o-r";
+  chmod(file.c_str(), 0644);
+  auto r = run_lookout({"check", "-c", file});
+  EXPECT_EQ(r.code, 0) << r.err;  // a warning, not an error
+  EXPECT_NE(r.err.find(file + ":3:15: warning: " + file + " is readable by every user of this machine (mode 0644)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(warning), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("inline-bearer"), std::string::npos);  // names the keys, never the values
+
+  chmod(file.c_str(), 0640);  // the lookout group may read it
+  r = run_lookout({"check", "-c", file});
+  EXPECT_EQ(r.err.find("readable by every user"), std::string::npos) << r.err;
+
+  // Secrets from the environment may sit in a world-readable file.
+  dir.write("lookout.toml", R"(
+[server]
+admin_token = "${env:ADMIN}"
+[[monitor]]
+name = "a"
+type = "http"
+url = "http://127.0.0.1:1/"
+headers = { Authorization = "Bearer ${env:ADMIN}" }
+)");
+  chmod(file.c_str(), 0644);
+  r = run_lookout({"check", "-c", file}, {{"ADMIN", "from-the-environment-0123"}});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("readable by every user"), std::string::npos) << r.err;
 }
 
 TEST(Cli, ConfigPathComesFromTheEnvironmentWhenNoFlag) {
@@ -273,6 +317,44 @@ TEST(Http, AckAndAdminCallsAreRateLimitedAndBodiesCapped) {
   auto big = cli.Post("/api/v1/incidents/1/ack", std::string(4096, 'x'), "text/plain");
   ASSERT_TRUE(big);
   EXPECT_EQ(big->status, 413);
+}
+
+TEST(Http, ServesHttpsWithHstsWhenGivenACertificateAndPassesItsOwnAudit) {
+  TempDir dir;
+  CertFactory certs(dir);
+  const TestCert ca = certs.make({.name = "ca", .sans = {}, .until_s = 3650LL * 86'400, .ca = true});
+  const TestCert leaf = certs.make({.name = "status", .sans = {"IP:127.0.0.1", "DNS:localhost"}}, &ca);
+  Daemon d(dir, "", fmt::format("tls_cert = \"{}\"\ntls_key = \"{}\"", leaf.cert, leaf.key));
+  Process daemon({lookout_binary(), "run", "-c", d.config_path()}, {}, dir.path());
+  httplib::SSLClient tls("127.0.0.1", d.port());
+  tls.set_ca_cert_path(ca.cert.c_str());
+  tls.enable_server_certificate_verification(true);
+  tls.set_connection_timeout(2, 0);
+  std::string hsts;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto res = tls.Get("/healthz");
+        if (!res || res->status != 200) return false;
+        hsts = res->get_header_value("Strict-Transport-Security");
+        return true;
+      },
+      15'000ms))
+      << daemon.err();
+  EXPECT_EQ(hsts, "max-age=31536000");
+  EXPECT_EQ(http_get(d.port(), "/healthz").status, 0);  // no plain HTTP on the HTTPS port
+
+  // The status page, audited: its headers, certificate and TLS versions pass.
+  const auto r = run_lookout({"audit", fmt::format("https://127.0.0.1:{}/", d.port()), "--ca-file", ca.cert, "--http-url",
+                              "http://127.0.0.1:1/", "--latency-samples", "3", "--json"});
+  const auto report = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << r.out << r.err;
+  std::map<std::string, std::string> results;
+  for (const auto& c : report["checks"]) results[c["id"]] = c["result"];
+  for (const char* id : {"tls_certificate", "tls_versions", "hsts", "csp", "nosniff", "frame_protection", "referrer_policy",
+                         "version_leak", "cors", "exposed_files", "browser_secrets", "latency_p95"}) {
+    EXPECT_EQ(results[id], "pass") << id << "\n" << r.out;
+  }
+  EXPECT_EQ(results["https_redirect"], "fail");  // nothing listens for plain HTTP in this test
 }
 
 }  // namespace

@@ -61,6 +61,17 @@ TEST(Config, MinimalHttpMonitorGetsContractDefaults) {
   EXPECT_EQ(r.config->scheduler.max_per_host, 16u);
 }
 
+TEST(Config, ServerTlsNeedsACertificateAndItsKeyBothReadable) {
+  auto m = testing::PrintToString(messages(parse("[server]\ntls_cert = \"/nonexistent/cert.pem\"\n")));
+  EXPECT_NE(m.find("test.toml:2:12: server.tls_cert and server.tls_key go together"), std::string::npos) << m;
+  m = testing::PrintToString(messages(parse("[server]\ntls_cert = \"cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n")));
+  EXPECT_NE(m.find("2:12: server.tls_cert /etc/lookout/cert.pem: cannot read it"), std::string::npos) << m;  // relative to the file
+  EXPECT_NE(m.find("3:11: server.tls_key /nonexistent/key.pem: cannot read it"), std::string::npos) << m;
+  // Any readable file that is no certificate is refused by name.
+  m = testing::PrintToString(messages(parse("[server]\ntls_cert = \"/etc/passwd\"\ntls_key = \"/etc/passwd\"\n")));
+  EXPECT_NE(m.find("server.tls_cert /etc/passwd is not a PEM certificate chain"), std::string::npos) << m;
+}
+
 TEST(Config, UnknownKeySuggestsTheKnownOne) {
   auto r = parse(R"([[monitor]]
 name = "home"
