@@ -387,7 +387,8 @@ namespace {
 const std::set<std::string> kTopKeys{"server", "storage", "defaults", "monitor", "scheduler", "channel", "route", "maintenance"};
 const std::set<std::string> kServerKeys{"listen",      "title",      "public_url", "admin_token",
                                         "max_request", "rate_limit", "tls_cert",   "tls_key"};
-const std::set<std::string> kStorageKeys{"path", "keep_raw", "keep_minutes", "keep_hours", "keep_days", "keep_rollups"};
+const std::set<std::string> kStorageKeys{"path",      "keep_raw",     "keep_minutes", "keep_hours",
+                                         "keep_days", "keep_rollups", "max_backlog"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
 
 const toml::table* section(Parser& p, const toml::table& root, std::string_view name) {
@@ -513,6 +514,9 @@ void parse_storage(Parser& p, const toml::table& t, StorageConfig& s, const std:
       if (path.is_relative()) path = std::filesystem::path(config_path).parent_path() / path;
       s.path = path.lexically_normal().string();
     }
+  }
+  if (const auto* n = t.get("max_backlog")) {
+    if (auto v = p.integer(*n, "storage.max_backlog", 10, 100'000'000)) s.max_backlog = static_cast<size_t>(*v);
   }
   // keep_rollups sets hours and days at once; the finer keys win where both are written.
   if (const auto* n = t.get("keep_rollups")) {

@@ -153,6 +153,9 @@ struct StorageConfig {
   Duration keep_minutes{3LL * 86'400'000};
   Duration keep_hours{90LL * 86'400'000};
   Duration keep_days{1825LL * 86'400'000};
+  // Result rows held in memory while storage cannot be written; older ones are then dropped
+  // (counted in lookout_storage_rows_dropped_total). Alerts are never dropped.
+  size_t max_backlog = 200'000;
 };
 
 struct SchedulerConfig {

@@ -438,12 +438,16 @@ void raise_fd_limit() {
 
 int Daemon::run() {
   raise_fd_limit();
+  // A file-size limit (or quota) reached while writing must fail that write, which the store
+  // reports and retries, not kill the daemon.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::string error;
   store_ = Store::open(config_.storage.path, clock_, error);
   if (!store_) {
     spdlog::critical("{}", error);
     return 1;
   }
+  store_->set_max_backlog(config_.storage.max_backlog);
   const auto stored = store_->load_states();
   baselines_ = store_->load_baselines();
   alerts_ = std::make_unique<AlertEngine>(store_->ack_key(), [] { return random_hex(16); });

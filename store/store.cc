@@ -141,6 +141,13 @@ void Store::stop() {
 
 void Store::add_result(ResultRow row) {
   std::lock_guard lock(mu_);
+  if (pending_.results.size() >= max_backlog_) {
+    // Storage is failing and the buffer is full: the oldest tenth goes at once, so the bound
+    // holds without moving the whole buffer for every new row.
+    const size_t drop = std::max<size_t>(1, max_backlog_ / 10);
+    pending_.results.erase(pending_.results.begin(), pending_.results.begin() + static_cast<long>(drop));
+    health_.rows_dropped += drop;
+  }
   pending_.results.push_back(std::move(row));
 }
 
@@ -277,8 +284,8 @@ void Store::merge_back(Batch&& failed) {
   failed.results.insert(failed.results.end(), std::make_move_iterator(pending_.results.begin()),
                         std::make_move_iterator(pending_.results.end()));
   pending_.results = std::move(failed.results);
-  if (pending_.results.size() > kMaxBacklog) {
-    const size_t drop = pending_.results.size() - kMaxBacklog;
+  if (pending_.results.size() > max_backlog_) {
+    const size_t drop = pending_.results.size() - max_backlog_;
     pending_.results.erase(pending_.results.begin(), pending_.results.begin() + static_cast<long>(drop));
     health_.rows_dropped += drop;
   }
@@ -333,7 +340,7 @@ void Store::run() {
         std::lock_guard lock(mu_);
         if (health_.ok || health_.error != error) {
           spdlog::error("cannot write to storage {}: {}; results are kept in memory (up to {} rows) and retried",
-                        path_, error, kMaxBacklog);
+                        path_, error, max_backlog_);
         }
         health_.ok = false;
         health_.error = error;

@@ -94,7 +94,6 @@ struct StoreHealth {
 class Store {
  public:
   static constexpr Duration kFlushEvery{250};
-  static constexpr size_t kMaxBacklog = 200'000;  // result rows held while storage fails
 
   // Opens (creating folders and schema as needed) and proves the file writable. Runs before
   // the loop starts; nullptr with `error` set on failure.
@@ -106,6 +105,8 @@ class Store {
   // Accepted dns answer sets by monitor name.
   std::map<std::string, Baseline> load_baselines();
 
+  // Start-up only (before start()): result rows held while storage fails (storage.max_backlog).
+  void set_max_backlog(size_t rows) { max_backlog_ = rows; }
   void start();
   // Writes what is queued and stops the thread.
   void stop();
@@ -157,6 +158,7 @@ class Store {
 
   sqlite3* db_;
   std::string path_;
+  size_t max_backlog_ = 200'000;
   const Clock& clock_;
   std::unordered_map<std::string, int64_t> ids_;  // writer thread only
 

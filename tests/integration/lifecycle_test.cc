@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -100,6 +101,53 @@ TEST(Lifecycle, Kill9LosesNothingOlderThanASecondAndRestartRestoresState) {
   std::this_thread::sleep_for(600ms);
   EXPECT_EQ(again.monitor("broken")["since"], broken_since) << "a monitor already down must not start a new down period";
   EXPECT_EQ(again.monitor("m0")["state"], "up");
+}
+
+// A full disk, as the daemon sees it: a file-size limit set on the running process makes every
+// write past the current end of the database files fail (EFBIG).
+void limit_file_size(int pid, rlim_t bytes) {
+  rlimit lim{};
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, nullptr, &lim), 0);
+  lim.rlim_cur = std::min(bytes, lim.rlim_max);
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, &lim, nullptr), 0) << std::strerror(errno);
+}
+
+TEST(Lifecycle, StorageThatFailsIsReportedBoundedAndResumed) {
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  Daemon d(dir, monitors_against(target.port(), 10, "200ms"));
+  // The harness's [storage] table gets one more key.
+  std::string text = read_file(d.config_path());
+  text.replace(text.find("[storage]\n"), 10, "[storage]\nmax_backlog = 50\n");
+  dir.write("lookout.toml", text);
+  d.start();
+  auto metric = [&](const char* name) { return metric_value(d.metrics(), name); };
+  ASSERT_TRUE(wait_until([&] { return metric("lookout_storage_rows_written_total") > 20; }, 10'000ms));
+
+  limit_file_size(d.process().pid(), 1);
+  ASSERT_TRUE(wait_until([&] { return http_get(d.port(), "/healthz").status == 503; }, 10'000ms));
+  const auto health = http_get(d.port(), "/healthz");
+  EXPECT_NE(health.body.find("storage " + d.db_path() + " is failing"), std::string::npos) << health.body;
+  // Probing goes on, the backlog stays within its bound, and what falls out is counted.
+  const int hits = target.hits.load();
+  ASSERT_TRUE(wait_until([&] { return metric("lookout_storage_rows_dropped_total") > 0; }, 15'000ms)) << d.metrics();
+  EXPECT_GT(target.hits.load(), hits + 20);
+  EXPECT_LE(metric("lookout_storage_backlog"), 50);
+  EXPECT_EQ(metric("lookout_storage_ok"), 0);
+  EXPECT_TRUE(d.status().is_object());  // the API still answers
+  const double written = metric("lookout_storage_rows_written_total");
+
+  limit_file_size(d.process().pid(), RLIM_INFINITY);
+  ASSERT_TRUE(wait_until([&] { return http_get(d.port(), "/healthz").status == 200; }, 15'000ms)) << http_get(d.port(), "/healthz").body;
+  ASSERT_TRUE(wait_until([&] { return metric("lookout_storage_rows_written_total") > written + 20; }, 10'000ms));
+  EXPECT_EQ(metric("lookout_storage_ok"), 1);
+  EXPECT_FALSE(d.process().wait(0ms).has_value());  // nothing crashed
+  d.process().signal(SIGTERM);
+  EXPECT_EQ(d.process().wait(10'000ms), 0);
+  Db db(d.db_path());
+  EXPECT_EQ(db.text("PRAGMA integrity_check"), "ok");
 }
 
 TEST(Lifecycle, SigtermWritesTheLastBatchAndExitsZero) {
