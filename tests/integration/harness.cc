@@ -248,6 +248,14 @@ void RawServer::serve() {
           case Mode::kSilent:
             held.push_back(c);
             break;
+          case Mode::kStatus: {
+            const int code = status.load();
+            const std::string answer =
+                fmt::format("HTTP/1.1 {} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", code, code < 400 ? "ok" : "no");
+            (void)!send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+            close(c);
+            break;
+          }
         }
       }
     }

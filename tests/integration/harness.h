@@ -99,10 +99,13 @@ void add_standard_routes(TargetServer& t);
 // A TCP server that speaks no HTTP, for misbehaviour an HTTP library cannot produce.
 class RawServer {
  public:
-  enum class Mode { kCloseAfterRequest, kGarbage, kSilent, kDrip, kReset };
+  // kStatus answers every request with `status` and closes: a target that keeps up with
+  // thousands of monitors (its listen backlog is 512; cpp-httplib's is 5).
+  enum class Mode { kCloseAfterRequest, kGarbage, kSilent, kDrip, kReset, kStatus };
   explicit RawServer(Mode mode);
   ~RawServer();
   int port() const { return port_; }
+  std::atomic<int> status{200};
 
  private:
   void serve();
