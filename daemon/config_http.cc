@@ -33,8 +33,10 @@ const std::set<std::string>& http_expect_keys() {
 
 namespace {
 
-// The host of an http(s) URL, lower case; "" with `why` set when the URL is unusable.
-std::string url_host(const std::string& url, std::string& why) {
+// "host:port" of an http(s) URL (the scheme's port when it names none), lower case: the key
+// of scheduler.max_per_host, so services on other ports of one address do not share a cap.
+// "" with `why` set when the URL is unusable.
+std::string url_endpoint(const std::string& url, std::string& why) {
   CURLU* u = curl_url();
   std::string host;
   if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
@@ -42,19 +44,22 @@ std::string url_host(const std::string& url, std::string& why) {
   } else {
     char* scheme = nullptr;
     char* h = nullptr;
+    char* port = nullptr;
     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
     curl_url_get(u, CURLUPART_HOST, &h, 0);
+    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
     const std::string s = scheme != nullptr ? scheme : "";
     if (s != "http" && s != "https") {
       why = "must use http:// or https://";
     } else if (h == nullptr || *h == '\0') {
       why = "has no host";
     } else {
-      host = h;
+      host = fmt::format("{}:{}", h, port != nullptr ? port : "");
       std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
     }
     curl_free(scheme);
     curl_free(h);
+    curl_free(port);
   }
   curl_url_cleanup(u);
   return host;
@@ -108,7 +113,7 @@ void parse_http_request(Parser& p, const Layers& layers, const toml::table& wher
       if (!has_scheme(shape)) {
         p.error(n->source(), fmt::format("url {} has no scheme; write it as https://host/path", v->shown()));
       } else {
-        host = url_host(shape, why);
+        host = url_endpoint(shape, why);
         if (host.empty()) p.error(n->source(), fmt::format("url {} {}", v->shown(), why));
       }
       h.url = std::move(*v);

@@ -328,7 +328,6 @@ void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& wher
   } else {
     p.error(where.source(), fmt::format("cert monitor \"{}\" has no host", m.name));
   }
-  m.host = c.host;
   if (const auto* n = layers.get("starttls")) {
     if (auto v = p.plain_text(*n, "starttls")) {
       if (*v == "smtp") {
@@ -342,6 +341,7 @@ void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& wher
   if (const auto* n = layers.get("port")) {
     if (auto v = p.integer(*n, "port", 1, 65535)) c.port = static_cast<uint16_t>(*v);
   }
+  m.host = fmt::format("{}:{}", c.host, c.port);
   if (const auto* n = layers.get("ca_file")) {
     if (auto v = p.plain_text(*n, "ca_file")) {
       std::error_code ec;

@@ -1,6 +1,12 @@
 // The real daemon against real targets on loopback, healthy and hostile side by side: each
-// monitor ends in the right state with the right cause, and the healthy one keeps its schedule.
+// monitor ends in the right state with the right cause, and the healthy ones keep their
+// schedule, also a thousand of them beside fifty hostile targets.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sstream>
 
 #include "tests/integration/harness.h"
 
@@ -113,6 +119,90 @@ TEST(HostileTargets, EachFailsWithItsCauseAndTheHealthyKeepTheirSchedule) {
             metric_value(after, "lookout_scheduler_lag_seconds_count"));
   // The huge body was not downloaded: the target sent far less than 50 MiB per run.
   EXPECT_GE(plain.hits.load(), 1);
+}
+
+// p99 of the scheduler lag between two scrapes, from the histogram's buckets: the smallest
+// bound holding 99 % of the runs in between.
+double lag_p99(const std::string& before, const std::string& after) {
+  const double total = metric_value(after, "lookout_scheduler_lag_seconds_count") - metric_value(before, "lookout_scheduler_lag_seconds_count");
+  for (double bound : {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0}) {
+    const std::string le = fmt::format("le=\"{}\"", bound);
+    const double n = metric_value(after, "lookout_scheduler_lag_seconds_bucket", le) -
+                     metric_value(before, "lookout_scheduler_lag_seconds_bucket", le);
+    if (total > 0 && n >= 0.99 * total) return bound;
+  }
+  return 1e9;
+}
+
+TEST(HostileTargets, AThousandHealthyBesideFiftyHostileKeepTheirScheduleAndNeverFail) {
+  TempDir dir;
+  RawServer healthy(RawServer::Mode::kStatus);
+  TargetServer plain;
+  add_standard_routes(plain);
+  plain.start();
+  RawServer closer(RawServer::Mode::kCloseAfterRequest);
+  RawServer garbage(RawServer::Mode::kGarbage);
+  RawServer silent(RawServer::Mode::kSilent);
+  RawServer drip(RawServer::Mode::kDrip);
+  RawServer reset(RawServer::Mode::kReset);
+  // A DNS server that never answers: a UDP socket nobody reads.
+  const int mute = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(mute, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t alen = sizeof addr;
+  getsockname(mute, reinterpret_cast<sockaddr*>(&addr), &alen);
+  const int mute_port = ntohs(addr.sin_port);
+
+  std::string monitors = "[defaults]\ninterval = \"2s\"\ntimeout = \"1500ms\"\nfail_after = 1\nrecover_after = 1\npublic = true\n\n";
+  for (int i = 0; i < 1000; ++i) {
+    monitors += fmt::format("[[monitor]]\nname = \"ok{}\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/app/{}\"\n\n", i, healthy.port(), i);
+  }
+  // Fifty hostile targets, of eight kinds: never answers, drips a byte every 200 ms, stalls
+  // the TLS handshake, a 50 MiB body, endless redirects, garbage bytes, a DNS server that
+  // never answers, a reset.
+  const std::string p = std::to_string(plain.port());
+  const std::vector<std::string> hostile{
+      fmt::format("type = \"http\"\nurl = \"http://127.0.0.1:{}/\"", silent.port()),
+      fmt::format("type = \"http\"\nurl = \"http://127.0.0.1:{}/\"", drip.port()),
+      fmt::format("type = \"cert\"\nhost = \"127.0.0.1\"\nport = {}", silent.port()),
+      "type = \"http\"\nurl = \"http://127.0.0.1:" + p + "/big\"",
+      "type = \"http\"\nurl = \"http://127.0.0.1:" + p + "/loop\"",
+      fmt::format("type = \"http\"\nurl = \"http://127.0.0.1:{}/\"", garbage.port()),
+      fmt::format("type = \"dns\"\nquery = \"portal.acme.test\"\nresolver = \"127.0.0.1:{}\"\non_change = \"ignore\"", mute_port),
+      fmt::format("type = \"http\"\nurl = \"http://127.0.0.1:{}/\"", reset.port()),
+  };
+  for (int i = 0; i < 50; ++i) monitors += fmt::format("[[monitor]]\nname = \"hostile{}\"\n{}\n\n", i, hostile[i % hostile.size()]);
+
+  Daemon d(dir, monitors);
+  d.start();
+  auto states = [&] {
+    std::map<std::string, int> n;
+    const auto s = d.status();
+    if (s.is_object()) {
+      for (const auto& m : s["monitors"]) n[m["name"].get<std::string>().rfind("ok", 0) == 0 ? "ok-" + m["state"].get<std::string>() : "hostile-" + m["state"].get<std::string>()]++;
+    }
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { auto n = states(); return n["ok-up"] == 1000 && n["hostile-down"] == 50; }, 30'000ms))
+      << ::testing::PrintToString(states());
+  // A measured window of two intervals and more, after every monitor has run.
+  const std::string before = d.metrics();
+  std::this_thread::sleep_for(6000ms);
+  const std::string after = d.metrics();
+  const double p99 = lag_p99(before, after);
+  RecordProperty("lag_p99_bound_seconds", std::to_string(p99));
+  EXPECT_LE(p99, 0.05) << "scheduler lag p99 above 50 ms beside hostile targets";
+  double healthy_failures = 0;
+  std::istringstream lines(after);
+  for (std::string line; std::getline(lines, line);) {
+    const std::string key = "lookout_probe_failures_total{monitor=\"ok";
+    if (line.rfind(key, 0) == 0) healthy_failures += std::stod(line.substr(line.find("} ") + 2));
+  }
+  EXPECT_EQ(healthy_failures, 0) << "a healthy monitor failed beside the hostile ones";
+  EXPECT_EQ(states()["ok-up"], 1000);
+  close(mute);
 }
 
 }  // namespace

@@ -82,6 +82,7 @@ type = "journey"
   EXPECT_EQ(cert.type, MonitorType::kCert);
   EXPECT_EQ(cert.cert.host, "portal.test");
   EXPECT_EQ(cert.cert.port, 443);
+  EXPECT_EQ(cert.host, "portal.test:443");
   EXPECT_EQ(cert.cert.warn_within, Duration{21LL * 86'400'000});
   EXPECT_EQ(cert.cert.fail_within, Duration{7LL * 86'400'000});
   EXPECT_EQ(c.find("mx-cert")->cert.port, 25);
@@ -104,7 +105,7 @@ type = "journey"
   EXPECT_EQ(lat.expect.status.size(), 1u);
   const auto& j = *c.find("journey");
   ASSERT_EQ(j.steps.size(), 2u);
-  EXPECT_EQ(j.host, "portal.test");
+  EXPECT_EQ(j.host, "portal.test:443");
   EXPECT_EQ(j.steps[0].extracts[0].name, "csrf");
   EXPECT_EQ(j.steps[1].request.method, "POST");  // a body makes it a POST
   EXPECT_EQ(j.steps[1].body_kind, JourneyStep::Body::kJson);

@@ -44,7 +44,7 @@ TEST(Config, MinimalHttpMonitorGetsContractDefaults) {
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
   const auto& m = r.config->monitors.at(0);
   EXPECT_EQ(m.name, "home");
-  EXPECT_EQ(m.host, "portal.test");
+  EXPECT_EQ(m.host, "portal.test:443");  // the max_per_host key: host and port
   EXPECT_EQ(m.interval, Duration{60'000});
   EXPECT_EQ(m.timeout, Duration{10'000});
   EXPECT_EQ(m.fail_after, 2);
