@@ -3,8 +3,6 @@
 // checks, NXDOMAIN / REFUSED / timeout as causes of their own; a changed record turns the
 // monitor DOWN with the diff until `lookout accept`, and the baseline survives a restart.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tests/integration/harness.h"
@@ -80,15 +78,7 @@ TEST(DnsProbe, ReadsEveryRecordTypeAndJudgesMailRecords) {
                         {"mailer.test", kMailerZone},
                         {"bad.test", bad_zone()},
                         {"broken.test", "@ SOA not a zone file\n"}});
-  // A resolver that never answers: a UDP socket nobody reads.
-  const int mute = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(mute, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t alen = sizeof addr;
-  getsockname(mute, reinterpret_cast<sockaddr*>(&addr), &alen);
-  const int mute_port = ntohs(addr.sin_port);
+  MuteResolver mute;
 
   auto mon = [&](const std::string& name, const std::string& body) {
     return fmt::format("[[monitor]]\nname = \"{}\"\ntype = \"dns\"\nresolver = \"{}\"\n{}\n", name, knot.address(), body);
@@ -120,14 +110,13 @@ TEST(DnsProbe, ReadsEveryRecordTypeAndJudgesMailRecords) {
   toml += mon("servfail", "query = \"www.broken.test\"");
   toml += fmt::format("[[monitor]]\nname = \"timeout\"\ntype = \"dns\"\nquery = \"acme.test\"\nresolver = \"127.0.0.1:{}\"\n"
                       "timeout = \"600ms\"\n",
-                      mute_port);
+                      mute.port());
   dir.write("c.toml", toml);
 
   const auto started = std::chrono::steady_clock::now();
   int code = 0;
   const auto r = probe_json(dir.file("c.toml"), code);
   const auto took = std::chrono::steady_clock::now() - started;
-  close(mute);
   EXPECT_EQ(code, 1);
   const std::map<std::string, Want> want{
       {"a", {"up", ""}},

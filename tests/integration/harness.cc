@@ -267,6 +267,18 @@ void RawServer::serve() {
   for (int c : held) close(c);
 }
 
+MuteResolver::MuteResolver() : fd_(socket(AF_INET, SOCK_DGRAM, 0)) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("cannot bind a UDP socket");
+  socklen_t len = sizeof addr;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+MuteResolver::~MuteResolver() { close(fd_); }
+
 std::map<std::string, nlohmann::json> probe_json(const std::string& config, int& code,
                                                  const std::map<std::string, std::string>& env) {
   const auto r = run_lookout({"probe", "-c", config, "--json"}, env);

@@ -116,6 +116,18 @@ class RawServer {
   std::thread thread_;
 };
 
+// A DNS server that never answers: a UDP socket on 127.0.0.1 that nobody reads.
+class MuteResolver {
+ public:
+  MuteResolver();
+  ~MuteResolver();
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 // A CA, a leaf for 127.0.0.1 and localhost signed by it, and a self-signed leaf.
 struct Certs {
   std::string ca_cert;

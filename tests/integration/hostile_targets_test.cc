@@ -2,9 +2,6 @@
 // monitor ends in the right state with the right cause, and the healthy ones keep their
 // schedule, also a thousand of them beside fifty hostile targets.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <sstream>
 
@@ -145,15 +142,7 @@ TEST(HostileTargets, AThousandHealthyBesideFiftyHostileKeepTheirScheduleAndNever
   RawServer silent(RawServer::Mode::kSilent);
   RawServer drip(RawServer::Mode::kDrip);
   RawServer reset(RawServer::Mode::kReset);
-  // A DNS server that never answers: a UDP socket nobody reads.
-  const int mute = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(mute, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t alen = sizeof addr;
-  getsockname(mute, reinterpret_cast<sockaddr*>(&addr), &alen);
-  const int mute_port = ntohs(addr.sin_port);
+  MuteResolver mute;
 
   std::string monitors = "[defaults]\ninterval = \"2s\"\ntimeout = \"1500ms\"\nfail_after = 1\nrecover_after = 1\npublic = true\n\n";
   for (int i = 0; i < 1000; ++i) {
@@ -170,7 +159,7 @@ TEST(HostileTargets, AThousandHealthyBesideFiftyHostileKeepTheirScheduleAndNever
       "type = \"http\"\nurl = \"http://127.0.0.1:" + p + "/big\"",
       "type = \"http\"\nurl = \"http://127.0.0.1:" + p + "/loop\"",
       fmt::format("type = \"http\"\nurl = \"http://127.0.0.1:{}/\"", garbage.port()),
-      fmt::format("type = \"dns\"\nquery = \"portal.acme.test\"\nresolver = \"127.0.0.1:{}\"\non_change = \"ignore\"", mute_port),
+      fmt::format("type = \"dns\"\nquery = \"portal.acme.test\"\nresolver = \"127.0.0.1:{}\"\non_change = \"ignore\"", mute.port()),
       fmt::format("type = \"http\"\nurl = \"http://127.0.0.1:{}/\"", reset.port()),
   };
   for (int i = 0; i < 50; ++i) monitors += fmt::format("[[monitor]]\nname = \"hostile{}\"\n{}\n\n", i, hostile[i % hostile.size()]);
@@ -202,7 +191,6 @@ TEST(HostileTargets, AThousandHealthyBesideFiftyHostileKeepTheirScheduleAndNever
   }
   EXPECT_EQ(healthy_failures, 0) << "a healthy monitor failed beside the hostile ones";
   EXPECT_EQ(states()["ok-up"], 1000);
-  close(mute);
 }
 
 }  // namespace
