@@ -25,6 +25,7 @@ if [ ${#targets[@]} -eq 0 ]; then
   for d in tests/fuzz/corpus/*/; do targets+=("$(basename "$d")"); done
 fi
 
+scripts/install-deps.sh --fuzz
 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_FUZZ=ON > /dev/null
 cmake --build build-fuzz -j "$(nproc)"
 

@@ -12,8 +12,11 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   # Test peers: a real SMTP server, a real authoritative DNS server, a browser, systemd tools,
-  # promtool (in prometheus) for the metrics format; clang and libFuzzer for the fuzz targets.
-  packages+=(python3-aiosmtpd knot knot-dnsutils systemd chromium prometheus clang-14 libclang-rt-14-dev)
+  # promtool (in prometheus) for the metrics format.
+  packages+=(python3-aiosmtpd knot knot-dnsutils systemd chromium prometheus)
+elif [ "${1:-}" = "--fuzz" ]; then
+  # clang and libFuzzer for the fuzz targets.
+  packages+=(clang-14 libclang-rt-14-dev)
 fi
 
 missing=()
