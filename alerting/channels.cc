@@ -106,8 +106,9 @@ DeliveryOutcome http_outcome(CURLcode code, long status, const std::string& deta
 // What channels share: the transfers in flight, kept until they finish.
 class ChannelBase : public Channel {
  public:
-  ChannelBase(const ChannelConfig& c, CurlBridge& curl, const Clock& clock, std::shared_ptr<const Redactor> redactor)
-      : c_(c), curl_(curl), clock_(clock), redactor_(std::move(redactor)) {}
+  ChannelBase(const ChannelConfig& c, CurlBridge& curl, const Clock& clock, std::string public_url,
+              std::shared_ptr<const Redactor> redactor)
+      : c_(c), curl_(curl), clock_(clock), public_url_(std::move(public_url)), redactor_(std::move(redactor)) {}
   const ChannelConfig& config() const override { return c_; }
 
  protected:
@@ -132,6 +133,7 @@ class ChannelBase : public Channel {
   ChannelConfig c_;
   CurlBridge& curl_;
   const Clock& clock_;
+  std::string public_url_;
   std::shared_ptr<const Redactor> redactor_;
   std::list<std::unique_ptr<Transfer>> inflight_;
 };
@@ -139,16 +141,16 @@ class ChannelBase : public Channel {
 class WebhookChannel final : public ChannelBase {
  public:
   using ChannelBase::ChannelBase;
-  void send(const OutboxRow& row, Done done) override {
-    const std::string body = webhook_body(row, clock_.wall());
+  void send(const std::vector<OutboxRow>& rows, Done done) override {
+    const std::string body = webhook_body(rows, clock_.wall(), public_url_);
     run(
         [&](Transfer& t) {
           curl_easy_setopt(t.easy(), CURLOPT_URL, c_.url.reveal().c_str());
           curl_easy_setopt(t.easy(), CURLOPT_PROTOCOLS_STR, "http,https");
           t.header("Content-Type: application/json");
           t.header(fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION));
-          t.header("Idempotency-Key: " + row.id);
-          t.header("X-Lookout-Event: " + row.event);
+          t.header("Idempotency-Key: " + notification_id(rows));
+          t.header("X-Lookout-Event: " + notification_event(rows));
           if (c_.secret) t.header("X-Lookout-Signature: " + webhook_signature(c_.secret->reveal(), body));
           for (const auto& [k, v] : c_.headers) t.header(k + ": " + v.reveal());
           t.post(body);
@@ -167,10 +169,12 @@ std::string form_escape(CURL* easy, const std::string& s) {
 class SmsChannel final : public ChannelBase {
  public:
   using ChannelBase::ChannelBase;
-  void send(const OutboxRow& row, Done done) override { send_part(row, sms_messages(row), 0, std::move(done)); }
+  void send(const std::vector<OutboxRow>& rows, Done done) override {
+    send_part(rows.front().recipient, sms_messages(rows, public_url_), 0, std::move(done));
+  }
 
  private:
-  void send_part(const OutboxRow& row, std::vector<std::string> parts, size_t i, Done done) {
+  void send_part(const std::string& recipient, std::vector<std::string> parts, size_t i, Done done) {
     const std::string text = parts[i];
     run(
         [&](Transfer& t) {
@@ -183,7 +187,7 @@ class SmsChannel final : public ChannelBase {
             curl_easy_setopt(t.easy(), CURLOPT_PASSWORD, c_.token->reveal().c_str());
             curl_easy_setopt(t.easy(), CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
             t.header("Content-Type: application/x-www-form-urlencoded");
-            t.post(fmt::format("To={}&From={}&Body={}", form_escape(t.easy(), row.recipient), form_escape(t.easy(), c_.from),
+            t.post(fmt::format("To={}&From={}&Body={}", form_escape(t.easy(), recipient), form_escape(t.easy(), c_.from),
                                form_escape(t.easy(), text)));
           } else {
             curl_easy_setopt(t.easy(), CURLOPT_URL, c_.url.reveal().c_str());
@@ -195,7 +199,7 @@ class SmsChannel final : public ChannelBase {
             };
             std::string body = c_.body_template.empty() ? R"({"to":"{{to}}","from":"{{from}}","message":"{{message}}"})"
                                                         : c_.body_template;
-            for (const auto& [key, value] : {std::pair<std::string, std::string>{"{{to}}", row.recipient},
+            for (const auto& [key, value] : {std::pair<std::string, std::string>{"{{to}}", recipient},
                                              {"{{from}}", c_.from}, {"{{message}}", text}}) {
               for (size_t p = body.find(key); p != std::string::npos; p = body.find(key, p + 1)) {
                 body.replace(p, key.size(), quoted(value));
@@ -206,11 +210,11 @@ class SmsChannel final : public ChannelBase {
           curl_easy_setopt(t.easy(), CURLOPT_PROTOCOLS_STR, "http,https");
         },
         http_outcome,
-        [this, row, parts, i, done](DeliveryOutcome o) {
+        [this, recipient, parts, i, done](DeliveryOutcome o) {
           if (o.kind != DeliveryOutcome::Kind::kDelivered || i + 1 == parts.size()) {
             done(std::move(o));
           } else {
-            send_part(row, parts, i + 1, done);
+            send_part(recipient, parts, i + 1, done);
           }
         });
   }
@@ -218,11 +222,9 @@ class SmsChannel final : public ChannelBase {
 
 class EmailChannel final : public ChannelBase {
  public:
-  EmailChannel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock, std::string public_url,
-               std::shared_ptr<const Redactor> redactor)
-      : ChannelBase(c, curl, clock, std::move(redactor)), public_url_(std::move(public_url)) {}
-  void send(const OutboxRow& row, Done done) override {
-    const std::string message = email_message(c_, row, public_url_, clock_.wall());
+  using ChannelBase::ChannelBase;
+  void send(const std::vector<OutboxRow>& rows, Done done) override {
+    const std::string message = email_message(c_, rows, public_url_, clock_.wall());
     run(
         [&](Transfer& t) {
           curl_easy_setopt(t.easy(), CURLOPT_URL, c_.smtp_url.reveal().c_str());
@@ -244,9 +246,6 @@ class EmailChannel final : public ChannelBase {
         },
         std::move(done));
   }
-
- private:
-  std::string public_url_;
 };
 
 }  // namespace
@@ -255,9 +254,9 @@ std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, 
                                       std::shared_ptr<const Redactor> redactor) {
   switch (c.type) {
     case ChannelType::kWebhook:
-      return std::make_unique<WebhookChannel>(c, curl, clock, std::move(redactor));
+      return std::make_unique<WebhookChannel>(c, curl, clock, std::move(public_url), std::move(redactor));
     case ChannelType::kSms:
-      return std::make_unique<SmsChannel>(c, curl, clock, std::move(redactor));
+      return std::make_unique<SmsChannel>(c, curl, clock, std::move(public_url), std::move(redactor));
     case ChannelType::kEmail:
       return std::make_unique<EmailChannel>(c, curl, clock, std::move(public_url), std::move(redactor));
   }

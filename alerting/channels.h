@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "alerting/incidents.h"
 #include "daemon/clock.h"
@@ -26,8 +27,9 @@ class Channel {
  public:
   using Done = std::function<void(DeliveryOutcome)>;
   virtual ~Channel() = default;
+  // Sends a batch of one group (rows of one channel and recipient, worst first) as one message.
   // `done` runs exactly once, later, on the loop thread (never inside send()).
-  virtual void send(const OutboxRow& row, Done done) = 0;
+  virtual void send(const std::vector<OutboxRow>& rows, Done done) = 0;
   virtual const ChannelConfig& config() const = 0;
 };
 

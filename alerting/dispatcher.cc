@@ -12,7 +12,9 @@
 namespace lookout {
 namespace {
 constexpr size_t kMaxInFlightPerChannel = 8;
-}
+// One message carries at most this many notifications; a bigger storm goes as several.
+constexpr size_t kMaxBatch = 1000;
+}  // namespace
 
 Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Store& store)
     : loop_(loop), curl_(curl), clock_(clock), store_(store), timer_(loop) {}
@@ -33,26 +35,36 @@ void Dispatcher::configure(const Config& config) {
     next[c.name] = make_channel(c, curl_, clock_, config.server.public_url, config.redactor);
     give_up_[c.name] = c.give_up_after;
   }
+  timing_.clear();
+  for (const auto& r : config.routes) timing_[r.name] = GroupTiming{r.group_wait, r.group_interval};
   for (auto& [name, ch] : channels_) {
-    const bool busy = std::any_of(items_.begin(), items_.end(),
-                                  [&](const auto& kv) { return kv.second.in_flight && kv.second.row.channel == name; });
-    if (busy) retired_.push_back(std::move(ch));
+    if (busy_.count(name) != 0 && busy_.at(name) > 0) retired_.push_back(std::move(ch));
   }
   channels_ = std::move(next);
   pump();
 }
 
+void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms, uint64_t seq) {
+  std::string key = group_key(row);
+  // A route that left the config no longer gathers: its rows go as they come.
+  const auto t = timing_.find(row.route);
+  const int64_t due =
+      retry_due_ms ? *retry_due_ms : groups_.admit(key, to_unix_ms(row.created), t != timing_.end() ? t->second : GroupTiming{});
+  const std::string id = row.id;
+  items_[id] = Item{std::move(row), attempts, due, seq, false, std::move(key)};
+}
+
 void Dispatcher::add(const AlertChanges& changes, uint64_t seq) {
   for (const auto& e : changes.events) {
-    for (const auto& n : e.notifications) items_[n.id] = Item{n, 0, to_unix_ms(n.created), seq, false};
+    for (const auto& n : e.notifications) admit(n, 0, std::nullopt, seq);
   }
   refresh_stats();
 }
 
 void Dispatcher::add_loaded(std::vector<PendingOutbox> rows) {
+  // Rows never tried gather again as if they had just been made; retries keep their time.
   for (auto& p : rows) {
-    const std::string id = p.row.id;
-    items_[id] = Item{std::move(p.row), p.attempts, p.due_ms, 0, false};
+    admit(std::move(p.row), p.attempts, p.attempts > 0 ? std::optional<int64_t>(p.due_ms) : std::nullopt, 0);
   }
   refresh_stats();
   pump();
@@ -71,75 +83,117 @@ void Dispatcher::stop() {
 void Dispatcher::pump() {
   if (stopped_) return;
   const int64_t now = to_unix_ms(clock_.wall());
-  std::map<std::string, size_t> busy;
-  for (const auto& [id, it] : items_) {
-    if (it.in_flight) ++busy[it.row.channel];
-  }
   std::optional<int64_t> next_due;
-  std::vector<std::string> to_send;
-  for (auto& [id, it] : items_) {
+  // The due rows of each group, oldest first; a row of no group is a group of its own.
+  std::map<std::string, std::vector<std::pair<int64_t, std::string>>> ready;
+  for (const auto& [id, it] : items_) {
     if (it.in_flight || it.seq > committed_) continue;
     if (it.due_ms > now) {
       next_due = next_due ? std::min(*next_due, it.due_ms) : it.due_ms;
       continue;
     }
-    if (busy[it.row.channel] >= kMaxInFlightPerChannel) continue;
-    ++busy[it.row.channel];
-    to_send.push_back(id);
+    if (keys_in_flight_.count(it.key) != 0) continue;
+    ready[it.key.empty() ? "\x1e" + id : it.key].emplace_back(to_unix_ms(it.row.created), id);
   }
-  for (const auto& id : to_send) {
-    Item& it = items_.at(id);
-    auto ch = channels_.find(it.row.channel);
-    if (ch == channels_.end()) {
-      finish(id, {DeliveryOutcome::Kind::kPermanent, fmt::format("channel {} is no longer in the config", it.row.channel)});
-      continue;
-    }
-    it.in_flight = true;
-    ++it.attempts;
-    ch->second->send(it.row, [this, id](DeliveryOutcome o) { finish(id, std::move(o)); });
+  for (auto& [key, due] : ready) {
+    const std::string& channel = items_.at(due.front().second).row.channel;
+    if (busy_[channel] >= kMaxInFlightPerChannel) continue;
+    std::sort(due.begin(), due.end());
+    if (due.size() > kMaxBatch) due.resize(kMaxBatch);
+    std::vector<std::string> ids;
+    ids.reserve(due.size());
+    for (auto& [created, id] : due) ids.push_back(std::move(id));
+    std::string group = items_.at(ids.front()).key;
+    send(std::move(group), std::move(ids), now);
   }
   if (next_due) {
     timer_.start(Duration{std::max<int64_t>(0, *next_due - now)}, [this] { pump(); });
   }
 }
 
-void Dispatcher::finish(const std::string& id, DeliveryOutcome o) {
-  auto found = items_.find(id);
-  if (found == items_.end()) return;
-  Item& it = found->second;
-  it.in_flight = false;
-  const WallTime now = clock_.wall();
-  const int64_t now_ms = to_unix_ms(now);
-  DeliveryUpdate u{id, "", it.attempts, now_ms, o.detail, std::nullopt};
-  std::string outcome = to_string(o.kind);
-  if (o.kind == DeliveryOutcome::Kind::kDelivered) {
-    u.status = "sent";
-    u.sent_ms = now_ms;
-    spdlog::info("{} for {} delivered through {}{} ({})", it.row.event, it.row.incident_id == 0 ? "a test" : fmt::format("incident {}", it.row.incident_id),
-                 it.row.channel, it.row.recipient.empty() ? "" : " to " + it.row.recipient, o.detail);
-  } else if (o.kind == DeliveryOutcome::Kind::kPermanent) {
-    u.status = "failed";
-    spdlog::error("{} {} through {} failed and will not be retried: {}; check the channel's settings", it.row.event, id,
-                  it.row.channel, o.detail);
-  } else {
-    const auto give_up = give_up_.count(it.row.channel) != 0 ? give_up_.at(it.row.channel) : Duration{86'400'000};
-    if (now - it.row.created >= give_up) {
+void Dispatcher::send(std::string key, std::vector<std::string> ids, int64_t now_ms) {
+  std::vector<OutboxRow> rows;
+  rows.reserve(ids.size());
+  for (const auto& id : ids) {
+    Item& it = items_.at(id);
+    it.in_flight = true;
+    ++it.attempts;
+    rows.push_back(it.row);
+  }
+  order_worst_first(rows);
+  groups_.sent(key, now_ms);
+  const std::string channel = rows.front().channel;
+  ++busy_[channel];
+  if (!key.empty()) keys_in_flight_.insert(key);
+  auto done = [this, key, ids](DeliveryOutcome o) { finish(key, ids, std::move(o)); };
+  auto ch = channels_.find(channel);
+  if (ch == channels_.end()) {
+    curl_.defer([done, channel] {
+      done({DeliveryOutcome::Kind::kPermanent, fmt::format("channel {} is no longer in the config", channel)});
+    });
+    return;
+  }
+  ch->second->send(rows, std::move(done));
+}
+
+void Dispatcher::finish(const std::string& key, const std::vector<std::string>& ids, DeliveryOutcome o) {
+  keys_in_flight_.erase(key);
+  std::vector<Item*> batch;
+  for (const auto& id : ids) {
+    if (auto found = items_.find(id); found != items_.end()) batch.push_back(&found->second);
+  }
+  if (batch.empty()) return;
+  const std::string channel = batch.front()->row.channel;
+  if (busy_[channel] > 0) --busy_[channel];
+  const int64_t now_ms = to_unix_ms(clock_.wall());
+  const WallTime now = from_unix_ms(now_ms);
+  const auto give_up = give_up_.count(channel) != 0 ? give_up_.at(channel) : Duration{86'400'000};
+  int attempts = 0;
+  for (const Item* it : batch) attempts = std::max(attempts, it->attempts);
+  // One backoff for the whole batch, so it is retried as one message.
+  const Duration wait = backoff(attempts, std::uniform_real_distribution<double>(0, 1)(rng_));
+
+  const OutboxRow& first = batch.front()->row;
+  const std::string what = batch.size() == 1
+                               ? fmt::format("{} {}", first.event, first.incident_id == 0 ? "test" : fmt::format("of incident {}", first.incident_id))
+                               : fmt::format("a group of {} notifications", batch.size());
+  const std::string where = fmt::format("through {}{}", channel, first.recipient.empty() ? "" : " to " + first.recipient);
+  size_t gave_up = 0;
+  for (Item* it : batch) {
+    it->in_flight = false;
+    DeliveryUpdate u{it->row.id, "", it->attempts, now_ms, o.detail, std::nullopt};
+    std::string outcome = to_string(o.kind);
+    if (o.kind == DeliveryOutcome::Kind::kDelivered) {
+      u.status = "sent";
+      u.sent_ms = now_ms;
+    } else if (o.kind == DeliveryOutcome::Kind::kPermanent) {
+      u.status = "failed";
+    } else if (now - it->row.created >= give_up) {
       u.status = "gave_up";
       outcome = "gave_up";
-      spdlog::error("{} {} through {}: giving up after {} attempts over {} (last: {})", it.row.event, id, it.row.channel,
-                    it.attempts, format_duration(give_up), o.detail);
+      ++gave_up;
     } else {
       u.status = "pending";
-      const Duration wait = backoff(it.attempts, std::uniform_real_distribution<double>(0, 1)(rng_));
       u.due_ms = now_ms + wait.count();
-      it.due_ms = u.due_ms;
-      spdlog::warn("{} {} through {} not delivered ({}); attempt {} in {}", it.row.event, id, it.row.channel, o.detail,
-                   it.attempts + 1, format_duration(wait));
+      it->due_ms = u.due_ms;
+    }
+    ++stats_.outcomes[{channel, outcome}];
+    store_.update_delivery(std::move(u));
+    if (outcome != "retry") items_.erase(it->row.id);
+  }
+  if (o.kind == DeliveryOutcome::Kind::kDelivered) {
+    spdlog::info("{} delivered {} ({})", what, where, o.detail);
+  } else if (o.kind == DeliveryOutcome::Kind::kPermanent) {
+    spdlog::error("{} {} failed and will not be retried: {}; check the channel's settings", what, where, o.detail);
+  } else {
+    if (gave_up > 0) {
+      spdlog::error("{} {}: giving up on {} of them after {} attempts over {} (last: {})", what, where, gave_up, attempts,
+                    format_duration(give_up), o.detail);
+    }
+    if (gave_up < batch.size()) {
+      spdlog::warn("{} {} not delivered ({}); attempt {} in {}", what, where, o.detail, attempts + 1, format_duration(wait));
     }
   }
-  ++stats_.outcomes[{it.row.channel, outcome}];
-  store_.update_delivery(std::move(u));
-  if (outcome != "retry") items_.erase(found);
   if (!retired_.empty()) {
     // Channels replaced by a reload go once nothing of theirs is in flight; not inside their
     // own callback.

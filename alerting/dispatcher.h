@@ -1,17 +1,20 @@
 // Sends outbox rows, on the loop. A row becomes sendable only once the transaction that wrote
-// it has committed (the store reports commits by sequence number). Failures are retried with
-// exponential backoff and jitter until the channel's give_up_after; permanent failures stop at
-// once. Every outcome is written back to the outbox row.
+// it has committed (the store reports commits by sequence number), and once its group's time
+// has come (alerting/grouping.h): the rows of one group that are due go as one message.
+// Failures are retried with exponential backoff and jitter until the channel's give_up_after;
+// permanent failures stop at once. Every outcome is written back to each outbox row.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "alerting/channels.h"
+#include "alerting/grouping.h"
 #include "daemon/event_loop.h"
 #include "store/store.h"
 
@@ -45,9 +48,12 @@ class Dispatcher {
     int64_t due_ms = 0;
     uint64_t seq = 0;
     bool in_flight = false;
+    std::string key;  // group_key(row)
   };
+  void admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms, uint64_t seq);
   void pump();
-  void finish(const std::string& id, DeliveryOutcome o);
+  void send(std::string key, std::vector<std::string> ids, int64_t now_ms);
+  void finish(const std::string& key, const std::vector<std::string>& ids, DeliveryOutcome o);
   void refresh_stats();
 
   EventLoop& loop_;
@@ -58,7 +64,11 @@ class Dispatcher {
   std::map<std::string, std::unique_ptr<Channel>> channels_;
   std::vector<std::unique_ptr<Channel>> retired_;  // replaced by a reload while sending
   std::map<std::string, Duration> give_up_;
+  std::map<std::string, GroupTiming> timing_;  // by route
+  GroupSchedule groups_;
   std::map<std::string, Item> items_;  // by outbox id
+  std::map<std::string, size_t> busy_;     // batches in flight, by channel
+  std::set<std::string> keys_in_flight_;   // a group sends one batch at a time, in order
   uint64_t committed_ = 0;
   bool stopped_ = false;
   std::mt19937_64 rng_{std::random_device{}()};

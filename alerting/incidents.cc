@@ -47,38 +47,38 @@ std::string AlertEngine::ack_url(int64_t incident_id, WallTime now) const {
   return fmt::format("{}/ack/{}", config_->server.public_url, make_ack_token(ack_key_, incident_id, expires));
 }
 
-std::vector<std::string> AlertEngine::targets(const IncidentRecord& inc, const std::string& event) const {
-  std::vector<std::string> out;
+std::vector<AlertEngine::Target> AlertEngine::targets(const IncidentRecord& inc, const std::string& event) const {
+  std::vector<Target> out;
   if (!config_) return out;
   const MonitorConfig* m = config_->find(inc.monitor);
   if (m == nullptr) return out;
-  auto add = [&out](const std::vector<std::string>& names) {
+  auto add = [&out](const std::vector<std::string>& names, const std::string& route) {
     for (const auto& n : names) {
-      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+      if (std::none_of(out.begin(), out.end(), [&](const Target& t) { return t.channel == n; })) out.push_back({n, route});
     }
   };
   for (const RouteConfig* r : routes_for(*config_, *m, to_string(inc.state))) {
     if (event == "incident.resolved" && !r->on_resolve) continue;
-    add(r->notify);
+    add(r->notify, r->name);
     if (event == "incident.opened") continue;
     for (size_t t = 0; t < r->escalate.size(); ++t) {
       const std::string key = fmt::format("{}#{}", r->name, t);
-      if (std::find(inc.fired.begin(), inc.fired.end(), key) != inc.fired.end()) add(r->escalate[t].notify);
+      if (std::find(inc.fired.begin(), inc.fired.end(), key) != inc.fired.end()) add(r->escalate[t].notify, r->name);
     }
   }
   return out;
 }
 
-void AlertEngine::emit(IncidentRecord& inc, const std::string& event, const std::vector<std::string>& channels, WallTime now,
+void AlertEngine::emit(IncidentRecord& inc, const std::string& event, const std::vector<Target>& targets, WallTime now,
                        AlertChanges& out) {
   EventRecord ev{inc.id, event, now, {}};
   const std::string payload = incident_payload(inc, inc.open() ? ack_url(inc.id, now) : "");
-  for (const auto& name : channels) {
-    const ChannelConfig* c = config_ ? config_->channel(name) : nullptr;
+  for (const auto& target : targets) {
+    const ChannelConfig* c = config_ ? config_->channel(target.channel) : nullptr;
     if (c == nullptr) continue;
     const std::vector<std::string> recipients = c->type == ChannelType::kSms ? c->to : std::vector<std::string>{""};
     for (const auto& to : recipients) {
-      ev.notifications.push_back(OutboxRow{"evt_" + ids_(), inc.id, event, name, to, now, payload});
+      ev.notifications.push_back(OutboxRow{"evt_" + ids_(), inc.id, event, target.channel, target.route, to, now, payload});
     }
   }
   out.events.push_back(std::move(ev));
@@ -195,7 +195,9 @@ void AlertEngine::tick(WallTime now, AlertChanges& out) {
         if (now < inc.started_at + r->escalate[t].after) continue;
         if (std::find(inc.fired.begin(), inc.fired.end(), key) != inc.fired.end()) continue;
         inc.fired.push_back(key);
-        emit(inc, "incident.escalated", r->escalate[t].notify, now, out);
+        std::vector<Target> tier;
+        for (const auto& c : r->escalate[t].notify) tier.push_back({c, r->name});
+        emit(inc, "incident.escalated", tier, now, out);
         changed = true;
       }
     }

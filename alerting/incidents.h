@@ -43,6 +43,7 @@ struct OutboxRow {
   int64_t incident_id = 0;  // 0 for a test
   std::string event;
   std::string channel;
+  std::string route;      // whose group_wait and group_interval apply; empty for a test
   std::string recipient;  // sms: one number per row; else empty
   WallTime created;
   std::string payload;    // the incident as JSON, as the event saw it; null for a test
@@ -89,9 +90,13 @@ class AlertEngine {
   const std::string& ack_key() const { return ack_key_; }
 
  private:
-  void emit(IncidentRecord& inc, const std::string& event, const std::vector<std::string>& channels, WallTime now,
+  struct Target {
+    std::string channel, route;
+  };
+  void emit(IncidentRecord& inc, const std::string& event, const std::vector<Target>& targets, WallTime now,
             AlertChanges& out);
-  std::vector<std::string> targets(const IncidentRecord& inc, const std::string& event) const;
+  // Each channel once, with the first route (in config order) that names it.
+  std::vector<Target> targets(const IncidentRecord& inc, const std::string& event) const;
   bool flapping_update(const MonitorConfig& m, bool state_changed, IncidentRecord* inc);
 
   std::string ack_key_;

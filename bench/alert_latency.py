@@ -69,6 +69,8 @@ def main():
     ap.add_argument("--interval", default="1s")
     ap.add_argument("--fail-after", type=int, default=2)
     ap.add_argument("--cycles", type=int, default=5)
+    ap.add_argument("--group-wait", default="0s",
+                    help="the route's group_wait and group_interval; 0s measures detection and delivery alone")
     args = ap.parse_args()
     target, hook = serve(Target), serve(Hook)
     work = tempfile.mkdtemp(prefix="lookout-alert-bench-")
@@ -96,6 +98,8 @@ url = "http://127.0.0.1:{hook.server_port}/"
 [[route]]
 name = "all"
 notify = ["hook"]
+group_wait = "{args.group_wait}"
+group_interval = "{args.group_wait}"
 """)
     daemon = subprocess.Popen([os.path.join(ROOT, "build", "lookout"), "run", "-c", config, "--log-level", "warn"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -110,7 +114,7 @@ notify = ["hook"]
             t1 = time.monotonic()
             STATE["healthy"] = True
             resolved.append(wait_event("incident.resolved", t1))
-        aim = interval_s * args.fail_after + 2
+        aim = interval_s * args.fail_after + 2 + float(args.group_wait.rstrip("s"))
         print(f"{'interval':>8} {'fail_after':>10} {'cycles':>6} {'opened min/median/max s':>24} "
               f"{'resolved min/median/max s':>26} {'aim s':>6}")
         fmt = lambda v: f"{min(v):.2f}/{sorted(v)[len(v) // 2]:.2f}/{max(v):.2f}"

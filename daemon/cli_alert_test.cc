@@ -59,8 +59,8 @@ int cmd_alert_test(const std::string& config_path, const std::string& route) {
       for (const auto& to : recipients) {
         const size_t i = lines.size();
         lines.push_back({name, to, {DeliveryOutcome::Kind::kRetry, "no answer"}});
-        OutboxRow row{"evt_" + random_hex(16), 0, "test", name, to, clock.wall(), ""};
-        channels.back()->send(row, [&lines, i](DeliveryOutcome o) { lines[i].outcome = std::move(o); });
+        OutboxRow row{"evt_" + random_hex(16), 0, "test", name, "", to, clock.wall(), ""};
+        channels.back()->send({row}, [&lines, i](DeliveryOutcome o) { lines[i].outcome = std::move(o); });
       }
     }
     loop.run();

@@ -201,6 +201,10 @@ struct RouteConfig {
   std::vector<EscalationTier> escalate;
   std::optional<Duration> repeat;
   bool on_resolve = true;
+  // Alert storms: the notifications of this route to one channel within group_wait of the
+  // first go out as one; later ones wait until group_interval after the previous send.
+  Duration group_wait{30'000};
+  Duration group_interval{300'000};
 };
 
 struct MaintenanceWindow {

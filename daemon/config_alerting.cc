@@ -7,6 +7,7 @@
 #include <map>
 
 #include "daemon/config_parser.h"
+#include "daemon/units.h"
 
 namespace lookout {
 
@@ -51,7 +52,8 @@ const std::set<std::string> kChannelCommon{"name", "type", "timeout", "give_up_a
 const std::set<std::string> kEmailKeys{"smtp_url", "starttls", "username", "password", "from", "to"};
 const std::set<std::string> kWebhookKeys{"url", "secret", "headers"};
 const std::set<std::string> kSmsKeys{"provider", "url", "account", "token", "from", "to", "body_template"};
-const std::set<std::string> kRouteKeys{"name", "match", "notify", "escalate", "repeat", "on_resolve"};
+const std::set<std::string> kRouteKeys{"name",   "match",      "notify",        "escalate",
+                                     "repeat", "on_resolve", "group_wait", "group_interval"};
 const std::set<std::string> kMatchKeys{"name", "group", "type", "state"};
 const std::set<std::string> kMaintenanceKeys{"monitors", "start", "duration"};
 
@@ -292,6 +294,19 @@ void parse_route(Parser& p, const toml::table& t, std::vector<RouteConfig>& out)
   if (const auto* n = t.get("on_resolve")) {
     if (auto v = p.boolean(*n, "on_resolve")) r.on_resolve = *v;
   }
+  auto group_time = [&](const char* key, Duration max, const char* why, Duration& into) {
+    const auto* n = t.get(key);
+    if (n == nullptr) return;
+    if (auto v = p.duration(*n, key)) {
+      if (*v > max) {
+        p.error(n->source(), fmt::format("{} may be at most {}{}", key, format_duration(max), why));
+      } else {
+        into = *v;
+      }
+    }
+  };
+  group_time("group_wait", Duration{3'600'000}, ": it delays the first notification of every alert", r.group_wait);
+  group_time("group_interval", Duration{86'400'000}, "", r.group_interval);
   out.push_back(std::move(r));
 }
 

@@ -8,7 +8,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 4> kMigrations{
+constexpr std::array<const char*, 5> kMigrations{
     R"sql(
 CREATE TABLE monitors (
   id   INTEGER PRIMARY KEY,
@@ -152,6 +152,10 @@ CREATE TABLE dns_baselines (
   answers     TEXT NOT NULL,               -- JSON array of answers in presentation form
   set_ms      INTEGER NOT NULL
 );
+)sql",
+    R"sql(
+-- The route that caused each notification: its group_wait and group_interval batch a storm.
+ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
 )sql"};
 
 int user_version(sqlite3* db) {

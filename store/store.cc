@@ -233,7 +233,7 @@ int64_t Store::next_incident_id() {
 std::vector<PendingOutbox> Store::load_pending_outbox() {
   std::vector<PendingOutbox> out;
   Stmt st(db_,
-          "SELECT id, incident_id, event, channel, recipient, payload, created_ms, attempts, due_ms FROM outbox "
+          "SELECT id, incident_id, event, channel, recipient, payload, created_ms, attempts, due_ms, route FROM outbox "
           "WHERE status = 'pending' ORDER BY created_ms");
   while (st.ok() && st.step() == SQLITE_ROW) {
     PendingOutbox p;
@@ -246,6 +246,7 @@ std::vector<PendingOutbox> Store::load_pending_outbox() {
     p.row.created = from_unix_ms(sqlite3_column_int64(st.get(), 6));
     p.attempts = sqlite3_column_int(st.get(), 7);
     p.due_ms = sqlite3_column_int64(st.get(), 8);
+    p.row.route = column_text(st.get(), 9);
     out.push_back(std::move(p));
   }
   return out;
@@ -402,7 +403,7 @@ bool Store::write_alerts(const Batch& batch, std::string& error) {
   Stmt ev(db_, "INSERT INTO incident_events (incident_id, event, at_ms) VALUES (?,?,?)");
   Stmt out(db_,
            "INSERT OR IGNORE INTO outbox (id, event_id, incident_id, event, channel, recipient, payload, created_ms, due_ms, "
-           "status) VALUES (?,?,?,?,?,?,?,?,?, 'pending')");
+           "route, status) VALUES (?,?,?,?,?,?,?,?,?,?, 'pending')");
   Stmt upd(db_, "UPDATE outbox SET status = ?, attempts = ?, due_ms = ?, last_error = ?, sent_ms = ? WHERE id = ?");
   auto ms = [](const std::optional<WallTime>& t) { return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt; };
   auto fail = [&] {
@@ -447,6 +448,7 @@ bool Store::write_alerts(const Batch& batch, std::string& error) {
         out.bind_text_or_null(7, n.payload);
         out.bind(8, to_unix_ms(n.created));
         out.bind(9, to_unix_ms(n.created));
+        out.bind(10, n.route);
         if (out.step() != SQLITE_DONE) return fail();
         out.reset();
       }

@@ -26,11 +26,13 @@ std::string hmac_hex(const std::string& key, const std::string& body) {
   return out;
 }
 
-// Records webhook deliveries; answers 500 while `failing`.
+// Records webhook deliveries; answers 500 while `failing`. `events` holds every event, also
+// each one inside a grouped body; `bodies` each request as it came, with when.
 struct WebhookReceiver {
   TargetServer server;
   std::mutex mu;
   std::vector<nlohmann::json> events;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, nlohmann::json>> bodies;
   std::set<std::string> ids;
   std::atomic<bool> failing{false};
   std::atomic<int> bad_signatures{0};
@@ -43,9 +45,20 @@ struct WebhookReceiver {
       if (req.get_header_value("X-Lookout-Signature") != "sha256=" + hmac_hex(kHookSecret, req.body)) ++bad_signatures;
       auto j = nlohmann::json::parse(req.body);
       EXPECT_EQ(req.get_header_value("Idempotency-Key"), j["id"].get<std::string>());
+      EXPECT_EQ(req.get_header_value("X-Lookout-Event"), j["event"].get<std::string>());
       std::lock_guard lock(mu);
-      ids.insert(j["id"].get<std::string>());
-      events.push_back(std::move(j));
+      bodies.emplace_back(std::chrono::steady_clock::now(), j);
+      if (j["event"] == "group") {
+        for (auto e : j["events"]) {
+          e["version"] = j["version"];
+          e["sent_at"] = j["sent_at"];
+          ids.insert(e["id"].get<std::string>());
+          events.push_back(std::move(e));
+        }
+      } else {
+        ids.insert(j["id"].get<std::string>());
+        events.push_back(std::move(j));
+      }
     });
     server.start();
   }
@@ -143,6 +156,9 @@ name = "oncall"
 match = {{ group = "Portal" }}
 notify = ["ops-email", "ops-webhook"]
 escalate = [ {{ after = "{4}", notify = ["oncall-sms"] }} ]
+# These tests follow each notification alone; AlertStorm tests grouping.
+group_wait = "0s"
+group_interval = "0s"
 )",
                      target, smtp, hook, twilio, escalate_after, monitor_extra);
 }
@@ -247,6 +263,122 @@ TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
   EXPECT_EQ(nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?state=open").body)["incidents"].size(), 0u);
   EXPECT_EQ(http_get(d.port(), "/api/v1/incidents?state=nope").status, 400);
   EXPECT_NE(d.metrics().find("lookout_notifications_total{channel=\"ops-webhook\",outcome=\"delivered\"}"), std::string::npos);
+}
+
+// A shared dependency fails and 500 monitors go down within a second or two. Each channel
+// sends one message that counts them, puts the worst first and links to the page; the webhook's
+// body still carries every event with its own id. Their recoveries come as one more message,
+// no sooner than group_interval after the first.
+TEST(AlertStorm, FiveHundredMonitorsFailingTogetherMakeOneMessagePerChannel) {
+  Peers p;
+  auto& [dir, smtp, hook, twilio, target] = p;
+  constexpr int kMonitors = 500;
+  std::string config;
+  for (int i = 0; i < kMonitors; ++i) {
+    config += fmt::format(R"([[monitor]]
+name = "api-{:03}"
+type = "http"
+group = "Portal"
+public = true
+url = "http://127.0.0.1:{}/app"
+interval = "1s"
+timeout = "800ms"
+fail_after = 1
+recover_after = 1
+)",
+                          i, target.server.port());
+  }
+  // The channels of the other tests, and a route that gathers for 10 s and then waits 12 s.
+  const std::string base = p.config();
+  config += base.substr(base.find("[[channel]]"), base.find("[[route]]") - base.find("[[channel]]"));
+  config += R"([[route]]
+name = "storm"
+notify = ["ops-email", "ops-webhook", "oncall-sms"]
+group_wait = "10s"
+group_interval = "12s"
+)";
+  Daemon d(dir, config, kServer, env_with_admin());
+  d.start();
+  auto all = [&](const char* state) {
+    const auto s = d.status();
+    return std::count_if(s["monitors"].begin(), s["monitors"].end(), [&](const auto& m) { return m["state"] == state; }) == kMonitors;
+  };
+  ASSERT_TRUE(wait_until([&] { return all("up"); }, 30'000ms));
+
+  const auto failed_at = std::chrono::steady_clock::now();
+  target.healthy = false;
+  ASSERT_TRUE(wait_until([&] { return hook.count("incident.opened") == kMonitors; }, 30'000ms)) << hook.count("incident.opened");
+  std::chrono::steady_clock::time_point first_at;
+  {
+    std::lock_guard lock(hook.mu);
+    ASSERT_EQ(hook.bodies.size(), 1u) << "one webhook call for the whole storm";
+    first_at = hook.bodies[0].first;
+    const auto& body = hook.bodies[0].second;
+    EXPECT_EQ(body["event"], "group");
+    EXPECT_EQ(body["count"], kMonitors);
+    EXPECT_EQ(body["counts"]["incident.opened"], kMonitors);
+    EXPECT_EQ(body["route"], "storm");
+    EXPECT_EQ(body["status_url"].get<std::string>().rfind("http://127.0.0.1:", 0), 0u);
+    EXPECT_EQ(hook.ids.size(), static_cast<size_t>(kMonitors)) << "every event keeps its own id";
+    std::set<std::string> monitors;
+    for (const auto& e : hook.events) {
+      EXPECT_EQ(e["id"].get<std::string>().rfind("evt_", 0), 0u);
+      EXPECT_EQ(e["incident"]["state"], "down");
+      monitors.insert(e["incident"]["monitor"].get<std::string>());
+    }
+    EXPECT_EQ(monitors.size(), static_cast<size_t>(kMonitors));
+    EXPECT_EQ(hook.events.front()["incident"]["monitor"], "api-000");
+  }
+  EXPECT_GE(std::chrono::duration_cast<Ms>(first_at - failed_at).count(), 9'500) << "sent group_wait after the first";
+
+  ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 1 && twilio.size() == 2; }, 20'000ms))
+      << smtp.messages().size() << " emails, " << twilio.size() << " SMS";
+  const std::string mail = smtp.messages().front();
+  EXPECT_NE(mail.find("Subject: [500 DOWN] api-000 and 499 more\n"), std::string::npos) << mail.substr(0, 600);
+  EXPECT_NE(mail.find("500 notifications of route \"storm\", worst first: 500 DOWN."), std::string::npos);
+  EXPECT_NE(mail.find("acknowledge: http://127.0.0.1:"), std::string::npos);
+  EXPECT_NE(mail.find("... and 400 more: http://127.0.0.1:"), std::string::npos);
+  {
+    std::lock_guard lock(twilio.mu);
+    EXPECT_EQ(twilio.messages[0]["Body"].rfind("500 DOWN: api-000 api-001 ", 0), 0u) << twilio.messages[0]["Body"];
+    EXPECT_NE(twilio.messages[1]["Body"].find(" more http://127.0.0.1:"), std::string::npos) << twilio.messages[1]["Body"];
+  }
+
+  target.healthy = true;
+  ASSERT_TRUE(wait_until([&] { return hook.count("incident.resolved") == kMonitors; }, 60'000ms))
+      << hook.count("incident.resolved");
+  {
+    std::lock_guard lock(hook.mu);
+    ASSERT_EQ(hook.bodies.size(), 2u) << "the recoveries join one more message";
+    EXPECT_EQ(hook.bodies[1].second["counts"]["incident.resolved"], kMonitors);
+    EXPECT_GE(std::chrono::duration_cast<Ms>(hook.bodies[1].first - first_at).count(), 11'500)
+        << "no sooner than group_interval after the first message";
+  }
+  ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 2 && twilio.size() == 4; }, 20'000ms));
+  const auto mails = smtp.messages();
+  EXPECT_EQ(std::count_if(mails.begin(), mails.end(),
+                          [](const std::string& m) { return m.find("Subject: [500 RESOLVED] api-000 and 499 more\n") != std::string::npos; }),
+            1);
+  EXPECT_EQ(hook.bad_signatures.load(), 0);
+  // Each notification is counted and recorded as delivered, grouped or not.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return metric_value(d.metrics(), "lookout_notifications_total", "channel=\"oncall-sms\",outcome=\"delivered\"") == 2 * kMonitors &&
+               metric_value(d.metrics(), "lookout_notifications_total", "channel=\"ops-webhook\",outcome=\"delivered\"") == 2 * kMonitors;
+      },
+      10'000ms))
+      << d.metrics();
+  nlohmann::json incidents;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        incidents = nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?limit=1000").body)["incidents"];
+        return std::all_of(incidents.begin(), incidents.end(), [](const auto& inc) {
+          return std::all_of(inc["events"].begin(), inc["events"].end(), [](const auto& e) { return e["outcome"] == "delivered"; });
+        });
+      },
+      10'000ms));
+  ASSERT_EQ(incidents.size(), static_cast<size_t>(kMonitors));
+  for (const auto& inc : incidents) EXPECT_EQ(inc["events"].size(), 6u) << inc.dump();
 }
 
 TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {

@@ -418,6 +418,8 @@ TEST(AlertingConfig, ChannelsRoutesAndMaintenanceParse) {
   EXPECT_EQ(c.routes[0].escalate.at(0).after, Duration{600'000});
   EXPECT_EQ(*c.routes[0].repeat, Duration{3'600'000});
   EXPECT_TRUE(c.routes[0].on_resolve);
+  EXPECT_EQ(c.routes[0].group_wait, Duration{30'000});
+  EXPECT_EQ(c.routes[0].group_interval, Duration{300'000});
   EXPECT_EQ(c.monitors[0].flap_window, 8);
   EXPECT_EQ(c.monitors[0].flap_threshold, 4);
   const WallTime start = WallTime{std::chrono::seconds{1'796'090'400}};  // 2026-12-01T02:00:00Z
@@ -468,6 +470,22 @@ duration = "1h"
   EXPECT_NE(m.find("8:6: to is empty"), std::string::npos) << m;
   EXPECT_NE(m.find("unknown channel type \\\"pager\\\""), std::string::npos) << m;
   EXPECT_NE(m.find("start \\\"tomorrow\\\" is not an RFC 3339 time"), std::string::npos) << m;
+}
+
+TEST(AlertingConfig, GroupTimesAreDurationsWithinBounds) {
+  std::string text = kAlerting;
+  text.replace(text.find("repeat = \"1h\""), 13, "repeat = \"1h\"\ngroup_wait = \"0s\"\ngroup_interval = \"90s\"");
+  auto r = parse(text, kAlertEnv);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_EQ(r.config->routes[0].group_wait, Duration{0});
+  EXPECT_EQ(r.config->routes[0].group_interval, Duration{90'000});
+  text = kAlerting;
+  text.replace(text.find("repeat = \"1h\""), 13, "repeat = \"1h\"\ngroup_wait = \"2h\"\ngroup_interval = 5");
+  r = parse(text, kAlertEnv);
+  ASSERT_FALSE(r.ok());
+  const auto m = testing::PrintToString(messages(r));
+  EXPECT_NE(m.find(":14: group_wait may be at most 1h"), std::string::npos) << m;
+  EXPECT_NE(m.find(":18: group_interval must be a duration string such as \\\"30s\\\", not an integer"), std::string::npos) << m;
 }
 
 // Found by fuzzing: a year the clock cannot hold overflowed, and a short offset read past the text.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 namespace lookout {
@@ -16,7 +18,7 @@ OutboxRow row(const std::string& event, const std::string& cause = "expected sta
   i.type = "http";
   i.cause = cause;
   i.started_at = WallTime{std::chrono::seconds{1'796'090'400}};  // 2026-12-01T02:00:00Z
-  return OutboxRow{"evt_0123", 42, event, "c", "+1555", i.started_at,
+  return OutboxRow{"evt_0123", 42, event, "c", "oncall", "+1555", i.started_at,
                    incident_payload(i, "https://status.test/ack/42.1.abc")};
 }
 
@@ -30,7 +32,7 @@ TEST(Message, WebhookBodyFollowsTheContract) {
   EXPECT_EQ(j["incident"]["started_at"], "2026-12-01T02:00:00.000Z");
   EXPECT_TRUE(j["incident"]["resolved_at"].is_null());
   EXPECT_EQ(j["incident"]["ack_url"], "https://status.test/ack/42.1.abc");
-  OutboxRow test{"evt_1", 0, "test", "c", "", WallTime{}, ""};
+  OutboxRow test{"evt_1", 0, "test", "c", "", "", WallTime{}, ""};
   EXPECT_TRUE(nlohmann::json::parse(webhook_body(test, WallTime{}))["incident"].is_null());
 }
 
@@ -67,6 +69,85 @@ TEST(Message, SmsIsShortAndSplitsAtMostOnce) {
   const auto three = sms_messages(row("incident.opened", "x", std::string(400, 'm')));
   ASSERT_EQ(three.size(), 2u) << "split at most once";
   EXPECT_EQ(three[1].substr(157), "...");
+}
+
+std::vector<OutboxRow> storm(size_t n) {
+  std::vector<OutboxRow> rows;
+  for (size_t i = 0; i < n; ++i) {
+    OutboxRow r = row(i + 1 == n ? "incident.resolved" : "incident.opened", "expected status 200, got 503",
+                      fmt::format("api-{:03}", i));
+    r.id = fmt::format("evt_{:04}", i);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+TEST(Message, OneRowBatchIsTheSingleMessage) {
+  const auto one = storm(1);
+  const WallTime t{std::chrono::seconds{1'796'090'460}};
+  EXPECT_EQ(webhook_body(one, t, "https://status.test"), webhook_body(one.front(), t));
+  EXPECT_EQ(notification_id(one), "evt_0000");
+  EXPECT_EQ(notification_event(one), "incident.resolved");
+  ChannelConfig c;
+  EXPECT_EQ(email_message(c, one, "https://status.test", t), email_message(c, one.front(), "https://status.test", t));
+  EXPECT_EQ(sms_messages(one, "https://status.test"), sms_messages(one.front()));
+}
+
+TEST(Message, GroupedWebhookKeepsEveryEventAndItsId) {
+  const auto rows = storm(500);
+  const auto j = nlohmann::json::parse(webhook_body(rows, WallTime{std::chrono::seconds{1'796'090'460}}, "https://status.test"));
+  EXPECT_EQ(j["version"], 1);
+  EXPECT_EQ(j["event"], "group");
+  EXPECT_EQ(j["route"], "oncall");
+  EXPECT_EQ(j["count"], 500);
+  EXPECT_EQ(j["counts"]["incident.opened"], 499);
+  EXPECT_EQ(j["counts"]["incident.resolved"], 1);
+  EXPECT_EQ(j["status_url"], "https://status.test/");
+  ASSERT_EQ(j["events"].size(), 500u);
+  EXPECT_EQ(j["events"][0]["id"], "evt_0000");
+  EXPECT_EQ(j["events"][0]["event"], "incident.opened");
+  EXPECT_EQ(j["events"][0]["incident"]["monitor"], "api-000");
+  EXPECT_EQ(j["events"][499]["incident"]["state"], "down");
+  // The group's id is the same on a retry and differs for another set of events.
+  const std::string id = j["id"];
+  EXPECT_EQ(id.rfind("grp_", 0), 0u);
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_EQ(notification_id(rows), id);
+  EXPECT_NE(notification_id(storm(499)), id);
+  EXPECT_EQ(notification_event(rows), "group");
+}
+
+TEST(Message, GroupedEmailCountsListsTheWorstAndLinksThePage) {
+  ChannelConfig c;
+  c.from = "lookout@test";
+  c.to = {"a@test"};
+  const auto rows = storm(500);
+  const std::string m = email_message(c, rows, "https://status.test", WallTime{std::chrono::seconds{1'796'090'460}});
+  EXPECT_NE(m.find("Subject: [499 DOWN, 1 RESOLVED] api-000 and 499 more\r\n"), std::string::npos) << m.substr(0, 400);
+  EXPECT_NE(m.find("X-Lookout-Event: group\r\n"), std::string::npos);
+  EXPECT_NE(m.find("500 notifications of route \"oncall\", worst first: 499 DOWN, 1 RESOLVED.\r\n"
+                   "Status page: https://status.test/\r\n"),
+            std::string::npos);
+  EXPECT_NE(m.find("api-000"), std::string::npos);
+  EXPECT_NE(m.find("acknowledge: https://status.test/ack/42.1.abc"), std::string::npos);
+  EXPECT_NE(m.find("api-099"), std::string::npos);
+  EXPECT_EQ(m.find("api-100"), std::string::npos) << "the list stops at 100";
+  EXPECT_NE(m.find("... and 400 more: https://status.test/\r\n"), std::string::npos);
+}
+
+TEST(Message, GroupedSmsFitsTwoMessagesAndEndsWithThePage) {
+  const auto parts = sms_messages(storm(500), "https://status.test");
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_LE(parts[0].size(), 160u);
+  EXPECT_LE(parts[1].size(), 160u);
+  EXPECT_EQ(parts[0].rfind("499 DOWN, 1 RESOLVED: api-000 api-001", 0), 0u) << parts[0];
+  EXPECT_EQ(parts[0].substr(parts[0].size() - 8, 5), " api-") << "split between names, not inside one: " << parts[0];
+  EXPECT_EQ(parts[1].rfind("api-", 0), 0u) << parts[1];
+  EXPECT_NE(parts[1].find(" more https://status.test/"), std::string::npos) << parts[1];
+  EXPECT_EQ(parts[1].substr(parts[1].size() - 20), "https://status.test/");
+  const auto few = sms_messages(storm(2), "https://status.test");
+  ASSERT_EQ(few.size(), 1u);
+  EXPECT_EQ(few[0], "1 DOWN, 1 RESOLVED: api-000 api-001 https://status.test/");
 }
 
 TEST(Message, WebhookSignatureIsHmacSha256) {

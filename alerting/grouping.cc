@@ -1,0 +1,68 @@
+#include "alerting/grouping.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace lookout {
+
+std::string group_key(const OutboxRow& row) {
+  if (row.route.empty()) return "";
+  // A unit separator cannot appear in names the config accepts.
+  return row.route + '\x1f' + row.channel + '\x1f' + row.recipient;
+}
+
+int64_t GroupSchedule::admit(const std::string& key, int64_t created_ms, GroupTiming timing) {
+  if (key.empty()) return created_ms;
+  Group& g = groups_[key];
+  if (g.forming_until) return *g.forming_until;
+  int64_t due = created_ms + timing.wait.count();
+  if (g.last_sent) due = std::max(due, *g.last_sent + timing.interval.count());
+  g.forming_until = due;
+  return due;
+}
+
+void GroupSchedule::sent(const std::string& key, int64_t now_ms) {
+  if (key.empty()) return;
+  Group& g = groups_[key];
+  g.forming_until.reset();
+  g.last_sent = now_ms;
+}
+
+namespace {
+
+struct Ranked {
+  int rank;
+  std::string monitor;
+};
+
+Ranked rank_of(const OutboxRow& row) {
+  if (row.event == "test") return {4, ""};
+  const auto inc = nlohmann::json::parse(row.payload, nullptr, false);
+  std::string monitor, state;
+  if (inc.is_object()) {
+    if (auto m = inc.find("monitor"); m != inc.end() && m->is_string()) monitor = m->get<std::string>();
+    if (auto s = inc.find("state"); s != inc.end() && s->is_string()) state = s->get<std::string>();
+  }
+  if (row.event == "incident.resolved") return {3, monitor};
+  if (row.event == "incident.acknowledged") return {2, monitor};
+  return {state == "down" ? 0 : 1, monitor};
+}
+
+}  // namespace
+
+int severity_rank(const OutboxRow& row) { return rank_of(row).rank; }
+
+void order_worst_first(std::vector<OutboxRow>& rows) {
+  std::vector<std::pair<Ranked, size_t>> keys;
+  keys.reserve(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) keys.push_back({rank_of(rows[i]), i});
+  std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    return a.first.rank != b.first.rank ? a.first.rank < b.first.rank : a.first.monitor < b.first.monitor;
+  });
+  std::vector<OutboxRow> sorted;
+  sorted.reserve(rows.size());
+  for (const auto& [k, i] : keys) sorted.push_back(std::move(rows[i]));
+  rows = std::move(sorted);
+}
+
+}  // namespace lookout

@@ -1,0 +1,66 @@
+#include "alerting/grouping.h"
+
+#include <gtest/gtest.h>
+
+namespace lookout {
+namespace {
+
+const GroupTiming kTiming{Duration{30'000}, Duration{300'000}};
+
+OutboxRow row(const std::string& id, const std::string& event, const std::string& state, const std::string& monitor) {
+  IncidentRecord i;
+  i.id = 1;
+  i.monitor = monitor;
+  i.state = state == "down" ? State::kDown : State::kDegraded;
+  if (event == "incident.resolved") i.resolved_at = WallTime{};
+  return OutboxRow{id, 1, event, "hook", "oncall", "", WallTime{}, incident_payload(i, "")};
+}
+
+TEST(Grouping, NotificationsWithinGroupWaitOfTheFirstGoTogether) {
+  GroupSchedule g;
+  EXPECT_EQ(g.admit("k", 1'000, kTiming), 31'000);
+  EXPECT_EQ(g.admit("k", 5'000, kTiming), 31'000);
+  EXPECT_EQ(g.admit("k", 30'999, kTiming), 31'000);
+  // Another route, channel or number gathers on its own.
+  EXPECT_EQ(g.admit("other", 5'000, kTiming), 35'000);
+}
+
+TEST(Grouping, LaterChangesWaitForGroupIntervalAfterTheLastSend) {
+  GroupSchedule g;
+  EXPECT_EQ(g.admit("k", 0, kTiming), 30'000);
+  g.sent("k", 30'000);
+  // A resolution a minute later joins the next group, five minutes after the first send.
+  EXPECT_EQ(g.admit("k", 90'000, kTiming), 330'000);
+  EXPECT_EQ(g.admit("k", 200'000, kTiming), 330'000);
+  g.sent("k", 330'000);
+  // Long after the last send only group_wait applies again.
+  EXPECT_EQ(g.admit("k", 1'000'000, kTiming), 1'030'000);
+}
+
+TEST(Grouping, ZeroTimesSendAtOnceAndTestsNeverGather) {
+  GroupSchedule g;
+  EXPECT_EQ(g.admit("k", 7, GroupTiming{}), 7);
+  g.sent("k", 7);
+  EXPECT_EQ(g.admit("k", 9, GroupTiming{}), 9);
+  EXPECT_EQ(g.admit("", 5, kTiming), 5);
+  EXPECT_EQ(g.admit("", 6, kTiming), 6);
+  OutboxRow test{"evt_t", 0, "test", "hook", "", "", WallTime{}, ""};
+  EXPECT_EQ(group_key(test), "");
+  OutboxRow sms_a{"evt_a", 1, "incident.opened", "sms", "oncall", "+1555", WallTime{}, ""};
+  OutboxRow sms_b = sms_a;
+  sms_b.recipient = "+1666";
+  EXPECT_NE(group_key(sms_a), group_key(sms_b)) << "each number gets its own message";
+}
+
+TEST(Grouping, WorstFirst) {
+  std::vector<OutboxRow> rows{row("1", "incident.resolved", "down", "a"), row("2", "incident.opened", "degraded", "b"),
+                              row("3", "incident.acknowledged", "down", "c"), row("4", "incident.opened", "down", "z"),
+                              row("5", "incident.escalated", "down", "d")};
+  order_worst_first(rows);
+  std::vector<std::string> ids;
+  for (const auto& r : rows) ids.push_back(r.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"5", "4", "2", "3", "1"}));
+}
+
+}  // namespace
+}  // namespace lookout
