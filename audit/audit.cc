@@ -1,4 +1,5 @@
 #include "audit/audit.h"
+#include "daemon/text.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -56,10 +57,6 @@ Result result_of(Outcome o) {
       return Result::kFail;
   }
   return Result::kFail;
-}
-
-std::string shorten(std::string_view s, size_t n = 90) {
-  return s.size() <= n ? std::string(s) : std::string(s.substr(0, n)) + "…";
 }
 
 // The loop, the libcurl bridge and the probes' context for one audit; every call runs the loop
@@ -380,7 +377,7 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
     const ProbeResult r = dns(check, query, 16, "TXT");
     std::string evidence = r.cause;
     if (r.outcome == Outcome::kUp && r.answers) {
-      evidence = fmt::format("{}: {}", query, shorten(r.answers->empty() ? "" : r.answers->front()));
+      evidence = fmt::format("{}: {}", query, shorten(r.answers->empty() ? "" : r.answers->front(), 90));
     }
     report.checks.push_back(make_check(kind, result_of(r.outcome), evidence, subject));
   };

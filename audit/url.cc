@@ -1,4 +1,5 @@
 #include "audit/url.h"
+#include "daemon/text.h"
 
 #include <curl/curl.h>
 
@@ -22,11 +23,6 @@ std::string part(CURLU* u, CURLUPart which, unsigned flags = 0) {
   if (curl_url_get(u, which, &p, flags) == CURLUE_OK && p != nullptr) out = p;
   curl_free(p);
   return out;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 }  // namespace
@@ -60,7 +56,7 @@ bool same_origin(const std::string& a, const std::string& b) {
   auto origin = [](const std::string& url) {
     const Handle h = handle_of(url);
     if (!h) return std::string();
-    return lower(part(h.get(), CURLUPART_SCHEME) + "://" + part(h.get(), CURLUPART_HOST) + ":" +
+    return ascii_lower(part(h.get(), CURLUPART_SCHEME) + "://" + part(h.get(), CURLUPART_HOST) + ":" +
                  part(h.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT));
   };
   const std::string oa = origin(a);

@@ -1,4 +1,5 @@
 #include "audit/web_checks.h"
+#include "daemon/text.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,30 +14,13 @@
 namespace lookout::audit {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
-
 std::optional<std::string> first_header(const HttpObservation& obs, std::string_view name) {
   auto v = header_values(obs, name);
   if (v.empty()) return std::nullopt;
   return v.front();
 }
 
-std::string shorten(std::string_view s, size_t n = 100) {
-  if (s.size() <= n) return std::string(s);
-  return std::string(s.substr(0, n)) + "…";
-}
-
-std::string host_of(const std::string& url) { return lower(parse_url(url).host); }
+std::string host_of(const std::string& url) { return ascii_lower(parse_url(url).host); }
 
 // The directives of a policy by name: "script-src" -> "'self' 'nonce-…'".
 std::vector<std::pair<std::string, std::string>> csp_directives(std::string_view policy) {
@@ -47,7 +31,7 @@ std::vector<std::pair<std::string, std::string>> csp_directives(std::string_view
     const std::string d = trim(policy.substr(start, end - start));
     if (!d.empty()) {
       const size_t sp = d.find_first_of(" \t");
-      out.emplace_back(lower(d.substr(0, sp)), sp == std::string::npos ? "" : lower(trim(std::string_view(d).substr(sp))));
+      out.emplace_back(ascii_lower(d.substr(0, sp)), sp == std::string::npos ? "" : ascii_lower(trim(std::string_view(d).substr(sp))));
     }
     start = end + 1;
   }
@@ -59,7 +43,7 @@ std::vector<std::pair<std::string, std::string>> csp_directives(std::string_view
 std::vector<std::string> header_values(const HttpObservation& obs, std::string_view name) {
   std::vector<std::string> out;
   for (const auto& [k, v] : obs.headers) {
-    if (k.size() == name.size() && lower(k) == lower(name)) out.push_back(v);
+    if (k.size() == name.size() && ascii_lower(k) == ascii_lower(name)) out.push_back(v);
   }
   return out;
 }
@@ -72,8 +56,8 @@ CheckResult judge_redirect(const Fetched& http, const std::string& host, bool ww
   if (s >= 300 && s < 400 && location) {
     const std::string target = resolve_url(http.url, *location);
     const std::string to_host = host_of(target);
-    const bool https = lower(target).rfind("https://", 0) == 0;
-    const bool ours = to_host == lower(host) || to_host == "www." + lower(host) || "www." + to_host == lower(host);
+    const bool https = ascii_lower(target).rfind("https://", 0) == 0;
+    const bool ours = to_host == ascii_lower(host) || to_host == "www." + ascii_lower(host) || "www." + to_host == ascii_lower(host);
     const std::string seen = fmt::format("{} answers {} to {}", http.url, s, shorten(target));
     if (!https) return make_check(kind, Result::kFail, seen + ", which is not HTTPS");
     if (!ours) return make_check(kind, Result::kWarn, seen + fmt::format(", another host than {}", host));
@@ -126,7 +110,7 @@ CheckResult judge_csp(const HttpObservation& page) {
 CheckResult judge_nosniff(const HttpObservation& page) {
   const auto v = first_header(page, "X-Content-Type-Options");
   if (!v) return make_check("nosniff", Result::kFail, "no X-Content-Type-Options header");
-  if (lower(trim(*v)) != "nosniff") return make_check("nosniff", Result::kFail, fmt::format("X-Content-Type-Options: {}", shorten(*v)));
+  if (ascii_lower(trim(*v)) != "nosniff") return make_check("nosniff", Result::kFail, fmt::format("X-Content-Type-Options: {}", shorten(*v)));
   return make_check("nosniff", Result::kPass, "X-Content-Type-Options: nosniff");
 }
 
@@ -141,7 +125,7 @@ CheckResult judge_frame_protection(const HttpObservation& page) {
   }
   const auto xfo = first_header(page, "X-Frame-Options");
   if (!xfo) return make_check("frame_protection", Result::kFail, "neither X-Frame-Options nor CSP frame-ancestors");
-  const std::string v = lower(trim(*xfo));
+  const std::string v = ascii_lower(trim(*xfo));
   if (v == "deny" || v == "sameorigin") return make_check("frame_protection", Result::kPass, "X-Frame-Options: " + trim(*xfo));
   return make_check("frame_protection", Result::kWarn,
                     fmt::format("X-Frame-Options: {} (browsers ignore values other than DENY and SAMEORIGIN)", shorten(*xfo)));
@@ -154,7 +138,7 @@ CheckResult judge_referrer_policy(const HttpObservation& page) {
                       "no Referrer-Policy header (browsers default to strict-origin-when-cross-origin; older ones leak full URLs)");
   }
   // A list: the last value the browser knows wins.
-  std::string last = lower(trim(*v));
+  std::string last = ascii_lower(trim(*v));
   if (const auto comma = last.rfind(','); comma != std::string::npos) last = trim(std::string_view(last).substr(comma + 1));
   const std::string seen = "Referrer-Policy: " + shorten(*v);
   if (last == "unsafe-url") return make_check("referrer_policy", Result::kFail, seen);
@@ -185,12 +169,12 @@ CheckResult judge_cors(const HttpObservation& page, const std::string& origin) {
   const auto allow = first_header(page, "Access-Control-Allow-Origin");
   if (!allow) return make_check("cors", Result::kPass, fmt::format("no Access-Control-Allow-Origin for Origin {}", origin));
   const auto creds = first_header(page, "Access-Control-Allow-Credentials");
-  const bool with_credentials = creds && lower(trim(*creds)) == "true";
+  const bool with_credentials = creds && ascii_lower(trim(*creds)) == "true";
   const std::string a = trim(*allow);
   if (a == "*" && with_credentials) {
     return make_check("cors", Result::kFail, "Access-Control-Allow-Origin: * with Access-Control-Allow-Credentials: true");
   }
-  if (lower(a) == lower(origin)) {
+  if (ascii_lower(a) == ascii_lower(origin)) {
     if (with_credentials) {
       return make_check("cors", Result::kFail, fmt::format("the unknown origin {} is reflected, with credentials allowed", origin));
     }
@@ -217,8 +201,8 @@ CheckResult judge_cookies(const std::vector<SeenCookie>& cookies, int responses_
     bool secure = false, http_only = false, removal = false;
     std::optional<std::string> same_site;
     for (size_t i = 1; i < parts.size(); ++i) {
-      const std::string key = lower(trim(parts[i].substr(0, parts[i].find('='))));
-      const std::string value = parts[i].find('=') == std::string::npos ? "" : lower(trim(parts[i].substr(parts[i].find('=') + 1)));
+      const std::string key = ascii_lower(trim(parts[i].substr(0, parts[i].find('='))));
+      const std::string value = parts[i].find('=') == std::string::npos ? "" : ascii_lower(trim(parts[i].substr(parts[i].find('=') + 1)));
       if (key == "secure") secure = true;
       if (key == "httponly") http_only = true;
       if (key == "samesite") same_site = value;
@@ -284,8 +268,8 @@ namespace {
 
 bool is_html(const Fetched& f) {
   const auto ct = first_header(f.obs, "Content-Type");
-  if (ct && lower(*ct).find("text/html") != std::string::npos) return true;
-  const std::string head = lower(std::string_view(f.obs.body).substr(0, 512));
+  if (ct && ascii_lower(*ct).find("text/html") != std::string::npos) return true;
+  const std::string head = ascii_lower(std::string_view(f.obs.body).substr(0, 512));
   return head.find("<!doctype html") != std::string::npos || head.find("<html") != std::string::npos;
 }
 

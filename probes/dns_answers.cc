@@ -11,7 +11,7 @@
 namespace lookout {
 namespace {
 
-std::string lower(std::string s) {
+std::string lower_name(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   while (!s.empty() && s.back() == '.') s.pop_back();
   return s;
@@ -26,7 +26,7 @@ uint32_t u32(const unsigned char* p) {
 std::optional<std::string> name_at(const unsigned char* at, const unsigned char* msg, int len, long& used) {
   char* s = nullptr;
   if (ares_expand_name(at, msg, len, &s, &used) != ARES_SUCCESS) return std::nullopt;
-  std::string out = lower(s);
+  std::string out = lower_name(s);
   ares_free_string(s);
   return out;
 }
@@ -141,7 +141,7 @@ std::optional<std::vector<std::string>> parse_answers(std::string_view message, 
         break;
       case 257:
         if (rdlen >= 2 && rdlen >= 2 + rd[1]) {
-          const std::string tag = lower(std::string(reinterpret_cast<const char*>(rd + 2), rd[1]));
+          const std::string tag = lower_name(std::string(reinterpret_cast<const char*>(rd + 2), rd[1]));
           const std::string val(reinterpret_cast<const char*>(rd + 2 + rd[1]), rdlen - 2 - rd[1]);
           value = fmt::format("{} {} \"{}\"", rd[0], tag, val);
         }
@@ -160,11 +160,11 @@ std::optional<std::vector<std::string>> parse_answers(std::string_view message, 
 
 std::string normalise_answer(uint16_t qtype, std::string_view text) {
   std::string s(text);
-  if (is_name_type(qtype)) return lower(s);
+  if (is_name_type(qtype)) return lower_name(s);
   if (qtype == 15 || qtype == 33) {
     // The last word is a name.
     const auto sp = s.rfind(' ');
-    if (sp != std::string::npos) return s.substr(0, sp + 1) + lower(s.substr(sp + 1));
+    if (sp != std::string::npos) return s.substr(0, sp + 1) + lower_name(s.substr(sp + 1));
     return s;
   }
   if (qtype == 28) {

@@ -1,4 +1,5 @@
 #include "probes/http_expect.h"
+#include "daemon/text.h"
 
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -15,8 +16,7 @@ std::string describe_rule(const StatusRule& r) {
 }
 
 // Keeps text quoted in a cause short, so a cause stays one line.
-std::string shorten(const std::string& s, size_t max = 60) { return s.size() <= max ? s : s.substr(0, max) + "..."; }
-std::string quote(const std::string& s) { return "\"" + shorten(s) + "\""; }
+std::string quote(const std::string& s) { return "\"" + shorten(s, 60, "...") + "\""; }
 
 const std::string* find_header(const HttpObservation& obs, const std::string& name) {
   const std::string* found = nullptr;
@@ -61,7 +61,7 @@ bool json_equal(const nlohmann::json& a, const nlohmann::json& b) {
 std::string describe_value(const nlohmann::json& v) {
   if (v.is_array()) return fmt::format("an array of {} items", v.size());
   if (v.is_object()) return fmt::format("an object with {} keys", v.size());
-  return shorten(v.dump());
+  return shorten(v.dump(), 60, "...");
 }
 
 }  // namespace
@@ -108,7 +108,7 @@ Verdict evaluate(const HttpExpect& expect, const HttpObservation& obs) {
         }
         const auto& got = *found;
         if (!json_equal(got, want)) {
-          failures.push_back(fmt::format("{} is {}, expected {}", ptr, describe_value(got), shorten(want.dump())));
+          failures.push_back(fmt::format("{} is {}, expected {}", ptr, describe_value(got), shorten(want.dump(), 60, "...")));
         }
       }
     }

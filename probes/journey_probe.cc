@@ -24,7 +24,7 @@ std::vector<std::string> cookie_lines(CURL* easy) {
 }
 
 // A value put into a header must not end the line: a response could otherwise add headers.
-std::string one_line(std::string s) {
+std::string without_line_breaks(std::string s) {
   s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n'; }), s.end());
   return s;
 }
@@ -76,7 +76,7 @@ bool JourneyProbe::run_step() {
   call_.method = s.request.method;
   std::vector<std::pair<std::string, Secret>> headers;
   for (const auto& [k, v] : s.request.headers) {
-    headers.emplace_back(k, Secret(one_line(render_template(v.reveal(), vars_, Escape::kNone)), true));
+    headers.emplace_back(k, Secret(without_line_breaks(render_template(v.reveal(), vars_, Escape::kNone)), true));
   }
   switch (s.body_kind) {
     case JourneyStep::Body::kNone:

@@ -1,4 +1,5 @@
 #include "probes/mail_records.h"
+#include "daemon/text.h"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -9,17 +10,6 @@
 
 namespace lookout {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
 
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
@@ -38,13 +28,13 @@ std::vector<std::string> split(std::string_view s, char sep) {
 std::vector<std::pair<std::string, std::string>> tags(std::string_view record) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& part : split(record, ';')) {
-    const std::string t = trim(part);
+    const std::string t = trim(part, " \t");
     if (t.empty()) continue;
     const auto eq = t.find('=');
     if (eq == std::string::npos) {
-      out.emplace_back(lower(t), std::string());
+      out.emplace_back(ascii_lower(t), std::string());
     } else {
-      out.emplace_back(lower(trim(t.substr(0, eq))), trim(t.substr(eq + 1)));
+      out.emplace_back(ascii_lower(trim(t.substr(0, eq), " \t")), trim(t.substr(eq + 1), " \t"));
     }
   }
   return out;
@@ -53,10 +43,10 @@ std::vector<std::pair<std::string, std::string>> tags(std::string_view record) {
 std::vector<std::string> with_prefix(const std::vector<std::string>& records, std::string_view prefix) {
   std::vector<std::string> out;
   for (const auto& r : records) {
-    const std::string head = lower(trim(r).substr(0, prefix.size() + 1));
+    const std::string head = ascii_lower(trim(r, " \t").substr(0, prefix.size() + 1));
     if (head.rfind(prefix, 0) == 0 && (head.size() == prefix.size() || head[prefix.size()] == ' ' ||
                                        head[prefix.size()] == ';')) {
-      out.push_back(trim(r));
+      out.push_back(trim(r, " \t"));
     }
   }
   return out;
@@ -81,7 +71,7 @@ SpfRecord check_spf(const std::string& domain, const std::vector<std::string>& r
     if (!t.empty()) terms.push_back(t);
   }
   for (size_t i = 1; i < terms.size(); ++i) {
-    std::string t = lower(terms[i]);
+    std::string t = ascii_lower(terms[i]);
     const auto eq = t.find('=');
     const auto colon = t.find_first_of(":/");
     if (eq != std::string::npos && (colon == std::string::npos || eq < colon)) {
@@ -146,7 +136,7 @@ std::string check_dmarc(const std::string& name, const std::vector<std::string>&
   if (p == m.end()) return fmt::format("the DMARC record at {} has no policy (p=none, quarantine or reject)", name);
   for (const char* key : {"p", "sp"}) {
     const auto it = m.find(key);
-    if (it != m.end() && std::find(kPolicies.begin(), kPolicies.end(), lower(it->second)) == kPolicies.end()) {
+    if (it != m.end() && std::find(kPolicies.begin(), kPolicies.end(), ascii_lower(it->second)) == kPolicies.end()) {
       return fmt::format("the DMARC record at {} has {}={}, not none, quarantine or reject", name, key, it->second);
     }
   }
@@ -154,9 +144,9 @@ std::string check_dmarc(const std::string& name, const std::vector<std::string>&
     const auto it = m.find(key);
     if (it == m.end()) continue;
     for (const auto& uri : split(it->second, ',')) {
-      const std::string u = trim(uri);
+      const std::string u = trim(uri, " \t");
       const std::string addr = u.substr(0, u.find('!'));
-      if (lower(addr).rfind("mailto:", 0) != 0 || addr.find('@') == std::string::npos || addr.find('@') == 7 ||
+      if (ascii_lower(addr).rfind("mailto:", 0) != 0 || addr.find('@') == std::string::npos || addr.find('@') == 7 ||
           addr.back() == '@') {
         return fmt::format("the DMARC record at {} has {} \"{}\", which is not a mailto:address", name, key, u);
       }
@@ -187,7 +177,7 @@ std::string check_dkim(const std::string& name, const std::vector<std::string>& 
   std::string key = m["p"];
   key.erase(std::remove_if(key.begin(), key.end(), [](char c) { return c == ' ' || c == '\t'; }), key.end());
   if (key.empty()) return fmt::format("the DKIM key at {} is revoked (empty p=)", name);
-  const std::string k = lower(m.count("k") != 0 ? m["k"] : "rsa");
+  const std::string k = ascii_lower(m.count("k") != 0 ? m["k"] : "rsa");
   if (k != "rsa" && k != "ed25519") return fmt::format("the DKIM record at {} has k={}, not rsa or ed25519", name, k);
   if (key.size() % 4 != 0 || key.size() > 8192) return fmt::format("the DKIM key at {} is not valid base64", name);
   std::string der(key.size() / 4 * 3, '\0');

@@ -12,11 +12,6 @@ constexpr int kLevels = 3;  // day, hour, minute; then raw
 constexpr std::array<const RollupLevel*, kLevels> kByCoarseness{&kDayLevel, &kHourLevel, &kMinuteLevel};
 constexpr int kRaw = kLevels;
 
-std::optional<int64_t> column_opt(sqlite3_stmt* st, int i) {
-  if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_int64(st, i);
-}
-
 int64_t align_up(int64_t t, int64_t size) {
   const int64_t d = align_down(t, size);
   return d == t ? t : d + size;

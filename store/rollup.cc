@@ -51,10 +51,6 @@ std::optional<int64_t> min_time(sqlite3* db, const std::string& table) {
   return out;
 }
 
-std::optional<int64_t> column_opt(sqlite3_stmt* st, int i) {
-  if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_int64(st, i);
-}
 
 using Buckets = std::map<std::pair<int64_t, int64_t>, Aggregate>;  // (monitor, bucket start)
 
@@ -193,6 +189,11 @@ bool delete_before(sqlite3* db, const char* table, int64_t before, uint64_t& del
 }
 
 }  // namespace
+
+std::optional<int64_t> column_opt(sqlite3_stmt* st, int i) {
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(st, i);
+}
 
 Aggregate read_rollup_columns(sqlite3_stmt* st, int first, bool with_sketch) {
   Aggregate a;

@@ -54,6 +54,8 @@ int64_t align_down(int64_t t, int64_t size);
 // rollup row, starting at column (or bind index) `first`: read and written in one place.
 struct Aggregate;
 Aggregate read_rollup_columns(sqlite3_stmt* st, int first, bool with_sketch);
+// An integer column that may be NULL.
+std::optional<int64_t> column_opt(sqlite3_stmt* st, int i);
 void bind_rollup_columns(sqlite3_stmt* st, int first, const Aggregate& a);
 
 }  // namespace lookout

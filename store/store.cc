@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "alerting/ack_token.h"
+#include "store/rollup.h"
 #include "store/schema.h"
 
 namespace lookout {
@@ -50,11 +51,6 @@ class Stmt {
   sqlite3_stmt* st_ = nullptr;
   int rc_;
 };
-
-std::optional<int64_t> column_opt(sqlite3_stmt* st, int i) {
-  if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
-  return sqlite3_column_int64(st, i);
-}
 
 std::string column_text(sqlite3_stmt* st, int i) {
   const auto* t = sqlite3_column_text(st, i);

@@ -3,26 +3,19 @@
 #include <gtest/gtest.h>
 
 #include "daemon/config.h"
+#include "tests/unit/config_parse.h"
 
 namespace lookout {
 namespace {
 
-LoadResult parse(const std::string& text, std::map<std::string, std::string> env = {}) {
-  return parse_config(text, "/etc/lookout/p.toml", [env](const std::string& name) -> std::optional<std::string> {
-    auto it = env.find(name);
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  });
-}
+using test::messages;
 
-std::vector<std::string> messages(const LoadResult& r) {
-  std::vector<std::string> out;
-  for (const auto& e : r.errors) out.push_back(e.str());
-  return out;
+LoadResult probes_config(const std::string& text, std::map<std::string, std::string> env = {}) {
+  return parse_config(text, "/etc/lookout/p.toml", test::fake_env(std::move(env)));
 }
 
 TEST(ProbeConfig, EachKindParsesWithItsDefaults) {
-  const auto r = parse(R"toml(
+  const auto r = probes_config(R"toml(
 [defaults]
 slo.window = "5m"
 expect.status = [200]
@@ -114,7 +107,7 @@ type = "journey"
 }
 
 TEST(ProbeConfig, MistakesAreNamedWithTheirPlace) {
-  const auto r = parse(R"([[monitor]]
+  const auto r = probes_config(R"([[monitor]]
 name = "c"
 type = "cert"
 url = "https://x.test"
@@ -166,7 +159,7 @@ type = "journey"
 }
 
 TEST(ProbeConfig, SloKeysAreChecked) {
-  const auto r = parse(R"([[monitor]]
+  const auto r = probes_config(R"([[monitor]]
 name = "h"
 type = "http"
 url = "https://a.test"

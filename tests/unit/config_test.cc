@@ -1,4 +1,5 @@
 #include "daemon/config.h"
+#include "tests/unit/config_parse.h"
 
 #include <gtest/gtest.h>
 #include <re2/re2.h>
@@ -13,23 +14,11 @@
 namespace lookout {
 namespace {
 
-EnvLookup fake_env(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name) -> std::optional<std::string> {
-    auto it = vars.find(name);
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using test::fake_env;
+using test::messages;
 
 LoadResult parse(const std::string& text, std::map<std::string, std::string> env = {}) {
   return parse_config(text, "/etc/lookout/test.toml", fake_env(std::move(env)));
-}
-
-// The errors of a load, as the CLI prints them.
-std::vector<std::string> messages(const LoadResult& r) {
-  std::vector<std::string> out;
-  for (const auto& e : r.errors) out.push_back(e.str());
-  return out;
 }
 
 const char* kMinimal = R"(
