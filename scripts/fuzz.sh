@@ -26,7 +26,8 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 scripts/install-deps.sh --fuzz
-CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_FUZZ=ON > /dev/null
+CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKOUT_FUZZ=ON -DCMAKE_UNITY_BUILD=ON \
+  > /dev/null
 cmake --build build-fuzz -j "$(nproc)"
 
 scratch=$(mktemp -d)

@@ -1,16 +1,41 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test (labels unit, integration, browser),
-# then does the same in a build with AddressSanitizer and UndefinedBehaviorSanitizer.
-# --quick skips the sanitizer build. The fuzz targets run with scripts/fuzz.sh.
+# Installs what is missing, builds, and runs every test (labels unit, integration, browser);
+# then the same in a build with AddressSanitizer and UndefinedBehaviorSanitizer; then the
+# tests of the daemon's threads (store, web, loop) against a ThreadSanitizer build of it; then
+# every fuzz target for 30 seconds from its corpus. --quick stops after the first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 
-scripts/build.sh --no-debug-info
-ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 300
+phase() { echo "== $1 ($(date -u +%H:%M:%S), ${SECONDS} s in)"; }
 
-if [ "${1:-}" != "--quick" ]; then
-  scripts/build.sh --sanitize
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-sanitize --output-on-failure -j "$(nproc)" --timeout 600
+phase "build"
+scripts/build.sh --no-debug-info --unity
+phase "tests"
+ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 300
+[ "${1:-}" = "--quick" ] && exit 0
+
+phase "AddressSanitizer + UndefinedBehaviorSanitizer build"
+scripts/build.sh --sanitize --unity
+phase "tests under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-sanitize --output-on-failure -j "$(nproc)" --timeout 600
+
+phase "ThreadSanitizer build"
+scripts/build.sh --tsan --unity
+phase "threaded tests under TSan"
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
+LOOKOUT_TEST_BINARY="$PWD/build-tsan/lookout" \
+TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp log_path=$reports/race second_deadlock_stack=1" \
+  ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 300 \
+    -R '^(Lifecycle|Alerting|History|Secrets|StatusPage|JourneyProbe)\.'
+if compgen -G "$reports/race*" > /dev/null; then
+  cat "$reports"/race*
+  echo "ThreadSanitizer reported the data races above" >&2
+  exit 1
 fi
+
+phase "fuzz targets, 30 s each"
+scripts/fuzz.sh --seconds 30
+phase "done"

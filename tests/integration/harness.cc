@@ -66,7 +66,12 @@ bool wait_until(const std::function<bool()>& condition, Ms timeout, Ms poll) {
   return condition();
 }
 
-std::string lookout_binary() { return LOOKOUT_BINARY; }
+// LOOKOUT_TEST_BINARY runs the same tests against another build of the daemon (the
+// ThreadSanitizer one).
+std::string lookout_binary() {
+  const char* other = std::getenv("LOOKOUT_TEST_BINARY");
+  return other != nullptr && *other != '\0' ? other : LOOKOUT_BINARY;
+}
 
 Process::Process(std::vector<std::string> args, std::map<std::string, std::string> env, const std::string& log_dir) {
   static std::atomic<int> counter{0};
