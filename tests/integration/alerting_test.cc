@@ -283,18 +283,20 @@ public = true
 url = "http://127.0.0.1:{}/app"
 interval = "2s"
 timeout = "1500ms"
-fail_after = 1
-recover_after = 1
+fail_after = 2
+recover_after = 2
 )",
                           i, target.server.port());
   }
-  // The channels of the other tests, and a route that gathers for 10 s and then waits 12 s.
+  // The channels of the other tests, and a route that gathers for 12 s and then waits 12 s
+  // (two failing runs every 2 s reach every monitor well within the first 12 s, also under
+  // the sanitizers).
   const std::string base = p.config();
   config += base.substr(base.find("[[channel]]"), base.find("[[route]]") - base.find("[[channel]]"));
   config += R"([[route]]
 name = "storm"
 notify = ["ops-email", "ops-webhook", "oncall-sms"]
-group_wait = "10s"
+group_wait = "12s"
 group_interval = "12s"
 )";
   Daemon d(dir, config, kServer, env_with_admin());
@@ -329,7 +331,7 @@ group_interval = "12s"
     EXPECT_EQ(monitors.size(), static_cast<size_t>(kMonitors));
     EXPECT_EQ(hook.events.front()["incident"]["monitor"], "api-000");
   }
-  EXPECT_GE(std::chrono::duration_cast<Ms>(first_at - failed_at).count(), 9'500) << "sent group_wait after the first";
+  EXPECT_GE(std::chrono::duration_cast<Ms>(first_at - failed_at).count(), 11'500) << "sent group_wait after the first";
 
   ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 1 && twilio.size() == 2; }, 20'000ms))
       << smtp.messages().size() << " emails, " << twilio.size() << " SMS";
