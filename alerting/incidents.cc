@@ -35,7 +35,7 @@ void AlertEngine::configure(std::shared_ptr<const Config> config) { config_ = st
 void AlertEngine::restore(std::vector<IncidentRecord> open, int64_t next_id) {
   open_.clear();
   for (auto& i : open) {
-    flapping_[i.monitor] = i.flapping;
+    flap_[i.monitor].flapping = i.flapping;
     open_.emplace(i.monitor, std::move(i));
   }
   next_id_ = std::max<int64_t>(next_id, 1);
@@ -87,13 +87,16 @@ void AlertEngine::emit(IncidentRecord& inc, const std::string& event, const std:
 // Updates the flap window; true while the monitor is flapping. Entering needs `threshold`
 // changes among the last `window` runs; leaving needs a whole window without a change.
 bool AlertEngine::flapping_update(const MonitorConfig& m, bool state_changed, IncidentRecord* inc) {
-  auto& w = flap_window_[m.name];
-  w.push_back(state_changed);
-  while (w.size() > static_cast<size_t>(m.flap_window)) w.pop_front();
-  const auto changes = static_cast<int>(std::count(w.begin(), w.end(), true));
-  bool& flapping = flapping_[m.name];
+  FlapWindow& w = flap_[m.name];
+  const auto window = static_cast<size_t>(std::clamp(m.flap_window, 1, 128));
+  w.changed <<= 1;
+  w.changed[0] = state_changed;
+  w.changed &= ~std::bitset<128>() >> (128 - window);
+  w.runs = std::min<int>(w.runs + 1, static_cast<int>(window));
+  const auto changes = static_cast<int>(w.changed.count());
+  bool& flapping = w.flapping;
   if (!flapping && changes >= m.flap_threshold) flapping = true;
-  if (flapping && changes == 0 && w.size() == static_cast<size_t>(m.flap_window)) flapping = false;
+  if (flapping && changes == 0 && w.runs == static_cast<int>(window)) flapping = false;
   if (inc != nullptr) inc->flapping = flapping;
   return flapping;
 }
@@ -170,8 +173,7 @@ void AlertEngine::on_run(const MonitorConfig& m, State state, bool state_changed
 }
 
 void AlertEngine::forget(const std::string& monitor, WallTime now, AlertChanges& out) {
-  flap_window_.erase(monitor);
-  flapping_.erase(monitor);
+  flap_.erase(monitor);
   auto it = open_.find(monitor);
   if (it == open_.end()) return;
   it->second.resolved_at = now;

@@ -8,7 +8,7 @@
 // fired, next reminder), so they survive restarts as well.
 #pragma once
 
-#include <deque>
+#include <bitset>
 #include <functional>
 #include <map>
 #include <memory>
@@ -104,8 +104,14 @@ class AlertEngine {
   std::shared_ptr<const Config> config_;
   int64_t next_id_ = 1;
   std::map<std::string, IncidentRecord> open_;           // by monitor
-  std::map<std::string, std::deque<bool>> flap_window_;  // by monitor: did the state change at this run
-  std::map<std::string, bool> flapping_;                 // by monitor
+  // Per monitor: did the state change at each of the last flap.window (at most 100) runs,
+  // newest in bit 0; a bit per run, since 10,000 monitors each keep one.
+  struct FlapWindow {
+    std::bitset<128> changed;
+    int runs = 0;
+    bool flapping = false;
+  };
+  std::map<std::string, FlapWindow> flap_;
   std::map<int64_t, std::string> resolved_recently_;     // id -> monitor, to answer a late ack with 409
 };
 

@@ -24,11 +24,11 @@ std::string question_of(const MonitorConfig& m) { return fmt::format("{} {}", m.
 }  // namespace
 
 Daemon::Daemon(Config config, const Clock& clock)
-    : config_(std::move(config)),
+    : config_(std::make_shared<Config>(std::move(config))),
       clock_(clock),
       curl_(loop_),
       probe_ctx_{loop_, curl_, clock_},
-      scheduler_({config_.scheduler.max_in_flight, config_.scheduler.max_per_host}),
+      scheduler_({config_->scheduler.max_in_flight, config_->scheduler.max_per_host}),
       alert_timer_(loop_),
       schedule_timer_(loop_),
       heartbeat_timer_(loop_),
@@ -46,7 +46,7 @@ void Daemon::add_monitor(const MonitorConfig& cfg, const std::map<std::string, S
   auto m = std::make_unique<Monitor>();
   m->id = next_id_++;
   m->cfg = cfg;
-  m->probe = make_probe(m->cfg, probe_ctx_, config_.redactor);
+  m->probe = make_probe(m->cfg, probe_ctx_, config_->redactor);
   if (stored != nullptr) {
     if (auto it = stored->find(cfg.name); it != stored->end()) {
       const StateRow& row = it->second;
@@ -137,7 +137,7 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   }
   const State before = m.sm.state();
   const bool changed = m.sm.apply(r.outcome, now, m.cfg.fail_after, m.cfg.recover_after);
-  const bool maintenance = config_.in_maintenance(m.cfg.name, r.started_at);
+  const bool maintenance = config_->in_maintenance(m.cfg.name, r.started_at);
   ++m.runs;
   if (r.outcome != Outcome::kUp) ++m.failures;
   m.last_check = r.started_at;
@@ -260,8 +260,8 @@ void Daemon::publish_snapshot() {
   if (!dirty_) return;
   dirty_ = false;
   auto s = std::make_shared<Snapshot>();
-  s->title = config_.server.title;
-  s->admin_token = config_.server.admin_token;
+  s->title = config_->server.title;
+  s->admin_token = config_->server.admin_token;
   s->built_at = clock_.wall();
   s->scheduler = scheduler_.stats();
   s->monitors_total = monitors_.size();
@@ -273,7 +273,7 @@ void Daemon::publish_snapshot() {
     v.group = m.cfg.group;
     v.type = to_string(m.cfg.type);
     v.is_public = m.cfg.is_public;
-    v.state = config_.in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : m.sm.state();
+    v.state = config_->in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : m.sm.state();
     if (m.sm.state() != State::kUnknown) v.since = m.sm.since();
     v.last_check = m.last_check;
     v.last_outcome = m.last_outcome;
@@ -301,7 +301,7 @@ void Daemon::housekeeping() {
   // are rolled up only once no run of theirs can still arrive.
   Duration longest{0};
   for (const auto& [id, m] : monitors_) longest = std::max(longest, m->cfg.timeout);
-  const auto& s = config_.storage;
+  const auto& s = config_->storage;
   store_->housekeep(HousekeepingJob{to_unix_ms(clock_.wall()), (longest + Store::kFlushEvery + Duration{5000}).count(),
                                     RetentionPolicy{s.keep_raw.count(), s.keep_minutes.count(), s.keep_hours.count(),
                                                     s.keep_days.count()}});
@@ -328,9 +328,9 @@ void Daemon::reload() {
   if (reloading_ || stopping_) return;
   reloading_ = true;
   sd_notify(0, "RELOADING=1");
-  spdlog::info("reloading {}", config_.file);
+  spdlog::info("reloading {}", config_->file);
   auto result = std::make_shared<LoadResult>();
-  const std::string path = config_.file;
+  const std::string path = config_->file;
   // Reading and parsing (and ${file:} secrets) happen off the loop.
   queue_work(
       loop_, [result, path] { *result = load_config(path); },
@@ -352,10 +352,10 @@ void Daemon::reload() {
 }
 
 void Daemon::apply(Config next) {
-  if (next.server.listen_host != config_.server.listen_host || next.server.listen_port != config_.server.listen_port) {
+  if (next.server.listen_host != config_->server.listen_host || next.server.listen_port != config_->server.listen_port) {
     spdlog::warn("server.listen changed; it takes effect at the next restart");
   }
-  if (next.storage.path != config_.storage.path) {
+  if (next.storage.path != config_->storage.path) {
     spdlog::warn("storage.path changed; it takes effect at the next restart");
   }
   std::unordered_map<std::string, MonitorId> by_name;
@@ -374,7 +374,7 @@ void Daemon::apply(Config next) {
     }
   }
   record(std::move(forgotten));
-  config_.redactor = next.redactor;
+  config_->redactor = next.redactor;
   for (const auto& cfg : next.monitors) {
     auto it = by_name.find(cfg.name);
     if (it != by_name.end() && monitors_.count(it->second) != 0 && monitors_.at(it->second)->cfg.fingerprint == cfg.fingerprint) {
@@ -392,16 +392,14 @@ void Daemon::apply(Config next) {
     new_order.push_back(order_.back());
   }
   order_ = std::move(new_order);
-  const auto listen_host = config_.server.listen_host;
-  const auto listen_port = config_.server.listen_port;
-  const auto storage = config_.storage.path;
-  config_ = std::move(next);
-  config_.server.listen_host = listen_host;
-  config_.server.listen_port = listen_port;
-  config_.storage.path = storage;
-  scheduler_.set_limits({config_.scheduler.max_in_flight, config_.scheduler.max_per_host});
-  alerts_->configure(std::make_shared<const Config>(config_));
-  dispatcher_->configure(config_);
+  auto fresh = std::make_shared<Config>(std::move(next));
+  fresh->server.listen_host = config_->server.listen_host;
+  fresh->server.listen_port = config_->server.listen_port;
+  fresh->storage.path = config_->storage.path;
+  config_ = std::move(fresh);
+  scheduler_.set_limits({config_->scheduler.max_in_flight, config_->scheduler.max_per_host});
+  alerts_->configure(config_);
+  dispatcher_->configure(*config_);
   dirty_ = true;
   spdlog::info("config reloaded: {} monitors kept, {} changed (their state starts again), {} added, {} removed", kept,
                changed, added, removed);
@@ -442,19 +440,19 @@ int Daemon::run() {
   // reports and retries, not kill the daemon.
   std::signal(SIGXFSZ, SIG_IGN);
   std::string error;
-  store_ = Store::open(config_.storage.path, clock_, error);
+  store_ = Store::open(config_->storage.path, clock_, error);
   if (!store_) {
     spdlog::critical("{}", error);
     return 1;
   }
-  store_->set_max_backlog(config_.storage.max_backlog);
+  store_->set_max_backlog(config_->storage.max_backlog);
   const auto stored = store_->load_states();
   baselines_ = store_->load_baselines();
   alerts_ = std::make_unique<AlertEngine>(store_->ack_key(), [] { return random_hex(16); });
-  alerts_->configure(std::make_shared<const Config>(config_));
+  alerts_->configure(config_);
   alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
   dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_);
-  dispatcher_->configure(config_);
+  dispatcher_->configure(*config_);
   dispatcher_->add_loaded(store_->load_pending_outbox());
   commit_async_ = std::make_unique<Async>(loop_, [this] { dispatcher_->committed(committed_seq_.load()); });
   ack_async_ = std::make_unique<Async>(loop_, [this] { drain_web_requests(); });
@@ -464,12 +462,12 @@ int Daemon::run() {
     }
     commit_async_->send();
   });
-  for (const auto& cfg : config_.monitors) add_monitor(cfg, &stored);
+  for (const auto& cfg : config_->monitors) add_monitor(cfg, &stored);
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
   web_ = std::make_unique<WebServer>(
-      config_.server, clock_, snapshots_, store_->summaries(), config_.storage.path, [this] { return health(); },
+      config_->server, clock_, snapshots_, store_->summaries(), config_->storage.path, [this] { return health(); },
       [this] { return store_->health(); }, [this](int64_t id, const std::string& by) { return request_ack(id, by); },
       [this](const std::string& name) { return request_accept(name); });
   if (!web_->start(error)) {
@@ -503,7 +501,7 @@ int Daemon::run() {
   schedule();
 
   spdlog::info("lookout {} running {} monitors; listening on http://{}:{}; storage {}", LOOKOUT_VERSION,
-               monitors_.size(), config_.server.listen_host, web_->port(), config_.storage.path);
+               monitors_.size(), config_->server.listen_host, web_->port(), config_->storage.path);
   sd_notify(0, "READY=1");
   loop_.run();
 

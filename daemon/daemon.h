@@ -75,7 +75,9 @@ class Daemon {
  private:
   std::string tag(const Monitor& m) const;
 
-  Config config_;
+  // Shared with the alert engine, which reads the routes and channels: one copy, replaced
+  // whole on a reload.
+  std::shared_ptr<Config> config_;
   const Clock& clock_;
   EventLoop loop_;
   CurlBridge curl_;

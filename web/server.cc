@@ -181,7 +181,9 @@ void WebServer::routes() {
   svr.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
-    res.set_content(metrics_text(*snap, store_health_(), admin), "text/plain; version=0.0.4; charset=utf-8");
+    // Moved, not copied: at 10,000 monitors the text is about 12 MB.
+    res.body = metrics_text(*snap, store_health_(), admin);
+    res.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   });
   ack_routes();
   incident_routes();
