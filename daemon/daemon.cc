@@ -42,11 +42,11 @@ std::string Daemon::tag(const Monitor& m) const {
   return m.cfg.http.insecure ? fmt::format("{} (insecure: TLS not verified)", m.cfg.name) : m.cfg.name;
 }
 
-void Daemon::add_monitor(const MonitorConfig& cfg, const std::map<std::string, StateRow>* stored) {
-  auto m = std::make_unique<Monitor>();
+void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const MonitorConfig& cfg,
+                         const std::map<std::string, StateRow>* stored) {
+  auto m = std::make_unique<Monitor>(owner, cfg);
   m->id = next_id_++;
-  m->cfg = cfg;
-  m->probe = make_probe(m->cfg, probe_ctx_, config_->redactor);
+  m->probe = make_probe(m->cfg, probe_ctx_, owner->redactor);
   if (stored != nullptr) {
     if (auto it = stored->find(cfg.name); it != stored->end()) {
       const StateRow& row = it->second;
@@ -351,20 +351,26 @@ void Daemon::reload() {
       });
 }
 
-void Daemon::apply(Config next) {
-  if (next.server.listen_host != config_->server.listen_host || next.server.listen_port != config_->server.listen_port) {
+void Daemon::apply(Config next_config) {
+  // Listening and storage stay as they started; the new monitors refer into `next`, so it is
+  // made final before any of them.
+  const auto next = std::make_shared<Config>(std::move(next_config));
+  if (next->server.listen_host != config_->server.listen_host || next->server.listen_port != config_->server.listen_port) {
     spdlog::warn("server.listen changed; it takes effect at the next restart");
   }
-  if (next.storage.path != config_->storage.path) {
+  if (next->storage.path != config_->storage.path) {
     spdlog::warn("storage.path changed; it takes effect at the next restart");
   }
+  next->server.listen_host = config_->server.listen_host;
+  next->server.listen_port = config_->server.listen_port;
+  next->storage.path = config_->storage.path;
   std::unordered_map<std::string, MonitorId> by_name;
   for (const auto& [id, m] : monitors_) by_name.emplace(m->cfg.name, id);
 
   size_t kept = 0, added = 0, changed = 0, removed = 0;
   std::vector<MonitorId> new_order;
   std::unordered_map<std::string, bool> in_next;
-  for (const auto& cfg : next.monitors) in_next[cfg.name] = true;
+  for (const auto& cfg : next->monitors) in_next[cfg.name] = true;
   AlertChanges forgotten;
   for (const auto& [name, id] : by_name) {
     if (in_next.count(name) == 0) {
@@ -374,8 +380,7 @@ void Daemon::apply(Config next) {
     }
   }
   record(std::move(forgotten));
-  config_->redactor = next.redactor;
-  for (const auto& cfg : next.monitors) {
+  for (const auto& cfg : next->monitors) {
     auto it = by_name.find(cfg.name);
     if (it != by_name.end() && monitors_.count(it->second) != 0 && monitors_.at(it->second)->cfg.fingerprint == cfg.fingerprint) {
       new_order.push_back(it->second);
@@ -388,15 +393,11 @@ void Daemon::apply(Config next) {
     } else {
       ++added;
     }
-    add_monitor(cfg, nullptr);
+    add_monitor(next, cfg, nullptr);
     new_order.push_back(order_.back());
   }
   order_ = std::move(new_order);
-  auto fresh = std::make_shared<Config>(std::move(next));
-  fresh->server.listen_host = config_->server.listen_host;
-  fresh->server.listen_port = config_->server.listen_port;
-  fresh->storage.path = config_->storage.path;
-  config_ = std::move(fresh);
+  config_ = next;
   scheduler_.set_limits({config_->scheduler.max_in_flight, config_->scheduler.max_per_host});
   alerts_->configure(config_);
   dispatcher_->configure(*config_);
@@ -462,7 +463,7 @@ int Daemon::run() {
     }
     commit_async_->send();
   });
-  for (const auto& cfg : config_->monitors) add_monitor(cfg, &stored);
+  for (const auto& cfg : config_->monitors) add_monitor(config_, cfg, &stored);
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 

@@ -36,8 +36,12 @@ class Daemon {
 
  private:
   struct Monitor {
+    // The config the monitor was made from: its own entry is used in place, and kept alive by
+    // `owner` also after a reload (a kept monitor goes on with the entry it started with).
+    Monitor(std::shared_ptr<const Config> from, const MonitorConfig& entry) : owner(std::move(from)), cfg(entry) {}
+    std::shared_ptr<const Config> owner;
+    const MonitorConfig& cfg;
     MonitorId id = 0;
-    MonitorConfig cfg;
     std::unique_ptr<Probe> probe;
     StateMachine sm;
     std::optional<WallTime> last_check;
@@ -53,14 +57,15 @@ class Daemon {
     std::optional<std::vector<std::string>> last_answers;  // dns: for an accept
   };
 
-  void add_monitor(const MonitorConfig& cfg, const std::map<std::string, StateRow>* stored);
+  void add_monitor(const std::shared_ptr<const Config>& owner, const MonitorConfig& cfg,
+                   const std::map<std::string, StateRow>* stored);
   void drop_monitor(MonitorId id);
   void schedule();
   void on_result(MonitorId id, ProbeResult r);
   void publish_snapshot();
   void housekeeping();
   void reload();
-  void apply(Config next);
+  void apply(Config next_config);
   void shutdown();
   HealthReport health() const;
   void record(AlertChanges changes);

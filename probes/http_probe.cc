@@ -50,10 +50,10 @@ HttpCall call_of(const MonitorConfig& m) {
 }
 
 HttpProbe::HttpProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
-    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), call_(call_of(m_)), exchange_(ctx.curl) {}
+    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), call_(call_of(m_)) {}
 
 HttpProbe::~HttpProbe() {
-  exchange_.cancel();
+  exchange_.reset();  // cancels a transfer in flight before its handle goes back
   ctx_.curl.release(easy_);
 }
 
@@ -61,10 +61,11 @@ bool HttpProbe::start(Done done) {
   if (easy_ != nullptr) return false;
   easy_ = ctx_.curl.acquire();
   if (easy_ == nullptr) return false;
-  result_ = ProbeResult{};
-  result_.started_at = ctx_.clock.wall();
-  result_.started_mono = ctx_.clock.mono();
-  if (!exchange_.start(easy_, call_, [this](HttpExchangeResult x) { finish(std::move(x)); })) {
+  started_at_ = ctx_.clock.wall();
+  started_mono_ = ctx_.clock.mono();
+  exchange_ = std::make_unique<HttpExchange>(ctx_.curl);
+  if (!exchange_->start(easy_, call_, [this](HttpExchangeResult x) { finish(std::move(x)); })) {
+    exchange_.reset();
     ctx_.curl.release(std::exchange(easy_, nullptr));
     return false;
   }
@@ -74,15 +75,20 @@ bool HttpProbe::start(Done done) {
 
 void HttpProbe::cancel() {
   if (easy_ == nullptr) return;
-  exchange_.cancel();
+  exchange_.reset();
   ctx_.curl.release(std::exchange(easy_, nullptr));
-  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
+  ProbeResult started;
+  started.started_at = started_at_;
+  started.started_mono = started_mono_;
+  finish_cancelled(std::move(done_), std::move(started));  // may destroy this
 }
 
 void HttpProbe::finish(HttpExchangeResult x) {
   ProbeResult r = judge_exchange(std::move(x), m_.expect, redactor_.get());
-  r.started_at = result_.started_at;
-  r.started_mono = result_.started_mono;
+  r.started_at = started_at_;
+  r.started_mono = started_mono_;
+  // The exchange calls this as its last act and touches nothing of itself afterwards.
+  exchange_.reset();
   ctx_.curl.release(std::exchange(easy_, nullptr));
   Done done = std::move(done_);
   done(std::move(r));  // may destroy this

@@ -26,9 +26,12 @@ class HttpProbe final : public Probe {
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   HttpCall call_;
-  HttpExchange exchange_;
+  // Only while a run is in flight: between runs (almost always, for each of thousands of
+  // monitors) a probe holds no exchange, with its buffers and error text.
+  std::unique_ptr<HttpExchange> exchange_;
   CURL* easy_ = nullptr;
-  ProbeResult result_;
+  WallTime started_at_;
+  MonoTime started_mono_;
   Done done_;
 };
 
