@@ -50,8 +50,6 @@ Ranked rank_of(const OutboxRow& row) {
 
 }  // namespace
 
-int severity_rank(const OutboxRow& row) { return rank_of(row).rank; }
-
 void order_worst_first(std::vector<OutboxRow>& rows) {
   std::vector<std::pair<Ranked, size_t>> keys;
   keys.reserve(rows.size());

@@ -39,9 +39,8 @@ class GroupSchedule {
   std::map<std::string, Group> groups_;
 };
 
-// How bad a notification is, lower first: down, degraded, an acknowledgement, a resolution,
-// a test. Within a rank, by monitor name.
-int severity_rank(const OutboxRow& row);
+// Worst first: down, degraded, an acknowledgement, a resolution, a test; within each, by
+// monitor name.
 void order_worst_first(std::vector<OutboxRow>& rows);
 
 }  // namespace lookout
