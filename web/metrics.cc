@@ -32,7 +32,7 @@ void header(std::string& out, const char* name, const char* type, const char* he
 }  // namespace
 
 std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool include_private) {
-  // One allocation of about the final size: at 10,000 monitors the text is some 10 MB, and
+  // One allocation of about the final size: at 10,000 monitors the text is several MB, and
   // growing it by doubling would hold the old and the new buffer at once.
   size_t estimate = 8192;
   for (const auto& m : s.monitors) estimate += 900 + 12 * m.name.size();
