@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang-14, ASan+UBSan) into build-fuzz/ and runs each from its
-# seed corpus in tests/fuzz/corpus/TARGET. New inputs go to a scratch folder, not the repo;
-# a crash, leak or sanitizer report fails the run and leaves its input in build-fuzz/artifacts/.
+# seed corpus in tests/fuzz/corpus/TARGET. New inputs go to build-fuzz/corpus/TARGET, not the
+# repo, so a later run on the same machine goes on from what an earlier one found; a crash, leak
+# or sanitizer report fails the run and leaves its input in build-fuzz/artifacts/.
 #
 #   scripts/fuzz.sh [--seconds N | --runs N] [--jobs J] [TARGET...]
 #
@@ -30,18 +31,16 @@ CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebIn
   > /dev/null
 cmake --build build-fuzz -j "$(nproc)"
 
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-mkdir -p build-fuzz/artifacts
+mkdir -p build-fuzz/artifacts build-fuzz/logs
 
 run_one() {
   local t=$1
-  mkdir -p "$scratch/$t"
-  local log="$scratch/$t.log"
+  mkdir -p "build-fuzz/corpus/$t"
+  local log="build-fuzz/logs/$t.log"
   local start=$SECONDS
   if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       "build-fuzz/tests/fuzz/fuzz_$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="build-fuzz/artifacts/$t-" "$scratch/$t" "tests/fuzz/corpus/$t" > "$log" 2>&1; then
+      -artifact_prefix="build-fuzz/artifacts/$t-" "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" > "$log" 2>&1; then
     local runs
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     printf '%-16s ok    %12s executions in %4d s\n' "$t" "${runs:-?}" $((SECONDS - start))
