@@ -548,8 +548,8 @@ void parse_scheduler(Parser& p, const toml::table& t, SchedulerConfig& s) {
 }
 
 void fingerprint_request(std::string& out, const HttpRequest& h, const HttpExpect& e) {
-  out += fmt::format("|{}|{}|{}|{}|{}|{}|{}", h.url.reveal(), h.method, h.ca_file, h.insecure, h.follow_redirects,
-                     h.max_redirects, h.max_body);
+  out += fmt::format("|{}|{}|{}|{}|{}|{}|{}|{}", h.url.reveal(), h.method, h.ca_file, h.insecure, h.follow_redirects,
+                     h.max_redirects, h.max_body, h.tls_resume.count());
   for (const auto& [k, v] : h.headers) out += fmt::format("|h:{}={}", k, v.reveal());
   if (h.body) out += "|b:" + h.body->reveal();
   for (const auto& s : e.status) out += fmt::format("|s:{}-{}", s.lo, s.hi);

@@ -52,6 +52,9 @@ struct HttpRequest {
   bool follow_redirects = true;
   int max_redirects = 10;
   uint64_t max_body = 1024 * 1024;  // bytes of decoded body read before the run fails
+  // Resume a TLS session made at most this long ago instead of a full handshake; 0: every
+  // run makes a full handshake and sees the certificate.
+  Duration tls_resume{0};
 };
 
 // slo.*: DEGRADED while the rolling p95 over `window` is above `p95`, judged only once the

@@ -13,7 +13,7 @@ namespace lookout::config_detail {
 const std::set<std::string>& http_monitor_keys() {
   static const std::set<std::string> keys{"url",      "method",           "headers",       "body",
                                           "ca_file",  "insecure",         "follow_redirects", "max_redirects",
-                                          "max_body", "expect", "slo"};
+                                          "max_body", "expect", "slo", "tls_resume"};
   return keys;
 }
 
@@ -172,6 +172,15 @@ void parse_http_request_options(Parser& p, const Layers& layers, const std::stri
     if (auto v = p.boolean(*n, "insecure")) {
       h.insecure = *v;
       if (*v) p.warning(n->source(), fmt::format("monitor \"{}\" has insecure = true: its TLS certificates are not verified", monitor));
+    }
+  }
+  if (const auto* n = layers.get("tls_resume")) {
+    if (auto v = p.duration(*n, "tls_resume")) {
+      if (*v > Duration{86'400'000}) {
+        p.error(n->source(), "tls_resume must be at most 24h: a session that old would hide a changed certificate for too long");
+      } else {
+        h.tls_resume = *v;
+      }
     }
   }
   if (const auto* n = layers.get("follow_redirects")) {

@@ -34,7 +34,7 @@ const std::set<std::string>& dns_expect_keys() {
 
 const std::set<std::string>& journey_monitor_keys() {
   static const std::set<std::string> keys{"step",     "ca_file",         "insecure", "max_body",
-                                          "max_redirects", "follow_redirects", "slo"};
+                                          "max_redirects", "follow_redirects", "slo", "tls_resume"};
   return keys;
 }
 

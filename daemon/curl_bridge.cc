@@ -1,8 +1,37 @@
 #include "daemon/curl_bridge.h"
 
+#include <fmt/format.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/text.h"
+
 namespace lookout {
+namespace {
+
+// "scheme://authority" of a URL, lower case.
+std::string origin_of(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return ascii_lower(url);
+  return ascii_lower(url.substr(0, url.find_first_of("/?#", scheme_end + 3)));
+}
+
+CURLSH* new_session_share() {
+  CURLSH* s = curl_share_init();
+  curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  return s;
+}
+
+// libcurl 7.88 turns TLS 1.2 session tickets off, so a TLS 1.2 server without a session cache
+// of its own (nginx's default) could never resume; a ticket keeps the session with the client.
+CURLcode allow_session_tickets(CURL*, void* ssl_ctx, void*) {
+  SSL_CTX_clear_options(static_cast<SSL_CTX*>(ssl_ctx), SSL_OP_NO_TICKET);
+  return CURLE_OK;
+}
+
+constexpr Duration kSweepEvery{60'000};
+
+}  // namespace
 
 void set_transfer_defaults(CURL* e, Duration timeout, const std::string& ca_file, bool insecure) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -14,6 +43,7 @@ void set_transfer_defaults(CURL* e, Duration timeout, const std::string& ca_file
   // every TLS connection instead of being cached.
   curl_easy_setopt(e, CURLOPT_CAPATH, nullptr);
   curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 3600L);
+  curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
   if (!ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, ca_file.c_str());
   if (insecure) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -28,7 +58,7 @@ struct CurlBridge::SocketWatch {
 };
 
 CurlBridge::CurlBridge(EventLoop& loop)
-    : loop_(loop), multi_(curl_multi_init()), timer_(loop), defer_timer_(loop) {
+    : loop_(loop), multi_(curl_multi_init()), timer_(loop), defer_timer_(loop), no_sessions_(new_session_share()) {
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlBridge::on_socket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlBridge::on_timer);
@@ -42,6 +72,11 @@ CurlBridge::~CurlBridge() {
   transfers_.clear();
   for (CURL* e : idle_) curl_easy_cleanup(e);
   curl_multi_cleanup(multi_);
+  for (auto& [origin, s] : tls_sessions_) retired_.push_back(s.share);
+  retired_.push_back(no_sessions_);
+  for (CURLSH* s : retired_) {
+    if (curl_share_cleanup(s) != CURLSHE_OK) spdlog::error("internal error: a TLS session share is still in use at shutdown");
+  }
 }
 
 void CurlBridge::defer(std::function<void()> f) {
@@ -56,7 +91,11 @@ void CurlBridge::defer(std::function<void()> f) {
 }
 
 CURL* CurlBridge::acquire() {
-  if (idle_.empty()) return curl_easy_init();
+  if (idle_.empty()) {
+    CURL* e = curl_easy_init();
+    if (e != nullptr) curl_easy_setopt(e, CURLOPT_SHARE, no_sessions_);
+    return e;
+  }
   CURL* e = idle_.back();
   idle_.pop_back();
   return e;
@@ -65,12 +104,44 @@ CURL* CurlBridge::acquire() {
 void CurlBridge::release(CURL* easy) {
   if (easy == nullptr) return;
   remove(easy);
+  curl_easy_setopt(easy, CURLOPT_SHARE, no_sessions_);  // frees a retired share for cleanup
   if (idle_.size() < kMaxIdle) {
     curl_easy_reset(easy);
     idle_.push_back(easy);
   } else {
     curl_easy_cleanup(easy);
   }
+}
+
+void CurlBridge::resume_tls_sessions(CURL* easy, std::string_view url, Duration max_age) {
+  const MonoTime now = std::chrono::steady_clock::now();
+  if (now >= next_sweep_) sweep_tls_sessions(now);
+  std::string key = fmt::format("{} {}", origin_of(url), max_age.count());
+  auto it = tls_sessions_.find(key);
+  if (it != tls_sessions_.end() && now - it->second.made >= max_age) {
+    retired_.push_back(it->second.share);
+    tls_sessions_.erase(it);
+    it = tls_sessions_.end();
+  }
+  if (it == tls_sessions_.end()) it = tls_sessions_.emplace(std::move(key), TlsSessions{new_session_share(), now, max_age}).first;
+  curl_easy_setopt(easy, CURLOPT_SHARE, it->second.share);
+  curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &allow_session_tickets);
+}
+
+// Retires expired shares (an origin no longer probed leaves one behind) and frees retired
+// shares no handle is attached to any more.
+void CurlBridge::sweep_tls_sessions(MonoTime now) {
+  next_sweep_ = now + kSweepEvery;
+  for (auto it = tls_sessions_.begin(); it != tls_sessions_.end();) {
+    if (now - it->second.made >= it->second.max_age) {
+      retired_.push_back(it->second.share);
+      it = tls_sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::erase_if(retired_, [](CURLSH* s) { return curl_share_cleanup(s) == CURLSHE_OK; });
 }
 
 bool CurlBridge::add(CURL* easy, Done done) {

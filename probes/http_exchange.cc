@@ -68,6 +68,7 @@ bool HttpExchange::start(CURL* e, const HttpCall& call, Done done) {
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, o.follow_redirects ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(o.max_redirects));
   set_transfer_defaults(e, call.timeout, o.ca_file, o.insecure);
+  if (o.tls_resume.count() > 0) curl_.resume_tls_sessions(e, url_, o.tls_resume);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(call.timeout.count()));
   if (call.fresh_connection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   if (!call.keep_connection) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);

@@ -172,5 +172,60 @@ slo.window = "5s"
                          }));
 }
 
+TEST(ProbeConfig, TlsResumeIsADurationOfTheHttpKindsUpTo24h) {
+  const auto r = probes_config(R"toml(
+[defaults]
+tls_resume = "10m"
+
+[[monitor]]
+name = "page"
+type = "http"
+url = "https://portal.test/"
+
+[[monitor]]
+name = "fresh"
+type = "http"
+url = "https://portal.test/"
+tls_resume = "0s"
+
+[[monitor]]
+name = "samples"
+type = "latency"
+url = "https://portal.test/"
+
+[[monitor]]
+name = "journey"
+type = "journey"
+  [[monitor.step]]
+  url = "https://portal.test/login"
+)toml");
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
+  const Config& c = *r.config;
+  EXPECT_EQ(c.find("page")->http.tls_resume, Duration{600'000});
+  EXPECT_EQ(c.find("fresh")->http.tls_resume, Duration{0});
+  EXPECT_EQ(c.find("samples")->http.tls_resume, Duration{600'000});
+  EXPECT_EQ(c.find("journey")->steps.at(0).request.tls_resume, Duration{600'000});
+  EXPECT_NE(c.find("page")->fingerprint, c.find("fresh")->fingerprint);
+
+  const auto bad = probes_config(R"toml(
+[[monitor]]
+name = "page"
+type = "http"
+url = "https://portal.test/"
+tls_resume = "25h"
+
+[[monitor]]
+name = "cert"
+type = "cert"
+host = "portal.test"
+tls_resume = "1h"
+)toml");
+  ASSERT_FALSE(bad.ok());
+  const auto m = messages(bad);
+  ASSERT_EQ(m.size(), 2u) << ::testing::PrintToString(m);
+  EXPECT_EQ(m[0], "/etc/lookout/p.toml:6:14: tls_resume must be at most 24h: a session that old would hide a changed certificate for too long");
+  EXPECT_EQ(m[1].rfind("/etc/lookout/p.toml:12:1: unknown key \"tls_resume\" in cert monitor \"cert\"", 0), 0u) << m[1];
+}
+
 }  // namespace
 }  // namespace lookout

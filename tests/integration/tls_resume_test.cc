@@ -1,0 +1,89 @@
+// tls_resume against real TLS servers in the test process, which count for each path how many
+// handshakes were full and how many resumed: a monitor with it resumes (TLS 1.3, and TLS 1.2
+// through a session ticket when the server keeps no session cache, as nginx by default), makes a
+// full handshake again once the session is older than its limit, and a monitor without it
+// never resumes, even beside one that does on the same server.
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+
+#include "tests/integration/harness.h"
+
+namespace lookout::testing {
+namespace {
+
+struct Handshakes {
+  std::atomic<int> full{0};
+  std::atomic<int> resumed{0};
+};
+
+// An HTTPS server answering /PATH with "ok" and counting each request's handshake kind.
+std::unique_ptr<TargetServer> counting_server(const Certs& certs, int max_version, std::map<std::string, Handshakes>& paths) {
+  auto svr = std::make_unique<httplib::SSLServer>([&certs, max_version](SSL_CTX& ctx) {
+    if (SSL_CTX_use_certificate_chain_file(&ctx, certs.leaf_cert.c_str()) != 1) return false;
+    if (SSL_CTX_use_PrivateKey_file(&ctx, certs.leaf_key.c_str(), SSL_FILETYPE_PEM) != 1) return false;
+    SSL_CTX_set_max_proto_version(&ctx, max_version);
+    // No server-side cache: a TLS 1.2 session can come back only in a ticket the client kept.
+    SSL_CTX_set_session_cache_mode(&ctx, SSL_SESS_CACHE_OFF);
+    return true;
+  });
+  for (auto& [path, count] : paths) {
+    svr->Get(path, [&count](const httplib::Request& req, httplib::Response& res) {
+      if (req.ssl != nullptr && SSL_session_reused(req.ssl) == 1) {
+        ++count.resumed;
+      } else {
+        ++count.full;
+      }
+      res.set_content("ok", "text/plain");
+    });
+  }
+  auto target = std::make_unique<TargetServer>(std::move(svr));
+  target->start();
+  return target;
+}
+
+std::string monitor(const std::string& name, int port, const std::string& path, const Certs& certs, const std::string& extra) {
+  return fmt::format("[[monitor]]\nname = \"{}\"\ntype = \"http\"\nurl = \"https://127.0.0.1:{}{}\"\nca_file = \"{}\"\n{}\n",
+                     name, port, path, certs.ca_cert, extra);
+}
+
+void resumes_only_when_asked(int max_version) {
+  TempDir dir;
+  const Certs certs = make_certs(dir);
+  std::map<std::string, Handshakes> paths;
+  paths["/resume"];
+  paths["/fresh"];
+  auto server = counting_server(certs, max_version, paths);
+  std::string monitors = "[defaults]\ninterval = \"1s\"\ntimeout = \"900ms\"\npublic = true\n\n";
+  monitors += monitor("resume", server->port(), "/resume", certs, "tls_resume = \"1h\"");
+  monitors += monitor("fresh", server->port(), "/fresh", certs, "");
+  Daemon d(dir, monitors);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return paths["/resume"].resumed >= 3 && paths["/fresh"].full >= 4; }, 30s))
+      << "resume: " << paths["/resume"].full << " full, " << paths["/resume"].resumed << " resumed; fresh: "
+      << paths["/fresh"].full << " full, " << paths["/fresh"].resumed << " resumed";
+  EXPECT_EQ(paths["/resume"].full, 1) << "only the first run needs a full handshake";
+  EXPECT_EQ(paths["/fresh"].resumed, 0) << "without tls_resume every run sees the certificate";
+  EXPECT_EQ(d.monitor("resume")["state"], "up");
+  EXPECT_EQ(d.monitor("fresh")["state"], "up");
+}
+
+TEST(TlsResume, Tls13ResumesOnlyTheMonitorThatAsks) { resumes_only_when_asked(TLS1_3_VERSION); }
+
+TEST(TlsResume, Tls12ResumesThroughATicketWithoutAServerCache) { resumes_only_when_asked(TLS1_2_VERSION); }
+
+TEST(TlsResume, ASessionOlderThanTheLimitIsNotResumed) {
+  TempDir dir;
+  const Certs certs = make_certs(dir);
+  std::map<std::string, Handshakes> paths;
+  paths["/short"];
+  auto server = counting_server(certs, TLS1_3_VERSION, paths);
+  Daemon d(dir, "[defaults]\ninterval = \"1s\"\ntimeout = \"900ms\"\npublic = true\n\n" +
+                    monitor("short", server->port(), "/short", certs, "tls_resume = \"2s\""));
+  d.start();
+  // A session lasts two seconds, so about every other run starts afresh.
+  ASSERT_TRUE(wait_until([&] { return paths["/short"].full >= 3 && paths["/short"].resumed >= 2; }, 30s))
+      << paths["/short"].full << " full, " << paths["/short"].resumed << " resumed";
+}
+
+}  // namespace
+}  // namespace lookout::testing
