@@ -88,7 +88,8 @@ http {{
     return subprocess.Popen([nginx, "-c", conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def write_config(work, monitors, interval, target_port, listen_port, db_path=None, scheme="http", ca_file=None):
+def write_config(work, monitors, interval, target_port, listen_port, db_path=None, scheme="http", ca_file=None,
+                 defaults=""):
     path = os.path.join(work, "bench.toml")
     with open(path, "w") as f:
         f.write(f'[server]\nlisten = "127.0.0.1:{listen_port}"\ntitle = "bench"\n\n')
@@ -97,7 +98,7 @@ def write_config(work, monitors, interval, target_port, listen_port, db_path=Non
         f.write(f'[defaults]\ninterval = "{interval}"\ntimeout = "5s"\npublic = true\n')
         if ca_file:
             f.write(f'ca_file = "{ca_file}"\n')
-        f.write("\n")
+        f.write(defaults + "\n")
         for i in range(monitors):
             f.write(f'[[monitor]]\nname = "m{i}"\ntype = "http"\nurl = "{scheme}://127.0.0.1:{target_port}/p{i}"\n\n')
     return path
@@ -152,8 +153,9 @@ def peak_rss_mb(pid):
     return 0.0
 
 
-def run_one(binary, monitors, interval, seconds, target=None):
-    """`target`: (scheme, port, ca_file) of a running server; without it, a plain nginx of its own."""
+def run_one(binary, monitors, interval, seconds, target=None, defaults=""):
+    """`target`: (scheme, port, ca_file) of a running server; without it, a plain nginx of its own.
+    `defaults`: more lines for the config's [defaults]."""
     work = tempfile.mkdtemp(prefix="lookout-bench-")
     listen_port = free_port()
     nginx = None
@@ -161,7 +163,8 @@ def run_one(binary, monitors, interval, seconds, target=None):
         target = ("http", free_port(), None)
         nginx = start_nginx(work, target[1])
     scheme, target_port, ca_file = target
-    config = write_config(work, monitors, interval, target_port, listen_port, scheme=scheme, ca_file=ca_file)
+    config = write_config(work, monitors, interval, target_port, listen_port, scheme=scheme, ca_file=ca_file,
+                          defaults=defaults)
     daemon = subprocess.Popen([binary, "run", "-c", config, "--log-level", "warn"], stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(work, "lookout.log"), "w"))
     try:
