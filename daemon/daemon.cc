@@ -118,6 +118,7 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   auto it = monitors_.find(id);
   if (it == monitors_.end()) return;
   Monitor& m = *it->second;
+  m.view.reset();
   const WallTime now = clock_.wall();
   if (m.slo) {
     for (int64_t us : r.samples_us) m.slo->add(r.started_at, us);
@@ -267,13 +268,18 @@ void Daemon::publish_snapshot() {
   s->monitors_total = monitors_.size();
   s->monitors.reserve(order_.size());
   for (MonitorId id : order_) {
-    const Monitor& m = *monitors_.at(id);
+    Monitor& m = *monitors_.at(id);
+    const State shown = config_->in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : m.sm.state();
+    if (m.view != nullptr && m.view->state == shown) {
+      s->monitors.push_back(m.view);
+      continue;
+    }
     MonitorView v;
     v.name = m.cfg.name;
     v.group = m.cfg.group;
     v.type = to_string(m.cfg.type);
     v.is_public = m.cfg.is_public;
-    v.state = config_->in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : m.sm.state();
+    v.state = shown;
     if (m.sm.state() != State::kUnknown) v.since = m.sm.since();
     v.last_check = m.last_check;
     v.last_outcome = m.last_outcome;
@@ -288,7 +294,8 @@ void Daemon::publish_snapshot() {
       v.slo_budget = m.cfg.slo.p95;
       v.slo_window = m.cfg.slo.window;
     }
-    s->monitors.push_back(std::move(v));
+    m.view = std::make_shared<const MonitorView>(std::move(v));
+    s->monitors.push_back(m.view);
   }
   for (const auto& [name, inc] : alerts_->open_incidents()) s->open_incidents.push_back(inc);
   s->notifications = dispatcher_->stats();

@@ -55,6 +55,7 @@ class Daemon {
     std::optional<SloJudgement> slo_last;
     std::optional<WallTime> cert_not_after;
     std::optional<std::vector<std::string>> last_answers;  // dns: for an accept
+    std::shared_ptr<const MonitorView> view;  // as last published; reset when a run changes the monitor
   };
 
   void add_monitor(const std::shared_ptr<const Config>& owner, const MonitorConfig& cfg,

@@ -6,7 +6,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ranges>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "alerting/dispatcher.h"
@@ -43,12 +45,26 @@ struct Snapshot {
   std::string title;
   std::optional<Secret> admin_token;
   WallTime built_at;
-  std::vector<MonitorView> monitors;  // in config order
+  // In config order. A view is shared by successive snapshots until its monitor changes, so a
+  // publish costs what changed, not every monitor.
+  std::vector<std::shared_ptr<const MonitorView>> monitors;
   SchedulerStats scheduler;
   size_t monitors_total = 0;
   std::vector<IncidentRecord> open_incidents;
   DispatchStats notifications;
   std::string ack_key;  // verifies ack links; never shown
+
+  auto views() const {
+    return std::views::transform(monitors, [](const std::shared_ptr<const MonitorView>& m) -> const MonitorView& { return *m; });
+  }
+  // The named monitor, when it is public or `include_private`; else null, as for a name that
+  // does not exist.
+  const MonitorView* find(std::string_view name, bool include_private) const {
+    for (const auto& m : monitors) {
+      if (m->name == name) return m->is_public || include_private ? m.get() : nullptr;
+    }
+    return nullptr;
+  }
 };
 
 class SnapshotHub {

@@ -58,9 +58,7 @@ WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const Snapshot
       svr_(make_http_server(cfg)) {}
 
 bool WebServer::visible(const std::string& monitor, const Snapshot& s, bool admin) const {
-  if (admin) return true;
-  const auto it = std::find_if(s.monitors.begin(), s.monitors.end(), [&](const MonitorView& m) { return m.name == monitor; });
-  return it != s.monitors.end() && it->is_public;
+  return admin || s.find(monitor, false) != nullptr;
 }
 
 bool WebServer::within_rate(const std::string& client, httplib::Response& res) {
@@ -149,9 +147,7 @@ void WebServer::routes() {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     const std::string name = req.matches[1];
-    const auto it = std::find_if(snap->monitors.begin(), snap->monitors.end(),
-                                 [&](const MonitorView& m) { return m.name == name; });
-    if (it == snap->monitors.end() || (!it->is_public && !admin)) {
+    if (snap->find(name, admin) == nullptr) {
       json_error(res, 404, "not found");
       return;
     }
@@ -506,8 +502,8 @@ void WebServer::page_routes() {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     const std::string name = req.matches[1];
-    const auto it = std::find_if(snap->monitors.begin(), snap->monitors.end(), [&](const MonitorView& m) { return m.name == name; });
-    if (it == snap->monitors.end() || (!it->is_public && !admin)) {
+    const MonitorView* view = snap->find(name, admin);
+    if (view == nullptr) {
       return page(res, 404, "Not found", "<p>There is no such monitor.</p>");
     }
     const WallTime now = clock_.wall();
@@ -538,15 +534,14 @@ void WebServer::page_routes() {
       for (const auto& i : incidents) ids.push_back(i.id);
       events = incident_events(lease->get(), ids);
     }
-    res.set_content(render_monitor_page({*it, summary, std::move(charts), incidents, events, snap->title, now}),
+    res.set_content(render_monitor_page({*view, summary, std::move(charts), incidents, events, snap->title, now}),
                     "text/html; charset=utf-8");
   });
   svr.Get(R"(/badge/([a-z0-9_-]{1,200})\.svg)", [this](const httplib::Request& req, httplib::Response& res) {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     const std::string name = req.matches[1];
-    const auto it = std::find_if(snap->monitors.begin(), snap->monitors.end(), [&](const MonitorView& m) { return m.name == name; });
-    if (it == snap->monitors.end() || (!it->is_public && !admin)) return json_error(res, 404, "not found");
+    if (snap->find(name, admin) == nullptr) return json_error(res, 404, "not found");
     const auto summaries = summaries_.get();
     const auto sit = summaries->find(name);
     const std::optional<double> uptime = sit == summaries->end() ? std::nullopt : sit->second.uptime_30d;

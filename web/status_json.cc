@@ -14,7 +14,7 @@ nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*
 
 nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool include_private) {
   auto monitors = nlohmann::json::array();
-  for (const auto& m : s.monitors) {
+  for (const auto& m : s.views()) {
     if (!m.is_public && !include_private) continue;
     nlohmann::json j;
     j["name"] = m.name;

@@ -48,7 +48,7 @@ TEST(Metrics, PrivateMonitorsAreAbsentWithoutTheToken) {
   MonitorView priv;
   priv.name = "private-one";
   priv.last_outcome = Outcome::kDown;
-  s.monitors = {pub, priv};
+  s.monitors = {std::make_shared<const MonitorView>(pub), std::make_shared<const MonitorView>(priv)};
   const std::string anon = metrics_text(s, StoreHealth{}, false);
   EXPECT_NE(anon.find("public-one"), std::string::npos);
   EXPECT_EQ(anon.find("private-one"), std::string::npos);
