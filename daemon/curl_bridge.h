@@ -6,8 +6,8 @@
 #include <curl/curl.h>
 
 #include <functional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
