@@ -85,5 +85,29 @@ TEST(TlsResume, ASessionOlderThanTheLimitIsNotResumed) {
       << paths["/short"].full << " full, " << paths["/short"].resumed << " resumed";
 }
 
+// A cert monitor must see the chain on every run: a resumed handshake would show none. Its
+// runs take pooled handles that earlier runs, its own and a resuming monitor's, used against the
+// same server.
+TEST(TlsResume, ACertMonitorNeverResumes) {
+  TempDir dir;
+  const Certs certs = make_certs(dir);
+  std::map<std::string, Handshakes> paths;
+  paths["/resume"];
+  auto server = counting_server(certs, TLS1_3_VERSION, paths);
+  std::string monitors = "[defaults]\ninterval = \"1s\"\ntimeout = \"900ms\"\npublic = true\nfail_after = 1\n\n";
+  monitors += monitor("resume", server->port(), "/resume", certs, "tls_resume = \"1h\"");
+  monitors += fmt::format(
+      "[[monitor]]\nname = \"cert\"\ntype = \"cert\"\nhost = \"127.0.0.1\"\nport = {}\nca_file = \"{}\"\n"
+      "warn_within = \"10d\"\nfail_within = \"5d\"\n",
+      server->port(), certs.ca_cert);
+  Daemon d(dir, monitors);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.metrics().find("lookout_probe_runs_total{monitor=\"cert\"} 6") != std::string::npos; }, 30s));
+  EXPECT_GE(paths["/resume"].resumed, 3);
+  const std::string metrics = d.metrics();
+  EXPECT_NE(metrics.find("lookout_probe_failures_total{monitor=\"cert\"} 0\n"), std::string::npos) << d.monitor("cert").dump();
+  EXPECT_EQ(d.monitor("cert")["state"], "up") << d.monitor("cert").dump();
+}
+
 }  // namespace
 }  // namespace lookout::testing
