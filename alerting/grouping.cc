@@ -1,7 +1,6 @@
 #include "alerting/grouping.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 namespace lookout {
 
@@ -37,15 +36,10 @@ struct Ranked {
 
 Ranked rank_of(const OutboxRow& row) {
   if (row.event == "test") return {4, ""};
-  const auto inc = nlohmann::json::parse(row.payload, nullptr, false);
-  std::string monitor, state;
-  if (inc.is_object()) {
-    if (auto m = inc.find("monitor"); m != inc.end() && m->is_string()) monitor = m->get<std::string>();
-    if (auto s = inc.find("state"); s != inc.end() && s->is_string()) state = s->get<std::string>();
-  }
-  if (row.event == "incident.resolved") return {3, monitor};
-  if (row.event == "incident.acknowledged") return {2, monitor};
-  return {state == "down" ? 0 : 1, monitor};
+  PayloadFields f = payload_fields(row.payload);
+  if (row.event == "incident.resolved") return {3, std::move(f.monitor)};
+  if (row.event == "incident.acknowledged") return {2, std::move(f.monitor)};
+  return {f.state == "down" ? 0 : 1, std::move(f.monitor)};
 }
 
 }  // namespace

@@ -28,6 +28,16 @@ std::string incident_payload(const IncidentRecord& i, const std::string& ack_url
   return j.dump();
 }
 
+PayloadFields payload_fields(const std::string& payload) {
+  PayloadFields f;
+  if (payload.empty()) return f;
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object()) return f;
+  if (auto m = j.find("monitor"); m != j.end() && m->is_string()) f.monitor = m->get<std::string>();
+  if (auto s = j.find("state"); s != j.end() && s->is_string()) f.state = s->get<std::string>();
+  return f;
+}
+
 AlertEngine::AlertEngine(std::string ack_key, IdSource ids) : ack_key_(std::move(ack_key)), ids_(std::move(ids)) {}
 
 void AlertEngine::configure(std::shared_ptr<const Config> config) { config_ = std::move(config); }

@@ -64,6 +64,13 @@ struct AlertChanges {
 
 // The JSON of an incident in notifications and the API.
 std::string incident_payload(const IncidentRecord& i, const std::string& ack_url);
+// What grouping and messages read back from such a payload: empty for a test's null payload
+// or one that does not parse.
+struct PayloadFields {
+  std::string monitor;
+  std::string state;
+};
+PayloadFields payload_fields(const std::string& payload);
 
 class AlertEngine {
  public:

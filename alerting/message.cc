@@ -41,7 +41,7 @@ std::string label(const std::string& event, const std::string& state) {
   return s;
 }
 
-std::string label(const OutboxRow& row) { return label(row.event, str(incident_of(row), "state")); }
+std::string label(const OutboxRow& row) { return label(row.event, payload_fields(row.payload).state); }
 
 // "480 DOWN, 20 DEGRADED", in the batch's (worst first) order.
 std::string counted_labels(const std::vector<OutboxRow>& rows) {
@@ -60,7 +60,7 @@ std::string counted_labels(const std::vector<OutboxRow>& rows) {
   return out;
 }
 
-std::string monitor_of(const OutboxRow& row) { return str(incident_of(row), "monitor"); }
+std::string monitor_of(const OutboxRow& row) { return payload_fields(row.payload).monitor; }
 
 // The page's address; a public_url always ends without a slash.
 std::string status_url(const std::string& public_url) { return public_url + "/"; }
