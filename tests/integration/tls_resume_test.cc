@@ -41,22 +41,30 @@ std::unique_ptr<TargetServer> counting_server(const Certs& certs, int max_versio
   return target;
 }
 
-std::string monitor(const std::string& name, int port, const std::string& path, const Certs& certs, const std::string& extra) {
-  return fmt::format("[[monitor]]\nname = \"{}\"\ntype = \"http\"\nurl = \"https://127.0.0.1:{}{}\"\nca_file = \"{}\"\n{}\n",
-                     name, port, path, certs.ca_cert, extra);
-}
+// A temporary folder, the test's certificates and a counting server for `paths`.
+struct CountingTarget {
+  CountingTarget(int max_version, std::initializer_list<std::string> path_list) : certs(make_certs(dir)) {
+    for (const auto& p : path_list) paths[p];
+    server = counting_server(certs, max_version, paths);
+  }
+  // An https monitor of `path` on the server, trusting the test's CA.
+  std::string monitor(const std::string& name, const std::string& path, const std::string& extra) const {
+    return fmt::format("[[monitor]]\nname = \"{}\"\ntype = \"http\"\nurl = \"https://127.0.0.1:{}{}\"\nca_file = \"{}\"\n{}\n",
+                       name, server->port(), path, certs.ca_cert, extra);
+  }
+  TempDir dir;
+  Certs certs;
+  std::map<std::string, Handshakes> paths;
+  std::unique_ptr<TargetServer> server;
+};
+
+constexpr const char* kDefaults = "[defaults]\ninterval = \"1s\"\ntimeout = \"900ms\"\npublic = true\n";
 
 void resumes_only_when_asked(int max_version) {
-  TempDir dir;
-  const Certs certs = make_certs(dir);
-  std::map<std::string, Handshakes> paths;
-  paths["/resume"];
-  paths["/fresh"];
-  auto server = counting_server(certs, max_version, paths);
-  std::string monitors = "[defaults]\ninterval = \"1s\"\ntimeout = \"900ms\"\npublic = true\n\n";
-  monitors += monitor("resume", server->port(), "/resume", certs, "tls_resume = \"1h\"");
-  monitors += monitor("fresh", server->port(), "/fresh", certs, "");
-  Daemon d(dir, monitors);
+  CountingTarget t(max_version, {"/resume", "/fresh"});
+  auto& paths = t.paths;
+  Daemon d(t.dir, fmt::format("{}\n{}{}", kDefaults, t.monitor("resume", "/resume", "tls_resume = \"1h\""),
+                              t.monitor("fresh", "/fresh", "")));
   d.start();
   ASSERT_TRUE(wait_until([&] { return paths["/resume"].resumed >= 3 && paths["/fresh"].full >= 4; }, 30s))
       << "resume: " << paths["/resume"].full << " full, " << paths["/resume"].resumed << " resumed; fresh: "
@@ -72,13 +80,9 @@ TEST(TlsResume, Tls13ResumesOnlyTheMonitorThatAsks) { resumes_only_when_asked(TL
 TEST(TlsResume, Tls12ResumesThroughATicketWithoutAServerCache) { resumes_only_when_asked(TLS1_2_VERSION); }
 
 TEST(TlsResume, ASessionOlderThanTheLimitIsNotResumed) {
-  TempDir dir;
-  const Certs certs = make_certs(dir);
-  std::map<std::string, Handshakes> paths;
-  paths["/short"];
-  auto server = counting_server(certs, TLS1_3_VERSION, paths);
-  Daemon d(dir, "[defaults]\ninterval = \"1s\"\ntimeout = \"900ms\"\npublic = true\n\n" +
-                    monitor("short", server->port(), "/short", certs, "tls_resume = \"2s\""));
+  CountingTarget t(TLS1_3_VERSION, {"/short"});
+  auto& paths = t.paths;
+  Daemon d(t.dir, fmt::format("{}\n{}", kDefaults, t.monitor("short", "/short", "tls_resume = \"2s\"")));
   d.start();
   // A session lasts two seconds, so about every other run starts afresh.
   ASSERT_TRUE(wait_until([&] { return paths["/short"].full >= 3 && paths["/short"].resumed >= 2; }, 30s))
@@ -89,20 +93,16 @@ TEST(TlsResume, ASessionOlderThanTheLimitIsNotResumed) {
 // runs take pooled handles that earlier runs, its own and a resuming monitor's, used against the
 // same server.
 TEST(TlsResume, ACertMonitorNeverResumes) {
-  TempDir dir;
-  const Certs certs = make_certs(dir);
-  std::map<std::string, Handshakes> paths;
-  paths["/resume"];
-  auto server = counting_server(certs, TLS1_3_VERSION, paths);
-  std::string monitors = "[defaults]\ninterval = \"1s\"\ntimeout = \"900ms\"\npublic = true\nfail_after = 1\n\n";
-  monitors += monitor("resume", server->port(), "/resume", certs, "tls_resume = \"1h\"");
+  CountingTarget t(TLS1_3_VERSION, {"/resume"});
+  auto& paths = t.paths;
+  std::string monitors = fmt::format("{}fail_after = 1\n\n{}", kDefaults, t.monitor("resume", "/resume", "tls_resume = \"1h\""));
   monitors += fmt::format(
       "[[monitor]]\nname = \"cert\"\ntype = \"cert\"\nhost = \"127.0.0.1\"\nport = {}\nca_file = \"{}\"\n"
       "warn_within = \"10d\"\nfail_within = \"5d\"\n",
-      server->port(), certs.ca_cert);
-  Daemon d(dir, monitors);
+      t.server->port(), t.certs.ca_cert);
+  Daemon d(t.dir, monitors);
   d.start();
-  ASSERT_TRUE(wait_until([&] { return d.metrics().find("lookout_probe_runs_total{monitor=\"cert\"} 6") != std::string::npos; }, 30s));
+  ASSERT_TRUE(wait_until([&] { return d.metrics().find("lookout_probe_runs_total{monitor=\"cert\"} 6\n") != std::string::npos; }, 30s));
   EXPECT_GE(paths["/resume"].resumed, 3);
   const std::string metrics = d.metrics();
   EXPECT_NE(metrics.find("lookout_probe_failures_total{monitor=\"cert\"} 0\n"), std::string::npos) << d.monitor("cert").dump();
