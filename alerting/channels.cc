@@ -61,10 +61,13 @@ class Transfer {
   bool start(Done done) {
     if (headers_ != nullptr) curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
     done_ = std::move(done);
-    return curl_.add(easy_, [this](CURLcode code) {
+    return curl_.add(easy_, [this](CURLcode code, bool out_of_descriptors) {
       long status = 0;
       curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
-      const std::string detail = code == CURLE_OK ? answer_ : (errbuf_[0] != '\0' ? errbuf_ : curl_easy_strerror(code));
+      const auto shortage = local_shortage(code, out_of_descriptors, errbuf_);
+      const std::string detail = code == CURLE_OK ? answer_
+                                 : shortage       ? *shortage
+                                                  : (errbuf_[0] != '\0' ? errbuf_ : curl_easy_strerror(code));
       Done d = std::move(done_);
       d(code, status, detail);  // may destroy this
     });

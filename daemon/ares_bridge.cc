@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/descriptors.h"
+
 namespace lookout {
 
 struct AresChannel::Watch {
@@ -72,6 +74,9 @@ void AresChannel::cancel() {
 void AresChannel::on_answer(void* arg, int status, int, unsigned char* abuf, int alen) {
   std::unique_ptr<Pending> p(static_cast<Pending*>(arg));
   if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || p->generation != p->owner->generation_) return;
+  // c-ares reports a socket it could not open as a refused connection; it gives up inside the
+  // call that asked, so the process is still at its limit here.
+  if (status == ARES_ECONNREFUSED && descriptors_exhausted()) status = kOutOfDescriptors;
   std::string message;
   if (abuf != nullptr && alen > 0) message.assign(reinterpret_cast<const char*>(abuf), static_cast<size_t>(alen));
   AresChannel* self = p->owner;

@@ -18,8 +18,11 @@ namespace lookout {
 
 class AresChannel {
  public:
-  // status is an ARES_* code; `message` the raw answer when one came (also for NXDOMAIN).
+  // status is an ARES_* code, or kOutOfDescriptors; `message` the raw answer when one came
+  // (also for NXDOMAIN).
   using Done = std::function<void(int status, std::string message)>;
+  // No socket could be opened for the question: the process is at its descriptor limit.
+  static constexpr int kOutOfDescriptors = -1;
 
   AresChannel(EventLoop& loop, Duration try_timeout, int tries);
   ~AresChannel();

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "daemon/text.h"
 
@@ -51,6 +55,16 @@ void set_transfer_defaults(CURL* e, Duration timeout, const std::string& ca_file
   }
 }
 
+std::optional<std::string> local_shortage(CURLcode code, bool out_of_descriptors, const char* errbuf) {
+  if (out_of_descriptors) return "lookout is out of file descriptors (it could not open a socket)";
+  // libcurl 7.88 reports a resolver thread it could not start (no descriptors for its socket
+  // pair, or no thread) as a failed lookup.
+  if (code == CURLE_COULDNT_RESOLVE_HOST && errbuf != nullptr && std::strstr(errbuf, "thread failed to start") != nullptr) {
+    return "lookout could not start a resolver thread (out of file descriptors or threads)";
+  }
+  return std::nullopt;
+}
+
 struct CurlBridge::SocketWatch {
   uv_poll_t poll{};
   curl_socket_t fd;
@@ -68,7 +82,7 @@ CurlBridge::CurlBridge(EventLoop& loop)
 }
 
 CurlBridge::~CurlBridge() {
-  for (auto& [easy, done] : transfers_) curl_multi_remove_handle(multi_, easy);
+  for (auto& [easy, transfer] : transfers_) curl_multi_remove_handle(multi_, easy);
   transfers_.clear();
   for (CURL* e : idle_) curl_easy_cleanup(e);
   curl_multi_cleanup(multi_);
@@ -145,9 +159,25 @@ void CurlBridge::sweep_tls_sessions(MonoTime now) {
 }
 
 bool CurlBridge::add(CURL* easy, Done done) {
-  if (curl_multi_add_handle(multi_, easy) != CURLM_OK) return false;
-  transfers_.emplace(easy, std::move(done));
+  const auto it = transfers_.insert_or_assign(easy, Transfer{std::move(done)}).first;
+  // Node addresses in an unordered_map are stable, so the transfer can be curl's socket data.
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlBridge::open_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &it->second);
+  if (curl_multi_add_handle(multi_, easy) != CURLM_OK) {
+    transfers_.erase(it);
+    return false;
+  }
   return true;
+}
+
+// socket() as libcurl would call it (plus close-on-exec), noting when the process is out of
+// descriptors: such a transfer failed for the daemon's want, not its target's.
+curl_socket_t CurlBridge::open_socket(void* transfer, curlsocktype, curl_sockaddr* a) {
+  const curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  if (s == CURL_SOCKET_BAD && (errno == EMFILE || errno == ENFILE)) {
+    static_cast<Transfer*>(transfer)->out_of_descriptors = true;
+  }
+  return s;
 }
 
 void CurlBridge::remove(CURL* easy) {
@@ -217,10 +247,11 @@ void CurlBridge::drain() {
     curl_multi_remove_handle(multi_, easy);
     auto it = transfers_.find(easy);
     if (it == transfers_.end()) continue;
-    Done done = std::move(it->second);
+    Done done = std::move(it->second.done);
+    const bool out_of_descriptors = it->second.out_of_descriptors;
     transfers_.erase(it);
     try {
-      done(code);
+      done(code, out_of_descriptors);
     } catch (const std::exception& e) {
       spdlog::error("internal error finishing a transfer: {}", e.what());
     }

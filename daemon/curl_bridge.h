@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,9 +21,14 @@ namespace lookout {
 // TLS session kept or resumed (a full handshake; see CurlBridge::resume_tls_sessions).
 void set_transfer_defaults(CURL* easy, Duration timeout, const std::string& ca_file, bool insecure);
 
+// The cause when a transfer failed for want of the daemon's own resources (it could not open
+// a socket, or start the resolver thread), not because of its target; nullopt otherwise.
+std::optional<std::string> local_shortage(CURLcode code, bool out_of_descriptors, const char* errbuf);
+
 class CurlBridge {
  public:
-  using Done = std::function<void(CURLcode)>;
+  // `out_of_descriptors`: a socket of the transfer could not be opened (EMFILE, ENFILE).
+  using Done = std::function<void(CURLcode code, bool out_of_descriptors)>;
 
   explicit CurlBridge(EventLoop& loop);
   ~CurlBridge();
@@ -56,6 +62,7 @@ class CurlBridge {
   struct SocketWatch;
   static int on_socket(CURL* easy, curl_socket_t s, int what, void* userp, void* socketp);
   static int on_timer(CURLM* multi, long timeout_ms, void* userp);
+  static curl_socket_t open_socket(void* transfer, curlsocktype purpose, curl_sockaddr* address);
   void drive(curl_socket_t s, int events);
   void drain();
   void sweep_tls_sessions(MonoTime now);
@@ -63,7 +70,11 @@ class CurlBridge {
   EventLoop& loop_;
   CURLM* multi_;
   Timer timer_;
-  std::unordered_map<CURL*, Done> transfers_;
+  struct Transfer {
+    Done done;
+    bool out_of_descriptors = false;
+  };
+  std::unordered_map<CURL*, Transfer> transfers_;
   std::vector<CURL*> idle_;
   Timer defer_timer_;
   std::vector<std::function<void()>> deferred_;

@@ -3,11 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
-#include <sys/resource.h>
-
 #include <csignal>
 
 #include "alerting/ack_token.h"
+#include "daemon/descriptors.h"
 #include "daemon/units.h"
 
 namespace lookout {
@@ -18,6 +17,7 @@ constexpr Duration kSnapshotEvery{200};
 constexpr Duration kHousekeepingEvery{60'000};
 constexpr Duration kLoopStaleAfter{2000};
 constexpr Duration kStorageStaleAfter{5000};
+constexpr Duration kShortageWarningEvery{10'000};
 
 std::string question_of(const MonitorConfig& m) { return fmt::format("{} {}", m.dns.record_name, m.dns.query); }
 
@@ -99,11 +99,16 @@ void Daemon::schedule() {
     const MonitorId id = m.id;
     if (!m.probe->start([this, id](ProbeResult r) { on_result(id, std::move(r)); })) {
       ProbeResult r;
-      r.kind = ErrorKind::kInternal;
-      r.cause = "the probe could not be started (out of memory or file descriptors?)";
       r.started_at = clock_.wall();
       r.started_mono = now;
-      spdlog::error("monitor {}: {}", tag(m), r.cause);
+      if (descriptors_exhausted()) {
+        r.kind = ErrorKind::kResources;
+        r.cause = "lookout is out of file descriptors (the run could not start)";
+      } else {
+        r.kind = ErrorKind::kInternal;
+        r.cause = "the probe could not be started (out of memory?)";
+        spdlog::error("monitor {}: {}", tag(m), r.cause);
+      }
       on_result(id, std::move(r));
     }
   }
@@ -113,6 +118,10 @@ void Daemon::schedule() {
 }
 
 void Daemon::on_result(MonitorId id, ProbeResult r) {
+  if (r.kind == ErrorKind::kResources) {
+    defer_run(id, r.cause);
+    return;
+  }
   scheduler_.finished(id);
   if (r.kind == ErrorKind::kCancelled) return;
   auto it = monitors_.find(id);
@@ -168,6 +177,32 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   dirty_ = true;
   // A finished run may free a slot that a waiting run needs.
   if (scheduler_.stats().waiting > 0) schedule();
+}
+
+// The daemon, not the target, was short of descriptors: the run is not judged (that would be
+// a false failure) but started again when a run finishes or the scheduler's hold ends.
+void Daemon::defer_run(MonitorId id, const std::string& cause) {
+  const MonoTime now = clock_.mono();
+  scheduler_.deferred(id, now);
+  ++deferred_since_warning_;
+  if (now >= next_shortage_warning_) {
+    spdlog::warn("{} run(s) put back to start again: {}; raise LimitNOFILE (or ulimit -n) or lower "
+                 "scheduler.max_in_flight",
+                 deferred_since_warning_, cause);
+    deferred_since_warning_ = 0;
+    next_shortage_warning_ = now + kShortageWarningEvery;
+  }
+  schedule();
+}
+
+void Daemon::apply_scheduler_limits() {
+  const size_t configured = config_->scheduler.max_in_flight;
+  if (descriptor_runs_ < configured) {
+    spdlog::warn("the file descriptor limit leaves room for {} runs at once, fewer than scheduler.max_in_flight = {}: "
+                 "at most {} run at once; raise LimitNOFILE (or ulimit -n) to allow more",
+                 descriptor_runs_, configured, descriptor_runs_);
+  }
+  scheduler_.set_limits({std::min(configured, descriptor_runs_), config_->scheduler.max_per_host});
 }
 
 void Daemon::record(AlertChanges changes) {
@@ -405,7 +440,7 @@ void Daemon::apply(Config next_config) {
   }
   order_ = std::move(new_order);
   config_ = next;
-  scheduler_.set_limits({config_->scheduler.max_in_flight, config_->scheduler.max_per_host});
+  apply_scheduler_limits();
   alerts_->configure(config_);
   dispatcher_->configure(*config_);
   dirty_ = true;
@@ -426,24 +461,11 @@ void Daemon::shutdown() {
   loop_.stop();
 }
 
-namespace {
-
-// Each run in flight holds a socket, and the default soft limit (1024) is below what a few
-// thousand monitors need: take the hard limit, which the unit file sets with LimitNOFILE.
-void raise_fd_limit() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
-  const rlim_t before = lim.rlim_cur;
-  lim.rlim_cur = lim.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &lim) == 0) {
-    spdlog::debug("file descriptor limit raised from {} to {}", before, lim.rlim_cur);
-  }
-}
-
-}  // namespace
-
 int Daemon::run() {
-  raise_fd_limit();
+  const uint64_t descriptor_limit = raise_descriptor_limit();
+  spdlog::debug("file descriptor limit {}", descriptor_limit);
+  descriptor_runs_ = runs_within_descriptor_limit(descriptor_limit);
+  apply_scheduler_limits();
   // A file-size limit (or quota) reached while writing must fail that write, which the store
   // reports and retries, not kill the daemon.
   std::signal(SIGXFSZ, SIG_IGN);

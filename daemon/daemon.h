@@ -63,6 +63,8 @@ class Daemon {
   void drop_monitor(MonitorId id);
   void schedule();
   void on_result(MonitorId id, ProbeResult r);
+  void defer_run(MonitorId id, const std::string& cause);
+  void apply_scheduler_limits();
   void publish_snapshot();
   void housekeeping();
   void reload();
@@ -120,6 +122,12 @@ class Daemon {
   bool dirty_ = true;
   bool reloading_ = false;
   bool stopping_ = false;
+
+  // Runs at once the descriptor limit leaves room for (set at start), and the operator's
+  // warning about runs deferred for want of descriptors, at most one per kShortageWarningEvery.
+  size_t descriptor_runs_ = SIZE_MAX;
+  MonoTime next_shortage_warning_{};
+  uint64_t deferred_since_warning_ = 0;
 
   Timer schedule_timer_;
   Timer heartbeat_timer_;

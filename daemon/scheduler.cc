@@ -60,8 +60,9 @@ void Scheduler::remove(MonitorId id) {
 
 bool Scheduler::in_flight(MonitorId id) const { return running_hosts_.count(id) != 0; }
 
-bool Scheduler::admit(const Entry& e) const {
-  if (stats_.in_flight >= limits_.max_in_flight) return false;
+bool Scheduler::admit(const Entry& e, MonoTime now) const {
+  if (held_until_ && now < *held_until_) return false;
+  if (stats_.in_flight >= cap()) return false;
   const auto it = per_host_.find(e.host);
   return it == per_host_.end() || it->second < limits_.max_per_host;
 }
@@ -69,6 +70,7 @@ bool Scheduler::admit(const Entry& e) const {
 void Scheduler::launch(MonitorId id, Entry& e, MonoTime due, MonoTime now, std::vector<Start>& out) {
   e.running = true;
   e.waiting = false;
+  e.run_due = due;
   running_hosts_[id] = e.host;
   ++per_host_[e.host];
   ++stats_.in_flight;
@@ -79,11 +81,12 @@ void Scheduler::launch(MonitorId id, Entry& e, MonoTime due, MonoTime now, std::
 
 std::vector<Scheduler::Start> Scheduler::take_due(MonoTime now) {
   std::vector<Start> out;
+  if (held_until_ && now >= *held_until_) held_until_.reset();
   // Runs that waited for a cap go first, oldest first; one held back by its host's cap does
   // not hold back runs for other hosts.
-  for (auto it = waiting_.begin(); it != waiting_.end() && stats_.in_flight < limits_.max_in_flight;) {
+  for (auto it = waiting_.begin(); it != waiting_.end() && stats_.in_flight < cap();) {
     Entry& e = entries_.at(it->id);
-    if (admit(e)) {
+    if (admit(e, now)) {
       launch(it->id, e, it->due, now, out);
       it = waiting_.erase(it);
     } else {
@@ -108,7 +111,7 @@ std::vector<Scheduler::Start> Scheduler::take_due(MonoTime now) {
       ++stats_.skipped_busy;
       continue;
     }
-    if (admit(e)) {
+    if (admit(e, now)) {
       launch(d.id, e, d.at, now, out);
     } else {
       e.waiting = true;
@@ -120,7 +123,7 @@ std::vector<Scheduler::Start> Scheduler::take_due(MonoTime now) {
   return out;
 }
 
-void Scheduler::finished(MonitorId id) {
+void Scheduler::release(MonitorId id) {
   const auto it = running_hosts_.find(id);
   if (it == running_hosts_.end()) return;
   auto host = per_host_.find(it->second);
@@ -128,6 +131,28 @@ void Scheduler::finished(MonitorId id) {
   running_hosts_.erase(it);
   --stats_.in_flight;
   if (auto e = entries_.find(id); e != entries_.end()) e->second.running = false;
+}
+
+void Scheduler::finished(MonitorId id) {
+  if (!in_flight(id)) return;
+  release(id);
+  if (shortage_cap_ != SIZE_MAX) {
+    held_until_.reset();  // what the run held is free again
+    if (++shortage_cap_ >= limits_.max_in_flight) shortage_cap_ = SIZE_MAX;
+  }
+}
+
+void Scheduler::deferred(MonitorId id, MonoTime now) {
+  if (!in_flight(id)) return;
+  release(id);
+  ++stats_.deferred;
+  shortage_cap_ = std::max<size_t>(1, stats_.in_flight);
+  held_until_ = now + kShortageHold;
+  const auto e = entries_.find(id);
+  if (e == entries_.end()) return;  // removed while it ran
+  e->second.waiting = true;
+  waiting_.push_front({id, e->second.run_due});
+  stats_.waiting = waiting_.size();
 }
 
 std::optional<MonoTime> Scheduler::next_wakeup() {
@@ -139,7 +164,8 @@ std::optional<MonoTime> Scheduler::next_wakeup() {
   }
   std::optional<MonoTime> next;
   if (!heap_.empty()) next = heap_.top().at;
-  // Waiting runs are retried when a run finishes; nothing to wake for here.
+  // Waiting runs are retried when a run finishes, or when a hold after a shortage ends.
+  if (held_until_ && !waiting_.empty()) next = next ? std::min(*next, *held_until_) : *held_until_;
   return next;
 }
 

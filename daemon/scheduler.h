@@ -5,9 +5,12 @@
 // at once. Runs follow a fixed grid (due + interval), so a slow run does not shift later ones.
 // A monitor still running when due again is skipped (and counted), never started twice. Runs
 // over the global or per-host cap wait here, in order, and their timeout starts only when
-// they start.
+// they start. A run the daemon could not carry out for want of its own resources (file
+// descriptors) is deferred: it waits again, first in line, and the cap follows what the
+// process could hold.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -40,6 +43,7 @@ struct SchedulerStats {
   uint64_t skipped_busy = 0;    // due while the previous run was still going
   uint64_t missed_slots = 0;    // grid slots passed over because the loop fell behind
   uint64_t waited = 0;          // runs that had to wait for a cap
+  uint64_t deferred = 0;        // runs put back because the daemon was out of descriptors
   size_t in_flight = 0;
   size_t waiting = 0;
   LagHistogram lag;
@@ -64,6 +68,12 @@ class Scheduler {
   void remove(MonitorId id);
   std::vector<Start> take_due(MonoTime now);
   void finished(MonitorId id);
+  // The run ended without a result because the daemon lacked descriptors (or a thread): its
+  // slot is freed and it waits, first in line, with its first due time. No run starts until
+  // one finishes (freeing what it held) or kShortageHold has passed, and the cap on runs in
+  // flight drops to those still in flight; each run that finishes raises it by one again.
+  void deferred(MonitorId id, MonoTime now);
+  static constexpr Duration kShortageHold{1000};
   // The next moment take_due() has something to do; nullopt when nothing is scheduled.
   std::optional<MonoTime> next_wakeup();
   const SchedulerStats& stats() const { return stats_; }
@@ -76,6 +86,7 @@ class Scheduler {
     MonoTime next_due;
     bool running = false;
     bool waiting = false;
+    MonoTime run_due{};  // of the run in flight
     uint64_t generation = 0;
   };
   struct Due {
@@ -89,8 +100,10 @@ class Scheduler {
     MonoTime due;
   };
 
-  bool admit(const Entry& e) const;
+  size_t cap() const { return std::min(limits_.max_in_flight, shortage_cap_); }
+  bool admit(const Entry& e, MonoTime now) const;
   void launch(MonitorId id, Entry& e, MonoTime due, MonoTime now, std::vector<Start>& out);
+  void release(MonitorId id);
 
   Limits limits_;
   std::unordered_map<MonitorId, Entry> entries_;
@@ -99,6 +112,9 @@ class Scheduler {
   std::priority_queue<Due, std::vector<Due>, std::greater<>> heap_;
   std::deque<Waiting> waiting_;
   uint64_t next_generation_ = 1;
+  // After a shortage of descriptors: the lowered cap (none: SIZE_MAX) and the hold.
+  size_t shortage_cap_ = SIZE_MAX;
+  std::optional<MonoTime> held_until_;
   SchedulerStats stats_;
 };
 

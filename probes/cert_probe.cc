@@ -138,7 +138,7 @@ bool CertProbe::start(Done done) {
   result_ = ProbeResult{};
   result_.started_at = ctx_.clock.wall();
   result_.started_mono = ctx_.clock.mono();
-  if (!ctx_.curl.add(e, [this](CURLcode code) { finish(code); })) {
+  if (!ctx_.curl.add(e, [this](CURLcode code, bool out_of_descriptors) { finish(code, out_of_descriptors); })) {
     ctx_.curl.release(std::exchange(easy_, nullptr));
     return false;
   }
@@ -152,7 +152,7 @@ void CertProbe::cancel() {
   finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
 }
 
-void CertProbe::finish(CURLcode code) {
+void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
   ProbeResult r;
   const std::string detail = errbuf_[0] != '\0' ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
   curl_off_t connect = 0, tls = 0, dns = 0;
@@ -169,7 +169,10 @@ void CertProbe::finish(CURLcode code) {
   char* peer = nullptr;
   curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &peer);
   const bool tcp_connected = connect > 0 || (peer != nullptr && *peer != '\0');
-  if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION)) {
+  if (auto shortage = local_shortage(code, out_of_descriptors, errbuf_)) {
+    r.kind = ErrorKind::kResources;
+    r.cause = std::move(*shortage);
+  } else if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION)) {
     const CertVerdict v = judge_certificate(m_.cert, obs_, ctx_.clock.wall());
     r.outcome = v.outcome;
     r.kind = v.kind;

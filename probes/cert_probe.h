@@ -26,7 +26,7 @@ class CertProbe final : public Probe {
   void on_verify(int ok, void* store_ctx);
 
  private:
-  void finish(CURLcode code);
+  void finish(CURLcode code, bool out_of_descriptors);
 
   const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
   ProbeContext& ctx_;

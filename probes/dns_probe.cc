@@ -15,6 +15,7 @@ namespace {
 
 constexpr int kSpfMaxLookups = 10;  // RFC 7208 section 4.6.4
 constexpr int kTries = 2;
+constexpr const char* kNoSocket = "lookout is out of file descriptors (it could not open a socket for the question)";
 
 }  // namespace
 
@@ -85,6 +86,9 @@ void DnsProbe::on_answer(int status, const std::string& message) {
     case ARES_ETIMEOUT:
       fail(ErrorKind::kTimeout, fmt::format("no answer for {} from {} within {}", what, server(), format_duration(m_.timeout)));
       return;
+    case AresChannel::kOutOfDescriptors:
+      fail(ErrorKind::kResources, kNoSocket);
+      return;
     case ARES_ECONNREFUSED:
       fail(ErrorKind::kConnect, fmt::format("{} refused the connection (is a DNS server listening there?)", server()));
       return;
@@ -129,6 +133,10 @@ void DnsProbe::finish_spf() {
 
 void DnsProbe::on_spf_include(const std::string& domain, int status, const std::string& message) {
   --spf_pending_;
+  if (status == AresChannel::kOutOfDescriptors) {
+    fail(ErrorKind::kResources, kNoSocket);  // may destroy this
+    return;
+  }
   if (spf_problem_.empty()) {
     std::string error;
     std::optional<std::vector<std::string>> answers;

@@ -98,7 +98,7 @@ bool HttpExchange::start(CURL* e, const HttpCall& call, Done done) {
   errbuf_[0] = '\0';
   body_overflow_ = false;
   obs_ = HttpObservation{};
-  if (!curl_.add(e, [this](CURLcode code) { finish(code); })) return false;
+  if (!curl_.add(e, [this](CURLcode code, bool out_of_descriptors) { finish(code, out_of_descriptors); })) return false;
   easy_ = e;
   done_ = std::move(done);
   return true;
@@ -138,7 +138,12 @@ size_t HttpExchange::on_header(char* data, size_t size, size_t n, void* p) {
   return len;
 }
 
-void HttpExchange::failure(CURLcode code, HttpExchangeResult& r) const {
+void HttpExchange::failure(CURLcode code, bool out_of_descriptors, HttpExchangeResult& r) const {
+  if (auto shortage = local_shortage(code, out_of_descriptors, errbuf_)) {
+    r.kind = ErrorKind::kResources;
+    r.cause = std::move(*shortage);
+    return;
+  }
   const std::string detail = errbuf_[0] != '\0' ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
   const CurlTimes t = read_times(easy_);
   switch (code) {
@@ -219,7 +224,7 @@ void HttpExchange::failure(CURLcode code, HttpExchangeResult& r) const {
   }
 }
 
-void HttpExchange::finish(CURLcode code) {
+void HttpExchange::finish(CURLcode code, bool out_of_descriptors) {
   HttpExchangeResult r;
   r.responded = code == CURLE_OK;
   if (r.responded) {
@@ -227,7 +232,7 @@ void HttpExchange::finish(CURLcode code) {
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
     obs_.status = static_cast<int>(status);
   } else {
-    failure(code, r);
+    failure(code, out_of_descriptors, r);
   }
   r.timings = read_phases(easy_, r.responded);
   if (r.timings.total_us) obs_.total = std::chrono::duration_cast<Duration>(std::chrono::microseconds{*r.timings.total_us});

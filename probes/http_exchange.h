@@ -67,8 +67,8 @@ class HttpExchange {
  private:
   static size_t on_body(char* data, size_t size, size_t n, void* self);
   static size_t on_header(char* data, size_t size, size_t n, void* self);
-  void finish(CURLcode code);
-  void failure(CURLcode code, HttpExchangeResult& r) const;
+  void finish(CURLcode code, bool out_of_descriptors);
+  void failure(CURLcode code, bool out_of_descriptors, HttpExchangeResult& r) const;
 
   CurlBridge& curl_;
   CURL* easy_ = nullptr;

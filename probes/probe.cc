@@ -47,6 +47,8 @@ const char* to_string(ErrorKind k) {
       return "cancelled";
     case ErrorKind::kInternal:
       return "internal";
+    case ErrorKind::kResources:
+      return "resources";
   }
   return "internal";
 }

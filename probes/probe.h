@@ -40,6 +40,9 @@ enum class ErrorKind : uint8_t {
   kProtocol,       // garbage or an empty reply
   kCancelled,
   kInternal,
+  // The daemon, not the target, was short of something (file descriptors, a thread): the run
+  // is put back and started again, never judged.
+  kResources,
 };
 const char* to_string(ErrorKind k);
 

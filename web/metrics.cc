@@ -108,6 +108,9 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   out += fmt::format("lookout_scheduler_runs_started_total {}\n", s.scheduler.started);
   header(out, "lookout_scheduler_skipped_total", "counter", "Runs skipped because the previous run of the monitor was still going.");
   out += fmt::format("lookout_scheduler_skipped_total {}\n", s.scheduler.skipped_busy);
+  header(out, "lookout_scheduler_deferred_total", "counter",
+         "Runs put back to start again because lookout was out of file descriptors (never judged).");
+  out += fmt::format("lookout_scheduler_deferred_total {}\n", s.scheduler.deferred);
   header(out, "lookout_scheduler_missed_slots_total", "counter", "Schedule slots passed over because the loop fell behind.");
   out += fmt::format("lookout_scheduler_missed_slots_total {}\n", s.scheduler.missed_slots);
   header(out, "lookout_scheduler_in_flight", "gauge", "Runs in flight.");

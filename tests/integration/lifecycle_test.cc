@@ -8,6 +8,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 
 #include "daemon/clock.h"
@@ -148,6 +151,76 @@ TEST(Lifecycle, StorageThatFailsIsReportedBoundedAndResumed) {
   EXPECT_EQ(d.process().wait(10'000ms), 0);
   Db db(d.db_path());
   EXPECT_EQ(db.text("PRAGMA integrity_check"), "ok");
+}
+
+// The soft descriptor limit of the running daemon lowered below what it holds, as a flood of
+// connections would leave it: no run can open a socket. Every kind that opens one (http, cert,
+// dns) must put its runs back instead of failing them, and go on once the limit returns.
+TEST(Lifecycle, AtTheDescriptorLimitRunsWaitInsteadOfFailing) {
+  TempDir dir;
+  const Certs certs = make_certs(dir);
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  TargetServer tls(certs.leaf_cert, certs.leaf_key);
+  tls.start();
+  KnotServer knot(dir, {{"acme.test", "$ORIGIN acme.test.\n$TTL 60\n@ SOA ns.acme.test. hostmaster.acme.test. 1 3600 600 86400 60\n"
+                                      "@ NS ns.acme.test.\nns A 127.0.0.1\nportal A 203.0.113.10\n"}});
+  std::string toml = "[defaults]\ninterval = \"300ms\"\ntimeout = \"250ms\"\nfail_after = 1\npublic = true\n\n";
+  for (int i = 0; i < 8; ++i) {
+    toml += fmt::format("[[monitor]]\nname = \"web{}\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\n\n", i, target.port());
+  }
+  toml += fmt::format("[[monitor]]\nname = \"cert\"\ntype = \"cert\"\nhost = \"127.0.0.1\"\nport = {}\nca_file = \"{}\"\n"
+                      "warn_within = \"10d\"\ninterval = \"500ms\"\ntimeout = \"400ms\"\n\n",
+                      tls.port(), certs.ca_cert);
+  toml += fmt::format("[[monitor]]\nname = \"dns\"\ntype = \"dns\"\nquery = \"portal.acme.test\"\nresolver = \"{}\"\n\n",
+                      knot.address());
+  Daemon d(dir, toml);
+  d.start();
+  // Runs finished by each monitor, or -1 for one that is not up.
+  auto runs = [&] {
+    std::map<std::string, double> out;
+    const std::string metrics = d.metrics();
+    const nlohmann::json status = d.status();
+    for (const auto& m : status["monitors"]) {
+      const std::string name = m["name"];
+      out[name] = m["state"] == "up" ? metric_value(metrics, "lookout_probe_runs_total", fmt::format("monitor=\"{}\"", name)) : -1;
+    }
+    return out;
+  };
+  ASSERT_TRUE(wait_until([&] {
+    const auto r = runs();
+    return r.size() == 10 && std::all_of(r.begin(), r.end(), [](const auto& kv) { return kv.second >= 2; });
+  }, 15'000ms)) << d.status().dump();
+
+  rlimit saved{};
+  ASSERT_EQ(prlimit(d.process().pid(), RLIMIT_NOFILE, nullptr, &saved), 0);
+  rlimit starved = saved;
+  starved.rlim_cur = 1;
+  ASSERT_EQ(prlimit(d.process().pid(), RLIMIT_NOFILE, &starved, nullptr), 0) << std::strerror(errno);
+  const bool warned = wait_until([&] {
+    const std::string err = d.process().err();
+    return err.find("put back to start again: lookout is out of file descriptors") != std::string::npos;
+  }, 10'000ms);
+  // Longer than the scheduler's hold and every interval, so each kind tries while starved.
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_EQ(prlimit(d.process().pid(), RLIMIT_NOFILE, &saved, nullptr), 0);
+  ASSERT_TRUE(warned) << d.process().err();
+
+  const auto before = runs();
+  ASSERT_TRUE(wait_until([&] {
+    const auto r = runs();
+    return r.size() == 10 && std::all_of(r.begin(), r.end(), [&](const auto& kv) { return kv.second > before.at(kv.first) + 2; });
+  }, 15'000ms)) << d.status().dump();
+  EXPECT_GT(metric_value(d.metrics(), "lookout_scheduler_deferred_total"), 0);
+  d.process().signal(SIGTERM);
+  ASSERT_EQ(d.process().wait(10'000ms), 0);
+  Db db(d.db_path());
+  EXPECT_EQ(db.text("SELECT group_concat(m.name || ': ' || r.cause, '; ') FROM results r JOIN monitors m ON m.id = r.monitor_id "
+                    "WHERE r.outcome != 0"),
+            "")
+      << "no run may fail for want of the daemon's own descriptors";
+  EXPECT_EQ(db.integer("SELECT count(*) FROM incidents"), 0);
 }
 
 TEST(Lifecycle, SigtermWritesTheLastBatchAndExitsZero) {

@@ -1,10 +1,13 @@
 #include "daemon/scheduler.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <map>
+#include <set>
 
 #include "daemon/clock.h"
+#include "daemon/descriptors.h"
 
 namespace lookout {
 namespace {
@@ -127,6 +130,82 @@ TEST(Scheduler, RemovedMonitorsStopAndTheirRunningSlotIsFreed) {
   clock.advance(milliseconds(5000));
   EXPECT_TRUE(s.take_due(clock.mono()).empty());
   EXPECT_FALSE(s.next_wakeup());
+}
+
+// Ten runs in flight (the cap), two of which could not open a socket.
+TEST(Scheduler, ARunDeferredForWantOfDescriptorsWaitsFirstAndLowersTheCap) {
+  FakeClock clock;
+  Scheduler s({10, 10});
+  for (MonitorId id = 1; id <= 12; ++id) s.add(id, Duration{60'000}, "h" + std::to_string(id), 0, clock.mono());
+  const MonoTime due = clock.mono();
+  const auto first = s.take_due(clock.mono());
+  ASSERT_EQ(first.size(), 10u);
+  clock.advance(milliseconds(20));
+  s.deferred(first[0].id, clock.mono());
+  s.deferred(first[1].id, clock.mono());
+  EXPECT_EQ(s.stats().deferred, 2u);
+  EXPECT_EQ(s.stats().in_flight, 8u);
+  EXPECT_EQ(s.stats().waiting, 4u);
+  EXPECT_FALSE(s.in_flight(first[0].id));
+  // Held: nothing starts before a run finishes or the hold ends, and the scheduler wakes for it.
+  EXPECT_TRUE(s.take_due(clock.mono()).empty());
+  EXPECT_EQ(*s.next_wakeup(), clock.mono() + Scheduler::kShortageHold);
+  // A run finishes: the cap, lowered to the eight then in flight, grows by one, and the
+  // deferred runs go first, with their first due time (their lag counts).
+  s.finished(first[2].id);
+  const auto again = s.take_due(clock.mono());
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(std::set<MonitorId>({again[0].id, again[1].id}), std::set<MonitorId>({first[0].id, first[1].id}));
+  EXPECT_EQ(again[0].due, due);
+  EXPECT_EQ(s.stats().in_flight, 9u);  // below max_in_flight
+  // The next finished run lifts the cap back to max_in_flight.
+  s.finished(first[3].id);
+  EXPECT_EQ(s.take_due(clock.mono()).size(), 2u);
+  EXPECT_EQ(s.stats().in_flight, 10u);
+  EXPECT_EQ(s.stats().waiting, 0u);
+}
+
+TEST(Scheduler, WithNothingInFlightADeferredRunStartsAgainAfterTheHold) {
+  FakeClock clock;
+  Scheduler s({10, 10});
+  s.add(1, Duration{60'000}, "h", 0, clock.mono());
+  ASSERT_EQ(s.take_due(clock.mono()).size(), 1u);
+  s.deferred(1, clock.mono());
+  // Not at once, which would spin while the descriptors are held elsewhere.
+  EXPECT_TRUE(s.take_due(clock.mono()).empty());
+  clock.advance(Scheduler::kShortageHold - milliseconds(1));
+  EXPECT_TRUE(s.take_due(clock.mono()).empty());
+  clock.advance(milliseconds(1));
+  ASSERT_EQ(s.take_due(clock.mono()).size(), 1u);
+  s.deferred(1, clock.mono());
+  clock.advance(Scheduler::kShortageHold);
+  ASSERT_EQ(s.take_due(clock.mono()).size(), 1u);
+  s.finished(1);
+  // Once the shortage is over, nothing is held and the next run is on the grid.
+  EXPECT_EQ(*s.next_wakeup(), clock.mono() - 2 * Scheduler::kShortageHold + milliseconds(60'000));
+  EXPECT_EQ(s.stats().deferred, 2u);
+}
+
+TEST(Scheduler, ADeferredRunOfARemovedMonitorOnlyFreesItsSlot) {
+  FakeClock clock;
+  Scheduler s({10, 10});
+  s.add(1, Duration{1000}, "h", 0, clock.mono());
+  ASSERT_EQ(s.take_due(clock.mono()).size(), 1u);
+  s.remove(1);
+  s.deferred(1, clock.mono());
+  EXPECT_EQ(s.stats().in_flight, 0u);
+  EXPECT_EQ(s.stats().waiting, 0u);
+  clock.advance(milliseconds(5000));
+  EXPECT_TRUE(s.take_due(clock.mono()).empty());
+  EXPECT_FALSE(s.next_wakeup());
+}
+
+TEST(Descriptors, RunsWithinTheLimitKeepAShareForTheRest) {
+  EXPECT_EQ(runs_within_descriptor_limit(65'536), (65'536u - 256) / 3);
+  EXPECT_EQ(runs_within_descriptor_limit(1024), 256u);
+  EXPECT_EQ(runs_within_descriptor_limit(64), 10u);  // half kept
+  EXPECT_EQ(runs_within_descriptor_limit(2), 1u);
+  EXPECT_GE(runs_within_descriptor_limit(RLIM_INFINITY), 1u << 30);
 }
 
 TEST(LagHistogram, QuantilesInterpolateWithinBuckets) {
