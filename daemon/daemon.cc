@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "alerting/ack_token.h"
+#include "daemon/crash.h"
 #include "daemon/descriptors.h"
 #include "daemon/units.h"
 
@@ -34,7 +35,9 @@ Daemon::Daemon(Config config, const Clock& clock)
       heartbeat_timer_(loop_),
       snapshot_timer_(loop_),
       housekeeping_timer_(loop_),
-      watchdog_timer_(loop_) {}
+      watchdog_timer_(loop_) {
+  mask_in_crash_output(config_->redactor);
+}
 
 Daemon::~Daemon() = default;
 
@@ -440,6 +443,7 @@ void Daemon::apply(Config next_config) {
   }
   order_ = std::move(new_order);
   config_ = next;
+  mask_in_crash_output(config_->redactor);
   apply_scheduler_limits();
   alerts_->configure(config_);
   dispatcher_->configure(*config_);

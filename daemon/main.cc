@@ -15,6 +15,7 @@
 #include "daemon/cli.h"
 #include "daemon/clock.h"
 #include "daemon/config.h"
+#include "daemon/crash.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 
@@ -69,6 +70,7 @@ int cmd_version() {
 
 int main(int argc, char** argv) {
   using namespace lookout;
+  guard_crash_output();
   curl_global_init(CURL_GLOBAL_ALL);
   CLI::App app{"lookout: uptime and synthetic monitoring"};
   app.require_subcommand(1);

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <sstream>
+#include <sys/prctl.h>
 
+#include <sstream>
+#include <stdexcept>
+
+#include "daemon/crash.h"
 #include "web/metrics.h"
 #include "web/server.h"
 
@@ -27,6 +31,43 @@ TEST(Redactor, ReplacesLongestFirstAndIgnoresTinyFragments) {
   r.add("token-1234");
   r.add("token-1234-extended");
   EXPECT_EQ(r.apply("abc token-1234-extended and token-1234"), "abc *** and ***");
+}
+
+// Out of a noexcept function, as an exception escaping a loop callback would: std::terminate.
+void fail_with(const std::string& what) { throw std::runtime_error(what); }
+void escape(const std::string& what) noexcept { fail_with(what); }
+
+TEST(CrashOutput, AnUncaughtExceptionIsPrintedWithTheSecretsMasked) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        guard_crash_output();
+        auto secrets = std::make_shared<Redactor>();
+        secrets->add("canary-5d41402abc4b2a76");
+        mask_in_crash_output(secrets);
+        escape("unexpected body 'token=canary-5d41402abc4b2a76'");
+      },
+      "lookout: fatal: an uncaught exception stopped the process: unexpected body 'token=\\*\\*\\*'\n");
+}
+
+TEST(CrashOutput, WithoutTheSecretsAtHandTheMessageIsWithheld) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        guard_crash_output();
+        escape("unexpected body 'token=canary-5d41402abc4b2a76'");
+      },
+      "lookout: fatal: an uncaught exception stopped the process: \\(its message is withheld: it could hold a secret\\)\n");
+}
+
+TEST(CrashOutput, TheProcessLeavesNoCoreFile) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        guard_crash_output();
+        std::exit(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST(AdminToken, ComparesExactly) {
