@@ -50,7 +50,8 @@ run_one() {
   trap '' INT  # Ctrl-C stops the fuzzer, which prints its count; this still records the run
   local t=$1
   mkdir -p "build-fuzz/corpus/$t"
-  local log="build-fuzz/logs/$t.log"
+  # One log per run: two runs of a target at once (on one growing corpus) keep their own counts.
+  local log="build-fuzz/logs/$t-$(date -u +%Y%m%dT%H%M%SZ)-$BASHPID.log"
   local start=$SECONDS
   if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       "build-fuzz/tests/fuzz/fuzz_$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
