@@ -1,6 +1,6 @@
 // A canary secret put everywhere a secret may stand must come out nowhere: not in logs, the
-// API, metrics, pages, alerts, `lookout probe` output, config errors, the database file or
-// what a crash prints. The target proves it was really sent.
+// API, metrics, pages, alerts, `lookout probe` output, config errors or the database file. The
+// target proves it was really sent. (What a crash prints: the CrashOutput unit tests.)
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -164,13 +164,9 @@ TEST(Secrets, CanaryNeverLeaves) {
   EXPECT_NE(check.err.find("bad.toml:4:7: url *** has no scheme"), std::string::npos) << check.err;
   outputs.emplace_back("check", check.out + check.err);
 
-  // A crash (SIGABRT, as abort() after an uncaught exception raises): what the process prints
-  // then holds no secret either. Not SIGSEGV: the sanitizers would report it as a finding.
-  d.process().signal(SIGABRT);
-  const auto crashed = d.process().wait(10'000ms);
-  ASSERT_TRUE(crashed.has_value());
-  EXPECT_NE(*crashed, 0);
-  outputs.emplace_back("daemon log and crash output", d.process().out() + d.process().err());
+  d.process().signal(SIGTERM);
+  ASSERT_EQ(d.process().wait(10'000ms), 0);
+  outputs.emplace_back("daemon log", d.process().out() + d.process().err());
   outputs.emplace_back("database", read_file(d.db_path()) + read_file(d.db_path() + "-wal"));
 
   for (const auto& [where, text] : outputs) {
