@@ -187,6 +187,9 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
 void Daemon::defer_run(MonitorId id, const std::string& cause) {
   const MonoTime now = clock_.mono();
   scheduler_.deferred(id, now);
+  if (auto it = monitors_.find(id); it != monitors_.end()) {
+    spdlog::debug("monitor {}: run put back: {}", it->second->cfg.name, cause);
+  }
   ++deferred_since_warning_;
   if (now >= next_shortage_warning_) {
     spdlog::warn("{} run(s) put back to start again: {}; raise LimitNOFILE (or ulimit -n) or lower "
