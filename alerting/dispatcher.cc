@@ -36,7 +36,7 @@ void Dispatcher::configure(const Config& config) {
     give_up_[c.name] = c.give_up_after;
   }
   timing_.clear();
-  for (const auto& r : config.routes) timing_[r.name] = GroupTiming{r.group_wait, r.group_interval};
+  for (const auto& r : config.routes) timing_[r.name] = GroupTiming{r.group_wait, r.group_interval, r.group_mode};
   for (auto& [name, ch] : channels_) {
     if (busy_.count(name) != 0 && busy_.at(name) > 0) retired_.push_back(std::move(ch));
   }
@@ -46,12 +46,21 @@ void Dispatcher::configure(const Config& config) {
 
 void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms, uint64_t seq) {
   std::string key = group_key(row);
-  // A route that left the config no longer gathers: its rows go as they come.
-  const auto t = timing_.find(row.route);
-  const int64_t due =
-      retry_due_ms ? *retry_due_ms : groups_.admit(key, to_unix_ms(row.created), t != timing_.end() ? t->second : GroupTiming{});
   const std::string id = row.id;
-  items_[id] = Item{std::move(row), attempts, due, seq, false, std::move(key)};
+  Item& it = items_[id] = Item{std::move(row), attempts, 0, seq, false, false, std::move(key)};
+  if (retry_due_ms) {
+    it.due_ms = *retry_due_ms;
+    it.scheduled = true;
+  } else if (seq <= committed_) {
+    schedule(it);
+  }
+}
+
+void Dispatcher::schedule(Item& it) {
+  // A route that left the config no longer gathers: its rows go as they come.
+  const auto t = timing_.find(it.row.route);
+  it.due_ms = groups_.admit(it.key, to_unix_ms(it.row.created), t != timing_.end() ? t->second : GroupTiming{});
+  it.scheduled = true;
 }
 
 void Dispatcher::add(const AlertChanges& changes, uint64_t seq) {
@@ -72,6 +81,11 @@ void Dispatcher::add_loaded(std::vector<PendingOutbox> rows) {
 
 void Dispatcher::committed(uint64_t seq) {
   committed_ = std::max(committed_, seq);
+  // Rows join their group only once committed: a row still waiting for its transaction must
+  // not hold a place in a message that leaves without it (it would then go alone).
+  for (auto& [id, it] : items_) {
+    if (!it.scheduled && it.seq <= committed_) schedule(it);
+  }
   pump();
 }
 
@@ -87,7 +101,7 @@ void Dispatcher::pump() {
   // The due rows of each group, oldest first; a row of no group is a group of its own.
   std::map<std::string, std::vector<std::pair<int64_t, std::string>>> ready;
   for (const auto& [id, it] : items_) {
-    if (it.in_flight || it.seq > committed_) continue;
+    if (it.in_flight || !it.scheduled) continue;
     if (it.due_ms > now) {
       next_due = next_due ? std::min(*next_due, it.due_ms) : it.due_ms;
       continue;

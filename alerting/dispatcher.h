@@ -48,9 +48,11 @@ class Dispatcher {
     int64_t due_ms = 0;
     uint64_t seq = 0;
     bool in_flight = false;
+    bool scheduled = false;  // due_ms is set: committed and admitted to its group, or a retry
     std::string key;  // group_key(row)
   };
   void admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms, uint64_t seq);
+  void schedule(Item& it);
   void pump();
   void send(std::string key, std::vector<std::string> ids, int64_t now_ms);
   void finish(const std::string& key, const std::vector<std::string>& ids, DeliveryOutcome o);

@@ -14,8 +14,17 @@ int64_t GroupSchedule::admit(const std::string& key, int64_t created_ms, GroupTi
   if (key.empty()) return created_ms;
   Group& g = groups_[key];
   if (g.forming_until) return *g.forming_until;
-  int64_t due = created_ms + timing.wait.count();
-  if (g.last_sent) due = std::max(due, *g.last_sent + timing.interval.count());
+  int64_t due = created_ms;
+  if (timing.mode == GroupMode::kAlertmanager) {
+    due += timing.wait.count();
+    if (g.last_sent) due = std::max(due, *g.last_sent + timing.interval.count());
+  } else if (g.hot_until && *g.hot_until > created_ms) {
+    due = *g.hot_until;
+  } else {
+    // Also a message that goes at once gathers: what is committed before it leaves goes with it.
+    g.forming_leads = true;
+    g.wait = timing.wait;
+  }
   g.forming_until = due;
   return due;
 }
@@ -23,7 +32,9 @@ int64_t GroupSchedule::admit(const std::string& key, int64_t created_ms, GroupTi
 void GroupSchedule::sent(const std::string& key, int64_t now_ms) {
   if (key.empty()) return;
   Group& g = groups_[key];
+  if (g.forming_leads) g.hot_until = now_ms + g.wait.count();
   g.forming_until.reset();
+  g.forming_leads = false;
   g.last_sent = now_ms;
 }
 

@@ -1,8 +1,11 @@
 // Alert storms, as pure logic. When a shared dependency fails, hundreds of monitors open
-// incidents within seconds; on-call wants one message that says so, not hundreds. The
-// notifications of one route to one channel (and one SMS number) that fall within the route's
-// group_wait of the first go out together; later ones wait until group_interval has passed
-// since the group's previous send. A test notification has no route and always goes alone.
+// incidents within seconds; on-call wants one message that says so, not hundreds, and yet a
+// lone incident must page at once. A group is one route, one channel and one SMS number.
+// Leading (the default): a quiet group's first notification goes at once and makes the group
+// hot for group_wait; what arrives while it is hot gathers and goes as one message when it
+// cools, so nothing waits longer than group_wait and a storm is two messages. Alertmanager: the first notification waits group_wait for company,
+// later ones until group_interval has passed since the group's previous send. A test
+// notification has no route and always goes alone.
 #pragma once
 
 #include <map>
@@ -12,12 +15,14 @@
 
 #include "alerting/incidents.h"
 #include "daemon/clock.h"
+#include "daemon/config.h"
 
 namespace lookout {
 
 struct GroupTiming {
   Duration wait{0};
-  Duration interval{0};
+  Duration interval{0};  // alertmanager mode only
+  GroupMode mode = GroupMode::kLeading;
 };
 
 // Route, channel and recipient; empty for a row that never groups (a test).
@@ -26,7 +31,7 @@ std::string group_key(const OutboxRow& row);
 class GroupSchedule {
  public:
   // When a new notification of `key`, made at `created_ms`, may go: with the group that is
-  // forming, else group_wait after it but no sooner than group_interval after the last send.
+  // forming, else by the mode (see the top of this file).
   int64_t admit(const std::string& key, int64_t created_ms, GroupTiming timing);
   // A batch of `key` left: the next notification starts a new group.
   void sent(const std::string& key, int64_t now_ms);
@@ -34,7 +39,10 @@ class GroupSchedule {
  private:
   struct Group {
     std::optional<int64_t> forming_until;  // the send time of the group being gathered
-    std::optional<int64_t> last_sent;
+    bool forming_leads = false;            // leading: it is a quiet group's first message
+    Duration wait{0};                      // leading: how long its send keeps the group hot
+    std::optional<int64_t> hot_until;      // leading
+    std::optional<int64_t> last_sent;      // alertmanager
   };
   std::map<std::string, Group> groups_;
 };

@@ -197,6 +197,9 @@ struct EscalationTier {
   std::vector<std::string> notify;
 };
 
+// How a route gathers an alert storm: alerting/grouping.h.
+enum class GroupMode { kLeading, kAlertmanager };
+
 struct RouteConfig {
   std::string name;
   std::vector<std::pair<std::string, std::string>> match;  // name|group|type|state -> glob
@@ -204,8 +207,10 @@ struct RouteConfig {
   std::vector<EscalationTier> escalate;
   std::optional<Duration> repeat;
   bool on_resolve = true;
-  // Alert storms: the notifications of this route to one channel within group_wait of the
-  // first go out as one; later ones wait until group_interval after the previous send.
+  // Alert storms (alerting/grouping.h): leading sends a quiet group's first notification at
+  // once and gathers what follows for group_wait; alertmanager gathers the first for
+  // group_wait and later ones until group_interval after the previous send.
+  GroupMode group_mode = GroupMode::kLeading;
   Duration group_wait{30'000};
   Duration group_interval{300'000};
 };

@@ -53,7 +53,8 @@ const std::set<std::string> kEmailKeys{"smtp_url", "starttls", "username", "pass
 const std::set<std::string> kWebhookKeys{"url", "secret", "headers"};
 const std::set<std::string> kSmsKeys{"provider", "url", "account", "token", "from", "to", "body_template"};
 const std::set<std::string> kRouteKeys{"name",   "match",      "notify",        "escalate",
-                                     "repeat", "on_resolve", "group_wait", "group_interval"};
+                                     "repeat", "on_resolve", "group_wait", "group_interval",
+                                     "group_mode"};
 const std::set<std::string> kMatchKeys{"name", "group", "type", "state"};
 const std::set<std::string> kMaintenanceKeys{"monitors", "start", "duration"};
 
@@ -305,7 +306,18 @@ void parse_route(Parser& p, const toml::table& t, std::vector<RouteConfig>& out)
       }
     }
   };
-  group_time("group_wait", Duration{3'600'000}, ": it delays the first notification of every alert", r.group_wait);
+  if (const auto* n = t.get("group_mode")) {
+    if (auto v = p.plain_text(*n, "group_mode")) {
+      if (*v == "leading") {
+        r.group_mode = GroupMode::kLeading;
+      } else if (*v == "alertmanager") {
+        r.group_mode = GroupMode::kAlertmanager;
+      } else {
+        p.error(n->source(), fmt::format("group_mode \"{}\" is not \"leading\" or \"alertmanager\"", *v));
+      }
+    }
+  }
+  group_time("group_wait", Duration{3'600'000}, ": it holds back the notifications of a route", r.group_wait);
   group_time("group_interval", Duration{86'400'000}, "", r.group_interval);
   out.push_back(std::move(r));
 }

@@ -477,6 +477,23 @@ TEST(AlertingConfig, GroupTimesAreDurationsWithinBounds) {
   EXPECT_NE(m.find(":18: group_interval must be a duration string such as \\\"30s\\\", not an integer"), std::string::npos) << m;
 }
 
+TEST(AlertingConfig, GroupModeIsLeadingUnlessAlertmanagerIsAsked) {
+  auto r = parse(kAlerting, kAlertEnv);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_EQ(r.config->routes[0].group_mode, GroupMode::kLeading);
+  std::string text = kAlerting;
+  text.replace(text.find("repeat = \"1h\""), 13, "repeat = \"1h\"\ngroup_mode = \"alertmanager\"");
+  r = parse(text, kAlertEnv);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_EQ(r.config->routes[0].group_mode, GroupMode::kAlertmanager);
+  text = kAlerting;
+  text.replace(text.find("repeat = \"1h\""), 13, "repeat = \"1h\"\ngroup_mode = \"trailing\"");
+  r = parse(text, kAlertEnv);
+  ASSERT_FALSE(r.ok());
+  const auto m = testing::PrintToString(messages(r));
+  EXPECT_NE(m.find(":14: group_mode \\\"trailing\\\" is not \\\"leading\\\" or \\\"alertmanager\\\""), std::string::npos) << m;
+}
+
 // Found by fuzzing: a year the clock cannot hold overflowed, and a short offset read past the text.
 TEST(AlertingConfig, MaintenanceTimesOutOfRangeOrMalformedAreErrors) {
   for (const char* start : {"1013-12-01T02:00:00Z", "2400-01-01T00:00:00Z", "2026-12-01T02:00:00+1:2", "2026-12-01T02:00:00+25:00"}) {

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace lookout {
 namespace {
 
-const GroupTiming kTiming{Duration{30'000}, Duration{300'000}};
+const GroupTiming kTiming{Duration{30'000}, Duration{300'000}, GroupMode::kAlertmanager};
+const GroupTiming kLeading{Duration{30'000}, Duration{300'000}, GroupMode::kLeading};
 
 OutboxRow row(const std::string& id, const std::string& event, const std::string& state, const std::string& monitor) {
   IncidentRecord i;
@@ -16,7 +19,38 @@ OutboxRow row(const std::string& id, const std::string& event, const std::string
   return OutboxRow{id, 1, event, "hook", "oncall", "", WallTime{}, incident_payload(i, "")};
 }
 
-TEST(Grouping, NotificationsWithinGroupWaitOfTheFirstGoTogether) {
+TEST(Grouping, LeadingSendsAQuietGroupsFirstNotificationAtOnce) {
+  GroupSchedule g;
+  EXPECT_EQ(g.admit("k", 1'000, kLeading), 1'000);
+  // Made before that message left: it goes with it.
+  EXPECT_EQ(g.admit("k", 1'100, kLeading), 1'000);
+  g.sent("k", 1'200);
+  // The send made the group hot: what follows gathers until group_wait after it...
+  EXPECT_EQ(g.admit("k", 2'000, kLeading), 31'200);
+  EXPECT_EQ(g.admit("k", 31'000, kLeading), 31'200);
+  EXPECT_EQ(g.admit("other", 2'000, kLeading), 2'000) << "another route, channel or number is quiet";
+  g.sent("k", 31'200);
+  // ...and the gathered message does not keep it hot: the next goes at once, so a resolution
+  // is never held back longer than group_wait, whatever group_interval says.
+  EXPECT_EQ(g.admit("k", 40'000, kLeading), 40'000);
+  g.sent("k", 40'000);
+  EXPECT_EQ(g.admit("k", 45'000, kLeading), 70'000);
+  g.sent("k", 70'000);
+  EXPECT_EQ(g.admit("k", 70'001, kLeading), 70'001);
+}
+
+TEST(Grouping, LeadingStormIsTheFirstMessageAndThenOne) {
+  // 500 openings over 4 s, the first committed alone: two messages, the second group_wait
+  // after the first.
+  GroupSchedule g;
+  EXPECT_EQ(g.admit("k", 0, kLeading), 0);
+  g.sent("k", 250);
+  std::set<int64_t> dues;
+  for (int i = 1; i < 500; ++i) dues.insert(g.admit("k", 250 + i * 8, kLeading));
+  EXPECT_EQ(dues, (std::set<int64_t>{30'250}));
+}
+
+TEST(Grouping, AlertmanagerGathersTheFirstForGroupWait) {
   GroupSchedule g;
   EXPECT_EQ(g.admit("k", 1'000, kTiming), 31'000);
   EXPECT_EQ(g.admit("k", 5'000, kTiming), 31'000);
@@ -25,7 +59,7 @@ TEST(Grouping, NotificationsWithinGroupWaitOfTheFirstGoTogether) {
   EXPECT_EQ(g.admit("other", 5'000, kTiming), 35'000);
 }
 
-TEST(Grouping, LaterChangesWaitForGroupIntervalAfterTheLastSend) {
+TEST(Grouping, AlertmanagerLaterChangesWaitForGroupIntervalAfterTheLastSend) {
   GroupSchedule g;
   EXPECT_EQ(g.admit("k", 0, kTiming), 30'000);
   g.sent("k", 30'000);
