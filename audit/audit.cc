@@ -389,6 +389,11 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
   for (const auto& s : o.dkim_selectors) record_check("dkim", MailCheck::kDkim, fmt::format("{}._domainkey.{}", s, o.mail_domain), s);
 
   const ProbeResult mx = dns(MailCheck::kNone, o.mail_domain, 15, "MX");
+  if (mx.kind == ErrorKind::kNoRecords) {
+    // A domain that sends mail and receives none has no inbound server to check.
+    report.checks.push_back(make_check("mx_starttls", Result::kSkipped, fmt::format("{} receives no mail: {}", o.mail_domain, mx.cause)));
+    return;
+  }
   if (mx.outcome != Outcome::kUp || !mx.answers) {
     report.checks.push_back(make_check("mx_starttls", Result::kFail, fmt::format("MX of {}: {}", o.mail_domain, mx.cause)));
     return;
@@ -402,7 +407,8 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
     if (!host.empty() && hosts.size() < kMaxMxHosts) hosts.push_back(host);
   }
   if (hosts.empty()) {
-    report.checks.push_back(make_check("mx_starttls", Result::kSkipped, fmt::format("{} has no MX host", o.mail_domain)));
+    report.checks.push_back(
+        make_check("mx_starttls", Result::kSkipped, fmt::format("{} receives no mail: its MX is the null MX (\"0 .\", RFC 7505)", o.mail_domain)));
     return;
   }
   std::vector<std::string> good, bad;

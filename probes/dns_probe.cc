@@ -72,10 +72,10 @@ void DnsProbe::on_answer(int status, const std::string& message) {
     case ARES_SUCCESS:
       break;
     case ARES_ENODATA:
-      fail(ErrorKind::kDns, fmt::format("no {} records for {} (the name exists; {})", m_.dns.record_name, m_.dns.query, server()));
+      fail(ErrorKind::kNoRecords, fmt::format("no {} records for {} (the name exists; {})", m_.dns.record_name, m_.dns.query, server()));
       return;
     case ARES_ENOTFOUND:
-      fail(ErrorKind::kDns, fmt::format("NXDOMAIN: {} does not exist ({})", m_.dns.query, server()));
+      fail(ErrorKind::kNoRecords, fmt::format("NXDOMAIN: {} does not exist ({})", m_.dns.query, server()));
       return;
     case ARES_ESERVFAIL:
       fail(ErrorKind::kDns, fmt::format("SERVFAIL from {} for {}", server(), what));

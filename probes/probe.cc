@@ -33,6 +33,8 @@ const char* to_string(ErrorKind k) {
       return "timeout";
     case ErrorKind::kDns:
       return "dns";
+    case ErrorKind::kNoRecords:
+      return "no_records";
     case ErrorKind::kConnect:
       return "connect";
     case ErrorKind::kTls:

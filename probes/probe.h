@@ -33,6 +33,7 @@ enum class ErrorKind : uint8_t {
   kSlow,           // a response matched but above expect.max_latency
   kTimeout,
   kDns,
+  kNoRecords,      // dns: the name holds no record of the type (NODATA) or does not exist (NXDOMAIN)
   kConnect,        // refused, reset, unreachable
   kTls,
   kRedirects,      // more redirects than allowed

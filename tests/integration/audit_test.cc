@@ -42,23 +42,25 @@ struct Weaknesses {
   bool legacy_tls = false;
   bool broken_authz = false;
   bool no_rate_limit = false;
+  std::string mx = "10 localhost.";  // empty: the domain sends mail and receives none
 };
 
 std::string random_token(std::mt19937_64& rng) { return fmt::format("{:016x}{:016x}", rng(), rng()); }
 
-std::string mail_zone(const std::string& domain, bool with_dmarc) {
+std::string mail_zone(const std::string& domain, bool with_dmarc, const std::string& mx) {
   return fmt::format(R"z(
 $ORIGIN {0}.
 $TTL 60
 @ SOA ns.{0}. hostmaster.{0}. 1 3600 600 86400 60
 @ NS ns.{0}.
 ns A 127.0.0.1
-@ MX 10 localhost.
+{3}
 @ TXT "v=spf1 ip4:127.0.0.1 -all"
 s1._domainkey TXT {1}
 {2}
 )z",
-                     domain, dkim_key_strings(2048), with_dmarc ? fmt::format("_dmarc TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@{}\"", domain) : "");
+                     domain, dkim_key_strings(2048), with_dmarc ? fmt::format("_dmarc TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@{}\"", domain) : "",
+                     mx.empty() ? "" : "@ MX " + mx);
 }
 
 // The sample portal: a page with a script, a session API, per-client invoices, a sign-in form
@@ -240,7 +242,7 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 struct AuditScene {
   explicit AuditScene(const Weaknesses& w)
       : portal(dir, w),
-        knot(dir, {{"portal.test", mail_zone("portal.test", !w.missing_dmarc)}}),
+        knot(dir, {{"portal.test", mail_zone("portal.test", !w.missing_dmarc, w.mx)}}),
         smtp(dir, SmtpServer::Options{.auth = "", .cert = portal.cert(), .key = portal.key()}) {
     std::string base = portal.url();
     base.pop_back();
@@ -384,6 +386,33 @@ INSTANTIATE_TEST_SUITE_P(
                                     "private_route:/api/invoices", "journey:client-journey", "exposed_files",
                                     "browser_secrets", "dmarc", "latency_p95", "rate_limit"}}),
     [](const ::testing::TestParamInfo<WeaknessCase>& info) { return std::string(info.param.name); });
+
+// A domain that sends mail (SPF, DKIM, DMARC) and receives none has no inbound server to
+// check: no MX, or the null MX of RFC 7505, is skipped with its reason, not a failure.
+TEST(Audit, AMailDomainWithoutInboundMailSkipsTheMxCheck) {
+  for (const std::string mx : {"", "0 ."}) {
+    AuditScene scene(Weaknesses{.mx = mx});
+    const RunResult r = run_lookout(scene.args({"--json"}), scene.env());
+    EXPECT_EQ(r.code, 0) << "MX " << mx << ": " << r.out << r.err;
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.out << r.err;
+    bool seen = false;
+    for (const auto& c : j["checks"]) {
+      if (c["id"] != "mx_starttls") {
+        if (c["id"] != "https_redirect_www") {
+          EXPECT_EQ(c["result"], "pass") << c.dump();
+        }
+        continue;
+      }
+      seen = true;
+      EXPECT_EQ(c["result"], "skipped") << c.dump();
+      const std::string evidence = c["evidence"];
+      EXPECT_NE(evidence.find("portal.test receives no mail: "), std::string::npos) << evidence;
+      EXPECT_NE(evidence.find(mx.empty() ? "no MX records for portal.test" : "null MX"), std::string::npos) << evidence;
+    }
+    EXPECT_TRUE(seen);
+  }
+}
 
 TEST(Audit, BadArgumentsExitTwoAndSendNothing) {
   TempDir dir;
