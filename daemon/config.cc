@@ -226,7 +226,10 @@ std::optional<std::string> Parser::plain_text(const toml::node& n, std::string_v
   auto v = text(n, key);
   if (!v) return std::nullopt;
   if (v->is_secret()) {
-    error(n.source(), fmt::format("{} cannot be a secret: it is shown to people", key));
+    error(n.source(), fmt::format("{} cannot come from ${{env:...}} or ${{file:...}}: it names or selects something that "
+                                  "lookout shows by name (in URLs, metrics, the page or alerts), so it cannot be hidden; "
+                                  "write it in the file",
+                                  key));
     return std::nullopt;
   }
   return v->reveal();
@@ -553,10 +556,10 @@ void fingerprint_request(std::string& out, const HttpRequest& h, const HttpExpec
   for (const auto& [k, v] : h.headers) out += fmt::format("|h:{}={}", k, v.reveal());
   if (h.body) out += "|b:" + h.body->reveal();
   for (const auto& s : e.status) out += fmt::format("|s:{}-{}", s.lo, s.hi);
-  if (e.body_contains) out += "|c:" + *e.body_contains;
+  if (e.body_contains) out += "|c:" + e.body_contains->reveal();
   if (e.body_regex) out += "|r:" + e.body_regex->pattern();
   for (const auto& [k, v] : e.json) out += fmt::format("|j:{}={}", k, v.dump());
-  for (const auto& [k, v] : e.headers) out += fmt::format("|eh:{}={}", k, v);
+  for (const auto& [k, v] : e.headers) out += fmt::format("|eh:{}={}", k, v.reveal());
   if (e.max_latency) out += fmt::format("|l:{}", e.max_latency->count());
 }
 
@@ -571,7 +574,7 @@ std::string fingerprint(const MonitorConfig& m) {
   const auto& d = m.dns;
   out += fmt::format("|dns:{}:{}:{}:{}:{}", d.query, d.record, d.resolver, d.alert_on_change, to_string(d.check));
   if (d.expect_answers) out += fmt::format("|da:{}", fmt::join(*d.expect_answers, ","));
-  if (d.expect_contains) out += "|dc:" + *d.expect_contains;
+  if (d.expect_contains) out += "|dc:" + d.expect_contains->reveal();
   for (const auto& s : m.steps) {
     out += fmt::format("|step:{}:{}:{}", s.name, static_cast<int>(s.body_kind), s.timeout ? s.timeout->count() : 0);
     fingerprint_request(out, s.request, s.expect);

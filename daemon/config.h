@@ -35,10 +35,11 @@ struct HttpExpect {
   // Default ["2xx"]. (Built with assign(): GCC 12 misreports a braced list here as uninitialized.)
   HttpExpect() { status.assign(1, StatusRule{}); }
   std::vector<StatusRule> status;
-  std::optional<std::string> body_contains;
+  std::optional<Secret> body_contains;
   std::shared_ptr<const re2::RE2> body_regex;  // compiled once at load
+  bool body_regex_secret = false;
   std::vector<std::pair<std::string, nlohmann::json>> json;  // JSON Pointer -> expected value
-  std::vector<std::pair<std::string, std::string>> headers;  // name -> must contain
+  std::vector<std::pair<std::string, Secret>> headers;  // name -> must contain
   std::optional<Duration> max_latency;
 };
 
@@ -87,7 +88,7 @@ struct DnsCheck {
   std::string resolver;  // "IP:port" for c-ares; empty: the system's resolvers
   bool alert_on_change = true;
   std::optional<std::vector<std::string>> expect_answers;  // normalised, sorted
-  std::optional<std::string> expect_contains;
+  std::optional<Secret> expect_contains;
   MailCheck check = MailCheck::kNone;
 };
 

@@ -160,12 +160,12 @@ void parse_http_request(Parser& p, const Layers& layers, const toml::table& wher
 
 void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor, HttpRequest& h) {
   if (const auto* n = layers.get("ca_file")) {
-    if (auto v = p.plain_text(*n, "ca_file")) {
+    if (auto v = p.text(*n, "ca_file")) {
       std::error_code ec;
-      if (!std::filesystem::is_regular_file(*v, ec)) {
-        p.error(n->source(), fmt::format("ca_file {} is not a readable file", *v));
+      if (!std::filesystem::is_regular_file(v->reveal(), ec)) {
+        p.error(n->source(), fmt::format("ca_file {} is not a readable file", v->shown()));
       }
-      h.ca_file = *v;
+      h.ca_file = v->reveal();
     }
   }
   if (const auto* n = layers.get("insecure")) {
@@ -203,16 +203,18 @@ void parse_http_request_options(Parser& p, const Layers& layers, const std::stri
 void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e) {
   if (const auto* n = layers.get("expect.status")) parse_status(p, *n, e);
   if (const auto* n = layers.get("expect.body_contains")) {
-    if (auto v = p.plain_text(*n, "expect.body_contains")) e.body_contains = *v;
+    if (auto v = p.text(*n, "expect.body_contains")) e.body_contains = std::move(*v);
   }
   if (const auto* n = layers.get("expect.body_regex")) {
-    if (auto v = p.plain_text(*n, "expect.body_regex")) {
+    if (auto v = p.text(*n, "expect.body_regex")) {
       std::string why;
-      auto re = compile_pattern(*v, why);
+      auto re = compile_pattern(v->reveal(), why);
       if (!re) {
-        p.error(n->source(), fmt::format("expect.body_regex is not a valid RE2 pattern: {}", why));
+        // RE2's message quotes the pattern.
+        p.error(n->source(), fmt::format("expect.body_regex is not a valid RE2 pattern: {}", v->is_secret() ? "(the secret does not compile)" : why));
       } else {
         e.body_regex = std::move(re);
+        e.body_regex_secret = v->is_secret();
       }
     }
   }
@@ -236,8 +238,8 @@ void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e) {
   if (const auto* n = layers.get("expect.headers")) {
     if (const auto* t = n->as_table()) {
       for (const auto& [k, v] : *t) {
-        if (auto value = p.plain_text(v, fmt::format("expect.headers.{}", k.str()))) {
-          e.headers.emplace_back(std::string(k.str()), *value);
+        if (auto value = p.text(v, fmt::format("expect.headers.{}", k.str()))) {
+          e.headers.emplace_back(std::string(k.str()), std::move(*value));
         }
       }
     } else {

@@ -138,22 +138,24 @@ void parse_extracts(Parser& p, const toml::node& n, JourneyStep& s, std::set<std
                                          kind.str()));
       continue;
     }
-    auto text = p.plain_text(what, fmt::format("extract.{}.{}", e.name, kind.str()));
+    auto text = p.text(what, fmt::format("extract.{}.{}", e.name, kind.str()));
     if (!text) continue;
     e.from = from->second;
-    e.what = *text;
+    e.what = text->reveal();
     if (e.from == Extract::From::kJson) {
       try {
         (void)nlohmann::json::json_pointer(e.what);
       } catch (const std::exception&) {
-        p.error(what.source(), fmt::format("extract.{}: \"{}\" is not a JSON Pointer such as \"/token\"", e.name, e.what));
+        p.error(what.source(), fmt::format("extract.{}: \"{}\" is not a JSON Pointer such as \"/token\"", e.name, text->shown()));
         continue;
       }
     } else if (e.from == Extract::From::kRegex) {
       std::string why;
       auto re = compile_pattern(e.what, why);
       if (!re) {
-        p.error(what.source(), fmt::format("extract.{}: not a valid RE2 pattern: {}", e.name, why));
+        // RE2's message quotes the pattern.
+        p.error(what.source(), fmt::format("extract.{}: not a valid RE2 pattern: {}", e.name,
+                                           text->is_secret() ? "(the secret does not compile)" : why));
         continue;
       }
       if (re->NumberOfCapturingGroups() < 1) {
@@ -171,7 +173,7 @@ void parse_step(Parser& p, const toml::table& t, const MonitorConfig& m, int num
                 JourneyStep& s, std::string& host) {
   p.check_keys(t, fmt::format("step {}", number), step_keys());
   if (const auto* n = t.get("name")) {
-    if (auto v = p.plain_text(*n, "step name")) s.name = *v;
+    if (auto v = p.text(*n, "step name")) s.name = v->reveal();
   }
   const Layers layers{&t, nullptr};
   s.request = m.http;  // ca_file, insecure, max_body and redirects come from the monitor
@@ -318,11 +320,11 @@ void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& wher
 void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m) {
   auto& c = m.cert;
   if (const auto* n = layers.get("host")) {
-    if (auto v = p.plain_text(*n, "host")) {
-      c.host = *v;
+    if (auto v = p.text(*n, "host")) {
+      c.host = v->reveal();
       std::transform(c.host.begin(), c.host.end(), c.host.begin(), [](unsigned char ch) { return std::tolower(ch); });
       if (c.host.empty() || c.host.find_first_of("/: @") != std::string::npos) {
-        p.error(n->source(), fmt::format("host \"{}\" must be a host name or an IPv4 address, without scheme or port", *v));
+        p.error(n->source(), fmt::format("host \"{}\" must be a host name or an IPv4 address, without scheme or port", v->shown()));
       }
     }
   } else {
@@ -343,10 +345,12 @@ void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& wher
   }
   m.host = fmt::format("{}:{}", c.host, c.port);
   if (const auto* n = layers.get("ca_file")) {
-    if (auto v = p.plain_text(*n, "ca_file")) {
+    if (auto v = p.text(*n, "ca_file")) {
       std::error_code ec;
-      if (!std::filesystem::is_regular_file(*v, ec)) p.error(n->source(), fmt::format("ca_file {} is not a readable file", *v));
-      m.http.ca_file = *v;
+      if (!std::filesystem::is_regular_file(v->reveal(), ec)) {
+        p.error(n->source(), fmt::format("ca_file {} is not a readable file", v->shown()));
+      }
+      m.http.ca_file = v->reveal();
     }
   }
   const toml::node* warn = layers.get("warn_within");
@@ -370,12 +374,12 @@ void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where
                                                       {"TXT", 16}, {"AAAA", 28}, {"SRV", 33},  {"CAA", 257}};
   std::string domain;
   if (const auto* n = layers.get("query")) {
-    if (auto v = p.plain_text(*n, "query")) {
-      domain = *v;
+    if (auto v = p.text(*n, "query")) {
+      domain = v->reveal();
       while (!domain.empty() && domain.back() == '.') domain.pop_back();
       std::transform(domain.begin(), domain.end(), domain.begin(), [](unsigned char ch) { return std::tolower(ch); });
       if (domain.empty() || domain.size() > 253 || domain.find_first_of(" /:@") != std::string::npos) {
-        p.error(n->source(), fmt::format("query \"{}\" is not a DNS name", *v));
+        p.error(n->source(), fmt::format("query \"{}\" is not a DNS name", v->shown()));
       }
     }
   } else {
@@ -397,7 +401,7 @@ void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where
   const toml::node* selector = layers.get("selector");
   std::string sel;
   if (selector != nullptr) {
-    if (auto v = p.plain_text(*selector, "selector")) sel = *v;
+    if (auto v = p.text(*selector, "selector")) sel = v->reveal();
     if (d.check != MailCheck::kDkim) p.error(selector->source(), "selector is used only with check = \"dkim\"");
   }
   d.query = domain;
@@ -428,9 +432,9 @@ void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where
     }
   }
   if (const auto* n = layers.get("resolver")) {
-    if (auto v = p.plain_text(*n, "resolver")) {
-      if (!parse_resolver(*v, d.resolver)) {
-        p.error(n->source(), fmt::format("resolver \"{}\" is not IP, IP:port or [IPv6]:port", *v));
+    if (auto v = p.text(*n, "resolver")) {
+      if (!parse_resolver(v->reveal(), d.resolver)) {
+        p.error(n->source(), fmt::format("resolver \"{}\" is not IP, IP:port or [IPv6]:port", v->shown()));
       }
     }
   }
@@ -451,7 +455,7 @@ void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where
     if (auto v = p.string_list(*n, "expect.answers")) d.expect_answers = std::move(*v);
   }
   if (const auto* n = layers.get("expect.contains")) {
-    if (auto v = p.plain_text(*n, "expect.contains")) d.expect_contains = *v;
+    if (auto v = p.text(*n, "expect.contains")) d.expect_contains = std::move(*v);
   }
 }
 

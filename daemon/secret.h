@@ -31,6 +31,10 @@ class Secret {
   bool secret_ = false;
 };
 
+// How a cause names an expected value that is a secret: what was expected stays hidden, and
+// the reader learns why.
+inline constexpr std::string_view kSecretInCause = "*** (a secret)";
+
 inline std::ostream& operator<<(std::ostream& os, const Secret& s) { return os << s.shown(); }
 
 // Replaces every occurrence of known secret values in free text (a libcurl error names the

@@ -196,11 +196,13 @@ DnsVerdict judge_answers(const DnsCheck& check, const std::vector<std::string>& 
   }
   if (check.expect_contains) {
     const bool found = std::any_of(answers.begin(), answers.end(),
-                                   [&](const std::string& a) { return a.find(*check.expect_contains) != std::string::npos; });
+                                   [&](const std::string& a) { return a.find(check.expect_contains->reveal()) != std::string::npos; });
     if (!found) {
       v.outcome = Outcome::kDown;
       v.kind = ErrorKind::kExpectation;
-      v.cause = fmt::format("no answer of {} contains \"{}\"", what, *check.expect_contains);
+      const Secret& want = *check.expect_contains;
+      v.cause = fmt::format("no answer of {} contains {}", what,
+                            want.is_secret() ? std::string(kSecretInCause) : "\"" + want.reveal() + "\"");
       return v;
     }
   }

@@ -17,6 +17,7 @@ std::string describe_rule(const StatusRule& r) {
 
 // Keeps text quoted in a cause short, so a cause stays one line.
 std::string quote(const std::string& s) { return "\"" + shorten(s, 60, "...") + "\""; }
+std::string quote(const Secret& s) { return s.is_secret() ? std::string(kSecretInCause) : quote(s.reveal()); }
 
 const std::string* find_header(const HttpObservation& obs, const std::string& name) {
   const std::string* found = nullptr;
@@ -82,11 +83,12 @@ Verdict evaluate(const HttpExpect& expect, const HttpObservation& obs) {
   for (const auto& r : expect.status) status_ok = status_ok || (obs.status >= r.lo && obs.status <= r.hi);
   if (!status_ok) failures.push_back(fmt::format("expected status {}, got {}", describe_status(expect.status), obs.status));
 
-  if (expect.body_contains && obs.body.find(*expect.body_contains) == std::string::npos) {
+  if (expect.body_contains && obs.body.find(expect.body_contains->reveal()) == std::string::npos) {
     failures.push_back(fmt::format("body does not contain {}", quote(*expect.body_contains)));
   }
   if (expect.body_regex && !RE2::PartialMatch(obs.body, *expect.body_regex)) {
-    failures.push_back(fmt::format("body does not match /{}/", expect.body_regex->pattern()));
+    failures.push_back(expect.body_regex_secret ? fmt::format("body does not match {}", kSecretInCause)
+                                                : fmt::format("body does not match /{}/", expect.body_regex->pattern()));
   }
   if (!expect.json.empty()) {
     auto doc = nlohmann::json::parse(obs.body, nullptr, /*allow_exceptions=*/false);
@@ -117,7 +119,7 @@ Verdict evaluate(const HttpExpect& expect, const HttpObservation& obs) {
     const std::string* v = find_header(obs, name);
     if (v == nullptr) {
       failures.push_back(fmt::format("header {} is missing", name));
-    } else if (v->find(needle) == std::string::npos) {
+    } else if (v->find(needle.reveal()) == std::string::npos) {
       failures.push_back(fmt::format("header {} is {}, expected it to contain {}", name, quote(*v), quote(needle)));
     }
   }

@@ -14,6 +14,8 @@ const std::string kCanary = "canary-5d41402abc4b2a76";
 const std::string kToken = "admin-canary-9e107d9d372bb6826bd8";
 const std::string kHookKey = "hook-canary-e4da3b7fbbce2345d777";
 const std::string kMailPassword = "mail-canary-1679091c5a880faf6fb5";
+// An expected text may be a secret too (a build id, a tenant's name): compared, never shown.
+const std::string kExpected = "expect-canary-8f14e45fceea167a";
 
 std::string config_with_secrets(int port, int smtp_port) {
   return fmt::format(R"([defaults]
@@ -46,6 +48,16 @@ url = "http://127.0.0.1:{0}/echo"
 body = "${{env:CANARY}}"
 expect.headers = {{ X-Echo = "nothing like this" }}
 
+[[monitor]]
+name = "secret-expect"
+type = "http"
+method = "POST"
+url = "http://127.0.0.1:{0}/echo"
+body = "hello"
+expect.body_contains = "${{env:EXPECTED}}"
+expect.body_regex = "${{env:EXPECTED}}[0-9]+"
+expect.headers = {{ X-Echo = "${{env:EXPECTED}}" }}
+
 [[channel]]
 name = "mail"
 type = "email"
@@ -73,7 +85,7 @@ group_interval = "0s"
 }
 
 const std::map<std::string, std::string> kEnv{
-    {"CANARY", kCanary}, {"ADMIN", kToken}, {"HOOK_KEY", kHookKey}, {"MAIL_PASSWORD", kMailPassword}};
+    {"CANARY", kCanary}, {"ADMIN", kToken}, {"HOOK_KEY", kHookKey}, {"MAIL_PASSWORD", kMailPassword}, {"EXPECTED", kExpected}};
 
 TEST(Secrets, CanaryNeverLeaves) {
   TempDir dir;
@@ -107,7 +119,7 @@ TEST(Secrets, CanaryNeverLeaves) {
   d.start();
   ASSERT_TRUE(wait_until(
       [&] {
-        for (const char* n : {"secret-header", "secret-refused", "secret-loop", "secret-body"}) {
+        for (const char* n : {"secret-header", "secret-refused", "secret-loop", "secret-body", "secret-expect"}) {
           if (d.monitor(n)["state"] != "down") return false;
         }
         return true;
@@ -117,7 +129,7 @@ TEST(Secrets, CanaryNeverLeaves) {
   auto names_all = [](const std::vector<std::string>& texts) {
     std::string all;
     for (const auto& t : texts) all += t;
-    for (const char* n : {"secret-header", "secret-refused", "secret-loop", "secret-body"}) {
+    for (const char* n : {"secret-header", "secret-refused", "secret-loop", "secret-body", "secret-expect"}) {
       if (all.find(n) == std::string::npos) return false;
     }
     return true;
@@ -170,12 +182,17 @@ TEST(Secrets, CanaryNeverLeaves) {
   outputs.emplace_back("database", read_file(d.db_path()) + read_file(d.db_path() + "-wal"));
 
   for (const auto& [where, text] : outputs) {
-    for (const std::string& secret : {kCanary, kToken, kHookKey, kMailPassword}) {
+    for (const std::string& secret : {kCanary, kToken, kHookKey, kMailPassword, kExpected}) {
       EXPECT_EQ(text.find(secret), std::string::npos) << "a secret (" << secret.substr(0, 4) << "…) leaked into " << where;
     }
   }
   // The echoed secret was masked in the cause, which still reads.
   EXPECT_NE(outputs[1].second.find(R"(header X-Echo is \"you sent: ***\", expected it to contain)"), std::string::npos)
+      << outputs[1].second;
+  // A secret expectation is named as one.
+  EXPECT_NE(outputs[1].second.find("body does not contain *** (a secret); body does not match *** (a secret); header X-Echo is "
+                                   "\\\"you sent: hello\\\", expected it to contain *** (a secret)"),
+            std::string::npos)
       << outputs[1].second;
 }
 

@@ -249,7 +249,7 @@ expect.status = [401, 403]
   const auto& b = r.config->monitors[1];
   EXPECT_EQ(a.interval, Duration{30'000});
   EXPECT_TRUE(a.is_public);
-  EXPECT_EQ(*a.expect.body_contains, "ok");
+  EXPECT_EQ(a.expect.body_contains->reveal(), "ok");
   EXPECT_EQ(a.expect.status, (std::vector<StatusRule>{{200, 200}}));
   EXPECT_EQ(*a.expect.max_latency, Duration{800});
   EXPECT_EQ(b.interval, Duration{10'000});
@@ -475,6 +475,35 @@ TEST(AlertingConfig, GroupTimesAreDurationsWithinBounds) {
   const auto m = testing::PrintToString(messages(r));
   EXPECT_NE(m.find(":14: group_wait may be at most 1h"), std::string::npos) << m;
   EXPECT_NE(m.find(":18: group_interval must be a duration string such as \\\"30s\\\", not an integer"), std::string::npos) << m;
+}
+
+TEST(Config, ExpectedTextsMayBeSecretsWhileNamesMayNot) {
+  const std::map<std::string, std::string> env{{"WANT", "build-7f3a"}, {"HOST", "mail.test"}, {"NAME", "home"}};
+  auto r = parse(R"([[monitor]]
+name = "a"
+type = "http"
+url = "https://a.test/"
+expect.body_contains = "${env:WANT}"
+expect.body_regex = "${env:WANT}-[0-9]+"
+expect.headers = { X-Build = "${env:WANT}" }
+[[monitor]]
+name = "c"
+type = "cert"
+host = "${env:HOST}"
+)",
+                 env);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  const auto& a = r.config->monitors[0];
+  EXPECT_EQ(a.expect.body_contains->reveal(), "build-7f3a");
+  EXPECT_TRUE(a.expect.body_contains->is_secret());
+  EXPECT_TRUE(a.expect.body_regex_secret);
+  EXPECT_TRUE(a.expect.headers[0].second.is_secret());
+  EXPECT_EQ(r.config->monitors[1].cert.host, "mail.test");
+  // A name is what every page, metric and alert shows: it cannot be hidden.
+  r = parse("[[monitor]]\nname = \"${env:NAME}\"\ntype = \"http\"\nurl = \"https://a.test/\"\n", env);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(messages(r)[0].find("test.toml:2:8: name cannot come from ${env:...} or ${file:...}"), std::string::npos)
+      << messages(r)[0];
 }
 
 TEST(AlertingConfig, GroupModeIsLeadingUnlessAlertmanagerIsAsked) {

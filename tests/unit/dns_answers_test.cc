@@ -128,13 +128,16 @@ TEST(DnsAnswers, JudgesExpectationsAndTheBaseline) {
   t.query = "_dmarc.test";
   t.record = 16;
   t.record_name = "TXT";
-  t.expect_contains = "v=DMARC1";
+  t.expect_contains = Secret::plain("v=DMARC1");
   EXPECT_EQ(judge_answers(t, {"v=DMARC1; p=none"}, std::nullopt).outcome, Outcome::kUp);
   EXPECT_EQ(judge_answers(t, {"other"}, std::nullopt).cause, "no answer of TXT _dmarc.test contains \"v=DMARC1\"");
   const auto changed = judge_answers(t, {"v=DMARC1; p=none"}, std::vector<std::string>{"v=DMARC1; p=reject"});
   EXPECT_EQ(changed.outcome, Outcome::kDown);
   EXPECT_EQ(changed.cause.rfind("TXT _dmarc.test changed: added \"v=DMARC1; p=none\"; removed \"v=DMARC1; p=reject\"", 0), 0u)
       << changed.cause;
+  t.expect_contains = Secret("v=DMARC1; p=reject", true);
+  EXPECT_EQ(judge_answers(t, {"v=DMARC1; p=none"}, std::nullopt).cause, "no answer of TXT _dmarc.test contains *** (a secret)");
+  t.expect_contains = Secret::plain("v=DMARC1");
   t.alert_on_change = false;
   EXPECT_EQ(judge_answers(t, {"v=DMARC1; p=none"}, std::vector<std::string>{"v=DMARC1; p=reject"}).outcome, Outcome::kUp);
 }

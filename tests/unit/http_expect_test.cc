@@ -32,7 +32,7 @@ TEST(HttpExpect, ListsOfCodesAndClasses) {
 
 TEST(HttpExpect, BodyContainsAndRegex) {
   HttpExpect e;
-  e.body_contains = "Sign in";
+  e.body_contains = Secret::plain("Sign in");
   e.body_regex = std::make_shared<RE2>("v[0-9]+");
   EXPECT_EQ(evaluate(e, obs(200, "<h1>Sign in</h1> v12")).outcome, Outcome::kUp);
   EXPECT_EQ(evaluate(e, obs(200, "<h1>Sign out</h1> v12")).cause, "body does not contain \"Sign in\"");
@@ -40,6 +40,20 @@ TEST(HttpExpect, BodyContainsAndRegex) {
   // Every failure is named, the status first.
   EXPECT_EQ(evaluate(e, obs(500, "")).cause,
             "expected status 2xx, got 500; body does not contain \"Sign in\"; body does not match /v[0-9]+/");
+}
+
+TEST(HttpExpect, ASecretExpectationIsMaskedInTheCause) {
+  HttpExpect e;
+  e.body_contains = Secret("canary-body-7f3a", true);
+  e.body_regex = std::make_shared<RE2>("canary-[0-9]+");
+  e.body_regex_secret = true;
+  e.headers = {{"X-Build", Secret("canary-head-91c2", true)}};
+  const auto pass = obs(200, "<p>canary-body-7f3a canary-42</p>", {{"X-Build", "id canary-head-91c2"}});
+  EXPECT_EQ(evaluate(e, pass).outcome, Outcome::kUp) << "the secret is what is compared";
+  const auto v = evaluate(e, obs(200, "nothing", {{"X-Build", "other"}}));
+  EXPECT_EQ(v.cause,
+            "body does not contain *** (a secret); body does not match *** (a secret); "
+            "header X-Build is \"other\", expected it to contain *** (a secret)");
 }
 
 TEST(HttpExpect, JsonComparesByType) {
@@ -79,7 +93,7 @@ TEST(HttpExpect, PointerIntoAnArrayWithANameIsMissingNotAThrow) {
 
 TEST(HttpExpect, HeadersPresentAndContaining) {
   HttpExpect e;
-  e.headers = {{"Strict-Transport-Security", "max-age="}};
+  e.headers = {{"Strict-Transport-Security", Secret::plain("max-age=")}};
   EXPECT_EQ(evaluate(e, obs(200, "", {{"strict-transport-security", "max-age=63072000"}})).outcome, Outcome::kUp);
   EXPECT_EQ(evaluate(e, obs(200, "", {})).cause, "header Strict-Transport-Security is missing");
   EXPECT_EQ(evaluate(e, obs(200, "", {{"Strict-Transport-Security", "none"}})).cause,
