@@ -282,16 +282,25 @@ std::optional<uint64_t> Parser::size(const toml::node& n, std::string_view key) 
   return parsed.bytes;
 }
 
+std::vector<const toml::node*> list_items(const toml::node& n) {
+  std::vector<const toml::node*> out;
+  if (const auto* arr = n.as_array()) {
+    for (const auto& item : *arr) out.push_back(&item);
+  } else {
+    out.push_back(&n);
+  }
+  return out;
+}
+
 std::optional<std::vector<std::string>> Parser::string_list(const toml::node& n, std::string_view key) {
-  const auto* arr = n.as_array();
-  if (arr == nullptr) {
-    error(n.source(), fmt::format("{} must be an array of strings, not {}", key, type_name(n)));
+  if (!n.is_array() && !n.is_string()) {
+    error(n.source(), fmt::format("{} must be a string or an array of strings, not {}", key, type_name(n)));
     return std::nullopt;
   }
   std::vector<std::string> out;
   bool ok = true;
-  for (const auto& item : *arr) {
-    auto v = plain_text(item, key);
+  for (const toml::node* item : list_items(n)) {
+    auto v = plain_text(*item, key);
     if (v) {
       out.push_back(*v);
     } else {

@@ -94,6 +94,19 @@ std::optional<WallTime> parse_time(const std::string& text) {
   return WallTime{std::chrono::seconds{static_cast<int64_t>(timegm(&tm)) - offset_s}};
 }
 
+// Where `name` is written among `lists` (each a string or an array of strings): an error about
+// that name points at its line and column, not at the table that holds it.
+toml::source_region where_named(const std::vector<const toml::node*>& lists, const std::string& name,
+                                const toml::source_region& fallback) {
+  for (const toml::node* n : lists) {
+    if (n == nullptr) continue;
+    for (const toml::node* item : list_items(*n)) {
+      if (item->value<std::string>() == name) return item->source();
+    }
+  }
+  return fallback;
+}
+
 std::optional<std::vector<std::string>> names_list(Parser& p, const toml::node& n, std::string_view key) {
   auto v = p.string_list(n, key);
   if (v && v->empty()) {
@@ -358,6 +371,36 @@ void each_table(Parser& p, const toml::table& root, const char* key, F&& f) {
   for (const auto& item : *arr) f(*item.as_table());
 }
 
+// A maintenance window names monitors by name or glob. A name that is no monitor is a typo
+// that would let alerts fire during the work: an error. A glob that matches nothing may be
+// meant for monitors yet to come: a warning.
+void check_maintenance_names(Parser& p, const toml::table& root, const Config& config) {
+  const auto* arr = root.get("maintenance") != nullptr ? root.get("maintenance")->as_array() : nullptr;
+  if (arr == nullptr) return;
+  std::set<std::string> names;
+  for (const auto& m : config.monitors) names.insert(m.name);
+  for (const auto& item : *arr) {
+    const auto* t = item.as_table();
+    const toml::node* list = t != nullptr ? t->get("monitors") : nullptr;
+    if (list == nullptr || (!list->is_array() && !list->is_string())) continue;
+    for (const toml::node* n : list_items(*list)) {
+      const auto glob = n->value<std::string>();
+      if (!glob || glob->empty()) continue;
+      const bool matches = std::any_of(names.begin(), names.end(), [&](const std::string& name) {
+        return fnmatch(glob->c_str(), name.c_str(), 0) == 0;
+      });
+      if (matches) continue;
+      if (glob->find_first_of("*?[") == std::string::npos) {
+        const std::string hint = suggest(*glob, names);
+        p.error(n->source(), fmt::format("maintenance names unknown monitor \"{}\"{}", *glob,
+                                         hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+      } else {
+        p.warning(n->source(), fmt::format("maintenance glob \"{}\" matches no monitor", *glob));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const std::set<std::string>& alerting_monitor_keys() {
@@ -403,17 +446,24 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
     const auto& r = config.routes[i];
     const toml::source_region where = route_arr != nullptr && i < route_arr->size() ? (*route_arr)[i].source() : root.source();
     if (!routes.insert(r.name).second) p.error(where, fmt::format("duplicate route name \"{}\"", r.name));
-    auto check = [&](const std::vector<std::string>& names) {
+    const toml::table* t = route_arr != nullptr && i < route_arr->size() ? (*route_arr)[i].as_table() : nullptr;
+    std::vector<const toml::node*> tiers;
+    if (const auto* esc = t != nullptr && t->get("escalate") != nullptr ? t->get("escalate")->as_array() : nullptr) {
+      for (const auto& tier : *esc) {
+        if (const auto* tt = tier.as_table()) tiers.push_back(tt->get("notify"));
+      }
+    }
+    auto check = [&](const std::vector<std::string>& names, const std::vector<const toml::node*>& lists) {
       for (const auto& c : names) {
         if (channels.count(c) == 0) {
           const std::string hint = suggest(c, channels);
-          p.error(where, fmt::format("route \"{}\" notifies unknown channel \"{}\"{}", r.name, c,
+          p.error(where_named(lists, c, where), fmt::format("route \"{}\" notifies unknown channel \"{}\"{}", r.name, c,
                                      hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
         }
       }
     };
-    check(r.notify);
-    for (const auto& e : r.escalate) check(e.notify);
+    check(r.notify, {t != nullptr ? t->get("notify") : nullptr});
+    for (const auto& e : r.escalate) check(e.notify, tiers);
   }
   if (!config.channels.empty() && config.server.public_url.empty()) {
     p.error(channel_arr != nullptr ? channel_arr->source() : root.source(),
@@ -427,17 +477,21 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
       if (t != nullptr && t->get("name") != nullptr) tables[t->get("name")->value_or(std::string())] = t;
     }
   }
+  const toml::node* default_routes =
+      root.get("defaults") != nullptr && root.get("defaults")->as_table() != nullptr ? root.get("defaults")->as_table()->get("routes") : nullptr;
   for (const auto& m : config.monitors) {
     toml::source_region where = root.source();
+    const toml::node* routes_node = default_routes;
     if (const auto it = tables.find(m.name); it != tables.end()) {
       const toml::table* t = it->second;
-      where = t->get("routes") != nullptr ? t->get("routes")->source() : t->source();
+      if (t->get("routes") != nullptr) routes_node = t->get("routes");
+      where = routes_node != nullptr ? routes_node->source() : t->source();
     }
     if (m.routes) {
       for (const auto& r : *m.routes) {
         if (routes.count(r) == 0) {
           const std::string hint = suggest(r, routes);
-          p.error(where, fmt::format("monitor \"{}\" names unknown route \"{}\"{}", m.name, r,
+          p.error(where_named({routes_node}, r, where), fmt::format("monitor \"{}\" names unknown route \"{}\"{}", m.name, r,
                                      hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
         }
       }
@@ -456,6 +510,7 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
     }
     if (!matched) p.warning(where, fmt::format("monitor \"{}\" is matched by no route: its incidents notify nobody", m.name));
   }
+  check_maintenance_names(p, root, config);
 }
 
 }  // namespace config_detail

@@ -72,12 +72,13 @@ bool has_scheme(const std::string& url) {
 
 void parse_status(Parser& p, const toml::node& n, HttpExpect& e) {
   const auto* arr = n.as_array();
-  if (arr == nullptr || arr->empty()) {
-    p.error(n.source(), "expect.status must be a non-empty array of codes or classes, as in [200] or [\"2xx\"]");
+  if (arr != nullptr && arr->empty()) {
+    p.error(n.source(), "expect.status must be a code, a class or a non-empty array of them, as in 200, \"2xx\" or [200, 301]");
     return;
   }
   std::vector<StatusRule> rules;
-  for (const auto& item : *arr) {
+  for (const toml::node* node : list_items(n)) {
+    const toml::node& item = *node;
     if (const auto* i = item.as_integer()) {
       if (i->get() < 100 || i->get() > 599) {
         p.error(item.source(), fmt::format("expect.status code {} is outside 100-599", i->get()));

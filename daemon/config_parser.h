@@ -55,6 +55,10 @@ class Parser {
   std::vector<ConfigError>& inline_secrets_;
 };
 
+// The items of an array, or the node itself: where a list is expected, one value may stand
+// alone (notify = "ops-email", expect.status = 200), as people write it.
+std::vector<const toml::node*> list_items(const toml::node& n);
+
 // A monitor's keys looked up first in its own table, then in [defaults].
 struct Layers {
   const toml::table* monitor = nullptr;

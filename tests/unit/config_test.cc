@@ -506,6 +506,54 @@ host = "${env:HOST}"
       << messages(r)[0];
 }
 
+// A reference error points at the value that names nothing, not at the table around it.
+TEST(AlertingConfig, ReferenceErrorsNameTheLineAndColumnOfTheValue) {
+  std::string text = kAlerting;
+  auto swap = [&](const std::string& from, const std::string& to) {
+    ASSERT_NE(text.find(from), std::string::npos) << from;
+    text.replace(text.find(from), from.size(), to);
+  };
+  swap("notify = [\"ops-email\", \"ops-webhook\"]", "notify = [\"ops-email\", \"nope\"]");
+  swap("notify = [\"oncall-sms\"]", "notify = [\"oncall-smss\"]");
+  swap("routes = [\"oncall\"]", "routes = [\"nowhere\"]");
+  swap("monitors = [\"portal-*\"]", "monitors = [\"portal-*\", \"othr\", \"gone-*\"]");
+  auto r = parse(text, kAlertEnv);
+  ASSERT_FALSE(r.ok());
+  const auto m = testing::PrintToString(messages(r));
+  EXPECT_NE(m.find("test.toml:40:24: route \\\"oncall\\\" notifies unknown channel \\\"nope\\\""), std::string::npos) << m;
+  EXPECT_NE(m.find("test.toml:41:41: route \\\"oncall\\\" notifies unknown channel \\\"oncall-smss\\\"; did you mean \\\"oncall-sms\\\"?"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("test.toml:13:11: monitor \\\"other\\\" names unknown route \\\"nowhere\\\""), std::string::npos) << m;
+  EXPECT_NE(m.find("test.toml:44:25: maintenance names unknown monitor \\\"othr\\\"; did you mean \\\"other\\\"?"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("test.toml:44:33: warning: maintenance glob \\\"gone-*\\\" matches no monitor"), std::string::npos) << m;
+}
+
+// Where a list is expected, a single value may stand alone.
+TEST(AlertingConfig, ASingleValueStandsForAListOfOne) {
+  std::string text = kAlerting;
+  auto swap = [&](const std::string& from, const std::string& to) {
+    ASSERT_NE(text.find(from), std::string::npos) << from;
+    text.replace(text.find(from), from.size(), to);
+  };
+  swap("notify = [\"ops-email\", \"ops-webhook\"]", "notify = \"ops-email\"");
+  swap("routes = [\"oncall\"]", "routes = \"oncall\"\nexpect.status = 204");
+  swap("group = \"Portal\"", "group = \"Portal\"\nexpect.status = \"3xx\"");
+  auto r = parse(text, kAlertEnv);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_EQ(r.config->routes[0].notify, (std::vector<std::string>{"ops-email"}));
+  EXPECT_EQ(*r.config->monitors[1].routes, (std::vector<std::string>{"oncall"}));
+  EXPECT_EQ(r.config->monitors[1].expect.status, (std::vector<StatusRule>{{204, 204}}));
+  EXPECT_EQ(r.config->monitors[0].expect.status, (std::vector<StatusRule>{{300, 399}}));
+  swap("expect.status = 204", "expect.status = true");
+  r = parse(text, kAlertEnv);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(testing::PrintToString(messages(r)).find("expect.status entries are integers (200) or classes (\\\"2xx\\\")"),
+            std::string::npos)
+      << testing::PrintToString(messages(r));
+}
+
 TEST(AlertingConfig, GroupModeIsLeadingUnlessAlertmanagerIsAsked) {
   auto r = parse(kAlerting, kAlertEnv);
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
