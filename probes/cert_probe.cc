@@ -9,6 +9,7 @@
 
 #include "daemon/curl_bridge.h"
 #include "daemon/units.h"
+#include "probes/curl_errors.h"
 
 namespace lookout {
 namespace {
@@ -154,7 +155,6 @@ void CertProbe::cancel() {
 
 void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
   ProbeResult r;
-  const std::string detail = errbuf_[0] != '\0' ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
   curl_off_t connect = 0, tls = 0, dns = 0;
   curl_easy_getinfo(easy_, CURLINFO_NAMELOOKUP_TIME_T, &dns);
   curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connect);
@@ -169,10 +169,7 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
   char* peer = nullptr;
   curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &peer);
   const bool tcp_connected = connect > 0 || (peer != nullptr && *peer != '\0');
-  if (auto shortage = local_shortage(code, out_of_descriptors, errbuf_)) {
-    r.kind = ErrorKind::kResources;
-    r.cause = std::move(*shortage);
-  } else if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION)) {
+  if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION) && !out_of_descriptors) {
     const CertVerdict v = judge_certificate(m_.cert, obs_, ctx_.clock.wall());
     r.outcome = v.outcome;
     r.kind = v.kind;
@@ -188,33 +185,25 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
                        {"not_after", rfc3339(c.not_after)}});
     }
     r.detail = nlohmann::json{{"chain", std::move(chain)}}.dump();
-  } else {
+  } else if (code == CURLE_OK) {
     r.outcome = Outcome::kDown;
-    switch (code) {
-      case CURLE_OPERATION_TIMEDOUT:
-        r.kind = ErrorKind::kTimeout;
-        r.cause = fmt::format("timed out after {} {}", format_duration(m_.timeout),
-                              !tcp_connected ? "while connecting"
-                              : m_.cert.starttls_smtp ? "before the TLS handshake finished (SMTP and STARTTLS)"
-                                                      : "during the TLS handshake");
-        break;
-      case CURLE_COULDNT_RESOLVE_HOST:
-        r.kind = ErrorKind::kDns;
-        r.cause = fmt::format("cannot resolve host {}", m_.cert.host);
-        break;
-      case CURLE_COULDNT_CONNECT:
-        r.kind = ErrorKind::kConnect;
-        r.cause = "cannot connect: " + detail;
-        break;
-      case CURLE_USE_SSL_FAILED:
-        r.kind = ErrorKind::kTls;
-        r.cause = fmt::format("the mail server at {}:{} does not offer STARTTLS", m_.cert.host, m_.cert.port);
-        break;
-      default:
-        r.kind = code == CURLE_OK ? ErrorKind::kProtocol : ErrorKind::kTls;
-        r.cause = code == CURLE_OK ? "the connection ended without a certificate" : "TLS handshake failed: " + detail;
-        break;
-    }
+    r.kind = ErrorKind::kProtocol;
+    r.cause = "the connection ended without a certificate";
+  } else {
+    CurlFailureContext c;
+    c.code = code;
+    c.out_of_descriptors = out_of_descriptors;
+    c.errbuf = errbuf_;
+    c.timeout = m_.timeout;
+    c.timeout_phase = !tcp_connected            ? "while connecting"
+                      : m_.cert.starttls_smtp ? "before the TLS handshake finished (SMTP and STARTTLS)"
+                                              : "during the TLS handshake";
+    c.host = m_.cert.host;
+    c.starttls_server = fmt::format("{}:{}", m_.cert.host, m_.cert.port);
+    CurlFailure f = curl_failure(c);
+    r.outcome = Outcome::kDown;
+    r.kind = f.kind;
+    r.cause = std::move(f.cause);
   }
   r.started_at = result_.started_at;
   r.started_mono = result_.started_mono;

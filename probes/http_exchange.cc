@@ -6,6 +6,7 @@
 
 #include "daemon/curl_bridge.h"
 #include "daemon/units.h"
+#include "probes/curl_errors.h"
 
 namespace lookout {
 namespace {
@@ -139,89 +140,37 @@ size_t HttpExchange::on_header(char* data, size_t size, size_t n, void* p) {
 }
 
 void HttpExchange::failure(CURLcode code, bool out_of_descriptors, HttpExchangeResult& r) const {
-  if (auto shortage = local_shortage(code, out_of_descriptors, errbuf_)) {
-    r.kind = ErrorKind::kResources;
-    r.cause = std::move(*shortage);
-    return;
-  }
-  const std::string detail = errbuf_[0] != '\0' ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
+  CurlFailureContext c;
+  c.code = code;
+  c.out_of_descriptors = out_of_descriptors;
+  c.errbuf = errbuf_;
+  c.timeout = timeout_;
+  c.max_redirects = max_redirects_;
+  c.body_overflow = body_overflow_;
+  c.max_body = max_body_;
   const CurlTimes t = read_times(easy_);
-  switch (code) {
-    case CURLE_OPERATION_TIMEDOUT: {
-      r.kind = ErrorKind::kTimeout;
-      // libcurl 7.88 records the connect time of https only once TLS is up too; a peer
-      // address shows the TCP connection was made.
-      char* peer = nullptr;
-      curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &peer);
-      const bool tcp_connected = t.connect > 0 || (peer != nullptr && *peer != '\0');
-      const char* phase = !tcp_connected                                           ? "while connecting"
-                          : (t.tls == 0 && url_.rfind("https", 0) == 0)            ? "during the TLS handshake"
-                          : t.first_byte == 0                                      ? "waiting for the response"
-                                                                                   : "reading the response";
-      r.cause = fmt::format("timed out after {} {}", format_duration(timeout_), phase);
-      if (t.first_byte != 0) r.cause += fmt::format(" ({} bytes of body so far)", obs_.body.size());
-      break;
-    }
-    case CURLE_COULDNT_RESOLVE_HOST: {
-      r.kind = ErrorKind::kDns;
-      char* host = nullptr;
-      CURLU* u = curl_url();
-      if (curl_url_set(u, CURLUPART_URL, url_.c_str(), 0) == CURLUE_OK) curl_url_get(u, CURLUPART_HOST, &host, 0);
-      r.cause = fmt::format("cannot resolve host {}", host != nullptr ? host : "");
-      curl_free(host);
-      curl_url_cleanup(u);
-      break;
-    }
-    case CURLE_COULDNT_CONNECT:
-      r.kind = ErrorKind::kConnect;
-      r.cause = "cannot connect: " + detail;
-      break;
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-      r.kind = ErrorKind::kConnect;
-      r.cause = "connection failed: " + detail;
-      break;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-      r.kind = ErrorKind::kTls;
-      r.cause = "TLS failed: " + detail;
-      break;
-    case CURLE_TOO_MANY_REDIRECTS:
-      r.kind = ErrorKind::kRedirects;
-      r.cause = fmt::format("more than {} redirects", max_redirects_);
-      break;
-    case CURLE_WRITE_ERROR:
-      if (body_overflow_) {
-        r.kind = ErrorKind::kBodyTooLarge;
-        r.cause = fmt::format("body is larger than max_body {}; the rest was not downloaded", format_size(max_body_));
-      } else {
-        r.kind = ErrorKind::kInternal;
-        r.cause = "could not store the response: " + detail;
-      }
-      break;
-    case CURLE_GOT_NOTHING:
-      r.kind = ErrorKind::kProtocol;
-      r.cause = "the server closed the connection without a reply";
-      break;
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_HTTP2:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_BAD_CONTENT_ENCODING:
-      r.kind = ErrorKind::kProtocol;
-      r.cause = "not a valid HTTP response: " + detail;
-      break;
-    default:
-      r.kind = ErrorKind::kProtocol;
-      r.cause = detail;
-      break;
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    // libcurl 7.88 records the connect time of https only once TLS is up too; a peer address
+    // shows the TCP connection was made.
+    char* peer = nullptr;
+    curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &peer);
+    const bool tcp_connected = t.connect > 0 || (peer != nullptr && *peer != '\0');
+    c.timeout_phase = !tcp_connected                                ? "while connecting"
+                      : (t.tls == 0 && url_.rfind("https", 0) == 0) ? "during the TLS handshake"
+                      : t.first_byte == 0                           ? "waiting for the response"
+                                                                    : "reading the response";
+  } else if (code == CURLE_COULDNT_RESOLVE_HOST) {
+    char* host = nullptr;
+    CURLU* u = curl_url();
+    if (curl_url_set(u, CURLUPART_URL, url_.c_str(), 0) == CURLUE_OK) curl_url_get(u, CURLUPART_HOST, &host, 0);
+    c.host = host != nullptr ? host : "";
+    curl_free(host);
+    curl_url_cleanup(u);
   }
+  CurlFailure f = curl_failure(c);
+  r.kind = f.kind;
+  r.cause = std::move(f.cause);
+  if (code == CURLE_OPERATION_TIMEDOUT && t.first_byte != 0) r.cause += fmt::format(" ({} bytes of body so far)", obs_.body.size());
 }
 
 void HttpExchange::finish(CURLcode code, bool out_of_descriptors) {
