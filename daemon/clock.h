@@ -25,22 +25,6 @@ class SystemClock final : public Clock {
   WallTime wall() const override { return std::chrono::system_clock::now(); }
 };
 
-// A clock that moves only when told to.
-class FakeClock final : public Clock {
- public:
-  FakeClock() : wall_(std::chrono::sys_days{std::chrono::year{2026} / 11 / 1}) {}
-  MonoTime mono() const override { return mono_; }
-  WallTime wall() const override { return wall_; }
-  void advance(Duration d) {
-    mono_ += d;
-    wall_ += d;
-  }
-
- private:
-  MonoTime mono_{};
-  WallTime wall_;
-};
-
 // Milliseconds since the Unix epoch, the unit stored in SQLite.
 int64_t to_unix_ms(WallTime t);
 WallTime from_unix_ms(int64_t ms);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/x509_vfy.h>
+#include "tests/support/fake_clock.h"
 
 namespace lookout {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "daemon/clock.h"
 #include "daemon/descriptors.h"
+#include "tests/support/fake_clock.h"
 
 namespace lookout {
 namespace {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include "tests/support/fake_clock.h"
 
 namespace lookout {
 namespace {
