@@ -5,27 +5,32 @@
 namespace lookout {
 namespace {
 
+std::string column_string(sqlite3_stmt* st, int i) {
+  const auto* t = sqlite3_column_text(st, i);
+  return t != nullptr ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+}
+
+// One row of kColumns.
+IncidentRecord read_row(sqlite3_stmt* st) {
+  auto text = [st](int i) { return column_string(st, i); };
+  IncidentRecord i;
+  i.id = sqlite3_column_int64(st, 0);
+  i.monitor = text(1);
+  i.group = text(2);
+  i.type = text(3);
+  i.state = state_from_string(text(4)).value_or(State::kDown);
+  i.cause = text(5);
+  i.started_at = from_unix_ms(sqlite3_column_int64(st, 6));
+  if (sqlite3_column_type(st, 7) != SQLITE_NULL) i.resolved_at = from_unix_ms(sqlite3_column_int64(st, 7));
+  if (sqlite3_column_type(st, 8) != SQLITE_NULL) i.acknowledged_at = from_unix_ms(sqlite3_column_int64(st, 8));
+  i.acknowledged_by = text(9);
+  i.flapping = sqlite3_column_int(st, 10) != 0;
+  return i;
+}
+
 std::vector<IncidentRecord> read(sqlite3_stmt* st) {
   std::vector<IncidentRecord> out;
-  auto text = [st](int i) {
-    const auto* t = sqlite3_column_text(st, i);
-    return t != nullptr ? std::string(reinterpret_cast<const char*>(t)) : std::string();
-  };
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    IncidentRecord i;
-    i.id = sqlite3_column_int64(st, 0);
-    i.monitor = text(1);
-    i.group = text(2);
-    i.type = text(3);
-    i.state = state_from_string(text(4)).value_or(State::kDown);
-    i.cause = text(5);
-    i.started_at = from_unix_ms(sqlite3_column_int64(st, 6));
-    if (sqlite3_column_type(st, 7) != SQLITE_NULL) i.resolved_at = from_unix_ms(sqlite3_column_int64(st, 7));
-    if (sqlite3_column_type(st, 8) != SQLITE_NULL) i.acknowledged_at = from_unix_ms(sqlite3_column_int64(st, 8));
-    i.acknowledged_by = text(9);
-    i.flapping = sqlite3_column_int(st, 10) != 0;
-    out.push_back(std::move(i));
-  }
+  while (sqlite3_step(st) == SQLITE_ROW) out.push_back(read_row(st));
   sqlite3_finalize(st);
   return out;
 }
@@ -79,6 +84,47 @@ std::vector<IncidentRecord> monitor_incidents(sqlite3* db, const std::string& mo
   sqlite3_bind_text(st, 1, monitor.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int(st, 2, limit);
   return read(st);
+}
+
+std::vector<IncidentRecord> list_incidents(sqlite3* db, IncidentFilter which,
+                                           const std::function<bool(const IncidentRecord&)>& keep, size_t limit) {
+  const char* where = which == IncidentFilter::kOpen       ? "WHERE resolved_ms IS NULL "
+                      : which == IncidentFilter::kResolved ? "WHERE resolved_ms IS NOT NULL "
+                                                           : "";
+  const std::string sql = std::string(kColumns) + where + "ORDER BY started_ms DESC, id DESC";
+  std::vector<IncidentRecord> out;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+    while (out.size() < limit && sqlite3_step(st) == SQLITE_ROW) {
+      IncidentRecord i = read_row(st);
+      if (keep(i)) out.push_back(std::move(i));
+    }
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+std::vector<IncidentNotification> incident_notifications(sqlite3* db, int64_t first_id, int64_t last_id) {
+  std::vector<IncidentNotification> out;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT e.incident_id, e.event, e.at_ms, o.id, o.channel, o.status FROM incident_events e "
+                         "LEFT JOIN outbox o ON o.event_id = e.id WHERE e.incident_id BETWEEN ? AND ? ORDER BY e.id, o.channel",
+                         -1, &st, nullptr) == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, first_id);
+    sqlite3_bind_int64(st, 2, last_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      IncidentNotification n{sqlite3_column_int64(st, 0), column_string(st, 1), from_unix_ms(sqlite3_column_int64(st, 2)), {}, {}, {}};
+      if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+        n.id = column_string(st, 3);
+        n.channel = column_string(st, 4);
+        n.status = column_string(st, 5);
+      }
+      out.push_back(std::move(n));
+    }
+  }
+  sqlite3_finalize(st);
+  return out;
 }
 
 }  // namespace lookout

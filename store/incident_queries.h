@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,21 @@ struct IncidentEventRow {
 };
 // The events of these incidents, oldest first.
 std::vector<IncidentEventRow> incident_events(sqlite3* db, const std::vector<int64_t>& incident_ids);
+
+enum class IncidentFilter { kOpen, kResolved, kAll };
+// Incidents newest first (by start), those `keep` accepts, at most `limit`.
+std::vector<IncidentRecord> list_incidents(sqlite3* db, IncidentFilter which,
+                                           const std::function<bool(const IncidentRecord&)>& keep, size_t limit);
+
+// An event of an incident and one notification it made (an event that notified no channel
+// has none), oldest first, by channel.
+struct IncidentNotification {
+  int64_t incident_id = 0;
+  std::string event;
+  WallTime at;
+  std::optional<std::string> id, channel, status;  // the outbox row
+};
+std::vector<IncidentNotification> incident_notifications(sqlite3* db, int64_t first_id, int64_t last_id);
 
 // One monitor's incidents, newest first.
 std::vector<IncidentRecord> monitor_incidents(sqlite3* db, const std::string& monitor, int limit);

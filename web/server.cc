@@ -349,63 +349,38 @@ void WebServer::incident_routes() {
     }
     auto lease = reads_.take();
     if (!lease) return json_error(res, 503, "the database cannot be read right now");
-    sqlite3* db = lease->get();
-    const std::string where = state == "open" ? "WHERE resolved_ms IS NULL" : state == "resolved" ? "WHERE resolved_ms IS NOT NULL" : "";
-    sqlite3_stmt* st = nullptr;
-    const std::string sql = fmt::format(
-        "SELECT id, monitor, grp, type, state, cause, started_ms, resolved_ms, acknowledged_ms, acknowledged_by, flapping "
-        "FROM incidents {} ORDER BY started_ms DESC, id DESC",
-        where);
+    const IncidentFilter which = state == "open" ? IncidentFilter::kOpen : state == "resolved" ? IncidentFilter::kResolved : IncidentFilter::kAll;
+    const auto rows = list_incidents(
+        lease->get(), which, [&](const IncidentRecord& i) { return visible(i.monitor, *snap, admin); }, static_cast<size_t>(limit));
+    auto time_or_null = [](const std::optional<WallTime>& t) { return t ? nlohmann::json(rfc3339(*t)) : nlohmann::json(nullptr); };
     auto incidents = nlohmann::json::array();
     std::map<int64_t, size_t> index;
-    auto time_or_null = [](sqlite3_stmt* s, int i) {
-      return sqlite3_column_type(s, i) == SQLITE_NULL ? nlohmann::json(nullptr)
-                                                      : nlohmann::json(rfc3339(from_unix_ms(sqlite3_column_int64(s, i))));
-    };
-    auto text = [](sqlite3_stmt* s, int i) {
-      const auto* t = sqlite3_column_text(s, i);
-      return t != nullptr ? std::string(reinterpret_cast<const char*>(t)) : std::string();
-    };
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-      while (sqlite3_step(st) == SQLITE_ROW && static_cast<int64_t>(incidents.size()) < limit) {
-        const std::string monitor = text(st, 1);
-        if (!visible(monitor, *snap, admin)) continue;
-        const bool resolved = sqlite3_column_type(st, 7) != SQLITE_NULL;
-        index[sqlite3_column_int64(st, 0)] = incidents.size();
-        incidents.push_back({{"id", sqlite3_column_int64(st, 0)},
-                             {"monitor", monitor},
-                             {"group", text(st, 2)},
-                             {"type", text(st, 3)},
-                             {"state", resolved ? "up" : text(st, 4)},
-                             {"cause", text(st, 5)},
-                             {"started_at", time_or_null(st, 6)},
-                             {"resolved_at", time_or_null(st, 7)},
-                             {"acknowledged_at", time_or_null(st, 8)},
-                             {"acknowledged_by", sqlite3_column_type(st, 9) == SQLITE_NULL ? nlohmann::json(nullptr) : nlohmann::json(text(st, 9))},
-                             {"flapping", sqlite3_column_int(st, 10) != 0},
-                             {"events", nlohmann::json::array()}});
-      }
+    for (const auto& i : rows) {
+      index[i.id] = incidents.size();
+      incidents.push_back({{"id", i.id},
+                           {"monitor", i.monitor},
+                           {"group", i.group},
+                           {"type", i.type},
+                           {"state", i.resolved_at ? "up" : to_string(i.state)},
+                           {"cause", i.cause},
+                           {"started_at", rfc3339(i.started_at)},
+                           {"resolved_at", time_or_null(i.resolved_at)},
+                           {"acknowledged_at", time_or_null(i.acknowledged_at)},
+                           {"acknowledged_by", i.acknowledged_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.acknowledged_by)},
+                           {"flapping", i.flapping},
+                           {"events", nlohmann::json::array()}});
     }
-    sqlite3_finalize(st);
     if (!index.empty()) {
-      const std::string events_sql = fmt::format(
-          "SELECT e.incident_id, e.event, e.at_ms, o.id, o.channel, o.status FROM incident_events e "
-          "LEFT JOIN outbox o ON o.event_id = e.id WHERE e.incident_id BETWEEN {} AND {} ORDER BY e.id, o.channel",
-          index.begin()->first, index.rbegin()->first);
-      if (sqlite3_prepare_v2(db, events_sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-          const auto it = index.find(sqlite3_column_int64(st, 0));
-          if (it == index.end()) continue;
-          const bool sent = sqlite3_column_type(st, 3) != SQLITE_NULL;
-          incidents[it->second]["events"].push_back(
-              {{"id", sent ? nlohmann::json(text(st, 3)) : nlohmann::json(nullptr)},
-               {"event", text(st, 1)},
-               {"at", time_or_null(st, 2)},
-               {"channel", sent ? nlohmann::json(text(st, 4)) : nlohmann::json(nullptr)},
-               {"outcome", sent ? nlohmann::json(outcome_of(text(st, 5))) : nlohmann::json(nullptr)}});
-        }
+      for (const auto& n : incident_notifications(lease->get(), index.begin()->first, index.rbegin()->first)) {
+        const auto it = index.find(n.incident_id);
+        if (it == index.end()) continue;
+        auto opt = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+        incidents[it->second]["events"].push_back({{"id", opt(n.id)},
+                                                   {"event", n.event},
+                                                   {"at", rfc3339(n.at)},
+                                                   {"channel", opt(n.channel)},
+                                                   {"outcome", n.status ? nlohmann::json(outcome_of(*n.status)) : nlohmann::json(nullptr)}});
       }
-      sqlite3_finalize(st);
     }
     res.set_content(nlohmann::json{{"incidents", std::move(incidents)}}.dump(), "application/json");
   });
