@@ -2,12 +2,14 @@
 """History at scale: backfills 90 days for 1,000 monitors at a 60 s interval, runs the daemon
 on that database with the same 1,000 monitors (probing a local nginx), and reports the
 database size, the housekeeping tick's cost (rollups, retention, summaries; the store thread's
-CPU time; the first tick, which catches up on the backfill, and a steady one), and the latency of the history query for one monitor over 90 days and of
-/api/v1/status for all monitors; then `wrk` (32 connections, 10 s) on / and on /api/v1/status
-while the daemon keeps probing, with the scheduler lag over that time. Loopback only; stops
-everything it started.
+CPU time; the first tick, which catches up on the backfill, and a steady one), the CPU time of
+the store thread and of the whole daemon between two ticks (writing each batch and bringing the
+summaries up to date after each commit, while the monitors are probed), and the latency of the
+history query for one monitor over 90 days and of /api/v1/status for all monitors; then `wrk`
+(32 connections, 10 s) on / and on /api/v1/status while the daemon keeps probing, with the
+scheduler lag over that time. Loopback only; stops everything it started.
 
-    bench/history_bench.py [--monitors 1000] [--days 90] [--requests 200]
+    bench/history_bench.py [--monitors 1000] [--days 90] [--requests 200] [--build build]
 """
 import argparse
 import os
@@ -68,6 +70,42 @@ def lag_p99(before, after):
     return daemon_bench.quantile(b0, b1, 0.99) * 1000
 
 
+def thread_cpu(pid):
+    """CPU seconds (utime + stime) of each of the process's threads, by thread id."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[tid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def between_ticks(base, pid, tick_cpu, seconds=45):
+    """CPU seconds per minute of the store thread and of the whole daemon between two ticks
+    (just after one, for `seconds`), when every commit brings the summaries up to date. The
+    store thread is the one that then spends the most during the next tick."""
+    t0 = thread_cpu(pid)
+    time.sleep(seconds)
+    t1 = thread_cpu(pid)
+    if metric(urllib.request.urlopen(base + "/metrics", timeout=10).read().decode(),
+              "lookout_storage_housekeeping_cpu_seconds") != tick_cpu:
+        raise SystemExit("a housekeeping tick ran inside the measured span")
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+        if metric(text, "lookout_storage_housekeeping_cpu_seconds") != tick_cpu:
+            break
+        time.sleep(0.5)
+    t2 = thread_cpu(pid)
+    store = max(t2, key=lambda tid: t2[tid] - t1.get(tid, 0))
+    per_min = 60 / seconds
+    return ((t1[store] - t0.get(store, 0)) * per_min,
+            sum(c - t0.get(tid, 0) for tid, c in t1.items()) * per_min)
+
+
 def metric(text, name):
     for line in text.splitlines():
         if line.startswith(name + " "):
@@ -81,6 +119,7 @@ def main():
     ap.add_argument("--days", type=int, default=90)
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--db", help="a database to reuse (backfilled on first use), to repeat runs without the backfill")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="the build folder with lookout and lookout-backfill")
     args = ap.parse_args()
     daemon_bench.ensure_nginx()
     work = tempfile.mkdtemp(prefix="lookout-history-bench-")
@@ -89,7 +128,7 @@ def main():
         db = args.db or os.path.join(work, "bench.db")
         if not os.path.exists(db):
             t0 = time.time()
-            subprocess.run([os.path.join(ROOT, "build", "lookout-backfill"), "--db", db, "--monitors", str(args.monitors),
+            subprocess.run([os.path.join(args.build, "lookout-backfill"), "--db", db, "--monitors", str(args.monitors),
                             "--days", str(args.days)], check=True)
             print(f"backfill: {time.time() - t0:.0f} s")
         size = sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
@@ -97,7 +136,7 @@ def main():
         target, listen = daemon_bench.free_port(), daemon_bench.free_port()
         nginx = daemon_bench.start_nginx(work, target)
         config = daemon_bench.write_config(work, args.monitors, "60s", target, listen, db)
-        daemon = subprocess.Popen([os.path.join(ROOT, "build", "lookout"), "run", "-c", config, "--log-level", "warn"],
+        daemon = subprocess.Popen([os.path.join(args.build, "lookout"), "run", "-c", config, "--log-level", "warn"],
                                   stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "lookout.log"), "w"))
         base = f"http://127.0.0.1:{listen}"
         deadline = time.time() + 300
@@ -125,6 +164,7 @@ def main():
                 tick = metric(text, "lookout_storage_housekeeping_seconds")
                 break
             time.sleep(1)
+        store_cpu, daemon_cpu = between_ticks(base, daemon.pid, cpu)
 
         history = [get_ms(base + "/api/v1/monitors/m1/history?window=90d") for _ in range(args.requests)]
         hourly = [get_ms(base + "/api/v1/monitors/m1/history?window=90d&step=1h") for _ in range(args.requests // 4)]
@@ -134,10 +174,11 @@ def main():
             m0 = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
             loads.append((path, wrk(base + path, work), lag_p99(m0, urllib.request.urlopen(base + "/metrics", timeout=10).read().decode())))
         print(f"{'monitors':>8} {'days':>4} {'db MB':>7} {'1st tick CPU s':>14} {'tick s':>7} {'tick CPU s':>10} "
-              f"{'hist 90d p50/p95 ms':>20} {'hist 90d@1h p95 ms':>19} {'status p50/p95 ms':>18}")
+              f"{'between ticks: store/all CPU s/min':>34} {'hist 90d p50/p95 ms':>20} {'hist 90d@1h p95 ms':>19} "
+              f"{'status p50/p95 ms':>18}")
         print(f"{args.monitors:>8} {args.days:>4} {size / 1e6:>7.0f} {first_cpu:>14.2f} {tick:>7.2f} {cpu:>10.2f} "
-              f"{percentile(history, .5):>9.1f}/{percentile(history, .95):<10.1f} {percentile(hourly, .95):>19.1f} "
-              f"{percentile(status, .5):>8.1f}/{percentile(status, .95):<9.1f}")
+              f"{store_cpu:>28.2f}/{daemon_cpu:<5.2f} {percentile(history, .5):>9.1f}/{percentile(history, .95):<10.1f} "
+              f"{percentile(hourly, .95):>19.1f} {percentile(status, .5):>8.2f}/{percentile(status, .95):<9.2f}")
         print()
         print(f"{'wrk -c32 -d10s':<16} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'size KB':>8} {'lag p99 ms':>10}")
         for path, (rps, p50, p95, p99, size), lag in loads:

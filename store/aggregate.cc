@@ -33,6 +33,15 @@ void Aggregate::add_samples(std::string_view packed) {
   }
 }
 
+void Aggregate::add(const StoredRun& run, bool with_latency) {
+  if (run.samples && !run.maintenance) {
+    add_run(run.outcome, std::nullopt, false);
+    if (with_latency) add_samples(*run.samples);
+    return;
+  }
+  add_run(run.outcome, with_latency ? run.total_us : std::nullopt, run.maintenance);
+}
+
 std::string pack_samples(const std::vector<int64_t>& samples_us) {
   std::string out;
   out.reserve(samples_us.size() * 8);

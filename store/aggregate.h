@@ -14,6 +14,14 @@
 
 namespace lookout {
 
+// One row of `results` as history counts it.
+struct StoredRun {
+  Outcome outcome = Outcome::kDown;
+  std::optional<int64_t> total_us;
+  bool maintenance = false;
+  std::optional<std::string> samples;  // a latency monitor's samples (pack_samples), in place of total_us
+};
+
 struct Aggregate {
   uint64_t count = 0;        // runs, maintenance excluded
   uint64_t failures = 0;     // runs that were down
@@ -27,6 +35,8 @@ struct Aggregate {
   // The latencies of a run with several samples (a latency monitor), packed by pack_samples:
   // each one counts in the sketch, the run once in count.
   void add_samples(std::string_view packed);
+  // Without `with_latency` only the counts: cheaper where no percentile is asked for.
+  void add(const StoredRun& run, bool with_latency = true);
   void merge(const Aggregate& o);
   bool empty() const { return count == 0 && maintenance == 0; }
   // Percentage of runs that were not down; nullopt without runs.

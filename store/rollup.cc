@@ -67,19 +67,8 @@ bool fold_raw(sqlite3* db, int64_t from, int64_t to, Buckets& out, std::string& 
   sqlite3_bind_int64(st, 2, to);
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const int64_t monitor = sqlite3_column_int64(st, 0);
     const int64_t bucket = align_down(sqlite3_column_int64(st, 1), kMinuteLevel.size_ms);
-    const int outcome = sqlite3_column_int(st, 2);
-    Aggregate& agg = out[{monitor, bucket}];
-    const bool maintenance = sqlite3_column_int(st, 4) != 0;
-    const auto o = static_cast<Outcome>(outcome < 0 || outcome > 2 ? 2 : outcome);
-    if (sqlite3_column_type(st, 5) == SQLITE_BLOB && !maintenance) {
-      agg.add_run(o, std::nullopt, false);
-      agg.add_samples(std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 5)),
-                                       static_cast<size_t>(sqlite3_column_bytes(st, 5))));
-    } else {
-      agg.add_run(o, column_opt(st, 3), maintenance);
-    }
+    out[{sqlite3_column_int64(st, 0), bucket}].add(read_run_columns(st, 2));
   }
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) {
@@ -193,6 +182,19 @@ bool delete_before(sqlite3* db, const char* table, int64_t before, uint64_t& del
 std::optional<int64_t> column_opt(sqlite3_stmt* st, int i) {
   if (sqlite3_column_type(st, i) == SQLITE_NULL) return std::nullopt;
   return sqlite3_column_int64(st, i);
+}
+
+StoredRun read_run_columns(sqlite3_stmt* st, int first) {
+  StoredRun run;
+  const int outcome = sqlite3_column_int(st, first);
+  run.outcome = static_cast<Outcome>(outcome < 0 || outcome > 2 ? 2 : outcome);
+  run.total_us = column_opt(st, first + 1);
+  run.maintenance = sqlite3_column_int(st, first + 2) != 0;
+  if (sqlite3_column_type(st, first + 3) == SQLITE_BLOB) {
+    run.samples.emplace(static_cast<const char*>(sqlite3_column_blob(st, first + 3)),
+                        static_cast<size_t>(sqlite3_column_bytes(st, first + 3)));
+  }
+  return run;
 }
 
 Aggregate read_rollup_columns(sqlite3_stmt* st, int first, bool with_sketch) {

@@ -54,6 +54,10 @@ int64_t align_down(int64_t t, int64_t size);
 // rollup row, starting at column (or bind index) `first`: read and written in one place.
 struct Aggregate;
 Aggregate read_rollup_columns(sqlite3_stmt* st, int first, bool with_sketch);
+// The columns outcome, total_us, maintenance, samples of a `results` row, starting at column
+// `first`: every reader of raw runs counts them alike.
+struct StoredRun;
+StoredRun read_run_columns(sqlite3_stmt* st, int first);
 // An integer column that may be NULL.
 std::optional<int64_t> column_opt(sqlite3_stmt* st, int i);
 void bind_rollup_columns(sqlite3_stmt* st, int first, const Aggregate& a);

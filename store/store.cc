@@ -52,6 +52,13 @@ class Stmt {
   int rc_;
 };
 
+// A result as its row in `results` holds it: the samples only when there are several.
+StoredRun stored_run(const ResultRow& r) {
+  StoredRun run{r.outcome, r.timings.total_us, r.maintenance, std::nullopt};
+  if (r.samples_us.size() > 1) run.samples = pack_samples(r.samples_us);
+  return run;
+}
+
 std::string column_text(sqlite3_stmt* st, int i) {
   const auto* t = sqlite3_column_text(st, i);
   return t != nullptr ? std::string(reinterpret_cast<const char*>(t)) : std::string();
@@ -323,7 +330,12 @@ void Store::run() {
       }
       if (notify) notify(batch.seq);
     }
+    if (ok) {
+      for (const auto& r : batch.results) summary_builder_.add(r.monitor, r.t_ms, stored_run(r));
+    }
     if (ok && job) run_housekeeping(*job);
+    // Before health counts the rows written: whoever sees them counted sees them summarized.
+    if (ok) publish_summaries();
     const MonoTime now = clock_.mono();
     if (ok) {
       std::lock_guard lock(mu_);
@@ -377,7 +389,7 @@ void Store::run_housekeeping(const HousekeepingJob& job) {
     sqlite3_exec(db_, "PRAGMA optimize", nullptr, nullptr, nullptr);
     last_optimize_ms_ = job.now_ms;
   }
-  summaries_.publish(std::make_shared<const SummaryMap>(compute_summaries(db_, job.now_ms)));
+  summary_builder_.rebuild(db_, job.now_ms, job.grace_ms);
   const auto took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
   {
     std::lock_guard lock(mu_);
@@ -386,6 +398,10 @@ void Store::run_housekeeping(const HousekeepingJob& job) {
   }
   spdlog::debug("housekeeping: {} minute, {} hour, {} day rollups, {} rows past retention, {} ms", rolled.minute_rows,
                 rolled.hour_rows, rolled.day_rows, deleted, took.count());
+}
+
+void Store::publish_summaries() {
+  if (summary_builder_.built()) summaries_.publish(summary_builder_.summarize(to_unix_ms(clock_.wall())));
 }
 
 bool Store::write_alerts(const Batch& batch, std::string& error) {
@@ -506,8 +522,8 @@ bool Store::write(Batch& batch, std::string& error) {
       ins.bind_text_or_null(11, r.cause);
       ins.bind(12, static_cast<int64_t>(r.maintenance));
       ins.bind_text_or_null(13, r.detail);
-      if (r.samples_us.size() > 1) {
-        ins.bind_blob(14, pack_samples(r.samples_us));
+      if (auto samples = stored_run(r).samples) {
+        ins.bind_blob(14, *samples);
       } else {
         ins.bind_null(14);
       }

@@ -127,7 +127,8 @@ class Store {
   std::vector<PendingOutbox> load_pending_outbox();
   // The key that signs ack links: made at first start, kept in storage.
   std::string ack_key();
-  // Rollups, retention, vacuum, a WAL checkpoint, then fresh history summaries.
+  // Rollups, retention, vacuum, a WAL checkpoint, then history summaries read anew (between
+  // two of these, each commit brings them up to date).
   void housekeep(HousekeepingJob job);
   const SummaryCache& summaries() const { return summaries_; }
 
@@ -153,6 +154,7 @@ class Store {
   bool write(Batch& batch, std::string& error);
   bool write_alerts(const Batch& batch, std::string& error);
   void run_housekeeping(const HousekeepingJob& job);
+  void publish_summaries();
   int64_t monitor_id(const std::string& name);
   void merge_back(Batch&& failed);
 
@@ -168,6 +170,7 @@ class Store {
   bool stopping_ = false;
   StoreHealth health_;
   SummaryCache summaries_;
+  SummaryBuilder summary_builder_;  // writer thread only
   uint64_t next_seq_ = 1;
   std::function<void(uint64_t)> on_commit_;
   int64_t last_optimize_ms_ = 0;

@@ -206,10 +206,12 @@ TEST_F(RollupTest, SeriesAlignsBucketsInUtcAndSummariesCountDownRuns) {
   EXPECT_EQ(points[0].t_ms, kBase);
   EXPECT_EQ(points[5].t_ms, kBase + 5 * kHour);
   for (const auto& p : points) EXPECT_EQ(p.agg.count, 60u);
-  const auto summaries = compute_summaries(db_, kBase + 6 * kHour);
-  ASSERT_EQ(summaries.count("a"), 1u);
-  EXPECT_EQ(summaries.count("b"), 0u);
-  const auto& a = summaries.at("a");
+  SummaryBuilder builder;
+  builder.rebuild(db_, kBase + 6 * kHour, 15'000);
+  const auto summaries = builder.summarize(kBase + 6 * kHour);
+  ASSERT_EQ(summaries->count("a"), 1u);
+  EXPECT_EQ(summaries->count("b"), 0u);
+  const auto& a = summaries->at("a");
   const Aggregate all = reader.range(1, kBase, kBase + 6 * kHour);
   EXPECT_DOUBLE_EQ(*a.uptime_24h, *all.uptime());
   EXPECT_NEAR(*a.uptime_24h, 100.0 * (360 - 51) / 360, 1e-9);  // runs 3, 10, ..., 353 were down: 51
