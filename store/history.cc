@@ -182,6 +182,17 @@ void ReadPool::give_back(sqlite3* db) {
   idle_.push_back(db);
 }
 
+// Outside the anonymous namespace because SummaryBuilder::Monitor holds it (a unity build
+// would otherwise give a member of a named class a type of internal linkage).
+namespace summary_detail {
+// What a summary shows of an Aggregate, kept small from one tick to the next: an encoded
+// sketch is a few hundred bytes, a dense one a few kilobytes.
+struct Part {
+  uint64_t count = 0, failures = 0, maintenance = 0;
+  std::string sketch;
+};
+}  // namespace summary_detail
+
 namespace {
 
 constexpr int64_t kMinute = kMinuteLevel.size_ms, kHour = kHourLevel.size_ms, kDay = kDayLevel.size_ms;
@@ -194,12 +205,7 @@ struct Window {
 };
 constexpr std::array<Window, 3> kWindows{{{kDay, true}, {30 * kDay, false}, {90 * kDay, false}}};
 
-// What a summary shows of an Aggregate, kept small from one tick to the next: an encoded
-// sketch is a few hundred bytes, a dense one a few kilobytes.
-struct Part {
-  uint64_t count = 0, failures = 0, maintenance = 0;
-  std::string sketch;
-};
+using summary_detail::Part;
 
 Part pack(const Aggregate& a) {
   Part p{a.count, a.failures, a.maintenance, {}};
