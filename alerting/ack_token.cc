@@ -4,10 +4,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <charconv>
-#include <stdexcept>
 
 namespace lookout {
 namespace {
@@ -66,17 +64,6 @@ std::optional<AckClaim> verify_ack_token(std::string_view key, std::string_view 
   if (got.size() != want.size() || CRYPTO_memcmp(got.data(), want.data(), want.size()) != 0) return std::nullopt;
   if (now_unix_s >= claim.expires_unix_s) return std::nullopt;
   return claim;
-}
-
-std::string random_hex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    throw std::runtime_error("the system's random source failed");
-  }
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char c : raw) out += fmt::format("{:02x}", c);
-  return out;
 }
 
 }  // namespace lookout

@@ -21,7 +21,4 @@ struct AckClaim {
 // The claim when the signature is right and it has not expired at `now_unix_s`.
 std::optional<AckClaim> verify_ack_token(std::string_view key, std::string_view token, int64_t now_unix_s);
 
-// Random bytes from OpenSSL, hex-encoded: ack keys and notification ids.
-std::string random_hex(size_t bytes);
-
 }  // namespace lookout

@@ -10,12 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "alerting/ack_token.h"
 #include "audit/secret_scan.h"
 #include "audit/url.h"
 #include "audit/web_checks.h"
 #include "daemon/curl_bridge.h"
 #include "daemon/event_loop.h"
+#include "daemon/random.h"
 #include "daemon/units.h"
 #include "probes/http_exchange.h"
 #include "probes/http_probe.h"

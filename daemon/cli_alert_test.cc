@@ -6,12 +6,12 @@
 #include <iostream>
 #include <set>
 
-#include "alerting/ack_token.h"
 #include "alerting/channels.h"
 #include "daemon/cli.h"
 #include "daemon/config.h"
 #include "daemon/curl_bridge.h"
 #include "daemon/event_loop.h"
+#include "daemon/random.h"
 
 namespace lookout {
 

@@ -5,9 +5,9 @@
 
 #include <csignal>
 
-#include "alerting/ack_token.h"
 #include "daemon/crash.h"
 #include "daemon/descriptors.h"
+#include "daemon/random.h"
 #include "daemon/units.h"
 
 namespace lookout {

@@ -6,7 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
-#include "alerting/ack_token.h"
+#include "daemon/random.h"
 #include "store/rollup.h"
 #include "store/schema.h"
 
