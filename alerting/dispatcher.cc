@@ -83,9 +83,16 @@ void Dispatcher::committed(uint64_t seq) {
   committed_ = std::max(committed_, seq);
   // Rows join their group only once committed: a row still waiting for its transaction must
   // not hold a place in a message that leaves without it (it would then go alone).
+  // Oldest first: the first row scheduled sets its group's time (a backlog committed at once
+  // after storage was away must not wait from its newest row).
+  std::vector<Item*> ready;
   for (auto& [id, it] : items_) {
-    if (!it.scheduled && it.seq <= committed_) schedule(it);
+    if (!it.scheduled && it.seq <= committed_) ready.push_back(&it);
   }
+  std::sort(ready.begin(), ready.end(), [](const Item* a, const Item* b) {
+    return a->row.created != b->row.created ? a->row.created < b->row.created : a->seq < b->seq;
+  });
+  for (Item* it : ready) schedule(*it);
   pump();
 }
 

@@ -26,6 +26,9 @@ class Parser {
       : file_(std::move(file)), env_(env), errors_(errors), redactor_(redactor), inline_secrets_(inline_secrets) {}
 
   void error(const toml::source_region& where, std::string message);
+  // A secret's value as lookout rewrites it (lower case, no trailing dot): masked in free text
+  // like the value as written.
+  void also_secret(const std::string& normalised) { redactor_.add(normalised); }
   void warning(const toml::source_region& where, std::string message);
   const std::string& file() const { return file_; }
 

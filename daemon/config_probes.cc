@@ -323,6 +323,7 @@ void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& wher
     if (auto v = p.text(*n, "host")) {
       c.host = v->reveal();
       std::transform(c.host.begin(), c.host.end(), c.host.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (v->is_secret()) p.also_secret(c.host);
       if (c.host.empty() || c.host.find_first_of("/: @") != std::string::npos) {
         p.error(n->source(), fmt::format("host \"{}\" must be a host name or an IPv4 address, without scheme or port", v->shown()));
       }
@@ -378,6 +379,7 @@ void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where
       domain = v->reveal();
       while (!domain.empty() && domain.back() == '.') domain.pop_back();
       std::transform(domain.begin(), domain.end(), domain.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (v->is_secret()) p.also_secret(domain);
       if (domain.empty() || domain.size() > 253 || domain.find_first_of(" /:@") != std::string::npos) {
         p.error(n->source(), fmt::format("query \"{}\" is not a DNS name", v->shown()));
       }

@@ -185,7 +185,9 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
                        {"not_after", rfc3339(c.not_after)}});
     }
     r.detail = nlohmann::json{{"chain", std::move(chain)}}.dump();
-  } else if (code == CURLE_OK) {
+    // A subject names the host, which may be a secret.
+    if (redactor_) r.detail = redactor_->apply(std::move(r.detail));
+  } else if (code == CURLE_OK && !out_of_descriptors) {
     r.outcome = Outcome::kDown;
     r.kind = ErrorKind::kProtocol;
     r.cause = "the connection ended without a certificate";
@@ -195,6 +197,7 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
     c.out_of_descriptors = out_of_descriptors;
     c.errbuf = errbuf_;
     c.timeout = m_.timeout;
+    c.http = false;
     c.timeout_phase = !tcp_connected            ? "while connecting"
                       : m_.cert.starttls_smtp ? "before the TLS handshake finished (SMTP and STARTTLS)"
                                               : "during the TLS handshake";

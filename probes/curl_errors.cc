@@ -46,10 +46,15 @@ CurlFailure curl_failure(const CurlFailureContext& c) {
     case CURLE_HTTP2:
     case CURLE_PARTIAL_FILE:
     case CURLE_BAD_CONTENT_ENCODING:
+      if (!c.http) break;
       return {ErrorKind::kProtocol, "not a valid HTTP response: " + detail};
     default:
-      return {ErrorKind::kProtocol, detail};
+      break;
   }
+  // Without HTTP, what is left went wrong before or during the handshake (an SMTP server's
+  // refusal, a client certificate asked for).
+  if (!c.http) return {ErrorKind::kTls, "TLS handshake failed: " + detail};
+  return {ErrorKind::kProtocol, detail};
 }
 
 }  // namespace lookout

@@ -21,6 +21,7 @@ struct CurlFailureContext {
   std::string timeout_phase;        // "while connecting", "during the TLS handshake", ...
   std::string host;                 // the name a failed lookup asked for
   std::string starttls_server;      // "HOST:PORT" of a server that should offer STARTTLS
+  bool http = true;                 // false: a TLS handshake alone (cert), whose other failures are TLS failures
   int max_redirects = 0;
   bool body_overflow = false;       // the write callback stopped at max_body
   uint64_t max_body = 0;            // bytes

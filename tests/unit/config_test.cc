@@ -499,6 +499,10 @@ host = "${env:HOST}"
   EXPECT_TRUE(a.expect.body_regex_secret);
   EXPECT_TRUE(a.expect.headers[0].second.is_secret());
   EXPECT_EQ(r.config->monitors[1].cert.host, "mail.test");
+  // lookout rewrites a name (lower case, no trailing dot): that form is masked too.
+  auto q = parse("[[monitor]]\nname = \"d\"\ntype = \"dns\"\nquery = \"${env:Q}\"\n", {{"Q", "DB.Internal.test."}});
+  ASSERT_TRUE(q.ok()) << testing::PrintToString(messages(q));
+  EXPECT_EQ(q.config->redactor->apply("NXDOMAIN: db.internal.test does not exist"), "NXDOMAIN: *** does not exist");
   // A name is what every page, metric and alert shows: it cannot be hidden.
   r = parse("[[monitor]]\nname = \"${env:NAME}\"\ntype = \"http\"\nurl = \"https://a.test/\"\n", env);
   ASSERT_FALSE(r.ok());

@@ -47,6 +47,19 @@ TEST(CurlErrors, EachCodeHasOneKindAndCause) {
   }
 }
 
+TEST(CurlErrors, WithoutHttpWhatIsLeftIsATlsFailure) {
+  CurlFailureContext c;
+  c.http = false;
+  c.errbuf = "weird reply";
+  for (CURLcode code : {CURLE_WEIRD_SERVER_REPLY, CURLE_SSL_CLIENTCERT}) {
+    c.code = code;
+    EXPECT_EQ(curl_failure(c).kind, ErrorKind::kTls);
+    EXPECT_EQ(curl_failure(c).cause, "TLS handshake failed: weird reply");
+  }
+  c.code = CURLE_SEND_ERROR;
+  EXPECT_EQ(curl_failure(c).cause, "connection failed: weird reply") << "a reset reads the same in every kind";
+}
+
 TEST(CurlErrors, LibcurlsOwnWordsWhenTheErrorBufferIsEmpty) {
   EXPECT_EQ(of(CURLE_COULDNT_CONNECT).cause, std::string("cannot connect: ") + curl_easy_strerror(CURLE_COULDNT_CONNECT));
 }
