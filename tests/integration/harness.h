@@ -17,22 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace lookout::testing {
 
 using namespace std::chrono_literals;
 using Ms = std::chrono::milliseconds;
-
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  void write(const std::string& name, const std::string& text) const;
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 std::string read_file(const std::string& path);
 int free_port();

@@ -1,16 +1,15 @@
 // Rollups, retention and history reads on a real SQLite file, with "now" passed in.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
-#include <filesystem>
 #include <random>
 
 #include "store/history.h"
 #include "store/rollup.h"
 #include "store/schema.h"
+#include "tests/support/temp_dir.h"
 
 namespace lookout {
 namespace {
@@ -21,18 +20,12 @@ constexpr int64_t kBase = 1'790'000'000'000 - 1'790'000'000'000 % kDay;  // a UT
 class RollupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/lookout-rollup-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    ASSERT_EQ(sqlite3_open((dir_ + "/t.db").c_str(), &db_), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open(dir_.file("t.db").c_str(), &db_), SQLITE_OK);
     std::string error;
     ASSERT_TRUE(migrate(db_, error)) << error;
     exec("INSERT INTO monitors (id, name) VALUES (1, 'a'), (2, 'b')");
   }
-  void TearDown() override {
-    sqlite3_close(db_);
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { sqlite3_close(db_); }
   void exec(const std::string& sql) { ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql; }
   int64_t scalar(const std::string& sql) {
     sqlite3_stmt* st = nullptr;
@@ -89,7 +82,7 @@ class RollupTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  test::TempDir dir_;
   sqlite3* db_ = nullptr;
 };
 

@@ -4,15 +4,14 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <thread>
 
 #include "daemon/clock.h"
 #include "store/history.h"
 #include "store/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace lookout {
 namespace {
@@ -36,18 +35,12 @@ class TestClock final : public Clock {
 class SummaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/lookout-summary-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     std::string error;
-    store_ = Store::open(dir_ + "/t.db", clock_, error);
+    store_ = Store::open(dir_.file("t.db"), clock_, error);
     ASSERT_NE(store_, nullptr) << error;
     store_->start();
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
   void run(const std::string& monitor, int64_t t, Outcome o, std::optional<int64_t> latency_us,
            std::vector<int64_t> samples = {}, bool maintenance = false) {
@@ -86,7 +79,7 @@ class SummaryTest : public ::testing::Test {
   // window ending at `now`.
   void expect_agrees(const std::string& monitor, int64_t now) {
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2((dir_ + "/t.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open_v2(dir_.file("t.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
     {
       HistoryReader reader(db);
       const auto id = reader.monitor_id(monitor);
@@ -115,7 +108,7 @@ class SummaryTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
-  std::string dir_;
+  test::TempDir dir_;
   TestClock clock_;
   std::unique_ptr<Store> store_;
   uint64_t queued_ = 0;
