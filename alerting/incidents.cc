@@ -11,20 +11,24 @@
 
 namespace lookout {
 
-std::string incident_payload(const IncidentRecord& i, const std::string& ack_url) {
+nlohmann::json incident_json(const IncidentRecord& i) {
   auto time_or_null = [](const std::optional<WallTime>& t) { return t ? nlohmann::json(rfc3339(*t)) : nlohmann::json(nullptr); };
-  nlohmann::json j{{"id", i.id},
-                   {"monitor", i.monitor},
-                   {"group", i.group},
-                   {"type", i.type},
-                   {"state", i.resolved_at ? "up" : to_string(i.state)},
-                   {"cause", i.cause},
-                   {"started_at", rfc3339(i.started_at)},
-                   {"resolved_at", time_or_null(i.resolved_at)},
-                   {"acknowledged_at", time_or_null(i.acknowledged_at)},
-                   {"acknowledged_by", i.acknowledged_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.acknowledged_by)},
-                   {"flapping", i.flapping},
-                   {"ack_url", ack_url.empty() ? nlohmann::json(nullptr) : nlohmann::json(ack_url)}};
+  return {{"id", i.id},
+          {"monitor", i.monitor},
+          {"group", i.group},
+          {"type", i.type},
+          {"state", i.resolved_at ? "up" : to_string(i.state)},
+          {"cause", i.cause},
+          {"started_at", rfc3339(i.started_at)},
+          {"resolved_at", time_or_null(i.resolved_at)},
+          {"acknowledged_at", time_or_null(i.acknowledged_at)},
+          {"acknowledged_by", i.acknowledged_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.acknowledged_by)},
+          {"flapping", i.flapping}};
+}
+
+std::string incident_payload(const IncidentRecord& i, const std::string& ack_url) {
+  nlohmann::json j = incident_json(i);
+  j["ack_url"] = ack_url.empty() ? nlohmann::json(nullptr) : nlohmann::json(ack_url);
   return j.dump();
 }
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,7 +63,9 @@ struct AlertChanges {
   bool empty() const { return incidents.empty() && events.empty(); }
 };
 
-// The JSON of an incident in notifications and the API.
+// The contract's fields of an incident, as the incidents API and notifications show it.
+nlohmann::json incident_json(const IncidentRecord& i);
+// A notification's incident: incident_json with its ack link, serialised.
 std::string incident_payload(const IncidentRecord& i, const std::string& ack_url);
 // What grouping and messages read back from such a payload: empty for a test's null payload
 // or one that does not parse.

@@ -352,23 +352,12 @@ void WebServer::incident_routes() {
     const IncidentFilter which = state == "open" ? IncidentFilter::kOpen : state == "resolved" ? IncidentFilter::kResolved : IncidentFilter::kAll;
     const auto rows = list_incidents(
         lease->get(), which, [&](const IncidentRecord& i) { return visible(i.monitor, *snap, admin); }, static_cast<size_t>(limit));
-    auto time_or_null = [](const std::optional<WallTime>& t) { return t ? nlohmann::json(rfc3339(*t)) : nlohmann::json(nullptr); };
     auto incidents = nlohmann::json::array();
     std::map<int64_t, size_t> index;
     for (const auto& i : rows) {
       index[i.id] = incidents.size();
-      incidents.push_back({{"id", i.id},
-                           {"monitor", i.monitor},
-                           {"group", i.group},
-                           {"type", i.type},
-                           {"state", i.resolved_at ? "up" : to_string(i.state)},
-                           {"cause", i.cause},
-                           {"started_at", rfc3339(i.started_at)},
-                           {"resolved_at", time_or_null(i.resolved_at)},
-                           {"acknowledged_at", time_or_null(i.acknowledged_at)},
-                           {"acknowledged_by", i.acknowledged_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.acknowledged_by)},
-                           {"flapping", i.flapping},
-                           {"events", nlohmann::json::array()}});
+      incidents.push_back(incident_json(i));
+      incidents.back()["events"] = nlohmann::json::array();
     }
     if (!index.empty()) {
       for (const auto& n : incident_notifications(lease->get(), index.begin()->first, index.rbegin()->first)) {
