@@ -6,6 +6,8 @@
 #include <array>
 #include <limits>
 
+#include "store/statement.h"
+
 namespace lookout {
 namespace {
 
@@ -133,18 +135,15 @@ std::unordered_map<int64_t, std::string> HistoryReader::monitor_names() {
 
 void HistoryReader::runs(int64_t from_ms, int64_t to_ms,
                          const std::function<void(int64_t monitor_id, int64_t t_ms, StoredRun run)>& f) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT monitor_id, t_ms, outcome, total_us, maintenance, samples FROM results "
-                         "WHERE t_ms >= ? AND t_ms < ? ORDER BY t_ms",
-                         -1, &st, nullptr) == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, from_ms);
-    sqlite3_bind_int64(st, 2, to_ms);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      f(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), read_run_columns(st, 2));
-    }
+  Stmt st(db_,
+          "SELECT monitor_id, t_ms, outcome, total_us, maintenance, samples FROM results "
+          "WHERE t_ms >= ? AND t_ms < ? ORDER BY t_ms");
+  if (!st.ok()) return;
+  st.bind(1, from_ms);
+  st.bind(2, to_ms);
+  while (st.step() == SQLITE_ROW) {
+    f(sqlite3_column_int64(st.get(), 0), sqlite3_column_int64(st.get(), 1), read_run_columns(st.get(), 2));
   }
-  sqlite3_finalize(st);
 }
 
 std::vector<HistoryReader::Point> HistoryReader::series(int64_t monitor_id, int64_t from_ms, int64_t to_ms, int64_t step_ms) {

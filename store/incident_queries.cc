@@ -2,17 +2,14 @@
 
 #include <algorithm>
 
+#include "store/statement.h"
+
 namespace lookout {
 namespace {
 
-std::string column_string(sqlite3_stmt* st, int i) {
-  const auto* t = sqlite3_column_text(st, i);
-  return t != nullptr ? std::string(reinterpret_cast<const char*>(t)) : std::string();
-}
-
 // One row of kColumns.
 IncidentRecord read_row(sqlite3_stmt* st) {
-  auto text = [st](int i) { return column_string(st, i); };
+  auto text = [st](int i) { return column_text(st, i); };
   IncidentRecord i;
   i.id = sqlite3_column_int64(st, 0);
   i.monitor = text(1);
@@ -93,37 +90,32 @@ std::vector<IncidentRecord> list_incidents(sqlite3* db, IncidentFilter which,
                                                            : "";
   const std::string sql = std::string(kColumns) + where + "ORDER BY started_ms DESC, id DESC";
   std::vector<IncidentRecord> out;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-    while (out.size() < limit && sqlite3_step(st) == SQLITE_ROW) {
-      IncidentRecord i = read_row(st);
-      if (keep(i)) out.push_back(std::move(i));
-    }
+  Stmt st(db, sql);
+  while (st.ok() && out.size() < limit && st.step() == SQLITE_ROW) {
+    IncidentRecord i = read_row(st.get());
+    if (keep(i)) out.push_back(std::move(i));
   }
-  sqlite3_finalize(st);
   return out;
 }
 
 std::vector<IncidentNotification> incident_notifications(sqlite3* db, int64_t first_id, int64_t last_id) {
   std::vector<IncidentNotification> out;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT e.incident_id, e.event, e.at_ms, o.id, o.channel, o.status FROM incident_events e "
-                         "LEFT JOIN outbox o ON o.event_id = e.id WHERE e.incident_id BETWEEN ? AND ? ORDER BY e.id, o.channel",
-                         -1, &st, nullptr) == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, first_id);
-    sqlite3_bind_int64(st, 2, last_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      IncidentNotification n{sqlite3_column_int64(st, 0), column_string(st, 1), from_unix_ms(sqlite3_column_int64(st, 2)), {}, {}, {}};
-      if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-        n.id = column_string(st, 3);
-        n.channel = column_string(st, 4);
-        n.status = column_string(st, 5);
-      }
-      out.push_back(std::move(n));
+  Stmt st(db,
+          "SELECT e.incident_id, e.event, e.at_ms, o.id, o.channel, o.status FROM incident_events e "
+          "LEFT JOIN outbox o ON o.event_id = e.id WHERE e.incident_id BETWEEN ? AND ? ORDER BY e.id, o.channel");
+  if (!st.ok()) return out;
+  st.bind(1, first_id);
+  st.bind(2, last_id);
+  sqlite3_stmt* row = st.get();
+  while (st.step() == SQLITE_ROW) {
+    IncidentNotification n{sqlite3_column_int64(row, 0), column_text(row, 1), from_unix_ms(sqlite3_column_int64(row, 2)), {}, {}, {}};
+    if (sqlite3_column_type(row, 3) != SQLITE_NULL) {
+      n.id = column_text(row, 3);
+      n.channel = column_text(row, 4);
+      n.status = column_text(row, 5);
     }
+    out.push_back(std::move(n));
   }
-  sqlite3_finalize(st);
   return out;
 }
 

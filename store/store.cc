@@ -9,48 +9,10 @@
 #include "daemon/random.h"
 #include "store/rollup.h"
 #include "store/schema.h"
+#include "store/statement.h"
 
 namespace lookout {
 namespace {
-
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Stmt() { sqlite3_finalize(st_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return st_; }
-  void bind(int i, int64_t v) { sqlite3_bind_int64(st_, i, v); }
-  void bind(int i, const std::string& v) { sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
-  void bind(int i, std::optional<int64_t> v) {
-    if (v) {
-      sqlite3_bind_int64(st_, i, *v);
-    } else {
-      sqlite3_bind_null(st_, i);
-    }
-  }
-  void bind_blob(int i, const std::string& v) {
-    sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void bind_null(int i) { sqlite3_bind_null(st_, i); }
-  void bind_text_or_null(int i, const std::string& v) {
-    if (v.empty()) {
-      sqlite3_bind_null(st_, i);
-    } else {
-      bind(i, v);
-    }
-  }
-  int step() { return sqlite3_step(st_); }
-  void reset() {
-    sqlite3_reset(st_);
-    sqlite3_clear_bindings(st_);
-  }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-  int rc_;
-};
 
 // A result as its row in `results` holds it: the samples only when there are several.
 StoredRun stored_run(const ResultRow& r) {
@@ -59,10 +21,6 @@ StoredRun stored_run(const ResultRow& r) {
   return run;
 }
 
-std::string column_text(sqlite3_stmt* st, int i) {
-  const auto* t = sqlite3_column_text(st, i);
-  return t != nullptr ? std::string(reinterpret_cast<const char*>(t)) : std::string();
-}
 
 }  // namespace
 
