@@ -320,14 +320,8 @@ void parse_route(Parser& p, const toml::table& t, std::vector<RouteConfig>& out)
     }
   };
   if (const auto* n = t.get("group_mode")) {
-    if (auto v = p.plain_text(*n, "group_mode")) {
-      if (*v == "leading") {
-        r.group_mode = GroupMode::kLeading;
-      } else if (*v == "alertmanager") {
-        r.group_mode = GroupMode::kAlertmanager;
-      } else {
-        p.error(n->source(), fmt::format("group_mode \"{}\" is not \"leading\" or \"alertmanager\"", *v));
-      }
+    if (auto v = p.one_of<GroupMode>(*n, "group_mode", {{"leading", GroupMode::kLeading}, {"alertmanager", GroupMode::kAlertmanager}})) {
+      r.group_mode = *v;
     }
   }
   group_time("group_wait", Duration{3'600'000}, ": it holds back the notifications of a route", r.group_wait);

@@ -3,11 +3,15 @@
 // daemon/config*.cc; each monitor kind's keys are parsed in a file of its own.
 #pragma once
 
+#include <fmt/format.h>
+
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <toml++/toml.h>
 #include <vector>
 
@@ -46,6 +50,22 @@ class Parser {
   std::optional<Duration> duration(const toml::node& n, std::string_view key);
   std::optional<uint64_t> size(const toml::node& n, std::string_view key);
   std::optional<std::vector<std::string>> string_list(const toml::node& n, std::string_view key);
+  // A word from a fixed list, as its value; an error names the words.
+  template <typename T>
+  std::optional<T> one_of(const toml::node& n, std::string_view key,
+                          std::initializer_list<std::pair<std::string_view, T>> words) {
+    auto v = plain_text(n, key);
+    if (!v) return std::nullopt;
+    std::string listed;
+    size_t i = 0;
+    for (const auto& [word, value] : words) {
+      if (*v == word) return value;
+      listed += fmt::format("{}\"{}\"", i == 0 ? "" : i + 1 == words.size() ? " or " : ", ", word);
+      ++i;
+    }
+    error(n.source(), fmt::format("{} \"{}\" is not {}", key, *v, listed));
+    return std::nullopt;
+  }
 
   // Records an error for every key of `table` not in `known`, with a "did you mean" hint.
   void check_keys(const toml::table& table, std::string_view section, const std::set<std::string>& known);

@@ -388,16 +388,8 @@ void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where
     p.error(where.source(), fmt::format("dns monitor \"{}\" has no query (the name to look up)", m.name));
   }
   if (const auto* n = layers.get("check")) {
-    if (auto v = p.plain_text(*n, "check")) {
-      if (*v == "spf") {
-        d.check = MailCheck::kSpf;
-      } else if (*v == "dmarc") {
-        d.check = MailCheck::kDmarc;
-      } else if (*v == "dkim") {
-        d.check = MailCheck::kDkim;
-      } else {
-        p.error(n->source(), fmt::format("check \"{}\" is not spf, dmarc or dkim", *v));
-      }
+    if (auto v = p.one_of<MailCheck>(*n, "check", {{"spf", MailCheck::kSpf}, {"dmarc", MailCheck::kDmarc}, {"dkim", MailCheck::kDkim}})) {
+      d.check = *v;
     }
   }
   const toml::node* selector = layers.get("selector");
@@ -442,15 +434,7 @@ void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where
   }
   m.host = d.resolver.empty() ? "dns:system" : "dns:" + d.resolver;
   if (const auto* n = layers.get("on_change")) {
-    if (auto v = p.plain_text(*n, "on_change")) {
-      if (*v == "alert") {
-        d.alert_on_change = true;
-      } else if (*v == "ignore") {
-        d.alert_on_change = false;
-      } else {
-        p.error(n->source(), fmt::format("on_change \"{}\" is not \"alert\" or \"ignore\"", *v));
-      }
-    }
+    if (auto v = p.one_of<bool>(*n, "on_change", {{"alert", true}, {"ignore", false}})) d.alert_on_change = *v;
   }
   check_sub_keys(p, layers.monitor, "expect", dns_expect_keys());
   if (const auto* n = layers.get("expect.answers")) {

@@ -558,6 +558,15 @@ TEST(AlertingConfig, ASingleValueStandsForAListOfOne) {
       << testing::PrintToString(messages(r));
 }
 
+// A word from a fixed list: the error names every word.
+TEST(Config, AWordOutsideItsListNamesTheWords) {
+  auto r = parse("[[monitor]]\nname = \"d\"\ntype = \"dns\"\nquery = \"a.test\"\ncheck = \"spam\"\non_change = \"maybe\"\n");
+  ASSERT_FALSE(r.ok());
+  const auto m = testing::PrintToString(messages(r));
+  EXPECT_NE(m.find("test.toml:5:9: check \\\"spam\\\" is not \\\"spf\\\", \\\"dmarc\\\" or \\\"dkim\\\""), std::string::npos) << m;
+  EXPECT_NE(m.find("test.toml:6:13: on_change \\\"maybe\\\" is not \\\"alert\\\" or \\\"ignore\\\""), std::string::npos) << m;
+}
+
 TEST(AlertingConfig, GroupModeIsLeadingUnlessAlertmanagerIsAsked) {
   auto r = parse(kAlerting, kAlertEnv);
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
