@@ -13,7 +13,8 @@ namespace {
 constexpr size_t kSigBytes = 16;
 
 std::string base64url(const unsigned char* data, size_t n) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   uint32_t buf = 0;
   int bits = 0;
@@ -32,8 +33,8 @@ std::string base64url(const unsigned char* data, size_t n) {
 std::string signature(std::string_view key, std::string_view message) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-       message.size(), mac, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
   return base64url(mac, kSigBytes);
 }
 
@@ -50,18 +51,21 @@ std::string make_ack_token(std::string_view key, int64_t incident_id, int64_t ex
   return message + "." + signature(key, message);
 }
 
-std::optional<AckClaim> verify_ack_token(std::string_view key, std::string_view token, int64_t now_unix_s) {
+std::optional<AckClaim> verify_ack_token(std::string_view key, std::string_view token,
+                                         int64_t now_unix_s) {
   if (token.size() > 80) return std::nullopt;
   const size_t a = token.find('.');
   const size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);
   if (b == std::string_view::npos) return std::nullopt;
   AckClaim claim{};
-  if (!parse_int(token.substr(0, a), claim.incident_id) || !parse_int(token.substr(a + 1, b - a - 1), claim.expires_unix_s)) {
+  if (!parse_int(token.substr(0, a), claim.incident_id) ||
+      !parse_int(token.substr(a + 1, b - a - 1), claim.expires_unix_s)) {
     return std::nullopt;
   }
   const std::string want = signature(key, token.substr(0, b));
   const std::string_view got = token.substr(b + 1);
-  if (got.size() != want.size() || CRYPTO_memcmp(got.data(), want.data(), want.size()) != 0) return std::nullopt;
+  if (got.size() != want.size() || CRYPTO_memcmp(got.data(), want.data(), want.size()) != 0)
+    return std::nullopt;
   if (now_unix_s >= claim.expires_unix_s) return std::nullopt;
   return claim;
 }

@@ -19,6 +19,7 @@ struct AckClaim {
   int64_t expires_unix_s;
 };
 // The claim when the signature is right and it has not expired at `now_unix_s`.
-std::optional<AckClaim> verify_ack_token(std::string_view key, std::string_view token, int64_t now_unix_s);
+std::optional<AckClaim> verify_ack_token(std::string_view key, std::string_view token,
+                                         int64_t now_unix_s);
 
 }  // namespace lookout

@@ -2,11 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/curl_bridge.h"
-
 #include <algorithm>
 #include <cmath>
 
+#include "daemon/curl_bridge.h"
 #include "daemon/units.h"
 
 namespace lookout {
@@ -36,7 +35,8 @@ void Dispatcher::configure(const Config& config) {
     give_up_[c.name] = c.give_up_after;
   }
   timing_.clear();
-  for (const auto& r : config.routes) timing_[r.name] = GroupTiming{r.group_wait, r.group_interval, r.group_mode};
+  for (const auto& r : config.routes)
+    timing_[r.name] = GroupTiming{r.group_wait, r.group_interval, r.group_mode};
   for (auto& [name, ch] : channels_) {
     if (busy_.count(name) != 0 && busy_.at(name) > 0) retired_.push_back(std::move(ch));
   }
@@ -44,7 +44,8 @@ void Dispatcher::configure(const Config& config) {
   pump();
 }
 
-void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms, uint64_t seq) {
+void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms,
+                       uint64_t seq) {
   std::string key = group_key(row);
   const std::string id = row.id;
   Item& it = items_[id] = Item{std::move(row), attempts, 0, seq, false, false, std::move(key)};
@@ -59,7 +60,8 @@ void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry
 void Dispatcher::schedule(Item& it) {
   // A route that left the config no longer gathers: its rows go as they come.
   const auto t = timing_.find(it.row.route);
-  it.due_ms = groups_.admit(it.key, to_unix_ms(it.row.created), t != timing_.end() ? t->second : GroupTiming{});
+  it.due_ms = groups_.admit(it.key, to_unix_ms(it.row.created),
+                            t != timing_.end() ? t->second : GroupTiming{});
   it.scheduled = true;
 }
 
@@ -73,7 +75,8 @@ void Dispatcher::add(const AlertChanges& changes, uint64_t seq) {
 void Dispatcher::add_loaded(std::vector<PendingOutbox> rows) {
   // Rows never tried gather again as if they had just been made; retries keep their time.
   for (auto& p : rows) {
-    admit(std::move(p.row), p.attempts, p.attempts > 0 ? std::optional<int64_t>(p.due_ms) : std::nullopt, 0);
+    admit(std::move(p.row), p.attempts,
+          p.attempts > 0 ? std::optional<int64_t>(p.due_ms) : std::nullopt, 0);
   }
   refresh_stats();
   pump();
@@ -150,14 +153,16 @@ void Dispatcher::send(std::string key, std::vector<std::string> ids, int64_t now
   auto ch = channels_.find(channel);
   if (ch == channels_.end()) {
     curl_.defer([done, channel] {
-      done({DeliveryOutcome::Kind::kPermanent, fmt::format("channel {} is no longer in the config", channel)});
+      done({DeliveryOutcome::Kind::kPermanent,
+            fmt::format("channel {} is no longer in the config", channel)});
     });
     return;
   }
   ch->second->send(rows, std::move(done));
 }
 
-void Dispatcher::finish(const std::string& key, const std::vector<std::string>& ids, DeliveryOutcome o) {
+void Dispatcher::finish(const std::string& key, const std::vector<std::string>& ids,
+                        DeliveryOutcome o) {
   keys_in_flight_.erase(key);
   std::vector<Item*> batch;
   for (const auto& id : ids) {
@@ -175,10 +180,14 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
   const Duration wait = backoff(attempts, std::uniform_real_distribution<double>(0, 1)(rng_));
 
   const OutboxRow& first = batch.front()->row;
-  const std::string what = batch.size() == 1
-                               ? fmt::format("{} {}", first.event, first.incident_id == 0 ? "test" : fmt::format("of incident {}", first.incident_id))
-                               : fmt::format("a group of {} notifications", batch.size());
-  const std::string where = fmt::format("through {}{}", channel, first.recipient.empty() ? "" : " to " + first.recipient);
+  const std::string what =
+      batch.size() == 1
+          ? fmt::format(
+                "{} {}", first.event,
+                first.incident_id == 0 ? "test" : fmt::format("of incident {}", first.incident_id))
+          : fmt::format("a group of {} notifications", batch.size());
+  const std::string where =
+      fmt::format("through {}{}", channel, first.recipient.empty() ? "" : " to " + first.recipient);
   size_t gave_up = 0;
   for (Item* it : batch) {
     it->in_flight = false;
@@ -205,21 +214,24 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
   if (o.kind == DeliveryOutcome::Kind::kDelivered) {
     spdlog::info("{} delivered {} ({})", what, where, o.detail);
   } else if (o.kind == DeliveryOutcome::Kind::kPermanent) {
-    spdlog::error("{} {} failed and will not be retried: {}; check the channel's settings", what, where, o.detail);
+    spdlog::error("{} {} failed and will not be retried: {}; check the channel's settings", what,
+                  where, o.detail);
   } else {
     if (gave_up > 0) {
-      spdlog::error("{} {}: giving up on {} of them after {} attempts over {} (last: {})", what, where, gave_up, attempts,
-                    format_duration(give_up), o.detail);
+      spdlog::error("{} {}: giving up on {} of them after {} attempts over {} (last: {})", what,
+                    where, gave_up, attempts, format_duration(give_up), o.detail);
     }
     if (gave_up < batch.size()) {
-      spdlog::warn("{} {} not delivered ({}); attempt {} in {}", what, where, o.detail, attempts + 1, format_duration(wait));
+      spdlog::warn("{} {} not delivered ({}); attempt {} in {}", what, where, o.detail,
+                   attempts + 1, format_duration(wait));
     }
   }
   if (!retired_.empty()) {
     // Channels replaced by a reload go once nothing of theirs is in flight; not inside their
     // own callback.
     curl_.defer([this] {
-      const bool idle = std::none_of(items_.begin(), items_.end(), [](const auto& kv) { return kv.second.in_flight; });
+      const bool idle = std::none_of(items_.begin(), items_.end(),
+                                     [](const auto& kv) { return kv.second.in_flight; });
       if (idle) retired_.clear();
     });
   }
@@ -231,7 +243,8 @@ void Dispatcher::refresh_stats() {
   stats_.pending = items_.size();
   stats_.oldest_pending.reset();
   for (const auto& [id, it] : items_) {
-    if (!stats_.oldest_pending || it.row.created < *stats_.oldest_pending) stats_.oldest_pending = it.row.created;
+    if (!stats_.oldest_pending || it.row.created < *stats_.oldest_pending)
+      stats_.oldest_pending = it.row.created;
   }
 }
 

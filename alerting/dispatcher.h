@@ -49,7 +49,7 @@ class Dispatcher {
     uint64_t seq = 0;
     bool in_flight = false;
     bool scheduled = false;  // due_ms is set: committed and admitted to its group, or a retry
-    std::string key;  // group_key(row)
+    std::string key;         // group_key(row)
   };
   void admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms, uint64_t seq);
   void schedule(Item& it);
@@ -68,9 +68,9 @@ class Dispatcher {
   std::map<std::string, Duration> give_up_;
   std::map<std::string, GroupTiming> timing_;  // by route
   GroupSchedule groups_;
-  std::map<std::string, Item> items_;  // by outbox id
-  std::map<std::string, size_t> busy_;     // batches in flight, by channel
-  std::set<std::string> keys_in_flight_;   // a group sends one batch at a time, in order
+  std::map<std::string, Item> items_;     // by outbox id
+  std::map<std::string, size_t> busy_;    // batches in flight, by channel
+  std::set<std::string> keys_in_flight_;  // a group sends one batch at a time, in order
   uint64_t committed_ = 0;
   bool stopped_ = false;
   std::mt19937_64 rng_{std::random_device{}()};

@@ -60,7 +60,8 @@ void order_worst_first(std::vector<OutboxRow>& rows) {
   keys.reserve(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) keys.push_back({rank_of(rows[i]), i});
   std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
-    return a.first.rank != b.first.rank ? a.first.rank < b.first.rank : a.first.monitor < b.first.monitor;
+    return a.first.rank != b.first.rank ? a.first.rank < b.first.rank
+                                        : a.first.monitor < b.first.monitor;
   });
   std::vector<OutboxRow> sorted;
   sorted.reserve(rows.size());

@@ -3,9 +3,9 @@
 // lone incident must page at once. A group is one route, one channel and one SMS number.
 // Leading (the default): a quiet group's first notification goes at once and makes the group
 // hot for group_wait; what arrives while it is hot gathers and goes as one message when it
-// cools, so nothing waits longer than group_wait and a storm is two messages. Alertmanager: the first notification waits group_wait for company,
-// later ones until group_interval has passed since the group's previous send. A test
-// notification has no route and always goes alone.
+// cools, so nothing waits longer than group_wait and a storm is two messages. Alertmanager: the
+// first notification waits group_wait for company, later ones until group_interval has passed since
+// the group's previous send. A test notification has no route and always goes alone.
 #pragma once
 
 #include <map>

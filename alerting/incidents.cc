@@ -12,7 +12,9 @@
 namespace lookout {
 
 nlohmann::json incident_json(const IncidentRecord& i) {
-  auto time_or_null = [](const std::optional<WallTime>& t) { return t ? nlohmann::json(rfc3339(*t)) : nlohmann::json(nullptr); };
+  auto time_or_null = [](const std::optional<WallTime>& t) {
+    return t ? nlohmann::json(rfc3339(*t)) : nlohmann::json(nullptr);
+  };
   return {{"id", i.id},
           {"monitor", i.monitor},
           {"group", i.group},
@@ -22,7 +24,8 @@ nlohmann::json incident_json(const IncidentRecord& i) {
           {"started_at", rfc3339(i.started_at)},
           {"resolved_at", time_or_null(i.resolved_at)},
           {"acknowledged_at", time_or_null(i.acknowledged_at)},
-          {"acknowledged_by", i.acknowledged_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.acknowledged_by)},
+          {"acknowledged_by",
+           i.acknowledged_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.acknowledged_by)},
           {"flapping", i.flapping}};
 }
 
@@ -42,7 +45,8 @@ PayloadFields payload_fields(const std::string& payload) {
   return f;
 }
 
-AlertEngine::AlertEngine(std::string ack_key, IdSource ids) : ack_key_(std::move(ack_key)), ids_(std::move(ids)) {}
+AlertEngine::AlertEngine(std::string ack_key, IdSource ids)
+    : ack_key_(std::move(ack_key)), ids_(std::move(ids)) {}
 
 void AlertEngine::configure(std::shared_ptr<const Config> config) { config_ = std::move(config); }
 
@@ -57,18 +61,23 @@ void AlertEngine::restore(std::vector<IncidentRecord> open, int64_t next_id) {
 
 std::string AlertEngine::ack_url(int64_t incident_id, WallTime now) const {
   if (!config_ || config_->server.public_url.empty()) return "";
-  const int64_t expires = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() + kAckTokenLifetimeS;
-  return fmt::format("{}/ack/{}", config_->server.public_url, make_ack_token(ack_key_, incident_id, expires));
+  const int64_t expires =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() +
+      kAckTokenLifetimeS;
+  return fmt::format("{}/ack/{}", config_->server.public_url,
+                     make_ack_token(ack_key_, incident_id, expires));
 }
 
-std::vector<AlertEngine::Target> AlertEngine::targets(const IncidentRecord& inc, const std::string& event) const {
+std::vector<AlertEngine::Target> AlertEngine::targets(const IncidentRecord& inc,
+                                                      const std::string& event) const {
   std::vector<Target> out;
   if (!config_) return out;
   const MonitorConfig* m = config_->find(inc.monitor);
   if (m == nullptr) return out;
   auto add = [&out](const std::vector<std::string>& names, const std::string& route) {
     for (const auto& n : names) {
-      if (std::none_of(out.begin(), out.end(), [&](const Target& t) { return t.channel == n; })) out.push_back({n, route});
+      if (std::none_of(out.begin(), out.end(), [&](const Target& t) { return t.channel == n; }))
+        out.push_back({n, route});
     }
   };
   for (const RouteConfig* r : routes_for(*config_, *m, to_string(inc.state))) {
@@ -77,22 +86,25 @@ std::vector<AlertEngine::Target> AlertEngine::targets(const IncidentRecord& inc,
     if (event == "incident.opened") continue;
     for (size_t t = 0; t < r->escalate.size(); ++t) {
       const std::string key = fmt::format("{}#{}", r->name, t);
-      if (std::find(inc.fired.begin(), inc.fired.end(), key) != inc.fired.end()) add(r->escalate[t].notify, r->name);
+      if (std::find(inc.fired.begin(), inc.fired.end(), key) != inc.fired.end())
+        add(r->escalate[t].notify, r->name);
     }
   }
   return out;
 }
 
-void AlertEngine::emit(IncidentRecord& inc, const std::string& event, const std::vector<Target>& targets, WallTime now,
-                       AlertChanges& out) {
+void AlertEngine::emit(IncidentRecord& inc, const std::string& event,
+                       const std::vector<Target>& targets, WallTime now, AlertChanges& out) {
   EventRecord ev{inc.id, event, now, {}};
   const std::string payload = incident_payload(inc, inc.open() ? ack_url(inc.id, now) : "");
   for (const auto& target : targets) {
     const ChannelConfig* c = config_ ? config_->channel(target.channel) : nullptr;
     if (c == nullptr) continue;
-    const std::vector<std::string> recipients = c->type == ChannelType::kSms ? c->to : std::vector<std::string>{""};
+    const std::vector<std::string> recipients =
+        c->type == ChannelType::kSms ? c->to : std::vector<std::string>{""};
     for (const auto& to : recipients) {
-      ev.notifications.push_back(OutboxRow{"evt_" + ids_(), inc.id, event, target.channel, target.route, to, now, payload});
+      ev.notifications.push_back(OutboxRow{"evt_" + ids_(), inc.id, event, target.channel,
+                                           target.route, to, now, payload});
     }
   }
   out.events.push_back(std::move(ev));
@@ -115,8 +127,9 @@ bool AlertEngine::flapping_update(const MonitorConfig& m, bool state_changed, In
   return flapping;
 }
 
-void AlertEngine::on_run(const MonitorConfig& m, State state, bool state_changed, const std::string& cause, WallTime now,
-                         bool in_maintenance, AlertChanges& out) {
+void AlertEngine::on_run(const MonitorConfig& m, State state, bool state_changed,
+                         const std::string& cause, WallTime now, bool in_maintenance,
+                         AlertChanges& out) {
   auto it = open_.find(m.name);
   IncidentRecord* inc = it == open_.end() ? nullptr : &it->second;
   const bool was_flapping = inc != nullptr && inc->flapping;
@@ -146,7 +159,8 @@ void AlertEngine::on_run(const MonitorConfig& m, State state, bool state_changed
       fresh.flapping = flapping;
       fresh.flap_notified = flapping;
       for (const RouteConfig* r : routes_for(*config_, m, to_string(state))) {
-        if (r->repeat && (!fresh.next_reminder || now + *r->repeat < *fresh.next_reminder)) fresh.next_reminder = now + *r->repeat;
+        if (r->repeat && (!fresh.next_reminder || now + *r->repeat < *fresh.next_reminder))
+          fresh.next_reminder = now + *r->repeat;
       }
       inc = &open_.emplace(m.name, std::move(fresh)).first->second;
       emit(*inc, "incident.opened", targets(*inc, "incident.opened"), now, out);
@@ -230,7 +244,8 @@ void AlertEngine::tick(WallTime now, AlertChanges& out) {
   }
 }
 
-AlertEngine::AckResult AlertEngine::acknowledge(int64_t incident_id, const std::string& by, WallTime now, AlertChanges& out) {
+AlertEngine::AckResult AlertEngine::acknowledge(int64_t incident_id, const std::string& by,
+                                                WallTime now, AlertChanges& out) {
   for (auto& [name, inc] : open_) {
     if (inc.id != incident_id) continue;
     if (inc.acknowledged_at) return AckResult::kAlready;
@@ -241,7 +256,8 @@ AlertEngine::AckResult AlertEngine::acknowledge(int64_t incident_id, const std::
     out.incidents.push_back(inc);
     return AckResult::kDone;
   }
-  if (resolved_recently_.count(incident_id) != 0 || (incident_id > 0 && incident_id < next_id_)) return AckResult::kResolved;
+  if (resolved_recently_.count(incident_id) != 0 || (incident_id > 0 && incident_id < next_id_))
+    return AckResult::kResolved;
   return AckResult::kUnknown;
 }
 

@@ -32,22 +32,22 @@ struct IncidentRecord {
   std::optional<WallTime> resolved_at, acknowledged_at;
   std::string acknowledged_by;  // "link" or "api"
   bool flapping = false;
-  bool flap_notified = false;         // the one notification of this flapping period went out
-  std::vector<std::string> fired;     // escalation tiers fired, as "route#index"
+  bool flap_notified = false;      // the one notification of this flapping period went out
+  std::vector<std::string> fired;  // escalation tiers fired, as "route#index"
   std::optional<WallTime> next_reminder;
   bool open() const { return !resolved_at; }
 };
 
 // One notification: a row of the outbox, sent at least once, always with this id.
 struct OutboxRow {
-  std::string id;  // "evt_" + 32 hex digits
+  std::string id;           // "evt_" + 32 hex digits
   int64_t incident_id = 0;  // 0 for a test
   std::string event;
   std::string channel;
   std::string route;      // whose group_wait and group_interval apply; empty for a test
   std::string recipient;  // sms: one number per row; else empty
   WallTime created;
-  std::string payload;    // the incident as JSON, as the event saw it; null for a test
+  std::string payload;  // the incident as JSON, as the event saw it; null for a test
 };
 
 struct EventRecord {
@@ -84,8 +84,8 @@ class AlertEngine {
   // Open incidents from storage, and the next incident id to use.
   void restore(std::vector<IncidentRecord> open, int64_t next_id);
 
-  void on_run(const MonitorConfig& m, State state, bool state_changed, const std::string& cause, WallTime now,
-              bool in_maintenance, AlertChanges& out);
+  void on_run(const MonitorConfig& m, State state, bool state_changed, const std::string& cause,
+              WallTime now, bool in_maintenance, AlertChanges& out);
   void tick(WallTime now, AlertChanges& out);
 
   // A monitor left the config: its open incident resolves, quietly (nobody is paged for a
@@ -93,7 +93,8 @@ class AlertEngine {
   void forget(const std::string& monitor, WallTime now, AlertChanges& out);
 
   enum class AckResult { kDone, kAlready, kResolved, kUnknown };
-  AckResult acknowledge(int64_t incident_id, const std::string& by, WallTime now, AlertChanges& out);
+  AckResult acknowledge(int64_t incident_id, const std::string& by, WallTime now,
+                        AlertChanges& out);
 
   const std::map<std::string, IncidentRecord>& open_incidents() const { return open_; }
   std::string ack_url(int64_t incident_id, WallTime now) const;
@@ -103,8 +104,8 @@ class AlertEngine {
   struct Target {
     std::string channel, route;
   };
-  void emit(IncidentRecord& inc, const std::string& event, const std::vector<Target>& targets, WallTime now,
-            AlertChanges& out);
+  void emit(IncidentRecord& inc, const std::string& event, const std::vector<Target>& targets,
+            WallTime now, AlertChanges& out);
   // Each channel once, with the first route (in config order) that names it.
   std::vector<Target> targets(const IncidentRecord& inc, const std::string& event) const;
   bool flapping_update(const MonitorConfig& m, bool state_changed, IncidentRecord* inc);
@@ -113,7 +114,7 @@ class AlertEngine {
   IdSource ids_;
   std::shared_ptr<const Config> config_;
   int64_t next_id_ = 1;
-  std::map<std::string, IncidentRecord> open_;           // by monitor
+  std::map<std::string, IncidentRecord> open_;  // by monitor
   // Per monitor: did the state change at each of the last flap.window (at most 100) runs,
   // newest in bit 0; a bit per run, since 10,000 monitors each keep one.
   struct FlapWindow {
@@ -122,7 +123,8 @@ class AlertEngine {
     bool flapping = false;
   };
   std::map<std::string, FlapWindow> flap_;
-  std::map<int64_t, std::string> resolved_recently_;     // id -> monitor, to answer a late ack with 409
+  std::map<int64_t, std::string>
+      resolved_recently_;  // id -> monitor, to answer a late ack with 409
 };
 
 }  // namespace lookout

@@ -1,5 +1,4 @@
 #include "audit/audit.h"
-#include "daemon/text.h"
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -16,6 +15,7 @@
 #include "daemon/curl_bridge.h"
 #include "daemon/event_loop.h"
 #include "daemon/random.h"
+#include "daemon/text.h"
 #include "daemon/units.h"
 #include "probes/http_exchange.h"
 #include "probes/http_probe.h"
@@ -32,10 +32,10 @@ constexpr uint64_t kMaxBody = 2 * 1024 * 1024;
 constexpr const char* kForeignOrigin = "https://lookout-audit.invalid";
 
 // Files a scanner asks for first: environment files, the repository, password files, backups.
-constexpr const char* kExposedPaths[] = {"/.env",         "/.env.bak",        "/.git/HEAD",   "/.git/config",
-                                         "/.htpasswd",    "/.DS_Store",       "/backup.zip",  "/backup.tar.gz",
-                                         "/backup.sql",   "/dump.sql",        "/database.sql", "/db.sqlite",
-                                         "/config.php.bak", "/wp-config.php.bak", "/index.php~"};
+constexpr const char* kExposedPaths[] = {
+    "/.env",         "/.env.bak",   "/.git/HEAD",      "/.git/config",       "/.htpasswd",
+    "/.DS_Store",    "/backup.zip", "/backup.tar.gz",  "/backup.sql",        "/dump.sql",
+    "/database.sql", "/db.sqlite",  "/config.php.bak", "/wp-config.php.bak", "/index.php~"};
 
 bool is_address(const std::string& host) {
   unsigned char buf[16];
@@ -131,11 +131,13 @@ class Runner {
   void note_cookies(const std::string& where, const Fetched& f) {
     if (!f.responded) return;
     ++responses_;
-    for (auto& line : header_values(f.obs, "Set-Cookie")) cookies_.push_back(SeenCookie{path_of(where), std::move(line)});
+    for (auto& line : header_values(f.obs, "Set-Cookie"))
+      cookies_.push_back(SeenCookie{path_of(where), std::move(line)});
   }
   void note_step_cookies(const std::string& step, const HttpObservation& obs) {
     ++responses_;
-    for (auto& line : header_values(obs, "Set-Cookie")) cookies_.push_back(SeenCookie{"step '" + step + "'", std::move(line)});
+    for (auto& line : header_values(obs, "Set-Cookie"))
+      cookies_.push_back(SeenCookie{"step '" + step + "'", std::move(line)});
   }
   const std::vector<SeenCookie>& cookies() const { return cookies_; }
   int responses() const { return responses_; }
@@ -164,9 +166,12 @@ std::string cert_evidence(const ProbeResult& r, const std::string& host, WallTim
   if (r.outcome != Outcome::kUp || !r.cert_not_after) return r.cause;
   std::string issuer;
   const auto detail = nlohmann::json::parse(r.detail, nullptr, false);
-  if (detail.is_object() && detail.contains("chain") && !detail["chain"].empty()) issuer = detail["chain"][0].value("issuer", "");
-  const auto days = std::chrono::duration_cast<std::chrono::hours>(*r.cert_not_after - now).count() / 24;
-  return fmt::format("valid for {} until {} ({} days left){}", host, rfc3339(*r.cert_not_after).substr(0, 10), days,
+  if (detail.is_object() && detail.contains("chain") && !detail["chain"].empty())
+    issuer = detail["chain"][0].value("issuer", "");
+  const auto days =
+      std::chrono::duration_cast<std::chrono::hours>(*r.cert_not_after - now).count() / 24;
+  return fmt::format("valid for {} until {} ({} days left){}", host,
+                     rfc3339(*r.cert_not_after).substr(0, 10), days,
                      issuer.empty() ? "" : ", issued by " + shorten(issuer, 60));
 }
 
@@ -174,11 +179,13 @@ void check_https(Runner& run, const Targets& t, const Clock& clock, AuditReport&
   const Fetched http = run.fetch(run.call(t.http_url));
   report.checks.push_back(judge_redirect(http, t.host, false));
   if (t.www_http_url.empty()) {
-    report.checks.push_back(make_check("https_redirect_www", Result::kSkipped, fmt::format("{} has no www. form", t.host)));
+    report.checks.push_back(make_check("https_redirect_www", Result::kSkipped,
+                                       fmt::format("{} has no www. form", t.host)));
   } else {
     const Fetched www = run.fetch(run.call(t.www_http_url));
     if (!www.responded && www.cause.rfind("cannot resolve", 0) == 0) {
-      report.checks.push_back(make_check("https_redirect_www", Result::kSkipped, fmt::format("www.{} does not resolve", t.host)));
+      report.checks.push_back(make_check("https_redirect_www", Result::kSkipped,
+                                         fmt::format("www.{} does not resolve", t.host)));
     } else {
       report.checks.push_back(judge_redirect(www, t.host, true));
     }
@@ -190,7 +197,8 @@ void check_https(Runner& run, const Targets& t, const Clock& clock, AuditReport&
   cert.cert.warn_within = Duration{30LL * 86'400'000};
   cert.cert.fail_within = Duration{21LL * 86'400'000};
   const ProbeResult c = run.run(cert);
-  report.checks.push_back(make_check("tls_certificate", result_of(c.outcome), cert_evidence(c, t.host, clock.wall())));
+  report.checks.push_back(
+      make_check("tls_certificate", result_of(c.outcome), cert_evidence(c, t.host, clock.wall())));
 
   // Only the handshake matters here, so the certificate is not verified.
   HttpCall legacy = run.call(t.https_url);
@@ -199,18 +207,22 @@ void check_https(Runner& run, const Targets& t, const Clock& clock, AuditReport&
   legacy.legacy_tls_only = true;
   const Fetched old = run.fetch(legacy);
   if (old.responded || old.timings.tls_us) {
-    report.checks.push_back(make_check("tls_versions", Result::kFail, "the server completed a TLS 1.0/1.1 handshake"));
+    report.checks.push_back(
+        make_check("tls_versions", Result::kFail, "the server completed a TLS 1.0/1.1 handshake"));
   } else if (old.cause.find("TLS") != std::string::npos) {
-    report.checks.push_back(make_check("tls_versions", Result::kPass, "TLS 1.0 and 1.1 handshakes are refused"));
+    report.checks.push_back(
+        make_check("tls_versions", Result::kPass, "TLS 1.0 and 1.1 handshakes are refused"));
   } else {
-    report.checks.push_back(make_check("tls_versions", Result::kWarn, fmt::format("could not tell: {}", old.cause)));
+    report.checks.push_back(
+        make_check("tls_versions", Result::kWarn, fmt::format("could not tell: {}", old.cause)));
   }
 }
 
 void check_headers(const Fetched& page, AuditReport& report) {
   if (!page.responded) {
     const std::string why = fmt::format("the page did not answer: {}", page.cause);
-    for (const char* kind : {"hsts", "csp", "nosniff", "frame_protection", "referrer_policy", "version_leak", "cors"}) {
+    for (const char* kind : {"hsts", "csp", "nosniff", "frame_protection", "referrer_policy",
+                             "version_leak", "cors"}) {
       report.checks.push_back(make_check(kind, Result::kFail, why));
     }
     return;
@@ -224,9 +236,11 @@ void check_headers(const Fetched& page, AuditReport& report) {
   report.checks.push_back(judge_cors(page.obs, kForeignOrigin));
 }
 
-void check_private_routes(Runner& run, const AuditOptions& o, const Targets& t, AuditReport& report) {
+void check_private_routes(Runner& run, const AuditOptions& o, const Targets& t,
+                          AuditReport& report) {
   if (o.private_paths.empty()) {
-    report.checks.push_back(make_check("private_route", Result::kSkipped, "no --private PATH given"));
+    report.checks.push_back(
+        make_check("private_route", Result::kSkipped, "no --private PATH given"));
     return;
   }
   std::vector<HttpCall> calls;
@@ -234,7 +248,8 @@ void check_private_routes(Runner& run, const AuditOptions& o, const Targets& t, 
   const auto answers = run.fetch_all(calls);
   for (size_t i = 0; i < answers.size(); ++i) {
     CheckResult c = judge_private_route(o.private_paths[i], answers[i]);
-    if (c.result == Result::kPass) report.facts.refused.emplace_back(o.private_paths[i], answers[i].obs.status);
+    if (c.result == Result::kPass)
+      report.facts.refused.emplace_back(o.private_paths[i], answers[i].obs.status);
     report.checks.push_back(std::move(c));
   }
 }
@@ -245,18 +260,23 @@ void check_exposed_files(Runner& run, const Targets& t, AuditReport& report) {
   for (const char* p : kExposedPaths) calls.push_back(run.call(resolve_url(t.https_url, p)));
   const auto answers = run.fetch_all(calls);
   if (!answers[0].responded) {
-    report.checks.push_back(make_check("exposed_files", Result::kSkipped, fmt::format("the app did not answer: {}", answers[0].cause)));
+    report.checks.push_back(
+        make_check("exposed_files", Result::kSkipped,
+                   fmt::format("the app did not answer: {}", answers[0].cause)));
     return;
   }
   std::vector<std::string> served;
   for (size_t i = 1; i < answers.size(); ++i) {
-    if (auto e = exposed_file(kExposedPaths[i - 1], answers[i], answers[0])) served.push_back(std::move(*e));
+    if (auto e = exposed_file(kExposedPaths[i - 1], answers[i], answers[0]))
+      served.push_back(std::move(*e));
   }
   if (!served.empty()) {
-    report.checks.push_back(make_check("exposed_files", Result::kFail, fmt::format("served: {}", fmt::join(served, ", "))));
+    report.checks.push_back(make_check("exposed_files", Result::kFail,
+                                       fmt::format("served: {}", fmt::join(served, ", "))));
   } else {
     report.checks.push_back(
-        make_check("exposed_files", Result::kPass, fmt::format("none of {} well-known paths is served", std::size(kExposedPaths))));
+        make_check("exposed_files", Result::kPass,
+                   fmt::format("none of {} well-known paths is served", std::size(kExposedPaths))));
   }
 }
 
@@ -288,11 +308,13 @@ void check_scripts(Runner& run, const Targets& t, const Fetched& page, AuditRepo
   for (const auto& s : bodies) {
     std::vector<std::string> candidates{s.url + ".map"};
     std::string named;
-    if (s.responded && RE2::PartialMatch(s.obs.body, map_comment, &named) && named.rfind("data:", 0) != 0) {
+    if (s.responded && RE2::PartialMatch(s.obs.body, map_comment, &named) &&
+        named.rfind("data:", 0) != 0) {
       candidates.push_back(resolve_url(s.url, named));
     }
     for (const auto& m : candidates) {
-      if (!m.empty() && same_origin(m, t.https_url) && map_urls.insert(m).second) map_calls.push_back(run.call(m));
+      if (!m.empty() && same_origin(m, t.https_url) && map_urls.insert(m).second)
+        map_calls.push_back(run.call(m));
     }
   }
   std::vector<std::string> maps;
@@ -300,16 +322,21 @@ void check_scripts(Runner& run, const Targets& t, const Fetched& page, AuditRepo
     if (is_source_map(m)) maps.push_back(path_of(m.url));
   }
   if (calls.empty()) {
-    report.checks.push_back(make_check("source_maps", Result::kSkipped, "the page loads no script of its own"));
+    report.checks.push_back(
+        make_check("source_maps", Result::kSkipped, "the page loads no script of its own"));
   } else if (!maps.empty()) {
-    report.checks.push_back(make_check("source_maps", Result::kFail, fmt::format("served: {}", fmt::join(maps, ", "))));
+    report.checks.push_back(
+        make_check("source_maps", Result::kFail, fmt::format("served: {}", fmt::join(maps, ", "))));
   } else {
-    report.checks.push_back(make_check("source_maps", Result::kPass, fmt::format("no map for the page's {} scripts", calls.size())));
+    report.checks.push_back(
+        make_check("source_maps", Result::kPass,
+                   fmt::format("no map for the page's {} scripts", calls.size())));
   }
 
   std::vector<std::string> found;
   auto scan = [&](const std::string& where, std::string_view text) {
-    for (const auto& f : scan_for_secrets(text)) found.push_back(fmt::format("{}:{} {} {}", where, f.line, f.kind, f.masked));
+    for (const auto& f : scan_for_secrets(text))
+      found.push_back(fmt::format("{}:{} {} {}", where, f.line, f.kind, f.masked));
   };
   scan(path_of(t.https_url), page.obs.body);
   size_t scanned = 0;
@@ -318,13 +345,17 @@ void check_scripts(Runner& run, const Targets& t, const Fetched& page, AuditRepo
     ++scanned;
     scan(path_of(s.url), s.obs.body);
   }
-  const std::string scope =
-      fmt::format("the page and {} of its scripts{}{}", scanned, foreign > 0 ? fmt::format(" ({} on other origins not read)", foreign) : "",
-                  seen.size() > kMaxScripts ? fmt::format(", the first {} of {}", kMaxScripts, seen.size()) : "");
+  const std::string scope = fmt::format(
+      "the page and {} of its scripts{}{}", scanned,
+      foreign > 0 ? fmt::format(" ({} on other origins not read)", foreign) : "",
+      seen.size() > kMaxScripts ? fmt::format(", the first {} of {}", kMaxScripts, seen.size())
+                                : "");
   if (!found.empty()) {
-    report.checks.push_back(make_check("browser_secrets", Result::kFail, fmt::format("{} in {}", fmt::join(found, "; "), scope)));
+    report.checks.push_back(make_check("browser_secrets", Result::kFail,
+                                       fmt::format("{} in {}", fmt::join(found, "; "), scope)));
   } else {
-    report.checks.push_back(make_check("browser_secrets", Result::kPass, "nothing found in " + scope));
+    report.checks.push_back(
+        make_check("browser_secrets", Result::kPass, "nothing found in " + scope));
   }
 }
 
@@ -341,11 +372,14 @@ void check_journeys(Runner& run, const Config* journey, AuditReport& report) {
   }
   for (const auto* m : journeys) {
     JourneyProbe probe(*m, run.context(), journey->redactor);
-    probe.observe([&run](const std::string& step, const HttpObservation& obs) { run.note_step_cookies(step, obs); });
+    probe.observe([&run](const std::string& step, const HttpObservation& obs) {
+      run.note_step_cookies(step, obs);
+    });
     const ProbeResult r = run.run(probe);
     const std::string evidence =
         r.outcome == Outcome::kUp
-            ? fmt::format("{} steps passed in {:.0f} ms", m->steps.size(), static_cast<double>(r.timings.total_us.value_or(0)) / 1000.0)
+            ? fmt::format("{} steps passed in {:.0f} ms", m->steps.size(),
+                          static_cast<double>(r.timings.total_us.value_or(0)) / 1000.0)
             : r.cause;
     report.checks.push_back(make_check("journey", result_of(r.outcome), evidence, m->name));
   }
@@ -363,7 +397,8 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
     }
     return;
   }
-  auto dns = [&](MailCheck check, const std::string& query, uint16_t record, const char* record_name) {
+  auto dns = [&](MailCheck check, const std::string& query, uint16_t record,
+                 const char* record_name) {
     MonitorConfig m = run.monitor(MonitorType::kDns, "mail");
     m.dns.query = query;
     m.dns.record = record;
@@ -373,29 +408,37 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
     m.dns.check = check;
     return run.run(m);
   };
-  auto record_check = [&](const char* kind, MailCheck check, const std::string& query, std::string_view subject = {}) {
+  auto record_check = [&](const char* kind, MailCheck check, const std::string& query,
+                          std::string_view subject = {}) {
     const ProbeResult r = dns(check, query, 16, "TXT");
     std::string evidence = r.cause;
     if (r.outcome == Outcome::kUp && r.answers) {
-      evidence = fmt::format("{}: {}", query, shorten(r.answers->empty() ? "" : r.answers->front(), 90));
+      evidence =
+          fmt::format("{}: {}", query, shorten(r.answers->empty() ? "" : r.answers->front(), 90));
     }
     report.checks.push_back(make_check(kind, result_of(r.outcome), evidence, subject));
   };
   record_check("spf", MailCheck::kSpf, o.mail_domain);
   record_check("dmarc", MailCheck::kDmarc, "_dmarc." + o.mail_domain);
   if (o.dkim_selectors.empty()) {
-    report.checks.push_back(make_check("dkim", Result::kSkipped, "no --dkim-selector given: a DKIM key is found only by its selector"));
+    report.checks.push_back(
+        make_check("dkim", Result::kSkipped,
+                   "no --dkim-selector given: a DKIM key is found only by its selector"));
   }
-  for (const auto& s : o.dkim_selectors) record_check("dkim", MailCheck::kDkim, fmt::format("{}._domainkey.{}", s, o.mail_domain), s);
+  for (const auto& s : o.dkim_selectors)
+    record_check("dkim", MailCheck::kDkim, fmt::format("{}._domainkey.{}", s, o.mail_domain), s);
 
   const ProbeResult mx = dns(MailCheck::kNone, o.mail_domain, 15, "MX");
   if (mx.kind == ErrorKind::kNoRecords) {
     // A domain that sends mail and receives none has no inbound server to check.
-    report.checks.push_back(make_check("mx_starttls", Result::kSkipped, fmt::format("{} receives no mail: {}", o.mail_domain, mx.cause)));
+    report.checks.push_back(
+        make_check("mx_starttls", Result::kSkipped,
+                   fmt::format("{} receives no mail: {}", o.mail_domain, mx.cause)));
     return;
   }
   if (mx.outcome != Outcome::kUp || !mx.answers) {
-    report.checks.push_back(make_check("mx_starttls", Result::kFail, fmt::format("MX of {}: {}", o.mail_domain, mx.cause)));
+    report.checks.push_back(make_check("mx_starttls", Result::kFail,
+                                       fmt::format("MX of {}: {}", o.mail_domain, mx.cause)));
     return;
   }
   std::vector<std::string> hosts;
@@ -408,7 +451,9 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
   }
   if (hosts.empty()) {
     report.checks.push_back(
-        make_check("mx_starttls", Result::kSkipped, fmt::format("{} receives no mail: its MX is the null MX (\"0 .\", RFC 7505)", o.mail_domain)));
+        make_check("mx_starttls", Result::kSkipped,
+                   fmt::format("{} receives no mail: its MX is the null MX (\"0 .\", RFC 7505)",
+                               o.mail_domain)));
     return;
   }
   std::vector<std::string> good, bad;
@@ -426,9 +471,12 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
     }
   }
   if (!bad.empty()) {
-    report.checks.push_back(make_check("mx_starttls", Result::kFail, fmt::format("{}", fmt::join(bad, "; "))));
+    report.checks.push_back(
+        make_check("mx_starttls", Result::kFail, fmt::format("{}", fmt::join(bad, "; "))));
   } else {
-    report.checks.push_back(make_check("mx_starttls", Result::kPass, fmt::format("STARTTLS with a valid certificate on {}", fmt::join(good, ", "))));
+    report.checks.push_back(
+        make_check("mx_starttls", Result::kPass,
+                   fmt::format("STARTTLS with a valid certificate on {}", fmt::join(good, ", "))));
   }
 }
 
@@ -438,22 +486,27 @@ void check_latency(Runner& run, const AuditOptions& o, const Targets& t, AuditRe
   m.http.max_body = kMaxBody;
   m.samples = o.latency_samples;
   const ProbeResult r = run.run(m);
-  CheckResult c = judge_latency(r.samples_us, std::chrono::duration_cast<std::chrono::microseconds>(o.latency_budget).count(),
-                                o.latency_samples);
+  CheckResult c = judge_latency(
+      r.samples_us, std::chrono::duration_cast<std::chrono::microseconds>(o.latency_budget).count(),
+      o.latency_samples);
   if (r.samples_us.empty() && !r.cause.empty()) c.evidence = r.cause;
   report.checks.push_back(std::move(c));
 }
 
 void check_rate_limit(Runner& run, const AuditOptions& o, const Targets& t, AuditReport& report) {
   if (!o.rate_limit_path) {
-    report.checks.push_back(make_check("rate_limit", Result::kSkipped, "opt-in: --rate-limit-check PATH"));
+    report.checks.push_back(
+        make_check("rate_limit", Result::kSkipped, "opt-in: --rate-limit-check PATH"));
     return;
   }
   std::vector<Attempt> attempts;
   for (int i = 0; i < kRateLimitAttempts; ++i) {
     HttpCall c = run.call(resolve_url(t.https_url, *o.rate_limit_path));
     c.method = "POST";
-    c.body = fmt::format("username=lookout-audit%40example.invalid&email=lookout-audit%40example.invalid&password={}", random_hex(12));
+    c.body = fmt::format(
+        "username=lookout-audit%40example.invalid&email=lookout-audit%40example.invalid&password={"
+        "}",
+        random_hex(12));
     c.header_lines.push_back("Content-Type: application/x-www-form-urlencoded");
     const Fetched f = run.fetch(c);
     Attempt a;
@@ -471,7 +524,8 @@ void check_rate_limit(Runner& run, const AuditOptions& o, const Targets& t, Audi
 std::optional<Targets> derive_targets(const AuditOptions& o, std::string& error) {
   const UrlParts u = parse_url(o.url);
   if (!u.ok) {
-    error = fmt::format("\"{}\" is not a URL; give the app's address, like https://portal.example.com/", o.url);
+    error = fmt::format(
+        "\"{}\" is not a URL; give the app's address, like https://portal.example.com/", o.url);
     return std::nullopt;
   }
   if (u.scheme != "https" && u.scheme != "http") {
@@ -480,7 +534,8 @@ std::optional<Targets> derive_targets(const AuditOptions& o, std::string& error)
   }
   Targets t;
   t.host = u.host;
-  std::transform(t.host.begin(), t.host.end(), t.host.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(t.host.begin(), t.host.end(), t.host.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (t.host.size() > 2 && t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
   t.port = u.port.empty() ? 443 : static_cast<uint16_t>(std::stoi(u.port));
   const std::string authority = u.host + (u.port.empty() ? "" : ":" + u.port);
@@ -493,13 +548,15 @@ std::optional<Targets> derive_targets(const AuditOptions& o, std::string& error)
     error = fmt::format("--http-url \"{}\" is not an http:// URL", o.http_url);
     return std::nullopt;
   }
-  if (!is_address(http.host) && http.host.find('.') != std::string::npos && http.host.rfind("www.", 0) != 0) {
+  if (!is_address(http.host) && http.host.find('.') != std::string::npos &&
+      http.host.rfind("www.", 0) != 0) {
     t.www_http_url = with_host(t.http_url, "www." + http.host);
   }
   return t;
 }
 
-AuditReport run_audit(const AuditOptions& o, const Targets& t, const Config* journey, const Clock& clock) {
+AuditReport run_audit(const AuditOptions& o, const Targets& t, const Config* journey,
+                      const Clock& clock) {
   AuditReport report;
   report.targets = t;
   Runner run(o, clock);
@@ -521,7 +578,8 @@ AuditReport run_audit(const AuditOptions& o, const Targets& t, const Config* jou
   check_latency(run, o, t, report);
   check_rate_limit(run, o, t, report);
   // Judged last, on every answer of the app (the journey's steps included); shown with the headers.
-  report.checks.insert(report.checks.begin() + static_cast<std::ptrdiff_t>(cookies_at), judge_cookies(run.cookies(), run.responses()));
+  report.checks.insert(report.checks.begin() + static_cast<std::ptrdiff_t>(cookies_at),
+                       judge_cookies(run.cookies(), run.responses()));
   return report;
 }
 

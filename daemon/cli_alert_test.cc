@@ -55,12 +55,14 @@ int cmd_alert_test(const std::string& config_path, const std::string& route) {
     for (const auto& name : names) {
       const ChannelConfig* c = config.channel(name);
       channels.push_back(make_channel(*c, curl, clock, config.server.public_url, config.redactor));
-      const std::vector<std::string> recipients = c->type == ChannelType::kSms ? c->to : std::vector<std::string>{""};
+      const std::vector<std::string> recipients =
+          c->type == ChannelType::kSms ? c->to : std::vector<std::string>{""};
       for (const auto& to : recipients) {
         const size_t i = lines.size();
         lines.push_back({name, to, {DeliveryOutcome::Kind::kRetry, "no answer"}});
         OutboxRow row{"evt_" + random_hex(16), 0, "test", name, "", to, clock.wall(), ""};
-        channels.back()->send({row}, [&lines, i](DeliveryOutcome o) { lines[i].outcome = std::move(o); });
+        channels.back()->send({row},
+                              [&lines, i](DeliveryOutcome o) { lines[i].outcome = std::move(o); });
       }
     }
     loop.run();
@@ -69,8 +71,9 @@ int cmd_alert_test(const std::string& config_path, const std::string& route) {
   for (const auto& l : lines) {
     const bool ok = l.outcome.kind == DeliveryOutcome::Kind::kDelivered;
     all = all && ok;
-    std::cout << fmt::format("{:<20} {:<16} {:<10} {}\n", l.channel, l.recipient.empty() ? "-" : l.recipient,
-                             ok ? "delivered" : "FAILED", l.outcome.detail);
+    std::cout << fmt::format("{:<20} {:<16} {:<10} {}\n", l.channel,
+                             l.recipient.empty() ? "-" : l.recipient, ok ? "delivered" : "FAILED",
+                             l.outcome.detail);
   }
   return all ? 0 : 1;
 }

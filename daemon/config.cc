@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <re2/re2.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -9,16 +13,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <sys/stat.h>
-
 #include <regex>
 #include <sstream>
 
 #include "daemon/config_parser.h"
 #include "daemon/units.h"
-#include <re2/re2.h>
 
 namespace lookout {
 
@@ -56,8 +55,8 @@ const char* to_string(MailCheck c) {
 }
 
 const MonitorConfig* Config::find(const std::string& name) const {
-  if (const auto it = index_.find(name); it != index_.end() && it->second < monitors.size() &&
-                                         monitors[it->second].name == name) {
+  if (const auto it = index_.find(name);
+      it != index_.end() && it->second < monitors.size() && monitors[it->second].name == name) {
     return &monitors[it->second];
   } else if (it == index_.end() && !index_.empty() && index_.size() == monitors.size()) {
     return nullptr;  // the index is whole: the name is not there
@@ -77,7 +76,9 @@ std::string ConfigError::str() const {
   return fmt::format("{}:{}:{}: {}{}", file, line, col, warning ? "warning: " : "", message);
 }
 
-std::string ConfigError::plain() const { return fmt::format("{}:{}:{}: {}", file, line, col, message); }
+std::string ConfigError::plain() const {
+  return fmt::format("{}:{}:{}: {}", file, line, col, message);
+}
 
 EnvLookup process_env() {
   return [](const std::string& name) -> std::optional<std::string> {
@@ -96,13 +97,13 @@ std::string resolve_config_path(const std::string& flag) {
 namespace config_detail {
 
 void Parser::error(const toml::source_region& where, std::string message) {
-  errors_.push_back({file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
-                     std::move(message), false});
+  errors_.push_back({file_, static_cast<int>(where.begin.line),
+                     static_cast<int>(where.begin.column), std::move(message), false});
 }
 
 void Parser::warning(const toml::source_region& where, std::string message) {
-  errors_.push_back({file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column),
-                     std::move(message), true});
+  errors_.push_back({file_, static_cast<int>(where.begin.line),
+                     static_cast<int>(where.begin.column), std::move(message), true});
 }
 
 namespace {
@@ -146,14 +147,16 @@ std::optional<Secret> Parser::credential(const toml::node& n, std::string_view k
   auto v = text(n, key);
   // A journey's "Bearer {{token}}" names a value taken at run time; it holds no secret itself.
   if (v && !v->is_secret() && !v->empty() && v->reveal().find("{{") == std::string::npos) {
-    inline_secrets_.push_back({file_, static_cast<int>(n.source().begin.line), static_cast<int>(n.source().begin.column),
-                               std::string(key), true});
+    inline_secrets_.push_back({file_, static_cast<int>(n.source().begin.line),
+                               static_cast<int>(n.source().begin.column), std::string(key), true});
   }
   return v;
 }
 
-std::optional<Secret> Parser::named_value(const toml::node& n, std::string_view name, std::string_view key) {
-  static const RE2 kCredential(R"re((?i)^(authorization|proxy-authorization|x-api-key|api-key|x-auth-token|password|passwd|secret|token|api_key|client_secret)$)re");
+std::optional<Secret> Parser::named_value(const toml::node& n, std::string_view name,
+                                          std::string_view key) {
+  static const RE2 kCredential(
+      R"re((?i)^(authorization|proxy-authorization|x-api-key|api-key|x-auth-token|password|passwd|secret|token|api_key|client_secret)$)re");
   return RE2::FullMatch(name, kCredential) ? credential(n, key) : text(n, key);
 }
 
@@ -177,7 +180,10 @@ std::optional<Secret> Parser::text(const toml::node& n, std::string_view key) {
     out.append(raw, i, open - i);
     const size_t close = raw.find('}', open);
     if (close == std::string::npos) {
-      error(n.source(), fmt::format("{}: \"${{\" without a closing \"}}\"; write ${{env:NAME}} or ${{file:/path}}", key));
+      error(
+          n.source(),
+          fmt::format(
+              "{}: \"${{\" without a closing \"}}\"; write ${{env:NAME}} or ${{file:/path}}", key));
       return std::nullopt;
     }
     const std::string ref = raw.substr(open + 2, close - open - 2);
@@ -207,7 +213,9 @@ std::optional<Secret> Parser::text(const toml::node& n, std::string_view key) {
       }
       value = *v;
     } else {
-      error(n.source(), fmt::format("{}: unknown reference \"${{{}}}\"; write ${{env:NAME}} or ${{file:/path}}", key, ref));
+      error(n.source(),
+            fmt::format("{}: unknown reference \"${{{}}}\"; write ${{env:NAME}} or ${{file:/path}}",
+                        key, ref));
       return std::nullopt;
     }
     secret = true;
@@ -226,10 +234,13 @@ std::optional<std::string> Parser::plain_text(const toml::node& n, std::string_v
   auto v = text(n, key);
   if (!v) return std::nullopt;
   if (v->is_secret()) {
-    error(n.source(), fmt::format("{} cannot come from ${{env:...}} or ${{file:...}}: it names or selects something that "
-                                  "lookout shows by name (in URLs, metrics, the page or alerts), so it cannot be hidden; "
-                                  "write it in the file",
-                                  key));
+    error(
+        n.source(),
+        fmt::format(
+            "{} cannot come from ${{env:...}} or ${{file:...}}: it names or selects something that "
+            "lookout shows by name (in URLs, metrics, the page or alerts), so it cannot be hidden; "
+            "write it in the file",
+            key));
     return std::nullopt;
   }
   return v->reveal();
@@ -241,7 +252,8 @@ std::optional<bool> Parser::boolean(const toml::node& n, std::string_view key) {
   return std::nullopt;
 }
 
-std::optional<int64_t> Parser::integer(const toml::node& n, std::string_view key, int64_t lo, int64_t hi) {
+std::optional<int64_t> Parser::integer(const toml::node& n, std::string_view key, int64_t lo,
+                                       int64_t hi) {
   const auto* i = n.as_integer();
   if (i == nullptr) {
     error(n.source(), fmt::format("{} must be an integer, not {}", key, type_name(n)));
@@ -257,7 +269,8 @@ std::optional<int64_t> Parser::integer(const toml::node& n, std::string_view key
 std::optional<Duration> Parser::duration(const toml::node& n, std::string_view key) {
   const auto* s = n.as_string();
   if (s == nullptr) {
-    error(n.source(), fmt::format("{} must be a duration string such as \"30s\", not {}", key, type_name(n)));
+    error(n.source(),
+          fmt::format("{} must be a duration string such as \"30s\", not {}", key, type_name(n)));
     return std::nullopt;
   }
   auto parsed = parse_duration(s->get());
@@ -271,7 +284,8 @@ std::optional<Duration> Parser::duration(const toml::node& n, std::string_view k
 std::optional<uint64_t> Parser::size(const toml::node& n, std::string_view key) {
   const auto* s = n.as_string();
   if (s == nullptr) {
-    error(n.source(), fmt::format("{} must be a size string such as \"1MiB\", not {}", key, type_name(n)));
+    error(n.source(),
+          fmt::format("{} must be a size string such as \"1MiB\", not {}", key, type_name(n)));
     return std::nullopt;
   }
   auto parsed = parse_size(s->get());
@@ -292,9 +306,11 @@ std::vector<const toml::node*> list_items(const toml::node& n) {
   return out;
 }
 
-std::optional<std::vector<std::string>> Parser::string_list(const toml::node& n, std::string_view key) {
+std::optional<std::vector<std::string>> Parser::string_list(const toml::node& n,
+                                                            std::string_view key) {
   if (!n.is_array() && !n.is_string()) {
-    error(n.source(), fmt::format("{} must be a string or an array of strings, not {}", key, type_name(n)));
+    error(n.source(),
+          fmt::format("{} must be a string or an array of strings, not {}", key, type_name(n)));
     return std::nullopt;
   }
   std::vector<std::string> out;
@@ -311,7 +327,8 @@ std::optional<std::vector<std::string>> Parser::string_list(const toml::node& n,
   return out;
 }
 
-void Parser::check_keys(const toml::table& table, std::string_view section, const std::set<std::string>& known) {
+void Parser::check_keys(const toml::table& table, std::string_view section,
+                        const std::set<std::string>& known) {
   for (const auto& [k, v] : table) {
     const std::string key(k.str());
     if (known.count(key) != 0) continue;
@@ -380,15 +397,17 @@ nlohmann::json to_json(const toml::node& n) {
       // Dates and times: compared as the text TOML would write.
       return n.visit([](const auto& v) {
         std::ostringstream ss;
-        if constexpr (toml::is_date<decltype(v)> || toml::is_time<decltype(v)> || toml::is_date_time<decltype(v)>) ss << v;
+        if constexpr (toml::is_date<decltype(v)> || toml::is_time<decltype(v)> ||
+                      toml::is_date_time<decltype(v)>)
+          ss << v;
         return ss.str();
       });
   }
 }
 
 const std::set<std::string>& common_monitor_keys() {
-  static const std::set<std::string> keys{"name",       "type",          "group",   "public",
-                                          "interval",   "timeout",       "fail_after", "recover_after"};
+  static const std::set<std::string> keys{"name",     "type",    "group",      "public",
+                                          "interval", "timeout", "fail_after", "recover_after"};
   return keys;
 }
 
@@ -396,7 +415,8 @@ const std::set<std::string>& common_monitor_keys() {
 
 namespace {
 
-const std::set<std::string> kTopKeys{"server", "storage", "defaults", "monitor", "scheduler", "channel", "route", "maintenance"};
+const std::set<std::string> kTopKeys{"server",    "storage", "defaults", "monitor",
+                                     "scheduler", "channel", "route",    "maintenance"};
 const std::set<std::string> kServerKeys{"listen",      "title",      "public_url", "admin_token",
                                         "max_request", "rate_limit", "tls_cert",   "tls_key"};
 const std::set<std::string> kStorageKeys{"path",      "keep_raw",     "keep_minutes", "keep_hours",
@@ -428,25 +448,29 @@ bool parse_listen(const std::string& text, std::string& host, uint16_t& port) {
 }
 
 // A PEM file of the config: its path (relative to the config's folder), checked readable.
-std::optional<std::string> pem_file(Parser& p, const toml::node& n, std::string_view key, const std::string& config_path) {
+std::optional<std::string> pem_file(Parser& p, const toml::node& n, std::string_view key,
+                                    const std::string& config_path) {
   auto v = p.plain_text(n, key);
   if (!v) return std::nullopt;
   std::filesystem::path path(*v);
   if (path.is_relative()) path = std::filesystem::path(config_path).parent_path() / path;
   std::ifstream in(path);
   if (!in) {
-    p.error(n.source(), fmt::format("{} {}: cannot read it: {}", key, path.string(), std::strerror(errno)));
+    p.error(n.source(),
+            fmt::format("{} {}: cannot read it: {}", key, path.string(), std::strerror(errno)));
     return std::nullopt;
   }
   return path.lexically_normal().string();
 }
 
 // server.tls_cert and server.tls_key: both or neither, a certificate chain and its private key.
-void parse_server_tls(Parser& p, const toml::table& t, ServerConfig& s, const std::string& config_path) {
+void parse_server_tls(Parser& p, const toml::table& t, ServerConfig& s,
+                      const std::string& config_path) {
   const toml::node* cert = t.get("tls_cert");
   const toml::node* key = t.get("tls_key");
   if ((cert == nullptr) != (key == nullptr)) {
-    p.error((cert != nullptr ? cert : key)->source(), "server.tls_cert and server.tls_key go together: set both for HTTPS, or neither");
+    p.error((cert != nullptr ? cert : key)->source(),
+            "server.tls_cert and server.tls_key go together: set both for HTTPS, or neither");
     return;
   }
   if (cert == nullptr) return;
@@ -455,11 +479,13 @@ void parse_server_tls(Parser& p, const toml::table& t, ServerConfig& s, const st
   if (!cert_path || !key_path) return;
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (SSL_CTX_use_certificate_chain_file(ctx, cert_path->c_str()) != 1) {
-    p.error(cert->source(), fmt::format("server.tls_cert {} is not a PEM certificate chain", *cert_path));
+    p.error(cert->source(),
+            fmt::format("server.tls_cert {} is not a PEM certificate chain", *cert_path));
   } else if (SSL_CTX_use_PrivateKey_file(ctx, key_path->c_str(), SSL_FILETYPE_PEM) != 1) {
     p.error(key->source(), fmt::format("server.tls_key {} is not a PEM private key", *key_path));
   } else if (SSL_CTX_check_private_key(ctx) != 1) {
-    p.error(key->source(), fmt::format("server.tls_key {} is not the key of the certificate in {}", *key_path, *cert_path));
+    p.error(key->source(), fmt::format("server.tls_key {} is not the key of the certificate in {}",
+                                       *key_path, *cert_path));
   } else {
     s.tls_cert = *cert_path;
     s.tls_key = *key_path;
@@ -468,13 +494,16 @@ void parse_server_tls(Parser& p, const toml::table& t, ServerConfig& s, const st
   ERR_clear_error();
 }
 
-void parse_server(Parser& p, const toml::table& t, ServerConfig& s, const std::string& config_path) {
+void parse_server(Parser& p, const toml::table& t, ServerConfig& s,
+                  const std::string& config_path) {
   p.check_keys(t, "[server]", kServerKeys);
   parse_server_tls(p, t, s, config_path);
   if (const auto* n = t.get("listen")) {
     if (auto v = p.plain_text(*n, "server.listen")) {
       if (!parse_listen(*v, s.listen_host, s.listen_port)) {
-        p.error(n->source(), fmt::format("server.listen \"{}\" is not HOST:PORT (as in \"127.0.0.1:8080\" or \"[::1]:8080\")", *v));
+        p.error(n->source(), fmt::format("server.listen \"{}\" is not HOST:PORT (as in "
+                                         "\"127.0.0.1:8080\" or \"[::1]:8080\")",
+                                         *v));
       }
     }
   }
@@ -484,7 +513,8 @@ void parse_server(Parser& p, const toml::table& t, ServerConfig& s, const std::s
   if (const auto* n = t.get("public_url")) {
     if (auto v = p.plain_text(*n, "server.public_url")) {
       if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0) {
-        p.error(n->source(), fmt::format("server.public_url \"{}\" must start with http:// or https://", *v));
+        p.error(n->source(),
+                fmt::format("server.public_url \"{}\" must start with http:// or https://", *v));
       }
       while (!v->empty() && v->back() == '/') v->pop_back();
       s.public_url = *v;
@@ -496,7 +526,9 @@ void parse_server(Parser& p, const toml::table& t, ServerConfig& s, const std::s
         p.error(n->source(), "server.admin_token must be at least 16 characters long");
       }
       if (!v->is_secret()) {
-        p.warning(n->source(), "server.admin_token is written in the config file; prefer \"${env:NAME}\" or \"${file:/path}\"");
+        p.warning(n->source(),
+                  "server.admin_token is written in the config file; prefer \"${env:NAME}\" or "
+                  "\"${file:/path}\"");
       }
       s.admin_token = Secret(v->reveal(), true);
     }
@@ -512,13 +544,17 @@ void parse_server(Parser& p, const toml::table& t, ServerConfig& s, const std::s
         s.rate_limit = std::stoi(m[1].str());
         s.rate_window = Duration{m[2] == "s" ? 1000 : m[2] == "m" ? 60'000 : 3'600'000};
       } else {
-        p.error(n->source(), fmt::format("server.rate_limit \"{}\" is not COUNT/UNIT, as in \"10/m\" (units s, m, h)", *v));
+        p.error(
+            n->source(),
+            fmt::format(
+                "server.rate_limit \"{}\" is not COUNT/UNIT, as in \"10/m\" (units s, m, h)", *v));
       }
     }
   }
 }
 
-void parse_storage(Parser& p, const toml::table& t, StorageConfig& s, const std::string& config_path) {
+void parse_storage(Parser& p, const toml::table& t, StorageConfig& s,
+                   const std::string& config_path) {
   p.check_keys(t, "[storage]", kStorageKeys);
   if (const auto* n = t.get("path")) {
     if (auto v = p.plain_text(*n, "storage.path")) {
@@ -528,14 +564,17 @@ void parse_storage(Parser& p, const toml::table& t, StorageConfig& s, const std:
     }
   }
   if (const auto* n = t.get("max_backlog")) {
-    if (auto v = p.integer(*n, "storage.max_backlog", 10, 100'000'000)) s.max_backlog = static_cast<size_t>(*v);
+    if (auto v = p.integer(*n, "storage.max_backlog", 10, 100'000'000))
+      s.max_backlog = static_cast<size_t>(*v);
   }
   // keep_rollups sets hours and days at once; the finer keys win where both are written.
   if (const auto* n = t.get("keep_rollups")) {
     if (auto v = p.duration(*n, "storage.keep_rollups")) s.keep_hours = s.keep_days = *v;
   }
-  const std::pair<const char*, Duration*> keeps[] = {
-      {"keep_raw", &s.keep_raw}, {"keep_minutes", &s.keep_minutes}, {"keep_hours", &s.keep_hours}, {"keep_days", &s.keep_days}};
+  const std::pair<const char*, Duration*> keeps[] = {{"keep_raw", &s.keep_raw},
+                                                     {"keep_minutes", &s.keep_minutes},
+                                                     {"keep_hours", &s.keep_hours},
+                                                     {"keep_days", &s.keep_days}};
   for (const auto& [key, target] : keeps) {
     const auto* n = t.get(key);
     if (n == nullptr) continue;
@@ -552,16 +591,18 @@ void parse_storage(Parser& p, const toml::table& t, StorageConfig& s, const std:
 void parse_scheduler(Parser& p, const toml::table& t, SchedulerConfig& s) {
   p.check_keys(t, "[scheduler]", kSchedulerKeys);
   if (const auto* n = t.get("max_in_flight")) {
-    if (auto v = p.integer(*n, "scheduler.max_in_flight", 1, 100'000)) s.max_in_flight = static_cast<size_t>(*v);
+    if (auto v = p.integer(*n, "scheduler.max_in_flight", 1, 100'000))
+      s.max_in_flight = static_cast<size_t>(*v);
   }
   if (const auto* n = t.get("max_per_host")) {
-    if (auto v = p.integer(*n, "scheduler.max_per_host", 1, 100'000)) s.max_per_host = static_cast<size_t>(*v);
+    if (auto v = p.integer(*n, "scheduler.max_per_host", 1, 100'000))
+      s.max_per_host = static_cast<size_t>(*v);
   }
 }
 
 void fingerprint_request(std::string& out, const HttpRequest& h, const HttpExpect& e) {
-  out += fmt::format("|{}|{}|{}|{}|{}|{}|{}|{}", h.url.reveal(), h.method, h.ca_file, h.insecure, h.follow_redirects,
-                     h.max_redirects, h.max_body, h.tls_resume.count());
+  out += fmt::format("|{}|{}|{}|{}|{}|{}|{}|{}", h.url.reveal(), h.method, h.ca_file, h.insecure,
+                     h.follow_redirects, h.max_redirects, h.max_body, h.tls_resume.count());
   for (const auto& [k, v] : h.headers) out += fmt::format("|h:{}={}", k, v.reveal());
   if (h.body) out += "|b:" + h.body->reveal();
   for (const auto& s : e.status) out += fmt::format("|s:{}-{}", s.lo, s.hi);
@@ -573,22 +614,29 @@ void fingerprint_request(std::string& out, const HttpRequest& h, const HttpExpec
 }
 
 std::string fingerprint(const MonitorConfig& m) {
-  std::string out = fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", m.name, m.group, to_string(m.type), m.is_public,
-                                m.interval.count(), m.timeout.count(), m.fail_after, m.recover_after);
+  std::string out =
+      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", m.name, m.group, to_string(m.type), m.is_public,
+                  m.interval.count(), m.timeout.count(), m.fail_after, m.recover_after);
   fingerprint_request(out, m.http, m.expect);
-  if (m.slo.p95) out += fmt::format("|slo:{}/{}/{}", m.slo.p95->count(), m.slo.window.count(), m.slo.min_samples);
+  if (m.slo.p95)
+    out +=
+        fmt::format("|slo:{}/{}/{}", m.slo.p95->count(), m.slo.window.count(), m.slo.min_samples);
   out += fmt::format("|lat:{}/{}", m.samples, m.reuse);
   const auto& c = m.cert;
-  out += fmt::format("|cert:{}:{}:{}:{}:{}", c.host, c.port, c.warn_within.count(), c.fail_within.count(), c.starttls_smtp);
+  out += fmt::format("|cert:{}:{}:{}:{}:{}", c.host, c.port, c.warn_within.count(),
+                     c.fail_within.count(), c.starttls_smtp);
   const auto& d = m.dns;
-  out += fmt::format("|dns:{}:{}:{}:{}:{}", d.query, d.record, d.resolver, d.alert_on_change, to_string(d.check));
+  out += fmt::format("|dns:{}:{}:{}:{}:{}", d.query, d.record, d.resolver, d.alert_on_change,
+                     to_string(d.check));
   if (d.expect_answers) out += fmt::format("|da:{}", fmt::join(*d.expect_answers, ","));
   if (d.expect_contains) out += "|dc:" + d.expect_contains->reveal();
   for (const auto& s : m.steps) {
-    out += fmt::format("|step:{}:{}:{}", s.name, static_cast<int>(s.body_kind), s.timeout ? s.timeout->count() : 0);
+    out += fmt::format("|step:{}:{}:{}", s.name, static_cast<int>(s.body_kind),
+                       s.timeout ? s.timeout->count() : 0);
     fingerprint_request(out, s.request, s.expect);
     for (const auto& [k, v] : s.form) out += fmt::format("|f:{}={}", k, v.reveal());
-    for (const auto& x : s.extracts) out += fmt::format("|x:{}:{}:{}", x.name, static_cast<int>(x.from), x.what);
+    for (const auto& x : s.extracts)
+      out += fmt::format("|x:{}:{}:{}", x.name, static_cast<int>(x.from), x.what);
   }
   if (m.routes) out += fmt::format("|routes:{}", fmt::join(*m.routes, ","));
   out += fmt::format("|flap:{}/{}", m.flap_window, m.flap_threshold);
@@ -601,7 +649,8 @@ bool valid_name(const std::string& name) {
   });
 }
 
-std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t, const toml::table* defaults) {
+std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t,
+                                           const toml::table* defaults) {
   const Layers layers{&t, defaults};
   MonitorConfig m;
   bool ok = true;
@@ -613,7 +662,8 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t, cons
   } else if (auto v = p.plain_text(*name, "name")) {
     m.name = *v;
     if (!valid_name(m.name)) {
-      p.error(name->source(), fmt::format("monitor name \"{}\" may hold only a-z, 0-9, _ and -", m.name));
+      p.error(name->source(),
+              fmt::format("monitor name \"{}\" may hold only a-z, 0-9, _ and -", m.name));
       ok = false;
     }
   } else {
@@ -628,18 +678,21 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t, cons
   const auto type_text = p.plain_text(*type, "type");
   if (!type_text) return std::nullopt;
   static const std::map<std::string, MonitorType> kTypes{{"http", MonitorType::kHttp},
-                                                        {"journey", MonitorType::kJourney},
-                                                        {"cert", MonitorType::kCert},
-                                                        {"dns", MonitorType::kDns},
-                                                        {"latency", MonitorType::kLatency}};
+                                                         {"journey", MonitorType::kJourney},
+                                                         {"cert", MonitorType::kCert},
+                                                         {"dns", MonitorType::kDns},
+                                                         {"latency", MonitorType::kLatency}};
   if (const auto it = kTypes.find(*type_text); it != kTypes.end()) {
     m.type = it->second;
   } else {
-    p.error(type->source(), fmt::format("unknown monitor type \"{}\"; use http, journey, cert, dns or latency", *type_text));
+    p.error(type->source(),
+            fmt::format("unknown monitor type \"{}\"; use http, journey, cert, dns or latency",
+                        *type_text));
     return std::nullopt;
   }
 
-  p.check_keys(t, fmt::format("{} monitor \"{}\"", *type_text, m.name), config_detail::monitor_keys(m.type));
+  p.check_keys(t, fmt::format("{} monitor \"{}\"", *type_text, m.name),
+               config_detail::monitor_keys(m.type));
 
   if (const auto* n = layers.get("group")) {
     if (auto v = p.plain_text(*n, "group")) m.group = *v;
@@ -670,7 +723,8 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t, cons
   if (m.timeout > m.interval) {
     const toml::node* where = timeout_node != nullptr ? timeout_node : interval_node;
     p.error(where != nullptr ? where->source() : t.source(),
-            fmt::format("monitor \"{}\": timeout {} is longer than its interval {}; a run must end before the next is due",
+            fmt::format("monitor \"{}\": timeout {} is longer than its interval {}; a run must end "
+                        "before the next is due",
                         m.name, format_duration(m.timeout), format_duration(m.interval)));
   }
   if (const auto* n = layers.get("fail_after")) {
@@ -714,7 +768,8 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
     root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     result.errors.push_back({path, static_cast<int>(e.source().begin.line),
-                             static_cast<int>(e.source().begin.column), std::string(e.description()), false});
+                             static_cast<int>(e.source().begin.column),
+                             std::string(e.description()), false});
     return result;
   }
 
@@ -722,8 +777,9 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
     const std::string key(k.str());
     if (kTopKeys.count(key) != 0) continue;
     const std::string hint = config_detail::suggest(key, kTopKeys);
-    p.error(k.source(), fmt::format("unknown section \"{}\"{}", key,
-                                    hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+    p.error(k.source(),
+            fmt::format("unknown section \"{}\"{}", key,
+                        hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
   }
 
   if (const auto* t = section(p, root, "server")) parse_server(p, *t, config.server, path);
@@ -751,8 +807,9 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
         const auto* name_node = item.as_table()->get("name");
         auto [it, inserted] = seen.emplace(m->name, name_node->source());
         if (!inserted) {
-          p.error(name_node->source(), fmt::format("duplicate monitor name \"{}\" (first defined at line {})",
-                                                   m->name, it->second.begin.line));
+          p.error(name_node->source(),
+                  fmt::format("duplicate monitor name \"{}\" (first defined at line {})", m->name,
+                              it->second.begin.line));
           continue;
         }
         config.monitors.push_back(std::move(*m));
@@ -762,9 +819,10 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
 
   config_detail::parse_alerting(p, root, config);
 
-  std::stable_sort(result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {
-    return std::tie(a.line, a.col) < std::tie(b.line, b.col);
-  });
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) {
+                     return std::tie(a.line, a.col) < std::tie(b.line, b.col);
+                   });
   const bool has_error = std::any_of(result.errors.begin(), result.errors.end(),
                                      [](const ConfigError& e) { return !e.warning; });
   if (!has_error) {
@@ -779,9 +837,11 @@ LoadResult load_config(const std::string& path, const EnvLookup& env) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult r;
-    r.errors.push_back({path, 1, 1,
-                        fmt::format("cannot read the config file: {} (set -c FILE or LOOKOUT_CONFIG)", std::strerror(errno)),
-                        false});
+    r.errors.push_back(
+        {path, 1, 1,
+         fmt::format("cannot read the config file: {} (set -c FILE or LOOKOUT_CONFIG)",
+                     std::strerror(errno)),
+         false});
     return r;
   }
   std::ostringstream ss;
@@ -793,11 +853,13 @@ LoadResult load_config(const std::string& path, const EnvLookup& env) {
     for (const auto& e : r.inline_secrets) keys.push_back(e.message);
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     const ConfigError& first = r.inline_secrets.front();
-    r.errors.push_back({path, first.line, first.col,
-                        fmt::format("{} is readable by every user of this machine (mode {:04o}) and holds secrets written in it "
-                                    "({}); chmod o-r {}, or move them to ${{env:NAME}} or ${{file:/path}}",
-                                    path, st.st_mode & 07777, fmt::join(keys, ", "), path),
-                        true});
+    r.errors.push_back(
+        {path, first.line, first.col,
+         fmt::format("{} is readable by every user of this machine (mode {:04o}) and holds secrets "
+                     "written in it "
+                     "({}); chmod o-r {}, or move them to ${{env:NAME}} or ${{file:/path}}",
+                     path, st.st_mode & 07777, fmt::join(keys, ", "), path),
+         true});
   }
   return r;
 }

@@ -39,7 +39,7 @@ struct HttpExpect {
   std::shared_ptr<const re2::RE2> body_regex;  // compiled once at load
   bool body_regex_secret = false;
   std::vector<std::pair<std::string, nlohmann::json>> json;  // JSON Pointer -> expected value
-  std::vector<std::pair<std::string, Secret>> headers;  // name -> must contain
+  std::vector<std::pair<std::string, Secret>> headers;       // name -> must contain
   std::optional<Duration> max_latency;
 };
 
@@ -82,8 +82,8 @@ const char* to_string(MailCheck c);
 bool parse_resolver(const std::string& text, std::string& out);
 
 struct DnsCheck {
-  std::string query;     // the name asked for (with `check`, derived from the mail domain)
-  uint16_t record = 1;   // the RR type number (ns_t_a ...)
+  std::string query;    // the name asked for (with `check`, derived from the mail domain)
+  uint16_t record = 1;  // the RR type number (ns_t_a ...)
   std::string record_name = "A";
   std::string resolver;  // "IP:port" for c-ares; empty: the system's resolvers
   bool alert_on_change = true;
@@ -127,9 +127,9 @@ struct MonitorConfig {
   std::string host;  // the target host, for the per-host concurrency cap
   HttpRequest http;  // http and latency; ca_file and insecure also for cert and journey
   HttpExpect expect;
-  SloConfig slo;      // http, latency, journey
-  int samples = 5;    // latency: requests per run
-  bool reuse = false; // latency: keep the connection between samples
+  SloConfig slo;       // http, latency, journey
+  int samples = 5;     // latency: requests per run
+  bool reuse = false;  // latency: keep the connection between samples
   CertCheck cert;
   DnsCheck dns;
   std::vector<JourneyStep> steps;
@@ -144,15 +144,17 @@ struct ServerConfig {
   std::string title = "Status";
   std::string public_url;
   std::optional<Secret> admin_token;
-  // HTTPS with this certificate chain and key (PEM), and HSTS on every answer; plain HTTP when unset.
+  // HTTPS with this certificate chain and key (PEM), and HSTS on every answer; plain HTTP when
+  // unset.
   std::string tls_cert, tls_key;
   uint64_t max_request = 64 * 1024;  // bytes
-  int rate_limit = 10;                // requests per client address on /ack and admin calls...
-  Duration rate_window{60'000};       // ...per this window
+  int rate_limit = 10;               // requests per client address on /ack and admin calls...
+  Duration rate_window{60'000};      // ...per this window
 };
 
 struct StorageConfig {
-  std::string path = "/var/lib/lookout/lookout.db";  // relative paths are resolved against the config file's folder
+  std::string path = "/var/lib/lookout/lookout.db";  // relative paths are resolved against the
+                                                     // config file's folder
   Duration keep_raw{3LL * 86'400'000};
   Duration keep_minutes{3LL * 86'400'000};
   Duration keep_hours{90LL * 86'400'000};
@@ -173,7 +175,7 @@ const char* to_string(ChannelType t);
 struct ChannelConfig {
   std::string name;
   ChannelType type = ChannelType::kWebhook;
-  Duration timeout{10'000};          // one delivery attempt
+  Duration timeout{10'000};            // one delivery attempt
   Duration give_up_after{86'400'000};  // retries stop after this, loudly
   std::string ca_file;
   bool insecure = false;
@@ -259,8 +261,8 @@ struct ConfigError {
 };
 
 struct LoadResult {
-  std::optional<Config> config;      // set when there is no error (warnings allowed)
-  std::vector<ConfigError> errors;   // errors and warnings, in file order
+  std::optional<Config> config;     // set when there is no error (warnings allowed)
+  std::vector<ConfigError> errors;  // errors and warnings, in file order
   // Where a secret is written in the file itself rather than as ${env:..} or ${file:..}:
   // load_config() warns when such a file is readable by other users.
   std::vector<ConfigError> inline_secrets;

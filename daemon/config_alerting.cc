@@ -48,13 +48,16 @@ bool Config::in_maintenance(const std::string& monitor, WallTime t) const {
 namespace config_detail {
 namespace {
 
-const std::set<std::string> kChannelCommon{"name", "type", "timeout", "give_up_after", "ca_file", "insecure"};
-const std::set<std::string> kEmailKeys{"smtp_url", "starttls", "username", "password", "from", "to"};
+const std::set<std::string> kChannelCommon{"name",          "type",    "timeout",
+                                           "give_up_after", "ca_file", "insecure"};
+const std::set<std::string> kEmailKeys{"smtp_url", "starttls", "username",
+                                       "password", "from",     "to"};
 const std::set<std::string> kWebhookKeys{"url", "secret", "headers"};
-const std::set<std::string> kSmsKeys{"provider", "url", "account", "token", "from", "to", "body_template"};
-const std::set<std::string> kRouteKeys{"name",   "match",      "notify",        "escalate",
-                                     "repeat", "on_resolve", "group_wait", "group_interval",
-                                     "group_mode"};
+const std::set<std::string> kSmsKeys{"provider", "url", "account",      "token",
+                                     "from",     "to",  "body_template"};
+const std::set<std::string> kRouteKeys{"name",       "match",          "notify",
+                                       "escalate",   "repeat",         "on_resolve",
+                                       "group_wait", "group_interval", "group_mode"};
 const std::set<std::string> kMatchKeys{"name", "group", "type", "state"};
 const std::set<std::string> kMaintenanceKeys{"monitors", "start", "duration"};
 
@@ -78,7 +81,8 @@ std::optional<WallTime> parse_time(const std::string& text) {
   } else if (*rest == '+' || *rest == '-') {
     // Exactly +hh:mm.
     auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    if (!digit(rest[1]) || !digit(rest[2]) || rest[3] != ':' || !digit(rest[4]) || !digit(rest[5])) return std::nullopt;
+    if (!digit(rest[1]) || !digit(rest[2]) || rest[3] != ':' || !digit(rest[4]) || !digit(rest[5]))
+      return std::nullopt;
     const int h = (rest[1] - '0') * 10 + (rest[2] - '0');
     const int m = (rest[4] - '0') * 10 + (rest[5] - '0');
     if (h > 23 || m > 59) return std::nullopt;
@@ -96,8 +100,8 @@ std::optional<WallTime> parse_time(const std::string& text) {
 
 // Where `name` is written among `lists` (each a string or an array of strings): an error about
 // that name points at its line and column, not at the table that holds it.
-toml::source_region where_named(const std::vector<const toml::node*>& lists, const std::string& name,
-                                const toml::source_region& fallback) {
+toml::source_region where_named(const std::vector<const toml::node*>& lists,
+                                const std::string& name, const toml::source_region& fallback) {
   for (const toml::node* n : lists) {
     if (n == nullptr) continue;
     for (const toml::node* item : list_items(*n)) {
@@ -107,7 +111,8 @@ toml::source_region where_named(const std::vector<const toml::node*>& lists, con
   return fallback;
 }
 
-std::optional<std::vector<std::string>> names_list(Parser& p, const toml::node& n, std::string_view key) {
+std::optional<std::vector<std::string>> names_list(Parser& p, const toml::node& n,
+                                                   std::string_view key) {
   auto v = p.string_list(n, key);
   if (v && v->empty()) {
     p.error(n.source(), fmt::format("{} is empty", key));
@@ -128,7 +133,9 @@ void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& 
   const auto* type = t.get("type");
   const auto type_text = type != nullptr ? p.plain_text(*type, "type") : std::nullopt;
   if (!type_text) {
-    if (type == nullptr) p.error(t.source(), fmt::format("channel \"{}\" has no type; use email, webhook or sms", c.name));
+    if (type == nullptr)
+      p.error(t.source(),
+              fmt::format("channel \"{}\" has no type; use email, webhook or sms", c.name));
     return;
   }
   std::set<std::string> keys;
@@ -142,7 +149,8 @@ void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& 
     c.type = ChannelType::kSms;
     keys = join(kChannelCommon, kSmsKeys);
   } else {
-    p.error(type->source(), fmt::format("unknown channel type \"{}\"; use email, webhook or sms", *type_text));
+    p.error(type->source(),
+            fmt::format("unknown channel type \"{}\"; use email, webhook or sms", *type_text));
     return;
   }
   p.check_keys(t, fmt::format("channel \"{}\"", c.name), keys);
@@ -166,7 +174,8 @@ void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& 
   if (const auto* n = t.get("insecure")) {
     if (auto v = p.boolean(*n, "insecure")) c.insecure = *v;
   }
-  auto url_of = [&](const toml::node& n, const char* key, std::initializer_list<const char*> schemes) {
+  auto url_of = [&](const toml::node& n, const char* key,
+                    std::initializer_list<const char*> schemes) {
     auto v = p.text(n, key);
     if (!v) return;
     bool good = false;
@@ -218,7 +227,8 @@ void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& 
   } else {
     if (const auto* n = required("provider")) {
       if (auto v = p.plain_text(*n, "provider")) {
-        if (*v != "twilio" && *v != "generic") p.error(n->source(), "provider must be \"twilio\" or \"generic\"");
+        if (*v != "twilio" && *v != "generic")
+          p.error(n->source(), "provider must be \"twilio\" or \"generic\"");
         c.provider = *v;
       }
     }
@@ -260,7 +270,8 @@ void parse_route(Parser& p, const toml::table& t, std::vector<RouteConfig>& out)
     if (const auto* m = n->as_table()) {
       p.check_keys(*m, fmt::format("match of route \"{}\"", r.name), kMatchKeys);
       for (const auto& [k, v] : *m) {
-        if (auto g = p.plain_text(v, fmt::format("match.{}", k.str()))) r.match.emplace_back(std::string(k.str()), *g);
+        if (auto g = p.plain_text(v, fmt::format("match.{}", k.str())))
+          r.match.emplace_back(std::string(k.str()), *g);
       }
     } else {
       p.error(n->source(), "match must be a table, as in match = { group = \"Portal\" }");
@@ -279,7 +290,8 @@ void parse_route(Parser& p, const toml::table& t, std::vector<RouteConfig>& out)
       for (const auto& item : *arr) {
         const auto* tier = item.as_table();
         if (tier == nullptr) {
-          p.error(item.source(), "each escalate entry is a table { after = \"10m\", notify = [...] }");
+          p.error(item.source(),
+                  "each escalate entry is a table { after = \"10m\", notify = [...] }");
           continue;
         }
         p.check_keys(*tier, "escalate", {"after", "notify"});
@@ -320,11 +332,14 @@ void parse_route(Parser& p, const toml::table& t, std::vector<RouteConfig>& out)
     }
   };
   if (const auto* n = t.get("group_mode")) {
-    if (auto v = p.one_of<GroupMode>(*n, "group_mode", {{"leading", GroupMode::kLeading}, {"alertmanager", GroupMode::kAlertmanager}})) {
+    if (auto v = p.one_of<GroupMode>(
+            *n, "group_mode",
+            {{"leading", GroupMode::kLeading}, {"alertmanager", GroupMode::kAlertmanager}})) {
       r.group_mode = *v;
     }
   }
-  group_time("group_wait", Duration{3'600'000}, ": it holds back the notifications of a route", r.group_wait);
+  group_time("group_wait", Duration{3'600'000}, ": it holds back the notifications of a route",
+             r.group_wait);
   group_time("group_interval", Duration{86'400'000}, "", r.group_interval);
   out.push_back(std::move(r));
 }
@@ -343,7 +358,10 @@ void parse_maintenance(Parser& p, const toml::table& t, std::vector<MaintenanceW
   std::optional<WallTime> when;
   if (auto s = p.plain_text(*start, "start")) {
     when = parse_time(*s);
-    if (!when) p.error(start->source(), fmt::format("start \"{}\" is not an RFC 3339 time such as \"2026-12-01T02:00:00Z\"", *s));
+    if (!when)
+      p.error(
+          start->source(),
+          fmt::format("start \"{}\" is not an RFC 3339 time such as \"2026-12-01T02:00:00Z\"", *s));
   }
   auto d = p.duration(*duration, "duration");
   if (!m || !when || !d) return;
@@ -369,7 +387,8 @@ void each_table(Parser& p, const toml::table& root, const char* key, F&& f) {
 // that would let alerts fire during the work: an error. A glob that matches nothing may be
 // meant for monitors yet to come: a warning.
 void check_maintenance_names(Parser& p, const toml::table& root, const Config& config) {
-  const auto* arr = root.get("maintenance") != nullptr ? root.get("maintenance")->as_array() : nullptr;
+  const auto* arr =
+      root.get("maintenance") != nullptr ? root.get("maintenance")->as_array() : nullptr;
   if (arr == nullptr) return;
   std::set<std::string> names;
   for (const auto& m : config.monitors) names.insert(m.name);
@@ -386,8 +405,9 @@ void check_maintenance_names(Parser& p, const toml::table& root, const Config& c
       if (matches) continue;
       if (glob->find_first_of("*?[") == std::string::npos) {
         const std::string hint = suggest(*glob, names);
-        p.error(n->source(), fmt::format("maintenance names unknown monitor \"{}\"{}", *glob,
-                                         hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+        p.error(n->source(),
+                fmt::format("maintenance names unknown monitor \"{}\"{}", *glob,
+                            hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
       } else {
         p.warning(n->source(), fmt::format("maintenance glob \"{}\" matches no monitor", *glob));
       }
@@ -423,12 +443,15 @@ void parse_monitor_alerting(Parser& p, const Layers& layers, MonitorConfig& m) {
 }
 
 void parse_alerting(Parser& p, const toml::table& root, Config& config) {
-  each_table(p, root, "channel", [&](const toml::table& t) { parse_channel(p, t, config.channels); });
+  each_table(p, root, "channel",
+             [&](const toml::table& t) { parse_channel(p, t, config.channels); });
   each_table(p, root, "route", [&](const toml::table& t) { parse_route(p, t, config.routes); });
-  each_table(p, root, "maintenance", [&](const toml::table& t) { parse_maintenance(p, t, config.maintenance); });
+  each_table(p, root, "maintenance",
+             [&](const toml::table& t) { parse_maintenance(p, t, config.maintenance); });
 
   std::set<std::string> channels, routes;
-  const auto* channel_arr = root.get("channel") != nullptr ? root.get("channel")->as_array() : nullptr;
+  const auto* channel_arr =
+      root.get("channel") != nullptr ? root.get("channel")->as_array() : nullptr;
   for (size_t i = 0; i < config.channels.size(); ++i) {
     if (!channels.insert(config.channels[i].name).second) {
       p.error(channel_arr != nullptr ? (*channel_arr)[i].source() : root.source(),
@@ -438,21 +461,28 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
   const auto* route_arr = root.get("route") != nullptr ? root.get("route")->as_array() : nullptr;
   for (size_t i = 0; i < config.routes.size(); ++i) {
     const auto& r = config.routes[i];
-    const toml::source_region where = route_arr != nullptr && i < route_arr->size() ? (*route_arr)[i].source() : root.source();
-    if (!routes.insert(r.name).second) p.error(where, fmt::format("duplicate route name \"{}\"", r.name));
-    const toml::table* t = route_arr != nullptr && i < route_arr->size() ? (*route_arr)[i].as_table() : nullptr;
+    const toml::source_region where =
+        route_arr != nullptr && i < route_arr->size() ? (*route_arr)[i].source() : root.source();
+    if (!routes.insert(r.name).second)
+      p.error(where, fmt::format("duplicate route name \"{}\"", r.name));
+    const toml::table* t =
+        route_arr != nullptr && i < route_arr->size() ? (*route_arr)[i].as_table() : nullptr;
     std::vector<const toml::node*> tiers;
-    if (const auto* esc = t != nullptr && t->get("escalate") != nullptr ? t->get("escalate")->as_array() : nullptr) {
+    if (const auto* esc = t != nullptr && t->get("escalate") != nullptr
+                              ? t->get("escalate")->as_array()
+                              : nullptr) {
       for (const auto& tier : *esc) {
         if (const auto* tt = tier.as_table()) tiers.push_back(tt->get("notify"));
       }
     }
-    auto check = [&](const std::vector<std::string>& names, const std::vector<const toml::node*>& lists) {
+    auto check = [&](const std::vector<std::string>& names,
+                     const std::vector<const toml::node*>& lists) {
       for (const auto& c : names) {
         if (channels.count(c) == 0) {
           const std::string hint = suggest(c, channels);
-          p.error(where_named(lists, c, where), fmt::format("route \"{}\" notifies unknown channel \"{}\"{}", r.name, c,
-                                     hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+          p.error(where_named(lists, c, where),
+                  fmt::format("route \"{}\" notifies unknown channel \"{}\"{}", r.name, c,
+                              hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
         }
       }
     };
@@ -465,14 +495,18 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
   }
   // Each monitor's table by name, found once: a config may hold thousands of monitors.
   std::unordered_map<std::string, const toml::table*> tables;
-  if (const auto* monitor_arr = root.get("monitor") != nullptr ? root.get("monitor")->as_array() : nullptr) {
+  if (const auto* monitor_arr =
+          root.get("monitor") != nullptr ? root.get("monitor")->as_array() : nullptr) {
     for (const auto& item : *monitor_arr) {
       const auto* t = item.as_table();
-      if (t != nullptr && t->get("name") != nullptr) tables[t->get("name")->value_or(std::string())] = t;
+      if (t != nullptr && t->get("name") != nullptr)
+        tables[t->get("name")->value_or(std::string())] = t;
     }
   }
   const toml::node* default_routes =
-      root.get("defaults") != nullptr && root.get("defaults")->as_table() != nullptr ? root.get("defaults")->as_table()->get("routes") : nullptr;
+      root.get("defaults") != nullptr && root.get("defaults")->as_table() != nullptr
+          ? root.get("defaults")->as_table()->get("routes")
+          : nullptr;
   for (const auto& m : config.monitors) {
     toml::source_region where = root.source();
     const toml::node* routes_node = default_routes;
@@ -485,24 +519,32 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
       for (const auto& r : *m.routes) {
         if (routes.count(r) == 0) {
           const std::string hint = suggest(r, routes);
-          p.error(where_named({routes_node}, r, where), fmt::format("monitor \"{}\" names unknown route \"{}\"{}", m.name, r,
-                                     hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+          p.error(where_named({routes_node}, r, where),
+                  fmt::format("monitor \"{}\" names unknown route \"{}\"{}", m.name, r,
+                              hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
         }
       }
     }
     if (config.routes.empty()) continue;
     bool matched = false;
     for (const auto& r : config.routes) {
-      if (m.routes && std::find(m.routes->begin(), m.routes->end(), r.name) == m.routes->end()) continue;
+      if (m.routes && std::find(m.routes->begin(), m.routes->end(), r.name) == m.routes->end())
+        continue;
       bool all = true;
       for (const auto& [key, glob] : r.match) {
-        const std::string value = key == "name" ? m.name : key == "group" ? m.group : key == "type" ? to_string(m.type) : "";
+        const std::string value = key == "name"    ? m.name
+                                  : key == "group" ? m.group
+                                  : key == "type"  ? to_string(m.type)
+                                                   : "";
         // A state glob can match some state of any monitor.
         if (key != "state" && fnmatch(glob.c_str(), value.c_str(), 0) != 0) all = false;
       }
       matched = matched || all;
     }
-    if (!matched) p.warning(where, fmt::format("monitor \"{}\" is matched by no route: its incidents notify nobody", m.name));
+    if (!matched)
+      p.warning(where,
+                fmt::format("monitor \"{}\" is matched by no route: its incidents notify nobody",
+                            m.name));
   }
   check_maintenance_names(p, root, config);
 }

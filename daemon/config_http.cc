@@ -11,9 +11,9 @@
 namespace lookout::config_detail {
 
 const std::set<std::string>& http_monitor_keys() {
-  static const std::set<std::string> keys{"url",      "method",           "headers",       "body",
-                                          "ca_file",  "insecure",         "follow_redirects", "max_redirects",
-                                          "max_body", "expect", "slo", "tls_resume"};
+  static const std::set<std::string> keys{
+      "url",           "method",   "headers", "body", "ca_file",   "insecure", "follow_redirects",
+      "max_redirects", "max_body", "expect",  "slo",  "tls_resume"};
   return keys;
 }
 
@@ -27,7 +27,8 @@ const std::set<std::string>& latency_monitor_keys() {
 }
 
 const std::set<std::string>& http_expect_keys() {
-  static const std::set<std::string> keys{"status", "body_contains", "body_regex", "json", "headers", "max_latency"};
+  static const std::set<std::string> keys{"status", "body_contains", "body_regex",
+                                          "json",   "headers",       "max_latency"};
   return keys;
 }
 
@@ -55,7 +56,8 @@ std::string url_endpoint(const std::string& url, std::string& why) {
       why = "has no host";
     } else {
       host = fmt::format("{}:{}", h, port != nullptr ? port : "");
-      std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(host.begin(), host.end(), host.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
     }
     curl_free(scheme);
     curl_free(h);
@@ -73,7 +75,9 @@ bool has_scheme(const std::string& url) {
 void parse_status(Parser& p, const toml::node& n, HttpExpect& e) {
   const auto* arr = n.as_array();
   if (arr != nullptr && arr->empty()) {
-    p.error(n.source(), "expect.status must be a code, a class or a non-empty array of them, as in 200, \"2xx\" or [200, 301]");
+    p.error(n.source(),
+            "expect.status must be a code, a class or a non-empty array of them, as in 200, "
+            "\"2xx\" or [200, 301]");
     return;
   }
   std::vector<StatusRule> rules;
@@ -87,11 +91,14 @@ void parse_status(Parser& p, const toml::node& n, HttpExpect& e) {
       rules.push_back({static_cast<int>(i->get()), static_cast<int>(i->get())});
     } else if (const auto* s = item.as_string()) {
       const std::string& v = s->get();
-      if (v.size() == 3 && v[0] >= '1' && v[0] <= '5' && (v[1] == 'x' || v[1] == 'X') && (v[2] == 'x' || v[2] == 'X')) {
+      if (v.size() == 3 && v[0] >= '1' && v[0] <= '5' && (v[1] == 'x' || v[1] == 'X') &&
+          (v[2] == 'x' || v[2] == 'X')) {
         const int klass = v[0] - '0';
         rules.push_back({klass * 100, klass * 100 + 99});
       } else {
-        p.error(item.source(), fmt::format("expect.status \"{}\" is neither a code nor a class such as \"2xx\"", v));
+        p.error(
+            item.source(),
+            fmt::format("expect.status \"{}\" is neither a code nor a class such as \"2xx\"", v));
       }
     } else {
       p.error(item.source(), "expect.status entries are integers (200) or classes (\"2xx\")");
@@ -102,8 +109,9 @@ void parse_status(Parser& p, const toml::node& n, HttpExpect& e) {
 
 }  // namespace
 
-void parse_http_request(Parser& p, const Layers& layers, const toml::table& where, std::string_view what,
-                        const std::string& monitor, HttpRequest& h, std::string& host) {
+void parse_http_request(Parser& p, const Layers& layers, const toml::table& where,
+                        std::string_view what, const std::string& monitor, HttpRequest& h,
+                        std::string& host) {
   if (const auto* n = layers.get("url")) {
     if (auto v = p.text(*n, "url")) {
       std::string why;
@@ -112,7 +120,8 @@ void parse_http_request(Parser& p, const Layers& layers, const toml::table& wher
       std::string shape = v->reveal();
       RE2::GlobalReplace(&shape, kTemplate, "x");
       if (!has_scheme(shape)) {
-        p.error(n->source(), fmt::format("url {} has no scheme; write it as https://host/path", v->shown()));
+        p.error(n->source(),
+                fmt::format("url {} has no scheme; write it as https://host/path", v->shown()));
       } else {
         host = url_endpoint(shape, why);
         if (host.empty()) p.error(n->source(), fmt::format("url {} {}", v->shown(), why));
@@ -125,10 +134,15 @@ void parse_http_request(Parser& p, const Layers& layers, const toml::table& wher
   if (const auto* n = layers.get("method")) {
     if (auto v = p.plain_text(*n, "method")) {
       std::string up = *v;
-      std::transform(up.begin(), up.end(), up.begin(), [](unsigned char c) { return std::toupper(c); });
-      static const std::set<std::string> kMethods{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+      std::transform(up.begin(), up.end(), up.begin(),
+                     [](unsigned char c) { return std::toupper(c); });
+      static const std::set<std::string> kMethods{"GET",   "HEAD",   "POST",   "PUT",
+                                                  "PATCH", "DELETE", "OPTIONS"};
       if (kMethods.count(up) == 0) {
-        p.error(n->source(), fmt::format("method \"{}\" is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS", *v));
+        p.error(
+            n->source(),
+            fmt::format("method \"{}\" is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+                        *v));
       }
       h.method = up;
     }
@@ -159,7 +173,8 @@ void parse_http_request(Parser& p, const Layers& layers, const toml::table& wher
   parse_http_request_options(p, layers, monitor, h);
 }
 
-void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor, HttpRequest& h) {
+void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor,
+                                HttpRequest& h) {
   if (const auto* n = layers.get("ca_file")) {
     if (auto v = p.text(*n, "ca_file")) {
       std::error_code ec;
@@ -172,13 +187,19 @@ void parse_http_request_options(Parser& p, const Layers& layers, const std::stri
   if (const auto* n = layers.get("insecure")) {
     if (auto v = p.boolean(*n, "insecure")) {
       h.insecure = *v;
-      if (*v) p.warning(n->source(), fmt::format("monitor \"{}\" has insecure = true: its TLS certificates are not verified", monitor));
+      if (*v)
+        p.warning(
+            n->source(),
+            fmt::format("monitor \"{}\" has insecure = true: its TLS certificates are not verified",
+                        monitor));
     }
   }
   if (const auto* n = layers.get("tls_resume")) {
     if (auto v = p.duration(*n, "tls_resume")) {
       if (*v > Duration{86'400'000}) {
-        p.error(n->source(), "tls_resume must be at most 24h: a session that old would hide a changed certificate for too long");
+        p.error(n->source(),
+                "tls_resume must be at most 24h: a session that old would hide a changed "
+                "certificate for too long");
       } else {
         h.tls_resume = *v;
       }
@@ -212,7 +233,8 @@ void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e) {
       auto re = compile_pattern(v->reveal(), why);
       if (!re) {
         // RE2's message quotes the pattern.
-        p.error(n->source(), fmt::format("expect.body_regex is not a valid RE2 pattern: {}", v->is_secret() ? "(the secret does not compile)" : why));
+        p.error(n->source(), fmt::format("expect.body_regex is not a valid RE2 pattern: {}",
+                                         v->is_secret() ? "(the secret does not compile)" : why));
       } else {
         e.body_regex = std::move(re);
         e.body_regex_secret = v->is_secret();
@@ -227,13 +249,17 @@ void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e) {
           (void)nlohmann::json::json_pointer(ptr);
           if (ptr.empty()) throw std::invalid_argument("empty");
         } catch (const std::exception&) {
-          p.error(k.source(), fmt::format("expect.json key \"{}\" is not a JSON Pointer such as \"/status\"", ptr));
+          p.error(
+              k.source(),
+              fmt::format("expect.json key \"{}\" is not a JSON Pointer such as \"/status\"", ptr));
           continue;
         }
         e.json.emplace_back(ptr, to_json(v));
       }
     } else {
-      p.error(n->source(), "expect.json must be a table of JSON Pointer = value, as in { \"/status\" = \"ok\" }");
+      p.error(
+          n->source(),
+          "expect.json must be a table of JSON Pointer = value, as in { \"/status\" = \"ok\" }");
     }
   }
   if (const auto* n = layers.get("expect.headers")) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <initializer_list>
 #include <memory>
@@ -12,7 +13,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "daemon/config.h"
@@ -25,9 +25,13 @@ namespace lookout::config_detail {
 
 class Parser {
  public:
-  Parser(std::string file, const EnvLookup& env, std::vector<ConfigError>& errors, Redactor& redactor,
-         std::vector<ConfigError>& inline_secrets)
-      : file_(std::move(file)), env_(env), errors_(errors), redactor_(redactor), inline_secrets_(inline_secrets) {}
+  Parser(std::string file, const EnvLookup& env, std::vector<ConfigError>& errors,
+         Redactor& redactor, std::vector<ConfigError>& inline_secrets)
+      : file_(std::move(file)),
+        env_(env),
+        errors_(errors),
+        redactor_(redactor),
+        inline_secrets_(inline_secrets) {}
 
   void error(const toml::source_region& where, std::string message);
   // A secret's value as lookout rewrites it (lower case, no trailing dot): masked in free text
@@ -43,8 +47,10 @@ class Parser {
   std::optional<Secret> credential(const toml::node& n, std::string_view key);
   // credential() for a header or form field whose name says it carries one (Authorization,
   // X-Api-Key, password, token...), else text().
-  std::optional<Secret> named_value(const toml::node& n, std::string_view name, std::string_view key);
-  std::optional<std::string> plain_text(const toml::node& n, std::string_view key);  // secrets refused
+  std::optional<Secret> named_value(const toml::node& n, std::string_view name,
+                                    std::string_view key);
+  std::optional<std::string> plain_text(const toml::node& n,
+                                        std::string_view key);  // secrets refused
   std::optional<bool> boolean(const toml::node& n, std::string_view key);
   std::optional<int64_t> integer(const toml::node& n, std::string_view key, int64_t lo, int64_t hi);
   std::optional<Duration> duration(const toml::node& n, std::string_view key);
@@ -68,7 +74,8 @@ class Parser {
   }
 
   // Records an error for every key of `table` not in `known`, with a "did you mean" hint.
-  void check_keys(const toml::table& table, std::string_view section, const std::set<std::string>& known);
+  void check_keys(const toml::table& table, std::string_view section,
+                  const std::set<std::string>& known);
 
  private:
   std::string file_;
@@ -111,18 +118,23 @@ void parse_monitor_alerting(Parser& p, const Layers& layers, MonitorConfig& m);
 void parse_alerting(Parser& p, const toml::table& root, Config& config);
 
 // One request (url, method, headers, body and the options below); `what` names it in errors.
-void parse_http_request(Parser& p, const Layers& layers, const toml::table& where, std::string_view what,
-                        const std::string& monitor, HttpRequest& h, std::string& host);
+void parse_http_request(Parser& p, const Layers& layers, const toml::table& where,
+                        std::string_view what, const std::string& monitor, HttpRequest& h,
+                        std::string& host);
 // ca_file, insecure, follow_redirects, max_redirects, max_body.
-void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor, HttpRequest& h);
+void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor,
+                                HttpRequest& h);
 void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e);
 void parse_slo(Parser& p, const Layers& layers, MonitorConfig& m);
 
 // Each kind's keys; errors go to the parser.
-void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);  // and latency
-void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
+void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& where,
+                        MonitorConfig& m);  // and latency
+void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& where,
+                        MonitorConfig& m);
 void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
-void parse_journey_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
+void parse_journey_monitor(Parser& p, const Layers& layers, const toml::table& where,
+                           MonitorConfig& m);
 
 // A pattern of the config (expect.body_regex, extract regex), compiled as every user pattern
 // is: RE2, linear in the text it runs on, its errors returned instead of logged. Null with

@@ -20,7 +20,9 @@ constexpr Duration kLoopStaleAfter{2000};
 constexpr Duration kStorageStaleAfter{5000};
 constexpr Duration kShortageWarningEvery{10'000};
 
-std::string question_of(const MonitorConfig& m) { return fmt::format("{} {}", m.dns.record_name, m.dns.query); }
+std::string question_of(const MonitorConfig& m) {
+  return fmt::format("{} {}", m.dns.record_name, m.dns.query);
+}
 
 }  // namespace
 
@@ -42,7 +44,8 @@ Daemon::Daemon(Config config, const Clock& clock)
 Daemon::~Daemon() = default;
 
 std::string Daemon::tag(const Monitor& m) const {
-  return m.cfg.http.insecure ? fmt::format("{} (insecure: TLS not verified)", m.cfg.name) : m.cfg.name;
+  return m.cfg.http.insecure ? fmt::format("{} (insecure: TLS not verified)", m.cfg.name)
+                             : m.cfg.name;
 }
 
 void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const MonitorConfig& cfg,
@@ -53,7 +56,8 @@ void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const Monit
   if (stored != nullptr) {
     if (auto it = stored->find(cfg.name); it != stored->end()) {
       const StateRow& row = it->second;
-      m->sm = StateMachine(state_from_string(row.state).value_or(State::kUnknown), from_unix_ms(row.since_ms), row.recent);
+      m->sm = StateMachine(state_from_string(row.state).value_or(State::kUnknown),
+                           from_unix_ms(row.since_ms), row.recent);
       if (row.last_check_ms) m->last_check = from_unix_ms(*row.last_check_ms);
       m->last_outcome = row.last_outcome;
       m->latency_us = row.last_latency_us;
@@ -63,11 +67,13 @@ void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const Monit
   }
   if (cfg.slo.p95) m->slo.emplace(cfg.slo);
   // A stored baseline holds while the question is the same; a new question starts afresh.
-  if (auto it = baselines_.find(cfg.name); it != baselines_.end() && cfg.type == MonitorType::kDns &&
-      it->second.question == question_of(cfg)) {
+  if (auto it = baselines_.find(cfg.name); it != baselines_.end() &&
+                                           cfg.type == MonitorType::kDns &&
+                                           it->second.question == question_of(cfg)) {
     m->probe->set_baseline(it->second.answers);
   }
-  if (m->cfg.http.insecure) spdlog::warn("monitor {}: certificate checks are off (insecure = true)", tag(*m));
+  if (m->cfg.http.insecure)
+    spdlog::warn("monitor {}: certificate checks are off (insecure = true)", tag(*m));
   scheduler_.add(m->id, cfg.interval, cfg.host, stable_hash(cfg.name), clock_.mono());
   order_.push_back(m->id);
   monitors_.emplace(m->id, std::move(m));
@@ -116,7 +122,8 @@ void Daemon::schedule() {
     }
   }
   if (auto next = scheduler_.next_wakeup()) {
-    schedule_timer_.start(std::chrono::duration_cast<Duration>(*next - clock_.mono()) + Duration{1}, [this] { schedule(); });
+    schedule_timer_.start(std::chrono::duration_cast<Duration>(*next - clock_.mono()) + Duration{1},
+                          [this] { schedule(); });
   }
 }
 
@@ -163,17 +170,19 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
     if (after == State::kUp) {
       spdlog::info("monitor {} is up (was {})", tag(m), to_string(before));
     } else {
-      spdlog::warn("monitor {} is {} (was {}): {}", tag(m), to_string(after), to_string(before), r.cause);
+      spdlog::warn("monitor {} is {} (was {}): {}", tag(m), to_string(after), to_string(before),
+                   r.cause);
     }
   } else if (r.outcome != Outcome::kUp) {
     spdlog::debug("monitor {}: run {}: {}", tag(m), to_string(r.outcome), r.cause);
   }
 
-  store_->add_result(
-      ResultRow{m.cfg.name, to_unix_ms(r.started_at), r.outcome, r.http_status, r.timings, r.kind, r.cause, maintenance,
-                std::move(r.detail), std::move(r.samples_us)});
-  store_->put_state(StateRow{m.cfg.name, to_string(m.sm.state()), to_unix_ms(m.sm.since()), m.sm.recent(),
-                             to_unix_ms(r.started_at), r.outcome, r.timings.total_us, r.cause});
+  store_->add_result(ResultRow{m.cfg.name, to_unix_ms(r.started_at), r.outcome, r.http_status,
+                               r.timings, r.kind, r.cause, maintenance, std::move(r.detail),
+                               std::move(r.samples_us)});
+  store_->put_state(StateRow{m.cfg.name, to_string(m.sm.state()), to_unix_ms(m.sm.since()),
+                             m.sm.recent(), to_unix_ms(r.started_at), r.outcome, r.timings.total_us,
+                             r.cause});
   AlertChanges alerts;
   alerts_->on_run(m.cfg, m.sm.state(), changed, r.cause, now, maintenance, alerts);
   record(std::move(alerts));
@@ -192,9 +201,10 @@ void Daemon::defer_run(MonitorId id, const std::string& cause) {
   }
   ++deferred_since_warning_;
   if (now >= next_shortage_warning_) {
-    spdlog::warn("{} run(s) put back to start again: {}; raise LimitNOFILE (or ulimit -n) or lower "
-                 "scheduler.max_in_flight",
-                 deferred_since_warning_, cause);
+    spdlog::warn(
+        "{} run(s) put back to start again: {}; raise LimitNOFILE (or ulimit -n) or lower "
+        "scheduler.max_in_flight",
+        deferred_since_warning_, cause);
     deferred_since_warning_ = 0;
     next_shortage_warning_ = now + kShortageWarningEvery;
   }
@@ -204,9 +214,11 @@ void Daemon::defer_run(MonitorId id, const std::string& cause) {
 void Daemon::apply_scheduler_limits() {
   const size_t configured = config_->scheduler.max_in_flight;
   if (descriptor_runs_ < configured) {
-    spdlog::warn("the file descriptor limit leaves room for {} runs at once, fewer than scheduler.max_in_flight = {}: "
-                 "at most {} run at once; raise LimitNOFILE (or ulimit -n) to allow more",
-                 descriptor_runs_, configured, descriptor_runs_);
+    spdlog::warn(
+        "the file descriptor limit leaves room for {} runs at once, fewer than "
+        "scheduler.max_in_flight = {}: "
+        "at most {} run at once; raise LimitNOFILE (or ulimit -n) to allow more",
+        descriptor_runs_, configured, descriptor_runs_);
   }
   scheduler_.set_limits({std::min(configured, descriptor_runs_), config_->scheduler.max_per_host});
 }
@@ -218,12 +230,13 @@ void Daemon::record(AlertChanges changes) {
                                   [&](const IncidentRecord& i) { return i.id == e.incident_id; });
     if (inc == changes.incidents.end()) continue;
     if (e.event == "incident.opened") {
-      spdlog::warn("incident {} opened for monitor {} ({}): {}; {} notifications", inc->id, inc->monitor,
-                   to_string(inc->state), inc->cause, e.notifications.size());
+      spdlog::warn("incident {} opened for monitor {} ({}): {}; {} notifications", inc->id,
+                   inc->monitor, to_string(inc->state), inc->cause, e.notifications.size());
     } else if (e.event == "incident.resolved") {
       spdlog::info("incident {} of monitor {} resolved", inc->id, inc->monitor);
     } else if (e.event != "incident.acknowledged") {
-      spdlog::info("incident {} of monitor {}: {}{}", inc->id, inc->monitor, e.event, inc->flapping ? " (flapping)" : "");
+      spdlog::info("incident {} of monitor {}: {}{}", inc->id, inc->monitor, e.event,
+                   inc->flapping ? " (flapping)" : "");
     }
   }
   const uint64_t seq = store_->add_alerts(changes);
@@ -237,7 +250,8 @@ void Daemon::alert_tick() {
   record(std::move(changes));
 }
 
-std::optional<AlertEngine::AckResult> Daemon::request_ack(int64_t incident_id, const std::string& by) {
+std::optional<AlertEngine::AckResult> Daemon::request_ack(int64_t incident_id,
+                                                          const std::string& by) {
   std::future<AlertEngine::AckResult> answer;
   {
     std::lock_guard lock(ack_mu_);
@@ -283,7 +297,8 @@ void Daemon::drain_web_requests() {
         result.answers = *m->last_answers;
         m->probe->set_baseline(*m->last_answers);
         store_baseline(m->cfg, *m->last_answers);
-        spdlog::info("monitor {}: {} answers accepted as the new baseline", m->cfg.name, result.answers.size());
+        spdlog::info("monitor {}: {} answers accepted as the new baseline", m->cfg.name,
+                     result.answers.size());
       }
     }
     req.result.set_value(std::move(result));
@@ -291,7 +306,8 @@ void Daemon::drain_web_requests() {
   for (auto& req : requests) {
     AlertChanges changes;
     const auto result = alerts_->acknowledge(req.incident_id, req.by, clock_.wall(), changes);
-    if (result == AlertEngine::AckResult::kDone) spdlog::info("incident {} acknowledged by {}", req.incident_id, req.by);
+    if (result == AlertEngine::AckResult::kDone)
+      spdlog::info("incident {} acknowledged by {}", req.incident_id, req.by);
     record(std::move(changes));
     req.result.set_value(result);
   }
@@ -310,7 +326,8 @@ void Daemon::publish_snapshot() {
   s->monitors.reserve(order_.size());
   for (MonitorId id : order_) {
     Monitor& m = *monitors_.at(id);
-    const State shown = config_->in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : m.sm.state();
+    const State shown =
+        config_->in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : m.sm.state();
     if (m.view != nullptr && m.view->state == shown) {
       s->monitors.push_back(m.view);
       continue;
@@ -350,9 +367,10 @@ void Daemon::housekeeping() {
   Duration longest{0};
   for (const auto& [id, m] : monitors_) longest = std::max(longest, m->cfg.timeout);
   const auto& s = config_->storage;
-  store_->housekeep(HousekeepingJob{to_unix_ms(clock_.wall()), (longest + Store::kFlushEvery + Duration{5000}).count(),
-                                    RetentionPolicy{s.keep_raw.count(), s.keep_minutes.count(), s.keep_hours.count(),
-                                                    s.keep_days.count()}});
+  store_->housekeep(HousekeepingJob{to_unix_ms(clock_.wall()),
+                                    (longest + Store::kFlushEvery + Duration{5000}).count(),
+                                    RetentionPolicy{s.keep_raw.count(), s.keep_minutes.count(),
+                                                    s.keep_hours.count(), s.keep_days.count()}});
 }
 
 HealthReport Daemon::health() const {
@@ -366,7 +384,8 @@ HealthReport Daemon::health() const {
   if (sh.last_commit) {
     const auto age = std::chrono::duration_cast<Duration>(now - *sh.last_commit);
     if (age > kStorageStaleAfter) {
-      return {false, fmt::format("storage {} has not committed for {}", store_->path(), format_duration(age))};
+      return {false, fmt::format("storage {} has not committed for {}", store_->path(),
+                                 format_duration(age))};
     }
   }
   return {};
@@ -403,7 +422,8 @@ void Daemon::apply(Config next_config) {
   // Listening and storage stay as they started; the new monitors refer into `next`, so it is
   // made final before any of them.
   const auto next = std::make_shared<Config>(std::move(next_config));
-  if (next->server.listen_host != config_->server.listen_host || next->server.listen_port != config_->server.listen_port) {
+  if (next->server.listen_host != config_->server.listen_host ||
+      next->server.listen_port != config_->server.listen_port) {
     spdlog::warn("server.listen changed; it takes effect at the next restart");
   }
   if (next->storage.path != config_->storage.path) {
@@ -430,7 +450,8 @@ void Daemon::apply(Config next_config) {
   record(std::move(forgotten));
   for (const auto& cfg : next->monitors) {
     auto it = by_name.find(cfg.name);
-    if (it != by_name.end() && monitors_.count(it->second) != 0 && monitors_.at(it->second)->cfg.fingerprint == cfg.fingerprint) {
+    if (it != by_name.end() && monitors_.count(it->second) != 0 &&
+        monitors_.at(it->second)->cfg.fingerprint == cfg.fingerprint) {
       new_order.push_back(it->second);
       ++kept;
       continue;
@@ -451,8 +472,10 @@ void Daemon::apply(Config next_config) {
   alerts_->configure(config_);
   dispatcher_->configure(*config_);
   dirty_ = true;
-  spdlog::info("config reloaded: {} monitors kept, {} changed (their state starts again), {} added, {} removed", kept,
-               changed, added, removed);
+  spdlog::info(
+      "config reloaded: {} monitors kept, {} changed (their state starts again), {} added, {} "
+      "removed",
+      kept, changed, added, removed);
   schedule();
 }
 
@@ -460,7 +483,8 @@ void Daemon::shutdown() {
   if (stopping_) return;
   stopping_ = true;
   sd_notify(0, "STOPPING=1");
-  spdlog::info("stopping: cancelling {} runs in flight and writing the last results", scheduler_.stats().in_flight);
+  spdlog::info("stopping: cancelling {} runs in flight and writing the last results",
+               scheduler_.stats().in_flight);
   for (auto& [id, m] : monitors_) m->probe->cancel();
   // Notifications in flight stay pending in the outbox and go out, with the same id, after
   // the next start.
@@ -491,7 +515,8 @@ int Daemon::run() {
   dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_);
   dispatcher_->configure(*config_);
   dispatcher_->add_loaded(store_->load_pending_outbox());
-  commit_async_ = std::make_unique<Async>(loop_, [this] { dispatcher_->committed(committed_seq_.load()); });
+  commit_async_ =
+      std::make_unique<Async>(loop_, [this] { dispatcher_->committed(committed_seq_.load()); });
   ack_async_ = std::make_unique<Async>(loop_, [this] { drain_web_requests(); });
   store_->set_on_commit([this](uint64_t seq) {
     uint64_t seen = committed_seq_.load();
@@ -504,8 +529,9 @@ int Daemon::run() {
   publish_snapshot();
 
   web_ = std::make_unique<WebServer>(
-      config_->server, clock_, snapshots_, store_->summaries(), config_->storage.path, [this] { return health(); },
-      [this] { return store_->health(); }, [this](int64_t id, const std::string& by) { return request_ack(id, by); },
+      config_->server, clock_, snapshots_, store_->summaries(), config_->storage.path,
+      [this] { return health(); }, [this] { return store_->health(); },
+      [this](int64_t id, const std::string& by) { return request_ack(id, by); },
       [this](const std::string& name) { return request_accept(name); });
   if (!web_->start(error)) {
     spdlog::critical("{}", error);
@@ -537,8 +563,9 @@ int Daemon::run() {
   alert_timer_.start_repeating(Duration{1000}, [this] { alert_tick(); });
   schedule();
 
-  spdlog::info("lookout {} running {} monitors; listening on http://{}:{}; storage {}", LOOKOUT_VERSION,
-               monitors_.size(), config_->server.listen_host, web_->port(), config_->storage.path);
+  spdlog::info("lookout {} running {} monitors; listening on http://{}:{}; storage {}",
+               LOOKOUT_VERSION, monitors_.size(), config_->server.listen_host, web_->port(),
+               config_->storage.path);
   sd_notify(0, "READY=1");
   loop_.run();
 

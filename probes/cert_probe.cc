@@ -36,23 +36,27 @@ WallTime asn1_time(const ASN1_TIME* t) {
 }
 
 CertInfo info_of(X509* cert) {
-  return CertInfo{one_line_name(X509_get_subject_name(cert)), one_line_name(X509_get_issuer_name(cert)),
-                  asn1_time(X509_get0_notBefore(cert)), asn1_time(X509_get0_notAfter(cert))};
+  return CertInfo{one_line_name(X509_get_subject_name(cert)),
+                  one_line_name(X509_get_issuer_name(cert)), asn1_time(X509_get0_notBefore(cert)),
+                  asn1_time(X509_get0_notAfter(cert))};
 }
 
 std::vector<std::string> names_of(X509* cert) {
   std::vector<std::string> out;
-  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* sans =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
     const GENERAL_NAME* n = sk_GENERAL_NAME_value(sans, i);
     if (n->type == GEN_DNS) {
       const auto* s = n->d.dNSName;
-      out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s)));
+      out.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<size_t>(ASN1_STRING_length(s)));
     } else if (n->type == GEN_IPADD) {
       const auto* s = n->d.iPAddress;
       char buf[64] = {};
       const int len = ASN1_STRING_length(s);
-      if ((len == 4 || len == 16) && inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(s), buf, sizeof buf)) {
+      if ((len == 4 || len == 16) &&
+          inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(s), buf, sizeof buf)) {
         out.emplace_back(buf);
       }
     }
@@ -63,7 +67,8 @@ std::vector<std::string> names_of(X509* cert) {
 }
 
 int verify_callback(int ok, X509_STORE_CTX* store) {
-  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
   if (ssl != nullptr) {
     auto* self = static_cast<CertProbe*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index()));
     if (self != nullptr) self->on_verify(ok, store);
@@ -93,23 +98,28 @@ void CertProbe::on_verify(int ok, void* store_ctx) {
   // At depth 0 the chain is as complete as it will get.
   obs_.chain.clear();
   STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(store);
-  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) obs_.chain.push_back(info_of(sk_X509_value(chain, i)));
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i)
+    obs_.chain.push_back(info_of(sk_X509_value(chain, i)));
   X509* leaf = X509_STORE_CTX_get_current_cert(store);
   if (leaf != nullptr) {
     if (obs_.chain.empty()) obs_.chain.push_back(info_of(leaf));
     const std::string& host = m_.cert.host;
     unsigned char ip[16];
-    const bool is_ip = inet_pton(AF_INET, host.c_str(), ip) == 1 || inet_pton(AF_INET6, host.c_str(), ip) == 1;
+    const bool is_ip =
+        inet_pton(AF_INET, host.c_str(), ip) == 1 || inet_pton(AF_INET6, host.c_str(), ip) == 1;
     obs_.name_ok = is_ip ? X509_check_ip_asc(leaf, host.c_str(), 0) == 1
-                         : X509_check_host(leaf, host.c_str(), host.size(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
+                         : X509_check_host(leaf, host.c_str(), host.size(),
+                                           X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
     obs_.names = names_of(leaf);
   }
   saw_chain_ = true;
 }
 
-CertProbe::CertProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
+CertProbe::CertProbe(const MonitorConfig& m, ProbeContext& ctx,
+                     std::shared_ptr<const Redactor> redactor)
     : m_(m), ctx_(ctx), redactor_(std::move(redactor)) {
-  const std::string host = m_.cert.host.find(':') != std::string::npos ? "[" + m_.cert.host + "]" : m_.cert.host;
+  const std::string host =
+      m_.cert.host.find(':') != std::string::npos ? "[" + m_.cert.host + "]" : m_.cert.host;
   url_ = fmt::format("{}://{}:{}/", m_.cert.starttls_smtp ? "smtp" : "https", host, m_.cert.port);
 }
 
@@ -135,11 +145,14 @@ bool CertProbe::start(Done done) {
   curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &on_ssl_ctx);
   curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, this);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
-  if (m_.cert.starttls_smtp) curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+  if (m_.cert.starttls_smtp)
+    curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   result_ = ProbeResult{};
   result_.started_at = ctx_.clock.wall();
   result_.started_mono = ctx_.clock.mono();
-  if (!ctx_.curl.add(e, [this](CURLcode code, bool out_of_descriptors) { finish(code, out_of_descriptors); })) {
+  if (!ctx_.curl.add(e, [this](CURLcode code, bool out_of_descriptors) {
+        finish(code, out_of_descriptors);
+      })) {
     ctx_.curl.release(std::exchange(easy_, nullptr));
     return false;
   }
@@ -169,7 +182,8 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
   char* peer = nullptr;
   curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &peer);
   const bool tcp_connected = connect > 0 || (peer != nullptr && *peer != '\0');
-  if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION) && !out_of_descriptors) {
+  if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION) &&
+      !out_of_descriptors) {
     const CertVerdict v = judge_certificate(m_.cert, obs_, ctx_.clock.wall());
     r.outcome = v.outcome;
     r.kind = v.kind;
@@ -181,7 +195,9 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
     }
     nlohmann::json chain = nlohmann::json::array();
     for (const auto& c : obs_.chain) {
-      chain.push_back({{"subject", c.subject}, {"issuer", c.issuer}, {"not_before", rfc3339(c.not_before)},
+      chain.push_back({{"subject", c.subject},
+                       {"issuer", c.issuer},
+                       {"not_before", rfc3339(c.not_before)},
                        {"not_after", rfc3339(c.not_after)}});
     }
     r.detail = nlohmann::json{{"chain", std::move(chain)}}.dump();
@@ -198,9 +214,10 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
     c.errbuf = errbuf_;
     c.timeout = m_.timeout;
     c.http = false;
-    c.timeout_phase = !tcp_connected            ? "while connecting"
-                      : m_.cert.starttls_smtp ? "before the TLS handshake finished (SMTP and STARTTLS)"
-                                              : "during the TLS handshake";
+    c.timeout_phase = !tcp_connected ? "while connecting"
+                      : m_.cert.starttls_smtp
+                          ? "before the TLS handshake finished (SMTP and STARTTLS)"
+                          : "during the TLS handshake";
     c.host = m_.cert.host;
     c.starttls_server = fmt::format("{}:{}", m_.cert.host, m_.cert.port);
     CurlFailure f = curl_failure(c);

@@ -8,11 +8,15 @@
 namespace lookout {
 
 CurlFailure curl_failure(const CurlFailureContext& c) {
-  if (auto shortage = local_shortage(c.code, c.out_of_descriptors, c.errbuf)) return {ErrorKind::kResources, std::move(*shortage)};
-  const std::string detail = c.errbuf != nullptr && c.errbuf[0] != '\0' ? std::string(c.errbuf) : std::string(curl_easy_strerror(c.code));
+  if (auto shortage = local_shortage(c.code, c.out_of_descriptors, c.errbuf))
+    return {ErrorKind::kResources, std::move(*shortage)};
+  const std::string detail = c.errbuf != nullptr && c.errbuf[0] != '\0'
+                                 ? std::string(c.errbuf)
+                                 : std::string(curl_easy_strerror(c.code));
   switch (c.code) {
     case CURLE_OPERATION_TIMEDOUT:
-      return {ErrorKind::kTimeout, fmt::format("timed out after {} {}", format_duration(c.timeout), c.timeout_phase)};
+      return {ErrorKind::kTimeout,
+              fmt::format("timed out after {} {}", format_duration(c.timeout), c.timeout_phase)};
     case CURLE_COULDNT_RESOLVE_HOST:
       return {ErrorKind::kDns, fmt::format("cannot resolve host {}", c.host)};
     case CURLE_COULDNT_CONNECT:
@@ -22,7 +26,8 @@ CurlFailure curl_failure(const CurlFailureContext& c) {
     case CURLE_RECV_ERROR:
       return {ErrorKind::kConnect, "connection failed: " + detail};
     case CURLE_USE_SSL_FAILED:
-      return {ErrorKind::kTls, fmt::format("the mail server at {} does not offer STARTTLS", c.starttls_server)};
+      return {ErrorKind::kTls,
+              fmt::format("the mail server at {} does not offer STARTTLS", c.starttls_server)};
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -36,7 +41,9 @@ CurlFailure curl_failure(const CurlFailureContext& c) {
       return {ErrorKind::kRedirects, fmt::format("more than {} redirects", c.max_redirects)};
     case CURLE_WRITE_ERROR:
       if (c.body_overflow) {
-        return {ErrorKind::kBodyTooLarge, fmt::format("body is larger than max_body {}; the rest was not downloaded", format_size(c.max_body))};
+        return {ErrorKind::kBodyTooLarge,
+                fmt::format("body is larger than max_body {}; the rest was not downloaded",
+                            format_size(c.max_body))};
       }
       return {ErrorKind::kInternal, "could not store the response: " + detail};
     case CURLE_GOT_NOTHING:

@@ -18,13 +18,13 @@ struct CurlFailureContext {
   bool out_of_descriptors = false;  // the open-socket callback saw EMFILE or ENFILE
   const char* errbuf = nullptr;     // CURLOPT_ERRORBUFFER; empty or null: curl_easy_strerror
   Duration timeout{0};
-  std::string timeout_phase;        // "while connecting", "during the TLS handshake", ...
-  std::string host;                 // the name a failed lookup asked for
-  std::string starttls_server;      // "HOST:PORT" of a server that should offer STARTTLS
-  bool http = true;                 // false: a TLS handshake alone (cert), whose other failures are TLS failures
+  std::string timeout_phase;    // "while connecting", "during the TLS handshake", ...
+  std::string host;             // the name a failed lookup asked for
+  std::string starttls_server;  // "HOST:PORT" of a server that should offer STARTTLS
+  bool http = true;  // false: a TLS handshake alone (cert), whose other failures are TLS failures
   int max_redirects = 0;
-  bool body_overflow = false;       // the write callback stopped at max_body
-  uint64_t max_body = 0;            // bytes
+  bool body_overflow = false;  // the write callback stopped at max_body
+  uint64_t max_body = 0;       // bytes
 };
 
 struct CurlFailure {

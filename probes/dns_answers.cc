@@ -1,7 +1,7 @@
 #include "probes/dns_answers.h"
 
-#include <arpa/inet.h>
 #include <ares.h>
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -19,11 +19,13 @@ std::string lower_name(std::string s) {
 
 uint16_t u16(const unsigned char* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 uint32_t u32(const unsigned char* p) {
-  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | p[3];
 }
 
 // A (possibly compressed) name at `at`; its length in the message goes to `used`.
-std::optional<std::string> name_at(const unsigned char* at, const unsigned char* msg, int len, long& used) {
+std::optional<std::string> name_at(const unsigned char* at, const unsigned char* msg, int len,
+                                   long& used) {
   char* s = nullptr;
   if (ares_expand_name(at, msg, len, &s, &used) != ARES_SUCCESS) return std::nullopt;
   std::string out = lower_name(s);
@@ -40,7 +42,8 @@ std::string quoted(const std::vector<std::string>& v) {
 }
 
 // "<head>: <added-word> "x"; <removed-word> "y"", naming only the sides that are not empty.
-DnsVerdict down_with_diff(const std::string& head, const AnswerDiff& d, const char* added, const char* removed) {
+DnsVerdict down_with_diff(const std::string& head, const AnswerDiff& d, const char* added,
+                          const char* removed) {
   DnsVerdict v;
   v.outcome = Outcome::kDown;
   v.kind = ErrorKind::kExpectation;
@@ -53,7 +56,8 @@ DnsVerdict down_with_diff(const std::string& head, const AnswerDiff& d, const ch
 
 }  // namespace
 
-std::optional<std::vector<std::string>> parse_answers(std::string_view message, uint16_t qtype, std::string& error) {
+std::optional<std::vector<std::string>> parse_answers(std::string_view message, uint16_t qtype,
+                                                      std::string& error) {
   const auto* msg = reinterpret_cast<const unsigned char*>(message.data());
   const int len = static_cast<int>(message.size());
   if (len < 12) {
@@ -105,7 +109,8 @@ std::optional<std::vector<std::string>> parse_answers(std::string_view message, 
         break;
       case 15:
         if (rdlen > 2) {
-          if (auto host = name_at(rd + 2, msg, len, n)) value = fmt::format("{} {}", u16(rd), *host);
+          if (auto host = name_at(rd + 2, msg, len, n))
+            value = fmt::format("{} {}", u16(rd), *host);
         }
         break;
       case 16: {
@@ -131,17 +136,20 @@ std::optional<std::vector<std::string>> parse_answers(std::string_view message, 
         auto rname = name_at(rd + n, msg, len, n2);
         if (!rname || p - (rd + n + n2) < 20) break;
         const unsigned char* f = rd + n + n2;
-        value = fmt::format("{} {} {} {} {} {} {}", *mname, *rname, u32(f), u32(f + 4), u32(f + 8), u32(f + 12), u32(f + 16));
+        value = fmt::format("{} {} {} {} {} {} {}", *mname, *rname, u32(f), u32(f + 4), u32(f + 8),
+                            u32(f + 12), u32(f + 16));
         break;
       }
       case 33:
         if (rdlen > 6) {
-          if (auto target = name_at(rd + 6, msg, len, n)) value = fmt::format("{} {} {} {}", u16(rd), u16(rd + 2), u16(rd + 4), *target);
+          if (auto target = name_at(rd + 6, msg, len, n))
+            value = fmt::format("{} {} {} {}", u16(rd), u16(rd + 2), u16(rd + 4), *target);
         }
         break;
       case 257:
         if (rdlen >= 2 && rdlen >= 2 + rd[1]) {
-          const std::string tag = lower_name(std::string(reinterpret_cast<const char*>(rd + 2), rd[1]));
+          const std::string tag =
+              lower_name(std::string(reinterpret_cast<const char*>(rd + 2), rd[1]));
           const std::string val(reinterpret_cast<const char*>(rd + 2 + rd[1]), rdlen - 2 - rd[1]);
           value = fmt::format("{} {} \"{}\"", rd[0], tag, val);
         }
@@ -170,15 +178,20 @@ std::string normalise_answer(uint16_t qtype, std::string_view text) {
   if (qtype == 28) {
     unsigned char buf[16];
     char out[INET6_ADDRSTRLEN];
-    if (inet_pton(AF_INET6, s.c_str(), buf) == 1 && inet_ntop(AF_INET6, buf, out, sizeof out) != nullptr) return out;
+    if (inet_pton(AF_INET6, s.c_str(), buf) == 1 &&
+        inet_ntop(AF_INET6, buf, out, sizeof out) != nullptr)
+      return out;
   }
   return s;
 }
 
-AnswerDiff diff_answers(const std::vector<std::string>& before, const std::vector<std::string>& now) {
+AnswerDiff diff_answers(const std::vector<std::string>& before,
+                        const std::vector<std::string>& now) {
   AnswerDiff d;
-  std::set_difference(now.begin(), now.end(), before.begin(), before.end(), std::back_inserter(d.added));
-  std::set_difference(before.begin(), before.end(), now.begin(), now.end(), std::back_inserter(d.removed));
+  std::set_difference(now.begin(), now.end(), before.begin(), before.end(),
+                      std::back_inserter(d.added));
+  std::set_difference(before.begin(), before.end(), now.begin(), now.end(),
+                      std::back_inserter(d.removed));
   return d;
 }
 
@@ -191,18 +204,21 @@ DnsVerdict judge_answers(const DnsCheck& check, const std::vector<std::string>& 
     for (const auto& a : *check.expect_answers) want.insert(normalise_answer(check.record, a));
     const std::vector<std::string> expected(want.begin(), want.end());
     if (expected != answers) {
-      return down_with_diff(what + " is not as expected", diff_answers(expected, answers), "unexpected", "missing");
+      return down_with_diff(what + " is not as expected", diff_answers(expected, answers),
+                            "unexpected", "missing");
     }
   }
   if (check.expect_contains) {
-    const bool found = std::any_of(answers.begin(), answers.end(),
-                                   [&](const std::string& a) { return a.find(check.expect_contains->reveal()) != std::string::npos; });
+    const bool found = std::any_of(answers.begin(), answers.end(), [&](const std::string& a) {
+      return a.find(check.expect_contains->reveal()) != std::string::npos;
+    });
     if (!found) {
       v.outcome = Outcome::kDown;
       v.kind = ErrorKind::kExpectation;
       const Secret& want = *check.expect_contains;
-      v.cause = fmt::format("no answer of {} contains {}", what,
-                            want.is_secret() ? std::string(kSecretInCause) : "\"" + want.reveal() + "\"");
+      v.cause =
+          fmt::format("no answer of {} contains {}", what,
+                      want.is_secret() ? std::string(kSecretInCause) : "\"" + want.reveal() + "\"");
       return v;
     }
   }

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "daemon/units.h"
 #include "probes/dns_answers.h"
@@ -15,23 +15,28 @@ namespace {
 
 constexpr int kSpfMaxLookups = 10;  // RFC 7208 section 4.6.4
 constexpr int kTries = 2;
-constexpr const char* kNoSocket = "lookout is out of file descriptors (it could not open a socket for the question)";
+constexpr const char* kNoSocket =
+    "lookout is out of file descriptors (it could not open a socket for the question)";
 
 }  // namespace
 
-DnsProbe::DnsProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
+DnsProbe::DnsProbe(const MonitorConfig& m, ProbeContext& ctx,
+                   std::shared_ptr<const Redactor> redactor)
     : m_(m), ctx_(ctx), redactor_(std::move(redactor)), deadline_(ctx.loop) {}
 
 DnsProbe::~DnsProbe() = default;
 
-std::string DnsProbe::server() const { return m_.dns.resolver.empty() ? "the system's resolver" : m_.dns.resolver; }
+std::string DnsProbe::server() const {
+  return m_.dns.resolver.empty() ? "the system's resolver" : m_.dns.resolver;
+}
 
 bool DnsProbe::start(Done done) {
   if (running_) return false;
   if (!channel_) {
     // Each try gets a share of the timeout, so c-ares gives up (and says so) before the run's
     // deadline does.
-    auto channel = std::make_unique<AresChannel>(ctx_.loop, std::max(Duration{50}, m_.timeout / (kTries + 1)), kTries);
+    auto channel = std::make_unique<AresChannel>(
+        ctx_.loop, std::max(Duration{50}, m_.timeout / (kTries + 1)), kTries);
     std::string error;
     if (!channel->init(m_.dns.resolver, error)) {
       spdlog::error("monitor {}: {}", m_.name, error);
@@ -51,10 +56,12 @@ bool DnsProbe::start(Done done) {
   done_ = std::move(done);
   deadline_.start(m_.timeout, [this] {
     channel_->cancel();
-    fail(ErrorKind::kTimeout, fmt::format("no answer for {} {} from {} within {}", m_.dns.record_name, m_.dns.query,
-                                          server(), format_duration(m_.timeout)));
+    fail(ErrorKind::kTimeout,
+         fmt::format("no answer for {} {} from {} within {}", m_.dns.record_name, m_.dns.query,
+                     server(), format_duration(m_.timeout)));
   });
-  channel_->query(m_.dns.query, m_.dns.record, [this](int status, std::string message) { on_answer(status, message); });
+  channel_->query(m_.dns.query, m_.dns.record,
+                  [this](int status, std::string message) { on_answer(status, message); });
   return true;
 }
 
@@ -72,10 +79,12 @@ void DnsProbe::on_answer(int status, const std::string& message) {
     case ARES_SUCCESS:
       break;
     case ARES_ENODATA:
-      fail(ErrorKind::kNoRecords, fmt::format("no {} records for {} (the name exists; {})", m_.dns.record_name, m_.dns.query, server()));
+      fail(ErrorKind::kNoRecords, fmt::format("no {} records for {} (the name exists; {})",
+                                              m_.dns.record_name, m_.dns.query, server()));
       return;
     case ARES_ENOTFOUND:
-      fail(ErrorKind::kNoRecords, fmt::format("NXDOMAIN: {} does not exist ({})", m_.dns.query, server()));
+      fail(ErrorKind::kNoRecords,
+           fmt::format("NXDOMAIN: {} does not exist ({})", m_.dns.query, server()));
       return;
     case ARES_ESERVFAIL:
       fail(ErrorKind::kDns, fmt::format("SERVFAIL from {} for {}", server(), what));
@@ -84,13 +93,15 @@ void DnsProbe::on_answer(int status, const std::string& message) {
       fail(ErrorKind::kDns, fmt::format("REFUSED: {} will not answer {}", server(), what));
       return;
     case ARES_ETIMEOUT:
-      fail(ErrorKind::kTimeout, fmt::format("no answer for {} from {} within {}", what, server(), format_duration(m_.timeout)));
+      fail(ErrorKind::kTimeout, fmt::format("no answer for {} from {} within {}", what, server(),
+                                            format_duration(m_.timeout)));
       return;
     case AresChannel::kOutOfDescriptors:
       fail(ErrorKind::kResources, kNoSocket);
       return;
     case ARES_ECONNREFUSED:
-      fail(ErrorKind::kConnect, fmt::format("{} refused the connection (is a DNS server listening there?)", server()));
+      fail(ErrorKind::kConnect,
+           fmt::format("{} refused the connection (is a DNS server listening there?)", server()));
       return;
     default:
       fail(ErrorKind::kDns, fmt::format("{} from {}: {}", what, server(), ares_strerror(status)));
@@ -99,7 +110,8 @@ void DnsProbe::on_answer(int status, const std::string& message) {
   std::string error;
   auto answers = parse_answers(message, m_.dns.record, error);
   if (!answers) {
-    fail(ErrorKind::kProtocol, fmt::format("the answer for {} from {} is not valid DNS: {}", what, server(), error));
+    fail(ErrorKind::kProtocol,
+         fmt::format("the answer for {} from {} is not valid DNS: {}", what, server(), error));
     return;
   }
   if (m_.dns.check != MailCheck::kSpf) {
@@ -125,8 +137,10 @@ void DnsProbe::on_answer(int status, const std::string& message) {
 
 void DnsProbe::finish_spf() {
   if (spf_lookups_ > kSpfMaxLookups && spf_problem_.empty()) {
-    spf_problem_ = fmt::format("the SPF record of {} needs more than {} DNS lookups (counting through its includes); "
-                               "receivers reject it (permerror)", m_.dns.query, kSpfMaxLookups);
+    spf_problem_ = fmt::format(
+        "the SPF record of {} needs more than {} DNS lookups (counting through its includes); "
+        "receivers reject it (permerror)",
+        m_.dns.query, kSpfMaxLookups);
   }
   judge(std::move(spf_answers_));
 }
@@ -142,8 +156,9 @@ void DnsProbe::on_spf_include(const std::string& domain, int status, const std::
     std::optional<std::vector<std::string>> answers;
     if (status == ARES_SUCCESS) answers = parse_answers(message, 16, error);
     if (!answers) {
-      spf_problem_ = fmt::format("the SPF record of {} includes {}, whose SPF record cannot be read ({})", m_.dns.query,
-                                 domain, status == ARES_SUCCESS ? error : ares_strerror(status));
+      spf_problem_ =
+          fmt::format("the SPF record of {} includes {}, whose SPF record cannot be read ({})",
+                      m_.dns.query, domain, status == ARES_SUCCESS ? error : ares_strerror(status));
     } else {
       const SpfRecord inner = check_spf(domain, *answers);
       if (!inner.problem.empty()) {
@@ -153,7 +168,8 @@ void DnsProbe::on_spf_include(const std::string& domain, int status, const std::
         for (const auto& d : inner.includes) {
           if (!spf_seen_.insert(d).second || spf_lookups_ > kSpfMaxLookups) continue;
           ++spf_pending_;
-          channel_->query(d, 16, [this, d](int st, std::string msg) { on_spf_include(d, st, msg); });
+          channel_->query(d, 16,
+                          [this, d](int st, std::string msg) { on_spf_include(d, st, msg); });
         }
       }
     }
@@ -164,7 +180,8 @@ void DnsProbe::on_spf_include(const std::string& domain, int status, const std::
 void DnsProbe::judge(std::vector<std::string> answers) {
   if (!running_) return;
   ProbeResult r;
-  const DnsVerdict v = judge_answers(m_.dns, answers, m_.dns.alert_on_change ? baseline_ : std::nullopt);
+  const DnsVerdict v =
+      judge_answers(m_.dns, answers, m_.dns.alert_on_change ? baseline_ : std::nullopt);
   r.outcome = v.outcome;
   r.kind = v.kind;
   r.cause = v.cause;
@@ -198,7 +215,8 @@ void DnsProbe::judge(std::vector<std::string> answers) {
   if (m_.dns.check == MailCheck::kSpf) detail["spf_lookups"] = spf_lookups_;
   r.detail = detail.dump();
   r.answers = std::move(answers);
-  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(ctx_.clock.mono() - result_.started_mono);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(ctx_.clock.mono() -
+                                                                             result_.started_mono);
   r.timings.dns_us = elapsed.count();
   r.timings.total_us = elapsed.count();
   r.samples_us.push_back(elapsed.count());

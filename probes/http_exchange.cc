@@ -74,7 +74,9 @@ bool HttpExchange::start(CURL* e, const HttpCall& call, Done done) {
   if (call.fresh_connection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   if (!call.keep_connection) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
   if (call.legacy_tls_only) {
-    curl_easy_setopt(e, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_0) | static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_1));
+    curl_easy_setopt(e, CURLOPT_SSLVERSION,
+                     static_cast<long>(CURL_SSLVERSION_TLSv1_0) |
+                         static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_1));
     curl_easy_setopt(e, CURLOPT_SSL_CIPHER_LIST, "DEFAULT:@SECLEVEL=0");
   }
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // the body cap counts decoded bytes
@@ -99,7 +101,9 @@ bool HttpExchange::start(CURL* e, const HttpCall& call, Done done) {
   errbuf_[0] = '\0';
   body_overflow_ = false;
   obs_ = HttpObservation{};
-  if (!curl_.add(e, [this](CURLcode code, bool out_of_descriptors) { finish(code, out_of_descriptors); })) return false;
+  if (!curl_.add(
+          e, [this](CURLcode code, bool out_of_descriptors) { finish(code, out_of_descriptors); }))
+    return false;
   easy_ = e;
   done_ = std::move(done);
   return true;
@@ -133,7 +137,8 @@ size_t HttpExchange::on_header(char* data, size_t size, size_t n, void* p) {
   const auto colon = line.find(':');
   if (colon != std::string_view::npos && colon > 0) {
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     self->obs_.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
   }
   return len;
@@ -162,7 +167,8 @@ void HttpExchange::failure(CURLcode code, bool out_of_descriptors, HttpExchangeR
   } else if (code == CURLE_COULDNT_RESOLVE_HOST) {
     char* host = nullptr;
     CURLU* u = curl_url();
-    if (curl_url_set(u, CURLUPART_URL, url_.c_str(), 0) == CURLUE_OK) curl_url_get(u, CURLUPART_HOST, &host, 0);
+    if (curl_url_set(u, CURLUPART_URL, url_.c_str(), 0) == CURLUE_OK)
+      curl_url_get(u, CURLUPART_HOST, &host, 0);
     c.host = host != nullptr ? host : "";
     curl_free(host);
     curl_url_cleanup(u);
@@ -170,7 +176,8 @@ void HttpExchange::failure(CURLcode code, bool out_of_descriptors, HttpExchangeR
   CurlFailure f = curl_failure(c);
   r.kind = f.kind;
   r.cause = std::move(f.cause);
-  if (code == CURLE_OPERATION_TIMEDOUT && t.first_byte != 0) r.cause += fmt::format(" ({} bytes of body so far)", obs_.body.size());
+  if (code == CURLE_OPERATION_TIMEDOUT && t.first_byte != 0)
+    r.cause += fmt::format(" ({} bytes of body so far)", obs_.body.size());
 }
 
 void HttpExchange::finish(CURLcode code, bool out_of_descriptors) {
@@ -184,7 +191,9 @@ void HttpExchange::finish(CURLcode code, bool out_of_descriptors) {
     failure(code, out_of_descriptors, r);
   }
   r.timings = read_phases(easy_, r.responded);
-  if (r.timings.total_us) obs_.total = std::chrono::duration_cast<Duration>(std::chrono::microseconds{*r.timings.total_us});
+  if (r.timings.total_us)
+    obs_.total =
+        std::chrono::duration_cast<Duration>(std::chrono::microseconds{*r.timings.total_us});
   r.obs = std::move(obs_);
   obs_ = HttpObservation{};
   easy_ = nullptr;

@@ -1,10 +1,10 @@
 #include "probes/http_expect.h"
-#include "daemon/text.h"
 
 #include <fmt/format.h>
 #include <re2/re2.h>
 #include <strings.h>
 
+#include "daemon/text.h"
 #include "daemon/units.h"
 
 namespace lookout {
@@ -17,7 +17,9 @@ std::string describe_rule(const StatusRule& r) {
 
 // Keeps text quoted in a cause short, so a cause stays one line.
 std::string quote(const std::string& s) { return "\"" + shorten(s, 60, "...") + "\""; }
-std::string quote(const Secret& s) { return s.is_secret() ? std::string(kSecretInCause) : quote(s.reveal()); }
+std::string quote(const Secret& s) {
+  return s.is_secret() ? std::string(kSecretInCause) : quote(s.reveal());
+}
 
 const std::string* find_header(const HttpObservation& obs, const std::string& name) {
   const std::string* found = nullptr;
@@ -30,7 +32,8 @@ const std::string* find_header(const HttpObservation& obs, const std::string& na
 bool json_equal(const nlohmann::json& a, const nlohmann::json& b) {
   if (a.is_number() && b.is_number()) {
     if (a.is_number_float() || b.is_number_float()) return a.get<double>() == b.get<double>();
-    if (a.is_number_unsigned() && b.is_number_unsigned()) return a.get<uint64_t>() == b.get<uint64_t>();
+    if (a.is_number_unsigned() && b.is_number_unsigned())
+      return a.get<uint64_t>() == b.get<uint64_t>();
     if (a.is_number_unsigned() || b.is_number_unsigned()) {
       const auto& u = a.is_number_unsigned() ? a : b;
       const auto& s = a.is_number_unsigned() ? b : a;
@@ -80,15 +83,19 @@ Verdict evaluate(const HttpExpect& expect, const HttpObservation& obs) {
   std::vector<std::string> failures;
 
   bool status_ok = false;
-  for (const auto& r : expect.status) status_ok = status_ok || (obs.status >= r.lo && obs.status <= r.hi);
-  if (!status_ok) failures.push_back(fmt::format("expected status {}, got {}", describe_status(expect.status), obs.status));
+  for (const auto& r : expect.status)
+    status_ok = status_ok || (obs.status >= r.lo && obs.status <= r.hi);
+  if (!status_ok)
+    failures.push_back(
+        fmt::format("expected status {}, got {}", describe_status(expect.status), obs.status));
 
   if (expect.body_contains && obs.body.find(expect.body_contains->reveal()) == std::string::npos) {
     failures.push_back(fmt::format("body does not contain {}", quote(*expect.body_contains)));
   }
   if (expect.body_regex && !RE2::PartialMatch(obs.body, *expect.body_regex)) {
-    failures.push_back(expect.body_regex_secret ? fmt::format("body does not match {}", kSecretInCause)
-                                                : fmt::format("body does not match /{}/", expect.body_regex->pattern()));
+    failures.push_back(expect.body_regex_secret
+                           ? fmt::format("body does not match {}", kSecretInCause)
+                           : fmt::format("body does not match /{}/", expect.body_regex->pattern()));
   }
   if (!expect.json.empty()) {
     auto doc = nlohmann::json::parse(obs.body, nullptr, /*allow_exceptions=*/false);
@@ -110,7 +117,8 @@ Verdict evaluate(const HttpExpect& expect, const HttpObservation& obs) {
         }
         const auto& got = *found;
         if (!json_equal(got, want)) {
-          failures.push_back(fmt::format("{} is {}, expected {}", ptr, describe_value(got), shorten(want.dump(), 60, "...")));
+          failures.push_back(fmt::format("{} is {}, expected {}", ptr, describe_value(got),
+                                         shorten(want.dump(), 60, "...")));
         }
       }
     }
@@ -120,7 +128,8 @@ Verdict evaluate(const HttpExpect& expect, const HttpObservation& obs) {
     if (v == nullptr) {
       failures.push_back(fmt::format("header {} is missing", name));
     } else if (v->find(needle.reveal()) == std::string::npos) {
-      failures.push_back(fmt::format("header {} is {}, expected it to contain {}", name, quote(*v), quote(needle)));
+      failures.push_back(fmt::format("header {} is {}, expected it to contain {}", name, quote(*v),
+                                     quote(needle)));
     }
   }
 

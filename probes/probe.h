@@ -29,16 +29,16 @@ const char* to_string(Outcome o);
 
 enum class ErrorKind : uint8_t {
   kNone,
-  kExpectation,    // a response came but did not match expect.*
-  kSlow,           // a response matched but above expect.max_latency
+  kExpectation,  // a response came but did not match expect.*
+  kSlow,         // a response matched but above expect.max_latency
   kTimeout,
   kDns,
-  kNoRecords,      // dns: the name holds no record of the type (NODATA) or does not exist (NXDOMAIN)
-  kConnect,        // refused, reset, unreachable
+  kNoRecords,  // dns: the name holds no record of the type (NODATA) or does not exist (NXDOMAIN)
+  kConnect,    // refused, reset, unreachable
   kTls,
-  kRedirects,      // more redirects than allowed
+  kRedirects,  // more redirects than allowed
   kBodyTooLarge,
-  kProtocol,       // garbage or an empty reply
+  kProtocol,  // garbage or an empty reply
   kCancelled,
   kInternal,
   // The daemon, not the target, was short of something (file descriptors, a thread): the run

@@ -23,7 +23,8 @@ void Aggregate::add_run(Outcome outcome, std::optional<int64_t> latency_us, bool
 void Aggregate::add_samples(std::string_view packed) {
   for (size_t i = 0; i + 8 <= packed.size(); i += 8) {
     uint64_t v = 0;
-    for (int b = 7; b >= 0; --b) v = (v << 8) | static_cast<unsigned char>(packed[i + static_cast<size_t>(b)]);
+    for (int b = 7; b >= 0; --b)
+      v = (v << 8) | static_cast<unsigned char>(packed[i + static_cast<size_t>(b)]);
     const auto us = static_cast<int64_t>(v);
     if (us < 0) continue;
     min_us = min_us ? std::min(*min_us, us) : us;

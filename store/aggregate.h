@@ -19,17 +19,18 @@ struct StoredRun {
   Outcome outcome = Outcome::kDown;
   std::optional<int64_t> total_us;
   bool maintenance = false;
-  std::optional<std::string> samples;  // a latency monitor's samples (pack_samples), in place of total_us
+  std::optional<std::string>
+      samples;  // a latency monitor's samples (pack_samples), in place of total_us
 };
 
 struct Aggregate {
-  uint64_t count = 0;        // runs, maintenance excluded
-  uint64_t failures = 0;     // runs that were down
+  uint64_t count = 0;     // runs, maintenance excluded
+  uint64_t failures = 0;  // runs that were down
   uint64_t degraded = 0;
   uint64_t maintenance = 0;  // runs during maintenance, counted apart
   std::optional<int64_t> min_us, max_us;
   int64_t sum_us = 0;
-  LatencySketch sketch;      // latencies of runs that had a response
+  LatencySketch sketch;  // latencies of runs that had a response
 
   void add_run(Outcome outcome, std::optional<int64_t> latency_us, bool in_maintenance);
   // The latencies of a run with several samples (a latency monitor), packed by pack_samples:

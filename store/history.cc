@@ -12,7 +12,8 @@ namespace lookout {
 namespace {
 
 constexpr int kLevels = 3;  // day, hour, minute; then raw
-constexpr std::array<const RollupLevel*, kLevels> kByCoarseness{&kDayLevel, &kHourLevel, &kMinuteLevel};
+constexpr std::array<const RollupLevel*, kLevels> kByCoarseness{&kDayLevel, &kHourLevel,
+                                                                &kMinuteLevel};
 constexpr int kRaw = kLevels;
 
 int64_t align_up(int64_t t, int64_t size) {
@@ -37,18 +38,25 @@ struct HistoryReader::Statements {
 HistoryReader::HistoryReader(sqlite3* db) : db_(db), st_(std::make_unique<Statements>()) {
   for (int level = 0; level <= kRaw; ++level) {
     for (int filtered = 0; filtered < 2; ++filtered) {
-      const std::string where = filtered != 0 ? "monitor_id = ? AND t_ms >= ? AND t_ms < ?" : "t_ms >= ? AND t_ms < ?";
-      const std::string sql =
-          level == kRaw
-              ? fmt::format("SELECT monitor_id, outcome, total_us, maintenance, samples FROM results WHERE {}", where)
-              : fmt::format("SELECT monitor_id, count, failures, degraded, maintenance, min_us, max_us, sum_us, sketch "
-                            "FROM {} WHERE {}",
-                            kByCoarseness[static_cast<size_t>(level)]->table, where);
-      sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st_->rows[static_cast<size_t>(level)][static_cast<size_t>(filtered)],
+      const std::string where =
+          filtered != 0 ? "monitor_id = ? AND t_ms >= ? AND t_ms < ?" : "t_ms >= ? AND t_ms < ?";
+      const std::string sql = level == kRaw
+                                  ? fmt::format(
+                                        "SELECT monitor_id, outcome, total_us, maintenance, "
+                                        "samples FROM results WHERE {}",
+                                        where)
+                                  : fmt::format(
+                                        "SELECT monitor_id, count, failures, degraded, "
+                                        "maintenance, min_us, max_us, sum_us, sketch "
+                                        "FROM {} WHERE {}",
+                                        kByCoarseness[static_cast<size_t>(level)]->table, where);
+      sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT,
+                         &st_->rows[static_cast<size_t>(level)][static_cast<size_t>(filtered)],
                          nullptr);
     }
   }
-  sqlite3_prepare_v3(db_, "SELECT id FROM monitors WHERE name = ?", -1, SQLITE_PREPARE_PERSISTENT, &st_->monitor, nullptr);
+  sqlite3_prepare_v3(db_, "SELECT id FROM monitors WHERE name = ?", -1, SQLITE_PREPARE_PERSISTENT,
+                     &st_->monitor, nullptr);
   refresh();
 }
 
@@ -67,8 +75,8 @@ std::optional<int64_t> HistoryReader::monitor_id(const std::string& name) {
   return id;
 }
 
-void HistoryReader::read_rows(int level, std::optional<int64_t> monitor, int64_t from, int64_t to, bool with_sketch,
-                              Sink& out) {
+void HistoryReader::read_rows(int level, std::optional<int64_t> monitor, int64_t from, int64_t to,
+                              bool with_sketch, Sink& out) {
   sqlite3_stmt* st = st_->rows[static_cast<size_t>(level)][monitor ? 1 : 0];
   if (st == nullptr) return;
   sqlite3_reset(st);
@@ -88,8 +96,8 @@ void HistoryReader::read_rows(int level, std::optional<int64_t> monitor, int64_t
   sqlite3_reset(st);
 }
 
-void HistoryReader::collect(int level, std::optional<int64_t> monitor, int64_t from, int64_t to, bool with_sketch,
-                            Sink& out) {
+void HistoryReader::collect(int level, std::optional<int64_t> monitor, int64_t from, int64_t to,
+                            bool with_sketch, Sink& out) {
   if (from >= to) return;
   if (level == kRaw) {
     read_rows(kRaw, monitor, from, to, with_sketch, out);
@@ -108,14 +116,16 @@ void HistoryReader::collect(int level, std::optional<int64_t> monitor, int64_t f
   collect(level + 1, monitor, b, to, with_sketch, out);
 }
 
-Aggregate HistoryReader::range(int64_t monitor_id, int64_t from_ms, int64_t to_ms, bool with_sketch) {
+Aggregate HistoryReader::range(int64_t monitor_id, int64_t from_ms, int64_t to_ms,
+                               bool with_sketch) {
   Sink out;
   collect(0, monitor_id, from_ms, to_ms, with_sketch, out);
   auto it = out.find(monitor_id);
   return it == out.end() ? Aggregate{} : std::move(it->second);
 }
 
-std::unordered_map<int64_t, Aggregate> HistoryReader::range_all(int64_t from_ms, int64_t to_ms, bool with_sketch) {
+std::unordered_map<int64_t, Aggregate> HistoryReader::range_all(int64_t from_ms, int64_t to_ms,
+                                                                bool with_sketch) {
   Sink out;
   collect(0, std::nullopt, from_ms, to_ms, with_sketch, out);
   return out;
@@ -126,15 +136,17 @@ std::unordered_map<int64_t, std::string> HistoryReader::monitor_names() {
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT id, name FROM monitors", -1, &st, nullptr) == SQLITE_OK) {
     while (sqlite3_step(st) == SQLITE_ROW) {
-      out.emplace(sqlite3_column_int64(st, 0), reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+      out.emplace(sqlite3_column_int64(st, 0),
+                  reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
     }
   }
   sqlite3_finalize(st);
   return out;
 }
 
-void HistoryReader::runs(int64_t from_ms, int64_t to_ms,
-                         const std::function<void(int64_t monitor_id, int64_t t_ms, StoredRun run)>& f) {
+void HistoryReader::runs(
+    int64_t from_ms, int64_t to_ms,
+    const std::function<void(int64_t monitor_id, int64_t t_ms, StoredRun run)>& f) {
   Stmt st(db_,
           "SELECT monitor_id, t_ms, outcome, total_us, maintenance, samples FROM results "
           "WHERE t_ms >= ? AND t_ms < ? ORDER BY t_ms");
@@ -142,11 +154,13 @@ void HistoryReader::runs(int64_t from_ms, int64_t to_ms,
   st.bind(1, from_ms);
   st.bind(2, to_ms);
   while (st.step() == SQLITE_ROW) {
-    f(sqlite3_column_int64(st.get(), 0), sqlite3_column_int64(st.get(), 1), read_run_columns(st.get(), 2));
+    f(sqlite3_column_int64(st.get(), 0), sqlite3_column_int64(st.get(), 1),
+      read_run_columns(st.get(), 2));
   }
 }
 
-std::vector<HistoryReader::Point> HistoryReader::series(int64_t monitor_id, int64_t from_ms, int64_t to_ms, int64_t step_ms) {
+std::vector<HistoryReader::Point> HistoryReader::series(int64_t monitor_id, int64_t from_ms,
+                                                        int64_t to_ms, int64_t step_ms) {
   std::vector<Point> out;
   for (int64_t t = align_down(from_ms, step_ms); t <= to_ms; t += step_ms) {
     out.push_back({t, range(monitor_id, t, std::min(t + step_ms, to_ms + 1))});
@@ -168,7 +182,8 @@ std::unique_ptr<ReadPool::Lease> ReadPool::take() {
     }
   }
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     sqlite3_close(db);
     return nullptr;
   }
@@ -194,7 +209,8 @@ struct Part {
 
 namespace {
 
-constexpr int64_t kMinute = kMinuteLevel.size_ms, kHour = kHourLevel.size_ms, kDay = kDayLevel.size_ms;
+constexpr int64_t kMinute = kMinuteLevel.size_ms, kHour = kHourLevel.size_ms,
+                  kDay = kDayLevel.size_ms;
 constexpr int kBars = 90;
 using ByMonitor = std::unordered_map<int64_t, Aggregate>;
 
@@ -222,7 +238,8 @@ void add_part(Aggregate& a, const Part& p) {
 }
 
 DaySummary day_summary(const Aggregate& a) {
-  return {static_cast<uint32_t>(std::min<uint64_t>(a.count, UINT32_MAX)), static_cast<float>(a.uptime().value_or(0)),
+  return {static_cast<uint32_t>(std::min<uint64_t>(a.count, UINT32_MAX)),
+          static_cast<float>(a.uptime().value_or(0)),
           static_cast<float>(a.quantile_ms(0.95).value_or(-1))};
 }
 
@@ -262,7 +279,8 @@ SummaryBuilder::~SummaryBuilder() = default;
 
 void SummaryBuilder::rebuild(sqlite3* db, int64_t now_ms, int64_t grace_ms) {
   HistoryReader reader(db);
-  const int64_t cut = std::max(reader.watermarks().minute.value_or(now_ms - grace_ms), now_ms - grace_ms);
+  const int64_t cut =
+      std::max(reader.watermarks().minute.value_or(now_ms - grace_ms), now_ms - grace_ms);
   std::unordered_map<int64_t, std::unique_ptr<Monitor>> by_id;
   auto at = [&](int64_t id) -> Monitor& {
     auto& m = by_id[id];
@@ -288,19 +306,22 @@ void SummaryBuilder::rebuild(sqlite3* db, int64_t now_ms, int64_t grace_ms) {
       }
     }
     split = std::min(split, cut);
-    for (const auto& [id, a] : reader.range_all(split, cut, latency)) at(id).windows[w].after = pack(a);
+    for (const auto& [id, a] : reader.range_all(split, cut, latency))
+      at(id).windows[w].after = pack(a);
     ByMonitor before = reader.range_all(std::min(last, split), split, latency);
     for (int k = kEdgeMinutes; k >= 0; --k) {
       const int64_t x = std::min(first + k * kMinute, split);
       if (k == aligned) {
         before = reader.range_all(x, split, latency);
       } else if (k < kEdgeMinutes) {
-        for (const auto& [id, a] : reader.range_all(x, std::min(x + kMinute, split), latency)) before[id].merge(a);
+        for (const auto& [id, a] : reader.range_all(x, std::min(x + kMinute, split), latency))
+          before[id].merge(a);
       }
       for (const auto& [id, a] : before) at(id).windows[w].before[static_cast<size_t>(k)] = pack(a);
     }
-    reader.runs(now_ms - span, std::min(last, cut),
-                [&](int64_t id, int64_t t, StoredRun run) { at(id).windows[w].runs.emplace_back(t, std::move(run)); });
+    reader.runs(now_ms - span, std::min(last, cut), [&](int64_t id, int64_t t, StoredRun run) {
+      at(id).windows[w].runs.emplace_back(t, std::move(run));
+    });
   }
 
   // The status page's bars, one read of all monitors per UTC day. The days before the cut's
@@ -368,14 +389,16 @@ std::shared_ptr<const SummaryMap> SummaryBuilder::summarize(int64_t now_ms) {
     std::array<int64_t, 2 * kWindows.size() + 2> made_of{};
     for (size_t w = 0; w < kWindows.size(); ++w) {
       const int64_t first = align_up(tick_ms_ - kWindows[w].span_ms, kMinute);
-      const int64_t start =
-          std::clamp(now_ms - kWindows[w].span_ms, tick_ms_ - kWindows[w].span_ms, first + kEdgeMinutes * kMinute);
+      const int64_t start = std::clamp(now_ms - kWindows[w].span_ms, tick_ms_ - kWindows[w].span_ms,
+                                       first + kEdgeMinutes * kMinute);
       const int64_t minute = align_up(start, kMinute);
       const auto& runs = m->windows[w].runs;
       auto before = [](const std::pair<int64_t, StoredRun>& r, int64_t t) { return r.first < t; };
       starts[w].minute = static_cast<size_t>((minute - first) / kMinute);
-      starts[w].from = static_cast<size_t>(std::lower_bound(runs.begin(), runs.end(), start, before) - runs.begin());
-      starts[w].to = static_cast<size_t>(std::lower_bound(runs.begin(), runs.end(), minute, before) - runs.begin());
+      starts[w].from = static_cast<size_t>(
+          std::lower_bound(runs.begin(), runs.end(), start, before) - runs.begin());
+      starts[w].to = static_cast<size_t>(
+          std::lower_bound(runs.begin(), runs.end(), minute, before) - runs.begin());
       made_of[2 * w] = static_cast<int64_t>(starts[w].minute);
       made_of[2 * w + 1] = static_cast<int64_t>(starts[w].from);
     }
@@ -393,7 +416,8 @@ std::shared_ptr<const SummaryMap> SummaryBuilder::summarize(int64_t now_ms) {
       Aggregate& a = windows[w];
       add_part(a, edge.after);
       add_part(a, edge.before[starts[w].minute]);
-      for (size_t i = starts[w].from; i < starts[w].to; ++i) a.add(edge.runs[i].second, kWindows[w].latency);
+      for (size_t i = starts[w].from; i < starts[w].to; ++i)
+        a.add(edge.runs[i].second, kWindows[w].latency);
       a.merge(tail);
       any = any || !a.empty();
     }
@@ -413,7 +437,8 @@ std::shared_ptr<const SummaryMap> SummaryBuilder::summarize(int64_t now_ms) {
         if (previous == last_->end()) continue;
         const auto& was = previous->second;
         const int64_t at = (day - was.first_day_ms) / kDay;
-        if (at >= 0 && at < static_cast<int64_t>(was.days.size())) s->days[i] = was.days[static_cast<size_t>(at)];
+        if (at >= 0 && at < static_cast<int64_t>(was.days.size()))
+          s->days[i] = was.days[static_cast<size_t>(at)];
         continue;
       }
       Aggregate a;

@@ -35,7 +35,8 @@ class HistoryReader {
   const Watermarks& watermarks() const { return wm_; }
   Aggregate range(int64_t monitor_id, int64_t from_ms, int64_t to_ms, bool with_sketch = true);
   // Every monitor, by id. Sketches only when asked: counts alone are much cheaper.
-  std::unordered_map<int64_t, Aggregate> range_all(int64_t from_ms, int64_t to_ms, bool with_sketch);
+  std::unordered_map<int64_t, Aggregate> range_all(int64_t from_ms, int64_t to_ms,
+                                                   bool with_sketch);
   // The raw runs of every monitor in [from, to), in time order, whether or not rolled up.
   void runs(int64_t from_ms, int64_t to_ms,
             const std::function<void(int64_t monitor_id, int64_t t_ms, StoredRun run)>& f);
@@ -50,8 +51,10 @@ class HistoryReader {
  private:
   struct Statements;
   using Sink = std::unordered_map<int64_t, Aggregate>;
-  void collect(int level, std::optional<int64_t> monitor, int64_t from, int64_t to, bool with_sketch, Sink& out);
-  void read_rows(int level, std::optional<int64_t> monitor, int64_t from, int64_t to, bool with_sketch, Sink& out);
+  void collect(int level, std::optional<int64_t> monitor, int64_t from, int64_t to,
+               bool with_sketch, Sink& out);
+  void read_rows(int level, std::optional<int64_t> monitor, int64_t from, int64_t to,
+                 bool with_sketch, Sink& out);
 
   sqlite3* db_;
   std::unique_ptr<Statements> st_;
@@ -96,7 +99,7 @@ struct DaySummary {
 struct HistorySummary {
   std::optional<double> uptime_24h, uptime_30d, uptime_90d;
   std::optional<double> p95_ms_24h;
-  int64_t first_day_ms = 0;     // the UTC start of days[0]
+  int64_t first_day_ms = 0;      // the UTC start of days[0]
   std::vector<DaySummary> days;  // the last 90 UTC days, oldest first, today last
 };
 using SummaryMap = std::unordered_map<std::string, HistorySummary>;

@@ -21,12 +21,14 @@ struct IncidentEventRow {
   std::string deliveries;  // "ops-email delivered, ops-webhook pending"
 };
 // The events of these incidents, oldest first.
-std::vector<IncidentEventRow> incident_events(sqlite3* db, const std::vector<int64_t>& incident_ids);
+std::vector<IncidentEventRow> incident_events(sqlite3* db,
+                                              const std::vector<int64_t>& incident_ids);
 
 enum class IncidentFilter { kOpen, kResolved, kAll };
 // Incidents newest first (by start), those `keep` accepts, at most `limit`.
 std::vector<IncidentRecord> list_incidents(sqlite3* db, IncidentFilter which,
-                                           const std::function<bool(const IncidentRecord&)>& keep, size_t limit);
+                                           const std::function<bool(const IncidentRecord&)>& keep,
+                                           size_t limit);
 
 // An event of an incident and one notification it made (an event that notified no channel
 // has none), oldest first, by channel.
@@ -36,7 +38,8 @@ struct IncidentNotification {
   WallTime at;
   std::optional<std::string> id, channel, status;  // the outbox row
 };
-std::vector<IncidentNotification> incident_notifications(sqlite3* db, int64_t first_id, int64_t last_id);
+std::vector<IncidentNotification> incident_notifications(sqlite3* db, int64_t first_id,
+                                                         int64_t last_id);
 
 // One monitor's incidents, newest first.
 std::vector<IncidentRecord> monitor_incidents(sqlite3* db, const std::string& monitor, int limit);

@@ -19,7 +19,8 @@ constexpr int64_t kDeleteChunk = 20'000;
 std::optional<int64_t> meta_int(sqlite3* db, const char* key) {
   sqlite3_stmt* st = nullptr;
   std::optional<int64_t> out;
-  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, nullptr) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, nullptr) ==
+      SQLITE_OK) {
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) out = sqlite3_column_int64(st, 0);
   }
@@ -29,7 +30,9 @@ std::optional<int64_t> meta_int(sqlite3* db, const char* key) {
 
 bool set_meta_int(sqlite3* db, const char* key, int64_t v, std::string& error) {
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  sqlite3_prepare_v2(db,
+                     "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                     "value = excluded.value",
                      -1, &st, nullptr);
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, std::to_string(v).c_str(), -1, SQLITE_TRANSIENT);
@@ -43,23 +46,23 @@ std::optional<int64_t> min_time(sqlite3* db, const std::string& table) {
   sqlite3_stmt* st = nullptr;
   std::optional<int64_t> out;
   const std::string sql = fmt::format("SELECT min(t_ms) FROM {}", table);
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-      sqlite3_column_type(st, 0) != SQLITE_NULL) {
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
     out = sqlite3_column_int64(st, 0);
   }
   sqlite3_finalize(st);
   return out;
 }
 
-
 using Buckets = std::map<std::pair<int64_t, int64_t>, Aggregate>;  // (monitor, bucket start)
 
 bool fold_raw(sqlite3* db, int64_t from, int64_t to, Buckets& out, std::string& error) {
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT monitor_id, t_ms, outcome, total_us, maintenance, samples FROM results "
-                         "WHERE t_ms >= ? AND t_ms < ?",
-                         -1, &st, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(
+          db,
+          "SELECT monitor_id, t_ms, outcome, total_us, maintenance, samples FROM results "
+          "WHERE t_ms >= ? AND t_ms < ?",
+          -1, &st, nullptr) != SQLITE_OK) {
     error = sqlite3_errmsg(db);
     return false;
   }
@@ -78,11 +81,12 @@ bool fold_raw(sqlite3* db, int64_t from, int64_t to, Buckets& out, std::string& 
   return true;
 }
 
-bool fold_level(sqlite3* db, const RollupLevel& source, int64_t size, int64_t from, int64_t to, Buckets& out,
-                std::string& error) {
+bool fold_level(sqlite3* db, const RollupLevel& source, int64_t size, int64_t from, int64_t to,
+                Buckets& out, std::string& error) {
   sqlite3_stmt* st = nullptr;
   const std::string sql = fmt::format(
-      "SELECT monitor_id, t_ms, count, failures, degraded, maintenance, min_us, max_us, sum_us, sketch FROM {} "
+      "SELECT monitor_id, t_ms, count, failures, degraded, maintenance, min_us, max_us, sum_us, "
+      "sketch FROM {} "
       "WHERE t_ms >= ? AND t_ms < ?",
       source.table);
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
@@ -104,10 +108,12 @@ bool fold_level(sqlite3* db, const RollupLevel& source, int64_t size, int64_t fr
   return true;
 }
 
-bool write_buckets(sqlite3* db, const RollupLevel& level, const Buckets& buckets, std::string& error) {
+bool write_buckets(sqlite3* db, const RollupLevel& level, const Buckets& buckets,
+                   std::string& error) {
   sqlite3_stmt* st = nullptr;
   const std::string sql = fmt::format(
-      "INSERT OR REPLACE INTO {} (monitor_id, t_ms, count, failures, degraded, maintenance, min_us, max_us, sum_us, "
+      "INSERT OR REPLACE INTO {} (monitor_id, t_ms, count, failures, degraded, maintenance, "
+      "min_us, max_us, sum_us, "
       "sketch) VALUES (?,?,?,?,?,?,?,?,?,?)",
       level.table);
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
@@ -131,8 +137,8 @@ bool write_buckets(sqlite3* db, const RollupLevel& level, const Buckets& buckets
 
 // Folds [watermark, limit) of one level, chunk by chunk, each chunk with its watermark in one
 // transaction. `first` is where to start when the level has no watermark yet.
-bool roll_level(sqlite3* db, const RollupLevel& level, const RollupLevel* source, std::optional<int64_t> first,
-                int64_t limit, uint64_t& rows, std::string& error) {
+bool roll_level(sqlite3* db, const RollupLevel& level, const RollupLevel* source,
+                std::optional<int64_t> first, int64_t limit, uint64_t& rows, std::string& error) {
   std::optional<int64_t> from = meta_int(db, level.watermark_key);
   if (!from) {
     if (!first) return true;  // nothing to roll yet
@@ -143,9 +149,11 @@ bool roll_level(sqlite3* db, const RollupLevel& level, const RollupLevel* source
     const int64_t to = std::min(limit, *from + std::max(kChunkMs, level.size_ms));
     Buckets buckets;
     if (!exec_sql(db, "BEGIN IMMEDIATE", error)) return false;
-    const bool ok = (source == nullptr ? fold_raw(db, *from, to, buckets, error)
-                                       : fold_level(db, *source, level.size_ms, *from, to, buckets, error)) &&
-                    write_buckets(db, level, buckets, error) && set_meta_int(db, level.watermark_key, to, error);
+    const bool ok =
+        (source == nullptr ? fold_raw(db, *from, to, buckets, error)
+                           : fold_level(db, *source, level.size_ms, *from, to, buckets, error)) &&
+        write_buckets(db, level, buckets, error) &&
+        set_meta_int(db, level.watermark_key, to, error);
     if (!ok || !exec_sql(db, "COMMIT", error)) {
       std::string ignored;
       exec_sql(db, "ROLLBACK", ignored);
@@ -157,15 +165,19 @@ bool roll_level(sqlite3* db, const RollupLevel& level, const RollupLevel* source
   return true;
 }
 
-bool delete_before(sqlite3* db, const char* table, int64_t before, uint64_t& deleted, std::string& error) {
-  const std::string sql = fmt::format(
-      "DELETE FROM {0} WHERE rowid IN (SELECT rowid FROM {0} WHERE t_ms < ? LIMIT {1})", table, kDeleteChunk);
+bool delete_before(sqlite3* db, const char* table, int64_t before, uint64_t& deleted,
+                   std::string& error) {
+  const std::string sql =
+      fmt::format("DELETE FROM {0} WHERE rowid IN (SELECT rowid FROM {0} WHERE t_ms < ? LIMIT {1})",
+                  table, kDeleteChunk);
   const std::string sql_norowid = fmt::format(
-      "DELETE FROM {0} WHERE (monitor_id, t_ms) IN (SELECT monitor_id, t_ms FROM {0} WHERE t_ms < ? LIMIT {1})", table,
-      kDeleteChunk);
+      "DELETE FROM {0} WHERE (monitor_id, t_ms) IN (SELECT monitor_id, t_ms FROM {0} WHERE t_ms < "
+      "? LIMIT {1})",
+      table, kDeleteChunk);
   sqlite3_stmt* st = nullptr;
   const bool has_rowid = std::string_view(table) == "results";
-  if (sqlite3_prepare_v2(db, (has_rowid ? sql : sql_norowid).c_str(), -1, &st, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, (has_rowid ? sql : sql_norowid).c_str(), -1, &st, nullptr) !=
+      SQLITE_OK) {
     error = sqlite3_errmsg(db);
     return false;
   }
@@ -208,7 +220,8 @@ Aggregate read_rollup_columns(sqlite3_stmt* st, int first, bool with_sketch) {
   a.sum_us = sqlite3_column_int64(st, first + 6);
   if (with_sketch) {
     const auto* blob = static_cast<const char*>(sqlite3_column_blob(st, first + 7));
-    if (auto s = LatencySketch::decode(std::string_view(blob, static_cast<size_t>(sqlite3_column_bytes(st, first + 7))))) {
+    if (auto s = LatencySketch::decode(
+            std::string_view(blob, static_cast<size_t>(sqlite3_column_bytes(st, first + 7))))) {
       a.sketch = std::move(*s);
     }
   }
@@ -237,31 +250,37 @@ Watermarks read_watermarks(sqlite3* db) {
           meta_int(db, kDayLevel.watermark_key)};
 }
 
-bool roll_up(sqlite3* db, int64_t now_ms, int64_t grace_ms, RollupStats& stats, std::string& error) {
-  if (!roll_level(db, kMinuteLevel, nullptr, min_time(db, "results"), now_ms - grace_ms, stats.minute_rows, error)) {
+bool roll_up(sqlite3* db, int64_t now_ms, int64_t grace_ms, RollupStats& stats,
+             std::string& error) {
+  if (!roll_level(db, kMinuteLevel, nullptr, min_time(db, "results"), now_ms - grace_ms,
+                  stats.minute_rows, error)) {
     return false;
   }
   const auto minute_wm = meta_int(db, kMinuteLevel.watermark_key);
   if (!minute_wm) return true;
-  if (!roll_level(db, kHourLevel, &kMinuteLevel, min_time(db, kMinuteLevel.table), *minute_wm, stats.hour_rows, error)) {
+  if (!roll_level(db, kHourLevel, &kMinuteLevel, min_time(db, kMinuteLevel.table), *minute_wm,
+                  stats.hour_rows, error)) {
     return false;
   }
   const auto hour_wm = meta_int(db, kHourLevel.watermark_key);
   if (!hour_wm) return true;
-  return roll_level(db, kDayLevel, &kHourLevel, min_time(db, kHourLevel.table), *hour_wm, stats.day_rows, error);
+  return roll_level(db, kDayLevel, &kHourLevel, min_time(db, kHourLevel.table), *hour_wm,
+                    stats.day_rows, error);
 }
 
-bool apply_retention(sqlite3* db, int64_t now_ms, const RetentionPolicy& p, uint64_t& deleted, std::string& error) {
+bool apply_retention(sqlite3* db, int64_t now_ms, const RetentionPolicy& p, uint64_t& deleted,
+                     std::string& error) {
   const Watermarks w = read_watermarks(db);
   // A row goes only when its retention passed and the next level has folded it.
   auto bound = [](int64_t by_age, std::optional<int64_t> folded) {
     return folded ? std::min(by_age, *folded) : std::numeric_limits<int64_t>::min();
   };
   if (!exec_sql(db, "BEGIN IMMEDIATE", error)) return false;
-  const bool ok = delete_before(db, "results", bound(now_ms - p.raw_ms, w.minute), deleted, error) &&
-                  delete_before(db, kMinuteLevel.table, bound(now_ms - p.minutes_ms, w.hour), deleted, error) &&
-                  delete_before(db, kHourLevel.table, bound(now_ms - p.hours_ms, w.day), deleted, error) &&
-                  delete_before(db, kDayLevel.table, now_ms - p.days_ms, deleted, error);
+  const bool ok =
+      delete_before(db, "results", bound(now_ms - p.raw_ms, w.minute), deleted, error) &&
+      delete_before(db, kMinuteLevel.table, bound(now_ms - p.minutes_ms, w.hour), deleted, error) &&
+      delete_before(db, kHourLevel.table, bound(now_ms - p.hours_ms, w.day), deleted, error) &&
+      delete_before(db, kDayLevel.table, now_ms - p.days_ms, deleted, error);
   if (!ok || !exec_sql(db, "COMMIT", error)) {
     std::string ignored;
     exec_sql(db, "ROLLBACK", ignored);

@@ -46,7 +46,8 @@ bool roll_up(sqlite3* db, int64_t now_ms, int64_t grace_ms, RollupStats& stats, 
 
 // Deletes rows past their retention, never raw rows or rollups the next level has not folded
 // yet. Bounded work per call; returns the rows deleted.
-bool apply_retention(sqlite3* db, int64_t now_ms, const RetentionPolicy& policy, uint64_t& deleted, std::string& error);
+bool apply_retention(sqlite3* db, int64_t now_ms, const RetentionPolicy& policy, uint64_t& deleted,
+                     std::string& error);
 
 int64_t align_down(int64_t t, int64_t size);
 

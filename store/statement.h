@@ -20,7 +20,9 @@ class Stmt {
   bool ok() const { return rc_ == SQLITE_OK; }
   sqlite3_stmt* get() { return st_; }
   void bind(int i, int64_t v) { sqlite3_bind_int64(st_, i, v); }
-  void bind(int i, const std::string& v) { sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind(int i, const std::string& v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
   void bind(int i, std::optional<int64_t> v) {
     if (v) {
       sqlite3_bind_int64(st_, i, *v);

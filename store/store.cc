@@ -21,10 +21,10 @@ StoredRun stored_run(const ResultRow& r) {
   return run;
 }
 
-
 }  // namespace
 
-std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock, std::string& error) {
+std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock,
+                                   std::string& error) {
   std::error_code ec;
   const auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
@@ -33,8 +33,11 @@ std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock, 
     return nullptr;
   }
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    error = fmt::format("cannot open the database {}: {}", path, db != nullptr ? sqlite3_errmsg(db) : "out of memory");
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    error = fmt::format("cannot open the database {}: {}", path,
+                        db != nullptr ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return nullptr;
   }
@@ -43,12 +46,16 @@ std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock, 
   // WAL lets the web threads read while this connection writes; NORMAL sync keeps every commit
   // across a process kill (the WAL is in the OS) and costs no fsync per batch.
   // auto_vacuum only takes on a new, empty file: set it before the first table exists.
-  if (!exec_sql(db, "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                "PRAGMA foreign_keys = OFF;", why) ||
+  if (!exec_sql(db,
+                "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = "
+                "NORMAL; "
+                "PRAGMA foreign_keys = OFF;",
+                why) ||
       !migrate(db, why) ||
-      !exec_sql(db, "INSERT INTO meta (key, value) VALUES ('opened_at', strftime('%s','now')) "
+      !exec_sql(db,
+                "INSERT INTO meta (key, value) VALUES ('opened_at', strftime('%s','now')) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            why)) {
+                why)) {
     error = fmt::format("storage {} is not usable: {}", path, why);
     sqlite3_close(db);
     return nullptr;
@@ -56,7 +63,8 @@ std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock, 
   return std::unique_ptr<Store>(new Store(db, path, clock));
 }
 
-Store::Store(sqlite3* db, std::string path, const Clock& clock) : db_(db), path_(std::move(path)), clock_(clock) {
+Store::Store(sqlite3* db, std::string path, const Clock& clock)
+    : db_(db), path_(std::move(path)), clock_(clock) {
   health_.last_commit = clock_.mono();
 }
 
@@ -68,7 +76,8 @@ Store::~Store() {
 std::map<std::string, StateRow> Store::load_states() {
   std::map<std::string, StateRow> out;
   Stmt st(db_,
-          "SELECT m.name, s.state, s.since_ms, s.recent, s.last_check_ms, s.last_outcome, s.last_latency_us, s.last_cause "
+          "SELECT m.name, s.state, s.since_ms, s.recent, s.last_check_ms, s.last_outcome, "
+          "s.last_latency_us, s.last_cause "
           "FROM monitor_state s JOIN monitors m ON m.id = s.monitor_id");
   while (st.ok() && st.step() == SQLITE_ROW) {
     StateRow r;
@@ -77,7 +86,8 @@ std::map<std::string, StateRow> Store::load_states() {
     r.since_ms = sqlite3_column_int64(st.get(), 2);
     r.recent = column_text(st.get(), 3);
     r.last_check_ms = column_opt(st.get(), 4);
-    if (auto o = column_opt(st.get(), 5); o && *o >= 0 && *o <= 2) r.last_outcome = static_cast<Outcome>(*o);
+    if (auto o = column_opt(st.get(), 5); o && *o >= 0 && *o <= 2)
+      r.last_outcome = static_cast<Outcome>(*o);
     r.last_latency_us = column_opt(st.get(), 6);
     r.last_cause = column_text(st.get(), 7);
     out.emplace(r.monitor, std::move(r));
@@ -106,7 +116,8 @@ void Store::add_result(ResultRow row) {
     // Storage is failing and the buffer is full: the oldest tenth goes at once, so the bound
     // holds without moving the whole buffer for every new row.
     const size_t drop = std::max<size_t>(1, max_backlog_ / 10);
-    pending_.results.erase(pending_.results.begin(), pending_.results.begin() + static_cast<long>(drop));
+    pending_.results.erase(pending_.results.begin(),
+                           pending_.results.begin() + static_cast<long>(drop));
     health_.rows_dropped += drop;
   }
   pending_.results.push_back(std::move(row));
@@ -114,7 +125,9 @@ void Store::add_result(ResultRow row) {
 
 std::map<std::string, Baseline> Store::load_baselines() {
   std::map<std::string, Baseline> out;
-  Stmt st(db_, "SELECT m.name, b.question, b.answers FROM dns_baselines b JOIN monitors m ON m.id = b.monitor_id");
+  Stmt st(db_,
+          "SELECT m.name, b.question, b.answers FROM dns_baselines b JOIN monitors m ON m.id = "
+          "b.monitor_id");
   while (st.ok() && st.step() == SQLITE_ROW) {
     const auto answers = nlohmann::json::parse(column_text(st.get(), 2), nullptr, false);
     if (!answers.is_array()) continue;
@@ -159,8 +172,10 @@ void Store::set_on_commit(std::function<void(uint64_t)> f) {
 std::vector<IncidentRecord> Store::load_open_incidents() {
   std::vector<IncidentRecord> out;
   Stmt st(db_,
-          "SELECT id, monitor, grp, type, state, cause, started_ms, acknowledged_ms, acknowledged_by, flapping, "
-          "flap_notified, fired, next_reminder_ms FROM incidents WHERE resolved_ms IS NULL ORDER BY id");
+          "SELECT id, monitor, grp, type, state, cause, started_ms, acknowledged_ms, "
+          "acknowledged_by, flapping, "
+          "flap_notified, fired, next_reminder_ms FROM incidents WHERE resolved_ms IS NULL ORDER "
+          "BY id");
   while (st.ok() && st.step() == SQLITE_ROW) {
     IncidentRecord i;
     i.id = sqlite3_column_int64(st.get(), 0);
@@ -177,7 +192,8 @@ std::vector<IncidentRecord> Store::load_open_incidents() {
     const std::string fired = column_text(st.get(), 11);
     for (size_t p = 0; p < fired.size();) {
       const size_t comma = fired.find(',', p);
-      i.fired.push_back(fired.substr(p, comma == std::string::npos ? std::string::npos : comma - p));
+      i.fired.push_back(
+          fired.substr(p, comma == std::string::npos ? std::string::npos : comma - p));
       p = comma == std::string::npos ? fired.size() : comma + 1;
     }
     if (auto r = column_opt(st.get(), 12)) i.next_reminder = from_unix_ms(*r);
@@ -194,7 +210,8 @@ int64_t Store::next_incident_id() {
 std::vector<PendingOutbox> Store::load_pending_outbox() {
   std::vector<PendingOutbox> out;
   Stmt st(db_,
-          "SELECT id, incident_id, event, channel, recipient, payload, created_ms, attempts, due_ms, route FROM outbox "
+          "SELECT id, incident_id, event, channel, recipient, payload, created_ms, attempts, "
+          "due_ms, route FROM outbox "
           "WHERE status = 'pending' ORDER BY created_ms");
   while (st.ok() && st.step() == SQLITE_ROW) {
     PendingOutbox p;
@@ -248,7 +265,8 @@ void Store::merge_back(Batch&& failed) {
   pending_.results = std::move(failed.results);
   if (pending_.results.size() > max_backlog_) {
     const size_t drop = pending_.results.size() - max_backlog_;
-    pending_.results.erase(pending_.results.begin(), pending_.results.begin() + static_cast<long>(drop));
+    pending_.results.erase(pending_.results.begin(),
+                           pending_.results.begin() + static_cast<long>(drop));
     health_.rows_dropped += drop;
   }
   for (auto& [k, v] : failed.states) pending_.states.try_emplace(k, std::move(v));
@@ -257,7 +275,8 @@ void Store::merge_back(Batch&& failed) {
   failed.alerts.insert(failed.alerts.end(), std::make_move_iterator(pending_.alerts.begin()),
                        std::make_move_iterator(pending_.alerts.end()));
   pending_.alerts = std::move(failed.alerts);
-  failed.deliveries.insert(failed.deliveries.end(), std::make_move_iterator(pending_.deliveries.begin()),
+  failed.deliveries.insert(failed.deliveries.end(),
+                           std::make_move_iterator(pending_.deliveries.begin()),
                            std::make_move_iterator(pending_.deliveries.end()));
   pending_.deliveries = std::move(failed.deliveries);
   pending_.seq = std::max(pending_.seq, failed.seq);
@@ -306,8 +325,10 @@ void Store::run() {
       {
         std::lock_guard lock(mu_);
         if (health_.ok || health_.error != error) {
-          spdlog::error("cannot write to storage {}: {}; results are kept in memory (up to {} rows) and retried",
-                        path_, error, max_backlog_);
+          spdlog::error(
+              "cannot write to storage {}: {}; results are kept in memory (up to {} rows) and "
+              "retried",
+              path_, error, max_backlog_);
         }
         health_.ok = false;
         health_.error = error;
@@ -335,9 +356,11 @@ void Store::run_housekeeping(const HousekeepingJob& job) {
   RollupStats rolled;
   uint64_t deleted = 0;
   if (!roll_up(db_, job.now_ms, job.grace_ms, rolled, error)) {
-    spdlog::error("rollup in {} failed: {}; it is retried at the next housekeeping tick", path_, error);
+    spdlog::error("rollup in {} failed: {}; it is retried at the next housekeeping tick", path_,
+                  error);
   } else if (!apply_retention(db_, job.now_ms, job.retention, deleted, error)) {
-    spdlog::error("retention in {} failed: {}; it is retried at the next housekeeping tick", path_, error);
+    spdlog::error("retention in {} failed: {}; it is retried at the next housekeeping tick", path_,
+                  error);
   }
   // Give freed pages back to the file system a bounded slice at a time, keep the WAL short,
   // and let SQLite refresh its planner statistics now and then.
@@ -348,34 +371,46 @@ void Store::run_housekeeping(const HousekeepingJob& job) {
     last_optimize_ms_ = job.now_ms;
   }
   summary_builder_.rebuild(db_, job.now_ms, job.grace_ms);
-  const auto took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+  const auto took =
+      std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
   {
     std::lock_guard lock(mu_);
     health_.housekeeping_seconds = static_cast<double>(took.count()) / 1000.0;
     health_.housekeeping_cpu_seconds = thread_cpu_seconds() - cpu_started;
   }
-  spdlog::debug("housekeeping: {} minute, {} hour, {} day rollups, {} rows past retention, {} ms", rolled.minute_rows,
-                rolled.hour_rows, rolled.day_rows, deleted, took.count());
+  spdlog::debug("housekeeping: {} minute, {} hour, {} day rollups, {} rows past retention, {} ms",
+                rolled.minute_rows, rolled.hour_rows, rolled.day_rows, deleted, took.count());
 }
 
 void Store::publish_summaries() {
-  if (summary_builder_.built()) summaries_.publish(summary_builder_.summarize(to_unix_ms(clock_.wall())));
+  if (summary_builder_.built())
+    summaries_.publish(summary_builder_.summarize(to_unix_ms(clock_.wall())));
 }
 
 bool Store::write_alerts(const Batch& batch, std::string& error) {
   if (batch.alerts.empty() && batch.deliveries.empty()) return true;
   Stmt inc(db_,
-           "INSERT INTO incidents (id, monitor, grp, type, state, cause, started_ms, resolved_ms, acknowledged_ms, "
-           "acknowledged_by, flapping, flap_notified, fired, next_reminder_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-           "ON CONFLICT (id) DO UPDATE SET state = excluded.state, cause = excluded.cause, resolved_ms = excluded.resolved_ms, "
-           "acknowledged_ms = excluded.acknowledged_ms, acknowledged_by = excluded.acknowledged_by, flapping = excluded.flapping, "
-           "flap_notified = excluded.flap_notified, fired = excluded.fired, next_reminder_ms = excluded.next_reminder_ms");
+           "INSERT INTO incidents (id, monitor, grp, type, state, cause, started_ms, resolved_ms, "
+           "acknowledged_ms, "
+           "acknowledged_by, flapping, flap_notified, fired, next_reminder_ms) VALUES "
+           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+           "ON CONFLICT (id) DO UPDATE SET state = excluded.state, cause = excluded.cause, "
+           "resolved_ms = excluded.resolved_ms, "
+           "acknowledged_ms = excluded.acknowledged_ms, acknowledged_by = "
+           "excluded.acknowledged_by, flapping = excluded.flapping, "
+           "flap_notified = excluded.flap_notified, fired = excluded.fired, next_reminder_ms = "
+           "excluded.next_reminder_ms");
   Stmt ev(db_, "INSERT INTO incident_events (incident_id, event, at_ms) VALUES (?,?,?)");
   Stmt out(db_,
-           "INSERT OR IGNORE INTO outbox (id, event_id, incident_id, event, channel, recipient, payload, created_ms, due_ms, "
+           "INSERT OR IGNORE INTO outbox (id, event_id, incident_id, event, channel, recipient, "
+           "payload, created_ms, due_ms, "
            "route, status) VALUES (?,?,?,?,?,?,?,?,?,?, 'pending')");
-  Stmt upd(db_, "UPDATE outbox SET status = ?, attempts = ?, due_ms = ?, last_error = ?, sent_ms = ? WHERE id = ?");
-  auto ms = [](const std::optional<WallTime>& t) { return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt; };
+  Stmt upd(db_,
+           "UPDATE outbox SET status = ?, attempts = ?, due_ms = ?, last_error = ?, sent_ms = ? "
+           "WHERE id = ?");
+  auto ms = [](const std::optional<WallTime>& t) {
+    return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt;
+  };
   auto fail = [&] {
     error = sqlite3_errmsg(db_);
     return false;
@@ -459,8 +494,10 @@ bool Store::write(Batch& batch, std::string& error) {
   };
   if (!batch.results.empty()) {
     Stmt ins(db_,
-             "INSERT INTO results (monitor_id, t_ms, outcome, http_status, total_us, dns_us, connect_us, tls_us, "
-             "first_byte_us, kind, cause, maintenance, detail, samples) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+             "INSERT INTO results (monitor_id, t_ms, outcome, http_status, total_us, dns_us, "
+             "connect_us, tls_us, "
+             "first_byte_us, kind, cause, maintenance, detail, samples) VALUES "
+             "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& r : batch.results) {
       const int64_t id = monitor_id(r.monitor);
       if (id < 0) {
@@ -476,7 +513,8 @@ bool Store::write(Batch& batch, std::string& error) {
       ins.bind(7, r.timings.connect_us);
       ins.bind(8, r.timings.tls_us);
       ins.bind(9, r.timings.first_byte_us);
-      ins.bind_text_or_null(10, r.kind == ErrorKind::kNone ? std::string() : std::string(to_string(r.kind)));
+      ins.bind_text_or_null(
+          10, r.kind == ErrorKind::kNone ? std::string() : std::string(to_string(r.kind)));
       ins.bind_text_or_null(11, r.cause);
       ins.bind(12, static_cast<int64_t>(r.maintenance));
       ins.bind_text_or_null(13, r.detail);
@@ -494,10 +532,14 @@ bool Store::write(Batch& batch, std::string& error) {
   }
   if (ok && !batch.states.empty()) {
     Stmt up(db_,
-            "INSERT INTO monitor_state (monitor_id, state, since_ms, recent, last_check_ms, last_outcome, last_latency_us, "
-            "last_cause) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (monitor_id) DO UPDATE SET state = excluded.state, "
-            "since_ms = excluded.since_ms, recent = excluded.recent, last_check_ms = excluded.last_check_ms, "
-            "last_outcome = excluded.last_outcome, last_latency_us = excluded.last_latency_us, last_cause = excluded.last_cause");
+            "INSERT INTO monitor_state (monitor_id, state, since_ms, recent, last_check_ms, "
+            "last_outcome, last_latency_us, "
+            "last_cause) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (monitor_id) DO UPDATE SET state = "
+            "excluded.state, "
+            "since_ms = excluded.since_ms, recent = excluded.recent, last_check_ms = "
+            "excluded.last_check_ms, "
+            "last_outcome = excluded.last_outcome, last_latency_us = excluded.last_latency_us, "
+            "last_cause = excluded.last_cause");
     for (const auto& [name, s] : batch.states) {
       const int64_t id = monitor_id(name);
       if (id < 0) {
@@ -509,7 +551,8 @@ bool Store::write(Batch& batch, std::string& error) {
       up.bind(3, s.since_ms);
       up.bind(4, s.recent);
       up.bind(5, s.last_check_ms);
-      up.bind(6, s.last_outcome ? std::optional<int64_t>(static_cast<int64_t>(*s.last_outcome)) : std::nullopt);
+      up.bind(6, s.last_outcome ? std::optional<int64_t>(static_cast<int64_t>(*s.last_outcome))
+                                : std::nullopt);
       up.bind(7, s.last_latency_us);
       up.bind_text_or_null(8, s.last_cause);
       if (up.step() != SQLITE_DONE) {
@@ -521,8 +564,10 @@ bool Store::write(Batch& batch, std::string& error) {
   }
   if (ok && !batch.baselines.empty()) {
     Stmt up(db_,
-            "INSERT INTO dns_baselines (monitor_id, question, answers, set_ms) VALUES (?,?,?,?) ON CONFLICT (monitor_id) "
-            "DO UPDATE SET question = excluded.question, answers = excluded.answers, set_ms = excluded.set_ms");
+            "INSERT INTO dns_baselines (monitor_id, question, answers, set_ms) VALUES (?,?,?,?) ON "
+            "CONFLICT (monitor_id) "
+            "DO UPDATE SET question = excluded.question, answers = excluded.answers, set_ms = "
+            "excluded.set_ms");
     for (const auto& [name, b] : batch.baselines) {
       const int64_t id = monitor_id(name);
       if (id < 0) {
@@ -544,7 +589,9 @@ bool Store::write(Batch& batch, std::string& error) {
   if (ok) {
     // The heartbeat row makes every flush a commit, so /healthz can tell a writable disk from
     // an idle one.
-    Stmt beat(db_, "INSERT INTO meta (key, value) VALUES ('heartbeat', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    Stmt beat(db_,
+              "INSERT INTO meta (key, value) VALUES ('heartbeat', ?) ON CONFLICT (key) DO UPDATE "
+              "SET value = excluded.value");
     beat.bind(1, std::to_string(to_unix_ms(clock_.wall())));
     if (beat.step() != SQLITE_DONE) fail();
   }

@@ -7,8 +7,8 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,8 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "daemon/clock.h"
 #include "alerting/incidents.h"
+#include "daemon/clock.h"
 #include "probes/probe.h"
 #include "store/history.h"
 #include "store/rollup.h"
@@ -35,7 +35,7 @@ struct ResultRow {
   ErrorKind kind = ErrorKind::kNone;
   std::string cause;
   bool maintenance = false;
-  std::string detail;              // JSON, or empty
+  std::string detail;               // JSON, or empty
   std::vector<int64_t> samples_us;  // stored when there are several
 };
 
@@ -82,10 +82,10 @@ struct HousekeepingJob {
 
 struct StoreHealth {
   bool ok = true;
-  std::string error;               // the last failure, while failing
+  std::string error;  // the last failure, while failing
   std::optional<MonoTime> last_commit;
   uint64_t rows_written = 0;
-  uint64_t rows_dropped = 0;       // given up after storage stayed down past the buffer
+  uint64_t rows_dropped = 0;  // given up after storage stayed down past the buffer
   size_t backlog = 0;
   double housekeeping_seconds = 0;      // wall time of the last rollup, retention and summary
   double housekeeping_cpu_seconds = 0;  // CPU time the store thread spent on it
@@ -97,7 +97,8 @@ class Store {
 
   // Opens (creating folders and schema as needed) and proves the file writable. Runs before
   // the loop starts; nullptr with `error` set on failure.
-  static std::unique_ptr<Store> open(const std::string& path, const Clock& clock, std::string& error);
+  static std::unique_ptr<Store> open(const std::string& path, const Clock& clock,
+                                     std::string& error);
   ~Store();
 
   // Start-up only (before start()): the stored state of every monitor.
@@ -146,8 +147,8 @@ class Store {
     uint64_t seq = 0;  // the newest add_alerts() sequence number in this batch
     std::optional<HousekeepingJob> housekeeping;
     bool empty() const {
-      return results.empty() && states.empty() && baselines.empty() && alerts.empty() && deliveries.empty() &&
-             !housekeeping;
+      return results.empty() && states.empty() && baselines.empty() && alerts.empty() &&
+             deliveries.empty() && !housekeeping;
     }
   };
   void run();

@@ -3,19 +3,19 @@
 #include <fmt/format.h>
 #include <httplib.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "alerting/ack_token.h"
 #include "store/incident_queries.h"
-#include "web/pages.h"
-#include <openssl/evp.h>
-#include <tuple>
-#include <zlib.h>
 #include "web/history_params.h"
 #include "web/metrics.h"
+#include "web/pages.h"
 #include "web/status_json.h"
 
 namespace lookout {
@@ -36,15 +36,16 @@ namespace {
 std::unique_ptr<httplib::Server> make_http_server(const ServerConfig& cfg) {
   if (cfg.tls_cert.empty()) return std::make_unique<httplib::Server>();
   auto tls = std::make_unique<httplib::SSLServer>(cfg.tls_cert.c_str(), cfg.tls_key.c_str());
-  if (tls->ssl_context() != nullptr) SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
+  if (tls->ssl_context() != nullptr)
+    SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
   return tls;
 }
 
 }  // namespace
 
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-                     const SummaryCache& summaries, const std::string& db_path, HealthFn health, StoreHealthFn store_health,
-                     AckFn ack, AcceptFn accept)
+                     const SummaryCache& summaries, const std::string& db_path, HealthFn health,
+                     StoreHealthFn store_health, AckFn ack, AcceptFn accept)
     : cfg_(cfg),
       clock_(clock),
       snapshots_(snapshots),
@@ -79,11 +80,13 @@ bool WebServer::authorized(const std::string& header, const Snapshot& s) const {
     return token_matches(header.substr(kBearer.size()), *s.admin_token);
   }
   // Browsers: HTTP Basic with any user name and the token as the password.
-  if (header.size() > kBasic.size() && header.size() < 1024 && header.compare(0, kBasic.size(), kBasic) == 0) {
+  if (header.size() > kBasic.size() && header.size() < 1024 &&
+      header.compare(0, kBasic.size(), kBasic) == 0) {
     const std::string encoded = header.substr(kBasic.size());
     std::string decoded(encoded.size(), '\0');
     const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                  reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+                                  reinterpret_cast<const unsigned char*>(encoded.data()),
+                                  static_cast<int>(encoded.size()));
     if (n < 0) return false;
     decoded.resize(static_cast<size_t>(n));
     size_t pad = 0;
@@ -109,7 +112,8 @@ void WebServer::routes() {
   httplib::Headers headers{
       // Pages load one stylesheet from here and nothing else; no script runs anywhere.
       {"Content-Security-Policy",
-       "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+       "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri "
+       "'none'; form-action 'self'"},
       {"X-Content-Type-Options", "nosniff"},
       {"Referrer-Policy", "no-referrer"},
       {"X-Frame-Options", "DENY"},
@@ -139,11 +143,14 @@ void WebServer::routes() {
     const bool admin = authorized(req.get_header_value("Authorization"), *snapshots_.get());
     serve(req, res,
           cached(admin ? admin_status_ : public_status_,
-                 [this, admin] { return status_json(*snapshots_.get(), *summaries_.get(), admin).dump(); }),
+                 [this, admin] {
+                   return status_json(*snapshots_.get(), *summaries_.get(), admin).dump();
+                 }),
           "application/json");
   });
   // A private monitor answers exactly like a name that does not exist.
-  svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/history)", [this](const httplib::Request& req, httplib::Response& res) {
+  svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/history)", [this](const httplib::Request& req,
+                                                                    httplib::Response& res) {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     const std::string name = req.matches[1];
@@ -169,7 +176,8 @@ void WebServer::routes() {
       if (const auto id = reader.monitor_id(name)) {
         points = reader.series(*id, now - p.window_ms, now, p.step_ms);
       } else {
-        for (int64_t t = align_down(now - p.window_ms, p.step_ms); t <= now; t += p.step_ms) points.push_back({t, {}});
+        for (int64_t t = align_down(now - p.window_ms, p.step_ms); t <= now; t += p.step_ms)
+          points.push_back({t, {}});
       }
     }
     res.set_content(history_json(name, p.window_ms, p.step_ms, points).dump(), "application/json");
@@ -192,17 +200,18 @@ void WebServer::routes() {
                                           : "bad request";
     json_error(res, res.status, msg);
   });
-  svr.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("internal error answering {} {}: {}", req.method, req.path, what);
-    json_error(res, 500, "internal error");
-  });
+  svr.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        spdlog::error("internal error answering {} {}: {}", req.method, req.path, what);
+        json_error(res, 500, "internal error");
+      });
 }
 
 namespace {
@@ -211,12 +220,23 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -224,11 +244,12 @@ std::string html_escape(const std::string& s) {
 
 void page(httplib::Response& res, int status, const std::string& title, const std::string& body) {
   res.status = status;
-  res.set_content(fmt::format("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                              "<title>{0}</title></head><body><main><h1>{0}</h1>{1}</main></body></html>\n",
-                              html_escape(title), body),
-                  "text/html; charset=utf-8");
+  res.set_content(
+      fmt::format("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                  "<title>{0}</title></head><body><main><h1>{0}</h1>{1}</main></body></html>\n",
+                  html_escape(title), body),
+      "text/html; charset=utf-8");
 }
 
 const char* outcome_of(const std::string& status) {
@@ -252,39 +273,47 @@ bool WebServer::admin_call(const httplib::Request& req, httplib::Response& res) 
 
 void WebServer::ack_routes() {
   auto& svr = *svr_;
-  svr.Post(R"(/api/v1/incidents/([0-9]{1,18})/ack)", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!admin_call(req, res)) return;
-    const int64_t id = std::stoll(req.matches[1]);
-    const auto result = ack_(id, "api");
-    if (!result) return json_error(res, 503, "the daemon did not answer in time; try again");
-    switch (*result) {
-      case AlertEngine::AckResult::kDone:
-      case AlertEngine::AckResult::kAlready:
-        res.set_content(nlohmann::json{{"incident", id}, {"acknowledged", true}}.dump(), "application/json");
-        return;
-      case AlertEngine::AckResult::kResolved:
-        return json_error(res, 409, "the incident is already resolved");
-      case AlertEngine::AckResult::kUnknown:
-        return json_error(res, 404, "not found");
-    }
-  });
+  svr.Post(R"(/api/v1/incidents/([0-9]{1,18})/ack)",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             if (!admin_call(req, res)) return;
+             const int64_t id = std::stoll(req.matches[1]);
+             const auto result = ack_(id, "api");
+             if (!result)
+               return json_error(res, 503, "the daemon did not answer in time; try again");
+             switch (*result) {
+               case AlertEngine::AckResult::kDone:
+               case AlertEngine::AckResult::kAlready:
+                 res.set_content(nlohmann::json{{"incident", id}, {"acknowledged", true}}.dump(),
+                                 "application/json");
+                 return;
+               case AlertEngine::AckResult::kResolved:
+                 return json_error(res, 409, "the incident is already resolved");
+               case AlertEngine::AckResult::kUnknown:
+                 return json_error(res, 404, "not found");
+             }
+           });
 
   // A dns monitor's changed answers become its baseline.
-  svr.Post(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/accept)", [this](const httplib::Request& req, httplib::Response& res) {
+  svr.Post(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/accept)", [this](const httplib::Request& req,
+                                                                    httplib::Response& res) {
     if (!admin_call(req, res)) return;
     const std::string name = req.matches[1];
     const AcceptResult result = accept_(name);
     switch (result.code) {
       case AcceptResult::Code::kDone:
-        res.set_content(nlohmann::json{{"monitor", name}, {"accepted", true}, {"answers", result.answers}}.dump(),
-                        "application/json");
+        res.set_content(
+            nlohmann::json{{"monitor", name}, {"accepted", true}, {"answers", result.answers}}
+                .dump(),
+            "application/json");
         return;
       case AcceptResult::Code::kUnknown:
         return json_error(res, 404, "not found");
       case AcceptResult::Code::kNotDns:
-        return json_error(res, 409, "only dns monitors with on_change = \"alert\" have answers to accept");
+        return json_error(res, 409,
+                          "only dns monitors with on_change = \"alert\" have answers to accept");
       case AcceptResult::Code::kNoAnswers:
-        return json_error(res, 409, "the monitor has not had an answer yet; try again after its next run");
+        return json_error(res, 409,
+                          "the monitor has not had an answer yet; try again after its next run");
       case AcceptResult::Code::kNoAnswer:
         return json_error(res, 503, "the daemon did not answer in time; try again");
     }
@@ -295,39 +324,56 @@ void WebServer::ack_routes() {
     const int64_t now_s = to_unix_ms(clock_.wall()) / 1000;
     return verify_ack_token(snap.ack_key, token, now_s);
   };
-  svr.Get(R"(/ack/([0-9A-Za-z._-]{1,80}))", [this, verify](const httplib::Request& req, httplib::Response& res) {
+  svr.Get(R"(/ack/([0-9A-Za-z._-]{1,80}))", [this, verify](const httplib::Request& req,
+                                                           httplib::Response& res) {
     if (!within_rate(req.remote_addr, res)) return;
     const auto snap = snapshots_.get();
     const std::string token = req.matches[1];
     const auto claim = verify(token, *snap);
-    if (!claim) return page(res, 404, "Link not valid", "<p>This acknowledgement link is not valid or has expired.</p>");
-    const auto it = std::find_if(snap->open_incidents.begin(), snap->open_incidents.end(),
-                                 [&](const IncidentRecord& i) { return i.id == claim->incident_id; });
+    if (!claim)
+      return page(res, 404, "Link not valid",
+                  "<p>This acknowledgement link is not valid or has expired.</p>");
+    const auto it =
+        std::find_if(snap->open_incidents.begin(), snap->open_incidents.end(),
+                     [&](const IncidentRecord& i) { return i.id == claim->incident_id; });
     if (it == snap->open_incidents.end()) {
-      return page(res, 409, "Incident resolved", "<p>This incident is already resolved; there is nothing to acknowledge.</p>");
+      return page(res, 409, "Incident resolved",
+                  "<p>This incident is already resolved; there is nothing to acknowledge.</p>");
     }
     std::string body = fmt::format(
-        "<dl><dt>Monitor</dt><dd>{}</dd><dt>State</dt><dd>{}</dd><dt>Cause</dt><dd>{}</dd><dt>Since</dt><dd>{}</dd></dl>",
-        html_escape(it->monitor), to_string(it->state), html_escape(it->cause), rfc3339(it->started_at));
+        "<dl><dt>Monitor</dt><dd>{}</dd><dt>State</dt><dd>{}</dd><dt>Cause</dt><dd>{}</"
+        "dd><dt>Since</dt><dd>{}</dd></dl>",
+        html_escape(it->monitor), to_string(it->state), html_escape(it->cause),
+        rfc3339(it->started_at));
     if (it->acknowledged_at) {
-      body += fmt::format("<p>Acknowledged at {} (by {}).</p>", rfc3339(*it->acknowledged_at), html_escape(it->acknowledged_by));
+      body += fmt::format("<p>Acknowledged at {} (by {}).</p>", rfc3339(*it->acknowledged_at),
+                          html_escape(it->acknowledged_by));
     } else {
-      body += fmt::format("<form method=\"post\" action=\"/ack/{}\"><button type=\"submit\">Acknowledge incident {}</button></form>",
-                          html_escape(token), it->id);
+      body += fmt::format(
+          "<form method=\"post\" action=\"/ack/{}\"><button type=\"submit\">Acknowledge incident "
+          "{}</button></form>",
+          html_escape(token), it->id);
     }
     page(res, 200, fmt::format("Incident {}: {}", it->id, it->monitor), body);
   });
-  svr.Post(R"(/ack/([0-9A-Za-z._-]{1,80}))", [this, verify](const httplib::Request& req, httplib::Response& res) {
+  svr.Post(R"(/ack/([0-9A-Za-z._-]{1,80}))", [this, verify](const httplib::Request& req,
+                                                            httplib::Response& res) {
     if (!within_rate(req.remote_addr, res)) return;
     const auto snap = snapshots_.get();
     const auto claim = verify(req.matches[1], *snap);
-    if (!claim) return page(res, 404, "Link not valid", "<p>This acknowledgement link is not valid or has expired.</p>");
+    if (!claim)
+      return page(res, 404, "Link not valid",
+                  "<p>This acknowledgement link is not valid or has expired.</p>");
     const auto result = ack_(claim->incident_id, "link");
     if (!result) return page(res, 503, "Try again", "<p>The daemon did not answer in time.</p>");
-    if (*result == AlertEngine::AckResult::kResolved || *result == AlertEngine::AckResult::kUnknown) {
-      return page(res, 409, "Incident resolved", "<p>This incident is already resolved; there is nothing to acknowledge.</p>");
+    if (*result == AlertEngine::AckResult::kResolved ||
+        *result == AlertEngine::AckResult::kUnknown) {
+      return page(res, 409, "Incident resolved",
+                  "<p>This incident is already resolved; there is nothing to acknowledge.</p>");
     }
-    page(res, 200, "Acknowledged", fmt::format("<p>Incident {} is acknowledged. Escalations and reminders stop.</p>", claim->incident_id));
+    page(res, 200, "Acknowledged",
+         fmt::format("<p>Incident {} is acknowledged. Escalations and reminders stop.</p>",
+                     claim->incident_id));
   });
 }
 
@@ -342,16 +388,21 @@ void WebServer::incident_routes() {
     int64_t limit = 100;
     if (req.has_param("limit")) {
       const std::string l = req.get_param_value("limit");
-      if (l.empty() || l.size() > 5 || l.find_first_not_of("0123456789") != std::string::npos || std::stoll(l) < 1) {
+      if (l.empty() || l.size() > 5 || l.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoll(l) < 1) {
         return json_error(res, 400, "limit must be a number from 1 to 10000");
       }
       limit = std::min<int64_t>(10'000, std::stoll(l));
     }
     auto lease = reads_.take();
     if (!lease) return json_error(res, 503, "the database cannot be read right now");
-    const IncidentFilter which = state == "open" ? IncidentFilter::kOpen : state == "resolved" ? IncidentFilter::kResolved : IncidentFilter::kAll;
+    const IncidentFilter which = state == "open"       ? IncidentFilter::kOpen
+                                 : state == "resolved" ? IncidentFilter::kResolved
+                                                       : IncidentFilter::kAll;
     const auto rows = list_incidents(
-        lease->get(), which, [&](const IncidentRecord& i) { return visible(i.monitor, *snap, admin); }, static_cast<size_t>(limit));
+        lease->get(), which,
+        [&](const IncidentRecord& i) { return visible(i.monitor, *snap, admin); },
+        static_cast<size_t>(limit));
     auto incidents = nlohmann::json::array();
     std::map<int64_t, size_t> index;
     for (const auto& i : rows) {
@@ -360,15 +411,20 @@ void WebServer::incident_routes() {
       incidents.back()["events"] = nlohmann::json::array();
     }
     if (!index.empty()) {
-      for (const auto& n : incident_notifications(lease->get(), index.begin()->first, index.rbegin()->first)) {
+      for (const auto& n :
+           incident_notifications(lease->get(), index.begin()->first, index.rbegin()->first)) {
         const auto it = index.find(n.incident_id);
         if (it == index.end()) continue;
-        auto opt = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-        incidents[it->second]["events"].push_back({{"id", opt(n.id)},
-                                                   {"event", n.event},
-                                                   {"at", rfc3339(n.at)},
-                                                   {"channel", opt(n.channel)},
-                                                   {"outcome", n.status ? nlohmann::json(outcome_of(*n.status)) : nlohmann::json(nullptr)}});
+        auto opt = [](const std::optional<std::string>& v) {
+          return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+        };
+        incidents[it->second]["events"].push_back(
+            {{"id", opt(n.id)},
+             {"event", n.event},
+             {"at", rfc3339(n.at)},
+             {"channel", opt(n.channel)},
+             {"outcome",
+              n.status ? nlohmann::json(outcome_of(*n.status)) : nlohmann::json(nullptr)}});
       }
     }
     res.set_content(nlohmann::json{{"incidents", std::move(incidents)}}.dump(), "application/json");
@@ -394,7 +450,8 @@ std::string gzip(const std::string& in) {
 
 }  // namespace
 
-std::shared_ptr<const WebServer::Rendered> WebServer::cached(Cache& cache, const std::function<std::string()>& render) {
+std::shared_ptr<const WebServer::Rendered> WebServer::cached(
+    Cache& cache, const std::function<std::string()>& render) {
   {
     std::lock_guard lock(cache.mu);
     const bool fresh = cache.value && clock_.mono() - cache.built < cache.ttl;
@@ -418,10 +475,11 @@ std::shared_ptr<const WebServer::Rendered> WebServer::cached(Cache& cache, const
   return cache.value;
 }
 
-void WebServer::serve(const httplib::Request& req, httplib::Response& res, std::shared_ptr<const Rendered> body,
-                      const char* content_type) {
+void WebServer::serve(const httplib::Request& req, httplib::Response& res,
+                      std::shared_ptr<const Rendered> body, const char* content_type) {
   // A fixed-length content provider goes out as it is: cpp-httplib compresses only other bodies.
-  const bool gz = !body->gzip.empty() && req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
+  const bool gz = !body->gzip.empty() &&
+                  req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
   const std::string& bytes = gz ? body->gzip : body->plain;
   if (gz) res.set_header("Content-Encoding", "gzip");
   res.set_header("Vary", "Accept-Encoding");
@@ -456,61 +514,68 @@ void WebServer::page_routes() {
                    const WallTime now = clock_.wall();
                    std::vector<IncidentRecord> resolved;
                    if (auto lease = reads_.take()) {
-                     resolved = resolved_incidents(lease->get(), to_unix_ms(now) - 14 * 86'400'000LL, 100);
+                     resolved =
+                         resolved_incidents(lease->get(), to_unix_ms(now) - 14 * 86'400'000LL, 100);
                    }
                    return render_status_page({*snap, *summaries_.get(), resolved, admin, now});
                  }),
           "text/html; charset=utf-8");
   });
-  svr.Get(R"(/monitor/([a-z0-9_-]{1,200}))", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto snap = snapshots_.get();
-    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
-    const std::string name = req.matches[1];
-    const MonitorView* view = snap->find(name, admin);
-    if (view == nullptr) {
-      return page(res, 404, "Not found", "<p>There is no such monitor.</p>");
-    }
-    const WallTime now = clock_.wall();
-    const int64_t now_ms = to_unix_ms(now);
-    const auto summaries = summaries_.get();
-    const auto sit = summaries->find(name);
-    const HistorySummary summary = sit == summaries->end() ? HistorySummary{} : sit->second;
-    std::vector<IncidentRecord> incidents;
-    std::vector<IncidentEventRow> events;
-    std::vector<std::pair<std::string, std::vector<ChartPoint>>> charts;
-    if (auto lease = reads_.take()) {
-      HistoryReader reader(lease->get());
-      const auto id = reader.monitor_id(name);
-      for (const auto& [label, window, step] : {std::tuple{"24 hours", 86'400'000LL, 900'000LL},
-                                                std::tuple{"7 days", 7 * 86'400'000LL, 7'200'000LL},
-                                                std::tuple{"90 days", 90 * 86'400'000LL, 86'400'000LL}}) {
-        std::vector<ChartPoint> points;
-        if (id) {
-          for (const auto& p : reader.series(*id, now_ms - window, now_ms, step)) {
-            points.push_back({p.t_ms, p.agg.quantile_ms(0.5), p.agg.quantile_ms(0.95), p.agg.quantile_ms(0.99), p.agg.count,
-                              p.agg.failures});
-          }
-        }
-        charts.emplace_back(label, std::move(points));
-      }
-      incidents = monitor_incidents(lease->get(), name, 50);
-      std::vector<int64_t> ids;
-      for (const auto& i : incidents) ids.push_back(i.id);
-      events = incident_events(lease->get(), ids);
-    }
-    res.set_content(render_monitor_page({*view, summary, std::move(charts), incidents, events, snap->title, now}),
-                    "text/html; charset=utf-8");
-  });
-  svr.Get(R"(/badge/([a-z0-9_-]{1,200})\.svg)", [this](const httplib::Request& req, httplib::Response& res) {
+  svr.Get(R"(/monitor/([a-z0-9_-]{1,200}))",
+          [this](const httplib::Request& req, httplib::Response& res) {
+            const auto snap = snapshots_.get();
+            const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+            const std::string name = req.matches[1];
+            const MonitorView* view = snap->find(name, admin);
+            if (view == nullptr) {
+              return page(res, 404, "Not found", "<p>There is no such monitor.</p>");
+            }
+            const WallTime now = clock_.wall();
+            const int64_t now_ms = to_unix_ms(now);
+            const auto summaries = summaries_.get();
+            const auto sit = summaries->find(name);
+            const HistorySummary summary = sit == summaries->end() ? HistorySummary{} : sit->second;
+            std::vector<IncidentRecord> incidents;
+            std::vector<IncidentEventRow> events;
+            std::vector<std::pair<std::string, std::vector<ChartPoint>>> charts;
+            if (auto lease = reads_.take()) {
+              HistoryReader reader(lease->get());
+              const auto id = reader.monitor_id(name);
+              for (const auto& [label, window, step] :
+                   {std::tuple{"24 hours", 86'400'000LL, 900'000LL},
+                    std::tuple{"7 days", 7 * 86'400'000LL, 7'200'000LL},
+                    std::tuple{"90 days", 90 * 86'400'000LL, 86'400'000LL}}) {
+                std::vector<ChartPoint> points;
+                if (id) {
+                  for (const auto& p : reader.series(*id, now_ms - window, now_ms, step)) {
+                    points.push_back({p.t_ms, p.agg.quantile_ms(0.5), p.agg.quantile_ms(0.95),
+                                      p.agg.quantile_ms(0.99), p.agg.count, p.agg.failures});
+                  }
+                }
+                charts.emplace_back(label, std::move(points));
+              }
+              incidents = monitor_incidents(lease->get(), name, 50);
+              std::vector<int64_t> ids;
+              for (const auto& i : incidents) ids.push_back(i.id);
+              events = incident_events(lease->get(), ids);
+            }
+            res.set_content(render_monitor_page({*view, summary, std::move(charts), incidents,
+                                                 events, snap->title, now}),
+                            "text/html; charset=utf-8");
+          });
+  svr.Get(R"(/badge/([a-z0-9_-]{1,200})\.svg)", [this](const httplib::Request& req,
+                                                       httplib::Response& res) {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     const std::string name = req.matches[1];
     if (snap->find(name, admin) == nullptr) return json_error(res, 404, "not found");
     const auto summaries = summaries_.get();
     const auto sit = summaries->find(name);
-    const std::optional<double> uptime = sit == summaries->end() ? std::nullopt : sit->second.uptime_30d;
+    const std::optional<double> uptime =
+        sit == summaries->end() ? std::nullopt : sit->second.uptime_30d;
     res.set_header("Cache-Control", "max-age=60");
-    res.set_content(badge_svg("uptime 30d", uptime ? fmt::format("{:.2f}%", *uptime) : "no data", uptime_colour(uptime)),
+    res.set_content(badge_svg("uptime 30d", uptime ? fmt::format("{:.2f}%", *uptime) : "no data",
+                              uptime_colour(uptime)),
                     "image/svg+xml");
   });
 }
@@ -525,12 +590,14 @@ bool WebServer::start(std::string& error) {
       return false;
     }
   } else if (!svr_->bind_to_port(cfg_.listen_host, cfg_.listen_port)) {
-    error = fmt::format("cannot listen on {}:{} (server.listen): the address is in use or not available here",
-                        cfg_.listen_host, cfg_.listen_port);
+    error = fmt::format(
+        "cannot listen on {}:{} (server.listen): the address is in use or not available here",
+        cfg_.listen_host, cfg_.listen_port);
     return false;
   }
   if (!svr_->is_valid()) {
-    error = fmt::format("cannot serve HTTPS with server.tls_cert {} and server.tls_key {}", cfg_.tls_cert, cfg_.tls_key);
+    error = fmt::format("cannot serve HTTPS with server.tls_cert {} and server.tls_key {}",
+                        cfg_.tls_cert, cfg_.tls_key);
     return false;
   }
   thread_ = std::thread([this] { svr_->listen_after_bind(); });

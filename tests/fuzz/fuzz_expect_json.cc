@@ -20,7 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   obs.body = nl == std::string::npos ? "" : input.substr(nl + 1);
   obs.headers = {{"Content-Type", "application/json"}, {"X-Token", pointer}};
   lookout::HttpExpect expect;
-  expect.json = {{pointer, nlohmann::json("ok")}, {"/status", nlohmann::json(1)}, {"/a/0", nlohmann::json(nullptr)}};
+  expect.json = {{pointer, nlohmann::json("ok")},
+                 {"/status", nlohmann::json(1)},
+                 {"/a/0", nlohmann::json(nullptr)}};
   expect.headers = {{"X-Token", lookout::Secret::plain(pointer)}};
   (void)lookout::evaluate(expect, obs);
 

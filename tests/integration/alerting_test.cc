@@ -21,8 +21,8 @@ const std::string kTwilioToken = "twilio-token-abcdef";
 std::string hmac_hex(const std::string& key, const std::string& body) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()), body.size(),
-       mac, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
   std::string out;
   for (unsigned i = 0; i < len; ++i) out += fmt::format("{:02x}", mac[i]);
   return out;
@@ -32,8 +32,8 @@ std::string hmac_hex(const std::string& key, const std::string& body) {
 int64_t unix_ms(const std::string& rfc3339) {
   std::tm tm{};
   int ms = 0;
-  EXPECT_EQ(std::sscanf(rfc3339.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                        &tm.tm_sec, &ms),
+  EXPECT_EQ(std::sscanf(rfc3339.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon,
+                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms),
             7)
       << rfc3339;
   tm.tm_year -= 1900;
@@ -57,7 +57,9 @@ struct WebhookReceiver {
         res.status = 500;
         return;
       }
-      if (req.get_header_value("X-Lookout-Signature") != "sha256=" + hmac_hex(kHookSecret, req.body)) ++bad_signatures;
+      if (req.get_header_value("X-Lookout-Signature") !=
+          "sha256=" + hmac_hex(kHookSecret, req.body))
+        ++bad_signatures;
       auto j = nlohmann::json::parse(req.body);
       EXPECT_EQ(req.get_header_value("Idempotency-Key"), j["id"].get<std::string>());
       EXPECT_EQ(req.get_header_value("X-Lookout-Event"), j["event"].get<std::string>());
@@ -79,7 +81,9 @@ struct WebhookReceiver {
   }
   size_t count(const std::string& event) {
     std::lock_guard lock(mu);
-    return static_cast<size_t>(std::count_if(events.begin(), events.end(), [&](const nlohmann::json& j) { return j["event"] == event; }));
+    return static_cast<size_t>(
+        std::count_if(events.begin(), events.end(),
+                      [&](const nlohmann::json& j) { return j["event"] == event; }));
   }
   nlohmann::json first(const std::string& event) {
     std::lock_guard lock(mu);
@@ -96,16 +100,20 @@ struct TwilioReceiver {
   std::mutex mu;
   std::vector<std::map<std::string, std::string>> messages;
   TwilioReceiver() {
-    server.routes().Post("/2010-04-01/Accounts/AC123/Messages.json", [this](const httplib::Request& req, httplib::Response& res) {
-      if (req.get_header_value("Authorization") != "Basic " + base64("AC123:" + kTwilioToken)) {
-        res.status = 401;
-        return;
-      }
-      std::lock_guard lock(mu);
-      messages.push_back({{"To", req.get_param_value("To")}, {"From", req.get_param_value("From")}, {"Body", req.get_param_value("Body")}});
-      res.status = 201;
-      res.set_content(R"({"sid":"SM1","status":"queued"})", "application/json");
-    });
+    server.routes().Post(
+        "/2010-04-01/Accounts/AC123/Messages.json",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          if (req.get_header_value("Authorization") != "Basic " + base64("AC123:" + kTwilioToken)) {
+            res.status = 401;
+            return;
+          }
+          std::lock_guard lock(mu);
+          messages.push_back({{"To", req.get_param_value("To")},
+                              {"From", req.get_param_value("From")},
+                              {"Body", req.get_param_value("Body")}});
+          res.status = 201;
+          res.set_content(R"({"sid":"SM1","status":"queued"})", "application/json");
+        });
     server.start();
   }
   size_t size() {
@@ -130,8 +138,9 @@ struct Switch {
   }
 };
 
-std::string alerting_config(int target, int smtp, int hook, int twilio, const std::string& escalate_after = "1s",
-                            const std::string& monitor_extra = "fail_after = 2\nrecover_after = 2") {
+std::string alerting_config(
+    int target, int smtp, int hook, int twilio, const std::string& escalate_after = "1s",
+    const std::string& monitor_extra = "fail_after = 2\nrecover_after = 2") {
   return fmt::format(R"([[monitor]]
 name = "portal"
 type = "http"
@@ -178,8 +187,10 @@ group_interval = "0s"
                      target, smtp, hook, twilio, escalate_after, monitor_extra);
 }
 
-const std::map<std::string, std::string> kEnv{{"HOOK_SECRET", kHookSecret}, {"TWILIO_TOKEN", kTwilioToken}};
-const std::string kServer = "public_url = \"http://127.0.0.1:@PORT@\"\nadmin_token = \"${env:ADMIN}\"";
+const std::map<std::string, std::string> kEnv{{"HOOK_SECRET", kHookSecret},
+                                              {"TWILIO_TOKEN", kTwilioToken}};
+const std::string kServer =
+    "public_url = \"http://127.0.0.1:@PORT@\"\nadmin_token = \"${env:ADMIN}\"";
 
 std::map<std::string, std::string> env_with_admin() {
   auto e = kEnv;
@@ -196,8 +207,8 @@ struct Peers {
   Switch target;
   std::string config(const std::string& escalate_after = "1s",
                      const std::string& monitor_extra = "fail_after = 2\nrecover_after = 2") {
-    return alerting_config(target.server.port(), smtp.port(), hook.server.port(), twilio.server.port(), escalate_after,
-                           monitor_extra);
+    return alerting_config(target.server.port(), smtp.port(), hook.server.port(),
+                           twilio.server.port(), escalate_after, monitor_extra);
   }
 };
 
@@ -224,7 +235,8 @@ TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
 
   ASSERT_TRUE(wait_until([&] { return !smtp.messages().empty(); }, 10'000ms));
   const std::string mail = smtp.messages().front();
-  EXPECT_NE(mail.find("Subject: [DOWN] portal: expected status 2xx, got 500"), std::string::npos) << mail;
+  EXPECT_NE(mail.find("Subject: [DOWN] portal: expected status 2xx, got 500"), std::string::npos)
+      << mail;
   EXPECT_NE(mail.find("From: lookout@test.example"), std::string::npos);
   EXPECT_NE(mail.find("Message-ID: <evt_"), std::string::npos);
   EXPECT_NE(mail.find("Date: "), std::string::npos);
@@ -236,7 +248,9 @@ TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
     std::lock_guard lock(twilio.mu);
     EXPECT_EQ(twilio.messages[0]["To"], "+15550100");
     EXPECT_EQ(twilio.messages[0]["From"], "+15550000");
-    EXPECT_EQ(twilio.messages[0]["Body"].rfind("ESCALATED DOWN portal expected status 2xx, got 500 since ", 0), 0u)
+    EXPECT_EQ(twilio.messages[0]["Body"].rfind(
+                  "ESCALATED DOWN portal expected status 2xx, got 500 since ", 0),
+              0u)
         << twilio.messages[0]["Body"];
     EXPECT_LE(twilio.messages[0]["Body"].size(), 160u);
   }
@@ -262,10 +276,12 @@ TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
   // An ack after resolution is a conflict.
   EXPECT_EQ(cli.Post(path)->status, 409);
 
-  EXPECT_EQ(hook.count("incident.opened"), 1u) << "one notification per state change, not per failed run";
+  EXPECT_EQ(hook.count("incident.opened"), 1u)
+      << "one notification per state change, not per failed run";
   EXPECT_EQ(hook.count("incident.escalated"), 0u) << "the SMS tier is not the webhook's";
   EXPECT_EQ(hook.bad_signatures.load(), 0);
-  EXPECT_EQ(twilio.size(), 3u) << "the escalation, then the acknowledgement and the resolution to the tier that fired";
+  EXPECT_EQ(twilio.size(), 3u)
+      << "the escalation, then the acknowledgement and the resolution to the tier that fired";
 
   const auto incidents = nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents").body);
   ASSERT_EQ(incidents["incidents"].size(), 1u);
@@ -273,11 +289,17 @@ TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
   EXPECT_EQ(inc["acknowledged_by"], "link");
   EXPECT_FALSE(inc["resolved_at"].is_null());
   std::set<std::string> seen;
-  for (const auto& e : inc["events"]) seen.insert(e["event"].get<std::string>() + "/" + e["outcome"].dump());
+  for (const auto& e : inc["events"])
+    seen.insert(e["event"].get<std::string>() + "/" + e["outcome"].dump());
   EXPECT_TRUE(seen.count("incident.opened/\"delivered\"")) << inc.dump();
-  EXPECT_EQ(nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?state=open").body)["incidents"].size(), 0u);
+  EXPECT_EQ(
+      nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?state=open").body)["incidents"]
+          .size(),
+      0u);
   EXPECT_EQ(http_get(d.port(), "/api/v1/incidents?state=nope").status, 400);
-  EXPECT_NE(d.metrics().find("lookout_notifications_total{channel=\"ops-webhook\",outcome=\"delivered\"}"), std::string::npos);
+  EXPECT_NE(d.metrics().find(
+                "lookout_notifications_total{channel=\"ops-webhook\",outcome=\"delivered\"}"),
+            std::string::npos);
 }
 
 // A shared dependency fails and 500 monitors go down within a few seconds. With the default
@@ -308,7 +330,8 @@ recover_after = 2
   // 2 s reach every monitor well within 12 s, also under the sanitizers); group_interval stays
   // at its default of 5 minutes, which only the alertmanager mode uses.
   const std::string base = p.config();
-  config += base.substr(base.find("[[channel]]"), base.find("[[route]]") - base.find("[[channel]]"));
+  config +=
+      base.substr(base.find("[[channel]]"), base.find("[[route]]") - base.find("[[channel]]"));
   config += R"([[route]]
 name = "storm"
 notify = ["ops-email", "ops-webhook", "oncall-sms"]
@@ -318,26 +341,31 @@ group_wait = "12s"
   d.start();
   auto all = [&](const char* state) {
     const auto s = d.status();
-    return std::count_if(s["monitors"].begin(), s["monitors"].end(), [&](const auto& m) { return m["state"] == state; }) == kMonitors;
+    return std::count_if(s["monitors"].begin(), s["monitors"].end(),
+                         [&](const auto& m) { return m["state"] == state; }) == kMonitors;
   };
   ASSERT_TRUE(wait_until([&] { return all("up"); }, 30'000ms));
 
   target.healthy = false;
-  ASSERT_TRUE(wait_until([&] { return hook.count("incident.opened") == kMonitors; }, 60'000ms)) << hook.count("incident.opened");
+  ASSERT_TRUE(wait_until([&] { return hook.count("incident.opened") == kMonitors; }, 60'000ms))
+      << hook.count("incident.opened");
   std::chrono::steady_clock::time_point first_at;
   size_t rest = 0;  // the notifications of the second message
   {
     std::lock_guard lock(hook.mu);
     std::string seen;
     for (const auto& [at, b] : hook.bodies) {
-      seen += fmt::format("{} ms: {} {}; ", std::chrono::duration_cast<Ms>(at - hook.bodies[0].first).count(), b["event"].get<std::string>(),
-                          b.value("count", 1));
+      seen += fmt::format("{} ms: {} {}; ",
+                          std::chrono::duration_cast<Ms>(at - hook.bodies[0].first).count(),
+                          b["event"].get<std::string>(), b.value("count", 1));
     }
-    ASSERT_EQ(hook.bodies.size(), 2u) << "the first at once, the rest of the storm as one more webhook call: " << seen;
+    ASSERT_EQ(hook.bodies.size(), 2u)
+        << "the first at once, the rest of the storm as one more webhook call: " << seen;
     first_at = hook.bodies[0].first;
     const auto& lead = hook.bodies[0].second;
     const size_t led = lead["event"] == "group" ? lead["count"].get<size_t>() : 1;
-    EXPECT_LT(led, static_cast<size_t>(kMonitors)) << "the first message left before the storm had fully arrived";
+    EXPECT_LT(led, static_cast<size_t>(kMonitors))
+        << "the first message left before the storm had fully arrived";
     const auto& body = hook.bodies[1].second;
     rest = kMonitors - led;
     EXPECT_EQ(body["event"], "group");
@@ -361,16 +389,21 @@ group_wait = "12s"
   }
 
   // Email and SMS: the same two messages; the second counts the rest of the storm.
-  ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 2; }, 20'000ms)) << smtp.messages().size() << " emails";
+  ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 2; }, 20'000ms))
+      << smtp.messages().size() << " emails";
   std::string mail;
   for (const auto& m : smtp.messages()) {
     if (m.find(fmt::format("Subject: [{} DOWN] api-", rest)) != std::string::npos) mail = m;
   }
   ASSERT_FALSE(mail.empty()) << "an email counts the rest of the storm";
-  EXPECT_NE(mail.find(fmt::format(" and {} more\n", rest - 1)), std::string::npos) << mail.substr(0, 600);
-  EXPECT_NE(mail.find(fmt::format("{} notifications of route \"storm\", worst first: {} DOWN.", rest, rest)), std::string::npos);
+  EXPECT_NE(mail.find(fmt::format(" and {} more\n", rest - 1)), std::string::npos)
+      << mail.substr(0, 600);
+  EXPECT_NE(mail.find(fmt::format("{} notifications of route \"storm\", worst first: {} DOWN.",
+                                  rest, rest)),
+            std::string::npos);
   EXPECT_NE(mail.find("acknowledge: http://127.0.0.1:"), std::string::npos);
-  EXPECT_NE(mail.find(fmt::format("... and {} more: http://127.0.0.1:", rest - 100)), std::string::npos);
+  EXPECT_NE(mail.find(fmt::format("... and {} more: http://127.0.0.1:", rest - 100)),
+            std::string::npos);
   const std::string sms_head = fmt::format("{} DOWN: api-", rest);
   ASSERT_TRUE(wait_until(
       [&] {
@@ -390,30 +423,37 @@ group_wait = "12s"
       if (e["event"] != "incident.resolved") continue;
       const auto held = unix_ms(e["sent_at"]) - unix_ms(e["incident"]["resolved_at"]);
       // group_wait, and a store flush and a turn of the loop under the sanitizers.
-      EXPECT_LE(held, 14'000) << "a resolution is never held back much longer than group_wait: " << e.dump();
+      EXPECT_LE(held, 14'000) << "a resolution is never held back much longer than group_wait: "
+                              << e.dump();
     }
   }
   ASSERT_TRUE(wait_until([&] { return smtp.messages().size() >= 3; }, 20'000ms));
   size_t resolved_mails = 0;
   for (const auto& m : smtp.messages()) {
-    if (m.find(" RESOLVED] ") != std::string::npos || m.find("Subject: [RESOLVED] ") != std::string::npos) ++resolved_mails;
+    if (m.find(" RESOLVED] ") != std::string::npos ||
+        m.find("Subject: [RESOLVED] ") != std::string::npos)
+      ++resolved_mails;
   }
   EXPECT_TRUE(resolved_mails == 1 || resolved_mails == 2) << resolved_mails;
   EXPECT_EQ(hook.bad_signatures.load(), 0);
   // Each notification is counted and recorded as delivered, grouped or not.
   EXPECT_TRUE(wait_until(
       [&] {
-        return metric_value(d.metrics(), "lookout_notifications_total", "channel=\"oncall-sms\",outcome=\"delivered\"") == 2 * kMonitors &&
-               metric_value(d.metrics(), "lookout_notifications_total", "channel=\"ops-webhook\",outcome=\"delivered\"") == 2 * kMonitors;
+        return metric_value(d.metrics(), "lookout_notifications_total",
+                            "channel=\"oncall-sms\",outcome=\"delivered\"") == 2 * kMonitors &&
+               metric_value(d.metrics(), "lookout_notifications_total",
+                            "channel=\"ops-webhook\",outcome=\"delivered\"") == 2 * kMonitors;
       },
       10'000ms))
       << d.metrics();
   nlohmann::json incidents;
   EXPECT_TRUE(wait_until(
       [&] {
-        incidents = nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?limit=1000").body)["incidents"];
+        incidents = nlohmann::json::parse(
+            http_get(d.port(), "/api/v1/incidents?limit=1000").body)["incidents"];
         return std::all_of(incidents.begin(), incidents.end(), [](const auto& inc) {
-          return std::all_of(inc["events"].begin(), inc["events"].end(), [](const auto& e) { return e["outcome"] == "delivered"; });
+          return std::all_of(inc["events"].begin(), inc["events"].end(),
+                             [](const auto& e) { return e["outcome"] == "delivered"; });
         });
       },
       10'000ms));
@@ -435,7 +475,8 @@ TEST(LoneIncident, PagesAtOnceWithTheDefaultGrouping) {
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
   const auto failed_at = std::chrono::steady_clock::now();
   target.healthy = false;
-  ASSERT_TRUE(wait_until([&] { return hook.count("incident.opened") == 1 && smtp.messages().size() == 1; }, 20'000ms));
+  ASSERT_TRUE(wait_until(
+      [&] { return hook.count("incident.opened") == 1 && smtp.messages().size() == 1; }, 20'000ms));
   const auto took = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - failed_at);
   // Two failing runs 300 ms apart and a store flush; group_wait (30 s) would be far beyond.
   EXPECT_LT(took.count(), 10'000);
@@ -447,15 +488,19 @@ TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
   Peers p;
   auto& [dir, smtp, hook, twilio, target] = p;
   hook.failing = true;
-  Daemon d(dir, p.config("1h"), kServer,
-           env_with_admin());
+  Daemon d(dir, p.config("1h"), kServer, env_with_admin());
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
   target.healthy = false;
-  ASSERT_TRUE(wait_until([&] { return !smtp.messages().empty(); }, 10'000ms)) << "email still works while the webhook fails";
+  ASSERT_TRUE(wait_until([&] { return !smtp.messages().empty(); }, 10'000ms))
+      << "email still works while the webhook fails";
   // Let the webhook fail a few times, then kill the daemon in the middle of its retries.
-  ASSERT_TRUE(wait_until([&] { return metric_value(d.metrics(), "lookout_notifications_total", "channel=\"ops-webhook\",outcome=\"retry\"") >= 2; },
-                         15'000ms));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return metric_value(d.metrics(), "lookout_notifications_total",
+                            "channel=\"ops-webhook\",outcome=\"retry\"") >= 2;
+      },
+      15'000ms));
   d.process().signal(SIGKILL);
   ASSERT_EQ(d.process().wait(5000ms), 128 + SIGKILL);
 
@@ -465,15 +510,15 @@ TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
     sqlite3_open_v2(d.db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(db, "SELECT id FROM outbox WHERE channel = 'ops-webhook'", -1, &st, nullptr);
-    while (sqlite3_step(st) == SQLITE_ROW) stored.insert(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    while (sqlite3_step(st) == SQLITE_ROW)
+      stored.insert(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
     sqlite3_finalize(st);
     sqlite3_close(db);
   }
   ASSERT_FALSE(stored.empty());
 
   hook.failing = false;
-  Daemon again(dir, p.config("1h"), kServer,
-               env_with_admin());
+  Daemon again(dir, p.config("1h"), kServer, env_with_admin());
   again.start();
   ASSERT_TRUE(wait_until(
       [&] {
@@ -485,7 +530,8 @@ TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
   // Still down after the restart: the same incident continues, none is opened twice.
   std::this_thread::sleep_for(1000ms);
   EXPECT_EQ(hook.count("incident.opened"), 1u);
-  const auto incidents = nlohmann::json::parse(http_get(again.port(), "/api/v1/incidents").body)["incidents"];
+  const auto incidents =
+      nlohmann::json::parse(http_get(again.port(), "/api/v1/incidents").body)["incidents"];
   EXPECT_EQ(incidents.size(), 1u);
 }
 
@@ -493,10 +539,10 @@ TEST(Alerting, AFlappingTargetSendsOneNotificationThenQuiet) {
   Peers p;
   auto& [dir, smtp, hook, twilio, target] = p;
   const auto env = env_with_admin();
-  Daemon d(dir,
-           p.config("1h",
-                           "fail_after = 1\nrecover_after = 1\nflap.window = 10\nflap.threshold = 4"),
-           kServer, env);
+  Daemon d(
+      dir,
+      p.config("1h", "fail_after = 1\nrecover_after = 1\nflap.window = 10\nflap.threshold = 4"),
+      kServer, env);
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
   target.alternate = true;  // 200, 500, 200, 500, ...: the state flips on every run
@@ -511,7 +557,8 @@ TEST(Alerting, AFlappingTargetSendsOneNotificationThenQuiet) {
   // opened, resolved, opened again: then the guard trips and the monitor is flapping, quietly.
   EXPECT_LE(total, 4u) << "a bouncing target must not page on every bounce";
   EXPECT_GE(total, 1u);
-  const auto open = nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?state=open").body)["incidents"];
+  const auto open =
+      nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?state=open").body)["incidents"];
   ASSERT_EQ(open.size(), 1u);
   EXPECT_EQ(open[0]["flapping"], true);
 }
@@ -522,8 +569,9 @@ TEST(Alerting, AlertTestReportsEachChannel) {
   WebhookReceiver hook;
   TwilioReceiver twilio;
   const auto env = env_with_admin();
-  dir.write("c.toml", "[server]\npublic_url = \"https://status.test\"\n" +
-                          alerting_config(1, smtp.port(), hook.server.port(), twilio.server.port()));
+  dir.write("c.toml",
+            "[server]\npublic_url = \"https://status.test\"\n" +
+                alerting_config(1, smtp.port(), hook.server.port(), twilio.server.port()));
   const auto ok = run_lookout({"alert-test", "-c", dir.file("c.toml")}, env);
   EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
   EXPECT_NE(ok.out.find("ops-webhook"), std::string::npos);
@@ -531,7 +579,8 @@ TEST(Alerting, AlertTestReportsEachChannel) {
   EXPECT_TRUE(hook.first("test")["incident"].is_null());
   EXPECT_EQ(twilio.size(), 1u);
   ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 1; }, 5000ms));
-  EXPECT_NE(smtp.messages()[0].find("Subject: [TEST] lookout test notification"), std::string::npos);
+  EXPECT_NE(smtp.messages()[0].find("Subject: [TEST] lookout test notification"),
+            std::string::npos);
 
   hook.failing = true;
   const auto bad = run_lookout({"alert-test", "-c", dir.file("c.toml"), "--route", "oncall"}, env);
@@ -567,13 +616,18 @@ notify = ["mail"]
 TEST(Email, AuthWithUsernameAndPassword) {
   TempDir dir;
   SmtpServer smtp(dir, {"alice:s3cret-pass", "", ""});
-  dir.write("ok.toml", email_only(smtp.port(), "starttls = \"off\"\nusername = \"alice\"\npassword = \"${env:SMTP_PASS}\""));
-  const auto ok = run_lookout({"alert-test", "-c", dir.file("ok.toml")}, {{"SMTP_PASS", "s3cret-pass"}});
+  dir.write(
+      "ok.toml",
+      email_only(smtp.port(),
+                 "starttls = \"off\"\nusername = \"alice\"\npassword = \"${env:SMTP_PASS}\""));
+  const auto ok =
+      run_lookout({"alert-test", "-c", dir.file("ok.toml")}, {{"SMTP_PASS", "s3cret-pass"}});
   EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
   ASSERT_TRUE(wait_until([&] { return smtp.messages().size() == 1; }, 5000ms));
   EXPECT_NE(smtp.messages()[0].find("X-RcptTo: oncall@test.example"), std::string::npos);
 
-  const auto wrong = run_lookout({"alert-test", "-c", dir.file("ok.toml")}, {{"SMTP_PASS", "wrong-pass"}});
+  const auto wrong =
+      run_lookout({"alert-test", "-c", dir.file("ok.toml")}, {{"SMTP_PASS", "wrong-pass"}});
   EXPECT_EQ(wrong.code, 1);
   EXPECT_NE(wrong.out.find("FAILED"), std::string::npos) << wrong.out;
   EXPECT_EQ(wrong.out.find("wrong-pass"), std::string::npos) << "the password never shows";
@@ -614,16 +668,22 @@ TEST(Alerting, MaintenanceShowsAndSendsNothing) {
   const auto env = env_with_admin();
   Daemon d(dir,
            p.config() +
-               fmt::format("\n[[maintenance]]\nmonitors = [\"port*\"]\nstart = \"{}\"\nduration = \"1h\"\n", start),
+               fmt::format(
+                   "\n[[maintenance]]\nmonitors = [\"port*\"]\nstart = \"{}\"\nduration = \"1h\"\n",
+                   start),
            kServer, env);
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "maintenance"; }, 10'000ms));
-  ASSERT_TRUE(wait_until([&] { return metric_value(d.metrics(), "lookout_probe_runs_total", "monitor=\"portal\"") >= 6; },
-                         10'000ms));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return metric_value(d.metrics(), "lookout_probe_runs_total", "monitor=\"portal\"") >= 6;
+      },
+      10'000ms));
   std::this_thread::sleep_for(500ms);
   EXPECT_TRUE(hook.events.empty());
   EXPECT_TRUE(smtp.messages().empty());
-  EXPECT_EQ(nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents").body)["incidents"].size(), 0u);
+  EXPECT_EQ(nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents").body)["incidents"].size(),
+            0u);
   // The runs are stored with the maintenance flag.
   d.process().signal(SIGTERM);
   ASSERT_EQ(d.process().wait(10'000ms), 0);

@@ -45,10 +45,13 @@ struct Weaknesses {
   std::string mx = "10 localhost.";  // empty: the domain sends mail and receives none
 };
 
-std::string random_token(std::mt19937_64& rng) { return fmt::format("{:016x}{:016x}", rng(), rng()); }
+std::string random_token(std::mt19937_64& rng) {
+  return fmt::format("{:016x}{:016x}", rng(), rng());
+}
 
 std::string mail_zone(const std::string& domain, bool with_dmarc, const std::string& mx) {
-  return fmt::format(R"z(
+  return fmt::format(
+      R"z(
 $ORIGIN {0}.
 $TTL 60
 @ SOA ns.{0}. hostmaster.{0}. 1 3600 600 86400 60
@@ -59,8 +62,10 @@ ns A 127.0.0.1
 s1._domainkey TXT {1}
 {2}
 )z",
-                     domain, dkim_key_strings(2048), with_dmarc ? fmt::format("_dmarc TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@{}\"", domain) : "",
-                     mx.empty() ? "" : "@ MX " + mx);
+      domain, dkim_key_strings(2048),
+      with_dmarc ? fmt::format("_dmarc TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@{}\"", domain)
+                 : "",
+      mx.empty() ? "" : "@ MX " + mx);
 }
 
 // The sample portal: a page with a script, a session API, per-client invoices, a sign-in form
@@ -71,21 +76,24 @@ class SamplePortal {
     CertFactory certs(dir);
     ca_ = certs.make({.name = "audit-ca", .sans = {}, .until_s = 3650LL * 86'400, .ca = true});
     const int64_t days = w.expiring_cert ? 10 : 90;
-    leaf_ = certs.make({.name = "audit-leaf", .sans = {"DNS:localhost", "IP:127.0.0.1"}, .until_s = days * 86'400}, &ca_);
-    https_ = std::make_unique<TargetServer>(std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) {
-      if (SSL_CTX_use_certificate_chain_file(&ctx, leaf_.cert.c_str()) != 1 ||
-          SSL_CTX_use_PrivateKey_file(&ctx, leaf_.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-        return false;
-      }
-      if (w_.legacy_tls) {
-        SSL_CTX_set_security_level(&ctx, 0);
-        SSL_CTX_set_min_proto_version(&ctx, TLS1_VERSION);
-        SSL_CTX_set_cipher_list(&ctx, "DEFAULT:@SECLEVEL=0");
-      } else {
-        SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-      }
-      return true;
-    }));
+    leaf_ = certs.make(
+        {.name = "audit-leaf", .sans = {"DNS:localhost", "IP:127.0.0.1"}, .until_s = days * 86'400},
+        &ca_);
+    https_ =
+        std::make_unique<TargetServer>(std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) {
+          if (SSL_CTX_use_certificate_chain_file(&ctx, leaf_.cert.c_str()) != 1 ||
+              SSL_CTX_use_PrivateKey_file(&ctx, leaf_.key.c_str(), SSL_FILETYPE_PEM) != 1) {
+            return false;
+          }
+          if (w_.legacy_tls) {
+            SSL_CTX_set_security_level(&ctx, 0);
+            SSL_CTX_set_min_proto_version(&ctx, TLS1_VERSION);
+            SSL_CTX_set_cipher_list(&ctx, "DEFAULT:@SECLEVEL=0");
+          } else {
+            SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+          }
+          return true;
+        }));
     routes(https_->routes());
     https_->start();
     http_ = std::make_unique<TargetServer>();
@@ -110,8 +118,10 @@ class SamplePortal {
 
  private:
   std::string page() const {
-    return "<!doctype html><html><head><title>Portal</title><script src=\"/static/app.js\"></script></head>"
-           "<body><h1>Client portal</h1><form method=post action=/login>Sign in</form></body></html>";
+    return "<!doctype html><html><head><title>Portal</title><script "
+           "src=\"/static/app.js\"></script></head>"
+           "<body><h1>Client portal</h1><form method=post action=/login>Sign "
+           "in</form></body></html>";
   }
 
   std::string client_of(const httplib::Request& req) {
@@ -124,7 +134,8 @@ class SamplePortal {
 
   void routes(httplib::Server& s) {
     s.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
-      if (!w_.no_hsts) res.set_header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+      if (!w_.no_hsts)
+        res.set_header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
       res.set_header("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("Referrer-Policy", "strict-origin-when-cross-origin");
@@ -140,7 +151,8 @@ class SamplePortal {
       res.set_content(js, "application/javascript");
     });
     s.Post("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
-      if (req.get_param_value("email") != "ops@acme.test" || req.get_param_value("password") != kPassword) {
+      if (req.get_param_value("email") != "ops@acme.test" ||
+          req.get_param_value("password") != kPassword) {
         res.status = 401;
         res.set_content("{\"error\":\"wrong email or password\"}", "application/json");
         return;
@@ -148,7 +160,8 @@ class SamplePortal {
       std::lock_guard lock(mu_);
       const std::string token = random_token(rng_);
       tokens_[token] = "acme";
-      const std::string flags = w_.loose_cookie ? "; Path=/" : "; Path=/; Secure; HttpOnly; SameSite=Strict";
+      const std::string flags =
+          w_.loose_cookie ? "; Path=/" : "; Path=/; Secure; HttpOnly; SameSite=Strict";
       res.set_header("Set-Cookie", "session=" + random_token(rng_) + flags);
       res.set_content(nlohmann::json{{"token", token}}.dump(), "application/json");
     });
@@ -166,7 +179,9 @@ class SamplePortal {
         res.set_content("{\"error\":\"sign in first\"}", "application/json");
         return;
       }
-      res.set_content(R"j([{"id":1000,"client":"acme","contact":"billing@acme.test","total":120.5}])j", "application/json");
+      res.set_content(
+          R"j([{"id":1000,"client":"acme","contact":"billing@acme.test","total":120.5}])j",
+          "application/json");
     });
     s.Get(R"(/api/invoices/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
       const std::string client = client_of(req);
@@ -179,7 +194,8 @@ class SamplePortal {
         res.status = 404;
         return;
       }
-      res.set_content(nlohmann::json{{"id", std::stoi(req.matches[1])}, {"client", owner}}.dump(), "application/json");
+      res.set_content(nlohmann::json{{"id", std::stoi(req.matches[1])}, {"client", owner}}.dump(),
+                      "application/json");
     });
     s.Post("/login", [this](const httplib::Request&, httplib::Response& res) {
       const int n = ++sign_in_attempts_;
@@ -196,7 +212,8 @@ class SamplePortal {
         res.status = 404;
         return;
       }
-      res.set_content("DATABASE_URL=postgres://portal@db/portal\nAPP_ENV=production\n", "text/plain");
+      res.set_content("DATABASE_URL=postgres://portal@db/portal\nAPP_ENV=production\n",
+                      "text/plain");
     });
   }
 
@@ -234,7 +251,8 @@ ca_file = "CA_FILE"
 )t";
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
   return s;
 }
 
@@ -246,21 +264,34 @@ struct AuditScene {
         smtp(dir, SmtpServer::Options{.auth = "", .cert = portal.cert(), .key = portal.key()}) {
     std::string base = portal.url();
     base.pop_back();
-    dir.write("journey.toml", replace_all(replace_all(kJourney, "CA_FILE", portal.ca_file()), "BASE", base));
+    dir.write("journey.toml",
+              replace_all(replace_all(kJourney, "CA_FILE", portal.ca_file()), "BASE", base));
   }
   std::vector<std::string> args(const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> a{"audit",          portal.url(),
-                               "--http-url",     portal.http_url(),
-                               "--ca-file",      portal.ca_file(),
-                               "--private",      "/api/invoices",
-                               "--journey",      dir.file("journey.toml"),
-                               "--mail-domain",  "portal.test",
-                               "--dkim-selector", "s1",
-                               "--resolver",     knot.address(),
-                               "--mx-port",      std::to_string(smtp.port()),
-                               "--latency-samples", "5",
-                               "--rate-limit-check", "/login",
-                               "--timeout",      "5s"};
+    std::vector<std::string> a{"audit",
+                               portal.url(),
+                               "--http-url",
+                               portal.http_url(),
+                               "--ca-file",
+                               portal.ca_file(),
+                               "--private",
+                               "/api/invoices",
+                               "--journey",
+                               dir.file("journey.toml"),
+                               "--mail-domain",
+                               "portal.test",
+                               "--dkim-selector",
+                               "s1",
+                               "--resolver",
+                               knot.address(),
+                               "--mx-port",
+                               std::to_string(smtp.port()),
+                               "--latency-samples",
+                               "5",
+                               "--rate-limit-check",
+                               "/login",
+                               "--timeout",
+                               "5s"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -280,7 +311,8 @@ std::map<std::string, std::string> results_of(const RunResult& r) {
     ADD_FAILURE() << "no JSON report: " << r.out << r.err;
     return out;
   }
-  for (const auto& c : j["checks"]) out[c["id"].get<std::string>()] = c["result"].get<std::string>();
+  for (const auto& c : j["checks"])
+    out[c["id"].get<std::string>()] = c["result"].get<std::string>();
   return out;
 }
 
@@ -306,10 +338,28 @@ TEST(Audit, HardenedPortalPassesEveryCheckAndItsConfigComesUp) {
       EXPECT_EQ(result, "pass") << id << "\n" << r.out;
     }
   }
-  for (const char* id : {"https_redirect", "tls_certificate", "tls_versions", "hsts", "csp", "nosniff", "frame_protection",
-                         "referrer_policy", "version_leak", "cors", "cookies", "private_route:/api/invoices",
-                         "journey:client-journey", "exposed_files", "source_maps", "browser_secrets", "spf", "dmarc", "dkim:s1",
-                         "mx_starttls", "latency_p95", "rate_limit"}) {
+  for (const char* id : {"https_redirect",
+                         "tls_certificate",
+                         "tls_versions",
+                         "hsts",
+                         "csp",
+                         "nosniff",
+                         "frame_protection",
+                         "referrer_policy",
+                         "version_leak",
+                         "cors",
+                         "cookies",
+                         "private_route:/api/invoices",
+                         "journey:client-journey",
+                         "exposed_files",
+                         "source_maps",
+                         "browser_secrets",
+                         "spf",
+                         "dmarc",
+                         "dkim:s1",
+                         "mx_starttls",
+                         "latency_p95",
+                         "rate_limit"}) {
     EXPECT_TRUE(results.count(id)) << "no check " << id;
   }
   // The opt-in rate-limit check stopped at the first 429, within its bound of 30.
@@ -318,7 +368,8 @@ TEST(Audit, HardenedPortalPassesEveryCheckAndItsConfigComesUp) {
   const std::string config = read_file(written);
   // The journey's password stays a reference, never a value, in the report and the file.
   EXPECT_NE(config.find("${env:AUDIT_JOURNEY_PASS}"), std::string::npos);
-  for (const std::string& text : {config, r.out, r.err}) EXPECT_EQ(text.find(kPassword), std::string::npos);
+  for (const std::string& text : {config, r.out, r.err})
+    EXPECT_EQ(text.find(kPassword), std::string::npos);
 
   const RunResult check = run_lookout({"check", "-c", written}, scene.env());
   EXPECT_EQ(check.code, 0) << check.err << config;
@@ -330,9 +381,17 @@ TEST(Audit, HardenedPortalPassesEveryCheckAndItsConfigComesUp) {
     names.insert(name);
     EXPECT_EQ(run["outcome"], "up") << name << ": " << run.dump();
   }
-  const std::set<std::string> expected{"localhost-certificate", "localhost-https-redirect", "localhost-security-headers",
-                                       "localhost-private-api-invoices", "client-journey", "localhost-spf", "localhost-dmarc",
-                                       "localhost-dkim-s1", "localhost-mx", "localhost-mx-localhost-certificate", "localhost-latency"};
+  const std::set<std::string> expected{"localhost-certificate",
+                                       "localhost-https-redirect",
+                                       "localhost-security-headers",
+                                       "localhost-private-api-invoices",
+                                       "client-journey",
+                                       "localhost-spf",
+                                       "localhost-dmarc",
+                                       "localhost-dkim-s1",
+                                       "localhost-mx",
+                                       "localhost-mx-localhost-certificate",
+                                       "localhost-latency"};
   EXPECT_EQ(names, expected) << config;
 }
 
@@ -368,24 +427,27 @@ TEST_P(AuditWeakness, IsFlaggedAndNothingElse) {
 
 INSTANTIATE_TEST_SUITE_P(
     Each, AuditWeakness,
-    ::testing::Values(WeaknessCase{"no_redirect", {.no_redirect = true}, {"https_redirect"}},
-                      WeaknessCase{"no_hsts", {.no_hsts = true}, {"hsts"}},
-                      WeaknessCase{"expiring_cert", {.expiring_cert = true}, {"tls_certificate"}},
-                      WeaknessCase{"legacy_tls", {.legacy_tls = true}, {"tls_versions"}},
-                      WeaknessCase{"loose_cookie", {.loose_cookie = true}, {"cookies"}},
-                      WeaknessCase{"public_route", {.public_route = true}, {"private_route:/api/invoices"}},
-                      WeaknessCase{"broken_authz", {.broken_authz = true}, {"journey:client-journey"}},
-                      WeaknessCase{"exposed_env", {.exposed_env = true}, {"exposed_files"}},
-                      WeaknessCase{"key_in_script", {.key_in_script = true}, {"browser_secrets"}},
-                      WeaknessCase{"missing_dmarc", {.missing_dmarc = true}, {"dmarc"}},
-                      WeaknessCase{"slow", {.slow = true}, {"latency_p95"}},
-                      WeaknessCase{"no_rate_limit", {.no_rate_limit = true}, {"rate_limit"}},
-                      WeaknessCase{"all_at_once",
-                                   {true, true, true, true, true, true, true, true, true, true, true, true},
-                                   {"https_redirect", "hsts", "tls_certificate", "tls_versions", "cookies",
-                                    "private_route:/api/invoices", "journey:client-journey", "exposed_files",
-                                    "browser_secrets", "dmarc", "latency_p95", "rate_limit"}}),
-    [](const ::testing::TestParamInfo<WeaknessCase>& info) { return std::string(info.param.name); });
+    ::testing::Values(
+        WeaknessCase{"no_redirect", {.no_redirect = true}, {"https_redirect"}},
+        WeaknessCase{"no_hsts", {.no_hsts = true}, {"hsts"}},
+        WeaknessCase{"expiring_cert", {.expiring_cert = true}, {"tls_certificate"}},
+        WeaknessCase{"legacy_tls", {.legacy_tls = true}, {"tls_versions"}},
+        WeaknessCase{"loose_cookie", {.loose_cookie = true}, {"cookies"}},
+        WeaknessCase{"public_route", {.public_route = true}, {"private_route:/api/invoices"}},
+        WeaknessCase{"broken_authz", {.broken_authz = true}, {"journey:client-journey"}},
+        WeaknessCase{"exposed_env", {.exposed_env = true}, {"exposed_files"}},
+        WeaknessCase{"key_in_script", {.key_in_script = true}, {"browser_secrets"}},
+        WeaknessCase{"missing_dmarc", {.missing_dmarc = true}, {"dmarc"}},
+        WeaknessCase{"slow", {.slow = true}, {"latency_p95"}},
+        WeaknessCase{"no_rate_limit", {.no_rate_limit = true}, {"rate_limit"}},
+        WeaknessCase{"all_at_once",
+                     {true, true, true, true, true, true, true, true, true, true, true, true},
+                     {"https_redirect", "hsts", "tls_certificate", "tls_versions", "cookies",
+                      "private_route:/api/invoices", "journey:client-journey", "exposed_files",
+                      "browser_secrets", "dmarc", "latency_p95", "rate_limit"}}),
+    [](const ::testing::TestParamInfo<WeaknessCase>& info) {
+      return std::string(info.param.name);
+    });
 
 // A domain that sends mail (SPF, DKIM, DMARC) and receives none has no inbound server to
 // check: no MX, or the null MX of RFC 7505, is skipped with its reason, not a failure.
@@ -408,7 +470,9 @@ TEST(Audit, AMailDomainWithoutInboundMailSkipsTheMxCheck) {
       EXPECT_EQ(c["result"], "skipped") << c.dump();
       const std::string evidence = c["evidence"];
       EXPECT_NE(evidence.find("portal.test receives no mail: "), std::string::npos) << evidence;
-      EXPECT_NE(evidence.find(mx.empty() ? "no MX records for portal.test" : "null MX"), std::string::npos) << evidence;
+      EXPECT_NE(evidence.find(mx.empty() ? "no MX records for portal.test" : "null MX"),
+                std::string::npos)
+          << evidence;
     }
     EXPECT_TRUE(seen);
   }
@@ -416,16 +480,21 @@ TEST(Audit, AMailDomainWithoutInboundMailSkipsTheMxCheck) {
 
 TEST(Audit, BadArgumentsExitTwoAndSendNothing) {
   TempDir dir;
-  dir.write("not-a-journey.toml", "[[monitor]]\nname = \"x\"\ntype = \"http\"\nurl = \"http://127.0.0.1:1/\"\n");
+  dir.write("not-a-journey.toml",
+            "[[monitor]]\nname = \"x\"\ntype = \"http\"\nurl = \"http://127.0.0.1:1/\"\n");
   dir.write("broken.toml", "[[monitor]]\nname = \"x\"\ntype = \"journey\"\nbogus = 1\n");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
       {{"audit", "ftp://example.test/"}, "not an http:// or https:// URL"},
       {{"audit", "https://127.0.0.1:1/", "--private", "admin"}, "must be a path starting with /"},
-      {{"audit", "https://127.0.0.1:1/", "--dkim-selector", "s1"}, "--dkim-selector needs --mail-domain"},
-      {{"audit", "https://127.0.0.1:1/", "--mail-domain", "acme.test", "--resolver", "not-an-ip"}, "--resolver"},
-      {{"audit", "https://127.0.0.1:1/", "--ca-file", dir.file("missing.pem")}, "not a readable file"},
+      {{"audit", "https://127.0.0.1:1/", "--dkim-selector", "s1"},
+       "--dkim-selector needs --mail-domain"},
+      {{"audit", "https://127.0.0.1:1/", "--mail-domain", "acme.test", "--resolver", "not-an-ip"},
+       "--resolver"},
+      {{"audit", "https://127.0.0.1:1/", "--ca-file", dir.file("missing.pem")},
+       "not a readable file"},
       {{"audit", "https://127.0.0.1:1/", "--latency-samples", "500"}, "between 1 and 100"},
-      {{"audit", "https://127.0.0.1:1/", "--journey", dir.file("not-a-journey.toml")}, "no monitor of type \"journey\""},
+      {{"audit", "https://127.0.0.1:1/", "--journey", dir.file("not-a-journey.toml")},
+       "no monitor of type \"journey\""},
       {{"audit", "https://127.0.0.1:1/", "--journey", dir.file("broken.toml")}, "broken.toml:4:1"},
       {{"audit", "https://127.0.0.1:1/", "--http-url", "ftp://127.0.0.1/"}, "--http-url"},
   };

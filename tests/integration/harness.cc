@@ -4,12 +4,12 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -57,7 +57,8 @@ std::string lookout_binary() {
   return other != nullptr && *other != '\0' ? other : LOOKOUT_BINARY;
 }
 
-Process::Process(std::vector<std::string> args, std::map<std::string, std::string> env, const std::string& log_dir) {
+Process::Process(std::vector<std::string> args, std::map<std::string, std::string> env,
+                 const std::string& log_dir) {
   static std::atomic<int> counter{0};
   const int n = counter++;
   out_path_ = fmt::format("{}/proc-{}-{}.out", log_dir, getpid(), n);
@@ -102,7 +103,8 @@ std::optional<int> Process::wait(Ms timeout) {
   return std::nullopt;
 }
 
-RunResult run_lookout(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+RunResult run_lookout(const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env) {
   TempDir logs;
   std::vector<std::string> argv{lookout_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -146,7 +148,9 @@ void TargetServer::start() {
 
 void add_standard_routes(TargetServer& t) {
   auto& s = t.routes();
-  s.Get("/ok", [](const httplib::Request&, httplib::Response& res) { res.set_content("all good: Sign in", "text/plain"); });
+  s.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("all good: Sign in", "text/plain");
+  });
   s.Get("/fail", [](const httplib::Request&, httplib::Response& res) {
     res.status = 500;
     res.set_content("broken", "text/plain");
@@ -165,7 +169,8 @@ void add_standard_routes(TargetServer& t) {
                                return sink.write(chunk.data(), n);
                              });
   });
-  s.Get("/loop", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/loop"); });
+  s.Get("/loop",
+        [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/loop"); });
   s.Get("/json", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok","version":3})", "application/json");
   });
@@ -240,7 +245,8 @@ void RawServer::serve() {
           case Mode::kStatus: {
             const int code = status.load();
             const std::string answer =
-                fmt::format("HTTP/1.1 {} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", code, code < 400 ? "ok" : "no");
+                fmt::format("HTTP/1.1 {} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+                            code, code < 400 ? "ok" : "no");
             (void)!send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
             close(c);
             break;
@@ -260,7 +266,8 @@ MuteResolver::MuteResolver() : fd_(socket(AF_INET, SOCK_DGRAM, 0)) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("cannot bind a UDP socket");
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("cannot bind a UDP socket");
   socklen_t len = sizeof addr;
   getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
@@ -294,22 +301,31 @@ Certs make_certs(const TempDir& dir) {
   dir.write("leaf.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
   const std::string script = fmt::format(
       "set -e; cd {d}; "
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 30 "
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out "
+      "ca.pem -days 30 "
       "-subj '/CN=lookout test CA' 2>/dev/null; "
-      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr "
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out "
+      "leaf.csr "
       "-subj '/CN=localhost' 2>/dev/null; "
-      "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 20 "
+      "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days "
+      "20 "
       "-extfile leaf.ext 2>/dev/null; "
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout self.key -out self.pem -days 20 "
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout self.key -out "
+      "self.pem -days 20 "
       "-subj '/CN=localhost' -addext 'subjectAltName=IP:127.0.0.1' 2>/dev/null",
       fmt::arg("d", d));
-  if (std::system(script.c_str()) != 0) throw std::runtime_error("openssl failed to make test certificates");
+  if (std::system(script.c_str()) != 0)
+    throw std::runtime_error("openssl failed to make test certificates");
   return c;
 }
 
 Daemon::Daemon(const TempDir& dir, const std::string& monitors_toml, const std::string& extra_toml,
                std::map<std::string, std::string> env)
-    : dir_(dir), port_(free_port()), config_(dir.file("lookout.toml")), db_(dir.file("lookout.db")), env_(std::move(env)) {
+    : dir_(dir),
+      port_(free_port()),
+      config_(dir.file("lookout.toml")),
+      db_(dir.file("lookout.db")),
+      env_(std::move(env)) {
   dir_.write("lookout.toml", compose(monitors_toml, extra_toml));
 }
 
@@ -321,9 +337,11 @@ Daemon::~Daemon() {
 }
 
 std::string Daemon::compose(const std::string& monitors_toml, const std::string& extra_toml) const {
-  std::string text = fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\ntitle = \"test\"\n{}\n[storage]\npath = \"{}\"\n\n{}\n",
-                                 port_, extra_toml, db_, monitors_toml);
-  for (size_t p = text.find("@PORT@"); p != std::string::npos; p = text.find("@PORT@")) text.replace(p, 6, std::to_string(port_));
+  std::string text = fmt::format(
+      "[server]\nlisten = \"127.0.0.1:{}\"\ntitle = \"test\"\n{}\n[storage]\npath = \"{}\"\n\n{}\n",
+      port_, extra_toml, db_, monitors_toml);
+  for (size_t p = text.find("@PORT@"); p != std::string::npos; p = text.find("@PORT@"))
+    text.replace(p, 6, std::to_string(port_));
   return text;
 }
 
@@ -333,9 +351,11 @@ void Daemon::rewrite_config(const std::string& monitors_toml, const std::string&
 
 void Daemon::start() {
   proc_ = std::make_unique<Process>(
-      std::vector<std::string>{lookout_binary(), "run", "-c", config_, "--log-level", "debug"}, env_, dir_.path());
-  const bool up = wait_until([this] { return http_get(port_, "/healthz").status == 200 || proc_->wait(0ms).has_value(); },
-                             15'000ms);
+      std::vector<std::string>{lookout_binary(), "run", "-c", config_, "--log-level", "debug"},
+      env_, dir_.path());
+  const bool up = wait_until(
+      [this] { return http_get(port_, "/healthz").status == 200 || proc_->wait(0ms).has_value(); },
+      15'000ms);
   if (!up || proc_->wait(0ms)) throw std::runtime_error("lookout did not start: " + proc_->err());
 }
 
@@ -358,7 +378,8 @@ nlohmann::json Daemon::monitor(const std::string& name, const std::string& admin
 
 std::string Daemon::metrics() const { return http_get(port_, "/metrics").body; }
 
-double metric_value(const std::string& metrics, const std::string& name, const std::string& labels) {
+double metric_value(const std::string& metrics, const std::string& name,
+                    const std::string& labels) {
   const std::string key = labels.empty() ? name + " " : name + "{" + labels + "} ";
   std::istringstream in(metrics);
   std::string line;
@@ -372,13 +393,22 @@ double metric_value(const std::string& metrics, const std::string& name, const s
 
 namespace lookout::testing {
 
-SmtpServer::SmtpServer(const TempDir& dir, const Options& options) : maildir_(dir.file("maildir")), port_(free_port()) {
+SmtpServer::SmtpServer(const TempDir& dir, const Options& options)
+    : maildir_(dir.file("maildir")), port_(free_port()) {
   std::vector<std::string> args;
   if (options.auth.empty() && options.cert.empty()) {
-    args = {"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", fmt::format("127.0.0.1:{}", port_), "-c",
-            "aiosmtpd.handlers.Mailbox", maildir_};
+    args = {"/usr/bin/python3",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            fmt::format("127.0.0.1:{}", port_),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            maildir_};
   } else {
-    args = {"/usr/bin/python3", std::string(LOOKOUT_TESTS_DIR) + "/integration/smtp_server.py", std::to_string(port_), maildir_};
+    args = {"/usr/bin/python3", std::string(LOOKOUT_TESTS_DIR) + "/integration/smtp_server.py",
+            std::to_string(port_), maildir_};
     if (!options.auth.empty()) args.insert(args.end(), {"--auth", options.auth});
     if (!options.cert.empty()) args.insert(args.end(), {"--tls", options.cert, options.key});
   }
@@ -406,7 +436,8 @@ SmtpServer::~SmtpServer() {
 std::vector<std::string> SmtpServer::messages() const {
   std::vector<std::string> out;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(maildir_ + "/new", ec)) out.push_back(read_file(e.path()));
+  for (const auto& e : std::filesystem::directory_iterator(maildir_ + "/new", ec))
+    out.push_back(read_file(e.path()));
   return out;
 }
 
@@ -423,7 +454,8 @@ KnotServer::KnotServer(const TempDir& dir, const std::map<std::string, std::stri
   std::string conf = fmt::format(
       "server:\n  rundir: \"{0}/run\"\n  listen: 127.0.0.1@{1}\n"
       "database:\n  storage: \"{0}/db\"\n"
-      "template:\n  - id: default\n    storage: \"{2}\"\n    file: \"%s.zone\"\n    zonefile-sync: -1\n"
+      "template:\n  - id: default\n    storage: \"{2}\"\n    file: \"%s.zone\"\n    zonefile-sync: "
+      "-1\n"
       "    zonefile-load: whole\n    journal-content: none\n    semantic-checks: off\n"
       "log:\n  - target: stderr\n    any: warning\n"
       "zone:\n",
@@ -433,11 +465,13 @@ KnotServer::KnotServer(const TempDir& dir, const std::map<std::string, std::stri
     conf += fmt::format("  - domain: {}\n", name);
   }
   std::ofstream(conf_) << conf;
-  proc_ = std::make_unique<Process>(std::vector<std::string>{"/usr/sbin/knotd", "-c", conf_}, std::map<std::string, std::string>{},
-                                    dir.path());
-  const std::string probe = fmt::format("kdig @127.0.0.1 -p {} +timeout=1 +retry=0 SOA {} >/dev/null 2>&1", port_,
-                                        zones.begin()->first);
-  const bool up = wait_until([&] { return std::system(probe.c_str()) == 0 || proc_->wait(0ms).has_value(); }, 15'000ms);
+  proc_ = std::make_unique<Process>(std::vector<std::string>{"/usr/sbin/knotd", "-c", conf_},
+                                    std::map<std::string, std::string>{}, dir.path());
+  const std::string probe =
+      fmt::format("kdig @127.0.0.1 -p {} +timeout=1 +retry=0 SOA {} >/dev/null 2>&1", port_,
+                  zones.begin()->first);
+  const bool up = wait_until(
+      [&] { return std::system(probe.c_str()) == 0 || proc_->wait(0ms).has_value(); }, 15'000ms);
   if (!up || proc_->wait(0ms)) throw std::runtime_error("knotd did not start: " + proc_->err());
 }
 
@@ -454,8 +488,9 @@ void KnotServer::set_zone(const std::string& zone, const std::string& text) {
 
 std::string base64(const std::string& s) {
   std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(s.data()),
-                                static_cast<int>(s.size()));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }

@@ -31,7 +31,8 @@ bool wait_until(const std::function<bool()>& condition, Ms timeout, Ms poll = 50
 
 class Process {
  public:
-  Process(std::vector<std::string> args, std::map<std::string, std::string> env, const std::string& log_dir);
+  Process(std::vector<std::string> args, std::map<std::string, std::string> env,
+          const std::string& log_dir);
   ~Process();
   int pid() const { return pid_; }
   void signal(int sig) const;
@@ -52,11 +53,12 @@ struct RunResult {
   std::string out;
   std::string err;
 };
-RunResult run_lookout(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+RunResult run_lookout(const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env = {});
 std::string lookout_binary();
 // `lookout probe --json` on a config: each monitor's line by name (exit code in `code`).
-std::map<std::string, nlohmann::json> probe_json(const std::string& config, int& code,
-                                                 const std::map<std::string, std::string>& env = {});
+std::map<std::string, nlohmann::json> probe_json(
+    const std::string& config, int& code, const std::map<std::string, std::string>& env = {});
 
 struct HttpAnswer {
   int status = 0;  // 0: no answer
@@ -69,7 +71,7 @@ HttpAnswer http_get(int port, const std::string& path, const httplib::Headers& h
 class TargetServer {
  public:
   TargetServer();
-  TargetServer(const std::string& cert, const std::string& key);  // HTTPS
+  TargetServer(const std::string& cert, const std::string& key);   // HTTPS
   explicit TargetServer(std::unique_ptr<httplib::Server> server);  // one set up by the caller
   ~TargetServer();
   httplib::Server& routes() { return *svr_; }
@@ -157,13 +159,14 @@ class Daemon {
 class SmtpServer {
  public:
   struct Options {
-    std::string auth;            // "user:password": AUTH required
-    std::string cert, key;       // STARTTLS required
+    std::string auth;       // "user:password": AUTH required
+    std::string cert, key;  // STARTTLS required
   };
   explicit SmtpServer(const TempDir& dir, const Options& options = {});
   ~SmtpServer();
   int port() const { return port_; }
-  std::vector<std::string> messages() const;  // whole messages, with the X-MailFrom/X-RcptTo it adds
+  std::vector<std::string> messages()
+      const;  // whole messages, with the X-MailFrom/X-RcptTo it adds
 
  private:
   std::string maildir_;
@@ -193,6 +196,7 @@ std::string base64(const std::string& s);
 std::string dkim_key_strings(int bits);
 
 // Sums a counter or gauge of the Prometheus text for the given label text ("" for none).
-double metric_value(const std::string& metrics, const std::string& name, const std::string& labels = "");
+double metric_value(const std::string& metrics, const std::string& name,
+                    const std::string& labels = "");
 
 }  // namespace lookout::testing

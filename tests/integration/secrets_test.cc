@@ -84,8 +84,11 @@ group_interval = "0s"
                      port, smtp_port);
 }
 
-const std::map<std::string, std::string> kEnv{
-    {"CANARY", kCanary}, {"ADMIN", kToken}, {"HOOK_KEY", kHookKey}, {"MAIL_PASSWORD", kMailPassword}, {"EXPECTED", kExpected}};
+const std::map<std::string, std::string> kEnv{{"CANARY", kCanary},
+                                              {"ADMIN", kToken},
+                                              {"HOOK_KEY", kHookKey},
+                                              {"MAIL_PASSWORD", kMailPassword},
+                                              {"EXPECTED", kExpected}};
 
 TEST(Secrets, CanaryNeverLeaves) {
   TempDir dir;
@@ -114,12 +117,13 @@ TEST(Secrets, CanaryNeverLeaves) {
   add_standard_routes(target);  // after ours: the first route registered for a path wins
   target.start();
 
-  Daemon d(dir, config_with_secrets(target.port(), smtp.port()), "public_url = \"http://127.0.0.1:@PORT@\"\nadmin_token = \"${env:ADMIN}\"",
-           kEnv);
+  Daemon d(dir, config_with_secrets(target.port(), smtp.port()),
+           "public_url = \"http://127.0.0.1:@PORT@\"\nadmin_token = \"${env:ADMIN}\"", kEnv);
   d.start();
   ASSERT_TRUE(wait_until(
       [&] {
-        for (const char* n : {"secret-header", "secret-refused", "secret-loop", "secret-body", "secret-expect"}) {
+        for (const char* n :
+             {"secret-header", "secret-refused", "secret-loop", "secret-body", "secret-expect"}) {
           if (d.monitor(n)["state"] != "down") return false;
         }
         return true;
@@ -129,13 +133,19 @@ TEST(Secrets, CanaryNeverLeaves) {
   auto names_all = [](const std::vector<std::string>& texts) {
     std::string all;
     for (const auto& t : texts) all += t;
-    for (const char* n : {"secret-header", "secret-refused", "secret-loop", "secret-body", "secret-expect"}) {
+    for (const char* n :
+         {"secret-header", "secret-refused", "secret-loop", "secret-body", "secret-expect"}) {
       if (all.find(n) == std::string::npos) return false;
     }
     return true;
   };
   ASSERT_TRUE(wait_until([&] { return names_all(smtp.messages()); }, 15'000ms));
-  ASSERT_TRUE(wait_until([&] { std::lock_guard lock(mu); return names_all(hooks); }, 15'000ms));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock(mu);
+        return names_all(hooks);
+      },
+      15'000ms));
   {
     std::lock_guard lock(mu);
     EXPECT_EQ(seen_key, kCanary) << "the secret header was not sent";
@@ -147,16 +157,20 @@ TEST(Secrets, CanaryNeverLeaves) {
       {"status", d.status().dump()},
       {"status as admin", d.status(kToken).dump()},
       {"metrics", d.metrics()},
-      {"metrics as admin", http_get(d.port(), "/metrics", {{"Authorization", "Bearer " + kToken}}).body},
+      {"metrics as admin",
+       http_get(d.port(), "/metrics", {{"Authorization", "Bearer " + kToken}}).body},
       {"healthz", http_get(d.port(), "/healthz").body},
       {"status page", http_get(d.port(), "/").body},
-      {"status page as admin", http_get(d.port(), "/", {{"Authorization", "Bearer " + kToken}}).body},
+      {"status page as admin",
+       http_get(d.port(), "/", {{"Authorization", "Bearer " + kToken}}).body},
       {"monitor page", http_get(d.port(), "/monitor/secret-header").body},
-      {"monitor page as admin", http_get(d.port(), "/monitor/secret-body", {{"Authorization", "Bearer " + kToken}}).body},
+      {"monitor page as admin",
+       http_get(d.port(), "/monitor/secret-body", {{"Authorization", "Bearer " + kToken}}).body},
       {"badge", http_get(d.port(), "/badge/secret-header.svg").body},
       {"history", http_get(d.port(), "/api/v1/monitors/secret-header/history").body},
       {"incidents", http_get(d.port(), "/api/v1/incidents").body},
-      {"incidents as admin", http_get(d.port(), "/api/v1/incidents", {{"Authorization", "Bearer " + kToken}}).body},
+      {"incidents as admin",
+       http_get(d.port(), "/api/v1/incidents", {{"Authorization", "Bearer " + kToken}}).body},
   };
   for (const auto& m : smtp.messages()) outputs.emplace_back("email", m);
   {
@@ -183,16 +197,20 @@ TEST(Secrets, CanaryNeverLeaves) {
 
   for (const auto& [where, text] : outputs) {
     for (const std::string& secret : {kCanary, kToken, kHookKey, kMailPassword, kExpected}) {
-      EXPECT_EQ(text.find(secret), std::string::npos) << "a secret (" << secret.substr(0, 4) << "…) leaked into " << where;
+      EXPECT_EQ(text.find(secret), std::string::npos)
+          << "a secret (" << secret.substr(0, 4) << "…) leaked into " << where;
     }
   }
   // The echoed secret was masked in the cause, which still reads.
-  EXPECT_NE(outputs[1].second.find(R"(header X-Echo is \"you sent: ***\", expected it to contain)"), std::string::npos)
+  EXPECT_NE(outputs[1].second.find(R"(header X-Echo is \"you sent: ***\", expected it to contain)"),
+            std::string::npos)
       << outputs[1].second;
   // A secret expectation is named as one.
-  EXPECT_NE(outputs[1].second.find("body does not contain *** (a secret); body does not match *** (a secret); header X-Echo is "
-                                   "\\\"you sent: hello\\\", expected it to contain *** (a secret)"),
-            std::string::npos)
+  EXPECT_NE(
+      outputs[1].second.find("body does not contain *** (a secret); body does not match *** (a "
+                             "secret); header X-Echo is "
+                             "\\\"you sent: hello\\\", expected it to contain *** (a secret)"),
+      std::string::npos)
       << outputs[1].second;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/x509_vfy.h>
+
 #include "tests/support/fake_clock.h"
 
 namespace lookout {
@@ -17,9 +18,13 @@ struct Fixture {
     check.host = "portal.test";
     obs.name_ok = true;
     obs.names = {"portal.test"};
-    obs.chain = {leaf(90 * kDay), {"CN = Intermediate", "CN = Root", clock.wall() - kDay, clock.wall() + 900 * kDay}};
+    obs.chain = {
+        leaf(90 * kDay),
+        {"CN = Intermediate", "CN = Root", clock.wall() - kDay, clock.wall() + 900 * kDay}};
   }
-  CertInfo leaf(Duration left) const { return {"CN = portal.test", "CN = Intermediate", clock.wall() - kDay, clock.wall() + left}; }
+  CertInfo leaf(Duration left) const {
+    return {"CN = portal.test", "CN = Intermediate", clock.wall() - kDay, clock.wall() + left};
+  }
 };
 
 TEST(CertCheck, ExpiryWindowsGiveDegradedThenDown) {
@@ -35,7 +40,9 @@ TEST(CertCheck, ExpiryWindowsGiveDegradedThenDown) {
   EXPECT_EQ(v.cause, "certificate for portal.test expires in 5 days (2026-11-06T00:00:00Z)");
   EXPECT_EQ(*v.not_after, f.clock.wall() + 5 * kDay);
   f.obs.chain[0] = f.leaf(Duration{5 * 3'600'000});
-  EXPECT_EQ(judge_certificate(f.check, f.obs, f.clock.wall()).cause.rfind("certificate for portal.test expires in 5 hours", 0), 0u);
+  EXPECT_EQ(judge_certificate(f.check, f.obs, f.clock.wall())
+                .cause.rfind("certificate for portal.test expires in 5 hours", 0),
+            0u);
 }
 
 TEST(CertCheck, TheEarliestOfTheChainCounts) {
@@ -44,7 +51,8 @@ TEST(CertCheck, TheEarliestOfTheChainCounts) {
   const auto v = judge_certificate(f.check, f.obs, f.clock.wall());
   EXPECT_EQ(v.outcome, Outcome::kDown);
   EXPECT_EQ(v.cause,
-            "intermediate certificate CN = Intermediate in the chain of portal.test expires in 3 days (2026-11-04T00:00:00Z); "
+            "intermediate certificate CN = Intermediate in the chain of portal.test expires in 3 "
+            "days (2026-11-04T00:00:00Z); "
             "issuer CN = Root");
 }
 
@@ -54,16 +62,20 @@ TEST(CertCheck, VerificationErrorsNameWhatIsWrong) {
   f.obs.chain[0].not_after = f.clock.wall() - 2 * kDay;
   auto v = judge_certificate(f.check, f.obs, f.clock.wall());
   EXPECT_EQ(v.cause,
-            "certificate for portal.test expired 2 days ago (2026-10-30T00:00:00Z; subject CN = portal.test, issuer CN = "
+            "certificate for portal.test expired 2 days ago (2026-10-30T00:00:00Z; subject CN = "
+            "portal.test, issuer CN = "
             "Intermediate)");
   f.obs.verify_error = X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
-  EXPECT_NE(judge_certificate(f.check, f.obs, f.clock.wall()).cause.find("is self-signed"), std::string::npos);
+  EXPECT_NE(judge_certificate(f.check, f.obs, f.clock.wall()).cause.find("is self-signed"),
+            std::string::npos);
   f.obs.verify_error = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
-  EXPECT_NE(judge_certificate(f.check, f.obs, f.clock.wall()).cause.find("is not trusted: its issuer CN = Intermediate"),
+  EXPECT_NE(judge_certificate(f.check, f.obs, f.clock.wall())
+                .cause.find("is not trusted: its issuer CN = Intermediate"),
             std::string::npos);
   f.obs.verify_error = X509_V_ERR_CERT_NOT_YET_VALID;
   f.obs.chain[0].not_before = f.clock.wall() + 3 * kDay;
-  EXPECT_NE(judge_certificate(f.check, f.obs, f.clock.wall()).cause.find("is not valid yet: it starts in 3 days"),
+  EXPECT_NE(judge_certificate(f.check, f.obs, f.clock.wall())
+                .cause.find("is not valid yet: it starts in 3 days"),
             std::string::npos);
   f.obs.verify_error = X509_V_OK;
   f.obs.chain[0] = f.leaf(90 * kDay);
@@ -71,9 +83,12 @@ TEST(CertCheck, VerificationErrorsNameWhatIsWrong) {
   f.obs.names = {"other.test", "www.other.test"};
   v = judge_certificate(f.check, f.obs, f.clock.wall());
   EXPECT_EQ(v.outcome, Outcome::kDown);
-  EXPECT_NE(v.cause.find("does not name it: it names other.test, www.other.test"), std::string::npos) << v.cause;
+  EXPECT_NE(v.cause.find("does not name it: it names other.test, www.other.test"),
+            std::string::npos)
+      << v.cause;
   f.obs.chain.clear();
-  EXPECT_EQ(judge_certificate(f.check, f.obs, f.clock.wall()).cause, "no certificate from portal.test:443");
+  EXPECT_EQ(judge_certificate(f.check, f.obs, f.clock.wall()).cause,
+            "no certificate from portal.test:443");
 }
 
 }  // namespace

@@ -1,15 +1,15 @@
 #include "daemon/config.h"
-#include "tests/unit/config_parse.h"
-
-#include <gtest/gtest.h>
-#include <re2/re2.h>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <re2/re2.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <map>
+
+#include "tests/unit/config_parse.h"
 
 namespace lookout {
 namespace {
@@ -51,14 +51,23 @@ TEST(Config, MinimalHttpMonitorGetsContractDefaults) {
 }
 
 TEST(Config, ServerTlsNeedsACertificateAndItsKeyBothReadable) {
-  auto m = testing::PrintToString(messages(parse("[server]\ntls_cert = \"/nonexistent/cert.pem\"\n")));
-  EXPECT_NE(m.find("test.toml:2:12: server.tls_cert and server.tls_key go together"), std::string::npos) << m;
-  m = testing::PrintToString(messages(parse("[server]\ntls_cert = \"cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n")));
-  EXPECT_NE(m.find("2:12: server.tls_cert /etc/lookout/cert.pem: cannot read it"), std::string::npos) << m;  // relative to the file
-  EXPECT_NE(m.find("3:11: server.tls_key /nonexistent/key.pem: cannot read it"), std::string::npos) << m;
+  auto m =
+      testing::PrintToString(messages(parse("[server]\ntls_cert = \"/nonexistent/cert.pem\"\n")));
+  EXPECT_NE(m.find("test.toml:2:12: server.tls_cert and server.tls_key go together"),
+            std::string::npos)
+      << m;
+  m = testing::PrintToString(
+      messages(parse("[server]\ntls_cert = \"cert.pem\"\ntls_key = \"/nonexistent/key.pem\"\n")));
+  EXPECT_NE(m.find("2:12: server.tls_cert /etc/lookout/cert.pem: cannot read it"),
+            std::string::npos)
+      << m;  // relative to the file
+  EXPECT_NE(m.find("3:11: server.tls_key /nonexistent/key.pem: cannot read it"), std::string::npos)
+      << m;
   // Any readable file that is no certificate is refused by name.
-  m = testing::PrintToString(messages(parse("[server]\ntls_cert = \"/etc/passwd\"\ntls_key = \"/etc/passwd\"\n")));
-  EXPECT_NE(m.find("server.tls_cert /etc/passwd is not a PEM certificate chain"), std::string::npos) << m;
+  m = testing::PrintToString(
+      messages(parse("[server]\ntls_cert = \"/etc/passwd\"\ntls_key = \"/etc/passwd\"\n")));
+  EXPECT_NE(m.find("server.tls_cert /etc/passwd is not a PEM certificate chain"), std::string::npos)
+      << m;
 }
 
 TEST(Config, UnknownKeySuggestsTheKnownOne) {
@@ -69,8 +78,9 @@ url = "https://portal.test/"
 intervall = "30s"
 )");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(messages(r), std::vector<std::string>{
-                             "/etc/lookout/test.toml:5:1: unknown key \"intervall\" in http monitor \"home\"; did you mean \"interval\"?"});
+  EXPECT_EQ(messages(r),
+            std::vector<std::string>{"/etc/lookout/test.toml:5:1: unknown key \"intervall\" in "
+                                     "http monitor \"home\"; did you mean \"interval\"?"});
 }
 
 TEST(Config, UnknownKeyInExpectAndSections) {
@@ -87,8 +97,12 @@ x = 1
   ASSERT_FALSE(r.ok());
   auto m = messages(r);
   ASSERT_EQ(m.size(), 3u) << testing::PrintToString(m);
-  EXPECT_EQ(m[0], "/etc/lookout/test.toml:2:1: unknown key \"lisen\" in [server]; did you mean \"listen\"?");
-  EXPECT_EQ(m[1], "/etc/lookout/test.toml:7:8: unknown key \"bdy_contains\" in expect; did you mean \"body_contains\"?");
+  EXPECT_EQ(
+      m[0],
+      "/etc/lookout/test.toml:2:1: unknown key \"lisen\" in [server]; did you mean \"listen\"?");
+  EXPECT_EQ(m[1],
+            "/etc/lookout/test.toml:7:8: unknown key \"bdy_contains\" in expect; did you mean "
+            "\"body_contains\"?");
   EXPECT_EQ(m[2], "/etc/lookout/test.toml:8:2: unknown section \"alerts\"");
 }
 
@@ -105,10 +119,14 @@ public = "yes"
   ASSERT_FALSE(r.ok());
   auto m = messages(r);
   ASSERT_EQ(m.size(), 5u) << testing::PrintToString(m);
-  EXPECT_EQ(m[0], "/etc/lookout/test.toml:5:12: interval must be a duration string such as \"30s\", not an integer");
+  EXPECT_EQ(m[0],
+            "/etc/lookout/test.toml:5:12: interval must be a duration string such as \"30s\", not "
+            "an integer");
   EXPECT_EQ(m[1].rfind("/etc/lookout/test.toml:6:11: timeout: ", 0), 0u) << m[1];
   EXPECT_EQ(m[2], "/etc/lookout/test.toml:7:23: expect.status code 600 is outside 100-599");
-  EXPECT_EQ(m[3], "/etc/lookout/test.toml:7:35: expect.status \"7xx\" is neither a code nor a class such as \"2xx\"");
+  EXPECT_EQ(m[3],
+            "/etc/lookout/test.toml:7:35: expect.status \"7xx\" is neither a code nor a class such "
+            "as \"2xx\"");
   EXPECT_EQ(m[4], "/etc/lookout/test.toml:8:10: public must be true or false, not a string");
 }
 
@@ -123,8 +141,10 @@ type = "http"
 url = "https://b.test/"
 )");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(messages(r), std::vector<std::string>{
-                             "/etc/lookout/test.toml:6:8: duplicate monitor name \"home\" (first defined at line 2)"});
+  EXPECT_EQ(
+      messages(r),
+      std::vector<std::string>{
+          "/etc/lookout/test.toml:6:8: duplicate monitor name \"home\" (first defined at line 2)"});
 }
 
 TEST(Config, InvalidRegexUrlWithoutSchemeAndBadName) {
@@ -137,9 +157,16 @@ expect.body_regex = "v[0-9+"
   ASSERT_FALSE(r.ok());
   auto m = messages(r);
   ASSERT_EQ(m.size(), 3u) << testing::PrintToString(m);
-  EXPECT_EQ(m[0], "/etc/lookout/test.toml:2:8: monitor name \"Home Page\" may hold only a-z, 0-9, _ and -");
-  EXPECT_EQ(m[1], "/etc/lookout/test.toml:4:7: url portal.test/login has no scheme; write it as https://host/path");
-  EXPECT_EQ(m[2].rfind("/etc/lookout/test.toml:5:21: expect.body_regex is not a valid RE2 pattern: ", 0), 0u) << m[2];
+  EXPECT_EQ(
+      m[0],
+      "/etc/lookout/test.toml:2:8: monitor name \"Home Page\" may hold only a-z, 0-9, _ and -");
+  EXPECT_EQ(m[1],
+            "/etc/lookout/test.toml:4:7: url portal.test/login has no scheme; write it as "
+            "https://host/path");
+  EXPECT_EQ(
+      m[2].rfind("/etc/lookout/test.toml:5:21: expect.body_regex is not a valid RE2 pattern: ", 0),
+      0u)
+      << m[2];
 }
 
 TEST(Config, TimeoutLongerThanIntervalIsRefused) {
@@ -151,9 +178,10 @@ interval = "5s"
 timeout = "10s"
 )");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(messages(r), std::vector<std::string>{
-                             "/etc/lookout/test.toml:6:11: monitor \"home\": timeout 10s is longer than its interval 5s; a run "
-                             "must end before the next is due"});
+  EXPECT_EQ(messages(r),
+            std::vector<std::string>{"/etc/lookout/test.toml:6:11: monitor \"home\": timeout 10s "
+                                     "is longer than its interval 5s; a run "
+                                     "must end before the next is due"});
 }
 
 TEST(Config, TomlSyntaxErrorHasPosition) {
@@ -166,7 +194,8 @@ TEST(Config, TomlSyntaxErrorHasPosition) {
 
 TEST(Config, SecretsResolveAndNeverPrint) {
   const std::string canary = "canary-7f3a9c1e";
-  auto r = parse(R"([server]
+  auto r = parse(
+      R"([server]
 admin_token = "${env:ADMIN}"
 [[monitor]]
 name = "home"
@@ -174,7 +203,7 @@ type = "http"
 url = "https://portal.test/${env:PATH_SECRET}/x"
 headers = { Authorization = "Bearer ${env:TOKEN}", Accept = "text/html" }
 )",
-                 {{"ADMIN", "admin-token-0123456789"}, {"PATH_SECRET", canary}, {"TOKEN", "tok-" + canary}});
+      {{"ADMIN", "admin-token-0123456789"}, {"PATH_SECRET", canary}, {"TOKEN", "tok-" + canary}});
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
   const auto& m = r.config->monitors.at(0);
   EXPECT_EQ(m.http.url.reveal(), "https://portal.test/" + canary + "/x");
@@ -185,7 +214,8 @@ headers = { Authorization = "Bearer ${env:TOKEN}", Accept = "text/html" }
   os << headers.at("Authorization");
   EXPECT_EQ(os.str(), "***");
   EXPECT_FALSE(headers.at("Accept").is_secret());
-  EXPECT_EQ(r.config->redactor->apply("GET https://portal.test/" + canary + "/x failed"), "GET *** failed");
+  EXPECT_EQ(r.config->redactor->apply("GET https://portal.test/" + canary + "/x failed"),
+            "GET *** failed");
   EXPECT_EQ(r.config->redactor->apply("token tok-" + canary), "token ***");
   EXPECT_EQ(r.config->server.admin_token->reveal(), "admin-token-0123456789");
 }
@@ -266,8 +296,9 @@ url = "https://a.test/"
 expect.json = { "/status" = "ok", "/count" = 3, "bad" = 1 }
 )");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(messages(r), std::vector<std::string>{
-                             "/etc/lookout/test.toml:5:49: expect.json key \"bad\" is not a JSON Pointer such as \"/status\""});
+  EXPECT_EQ(messages(r),
+            std::vector<std::string>{"/etc/lookout/test.toml:5:49: expect.json key \"bad\" is not "
+                                     "a JSON Pointer such as \"/status\""});
 }
 
 TEST(Config, TypesOfLaterIssuesAreNamedPlainly) {
@@ -276,7 +307,9 @@ name = "a"
 type = "smtp"
 )");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(messages(r)[0].find("unknown monitor type \"smtp\"; use http, journey, cert, dns or latency"), std::string::npos);
+  EXPECT_NE(
+      messages(r)[0].find("unknown monitor type \"smtp\"; use http, journey, cert, dns or latency"),
+      std::string::npos);
 }
 
 TEST(Config, ListenFormsAndRelativeStoragePath) {
@@ -325,7 +358,8 @@ insecure = true
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].str(),
-            "/etc/lookout/test.toml:5:12: warning: monitor \"a\" has insecure = true: its TLS certificates are not verified");
+            "/etc/lookout/test.toml:5:12: warning: monitor \"a\" has insecure = true: its TLS "
+            "certificates are not verified");
 }
 
 TEST(Config, FingerprintChangesWithTheProbeAndNotOtherwise) {
@@ -391,8 +425,10 @@ start = "2026-12-01T02:00:00Z"
 duration = "1h"
 )";
 
-const std::map<std::string, std::string> kAlertEnv{
-    {"SMTP_USER", "u"}, {"SMTP_PASS", "p4ssword"}, {"HOOK_SECRET", "hook-secret-1"}, {"TWILIO_TOKEN", "tw-token-1"}};
+const std::map<std::string, std::string> kAlertEnv{{"SMTP_USER", "u"},
+                                                   {"SMTP_PASS", "p4ssword"},
+                                                   {"HOOK_SECRET", "hook-secret-1"},
+                                                   {"TWILIO_TOKEN", "tw-token-1"}};
 
 TEST(AlertingConfig, ChannelsRoutesAndMaintenanceParse) {
   auto r = parse(kAlerting, kAlertEnv);
@@ -419,20 +455,30 @@ TEST(AlertingConfig, ChannelsRoutesAndMaintenanceParse) {
   // "other" names the route but its group does not match: a warning, not an error.
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_TRUE(r.errors[0].warning);
-  EXPECT_NE(r.errors[0].message.find("monitor \"other\" is matched by no route"), std::string::npos);
+  EXPECT_NE(r.errors[0].message.find("monitor \"other\" is matched by no route"),
+            std::string::npos);
 }
 
 TEST(AlertingConfig, ReferencesAreChecked) {
   std::string text = kAlerting;
-  auto sub = [&text](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
+  auto sub = [&text](const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+  };
   sub("notify = [\"ops-email\"", "notify = [\"ops-emial\"");
   sub("routes = [\"oncall\"]", "routes = [\"oncal\"]");
   sub("public_url = \"https://status.test\"", "title = \"t\"");
   auto r = parse(text, kAlertEnv);
   ASSERT_FALSE(r.ok());
   const auto m = testing::PrintToString(messages(r));
-  EXPECT_NE(m.find("route \\\"oncall\\\" notifies unknown channel \\\"ops-emial\\\"; did you mean \\\"ops-email\\\"?"), std::string::npos) << m;
-  EXPECT_NE(m.find("monitor \\\"other\\\" names unknown route \\\"oncal\\\"; did you mean \\\"oncall\\\"?"), std::string::npos) << m;
+  EXPECT_NE(m.find("route \\\"oncall\\\" notifies unknown channel \\\"ops-emial\\\"; did you mean "
+                   "\\\"ops-email\\\"?"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(
+      m.find(
+          "monitor \\\"other\\\" names unknown route \\\"oncal\\\"; did you mean \\\"oncall\\\"?"),
+      std::string::npos)
+      << m;
   EXPECT_NE(m.find("server.public_url is required once a channel exists"), std::string::npos) << m;
 }
 
@@ -455,7 +501,9 @@ duration = "1h"
 )");
   ASSERT_FALSE(r.ok());
   const auto m = testing::PrintToString(messages(r));
-  EXPECT_NE(m.find("6:12: smtp_url http://mail.test must start with smtp:// or smtps://"), std::string::npos) << m;
+  EXPECT_NE(m.find("6:12: smtp_url http://mail.test must start with smtp:// or smtps://"),
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("8:6: to is empty"), std::string::npos) << m;
   EXPECT_NE(m.find("unknown channel type \\\"pager\\\""), std::string::npos) << m;
   EXPECT_NE(m.find("start \\\"tomorrow\\\" is not an RFC 3339 time"), std::string::npos) << m;
@@ -463,22 +511,28 @@ duration = "1h"
 
 TEST(AlertingConfig, GroupTimesAreDurationsWithinBounds) {
   std::string text = kAlerting;
-  text.replace(text.find("repeat = \"1h\""), 13, "repeat = \"1h\"\ngroup_wait = \"0s\"\ngroup_interval = \"90s\"");
+  text.replace(text.find("repeat = \"1h\""), 13,
+               "repeat = \"1h\"\ngroup_wait = \"0s\"\ngroup_interval = \"90s\"");
   auto r = parse(text, kAlertEnv);
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
   EXPECT_EQ(r.config->routes[0].group_wait, Duration{0});
   EXPECT_EQ(r.config->routes[0].group_interval, Duration{90'000});
   text = kAlerting;
-  text.replace(text.find("repeat = \"1h\""), 13, "repeat = \"1h\"\ngroup_wait = \"2h\"\ngroup_interval = 5");
+  text.replace(text.find("repeat = \"1h\""), 13,
+               "repeat = \"1h\"\ngroup_wait = \"2h\"\ngroup_interval = 5");
   r = parse(text, kAlertEnv);
   ASSERT_FALSE(r.ok());
   const auto m = testing::PrintToString(messages(r));
   EXPECT_NE(m.find(":14: group_wait may be at most 1h"), std::string::npos) << m;
-  EXPECT_NE(m.find(":18: group_interval must be a duration string such as \\\"30s\\\", not an integer"), std::string::npos) << m;
+  EXPECT_NE(
+      m.find(":18: group_interval must be a duration string such as \\\"30s\\\", not an integer"),
+      std::string::npos)
+      << m;
 }
 
 TEST(Config, ExpectedTextsMayBeSecretsWhileNamesMayNot) {
-  const std::map<std::string, std::string> env{{"WANT", "build-7f3a"}, {"HOST", "mail.test"}, {"NAME", "home"}};
+  const std::map<std::string, std::string> env{
+      {"WANT", "build-7f3a"}, {"HOST", "mail.test"}, {"NAME", "home"}};
   auto r = parse(R"([[monitor]]
 name = "a"
 type = "http"
@@ -500,13 +554,17 @@ host = "${env:HOST}"
   EXPECT_TRUE(a.expect.headers[0].second.is_secret());
   EXPECT_EQ(r.config->monitors[1].cert.host, "mail.test");
   // lookout rewrites a name (lower case, no trailing dot): that form is masked too.
-  auto q = parse("[[monitor]]\nname = \"d\"\ntype = \"dns\"\nquery = \"${env:Q}\"\n", {{"Q", "DB.Internal.test."}});
+  auto q = parse("[[monitor]]\nname = \"d\"\ntype = \"dns\"\nquery = \"${env:Q}\"\n",
+                 {{"Q", "DB.Internal.test."}});
   ASSERT_TRUE(q.ok()) << testing::PrintToString(messages(q));
-  EXPECT_EQ(q.config->redactor->apply("NXDOMAIN: db.internal.test does not exist"), "NXDOMAIN: *** does not exist");
+  EXPECT_EQ(q.config->redactor->apply("NXDOMAIN: db.internal.test does not exist"),
+            "NXDOMAIN: *** does not exist");
   // A name is what every page, metric and alert shows: it cannot be hidden.
-  r = parse("[[monitor]]\nname = \"${env:NAME}\"\ntype = \"http\"\nurl = \"https://a.test/\"\n", env);
+  r = parse("[[monitor]]\nname = \"${env:NAME}\"\ntype = \"http\"\nurl = \"https://a.test/\"\n",
+            env);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(messages(r)[0].find("test.toml:2:8: name cannot come from ${env:...} or ${file:...}"), std::string::npos)
+  EXPECT_NE(messages(r)[0].find("test.toml:2:8: name cannot come from ${env:...} or ${file:...}"),
+            std::string::npos)
       << messages(r)[0];
 }
 
@@ -524,14 +582,23 @@ TEST(AlertingConfig, ReferenceErrorsNameTheLineAndColumnOfTheValue) {
   auto r = parse(text, kAlertEnv);
   ASSERT_FALSE(r.ok());
   const auto m = testing::PrintToString(messages(r));
-  EXPECT_NE(m.find("test.toml:40:24: route \\\"oncall\\\" notifies unknown channel \\\"nope\\\""), std::string::npos) << m;
-  EXPECT_NE(m.find("test.toml:41:41: route \\\"oncall\\\" notifies unknown channel \\\"oncall-smss\\\"; did you mean \\\"oncall-sms\\\"?"),
+  EXPECT_NE(m.find("test.toml:40:24: route \\\"oncall\\\" notifies unknown channel \\\"nope\\\""),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find("test.toml:13:11: monitor \\\"other\\\" names unknown route \\\"nowhere\\\""), std::string::npos) << m;
-  EXPECT_NE(m.find("test.toml:44:25: maintenance names unknown monitor \\\"othr\\\"; did you mean \\\"other\\\"?"), std::string::npos)
+  EXPECT_NE(m.find("test.toml:41:41: route \\\"oncall\\\" notifies unknown channel "
+                   "\\\"oncall-smss\\\"; did you mean \\\"oncall-sms\\\"?"),
+            std::string::npos)
       << m;
-  EXPECT_NE(m.find("test.toml:44:33: warning: maintenance glob \\\"gone-*\\\" matches no monitor"), std::string::npos) << m;
+  EXPECT_NE(m.find("test.toml:13:11: monitor \\\"other\\\" names unknown route \\\"nowhere\\\""),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("test.toml:44:25: maintenance names unknown monitor \\\"othr\\\"; did you mean "
+                   "\\\"other\\\"?"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("test.toml:44:33: warning: maintenance glob \\\"gone-*\\\" matches no monitor"),
+            std::string::npos)
+      << m;
 }
 
 // Where a list is expected, a single value may stand alone.
@@ -553,18 +620,27 @@ TEST(AlertingConfig, ASingleValueStandsForAListOfOne) {
   swap("expect.status = 204", "expect.status = true");
   r = parse(text, kAlertEnv);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(testing::PrintToString(messages(r)).find("expect.status entries are integers (200) or classes (\\\"2xx\\\")"),
+  EXPECT_NE(testing::PrintToString(messages(r))
+                .find("expect.status entries are integers (200) or classes (\\\"2xx\\\")"),
             std::string::npos)
       << testing::PrintToString(messages(r));
 }
 
 // A word from a fixed list: the error names every word.
 TEST(Config, AWordOutsideItsListNamesTheWords) {
-  auto r = parse("[[monitor]]\nname = \"d\"\ntype = \"dns\"\nquery = \"a.test\"\ncheck = \"spam\"\non_change = \"maybe\"\n");
+  auto r = parse(
+      "[[monitor]]\nname = \"d\"\ntype = \"dns\"\nquery = \"a.test\"\ncheck = \"spam\"\non_change "
+      "= \"maybe\"\n");
   ASSERT_FALSE(r.ok());
   const auto m = testing::PrintToString(messages(r));
-  EXPECT_NE(m.find("test.toml:5:9: check \\\"spam\\\" is not \\\"spf\\\", \\\"dmarc\\\" or \\\"dkim\\\""), std::string::npos) << m;
-  EXPECT_NE(m.find("test.toml:6:13: on_change \\\"maybe\\\" is not \\\"alert\\\" or \\\"ignore\\\""), std::string::npos) << m;
+  EXPECT_NE(
+      m.find("test.toml:5:9: check \\\"spam\\\" is not \\\"spf\\\", \\\"dmarc\\\" or \\\"dkim\\\""),
+      std::string::npos)
+      << m;
+  EXPECT_NE(
+      m.find("test.toml:6:13: on_change \\\"maybe\\\" is not \\\"alert\\\" or \\\"ignore\\\""),
+      std::string::npos)
+      << m;
 }
 
 TEST(AlertingConfig, GroupModeIsLeadingUnlessAlertmanagerIsAsked) {
@@ -581,17 +657,26 @@ TEST(AlertingConfig, GroupModeIsLeadingUnlessAlertmanagerIsAsked) {
   r = parse(text, kAlertEnv);
   ASSERT_FALSE(r.ok());
   const auto m = testing::PrintToString(messages(r));
-  EXPECT_NE(m.find(":14: group_mode \\\"trailing\\\" is not \\\"leading\\\" or \\\"alertmanager\\\""), std::string::npos) << m;
+  EXPECT_NE(
+      m.find(":14: group_mode \\\"trailing\\\" is not \\\"leading\\\" or \\\"alertmanager\\\""),
+      std::string::npos)
+      << m;
 }
 
 // Found by fuzzing: a year the clock cannot hold overflowed, and a short offset read past the text.
 TEST(AlertingConfig, MaintenanceTimesOutOfRangeOrMalformedAreErrors) {
-  for (const char* start : {"1013-12-01T02:00:00Z", "2400-01-01T00:00:00Z", "2026-12-01T02:00:00+1:2", "2026-12-01T02:00:00+25:00"}) {
-    const auto r = parse(fmt::format("[[maintenance]]\nmonitors = [\"*\"]\nstart = \"{}\"\nduration = \"1h\"\n", start));
+  for (const char* start : {"1013-12-01T02:00:00Z", "2400-01-01T00:00:00Z",
+                            "2026-12-01T02:00:00+1:2", "2026-12-01T02:00:00+25:00"}) {
+    const auto r = parse(fmt::format(
+        "[[maintenance]]\nmonitors = [\"*\"]\nstart = \"{}\"\nduration = \"1h\"\n", start));
     ASSERT_FALSE(r.ok()) << start;
-    EXPECT_NE(testing::PrintToString(messages(r)).find("is not an RFC 3339 time"), std::string::npos) << start;
+    EXPECT_NE(testing::PrintToString(messages(r)).find("is not an RFC 3339 time"),
+              std::string::npos)
+        << start;
   }
-  EXPECT_TRUE(parse("[[maintenance]]\nmonitors = [\"*\"]\nstart = \"2026-12-01T02:00:00+05:30\"\nduration = \"1h\"\n").ok());
+  EXPECT_TRUE(parse("[[maintenance]]\nmonitors = [\"*\"]\nstart = "
+                    "\"2026-12-01T02:00:00+05:30\"\nduration = \"1h\"\n")
+                  .ok());
 }
 
 }  // namespace

@@ -31,13 +31,15 @@ TEST(CurlErrors, EachCodeHasOneKindAndCause) {
       // A reset reads the same whether an http or a cert probe met it.
       {CURLE_SEND_ERROR, ErrorKind::kConnect, "connection failed: Connection refused"},
       {CURLE_RECV_ERROR, ErrorKind::kConnect, "connection failed: Connection refused"},
-      {CURLE_USE_SSL_FAILED, ErrorKind::kTls, "the mail server at mx.test:25 does not offer STARTTLS"},
+      {CURLE_USE_SSL_FAILED, ErrorKind::kTls,
+       "the mail server at mx.test:25 does not offer STARTTLS"},
       {CURLE_PEER_FAILED_VERIFICATION, ErrorKind::kTls, "TLS failed: Connection refused"},
       {CURLE_SSL_CONNECT_ERROR, ErrorKind::kTls, "TLS failed: Connection refused"},
       {CURLE_TOO_MANY_REDIRECTS, ErrorKind::kRedirects, "more than 10 redirects"},
       {CURLE_WRITE_ERROR, ErrorKind::kInternal, "could not store the response: Connection refused"},
       {CURLE_GOT_NOTHING, ErrorKind::kProtocol, "the server closed the connection without a reply"},
-      {CURLE_WEIRD_SERVER_REPLY, ErrorKind::kProtocol, "not a valid HTTP response: Connection refused"},
+      {CURLE_WEIRD_SERVER_REPLY, ErrorKind::kProtocol,
+       "not a valid HTTP response: Connection refused"},
       {CURLE_RANGE_ERROR, ErrorKind::kProtocol, "Connection refused"},
   };
   for (const auto& r : rows) {
@@ -57,11 +59,13 @@ TEST(CurlErrors, WithoutHttpWhatIsLeftIsATlsFailure) {
     EXPECT_EQ(curl_failure(c).cause, "TLS handshake failed: weird reply");
   }
   c.code = CURLE_SEND_ERROR;
-  EXPECT_EQ(curl_failure(c).cause, "connection failed: weird reply") << "a reset reads the same in every kind";
+  EXPECT_EQ(curl_failure(c).cause, "connection failed: weird reply")
+      << "a reset reads the same in every kind";
 }
 
 TEST(CurlErrors, LibcurlsOwnWordsWhenTheErrorBufferIsEmpty) {
-  EXPECT_EQ(of(CURLE_COULDNT_CONNECT).cause, std::string("cannot connect: ") + curl_easy_strerror(CURLE_COULDNT_CONNECT));
+  EXPECT_EQ(of(CURLE_COULDNT_CONNECT).cause,
+            std::string("cannot connect: ") + curl_easy_strerror(CURLE_COULDNT_CONNECT));
 }
 
 TEST(CurlErrors, AFullBodyAndLookoutsOwnShortagesAreToldApart) {
@@ -70,11 +74,13 @@ TEST(CurlErrors, AFullBodyAndLookoutsOwnShortagesAreToldApart) {
   c.body_overflow = true;
   c.max_body = 64 * 1024;
   EXPECT_EQ(curl_failure(c).kind, ErrorKind::kBodyTooLarge);
-  EXPECT_EQ(curl_failure(c).cause, "body is larger than max_body 64KiB; the rest was not downloaded");
+  EXPECT_EQ(curl_failure(c).cause,
+            "body is larger than max_body 64KiB; the rest was not downloaded");
   c = CurlFailureContext{};
   c.code = CURLE_COULDNT_CONNECT;
   c.out_of_descriptors = true;
-  EXPECT_EQ(curl_failure(c).kind, ErrorKind::kResources) << "not the target's fault: the run is put back";
+  EXPECT_EQ(curl_failure(c).kind, ErrorKind::kResources)
+      << "not the target's fault: the run is put back";
   c.out_of_descriptors = false;
   c.code = CURLE_COULDNT_RESOLVE_HOST;
   c.errbuf = "getaddrinfo() thread failed to start";

@@ -10,7 +10,8 @@ namespace {
 const GroupTiming kTiming{Duration{30'000}, Duration{300'000}, GroupMode::kAlertmanager};
 const GroupTiming kLeading{Duration{30'000}, Duration{300'000}, GroupMode::kLeading};
 
-OutboxRow row(const std::string& id, const std::string& event, const std::string& state, const std::string& monitor) {
+OutboxRow row(const std::string& id, const std::string& event, const std::string& state,
+              const std::string& monitor) {
   IncidentRecord i;
   i.id = 1;
   i.monitor = monitor;
@@ -28,7 +29,8 @@ TEST(Grouping, LeadingSendsAQuietGroupsFirstNotificationAtOnce) {
   // The send made the group hot: what follows gathers until group_wait after it...
   EXPECT_EQ(g.admit("k", 2'000, kLeading), 31'200);
   EXPECT_EQ(g.admit("k", 31'000, kLeading), 31'200);
-  EXPECT_EQ(g.admit("other", 2'000, kLeading), 2'000) << "another route, channel or number is quiet";
+  EXPECT_EQ(g.admit("other", 2'000, kLeading), 2'000)
+      << "another route, channel or number is quiet";
   g.sent("k", 31'200);
   // ...and the gathered message does not keep it hot: the next goes at once, so a resolution
   // is never held back longer than group_wait, whatever group_interval says.
@@ -87,9 +89,10 @@ TEST(Grouping, ZeroTimesSendAtOnceAndTestsNeverGather) {
 }
 
 TEST(Grouping, WorstFirst) {
-  std::vector<OutboxRow> rows{row("1", "incident.resolved", "down", "a"), row("2", "incident.opened", "degraded", "b"),
-                              row("3", "incident.acknowledged", "down", "c"), row("4", "incident.opened", "down", "z"),
-                              row("5", "incident.escalated", "down", "d")};
+  std::vector<OutboxRow> rows{
+      row("1", "incident.resolved", "down", "a"), row("2", "incident.opened", "degraded", "b"),
+      row("3", "incident.acknowledged", "down", "c"), row("4", "incident.opened", "down", "z"),
+      row("5", "incident.escalated", "down", "d")};
   order_worst_first(rows);
   std::vector<std::string> ids;
   for (const auto& r : rows) ids.push_back(r.id);

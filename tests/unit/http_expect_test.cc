@@ -6,8 +6,8 @@
 namespace lookout {
 namespace {
 
-HttpObservation obs(int status, std::string body = "", std::vector<std::pair<std::string, std::string>> headers = {},
-                    int ms = 10) {
+HttpObservation obs(int status, std::string body = "",
+                    std::vector<std::pair<std::string, std::string>> headers = {}, int ms = 10) {
   return HttpObservation{status, std::move(headers), std::move(body), Duration{ms}};
 }
 
@@ -35,11 +35,13 @@ TEST(HttpExpect, BodyContainsAndRegex) {
   e.body_contains = Secret::plain("Sign in");
   e.body_regex = std::make_shared<RE2>("v[0-9]+");
   EXPECT_EQ(evaluate(e, obs(200, "<h1>Sign in</h1> v12")).outcome, Outcome::kUp);
-  EXPECT_EQ(evaluate(e, obs(200, "<h1>Sign out</h1> v12")).cause, "body does not contain \"Sign in\"");
+  EXPECT_EQ(evaluate(e, obs(200, "<h1>Sign out</h1> v12")).cause,
+            "body does not contain \"Sign in\"");
   EXPECT_EQ(evaluate(e, obs(200, "Sign in vX")).cause, "body does not match /v[0-9]+/");
   // Every failure is named, the status first.
   EXPECT_EQ(evaluate(e, obs(500, "")).cause,
-            "expected status 2xx, got 500; body does not contain \"Sign in\"; body does not match /v[0-9]+/");
+            "expected status 2xx, got 500; body does not contain \"Sign in\"; body does not match "
+            "/v[0-9]+/");
 }
 
 TEST(HttpExpect, ASecretExpectationIsMaskedInTheCause) {
@@ -48,7 +50,8 @@ TEST(HttpExpect, ASecretExpectationIsMaskedInTheCause) {
   e.body_regex = std::make_shared<RE2>("canary-[0-9]+");
   e.body_regex_secret = true;
   e.headers = {{"X-Build", Secret("canary-head-91c2", true)}};
-  const auto pass = obs(200, "<p>canary-body-7f3a canary-42</p>", {{"X-Build", "id canary-head-91c2"}});
+  const auto pass =
+      obs(200, "<p>canary-body-7f3a canary-42</p>", {{"X-Build", "id canary-head-91c2"}});
   EXPECT_EQ(evaluate(e, pass).outcome, Outcome::kUp) << "the secret is what is compared";
   const auto v = evaluate(e, obs(200, "nothing", {{"X-Build", "other"}}));
   EXPECT_EQ(v.cause,
@@ -62,7 +65,8 @@ TEST(HttpExpect, JsonComparesByType) {
   e.json.emplace_back("/n", 1);
   e.json.emplace_back("/list", nlohmann::json::array({1, 2}));
   EXPECT_EQ(evaluate(e, obs(200, R"({"status":"ok","n":1.0,"list":[1,2]})")).outcome, Outcome::kUp);
-  EXPECT_EQ(evaluate(e, obs(200, R"({"status":"ok","n":"1","list":[1,2]})")).cause, "/n is \"1\", expected 1");
+  EXPECT_EQ(evaluate(e, obs(200, R"({"status":"ok","n":"1","list":[1,2]})")).cause,
+            "/n is \"1\", expected 1");
   EXPECT_EQ(evaluate(e, obs(200, R"({"n":1,"list":[1,2]})")).cause, "no /status in body");
   EXPECT_EQ(evaluate(e, obs(200, R"({"status":"ok","n":1,"list":[2,1]})")).cause,
             "/list is an array of 2 items, expected [1,2]");
@@ -94,7 +98,8 @@ TEST(HttpExpect, PointerIntoAnArrayWithANameIsMissingNotAThrow) {
 TEST(HttpExpect, HeadersPresentAndContaining) {
   HttpExpect e;
   e.headers = {{"Strict-Transport-Security", Secret::plain("max-age=")}};
-  EXPECT_EQ(evaluate(e, obs(200, "", {{"strict-transport-security", "max-age=63072000"}})).outcome, Outcome::kUp);
+  EXPECT_EQ(evaluate(e, obs(200, "", {{"strict-transport-security", "max-age=63072000"}})).outcome,
+            Outcome::kUp);
   EXPECT_EQ(evaluate(e, obs(200, "", {})).cause, "header Strict-Transport-Security is missing");
   EXPECT_EQ(evaluate(e, obs(200, "", {{"Strict-Transport-Security", "none"}})).cause,
             "header Strict-Transport-Security is \"none\", expected it to contain \"max-age=\"");

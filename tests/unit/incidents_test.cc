@@ -45,12 +45,14 @@ std::shared_ptr<Config> config() {
 struct Harness {
   std::shared_ptr<Config> cfg = config();
   int n = 0;
-  AlertEngine engine{"k3y-for-tests-0123456789abcdef", [this] { return fmt::format("{:032}", ++n); }};
+  AlertEngine engine{"k3y-for-tests-0123456789abcdef",
+                     [this] { return fmt::format("{:032}", ++n); }};
   WallTime now{std::chrono::sys_days{std::chrono::year{2026} / 11 / 1}};
   Harness() { engine.configure(cfg); }
   AlertChanges run(State s, bool changed, bool maintenance = false) {
     AlertChanges out;
-    engine.on_run(cfg->monitors[0], s, changed, s == State::kUp ? "" : "expected status 2xx, got 503", now, maintenance, out);
+    engine.on_run(cfg->monitors[0], s, changed,
+                  s == State::kUp ? "" : "expected status 2xx, got 503", now, maintenance, out);
     return out;
   }
   AlertChanges tick() {
@@ -63,7 +65,8 @@ struct Harness {
 std::vector<std::string> channels(const AlertChanges& c) {
   std::vector<std::string> out;
   for (const auto& e : c.events) {
-    for (const auto& n : e.notifications) out.push_back(e.event + ":" + n.channel + (n.recipient.empty() ? "" : "/" + n.recipient));
+    for (const auto& n : e.notifications)
+      out.push_back(e.event + ":" + n.channel + (n.recipient.empty() ? "" : "/" + n.recipient));
   }
   return out;
 }
@@ -72,7 +75,8 @@ TEST(Incidents, OpenOncePerStateChangeAndResolve) {
   Harness h;
   h.cfg->monitors[0].flap_threshold = 4;  // three changes here are not a flap
   auto opened = h.run(State::kDown, true);
-  EXPECT_EQ(channels(opened), (std::vector<std::string>{"incident.opened:mail", "incident.opened:hook"}));
+  EXPECT_EQ(channels(opened),
+            (std::vector<std::string>{"incident.opened:mail", "incident.opened:hook"}));
   ASSERT_EQ(opened.incidents.size(), 1u);
   EXPECT_EQ(opened.incidents[0].id, 1);
   const auto payload = nlohmann::json::parse(opened.events[0].notifications[0].payload);
@@ -82,9 +86,11 @@ TEST(Incidents, OpenOncePerStateChangeAndResolve) {
   // More down runs: nothing new.
   EXPECT_TRUE(h.run(State::kDown, false).empty());
   // Down to degraded while open: one update.
-  EXPECT_EQ(channels(h.run(State::kDegraded, true)), (std::vector<std::string>{"incident.updated:mail", "incident.updated:hook"}));
+  EXPECT_EQ(channels(h.run(State::kDegraded, true)),
+            (std::vector<std::string>{"incident.updated:mail", "incident.updated:hook"}));
   auto resolved = h.run(State::kUp, true);
-  EXPECT_EQ(channels(resolved), (std::vector<std::string>{"incident.resolved:mail", "incident.resolved:hook"}));
+  EXPECT_EQ(channels(resolved),
+            (std::vector<std::string>{"incident.resolved:mail", "incident.resolved:hook"}));
   EXPECT_TRUE(resolved.incidents[0].resolved_at.has_value());
   EXPECT_TRUE(h.engine.open_incidents().empty());
   // The next failure is a new incident.
@@ -97,12 +103,14 @@ TEST(Incidents, EscalateWhileUnacknowledgedAndRemindEveryone) {
   h.now += minutes(9);
   EXPECT_TRUE(h.tick().empty());
   h.now += minutes(1);
-  EXPECT_EQ(channels(h.tick()), (std::vector<std::string>{"incident.escalated:sms/+1555", "incident.escalated:sms/+1666"}));
+  EXPECT_EQ(channels(h.tick()), (std::vector<std::string>{"incident.escalated:sms/+1555",
+                                                          "incident.escalated:sms/+1666"}));
   EXPECT_TRUE(h.tick().empty()) << "a tier fires once";
   h.now += minutes(50);
   // Reminders go to notify and to every tier already fired.
-  EXPECT_EQ(channels(h.tick()), (std::vector<std::string>{"incident.reminder:mail", "incident.reminder:hook",
-                                                          "incident.reminder:sms/+1555", "incident.reminder:sms/+1666"}));
+  EXPECT_EQ(channels(h.tick()), (std::vector<std::string>{
+                                    "incident.reminder:mail", "incident.reminder:hook",
+                                    "incident.reminder:sms/+1555", "incident.reminder:sms/+1666"}));
   h.now += minutes(59);
   EXPECT_TRUE(h.tick().empty());
   h.now += minutes(1);
@@ -115,7 +123,8 @@ TEST(Incidents, AcknowledgementStopsEscalationAndReminders) {
   h.now += minutes(5);
   AlertChanges acked;
   EXPECT_EQ(h.engine.acknowledge(id, "link", h.now, acked), AlertEngine::AckResult::kDone);
-  EXPECT_EQ(channels(acked), (std::vector<std::string>{"incident.acknowledged:mail", "incident.acknowledged:hook"}));
+  EXPECT_EQ(channels(acked),
+            (std::vector<std::string>{"incident.acknowledged:mail", "incident.acknowledged:hook"}));
   EXPECT_EQ(acked.incidents[0].acknowledged_by, "link");
   AlertChanges again;
   EXPECT_EQ(h.engine.acknowledge(id, "api", h.now, again), AlertEngine::AckResult::kAlready);
@@ -154,7 +163,8 @@ TEST(Incidents, MaintenanceOpensNothingAndTheStateTakesOverAfter) {
   EXPECT_TRUE(h.run(State::kDown, true, true).empty());
   EXPECT_TRUE(h.engine.open_incidents().empty());
   auto after = h.run(State::kDown, false, false);
-  EXPECT_EQ(channels(after), (std::vector<std::string>{"incident.opened:mail", "incident.opened:hook"}));
+  EXPECT_EQ(channels(after),
+            (std::vector<std::string>{"incident.opened:mail", "incident.opened:hook"}));
 }
 
 TEST(Incidents, RestoredIncidentsContinueWithoutReopening) {

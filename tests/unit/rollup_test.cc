@@ -1,13 +1,13 @@
 // Rollups, retention and history reads on a real SQLite file, with "now" passed in.
-#include <gtest/gtest.h>
-#include <sqlite3.h>
+#include "store/rollup.h"
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <random>
 
 #include "store/history.h"
-#include "store/rollup.h"
 #include "store/schema.h"
 #include "tests/support/temp_dir.h"
 
@@ -26,7 +26,9 @@ class RollupTest : public ::testing::Test {
     exec("INSERT INTO monitors (id, name) VALUES (1, 'a'), (2, 'b')");
   }
   void TearDown() override { sqlite3_close(db_); }
-  void exec(const std::string& sql) { ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql; }
+  void exec(const std::string& sql) {
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+  }
   int64_t scalar(const std::string& sql) {
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr);
@@ -37,11 +39,14 @@ class RollupTest : public ::testing::Test {
   }
   // A run every `every_ms` from `from` to `to`, latency varying, every 7th down without a
   // response, every 11th degraded. Returns the aggregate of what was written.
-  Aggregate add_runs(int64_t monitor, int64_t from, int64_t to, int64_t every_ms, uint32_t seed = 1) {
+  Aggregate add_runs(int64_t monitor, int64_t from, int64_t to, int64_t every_ms,
+                     uint32_t seed = 1) {
     std::mt19937 rng(seed);
     Aggregate expected;
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db_, "INSERT INTO results (monitor_id, t_ms, outcome, total_us) VALUES (?,?,?,?)", -1, &st, nullptr);
+    sqlite3_prepare_v2(db_,
+                       "INSERT INTO results (monitor_id, t_ms, outcome, total_us) VALUES (?,?,?,?)",
+                       -1, &st, nullptr);
     exec("BEGIN");
     int i = 0;
     for (int64_t t = from; t < to; t += every_ms, ++i) {
@@ -70,7 +75,12 @@ class RollupTest : public ::testing::Test {
   std::string dump(const char* table) {
     std::string out;
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db_, fmt::format("SELECT monitor_id, t_ms, count, failures, degraded, min_us, max_us, sum_us, hex(sketch) FROM {} ORDER BY 1, 2", table).c_str(), -1, &st, nullptr);
+    sqlite3_prepare_v2(db_,
+                       fmt::format("SELECT monitor_id, t_ms, count, failures, degraded, min_us, "
+                                   "max_us, sum_us, hex(sketch) FROM {} ORDER BY 1, 2",
+                                   table)
+                           .c_str(),
+                       -1, &st, nullptr);
     while (sqlite3_step(st) == SQLITE_ROW) {
       for (int i = 0; i < 9; ++i) {
         const auto* t = sqlite3_column_text(st, i);
@@ -152,7 +162,10 @@ TEST_F(RollupTest, AnyRangeReadsTheSameAsItsRawRows) {
     // The truth: raw rows in the range, aggregated directly.
     Aggregate want;
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db_, "SELECT outcome, total_us FROM results WHERE monitor_id = 1 AND t_ms >= ? AND t_ms < ?", -1, &st, nullptr);
+    sqlite3_prepare_v2(
+        db_,
+        "SELECT outcome, total_us FROM results WHERE monitor_id = 1 AND t_ms >= ? AND t_ms < ?", -1,
+        &st, nullptr);
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, to);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -174,7 +187,8 @@ TEST_F(RollupTest, RetentionKeepsWhatTheNextLevelHasNotFolded) {
   ASSERT_TRUE(apply_retention(db_, kBase + 5 * kDay, policy, deleted, error)) << error;
   EXPECT_EQ(deleted, 0u);
   roll(kBase + 5 * kDay);
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(apply_retention(db_, kBase + 5 * kDay, policy, deleted, error));
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(apply_retention(db_, kBase + 5 * kDay, policy, deleted, error));
   EXPECT_GE(scalar("SELECT min(t_ms) FROM results"), kBase + 4 * kDay);
   EXPECT_GE(scalar("SELECT min(t_ms) FROM rollup_minute"), kBase + 3 * kDay);
   EXPECT_GE(scalar("SELECT min(t_ms) FROM rollup_hour"), kBase + 2 * kDay);
@@ -187,7 +201,9 @@ TEST_F(RollupTest, RetentionKeepsWhatTheNextLevelHasNotFolded) {
   EXPECT_EQ(*got.quantile_ms(0.95), *all.quantile_ms(0.95));
   // Days go after keep_days.
   ASSERT_TRUE(apply_retention(db_, kBase + 402 * kDay, policy, deleted, error));
-  EXPECT_EQ(scalar("SELECT count(*) FROM rollup_day WHERE t_ms < " + std::to_string(kBase + 2 * kDay)), 0);
+  EXPECT_EQ(
+      scalar("SELECT count(*) FROM rollup_day WHERE t_ms < " + std::to_string(kBase + 2 * kDay)),
+      0);
 }
 
 TEST_F(RollupTest, SeriesAlignsBucketsInUtcAndSummariesCountDownRuns) {

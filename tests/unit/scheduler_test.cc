@@ -19,7 +19,9 @@ TEST(Scheduler, FirstRunsSpreadOverTheInterval) {
   FakeClock clock;
   Scheduler s({100'000, 100'000});
   const Duration interval{10'000};
-  for (MonitorId id = 0; id < 10'000; ++id) s.add(id, interval, "h" + std::to_string(id), stable_hash("m" + std::to_string(id)), clock.mono());
+  for (MonitorId id = 0; id < 10'000; ++id)
+    s.add(id, interval, "h" + std::to_string(id), stable_hash("m" + std::to_string(id)),
+          clock.mono());
   // Count starts per second of the first interval: none may hold much more than its share.
   std::map<int, int> per_second;
   for (int ms = 0; ms <= 10'000; ms += 10) {
@@ -74,7 +76,8 @@ TEST(Scheduler, ABusyMonitorIsSkippedNotStartedTwice) {
 TEST(Scheduler, GlobalCapMakesRunsWaitInOrder) {
   FakeClock clock;
   Scheduler s({2, 100});
-  for (MonitorId id = 1; id <= 4; ++id) s.add(id, Duration{60'000}, "h" + std::to_string(id), 0, clock.mono());
+  for (MonitorId id = 1; id <= 4; ++id)
+    s.add(id, Duration{60'000}, "h" + std::to_string(id), 0, clock.mono());
   auto first = s.take_due(clock.mono());
   ASSERT_EQ(first.size(), 2u);
   EXPECT_EQ(s.stats().waiting, 2u);
@@ -137,7 +140,8 @@ TEST(Scheduler, RemovedMonitorsStopAndTheirRunningSlotIsFreed) {
 TEST(Scheduler, ARunDeferredForWantOfDescriptorsWaitsFirstAndLowersTheCap) {
   FakeClock clock;
   Scheduler s({10, 10});
-  for (MonitorId id = 1; id <= 12; ++id) s.add(id, Duration{60'000}, "h" + std::to_string(id), 0, clock.mono());
+  for (MonitorId id = 1; id <= 12; ++id)
+    s.add(id, Duration{60'000}, "h" + std::to_string(id), 0, clock.mono());
   const MonoTime due = clock.mono();
   const auto first = s.take_due(clock.mono());
   ASSERT_EQ(first.size(), 10u);
@@ -156,7 +160,8 @@ TEST(Scheduler, ARunDeferredForWantOfDescriptorsWaitsFirstAndLowersTheCap) {
   s.finished(first[2].id);
   const auto again = s.take_due(clock.mono());
   ASSERT_EQ(again.size(), 2u);
-  EXPECT_EQ(std::set<MonitorId>({again[0].id, again[1].id}), std::set<MonitorId>({first[0].id, first[1].id}));
+  EXPECT_EQ(std::set<MonitorId>({again[0].id, again[1].id}),
+            std::set<MonitorId>({first[0].id, first[1].id}));
   EXPECT_EQ(again[0].due, due);
   EXPECT_EQ(s.stats().in_flight, 9u);  // below max_in_flight
   // The next finished run lifts the cap back to max_in_flight.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+
 #include "tests/support/fake_clock.h"
 
 namespace lookout {
@@ -30,7 +31,8 @@ TEST(SloWindow, P95MatchesTheExactP95WithinTheSketchAccuracy) {
     clock.advance(Duration{1000});
   }
   std::sort(all.begin(), all.end());
-  const double exact_ms = all[static_cast<size_t>(0.95 * static_cast<double>(all.size() - 1))] / 1000.0;
+  const double exact_ms =
+      all[static_cast<size_t>(0.95 * static_cast<double>(all.size() - 1))] / 1000.0;
   const SloJudgement j = w.judge(clock.wall());
   EXPECT_EQ(j.samples, 900u);
   EXPECT_NEAR(j.p95_ms, exact_ms, exact_ms * 0.01);
@@ -51,7 +53,8 @@ TEST(SloWindow, BreachesWhileTheP95IsAboveTheBudgetAndRecovers) {
   }
   const SloJudgement bad = w.judge(clock.wall());
   ASSERT_TRUE(bad.breached);
-  EXPECT_NE(bad.cause.find("> 500 ms over the last 1m (40 samples)"), std::string::npos) << bad.cause;
+  EXPECT_NE(bad.cause.find("> 500 ms over the last 1m (40 samples)"), std::string::npos)
+      << bad.cause;
   EXPECT_EQ(bad.cause.rfind("p95 9", 0), 0u) << bad.cause;
   // Fast samples again; once the slow ones leave the window, it recovers.
   for (int i = 0; i < 70; ++i) {

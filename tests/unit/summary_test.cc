@@ -79,7 +79,8 @@ class SummaryTest : public ::testing::Test {
   // window ending at `now`.
   void expect_agrees(const std::string& monitor, int64_t now) {
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2(dir_.file("t.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open_v2(dir_.file("t.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
     {
       HistoryReader reader(db);
       const auto id = reader.monitor_id(monitor);
@@ -101,8 +102,10 @@ class SummaryTest : public ::testing::Test {
         const int64_t from = first_day + static_cast<int64_t>(i) * kDay;
         const Aggregate a = reader.range(*id, from, std::min(from + kDay, now + 1));
         EXPECT_EQ(s.days[i].count, a.count) << at << ", day " << i;
-        EXPECT_EQ(s.days[i].uptime, static_cast<float>(a.uptime().value_or(0))) << at << ", day " << i;
-        EXPECT_EQ(s.days[i].p95_ms, static_cast<float>(a.quantile_ms(0.95).value_or(-1))) << at << ", day " << i;
+        EXPECT_EQ(s.days[i].uptime, static_cast<float>(a.uptime().value_or(0)))
+            << at << ", day " << i;
+        EXPECT_EQ(s.days[i].p95_ms, static_cast<float>(a.quantile_ms(0.95).value_or(-1)))
+            << at << ", day " << i;
       }
     }
     sqlite3_close(db);
@@ -131,14 +134,16 @@ TEST_F(SummaryTest, RunsAfterTheTickCountAtOnce) {
     clock_.set(t + kSec);
     const bool fails = i % 4 == 0;
     down += fails ? 1 : 0;
-    run("web", t, fails ? Outcome::kDown : Outcome::kUp, fails ? std::nullopt : std::optional<int64_t>(404'000));
+    run("web", t, fails ? Outcome::kDown : Outcome::kUp,
+        fails ? std::nullopt : std::optional<int64_t>(404'000));
   }
   const int64_t now = t0 + 62 * 2 * kSec;
   at(now);
   expect_agrees("web", now);
   const auto s = store_->summaries().get()->at("web");
   ASSERT_TRUE(s.uptime_24h);
-  EXPECT_DOUBLE_EQ(*s.uptime_24h, 100.0 * static_cast<double>(runs - down) / static_cast<double>(runs));
+  EXPECT_DOUBLE_EQ(*s.uptime_24h,
+                   100.0 * static_cast<double>(runs - down) / static_cast<double>(runs));
   ASSERT_TRUE(s.p95_ms_24h);
   EXPECT_NEAR(*s.p95_ms_24h, 404.0, 404.0 * 0.01);
   EXPECT_EQ(s.days.back().count, runs);
@@ -155,8 +160,8 @@ TEST_F(SummaryTest, SamplesAndMaintenanceInTheNewestRuns) {
   tick(t0);
   for (int i = 0; i < 30; ++i) {
     const int64_t t = t0 + i * kSec;
-    run("dns", t, i % 5 == 0 ? Outcome::kDegraded : Outcome::kUp, std::nullopt, {2'000, 250'000 + i * 1'000},
-        i % 7 == 0);
+    run("dns", t, i % 5 == 0 ? Outcome::kDegraded : Outcome::kUp, std::nullopt,
+        {2'000, 250'000 + i * 1'000}, i % 7 == 0);
   }
   at(t0 + 31 * kSec);
   expect_agrees("dns", t0 + 31 * kSec);
@@ -171,7 +176,8 @@ TEST_P(SummaryEdgeTest, TheOldEdgeMovesBetweenTicks) {
   const int64_t t0 = kBase + 95 * kDay + GetParam();
   clock_.set(t0);
   for (int64_t t = t0 - 95 * kDay; t < t0 - 3 * kMin; t += 10 * kMin) {
-    run("web", t, (t / kMin) % 9 == 0 ? Outcome::kDown : Outcome::kUp, 20'000 + (t / kMin) % 13 * 3'000);
+    run("web", t, (t / kMin) % 9 == 0 ? Outcome::kDown : Outcome::kUp,
+        20'000 + (t / kMin) % 13 * 3'000);
   }
   // Dense, failing and slow around the 24 h edge, so each run that leaves moves the figures.
   for (int64_t t = t0 - kDay - 5 * kMin; t < t0 - kDay + 5 * kMin; t += 5 * kSec) {
@@ -193,7 +199,8 @@ TEST_P(SummaryEdgeTest, TheOldEdgeMovesBetweenTicks) {
 // (the edge crosses a day row, and the 90 daily bars move by one); just after midnight (the
 // tick's cut lies in the day before).
 INSTANTIATE_TEST_SUITE_P(Edges, SummaryEdgeTest,
-                         ::testing::Values(10 * kHour + 30 * kMin + 20 * kSec, 10 * kHour + 59 * kMin + 30 * kSec,
+                         ::testing::Values(10 * kHour + 30 * kMin + 20 * kSec,
+                                           10 * kHour + 59 * kMin + 30 * kSec,
                                            23 * kHour + 59 * kMin + 10 * kSec, 5 * kSec));
 
 }  // namespace
