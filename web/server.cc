@@ -17,6 +17,7 @@
 #include "web/metrics.h"
 #include "web/pages.h"
 #include "web/status_json.h"
+#include "web/svg.h"
 
 namespace lookout {
 namespace {
@@ -216,39 +217,13 @@ void WebServer::routes() {
 
 namespace {
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 void page(httplib::Response& res, int status, const std::string& title, const std::string& body) {
   res.status = status;
   res.set_content(
       fmt::format("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                   "<title>{0}</title></head><body><main><h1>{0}</h1>{1}</main></body></html>\n",
-                  html_escape(title), body),
+                  xml_escape(title), body),
       "text/html; charset=utf-8");
 }
 
@@ -343,16 +318,16 @@ void WebServer::ack_routes() {
     std::string body = fmt::format(
         "<dl><dt>Monitor</dt><dd>{}</dd><dt>State</dt><dd>{}</dd><dt>Cause</dt><dd>{}</"
         "dd><dt>Since</dt><dd>{}</dd></dl>",
-        html_escape(it->monitor), to_string(it->state), html_escape(it->cause),
+        xml_escape(it->monitor), to_string(it->state), xml_escape(it->cause),
         rfc3339(it->started_at));
     if (it->acknowledged_at) {
       body += fmt::format("<p>Acknowledged at {} (by {}).</p>", rfc3339(*it->acknowledged_at),
-                          html_escape(it->acknowledged_by));
+                          xml_escape(it->acknowledged_by));
     } else {
       body += fmt::format(
           "<form method=\"post\" action=\"/ack/{}\"><button type=\"submit\">Acknowledge incident "
           "{}</button></form>",
-          html_escape(token), it->id);
+          xml_escape(token), it->id);
     }
     page(res, 200, fmt::format("Incident {}: {}", it->id, it->monitor), body);
   });
