@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/message.h"
-#include "daemon/curl_bridge.h"
+#include "core/curl_bridge.h"
 
 namespace lookout {
 
@@ -66,8 +66,9 @@ class Transfer {
       curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
       const auto shortage = local_shortage(code, out_of_descriptors, errbuf_);
       const std::string detail = code == CURLE_OK ? answer_
-                                 : shortage       ? *shortage
-                                                  : (errbuf_[0] != '\0' ? errbuf_ : curl_easy_strerror(code));
+                                 : shortage
+                                     ? *shortage
+                                     : (errbuf_[0] != '\0' ? errbuf_ : curl_easy_strerror(code));
       Done d = std::move(done_);
       d(code, status, detail);  // may destroy this
     });
@@ -77,7 +78,8 @@ class Transfer {
   static size_t on_answer(char* data, size_t size, size_t n, void* p) {
     auto* self = static_cast<Transfer*>(p);
     const size_t len = size * n;
-    if (self->answer_.size() < 512) self->answer_.append(data, std::min(len, 512 - self->answer_.size()));
+    if (self->answer_.size() < 512)
+      self->answer_.append(data, std::min(len, 512 - self->answer_.size()));
     return len;
   }
   static size_t on_read(char* buf, size_t size, size_t n, void* p) {
@@ -103,7 +105,8 @@ DeliveryOutcome http_outcome(CURLcode code, long status, const std::string& deta
   const std::string what = fmt::format("HTTP {}", status);
   if (status >= 200 && status < 300) return {DeliveryOutcome::Kind::kDelivered, what};
   if (status == 429 || status >= 500 || status == 408) return {DeliveryOutcome::Kind::kRetry, what};
-  return {DeliveryOutcome::Kind::kPermanent, what + (detail.empty() ? "" : ": " + detail.substr(0, 200))};
+  return {DeliveryOutcome::Kind::kPermanent,
+          what + (detail.empty() ? "" : ": " + detail.substr(0, 200))};
 }
 
 // What channels share: the transfers in flight, kept until they finish.
@@ -111,25 +114,33 @@ class ChannelBase : public Channel {
  public:
   ChannelBase(const ChannelConfig& c, CurlBridge& curl, const Clock& clock, std::string public_url,
               std::shared_ptr<const Redactor> redactor)
-      : c_(c), curl_(curl), clock_(clock), public_url_(std::move(public_url)), redactor_(std::move(redactor)) {}
+      : c_(c),
+        curl_(curl),
+        clock_(clock),
+        public_url_(std::move(public_url)),
+        redactor_(std::move(redactor)) {}
   const ChannelConfig& config() const override { return c_; }
 
  protected:
   using Make = std::function<void(Transfer&)>;
   // Runs one transfer; the outcome is judged by `judge` and passed to `done` on a later turn.
-  void run(const Make& make, std::function<DeliveryOutcome(CURLcode, long, const std::string&)> judge, Done done) {
+  void run(const Make& make,
+           std::function<DeliveryOutcome(CURLcode, long, const std::string&)> judge, Done done) {
     auto it = inflight_.emplace(inflight_.end(), std::make_unique<Transfer>(curl_, c_));
     make(**it);
-    const bool started = (*it)->start([this, it, judge, done](CURLcode code, long status, const std::string& detail) {
-      DeliveryOutcome o = judge(code, status, detail);
-      if (redactor_) o.detail = redactor_->apply(std::move(o.detail));
-      inflight_.erase(it);
-      done(std::move(o));
-    });
+    const bool started = (*it)->start(
+        [this, it, judge, done](CURLcode code, long status, const std::string& detail) {
+          DeliveryOutcome o = judge(code, status, detail);
+          if (redactor_) o.detail = redactor_->apply(std::move(o.detail));
+          inflight_.erase(it);
+          done(std::move(o));
+        });
     if (!started) {
       inflight_.erase(it);
       // Never call back inside send(): report on the next turn of the loop.
-      curl_.defer([done] { done({DeliveryOutcome::Kind::kRetry, "could not start the transfer"}); });
+      curl_.defer([done] {
+        done({DeliveryOutcome::Kind::kRetry, "could not start the transfer"});
+      });
     }
   }
 
@@ -154,7 +165,8 @@ class WebhookChannel final : public ChannelBase {
           t.header(fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION));
           t.header("Idempotency-Key: " + notification_id(rows));
           t.header("X-Lookout-Event: " + notification_event(rows));
-          if (c_.secret) t.header("X-Lookout-Signature: " + webhook_signature(c_.secret->reveal(), body));
+          if (c_.secret)
+            t.header("X-Lookout-Signature: " + webhook_signature(c_.secret->reveal(), body));
           for (const auto& [k, v] : c_.headers) t.header(k + ": " + v.reveal());
           t.post(body);
         },
@@ -177,21 +189,23 @@ class SmsChannel final : public ChannelBase {
   }
 
  private:
-  void send_part(const std::string& recipient, std::vector<std::string> parts, size_t i, Done done) {
+  void send_part(const std::string& recipient, std::vector<std::string> parts, size_t i,
+                 Done done) {
     const std::string text = parts[i];
     run(
         [&](Transfer& t) {
           if (c_.provider == "twilio") {
             std::string base = c_.url.reveal();
             while (!base.empty() && base.back() == '/') base.pop_back();
-            const std::string url = fmt::format("{}/2010-04-01/Accounts/{}/Messages.json", base, c_.account->reveal());
+            const std::string url =
+                fmt::format("{}/2010-04-01/Accounts/{}/Messages.json", base, c_.account->reveal());
             curl_easy_setopt(t.easy(), CURLOPT_URL, url.c_str());
             curl_easy_setopt(t.easy(), CURLOPT_USERNAME, c_.account->reveal().c_str());
             curl_easy_setopt(t.easy(), CURLOPT_PASSWORD, c_.token->reveal().c_str());
             curl_easy_setopt(t.easy(), CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
             t.header("Content-Type: application/x-www-form-urlencoded");
-            t.post(fmt::format("To={}&From={}&Body={}", form_escape(t.easy(), recipient), form_escape(t.easy(), c_.from),
-                               form_escape(t.easy(), text)));
+            t.post(fmt::format("To={}&From={}&Body={}", form_escape(t.easy(), recipient),
+                               form_escape(t.easy(), c_.from), form_escape(t.easy(), text)));
           } else {
             curl_easy_setopt(t.easy(), CURLOPT_URL, c_.url.reveal().c_str());
             if (c_.token) t.header("Authorization: Bearer " + c_.token->reveal());
@@ -200,10 +214,13 @@ class SmsChannel final : public ChannelBase {
               const std::string j = nlohmann::json(s).dump();
               return j.substr(1, j.size() - 2);
             };
-            std::string body = c_.body_template.empty() ? R"({"to":"{{to}}","from":"{{from}}","message":"{{message}}"})"
-                                                        : c_.body_template;
-            for (const auto& [key, value] : {std::pair<std::string, std::string>{"{{to}}", recipient},
-                                             {"{{from}}", c_.from}, {"{{message}}", text}}) {
+            std::string body = c_.body_template.empty()
+                                   ? R"({"to":"{{to}}","from":"{{from}}","message":"{{message}}"})"
+                                   : c_.body_template;
+            for (const auto& [key, value] :
+                 {std::pair<std::string, std::string>{"{{to}}", recipient},
+                  {"{{from}}", c_.from},
+                  {"{{message}}", text}}) {
               for (size_t p = body.find(key); p != std::string::npos; p = body.find(key, p + 1)) {
                 body.replace(p, key.size(), quoted(value));
               }
@@ -233,18 +250,24 @@ class EmailChannel final : public ChannelBase {
           curl_easy_setopt(t.easy(), CURLOPT_URL, c_.smtp_url.reveal().c_str());
           curl_easy_setopt(t.easy(), CURLOPT_PROTOCOLS_STR, "smtp,smtps");
           if (c_.smtp_url.reveal().rfind("smtp://", 0) == 0) {
-            curl_easy_setopt(t.easy(), CURLOPT_USE_SSL, c_.starttls ? static_cast<long>(CURLUSESSL_ALL) : static_cast<long>(CURLUSESSL_NONE));
+            curl_easy_setopt(t.easy(), CURLOPT_USE_SSL,
+                             c_.starttls ? static_cast<long>(CURLUSESSL_ALL)
+                                         : static_cast<long>(CURLUSESSL_NONE));
           }
-          if (c_.username) curl_easy_setopt(t.easy(), CURLOPT_USERNAME, c_.username->reveal().c_str());
-          if (c_.password) curl_easy_setopt(t.easy(), CURLOPT_PASSWORD, c_.password->reveal().c_str());
+          if (c_.username)
+            curl_easy_setopt(t.easy(), CURLOPT_USERNAME, c_.username->reveal().c_str());
+          if (c_.password)
+            curl_easy_setopt(t.easy(), CURLOPT_PASSWORD, c_.password->reveal().c_str());
           curl_easy_setopt(t.easy(), CURLOPT_MAIL_FROM, fmt::format("<{}>", c_.from).c_str());
           for (const auto& r : c_.to) t.recipient(fmt::format("<{}>", r));
           t.upload(message);
         },
         [](CURLcode code, long status, const std::string& detail) -> DeliveryOutcome {
-          if (code == CURLE_OK) return {DeliveryOutcome::Kind::kDelivered, fmt::format("SMTP {}", status)};
+          if (code == CURLE_OK)
+            return {DeliveryOutcome::Kind::kDelivered, fmt::format("SMTP {}", status)};
           // Wrong credentials or a server without the TLS we require do not fix themselves.
-          if (code == CURLE_LOGIN_DENIED || code == CURLE_USE_SSL_FAILED) return {DeliveryOutcome::Kind::kPermanent, detail};
+          if (code == CURLE_LOGIN_DENIED || code == CURLE_USE_SSL_FAILED)
+            return {DeliveryOutcome::Kind::kPermanent, detail};
           return {DeliveryOutcome::Kind::kRetry, detail};
         },
         std::move(done));
@@ -253,15 +276,19 @@ class EmailChannel final : public ChannelBase {
 
 }  // namespace
 
-std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock, std::string public_url,
+std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock,
+                                      std::string public_url,
                                       std::shared_ptr<const Redactor> redactor) {
   switch (c.type) {
     case ChannelType::kWebhook:
-      return std::make_unique<WebhookChannel>(c, curl, clock, std::move(public_url), std::move(redactor));
+      return std::make_unique<WebhookChannel>(c, curl, clock, std::move(public_url),
+                                              std::move(redactor));
     case ChannelType::kSms:
-      return std::make_unique<SmsChannel>(c, curl, clock, std::move(public_url), std::move(redactor));
+      return std::make_unique<SmsChannel>(c, curl, clock, std::move(public_url),
+                                          std::move(redactor));
     case ChannelType::kEmail:
-      return std::make_unique<EmailChannel>(c, curl, clock, std::move(public_url), std::move(redactor));
+      return std::make_unique<EmailChannel>(c, curl, clock, std::move(public_url),
+                                            std::move(redactor));
   }
   return nullptr;
 }

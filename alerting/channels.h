@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "alerting/incidents.h"
-#include "daemon/clock.h"
-#include "daemon/config.h"
+#include "config/config.h"
+#include "core/clock.h"
 
 namespace lookout {
 
@@ -34,6 +34,7 @@ class Channel {
 };
 
 std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock,
-                                      std::string public_url, std::shared_ptr<const Redactor> redactor);
+                                      std::string public_url,
+                                      std::shared_ptr<const Redactor> redactor);
 
 }  // namespace lookout

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "daemon/curl_bridge.h"
-#include "daemon/units.h"
+#include "core/curl_bridge.h"
+#include "core/units.h"
 
 namespace lookout {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "alerting/channels.h"
 #include "alerting/grouping.h"
-#include "daemon/event_loop.h"
+#include "core/event_loop.h"
 #include "store/store.h"
 
 namespace lookout {

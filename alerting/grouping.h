@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "alerting/incidents.h"
-#include "daemon/clock.h"
-#include "daemon/config.h"
+#include "config/config.h"
+#include "core/clock.h"
 
 namespace lookout {
 

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "alerting/incidents.h"
-#include "daemon/clock.h"
-#include "daemon/config.h"
+#include "config/config.h"
+#include "core/clock.h"
 
 namespace lookout {
 
@@ -18,7 +18,8 @@ std::string webhook_body(const OutboxRow& row, WallTime sent_at);
 std::string headline(const OutboxRow& row);
 
 // A complete RFC 5322 message (CRLF line ends, dot-stuffing left to the SMTP client).
-std::string email_message(const ChannelConfig& c, const OutboxRow& row, const std::string& public_url, WallTime now);
+std::string email_message(const ChannelConfig& c, const OutboxRow& row,
+                          const std::string& public_url, WallTime now);
 
 // "DOWN portal-home 503 since 10:42Z ack: https://..." split into at most two messages of at
 // most 160 characters; what does not fit is cut with "...".
@@ -39,7 +40,8 @@ std::string notification_event(const Batch& rows);
 std::string webhook_body(const Batch& rows, WallTime sent_at, const std::string& public_url);
 // "[480 DOWN, 20 DEGRADED] api-1 and 499 more"
 std::string headline(const Batch& rows);
-std::string email_message(const ChannelConfig& c, const Batch& rows, const std::string& public_url, WallTime now);
+std::string email_message(const ChannelConfig& c, const Batch& rows, const std::string& public_url,
+                          WallTime now);
 std::vector<std::string> sms_messages(const Batch& rows, const std::string& public_url);
 
 // HMAC-SHA256 of the body with the secret, as the X-Lookout-Signature value "sha256=<hex>".

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 
 namespace lookout {
 
@@ -13,7 +13,8 @@ struct RouteSubject {
 };
 
 // Routes that apply to the monitor in that state, in config order.
-std::vector<const RouteConfig*> routes_for(const Config& config, const MonitorConfig& monitor, const std::string& state);
+std::vector<const RouteConfig*> routes_for(const Config& config, const MonitorConfig& monitor,
+                                           const std::string& state);
 bool route_matches(const RouteConfig& route, const RouteSubject& subject);
 
 }  // namespace lookout

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "daemon/units.h"
+#include "core/units.h"
 
 namespace lookout {
 
@@ -46,8 +46,8 @@ SloJudgement SloWindow::judge(WallTime now) {
   j.judged = slo_.p95.has_value() && j.samples >= static_cast<uint64_t>(slo_.min_samples);
   if (j.judged && j.p95_ms > static_cast<double>(slo_.p95->count())) {
     j.breached = true;
-    j.cause = fmt::format("p95 {:.0f} ms > {} ms over the last {} ({} samples)", j.p95_ms, slo_.p95->count(),
-                          format_duration(slo_.window), j.samples);
+    j.cause = fmt::format("p95 {:.0f} ms > {} ms over the last {} ({} samples)", j.p95_ms,
+                          slo_.p95->count(), format_duration(slo_.window), j.samples);
   }
   return j;
 }

@@ -9,8 +9,8 @@
 #include <optional>
 #include <string>
 
-#include "daemon/clock.h"
-#include "daemon/config.h"
+#include "config/config.h"
+#include "core/clock.h"
 #include "store/sketch.h"
 
 namespace lookout {

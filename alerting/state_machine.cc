@@ -17,32 +17,11 @@ char letter(Outcome o) {
   return 'd';
 }
 
-Outcome from_letter(char c) { return c == 'u' ? Outcome::kUp : c == 'g' ? Outcome::kDegraded : Outcome::kDown; }
+Outcome from_letter(char c) {
+  return c == 'u' ? Outcome::kUp : c == 'g' ? Outcome::kDegraded : Outcome::kDown;
+}
 
 }  // namespace
-
-const char* to_string(State s) {
-  switch (s) {
-    case State::kUnknown:
-      return "unknown";
-    case State::kUp:
-      return "up";
-    case State::kDegraded:
-      return "degraded";
-    case State::kDown:
-      return "down";
-    case State::kMaintenance:
-      return "maintenance";
-  }
-  return "unknown";
-}
-
-std::optional<State> state_from_string(const std::string& s) {
-  for (State st : {State::kUnknown, State::kUp, State::kDegraded, State::kDown, State::kMaintenance}) {
-    if (s == to_string(st)) return st;
-  }
-  return std::nullopt;
-}
 
 State state_of(Outcome o) {
   switch (o) {
@@ -58,7 +37,8 @@ State state_of(Outcome o) {
 
 StateMachine::StateMachine(State state, WallTime since, std::string recent)
     : state_(state), since_(since), recent_(std::move(recent)) {
-  recent_.erase(std::remove_if(recent_.begin(), recent_.end(), [](char c) { return c != 'u' && c != 'g' && c != 'd'; }),
+  recent_.erase(std::remove_if(recent_.begin(), recent_.end(),
+                               [](char c) { return c != 'u' && c != 'g' && c != 'd'; }),
                 recent_.end());
   if (recent_.size() > kMaxHistory) recent_.erase(0, recent_.size() - kMaxHistory);
 }
@@ -72,7 +52,8 @@ bool StateMachine::apply(Outcome run, WallTime at, int fail_after, int recover_a
     next = state_of(run);
   } else if (run == Outcome::kUp) {
     const size_t n = static_cast<size_t>(recover_after);
-    if (recent_.size() >= n && std::all_of(recent_.end() - static_cast<long>(n), recent_.end(), [](char c) { return c == 'u'; })) {
+    if (recent_.size() >= n && std::all_of(recent_.end() - static_cast<long>(n), recent_.end(),
+                                           [](char c) { return c == 'u'; })) {
       next = State::kUp;
     }
   } else {

@@ -7,14 +7,12 @@
 #include <optional>
 #include <string>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 #include "probes/probe.h"
+#include "store/records.h"
 
 namespace lookout {
 
-enum class State : uint8_t { kUnknown, kUp, kDegraded, kDown, kMaintenance };
-const char* to_string(State s);
-std::optional<State> state_from_string(const std::string& s);
 State state_of(Outcome o);
 
 class StateMachine {

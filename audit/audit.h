@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "audit/check.h"
-#include "daemon/clock.h"
-#include "daemon/config.h"
+#include "config/config.h"
+#include "core/clock.h"
 #include "probes/http_expect.h"
 
 namespace lookout::audit {
@@ -42,7 +42,7 @@ std::optional<Targets> derive_targets(const AuditOptions& o, std::string& error)
 
 // What the audit saw that the monitors written from it need.
 struct AuditFacts {
-  std::vector<std::string> mx_hosts;          // MX hosts whose STARTTLS certificate passed
+  std::vector<std::string> mx_hosts;                 // MX hosts whose STARTTLS certificate passed
   std::vector<std::pair<std::string, int>> refused;  // private paths that refused, and how
 };
 
@@ -55,6 +55,7 @@ struct AuditReport {
 
 // Runs every check. `journey` is the loaded journey file (when given). Never throws for what
 // the app does; a check that cannot run says why in its evidence.
-AuditReport run_audit(const AuditOptions& o, const Targets& t, const Config* journey, const Clock& clock);
+AuditReport run_audit(const AuditOptions& o, const Targets& t, const Config* journey,
+                      const Clock& clock);
 
 }  // namespace lookout::audit

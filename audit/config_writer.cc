@@ -2,20 +2,21 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "audit/url.h"
 #include "audit/web_checks.h"
-#include "daemon/units.h"
+#include "core/units.h"
 
 namespace lookout::audit {
 namespace {
 
 bool passed(const std::vector<CheckResult>& checks, std::string_view id) {
-  return std::any_of(checks.begin(), checks.end(), [&](const CheckResult& c) { return c.id == id && c.result == Result::kPass; });
+  return std::any_of(checks.begin(), checks.end(),
+                     [&](const CheckResult& c) { return c.id == id && c.result == Result::kPass; });
 }
 
 // A monitor name part: lower case letters, digits and dashes.
@@ -37,13 +38,18 @@ class Writer {
  public:
   explicit Writer(std::string prefix) : prefix_(std::move(prefix)) {}
   // Starts a [[monitor]] with a unique name made of the prefix and `what`.
-  void monitor(const std::string& comment, std::string_view what, std::string_view type, const std::string& group) {
+  void monitor(const std::string& comment, std::string_view what, std::string_view type,
+               const std::string& group) {
     std::string name = prefix_ + "-" + slug(what);
-    for (int n = 2; std::find(names_.begin(), names_.end(), name) != names_.end(); ++n) name = fmt::format("{}-{}-{}", prefix_, slug(what), n);
+    for (int n = 2; std::find(names_.begin(), names_.end(), name) != names_.end(); ++n)
+      name = fmt::format("{}-{}-{}", prefix_, slug(what), n);
     names_.push_back(name);
-    out_ << fmt::format("\n# {}\n[[monitor]]\nname = {}\ntype = {}\ngroup = {}\n", comment, toml_quote(name), toml_quote(type), toml_quote(group));
+    out_ << fmt::format("\n# {}\n[[monitor]]\nname = {}\ntype = {}\ngroup = {}\n", comment,
+                        toml_quote(name), toml_quote(type), toml_quote(group));
   }
-  void line(std::string_view key, const std::string& value) { out_ << key << " = " << value << "\n"; }
+  void line(std::string_view key, const std::string& value) {
+    out_ << key << " = " << value << "\n";
+  }
   void raw(const std::string& text) { out_ << text; }
   std::string str() const { return out_.str(); }
   size_t count() const { return names_.size(); }
@@ -56,7 +62,8 @@ class Writer {
 
 std::string inline_table(const std::vector<std::pair<std::string, std::string>>& kv) {
   std::vector<std::string> parts;
-  for (const auto& [k, v] : kv) parts.push_back(fmt::format("{} = {}", toml_quote(k), toml_quote(v)));
+  for (const auto& [k, v] : kv)
+    parts.push_back(fmt::format("{} = {}", toml_quote(k), toml_quote(v)));
   return fmt::format("{{ {} }}", fmt::join(parts, ", "));
 }
 
@@ -89,7 +96,8 @@ std::string toml_quote(std::string_view s) {
   return out + "\"";
 }
 
-std::vector<std::pair<std::string, std::string>> kept_headers(const HttpObservation& page, const std::vector<CheckResult>& checks) {
+std::vector<std::pair<std::string, std::string>> kept_headers(
+    const HttpObservation& page, const std::vector<CheckResult>& checks) {
   std::vector<std::pair<std::string, std::string>> out;
   auto first = [&](std::string_view name) {
     const auto v = header_values(page, name);
@@ -110,7 +118,8 @@ std::vector<std::pair<std::string, std::string>> kept_headers(const HttpObservat
     }
   }
   if (passed(checks, "referrer_policy")) {
-    if (const std::string rp = first("Referrer-Policy"); !rp.empty()) out.emplace_back("Referrer-Policy", rp);
+    if (const std::string rp = first("Referrer-Policy"); !rp.empty())
+      out.emplace_back("Referrer-Policy", rp);
   }
   return out;
 }
@@ -127,17 +136,21 @@ std::string journey_monitors_toml(std::string_view config_text) {
   toml::array journeys;
   for (const auto& m : *monitors) {
     const auto* t = m.as_table();
-    if (t != nullptr && t->get("type") != nullptr && t->get("type")->value_or(std::string()) == "journey") journeys.push_back(*t);
+    if (t != nullptr && t->get("type") != nullptr &&
+        t->get("type")->value_or(std::string()) == "journey")
+      journeys.push_back(*t);
   }
   if (journeys.empty()) return "";
   toml::table root;
   root.insert("monitor", std::move(journeys));
   std::ostringstream out;
-  out << toml::toml_formatter(root, toml::toml_formatter::default_flags & ~toml::format_flags::indentation);
+  out << toml::toml_formatter(
+      root, toml::toml_formatter::default_flags & ~toml::format_flags::indentation);
   return out.str() + "\n";
 }
 
-std::string write_config(const AuditOptions& o, const AuditReport& r, const std::string& journeys, const std::string& today) {
+std::string write_config(const AuditOptions& o, const AuditReport& r, const std::string& journeys,
+                         const std::string& today) {
   const Targets& t = r.targets;
   const auto& checks = r.checks;
   const std::string group = t.host;
@@ -147,8 +160,10 @@ std::string write_config(const AuditOptions& o, const AuditReport& r, const std:
   };
 
   if (passed(checks, "tls_certificate")) {
-    w.monitor("The certificate stays valid, names the host and is renewed more than 21 days before expiry.", "certificate", "cert",
-              group);
+    w.monitor(
+        "The certificate stays valid, names the host and is renewed more than 21 days before "
+        "expiry.",
+        "certificate", "cert", group);
     w.line("host", toml_quote(t.host));
     w.line("port", std::to_string(t.port));
     ca();
@@ -169,27 +184,33 @@ std::string write_config(const AuditOptions& o, const AuditReport& r, const std:
 
   const auto headers = kept_headers(r.page, checks);
   if (!headers.empty()) {
-    w.monitor("The security headers that passed stay on the page.", "security-headers", "http", group);
+    w.monitor("The security headers that passed stay on the page.", "security-headers", "http",
+              group);
     w.line("url", toml_quote(t.https_url));
     ca();
     w.line("expect.headers", inline_table(headers));
   }
   for (const auto& [path, status] : r.facts.refused) {
-    w.monitor(fmt::format("{} keeps refusing anonymous calls.", path), "private-" + slug(path), "http", group);
+    w.monitor(fmt::format("{} keeps refusing anonymous calls.", path), "private-" + slug(path),
+              "http", group);
     w.line("url", toml_quote(resolve_url(t.https_url, path)));
     ca();
     w.line("follow_redirects", "false");
     w.line("expect.status", "[401, 403]");
   }
   if (!journeys.empty()) {
-    w.raw(fmt::format("\n# The journeys of {}, as written there: they keep passing, refused steps included.\n", o.journey_file));
+    w.raw(fmt::format(
+        "\n# The journeys of {}, as written there: they keep passing, refused steps included.\n",
+        o.journey_file));
     w.raw(journeys);
   }
   if (!o.mail_domain.empty()) {
     const std::string resolver = o.resolver.empty() ? "" : toml_quote(o.resolver);
-    auto record = [&](const char* id, const char* check, std::string_view what, const std::string& selector) {
+    auto record = [&](const char* id, const char* check, std::string_view what,
+                      const std::string& selector) {
       if (!passed(checks, id)) return;
-      w.monitor(fmt::format("The {} record of {} stays sound.", what, o.mail_domain), what, "dns", group);
+      w.monitor(fmt::format("The {} record of {} stays sound.", what, o.mail_domain), what, "dns",
+                group);
       w.line("query", toml_quote(o.mail_domain));
       w.line("check", toml_quote(check));
       if (!selector.empty()) w.line("selector", toml_quote(selector));
@@ -198,17 +219,22 @@ std::string write_config(const AuditOptions& o, const AuditReport& r, const std:
     };
     record("spf", "spf", "spf", "");
     record("dmarc", "dmarc", "dmarc", "");
-    for (const auto& s : o.dkim_selectors) record(("dkim:" + s).c_str(), "dkim", "dkim-" + slug(s), s);
+    for (const auto& s : o.dkim_selectors)
+      record(("dkim:" + s).c_str(), "dkim", "dkim-" + slug(s), s);
     if (passed(checks, "mx_starttls")) {
-      w.monitor(fmt::format("The MX records of {} do not change unnoticed (`lookout accept` takes a new set).", o.mail_domain), "mx",
-                "dns", group);
+      w.monitor(
+          fmt::format(
+              "The MX records of {} do not change unnoticed (`lookout accept` takes a new set).",
+              o.mail_domain),
+          "mx", "dns", group);
       w.line("query", toml_quote(o.mail_domain));
       w.line("record", toml_quote("MX"));
       if (!resolver.empty()) w.line("resolver", resolver);
       w.line("on_change", toml_quote("alert"));
       w.line("interval", toml_quote("5m"));
       for (const auto& h : r.facts.mx_hosts) {
-        w.monitor(fmt::format("{} keeps offering STARTTLS with a valid certificate.", h), "mx-" + slug(h) + "-certificate", "cert", group);
+        w.monitor(fmt::format("{} keeps offering STARTTLS with a valid certificate.", h),
+                  "mx-" + slug(h) + "-certificate", "cert", group);
         w.line("host", toml_quote(h));
         w.line("port", std::to_string(o.mx_port));
         w.line("starttls", toml_quote("smtp"));
@@ -218,7 +244,9 @@ std::string write_config(const AuditOptions& o, const AuditReport& r, const std:
     }
   }
   if (passed(checks, "latency_p95")) {
-    w.monitor(fmt::format("The page's p95 stays under {} over 15 minutes.", format_duration(o.latency_budget)), "latency", "latency", group);
+    w.monitor(fmt::format("The page's p95 stays under {} over 15 minutes.",
+                          format_duration(o.latency_budget)),
+              "latency", "latency", group);
     w.line("url", toml_quote(t.https_url));
     ca();
     w.line("samples", "5");
@@ -229,10 +257,12 @@ std::string write_config(const AuditOptions& o, const AuditReport& r, const std:
   std::string head = fmt::format(
       "# Written by `lookout audit {}` on {}: monitors that keep the audit's passing items true.\n"
       "# Checks that failed are not here: fix them, audit again, and write the config anew.\n"
-      "# Add [server], [storage], [[channel]] and [[route]] tables (see config.example.toml), or copy these\n"
+      "# Add [server], [storage], [[channel]] and [[route]] tables (see config.example.toml), or "
+      "copy these\n"
       "# monitors into your config; `lookout check -c FILE` validates it.\n",
       t.https_url, today);
-  if (w.count() == 0 && journeys.empty()) head += "# No check passed, so there is nothing to keep yet.\n";
+  if (w.count() == 0 && journeys.empty())
+    head += "# No check passed, so there is nothing to keep yet.\n";
   return head + w.str();
 }
 

@@ -1,10 +1,11 @@
 #include "audit/url.h"
-#include "daemon/text.h"
 
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <memory>
+
+#include "core/text.h"
 
 namespace lookout::audit {
 namespace {
@@ -56,8 +57,8 @@ bool same_origin(const std::string& a, const std::string& b) {
   auto origin = [](const std::string& url) {
     const Handle h = handle_of(url);
     if (!h) return std::string();
-    return ascii_lower(part(h.get(), CURLUPART_SCHEME) + "://" + part(h.get(), CURLUPART_HOST) + ":" +
-                 part(h.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT));
+    return ascii_lower(part(h.get(), CURLUPART_SCHEME) + "://" + part(h.get(), CURLUPART_HOST) +
+                       ":" + part(h.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT));
   };
   const std::string oa = origin(a);
   return !oa.empty() && oa == origin(b);

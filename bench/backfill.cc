@@ -4,17 +4,17 @@
 // part goes through the real rollup code; older hours are made from synthetic samples.
 //
 //   lookout-backfill --db FILE --monitors 1000 --days 90 [--interval 60s] [--raw-days 3]
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <iostream>
 #include <random>
 
-#include "daemon/clock.h"
-#include "daemon/units.h"
+#include "core/clock.h"
+#include "core/units.h"
 #include "store/aggregate.h"
 #include "store/rollup.h"
 #include "store/schema.h"
@@ -68,8 +68,9 @@ int main(int argc, char** argv) {
 
   sqlite3* db = nullptr;
   check(sqlite3_open(db_path.c_str(), &db), db, "open");
-  sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF", nullptr,
-               nullptr, nullptr);
+  sqlite3_exec(
+      db, "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF",
+      nullptr, nullptr, nullptr);
   std::string error;
   if (!migrate(db, error)) {
     std::cerr << error << "\n";
@@ -83,7 +84,8 @@ int main(int argc, char** argv) {
 
   sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
   sqlite3_stmt* mon = nullptr;
-  sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO monitors (id, name) VALUES (?, ?)", -1, &mon, nullptr);
+  sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO monitors (id, name) VALUES (?, ?)", -1, &mon,
+                     nullptr);
   for (int m = 0; m < monitors; ++m) {
     sqlite3_bind_int64(mon, 1, m + 1);
     const std::string name = fmt::format("m{}", m);
@@ -96,10 +98,14 @@ int main(int argc, char** argv) {
   // Older history: hour rows from synthetic samples, day rows merged from them.
   sqlite3_stmt* hour = nullptr;
   sqlite3_stmt* day = nullptr;
-  const char* insert = "INSERT OR REPLACE INTO {} (monitor_id, t_ms, count, failures, degraded, maintenance, min_us, "
-                       "max_us, sum_us, sketch) VALUES (?,?,?,?,?,?,?,?,?,?)";
-  sqlite3_prepare_v2(db, fmt::format(fmt::runtime(insert), kHourLevel.table).c_str(), -1, &hour, nullptr);
-  sqlite3_prepare_v2(db, fmt::format(fmt::runtime(insert), kDayLevel.table).c_str(), -1, &day, nullptr);
+  const char* insert =
+      "INSERT OR REPLACE INTO {} (monitor_id, t_ms, count, failures, degraded, maintenance, "
+      "min_us, "
+      "max_us, sum_us, sketch) VALUES (?,?,?,?,?,?,?,?,?,?)";
+  sqlite3_prepare_v2(db, fmt::format(fmt::runtime(insert), kHourLevel.table).c_str(), -1, &hour,
+                     nullptr);
+  sqlite3_prepare_v2(db, fmt::format(fmt::runtime(insert), kDayLevel.table).c_str(), -1, &day,
+                     nullptr);
   const int64_t runs_per_hour = kHour / every;
   for (int m = 0; m < monitors; ++m) {
     Aggregate day_agg;
@@ -113,7 +119,8 @@ int main(int argc, char** argv) {
       Aggregate h;
       for (int64_t r = 0; r < runs_per_hour; ++r) {
         const Outcome o = s.outcome();
-        h.add_run(o, o == Outcome::kDown ? std::nullopt : std::optional<int64_t>(s.latency_us()), false);
+        h.add_run(o, o == Outcome::kDown ? std::nullopt : std::optional<int64_t>(s.latency_us()),
+                  false);
       }
       write_level_row(hour, m + 1, t, h);
       day_agg.merge(h);
@@ -127,8 +134,10 @@ int main(int argc, char** argv) {
   // Recent history: raw rows, then the real rollup code makes minutes, hours and days.
   sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
   sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v2(db, "INSERT INTO results (monitor_id, t_ms, outcome, http_status, total_us) VALUES (?,?,?,?,?)", -1,
-                     &raw, nullptr);
+  sqlite3_prepare_v2(
+      db,
+      "INSERT INTO results (monitor_id, t_ms, outcome, http_status, total_us) VALUES (?,?,?,?,?)",
+      -1, &raw, nullptr);
   for (int m = 0; m < monitors; ++m) {
     const int64_t phase = (static_cast<int64_t>(m) * 7919) % every;
     for (int64_t t = raw_from + phase; t < now; t += every) {
@@ -150,9 +159,11 @@ int main(int argc, char** argv) {
   sqlite3_finalize(raw);
   // Hours before raw_from are already written: the hour and day levels start there.
   sqlite3_stmt* wm = nullptr;
-  sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &wm, nullptr);
-  for (const auto& [key, value] : {std::pair{kHourLevel.watermark_key, raw_from},
-                                   std::pair{kDayLevel.watermark_key, align_down(raw_from, kDay)}}) {
+  sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &wm,
+                     nullptr);
+  for (const auto& [key, value] :
+       {std::pair{kHourLevel.watermark_key, raw_from},
+        std::pair{kDayLevel.watermark_key, align_down(raw_from, kDay)}}) {
     sqlite3_bind_text(wm, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(wm, 2, std::to_string(value).c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_step(wm);
@@ -161,9 +172,10 @@ int main(int argc, char** argv) {
   sqlite3_finalize(wm);
   sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   // The minute level starts at raw_from too (nothing older is raw).
-  sqlite3_exec(db, fmt::format("INSERT OR REPLACE INTO meta (key, value) VALUES ('{}', '{}')", kMinuteLevel.watermark_key,
-                               raw_from)
-                       .c_str(),
+  sqlite3_exec(db,
+               fmt::format("INSERT OR REPLACE INTO meta (key, value) VALUES ('{}', '{}')",
+                           kMinuteLevel.watermark_key, raw_from)
+                   .c_str(),
                nullptr, nullptr, nullptr);
   RollupStats stats;
   if (!roll_up(db, now, 15'000, stats, error)) {
@@ -172,9 +184,12 @@ int main(int argc, char** argv) {
   }
   sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
   sqlite3_close(db);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::cout << fmt::format("{}: {} monitors, {} days at {} ({} days raw); {} minute, {} hour, {} day rows rolled up; {:.1f} s\n",
-                           db_path, monitors, days, interval_text, raw_days, stats.minute_rows, stats.hour_rows,
-                           stats.day_rows, secs);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << fmt::format(
+      "{}: {} monitors, {} days at {} ({} days raw); {} minute, {} hour, {} day rows rolled up; "
+      "{:.1f} s\n",
+      db_path, monitors, days, interval_text, raw_days, stats.minute_rows, stats.hour_rows,
+      stats.day_rows, secs);
   return 0;
 }

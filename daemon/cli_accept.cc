@@ -6,8 +6,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "config/config.h"
 #include "daemon/cli.h"
-#include "daemon/config.h"
 
 namespace lookout {
 namespace {
@@ -38,7 +38,8 @@ int cmd_accept(const std::string& config_path, const std::string& monitor) {
   if (host == "0.0.0.0") host = "127.0.0.1";
   if (host == "::") host = "::1";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  const std::string url = fmt::format("http://{}:{}/api/v1/monitors/{}/accept", host, config.server.listen_port, monitor);
+  const std::string url = fmt::format("http://{}:{}/api/v1/monitors/{}/accept", host,
+                                      config.server.listen_port, monitor);
   const std::string auth = "Authorization: Bearer " + config.server.admin_token->reveal();
 
   CURL* e = curl_easy_init();
@@ -58,13 +59,15 @@ int cmd_accept(const std::string& config_path, const std::string& monitor) {
   curl_slist_free_all(headers);
   curl_easy_cleanup(e);
   if (code != CURLE_OK) {
-    std::cerr << fmt::format("cannot reach the daemon at {}: {} (is lookout running with this config?)\n",
-                             url, curl_easy_strerror(code));
+    std::cerr << fmt::format(
+        "cannot reach the daemon at {}: {} (is lookout running with this config?)\n", url,
+        curl_easy_strerror(code));
     return 1;
   }
   const auto j = nlohmann::json::parse(body, nullptr, false);
   if (status != 200) {
-    const std::string why = j.is_object() && j.contains("error") ? j["error"].get<std::string>() : body;
+    const std::string why =
+        j.is_object() && j.contains("error") ? j["error"].get<std::string>() : body;
     std::cerr << fmt::format("{}: not accepted: {} (HTTP {})\n", monitor, why, status);
     return 1;
   }

@@ -7,11 +7,11 @@
 #include <set>
 
 #include "alerting/channels.h"
+#include "config/config.h"
+#include "core/curl_bridge.h"
+#include "core/event_loop.h"
+#include "core/random.h"
 #include "daemon/cli.h"
-#include "daemon/config.h"
-#include "daemon/curl_bridge.h"
-#include "daemon/event_loop.h"
-#include "daemon/random.h"
 
 namespace lookout {
 

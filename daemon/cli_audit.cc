@@ -1,18 +1,18 @@
 // `lookout audit`: checks the arguments, runs the audit, prints the scorecard and writes the
 // monitors that keep it true.
 #include <fmt/format.h>
+#include <re2/re2.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <re2/re2.h>
 
 #include "audit/audit.h"
 #include "audit/config_writer.h"
 #include "audit/report.h"
+#include "core/units.h"
 #include "daemon/cli.h"
-#include "daemon/units.h"
 
 namespace lookout {
 namespace {
@@ -55,7 +55,8 @@ std::optional<audit::AuditOptions> options_of(const AuditArgs& a, std::string& e
   o.private_paths = a.private_paths;
   if (!a.rate_limit_path.empty()) {
     if (a.rate_limit_path.front() != '/') {
-      error = fmt::format("--rate-limit-check \"{}\" must be a path starting with /", a.rate_limit_path);
+      error = fmt::format("--rate-limit-check \"{}\" must be a path starting with /",
+                          a.rate_limit_path);
       return std::nullopt;
     }
     o.rate_limit_path = a.rate_limit_path;
@@ -90,11 +91,14 @@ std::optional<audit::AuditOptions> options_of(const AuditArgs& a, std::string& e
     error = "--latency-samples must be between 1 and 100";
     return std::nullopt;
   }
-  for (const auto& [flag, text, out] : {std::tuple<const char*, const std::string&, Duration*>{"--latency-budget", a.latency_budget, &o.latency_budget},
-                                        {"--timeout", a.timeout, &o.timeout}}) {
+  for (const auto& [flag, text, out] :
+       {std::tuple<const char*, const std::string&, Duration*>{"--latency-budget", a.latency_budget,
+                                                               &o.latency_budget},
+        {"--timeout", a.timeout, &o.timeout}}) {
     const DurationParse d = parse_duration(text);
     if (!d.value || d.value->count() <= 0) {
-      error = fmt::format("{} \"{}\": {}", flag, text, d.error.empty() ? "must be more than 0" : d.error);
+      error = fmt::format("{} \"{}\": {}", flag, text,
+                          d.error.empty() ? "must be more than 0" : d.error);
       return std::nullopt;
     }
     *out = *d.value;
@@ -125,8 +129,12 @@ int cmd_audit(const AuditArgs& a) {
     print_config_errors(*journey);
     if (!journey->ok()) return 2;
     const auto& ms = journey->config->monitors;
-    if (std::none_of(ms.begin(), ms.end(), [](const MonitorConfig& m) { return m.type == MonitorType::kJourney; })) {
-      std::cerr << fmt::format("{}: no monitor of type \"journey\" in it; --journey takes a config with journey monitors\n", a.journey);
+    if (std::none_of(ms.begin(), ms.end(),
+                     [](const MonitorConfig& m) { return m.type == MonitorType::kJourney; })) {
+      std::cerr << fmt::format(
+          "{}: no monitor of type \"journey\" in it; --journey takes a config with journey "
+          "monitors\n",
+          a.journey);
       return 2;
     }
     std::ifstream in(a.journey);
@@ -134,22 +142,26 @@ int cmd_audit(const AuditArgs& a) {
   }
 
   SystemClock clock;
-  const audit::AuditReport report = audit::run_audit(*options, *targets, journey ? &*journey->config : nullptr, clock);
+  const audit::AuditReport report =
+      audit::run_audit(*options, *targets, journey ? &*journey->config : nullptr, clock);
   if (a.json) {
     std::cout << audit::to_json(report).dump(2) << "\n";
   } else {
     std::cout << audit::render_table(report, terminal_width());
   }
   if (!a.write_config.empty()) {
-    const std::string text = audit::write_config(*options, report, audit::journey_monitors_toml(journey_text), today(clock.wall()));
+    const std::string text = audit::write_config(
+        *options, report, audit::journey_monitors_toml(journey_text), today(clock.wall()));
     std::ofstream out(a.write_config, std::ios::trunc);
     out << text;
     out.close();
     if (!out) {
-      std::cerr << fmt::format("lookout audit: cannot write {}: {}\n", a.write_config, std::strerror(errno));
+      std::cerr << fmt::format("lookout audit: cannot write {}: {}\n", a.write_config,
+                               std::strerror(errno));
       return 2;
     }
-    std::cerr << fmt::format("wrote {}: check it with `lookout check -c {}`\n", a.write_config, a.write_config);
+    std::cerr << fmt::format("wrote {}: check it with `lookout check -c {}`\n", a.write_config,
+                             a.write_config);
   }
   return audit::exit_code(report.checks);
 }

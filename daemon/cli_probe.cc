@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "config/config.h"
+#include "core/curl_bridge.h"
+#include "core/event_loop.h"
 #include "daemon/cli.h"
-#include "daemon/config.h"
-#include "daemon/curl_bridge.h"
-#include "daemon/event_loop.h"
 #include "probes/probe.h"
 
 namespace lookout {
@@ -21,28 +21,34 @@ std::string ms(const std::optional<int64_t>& us) {
   return fmt::format("{:.1f}", static_cast<double>(*us) / 1000.0);
 }
 
-void print_table(const std::vector<const MonitorConfig*>& monitors, const std::vector<ProbeResult>& results) {
+void print_table(const std::vector<const MonitorConfig*>& monitors,
+                 const std::vector<ProbeResult>& results) {
   size_t name_w = 7;
   for (const auto* m : monitors) name_w = std::max(name_w, m->name.size());
-  std::cout << fmt::format("{:<{}}  {:<8}  {:>4}  {:>9}  {:>8}  {:>8}  {:>8}  {:>10}  {}\n", "MONITOR", name_w, "RESULT",
-                           "HTTP", "TOTAL ms", "DNS", "CONNECT", "TLS", "FIRST BYTE", "CAUSE");
+  std::cout << fmt::format("{:<{}}  {:<8}  {:>4}  {:>9}  {:>8}  {:>8}  {:>8}  {:>10}  {}\n",
+                           "MONITOR", name_w, "RESULT", "HTTP", "TOTAL ms", "DNS", "CONNECT", "TLS",
+                           "FIRST BYTE", "CAUSE");
   for (size_t i = 0; i < monitors.size(); ++i) {
     const auto& r = results[i];
-    std::cout << fmt::format("{:<{}}  {:<8}  {:>4}  {:>9}  {:>8}  {:>8}  {:>8}  {:>10}  {}\n", monitors[i]->name, name_w,
-                             to_string(r.outcome), r.http_status > 0 ? std::to_string(r.http_status) : "-",
-                             ms(r.timings.total_us), ms(r.timings.dns_us), ms(r.timings.connect_us), ms(r.timings.tls_us),
-                             ms(r.timings.first_byte_us), r.cause.empty() ? "" : r.cause);
+    std::cout << fmt::format(
+        "{:<{}}  {:<8}  {:>4}  {:>9}  {:>8}  {:>8}  {:>8}  {:>10}  {}\n", monitors[i]->name, name_w,
+        to_string(r.outcome), r.http_status > 0 ? std::to_string(r.http_status) : "-",
+        ms(r.timings.total_us), ms(r.timings.dns_us), ms(r.timings.connect_us),
+        ms(r.timings.tls_us), ms(r.timings.first_byte_us), r.cause.empty() ? "" : r.cause);
   }
 }
 
-void print_json(const std::vector<const MonitorConfig*>& monitors, const std::vector<ProbeResult>& results) {
+void print_json(const std::vector<const MonitorConfig*>& monitors,
+                const std::vector<ProbeResult>& results) {
   for (size_t i = 0; i < monitors.size(); ++i) {
     const auto& r = results[i];
     nlohmann::json j{{"monitor", monitors[i]->name},
                      {"type", to_string(monitors[i]->type)},
                      {"outcome", to_string(r.outcome)},
-                     {"http_status", r.http_status > 0 ? nlohmann::json(r.http_status) : nlohmann::json(nullptr)},
-                     {"kind", r.kind == ErrorKind::kNone ? nlohmann::json(nullptr) : nlohmann::json(to_string(r.kind))},
+                     {"http_status",
+                      r.http_status > 0 ? nlohmann::json(r.http_status) : nlohmann::json(nullptr)},
+                     {"kind", r.kind == ErrorKind::kNone ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(to_string(r.kind))},
                      {"cause", r.cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.cause)},
                      {"timings_ms",
                       {{"dns", ms_json(r.timings.dns_us)},
@@ -118,7 +124,8 @@ int cmd_probe(const std::string& config_path, const std::vector<std::string>& na
   } else {
     print_table(selected, results);
   }
-  const bool all_up = std::all_of(results.begin(), results.end(), [](const ProbeResult& r) { return r.outcome == Outcome::kUp; });
+  const bool all_up = std::all_of(results.begin(), results.end(),
+                                  [](const ProbeResult& r) { return r.outcome == Outcome::kUp; });
   return all_up ? 0 : 1;
 }
 

@@ -5,10 +5,10 @@
 
 #include <csignal>
 
-#include "daemon/crash.h"
-#include "daemon/descriptors.h"
-#include "daemon/random.h"
-#include "daemon/units.h"
+#include "core/crash.h"
+#include "core/descriptors.h"
+#include "core/random.h"
+#include "core/units.h"
 
 namespace lookout {
 namespace {

@@ -6,8 +6,8 @@
 #include <deque>
 #include <future>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -16,14 +16,14 @@
 #include "alerting/incidents.h"
 #include "alerting/slo_window.h"
 #include "alerting/state_machine.h"
-#include "daemon/config.h"
-#include "daemon/curl_bridge.h"
-#include "daemon/event_loop.h"
-#include "daemon/scheduler.h"
-#include "daemon/snapshot.h"
+#include "config/config.h"
+#include "core/curl_bridge.h"
+#include "core/event_loop.h"
+#include "core/scheduler.h"
 #include "probes/probe.h"
 #include "store/store.h"
 #include "web/server.h"
+#include "web/snapshot.h"
 
 namespace lookout {
 
@@ -38,7 +38,8 @@ class Daemon {
   struct Monitor {
     // The config the monitor was made from: its own entry is used in place, and kept alive by
     // `owner` also after a reload (a kept monitor goes on with the entry it started with).
-    Monitor(std::shared_ptr<const Config> from, const MonitorConfig& entry) : owner(std::move(from)), cfg(entry) {}
+    Monitor(std::shared_ptr<const Config> from, const MonitorConfig& entry)
+        : owner(std::move(from)), cfg(entry) {}
     std::shared_ptr<const Config> owner;
     const MonitorConfig& cfg;
     MonitorId id = 0;
@@ -55,7 +56,8 @@ class Daemon {
     std::optional<SloJudgement> slo_last;
     std::optional<WallTime> cert_not_after;
     std::optional<std::vector<std::string>> last_answers;  // dns: for an accept
-    std::shared_ptr<const MonitorView> view;  // as last published; reset when a run changes the monitor
+    std::shared_ptr<const MonitorView>
+        view;  // as last published; reset when a run changes the monitor
   };
 
   void add_monitor(const std::shared_ptr<const Config>& owner, const MonitorConfig& cfg,
@@ -75,7 +77,8 @@ class Daemon {
   void alert_tick();
   void drain_web_requests();  // acks and dns accepts queued by web threads
  public:
-  // From a web thread: asks the loop to acknowledge; waits for its answer (nullopt: no answer in time).
+  // From a web thread: asks the loop to acknowledge; waits for its answer (nullopt: no answer in
+  // time).
   std::optional<AlertEngine::AckResult> request_ack(int64_t incident_id, const std::string& by);
   // From a web thread: makes a dns monitor's last answers its baseline.
   AcceptResult request_accept(const std::string& monitor);

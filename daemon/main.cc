@@ -1,23 +1,23 @@
 // The `lookout` command line.
-#include <CLI/CLI.hpp>
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <toml++/toml.h>
 #include <uv.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <toml++/toml.h>
 
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/crash.h"
+#include "core/logging.h"
 #include "daemon/cli.h"
-#include "daemon/clock.h"
-#include "daemon/config.h"
-#include "daemon/crash.h"
 #include "daemon/daemon.h"
-#include "daemon/logging.h"
 
 namespace lookout {
 
@@ -43,7 +43,9 @@ int cmd_run(const std::string& config_path) {
     }
   }
   if (!r.ok()) {
-    spdlog::critical("the config {} is invalid; fix the errors above (lookout check -c {} lists them)", config_path, config_path);
+    spdlog::critical(
+        "the config {} is invalid; fix the errors above (lookout check -c {} lists them)",
+        config_path, config_path);
     return 2;
   }
   SystemClock clock;
@@ -54,15 +56,17 @@ int cmd_run(const std::string& config_path) {
 int cmd_version() {
   const curl_version_info_data* cv = curl_version_info(CURLVERSION_NOW);
   std::cout << fmt::format("lookout {}\n", LOOKOUT_VERSION);
-  std::cout << fmt::format("  libcurl {} ({})\n", cv->version, cv->ssl_version != nullptr ? cv->ssl_version : "no TLS");
+  std::cout << fmt::format("  libcurl {} ({})\n", cv->version,
+                           cv->ssl_version != nullptr ? cv->ssl_version : "no TLS");
   std::cout << fmt::format("  OpenSSL {}\n", OpenSSL_version(OPENSSL_VERSION_STRING));
   std::cout << fmt::format("  SQLite {}\n", sqlite3_libversion());
   std::cout << fmt::format("  libuv {}\n", uv_version_string());
   std::cout << fmt::format("  cpp-httplib {}\n", CPPHTTPLIB_VERSION);
-  std::cout << fmt::format("  nlohmann/json {}.{}.{}\n", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
-                           NLOHMANN_JSON_VERSION_PATCH);
+  std::cout << fmt::format("  nlohmann/json {}.{}.{}\n", NLOHMANN_JSON_VERSION_MAJOR,
+                           NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH);
   std::cout << fmt::format("  toml++ {}.{}.{}\n", TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH);
-  std::cout << fmt::format("  spdlog {}.{}.{}, fmt {}\n", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH, FMT_VERSION);
+  std::cout << fmt::format("  spdlog {}.{}.{}, fmt {}\n", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR,
+                           SPDLOG_VER_PATCH, FMT_VERSION);
   return 0;
 }
 
@@ -77,48 +81,76 @@ int main(int argc, char** argv) {
   std::string config_flag;
   std::string log_level = "info";
 
-  auto* run = app.add_subcommand("run", "run the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads");
-  run->add_option("-c,--config", config_flag, "config file (else $LOOKOUT_CONFIG, else /etc/lookout/lookout.toml)");
+  auto* run = app.add_subcommand(
+      "run", "run the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads");
+  run->add_option("-c,--config", config_flag,
+                  "config file (else $LOOKOUT_CONFIG, else /etc/lookout/lookout.toml)");
   run->add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
-  auto* check = app.add_subcommand("check", "validate the config; every error as FILE:LINE:COL: message");
+  auto* check =
+      app.add_subcommand("check", "validate the config; every error as FILE:LINE:COL: message");
   check->add_option("-c,--config", config_flag, "config file");
 
   std::vector<std::string> names;
   bool json = false;
-  auto* probe = app.add_subcommand("probe", "run monitors once, now, and print the outcome; writes nothing");
+  auto* probe =
+      app.add_subcommand("probe", "run monitors once, now, and print the outcome; writes nothing");
   probe->add_option("-c,--config", config_flag, "config file");
   probe->add_option("names", names, "monitors to run (all when none)");
   probe->add_flag("--json", json, "one JSON object per line instead of a table");
 
   std::string route;
-  auto* alert_test = app.add_subcommand("alert-test", "send a test notification through every channel of a route and report each");
+  auto* alert_test = app.add_subcommand(
+      "alert-test", "send a test notification through every channel of a route and report each");
   alert_test->add_option("-c,--config", config_flag, "config file");
   alert_test->add_option("--route", route, "only this route's channels");
 
   std::string accept_name;
-  auto* accept = app.add_subcommand("accept", "accept a dns monitor's changed answers as its new baseline (through the running daemon)");
+  auto* accept = app.add_subcommand(
+      "accept",
+      "accept a dns monitor's changed answers as its new baseline (through the running daemon)");
   accept->add_option("-c,--config", config_flag, "config file");
   accept->add_option("name", accept_name, "the dns monitor")->required();
 
   AuditArgs audit_args;
-  auto* audit = app.add_subcommand("audit", "a launch-readiness scorecard of a web app, seen from outside; exit 1 when any check fails");
+  auto* audit = app.add_subcommand(
+      "audit",
+      "a launch-readiness scorecard of a web app, seen from outside; exit 1 when any check fails");
   audit->add_option("url", audit_args.url, "the app, https://host[:port]/path")->required();
-  audit->add_option("--private", audit_args.private_paths, "a path that must refuse anonymous calls (repeatable)")->take_all()->expected(1);
-  audit->add_option("--journey", audit_args.journey, "a lookout config whose journey monitors are run (object-level authorization)");
-  audit->add_option("--mail-domain", audit_args.mail_domain, "check SPF, DMARC, DKIM and the MX hosts' STARTTLS of this domain");
-  audit->add_option("--dkim-selector", audit_args.dkim_selectors, "a DKIM selector of the mail domain (repeatable)")->take_all()->expected(1);
-  audit->add_option("--resolver", audit_args.resolver, "IP[:port] of the DNS server for the mail domain's checks (default: the system's)");
-  audit->add_option("--ca-file", audit_args.ca_file, "trust this CA for the app's and the MX hosts' certificates");
-  audit->add_option("--http-url", audit_args.http_url, "where the plain-HTTP redirect is checked (default: the URL with http://)");
-  audit->add_option("--rate-limit-check", audit_args.rate_limit_path, "opt-in: POST at most 30 failed sign-ins to this path");
-  audit->add_option("--latency-samples", audit_args.latency_samples, "requests for the p95 (default 20)");
-  audit->add_option("--latency-budget", audit_args.latency_budget, "the p95 must stay under this (default 500ms)");
-  audit->add_option("--timeout", audit_args.timeout, "for each request, handshake and DNS question (default 10s)");
+  audit
+      ->add_option("--private", audit_args.private_paths,
+                   "a path that must refuse anonymous calls (repeatable)")
+      ->take_all()
+      ->expected(1);
+  audit->add_option("--journey", audit_args.journey,
+                    "a lookout config whose journey monitors are run (object-level authorization)");
+  audit->add_option("--mail-domain", audit_args.mail_domain,
+                    "check SPF, DMARC, DKIM and the MX hosts' STARTTLS of this domain");
+  audit
+      ->add_option("--dkim-selector", audit_args.dkim_selectors,
+                   "a DKIM selector of the mail domain (repeatable)")
+      ->take_all()
+      ->expected(1);
+  audit->add_option(
+      "--resolver", audit_args.resolver,
+      "IP[:port] of the DNS server for the mail domain's checks (default: the system's)");
+  audit->add_option("--ca-file", audit_args.ca_file,
+                    "trust this CA for the app's and the MX hosts' certificates");
+  audit->add_option("--http-url", audit_args.http_url,
+                    "where the plain-HTTP redirect is checked (default: the URL with http://)");
+  audit->add_option("--rate-limit-check", audit_args.rate_limit_path,
+                    "opt-in: POST at most 30 failed sign-ins to this path");
+  audit->add_option("--latency-samples", audit_args.latency_samples,
+                    "requests for the p95 (default 20)");
+  audit->add_option("--latency-budget", audit_args.latency_budget,
+                    "the p95 must stay under this (default 500ms)");
+  audit->add_option("--timeout", audit_args.timeout,
+                    "for each request, handshake and DNS question (default 10s)");
   audit->add_option("--mx-port", audit_args.mx_port, "the MX hosts' SMTP port (default 25)");
   audit->add_flag("--json", audit_args.json, "one JSON object instead of the table");
-  audit->add_option("--write-config", audit_args.write_config, "write monitors that keep every passing item true to this file");
+  audit->add_option("--write-config", audit_args.write_config,
+                    "write monitors that keep every passing item true to this file");
 
   app.add_subcommand("version", "print the versions of lookout and its libraries");
 

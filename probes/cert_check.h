@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/clock.h"
-#include "daemon/config.h"
+#include "config/config.h"
+#include "core/clock.h"
 #include "probes/probe.h"
 
 namespace lookout {

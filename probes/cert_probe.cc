@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/curl_bridge.h"
-#include "daemon/units.h"
+#include "core/curl_bridge.h"
+#include "core/units.h"
 #include "probes/curl_errors.h"
 
 namespace lookout {

@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "probes/cert_check.h"
 #include "probes/probe.h"
 

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "daemon/curl_bridge.h"
-#include "daemon/units.h"
+#include "core/curl_bridge.h"
+#include "core/units.h"
 
 namespace lookout {
 

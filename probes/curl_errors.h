@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 #include "probes/probe.h"
 
 namespace lookout {

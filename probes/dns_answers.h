@@ -10,13 +10,14 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "probes/probe.h"
 
 namespace lookout {
 
 // The answer records of type `qtype` in `message`; nullopt with `error` when it does not parse.
-std::optional<std::vector<std::string>> parse_answers(std::string_view message, uint16_t qtype, std::string& error);
+std::optional<std::vector<std::string>> parse_answers(std::string_view message, uint16_t qtype,
+                                                      std::string& error);
 
 // A value written in the config (expect.answers) in the same form as parsed answers.
 std::string normalise_answer(uint16_t qtype, std::string_view text);
@@ -25,7 +26,8 @@ struct AnswerDiff {
   std::vector<std::string> added, removed;
   bool empty() const { return added.empty() && removed.empty(); }
 };
-AnswerDiff diff_answers(const std::vector<std::string>& before, const std::vector<std::string>& now);
+AnswerDiff diff_answers(const std::vector<std::string>& before,
+                        const std::vector<std::string>& now);
 
 struct DnsVerdict {
   Outcome outcome = Outcome::kUp;

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/units.h"
+#include "core/units.h"
 #include "probes/dns_answers.h"
 #include "probes/mail_records.h"
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/ares_bridge.h"
-#include "daemon/config.h"
+#include "config/config.h"
+#include "core/ares_bridge.h"
 #include "probes/probe.h"
 
 namespace lookout {

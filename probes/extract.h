@@ -7,17 +7,18 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "probes/http_expect.h"
 
 namespace lookout {
 
 // The value, or nullopt with `why` saying what was missing (never the value itself).
-std::optional<std::string> extract_value(const Extract& x, const HttpObservation& obs,
-                                         const std::vector<std::pair<std::string, std::string>>& cookies,
-                                         std::string& why);
+std::optional<std::string> extract_value(
+    const Extract& x, const HttpObservation& obs,
+    const std::vector<std::pair<std::string, std::string>>& cookies, std::string& why);
 
 // Cookies of libcurl's jar (CURLINFO_COOKIELIST lines, Netscape format) as name/value pairs.
-std::vector<std::pair<std::string, std::string>> parse_cookie_lines(const std::vector<std::string>& lines);
+std::vector<std::pair<std::string, std::string>> parse_cookie_lines(
+    const std::vector<std::string>& lines);
 
 }  // namespace lookout

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "daemon/curl_bridge.h"
-#include "daemon/units.h"
+#include "core/curl_bridge.h"
+#include "core/units.h"
 #include "probes/curl_errors.h"
 
 namespace lookout {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "probes/http_expect.h"
 #include "probes/probe.h"
 
@@ -23,7 +23,7 @@ struct HttpCall {
   std::string method = "GET";
   std::vector<std::string> header_lines;  // "Name: value"
   std::optional<std::string> body;
-  const HttpRequest* options = nullptr;   // ca_file, insecure, redirects, max_body
+  const HttpRequest* options = nullptr;  // ca_file, insecure, redirects, max_body
   Duration timeout{10'000};
   bool fresh_connection = true;  // connect and TLS measured anew; false reuses a kept connection
   bool keep_connection = false;  // leave the connection open for the next call

@@ -4,8 +4,8 @@
 #include <re2/re2.h>
 #include <strings.h>
 
-#include "daemon/text.h"
-#include "daemon/units.h"
+#include "core/text.h"
+#include "core/units.h"
 
 namespace lookout {
 namespace {

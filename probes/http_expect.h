@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/clock.h"
-#include "daemon/config.h"
+#include "config/config.h"
+#include "core/clock.h"
 #include "probes/probe.h"
 
 namespace lookout {

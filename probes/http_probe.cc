@@ -1,10 +1,9 @@
 #include "probes/http_probe.h"
 
 #include <fmt/format.h>
-
 #include <strings.h>
 
-#include "daemon/curl_bridge.h"
+#include "core/curl_bridge.h"
 
 namespace lookout {
 
@@ -19,7 +18,8 @@ std::vector<std::string> header_lines(const std::vector<std::pair<std::string, S
   return lines;
 }
 
-ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect, const Redactor* redactor) {
+ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect,
+                           const Redactor* redactor) {
   ProbeResult r;
   if (x.responded) {
     Verdict v = evaluate(expect, x.obs);
@@ -49,7 +49,8 @@ HttpCall call_of(const MonitorConfig& m) {
   return call;
 }
 
-HttpProbe::HttpProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
+HttpProbe::HttpProbe(const MonitorConfig& m, ProbeContext& ctx,
+                     std::shared_ptr<const Redactor> redactor)
     : m_(m), ctx_(ctx), redactor_(std::move(redactor)), call_(call_of(m_)) {}
 
 HttpProbe::~HttpProbe() {

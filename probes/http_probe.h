@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "probes/http_exchange.h"
 #include "probes/probe.h"
 
@@ -42,6 +42,7 @@ HttpCall call_of(const MonitorConfig& m);
 std::vector<std::string> header_lines(const std::vector<std::pair<std::string, Secret>>& headers);
 
 // A probe's result from one exchange judged against expect.*; secrets masked in the cause.
-ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect, const Redactor* redactor);
+ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect,
+                           const Redactor* redactor);
 
 }  // namespace lookout

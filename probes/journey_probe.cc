@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/curl_bridge.h"
-#include "daemon/units.h"
+#include "core/curl_bridge.h"
+#include "core/units.h"
 #include "probes/extract.h"
 #include "probes/http_probe.h"
 #include "probes/template.h"
@@ -25,13 +25,15 @@ std::vector<std::string> cookie_lines(CURL* easy) {
 
 // A value put into a header must not end the line: a response could otherwise add headers.
 std::string without_line_breaks(std::string s) {
-  s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n'; }), s.end());
+  s.erase(std::remove_if(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n'; }),
+          s.end());
   return s;
 }
 
 }  // namespace
 
-JourneyProbe::JourneyProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
+JourneyProbe::JourneyProbe(const MonitorConfig& m, ProbeContext& ctx,
+                           std::shared_ptr<const Redactor> redactor)
     : m_(m), ctx_(ctx), redactor_(std::move(redactor)), exchange_(ctx.curl) {}
 
 JourneyProbe::~JourneyProbe() {
@@ -42,7 +44,8 @@ JourneyProbe::~JourneyProbe() {
 
 std::string JourneyProbe::step_label() const {
   const auto& s = m_.steps[step_];
-  return s.name.empty() ? fmt::format("step {}", step_ + 1) : fmt::format("step {} '{}'", step_ + 1, s.name);
+  return s.name.empty() ? fmt::format("step {}", step_ + 1)
+                        : fmt::format("step {} '{}'", step_ + 1, s.name);
 }
 
 bool JourneyProbe::start(Done done) {
@@ -76,7 +79,8 @@ bool JourneyProbe::run_step() {
   call_.method = s.request.method;
   std::vector<std::pair<std::string, Secret>> headers;
   for (const auto& [k, v] : s.request.headers) {
-    headers.emplace_back(k, Secret(without_line_breaks(render_template(v.reveal(), vars_, Escape::kNone)), true));
+    headers.emplace_back(
+        k, Secret(without_line_breaks(render_template(v.reveal(), vars_, Escape::kNone)), true));
   }
   switch (s.body_kind) {
     case JourneyStep::Body::kNone:
@@ -86,7 +90,8 @@ bool JourneyProbe::run_step() {
       break;
     case JourneyStep::Body::kForm: {
       std::vector<std::pair<std::string, std::string>> fields;
-      for (const auto& [k, v] : s.form) fields.emplace_back(k, render_template(v.reveal(), vars_, Escape::kNone));
+      for (const auto& [k, v] : s.form)
+        fields.emplace_back(k, render_template(v.reveal(), vars_, Escape::kNone));
       call_.body = form_encode(fields);
       headers.emplace_back("Content-Type", Secret::plain("application/x-www-form-urlencoded"));
       break;
@@ -113,7 +118,8 @@ void JourneyProbe::cancel() {
   finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
 }
 
-void JourneyProbe::fail_step(ErrorKind kind, const std::string& why, const PhaseTimings& timings, int status) {
+void JourneyProbe::fail_step(ErrorKind kind, const std::string& why, const PhaseTimings& timings,
+                             int status) {
   ProbeResult r;
   r.outcome = Outcome::kDown;
   r.kind = kind;
@@ -128,7 +134,9 @@ void JourneyProbe::on_step(HttpExchangeResult x) {
   const PhaseTimings timings = x.timings;
   step_times_.emplace_back(step_label(), timings);
   if (!x.responded && x.kind == ErrorKind::kTimeout && step_has_rest_of_run_) {
-    fail_step(ErrorKind::kTimeout, fmt::format("the journey did not finish within its timeout {}", format_duration(m_.timeout)),
+    fail_step(ErrorKind::kTimeout,
+              fmt::format("the journey did not finish within its timeout {}",
+                          format_duration(m_.timeout)),
               timings, 0);
     return;
   }
@@ -188,7 +196,8 @@ void JourneyProbe::finish(ProbeResult r) {
     r.timings.first_byte_us = first.first_byte_us;
   }
   if (r.outcome != Outcome::kDown) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(ctx_.clock.mono() - result_.started_mono);
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        ctx_.clock.mono() - result_.started_mono);
     r.timings.total_us = elapsed.count();
     r.samples_us.push_back(elapsed.count());
   }

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.h"
-#include "daemon/secret.h"
+#include "config/config.h"
+#include "core/secret.h"
 #include "probes/http_exchange.h"
 #include "probes/probe.h"
 

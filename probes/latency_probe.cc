@@ -5,15 +5,14 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "daemon/curl_bridge.h"
+#include "core/curl_bridge.h"
 #include "probes/http_probe.h"
 
 namespace lookout {
-namespace {
+namespace {}  // namespace
 
-}  // namespace
-
-LatencyProbe::LatencyProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor)
+LatencyProbe::LatencyProbe(const MonitorConfig& m, ProbeContext& ctx,
+                           std::shared_ptr<const Redactor> redactor)
     : m_(m), ctx_(ctx), redactor_(std::move(redactor)), call_(call_of(m_)), exchange_(ctx.curl) {}
 
 LatencyProbe::~LatencyProbe() {
@@ -61,7 +60,9 @@ void LatencyProbe::on_sample(HttpExchangeResult x) {
     r.kind = s.kind;
     r.http_status = s.http_status;
     r.timings = s.timings;
-    r.cause = m_.samples > 1 ? fmt::format("sample {} of {}: {}", samples_.size(), m_.samples, s.cause) : s.cause;
+    r.cause = m_.samples > 1
+                  ? fmt::format("sample {} of {}: {}", samples_.size(), m_.samples, s.cause)
+                  : s.cause;
     finish(std::move(r));
     return;
   }
@@ -85,8 +86,9 @@ void LatencyProbe::on_sample(HttpExchangeResult x) {
     return a->timings.total_us.value_or(0) < b->timings.total_us.value_or(0);
   });
   const ProbeResult& median = *by_total[by_total.size() / 2];
-  const auto worst = std::max_element(samples_.begin(), samples_.end(),
-                                      [](const ProbeResult& a, const ProbeResult& b) { return a.outcome < b.outcome; });
+  const auto worst = std::max_element(
+      samples_.begin(), samples_.end(),
+      [](const ProbeResult& a, const ProbeResult& b) { return a.outcome < b.outcome; });
   ProbeResult r;
   r.outcome = worst->outcome;
   r.kind = worst->kind;

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "probes/http_exchange.h"
 #include "probes/probe.h"
 

@@ -1,5 +1,4 @@
 #include "probes/mail_records.h"
-#include "daemon/text.h"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -7,6 +6,8 @@
 
 #include <algorithm>
 #include <map>
+
+#include "core/text.h"
 
 namespace lookout {
 namespace {
@@ -40,7 +41,8 @@ std::vector<std::pair<std::string, std::string>> tags(std::string_view record) {
   return out;
 }
 
-std::vector<std::string> with_prefix(const std::vector<std::string>& records, std::string_view prefix) {
+std::vector<std::string> with_prefix(const std::vector<std::string>& records,
+                                     std::string_view prefix) {
   std::vector<std::string> out;
   for (const auto& r : records) {
     const std::string head = ascii_lower(trim(r, " \t").substr(0, prefix.size() + 1));
@@ -91,12 +93,14 @@ SpfRecord check_spf(const std::string& domain, const std::vector<std::string>& r
     const std::string mech = t.substr(0, std::min(t.size(), t.find_first_of(":/")));
     if (mech == "all") {
       if (qualifier == '+') {
-        r.problem = fmt::format("the SPF record of {} ends in \"+all\": anyone may send mail as {}", domain, domain);
+        r.problem = fmt::format("the SPF record of {} ends in \"+all\": anyone may send mail as {}",
+                                domain, domain);
         return r;
       }
-      ends_in_all = i + 1 == terms.size() ||
-                    std::all_of(terms.begin() + static_cast<long>(i) + 1, terms.end(),
-                                [](const std::string& x) { return x.find('=') != std::string::npos; });
+      ends_in_all = i + 1 == terms.size() || std::all_of(terms.begin() + static_cast<long>(i) + 1,
+                                                         terms.end(), [](const std::string& x) {
+                                                           return x.find('=') != std::string::npos;
+                                                         });
     } else if (mech == "include" || mech == "exists") {
       if (t.size() <= mech.size() + 1 || t[mech.size()] != ':') {
         r.problem = fmt::format("the SPF term \"{}\" of {} needs a domain", terms[i], domain);
@@ -117,15 +121,19 @@ SpfRecord check_spf(const std::string& domain, const std::vector<std::string>& r
     }
   }
   if (!ends_in_all && !redirect) {
-    r.problem = fmt::format("the SPF record of {} does not end in an \"all\" mechanism (such as \"-all\" or \"~all\")", domain);
+    r.problem = fmt::format(
+        "the SPF record of {} does not end in an \"all\" mechanism (such as \"-all\" or \"~all\")",
+        domain);
   }
   return r;
 }
 
 std::string check_dmarc(const std::string& name, const std::vector<std::string>& records) {
   const auto dmarc = with_prefix(records, "v=dmarc1");
-  if (dmarc.empty()) return fmt::format("no DMARC record at {} (a TXT record starting \"v=DMARC1\")", name);
-  if (dmarc.size() > 1) return fmt::format("{} DMARC records at {}; there must be exactly one", dmarc.size(), name);
+  if (dmarc.empty())
+    return fmt::format("no DMARC record at {} (a TXT record starting \"v=DMARC1\")", name);
+  if (dmarc.size() > 1)
+    return fmt::format("{} DMARC records at {}; there must be exactly one", dmarc.size(), name);
   const auto t = tags(dmarc.front());
   if (t.empty() || t.front().first != "v" || t.front().second != "DMARC1") {
     return fmt::format("the DMARC record at {} must start with \"v=DMARC1\"", name);
@@ -133,11 +141,14 @@ std::string check_dmarc(const std::string& name, const std::vector<std::string>&
   std::map<std::string, std::string> m(t.begin(), t.end());
   static const std::vector<std::string> kPolicies{"none", "quarantine", "reject"};
   const auto p = m.find("p");
-  if (p == m.end()) return fmt::format("the DMARC record at {} has no policy (p=none, quarantine or reject)", name);
+  if (p == m.end())
+    return fmt::format("the DMARC record at {} has no policy (p=none, quarantine or reject)", name);
   for (const char* key : {"p", "sp"}) {
     const auto it = m.find(key);
-    if (it != m.end() && std::find(kPolicies.begin(), kPolicies.end(), ascii_lower(it->second)) == kPolicies.end()) {
-      return fmt::format("the DMARC record at {} has {}={}, not none, quarantine or reject", name, key, it->second);
+    if (it != m.end() &&
+        std::find(kPolicies.begin(), kPolicies.end(), ascii_lower(it->second)) == kPolicies.end()) {
+      return fmt::format("the DMARC record at {} has {}={}, not none, quarantine or reject", name,
+                         key, it->second);
     }
   }
   for (const char* key : {"rua", "ruf"}) {
@@ -146,15 +157,17 @@ std::string check_dmarc(const std::string& name, const std::vector<std::string>&
     for (const auto& uri : split(it->second, ',')) {
       const std::string u = trim(uri, " \t");
       const std::string addr = u.substr(0, u.find('!'));
-      if (ascii_lower(addr).rfind("mailto:", 0) != 0 || addr.find('@') == std::string::npos || addr.find('@') == 7 ||
-          addr.back() == '@') {
-        return fmt::format("the DMARC record at {} has {} \"{}\", which is not a mailto:address", name, key, u);
+      if (ascii_lower(addr).rfind("mailto:", 0) != 0 || addr.find('@') == std::string::npos ||
+          addr.find('@') == 7 || addr.back() == '@') {
+        return fmt::format("the DMARC record at {} has {} \"{}\", which is not a mailto:address",
+                           name, key, u);
       }
     }
   }
   if (const auto it = m.find("pct"); it != m.end()) {
     const std::string& v = it->second;
-    if (v.empty() || v.size() > 3 || !std::all_of(v.begin(), v.end(), ::isdigit) || std::stoi(v) > 100) {
+    if (v.empty() || v.size() > 3 || !std::all_of(v.begin(), v.end(), ::isdigit) ||
+        std::stoi(v) > 100) {
       return fmt::format("the DMARC record at {} has pct={}, not a number from 0 to 100", name, v);
     }
   }
@@ -165,24 +178,31 @@ std::string check_dkim(const std::string& name, const std::vector<std::string>& 
   std::vector<std::string> dkim;
   for (const auto& r : records) {
     const auto t = tags(r);
-    if (std::any_of(t.begin(), t.end(), [](const auto& kv) { return kv.first == "p"; })) dkim.push_back(r);
+    if (std::any_of(t.begin(), t.end(), [](const auto& kv) { return kv.first == "p"; }))
+      dkim.push_back(r);
   }
   if (dkim.empty()) return fmt::format("no DKIM key at {} (a TXT record with \"p=\")", name);
-  if (dkim.size() > 1) return fmt::format("{} DKIM records at {}; there must be exactly one", dkim.size(), name);
+  if (dkim.size() > 1)
+    return fmt::format("{} DKIM records at {}; there must be exactly one", dkim.size(), name);
   const auto t = tags(dkim.front());
   std::map<std::string, std::string> m(t.begin(), t.end());
   if (m.count("v") != 0 && (t.front().first != "v" || m["v"] != "DKIM1")) {
-    return fmt::format("the DKIM record at {} must start with \"v=DKIM1\" when it has a version", name);
+    return fmt::format("the DKIM record at {} must start with \"v=DKIM1\" when it has a version",
+                       name);
   }
   std::string key = m["p"];
-  key.erase(std::remove_if(key.begin(), key.end(), [](char c) { return c == ' ' || c == '\t'; }), key.end());
+  key.erase(std::remove_if(key.begin(), key.end(), [](char c) { return c == ' ' || c == '\t'; }),
+            key.end());
   if (key.empty()) return fmt::format("the DKIM key at {} is revoked (empty p=)", name);
   const std::string k = ascii_lower(m.count("k") != 0 ? m["k"] : "rsa");
-  if (k != "rsa" && k != "ed25519") return fmt::format("the DKIM record at {} has k={}, not rsa or ed25519", name, k);
-  if (key.size() % 4 != 0 || key.size() > 8192) return fmt::format("the DKIM key at {} is not valid base64", name);
+  if (k != "rsa" && k != "ed25519")
+    return fmt::format("the DKIM record at {} has k={}, not rsa or ed25519", name, k);
+  if (key.size() % 4 != 0 || key.size() > 8192)
+    return fmt::format("the DKIM key at {} is not valid base64", name);
   std::string der(key.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(der.data()),
-                                reinterpret_cast<const unsigned char*>(key.data()), static_cast<int>(key.size()));
+                                reinterpret_cast<const unsigned char*>(key.data()),
+                                static_cast<int>(key.size()));
   if (n < 0) return fmt::format("the DKIM key at {} is not valid base64", name);
   size_t len = static_cast<size_t>(n);
   if (key.size() >= 1 && key[key.size() - 1] == '=') --len;
@@ -193,12 +213,14 @@ std::string check_dkim(const std::string& name, const std::vector<std::string>& 
   }
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   EVP_PKEY* pkey = d2i_PUBKEY(nullptr, &p, static_cast<long>(len));
-  if (pkey == nullptr) return fmt::format("the DKIM p= at {} does not decode to a public key", name);
+  if (pkey == nullptr)
+    return fmt::format("the DKIM p= at {} does not decode to a public key", name);
   const int bits = EVP_PKEY_get_bits(pkey);
   const int type = EVP_PKEY_get_base_id(pkey);
   EVP_PKEY_free(pkey);
   if (type != EVP_PKEY_RSA) return fmt::format("the DKIM key at {} is not an RSA key", name);
-  if (bits < 1024) return fmt::format("the DKIM key at {} has {} bits; RSA keys need at least 1024", name, bits);
+  if (bits < 1024)
+    return fmt::format("the DKIM key at {} has {} bits; RSA keys need at least 1024", name, bits);
   return "";
 }
 

@@ -1,6 +1,6 @@
 #include "probes/probe.h"
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "probes/cert_probe.h"
 #include "probes/dns_probe.h"
 #include "probes/http_probe.h"

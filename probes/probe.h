@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 
 namespace lookout {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "alerting/incidents.h"
+#include "store/records.h"
 
 namespace lookout {
 

@@ -6,7 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
-#include "daemon/random.h"
+#include "core/random.h"
 #include "store/rollup.h"
 #include "store/schema.h"
 #include "store/statement.h"

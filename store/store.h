@@ -18,10 +18,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "alerting/incidents.h"
-#include "daemon/clock.h"
+#include "core/clock.h"
 #include "probes/probe.h"
 #include "store/history.h"
+#include "store/records.h"
 #include "store/rollup.h"
 
 namespace lookout {

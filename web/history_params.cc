@@ -4,11 +4,12 @@
 
 #include <algorithm>
 
-#include "daemon/units.h"
+#include "core/units.h"
 
 namespace lookout {
 
-HistoryParams parse_history_params(const std::string& window, const std::string& step, int64_t now_ms) {
+HistoryParams parse_history_params(const std::string& window, const std::string& step,
+                                   int64_t now_ms) {
   constexpr int64_t kMinute = 60'000, kHour = 3'600'000, kDay = 86'400'000;
   HistoryParams p;
   const auto w = parse_duration(window.empty() ? "24h" : window);
@@ -41,8 +42,9 @@ HistoryParams parse_history_params(const std::string& window, const std::string&
   const int64_t from = now_ms - p.window_ms;
   const int64_t points = now_ms / p.step_ms - from / p.step_ms + 1;
   if (points > kMaxHistoryPoints) {
-    p.error = fmt::format("window {} with step {} would return {} points; the most is {}: choose a longer step", window,
-                          format_duration(Duration{p.step_ms}), points, kMaxHistoryPoints);
+    p.error = fmt::format(
+        "window {} with step {} would return {} points; the most is {}: choose a longer step",
+        window, format_duration(Duration{p.step_ms}), points, kMaxHistoryPoints);
   }
   return p;
 }

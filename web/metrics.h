@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "daemon/snapshot.h"
 #include "store/store.h"
+#include "web/snapshot.h"
 
 namespace lookout {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "daemon/units.h"
+#include "core/units.h"
 
 namespace lookout {
 namespace {
@@ -28,7 +28,8 @@ const char* state_label(State s) {
 
 std::string head(const std::string& title, bool refresh) {
   return fmt::format(
-      "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head><meta charset=\"utf-8\"/>"
+      "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head><meta "
+      "charset=\"utf-8\"/>"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>{}<title>{}</title>"
       "<link rel=\"stylesheet\" href=\"/static/style.css\"/></head><body>",
       refresh ? "<meta http-equiv=\"refresh\" content=\"60\"/>" : "", xml_escape(title));
@@ -40,10 +41,11 @@ std::string when(WallTime t) {
 }
 
 std::string incident_item(const IncidentRecord& i) {
-  std::string out = fmt::format("<li class=\"incident state-{0}\" data-incident=\"{1}\"><a href=\"/monitor/{2}\">{2}</a> "
-                                "<span class=\"state\">{3}</span> <span class=\"cause\">{4}</span> since {5}",
-                                i.resolved_at ? "up" : to_string(i.state), i.id, xml_escape(i.monitor),
-                                i.resolved_at ? "Resolved" : state_label(i.state), xml_escape(i.cause), when(i.started_at));
+  std::string out = fmt::format(
+      "<li class=\"incident state-{0}\" data-incident=\"{1}\"><a href=\"/monitor/{2}\">{2}</a> "
+      "<span class=\"state\">{3}</span> <span class=\"cause\">{4}</span> since {5}",
+      i.resolved_at ? "up" : to_string(i.state), i.id, xml_escape(i.monitor),
+      i.resolved_at ? "Resolved" : state_label(i.state), xml_escape(i.cause), when(i.started_at));
   if (i.resolved_at) out += ", resolved " + when(*i.resolved_at);
   if (i.acknowledged_at) out += fmt::format(", acknowledged ({})", xml_escape(i.acknowledged_by));
   if (i.flapping) out += " <span class=\"flapping\">flapping</span>";
@@ -71,45 +73,57 @@ std::string render_status_page(const StatusPageInput& in) {
   for (const auto& m : s.views()) {
     if (m.is_public || in.admin) visible.push_back(&m);
   }
-  static const std::map<std::string, std::string> kBanner{{"operational", "All systems operational"},
-                                                          {"partial", "Partial outage"},
-                                                          {"major", "Major outage"},
-                                                          {"maintenance", "Scheduled maintenance"}};
+  static const std::map<std::string, std::string> kBanner{
+      {"operational", "All systems operational"},
+      {"partial", "Partial outage"},
+      {"major", "Major outage"},
+      {"maintenance", "Scheduled maintenance"}};
   const std::string kind = overall_banner(visible);
   std::string out = head(s.title, true);
-  out += fmt::format("<header><h1>{}</h1><p class=\"banner banner-{}\" role=\"status\">{}</p></header><main>",
-                     xml_escape(s.title), kind, kBanner.at(kind));
+  out += fmt::format(
+      "<header><h1>{}</h1><p class=\"banner banner-{}\" role=\"status\">{}</p></header><main>",
+      xml_escape(s.title), kind, kBanner.at(kind));
 
   auto is_visible = [&](const std::string& name) {
-    return std::any_of(visible.begin(), visible.end(), [&](const MonitorView* m) { return m->name == name; });
+    return std::any_of(visible.begin(), visible.end(),
+                       [&](const MonitorView* m) { return m->name == name; });
   };
   std::string open;
   for (const auto& i : s.open_incidents) {
     if (is_visible(i.monitor)) open += incident_item(i);
   }
-  out += "<section class=\"incidents\" aria-labelledby=\"open-incidents\"><h2 id=\"open-incidents\">Open incidents</h2>";
+  out +=
+      "<section class=\"incidents\" aria-labelledby=\"open-incidents\"><h2 "
+      "id=\"open-incidents\">Open incidents</h2>";
   out += open.empty() ? "<p>No open incidents.</p>" : "<ul>" + open + "</ul>";
   out += "</section>";
 
   // Groups in the order they first appear.
   std::vector<std::string> groups;
   for (const auto* m : visible) {
-    if (std::find(groups.begin(), groups.end(), m->group) == groups.end()) groups.push_back(m->group);
+    if (std::find(groups.begin(), groups.end(), m->group) == groups.end())
+      groups.push_back(m->group);
   }
   for (const auto& g : groups) {
     const std::string title = g.empty() ? "Other" : g;
-    out += fmt::format("<section class=\"group\" data-group=\"{0}\"><h2>{0}</h2><ul class=\"monitors\">", xml_escape(title));
+    out += fmt::format(
+        "<section class=\"group\" data-group=\"{0}\"><h2>{0}</h2><ul class=\"monitors\">",
+        xml_escape(title));
     for (const auto* m : visible) {
       if (m->group != g) continue;
       const auto it = in.summaries.find(m->name);
       const HistorySummary summary = it == in.summaries.end() ? HistorySummary{} : it->second;
       out += fmt::format(
-          "<li class=\"monitor state-{0}\" data-monitor=\"{1}\" data-state=\"{0}\"><div class=\"row\">"
-          "<a class=\"name\" href=\"/monitor/{1}\">{1}</a><span class=\"state\">{2}</span></div><div class=\"row detail\">"
+          "<li class=\"monitor state-{0}\" data-monitor=\"{1}\" data-state=\"{0}\"><div "
+          "class=\"row\">"
+          "<a class=\"name\" href=\"/monitor/{1}\">{1}</a><span "
+          "class=\"state\">{2}</span></div><div class=\"row detail\">"
           "<span class=\"p95\">{3}</span><span class=\"uptime\">{4}</span></div>",
           to_string(m->state), xml_escape(m->name), state_label(m->state),
-          summary.p95_ms_24h ? fmt::format("p95 {:.0f} ms (24 h)", *summary.p95_ms_24h) : "p95: no data",
-          summary.uptime_90d ? fmt::format("{:.2f}% uptime (90 days)", *summary.uptime_90d) : "uptime: no data");
+          summary.p95_ms_24h ? fmt::format("p95 {:.0f} ms (24 h)", *summary.p95_ms_24h)
+                             : "p95: no data",
+          summary.uptime_90d ? fmt::format("{:.2f}% uptime (90 days)", *summary.uptime_90d)
+                             : "uptime: no data");
       if (!summary.days.empty()) out += uptime_bars_svg(summary.days, summary.first_day_ms);
       out += "</li>";
     }
@@ -119,11 +133,14 @@ std::string render_status_page(const StatusPageInput& in) {
   for (const auto& i : in.resolved) {
     if (is_visible(i.monitor)) resolved += incident_item(i);
   }
-  out += "<section class=\"incidents\" aria-labelledby=\"recent\"><h2 id=\"recent\">Resolved in the last 14 days</h2>";
+  out +=
+      "<section class=\"incidents\" aria-labelledby=\"recent\"><h2 id=\"recent\">Resolved in the "
+      "last 14 days</h2>";
   out += resolved.empty() ? "<p>No incidents.</p>" : "<ul>" + resolved + "</ul>";
   out += "</section></main>";
-  out += fmt::format("<footer><p>Updated {}. This page refreshes every 60 seconds.{}</p></footer></body></html>\n",
-                     when(in.now), in.admin ? " Private monitors are shown." : "");
+  out += fmt::format(
+      "<footer><p>Updated {}. This page refreshes every 60 seconds.{}</p></footer></body></html>\n",
+      when(in.now), in.admin ? " Private monitors are shown." : "");
   return out;
 }
 
@@ -131,29 +148,39 @@ std::string render_monitor_page(const MonitorPageInput& in) {
   const MonitorView& m = in.monitor;
   std::string out = head(fmt::format("{}: {}", m.name, in.title), true);
   out += fmt::format(
-      "<header><p><a href=\"/\">{}</a></p><h1>{}</h1><p class=\"banner state-{}\" role=\"status\">{}{}</p></header><main>",
+      "<header><p><a href=\"/\">{}</a></p><h1>{}</h1><p class=\"banner state-{}\" "
+      "role=\"status\">{}{}</p></header><main>",
       xml_escape(in.title), xml_escape(m.name), to_string(m.state), state_label(m.state),
       m.cause.empty() || m.state == State::kUp ? std::string() : ": " + xml_escape(m.cause));
   out += "<section><h2>Summary</h2><dl>";
-  out += fmt::format("<dt>Group</dt><dd>{}</dd><dt>Type</dt><dd>{}</dd>", xml_escape(m.group.empty() ? "-" : m.group), m.type);
+  out += fmt::format("<dt>Group</dt><dd>{}</dd><dt>Type</dt><dd>{}</dd>",
+                     xml_escape(m.group.empty() ? "-" : m.group), m.type);
   if (m.since) out += fmt::format("<dt>State since</dt><dd>{}</dd>", when(*m.since));
   if (m.last_check) out += fmt::format("<dt>Last check</dt><dd>{}</dd>", when(*m.last_check));
-  auto pct = [](const std::optional<double>& v) { return v ? fmt::format("{:.3f}%", *v) : std::string("no data"); };
-  out += fmt::format("<dt>Uptime 24 h / 30 d / 90 d</dt><dd>{} / {} / {}</dd>", pct(in.summary.uptime_24h),
-                     pct(in.summary.uptime_30d), pct(in.summary.uptime_90d));
+  auto pct = [](const std::optional<double>& v) {
+    return v ? fmt::format("{:.3f}%", *v) : std::string("no data");
+  };
+  out += fmt::format("<dt>Uptime 24 h / 30 d / 90 d</dt><dd>{} / {} / {}</dd>",
+                     pct(in.summary.uptime_24h), pct(in.summary.uptime_30d),
+                     pct(in.summary.uptime_90d));
   if (m.cert_not_after) {
-    const auto days = std::chrono::duration_cast<std::chrono::hours>(*m.cert_not_after - in.now).count() / 24;
-    out += fmt::format("<dt>Certificate expires</dt><dd>{} ({} days)</dd>", when(*m.cert_not_after), days);
+    const auto days =
+        std::chrono::duration_cast<std::chrono::hours>(*m.cert_not_after - in.now).count() / 24;
+    out += fmt::format("<dt>Certificate expires</dt><dd>{} ({} days)</dd>", when(*m.cert_not_after),
+                       days);
   }
   if (m.slo_budget) {
-    out += fmt::format("<dt>p95 over the last {}</dt><dd>{} (budget {} ms{})</dd>", format_duration(*m.slo_window),
-                       m.slo ? fmt::format("{:.0f} ms of {} samples", m.slo->p95_ms, m.slo->samples) : "no samples yet",
+    out += fmt::format("<dt>p95 over the last {}</dt><dd>{} (budget {} ms{})</dd>",
+                       format_duration(*m.slo_window),
+                       m.slo ? fmt::format("{:.0f} ms of {} samples", m.slo->p95_ms, m.slo->samples)
+                             : "no samples yet",
                        m.slo_budget->count(), m.slo && m.slo->breached ? ", over" : "");
   }
   out += "</dl></section>";
   for (const auto& [label, points] : in.charts) {
-    out += fmt::format("<section class=\"chart-section\"><h2>Latency and failures, last {}</h2>{}</section>", label,
-                       latency_chart_svg(points, label));
+    out += fmt::format(
+        "<section class=\"chart-section\"><h2>Latency and failures, last {}</h2>{}</section>",
+        label, latency_chart_svg(points, label));
   }
   std::string list;
   for (const auto& i : in.incidents) {
@@ -169,12 +196,14 @@ std::string render_monitor_page(const MonitorPageInput& in) {
   }
   out += "<section class=\"incidents\"><h2>Incidents</h2>";
   out += list.empty() ? "<p>No incidents.</p>" : "<ul>" + list + "</ul>";
-  out += fmt::format("</section></main><footer><p>Updated {}.</p></footer></body></html>\n", when(in.now));
+  out += fmt::format("</section></main><footer><p>Updated {}.</p></footer></body></html>\n",
+                     when(in.now));
   return out;
 }
 
 const std::string& stylesheet() {
-  static const std::string css = R"css(:root{--bg:#fff;--fg:#1f2328;--muted:#59636e;--card:#f6f8fa;--line:#d1d9e0;--up:#1a7f37;--degraded:#9a6700;--down:#cf222e;--maint:#0969da}
+  static const std::string css =
+      R"css(:root{--bg:#fff;--fg:#1f2328;--muted:#59636e;--card:#f6f8fa;--line:#d1d9e0;--up:#1a7f37;--degraded:#9a6700;--down:#cf222e;--maint:#0969da}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--card:#151b23;--line:#3d444d;--up:#3fb950;--degraded:#d29922;--down:#f85149;--maint:#4493f8}}
 *{box-sizing:border-box}body{margin:0 auto;max-width:960px;padding:16px;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif}
 a{color:inherit}h1{font-size:1.6rem;margin:.2em 0}h2{font-size:1.15rem;margin:1.2em 0 .4em}

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "alerting/incidents.h"
-#include "daemon/snapshot.h"
 #include "store/history.h"
 #include "store/incident_queries.h"
+#include "web/snapshot.h"
 #include "web/svg.h"
 
 namespace lookout {

@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 
 namespace lookout {
 

@@ -4,21 +4,21 @@
 
 #include <functional>
 #include <memory>
-#include <string>
 #include <mutex>
+#include <string>
 #include <thread>
 
-#include "daemon/config.h"
-#include "daemon/snapshot.h"
+#include "config/config.h"
 #include "store/history.h"
 #include "store/store.h"
 #include "web/rate_limit.h"
+#include "web/snapshot.h"
 
 namespace httplib {
 class Server;
 struct Request;
 struct Response;
-}
+}  // namespace httplib
 
 namespace lookout {
 
@@ -38,12 +38,14 @@ class WebServer {
   using HealthFn = std::function<HealthReport()>;
   using StoreHealthFn = std::function<StoreHealth()>;
   // Asks the loop to acknowledge; nullopt when it did not answer in time.
-  using AckFn = std::function<std::optional<AlertEngine::AckResult>(int64_t incident_id, const std::string& by)>;
+  using AckFn = std::function<std::optional<AlertEngine::AckResult>(int64_t incident_id,
+                                                                    const std::string& by)>;
 
   using AcceptFn = std::function<AcceptResult(const std::string& monitor)>;
 
-  WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots, const SummaryCache& summaries,
-            const std::string& db_path, HealthFn health, StoreHealthFn store_health, AckFn ack, AcceptFn accept);
+  WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
+            const SummaryCache& summaries, const std::string& db_path, HealthFn health,
+            StoreHealthFn store_health, AckFn ack, AcceptFn accept);
   ~WebServer();
 
   // Binds server.listen and starts serving; false with `error` when the address is taken.
@@ -91,8 +93,8 @@ class WebServer {
   Cache public_page_{Duration{5000}}, admin_page_{Duration{5000}};
   Cache public_status_{Duration{1000}}, admin_status_{Duration{1000}};
   std::shared_ptr<const Rendered> cached(Cache& cache, const std::function<std::string()>& render);
-  static void serve(const httplib::Request& req, httplib::Response& res, std::shared_ptr<const Rendered> body,
-                    const char* content_type);
+  static void serve(const httplib::Request& req, httplib::Response& res,
+                    std::shared_ptr<const Rendered> body, const char* content_type);
   std::unique_ptr<httplib::Server> svr_;
   std::thread thread_;
   int port_ = 0;

@@ -2,13 +2,15 @@
 
 #include <fmt/format.h>
 
-#include "daemon/units.h"
+#include "core/units.h"
 
 namespace lookout {
 
 namespace {
 
-nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json opt(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 
 }  // namespace
 
@@ -22,8 +24,10 @@ nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool in
     j["type"] = m.type;
     j["state"] = to_string(m.state);
     j["since"] = m.since ? nlohmann::json(rfc3339(*m.since)) : nlohmann::json(nullptr);
-    j["last_check"] = m.last_check ? nlohmann::json(rfc3339(*m.last_check)) : nlohmann::json(nullptr);
-    j["latency_ms"] = m.latency_us ? nlohmann::json(static_cast<double>(*m.latency_us) / 1000.0) : nlohmann::json(nullptr);
+    j["last_check"] =
+        m.last_check ? nlohmann::json(rfc3339(*m.last_check)) : nlohmann::json(nullptr);
+    j["latency_ms"] = m.latency_us ? nlohmann::json(static_cast<double>(*m.latency_us) / 1000.0)
+                                   : nlohmann::json(nullptr);
     j["cause"] = m.cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.cause);
     const auto h = history.find(m.name);
     const HistorySummary summary = h == history.end() ? HistorySummary{} : h->second;

@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/snapshot.h"
 #include "store/history.h"
+#include "web/snapshot.h"
 
 namespace lookout {
 

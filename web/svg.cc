@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 
 namespace lookout {
 
@@ -49,7 +49,8 @@ std::string uptime_bars_svg(const std::vector<DaySummary>& days, int64_t first_d
   constexpr int kBar = 3, kGap = 1, kHeight = 24;
   const int width = static_cast<int>(days.size()) * (kBar + kGap);
   std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"bars\" viewBox=\"0 0 {0} {1}\" preserveAspectRatio=\"none\" "
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"bars\" viewBox=\"0 0 {0} {1}\" "
+      "preserveAspectRatio=\"none\" "
       "role=\"img\" aria-label=\"Daily uptime over the last {2} days\">",
       width, kHeight, days.size());
   for (size_t i = 0; i < days.size(); ++i) {
@@ -57,13 +58,15 @@ std::string uptime_bars_svg(const std::vector<DaySummary>& days, int64_t first_d
     const int64_t day_ms = first_day_ms + static_cast<int64_t>(i) * 86'400'000;
     const std::string date = rfc3339(from_unix_ms(day_ms)).substr(0, 10);
     const std::string text =
-        d.count == 0 ? fmt::format("{}: no data", date)
-                     : fmt::format("{}: {:.2f}% uptime{}", date, d.uptime,
-                                   d.p95_ms >= 0 ? fmt::format(", p95 {:.0f} ms", d.p95_ms) : std::string());
+        d.count == 0
+            ? fmt::format("{}: no data", date)
+            : fmt::format("{}: {:.2f}% uptime{}", date, d.uptime,
+                          d.p95_ms >= 0 ? fmt::format(", p95 {:.0f} ms", d.p95_ms) : std::string());
     // Kept short: a page of 1,000 monitors holds 90,000 of these.
-    out += fmt::format("<rect x=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}</title></rect>",
-                       static_cast<int>(i) * (kBar + kGap), kBar, kHeight, uptime_colour(d.count ? std::optional<double>(d.uptime) : std::nullopt),
-                       xml_escape(text));
+    out += fmt::format(
+        "<rect x=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}</title></rect>",
+        static_cast<int>(i) * (kBar + kGap), kBar, kHeight,
+        uptime_colour(d.count ? std::optional<double>(d.uptime) : std::nullopt), xml_escape(text));
   }
   return out + "</svg>";
 }
@@ -94,11 +97,14 @@ std::string latency_chart_svg(const std::vector<ChartPoint>& points, const std::
   }
   const double top = nice_ceiling(max_ms);
   const size_t n = std::max<size_t>(points.size(), 2);
-  auto x = [&](size_t i) { return kLeft + plot_w * static_cast<double>(i) / static_cast<double>(n - 1); };
+  auto x = [&](size_t i) {
+    return kLeft + plot_w * static_cast<double>(i) / static_cast<double>(n - 1);
+  };
   auto y = [&](double ms) { return kTop + plot_h * (1.0 - ms / top); };
 
   std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {} {}\" "
+      "role=\"img\" "
       "aria-label=\"{}: latency p50, p95 and p99 in milliseconds, and failures\">",
       kW, kH, xml_escape(label));
   // Axes, grid and labels with units.
@@ -107,15 +113,17 @@ std::string latency_chart_svg(const std::vector<ChartPoint>& points, const std::
     out += fmt::format(
         "<line class=\"grid\" x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\"/>"
         "<text class=\"axis\" x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5} ms</text>",
-        kLeft, y(v), kW - kRight, kLeft - 6, y(v) + 4, v >= 10 ? fmt::format("{:.0f}", v) : fmt::format("{:.1f}", v));
+        kLeft, y(v), kW - kRight, kLeft - 6, y(v) + 4,
+        v >= 10 ? fmt::format("{:.0f}", v) : fmt::format("{:.1f}", v));
   }
   if (!points.empty()) {
     const size_t last = points.size() - 1;
     for (size_t i : {size_t{0}, points.size() / 2, last}) {
       const std::string when = rfc3339(from_unix_ms(points[i].t_ms));
       const char* anchor = i == 0 ? "start" : i == last ? "end" : "middle";
-      out += fmt::format("<text class=\"axis\" x=\"{:.1f}\" y=\"{}\" text-anchor=\"{}\">{} {}Z</text>", x(i), kH - 20,
-                         anchor, when.substr(5, 5), when.substr(11, 5));
+      out +=
+          fmt::format("<text class=\"axis\" x=\"{:.1f}\" y=\"{}\" text-anchor=\"{}\">{} {}Z</text>",
+                      x(i), kH - 20, anchor, when.substr(5, 5), when.substr(11, 5));
     }
   }
   // Failures as red bars from the bottom, scaled to their own maximum.
@@ -123,9 +131,11 @@ std::string latency_chart_svg(const std::vector<ChartPoint>& points, const std::
     const double bar_w = std::max(1.0, plot_w / static_cast<double>(n) - 1);
     for (size_t i = 0; i < points.size(); ++i) {
       if (points[i].failures == 0) continue;
-      const double h = plot_h * 0.3 * static_cast<double>(points[i].failures) / static_cast<double>(max_fail);
+      const double h =
+          plot_h * 0.3 * static_cast<double>(points[i].failures) / static_cast<double>(max_fail);
       out += fmt::format(
-          "<rect class=\"fail\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"><title>{} failures of {} runs</title></rect>",
+          "<rect class=\"fail\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
+          "height=\"{:.1f}\"><title>{} failures of {} runs</title></rect>",
           x(i) - bar_w / 2, kTop + plot_h - h, bar_w, h, points[i].failures, points[i].count);
     }
   }
@@ -142,18 +152,25 @@ std::string latency_chart_svg(const std::vector<ChartPoint>& points, const std::
   line("p95", &ChartPoint::p95);
   line("p50", &ChartPoint::p50);
   out += fmt::format(
-      "<text class=\"legend p50t\" x=\"{0}\" y=\"{1}\">p50</text><text class=\"legend p95t\" x=\"{2}\" y=\"{1}\">p95</text>"
-      "<text class=\"legend p99t\" x=\"{3}\" y=\"{1}\">p99</text><text class=\"legend failt\" x=\"{4}\" y=\"{1}\">failures</text>",
+      "<text class=\"legend p50t\" x=\"{0}\" y=\"{1}\">p50</text><text class=\"legend p95t\" "
+      "x=\"{2}\" y=\"{1}\">p95</text>"
+      "<text class=\"legend p99t\" x=\"{3}\" y=\"{1}\">p99</text><text class=\"legend failt\" "
+      "x=\"{4}\" y=\"{1}\">failures</text>",
       kLeft, kH - 4, kLeft + 50, kLeft + 100, kLeft + 150);
   return out + "</svg>";
 }
 
-std::string badge_svg(const std::string& label, const std::string& value, const std::string& colour) {
-  const int lw = 6 * static_cast<int>(label.size()) + 12, vw = 7 * static_cast<int>(value.size()) + 12;
+std::string badge_svg(const std::string& label, const std::string& value,
+                      const std::string& colour) {
+  const int lw = 6 * static_cast<int>(label.size()) + 12,
+            vw = 7 * static_cast<int>(value.size()) + 12;
   return fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"20\" role=\"img\" aria-label=\"{3}: {4}\">"
-      "<title>{3}: {4}</title><rect width=\"{1}\" height=\"20\" fill=\"#555\"/><rect x=\"{1}\" width=\"{2}\" height=\"20\" "
-      "fill=\"{5}\"/><g fill=\"#fff\" font-family=\"Verdana,DejaVu Sans,sans-serif\" font-size=\"11\">"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"20\" role=\"img\" "
+      "aria-label=\"{3}: {4}\">"
+      "<title>{3}: {4}</title><rect width=\"{1}\" height=\"20\" fill=\"#555\"/><rect x=\"{1}\" "
+      "width=\"{2}\" height=\"20\" "
+      "fill=\"{5}\"/><g fill=\"#fff\" font-family=\"Verdana,DejaVu Sans,sans-serif\" "
+      "font-size=\"11\">"
       "<text x=\"6\" y=\"14\">{3}</text><text x=\"{6}\" y=\"14\">{4}</text></g></svg>",
       lw + vw, lw, vw, xml_escape(label), xml_escape(value), colour, lw + 6);
 }

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "daemon/config_parser.h"
+#include "config/config_parser.h"
 #include "probes/extract.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -2,7 +2,7 @@
 // escalation and retention are tested without sleeping. Not part of the daemon.
 #pragma once
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 
 namespace lookout {
 

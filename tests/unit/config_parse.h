@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 
 namespace lookout::test {
 

@@ -2,7 +2,7 @@
 // every mistake as FILE:LINE:COL.
 #include <gtest/gtest.h>
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "tests/unit/config_parse.h"
 
 namespace lookout {
@@ -68,7 +68,7 @@ type = "journey"
   json = { csrf = "{{csrf}}", user = { name = "${env:USER}" } }
   extract.token = { json = "/token" }
 )toml",
-                       {{"USER", "ops"}});
+                               {{"USER", "ops"}});
   ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
   const Config& c = *r.config;
   const auto& cert = *c.find("cert");
@@ -141,21 +141,29 @@ type = "journey"
 name = "e"
 type = "journey"
 )");
-  EXPECT_EQ(messages(r), (std::vector<std::string>{
-                             "/etc/lookout/p.toml:1:1: cert monitor \"c\" has no host",
-                             "/etc/lookout/p.toml:4:1: unknown key \"url\" in cert monitor \"c\"",
-                             "/etc/lookout/p.toml:5:15: fail_within 30d is longer than warn_within 21d; the warning would never come first",
-                             "/etc/lookout/p.toml:11:10: record \"PTR\" is not one of A, AAAA, CNAME, MX, NS, TXT, SOA, CAA, SRV",
-                             "/etc/lookout/p.toml:12:12: resolver \"dns.google\" is not IP, IP:port or [IPv6]:port",
-                             "/etc/lookout/p.toml:14:1: dns monitor \"k\" with check = \"dkim\" needs selector = \"...\"",
-                             "/etc/lookout/p.toml:19:10: check = \"dkim\" reads TXT records; remove record or set it to \"TXT\"",
-                             "/etc/lookout/p.toml:24:3: step 1 has more than one of body, form and json",
-                             "/etc/lookout/p.toml:25:9: step 1 uses {{id}}, which no earlier step extracts",
-                             "/etc/lookout/p.toml:28:27: extract.bad: the pattern needs a group ( ) around the value to take",
-                             "/etc/lookout/p.toml:29:17: extract.two must name one source: { json = \"/ptr\" }, { regex = \"...\" }, "
-                             "{ header = \"X-Name\" } or { cookie = \"name\" }",
-                             "/etc/lookout/p.toml:31:1: journey \"e\" needs [[monitor.step]] tables, one per request",
-                         }));
+  EXPECT_EQ(
+      messages(r),
+      (std::vector<std::string>{
+          "/etc/lookout/p.toml:1:1: cert monitor \"c\" has no host",
+          "/etc/lookout/p.toml:4:1: unknown key \"url\" in cert monitor \"c\"",
+          "/etc/lookout/p.toml:5:15: fail_within 30d is longer than warn_within 21d; the warning "
+          "would never come first",
+          "/etc/lookout/p.toml:11:10: record \"PTR\" is not one of A, AAAA, CNAME, MX, NS, TXT, "
+          "SOA, CAA, SRV",
+          "/etc/lookout/p.toml:12:12: resolver \"dns.google\" is not IP, IP:port or [IPv6]:port",
+          "/etc/lookout/p.toml:14:1: dns monitor \"k\" with check = \"dkim\" needs selector = "
+          "\"...\"",
+          "/etc/lookout/p.toml:19:10: check = \"dkim\" reads TXT records; remove record or set it "
+          "to \"TXT\"",
+          "/etc/lookout/p.toml:24:3: step 1 has more than one of body, form and json",
+          "/etc/lookout/p.toml:25:9: step 1 uses {{id}}, which no earlier step extracts",
+          "/etc/lookout/p.toml:28:27: extract.bad: the pattern needs a group ( ) around the value "
+          "to take",
+          "/etc/lookout/p.toml:29:17: extract.two must name one source: { json = \"/ptr\" }, { "
+          "regex = \"...\" }, "
+          "{ header = \"X-Name\" } or { cookie = \"name\" }",
+          "/etc/lookout/p.toml:31:1: journey \"e\" needs [[monitor.step]] tables, one per request",
+      }));
 }
 
 TEST(ProbeConfig, SloKeysAreChecked) {
@@ -166,10 +174,11 @@ url = "https://a.test"
 slo.p59 = "1s"
 slo.window = "5s"
 )");
-  EXPECT_EQ(messages(r), (std::vector<std::string>{
-                             "/etc/lookout/p.toml:5:5: unknown key \"p59\" in slo; did you mean \"p95\"?",
-                             "/etc/lookout/p.toml:6:14: slo.window must be between 10s and 30d",
-                         }));
+  EXPECT_EQ(messages(r),
+            (std::vector<std::string>{
+                "/etc/lookout/p.toml:5:5: unknown key \"p59\" in slo; did you mean \"p95\"?",
+                "/etc/lookout/p.toml:6:14: slo.window must be between 10s and 30d",
+            }));
 }
 
 TEST(ProbeConfig, TlsResumeIsADurationOfTheHttpKindsUpTo24h) {
@@ -223,8 +232,13 @@ tls_resume = "1h"
   ASSERT_FALSE(bad.ok());
   const auto m = messages(bad);
   ASSERT_EQ(m.size(), 2u) << ::testing::PrintToString(m);
-  EXPECT_EQ(m[0], "/etc/lookout/p.toml:6:14: tls_resume must be at most 24h: a session that old would hide a changed certificate for too long");
-  EXPECT_EQ(m[1].rfind("/etc/lookout/p.toml:12:1: unknown key \"tls_resume\" in cert monitor \"cert\"", 0), 0u) << m[1];
+  EXPECT_EQ(m[0],
+            "/etc/lookout/p.toml:6:14: tls_resume must be at most 24h: a session that old would "
+            "hide a changed certificate for too long");
+  EXPECT_EQ(m[1].rfind(
+                "/etc/lookout/p.toml:12:1: unknown key \"tls_resume\" in cert monitor \"cert\"", 0),
+            0u)
+      << m[1];
 }
 
 }  // namespace

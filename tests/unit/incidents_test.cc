@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/ack_token.h"
-#include "daemon/random.h"
+#include "core/random.h"
 
 namespace lookout {
 namespace {

@@ -1,4 +1,4 @@
-#include "daemon/scheduler.h"
+#include "core/scheduler.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -6,8 +6,8 @@
 #include <map>
 #include <set>
 
-#include "daemon/clock.h"
-#include "daemon/descriptors.h"
+#include "core/clock.h"
+#include "core/descriptors.h"
 #include "tests/support/fake_clock.h"
 
 namespace lookout {

@@ -1,13 +1,12 @@
-#include "daemon/secret.h"
+#include "core/secret.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/prctl.h>
 
 #include <sstream>
 #include <stdexcept>
 
-#include "daemon/crash.h"
+#include "core/crash.h"
 #include "web/metrics.h"
 #include "web/server.h"
 
@@ -47,7 +46,8 @@ TEST(CrashOutput, AnUncaughtExceptionIsPrintedWithTheSecretsMasked) {
         mask_in_crash_output(secrets);
         escape("unexpected body 'token=canary-5d41402abc4b2a76'");
       },
-      "lookout: fatal: an uncaught exception stopped the process: unexpected body 'token=\\*\\*\\*'\n");
+      "lookout: fatal: an uncaught exception stopped the process: unexpected body "
+      "'token=\\*\\*\\*'\n");
 }
 
 TEST(CrashOutput, WithoutTheSecretsAtHandTheMessageIsWithheld) {
@@ -57,7 +57,8 @@ TEST(CrashOutput, WithoutTheSecretsAtHandTheMessageIsWithheld) {
         guard_crash_output();
         escape("unexpected body 'token=canary-5d41402abc4b2a76'");
       },
-      "lookout: fatal: an uncaught exception stopped the process: \\(its message is withheld: it could hold a secret\\)\n");
+      "lookout: fatal: an uncaught exception stopped the process: \\(its message is withheld: it "
+      "could hold a secret\\)\n");
 }
 
 TEST(CrashOutput, TheProcessLeavesNoCoreFile) {
@@ -89,11 +90,14 @@ TEST(Metrics, PrivateMonitorsAreAbsentWithoutTheToken) {
   MonitorView priv;
   priv.name = "private-one";
   priv.last_outcome = Outcome::kDown;
-  s.monitors = {std::make_shared<const MonitorView>(pub), std::make_shared<const MonitorView>(priv)};
+  s.monitors = {std::make_shared<const MonitorView>(pub),
+                std::make_shared<const MonitorView>(priv)};
   const std::string anon = metrics_text(s, StoreHealth{}, false);
   EXPECT_NE(anon.find("public-one"), std::string::npos);
   EXPECT_EQ(anon.find("private-one"), std::string::npos);
-  EXPECT_NE(metrics_text(s, StoreHealth{}, true).find("lookout_probe_success{monitor=\"private-one\"} 0"), std::string::npos);
+  EXPECT_NE(
+      metrics_text(s, StoreHealth{}, true).find("lookout_probe_success{monitor=\"private-one\"} 0"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <atomic>
 #include <thread>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 #include "store/history.h"
 #include "store/store.h"
 #include "tests/support/temp_dir.h"

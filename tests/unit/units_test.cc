@@ -1,4 +1,4 @@
-#include "daemon/units.h"
+#include "core/units.h"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,9 @@ TEST(Duration, ParsesEveryUnitAndCompounds) {
   struct Case {
     const char* text;
     int64_t ms;
-  } cases[] = {{"250ms", 250}, {"30s", 30'000}, {"5m", 300'000}, {"2h", 7'200'000}, {"14d", 1'209'600'000},
-               {"1h30m", 5'400'000}, {"1m30s500ms", 90'500}, {"0s", 0}};
+  } cases[] = {
+      {"250ms", 250},         {"30s", 30'000},      {"5m", 300'000},        {"2h", 7'200'000},
+      {"14d", 1'209'600'000}, {"1h30m", 5'400'000}, {"1m30s500ms", 90'500}, {"0s", 0}};
   for (const auto& c : cases) {
     auto r = parse_duration(c.text);
     ASSERT_TRUE(r.value) << c.text << ": " << r.error;

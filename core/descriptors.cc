@@ -1,4 +1,4 @@
-#include "daemon/descriptors.h"
+#include "core/descriptors.h"
 
 #include <sys/eventfd.h>
 #include <sys/resource.h>

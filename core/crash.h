@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "daemon/secret.h"
+#include "core/secret.h"
 
 namespace lookout {
 

@@ -1,4 +1,4 @@
-#include "daemon/config.h"
+#include "config/config.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -16,8 +16,8 @@
 #include <regex>
 #include <sstream>
 
-#include "daemon/config_parser.h"
-#include "daemon/units.h"
+#include "config/config_parser.h"
+#include "core/units.h"
 
 namespace lookout {
 

@@ -1,4 +1,4 @@
-#include "daemon/secret.h"
+#include "core/secret.h"
 
 #include <algorithm>
 

@@ -6,7 +6,7 @@
 
 #include <functional>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 
 namespace lookout {
 

@@ -1,9 +1,9 @@
-#include "daemon/ares_bridge.h"
+#include "core/ares_bridge.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon/descriptors.h"
+#include "core/descriptors.h"
 
 namespace lookout {
 
@@ -29,7 +29,8 @@ AresChannel::~AresChannel() {
   }
   for (auto& [fd, w] : watches_) {
     uv_poll_stop(&w->poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Watch*>(h->data); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->poll),
+             [](uv_handle_t* h) { delete static_cast<Watch*>(h->data); });
   }
 }
 
@@ -73,16 +74,20 @@ void AresChannel::cancel() {
 
 void AresChannel::on_answer(void* arg, int status, int, unsigned char* abuf, int alen) {
   std::unique_ptr<Pending> p(static_cast<Pending*>(arg));
-  if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED || p->generation != p->owner->generation_) return;
+  if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED ||
+      p->generation != p->owner->generation_)
+    return;
   // c-ares reports a socket it could not open as a refused connection; it gives up inside the
   // call that asked, so the process is still at its limit here.
   if (status == ARES_ECONNREFUSED && descriptors_exhausted()) status = kOutOfDescriptors;
   std::string message;
-  if (abuf != nullptr && alen > 0) message.assign(reinterpret_cast<const char*>(abuf), static_cast<size_t>(alen));
+  if (abuf != nullptr && alen > 0)
+    message.assign(reinterpret_cast<const char*>(abuf), static_cast<size_t>(alen));
   AresChannel* self = p->owner;
-  self->ready_.push_back([done = std::move(p->done), status, message = std::move(message)]() mutable {
-    done(status, std::move(message));
-  });
+  self->ready_.push_back(
+      [done = std::move(p->done), status, message = std::move(message)]() mutable {
+        done(status, std::move(message));
+      });
   if (self->ready_.size() == 1) {
     self->ready_timer_.start(Duration{0}, [self] {
       auto run = std::move(self->ready_);
@@ -90,7 +95,8 @@ void AresChannel::on_answer(void* arg, int status, int, unsigned char* abuf, int
       const std::weak_ptr<int> alive = self->alive_;
       const uint64_t generation = self->generation_;
       for (auto& f : run) {
-        if (alive.expired() || self->generation_ != generation) return;  // destroyed or cancelled by an earlier one
+        if (alive.expired() || self->generation_ != generation)
+          return;  // destroyed or cancelled by an earlier one
         f();
       }
     });
@@ -105,7 +111,8 @@ void AresChannel::on_sock_state(void* data, ares_socket_t fd, int readable, int 
       Watch* w = it->second;
       self->watches_.erase(it);
       uv_poll_stop(&w->poll);
-      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) { delete static_cast<Watch*>(h->data); });
+      uv_close(reinterpret_cast<uv_handle_t*>(&w->poll),
+               [](uv_handle_t* h) { delete static_cast<Watch*>(h->data); });
     }
     return;
   }

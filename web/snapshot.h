@@ -15,9 +15,9 @@
 #include "alerting/incidents.h"
 #include "alerting/slo_window.h"
 #include "alerting/state_machine.h"
-#include "daemon/clock.h"
-#include "daemon/scheduler.h"
-#include "daemon/secret.h"
+#include "core/clock.h"
+#include "core/scheduler.h"
+#include "core/secret.h"
 #include "probes/probe.h"
 
 namespace lookout {
@@ -37,7 +37,8 @@ struct MonitorView {
   uint64_t runs = 0;  // since this process started
   uint64_t failures = 0;
   std::optional<WallTime> cert_not_after;  // cert monitors: the earliest expiry of the chain
-  std::optional<SloJudgement> slo;         // monitors with slo.p95: the rolling window, once it has samples
+  std::optional<SloJudgement>
+      slo;  // monitors with slo.p95: the rolling window, once it has samples
   std::optional<Duration> slo_budget, slo_window;
 };
 
@@ -55,7 +56,9 @@ struct Snapshot {
   std::string ack_key;  // verifies ack links; never shown
 
   auto views() const {
-    return std::views::transform(monitors, [](const std::shared_ptr<const MonitorView>& m) -> const MonitorView& { return *m; });
+    return std::views::transform(
+        monitors,
+        [](const std::shared_ptr<const MonitorView>& m) -> const MonitorView& { return *m; });
   }
   // The named monitor, when it is public or `include_private`; else null, as for a name that
   // does not exist.
@@ -87,10 +90,13 @@ class SnapshotHub {
 struct LoopHeartbeat {
   std::atomic<int64_t> mono_ms{0};
   void beat(MonoTime now) {
-    mono_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+    mono_ms.store(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
   }
   Duration age(MonoTime now) const {
-    return Duration{std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() - mono_ms.load()};
+    return Duration{
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() -
+        mono_ms.load()};
   }
 };
 

@@ -7,12 +7,12 @@
 #include <ares.h>
 
 #include <functional>
-#include <string>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "daemon/event_loop.h"
+#include "core/event_loop.h"
 
 namespace lookout {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 
 namespace lookout {
 

@@ -1,4 +1,4 @@
-#include "daemon/units.h"
+#include "core/units.h"
 
 #include <fmt/format.h>
 
@@ -30,8 +30,8 @@ bool read_number(std::string_view text, size_t& i, uint64_t& out) {
 }  // namespace
 
 DurationParse parse_duration(std::string_view text) {
-  static constexpr std::array<Unit, 5> kUnits{{
-      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}}};
+  static constexpr std::array<Unit, 5> kUnits{
+      {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}}};
   const std::string hint = "use a number with a unit: ms, s, m, h or d, as in \"30s\" or \"1h30m\"";
   if (text.empty()) return {std::nullopt, "empty duration; " + hint};
   size_t i = 0;
@@ -45,17 +45,20 @@ DurationParse parse_duration(std::string_view text) {
     while (j < text.size() && std::isalpha(static_cast<unsigned char>(text[j]))) ++j;
     const std::string_view unit = text.substr(i, j - i);
     if (unit.empty()) {
-      return {std::nullopt, fmt::format("duration \"{}\" has a number without a unit; {}", text, hint)};
+      return {std::nullopt,
+              fmt::format("duration \"{}\" has a number without a unit; {}", text, hint)};
     }
     const Unit* found = nullptr;
     for (const auto& u : kUnits) {
       if (u.name == unit) found = &u;
     }
     if (found == nullptr) {
-      return {std::nullopt, fmt::format("unknown unit \"{}\" in duration \"{}\"; {}", unit, text, hint)};
+      return {std::nullopt,
+              fmt::format("unknown unit \"{}\" in duration \"{}\"; {}", unit, text, hint)};
     }
     constexpr int64_t kMax = int64_t{100} * 365 * 86'400'000;  // a century is surely a typo
-    if (n > static_cast<uint64_t>(kMax / found->factor) || total + static_cast<int64_t>(n) * found->factor > kMax) {
+    if (n > static_cast<uint64_t>(kMax / found->factor) ||
+        total + static_cast<int64_t>(n) * found->factor > kMax) {
       return {std::nullopt, fmt::format("duration \"{}\" is too long", text)};
     }
     total += static_cast<int64_t>(n) * found->factor;
@@ -72,8 +75,8 @@ std::string format_duration(Duration d) {
     out = "-";
     ms = -ms;
   }
-  static constexpr std::array<Unit, 5> kDown{{
-      {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}}};
+  static constexpr std::array<Unit, 5> kDown{
+      {{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1000}, {"ms", 1}}};
   for (const auto& u : kDown) {
     if (ms >= u.factor) {
       out += fmt::format("{}{}", ms / u.factor, u.name);
@@ -91,10 +94,12 @@ SizeParse parse_size(std::string_view text) {
                                                {"KiB", 1024},
                                                {"MiB", 1024 * 1024},
                                                {"GiB", 1024 * 1024 * 1024}}};
-  const std::string hint = "use a number with a unit: B, KiB, MiB, GiB, KB, MB or GB, as in \"64KiB\"";
+  const std::string hint =
+      "use a number with a unit: B, KiB, MiB, GiB, KB, MB or GB, as in \"64KiB\"";
   size_t i = 0;
   uint64_t n = 0;
-  if (!read_number(text, i, n)) return {std::nullopt, fmt::format("invalid size \"{}\"; {}", text, hint)};
+  if (!read_number(text, i, n))
+    return {std::nullopt, fmt::format("invalid size \"{}\"; {}", text, hint)};
   const std::string_view unit = text.substr(i);
   for (const auto& u : kUnits) {
     if (u.name == unit) {

@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "daemon/event_loop.h"
+#include "core/event_loop.h"
 
 namespace lookout {
 
@@ -23,7 +23,8 @@ void set_transfer_defaults(CURL* easy, Duration timeout, const std::string& ca_f
 
 // The cause when a transfer failed for want of the daemon's own resources (it could not open
 // a socket, or start the resolver thread), not because of its target; nullopt otherwise.
-std::optional<std::string> local_shortage(CURLcode code, bool out_of_descriptors, const char* errbuf);
+std::optional<std::string> local_shortage(CURLcode code, bool out_of_descriptors,
+                                          const char* errbuf);
 
 class CurlBridge {
  public:

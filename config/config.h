@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/clock.h"
-#include "daemon/secret.h"
+#include "core/clock.h"
+#include "core/secret.h"
 
 namespace re2 {
 class RE2;

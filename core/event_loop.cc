@@ -1,4 +1,4 @@
-#include "daemon/event_loop.h"
+#include "core/event_loop.h"
 
 #include <spdlog/spdlog.h>
 
@@ -83,7 +83,8 @@ struct Async::Handle {
 
 Async::Async(EventLoop& loop, std::function<void()> cb) : h_(new Handle) {
   h_->cb = std::move(cb);
-  uv_async_init(loop.raw(), &h_->uv, [](uv_async_t* a) { guarded(static_cast<Handle*>(a->data)->cb, "async"); });
+  uv_async_init(loop.raw(), &h_->uv,
+                [](uv_async_t* a) { guarded(static_cast<Handle*>(a->data)->cb, "async"); });
   h_->uv.data = h_;
 }
 
@@ -100,7 +101,8 @@ Signal::Signal(EventLoop& loop, int signum, std::function<void()> cb) : h_(new H
   uv_signal_init(loop.raw(), &h_->uv);
   h_->uv.data = h_;
   uv_signal_start(
-      &h_->uv, [](uv_signal_t* s, int) { guarded(static_cast<Handle*>(s->data)->cb, "signal"); }, signum);
+      &h_->uv, [](uv_signal_t* s, int) { guarded(static_cast<Handle*>(s->data)->cb, "signal"); },
+      signum);
 }
 
 Signal::~Signal() {

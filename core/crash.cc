@@ -1,4 +1,4 @@
-#include "daemon/crash.h"
+#include "core/crash.h"
 
 #include <sys/prctl.h>
 
@@ -36,7 +36,8 @@ std::string uncaught_message() {
   } else {
     for (const auto& s : secrets) message = s->apply(std::move(message));
   }
-  std::fprintf(stderr, "lookout: fatal: an uncaught exception stopped the process: %s\n", message.c_str());
+  std::fprintf(stderr, "lookout: fatal: an uncaught exception stopped the process: %s\n",
+               message.c_str());
   std::fflush(stderr);
   std::abort();
 }

@@ -6,8 +6,8 @@
 #include <ctime>
 #include <map>
 
-#include "daemon/config_parser.h"
-#include "daemon/units.h"
+#include "config/config_parser.h"
+#include "core/units.h"
 
 namespace lookout {
 

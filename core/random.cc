@@ -1,4 +1,4 @@
-#include "daemon/random.h"
+#include "core/random.h"
 
 #include <fmt/format.h>
 #include <openssl/rand.h>

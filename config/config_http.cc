@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "daemon/config_parser.h"
+#include "config/config_parser.h"
 
 namespace lookout::config_detail {
 

@@ -1,4 +1,4 @@
-#include "daemon/curl_bridge.h"
+#include "core/curl_bridge.h"
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/text.h"
+#include "core/text.h"
 
 namespace lookout {
 namespace {
@@ -55,11 +55,13 @@ void set_transfer_defaults(CURL* e, Duration timeout, const std::string& ca_file
   }
 }
 
-std::optional<std::string> local_shortage(CURLcode code, bool out_of_descriptors, const char* errbuf) {
+std::optional<std::string> local_shortage(CURLcode code, bool out_of_descriptors,
+                                          const char* errbuf) {
   if (out_of_descriptors) return "lookout is out of file descriptors (it could not open a socket)";
   // libcurl 7.88 reports a resolver thread it could not start (no descriptors for its socket
   // pair, or no thread) as a failed lookup.
-  if (code == CURLE_COULDNT_RESOLVE_HOST && errbuf != nullptr && std::strstr(errbuf, "thread failed to start") != nullptr) {
+  if (code == CURLE_COULDNT_RESOLVE_HOST && errbuf != nullptr &&
+      std::strstr(errbuf, "thread failed to start") != nullptr) {
     return "lookout could not start a resolver thread (out of file descriptors or threads)";
   }
   return std::nullopt;
@@ -72,7 +74,11 @@ struct CurlBridge::SocketWatch {
 };
 
 CurlBridge::CurlBridge(EventLoop& loop)
-    : loop_(loop), multi_(curl_multi_init()), timer_(loop), defer_timer_(loop), no_sessions_(new_session_share()) {
+    : loop_(loop),
+      multi_(curl_multi_init()),
+      timer_(loop),
+      defer_timer_(loop),
+      no_sessions_(new_session_share()) {
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlBridge::on_socket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlBridge::on_timer);
@@ -89,7 +95,8 @@ CurlBridge::~CurlBridge() {
   for (auto& [origin, s] : tls_sessions_) retired_.push_back(s.share);
   retired_.push_back(no_sessions_);
   for (CURLSH* s : retired_) {
-    if (curl_share_cleanup(s) != CURLSHE_OK) spdlog::error("internal error: a TLS session share is still in use at shutdown");
+    if (curl_share_cleanup(s) != CURLSHE_OK)
+      spdlog::error("internal error: a TLS session share is still in use at shutdown");
   }
 }
 
@@ -137,7 +144,9 @@ void CurlBridge::resume_tls_sessions(CURL* easy, std::string_view url, Duration 
     tls_sessions_.erase(it);
     it = tls_sessions_.end();
   }
-  if (it == tls_sessions_.end()) it = tls_sessions_.emplace(std::move(key), TlsSessions{new_session_share(), now, max_age}).first;
+  if (it == tls_sessions_.end())
+    it =
+        tls_sessions_.emplace(std::move(key), TlsSessions{new_session_share(), now, max_age}).first;
   curl_easy_setopt(easy, CURLOPT_SHARE, it->second.share);
   curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &allow_session_tickets);

@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "daemon/clock.h"
+#include "core/clock.h"
 
 namespace lookout {
 
@@ -40,10 +40,10 @@ struct LagHistogram {
 
 struct SchedulerStats {
   uint64_t started = 0;
-  uint64_t skipped_busy = 0;    // due while the previous run was still going
-  uint64_t missed_slots = 0;    // grid slots passed over because the loop fell behind
-  uint64_t waited = 0;          // runs that had to wait for a cap
-  uint64_t deferred = 0;        // runs put back because the daemon was out of descriptors
+  uint64_t skipped_busy = 0;  // due while the previous run was still going
+  uint64_t missed_slots = 0;  // grid slots passed over because the loop fell behind
+  uint64_t waited = 0;        // runs that had to wait for a cap
+  uint64_t deferred = 0;      // runs put back because the daemon was out of descriptors
   size_t in_flight = 0;
   size_t waiting = 0;
   LagHistogram lag;

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/config.h"
+#include "config/config.h"
 
 namespace re2 {
 class RE2;

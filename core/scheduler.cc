@@ -1,4 +1,4 @@
-#include "daemon/scheduler.h"
+#include "core/scheduler.h"
 
 #include <algorithm>
 
@@ -38,13 +38,15 @@ uint64_t stable_hash(const std::string& s) {
   return h;
 }
 
-void Scheduler::add(MonitorId id, Duration interval, std::string host, uint64_t phase_seed, MonoTime now) {
+void Scheduler::add(MonitorId id, Duration interval, std::string host, uint64_t phase_seed,
+                    MonoTime now) {
   remove(id);
   Entry e;
   e.interval = interval;
   e.host = std::move(host);
   e.generation = next_generation_++;
-  const auto offset = Duration{static_cast<int64_t>(phase_seed % static_cast<uint64_t>(interval.count()))};
+  const auto offset =
+      Duration{static_cast<int64_t>(phase_seed % static_cast<uint64_t>(interval.count()))};
   e.next_due = now + offset;
   e.running = running_hosts_.count(id) != 0;
   heap_.push({e.next_due, id, e.generation});
@@ -53,7 +55,8 @@ void Scheduler::add(MonitorId id, Duration interval, std::string host, uint64_t 
 
 void Scheduler::remove(MonitorId id) {
   if (entries_.erase(id) == 0) return;
-  const auto it = std::find_if(waiting_.begin(), waiting_.end(), [id](const Waiting& w) { return w.id == id; });
+  const auto it =
+      std::find_if(waiting_.begin(), waiting_.end(), [id](const Waiting& w) { return w.id == id; });
   if (it != waiting_.end()) waiting_.erase(it);
   stats_.waiting = waiting_.size();
 }
@@ -67,7 +70,8 @@ bool Scheduler::admit(const Entry& e, MonoTime now) const {
   return it == per_host_.end() || it->second < limits_.max_per_host;
 }
 
-void Scheduler::launch(MonitorId id, Entry& e, MonoTime due, MonoTime now, std::vector<Start>& out) {
+void Scheduler::launch(MonitorId id, Entry& e, MonoTime due, MonoTime now,
+                       std::vector<Start>& out) {
   e.running = true;
   e.waiting = false;
   e.run_due = due;
@@ -97,7 +101,8 @@ std::vector<Scheduler::Start> Scheduler::take_due(MonoTime now) {
     const Due d = heap_.top();
     heap_.pop();
     auto it = entries_.find(d.id);
-    if (it == entries_.end() || it->second.generation != d.generation) continue;  // removed or re-added
+    if (it == entries_.end() || it->second.generation != d.generation)
+      continue;  // removed or re-added
     Entry& e = it->second;
     MonoTime next = d.at + e.interval;
     if (next <= now) {

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <map>
 
-#include "daemon/config_parser.h"
-#include "daemon/units.h"
+#include "config/config_parser.h"
+#include "core/units.h"
 
 namespace lookout::config_detail {
 

@@ -1,0 +1,59 @@
+// The value types storage keeps and the layers above it share: a monitor's state, an
+// incident, an event and the notifications (outbox rows) it made. Plain data, so storage
+// never depends on the alerting logic that produces them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace lookout {
+
+enum class State : uint8_t { kUnknown, kUp, kDegraded, kDown, kMaintenance };
+const char* to_string(State s);
+std::optional<State> state_from_string(const std::string& s);
+
+struct IncidentRecord {
+  int64_t id = 0;
+  std::string monitor, group, type;
+  State state = State::kDown;  // the latest bad state
+  std::string cause;
+  WallTime started_at;
+  std::optional<WallTime> resolved_at, acknowledged_at;
+  std::string acknowledged_by;  // "link" or "api"
+  bool flapping = false;
+  bool flap_notified = false;      // the one notification of this flapping period went out
+  std::vector<std::string> fired;  // escalation tiers fired, as "route#index"
+  std::optional<WallTime> next_reminder;
+  bool open() const { return !resolved_at; }
+};
+
+// One notification: a row of the outbox, sent at least once, always with this id.
+struct OutboxRow {
+  std::string id;           // "evt_" + 32 hex digits
+  int64_t incident_id = 0;  // 0 for a test
+  std::string event;
+  std::string channel;
+  std::string route;      // whose group_wait and group_interval apply; empty for a test
+  std::string recipient;  // sms: one number per row; else empty
+  WallTime created;
+  std::string payload;  // the incident as JSON, as the event saw it; null for a test
+};
+
+struct EventRecord {
+  int64_t incident_id = 0;
+  std::string event;
+  WallTime at;
+  std::vector<OutboxRow> notifications;
+};
+
+struct AlertChanges {
+  std::vector<IncidentRecord> incidents;  // rows to upsert
+  std::vector<EventRecord> events;
+  bool empty() const { return incidents.empty() && events.empty(); }
+};
+
+}  // namespace lookout
