@@ -9,7 +9,7 @@
 #include <fstream>
 #include <map>
 
-#include "tests/unit/config_parse.h"
+#include "tests/unit/config/config_parse.h"
 
 namespace lookout {
 namespace {

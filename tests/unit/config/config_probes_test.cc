@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
-#include "tests/unit/config_parse.h"
+#include "tests/unit/config/config_parse.h"
 
 namespace lookout {
 namespace {
