@@ -15,7 +15,7 @@ constexpr size_t kMaxInFlightPerChannel = 8;
 constexpr size_t kMaxBatch = 1000;
 }  // namespace
 
-Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Store& store)
+Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store)
     : loop_(loop), curl_(curl), clock_(clock), store_(store), timer_(loop) {}
 
 Dispatcher::~Dispatcher() = default;

@@ -16,7 +16,7 @@
 #include "alerting/channels.h"
 #include "alerting/grouping.h"
 #include "core/event_loop.h"
-#include "store/store.h"
+#include "store/storage.h"
 
 namespace lookout {
 
@@ -28,7 +28,7 @@ struct DispatchStats {
 
 class Dispatcher {
  public:
-  Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Store& store);
+  Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store);
   ~Dispatcher();
 
   void configure(const Config& config);
@@ -61,7 +61,7 @@ class Dispatcher {
   EventLoop& loop_;
   CurlBridge& curl_;
   const Clock& clock_;
-  Store& store_;
+  Storage& store_;
   Timer timer_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;
   std::vector<std::unique_ptr<Channel>> retired_;  // replaced by a reload while sending

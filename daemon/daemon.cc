@@ -368,7 +368,7 @@ void Daemon::housekeeping() {
   for (const auto& [id, m] : monitors_) longest = std::max(longest, m->cfg.timeout);
   const auto& s = config_->storage;
   store_->housekeep(HousekeepingJob{to_unix_ms(clock_.wall()),
-                                    (longest + Store::kFlushEvery + Duration{5000}).count(),
+                                    (longest + kStorageFlushEvery + Duration{5000}).count(),
                                     RetentionPolicy{s.keep_raw.count(), s.keep_minutes.count(),
                                                     s.keep_hours.count(), s.keep_days.count()}});
 }
@@ -380,11 +380,11 @@ HealthReport Daemon::health() const {
     return {false, fmt::format("the event loop has not turned for {}", format_duration(loop_age))};
   }
   const StoreHealth sh = store_->health();
-  if (!sh.ok) return {false, fmt::format("storage {} is failing: {}", store_->path(), sh.error)};
+  if (!sh.ok) return {false, fmt::format("storage {} is failing: {}", store_->where(), sh.error)};
   if (sh.last_commit) {
     const auto age = std::chrono::duration_cast<Duration>(now - *sh.last_commit);
     if (age > kStorageStaleAfter) {
-      return {false, fmt::format("storage {} has not committed for {}", store_->path(),
+      return {false, fmt::format("storage {} has not committed for {}", store_->where(),
                                  format_duration(age))};
     }
   }
@@ -501,7 +501,7 @@ int Daemon::run() {
   // reports and retries, not kill the daemon.
   std::signal(SIGXFSZ, SIG_IGN);
   std::string error;
-  store_ = Store::open(config_->storage.path, clock_, error);
+  store_ = open_storage(config_->storage.path, clock_, error);
   if (!store_) {
     spdlog::critical("{}", error);
     return 1;
@@ -529,8 +529,7 @@ int Daemon::run() {
   publish_snapshot();
 
   web_ = std::make_unique<WebServer>(
-      config_->server, clock_, snapshots_, store_->summaries(), config_->storage.path,
-      [this] { return health(); }, [this] { return store_->health(); },
+      config_->server, clock_, snapshots_, *store_, [this] { return health(); },
       [this](int64_t id, const std::string& by) { return request_ack(id, by); },
       [this](const std::string& name) { return request_accept(name); });
   if (!web_->start(error)) {

@@ -21,7 +21,7 @@
 #include "core/event_loop.h"
 #include "core/scheduler.h"
 #include "probes/probe.h"
-#include "store/store.h"
+#include "store/storage.h"
 #include "web/server.h"
 #include "web/snapshot.h"
 
@@ -94,7 +94,7 @@ class Daemon {
   CurlBridge curl_;
   ProbeContext probe_ctx_;
   Scheduler scheduler_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Storage> store_;
   SnapshotHub snapshots_;
   LoopHeartbeat heartbeat_;
   std::unique_ptr<WebServer> web_;

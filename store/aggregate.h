@@ -49,4 +49,10 @@ struct Aggregate {
 // Several samples of one run as little-endian 64-bit microseconds, for the results table.
 std::string pack_samples(const std::vector<int64_t>& samples_us);
 
+// One bucket of a series: the runs that started in [t_ms, t_ms + step).
+struct SeriesPoint {
+  int64_t t_ms = 0;
+  Aggregate agg;
+};
+
 }  // namespace lookout

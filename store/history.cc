@@ -159,9 +159,9 @@ void HistoryReader::runs(
   }
 }
 
-std::vector<HistoryReader::Point> HistoryReader::series(int64_t monitor_id, int64_t from_ms,
-                                                        int64_t to_ms, int64_t step_ms) {
-  std::vector<Point> out;
+std::vector<SeriesPoint> HistoryReader::series(int64_t monitor_id, int64_t from_ms, int64_t to_ms,
+                                               int64_t step_ms) {
+  std::vector<SeriesPoint> out;
   for (int64_t t = align_down(from_ms, step_ms); t <= to_ms; t += step_ms) {
     out.push_back({t, range(monitor_id, t, std::min(t + step_ms, to_ms + 1))});
   }

@@ -41,12 +41,9 @@ class HistoryReader {
   void runs(int64_t from_ms, int64_t to_ms,
             const std::function<void(int64_t monitor_id, int64_t t_ms, StoredRun run)>& f);
 
-  struct Point {
-    int64_t t_ms;
-    Aggregate agg;
-  };
   // Buckets of `step_ms` aligned in UTC, from the one holding `from_ms` to the one holding `to_ms`.
-  std::vector<Point> series(int64_t monitor_id, int64_t from_ms, int64_t to_ms, int64_t step_ms);
+  std::vector<SeriesPoint> series(int64_t monitor_id, int64_t from_ms, int64_t to_ms,
+                                  int64_t step_ms);
 
  private:
   struct Statements;

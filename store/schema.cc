@@ -161,7 +161,8 @@ ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
 int user_version(sqlite3* db) {
   sqlite3_stmt* st = nullptr;
   int v = -1;
-  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
     v = sqlite3_column_int(st, 0);
   }
   sqlite3_finalize(st);
@@ -189,15 +190,19 @@ bool migrate(sqlite3* db, std::string& error) {
     return false;
   }
   if (have > schema_version()) {
-    error = fmt::format("the database has schema version {}, newer than this lookout knows ({}); use a newer lookout", have,
-                        schema_version());
+    error = fmt::format(
+        "the database has schema version {}, newer than this lookout knows ({}); use a newer "
+        "lookout",
+        have, schema_version());
     return false;
   }
   for (int v = have; v < schema_version(); ++v) {
-    const std::string sql = fmt::format("BEGIN IMMEDIATE;\n{}\nPRAGMA user_version = {};\nCOMMIT;", kMigrations[static_cast<size_t>(v)], v + 1);
+    const std::string sql = fmt::format("BEGIN IMMEDIATE;\n{}\nPRAGMA user_version = {};\nCOMMIT;",
+                                        kMigrations[static_cast<size_t>(v)], v + 1);
     char* msg = nullptr;
     if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
-      error = fmt::format("migration to schema version {} failed: {}", v + 1, msg != nullptr ? msg : "unknown error");
+      error = fmt::format("migration to schema version {} failed: {}", v + 1,
+                          msg != nullptr ? msg : "unknown error");
       sqlite3_free(msg);
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       return false;

@@ -27,7 +27,9 @@ bool get_varint(std::string_view& in, uint64_t& v) {
   return false;
 }
 
-uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+uint64_t zigzag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
 int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 constexpr uint8_t kVersion = 1;
@@ -45,7 +47,9 @@ int32_t LatencySketch::index_of(double value) const {
   return static_cast<int32_t>(std::ceil(std::log(value) / log_gamma_));
 }
 
-double LatencySketch::value_of(int32_t index) const { return 2.0 * std::pow(gamma_, index) / (gamma_ + 1.0); }
+double LatencySketch::value_of(int32_t index) const {
+  return 2.0 * std::pow(gamma_, index) / (gamma_ + 1.0);
+}
 
 void LatencySketch::grow_to(int32_t index) {
   if (counts_.empty()) {
@@ -141,7 +145,8 @@ std::string LatencySketch::encode() const {
   const bool default_accuracy = accuracy_ == kDefaultAccuracy;
   std::string out;
   out.reserve(12 + std::min(dense.size(), sparse.size()));
-  out.push_back(static_cast<char>(kVersion | (use_sparse ? kSparse : 0) | (default_accuracy ? kDefault : 0)));
+  out.push_back(
+      static_cast<char>(kVersion | (use_sparse ? kSparse : 0) | (default_accuracy ? kDefault : 0)));
   if (!default_accuracy) {
     char acc[sizeof(double)];
     std::memcpy(acc, &accuracy_, sizeof(double));
@@ -155,7 +160,8 @@ std::string LatencySketch::encode() const {
 std::optional<LatencySketch> LatencySketch::decode(std::string_view in) {
   if (in.empty()) return std::nullopt;
   const auto header = static_cast<uint8_t>(in[0]);
-  if ((header & 0x0f) != kVersion || (header & ~(0x0f | kSparse | kDefault)) != 0) return std::nullopt;
+  if ((header & 0x0f) != kVersion || (header & ~(0x0f | kSparse | kDefault)) != 0)
+    return std::nullopt;
   in.remove_prefix(1);
   double accuracy = kDefaultAccuracy;
   if ((header & kDefault) == 0) {
@@ -173,7 +179,8 @@ std::optional<LatencySketch> LatencySketch::decode(std::string_view in) {
   s.zero_count_ = zero;
   s.count_ = zero;
   auto add_count = [&s](int64_t index, uint64_t c) {
-    if (index < -100'000 || index > 100'000 || c > kMaxCount || s.count_ + c > kMaxCount) return false;
+    if (index < -100'000 || index > 100'000 || c > kMaxCount || s.count_ + c > kMaxCount)
+      return false;
     s.grow_to(static_cast<int32_t>(index));
     s.counts_[static_cast<size_t>(index - s.offset_)] += c;
     s.count_ += c;
@@ -208,7 +215,8 @@ std::optional<LatencySketch> LatencySketch::decode(std::string_view in) {
 
 bool LatencySketch::operator==(const LatencySketch& o) const {
   // Equal as multisets of buckets, whatever the padding of empty buckets.
-  return accuracy_ == o.accuracy_ && count_ == o.count_ && zero_count_ == o.zero_count_ && encode() == o.encode();
+  return accuracy_ == o.accuracy_ && count_ == o.count_ && zero_count_ == o.zero_count_ &&
+         encode() == o.encode();
 }
 
 }  // namespace lookout

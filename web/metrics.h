@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "store/store.h"
+#include "store/storage.h"
 #include "web/snapshot.h"
 
 namespace lookout {

@@ -12,7 +12,6 @@
 #include <tuple>
 
 #include "alerting/ack_token.h"
-#include "store/incident_queries.h"
 #include "web/history_params.h"
 #include "web/metrics.h"
 #include "web/pages.h"
@@ -45,15 +44,12 @@ std::unique_ptr<httplib::Server> make_http_server(const ServerConfig& cfg) {
 }  // namespace
 
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-                     const SummaryCache& summaries, const std::string& db_path, HealthFn health,
-                     StoreHealthFn store_health, AckFn ack, AcceptFn accept)
+                     Storage& storage, HealthFn health, AckFn ack, AcceptFn accept)
     : cfg_(cfg),
       clock_(clock),
       snapshots_(snapshots),
-      summaries_(summaries),
-      reads_(db_path),
+      storage_(storage),
       health_(std::move(health)),
-      store_health_(std::move(store_health)),
       ack_(std::move(ack)),
       accept_(std::move(accept)),
       limiter_(cfg.rate_limit, cfg.rate_window),
@@ -145,7 +141,7 @@ void WebServer::routes() {
     serve(req, res,
           cached(admin ? admin_status_ : public_status_,
                  [this, admin] {
-                   return status_json(*snapshots_.get(), *summaries_.get(), admin).dump();
+                   return status_json(*snapshots_.get(), *storage_.summaries().get(), admin).dump();
                  }),
           "application/json");
   });
@@ -166,28 +162,19 @@ void WebServer::routes() {
       json_error(res, 400, p.error);
       return;
     }
-    std::vector<HistoryReader::Point> points;
-    {
-      auto lease = reads_.take();
-      if (!lease) {
-        json_error(res, 503, "the database cannot be read right now");
-        return;
-      }
-      HistoryReader reader(lease->get());
-      if (const auto id = reader.monitor_id(name)) {
-        points = reader.series(*id, now - p.window_ms, now, p.step_ms);
-      } else {
-        for (int64_t t = align_down(now - p.window_ms, p.step_ms); t <= now; t += p.step_ms)
-          points.push_back({t, {}});
-      }
+    const auto reads = storage_.reads();
+    if (!reads) {
+      json_error(res, 503, "the database cannot be read right now");
+      return;
     }
+    const auto points = reads->series(name, now - p.window_ms, now, p.step_ms);
     res.set_content(history_json(name, p.window_ms, p.step_ms, points).dump(), "application/json");
   });
   svr.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     // Moved, not copied: at 10,000 monitors the text is about 12 MB.
-    res.body = metrics_text(*snap, store_health_(), admin);
+    res.body = metrics_text(*snap, storage_.health(), admin);
     res.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   });
   ack_routes();
@@ -369,14 +356,13 @@ void WebServer::incident_routes() {
       }
       limit = std::min<int64_t>(10'000, std::stoll(l));
     }
-    auto lease = reads_.take();
-    if (!lease) return json_error(res, 503, "the database cannot be read right now");
+    const auto reads = storage_.reads();
+    if (!reads) return json_error(res, 503, "the database cannot be read right now");
     const IncidentFilter which = state == "open"       ? IncidentFilter::kOpen
                                  : state == "resolved" ? IncidentFilter::kResolved
                                                        : IncidentFilter::kAll;
-    const auto rows = list_incidents(
-        lease->get(), which,
-        [&](const IncidentRecord& i) { return visible(i.monitor, *snap, admin); },
+    const auto rows = reads->list_incidents(
+        which, [&](const IncidentRecord& i) { return visible(i.monitor, *snap, admin); },
         static_cast<size_t>(limit));
     auto incidents = nlohmann::json::array();
     std::map<int64_t, size_t> index;
@@ -387,7 +373,7 @@ void WebServer::incident_routes() {
     }
     if (!index.empty()) {
       for (const auto& n :
-           incident_notifications(lease->get(), index.begin()->first, index.rbegin()->first)) {
+           reads->incident_notifications(index.begin()->first, index.rbegin()->first)) {
         const auto it = index.find(n.incident_id);
         if (it == index.end()) continue;
         auto opt = [](const std::optional<std::string>& v) {
@@ -482,19 +468,20 @@ void WebServer::page_routes() {
   });
   svr.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
     const bool admin = authorized(req.get_header_value("Authorization"), *snapshots_.get());
-    serve(req, res,
-          cached(admin ? admin_page_ : public_page_,
-                 [this, admin] {
-                   const auto snap = snapshots_.get();
-                   const WallTime now = clock_.wall();
-                   std::vector<IncidentRecord> resolved;
-                   if (auto lease = reads_.take()) {
-                     resolved =
-                         resolved_incidents(lease->get(), to_unix_ms(now) - 14 * 86'400'000LL, 100);
-                   }
-                   return render_status_page({*snap, *summaries_.get(), resolved, admin, now});
-                 }),
-          "text/html; charset=utf-8");
+    serve(
+        req, res,
+        cached(
+            admin ? admin_page_ : public_page_,
+            [this, admin] {
+              const auto snap = snapshots_.get();
+              const WallTime now = clock_.wall();
+              std::vector<IncidentRecord> resolved;
+              if (const auto reads = storage_.reads()) {
+                resolved = reads->resolved_incidents(to_unix_ms(now) - 14 * 86'400'000LL, 100);
+              }
+              return render_status_page({*snap, *storage_.summaries().get(), resolved, admin, now});
+            }),
+        "text/html; charset=utf-8");
   });
   svr.Get(R"(/monitor/([a-z0-9_-]{1,200}))",
           [this](const httplib::Request& req, httplib::Response& res) {
@@ -507,32 +494,28 @@ void WebServer::page_routes() {
             }
             const WallTime now = clock_.wall();
             const int64_t now_ms = to_unix_ms(now);
-            const auto summaries = summaries_.get();
+            const auto summaries = storage_.summaries().get();
             const auto sit = summaries->find(name);
             const HistorySummary summary = sit == summaries->end() ? HistorySummary{} : sit->second;
             std::vector<IncidentRecord> incidents;
             std::vector<IncidentEventRow> events;
             std::vector<std::pair<std::string, std::vector<ChartPoint>>> charts;
-            if (auto lease = reads_.take()) {
-              HistoryReader reader(lease->get());
-              const auto id = reader.monitor_id(name);
+            if (const auto reads = storage_.reads()) {
               for (const auto& [label, window, step] :
                    {std::tuple{"24 hours", 86'400'000LL, 900'000LL},
                     std::tuple{"7 days", 7 * 86'400'000LL, 7'200'000LL},
                     std::tuple{"90 days", 90 * 86'400'000LL, 86'400'000LL}}) {
                 std::vector<ChartPoint> points;
-                if (id) {
-                  for (const auto& p : reader.series(*id, now_ms - window, now_ms, step)) {
-                    points.push_back({p.t_ms, p.agg.quantile_ms(0.5), p.agg.quantile_ms(0.95),
-                                      p.agg.quantile_ms(0.99), p.agg.count, p.agg.failures});
-                  }
+                for (const auto& p : reads->series(name, now_ms - window, now_ms, step)) {
+                  points.push_back({p.t_ms, p.agg.quantile_ms(0.5), p.agg.quantile_ms(0.95),
+                                    p.agg.quantile_ms(0.99), p.agg.count, p.agg.failures});
                 }
                 charts.emplace_back(label, std::move(points));
               }
-              incidents = monitor_incidents(lease->get(), name, 50);
+              incidents = reads->monitor_incidents(name, 50);
               std::vector<int64_t> ids;
               for (const auto& i : incidents) ids.push_back(i.id);
-              events = incident_events(lease->get(), ids);
+              events = reads->incident_events(ids);
             }
             res.set_content(render_monitor_page({*view, summary, std::move(charts), incidents,
                                                  events, snap->title, now}),
@@ -544,7 +527,7 @@ void WebServer::page_routes() {
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     const std::string name = req.matches[1];
     if (snap->find(name, admin) == nullptr) return json_error(res, 404, "not found");
-    const auto summaries = summaries_.get();
+    const auto summaries = storage_.summaries().get();
     const auto sit = summaries->find(name);
     const std::optional<double> uptime =
         sit == summaries->end() ? std::nullopt : sit->second.uptime_30d;

@@ -9,8 +9,7 @@
 #include <thread>
 
 #include "config/config.h"
-#include "store/history.h"
-#include "store/store.h"
+#include "store/storage.h"
 #include "web/rate_limit.h"
 #include "web/snapshot.h"
 
@@ -36,16 +35,15 @@ struct AcceptResult {
 class WebServer {
  public:
   using HealthFn = std::function<HealthReport()>;
-  using StoreHealthFn = std::function<StoreHealth()>;
   // Asks the loop to acknowledge; nullopt when it did not answer in time.
   using AckFn = std::function<std::optional<AlertEngine::AckResult>(int64_t incident_id,
                                                                     const std::string& by)>;
 
   using AcceptFn = std::function<AcceptResult(const std::string& monitor)>;
 
+  // Reads history, incidents and storage health from `storage`, from its own threads.
   WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-            const SummaryCache& summaries, const std::string& db_path, HealthFn health,
-            StoreHealthFn store_health, AckFn ack, AcceptFn accept);
+            Storage& storage, HealthFn health, AckFn ack, AcceptFn accept);
   ~WebServer();
 
   // Binds server.listen and starts serving; false with `error` when the address is taken.
@@ -68,10 +66,8 @@ class WebServer {
   ServerConfig cfg_;
   const Clock& clock_;
   const SnapshotHub& snapshots_;
-  const SummaryCache& summaries_;
-  ReadPool reads_;
+  Storage& storage_;
   HealthFn health_;
-  StoreHealthFn store_health_;
   AckFn ack_;
   AcceptFn accept_;
   RateLimiter limiter_;

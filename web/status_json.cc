@@ -56,7 +56,7 @@ nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool in
 namespace lookout {
 
 nlohmann::json history_json(const std::string& monitor, int64_t window_ms, int64_t step_ms,
-                            const std::vector<HistoryReader::Point>& points) {
+                            const std::vector<SeriesPoint>& points) {
   auto out = nlohmann::json::array();
   for (const auto& p : points) {
     out.push_back({{"t", rfc3339(from_unix_ms(p.t_ms))},

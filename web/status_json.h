@@ -13,6 +13,6 @@ nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool in
 
 // The answer of GET /api/v1/monitors/NAME/history.
 nlohmann::json history_json(const std::string& monitor, int64_t window_ms, int64_t step_ms,
-                            const std::vector<HistoryReader::Point>& points);
+                            const std::vector<SeriesPoint>& points);
 
 }  // namespace lookout

@@ -1,5 +1,5 @@
 // /api/v1/status's figures (the store's published summaries) against the history reader over
-// the same windows ending at the same moment, through a real Store on a SQLite file, with the
+// the same windows ending at the same moment, through a real SqliteStore on a SQLite file, with the
 // wall clock set by the test.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 
 #include "core/clock.h"
 #include "store/history.h"
-#include "store/store.h"
+#include "store/sqlite_store.h"
 #include "tests/support/temp_dir.h"
 
 namespace lookout {
@@ -36,7 +36,7 @@ class SummaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    store_ = Store::open(dir_.file("t.db"), clock_, error);
+    store_ = SqliteStore::open(dir_.file("t.db"), clock_, error);
     ASSERT_NE(store_, nullptr) << error;
     store_->start();
   }
@@ -113,7 +113,7 @@ class SummaryTest : public ::testing::Test {
 
   test::TempDir dir_;
   TestClock clock_;
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<SqliteStore> store_;
   uint64_t queued_ = 0;
 };
 

@@ -1,4 +1,4 @@
-#include "store/store.h"
+#include "store/sqlite_store.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -23,8 +23,8 @@ StoredRun stored_run(const ResultRow& r) {
 
 }  // namespace
 
-std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock,
-                                   std::string& error) {
+std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, const Clock& clock,
+                                               std::string& error) {
   std::error_code ec;
   const auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
@@ -60,20 +60,20 @@ std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock,
     sqlite3_close(db);
     return nullptr;
   }
-  return std::unique_ptr<Store>(new Store(db, path, clock));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(db, path, clock));
 }
 
-Store::Store(sqlite3* db, std::string path, const Clock& clock)
-    : db_(db), path_(std::move(path)), clock_(clock) {
+SqliteStore::SqliteStore(sqlite3* db, std::string path, const Clock& clock)
+    : db_(db), path_(std::move(path)), clock_(clock), read_pool_(path_) {
   health_.last_commit = clock_.mono();
 }
 
-Store::~Store() {
+SqliteStore::~SqliteStore() {
   stop();
   sqlite3_close(db_);
 }
 
-std::map<std::string, StateRow> Store::load_states() {
+std::map<std::string, StateRow> SqliteStore::load_states() {
   std::map<std::string, StateRow> out;
   Stmt st(db_,
           "SELECT m.name, s.state, s.since_ms, s.recent, s.last_check_ms, s.last_outcome, "
@@ -95,12 +95,12 @@ std::map<std::string, StateRow> Store::load_states() {
   return out;
 }
 
-void Store::start() {
+void SqliteStore::start() {
   if (thread_.joinable()) return;
   thread_ = std::thread([this] { run(); });
 }
 
-void Store::stop() {
+void SqliteStore::stop() {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
@@ -110,7 +110,7 @@ void Store::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Store::add_result(ResultRow row) {
+void SqliteStore::add_result(ResultRow row) {
   std::lock_guard lock(mu_);
   if (pending_.results.size() >= max_backlog_) {
     // Storage is failing and the buffer is full: the oldest tenth goes at once, so the bound
@@ -123,7 +123,7 @@ void Store::add_result(ResultRow row) {
   pending_.results.push_back(std::move(row));
 }
 
-std::map<std::string, Baseline> Store::load_baselines() {
+std::map<std::string, Baseline> SqliteStore::load_baselines() {
   std::map<std::string, Baseline> out;
   Stmt st(db_,
           "SELECT m.name, b.question, b.answers FROM dns_baselines b JOIN monitors m ON m.id = "
@@ -141,35 +141,35 @@ std::map<std::string, Baseline> Store::load_baselines() {
   return out;
 }
 
-void Store::put_baseline(const std::string& monitor, Baseline baseline) {
+void SqliteStore::put_baseline(const std::string& monitor, Baseline baseline) {
   std::lock_guard lock(mu_);
   pending_.baselines[monitor] = std::move(baseline);
 }
 
-void Store::put_state(StateRow row) {
+void SqliteStore::put_state(StateRow row) {
   std::lock_guard lock(mu_);
   auto name = row.monitor;
   pending_.states[name] = std::move(row);
 }
 
-uint64_t Store::add_alerts(AlertChanges changes) {
+uint64_t SqliteStore::add_alerts(AlertChanges changes) {
   std::lock_guard lock(mu_);
   pending_.alerts.push_back(std::move(changes));
   pending_.seq = next_seq_++;
   return pending_.seq;
 }
 
-void Store::update_delivery(DeliveryUpdate u) {
+void SqliteStore::update_delivery(DeliveryUpdate u) {
   std::lock_guard lock(mu_);
   pending_.deliveries.push_back(std::move(u));
 }
 
-void Store::set_on_commit(std::function<void(uint64_t)> f) {
+void SqliteStore::set_on_commit(std::function<void(uint64_t)> f) {
   std::lock_guard lock(mu_);
   on_commit_ = std::move(f);
 }
 
-std::vector<IncidentRecord> Store::load_open_incidents() {
+std::vector<IncidentRecord> SqliteStore::load_open_incidents() {
   std::vector<IncidentRecord> out;
   Stmt st(db_,
           "SELECT id, monitor, grp, type, state, cause, started_ms, acknowledged_ms, "
@@ -202,12 +202,12 @@ std::vector<IncidentRecord> Store::load_open_incidents() {
   return out;
 }
 
-int64_t Store::next_incident_id() {
+int64_t SqliteStore::next_incident_id() {
   Stmt st(db_, "SELECT coalesce(max(id), 0) + 1 FROM incidents");
   return st.ok() && st.step() == SQLITE_ROW ? sqlite3_column_int64(st.get(), 0) : 1;
 }
 
-std::vector<PendingOutbox> Store::load_pending_outbox() {
+std::vector<PendingOutbox> SqliteStore::load_pending_outbox() {
   std::vector<PendingOutbox> out;
   Stmt st(db_,
           "SELECT id, incident_id, event, channel, recipient, payload, created_ms, attempts, "
@@ -230,7 +230,7 @@ std::vector<PendingOutbox> Store::load_pending_outbox() {
   return out;
 }
 
-std::string Store::ack_key() {
+std::string SqliteStore::ack_key() {
   {
     Stmt st(db_, "SELECT value FROM meta WHERE key = 'ack_key'");
     if (st.ok() && st.step() == SQLITE_ROW) return column_text(st.get(), 0);
@@ -242,7 +242,7 @@ std::string Store::ack_key() {
   return key;
 }
 
-void Store::housekeep(HousekeepingJob job) {
+void SqliteStore::housekeep(HousekeepingJob job) {
   {
     std::lock_guard lock(mu_);
     pending_.housekeeping = job;
@@ -250,14 +250,14 @@ void Store::housekeep(HousekeepingJob job) {
   cv_.notify_all();
 }
 
-StoreHealth Store::health() const {
+StoreHealth SqliteStore::health() const {
   std::lock_guard lock(mu_);
   StoreHealth h = health_;
   h.backlog = pending_.results.size();
   return h;
 }
 
-void Store::merge_back(Batch&& failed) {
+void SqliteStore::merge_back(Batch&& failed) {
   std::lock_guard lock(mu_);
   // Older rows first, then what arrived while writing.
   failed.results.insert(failed.results.end(), std::make_move_iterator(pending_.results.begin()),
@@ -283,13 +283,13 @@ void Store::merge_back(Batch&& failed) {
   if (!pending_.housekeeping) pending_.housekeeping = failed.housekeeping;
 }
 
-void Store::run() {
+void SqliteStore::run() {
   bool last_round = false;
   while (!last_round) {
     Batch batch;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, kFlushEvery, [this] { return stopping_; });
+      cv_.wait_for(lock, kStorageFlushEvery, [this] { return stopping_; });
       last_round = stopping_;
       const bool idle_and_fresh = pending_.empty() && health_.ok && health_.last_commit &&
                                   clock_.mono() - *health_.last_commit < std::chrono::seconds(1);
@@ -349,7 +349,7 @@ double thread_cpu_seconds() {
 }
 }  // namespace
 
-void Store::run_housekeeping(const HousekeepingJob& job) {
+void SqliteStore::run_housekeeping(const HousekeepingJob& job) {
   const auto started = std::chrono::steady_clock::now();
   const double cpu_started = thread_cpu_seconds();
   std::string error;
@@ -382,12 +382,12 @@ void Store::run_housekeeping(const HousekeepingJob& job) {
                 rolled.minute_rows, rolled.hour_rows, rolled.day_rows, deleted, took.count());
 }
 
-void Store::publish_summaries() {
+void SqliteStore::publish_summaries() {
   if (summary_builder_.built())
     summaries_.publish(summary_builder_.summarize(to_unix_ms(clock_.wall())));
 }
 
-bool Store::write_alerts(const Batch& batch, std::string& error) {
+bool SqliteStore::write_alerts(const Batch& batch, std::string& error) {
   if (batch.alerts.empty() && batch.deliveries.empty()) return true;
   Stmt inc(db_,
            "INSERT INTO incidents (id, monitor, grp, type, state, cause, started_ms, resolved_ms, "
@@ -472,7 +472,7 @@ bool Store::write_alerts(const Batch& batch, std::string& error) {
   return true;
 }
 
-int64_t Store::monitor_id(const std::string& name) {
+int64_t SqliteStore::monitor_id(const std::string& name) {
   if (auto it = ids_.find(name); it != ids_.end()) return it->second;
   Stmt ins(db_, "INSERT INTO monitors (name) VALUES (?) ON CONFLICT (name) DO NOTHING");
   ins.bind(1, name);
@@ -485,7 +485,7 @@ int64_t Store::monitor_id(const std::string& name) {
   return id;
 }
 
-bool Store::write(Batch& batch, std::string& error) {
+bool SqliteStore::write(Batch& batch, std::string& error) {
   if (!exec_sql(db_, "BEGIN IMMEDIATE", error)) return false;
   bool ok = true;
   auto fail = [&] {
@@ -602,6 +602,61 @@ bool Store::write(Batch& batch, std::string& error) {
     ids_.clear();  // ids inserted in the rolled back transaction are gone
   }
   return ok;
+}
+
+namespace {
+
+// A lease of one read-only connection; the history reader is made on first use, since most
+// requests read incidents only.
+class SqliteReads final : public StorageReads {
+ public:
+  explicit SqliteReads(std::unique_ptr<ReadPool::Lease> lease) : lease_(std::move(lease)) {}
+
+  std::vector<SeriesPoint> series(const std::string& monitor, int64_t from_ms, int64_t to_ms,
+                                  int64_t step_ms) override {
+    if (!history_) history_ = std::make_unique<HistoryReader>(lease_->get());
+    if (const auto id = history_->monitor_id(monitor))
+      return history_->series(*id, from_ms, to_ms, step_ms);
+    std::vector<SeriesPoint> empty;
+    for (int64_t t = align_down(from_ms, step_ms); t <= to_ms; t += step_ms)
+      empty.push_back({t, {}});
+    return empty;
+  }
+  std::vector<IncidentRecord> resolved_incidents(int64_t resolved_since_ms, int limit) override {
+    return lookout::resolved_incidents(lease_->get(), resolved_since_ms, limit);
+  }
+  std::vector<IncidentEventRow> incident_events(const std::vector<int64_t>& ids) override {
+    return lookout::incident_events(lease_->get(), ids);
+  }
+  std::vector<IncidentRecord> list_incidents(IncidentFilter which,
+                                             const std::function<bool(const IncidentRecord&)>& keep,
+                                             size_t limit) override {
+    return lookout::list_incidents(lease_->get(), which, keep, limit);
+  }
+  std::vector<IncidentNotification> incident_notifications(int64_t first_id,
+                                                           int64_t last_id) override {
+    return lookout::incident_notifications(lease_->get(), first_id, last_id);
+  }
+  std::vector<IncidentRecord> monitor_incidents(const std::string& monitor, int limit) override {
+    return lookout::monitor_incidents(lease_->get(), monitor, limit);
+  }
+
+ private:
+  std::unique_ptr<ReadPool::Lease> lease_;
+  std::unique_ptr<HistoryReader> history_;
+};
+
+}  // namespace
+
+std::unique_ptr<StorageReads> SqliteStore::reads() {
+  auto lease = read_pool_.take();
+  if (!lease) return nullptr;
+  return std::make_unique<SqliteReads>(std::move(lease));
+}
+
+std::unique_ptr<Storage> open_storage(const std::string& path, const Clock& clock,
+                                      std::string& error) {
+  return SqliteStore::open(path, clock, error);
 }
 
 }  // namespace lookout
