@@ -152,7 +152,7 @@ void AlertEngine::on_run(const MonitorConfig& m, State state, bool state_changed
       fresh.id = next_id_++;
       fresh.monitor = m.name;
       fresh.group = m.group;
-      fresh.type = to_string(m.type);
+      fresh.type = m.type;
       fresh.state = state;
       fresh.cause = cause;
       fresh.started_at = now;

@@ -12,6 +12,8 @@
 #include "audit/secret_scan.h"
 #include "audit/url.h"
 #include "audit/web_checks.h"
+#include "config/kinds/cert_spec.h"
+#include "config/kinds/dns_spec.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
 #include "core/random.h"
@@ -142,14 +144,16 @@ class Runner {
   const std::vector<SeenCookie>& cookies() const { return cookies_; }
   int responses() const { return responses_; }
 
-  MonitorConfig monitor(MonitorType type, const std::string& name) const {
+  MonitorConfig monitor(std::string type, const std::string& name,
+                        std::shared_ptr<const KindSpec> spec) const {
     MonitorConfig m;
     m.name = name;
-    m.type = type;
+    m.type = std::move(type);
     m.timeout = o_.timeout;
-    m.http.ca_file = o_.ca_file;
+    m.spec = std::move(spec);
     return m;
   }
+  const std::string& ca_file() const { return o_.ca_file; }
 
  private:
   const AuditOptions& o_;
@@ -191,12 +195,13 @@ void check_https(Runner& run, const Targets& t, const Clock& clock, AuditReport&
     }
   }
 
-  MonitorConfig cert = run.monitor(MonitorType::kCert, "certificate");
-  cert.cert.host = t.host;
-  cert.cert.port = t.port;
-  cert.cert.warn_within = Duration{30LL * 86'400'000};
-  cert.cert.fail_within = Duration{21LL * 86'400'000};
-  const ProbeResult c = run.run(cert);
+  auto cert_spec = std::make_shared<CertSpec>();
+  cert_spec->cert.host = t.host;
+  cert_spec->cert.port = t.port;
+  cert_spec->cert.warn_within = Duration{30LL * 86'400'000};
+  cert_spec->cert.fail_within = Duration{21LL * 86'400'000};
+  cert_spec->ca_file = run.ca_file();
+  const ProbeResult c = run.run(run.monitor("cert", "certificate", cert_spec));
   report.checks.push_back(
       make_check("tls_certificate", result_of(c.outcome), cert_evidence(c, t.host, clock.wall())));
 
@@ -363,7 +368,7 @@ void check_journeys(Runner& run, const Config* journey, AuditReport& report) {
   std::vector<const MonitorConfig*> journeys;
   if (journey != nullptr) {
     for (const auto& m : journey->monitors) {
-      if (m.type == MonitorType::kJourney) journeys.push_back(&m);
+      if (m.spec_if<JourneySpec>() != nullptr) journeys.push_back(&m);
     }
   }
   if (journeys.empty()) {
@@ -378,7 +383,7 @@ void check_journeys(Runner& run, const Config* journey, AuditReport& report) {
     const ProbeResult r = run.run(probe);
     const std::string evidence =
         r.outcome == Outcome::kUp
-            ? fmt::format("{} steps passed in {:.0f} ms", m->steps.size(),
+            ? fmt::format("{} steps passed in {:.0f} ms", m->spec_as<JourneySpec>().steps.size(),
                           static_cast<double>(r.timings.total_us.value_or(0)) / 1000.0)
             : r.cause;
     report.checks.push_back(make_check("journey", result_of(r.outcome), evidence, m->name));
@@ -399,14 +404,14 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
   }
   auto dns = [&](MailCheck check, const std::string& query, uint16_t record,
                  const char* record_name) {
-    MonitorConfig m = run.monitor(MonitorType::kDns, "mail");
-    m.dns.query = query;
-    m.dns.record = record;
-    m.dns.record_name = record_name;
-    m.dns.resolver = with_port(o.resolver);
-    m.dns.alert_on_change = false;
-    m.dns.check = check;
-    return run.run(m);
+    auto spec = std::make_shared<DnsSpec>();
+    spec->dns.query = query;
+    spec->dns.record = record;
+    spec->dns.record_name = record_name;
+    spec->dns.resolver = with_port(o.resolver);
+    spec->dns.alert_on_change = false;
+    spec->dns.check = check;
+    return run.run(run.monitor("dns", "mail", spec));
   };
   auto record_check = [&](const char* kind, MailCheck check, const std::string& query,
                           std::string_view subject = {}) {
@@ -458,11 +463,12 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
   }
   std::vector<std::string> good, bad;
   for (const auto& h : hosts) {
-    MonitorConfig m = run.monitor(MonitorType::kCert, "mx");
-    m.cert.host = h;
-    m.cert.port = o.mx_port;
-    m.cert.starttls_smtp = true;
-    const ProbeResult r = run.run(m);
+    auto spec = std::make_shared<CertSpec>();
+    spec->cert.host = h;
+    spec->cert.port = o.mx_port;
+    spec->cert.starttls_smtp = true;
+    spec->ca_file = run.ca_file();
+    const ProbeResult r = run.run(run.monitor("cert", "mx", spec));
     if (r.outcome == Outcome::kDown) {
       bad.push_back(fmt::format("{}: {}", h, r.cause));
     } else {
@@ -481,11 +487,12 @@ void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
 }
 
 void check_latency(Runner& run, const AuditOptions& o, const Targets& t, AuditReport& report) {
-  MonitorConfig m = run.monitor(MonitorType::kLatency, "latency");
-  m.http.url = Secret::plain(t.https_url);
-  m.http.max_body = kMaxBody;
-  m.samples = o.latency_samples;
-  const ProbeResult r = run.run(m);
+  auto spec = std::make_shared<HttpSpec>();
+  spec->http.url = Secret::plain(t.https_url);
+  spec->http.max_body = kMaxBody;
+  spec->http.ca_file = run.ca_file();
+  spec->samples = o.latency_samples;
+  const ProbeResult r = run.run(run.monitor("latency", "latency", spec));
   CheckResult c = judge_latency(
       r.samples_us, std::chrono::duration_cast<std::chrono::microseconds>(o.latency_budget).count(),
       o.latency_samples);

@@ -15,43 +15,28 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <tuple>
 
 #include "config/config_parser.h"
+#include "config/kinds/registry.h"
 #include "core/units.h"
 
 namespace lookout {
 
+using config_detail::find_kind;
+using config_detail::kind_names;
+using config_detail::KindParser;
 using config_detail::Layers;
 using config_detail::Parser;
 
-const char* to_string(MonitorType t) {
-  switch (t) {
-    case MonitorType::kHttp:
-      return "http";
-    case MonitorType::kJourney:
-      return "journey";
-    case MonitorType::kCert:
-      return "cert";
-    case MonitorType::kDns:
-      return "dns";
-    case MonitorType::kLatency:
-      return "latency";
-  }
-  return "unknown";
-}
-
-const char* to_string(MailCheck c) {
-  switch (c) {
-    case MailCheck::kNone:
-      return "none";
-    case MailCheck::kSpf:
-      return "spf";
-    case MailCheck::kDmarc:
-      return "dmarc";
-    case MailCheck::kDkim:
-      return "dkim";
-  }
-  return "none";
+bool MonitorConfig::same_as(const MonitorConfig& o) const {
+  const auto common = [](const MonitorConfig& m) {
+    return std::tie(m.name, m.routes, m.flap_window, m.flap_threshold, m.group, m.type, m.is_public,
+                    m.interval, m.timeout, m.fail_after, m.recover_after, m.host, m.slo);
+  };
+  if (common(*this) != common(o)) return false;
+  if (spec == nullptr || o.spec == nullptr) return spec == o.spec;
+  return spec->equals(*o.spec);
 }
 
 const MonitorConfig* Config::find(const std::string& name) const {
@@ -600,49 +585,6 @@ void parse_scheduler(Parser& p, const toml::table& t, SchedulerConfig& s) {
   }
 }
 
-void fingerprint_request(std::string& out, const HttpRequest& h, const HttpExpect& e) {
-  out += fmt::format("|{}|{}|{}|{}|{}|{}|{}|{}", h.url.reveal(), h.method, h.ca_file, h.insecure,
-                     h.follow_redirects, h.max_redirects, h.max_body, h.tls_resume.count());
-  for (const auto& [k, v] : h.headers) out += fmt::format("|h:{}={}", k, v.reveal());
-  if (h.body) out += "|b:" + h.body->reveal();
-  for (const auto& s : e.status) out += fmt::format("|s:{}-{}", s.lo, s.hi);
-  if (e.body_contains) out += "|c:" + e.body_contains->reveal();
-  if (e.body_regex) out += "|r:" + e.body_regex->pattern();
-  for (const auto& [k, v] : e.json) out += fmt::format("|j:{}={}", k, v.dump());
-  for (const auto& [k, v] : e.headers) out += fmt::format("|eh:{}={}", k, v.reveal());
-  if (e.max_latency) out += fmt::format("|l:{}", e.max_latency->count());
-}
-
-std::string fingerprint(const MonitorConfig& m) {
-  std::string out =
-      fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", m.name, m.group, to_string(m.type), m.is_public,
-                  m.interval.count(), m.timeout.count(), m.fail_after, m.recover_after);
-  fingerprint_request(out, m.http, m.expect);
-  if (m.slo.p95)
-    out +=
-        fmt::format("|slo:{}/{}/{}", m.slo.p95->count(), m.slo.window.count(), m.slo.min_samples);
-  out += fmt::format("|lat:{}/{}", m.samples, m.reuse);
-  const auto& c = m.cert;
-  out += fmt::format("|cert:{}:{}:{}:{}:{}", c.host, c.port, c.warn_within.count(),
-                     c.fail_within.count(), c.starttls_smtp);
-  const auto& d = m.dns;
-  out += fmt::format("|dns:{}:{}:{}:{}:{}", d.query, d.record, d.resolver, d.alert_on_change,
-                     to_string(d.check));
-  if (d.expect_answers) out += fmt::format("|da:{}", fmt::join(*d.expect_answers, ","));
-  if (d.expect_contains) out += "|dc:" + d.expect_contains->reveal();
-  for (const auto& s : m.steps) {
-    out += fmt::format("|step:{}:{}:{}", s.name, static_cast<int>(s.body_kind),
-                       s.timeout ? s.timeout->count() : 0);
-    fingerprint_request(out, s.request, s.expect);
-    for (const auto& [k, v] : s.form) out += fmt::format("|f:{}={}", k, v.reveal());
-    for (const auto& x : s.extracts)
-      out += fmt::format("|x:{}:{}:{}", x.name, static_cast<int>(x.from), x.what);
-  }
-  if (m.routes) out += fmt::format("|routes:{}", fmt::join(*m.routes, ","));
-  out += fmt::format("|flap:{}/{}", m.flap_window, m.flap_threshold);
-  return out;
-}
-
 bool valid_name(const std::string& name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -677,22 +619,16 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t,
   }
   const auto type_text = p.plain_text(*type, "type");
   if (!type_text) return std::nullopt;
-  static const std::map<std::string, MonitorType> kTypes{{"http", MonitorType::kHttp},
-                                                         {"journey", MonitorType::kJourney},
-                                                         {"cert", MonitorType::kCert},
-                                                         {"dns", MonitorType::kDns},
-                                                         {"latency", MonitorType::kLatency}};
-  if (const auto it = kTypes.find(*type_text); it != kTypes.end()) {
-    m.type = it->second;
-  } else {
+  const KindParser* kind = find_kind(*type_text);
+  if (kind == nullptr) {
     p.error(type->source(),
-            fmt::format("unknown monitor type \"{}\"; use http, journey, cert, dns or latency",
-                        *type_text));
+            fmt::format("unknown monitor type \"{}\"; use {}", *type_text, kind_names()));
     return std::nullopt;
   }
+  m.type = std::string(kind->name);
 
   p.check_keys(t, fmt::format("{} monitor \"{}\"", *type_text, m.name),
-               config_detail::monitor_keys(m.type));
+               config_detail::monitor_keys(*kind));
 
   if (const auto* n = layers.get("group")) {
     if (auto v = p.plain_text(*n, "group")) m.group = *v;
@@ -733,24 +669,9 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t,
   if (const auto* n = layers.get("recover_after")) {
     if (auto v = p.integer(*n, "recover_after", 1, 100)) m.recover_after = static_cast<int>(*v);
   }
-  switch (m.type) {
-    case MonitorType::kHttp:
-    case MonitorType::kLatency:
-      config_detail::parse_http_monitor(p, layers, t, m);
-      break;
-    case MonitorType::kCert:
-      config_detail::parse_cert_monitor(p, layers, t, m);
-      break;
-    case MonitorType::kDns:
-      config_detail::parse_dns_monitor(p, layers, t, m);
-      break;
-    case MonitorType::kJourney:
-      config_detail::parse_journey_monitor(p, layers, t, m);
-      break;
-  }
+  m.spec = kind->parse(p, layers, t, m);
   config_detail::parse_monitor_alerting(p, layers, m);
   if (!ok) return std::nullopt;
-  m.fingerprint = fingerprint(m);
   return m;
 }
 

@@ -15,48 +15,7 @@
 #include "core/clock.h"
 #include "core/secret.h"
 
-namespace re2 {
-class RE2;
-}
-
 namespace lookout {
-
-enum class MonitorType { kHttp, kJourney, kCert, kDns, kLatency };
-const char* to_string(MonitorType t);
-
-// One entry of expect.status: an exact code (lo == hi) or a class like "2xx".
-struct StatusRule {
-  int lo = 200;
-  int hi = 299;
-  bool operator==(const StatusRule&) const = default;
-};
-
-struct HttpExpect {
-  // Default ["2xx"]. (Built with assign(): GCC 12 misreports a braced list here as uninitialized.)
-  HttpExpect() { status.assign(1, StatusRule{}); }
-  std::vector<StatusRule> status;
-  std::optional<Secret> body_contains;
-  std::shared_ptr<const re2::RE2> body_regex;  // compiled once at load
-  bool body_regex_secret = false;
-  std::vector<std::pair<std::string, nlohmann::json>> json;  // JSON Pointer -> expected value
-  std::vector<std::pair<std::string, Secret>> headers;       // name -> must contain
-  std::optional<Duration> max_latency;
-};
-
-struct HttpRequest {
-  Secret url;
-  std::string method = "GET";
-  std::vector<std::pair<std::string, Secret>> headers;
-  std::optional<Secret> body;
-  std::string ca_file;  // empty: the system store
-  bool insecure = false;
-  bool follow_redirects = true;
-  int max_redirects = 10;
-  uint64_t max_body = 1024 * 1024;  // bytes of decoded body read before the run fails
-  // Resume a TLS session made at most this long ago instead of a full handshake; 0: every
-  // run makes a full handshake and sees the certificate.
-  Duration tls_resume{0};
-};
 
 // slo.*: DEGRADED while the rolling p95 over `window` is above `p95`, judged only once the
 // window holds `min_samples` samples.
@@ -64,51 +23,30 @@ struct SloConfig {
   std::optional<Duration> p95;
   Duration window{15 * 60'000};
   int min_samples = 10;
+  bool operator==(const SloConfig&) const = default;
 };
 
-struct CertCheck {
-  std::string host;  // SNI and the name the certificate must carry
-  uint16_t port = 443;
-  Duration warn_within{21LL * 86'400'000};
-  Duration fail_within{7LL * 86'400'000};
-  bool starttls_smtp = false;  // starttls = "smtp"
+// A monitor kind's own settings (config/kinds/: HttpSpec, DnsSpec, ...), parsed by that kind.
+// Immutable once parsed; monitors share it across copies of their config.
+class KindSpec {
+ public:
+  virtual ~KindSpec() = default;
+  // The same settings: a reload keeps such a monitor's state.
+  virtual bool equals(const KindSpec& other) const = 0;
+  // TLS certificates are not verified (insecure = true).
+  virtual bool insecure() const { return false; }
 };
 
-enum class MailCheck { kNone, kSpf, kDmarc, kDkim };
-const char* to_string(MailCheck c);
-
-// A resolver as written ("IP", "IP:port", "[IPv6]:port") in the "IP:port" / "[IPv6]:port" form
-// c-ares takes; false when it is not an address.
-bool parse_resolver(const std::string& text, std::string& out);
-
-struct DnsCheck {
-  std::string query;    // the name asked for (with `check`, derived from the mail domain)
-  uint16_t record = 1;  // the RR type number (ns_t_a ...)
-  std::string record_name = "A";
-  std::string resolver;  // "IP:port" for c-ares; empty: the system's resolvers
-  bool alert_on_change = true;
-  std::optional<std::vector<std::string>> expect_answers;  // normalised, sorted
-  std::optional<Secret> expect_contains;
-  MailCheck check = MailCheck::kNone;
-};
-
-// One value a journey step takes from its response, for later steps as {{name}}.
-struct Extract {
-  enum class From { kJson, kRegex, kHeader, kCookie };
-  std::string name;
-  From from = From::kJson;
-  std::string what;  // pointer, pattern, header or cookie name
-  std::shared_ptr<const re2::RE2> regex;
-};
-
-struct JourneyStep {
-  std::string name;
-  HttpRequest request;  // url, headers and body may hold {{name}} templates
-  enum class Body { kNone, kRaw, kForm, kJson } body_kind = Body::kNone;
-  std::vector<std::pair<std::string, Secret>> form;  // form fields (values are templates)
-  std::optional<Duration> timeout;
-  HttpExpect expect;
-  std::vector<Extract> extracts;
+// The base of every kind's spec: equality is the spec's own (defaulted) operator==, so a new
+// key is compared the moment it is added to the struct.
+template <typename T>
+class SpecOf : public KindSpec {
+ public:
+  bool equals(const KindSpec& other) const override {
+    const auto* o = dynamic_cast<const T*>(&other);
+    return o != nullptr && static_cast<const T&>(*this) == *o;
+  }
+  bool operator==(const SpecOf&) const { return true; }
 };
 
 struct MonitorConfig {
@@ -118,24 +56,29 @@ struct MonitorConfig {
   int flap_window = 10;    // runs looked at by the flap guard
   int flap_threshold = 4;  // state changes within them that make the monitor flapping
   std::string group;
-  MonitorType type = MonitorType::kHttp;
+  std::string type = "http";  // the kind (config/kinds/registry.cc)
   bool is_public = false;
   Duration interval{60'000};
   Duration timeout{10'000};
   int fail_after = 2;
   int recover_after = 2;
   std::string host;  // the target host, for the per-host concurrency cap
-  HttpRequest http;  // http and latency; ca_file and insecure also for cert and journey
-  HttpExpect expect;
-  SloConfig slo;       // http, latency, journey
-  int samples = 5;     // latency: requests per run
-  bool reuse = false;  // latency: keep the connection between samples
-  CertCheck cert;
-  DnsCheck dns;
-  std::vector<JourneyStep> steps;
-  // Equal fingerprints mean the monitor did not change across a reload (it keeps its state).
-  // It may hold secret values: it is compared, never printed.
-  std::string fingerprint;
+  SloConfig slo;     // the kinds that measure latency
+  std::shared_ptr<const KindSpec> spec;
+
+  // The kind's spec; the caller knows the kind (a mismatch throws std::bad_cast).
+  template <typename T>
+  const T& spec_as() const {
+    return dynamic_cast<const T&>(*spec);
+  }
+  // The kind's spec when it is of type T, else null.
+  template <typename T>
+  const T* spec_if() const {
+    return dynamic_cast<const T*>(spec.get());
+  }
+  // Nothing changed: a reload keeps the monitor's state. Compares secret values too, and every
+  // key of the kind's spec, without a list to keep.
+  bool same_as(const MonitorConfig& other) const;
 };
 
 struct ServerConfig {
@@ -276,6 +219,9 @@ EnvLookup process_env();
 LoadResult load_config(const std::string& path, const EnvLookup& env = process_env());
 // The same on text already read; `path` names it in messages and anchors relative paths.
 LoadResult parse_config(std::string_view text, const std::string& path, const EnvLookup& env);
+
+// The names of the monitor kinds, as `type = "..."` takes them.
+std::vector<std::string> monitor_kinds();
 
 // The config path of the CLI: -c, else $LOOKOUT_CONFIG, else /etc/lookout/lookout.toml.
 std::string resolve_config_path(const std::string& flag);

@@ -534,7 +534,7 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
       for (const auto& [key, glob] : r.match) {
         const std::string value = key == "name"    ? m.name
                                   : key == "group" ? m.group
-                                  : key == "type"  ? to_string(m.type)
+                                  : key == "type"  ? m.type
                                                    : "";
         // A state glob can match some state of any monitor.
         if (key != "state" && fnmatch(glob.c_str(), value.c_str(), 0) != 0) all = false;

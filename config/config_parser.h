@@ -1,6 +1,6 @@
 // Shared helpers of the config loader: typed reads of TOML nodes that record FILE:LINE:COL
 // errors instead of throwing, secret resolution, and the [defaults] layering. Internal to
-// daemon/config*.cc; each monitor kind's keys are parsed in a file of its own.
+// config/; each monitor kind's keys are parsed in a file of its own (config/kinds/).
 #pragma once
 
 #include <fmt/format.h>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/http_request.h"
 
 namespace re2 {
 class RE2;
@@ -102,13 +103,18 @@ std::string suggest(std::string_view word, const std::set<std::string>& candidat
 // toml value -> JSON, for expect.json.
 nlohmann::json to_json(const toml::node& n);
 
-// Keys every monitor kind accepts, and those of each kind.
+struct KindParser;
+// Keys every monitor kind accepts; all the keys of one kind; those of every kind.
 const std::set<std::string>& common_monitor_keys();
-const std::set<std::string>& http_monitor_keys();
-const std::set<std::string>& latency_monitor_keys();
-const std::set<std::string>& http_expect_keys();
-std::set<std::string> monitor_keys(MonitorType type);
+std::set<std::string> monitor_keys(const KindParser& kind);
 std::set<std::string> any_monitor_keys();
+const std::set<std::string>& http_expect_keys();
+const std::set<std::string>& slo_keys();
+// Checks the keys of a sub-table (expect, slo) of a monitor or of [defaults]. The monitor's
+// own are checked against its kind; [defaults] once, against every kind (a default a kind does
+// not use is ignored).
+void check_sub_keys(Parser& p, const toml::table* t, const std::string& prefix,
+                    const std::set<std::string>& keys);
 // expect.* and slo.* of [defaults], against every kind's keys.
 void check_defaults_sub_keys(Parser& p, const toml::table& defaults);
 
@@ -126,15 +132,6 @@ void parse_http_request_options(Parser& p, const Layers& layers, const std::stri
                                 HttpRequest& h);
 void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e);
 void parse_slo(Parser& p, const Layers& layers, MonitorConfig& m);
-
-// Each kind's keys; errors go to the parser.
-void parse_http_monitor(Parser& p, const Layers& layers, const toml::table& where,
-                        MonitorConfig& m);  // and latency
-void parse_cert_monitor(Parser& p, const Layers& layers, const toml::table& where,
-                        MonitorConfig& m);
-void parse_dns_monitor(Parser& p, const Layers& layers, const toml::table& where, MonitorConfig& m);
-void parse_journey_monitor(Parser& p, const Layers& layers, const toml::table& where,
-                           MonitorConfig& m);
 
 // A pattern of the config (expect.body_regex, extract regex), compiled as every user pattern
 // is: RE2, linear in the text it runs on, its errors returned instead of logged. Null with

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "config/kinds/dns_spec.h"
 #include "daemon/cli.h"
 
 namespace lookout {
@@ -25,7 +26,7 @@ int cmd_accept(const std::string& config_path, const std::string& monitor) {
   if (!loaded.ok()) return 2;
   const Config& config = *loaded.config;
   const MonitorConfig* m = config.find(monitor);
-  if (m == nullptr || m->type != MonitorType::kDns) {
+  if (m == nullptr || m->spec_if<DnsSpec>() == nullptr) {
     std::cerr << fmt::format("{}: no dns monitor named \"{}\"\n", config_path, monitor);
     return 1;
   }

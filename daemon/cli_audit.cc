@@ -11,6 +11,8 @@
 #include "audit/audit.h"
 #include "audit/config_writer.h"
 #include "audit/report.h"
+#include "config/kinds/dns_spec.h"
+#include "config/kinds/journey_spec.h"
 #include "core/units.h"
 #include "daemon/cli.h"
 
@@ -130,7 +132,7 @@ int cmd_audit(const AuditArgs& a) {
     if (!journey->ok()) return 2;
     const auto& ms = journey->config->monitors;
     if (std::none_of(ms.begin(), ms.end(),
-                     [](const MonitorConfig& m) { return m.type == MonitorType::kJourney; })) {
+                     [](const MonitorConfig& m) { return m.spec_if<JourneySpec>() != nullptr; })) {
       std::cerr << fmt::format(
           "{}: no monitor of type \"journey\" in it; --journey takes a config with journey "
           "monitors\n",

@@ -43,7 +43,7 @@ void print_json(const std::vector<const MonitorConfig*>& monitors,
   for (size_t i = 0; i < monitors.size(); ++i) {
     const auto& r = results[i];
     nlohmann::json j{{"monitor", monitors[i]->name},
-                     {"type", to_string(monitors[i]->type)},
+                     {"type", monitors[i]->type},
                      {"outcome", to_string(r.outcome)},
                      {"http_status",
                       r.http_status > 0 ? nlohmann::json(r.http_status) : nlohmann::json(nullptr)},

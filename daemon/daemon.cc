@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "config/kinds/dns_spec.h"
 #include "core/crash.h"
 #include "core/descriptors.h"
 #include "core/random.h"
@@ -20,8 +21,8 @@ constexpr Duration kLoopStaleAfter{2000};
 constexpr Duration kStorageStaleAfter{5000};
 constexpr Duration kShortageWarningEvery{10'000};
 
-std::string question_of(const MonitorConfig& m) {
-  return fmt::format("{} {}", m.dns.record_name, m.dns.query);
+std::string question_of(const DnsSpec& d) {
+  return fmt::format("{} {}", d.dns.record_name, d.dns.query);
 }
 
 }  // namespace
@@ -44,8 +45,8 @@ Daemon::Daemon(Config config, const Clock& clock)
 Daemon::~Daemon() = default;
 
 std::string Daemon::tag(const Monitor& m) const {
-  return m.cfg.http.insecure ? fmt::format("{} (insecure: TLS not verified)", m.cfg.name)
-                             : m.cfg.name;
+  return m.cfg.spec->insecure() ? fmt::format("{} (insecure: TLS not verified)", m.cfg.name)
+                                : m.cfg.name;
 }
 
 void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const MonitorConfig& cfg,
@@ -67,12 +68,12 @@ void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const Monit
   }
   if (cfg.slo.p95) m->slo.emplace(cfg.slo);
   // A stored baseline holds while the question is the same; a new question starts afresh.
-  if (auto it = baselines_.find(cfg.name); it != baselines_.end() &&
-                                           cfg.type == MonitorType::kDns &&
-                                           it->second.question == question_of(cfg)) {
+  const auto* dns = cfg.spec_if<DnsSpec>();
+  if (auto it = baselines_.find(cfg.name);
+      it != baselines_.end() && dns != nullptr && it->second.question == question_of(*dns)) {
     m->probe->set_baseline(it->second.answers);
   }
-  if (m->cfg.http.insecure)
+  if (m->cfg.spec->insecure())
     spdlog::warn("monitor {}: certificate checks are off (insecure = true)", tag(*m));
   scheduler_.add(m->id, cfg.interval, cfg.host, stable_hash(cfg.name), clock_.mono());
   order_.push_back(m->id);
@@ -80,7 +81,7 @@ void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const Monit
 }
 
 void Daemon::store_baseline(const MonitorConfig& m, const std::vector<std::string>& answers) {
-  Baseline b{question_of(m), answers};
+  Baseline b{question_of(m.spec_as<DnsSpec>()), answers};
   baselines_[m.name] = b;
   store_->put_baseline(m.name, std::move(b));
 }
@@ -288,7 +289,8 @@ void Daemon::drain_web_requests() {
     result.code = AcceptResult::Code::kUnknown;
     for (auto& [id, m] : monitors_) {
       if (m->cfg.name != req.monitor) continue;
-      if (m->cfg.type != MonitorType::kDns || !m->cfg.dns.alert_on_change) {
+      const auto* dns = m->cfg.spec_if<DnsSpec>();
+      if (dns == nullptr || !dns->dns.alert_on_change) {
         result.code = AcceptResult::Code::kNotDns;
       } else if (!m->last_answers) {
         result.code = AcceptResult::Code::kNoAnswers;
@@ -335,7 +337,7 @@ void Daemon::publish_snapshot() {
     MonitorView v;
     v.name = m.cfg.name;
     v.group = m.cfg.group;
-    v.type = to_string(m.cfg.type);
+    v.type = m.cfg.type;
     v.is_public = m.cfg.is_public;
     v.state = shown;
     if (m.sm.state() != State::kUnknown) v.since = m.sm.since();
@@ -451,7 +453,7 @@ void Daemon::apply(Config next_config) {
   for (const auto& cfg : next->monitors) {
     auto it = by_name.find(cfg.name);
     if (it != by_name.end() && monitors_.count(it->second) != 0 &&
-        monitors_.at(it->second)->cfg.fingerprint == cfg.fingerprint) {
+        monitors_.at(it->second)->cfg.same_as(cfg)) {
       new_order.push_back(it->second);
       ++kept;
       continue;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "config/kinds/cert_spec.h"
 #include "core/clock.h"
 #include "probes/probe.h"
 

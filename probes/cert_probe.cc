@@ -103,7 +103,7 @@ void CertProbe::on_verify(int ok, void* store_ctx) {
   X509* leaf = X509_STORE_CTX_get_current_cert(store);
   if (leaf != nullptr) {
     if (obs_.chain.empty()) obs_.chain.push_back(info_of(leaf));
-    const std::string& host = m_.cert.host;
+    const std::string& host = spec_.cert.host;
     unsigned char ip[16];
     const bool is_ip =
         inet_pton(AF_INET, host.c_str(), ip) == 1 || inet_pton(AF_INET6, host.c_str(), ip) == 1;
@@ -117,10 +117,12 @@ void CertProbe::on_verify(int ok, void* store_ctx) {
 
 CertProbe::CertProbe(const MonitorConfig& m, ProbeContext& ctx,
                      std::shared_ptr<const Redactor> redactor)
-    : m_(m), ctx_(ctx), redactor_(std::move(redactor)) {
-  const std::string host =
-      m_.cert.host.find(':') != std::string::npos ? "[" + m_.cert.host + "]" : m_.cert.host;
-  url_ = fmt::format("{}://{}:{}/", m_.cert.starttls_smtp ? "smtp" : "https", host, m_.cert.port);
+    : m_(m), spec_(m.spec_as<CertSpec>()), ctx_(ctx), redactor_(std::move(redactor)) {
+  const std::string host = spec_.cert.host.find(':') != std::string::npos
+                               ? "[" + spec_.cert.host + "]"
+                               : spec_.cert.host;
+  url_ = fmt::format("{}://{}:{}/", spec_.cert.starttls_smtp ? "smtp" : "https", host,
+                     spec_.cert.port);
 }
 
 CertProbe::~CertProbe() { ctx_.curl.release(easy_); }
@@ -134,8 +136,8 @@ bool CertProbe::start(Done done) {
   saw_chain_ = false;
   errbuf_[0] = '\0';
   curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, m_.cert.starttls_smtp ? "smtp" : "https");
-  set_transfer_defaults(e, m_.timeout, m_.http.ca_file, false);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, spec_.cert.starttls_smtp ? "smtp" : "https");
+  set_transfer_defaults(e, m_.timeout, spec_.ca_file, false);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_.timeout.count()));
   curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
@@ -145,7 +147,7 @@ bool CertProbe::start(Done done) {
   curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &on_ssl_ctx);
   curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, this);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
-  if (m_.cert.starttls_smtp)
+  if (spec_.cert.starttls_smtp)
     curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   result_ = ProbeResult{};
   result_.started_at = ctx_.clock.wall();
@@ -184,7 +186,7 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
   const bool tcp_connected = connect > 0 || (peer != nullptr && *peer != '\0');
   if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION) &&
       !out_of_descriptors) {
-    const CertVerdict v = judge_certificate(m_.cert, obs_, ctx_.clock.wall());
+    const CertVerdict v = judge_certificate(spec_.cert, obs_, ctx_.clock.wall());
     r.outcome = v.outcome;
     r.kind = v.kind;
     r.cause = v.cause;
@@ -215,11 +217,11 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
     c.timeout = m_.timeout;
     c.http = false;
     c.timeout_phase = !tcp_connected ? "while connecting"
-                      : m_.cert.starttls_smtp
+                      : spec_.cert.starttls_smtp
                           ? "before the TLS handshake finished (SMTP and STARTTLS)"
                           : "during the TLS handshake";
-    c.host = m_.cert.host;
-    c.starttls_server = fmt::format("{}:{}", m_.cert.host, m_.cert.port);
+    c.host = spec_.cert.host;
+    c.starttls_server = fmt::format("{}:{}", spec_.cert.host, spec_.cert.port);
     CurlFailure f = curl_failure(c);
     r.outcome = Outcome::kDown;
     r.kind = f.kind;

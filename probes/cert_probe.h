@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "config/config.h"
+#include "config/kinds/cert_spec.h"
 #include "probes/cert_check.h"
 #include "probes/probe.h"
 
@@ -29,6 +30,7 @@ class CertProbe final : public Probe {
   void finish(CURLcode code, bool out_of_descriptors);
 
   const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
+  const CertSpec& spec_;    // m_'s
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   std::string url_;

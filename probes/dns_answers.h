@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.h"
+#include "config/kinds/dns_spec.h"
 #include "probes/probe.h"
 
 namespace lookout {

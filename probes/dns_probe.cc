@@ -22,12 +22,16 @@ constexpr const char* kNoSocket =
 
 DnsProbe::DnsProbe(const MonitorConfig& m, ProbeContext& ctx,
                    std::shared_ptr<const Redactor> redactor)
-    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), deadline_(ctx.loop) {}
+    : m_(m),
+      spec_(m.spec_as<DnsSpec>()),
+      ctx_(ctx),
+      redactor_(std::move(redactor)),
+      deadline_(ctx.loop) {}
 
 DnsProbe::~DnsProbe() = default;
 
 std::string DnsProbe::server() const {
-  return m_.dns.resolver.empty() ? "the system's resolver" : m_.dns.resolver;
+  return spec_.dns.resolver.empty() ? "the system's resolver" : spec_.dns.resolver;
 }
 
 bool DnsProbe::start(Done done) {
@@ -38,7 +42,7 @@ bool DnsProbe::start(Done done) {
     auto channel = std::make_unique<AresChannel>(
         ctx_.loop, std::max(Duration{50}, m_.timeout / (kTries + 1)), kTries);
     std::string error;
-    if (!channel->init(m_.dns.resolver, error)) {
+    if (!channel->init(spec_.dns.resolver, error)) {
       spdlog::error("monitor {}: {}", m_.name, error);
       return false;
     }
@@ -57,10 +61,10 @@ bool DnsProbe::start(Done done) {
   deadline_.start(m_.timeout, [this] {
     channel_->cancel();
     fail(ErrorKind::kTimeout,
-         fmt::format("no answer for {} {} from {} within {}", m_.dns.record_name, m_.dns.query,
-                     server(), format_duration(m_.timeout)));
+         fmt::format("no answer for {} {} from {} within {}", spec_.dns.record_name,
+                     spec_.dns.query, server(), format_duration(m_.timeout)));
   });
-  channel_->query(m_.dns.query, m_.dns.record,
+  channel_->query(spec_.dns.query, spec_.dns.record,
                   [this](int status, std::string message) { on_answer(status, message); });
   return true;
 }
@@ -74,17 +78,17 @@ void DnsProbe::cancel() {
 }
 
 void DnsProbe::on_answer(int status, const std::string& message) {
-  const std::string what = fmt::format("{} {}", m_.dns.record_name, m_.dns.query);
+  const std::string what = fmt::format("{} {}", spec_.dns.record_name, spec_.dns.query);
   switch (status) {
     case ARES_SUCCESS:
       break;
     case ARES_ENODATA:
       fail(ErrorKind::kNoRecords, fmt::format("no {} records for {} (the name exists; {})",
-                                              m_.dns.record_name, m_.dns.query, server()));
+                                              spec_.dns.record_name, spec_.dns.query, server()));
       return;
     case ARES_ENOTFOUND:
       fail(ErrorKind::kNoRecords,
-           fmt::format("NXDOMAIN: {} does not exist ({})", m_.dns.query, server()));
+           fmt::format("NXDOMAIN: {} does not exist ({})", spec_.dns.query, server()));
       return;
     case ARES_ESERVFAIL:
       fail(ErrorKind::kDns, fmt::format("SERVFAIL from {} for {}", server(), what));
@@ -108,17 +112,17 @@ void DnsProbe::on_answer(int status, const std::string& message) {
       return;
   }
   std::string error;
-  auto answers = parse_answers(message, m_.dns.record, error);
+  auto answers = parse_answers(message, spec_.dns.record, error);
   if (!answers) {
     fail(ErrorKind::kProtocol,
          fmt::format("the answer for {} from {} is not valid DNS: {}", what, server(), error));
     return;
   }
-  if (m_.dns.check != MailCheck::kSpf) {
+  if (spec_.dns.check != MailCheck::kSpf) {
     judge(std::move(*answers));
     return;
   }
-  const SpfRecord spf = check_spf(m_.dns.query, *answers);
+  const SpfRecord spf = check_spf(spec_.dns.query, *answers);
   spf_answers_ = std::move(*answers);
   if (!spf.problem.empty()) {
     spf_problem_ = spf.problem;
@@ -126,7 +130,7 @@ void DnsProbe::on_answer(int status, const std::string& message) {
     return;
   }
   spf_lookups_ = spf.lookups;
-  spf_seen_.insert(m_.dns.query);
+  spf_seen_.insert(spec_.dns.query);
   for (const auto& d : spf.includes) {
     if (!spf_seen_.insert(d).second || spf_lookups_ > kSpfMaxLookups) continue;
     ++spf_pending_;
@@ -140,7 +144,7 @@ void DnsProbe::finish_spf() {
     spf_problem_ = fmt::format(
         "the SPF record of {} needs more than {} DNS lookups (counting through its includes); "
         "receivers reject it (permerror)",
-        m_.dns.query, kSpfMaxLookups);
+        spec_.dns.query, kSpfMaxLookups);
   }
   judge(std::move(spf_answers_));
 }
@@ -156,13 +160,13 @@ void DnsProbe::on_spf_include(const std::string& domain, int status, const std::
     std::optional<std::vector<std::string>> answers;
     if (status == ARES_SUCCESS) answers = parse_answers(message, 16, error);
     if (!answers) {
-      spf_problem_ =
-          fmt::format("the SPF record of {} includes {}, whose SPF record cannot be read ({})",
-                      m_.dns.query, domain, status == ARES_SUCCESS ? error : ares_strerror(status));
+      spf_problem_ = fmt::format(
+          "the SPF record of {} includes {}, whose SPF record cannot be read ({})", spec_.dns.query,
+          domain, status == ARES_SUCCESS ? error : ares_strerror(status));
     } else {
       const SpfRecord inner = check_spf(domain, *answers);
       if (!inner.problem.empty()) {
-        spf_problem_ = fmt::format("included by {}: {}", m_.dns.query, inner.problem);
+        spf_problem_ = fmt::format("included by {}: {}", spec_.dns.query, inner.problem);
       } else {
         spf_lookups_ += inner.lookups;
         for (const auto& d : inner.includes) {
@@ -181,23 +185,23 @@ void DnsProbe::judge(std::vector<std::string> answers) {
   if (!running_) return;
   ProbeResult r;
   const DnsVerdict v =
-      judge_answers(m_.dns, answers, m_.dns.alert_on_change ? baseline_ : std::nullopt);
+      judge_answers(spec_.dns, answers, spec_.dns.alert_on_change ? baseline_ : std::nullopt);
   r.outcome = v.outcome;
   r.kind = v.kind;
   r.cause = v.cause;
   if (r.outcome == Outcome::kUp) {
     std::string problem;
-    switch (m_.dns.check) {
+    switch (spec_.dns.check) {
       case MailCheck::kNone:
         break;
       case MailCheck::kSpf:
         problem = spf_problem_;
         break;
       case MailCheck::kDmarc:
-        problem = check_dmarc(m_.dns.query, answers);
+        problem = check_dmarc(spec_.dns.query, answers);
         break;
       case MailCheck::kDkim:
-        problem = check_dkim(m_.dns.query, answers);
+        problem = check_dkim(spec_.dns.query, answers);
         break;
     }
     if (!problem.empty()) {
@@ -207,12 +211,12 @@ void DnsProbe::judge(std::vector<std::string> answers) {
     }
   }
   // The first answer set becomes the baseline that later runs are held to.
-  if (m_.dns.alert_on_change && !baseline_ && r.outcome == Outcome::kUp) {
+  if (spec_.dns.alert_on_change && !baseline_ && r.outcome == Outcome::kUp) {
     baseline_ = answers;
     r.new_baseline = true;
   }
   nlohmann::json detail{{"answers", answers}};
-  if (m_.dns.check == MailCheck::kSpf) detail["spf_lookups"] = spf_lookups_;
+  if (spec_.dns.check == MailCheck::kSpf) detail["spf_lookups"] = spf_lookups_;
   r.detail = detail.dump();
   r.answers = std::move(answers);
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(ctx_.clock.mono() -

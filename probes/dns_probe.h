@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/kinds/dns_spec.h"
 #include "core/ares_bridge.h"
 #include "probes/probe.h"
 
@@ -36,6 +37,7 @@ class DnsProbe final : public Probe {
   std::string server() const;
 
   const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
+  const DnsSpec& spec_;     // m_'s
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   std::unique_ptr<AresChannel> channel_;

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/config.h"
+#include "config/kinds/journey_spec.h"
 #include "probes/http_expect.h"
 
 namespace lookout {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "config/http_request.h"
 #include "probes/http_expect.h"
 #include "probes/probe.h"
 

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/config.h"
+#include "config/http_request.h"
 #include "core/clock.h"
 #include "probes/probe.h"
 

@@ -39,19 +39,24 @@ ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect,
 }
 
 HttpCall call_of(const MonitorConfig& m) {
+  const HttpRequest& http = m.spec_as<HttpSpec>().http;
   HttpCall call;
-  call.url = m.http.url.reveal();
-  call.method = m.http.method;
-  call.header_lines = header_lines(m.http.headers);
-  if (m.http.body) call.body = m.http.body->reveal();
-  call.options = &m.http;
+  call.url = http.url.reveal();
+  call.method = http.method;
+  call.header_lines = header_lines(http.headers);
+  if (http.body) call.body = http.body->reveal();
+  call.options = &http;
   call.timeout = m.timeout;  // a latency monitor's: per sample
   return call;
 }
 
 HttpProbe::HttpProbe(const MonitorConfig& m, ProbeContext& ctx,
                      std::shared_ptr<const Redactor> redactor)
-    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), call_(call_of(m_)) {}
+    : m_(m),
+      spec_(m.spec_as<HttpSpec>()),
+      ctx_(ctx),
+      redactor_(std::move(redactor)),
+      call_(call_of(m_)) {}
 
 HttpProbe::~HttpProbe() {
   exchange_.reset();  // cancels a transfer in flight before its handle goes back
@@ -85,7 +90,7 @@ void HttpProbe::cancel() {
 }
 
 void HttpProbe::finish(HttpExchangeResult x) {
-  ProbeResult r = judge_exchange(std::move(x), m_.expect, redactor_.get());
+  ProbeResult r = judge_exchange(std::move(x), spec_.expect, redactor_.get());
   r.started_at = started_at_;
   r.started_mono = started_mono_;
   // The exchange calls this as its last act and touches nothing of itself afterwards.

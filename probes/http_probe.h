@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "config/kinds/http_spec.h"
 #include "probes/http_exchange.h"
 #include "probes/probe.h"
 
@@ -23,6 +24,7 @@ class HttpProbe final : public Probe {
   void finish(HttpExchangeResult x);
 
   const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
+  const HttpSpec& spec_;    // m_'s
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   HttpCall call_;

@@ -34,7 +34,11 @@ std::string without_line_breaks(std::string s) {
 
 JourneyProbe::JourneyProbe(const MonitorConfig& m, ProbeContext& ctx,
                            std::shared_ptr<const Redactor> redactor)
-    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), exchange_(ctx.curl) {}
+    : m_(m),
+      spec_(m.spec_as<JourneySpec>()),
+      ctx_(ctx),
+      redactor_(std::move(redactor)),
+      exchange_(ctx.curl) {}
 
 JourneyProbe::~JourneyProbe() {
   exchange_.cancel();
@@ -43,7 +47,7 @@ JourneyProbe::~JourneyProbe() {
 }
 
 std::string JourneyProbe::step_label() const {
-  const auto& s = m_.steps[step_];
+  const auto& s = spec_.steps[step_];
   return s.name.empty() ? fmt::format("step {}", step_ + 1)
                         : fmt::format("step {} '{}'", step_ + 1, s.name);
 }
@@ -71,7 +75,7 @@ bool JourneyProbe::start(Done done) {
 }
 
 bool JourneyProbe::run_step() {
-  const JourneyStep& s = m_.steps[step_];
+  const JourneyStep& s = spec_.steps[step_];
   const auto left = std::chrono::duration_cast<Duration>(deadline_ - ctx_.clock.mono());
   call_ = HttpCall{};
   call_.options = &s.request;
@@ -106,7 +110,7 @@ bool JourneyProbe::run_step() {
   step_has_rest_of_run_ = !s.timeout || *s.timeout >= left;
   // Steps share connections like a browser does; the first step measures a fresh one.
   call_.fresh_connection = step_ == 0;
-  call_.keep_connection = step_ + 1 < m_.steps.size();
+  call_.keep_connection = step_ + 1 < spec_.steps.size();
   return exchange_.start(easy_, call_, [this](HttpExchangeResult x) { on_step(std::move(x)); });
 }
 
@@ -130,7 +134,7 @@ void JourneyProbe::fail_step(ErrorKind kind, const std::string& why, const Phase
 }
 
 void JourneyProbe::on_step(HttpExchangeResult x) {
-  const JourneyStep& s = m_.steps[step_];
+  const JourneyStep& s = spec_.steps[step_];
   const PhaseTimings timings = x.timings;
   step_times_.emplace_back(step_label(), timings);
   if (!x.responded && x.kind == ErrorKind::kTimeout && step_has_rest_of_run_) {
@@ -164,7 +168,7 @@ void JourneyProbe::on_step(HttpExchangeResult x) {
     run_redactor_.add(*v);
     vars_[e.name] = std::move(*v);
   }
-  if (++step_ == m_.steps.size()) {
+  if (++step_ == spec_.steps.size()) {
     ProbeResult r;
     r.outcome = result_.outcome == Outcome::kDegraded ? Outcome::kDegraded : Outcome::kUp;
     r.kind = result_.outcome == Outcome::kDegraded ? result_.kind : ErrorKind::kNone;

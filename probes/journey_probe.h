@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/kinds/journey_spec.h"
 #include "core/secret.h"
 #include "probes/http_exchange.h"
 #include "probes/probe.h"
@@ -35,7 +36,8 @@ class JourneyProbe final : public Probe {
   void finish(ProbeResult r);
   std::string step_label() const;
 
-  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
+  const MonitorConfig& m_;   // owned by the caller of make_probe, and outlives the probe
+  const JourneySpec& spec_;  // m_'s
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   HttpExchange exchange_;

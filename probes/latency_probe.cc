@@ -13,7 +13,12 @@ namespace {}  // namespace
 
 LatencyProbe::LatencyProbe(const MonitorConfig& m, ProbeContext& ctx,
                            std::shared_ptr<const Redactor> redactor)
-    : m_(m), ctx_(ctx), redactor_(std::move(redactor)), call_(call_of(m_)), exchange_(ctx.curl) {}
+    : m_(m),
+      spec_(m.spec_as<HttpSpec>()),
+      ctx_(ctx),
+      redactor_(std::move(redactor)),
+      call_(call_of(m_)),
+      exchange_(ctx.curl) {}
 
 LatencyProbe::~LatencyProbe() {
   exchange_.cancel();
@@ -38,9 +43,9 @@ bool LatencyProbe::start(Done done) {
 
 bool LatencyProbe::next_sample() {
   const bool first = samples_.empty();
-  const bool last = static_cast<int>(samples_.size()) + 1 >= m_.samples;
-  call_.fresh_connection = first || !m_.reuse;
-  call_.keep_connection = m_.reuse && !last;
+  const bool last = static_cast<int>(samples_.size()) + 1 >= spec_.samples;
+  call_.fresh_connection = first || !spec_.reuse;
+  call_.keep_connection = spec_.reuse && !last;
   return exchange_.start(easy_, call_, [this](HttpExchangeResult x) { on_sample(std::move(x)); });
 }
 
@@ -52,7 +57,7 @@ void LatencyProbe::cancel() {
 }
 
 void LatencyProbe::on_sample(HttpExchangeResult x) {
-  samples_.push_back(judge_exchange(std::move(x), m_.expect, redactor_.get()));
+  samples_.push_back(judge_exchange(std::move(x), spec_.expect, redactor_.get()));
   const ProbeResult& s = samples_.back();
   if (s.outcome == Outcome::kDown) {
     ProbeResult r;
@@ -60,13 +65,13 @@ void LatencyProbe::on_sample(HttpExchangeResult x) {
     r.kind = s.kind;
     r.http_status = s.http_status;
     r.timings = s.timings;
-    r.cause = m_.samples > 1
-                  ? fmt::format("sample {} of {}: {}", samples_.size(), m_.samples, s.cause)
+    r.cause = spec_.samples > 1
+                  ? fmt::format("sample {} of {}: {}", samples_.size(), spec_.samples, s.cause)
                   : s.cause;
     finish(std::move(r));
     return;
   }
-  if (static_cast<int>(samples_.size()) < m_.samples) {
+  if (static_cast<int>(samples_.size()) < spec_.samples) {
     // Not from inside the finished transfer's callback: the next one starts on the next turn.
     ctx_.curl.defer([this, alive = std::weak_ptr<int>(alive_)] {
       if (alive.expired() || easy_ == nullptr) return;  // destroyed or cancelled meanwhile

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/kinds/http_spec.h"
 #include "probes/http_exchange.h"
 #include "probes/probe.h"
 
@@ -26,6 +27,7 @@ class LatencyProbe final : public Probe {
   void finish(ProbeResult r);
 
   const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
+  const HttpSpec& spec_;    // m_'s
   ProbeContext& ctx_;
   std::shared_ptr<const Redactor> redactor_;
   HttpCall call_;

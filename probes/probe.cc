@@ -1,11 +1,6 @@
 #include "probes/probe.h"
 
 #include "config/config.h"
-#include "probes/cert_probe.h"
-#include "probes/dns_probe.h"
-#include "probes/http_probe.h"
-#include "probes/journey_probe.h"
-#include "probes/latency_probe.h"
 
 namespace lookout {
 
@@ -65,23 +60,6 @@ void finish_cancelled(Probe::Done done, ProbeResult started) {
   started.kind = ErrorKind::kCancelled;
   started.cause = "cancelled";
   done(std::move(started));  // may destroy the probe
-}
-
-std::unique_ptr<Probe> make_probe(const MonitorConfig& m, ProbeContext& ctx,
-                                  std::shared_ptr<const Redactor> redactor) {
-  switch (m.type) {
-    case MonitorType::kHttp:
-      return std::make_unique<HttpProbe>(m, ctx, std::move(redactor));
-    case MonitorType::kLatency:
-      return std::make_unique<LatencyProbe>(m, ctx, std::move(redactor));
-    case MonitorType::kJourney:
-      return std::make_unique<JourneyProbe>(m, ctx, std::move(redactor));
-    case MonitorType::kCert:
-      return std::make_unique<CertProbe>(m, ctx, std::move(redactor));
-    case MonitorType::kDns:
-      return std::make_unique<DnsProbe>(m, ctx, std::move(redactor));
-  }
-  return nullptr;
 }
 
 }  // namespace lookout

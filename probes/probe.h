@@ -99,9 +99,11 @@ struct ProbeContext {
   const Clock& clock;
 };
 
-// The registry: the config's type to the probe that runs it. The probe keeps a reference to
-// `m` (one copy of a monitor's config, not one per holder), so `m` must outlive it.
+// The probe that runs a monitor of its kind (probes/registry.cc). The probe keeps a reference
+// to `m` (one copy of a monitor's config, not one per holder), so `m` must outlive it.
 std::unique_ptr<Probe> make_probe(const MonitorConfig& m, ProbeContext& ctx,
                                   std::shared_ptr<const Redactor> redactor);
+// Whether a kind of this name has a probe.
+bool has_probe(std::string_view kind);
 
 }  // namespace lookout

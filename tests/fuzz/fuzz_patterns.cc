@@ -22,14 +22,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   lookout::HttpObservation obs;
   obs.body = nl == std::string::npos ? "" : input.substr(nl + 1);
   lookout::HttpExpect expect;
-  expect.body_regex = re;
+  expect.body_regex.re = re;
   (void)lookout::evaluate(expect, obs);
   if (re->NumberOfCapturingGroups() >= 1) {
     lookout::Extract x;
     x.name = "v";
     x.from = lookout::Extract::From::kRegex;
     x.what = pattern;
-    x.regex = re;
+    x.regex.re = re;
     std::string why;
     (void)lookout::extract_value(x, obs, {}, why);
   }

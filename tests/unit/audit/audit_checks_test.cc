@@ -8,11 +8,14 @@
 #include "audit/secret_scan.h"
 #include "audit/url.h"
 #include "audit/web_checks.h"
+#include "config/kinds/dns_spec.h"
+#include "config/kinds/http_spec.h"
 
 namespace lookout::audit {
 namespace {
 
-HttpObservation answer(int status, std::vector<std::pair<std::string, std::string>> headers, std::string body = "") {
+HttpObservation answer(int status, std::vector<std::pair<std::string, std::string>> headers,
+                       std::string body = "") {
   HttpObservation o;
   o.status = status;
   o.headers = std::move(headers);
@@ -20,7 +23,8 @@ HttpObservation answer(int status, std::vector<std::pair<std::string, std::strin
   return o;
 }
 
-Fetched fetched(const std::string& url, int status, std::vector<std::pair<std::string, std::string>> headers = {},
+Fetched fetched(const std::string& url, int status,
+                std::vector<std::pair<std::string, std::string>> headers = {},
                 std::string body = "") {
   Fetched f;
   f.url = url;
@@ -30,18 +34,31 @@ Fetched fetched(const std::string& url, int status, std::vector<std::pair<std::s
 }
 
 TEST(AuditRedirect, PermanentToHttpsOnTheSameHostPasses) {
-  EXPECT_EQ(judge_redirect(fetched("http://a.example/", 301, {{"Location", "https://a.example/"}}), "a.example", false).result,
+  EXPECT_EQ(judge_redirect(fetched("http://a.example/", 301, {{"Location", "https://a.example/"}}),
+                           "a.example", false)
+                .result,
             Result::kPass);
-  EXPECT_EQ(judge_redirect(fetched("http://a.example/", 308, {{"location", "https://www.a.example/x"}}), "a.example", false).result,
-            Result::kPass);
-  const auto temporary = judge_redirect(fetched("http://a.example/", 302, {{"Location", "https://a.example/"}}), "a.example", false);
+  EXPECT_EQ(
+      judge_redirect(fetched("http://a.example/", 308, {{"location", "https://www.a.example/x"}}),
+                     "a.example", false)
+          .result,
+      Result::kPass);
+  const auto temporary = judge_redirect(
+      fetched("http://a.example/", 302, {{"Location", "https://a.example/"}}), "a.example", false);
   EXPECT_EQ(temporary.result, Result::kWarn);
   EXPECT_NE(temporary.evidence.find("temporary"), std::string::npos);
-  EXPECT_EQ(judge_redirect(fetched("http://a.example/", 301, {{"Location", "http://a.example/login"}}), "a.example", false).result,
+  EXPECT_EQ(
+      judge_redirect(fetched("http://a.example/", 301, {{"Location", "http://a.example/login"}}),
+                     "a.example", false)
+          .result,
+      Result::kFail);
+  EXPECT_EQ(
+      judge_redirect(fetched("http://a.example/", 301, {{"Location", "https://evil.example/"}}),
+                     "a.example", false)
+          .result,
+      Result::kWarn);
+  EXPECT_EQ(judge_redirect(fetched("http://a.example/", 200), "a.example", false).result,
             Result::kFail);
-  EXPECT_EQ(judge_redirect(fetched("http://a.example/", 301, {{"Location", "https://evil.example/"}}), "a.example", false).result,
-            Result::kWarn);
-  EXPECT_EQ(judge_redirect(fetched("http://a.example/", 200), "a.example", false).result, Result::kFail);
   Fetched none;
   none.url = "http://a.example/";
   none.cause = "cannot connect";
@@ -52,43 +69,77 @@ TEST(AuditRedirect, PermanentToHttpsOnTheSameHostPasses) {
 
 TEST(AuditHeaders, Hsts) {
   EXPECT_EQ(judge_hsts(answer(200, {})).result, Result::kFail);
-  EXPECT_EQ(judge_hsts(answer(200, {{"Strict-Transport-Security", "max-age=86400"}})).result, Result::kFail);
-  EXPECT_EQ(judge_hsts(answer(200, {{"Strict-Transport-Security", "includeSubDomains"}})).result, Result::kFail);
-  EXPECT_EQ(judge_hsts(answer(200, {{"strict-transport-security", "max-age=\"15552000\"; preload"}})).result, Result::kPass);
-  const auto year = judge_hsts(answer(200, {{"Strict-Transport-Security", "max-age=31536000; includeSubDomains"}}));
+  EXPECT_EQ(judge_hsts(answer(200, {{"Strict-Transport-Security", "max-age=86400"}})).result,
+            Result::kFail);
+  EXPECT_EQ(judge_hsts(answer(200, {{"Strict-Transport-Security", "includeSubDomains"}})).result,
+            Result::kFail);
+  EXPECT_EQ(
+      judge_hsts(answer(200, {{"strict-transport-security", "max-age=\"15552000\"; preload"}}))
+          .result,
+      Result::kPass);
+  const auto year = judge_hsts(
+      answer(200, {{"Strict-Transport-Security", "max-age=31536000; includeSubDomains"}}));
   EXPECT_EQ(year.result, Result::kPass);
   EXPECT_NE(year.evidence.find("365 days"), std::string::npos);
 }
 
 TEST(AuditHeaders, ContentSecurityPolicy) {
   EXPECT_EQ(judge_csp(answer(200, {})).result, Result::kFail);
-  const auto report_only = judge_csp(answer(200, {{"Content-Security-Policy-Report-Only", "default-src 'self'"}}));
+  const auto report_only =
+      judge_csp(answer(200, {{"Content-Security-Policy-Report-Only", "default-src 'self'"}}));
   EXPECT_EQ(report_only.result, Result::kFail);
   EXPECT_NE(report_only.evidence.find("Report-Only"), std::string::npos);
-  EXPECT_EQ(judge_csp(answer(200, {{"Content-Security-Policy", "default-src 'self'"}})).result, Result::kPass);
-  EXPECT_EQ(judge_csp(answer(200, {{"Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'"}})).result,
+  EXPECT_EQ(judge_csp(answer(200, {{"Content-Security-Policy", "default-src 'self'"}})).result,
+            Result::kPass);
+  EXPECT_EQ(judge_csp(answer(200, {{"Content-Security-Policy",
+                                    "default-src 'self'; script-src 'self' 'unsafe-inline'"}}))
+                .result,
             Result::kWarn);
-  EXPECT_EQ(judge_csp(answer(200, {{"Content-Security-Policy", "script-src 'self' 'unsafe-inline' 'nonce-abc'"}})).result, Result::kPass);
-  EXPECT_EQ(judge_csp(answer(200, {{"Content-Security-Policy", "default-src 'self' 'unsafe-eval'"}})).result, Result::kWarn);
-  EXPECT_EQ(judge_csp(answer(200, {{"Content-Security-Policy", "img-src *"}})).result, Result::kWarn);
+  EXPECT_EQ(judge_csp(answer(200, {{"Content-Security-Policy",
+                                    "script-src 'self' 'unsafe-inline' 'nonce-abc'"}}))
+                .result,
+            Result::kPass);
+  EXPECT_EQ(
+      judge_csp(answer(200, {{"Content-Security-Policy", "default-src 'self' 'unsafe-eval'"}}))
+          .result,
+      Result::kWarn);
+  EXPECT_EQ(judge_csp(answer(200, {{"Content-Security-Policy", "img-src *"}})).result,
+            Result::kWarn);
 }
 
 TEST(AuditHeaders, NosniffFramesAndReferrer) {
-  EXPECT_EQ(judge_nosniff(answer(200, {{"X-Content-Type-Options", "NoSniff"}})).result, Result::kPass);
-  EXPECT_EQ(judge_nosniff(answer(200, {{"X-Content-Type-Options", "sniff"}})).result, Result::kFail);
+  EXPECT_EQ(judge_nosniff(answer(200, {{"X-Content-Type-Options", "NoSniff"}})).result,
+            Result::kPass);
+  EXPECT_EQ(judge_nosniff(answer(200, {{"X-Content-Type-Options", "sniff"}})).result,
+            Result::kFail);
   EXPECT_EQ(judge_nosniff(answer(200, {})).result, Result::kFail);
 
-  EXPECT_EQ(judge_frame_protection(answer(200, {{"X-Frame-Options", "DENY"}})).result, Result::kPass);
-  EXPECT_EQ(judge_frame_protection(answer(200, {{"Content-Security-Policy", "frame-ancestors 'self'"}})).result, Result::kPass);
-  EXPECT_EQ(judge_frame_protection(answer(200, {{"Content-Security-Policy", "frame-ancestors *"}, {"X-Frame-Options", "DENY"}})).result,
+  EXPECT_EQ(judge_frame_protection(answer(200, {{"X-Frame-Options", "DENY"}})).result,
+            Result::kPass);
+  EXPECT_EQ(
+      judge_frame_protection(answer(200, {{"Content-Security-Policy", "frame-ancestors 'self'"}}))
+          .result,
+      Result::kPass);
+  EXPECT_EQ(judge_frame_protection(answer(200, {{"Content-Security-Policy", "frame-ancestors *"},
+                                                {"X-Frame-Options", "DENY"}}))
+                .result,
             Result::kFail);
-  EXPECT_EQ(judge_frame_protection(answer(200, {{"X-Frame-Options", "ALLOW-FROM https://x.example"}})).result, Result::kWarn);
+  EXPECT_EQ(
+      judge_frame_protection(answer(200, {{"X-Frame-Options", "ALLOW-FROM https://x.example"}}))
+          .result,
+      Result::kWarn);
   EXPECT_EQ(judge_frame_protection(answer(200, {})).result, Result::kFail);
 
   EXPECT_EQ(judge_referrer_policy(answer(200, {})).result, Result::kWarn);
-  EXPECT_EQ(judge_referrer_policy(answer(200, {{"Referrer-Policy", "unsafe-url"}})).result, Result::kFail);
-  EXPECT_EQ(judge_referrer_policy(answer(200, {{"Referrer-Policy", "no-referrer-when-downgrade"}})).result, Result::kWarn);
-  EXPECT_EQ(judge_referrer_policy(answer(200, {{"Referrer-Policy", "unsafe-url, strict-origin-when-cross-origin"}})).result, Result::kPass);
+  EXPECT_EQ(judge_referrer_policy(answer(200, {{"Referrer-Policy", "unsafe-url"}})).result,
+            Result::kFail);
+  EXPECT_EQ(judge_referrer_policy(answer(200, {{"Referrer-Policy", "no-referrer-when-downgrade"}}))
+                .result,
+            Result::kWarn);
+  EXPECT_EQ(judge_referrer_policy(
+                answer(200, {{"Referrer-Policy", "unsafe-url, strict-origin-when-cross-origin"}}))
+                .result,
+            Result::kPass);
 }
 
 TEST(AuditHeaders, VersionLeaks) {
@@ -98,20 +149,31 @@ TEST(AuditHeaders, VersionLeaks) {
   EXPECT_EQ(nginx.result, Result::kFail);
   EXPECT_NE(nginx.evidence.find("nginx/1.22.1"), std::string::npos);
   EXPECT_EQ(judge_version_leak(answer(200, {{"X-Powered-By", "PHP/8.1.2"}})).result, Result::kFail);
-  EXPECT_EQ(judge_version_leak(answer(200, {{"Server", "Apache"}, {"X-AspNet-Version", "4"}})).result, Result::kFail);
+  EXPECT_EQ(
+      judge_version_leak(answer(200, {{"Server", "Apache"}, {"X-AspNet-Version", "4"}})).result,
+      Result::kFail);
   EXPECT_EQ(judge_version_leak(answer(200, {{"X-Powered-By", "Express"}})).result, Result::kWarn);
 }
 
 TEST(AuditHeaders, CorsWithCredentials) {
   const std::string origin = "https://lookout-audit.invalid";
   EXPECT_EQ(judge_cors(answer(200, {}), origin).result, Result::kPass);
-  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", "*"}}), origin).result, Result::kPass);
-  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", "*"}, {"Access-Control-Allow-Credentials", "true"}}), origin).result,
+  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", "*"}}), origin).result,
+            Result::kPass);
+  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", "*"},
+                                    {"Access-Control-Allow-Credentials", "true"}}),
+                       origin)
+                .result,
             Result::kFail);
-  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", origin}, {"Access-Control-Allow-Credentials", "true"}}), origin).result,
+  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", origin},
+                                    {"Access-Control-Allow-Credentials", "true"}}),
+                       origin)
+                .result,
             Result::kFail);
-  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", origin}}), origin).result, Result::kWarn);
-  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", "https://app.example"}, {"Access-Control-Allow-Credentials", "true"}}),
+  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", origin}}), origin).result,
+            Result::kWarn);
+  EXPECT_EQ(judge_cors(answer(200, {{"Access-Control-Allow-Origin", "https://app.example"},
+                                    {"Access-Control-Allow-Credentials", "true"}}),
                        origin)
                 .result,
             Result::kPass);
@@ -119,52 +181,81 @@ TEST(AuditHeaders, CorsWithCredentials) {
 
 TEST(AuditCookies, EveryCookieSecureWithSameSiteAndSessionsHttpOnly) {
   EXPECT_EQ(judge_cookies({}, 4).result, Result::kSkipped);
-  EXPECT_EQ(judge_cookies({{"/", "sid=abc; Path=/; Secure; HttpOnly; SameSite=Lax"}, {"/", "theme=dark; Secure; SameSite=Strict"}}, 2).result,
+  EXPECT_EQ(judge_cookies({{"/", "sid=abc; Path=/; Secure; HttpOnly; SameSite=Lax"},
+                           {"/", "theme=dark; Secure; SameSite=Strict"}},
+                          2)
+                .result,
             Result::kPass);
   // A CSRF cookie must be readable by the page's script; a deletion carries nothing.
-  EXPECT_EQ(judge_cookies({{"/", "XSRF-TOKEN=abc; Secure; SameSite=Lax"}, {"/", "session=; Max-Age=0"}}, 2).result, Result::kPass);
+  EXPECT_EQ(judge_cookies(
+                {{"/", "XSRF-TOKEN=abc; Secure; SameSite=Lax"}, {"/", "session=; Max-Age=0"}}, 2)
+                .result,
+            Result::kPass);
   const auto missing = judge_cookies({{"/login", "session_id=abc; Path=/"}}, 1);
   EXPECT_EQ(missing.result, Result::kFail);
-  EXPECT_NE(missing.evidence.find("session_id (from /login) lacks Secure, SameSite, HttpOnly"), std::string::npos) << missing.evidence;
+  EXPECT_NE(missing.evidence.find("session_id (from /login) lacks Secure, SameSite, HttpOnly"),
+            std::string::npos)
+      << missing.evidence;
   EXPECT_EQ(judge_cookies({{"/", "theme=dark; SameSite=None"}}, 1).result, Result::kFail);
-  EXPECT_EQ(judge_cookies({{"/", "auth=x; Secure; SameSite=Lax"}}, 1).result, Result::kFail);  // not HttpOnly
+  EXPECT_EQ(judge_cookies({{"/", "auth=x; Secure; SameSite=Lax"}}, 1).result,
+            Result::kFail);  // not HttpOnly
 }
 
 TEST(AuditPrivateRoutes, RefusalWithoutData) {
-  EXPECT_EQ(judge_private_route("/admin", fetched("https://a/admin", 401, {}, "{\"error\":\"sign in\"}")).result, Result::kPass);
+  EXPECT_EQ(
+      judge_private_route("/admin", fetched("https://a/admin", 401, {}, "{\"error\":\"sign in\"}"))
+          .result,
+      Result::kPass);
   EXPECT_EQ(judge_private_route("/admin", fetched("https://a/admin", 403)).result, Result::kPass);
-  const auto leak = judge_private_route("/admin", fetched("https://a/admin", 403, {}, "{\"owner\":\"jane.doe@acme.example\"}"));
+  const auto leak = judge_private_route(
+      "/admin", fetched("https://a/admin", 403, {}, "{\"owner\":\"jane.doe@acme.example\"}"));
   EXPECT_EQ(leak.result, Result::kFail);
   EXPECT_NE(leak.evidence.find("an email address (jane…)"), std::string::npos) << leak.evidence;
   EXPECT_EQ(leak.evidence.find("jane.doe"), std::string::npos);
-  EXPECT_EQ(judge_private_route("/x", fetched("https://a/x", 401, {}, "Traceback (most recent call last):\n  File \"app.py\", line 3")).result,
+  EXPECT_EQ(judge_private_route(
+                "/x", fetched("https://a/x", 401, {},
+                              "Traceback (most recent call last):\n  File \"app.py\", line 3"))
+                .result,
             Result::kFail);
-  EXPECT_EQ(judge_private_route("/x", fetched("https://a/x", 302, {{"Location", "/login"}})).result, Result::kWarn);
+  EXPECT_EQ(judge_private_route("/x", fetched("https://a/x", 302, {{"Location", "/login"}})).result,
+            Result::kWarn);
   EXPECT_EQ(judge_private_route("/x", fetched("https://a/x", 200, {}, "[]")).result, Result::kFail);
   EXPECT_EQ(judge_private_route("/x", fetched("https://a/x", 404)).result, Result::kWarn);
   EXPECT_EQ(judge_private_route("/x", fetched("https://a/x", 401)).id, "private_route:/x");
 }
 
 TEST(AuditExposedFiles, TheFileNotTheCatchAllPage) {
-  const Fetched spa = fetched("https://a/x", 200, {{"Content-Type", "text/html"}}, "<!doctype html><div id=app></div>");
+  const Fetched spa = fetched("https://a/x", 200, {{"Content-Type", "text/html"}},
+                              "<!doctype html><div id=app></div>");
   const Fetched not_found = fetched("https://a/x", 404);
   EXPECT_FALSE(exposed_file("/.env", spa, spa));
   EXPECT_FALSE(exposed_file("/.env", not_found, not_found));
-  EXPECT_TRUE(exposed_file("/.env", fetched("https://a/.env", 200, {}, "# prod\nDB_PASSWORD=x\n"), spa));
-  EXPECT_TRUE(exposed_file("/.git/HEAD", fetched("https://a/.git/HEAD", 200, {}, "ref: refs/heads/main\n"), spa));
-  EXPECT_TRUE(exposed_file("/.git/config", fetched("https://a/.git/config", 200, {}, "[core]\n\tbare = false\n"), not_found));
-  EXPECT_TRUE(exposed_file("/backup.zip", fetched("https://a/backup.zip", 200, {}, std::string("PK\x03\x04", 4) + "data"), not_found));
+  EXPECT_TRUE(
+      exposed_file("/.env", fetched("https://a/.env", 200, {}, "# prod\nDB_PASSWORD=x\n"), spa));
+  EXPECT_TRUE(exposed_file("/.git/HEAD",
+                           fetched("https://a/.git/HEAD", 200, {}, "ref: refs/heads/main\n"), spa));
+  EXPECT_TRUE(exposed_file("/.git/config",
+                           fetched("https://a/.git/config", 200, {}, "[core]\n\tbare = false\n"),
+                           not_found));
+  EXPECT_TRUE(exposed_file(
+      "/backup.zip",
+      fetched("https://a/backup.zip", 200, {}, std::string("PK\x03\x04", 4) + "data"), not_found));
   // Something else than the catch-all page, and not a page: served.
-  EXPECT_TRUE(exposed_file("/dump.sql", fetched("https://a/dump.sql", 200, {{"Content-Type", "application/octet-stream"}}, "x"), spa));
+  EXPECT_TRUE(exposed_file(
+      "/dump.sql",
+      fetched("https://a/dump.sql", 200, {{"Content-Type", "application/octet-stream"}}, "x"),
+      spa));
   // Text that is not the file (a soft 404 in text) is no finding when it matches the control.
-  const Fetched soft = fetched("https://a/x", 200, {{"Content-Type", "text/plain"}}, "nothing here");
+  const Fetched soft =
+      fetched("https://a/x", 200, {{"Content-Type", "text/plain"}}, "nothing here");
   EXPECT_FALSE(exposed_file("/.env", soft, soft));
   Fetched big;
   big.body_too_large = true;
   EXPECT_TRUE(exposed_file("/backup.tar.gz", big, not_found));
   EXPECT_FALSE(exposed_file("/backup.tar.gz", big, big));
 
-  EXPECT_TRUE(is_source_map(fetched("https://a/app.js.map", 200, {}, R"({"version":3,"mappings":"AAAA"})")));
+  EXPECT_TRUE(is_source_map(
+      fetched("https://a/app.js.map", 200, {}, R"({"version":3,"mappings":"AAAA"})")));
   EXPECT_FALSE(is_source_map(fetched("https://a/app.js.map", 200, {}, "<!doctype html>")));
   EXPECT_FALSE(is_source_map(fetched("https://a/app.js.map", 404, {}, R"({"mappings":""})")));
 }
@@ -206,23 +297,28 @@ TEST(AuditSecrets, KnownShapesAndNamedRandomValuesMasked) {
   const std::string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   const std::string mixed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   const std::string live = random(24, mixed);
-  const std::string js = "const a = 1;\n"
-                         "const aws = '" + std::string("AK") + "IA" + random(16, upper) + "';\n" +
-                         "const stripe = \"" + std::string("sk_") + "live_" + live + "\";\n" +
-                         "const pub = '" + std::string("pk_") + "live_" + live + "';\n" +
-                         "const jwt = '" + std::string("ey") + "J" + random(20, mixed) + ".ey" + "J" + random(20, mixed) + "." +
-                         random(30, mixed) + "';\n" +
-                         "config.apiKey = \"" + random(8, "abcdefgh") + random(12, mixed) + "\";\n" +
-                         "const password = \"please-change-me-now\";\n" +
-                         "-----BEGIN RSA " + "PRIVATE KEY-----\n" +
-                         "const slack = '" + std::string("xo") + "xb-" + random(12, "0123456789") + "-" + random(10, mixed) + "';\n";
+  const std::string js =
+      "const a = 1;\n"
+      "const aws = '" +
+      std::string("AK") + "IA" + random(16, upper) + "';\n" + "const stripe = \"" +
+      std::string("sk_") + "live_" + live + "\";\n" + "const pub = '" + std::string("pk_") +
+      "live_" + live + "';\n" + "const jwt = '" + std::string("ey") + "J" + random(20, mixed) +
+      ".ey" + "J" + random(20, mixed) + "." + random(30, mixed) + "';\n" + "config.apiKey = \"" +
+      random(8, "abcdefgh") + random(12, mixed) + "\";\n" +
+      "const password = \"please-change-me-now\";\n" + "-----BEGIN RSA " + "PRIVATE KEY-----\n" +
+      "const slack = '" + std::string("xo") + "xb-" + random(12, "0123456789") + "-" +
+      random(10, mixed) + "';\n";
   const auto found = scan_for_secrets(js);
   std::vector<std::string> kinds;
   for (const auto& f : found) {
     kinds.push_back(f.kind);
     EXPECT_LE(f.masked.size(), std::string("AKIA…").size()) << f.masked;
   }
-  const std::vector<std::string> expected{"AWS access key", "Stripe live secret key", "JWT", "value assigned to config.apiKey", "private key",
+  const std::vector<std::string> expected{"AWS access key",
+                                          "Stripe live secret key",
+                                          "JWT",
+                                          "value assigned to config.apiKey",
+                                          "private key",
                                           "Slack token"};
   EXPECT_EQ(kinds, expected);
   EXPECT_EQ(found[0].line, 2);
@@ -242,7 +338,8 @@ TEST(AuditSecrets, ScriptsOfAPage) {
   EXPECT_EQ(s.sources, (std::vector<std::string>{"/a.js", "b.js", "//cdn.example/c.js"}));
   EXPECT_EQ(s.inline_code, "var x = 1;");
   EXPECT_EQ(resolve_url("https://a.example/app/page", "b.js"), "https://a.example/app/b.js");
-  EXPECT_EQ(resolve_url("https://a.example/app/page", "//cdn.example/c.js"), "https://cdn.example/c.js");
+  EXPECT_EQ(resolve_url("https://a.example/app/page", "//cdn.example/c.js"),
+            "https://cdn.example/c.js");
   EXPECT_TRUE(same_origin("https://a.example/x", "https://A.example:443/y"));
   EXPECT_FALSE(same_origin("https://a.example/x", "http://a.example/x"));
   EXPECT_FALSE(same_origin("https://a.example/x", "https://a.example:8443/x"));
@@ -295,9 +392,11 @@ TEST(AuditReport, TableWrapsAndCounts) {
   const std::string table = render_table(r, 120);
   EXPECT_NE(table.find("FAIL     Strict-Transport-Security"), std::string::npos) << table;
   EXPECT_NE(table.find("fix: Send Strict-Transport-Security"), std::string::npos) << table;
-  EXPECT_EQ(table.find("fix: Send X-Content-Type-Options"), std::string::npos) << table;  // passes show no fix
+  EXPECT_EQ(table.find("fix: Send X-Content-Type-Options"), std::string::npos)
+      << table;  // passes show no fix
   EXPECT_NE(table.find("1 pass, 1 fail, 0 warn, 0 skipped"), std::string::npos);
-  for (size_t start = 0, end; (end = table.find('\n', start)) != std::string::npos; start = end + 1) {
+  for (size_t start = 0, end; (end = table.find('\n', start)) != std::string::npos;
+       start = end + 1) {
     EXPECT_LE(end - start, 130u) << table.substr(start, end - start);
   }
   const auto j = to_json(r);
@@ -319,8 +418,9 @@ TEST(AuditConfigWriter, WritesOnlyWhatPassedAndLoads) {
   std::string error;
   AuditReport r;
   r.targets = *derive_targets(o, error);
-  for (const char* kind : {"tls_certificate", "https_redirect", "hsts", "nosniff", "csp", "frame_protection", "referrer_policy", "spf",
-                           "mx_starttls", "latency_p95"}) {
+  for (const char* kind :
+       {"tls_certificate", "https_redirect", "hsts", "nosniff", "csp", "frame_protection",
+        "referrer_policy", "spf", "mx_starttls", "latency_p95"}) {
     r.checks.push_back(make_check(kind, Result::kPass, ""));
   }
   r.checks.push_back(make_check("https_redirect_www", Result::kFail, ""));
@@ -334,14 +434,17 @@ TEST(AuditConfigWriter, WritesOnlyWhatPassedAndLoads) {
   r.facts.mx_hosts = {"mx1.acme.example"};
   const std::string journeys = journey_monitors_toml(
       "[[monitor]]\nname = \"j\"\ntype = \"journey\"\n[[monitor.step]]\nname = \"s\"\n"
-      "url = \"https://portal.acme.example/api\"\nheaders = { Authorization = \"Bearer ${env:TOKEN}\" }\n"
+      "url = \"https://portal.acme.example/api\"\nheaders = { Authorization = \"Bearer "
+      "${env:TOKEN}\" }\n"
       "[[monitor]]\nname = \"other\"\ntype = \"http\"\nurl = \"https://x.example/\"\n");
   const std::string text = write_config(o, r, journeys, "2026-11-29");
-  const LoadResult loaded = parse_config(text, "written.toml", [](const std::string& name) -> std::optional<std::string> {
-    if (name == "TOKEN") return "t0ken-value";
-    return std::nullopt;
-  });
-  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front().str()) << "\n" << text;
+  const LoadResult loaded =
+      parse_config(text, "written.toml", [](const std::string& name) -> std::optional<std::string> {
+        if (name == "TOKEN") return "t0ken-value";
+        return std::nullopt;
+      });
+  ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors.front().str()) << "\n"
+                           << text;
   std::vector<std::string> names;
   for (const auto& m : loaded.config->monitors) names.push_back(m.name);
   const std::vector<std::string> expected{"portal-acme-example-certificate",
@@ -358,9 +461,12 @@ TEST(AuditConfigWriter, WritesOnlyWhatPassedAndLoads) {
   EXPECT_EQ(names, expected) << text;
   const MonitorConfig* headers = loaded.config->find("portal-acme-example-security-headers");
   ASSERT_NE(headers, nullptr);
-  EXPECT_EQ(headers->expect.headers.size(), 4u);  // HSTS, nosniff, CSP (with frame-ancestors), Referrer-Policy
-  EXPECT_EQ(loaded.config->find("portal-acme-example-dkim-s1")->dns.query, "s1._domainkey.acme.example");
-  EXPECT_EQ(loaded.config->find("portal-acme-example-mx")->dns.resolver, "127.0.0.1:5353");
+  EXPECT_EQ(headers->spec_as<HttpSpec>().expect.headers.size(),
+            4u);  // HSTS, nosniff, CSP (with frame-ancestors), Referrer-Policy
+  EXPECT_EQ(loaded.config->find("portal-acme-example-dkim-s1")->spec_as<DnsSpec>().dns.query,
+            "s1._domainkey.acme.example");
+  EXPECT_EQ(loaded.config->find("portal-acme-example-mx")->spec_as<DnsSpec>().dns.resolver,
+            "127.0.0.1:5353");
   EXPECT_EQ(text.find("t0ken-value"), std::string::npos);
   EXPECT_EQ(toml_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
 }

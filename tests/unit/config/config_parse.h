@@ -7,6 +7,10 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/kinds/cert_spec.h"
+#include "config/kinds/dns_spec.h"
+#include "config/kinds/http_spec.h"
+#include "config/kinds/journey_spec.h"
 
 namespace lookout::test {
 

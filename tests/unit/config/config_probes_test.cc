@@ -72,38 +72,39 @@ type = "journey"
   ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
   const Config& c = *r.config;
   const auto& cert = *c.find("cert");
-  EXPECT_EQ(cert.type, MonitorType::kCert);
-  EXPECT_EQ(cert.cert.host, "portal.test");
-  EXPECT_EQ(cert.cert.port, 443);
+  EXPECT_EQ(cert.type, "cert");
+  EXPECT_EQ(cert.spec_as<CertSpec>().cert.host, "portal.test");
+  EXPECT_EQ(cert.spec_as<CertSpec>().cert.port, 443);
   EXPECT_EQ(cert.host, "portal.test:443");
-  EXPECT_EQ(cert.cert.warn_within, Duration{21LL * 86'400'000});
-  EXPECT_EQ(cert.cert.fail_within, Duration{7LL * 86'400'000});
-  EXPECT_EQ(c.find("mx-cert")->cert.port, 25);
-  EXPECT_TRUE(c.find("mx-cert")->cert.starttls_smtp);
+  EXPECT_EQ(cert.spec_as<CertSpec>().cert.warn_within, Duration{21LL * 86'400'000});
+  EXPECT_EQ(cert.spec_as<CertSpec>().cert.fail_within, Duration{7LL * 86'400'000});
+  EXPECT_EQ(c.find("mx-cert")->spec_as<CertSpec>().cert.port, 25);
+  EXPECT_TRUE(c.find("mx-cert")->spec_as<CertSpec>().cert.starttls_smtp);
   const auto& dns = *c.find("dns");
-  EXPECT_EQ(dns.dns.query, "portal.test");
-  EXPECT_EQ(dns.dns.record, 15);
-  EXPECT_EQ(dns.dns.resolver, "[::1]:5353");
-  EXPECT_FALSE(dns.dns.alert_on_change);
+  EXPECT_EQ(dns.spec_as<DnsSpec>().dns.query, "portal.test");
+  EXPECT_EQ(dns.spec_as<DnsSpec>().dns.record, 15);
+  EXPECT_EQ(dns.spec_as<DnsSpec>().dns.resolver, "[::1]:5353");
+  EXPECT_FALSE(dns.spec_as<DnsSpec>().dns.alert_on_change);
   EXPECT_EQ(dns.host, "dns:[::1]:5353");
   const auto& dkim = *c.find("dkim");
-  EXPECT_EQ(dkim.dns.query, "s1._domainkey.acme.test");
-  EXPECT_EQ(dkim.dns.record_name, "TXT");
-  EXPECT_TRUE(dkim.dns.alert_on_change);
+  EXPECT_EQ(dkim.spec_as<DnsSpec>().dns.query, "s1._domainkey.acme.test");
+  EXPECT_EQ(dkim.spec_as<DnsSpec>().dns.record_name, "TXT");
+  EXPECT_TRUE(dkim.spec_as<DnsSpec>().dns.alert_on_change);
   const auto& lat = *c.find("lat");
-  EXPECT_EQ(lat.samples, 7);
-  EXPECT_TRUE(lat.reuse);
+  EXPECT_EQ(lat.spec_as<HttpSpec>().samples, 7);
+  EXPECT_TRUE(lat.spec_as<HttpSpec>().reuse);
   EXPECT_EQ(lat.slo.p95, Duration{500});
   EXPECT_EQ(lat.slo.window, Duration{300'000});  // from [defaults]
-  EXPECT_EQ(lat.expect.status.size(), 1u);
+  EXPECT_EQ(lat.spec_as<HttpSpec>().expect.status.size(), 1u);
   const auto& j = *c.find("journey");
-  ASSERT_EQ(j.steps.size(), 2u);
+  ASSERT_EQ(j.spec_as<JourneySpec>().steps.size(), 2u);
   EXPECT_EQ(j.host, "portal.test:443");
-  EXPECT_EQ(j.steps[0].extracts[0].name, "csrf");
-  EXPECT_EQ(j.steps[1].request.method, "POST");  // a body makes it a POST
-  EXPECT_EQ(j.steps[1].body_kind, JourneyStep::Body::kJson);
-  EXPECT_TRUE(j.steps[1].request.body->is_secret());
-  EXPECT_EQ(j.steps[1].request.body->reveal(), R"({"csrf":"{{csrf}}","user":{"name":"ops"}})");
+  EXPECT_EQ(j.spec_as<JourneySpec>().steps[0].extracts[0].name, "csrf");
+  EXPECT_EQ(j.spec_as<JourneySpec>().steps[1].request.method, "POST");  // a body makes it a POST
+  EXPECT_EQ(j.spec_as<JourneySpec>().steps[1].body_kind, JourneyStep::Body::kJson);
+  EXPECT_TRUE(j.spec_as<JourneySpec>().steps[1].request.body->is_secret());
+  EXPECT_EQ(j.spec_as<JourneySpec>().steps[1].request.body->reveal(),
+            R"({"csrf":"{{csrf}}","user":{"name":"ops"}})");
 }
 
 TEST(ProbeConfig, MistakesAreNamedWithTheirPlace) {
@@ -210,11 +211,11 @@ type = "journey"
 )toml");
   ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
   const Config& c = *r.config;
-  EXPECT_EQ(c.find("page")->http.tls_resume, Duration{600'000});
-  EXPECT_EQ(c.find("fresh")->http.tls_resume, Duration{0});
-  EXPECT_EQ(c.find("samples")->http.tls_resume, Duration{600'000});
-  EXPECT_EQ(c.find("journey")->steps.at(0).request.tls_resume, Duration{600'000});
-  EXPECT_NE(c.find("page")->fingerprint, c.find("fresh")->fingerprint);
+  EXPECT_EQ(c.find("page")->spec_as<HttpSpec>().http.tls_resume, Duration{600'000});
+  EXPECT_EQ(c.find("fresh")->spec_as<HttpSpec>().http.tls_resume, Duration{0});
+  EXPECT_EQ(c.find("samples")->spec_as<HttpSpec>().http.tls_resume, Duration{600'000});
+  EXPECT_EQ(c.find("journey")->spec_as<JourneySpec>().steps.at(0).request.tls_resume,
+            Duration{600'000});
 
   const auto bad = probes_config(R"toml(
 [[monitor]]

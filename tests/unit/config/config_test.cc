@@ -39,13 +39,13 @@ TEST(Config, MinimalHttpMonitorGetsContractDefaults) {
   EXPECT_EQ(m.fail_after, 2);
   EXPECT_EQ(m.recover_after, 2);
   EXPECT_FALSE(m.is_public);
-  EXPECT_EQ(m.http.method, "GET");
-  EXPECT_TRUE(m.http.follow_redirects);
-  EXPECT_EQ(m.http.max_redirects, 10);
-  EXPECT_EQ(m.http.max_body, 1024u * 1024u);
-  ASSERT_EQ(m.expect.status.size(), 1u);
-  EXPECT_EQ(m.expect.status[0].lo, 200);
-  EXPECT_EQ(m.expect.status[0].hi, 299);
+  EXPECT_EQ(m.spec_as<HttpSpec>().http.method, "GET");
+  EXPECT_TRUE(m.spec_as<HttpSpec>().http.follow_redirects);
+  EXPECT_EQ(m.spec_as<HttpSpec>().http.max_redirects, 10);
+  EXPECT_EQ(m.spec_as<HttpSpec>().http.max_body, 1024u * 1024u);
+  ASSERT_EQ(m.spec_as<HttpSpec>().expect.status.size(), 1u);
+  EXPECT_EQ(m.spec_as<HttpSpec>().expect.status[0].lo, 200);
+  EXPECT_EQ(m.spec_as<HttpSpec>().expect.status[0].hi, 299);
   EXPECT_EQ(r.config->scheduler.max_in_flight, 512u);
   EXPECT_EQ(r.config->scheduler.max_per_host, 16u);
 }
@@ -206,10 +206,11 @@ headers = { Authorization = "Bearer ${env:TOKEN}", Accept = "text/html" }
       {{"ADMIN", "admin-token-0123456789"}, {"PATH_SECRET", canary}, {"TOKEN", "tok-" + canary}});
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
   const auto& m = r.config->monitors.at(0);
-  EXPECT_EQ(m.http.url.reveal(), "https://portal.test/" + canary + "/x");
-  EXPECT_TRUE(m.http.url.is_secret());
-  EXPECT_EQ(fmt::format("{}", m.http.url), "***");
-  std::map<std::string, Secret> headers(m.http.headers.begin(), m.http.headers.end());
+  EXPECT_EQ(m.spec_as<HttpSpec>().http.url.reveal(), "https://portal.test/" + canary + "/x");
+  EXPECT_TRUE(m.spec_as<HttpSpec>().http.url.is_secret());
+  EXPECT_EQ(fmt::format("{}", m.spec_as<HttpSpec>().http.url), "***");
+  std::map<std::string, Secret> headers(m.spec_as<HttpSpec>().http.headers.begin(),
+                                        m.spec_as<HttpSpec>().http.headers.end());
   std::ostringstream os;
   os << headers.at("Authorization");
   EXPECT_EQ(os.str(), "***");
@@ -252,7 +253,7 @@ body = "${{file:{}}}"
                              path));
   std::remove(path);
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
-  EXPECT_EQ(r.config->monitors[0].http.body->reveal(), "s3cret-value");
+  EXPECT_EQ(r.config->monitors[0].spec_as<HttpSpec>().http.body->reveal(), "s3cret-value");
 }
 
 TEST(Config, DefaultsMergeKeyByKeyInsideExpect) {
@@ -279,13 +280,13 @@ expect.status = [401, 403]
   const auto& b = r.config->monitors[1];
   EXPECT_EQ(a.interval, Duration{30'000});
   EXPECT_TRUE(a.is_public);
-  EXPECT_EQ(a.expect.body_contains->reveal(), "ok");
-  EXPECT_EQ(a.expect.status, (std::vector<StatusRule>{{200, 200}}));
-  EXPECT_EQ(*a.expect.max_latency, Duration{800});
+  EXPECT_EQ(a.spec_as<HttpSpec>().expect.body_contains->reveal(), "ok");
+  EXPECT_EQ(a.spec_as<HttpSpec>().expect.status, (std::vector<StatusRule>{{200, 200}}));
+  EXPECT_EQ(*a.spec_as<HttpSpec>().expect.max_latency, Duration{800});
   EXPECT_EQ(b.interval, Duration{10'000});
   EXPECT_EQ(b.timeout, Duration{5'000});
-  EXPECT_EQ(b.expect.status, (std::vector<StatusRule>{{401, 401}, {403, 403}}));
-  EXPECT_EQ(*b.expect.max_latency, Duration{800});
+  EXPECT_EQ(b.spec_as<HttpSpec>().expect.status, (std::vector<StatusRule>{{401, 401}, {403, 403}}));
+  EXPECT_EQ(*b.spec_as<HttpSpec>().expect.max_latency, Duration{800});
 }
 
 TEST(Config, ExpectJsonPointersAreChecked) {
@@ -362,13 +363,42 @@ insecure = true
             "certificates are not verified");
 }
 
-TEST(Config, FingerprintChangesWithTheProbeAndNotOtherwise) {
-  auto a = parse(kMinimal);
-  auto b = parse(kMinimal);
-  auto c = parse(std::string(kMinimal) + "timeout = \"3s\"\n");
-  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
-  EXPECT_EQ(a.config->monitors[0].fingerprint, b.config->monitors[0].fingerprint);
-  EXPECT_NE(a.config->monitors[0].fingerprint, c.config->monitors[0].fingerprint);
+// A reload keeps a monitor's state only when nothing it runs with changed: the common keys,
+// every key of its kind's spec (compared by the spec's own ==, no list to keep), and the values
+// behind secret references.
+TEST(Config, SameAsSeesEveryKeyOfTheKindAndSecretValues) {
+  struct Case {
+    const char* what;
+    std::string toml;
+    std::map<std::string, std::string> env;
+    bool same;
+  };
+  const std::string http = "[[monitor]]\nname = \"m\"\ntype = \"http\"\nurl = \"${env:URL}\"\n";
+  const std::string dns = "[[monitor]]\nname = \"m\"\ntype = \"dns\"\nquery = \"a.test\"\n";
+  const std::string journey =
+      "[[monitor]]\nname = \"m\"\ntype = \"journey\"\n[[monitor.step]]\nurl = "
+      "\"https://a.test/\"\n";
+  const std::map<std::string, std::string> env{{"URL", "https://a.test/x"}};
+  const Case base_http{"http", http, env, true};
+  const std::vector<std::pair<Case, Case>> pairs{
+      {base_http, {"the same again", http, env, true}},
+      {base_http, {"timeout", http + "timeout = \"3s\"\n", env, false}},
+      {base_http, {"expect.status", http + "expect.status = 204\n", env, false}},
+      {base_http, {"expect.body_regex", http + "expect.body_regex = \"ok\"\n", env, false}},
+      {base_http, {"a secret's value", http, {{"URL", "https://a.test/y"}}, false}},
+      {base_http, {"another kind", dns, env, false}},
+      {{"dns", dns, {}, true}, {"record", dns + "record = \"MX\"\n", {}, false}},
+      {{"journey", journey, {}, true},
+       {"a step's expect", journey + "expect.status = 201\n", {}, false}},
+      {{"journey", journey, {}, true}, {"the same journey", journey, {}, true}},
+  };
+  for (const auto& [a, b] : pairs) {
+    auto ra = parse(a.toml, a.env);
+    auto rb = parse(b.toml, b.env);
+    ASSERT_TRUE(ra.ok() && rb.ok()) << a.what << " / " << b.what;
+    EXPECT_EQ(ra.config->monitors[0].same_as(rb.config->monitors[0]), b.same)
+        << a.what << " vs " << b.what;
+  }
 }
 
 }  // namespace
@@ -548,11 +578,11 @@ host = "${env:HOST}"
                  env);
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
   const auto& a = r.config->monitors[0];
-  EXPECT_EQ(a.expect.body_contains->reveal(), "build-7f3a");
-  EXPECT_TRUE(a.expect.body_contains->is_secret());
-  EXPECT_TRUE(a.expect.body_regex_secret);
-  EXPECT_TRUE(a.expect.headers[0].second.is_secret());
-  EXPECT_EQ(r.config->monitors[1].cert.host, "mail.test");
+  EXPECT_EQ(a.spec_as<HttpSpec>().expect.body_contains->reveal(), "build-7f3a");
+  EXPECT_TRUE(a.spec_as<HttpSpec>().expect.body_contains->is_secret());
+  EXPECT_TRUE(a.spec_as<HttpSpec>().expect.body_regex_secret);
+  EXPECT_TRUE(a.spec_as<HttpSpec>().expect.headers[0].second.is_secret());
+  EXPECT_EQ(r.config->monitors[1].spec_as<CertSpec>().cert.host, "mail.test");
   // lookout rewrites a name (lower case, no trailing dot): that form is masked too.
   auto q = parse("[[monitor]]\nname = \"d\"\ntype = \"dns\"\nquery = \"${env:Q}\"\n",
                  {{"Q", "DB.Internal.test."}});
@@ -615,8 +645,10 @@ TEST(AlertingConfig, ASingleValueStandsForAListOfOne) {
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
   EXPECT_EQ(r.config->routes[0].notify, (std::vector<std::string>{"ops-email"}));
   EXPECT_EQ(*r.config->monitors[1].routes, (std::vector<std::string>{"oncall"}));
-  EXPECT_EQ(r.config->monitors[1].expect.status, (std::vector<StatusRule>{{204, 204}}));
-  EXPECT_EQ(r.config->monitors[0].expect.status, (std::vector<StatusRule>{{300, 399}}));
+  EXPECT_EQ(r.config->monitors[1].spec_as<HttpSpec>().expect.status,
+            (std::vector<StatusRule>{{204, 204}}));
+  EXPECT_EQ(r.config->monitors[0].spec_as<HttpSpec>().expect.status,
+            (std::vector<StatusRule>{{300, 399}}));
   swap("expect.status = 204", "expect.status = true");
   r = parse(text, kAlertEnv);
   ASSERT_FALSE(r.ok());

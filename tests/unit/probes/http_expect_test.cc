@@ -33,7 +33,7 @@ TEST(HttpExpect, ListsOfCodesAndClasses) {
 TEST(HttpExpect, BodyContainsAndRegex) {
   HttpExpect e;
   e.body_contains = Secret::plain("Sign in");
-  e.body_regex = std::make_shared<RE2>("v[0-9]+");
+  e.body_regex.re = std::make_shared<RE2>("v[0-9]+");
   EXPECT_EQ(evaluate(e, obs(200, "<h1>Sign in</h1> v12")).outcome, Outcome::kUp);
   EXPECT_EQ(evaluate(e, obs(200, "<h1>Sign out</h1> v12")).cause,
             "body does not contain \"Sign in\"");
@@ -47,7 +47,7 @@ TEST(HttpExpect, BodyContainsAndRegex) {
 TEST(HttpExpect, ASecretExpectationIsMaskedInTheCause) {
   HttpExpect e;
   e.body_contains = Secret("canary-body-7f3a", true);
-  e.body_regex = std::make_shared<RE2>("canary-[0-9]+");
+  e.body_regex.re = std::make_shared<RE2>("canary-[0-9]+");
   e.body_regex_secret = true;
   e.headers = {{"X-Build", Secret("canary-head-91c2", true)}};
   const auto pass =

@@ -10,12 +10,15 @@
 #include "store/history.h"
 #include "store/schema.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/store/times.h"
 
 namespace lookout {
 namespace {
 
-constexpr int64_t kMin = 60'000, kHour = 3'600'000, kDay = 86'400'000;
-constexpr int64_t kBase = 1'790'000'000'000 - 1'790'000'000'000 % kDay;  // a UTC midnight in 2026
+using test::kBase;
+using test::kDay;
+using test::kHour;
+using test::kMin;
 
 class RollupTest : public ::testing::Test {
  protected:

@@ -12,12 +12,16 @@
 #include "store/history.h"
 #include "store/sqlite_store.h"
 #include "tests/support/temp_dir.h"
+#include "tests/unit/store/times.h"
 
 namespace lookout {
 namespace {
 
-constexpr int64_t kSec = 1'000, kMin = 60'000, kHour = 3'600'000, kDay = 86'400'000;
-constexpr int64_t kBase = 1'790'000'000'000 - 1'790'000'000'000 % kDay;  // a UTC midnight in 2026
+using test::kBase;
+using test::kDay;
+using test::kHour;
+using test::kMin;
+using test::kSec;
 constexpr int64_t kGrace = 15'000;
 
 // Wall time the test moves while the store thread reads it; monotonic time is real, so the

@@ -1,4 +1,6 @@
-// The keys of an http monitor: the request and its expect.* table.
+// One HTTP request and its expect.* table, as the http, latency and journey kinds write them.
+#include "config/http_request.h"
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -9,22 +11,6 @@
 #include "config/config_parser.h"
 
 namespace lookout::config_detail {
-
-const std::set<std::string>& http_monitor_keys() {
-  static const std::set<std::string> keys{
-      "url",           "method",   "headers", "body", "ca_file",   "insecure", "follow_redirects",
-      "max_redirects", "max_body", "expect",  "slo",  "tls_resume"};
-  return keys;
-}
-
-const std::set<std::string>& latency_monitor_keys() {
-  static const std::set<std::string> keys = [] {
-    std::set<std::string> k = http_monitor_keys();
-    k.insert({"samples", "reuse"});
-    return k;
-  }();
-  return keys;
-}
 
 const std::set<std::string>& http_expect_keys() {
   static const std::set<std::string> keys{"status", "body_contains", "body_regex",
@@ -236,7 +222,7 @@ void parse_http_expect(Parser& p, const Layers& layers, HttpExpect& e) {
         p.error(n->source(), fmt::format("expect.body_regex is not a valid RE2 pattern: {}",
                                          v->is_secret() ? "(the secret does not compile)" : why));
       } else {
-        e.body_regex = std::move(re);
+        e.body_regex.re = std::move(re);
         e.body_regex_secret = v->is_secret();
       }
     }
@@ -290,3 +276,12 @@ std::shared_ptr<const RE2> compile_pattern(const std::string& pattern, std::stri
 }
 
 }  // namespace lookout::config_detail
+
+namespace lookout {
+
+bool Pattern::operator==(const Pattern& other) const {
+  if (re == nullptr || other.re == nullptr) return re == other.re;
+  return re->pattern() == other.re->pattern();
+}
+
+}  // namespace lookout

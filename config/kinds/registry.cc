@@ -1,0 +1,50 @@
+#include "config/kinds/registry.h"
+
+#include <fmt/format.h>
+
+namespace lookout::config_detail {
+
+// One line per kind, each defined in its own file.
+extern const KindParser kHttpKind;
+extern const KindParser kJourneyKind;
+extern const KindParser kCertKind;
+extern const KindParser kDnsKind;
+extern const KindParser kLatencyKind;
+
+namespace {
+const KindParser* const kKinds[] = {&kHttpKind, &kJourneyKind, &kCertKind, &kDnsKind,
+                                    &kLatencyKind};
+}  // namespace
+
+std::span<const KindParser* const> kinds() { return kKinds; }
+
+const KindParser* find_kind(std::string_view name) {
+  for (const KindParser* k : kKinds) {
+    if (k->name == name) return k;
+  }
+  return nullptr;
+}
+
+std::string kind_names() {
+  std::string out;
+  for (size_t i = 0; i < std::size(kKinds); ++i) {
+    out += fmt::format("{}{}",
+                       i == 0                       ? ""
+                       : i + 1 == std::size(kKinds) ? " or "
+                                                    : ", ",
+                       kKinds[i]->name);
+  }
+  return out;
+}
+
+}  // namespace lookout::config_detail
+
+namespace lookout {
+
+std::vector<std::string> monitor_kinds() {
+  std::vector<std::string> out;
+  for (const auto* k : config_detail::kinds()) out.emplace_back(k->name);
+  return out;
+}
+
+}  // namespace lookout
