@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cmath>
 
+#include "alerting/backoff.h"
 #include "core/curl_bridge.h"
 #include "core/units.h"
 
@@ -19,11 +19,6 @@ Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, St
     : loop_(loop), curl_(curl), clock_(clock), store_(store), timer_(loop) {}
 
 Dispatcher::~Dispatcher() = default;
-
-Duration Dispatcher::backoff(int attempts, double jitter01) {
-  const double base = std::min(300.0, std::pow(2.0, std::max(0, attempts - 1)));
-  return Duration{static_cast<int64_t>(base * 1000.0 * (0.75 + 0.5 * jitter01))};
-}
 
 void Dispatcher::configure(const Config& config) {
   // Transfers in flight finish on the old channel objects' callbacks, so keep channels whose
@@ -177,7 +172,7 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
   int attempts = 0;
   for (const Item* it : batch) attempts = std::max(attempts, it->attempts);
   // One backoff for the whole batch, so it is retried as one message.
-  const Duration wait = backoff(attempts, std::uniform_real_distribution<double>(0, 1)(rng_));
+  const Duration wait = retry_backoff(attempts, std::uniform_real_distribution<double>(0, 1)(rng_));
 
   const OutboxRow& first = batch.front()->row;
   const std::string what =
@@ -191,19 +186,15 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
   size_t gave_up = 0;
   for (Item* it : batch) {
     it->in_flight = false;
-    DeliveryUpdate u{it->row.id, "", it->attempts, now_ms, o.detail, std::nullopt};
+    const DeliveryStatus status = status_after_attempt(o.kind, it->row.created, now, give_up);
+    DeliveryUpdate u{it->row.id, to_string(status), it->attempts, now_ms, o.detail, std::nullopt};
     std::string outcome = to_string(o.kind);
-    if (o.kind == DeliveryOutcome::Kind::kDelivered) {
-      u.status = "sent";
+    if (status == DeliveryStatus::kSent) {
       u.sent_ms = now_ms;
-    } else if (o.kind == DeliveryOutcome::Kind::kPermanent) {
-      u.status = "failed";
-    } else if (now - it->row.created >= give_up) {
-      u.status = "gave_up";
+    } else if (status == DeliveryStatus::kGaveUp) {
       outcome = "gave_up";
       ++gave_up;
-    } else {
-      u.status = "pending";
+    } else if (status == DeliveryStatus::kPending) {
       u.due_ms = now_ms + wait.count();
       it->due_ms = u.due_ms;
     }

@@ -2,7 +2,8 @@
 // it has committed (the store reports commits by sequence number), and once its group's time
 // has come (alerting/grouping.h): the rows of one group that are due go as one message.
 // Failures are retried with exponential backoff and jitter until the channel's give_up_after;
-// permanent failures stop at once. Every outcome is written back to each outbox row.
+// permanent failures stop at once (alerting/backoff.h). Every outcome is written back to each
+// outbox row.
 #pragma once
 
 #include <map>
@@ -37,9 +38,6 @@ class Dispatcher {
   void committed(uint64_t seq);
   void stop();
   const DispatchStats& stats() const { return stats_; }
-
-  // Delay before attempt `attempts + 1`: 1 s doubling to at most 5 min, with +-25 % jitter.
-  static Duration backoff(int attempts, double jitter01);
 
  private:
   struct Item {

@@ -56,17 +56,9 @@ void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const Monit
   m->probe = make_probe(m->cfg, probe_ctx_, owner->redactor);
   if (stored != nullptr) {
     if (auto it = stored->find(cfg.name); it != stored->end()) {
-      const StateRow& row = it->second;
-      m->sm = StateMachine(state_from_string(row.state).value_or(State::kUnknown),
-                           from_unix_ms(row.since_ms), row.recent);
-      if (row.last_check_ms) m->last_check = from_unix_ms(*row.last_check_ms);
-      m->last_outcome = row.last_outcome;
-      m->latency_us = row.last_latency_us;
-      m->cause = row.last_cause;
-      m->timings.total_us = row.last_latency_us;
+      m->eval = EvaluationState(cfg, it->second);
     }
   }
-  if (cfg.slo.p95) m->slo.emplace(cfg.slo);
   // A stored baseline holds while the question is the same; a new question starts afresh.
   const auto* dns = cfg.spec_if<DnsSpec>();
   if (auto it = baselines_.find(cfg.name);
@@ -139,57 +131,36 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   if (it == monitors_.end()) return;
   Monitor& m = *it->second;
   m.view.reset();
-  const WallTime now = clock_.wall();
-  if (m.slo) {
-    for (int64_t us : r.samples_us) m.slo->add(r.started_at, us);
-    const SloJudgement j = m.slo->judge(now);
-    m.slo_last = j.samples > 0 ? std::optional<SloJudgement>(j) : std::nullopt;
-    if (j.breached && r.outcome == Outcome::kUp) {
-      r.outcome = Outcome::kDegraded;
-      r.kind = ErrorKind::kSlow;
-      r.cause = j.cause;
-    }
-  }
-  if (r.cert_not_after) m.cert_not_after = r.cert_not_after;
-  if (r.answers) m.last_answers = r.answers;
   if (r.new_baseline) {
     store_baseline(m.cfg, *r.answers);
     spdlog::info("monitor {}: baseline of {} answers stored", m.cfg.name, r.answers->size());
   }
-  const State before = m.sm.state();
-  const bool changed = m.sm.apply(r.outcome, now, m.cfg.fail_after, m.cfg.recover_after);
   const bool maintenance = config_->in_maintenance(m.cfg.name, r.started_at);
-  ++m.runs;
-  if (r.outcome != Outcome::kUp) ++m.failures;
-  m.last_check = r.started_at;
-  m.last_outcome = r.outcome;
-  m.latency_us = r.timings.total_us;
-  m.cause = r.cause;
-  m.timings = r.timings;
-  if (changed) {
-    const State after = m.sm.state();
-    if (after == State::kUp) {
-      spdlog::info("monitor {} is up (was {})", tag(m), to_string(before));
-    } else {
-      spdlog::warn("monitor {} is {} (was {}): {}", tag(m), to_string(after), to_string(before),
-                   r.cause);
-    }
-  } else if (r.outcome != Outcome::kUp) {
-    spdlog::debug("monitor {}: run {}: {}", tag(m), to_string(r.outcome), r.cause);
-  }
-
-  store_->add_result(ResultRow{m.cfg.name, to_unix_ms(r.started_at), r.outcome, r.http_status,
-                               r.timings, r.kind, r.cause, maintenance, std::move(r.detail),
-                               std::move(r.samples_us)});
-  store_->put_state(StateRow{m.cfg.name, to_string(m.sm.state()), to_unix_ms(m.sm.since()),
-                             m.sm.recent(), to_unix_ms(r.started_at), r.outcome, r.timings.total_us,
-                             r.cause});
-  AlertChanges alerts;
-  alerts_->on_run(m.cfg, m.sm.state(), changed, r.cause, now, maintenance, alerts);
-  record(std::move(alerts));
+  Evaluation e = evaluator_->evaluate(m.cfg, m.eval, std::move(r), clock_.wall(), maintenance);
+  log_run(m, e);
+  store_->add_result(std::move(e.result));
+  store_->put_state(std::move(e.state_row));
+  record(std::move(e.alerts));
   dirty_ = true;
   // A finished run may free a slot that a waiting run needs.
   if (scheduler_.stats().waiting > 0) schedule();
+}
+
+void Daemon::log_run(const Monitor& m, const Evaluation& e) const {
+  switch (e.event) {
+    case RunEvent::kNowUp:
+      spdlog::info("monitor {} is up (was {})", tag(m), to_string(e.before));
+      break;
+    case RunEvent::kNowBad:
+      spdlog::warn("monitor {} is {} (was {}): {}", tag(m), to_string(e.after), to_string(e.before),
+                   e.result.cause);
+      break;
+    case RunEvent::kRunFailed:
+      spdlog::debug("monitor {}: run {}: {}", tag(m), to_string(e.result.outcome), e.result.cause);
+      break;
+    case RunEvent::kQuiet:
+      break;
+  }
 }
 
 // The daemon, not the target, was short of descriptors: the run is not judged (that would be
@@ -292,13 +263,13 @@ void Daemon::drain_web_requests() {
       const auto* dns = m->cfg.spec_if<DnsSpec>();
       if (dns == nullptr || !dns->dns.alert_on_change) {
         result.code = AcceptResult::Code::kNotDns;
-      } else if (!m->last_answers) {
+      } else if (!m->eval.last_answers) {
         result.code = AcceptResult::Code::kNoAnswers;
       } else {
         result.code = AcceptResult::Code::kDone;
-        result.answers = *m->last_answers;
-        m->probe->set_baseline(*m->last_answers);
-        store_baseline(m->cfg, *m->last_answers);
+        result.answers = *m->eval.last_answers;
+        m->probe->set_baseline(*m->eval.last_answers);
+        store_baseline(m->cfg, *m->eval.last_answers);
         spdlog::info("monitor {}: {} answers accepted as the new baseline", m->cfg.name,
                      result.answers.size());
       }
@@ -328,8 +299,9 @@ void Daemon::publish_snapshot() {
   s->monitors.reserve(order_.size());
   for (MonitorId id : order_) {
     Monitor& m = *monitors_.at(id);
+    const EvaluationState& ev = m.eval;
     const State shown =
-        config_->in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : m.sm.state();
+        config_->in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : ev.sm.state();
     if (m.view != nullptr && m.view->state == shown) {
       s->monitors.push_back(m.view);
       continue;
@@ -340,16 +312,16 @@ void Daemon::publish_snapshot() {
     v.type = m.cfg.type;
     v.is_public = m.cfg.is_public;
     v.state = shown;
-    if (m.sm.state() != State::kUnknown) v.since = m.sm.since();
-    v.last_check = m.last_check;
-    v.last_outcome = m.last_outcome;
-    v.latency_us = m.latency_us;
-    v.cause = m.cause;
-    v.timings = m.timings;
-    v.runs = m.runs;
-    v.failures = m.failures;
-    v.cert_not_after = m.cert_not_after;
-    v.slo = m.slo_last;
+    if (ev.sm.state() != State::kUnknown) v.since = ev.sm.since();
+    v.last_check = ev.last_check;
+    v.last_outcome = ev.last_outcome;
+    v.latency_us = ev.latency_us;
+    v.cause = ev.cause;
+    v.timings = ev.timings;
+    v.runs = ev.runs;
+    v.failures = ev.failures;
+    v.cert_not_after = ev.cert_not_after;
+    v.slo = ev.slo_last;
     if (m.cfg.slo.p95) {
       v.slo_budget = m.cfg.slo.p95;
       v.slo_window = m.cfg.slo.window;
@@ -514,6 +486,7 @@ int Daemon::run() {
   alerts_ = std::make_unique<AlertEngine>(store_->ack_key(), [] { return random_hex(16); });
   alerts_->configure(config_);
   alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
+  evaluator_ = std::make_unique<Evaluator>(*alerts_);
   dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_);
   dispatcher_->configure(*config_);
   dispatcher_->add_loaded(store_->load_pending_outbox());

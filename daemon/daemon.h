@@ -13,9 +13,8 @@
 #include <unordered_map>
 
 #include "alerting/dispatcher.h"
+#include "alerting/evaluator.h"
 #include "alerting/incidents.h"
-#include "alerting/slo_window.h"
-#include "alerting/state_machine.h"
 #include "config/config.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
@@ -39,23 +38,12 @@ class Daemon {
     // The config the monitor was made from: its own entry is used in place, and kept alive by
     // `owner` also after a reload (a kept monitor goes on with the entry it started with).
     Monitor(std::shared_ptr<const Config> from, const MonitorConfig& entry)
-        : owner(std::move(from)), cfg(entry) {}
+        : owner(std::move(from)), cfg(entry), eval(entry) {}
     std::shared_ptr<const Config> owner;
     const MonitorConfig& cfg;
     MonitorId id = 0;
     std::unique_ptr<Probe> probe;
-    StateMachine sm;
-    std::optional<WallTime> last_check;
-    std::optional<Outcome> last_outcome;
-    std::optional<int64_t> latency_us;
-    std::string cause;
-    PhaseTimings timings;
-    uint64_t runs = 0;
-    uint64_t failures = 0;
-    std::optional<SloWindow> slo;
-    std::optional<SloJudgement> slo_last;
-    std::optional<WallTime> cert_not_after;
-    std::optional<std::vector<std::string>> last_answers;  // dns: for an accept
+    EvaluationState eval;
     std::shared_ptr<const MonitorView>
         view;  // as last published; reset when a run changes the monitor
   };
@@ -65,6 +53,7 @@ class Daemon {
   void drop_monitor(MonitorId id);
   void schedule();
   void on_result(MonitorId id, ProbeResult r);
+  void log_run(const Monitor& m, const Evaluation& e) const;
   void defer_run(MonitorId id, const std::string& cause);
   void apply_scheduler_limits();
   void publish_snapshot();
@@ -100,6 +89,7 @@ class Daemon {
   std::unique_ptr<WebServer> web_;
 
   std::unique_ptr<AlertEngine> alerts_;
+  std::unique_ptr<Evaluator> evaluator_;  // judges runs with alerts_
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<Async> commit_async_, ack_async_;
   std::atomic<uint64_t> committed_seq_{0};

@@ -1,0 +1,23 @@
+// When a notification that did not go out is tried again, and when it no longer is. Pure, so
+// the schedule is tested without a channel or a clock.
+#pragma once
+
+#include "alerting/channels.h"
+#include "core/clock.h"
+
+namespace lookout {
+
+// Delay before attempt `attempts + 1`: 1 s doubling to at most 5 min, with +-25 % jitter
+// (`jitter01` in [0, 1)), so that retries of many rows do not all fall on the same moment.
+Duration retry_backoff(int attempts, double jitter01);
+
+// An outbox row's status after an attempt, as stored.
+enum class DeliveryStatus { kSent, kFailed, kGaveUp, kPending };
+const char* to_string(DeliveryStatus s);  // sent | failed | gave_up | pending
+
+// A permanent failure is never retried; a failure worth retrying is, until the row is
+// `give_up_after` old.
+DeliveryStatus status_after_attempt(DeliveryOutcome::Kind outcome, WallTime created, WallTime now,
+                                    Duration give_up_after);
+
+}  // namespace lookout

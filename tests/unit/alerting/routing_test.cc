@@ -1,0 +1,177 @@
+#include "alerting/routing.h"
+
+#include <gtest/gtest.h>
+
+#include "alerting/incidents.h"
+
+namespace lookout {
+namespace {
+
+using std::chrono::minutes;
+
+RouteConfig route_of(std::string name, std::vector<std::pair<std::string, std::string>> match) {
+  RouteConfig r;
+  r.name = std::move(name);
+  r.match = std::move(match);
+  return r;
+}
+
+MonitorConfig monitor_of(std::string name, std::string group, MonitorType type) {
+  MonitorConfig m;
+  m.name = std::move(name);
+  m.group = std::move(group);
+  m.type = type;
+  return m;
+}
+
+TEST(Routing, MatchGlobsEveryKeyTheRouteNames) {
+  struct Case {
+    std::vector<std::pair<std::string, std::string>> match;
+    RouteSubject subject;
+    bool matches;
+  };
+  const RouteSubject api{"portal-api", "Portal", "http", "down"};
+  const std::vector<Case> cases = {
+      {{}, api, true},
+      {{{"name", "portal-api"}}, api, true},
+      {{{"name", "portal-*"}}, api, true},
+      {{{"name", "portal-*"}}, {"billing-api", "Portal", "http", "down"}, false},
+      {{{"name", "portal-?pi"}}, api, true},
+      {{{"name", "portal-?"}}, api, false},
+      {{{"name", "db-0[12]"}}, {"db-02", "", "http", "down"}, true},
+      {{{"name", "db-0[12]"}}, {"db-03", "", "http", "down"}, false},
+      {{{"group", "Portal"}}, api, true},
+      {{{"group", "portal"}}, api, false},
+      {{{"group", "*"}}, {"lone", "", "http", "down"}, true},
+      {{{"type", "http"}}, api, true},
+      {{{"type", "dns"}}, api, false},
+      {{{"state", "down"}}, api, true},
+      {{{"state", "down"}}, {"portal-api", "Portal", "http", "degraded"}, false},
+      {{{"state", "d*"}}, {"portal-api", "Portal", "http", "degraded"}, true},
+      {{{"group", "Portal"}, {"state", "down"}}, api, true},
+      {{{"group", "Portal"}, {"state", "down"}},
+       {"portal-api", "Portal", "http", "degraded"},
+       false},
+      {{{"group", "Billing"}, {"state", "down"}}, api, false},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
+    EXPECT_EQ(route_matches(route_of("r", c.match), c.subject), c.matches) << "case " << i;
+  }
+}
+
+std::vector<std::string> route_names(const std::vector<const RouteConfig*>& routes) {
+  std::vector<std::string> out;
+  for (const RouteConfig* r : routes) out.push_back(r->name);
+  return out;
+}
+
+TEST(Routing, RoutesForKeepsConfigOrderAndTheMonitorsRestriction) {
+  Config c;
+  c.routes = {route_of("everything", {}), route_of("portal", {{"group", "Portal"}}),
+              route_of("pages", {{"state", "down"}}), route_of("dns", {{"type", "dns"}})};
+  MonitorConfig api = monitor_of("portal-api", "Portal", MonitorType::kHttp);
+  struct Case {
+    std::optional<std::vector<std::string>> restriction;
+    std::string state;
+    std::vector<std::string> routes;
+  };
+  const std::vector<Case> cases = {
+      {std::nullopt, "down", {"everything", "portal", "pages"}},
+      {std::nullopt, "degraded", {"everything", "portal"}},
+      // Only the routes the monitor names, still in config order and still filtered by match.
+      {std::vector<std::string>{"pages", "portal"}, "down", {"portal", "pages"}},
+      {std::vector<std::string>{"pages", "portal"}, "degraded", {"portal"}},
+      {std::vector<std::string>{"dns"}, "down", {}},
+      {std::vector<std::string>{"no-such-route"}, "down", {}},
+      {std::vector<std::string>{}, "down", {}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    api.routes = cases[i].restriction;
+    EXPECT_EQ(route_names(routes_for(c, api, cases[i].state)), cases[i].routes) << "case " << i;
+  }
+  EXPECT_EQ(route_names(routes_for(c, monitor_of("mx", "", MonitorType::kDns), "degraded")),
+            (std::vector<std::string>{"everything", "dns"}));
+}
+
+// A route for the Portal group that escalates twice, and one that pages for any database down.
+std::shared_ptr<Config> escalation_config() {
+  auto c = std::make_shared<Config>();
+  c->monitors = {monitor_of("portal-api", "Portal", MonitorType::kHttp),
+                 monitor_of("portal-web", "Portal", MonitorType::kHttp),
+                 monitor_of("db-main", "", MonitorType::kLatency)};
+  c->monitors[1].routes = std::vector<std::string>{"databases"};
+  for (const char* name : {"mail", "pager", "phone"}) {
+    ChannelConfig ch;
+    ch.name = name;
+    c->channels.push_back(ch);
+  }
+  RouteConfig portal = route_of("portal", {{"group", "Portal"}});
+  portal.notify = {"mail"};
+  portal.escalate = {EscalationTier{Duration{minutes(10)}, {"pager"}},
+                     EscalationTier{Duration{minutes(30)}, {"phone"}}};
+  RouteConfig databases = route_of("databases", {{"name", "db-*"}, {"state", "down"}});
+  databases.notify = {"pager"};
+  databases.escalate = {EscalationTier{Duration{minutes(5)}, {"phone"}}};
+  c->routes = {portal, databases};
+  return c;
+}
+
+std::vector<std::string> notified(const AlertChanges& c) {
+  std::vector<std::string> out;
+  for (const auto& e : c.events) {
+    for (const auto& n : e.notifications) out.push_back(e.event + ":" + n.channel + "@" + n.route);
+  }
+  return out;
+}
+
+// Opens an incident for monitor `i` of escalation_config() in `state`, then ticks at each of
+// `at` minutes after it opened; returns what the opening and each tick notified.
+std::vector<std::vector<std::string>> escalations(size_t i, State state, std::vector<int> at) {
+  const auto cfg = escalation_config();
+  int n = 0;
+  AlertEngine engine("k3y-for-tests-0123456789abcdef", [&n] { return fmt::format("{:032}", ++n); });
+  engine.configure(cfg);
+  const WallTime opened{std::chrono::sys_days{std::chrono::year{2026} / 11 / 1}};
+  std::vector<std::vector<std::string>> out;
+  AlertChanges first;
+  engine.on_run(cfg->monitors[i], state, true, "timeout", opened, false, first);
+  out.push_back(notified(first));
+  for (int m : at) {
+    AlertChanges tick;
+    engine.tick(opened + minutes(m), tick);
+    out.push_back(notified(tick));
+  }
+  return out;
+}
+
+using Sent = std::vector<std::vector<std::string>>;
+
+TEST(Routing, EscalationTiersFireInTurnForTheRoutesThatMatch) {
+  EXPECT_EQ(escalations(0, State::kDown, {9, 10, 11, 29, 30}),
+            (Sent{{"incident.opened:mail@portal"},
+                  {},
+                  {"incident.escalated:pager@portal"},
+                  {},
+                  {},
+                  {"incident.escalated:phone@portal"}}));
+  // Both tiers overdue at the first tick: both fire then, in order.
+  EXPECT_EQ(escalations(0, State::kDegraded, {45}),
+            (Sent{{"incident.opened:mail@portal"},
+                  {"incident.escalated:pager@portal", "incident.escalated:phone@portal"}}));
+}
+
+TEST(Routing, EscalationFollowsTheStateAndTheMonitorsRoutes) {
+  // Down matches the databases route: it pages and escalates after 5 minutes.
+  EXPECT_EQ(
+      escalations(2, State::kDown, {4, 5}),
+      (Sent{{"incident.opened:pager@databases"}, {}, {"incident.escalated:phone@databases"}}));
+  // Degraded does not: nobody is told and nothing escalates.
+  EXPECT_EQ(escalations(2, State::kDegraded, {5, 60}), (Sent{{}, {}, {}}));
+  // portal-web may use only the databases route, which its name does not match: the Portal
+  // route's tiers never fire for it.
+  EXPECT_EQ(escalations(1, State::kDown, {10, 30}), (Sent{{}, {}, {}}));
+}
+
+}  // namespace
+}  // namespace lookout
