@@ -15,7 +15,7 @@
 #include "core/clock.h"
 #include "probes/probe.h"
 #include "store/records.h"
-#include "store/store.h"
+#include "store/storage.h"
 
 namespace lookout {
 

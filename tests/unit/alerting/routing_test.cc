@@ -16,11 +16,11 @@ RouteConfig route_of(std::string name, std::vector<std::pair<std::string, std::s
   return r;
 }
 
-MonitorConfig monitor_of(std::string name, std::string group, MonitorType type) {
+MonitorConfig monitor_of(std::string name, std::string group, std::string type) {
   MonitorConfig m;
   m.name = std::move(name);
   m.group = std::move(group);
-  m.type = type;
+  m.type = std::move(type);
   return m;
 }
 
@@ -70,7 +70,7 @@ TEST(Routing, RoutesForKeepsConfigOrderAndTheMonitorsRestriction) {
   Config c;
   c.routes = {route_of("everything", {}), route_of("portal", {{"group", "Portal"}}),
               route_of("pages", {{"state", "down"}}), route_of("dns", {{"type", "dns"}})};
-  MonitorConfig api = monitor_of("portal-api", "Portal", MonitorType::kHttp);
+  MonitorConfig api = monitor_of("portal-api", "Portal", "http");
   struct Case {
     std::optional<std::vector<std::string>> restriction;
     std::string state;
@@ -90,16 +90,15 @@ TEST(Routing, RoutesForKeepsConfigOrderAndTheMonitorsRestriction) {
     api.routes = cases[i].restriction;
     EXPECT_EQ(route_names(routes_for(c, api, cases[i].state)), cases[i].routes) << "case " << i;
   }
-  EXPECT_EQ(route_names(routes_for(c, monitor_of("mx", "", MonitorType::kDns), "degraded")),
+  EXPECT_EQ(route_names(routes_for(c, monitor_of("mx", "", "dns"), "degraded")),
             (std::vector<std::string>{"everything", "dns"}));
 }
 
 // A route for the Portal group that escalates twice, and one that pages for any database down.
 std::shared_ptr<Config> escalation_config() {
   auto c = std::make_shared<Config>();
-  c->monitors = {monitor_of("portal-api", "Portal", MonitorType::kHttp),
-                 monitor_of("portal-web", "Portal", MonitorType::kHttp),
-                 monitor_of("db-main", "", MonitorType::kLatency)};
+  c->monitors = {monitor_of("portal-api", "Portal", "http"),
+                 monitor_of("portal-web", "Portal", "http"), monitor_of("db-main", "", "latency")};
   c->monitors[1].routes = std::vector<std::string>{"databases"};
   for (const char* name : {"mail", "pager", "phone"}) {
     ChannelConfig ch;
