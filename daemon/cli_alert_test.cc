@@ -6,7 +6,7 @@
 #include <iostream>
 #include <set>
 
-#include "alerting/channels.h"
+#include "alerting/channels/registry.h"
 #include "config/config.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"

@@ -1,0 +1,32 @@
+// Every kind of channel, in one table: how to make it. A new kind is its file pair beside this
+// one, a line in the table, its tests and its docs.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "alerting/channels/channel.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/secret.h"
+
+namespace lookout {
+
+class CurlBridge;
+
+struct ChannelKind {
+  using Factory = std::unique_ptr<Channel> (*)(const ChannelConfig& c, CurlBridge& curl,
+                                               const Clock& clock, std::string public_url,
+                                               std::shared_ptr<const Redactor> redactor);
+  ChannelType type;
+  Factory make;
+};
+
+// The entry for `type`; every ChannelType must have one (std::logic_error otherwise).
+const ChannelKind& channel_kind(ChannelType type);
+
+std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock,
+                                      std::string public_url,
+                                      std::shared_ptr<const Redactor> redactor);
+
+}  // namespace lookout
