@@ -21,9 +21,9 @@ std::unique_ptr<Channel> construct_channel(const ChannelConfig& c, CurlBridge& c
 }
 
 constexpr ChannelKind kChannelKinds[] = {
-    {ChannelType::kEmail, &construct_channel<EmailChannel>},
-    {ChannelType::kWebhook, &construct_channel<WebhookChannel>},
-    {ChannelType::kSms, &construct_channel<SmsChannel>},
+    {ChannelType::kEmail, &construct_channel<EmailChannel>, false},
+    {ChannelType::kWebhook, &construct_channel<WebhookChannel>, false},
+    {ChannelType::kSms, &construct_channel<SmsChannel>, true},
 };
 
 }  // namespace
@@ -41,6 +41,10 @@ std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, 
                                       std::string public_url,
                                       std::shared_ptr<const Redactor> redactor) {
   return channel_kind(c.type).make(c, curl, clock, std::move(public_url), std::move(redactor));
+}
+
+std::vector<std::string> row_recipients(const ChannelConfig& c) {
+  return channel_kind(c.type).row_per_recipient ? c.to : std::vector<std::string>{""};
 }
 
 }  // namespace lookout

@@ -37,5 +37,15 @@ TEST(ChannelRegistry, EachTypeMakesItsOwnChannel) {
   EXPECT_EQ(sms->config().to, channel_of(ChannelType::kSms).to);
 }
 
+TEST(ChannelRegistry, OnlySmsMakesARowPerRecipient) {
+  EXPECT_EQ(channel_kind(ChannelType::kSms).type, ChannelType::kSms);
+  EXPECT_EQ(row_recipients(channel_of(ChannelType::kSms)),
+            (std::vector<std::string>{"+15550100", "+15550101"}));
+  for (const auto type : {ChannelType::kEmail, ChannelType::kWebhook}) {
+    EXPECT_EQ(channel_kind(type).type, type);
+    EXPECT_EQ(row_recipients(channel_of(type)), std::vector<std::string>{""}) << to_string(type);
+  }
+}
+
 }  // namespace
 }  // namespace lookout
