@@ -2,7 +2,7 @@
 // the schedule is tested without a channel or a clock.
 #pragma once
 
-#include "alerting/channels.h"
+#include "alerting/channels/channel.h"
 #include "core/clock.h"
 
 namespace lookout {

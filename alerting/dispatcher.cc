@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "alerting/backoff.h"
+#include "alerting/channels/registry.h"
 #include "core/curl_bridge.h"
 #include "core/units.h"
 

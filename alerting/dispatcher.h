@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "alerting/channels.h"
+#include "alerting/channels/channel.h"
 #include "alerting/grouping.h"
 #include "core/event_loop.h"
 #include "store/storage.h"

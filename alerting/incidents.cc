@@ -7,6 +7,7 @@
 #include <set>
 
 #include "alerting/ack_token.h"
+#include "alerting/channels/registry.h"
 #include "alerting/routing.h"
 
 namespace lookout {
@@ -100,9 +101,7 @@ void AlertEngine::emit(IncidentRecord& inc, const std::string& event,
   for (const auto& target : targets) {
     const ChannelConfig* c = config_ ? config_->channel(target.channel) : nullptr;
     if (c == nullptr) continue;
-    const std::vector<std::string> recipients =
-        c->type == ChannelType::kSms ? c->to : std::vector<std::string>{""};
-    for (const auto& to : recipients) {
+    for (const auto& to : row_recipients(*c)) {
       ev.notifications.push_back(OutboxRow{"evt_" + ids_(), inc.id, event, target.channel,
                                            target.route, to, now, payload});
     }

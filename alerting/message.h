@@ -1,50 +1,44 @@
-// What each channel says, as pure functions of an outbox row: the webhook's JSON body, the
-// email message, the SMS text.
+// What every channel's message is made of, as pure functions of outbox rows: the incident a
+// row carries, the labels of events and states, and the id and event a batch goes out under.
+// Each channel renders its own message from these (alerting/channels/).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "alerting/incidents.h"
-#include "config/config.h"
-#include "core/clock.h"
 
 namespace lookout {
 
-// {"version":1,"id","event","sent_at","incident":{...}|null}
-std::string webhook_body(const OutboxRow& row, WallTime sent_at);
-
-// "[DOWN] portal-home: expected status 200, got 503"; one line, at most 200 characters.
-std::string headline(const OutboxRow& row);
-
-// A complete RFC 5322 message (CRLF line ends, dot-stuffing left to the SMTP client).
-std::string email_message(const ChannelConfig& c, const OutboxRow& row,
-                          const std::string& public_url, WallTime now);
-
-// "DOWN portal-home 503 since 10:42Z ack: https://..." split into at most two messages of at
-// most 160 characters; what does not fit is cut with "...".
-std::vector<std::string> sms_messages(const OutboxRow& row);
-
 // A batch: the notifications of one group that go together, worst first (at least one row).
-// One row renders exactly as the single forms above, so a quiet day looks as it always did;
+// One row renders exactly as a single notification, so a quiet day looks as it always did;
 // more render as one grouped message that counts them, lists the worst first and links to
-// the status page. A grouped webhook keeps every event, with its own id, in `events`.
+// the status page.
 using Batch = std::vector<OutboxRow>;
+
+// The incident of a row's payload; null for a test, or a payload that does not parse.
+nlohmann::json incident_of(const OutboxRow& row);
+// A string field of that incident, or "" when it is missing or not a string.
+std::string incident_field(const nlohmann::json& incident, const char* key);
+
+// Causes come from the network: control characters become spaces (they would forge mail
+// headers) and more than `max` characters are cut with "...".
+std::string one_line(std::string s, size_t max);
+
+// "DOWN", "RESOLVED", "ACK DOWN", "ESCALATED DOWN", "REMINDER DOWN", "TEST".
+std::string event_label(const std::string& event, const std::string& state);
+std::string event_label(const OutboxRow& row);
+// "480 DOWN, 20 DEGRADED", in the batch's (worst first) order.
+std::string counted_labels(const Batch& rows);
+std::string monitor_of(const OutboxRow& row);
+
+// The status page's address; a public_url always ends without a slash.
+std::string status_url(const std::string& public_url);
 
 // The row's id, or "grp_" + 32 hex digits derived from the ids (the same on every retry).
 std::string notification_id(const Batch& rows);
 // The row's event, or "group".
 std::string notification_event(const Batch& rows);
-// {"version":1,"id":"grp_...","event":"group","sent_at","route","count","counts":{event:n},
-//  "status_url","events":[{"id","event","incident"}]}
-std::string webhook_body(const Batch& rows, WallTime sent_at, const std::string& public_url);
-// "[480 DOWN, 20 DEGRADED] api-1 and 499 more"
-std::string headline(const Batch& rows);
-std::string email_message(const ChannelConfig& c, const Batch& rows, const std::string& public_url,
-                          WallTime now);
-std::vector<std::string> sms_messages(const Batch& rows, const std::string& public_url);
-
-// HMAC-SHA256 of the body with the secret, as the X-Lookout-Signature value "sha256=<hex>".
-std::string webhook_signature(const std::string& secret, const std::string& body);
 
 }  // namespace lookout

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <set>
 
-#include "alerting/channels.h"
+#include "alerting/channels/registry.h"
 #include "config/config.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
@@ -55,9 +55,7 @@ int cmd_alert_test(const std::string& config_path, const std::string& route) {
     for (const auto& name : names) {
       const ChannelConfig* c = config.channel(name);
       channels.push_back(make_channel(*c, curl, clock, config.server.public_url, config.redactor));
-      const std::vector<std::string> recipients =
-          c->type == ChannelType::kSms ? c->to : std::vector<std::string>{""};
-      for (const auto& to : recipients) {
+      for (const auto& to : row_recipients(*c)) {
         const size_t i = lines.size();
         lines.push_back({name, to, {DeliveryOutcome::Kind::kRetry, "no answer"}});
         OutboxRow row{"evt_" + random_hex(16), 0, "test", name, "", to, clock.wall(), ""};

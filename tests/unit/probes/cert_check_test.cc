@@ -8,7 +8,7 @@
 namespace lookout {
 namespace {
 
-constexpr Duration kDay{86'400'000};
+constexpr Duration kOneDay{86'400'000};
 
 struct Fixture {
   FakeClock clock;
@@ -19,26 +19,26 @@ struct Fixture {
     obs.name_ok = true;
     obs.names = {"portal.test"};
     obs.chain = {
-        leaf(90 * kDay),
-        {"CN = Intermediate", "CN = Root", clock.wall() - kDay, clock.wall() + 900 * kDay}};
+        leaf(90 * kOneDay),
+        {"CN = Intermediate", "CN = Root", clock.wall() - kOneDay, clock.wall() + 900 * kOneDay}};
   }
   CertInfo leaf(Duration left) const {
-    return {"CN = portal.test", "CN = Intermediate", clock.wall() - kDay, clock.wall() + left};
+    return {"CN = portal.test", "CN = Intermediate", clock.wall() - kOneDay, clock.wall() + left};
   }
 };
 
 TEST(CertCheck, ExpiryWindowsGiveDegradedThenDown) {
   Fixture f;
   EXPECT_EQ(judge_certificate(f.check, f.obs, f.clock.wall()).outcome, Outcome::kUp);
-  f.obs.chain[0] = f.leaf(15 * kDay);
+  f.obs.chain[0] = f.leaf(15 * kOneDay);
   auto v = judge_certificate(f.check, f.obs, f.clock.wall());
   EXPECT_EQ(v.outcome, Outcome::kDegraded);
   EXPECT_EQ(v.cause, "certificate for portal.test expires in 15 days (2026-11-16T00:00:00Z)");
-  f.obs.chain[0] = f.leaf(5 * kDay);
+  f.obs.chain[0] = f.leaf(5 * kOneDay);
   v = judge_certificate(f.check, f.obs, f.clock.wall());
   EXPECT_EQ(v.outcome, Outcome::kDown);
   EXPECT_EQ(v.cause, "certificate for portal.test expires in 5 days (2026-11-06T00:00:00Z)");
-  EXPECT_EQ(*v.not_after, f.clock.wall() + 5 * kDay);
+  EXPECT_EQ(*v.not_after, f.clock.wall() + 5 * kOneDay);
   f.obs.chain[0] = f.leaf(Duration{5 * 3'600'000});
   EXPECT_EQ(judge_certificate(f.check, f.obs, f.clock.wall())
                 .cause.rfind("certificate for portal.test expires in 5 hours", 0),
@@ -47,7 +47,7 @@ TEST(CertCheck, ExpiryWindowsGiveDegradedThenDown) {
 
 TEST(CertCheck, TheEarliestOfTheChainCounts) {
   Fixture f;
-  f.obs.chain[1].not_after = f.clock.wall() + 3 * kDay;
+  f.obs.chain[1].not_after = f.clock.wall() + 3 * kOneDay;
   const auto v = judge_certificate(f.check, f.obs, f.clock.wall());
   EXPECT_EQ(v.outcome, Outcome::kDown);
   EXPECT_EQ(v.cause,
@@ -59,7 +59,7 @@ TEST(CertCheck, TheEarliestOfTheChainCounts) {
 TEST(CertCheck, VerificationErrorsNameWhatIsWrong) {
   Fixture f;
   f.obs.verify_error = X509_V_ERR_CERT_HAS_EXPIRED;
-  f.obs.chain[0].not_after = f.clock.wall() - 2 * kDay;
+  f.obs.chain[0].not_after = f.clock.wall() - 2 * kOneDay;
   auto v = judge_certificate(f.check, f.obs, f.clock.wall());
   EXPECT_EQ(v.cause,
             "certificate for portal.test expired 2 days ago (2026-10-30T00:00:00Z; subject CN = "
@@ -73,12 +73,12 @@ TEST(CertCheck, VerificationErrorsNameWhatIsWrong) {
                 .cause.find("is not trusted: its issuer CN = Intermediate"),
             std::string::npos);
   f.obs.verify_error = X509_V_ERR_CERT_NOT_YET_VALID;
-  f.obs.chain[0].not_before = f.clock.wall() + 3 * kDay;
+  f.obs.chain[0].not_before = f.clock.wall() + 3 * kOneDay;
   EXPECT_NE(judge_certificate(f.check, f.obs, f.clock.wall())
                 .cause.find("is not valid yet: it starts in 3 days"),
             std::string::npos);
   f.obs.verify_error = X509_V_OK;
-  f.obs.chain[0] = f.leaf(90 * kDay);
+  f.obs.chain[0] = f.leaf(90 * kOneDay);
   f.obs.name_ok = false;
   f.obs.names = {"other.test", "www.other.test"};
   v = judge_certificate(f.check, f.obs, f.clock.wall());

@@ -1,20 +1,17 @@
-// Alert channels: each sends one outbox row through the loop's libcurl multi and reports
+// What the dispatcher sees of an alert channel: it sends one batch of outbox rows and reports
 // whether it was delivered (SMTP 250 after DATA, or an HTTP 2xx), should be retried (network
-// errors, 429, 5xx) or failed for good (other 4xx, refused credentials or TLS set-up).
+// errors, 408, 429, 5xx) or failed for good (other 4xx, refused credentials or TLS set-up).
+// Each kind lives in its own file pair beside this one and is listed in registry.h.
 #pragma once
 
 #include <functional>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "alerting/incidents.h"
 #include "config/config.h"
-#include "core/clock.h"
+#include "store/records.h"
 
 namespace lookout {
-
-class CurlBridge;
 
 struct DeliveryOutcome {
   enum class Kind { kDelivered, kRetry, kPermanent };
@@ -32,9 +29,5 @@ class Channel {
   virtual void send(const std::vector<OutboxRow>& rows, Done done) = 0;
   virtual const ChannelConfig& config() const = 0;
 };
-
-std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock,
-                                      std::string public_url,
-                                      std::shared_ptr<const Redactor> redactor);
 
 }  // namespace lookout

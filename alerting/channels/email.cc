@@ -1,0 +1,144 @@
+#include "alerting/channels/email.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+namespace lookout {
+namespace {
+
+// The header of an email, up to and including the blank line.
+std::string message_envelope(const ChannelConfig& c, const std::string& id,
+                             const std::string& subject, const std::string& event, WallTime now) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[64];
+  std::strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  std::string to;
+  for (const auto& r : c.to) to += (to.empty() ? "" : ", ") + r;
+  return fmt::format(
+      "Date: {}\r\nFrom: {}\r\nTo: {}\r\nMessage-ID: <{}@lookout>\r\nSubject: {}\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: 8bit\r\nX-Lookout-Event: {}\r\n\r\n",
+      date, c.from, to, id, subject, event);
+}
+
+// Email lines a grouped message lists before it points at the status page for the rest.
+constexpr size_t kEmailListed = 100;
+
+}  // namespace
+
+std::string headline(const OutboxRow& row) {
+  const auto inc = incident_of(row);
+  if (inc.is_null()) return "[TEST] lookout test notification: this channel delivers";
+  const std::string monitor = incident_field(inc, "monitor");
+  const std::string what = row.event == "incident.resolved"       ? "is up again"
+                           : row.event == "incident.acknowledged" ? "acknowledged"
+                                                                  : incident_field(inc, "cause");
+  return one_line(fmt::format("[{}] {}: {}", event_label(row.event, incident_field(inc, "state")),
+                              monitor, what),
+                  200);
+}
+
+std::string headline(const Batch& rows) {
+  if (rows.size() == 1) return headline(rows.front());
+  return one_line(fmt::format("[{}] {} and {} more", counted_labels(rows), monitor_of(rows.front()),
+                              rows.size() - 1),
+                  200);
+}
+
+std::string email_message(const ChannelConfig& c, const OutboxRow& row,
+                          const std::string& public_url, WallTime now) {
+  const auto inc = incident_of(row);
+  std::string body;
+  if (inc.is_null()) {
+    body = fmt::format(
+        "This is a test notification from lookout through the channel \"{}\".\r\n"
+        "If you read this, the channel delivers.\r\n",
+        c.name);
+  } else {
+    body = fmt::format(
+        "Monitor:   {}\r\nGroup:     {}\r\nState:     {}\r\nCause:     {}\r\nSince:     {}\r\n",
+        incident_field(inc, "monitor"), incident_field(inc, "group"), incident_field(inc, "state"),
+        one_line(incident_field(inc, "cause"), 500), incident_field(inc, "started_at"));
+    if (!incident_field(inc, "resolved_at").empty())
+      body += fmt::format("Resolved:  {}\r\n", incident_field(inc, "resolved_at"));
+    if (!incident_field(inc, "acknowledged_by").empty()) {
+      body += fmt::format("Acknowledged: {} (by {})\r\n", incident_field(inc, "acknowledged_at"),
+                          incident_field(inc, "acknowledged_by"));
+    }
+    if (!incident_field(inc, "ack_url").empty())
+      body += fmt::format("\r\nAcknowledge: {}\r\n", incident_field(inc, "ack_url"));
+    body +=
+        fmt::format("Status page: {}/monitor/{}\r\n", public_url, incident_field(inc, "monitor"));
+  }
+  body += fmt::format("\r\n-- \r\nlookout, event {} ({})\r\n", row.event, row.id);
+  return message_envelope(c, row.id, headline(row), row.event, now) + body;
+}
+
+std::string email_message(const ChannelConfig& c, const Batch& rows, const std::string& public_url,
+                          WallTime now) {
+  if (rows.size() == 1) return email_message(c, rows.front(), public_url, now);
+  std::string body =
+      fmt::format("{} notifications of route \"{}\", worst first: {}.\r\nStatus page: {}\r\n\r\n",
+                  rows.size(), rows.front().route, counted_labels(rows), status_url(public_url));
+  for (size_t i = 0; i < rows.size() && i < kEmailListed; ++i) {
+    const auto inc = incident_of(rows[i]);
+    body += fmt::format(
+        "{:<16} {:<28} {}\r\n", event_label(rows[i]), incident_field(inc, "monitor"),
+        rows[i].event == "incident.resolved" ? "is up again"
+                                             : one_line(incident_field(inc, "cause"), 200));
+    if (!incident_field(inc, "ack_url").empty() && rows[i].event != "incident.resolved" &&
+        rows[i].event != "incident.acknowledged") {
+      body += fmt::format("{:<16} acknowledge: {}\r\n", "", incident_field(inc, "ack_url"));
+    }
+  }
+  if (rows.size() > kEmailListed) {
+    body += fmt::format("\r\n... and {} more: {}\r\n", rows.size() - kEmailListed,
+                        status_url(public_url));
+  }
+  const std::string id = notification_id(rows);
+  body += fmt::format("\r\n-- \r\nlookout, {} events ({})\r\n", rows.size(), id);
+  return message_envelope(c, id, headline(rows), "group", now) + body;
+}
+
+SmtpRequest email_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url,
+                          WallTime now) {
+  SmtpRequest r;
+  r.url = c.smtp_url.reveal();
+  r.require_starttls = c.starttls && r.url.rfind("smtp://", 0) == 0;
+  if (c.username) r.username = c.username->reveal();
+  if (c.password) r.password = c.password->reveal();
+  r.mail_from = fmt::format("<{}>", c.from);
+  for (const auto& to : c.to) r.recipients.push_back(fmt::format("<{}>", to));
+  r.message = email_message(c, rows, public_url, now);
+  return r;
+}
+
+DeliveryOutcome smtp_outcome(CURLcode code, long status, const std::string& detail) {
+  if (code == CURLE_OK) return {DeliveryOutcome::Kind::kDelivered, fmt::format("SMTP {}", status)};
+  // Wrong credentials or a server without the TLS we require do not fix themselves.
+  if (code == CURLE_LOGIN_DENIED || code == CURLE_USE_SSL_FAILED)
+    return {DeliveryOutcome::Kind::kPermanent, detail};
+  return {DeliveryOutcome::Kind::kRetry, detail};
+}
+
+void EmailChannel::send(const std::vector<OutboxRow>& rows, Done done) {
+  const SmtpRequest r = email_request(config(), rows, public_url(), clock().wall());
+  run(
+      [&](Transfer& t) {
+        curl_easy_setopt(t.easy(), CURLOPT_URL, r.url.c_str());
+        curl_easy_setopt(t.easy(), CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+        if (r.require_starttls)
+          curl_easy_setopt(t.easy(), CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+        if (r.username) curl_easy_setopt(t.easy(), CURLOPT_USERNAME, r.username->c_str());
+        if (r.password) curl_easy_setopt(t.easy(), CURLOPT_PASSWORD, r.password->c_str());
+        curl_easy_setopt(t.easy(), CURLOPT_MAIL_FROM, r.mail_from.c_str());
+        for (const auto& to : r.recipients) t.recipient(to);
+        t.upload(r.message);
+      },
+      smtp_outcome, std::move(done));
+}
+
+}  // namespace lookout

@@ -1,0 +1,51 @@
+// The email channel: one message per batch over SMTP (or SMTPS). The message text and the
+// envelope are pure functions of the rows (email_request); EmailChannel only sends them.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alerting/channels/curl_channel.h"
+#include "alerting/message.h"
+
+namespace lookout {
+
+// "[DOWN] portal-home: expected status 200, got 503"; one line, at most 200 characters.
+std::string headline(const OutboxRow& row);
+// One row: the headline above. More: "[480 DOWN, 20 DEGRADED] api-1 and 499 more".
+std::string headline(const Batch& rows);
+
+// A complete RFC 5322 message (CRLF line ends, dot-stuffing left to the SMTP client).
+std::string email_message(const ChannelConfig& c, const OutboxRow& row,
+                          const std::string& public_url, WallTime now);
+// One row: the message above. More: one message that counts them, lists the first 100 worst
+// first and links to the status page for the rest.
+std::string email_message(const ChannelConfig& c, const Batch& rows, const std::string& public_url,
+                          WallTime now);
+
+struct SmtpRequest {
+  std::string url;
+  bool require_starttls = false;  // smtp:// with starttls; smtps:// is TLS from the start
+  std::optional<std::string> username, password;
+  std::string mail_from;                // "<from>"
+  std::vector<std::string> recipients;  // "<to>", each of the channel's addresses
+  std::string message;
+};
+SmtpRequest email_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url,
+                          WallTime now);
+
+// The server accepted the message after DATA: delivered. Refused credentials, or a server
+// without the TLS we require, fail for good; anything else, from the network or the server,
+// is retried.
+DeliveryOutcome smtp_outcome(CURLcode code, long status, const std::string& detail);
+
+class EmailChannel final : public CurlChannel {
+ public:
+  using CurlChannel::CurlChannel;
+  void send(const std::vector<OutboxRow>& rows, Done done) override;
+};
+
+}  // namespace lookout

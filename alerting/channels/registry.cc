@@ -1,0 +1,50 @@
+#include "alerting/channels/registry.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+#include <stdexcept>
+
+#include "alerting/channels/email.h"
+#include "alerting/channels/sms.h"
+#include "alerting/channels/webhook.h"
+
+namespace lookout {
+namespace {
+
+template <class T>
+std::unique_ptr<Channel> construct_channel(const ChannelConfig& c, CurlBridge& curl,
+                                           const Clock& clock, std::string public_url,
+                                           std::shared_ptr<const Redactor> redactor) {
+  return std::make_unique<T>(c, curl, clock, std::move(public_url), std::move(redactor));
+}
+
+constexpr ChannelKind kChannelKinds[] = {
+    {ChannelType::kEmail, &construct_channel<EmailChannel>, false},
+    {ChannelType::kWebhook, &construct_channel<WebhookChannel>, false},
+    {ChannelType::kSms, &construct_channel<SmsChannel>, true},
+};
+
+}  // namespace
+
+const ChannelKind& channel_kind(ChannelType type) {
+  const auto* it = std::find_if(std::begin(kChannelKinds), std::end(kChannelKinds),
+                                [type](const ChannelKind& k) { return k.type == type; });
+  // A type the config accepts but the table lacks: fail loudly rather than read past the end.
+  if (it == std::end(kChannelKinds))
+    throw std::logic_error(fmt::format("no channel kind for type {}", to_string(type)));
+  return *it;
+}
+
+std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock,
+                                      std::string public_url,
+                                      std::shared_ptr<const Redactor> redactor) {
+  return channel_kind(c.type).make(c, curl, clock, std::move(public_url), std::move(redactor));
+}
+
+std::vector<std::string> row_recipients(const ChannelConfig& c) {
+  return channel_kind(c.type).row_per_recipient ? c.to : std::vector<std::string>{""};
+}
+
+}  // namespace lookout

@@ -1,0 +1,40 @@
+// Every kind of channel, in one table: how to make it and who gets a notification of their
+// own. A new kind is its file pair beside this one, a line in the table, its tests and its docs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "alerting/channels/channel.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/secret.h"
+
+namespace lookout {
+
+class CurlBridge;
+
+struct ChannelKind {
+  using Factory = std::unique_ptr<Channel> (*)(const ChannelConfig& c, CurlBridge& curl,
+                                               const Clock& clock, std::string public_url,
+                                               std::shared_ptr<const Redactor> redactor);
+  ChannelType type;
+  Factory make;
+  // Each recipient gets messages of their own (an SMS goes to one number), so an event makes
+  // an outbox row per recipient; otherwise one row, and one message that names them all.
+  bool row_per_recipient;
+};
+
+// The entry for `type`; every ChannelType must have one (std::logic_error otherwise).
+const ChannelKind& channel_kind(ChannelType type);
+
+std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock,
+                                      std::string public_url,
+                                      std::shared_ptr<const Redactor> redactor);
+
+// The recipient of each outbox row an event makes for this channel: each of `to`, or a single
+// empty one.
+std::vector<std::string> row_recipients(const ChannelConfig& c);
+
+}  // namespace lookout

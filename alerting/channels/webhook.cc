@@ -1,0 +1,68 @@
+#include "alerting/channels/webhook.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <nlohmann/json.hpp>
+
+namespace lookout {
+
+std::string webhook_body(const OutboxRow& row, WallTime sent_at) {
+  return nlohmann::json{{"version", 1},
+                        {"id", row.id},
+                        {"event", row.event},
+                        {"sent_at", rfc3339(sent_at)},
+                        {"incident", incident_of(row)}}
+      .dump();
+}
+
+std::string webhook_body(const Batch& rows, WallTime sent_at, const std::string& public_url) {
+  if (rows.size() == 1) return webhook_body(rows.front(), sent_at);
+  nlohmann::json counts = nlohmann::json::object();
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& r : rows) {
+    counts[r.event] = counts.value(r.event, 0) + 1;
+    events.push_back({{"id", r.id}, {"event", r.event}, {"incident", incident_of(r)}});
+  }
+  return nlohmann::json{{"version", 1},
+                        {"id", notification_id(rows)},
+                        {"event", "group"},
+                        {"sent_at", rfc3339(sent_at)},
+                        {"route", rows.front().route},
+                        {"count", rows.size()},
+                        {"counts", counts},
+                        {"status_url", status_url(public_url)},
+                        {"events", events}}
+      .dump();
+}
+
+std::string webhook_signature(const std::string& secret, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+  std::string hex = "sha256=";
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", mac[i]);
+  return hex;
+}
+
+HttpPost webhook_request(const ChannelConfig& c, const Batch& rows, WallTime sent_at,
+                         const std::string& public_url) {
+  HttpPost r;
+  r.url = c.url.reveal();
+  r.body = webhook_body(rows, sent_at, public_url);
+  r.headers = {
+      "Content-Type: application/json", fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION),
+      "Idempotency-Key: " + notification_id(rows), "X-Lookout-Event: " + notification_event(rows)};
+  if (c.secret)
+    r.headers.push_back("X-Lookout-Signature: " + webhook_signature(c.secret->reveal(), r.body));
+  for (const auto& [k, v] : c.headers) r.headers.push_back(k + ": " + v.reveal());
+  return r;
+}
+
+void WebhookChannel::send(const std::vector<OutboxRow>& rows, Done done) {
+  post(webhook_request(config(), rows, clock().wall(), public_url()), std::move(done));
+}
+
+}  // namespace lookout

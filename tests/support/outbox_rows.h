@@ -1,0 +1,48 @@
+// Notifications of a made-up incident, for the tests of what the channels render.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+#include "alerting/incidents.h"
+
+namespace lookout::test {
+
+// 2026-12-01T02:00:00Z, when the incidents below started.
+inline const WallTime kIncidentStart{std::chrono::seconds{1'796'090'400}};
+
+// A notification of incident 42 of `monitor` (group "Portal", http, down since kIncidentStart,
+// with an ack link), id evt_0123, on channel "c" of route "oncall" for "+1555".
+inline OutboxRow incident_row(const std::string& event,
+                              const std::string& cause = "expected status 200, got 503",
+                              const std::string& monitor = "portal-home") {
+  IncidentRecord i;
+  i.id = 42;
+  i.monitor = monitor;
+  i.group = "Portal";
+  i.type = "http";
+  i.cause = cause;
+  i.started_at = kIncidentStart;
+  const std::string payload = incident_payload(i, "https://status.test/ack/42.1.abc");
+  return OutboxRow{"evt_0123", 42, event, "c", "oncall", "+1555", kIncidentStart, payload};
+}
+
+// What `lookout alert-test` sends: no incident.
+inline OutboxRow test_row() { return OutboxRow{"evt_1", 0, "test", "c", "", "", WallTime{}, ""}; }
+
+// A batch of `n` as the dispatcher sends it, worst first: api-000 ... opened, the last one
+// resolved, with ids evt_0000, evt_0001, ...
+inline std::vector<OutboxRow> storm(size_t n) {
+  std::vector<OutboxRow> rows;
+  for (size_t i = 0; i < n; ++i) {
+    OutboxRow r = incident_row(i + 1 == n ? "incident.resolved" : "incident.opened",
+                               "expected status 200, got 503", fmt::format("api-{:03}", i));
+    r.id = fmt::format("evt_{:04}", i);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+}  // namespace lookout::test
