@@ -12,7 +12,7 @@ enum class Result { kPass, kWarn, kFail, kSkipped };
 const char* to_string(Result r);
 
 struct CheckResult {
-  std::string id;        // the kind, or "kind:subject" ("private_route:/admin", "dkim:s1")
+  std::string id;  // the kind, or "kind:subject" ("private_route:/admin", "dkim:s1")
   std::string title;
   std::string criteria;  // what passes
   Result result = Result::kSkipped;
@@ -23,7 +23,8 @@ struct CheckResult {
 
 // A check of the catalogue's `kind` with its verdict. `subject` names what it was about (a path,
 // a selector) in the id and title. An unknown kind is a programming error and throws.
-CheckResult make_check(std::string_view kind, Result result, std::string evidence, std::string_view subject = {});
+CheckResult make_check(std::string_view kind, Result result, std::string evidence,
+                       std::string_view subject = {});
 
 // 0 when nothing failed, 1 when anything did (warnings and skips do not fail an audit).
 int exit_code(const std::vector<CheckResult>& checks);

@@ -10,7 +10,8 @@ namespace {
 
 // Columns count characters, not bytes: evidence may hold "…" and names in any script.
 size_t display_width(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 std::string pad(const std::string& s, size_t width) {
@@ -57,7 +58,8 @@ std::vector<std::string> wrap(std::string_view text, size_t width) {
       word.remove_prefix(cut);
     }
     if (word.empty()) continue;
-    if (!line.empty() && display_width(line) + 1 + display_width(word) > width) lines.push_back(std::exchange(line, ""));
+    if (!line.empty() && display_width(line) + 1 + display_width(word) > width)
+      lines.push_back(std::exchange(line, ""));
     if (!line.empty()) line += ' ';
     line += word;
   }
@@ -67,27 +69,35 @@ std::vector<std::string> wrap(std::string_view text, size_t width) {
 
 std::string render_table(const AuditReport& r, size_t width) {
   constexpr size_t kResult = 7, kCheck = 30, kCriteria = 34, kGaps = 6;
-  const size_t evidence_w = std::max<size_t>(30, width > kResult + kCheck + kCriteria + kGaps ? width - kResult - kCheck - kCriteria - kGaps : 0);
+  const size_t evidence_w = std::max<size_t>(30, width > kResult + kCheck + kCriteria + kGaps
+                                                     ? width - kResult - kCheck - kCriteria - kGaps
+                                                     : 0);
   std::string out = fmt::format("lookout audit of {}\n\n", r.targets.https_url);
-  out += fmt::format("{}  {}  {}  {}\n", pad("RESULT", kResult), pad("CHECK", kCheck), pad("PASS CRITERIA", kCriteria), "EVIDENCE");
+  out += fmt::format("{}  {}  {}  {}\n", pad("RESULT", kResult), pad("CHECK", kCheck),
+                     pad("PASS CRITERIA", kCriteria), "EVIDENCE");
   for (const auto& c : r.checks) {
     std::string result = to_string(c.result);
-    std::transform(result.begin(), result.end(), result.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    std::transform(result.begin(), result.end(), result.begin(),
+                   [](unsigned char ch) { return std::toupper(ch); });
     const auto title = wrap(c.title, kCheck);
     const auto criteria = wrap(c.criteria, kCriteria);
     const auto evidence = wrap(c.evidence, evidence_w);
     const size_t rows = std::max({title.size(), criteria.size(), evidence.size()});
     for (size_t i = 0; i < rows; ++i) {
-      const std::string line = fmt::format("{}  {}  {}  {}", pad(i == 0 ? result : "", kResult), pad(i < title.size() ? title[i] : "", kCheck),
-                                           pad(i < criteria.size() ? criteria[i] : "", kCriteria), i < evidence.size() ? evidence[i] : "");
+      const std::string line = fmt::format("{}  {}  {}  {}", pad(i == 0 ? result : "", kResult),
+                                           pad(i < title.size() ? title[i] : "", kCheck),
+                                           pad(i < criteria.size() ? criteria[i] : "", kCriteria),
+                                           i < evidence.size() ? evidence[i] : "");
       out += line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
     }
     if (c.result == Result::kFail || c.result == Result::kWarn) {
       const std::string indent(kResult + 2, ' ');
       const size_t text_w = width > indent.size() + 5 ? width - indent.size() - 5 : 40;
-      for (const auto& [label, text] : {std::pair<const char*, const std::string&>{"why:", c.why}, {"fix:", c.fix}}) {
+      for (const auto& [label, text] :
+           {std::pair<const char*, const std::string&>{"why:", c.why}, {"fix:", c.fix}}) {
         const auto lines = wrap(text, text_w);
-        for (size_t i = 0; i < lines.size(); ++i) out += fmt::format("{}{:<5}{}\n", indent, i == 0 ? label : "", lines[i]);
+        for (size_t i = 0; i < lines.size(); ++i)
+          out += fmt::format("{}{:<5}{}\n", indent, i == 0 ? label : "", lines[i]);
       }
     }
   }

@@ -20,13 +20,17 @@ struct Pattern {
 const std::vector<std::unique_ptr<Pattern>>& patterns() {
   static const auto* list = [] {
     auto* v = new std::vector<std::unique_ptr<Pattern>>;
-    auto add = [&](const char* kind, const char* re) { v->push_back(std::unique_ptr<Pattern>(new Pattern{kind, RE2(re)})); };
-    add("private key", R"re((-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----))re");
+    auto add = [&](const char* kind, const char* re) {
+      v->push_back(std::unique_ptr<Pattern>(new Pattern{kind, RE2(re)}));
+    };
+    add("private key",
+        R"re((-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----))re");
     add("AWS access key", R"re(\b((?:AKIA|ASIA)[0-9A-Z]{16})\b)re");
     add("Google API key", R"re(\b(AIza[0-9A-Za-z_\-]{35}))re");
     add("Stripe live secret key", R"re(\b((?:sk|rk)_live_[0-9A-Za-z]{20,}))re");
     add("Slack token", R"re(\b(xox[abposr]-[0-9A-Za-z\-]{10,}))re");
-    add("Slack webhook", R"re((https://hooks\.slack\.com/services/T[0-9A-Za-z]+/B[0-9A-Za-z]+/[0-9A-Za-z]+))re");
+    add("Slack webhook",
+        R"re((https://hooks\.slack\.com/services/T[0-9A-Za-z]+/B[0-9A-Za-z]+/[0-9A-Za-z]+))re");
     add("GitHub token", R"re(\b(gh[pousr]_[0-9A-Za-z]{36,}))re");
     add("Telegram bot token", R"re(\b([0-9]{8,10}:AA[0-9A-Za-z_\-]{33}))re");
     add("SendGrid key", R"re(\b(SG\.[0-9A-Za-z_\-]{22}\.[0-9A-Za-z_\-]{43}))re");
@@ -38,18 +42,22 @@ const std::vector<std::unique_ptr<Pattern>>& patterns() {
 
 // A value assigned to a name that says it is secret: api_key = "…", "clientSecret": "…".
 const RE2& named_value() {
-  static const RE2 re(
-      R"re((?i)([a-z0-9_.\-]*(?:api[_\-]?key|apikey|secret|token|passw(?:or)?d|access[_\-]?key|auth[_\-]?key|private[_\-]?key)[a-z0-9_\-]*)["']?\s*[:=]\s*["'`]([^"'`\s]{16,256})["'`])re");
+  static const RE2 re(R"re((?i)([a-z0-9_.\-]*(?:api[_\-]?key|apikey|secret|token|passw(?:or)?d)re"
+                      R"re(|access[_\-]?key|auth[_\-]?key|private[_\-]?key)[a-z0-9_\-]*))re"
+                      R"re(["']?\s*[:=]\s*["'`]([^"'`\s]{16,256})["'`])re");
   return re;
 }
 
 int line_of(std::string_view text, size_t offset) {
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+  return 1 + static_cast<int>(std::count(text.begin(),
+                                         text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
 }
 
 bool looks_random(std::string_view v) {
-  const bool letters = std::any_of(v.begin(), v.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
-  const bool digits = std::any_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  const bool letters = std::any_of(
+      v.begin(), v.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+  const bool digits = std::any_of(
+      v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
   return letters && digits && shannon_entropy(v) >= 3.5;
 }
 
@@ -82,7 +90,9 @@ std::vector<SecretFinding> scan_for_secrets(std::string_view text) {
     while (RE2::FindAndConsume(&input, p->re, &value)) {
       const size_t at = static_cast<size_t>(value.data() - text.data());
       taken.emplace_back(at, at + value.size());
-      found.emplace_back(at, SecretFinding{p->kind, line_of(text, at), mask_secret(std::string_view(value.data(), value.size()))});
+      found.emplace_back(at,
+                         SecretFinding{p->kind, line_of(text, at),
+                                       mask_secret(std::string_view(value.data(), value.size()))});
     }
   }
   re2::StringPiece input(text.data(), text.size());
@@ -90,12 +100,16 @@ std::vector<SecretFinding> scan_for_secrets(std::string_view text) {
   while (RE2::FindAndConsume(&input, named_value(), &name, &value)) {
     const std::string_view v(value.data(), value.size());
     const size_t at = static_cast<size_t>(value.data() - text.data());
-    const bool overlaps = std::any_of(taken.begin(), taken.end(), [&](const auto& s) { return at < s.second && s.first < at + v.size(); });
+    const bool overlaps = std::any_of(taken.begin(), taken.end(), [&](const auto& s) {
+      return at < s.second && s.first < at + v.size();
+    });
     if (overlaps || !looks_random(v)) continue;
-    found.emplace_back(at, SecretFinding{"value assigned to " + std::string(name.data(), name.size()), line_of(text, at),
-                                         mask_secret(v)});
+    found.emplace_back(at,
+                       SecretFinding{"value assigned to " + std::string(name.data(), name.size()),
+                                     line_of(text, at), mask_secret(v)});
   }
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<SecretFinding> out;
   for (auto& f : found) out.push_back(std::move(f.second));
   return out;

@@ -285,7 +285,8 @@ CheckResult judge_cookies(const std::vector<SeenCookie>& cookies, int responses_
 std::optional<std::string> refusal_leak(std::string_view body) {
   static const RE2 email(R"re(([A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}))re");
   static const RE2 trace(
-      R"re((Traceback \(most recent call last\)|\n\s+at [\w$.<>]+\(|Exception in thread|SQLSTATE\[|ORA-[0-9]{5}|stack trace:|\.java:[0-9]+\)|\.py", line [0-9]+))re");
+      R"re((Traceback \(most recent call last\)|\n\s+at [\w$.<>]+\(|Exception in thread)re"
+      R"re(|SQLSTATE\[|ORA-[0-9]{5}|stack trace:|\.java:[0-9]+\)|\.py", line [0-9]+))re");
   std::string address;
   if (RE2::PartialMatch(body, email, &address))
     return fmt::format("an email address ({})", mask_secret(address));

@@ -53,7 +53,8 @@ std::optional<std::string> refusal_leak(std::string_view body);
 
 // Whether `f` serves the file at `path`, given the answer to a path that cannot exist (`control`),
 // so a catch-all page is not mistaken for the file; the evidence when it does.
-std::optional<std::string> exposed_file(const std::string& path, const Fetched& f, const Fetched& control);
+std::optional<std::string> exposed_file(const std::string& path, const Fetched& f,
+                                        const Fetched& control);
 // A source map: a JSON object with "mappings".
 bool is_source_map(const Fetched& f);
 

@@ -141,7 +141,8 @@ std::optional<Secret> Parser::credential(const toml::node& n, std::string_view k
 std::optional<Secret> Parser::named_value(const toml::node& n, std::string_view name,
                                           std::string_view key) {
   static const RE2 kCredential(
-      R"re((?i)^(authorization|proxy-authorization|x-api-key|api-key|x-auth-token|password|passwd|secret|token|api_key|client_secret)$)re");
+      R"re((?i)^(authorization|proxy-authorization|x-api-key|api-key|x-auth-token|password)re"
+      R"re(|passwd|secret|token|api_key|client_secret)$)re");
   return RE2::FullMatch(name, kCredential) ? credential(n, key) : text(n, key);
 }
 

@@ -13,7 +13,8 @@ struct HistoryParams {
   int64_t step_ms = 0;
   std::string error;
 };
-HistoryParams parse_history_params(const std::string& window, const std::string& step, int64_t now_ms);
+HistoryParams parse_history_params(const std::string& window, const std::string& step,
+                                   int64_t now_ms);
 inline constexpr int64_t kMaxHistoryPoints = 10'000;
 
 }  // namespace lookout

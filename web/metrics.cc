@@ -39,9 +39,12 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   std::string out;
   out.reserve(estimate);
   auto visible = [&](const MonitorView& m) { return m.is_public || include_private; };
-  auto visible_name = [&](const std::string& name) { return include_private || s.find(name, false) != nullptr; };
+  auto visible_name = [&](const std::string& name) {
+    return include_private || s.find(name, false) != nullptr;
+  };
 
-  header(out, "lookout_probe_success", "gauge", "Whether the last run of the monitor was up (1) or not (0).");
+  header(out, "lookout_probe_success", "gauge",
+         "Whether the last run of the monitor was up (1) or not (0).");
   for (const auto& m : s.views()) {
     if (!visible(m) || !m.last_outcome) continue;
     out += fmt::format("lookout_probe_success{{monitor=\"{}\"}} {}\n", escape_label(m.name),
@@ -58,47 +61,54 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
         {"total", &m.timings.total_us}};
     for (const auto& [phase, v] : phases) {
       if (!*v) continue;
-      out += fmt::format("lookout_probe_duration_seconds{{monitor=\"{}\",phase=\"{}\"}} {:.6f}\n", escape_label(m.name),
-                         phase, static_cast<double>(**v) / 1e6);
+      out += fmt::format("lookout_probe_duration_seconds{{monitor=\"{}\",phase=\"{}\"}} {:.6f}\n",
+                         escape_label(m.name), phase, static_cast<double>(**v) / 1e6);
     }
   }
   header(out, "lookout_cert_expiry_timestamp_seconds", "gauge",
          "When the earliest certificate of the verified chain expires (Unix seconds).");
   for (const auto& m : s.views()) {
     if (!visible(m) || !m.cert_not_after) continue;
-    out += fmt::format("lookout_cert_expiry_timestamp_seconds{{monitor=\"{}\"}} {}\n", escape_label(m.name),
-                       to_unix_ms(*m.cert_not_after) / 1000);
+    out += fmt::format("lookout_cert_expiry_timestamp_seconds{{monitor=\"{}\"}} {}\n",
+                       escape_label(m.name), to_unix_ms(*m.cert_not_after) / 1000);
   }
   header(out, "lookout_slo_p95_seconds", "gauge", "The p95 latency over the monitor's slo.window.");
   for (const auto& m : s.views()) {
     if (!visible(m) || !m.slo) continue;
-    out += fmt::format("lookout_slo_p95_seconds{{monitor=\"{}\"}} {:.6f}\n", escape_label(m.name), m.slo->p95_ms / 1000.0);
+    out += fmt::format("lookout_slo_p95_seconds{{monitor=\"{}\"}} {:.6f}\n", escape_label(m.name),
+                       m.slo->p95_ms / 1000.0);
   }
   header(out, "lookout_monitor_state", "gauge", "The monitor's state: 1 for the current one.");
   for (const auto& m : s.views()) {
     if (!visible(m)) continue;
-    for (State st : {State::kUnknown, State::kUp, State::kDegraded, State::kDown, State::kMaintenance}) {
-      out += fmt::format("lookout_monitor_state{{monitor=\"{}\",state=\"{}\"}} {}\n", escape_label(m.name), to_string(st),
-                         m.state == st ? 1 : 0);
+    for (State st :
+         {State::kUnknown, State::kUp, State::kDegraded, State::kDown, State::kMaintenance}) {
+      out += fmt::format("lookout_monitor_state{{monitor=\"{}\",state=\"{}\"}} {}\n",
+                         escape_label(m.name), to_string(st), m.state == st ? 1 : 0);
     }
   }
   header(out, "lookout_probe_runs_total", "counter", "Runs finished since the daemon started.");
   for (const auto& m : s.views()) {
     if (!visible(m)) continue;
-    out += fmt::format("lookout_probe_runs_total{{monitor=\"{}\"}} {}\n", escape_label(m.name), m.runs);
+    out += fmt::format("lookout_probe_runs_total{{monitor=\"{}\"}} {}\n", escape_label(m.name),
+                       m.runs);
   }
-  header(out, "lookout_probe_failures_total", "counter", "Runs that were not up since the daemon started.");
+  header(out, "lookout_probe_failures_total", "counter",
+         "Runs that were not up since the daemon started.");
   for (const auto& m : s.views()) {
     if (!visible(m)) continue;
-    out += fmt::format("lookout_probe_failures_total{{monitor=\"{}\"}} {}\n", escape_label(m.name), m.failures);
+    out += fmt::format("lookout_probe_failures_total{{monitor=\"{}\"}} {}\n", escape_label(m.name),
+                       m.failures);
   }
 
   const auto& lag = s.scheduler.lag;
-  header(out, "lookout_scheduler_lag_seconds", "histogram", "Time from a run's due time to its start.");
+  header(out, "lookout_scheduler_lag_seconds", "histogram",
+         "Time from a run's due time to its start.");
   uint64_t cumulative = 0;
   for (size_t i = 0; i < LagHistogram::kBounds.size(); ++i) {
     cumulative += lag.counts[i];
-    out += fmt::format("lookout_scheduler_lag_seconds_bucket{{le=\"{}\"}} {}\n", LagHistogram::kBounds[i], cumulative);
+    out += fmt::format("lookout_scheduler_lag_seconds_bucket{{le=\"{}\"}} {}\n",
+                       LagHistogram::kBounds[i], cumulative);
   }
   out += fmt::format("lookout_scheduler_lag_seconds_bucket{{le=\"+Inf\"}} {}\n", lag.total);
   out += fmt::format("lookout_scheduler_lag_seconds_sum {:.6f}\n", lag.sum_seconds);
@@ -106,31 +116,42 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
 
   header(out, "lookout_scheduler_runs_started_total", "counter", "Runs started.");
   out += fmt::format("lookout_scheduler_runs_started_total {}\n", s.scheduler.started);
-  header(out, "lookout_scheduler_skipped_total", "counter", "Runs skipped because the previous run of the monitor was still going.");
+  header(out, "lookout_scheduler_skipped_total", "counter",
+         "Runs skipped because the previous run of the monitor was still going.");
   out += fmt::format("lookout_scheduler_skipped_total {}\n", s.scheduler.skipped_busy);
-  header(out, "lookout_scheduler_deferred_total", "counter",
-         "Runs put back to start again because lookout was out of file descriptors (never judged).");
+  header(
+      out, "lookout_scheduler_deferred_total", "counter",
+      "Runs put back to start again because lookout was out of file descriptors (never judged).");
   out += fmt::format("lookout_scheduler_deferred_total {}\n", s.scheduler.deferred);
-  header(out, "lookout_scheduler_missed_slots_total", "counter", "Schedule slots passed over because the loop fell behind.");
+  header(out, "lookout_scheduler_missed_slots_total", "counter",
+         "Schedule slots passed over because the loop fell behind.");
   out += fmt::format("lookout_scheduler_missed_slots_total {}\n", s.scheduler.missed_slots);
   header(out, "lookout_scheduler_in_flight", "gauge", "Runs in flight.");
   out += fmt::format("lookout_scheduler_in_flight {}\n", s.scheduler.in_flight);
-  header(out, "lookout_scheduler_waiting", "gauge", "Due runs waiting for max_in_flight or max_per_host.");
+  header(out, "lookout_scheduler_waiting", "gauge",
+         "Due runs waiting for max_in_flight or max_per_host.");
   out += fmt::format("lookout_scheduler_waiting {}\n", s.scheduler.waiting);
   header(out, "lookout_monitors", "gauge", "Monitors configured.");
   out += fmt::format("lookout_monitors {}\n", s.monitors_total);
 
-  header(out, "lookout_notifications_total", "counter", "Notification attempts by channel and outcome.");
+  header(out, "lookout_notifications_total", "counter",
+         "Notification attempts by channel and outcome.");
   for (const auto& [key, n] : s.notifications.outcomes) {
-    out += fmt::format("lookout_notifications_total{{channel=\"{}\",outcome=\"{}\"}} {}\n", escape_label(key.first), key.second, n);
+    out += fmt::format("lookout_notifications_total{{channel=\"{}\",outcome=\"{}\"}} {}\n",
+                       escape_label(key.first), key.second, n);
   }
-  header(out, "lookout_outbox_pending", "gauge", "Notifications not yet delivered, failed or given up.");
+  header(out, "lookout_outbox_pending", "gauge",
+         "Notifications not yet delivered, failed or given up.");
   out += fmt::format("lookout_outbox_pending {}\n", s.notifications.pending);
-  header(out, "lookout_outbox_oldest_pending_seconds", "gauge", "Age of the oldest pending notification.");
-  out += fmt::format("lookout_outbox_oldest_pending_seconds {:.3f}\n",
-                     s.notifications.oldest_pending
-                         ? std::max(0.0, std::chrono::duration<double>(s.built_at - *s.notifications.oldest_pending).count())
-                         : 0.0);
+  header(out, "lookout_outbox_oldest_pending_seconds", "gauge",
+         "Age of the oldest pending notification.");
+  out += fmt::format(
+      "lookout_outbox_oldest_pending_seconds {:.3f}\n",
+      s.notifications.oldest_pending
+          ? std::max(
+                0.0,
+                std::chrono::duration<double>(s.built_at - *s.notifications.oldest_pending).count())
+          : 0.0);
   header(out, "lookout_incidents_open", "gauge", "Open incidents.");
   size_t open = 0;
   for (const auto& i : s.open_incidents) open += (visible_name(i.monitor) ? 1 : 0);
@@ -140,14 +161,18 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   out += fmt::format("lookout_storage_ok {}\n", store.ok ? 1 : 0);
   header(out, "lookout_storage_rows_written_total", "counter", "Result rows committed to storage.");
   out += fmt::format("lookout_storage_rows_written_total {}\n", store.rows_written);
-  header(out, "lookout_storage_rows_dropped_total", "counter", "Result rows dropped because storage stayed unwritable.");
+  header(out, "lookout_storage_rows_dropped_total", "counter",
+         "Result rows dropped because storage stayed unwritable.");
   out += fmt::format("lookout_storage_rows_dropped_total {}\n", store.rows_dropped);
   header(out, "lookout_storage_backlog", "gauge", "Result rows waiting to be written.");
   out += fmt::format("lookout_storage_backlog {}\n", store.backlog);
-  header(out, "lookout_storage_housekeeping_seconds", "gauge", "Wall time of the last rollup, retention and summary pass.");
+  header(out, "lookout_storage_housekeeping_seconds", "gauge",
+         "Wall time of the last rollup, retention and summary pass.");
   out += fmt::format("lookout_storage_housekeeping_seconds {:.6f}\n", store.housekeeping_seconds);
-  header(out, "lookout_storage_housekeeping_cpu_seconds", "gauge", "CPU time of the last rollup, retention and summary pass.");
-  out += fmt::format("lookout_storage_housekeeping_cpu_seconds {:.6f}\n", store.housekeeping_cpu_seconds);
+  header(out, "lookout_storage_housekeeping_cpu_seconds", "gauge",
+         "CPU time of the last rollup, retention and summary pass.");
+  out += fmt::format("lookout_storage_housekeeping_cpu_seconds {:.6f}\n",
+                     store.housekeeping_cpu_seconds);
   return out;
 }
 

@@ -203,22 +203,39 @@ std::string render_monitor_page(const MonitorPageInput& in) {
 
 const std::string& stylesheet() {
   static const std::string css =
-      R"css(:root{--bg:#fff;--fg:#1f2328;--muted:#59636e;--card:#f6f8fa;--line:#d1d9e0;--up:#1a7f37;--degraded:#9a6700;--down:#cf222e;--maint:#0969da}
-@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--card:#151b23;--line:#3d444d;--up:#3fb950;--degraded:#d29922;--down:#f85149;--maint:#4493f8}}
-*{box-sizing:border-box}body{margin:0 auto;max-width:960px;padding:16px;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif}
+      R"css(:root{--bg:#fff;--fg:#1f2328;--muted:#59636e;--card:#f6f8fa;--line:#d1d9e0;--up:#1a7f37;
+--degraded:#9a6700;--down:#cf222e;--maint:#0969da}
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;
+--card:#151b23;--line:#3d444d;--up:#3fb950;--degraded:#d29922;--down:#f85149;--maint:#4493f8}}
+*{box-sizing:border-box}
+body{margin:0 auto;max-width:960px;padding:16px;background:var(--bg);color:var(--fg);
+font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif}
 a{color:inherit}h1{font-size:1.6rem;margin:.2em 0}h2{font-size:1.15rem;margin:1.2em 0 .4em}
 .banner{padding:12px 16px;border-radius:8px;font-weight:600;color:#fff;background:var(--up)}
-.banner-partial,.banner.state-degraded{background:var(--degraded)}.banner-major,.banner.state-down{background:var(--down)}
-.banner-maintenance,.banner.state-maintenance{background:var(--maint)}.banner.state-unknown{background:var(--muted)}
-ul{list-style:none;padding:0;margin:0}.monitor{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 12px;margin:8px 0}
-.row{display:flex;justify-content:space-between;gap:12px;flex-wrap:wrap}.detail{color:var(--muted);font-size:.9rem}
-.state{font-weight:600}.state-up .state{color:var(--up)}.state-degraded .state{color:var(--degraded)}.state-down .state{color:var(--down)}.state-maintenance .state{color:var(--maint)}
-svg.bars{display:block;width:100%;height:28px;margin-top:6px}svg.chart{width:100%;height:auto;background:var(--card);border-radius:8px}
+.banner-partial,.banner.state-degraded{background:var(--degraded)}
+.banner-major,.banner.state-down{background:var(--down)}
+.banner-maintenance,.banner.state-maintenance{background:var(--maint)}
+.banner.state-unknown{background:var(--muted)}
+ul{list-style:none;padding:0;margin:0}
+.monitor{background:var(--card);border:1px solid var(--line);border-radius:8px;
+padding:10px 12px;margin:8px 0}
+.row{display:flex;justify-content:space-between;gap:12px;flex-wrap:wrap}
+.detail{color:var(--muted);font-size:.9rem}
+.state{font-weight:600}.state-up .state{color:var(--up)}
+.state-degraded .state{color:var(--degraded)}.state-down .state{color:var(--down)}
+.state-maintenance .state{color:var(--maint)}
+svg.bars{display:block;width:100%;height:28px;margin-top:6px}
+svg.chart{width:100%;height:auto;background:var(--card);border-radius:8px}
 .grid{stroke:var(--line);stroke-width:1}.axis,.legend{fill:var(--muted);font-size:11px}
-.p50{fill:none;stroke:#1f6feb;stroke-width:2}.p95{fill:none;stroke:#bf8700;stroke-width:2}.p99{fill:none;stroke:#8250df;stroke-width:2}
+.p50{fill:none;stroke:#1f6feb;stroke-width:2}.p95{fill:none;stroke:#bf8700;stroke-width:2}
+.p99{fill:none;stroke:#8250df;stroke-width:2}
 .p50t{fill:#1f6feb}.p95t{fill:#bf8700}.p99t{fill:#8250df}.fail,.failt{fill:var(--down)}
-.incident{border-left:4px solid var(--down);padding:6px 10px;margin:6px 0;background:var(--card)}.incident.state-up{border-color:var(--up)}
-.flapping{color:var(--degraded);font-weight:600}.events{margin:4px 0 0 12px;font-size:.9rem;color:var(--muted)}dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dd{margin:0}
+.incident{border-left:4px solid var(--down);padding:6px 10px;margin:6px 0;
+background:var(--card)}
+.incident.state-up{border-color:var(--up)}
+.flapping{color:var(--degraded);font-weight:600}
+.events{margin:4px 0 0 12px;font-size:.9rem;color:var(--muted)}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dd{margin:0}
 footer{color:var(--muted);font-size:.85rem;margin-top:24px}
 )css";
   return css;

@@ -24,7 +24,8 @@ struct ChartPoint {
 std::string latency_chart_svg(const std::vector<ChartPoint>& points, const std::string& label);
 
 // A small uptime badge: "uptime | 99.95%".
-std::string badge_svg(const std::string& label, const std::string& value, const std::string& colour);
+std::string badge_svg(const std::string& label, const std::string& value,
+                      const std::string& colour);
 
 // The colour for an uptime percentage (grey without data).
 std::string uptime_colour(std::optional<double> uptime);

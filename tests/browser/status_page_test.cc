@@ -11,10 +11,18 @@
 namespace lookout::testing {
 namespace {
 
-std::string chromium(const std::vector<std::string>& extra, const std::string& url, const TempDir& dir) {
-  std::vector<std::string> args{"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                                "--disable-sync", "--user-data-dir=" + dir.file("chromium-profile")};
+std::string chromium(const std::vector<std::string>& extra, const std::string& url,
+                     const TempDir& dir) {
+  std::vector<std::string> args{"/usr/bin/chromium",
+                                "--headless",
+                                "--no-sandbox",
+                                "--disable-gpu",
+                                "--disable-quic",
+                                "--no-first-run",
+                                "--disable-background-networking",
+                                "--disable-component-update",
+                                "--disable-sync",
+                                "--user-data-dir=" + dir.file("chromium-profile")};
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back(url);
   Process p(args, {}, dir.path());
@@ -24,31 +32,40 @@ std::string chromium(const std::vector<std::string>& extra, const std::string& u
 }
 
 bool well_formed(const std::string& path) {
-  const std::string cmd = "/usr/bin/python3 -c 'import sys,xml.etree.ElementTree as E; E.parse(sys.argv[1])' " + path;
+  const std::string cmd =
+      "/usr/bin/python3 -c 'import sys,xml.etree.ElementTree as E; E.parse(sys.argv[1])' " + path;
   return std::system(cmd.c_str()) == 0;
 }
 
 TEST(StatusPage, RealBrowserRealHistory) {
-  if (!std::filesystem::exists("/usr/bin/chromium")) GTEST_FAIL() << "chromium is not installed (scripts/install-deps.sh --test)";
+  if (!std::filesystem::exists("/usr/bin/chromium"))
+    GTEST_FAIL() << "chromium is not installed (scripts/install-deps.sh --test)";
   TempDir dir;
   TargetServer target;
   add_standard_routes(target);
   target.start();
   // A week of history for m0..m2 before the daemon starts.
-  Process backfill({LOOKOUT_BACKFILL_BINARY, "--db", dir.file("lookout.db"), "--monitors", "3", "--days", "7", "--raw-days", "1"},
+  Process backfill({LOOKOUT_BACKFILL_BINARY, "--db", dir.file("lookout.db"), "--monitors", "3",
+                    "--days", "7", "--raw-days", "1"},
                    {}, dir.path());
   ASSERT_EQ(backfill.wait(120'000ms), 0) << backfill.err();
   const std::string token = "admin-token-for-the-browser-test";
   Daemon d(dir,
            fmt::format("[defaults]\ninterval = \"500ms\"\ntimeout = \"400ms\"\nfail_after = 1\n"
-                       "[[monitor]]\nname = \"m0\"\ntype = \"http\"\ngroup = \"Portal\"\npublic = true\nurl = \"http://127.0.0.1:{0}/ok\"\n"
-                       "[[monitor]]\nname = \"m1\"\ntype = \"http\"\ngroup = \"Portal\"\npublic = true\nurl = \"http://127.0.0.1:{0}/fail\"\n"
-                       "[[monitor]]\nname = \"m2\"\ntype = \"http\"\ngroup = \"Internal\"\nurl = \"http://127.0.0.1:{0}/ok\"\n",
+                       "[[monitor]]\nname = \"m0\"\ntype = \"http\"\ngroup = \"Portal\"\npublic = "
+                       "true\nurl = \"http://127.0.0.1:{0}/ok\"\n"
+                       "[[monitor]]\nname = \"m1\"\ntype = \"http\"\ngroup = \"Portal\"\npublic = "
+                       "true\nurl = \"http://127.0.0.1:{0}/fail\"\n"
+                       "[[monitor]]\nname = \"m2\"\ntype = \"http\"\ngroup = \"Internal\"\nurl = "
+                       "\"http://127.0.0.1:{0}/ok\"\n",
                        target.port()),
            "admin_token = \"${env:ADMIN}\"", {{"ADMIN", token}});
   d.start();
-  ASSERT_TRUE(wait_until([&] { return d.monitor("m1")["state"] == "down" && d.monitor("m0")["uptime_90d"].is_number(); },
-                         30'000ms));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return d.monitor("m1")["state"] == "down" && d.monitor("m0")["uptime_90d"].is_number();
+      },
+      30'000ms));
 
   const std::string base = fmt::format("http://127.0.0.1:{}", d.port());
   const std::string dom = chromium({"--dump-dom"}, base + "/", dir);
@@ -56,8 +73,10 @@ TEST(StatusPage, RealBrowserRealHistory) {
   EXPECT_NE(dom.find("data-monitor=\"m0\" data-state=\"up\""), std::string::npos);
   EXPECT_NE(dom.find("data-monitor=\"m1\" data-state=\"down\""), std::string::npos);
   EXPECT_NE(dom.find("Major outage"), std::string::npos) << "one of two public monitors is down";
-  EXPECT_NE(dom.find("class=\"incident state-down\""), std::string::npos) << "the open incident of m1 is listed";
-  EXPECT_EQ(dom.find("m2"), std::string::npos) << "the private monitor is invisible without the token";
+  EXPECT_NE(dom.find("class=\"incident state-down\""), std::string::npos)
+      << "the open incident of m1 is listed";
+  EXPECT_EQ(dom.find("m2"), std::string::npos)
+      << "the private monitor is invisible without the token";
   EXPECT_EQ(dom.find("Internal"), std::string::npos);
   // 90 daily bars with a tooltip each, and the backfilled p95.
   size_t bars = 0;
@@ -67,30 +86,38 @@ TEST(StatusPage, RealBrowserRealHistory) {
   EXPECT_NE(dom.find("p95 "), std::string::npos);
   // Nothing from elsewhere: every src and href stays on this host.
   const std::regex link(R"((src|href)=\"([^\"]*)\")");
-  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), link); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(dom.begin(), dom.end(), link); it != std::sregex_iterator();
+       ++it) {
     const std::string url = (*it)[2];
     EXPECT_TRUE(url.rfind("/", 0) == 0 || url.rfind(base, 0) == 0) << "external reference: " << url;
   }
 
   const std::string monitor_dom = chromium({"--dump-dom"}, base + "/monitor/m0", dir);
   size_t charts = 0;
-  for (size_t p = monitor_dom.find("class=\"chart\""); p != std::string::npos; p = monitor_dom.find("class=\"chart\"", p + 1)) ++charts;
+  for (size_t p = monitor_dom.find("class=\"chart\""); p != std::string::npos;
+       p = monitor_dom.find("class=\"chart\"", p + 1))
+    ++charts;
   EXPECT_EQ(charts, 3u) << "24 hours, 7 days and 90 days";
   EXPECT_NE(monitor_dom.find(" ms</text>"), std::string::npos) << "the axis has units";
 
   // Screenshots for a person to look at, at desktop and phone width.
   const std::string shots = std::string(LOOKOUT_BUILD_DIR) + "/screenshots";
   std::filesystem::create_directories(shots);
-  for (const auto& [name, size] : {std::pair{"status-1280.png", "1280,900"}, std::pair{"status-360.png", "360,900"}}) {
-    chromium({"--screenshot=" + shots + "/" + name, std::string("--window-size=") + size, "--hide-scrollbars"}, base + "/", dir);
+  for (const auto& [name, size] :
+       {std::pair{"status-1280.png", "1280,900"}, std::pair{"status-360.png", "360,900"}}) {
+    chromium({"--screenshot=" + shots + "/" + name, std::string("--window-size=") + size,
+              "--hide-scrollbars"},
+             base + "/", dir);
     EXPECT_GT(std::filesystem::file_size(shots + "/" + name), 10'000u) << name;
   }
-  chromium({"--screenshot=" + shots + "/monitor-1280.png", "--window-size=1280,1400"}, base + "/monitor/m0", dir);
+  chromium({"--screenshot=" + shots + "/monitor-1280.png", "--window-size=1280,1400"},
+           base + "/monitor/m0", dir);
 
   // Well-formed HTML and SVG, also the private view through HTTP Basic.
   dir.write("index.html", http_get(d.port(), "/").body);
   const std::string m1 = http_get(d.port(), "/monitor/m1").body;
-  EXPECT_NE(m1.find("<li class=\"event\">"), std::string::npos) << "the incident's events are listed";
+  EXPECT_NE(m1.find("<li class=\"event\">"), std::string::npos)
+      << "the incident's events are listed";
   EXPECT_NE(m1.find("incident.opened"), std::string::npos);
   dir.write("monitor.html", m1);
   dir.write("badge.svg", http_get(d.port(), "/badge/m0.svg").body);
@@ -98,12 +125,19 @@ TEST(StatusPage, RealBrowserRealHistory) {
   const auto login = http_get(d.port(), "/login");
   EXPECT_EQ(login.status, 401);
   EXPECT_NE(login.headers.find("WWW-Authenticate")->second.find("Basic"), std::string::npos);
-  const auto admin = http_get(d.port(), "/", {{"Authorization", "Basic " + base64("anyone:" + token)}});
+  const auto admin =
+      http_get(d.port(), "/", {{"Authorization", "Basic " + base64("anyone:" + token)}});
   EXPECT_NE(admin.body.find("data-monitor=\"m2\""), std::string::npos);
-  EXPECT_EQ(http_get(d.port(), "/login", {{"Authorization", "Basic " + base64("anyone:" + token)}}).status, 303);
-  EXPECT_EQ(http_get(d.port(), "/", {{"Authorization", "Basic " + base64("anyone:wrong")}}).body.find("m2"), std::string::npos);
-  dir.write("private.html", http_get(d.port(), "/monitor/m2", {{"Authorization", "Bearer " + token}}).body);
-  for (const char* f : {"index.html", "monitor.html", "badge.svg", "private.html"}) EXPECT_TRUE(well_formed(dir.file(f))) << f;
+  EXPECT_EQ(http_get(d.port(), "/login", {{"Authorization", "Basic " + base64("anyone:" + token)}})
+                .status,
+            303);
+  EXPECT_EQ(http_get(d.port(), "/", {{"Authorization", "Basic " + base64("anyone:wrong")}})
+                .body.find("m2"),
+            std::string::npos);
+  dir.write("private.html",
+            http_get(d.port(), "/monitor/m2", {{"Authorization", "Bearer " + token}}).body);
+  for (const char* f : {"index.html", "monitor.html", "badge.svg", "private.html"})
+    EXPECT_TRUE(well_formed(dir.file(f))) << f;
   EXPECT_EQ(http_get(d.port(), "/monitor/m2").status, 404);
   EXPECT_EQ(http_get(d.port(), "/badge/m2.svg").status, 404);
   EXPECT_EQ(http_get(d.port(), "/monitor/m2", {{"Authorization", "Bearer " + token}}).status, 200);

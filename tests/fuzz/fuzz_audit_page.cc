@@ -20,9 +20,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   lookout::HttpObservation obs;
   obs.status = 200;
   obs.body = body;
-  obs.headers = {{"Strict-Transport-Security", line}, {"Content-Security-Policy", line}, {"X-Frame-Options", line},
-                 {"Referrer-Policy", line},           {"Server", line},                  {"Access-Control-Allow-Origin", line},
-                 {"Access-Control-Allow-Credentials", "true"}, {"Location", line}};
+  obs.headers = {{"Strict-Transport-Security", line},
+                 {"Content-Security-Policy", line},
+                 {"X-Frame-Options", line},
+                 {"Referrer-Policy", line},
+                 {"Server", line},
+                 {"Access-Control-Allow-Origin", line},
+                 {"Access-Control-Allow-Credentials", "true"},
+                 {"Location", line}};
   (void)judge_hsts(obs);
   (void)judge_csp(obs);
   (void)judge_frame_protection(obs);

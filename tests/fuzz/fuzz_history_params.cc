@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string window = amp == std::string::npos ? input : input.substr(0, amp);
   const std::string step = amp == std::string::npos ? "" : input.substr(amp + 1);
   const auto p = lookout::parse_history_params(window, step, 1'800'000'000'000);
-  if (p.error.empty() && (p.window_ms <= 0 || p.step_ms <= 0 || p.window_ms / p.step_ms > lookout::kMaxHistoryPoints)) {
+  if (p.error.empty() && (p.window_ms <= 0 || p.step_ms <= 0 ||
+                          p.window_ms / p.step_ms > lookout::kMaxHistoryPoints)) {
     __builtin_trap();
   }
   return 0;

@@ -44,7 +44,8 @@ TestCert CertFactory::make(const Spec& spec, const TestCert* issuer) {
   X509_time_adj_ex(X509_getm_notBefore(cert), 0, static_cast<long>(spec.from_s), &now);
   X509_time_adj_ex(X509_getm_notAfter(cert), 0, static_cast<long>(spec.until_s), &now);
   X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(spec.name.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(spec.name.c_str()), -1, -1, 0);
   X509_set_pubkey(cert, key);
 
   EVP_PKEY* sign_key = key;
@@ -58,7 +59,8 @@ TestCert CertFactory::make(const Spec& spec, const TestCert* issuer) {
     BIO_free(bio);
   }
   X509_set_issuer_name(cert, X509_get_subject_name(issuer_cert));
-  add_ext(cert, issuer_cert, NID_basic_constraints, spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+  add_ext(cert, issuer_cert, NID_basic_constraints,
+          spec.ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
   if (spec.ca) add_ext(cert, issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign");
   add_ext(cert, issuer_cert, NID_subject_key_identifier, "hash");
   if (issuer != nullptr) add_ext(cert, issuer_cert, NID_authority_key_identifier, "keyid");
@@ -67,7 +69,8 @@ TestCert CertFactory::make(const Spec& spec, const TestCert* issuer) {
     for (const auto& s : spec.sans) sans += (sans.empty() ? "" : ",") + s;
     add_ext(cert, issuer_cert, NID_subject_alt_name, sans);
   }
-  if (X509_sign(cert, sign_key, EVP_sha256()) == 0) throw std::runtime_error("cannot sign test certificate");
+  if (X509_sign(cert, sign_key, EVP_sha256()) == 0)
+    throw std::runtime_error("cannot sign test certificate");
 
   TestCert out;
   out.key = dir_.file(spec.name + ".key");

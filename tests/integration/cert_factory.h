@@ -21,10 +21,10 @@ class CertFactory {
  public:
   explicit CertFactory(const TempDir& dir) : dir_(dir) {}
   struct Spec {
-    std::string name;                 // file stem and CN
-    std::vector<std::string> sans;    // "DNS:x" or "IP:1.2.3.4"
-    int64_t from_s = -86'400;         // not-before, relative to now
-    int64_t until_s = 90 * 86'400;    // not-after, relative to now
+    std::string name;               // file stem and CN
+    std::vector<std::string> sans;  // "DNS:x" or "IP:1.2.3.4"
+    int64_t from_s = -86'400;       // not-before, relative to now
+    int64_t until_s = 90 * 86'400;  // not-after, relative to now
     bool ca = false;
   };
   // Signed by `issuer` (self-signed when null).

@@ -3,6 +3,7 @@
 // delivered to a webhook in grouped notifications: after every kill the
 // database passes integrity_check, every notification the outbox held arrives at least once,
 // and no monitor has an incident opened twice.
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -10,8 +11,6 @@
 #include <mutex>
 #include <random>
 #include <set>
-
-#include <fmt/ranges.h>
 
 #include "tests/integration/harness.h"
 
@@ -22,7 +21,9 @@ constexpr int kMonitors = 1000;
 constexpr int kKills = 20;
 
 struct Db {
-  explicit Db(const std::string& path) { sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr); }
+  explicit Db(const std::string& path) {
+    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  }
   ~Db() { sqlite3_close(db); }
   std::vector<std::string> column(const std::string& sql) {
     std::vector<std::string> out;
@@ -54,7 +55,8 @@ struct Receiver {
       ++deliveries;
       auto one = [this](const nlohmann::json& e) {
         ids.insert(e.value("id", ""));
-        if (e.value("event", "") == "incident.opened") opened[e["incident"].value("monitor", "")].insert(e["incident"].value("id", 0LL));
+        if (e.value("event", "") == "incident.opened")
+          opened[e["incident"].value("monitor", "")].insert(e["incident"].value("id", 0LL));
       };
       if (j.value("event", "") == "group") {
         for (const auto& e : j["events"]) one(e);
@@ -71,9 +73,13 @@ TEST(Chaos, TwentyKillsDuringAnIncidentStormLoseNoAlertAndOpenNothingTwice) {
   RawServer target(RawServer::Mode::kStatus);
   Receiver hook;
 
-  std::string monitors = "[defaults]\ninterval = \"2s\"\ntimeout = \"1500ms\"\nfail_after = 1\nrecover_after = 1\npublic = true\n\n";
+  std::string monitors =
+      "[defaults]\ninterval = \"2s\"\ntimeout = \"1500ms\"\nfail_after = 1\nrecover_after = "
+      "1\npublic = true\n\n";
   for (int i = 0; i < kMonitors; ++i) {
-    monitors += fmt::format("[[monitor]]\nname = \"m{}\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/app/{}\"\n\n", i, target.port(), i);
+    monitors += fmt::format(
+        "[[monitor]]\nname = \"m{}\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/app/{}\"\n\n", i,
+        target.port(), i);
   }
   monitors += fmt::format(R"([[channel]]
 name = "hook"
@@ -110,13 +116,15 @@ group_interval = "2s"
     ASSERT_EQ(d.process().wait(5000ms), 128 + SIGKILL) << "round " << round;
     {
       Db db(d.db_path());
-      ASSERT_EQ(db.column("PRAGMA integrity_check"), std::vector<std::string>{"ok"}) << "round " << round;
+      ASSERT_EQ(db.column("PRAGMA integrity_check"), std::vector<std::string>{"ok"})
+          << "round " << round;
     }
     d.start();
     if (round == kKills / 2) {
       // Every monitor down (a kill may have cost some their first failing run), then the
       // second half: the storm of resolutions.
-      ASSERT_TRUE(wait_until([&] { return count_state("down") == kMonitors; }, 30'000ms)) << count_state("down") << " down";
+      ASSERT_TRUE(wait_until([&] { return count_state("down") == kMonitors; }, 30'000ms))
+          << count_state("down") << " down";
       target.status = 200;
     }
   }
@@ -129,7 +137,8 @@ group_interval = "2s"
         return !pending.empty() && pending.front() == "0" && count_up() == kMonitors;
       },
       120'000ms))
-      << count_up() << " up\n" << d.metrics();
+      << count_up() << " up\n"
+      << d.metrics();
   Db db(d.db_path());
   EXPECT_EQ(db.column("PRAGMA integrity_check"), std::vector<std::string>{"ok"});
   const auto stored = db.column("SELECT id FROM outbox WHERE channel = 'hook'");
@@ -142,14 +151,20 @@ group_interval = "2s"
   EXPECT_GE(stored.size(), static_cast<size_t>(2 * kMonitors));  // an opening and a resolution each
 
   // One incident per monitor, opened once, across twenty kills.
-  const auto per_monitor = db.column("SELECT COUNT(*) FROM incidents GROUP BY monitor HAVING COUNT(*) != 1");
-  EXPECT_TRUE(per_monitor.empty()) << per_monitor.size() << " monitors have more than one incident, as "
-                                    << fmt::format("{}", fmt::join(db.column("SELECT monitor || ' ' || id || ' ' || started_ms || '-' || "
-                                                                             "IFNULL(resolved_ms, 0) || ' ' || cause FROM incidents WHERE monitor IN "
-                                                                             "(SELECT monitor FROM incidents GROUP BY monitor HAVING COUNT(*) > 1) "
-                                                                             "ORDER BY monitor, id LIMIT 12"),
-                                                                   "\n"));
-  EXPECT_EQ(db.column("SELECT COUNT(*) FROM incidents WHERE resolved_ms IS NOT NULL"), std::vector<std::string>{std::to_string(kMonitors)});
+  const auto per_monitor =
+      db.column("SELECT COUNT(*) FROM incidents GROUP BY monitor HAVING COUNT(*) != 1");
+  EXPECT_TRUE(per_monitor.empty())
+      << per_monitor.size() << " monitors have more than one incident, as "
+      << fmt::format(
+             "{}",
+             fmt::join(
+                 db.column("SELECT monitor || ' ' || id || ' ' || started_ms || '-' || "
+                           "IFNULL(resolved_ms, 0) || ' ' || cause FROM incidents WHERE monitor IN "
+                           "(SELECT monitor FROM incidents GROUP BY monitor HAVING COUNT(*) > 1) "
+                           "ORDER BY monitor, id LIMIT 12"),
+                 "\n"));
+  EXPECT_EQ(db.column("SELECT COUNT(*) FROM incidents WHERE resolved_ms IS NOT NULL"),
+            std::vector<std::string>{std::to_string(kMonitors)});
   EXPECT_EQ(hook.opened.size(), static_cast<size_t>(kMonitors));
   for (const auto& [monitor, incidents] : hook.opened) EXPECT_EQ(incidents.size(), 1u) << monitor;
   RecordProperty("deliveries", static_cast<int>(hook.deliveries));

@@ -1,9 +1,9 @@
 // The command line of CONTRACT.md with the real binary: exit codes, messages, output forms.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -49,10 +49,14 @@ expect.status = [999]
 )");
   const auto r = run_lookout({"check", "-c", dir.file("bad.toml")});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find(dir.file("bad.toml") + ":5:1: unknown key \"timout\" in http monitor \"a\"; did you mean \"timeout\"?"),
+  EXPECT_NE(
+      r.err.find(dir.file("bad.toml") +
+                 ":5:1: unknown key \"timout\" in http monitor \"a\"; did you mean \"timeout\"?"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(dir.file("bad.toml") + ":6:18: expect.status code 999 is outside 100-599"),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find(dir.file("bad.toml") + ":6:18: expect.status code 999 is outside 100-599"), std::string::npos) << r.err;
 }
 
 TEST(Cli, CheckWarnsWhenInlineSecretsAreReadableByOthers) {
@@ -68,11 +72,14 @@ headers = { Authorization = "Bearer inline-bearer-abcdef", Accept = "text/html" 
 )";
   const std::string file = dir.file("lookout.toml");
   dir.write("lookout.toml", inline_secrets);
-  const char* warning = "holds secrets written in it (server.admin_token, headers.Authorization); chmod o-r";
+  const char* warning =
+      "holds secrets written in it (server.admin_token, headers.Authorization); chmod o-r";
   chmod(file.c_str(), 0644);
   auto r = run_lookout({"check", "-c", file});
   EXPECT_EQ(r.code, 0) << r.err;  // a warning, not an error
-  EXPECT_NE(r.err.find(file + ":3:15: warning: " + file + " is readable by every user of this machine (mode 0644)"), std::string::npos)
+  EXPECT_NE(r.err.find(file + ":3:15: warning: " + file +
+                       " is readable by every user of this machine (mode 0644)"),
+            std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find(warning), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("inline-bearer"), std::string::npos);  // names the keys, never the values
@@ -104,7 +111,8 @@ TEST(Cli, ConfigPathComesFromTheEnvironmentWhenNoFlag) {
   EXPECT_EQ(r.code, 0) << r.err;
   const auto missing = run_lookout({"check", "-c", dir.file("absent.toml")});
   EXPECT_EQ(missing.code, 2);
-  EXPECT_NE(missing.err.find("absent.toml:1:1: cannot read the config file"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("absent.toml:1:1: cannot read the config file"), std::string::npos)
+      << missing.err;
 }
 
 TEST(Cli, ProbeRunsOnceAndPrintsATable) {
@@ -161,8 +169,8 @@ TEST(Cli, RunExitsOneWhenThePortIsTaken) {
   listen(fd, 1);
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  dir.write("c.toml", fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\n[storage]\npath = \"{}\"\n", ntohs(addr.sin_port),
-                                  dir.file("l.db")));
+  dir.write("c.toml", fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\n[storage]\npath = \"{}\"\n",
+                                  ntohs(addr.sin_port), dir.file("l.db")));
   const auto r = run_lookout({"run", "-c", dir.file("c.toml")});
   close(fd);
   EXPECT_EQ(r.code, 1);
@@ -171,7 +179,10 @@ TEST(Cli, RunExitsOneWhenThePortIsTaken) {
 
 TEST(Cli, RunExitsOneWhenStorageIsNotWritable) {
   TempDir dir;
-  dir.write("c.toml", fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\n[storage]\npath = \"/dev/null/lookout.db\"\n", free_port()));
+  dir.write("c.toml",
+            fmt::format(
+                "[server]\nlisten = \"127.0.0.1:{}\"\n[storage]\npath = \"/dev/null/lookout.db\"\n",
+                free_port()));
   const auto r = run_lookout({"run", "-c", dir.file("c.toml")});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("/dev/null"), std::string::npos) << r.err;
@@ -194,7 +205,8 @@ TEST(Cli, VersionNamesTheLibraries) {
 }
 
 TEST(Cli, ExampleConfigIsValid) {
-  const auto r = run_lookout({"check", "-c", std::string(LOOKOUT_SOURCE_DIR) + "/config.example.toml"});
+  const auto r =
+      run_lookout({"check", "-c", std::string(LOOKOUT_SOURCE_DIR) + "/config.example.toml"});
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
@@ -204,13 +216,16 @@ TEST(Http, StatusApiHidesPrivateMonitorsAndCarriesSecurityHeaders) {
   add_standard_routes(target);
   target.start();
   const std::string token = "admin-token-for-tests-0123456789";
-  Daemon d(dir,
-           fmt::format("[[monitor]]\nname = \"shown\"\ntype = \"http\"\npublic = true\nurl = \"http://127.0.0.1:{0}/ok\"\n"
-                       "interval = \"500ms\"\ntimeout = \"400ms\"\n"
-                       "[[monitor]]\nname = \"hidden\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{0}/ok\"\n"
-                       "interval = \"500ms\"\ntimeout = \"400ms\"\n",
-                       target.port()),
-           "admin_token = \"${env:ADMIN_TOKEN}\"", {{"ADMIN_TOKEN", token}});
+  Daemon d(
+      dir,
+      fmt::format(
+          "[[monitor]]\nname = \"shown\"\ntype = \"http\"\npublic = true\nurl = "
+          "\"http://127.0.0.1:{0}/ok\"\n"
+          "interval = \"500ms\"\ntimeout = \"400ms\"\n"
+          "[[monitor]]\nname = \"hidden\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{0}/ok\"\n"
+          "interval = \"500ms\"\ntimeout = \"400ms\"\n",
+          target.port()),
+      "admin_token = \"${env:ADMIN_TOKEN}\"", {{"ADMIN_TOKEN", token}});
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("hidden", token)["state"] == "up"; }, 10'000ms));
   EXPECT_TRUE(d.monitor("shown").is_object());
@@ -220,12 +235,15 @@ TEST(Http, StatusApiHidesPrivateMonitorsAndCarriesSecurityHeaders) {
   const auto with = http_get(d.port(), "/metrics", {{"Authorization", "Bearer " + token}});
   EXPECT_NE(with.body.find("monitor=\"hidden\""), std::string::npos);
   // A token in the query string is never accepted.
-  EXPECT_EQ(http_get(d.port(), "/api/v1/status?token=" + token).body.find("hidden"), std::string::npos);
+  EXPECT_EQ(http_get(d.port(), "/api/v1/status?token=" + token).body.find("hidden"),
+            std::string::npos);
 
   for (const char* path : {"/healthz", "/api/v1/status", "/metrics", "/no-such-path"}) {
     const auto a = http_get(d.port(), path);
     EXPECT_EQ(a.headers.count("X-Content-Type-Options"), 1u) << path;
-    EXPECT_NE(a.headers.find("Content-Security-Policy")->second.find("frame-ancestors 'none'"), std::string::npos) << path;
+    EXPECT_NE(a.headers.find("Content-Security-Policy")->second.find("frame-ancestors 'none'"),
+              std::string::npos)
+        << path;
     EXPECT_EQ(a.headers.count("Referrer-Policy"), 1u) << path;
   }
   const auto missing = http_get(d.port(), "/no-such-path");
@@ -241,16 +259,18 @@ namespace lookout::testing {
 namespace {
 
 TEST(Cli, EveryExampleConfigIsValidWithItsSecretsSet) {
-  const std::map<std::string, std::string> env{{"LOOKOUT_ADMIN_TOKEN", "example-admin-token-0123456789"},
-                                               {"SMTP_USER", "u"},
-                                               {"SMTP_PASS", "p"},
-                                               {"WEBHOOK_SECRET", "s"},
-                                               {"TWILIO_SID", "AC1"},
-                                               {"TWILIO_TOKEN", "t"},
-                                               {"JOURNEY_USER", "ops@acme.example"},
-                                               {"JOURNEY_PASS", "pw"}};
+  const std::map<std::string, std::string> env{
+      {"LOOKOUT_ADMIN_TOKEN", "example-admin-token-0123456789"},
+      {"SMTP_USER", "u"},
+      {"SMTP_PASS", "p"},
+      {"WEBHOOK_SECRET", "s"},
+      {"TWILIO_SID", "AC1"},
+      {"TWILIO_TOKEN", "t"},
+      {"JOURNEY_USER", "ops@acme.example"},
+      {"JOURNEY_PASS", "pw"}};
   int checked = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(LOOKOUT_SOURCE_DIR) + "/examples")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(LOOKOUT_SOURCE_DIR) + "/examples")) {
     if (e.path().extension() != ".toml") continue;
     const auto r = run_lookout({"check", "-c", e.path().string()}, env);
     EXPECT_EQ(r.code, 0) << e.path() << ": " << r.err;
@@ -259,9 +279,11 @@ TEST(Cli, EveryExampleConfigIsValidWithItsSecretsSet) {
   }
   EXPECT_GE(checked, 1);
   // Without its secrets the same file names each missing one.
-  const auto r = run_lookout({"check", "-c", std::string(LOOKOUT_SOURCE_DIR) + "/examples/portal.toml"});
+  const auto r =
+      run_lookout({"check", "-c", std::string(LOOKOUT_SOURCE_DIR) + "/examples/portal.toml"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("environment variable WEBHOOK_SECRET is not set"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("environment variable WEBHOOK_SECRET is not set"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace
@@ -271,20 +293,26 @@ namespace lookout::testing {
 namespace {
 
 TEST(Http, MetricsPassPromtool) {
-  if (!std::filesystem::exists("/usr/bin/promtool")) GTEST_FAIL() << "promtool is not installed (scripts/install-deps.sh --test)";
+  if (!std::filesystem::exists("/usr/bin/promtool"))
+    GTEST_FAIL() << "promtool is not installed (scripts/install-deps.sh --test)";
   TempDir dir;
   TargetServer target;
   add_standard_routes(target);
   target.start();
-  Daemon d(dir,
-           fmt::format("[defaults]\ninterval = \"300ms\"\ntimeout = \"250ms\"\nfail_after = 1\npublic = true\n"
-                       "[[monitor]]\nname = \"ok\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{0}/ok\"\n"
-                       "[[monitor]]\nname = \"bad\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{0}/fail\"\n",
-                       target.port()));
+  Daemon d(
+      dir,
+      fmt::format(
+          "[defaults]\ninterval = \"300ms\"\ntimeout = \"250ms\"\nfail_after = 1\npublic = true\n"
+          "[[monitor]]\nname = \"ok\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{0}/ok\"\n"
+          "[[monitor]]\nname = \"bad\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{0}/fail\"\n",
+          target.port()));
   d.start();
-  ASSERT_TRUE(wait_until([&] { return d.monitor("bad")["state"] == "down" && d.monitor("ok")["state"] == "up"; }, 10'000ms));
+  ASSERT_TRUE(wait_until(
+      [&] { return d.monitor("bad")["state"] == "down" && d.monitor("ok")["state"] == "up"; },
+      10'000ms));
   dir.write("metrics.txt", d.metrics());
-  const std::string cmd = fmt::format("/usr/bin/promtool check metrics < {} > {} 2>&1", dir.file("metrics.txt"), dir.file("promtool.out"));
+  const std::string cmd = fmt::format("/usr/bin/promtool check metrics < {} > {} 2>&1",
+                                      dir.file("metrics.txt"), dir.file("promtool.out"));
   EXPECT_EQ(std::system(cmd.c_str()), 0) << read_file(dir.file("promtool.out"));
 }
 
@@ -322,8 +350,10 @@ TEST(Http, AckAndAdminCallsAreRateLimitedAndBodiesCapped) {
 TEST(Http, ServesHttpsWithHstsWhenGivenACertificateAndPassesItsOwnAudit) {
   TempDir dir;
   CertFactory certs(dir);
-  const TestCert ca = certs.make({.name = "ca", .sans = {}, .until_s = 3650LL * 86'400, .ca = true});
-  const TestCert leaf = certs.make({.name = "status", .sans = {"IP:127.0.0.1", "DNS:localhost"}}, &ca);
+  const TestCert ca =
+      certs.make({.name = "ca", .sans = {}, .until_s = 3650LL * 86'400, .ca = true});
+  const TestCert leaf =
+      certs.make({.name = "status", .sans = {"IP:127.0.0.1", "DNS:localhost"}}, &ca);
   Daemon d(dir, "", fmt::format("tls_cert = \"{}\"\ntls_key = \"{}\"", leaf.cert, leaf.key));
   Process daemon({lookout_binary(), "run", "-c", d.config_path()}, {}, dir.path());
   httplib::SSLClient tls("127.0.0.1", d.port());
@@ -344,14 +374,16 @@ TEST(Http, ServesHttpsWithHstsWhenGivenACertificateAndPassesItsOwnAudit) {
   EXPECT_EQ(http_get(d.port(), "/healthz").status, 0);  // no plain HTTP on the HTTPS port
 
   // The status page, audited: its headers, certificate and TLS versions pass.
-  const auto r = run_lookout({"audit", fmt::format("https://127.0.0.1:{}/", d.port()), "--ca-file", ca.cert, "--http-url",
-                              "http://127.0.0.1:1/", "--latency-samples", "3", "--json"});
+  const auto r =
+      run_lookout({"audit", fmt::format("https://127.0.0.1:{}/", d.port()), "--ca-file", ca.cert,
+                   "--http-url", "http://127.0.0.1:1/", "--latency-samples", "3", "--json"});
   const auto report = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_TRUE(report.is_object()) << r.out << r.err;
   std::map<std::string, std::string> results;
   for (const auto& c : report["checks"]) results[c["id"]] = c["result"];
-  for (const char* id : {"tls_certificate", "tls_versions", "hsts", "csp", "nosniff", "frame_protection", "referrer_policy",
-                         "version_leak", "cors", "exposed_files", "browser_secrets", "latency_p95"}) {
+  for (const char* id : {"tls_certificate", "tls_versions", "hsts", "csp", "nosniff",
+                         "frame_protection", "referrer_policy", "version_leak", "cors",
+                         "exposed_files", "browser_secrets", "latency_p95"}) {
     EXPECT_EQ(results[id], "pass") << id << "\n" << r.out;
   }
   EXPECT_EQ(results["https_redirect"], "fail");  // nothing listens for plain HTTP in this test

@@ -37,11 +37,15 @@ TEST(HostileTargets, EachFailsWithItsCauseAndTheHealthyKeepTheirSchedule) {
 
   const std::string p = std::to_string(plain.port());
   auto mon = [](const std::string& name, const std::string& url, const std::string& extra = "") {
-    return fmt::format("[[monitor]]\nname = \"{}\"\ntype = \"http\"\nurl = \"{}\"\n{}\n", name, url, extra);
+    return fmt::format("[[monitor]]\nname = \"{}\"\ntype = \"http\"\nurl = \"{}\"\n{}\n", name, url,
+                       extra);
   };
-  std::string monitors = "[defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\nfail_after = 1\nrecover_after = 1\npublic = true\n\n";
+  std::string monitors =
+      "[defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\nfail_after = 1\nrecover_after = "
+      "1\npublic = true\n\n";
   monitors += mon("healthy", "http://127.0.0.1:" + p + "/ok", "expect.body_contains = \"Sign in\"");
-  monitors += mon("json", "http://127.0.0.1:" + p + "/json", "expect.json = { \"/status\" = \"ok\", \"/version\" = 3.0 }");
+  monitors += mon("json", "http://127.0.0.1:" + p + "/json",
+                  "expect.json = { \"/status\" = \"ok\", \"/version\" = 3.0 }");
   monitors += mon("error-500", "http://127.0.0.1:" + p + "/fail");
   monitors += mon("slow", "http://127.0.0.1:" + p + "/slow");
   monitors += mon("huge-body", "http://127.0.0.1:" + p + "/big");
@@ -52,9 +56,11 @@ TEST(HostileTargets, EachFailsWithItsCauseAndTheHealthyKeepTheirSchedule) {
   monitors += mon("drip", fmt::format("http://127.0.0.1:{}/", drip.port()));
   monitors += mon("reset", fmt::format("http://127.0.0.1:{}/", reset.port()));
   monitors += mon("refused", fmt::format("http://127.0.0.1:{}/", refused));
-  monitors += mon("tls-ok", fmt::format("https://127.0.0.1:{}/ok", tls.port()), "ca_file = \"" + certs.ca_cert + "\"");
+  monitors += mon("tls-ok", fmt::format("https://127.0.0.1:{}/ok", tls.port()),
+                  "ca_file = \"" + certs.ca_cert + "\"");
   monitors += mon("tls-untrusted", fmt::format("https://127.0.0.1:{}/ok", self_signed.port()));
-  monitors += mon("tls-insecure", fmt::format("https://127.0.0.1:{}/ok", self_signed.port()), "insecure = true");
+  monitors += mon("tls-insecure", fmt::format("https://127.0.0.1:{}/ok", self_signed.port()),
+                  "insecure = true");
 
   Daemon d(dir, monitors);
   d.start();
@@ -82,34 +88,41 @@ TEST(HostileTargets, EachFailsWithItsCauseAndTheHealthyKeepTheirSchedule) {
         [&] {
           m = d.monitor(e.monitor);
           return m.is_object() && m["state"] == e.state && !m["last_check"].is_null() &&
-                 (std::string(e.cause).empty() ? m["cause"].is_null()
-                                               : m["cause"].is_string() &&
-                                                     m["cause"].get<std::string>().find(e.cause) != std::string::npos);
+                 (std::string(e.cause).empty()
+                      ? m["cause"].is_null()
+                      : m["cause"].is_string() &&
+                            m["cause"].get<std::string>().find(e.cause) != std::string::npos);
         },
         15'000ms);
-    EXPECT_TRUE(ok) << e.monitor << " is " << m.dump() << "; expected " << e.state << " with cause containing \"" << e.cause
-                    << "\"";
+    EXPECT_TRUE(ok) << e.monitor << " is " << m.dump() << "; expected " << e.state
+                    << " with cause containing \"" << e.cause << "\"";
   }
   // A run without a response has no latency; one with a response has it.
   EXPECT_TRUE(d.monitor("refused")["latency_ms"].is_null());
   EXPECT_TRUE(d.monitor("healthy")["latency_ms"].is_number());
   // TLS phases are measured on the TLS target.
-  EXPECT_GT(metric_value(d.metrics(), "lookout_probe_duration_seconds", "monitor=\"tls-ok\",phase=\"tls\""), 0);
+  EXPECT_GT(metric_value(d.metrics(), "lookout_probe_duration_seconds",
+                         "monitor=\"tls-ok\",phase=\"tls\""),
+            0);
   // The insecure monitor says so in the log.
   EXPECT_NE(d.process().err().find("tls-insecure (insecure: TLS not verified)"), std::string::npos);
 
   // While the hostile targets stall, drip and overflow, the healthy monitor runs every second.
-  const double runs_before = metric_value(d.metrics(), "lookout_probe_runs_total", "monitor=\"healthy\"");
+  const double runs_before =
+      metric_value(d.metrics(), "lookout_probe_runs_total", "monitor=\"healthy\"");
   const auto started = std::chrono::steady_clock::now();
   std::string after;
   EXPECT_TRUE(wait_until(
       [&] {
         after = d.metrics();
-        return metric_value(after, "lookout_probe_runs_total", "monitor=\"healthy\"") - runs_before >= 3;
+        return metric_value(after, "lookout_probe_runs_total", "monitor=\"healthy\"") -
+                   runs_before >=
+               3;
       },
       4500ms))
       << "the healthy monitor fell behind its 1s interval";
-  EXPECT_GE(std::chrono::steady_clock::now() - started, 1900ms) << "three runs at 1 s take at least two seconds";
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 1900ms)
+      << "three runs at 1 s take at least two seconds";
   EXPECT_EQ(metric_value(after, "lookout_probe_failures_total", "monitor=\"healthy\""), 0);
   // No run of any monitor started more than half a second late.
   EXPECT_EQ(metric_value(after, "lookout_scheduler_lag_seconds_bucket", "le=\"0.5\""),
@@ -121,8 +134,10 @@ TEST(HostileTargets, EachFailsWithItsCauseAndTheHealthyKeepTheirSchedule) {
 // p99 of the scheduler lag between two scrapes, from the histogram's buckets: the smallest
 // bound holding 99 % of the runs in between.
 double lag_p99(const std::string& before, const std::string& after) {
-  const double total = metric_value(after, "lookout_scheduler_lag_seconds_count") - metric_value(before, "lookout_scheduler_lag_seconds_count");
-  for (double bound : {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0}) {
+  const double total = metric_value(after, "lookout_scheduler_lag_seconds_count") -
+                       metric_value(before, "lookout_scheduler_lag_seconds_count");
+  for (double bound :
+       {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0}) {
     const std::string le = fmt::format("le=\"{}\"", bound);
     const double n = metric_value(after, "lookout_scheduler_lag_seconds_bucket", le) -
                      metric_value(before, "lookout_scheduler_lag_seconds_bucket", le);
@@ -144,9 +159,13 @@ TEST(HostileTargets, AThousandHealthyBesideFiftyHostileKeepTheirScheduleAndNever
   RawServer reset(RawServer::Mode::kReset);
   MuteResolver mute;
 
-  std::string monitors = "[defaults]\ninterval = \"2s\"\ntimeout = \"1500ms\"\nfail_after = 1\nrecover_after = 1\npublic = true\n\n";
+  std::string monitors =
+      "[defaults]\ninterval = \"2s\"\ntimeout = \"1500ms\"\nfail_after = 1\nrecover_after = "
+      "1\npublic = true\n\n";
   for (int i = 0; i < 1000; ++i) {
-    monitors += fmt::format("[[monitor]]\nname = \"ok{}\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/app/{}\"\n\n", i, healthy.port(), i);
+    monitors += fmt::format(
+        "[[monitor]]\nname = \"ok{}\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/app/{}\"\n\n",
+        i, healthy.port(), i);
   }
   // Fifty hostile targets, of eight kinds: never answers, drips a byte every 200 ms, stalls
   // the TLS handshake, a 50 MiB body, endless redirects, garbage bytes, a DNS server that
@@ -159,10 +178,14 @@ TEST(HostileTargets, AThousandHealthyBesideFiftyHostileKeepTheirScheduleAndNever
       "type = \"http\"\nurl = \"http://127.0.0.1:" + p + "/big\"",
       "type = \"http\"\nurl = \"http://127.0.0.1:" + p + "/loop\"",
       fmt::format("type = \"http\"\nurl = \"http://127.0.0.1:{}/\"", garbage.port()),
-      fmt::format("type = \"dns\"\nquery = \"portal.acme.test\"\nresolver = \"127.0.0.1:{}\"\non_change = \"ignore\"", mute.port()),
+      fmt::format("type = \"dns\"\nquery = \"portal.acme.test\"\nresolver = "
+                  "\"127.0.0.1:{}\"\non_change = \"ignore\"",
+                  mute.port()),
       fmt::format("type = \"http\"\nurl = \"http://127.0.0.1:{}/\"", reset.port()),
   };
-  for (int i = 0; i < 50; ++i) monitors += fmt::format("[[monitor]]\nname = \"hostile{}\"\n{}\n\n", i, hostile[i % hostile.size()]);
+  for (int i = 0; i < 50; ++i)
+    monitors +=
+        fmt::format("[[monitor]]\nname = \"hostile{}\"\n{}\n\n", i, hostile[i % hostile.size()]);
 
   Daemon d(dir, monitors);
   d.start();
@@ -170,11 +193,19 @@ TEST(HostileTargets, AThousandHealthyBesideFiftyHostileKeepTheirScheduleAndNever
     std::map<std::string, int> n;
     const auto s = d.status();
     if (s.is_object()) {
-      for (const auto& m : s["monitors"]) n[m["name"].get<std::string>().rfind("ok", 0) == 0 ? "ok-" + m["state"].get<std::string>() : "hostile-" + m["state"].get<std::string>()]++;
+      for (const auto& m : s["monitors"])
+        n[m["name"].get<std::string>().rfind("ok", 0) == 0
+              ? "ok-" + m["state"].get<std::string>()
+              : "hostile-" + m["state"].get<std::string>()]++;
     }
     return n;
   };
-  ASSERT_TRUE(wait_until([&] { auto n = states(); return n["ok-up"] == 1000 && n["hostile-down"] == 50; }, 30'000ms))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto n = states();
+        return n["ok-up"] == 1000 && n["hostile-down"] == 50;
+      },
+      30'000ms))
       << ::testing::PrintToString(states());
   // A measured window of two intervals and more, after every monitor has run.
   const std::string before = d.metrics();

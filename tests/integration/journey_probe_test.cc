@@ -16,7 +16,9 @@ namespace {
 
 constexpr const char* kPassword = "canary-pass-Zq81";
 
-std::string random_token(std::mt19937_64& rng) { return fmt::format("{:016x}{:016x}", rng(), rng()); }
+std::string random_token(std::mt19937_64& rng) {
+  return fmt::format("{:016x}{:016x}", rng(), rng());
+}
 
 class Portal {
  public:
@@ -28,8 +30,11 @@ class Portal {
       const std::string csrf = random_token(rng_);
       csrf_by_sid_[sid] = csrf;
       res.set_header("Set-Cookie", "sid=" + sid + "; Path=/; HttpOnly");
-      res.set_content(fmt::format("<form method=post><input type=hidden name=\"csrf\" value=\"{}\">Sign in</form>", csrf),
-                      "text/html");
+      res.set_content(
+          fmt::format(
+              "<form method=post><input type=hidden name=\"csrf\" value=\"{}\">Sign in</form>",
+              csrf),
+          "text/html");
     });
     r.Post("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard lock(mu_);
@@ -42,7 +47,8 @@ class Portal {
         res.set_content("{\"error\":\"bad csrf\"}", "application/json");
         return;
       }
-      if (req.get_param_value("email") != "ops@acme.test" || req.get_param_value("password") != kPassword) {
+      if (req.get_param_value("email") != "ops@acme.test" ||
+          req.get_param_value("password") != kPassword) {
         res.status = 401;
         return;
       }
@@ -57,8 +63,11 @@ class Portal {
         res.status = 401;
         return;
       }
-      res.set_content(nlohmann::json{{"client", client}, {"token_echo", req.get_header_value("Authorization").substr(7)}}.dump(),
-                      "application/json");
+      res.set_content(
+          nlohmann::json{{"client", client},
+                         {"token_echo", req.get_header_value("Authorization").substr(7)}}
+              .dump(),
+          "application/json");
     });
     r.Get(R"(/api/invoices/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
       const auto client = client_of(req);
@@ -72,9 +81,13 @@ class Portal {
         res.status = 404;
         return;
       }
-      res.set_content(nlohmann::json{{"id", std::stoi(id)}, {"client", owner}, {"total", 120.5}}.dump(), "application/json");
+      res.set_content(
+          nlohmann::json{{"id", std::stoi(id)}, {"client", owner}, {"total", 120.5}}.dump(),
+          "application/json");
     });
-    r.Get("/huge", [](const httplib::Request&, httplib::Response& res) { res.set_content(std::string(50 << 20, 'x'), "text/plain"); });
+    r.Get("/huge", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(50 << 20, 'x'), "text/plain");
+    });
     server_.start();
   }
   int port() const { return server_.port(); }
@@ -152,7 +165,8 @@ TEST(JourneyProbe, PassesThenFailsNamingTheStepWhenAuthorizationBreaks) {
   portal.check_authorization = false;
   ASSERT_TRUE(wait_until([&] { return d.monitor("client-journey")["state"] == "down"; }, 10'000ms));
   // The cause of the failed run names the step by number and name.
-  const auto incidents = nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?state=open").body);
+  const auto incidents =
+      nlohmann::json::parse(http_get(d.port(), "/api/v1/incidents?state=open").body);
   ASSERT_EQ(incidents["incidents"].size(), 1u);
   EXPECT_EQ(incidents["incidents"][0]["cause"],
             "step 5 'another client's invoice is refused': expected status 403 or 404, got 200");
@@ -165,14 +179,16 @@ TEST(JourneyProbe, ExtractedValuesAndSecretsNeverShow) {
   TempDir dir;
   Portal portal;
   // The dashboard step fails with a cause that would quote the extracted token.
-  Daemon d(dir, journey(portal.port(), ", \"/token_echo\" = \"not-the-token\""), "", {{"JOURNEY_PASS", kPassword}});
+  Daemon d(dir, journey(portal.port(), ", \"/token_echo\" = \"not-the-token\""), "",
+           {{"JOURNEY_PASS", kPassword}});
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("client-journey")["state"] == "down"; }, 10'000ms));
   const std::string token = portal.last_token();
   ASSERT_FALSE(token.empty());
   const auto m = d.monitor("client-journey");
   const std::string incidents = http_get(d.port(), "/api/v1/incidents").body;
-  EXPECT_NE(incidents.find("step 3 'dashboard': /token_echo is \\\"***\\\""), std::string::npos) << incidents;
+  EXPECT_NE(incidents.find("step 3 'dashboard': /token_echo is \\\"***\\\""), std::string::npos)
+      << incidents;
   d.process().signal(SIGTERM);
   d.process().wait(10'000ms);
   const std::string logs = d.process().err() + d.process().out();
@@ -219,8 +235,10 @@ timeout = "1s"
   int code = 0;
   const auto r = probe_json(dir.file("c.toml"), code);
   EXPECT_EQ(code, 1);
-  EXPECT_EQ(r.at("huge")["cause"], "step 2 'report': body is larger than max_body 1MiB; the rest was not downloaded");
-  EXPECT_EQ(r.at("slow")["cause"], "step 3 'third': the journey did not finish within its timeout 1s");
+  EXPECT_EQ(r.at("huge")["cause"],
+            "step 2 'report': body is larger than max_body 1MiB; the rest was not downloaded");
+  EXPECT_EQ(r.at("slow")["cause"],
+            "step 3 'third': the journey did not finish within its timeout 1s");
 }
 
 }  // namespace

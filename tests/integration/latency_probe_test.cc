@@ -45,13 +45,15 @@ url = "{0}"
 )",
                             url));
   d.start();
-  ASSERT_TRUE(wait_until([&] { return d.monitor("dashboard")["state"] == "up" && d.monitor("home")["state"] == "up"; },
-                         10'000ms));
+  ASSERT_TRUE(wait_until(
+      [&] { return d.monitor("dashboard")["state"] == "up" && d.monitor("home")["state"] == "up"; },
+      10'000ms));
 
   delay_ms = 200;
   ASSERT_TRUE(wait_until([&] { return d.monitor("dashboard")["state"] == "degraded"; }, 10'000ms))
       << d.monitor("dashboard").dump();
-  ASSERT_TRUE(wait_until([&] { return d.monitor("home")["state"] == "degraded"; }, 10'000ms)) << d.monitor("home").dump();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("home")["state"] == "degraded"; }, 10'000ms))
+      << d.monitor("home").dump();
   const std::string metrics = d.metrics();
   const double p95 = metric_value(metrics, "lookout_slo_p95_seconds", "monitor=\"dashboard\"");
   EXPECT_GT(p95, 0.1);
@@ -72,29 +74,35 @@ url = "{0}"
   ASSERT_EQ(sqlite3_open_v2(d.db_path().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   sqlite3_busy_timeout(db, 2000);
   std::string cause;
-  ASSERT_TRUE(wait_until([&] {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db,
-                       "SELECT r.cause FROM results r JOIN monitors m ON m.id = r.monitor_id "
-                       "WHERE m.name = 'dashboard' AND r.outcome = 1 ORDER BY r.t_ms DESC LIMIT 1",
-                       -1, &st, nullptr);
-    if (sqlite3_step(st) == SQLITE_ROW) cause = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return !cause.empty();
-  }, 5'000ms));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        sqlite3_stmt* st = nullptr;
+        sqlite3_prepare_v2(
+            db,
+            "SELECT r.cause FROM results r JOIN monitors m ON m.id = r.monitor_id "
+            "WHERE m.name = 'dashboard' AND r.outcome = 1 ORDER BY r.t_ms DESC LIMIT 1",
+            -1, &st, nullptr);
+        if (sqlite3_step(st) == SQLITE_ROW)
+          cause = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        return !cause.empty();
+      },
+      5'000ms));
   EXPECT_NE(cause.find("> 100 ms over the last 10s ("), std::string::npos) << cause;
   const double reported = std::stod(cause.substr(4));
   EXPECT_GE(reported, 200 * 0.99) << cause;
 
   // Every sample is stored, with its phases, beside the run.
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT length(r.samples), r.detail FROM results r JOIN monitors m ON m.id = r.monitor_id "
-                     "WHERE m.name = 'dashboard' AND r.samples IS NOT NULL ORDER BY r.t_ms DESC LIMIT 1",
-                     -1, &st, nullptr);
+  sqlite3_prepare_v2(
+      db,
+      "SELECT length(r.samples), r.detail FROM results r JOIN monitors m ON m.id = r.monitor_id "
+      "WHERE m.name = 'dashboard' AND r.samples IS NOT NULL ORDER BY r.t_ms DESC LIMIT 1",
+      -1, &st, nullptr);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(st, 0), 3 * 8);
-  const auto detail = nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+  const auto detail =
+      nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
   ASSERT_EQ(detail["samples"].size(), 3u);
   EXPECT_TRUE(detail["samples"][0]["connect_ms"].is_number());
   EXPECT_GE(detail["samples"][0]["total_ms"].get<double>(), 200);
@@ -102,7 +110,8 @@ url = "{0}"
   sqlite3_close(db);
 
   delay_ms = 0;
-  ASSERT_TRUE(wait_until([&] { return d.monitor("dashboard")["state"] == "up"; }, 20'000ms)) << d.monitor("dashboard").dump();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("dashboard")["state"] == "up"; }, 20'000ms))
+      << d.monitor("dashboard").dump();
   ASSERT_TRUE(wait_until([&] { return d.monitor("home")["state"] == "up"; }, 20'000ms));
 }
 
@@ -115,9 +124,12 @@ TEST(LatencyProbe, ASlowSampleFailsTheRunNamingIt) {
     res.status = ++calls % 3 == 0 ? 503 : 200;
   });
   target.start();
-  dir.write("c.toml", fmt::format("[[monitor]]\nname = \"api\"\ntype = \"latency\"\nurl = \"http://127.0.0.1:{}/api\"\n"
-                                  "samples = 5\nreuse = true\n",
-                                  target.port()));
+  dir.write(
+      "c.toml",
+      fmt::format(
+          "[[monitor]]\nname = \"api\"\ntype = \"latency\"\nurl = \"http://127.0.0.1:{}/api\"\n"
+          "samples = 5\nreuse = true\n",
+          target.port()));
   int code = 0;
   const auto r = probe_json(dir.file("c.toml"), code);
   EXPECT_EQ(code, 1);

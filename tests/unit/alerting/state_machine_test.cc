@@ -8,7 +8,8 @@ namespace {
 constexpr Outcome U = Outcome::kUp, G = Outcome::kDegraded, D = Outcome::kDown;
 
 // Feeds runs one second apart and returns the states after each.
-std::vector<State> feed(StateMachine& sm, std::initializer_list<Outcome> runs, int fail_after = 2, int recover_after = 2) {
+std::vector<State> feed(StateMachine& sm, std::initializer_list<Outcome> runs, int fail_after = 2,
+                        int recover_after = 2) {
   std::vector<State> out;
   WallTime t{};
   for (Outcome o : runs) {
@@ -34,7 +35,8 @@ TEST(StateMachine, FailAfterConsecutiveFailures) {
 TEST(StateMachine, RecoverAfterConsecutivePasses) {
   StateMachine sm;
   EXPECT_EQ(feed(sm, {D, U, D, U, U, U}, 2, 3),
-            (std::vector<State>{State::kDown, State::kDown, State::kDown, State::kDown, State::kDown, State::kUp}));
+            (std::vector<State>{State::kDown, State::kDown, State::kDown, State::kDown,
+                                State::kDown, State::kUp}));
 }
 
 TEST(StateMachine, WorstOfTheFailingRunsWins) {
@@ -43,7 +45,8 @@ TEST(StateMachine, WorstOfTheFailingRunsWins) {
   StateMachine g;
   EXPECT_EQ(feed(g, {U, G, G}, 2), (std::vector<State>{State::kUp, State::kUp, State::kDegraded}));
   // The last fail_after runs decide: G then D is down; later D, G still down; G, G degraded.
-  EXPECT_EQ(feed(g, {D, D, G, G}, 2), (std::vector<State>{State::kDown, State::kDown, State::kDown, State::kDegraded}));
+  EXPECT_EQ(feed(g, {D, D, G, G}, 2),
+            (std::vector<State>{State::kDown, State::kDown, State::kDown, State::kDegraded}));
 }
 
 TEST(StateMachine, SinceMovesOnlyOnChange) {

@@ -226,7 +226,8 @@ TEST(Config, MissingOrEmptySecretIsAnErrorThatHidesNothingItShouldNot) {
 name = "home"
 type = "http"
 url = "https://portal.test/"
-headers = { Authorization = "${env:NOPE}", X-Empty = "${env:EMPTY}", X-File = "${file:/nonexistent/secret}", X-Bad = "${vault:x}" }
+headers = { Authorization = "${env:NOPE}", X-Empty = "${env:EMPTY}", )"
+                 R"(X-File = "${file:/nonexistent/secret}", X-Bad = "${vault:x}" }
 )",
                  {{"EMPTY", ""}});
   ASSERT_FALSE(r.ok());

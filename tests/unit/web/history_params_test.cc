@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "web/history_params.h"
+
+#include <gtest/gtest.h>
 
 namespace lookout {
 namespace {
@@ -13,9 +13,9 @@ TEST(HistoryParams, DefaultsToADayInAbout100Steps) {
   EXPECT_EQ(p.window_ms, 86'400'000);
   EXPECT_EQ(p.step_ms, 14 * 60'000);  // 14.4 minutes, in whole minutes
   EXPECT_EQ(parse_history_params("7d", "", kNow).step_ms, 2 * 3'600'000);   // 1.68 h
-  EXPECT_EQ(parse_history_params("30d", "", kNow).step_ms, 7 * 3'600'000);   // 7.2 h
-  EXPECT_EQ(parse_history_params("90d", "", kNow).step_ms, 86'400'000);     // 21.6 h rounds to a day
-  EXPECT_EQ(parse_history_params("30m", "", kNow).step_ms, 60'000);         // never below a minute
+  EXPECT_EQ(parse_history_params("30d", "", kNow).step_ms, 7 * 3'600'000);  // 7.2 h
+  EXPECT_EQ(parse_history_params("90d", "", kNow).step_ms, 86'400'000);  // 21.6 h rounds to a day
+  EXPECT_EQ(parse_history_params("30m", "", kNow).step_ms, 60'000);      // never below a minute
 }
 
 TEST(HistoryParams, BadValuesAreClearErrors) {
@@ -26,8 +26,9 @@ TEST(HistoryParams, BadValuesAreClearErrors) {
 }
 
 TEST(HistoryParams, MoreThanTenThousandPointsIsRefused) {
-  EXPECT_EQ(parse_history_params("7d", "1m", kNow).error,
-            "window 7d with step 1m would return 10081 points; the most is 10000: choose a longer step");
+  EXPECT_EQ(
+      parse_history_params("7d", "1m", kNow).error,
+      "window 7d with step 1m would return 10081 points; the most is 10000: choose a longer step");
   EXPECT_EQ(parse_history_params("6d", "1m", kNow).error, "");
 }
 
