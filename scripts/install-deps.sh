@@ -14,6 +14,9 @@ if [ "${1:-}" = "--test" ]; then
   # Test peers: a real SMTP server, a real authoritative DNS server, a browser, systemd tools,
   # promtool (in prometheus) for the metrics format.
   packages+=(python3-aiosmtpd knot knot-dnsutils systemd chromium prometheus)
+elif [ "${1:-}" = "--lint" ]; then
+  # clang for the compile commands, clang-format and clang-tidy of the same release.
+  packages+=(clang-14 clang-format-14 clang-tidy-14)
 elif [ "${1:-}" = "--fuzz" ]; then
   # clang and libFuzzer for the fuzz targets.
   packages+=(clang-14 libclang-rt-14-dev)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The house style, checked by tools on every C++ file:
+#   1. no include from a lower layer to a higher one (core -> config -> probes -> store ->
+#      alerting -> web, audit -> daemon), which the per-layer libraries also enforce by linking;
+#   2. clang-format (.clang-format: Google style, 100 columns) has nothing to change;
+#   3. clang-tidy (.clang-tidy: bugprone, performance and a chosen few modernize and
+#      readability checks) finds nothing. It runs on the unity batches of a clang build
+#      configured in build-lint/ (nothing is compiled), so the heavy headers are parsed once
+#      per batch instead of once per file: about 3 minutes on 2 cores instead of 15.
+# Exits non-zero with the findings when any check fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --lint
+
+status=0
+layers=(core config probes store alerting web audit daemon)
+above() {  # the layers a layer must not include
+  case "$1" in
+    core) echo "config probes store alerting web audit daemon" ;;
+    config) echo "probes store alerting web audit daemon" ;;
+    probes) echo "store alerting web audit daemon" ;;
+    store) echo "alerting web audit daemon" ;;
+    alerting) echo "web audit daemon" ;;
+    web | audit) echo "daemon" ;;
+    daemon) echo "" ;;
+  esac
+}
+echo "== layers"
+for layer in "${layers[@]}"; do
+  forbidden=$(above "$layer")
+  [ -n "$forbidden" ] || continue
+  pattern="#include \"($(echo "$forbidden" | tr ' ' '|'))/"
+  if grep -rnE "$pattern" "$layer"; then
+    echo "$layer/ includes a layer above it (see docs/architecture.md)" >&2
+    status=1
+  fi
+done
+
+mapfile -t sources < <(git ls-files '*.cc' '*.h' | grep -v '^tests/fuzz/corpus/')
+echo "== clang-format (${#sources[@]} files)"
+if ! clang-format-14 --dry-run --Werror "${sources[@]}"; then
+  echo "clang-format would change the files above: run clang-format-14 -i on them" >&2
+  status=1
+fi
+
+echo "== clang-tidy"
+CXX=clang++-14 cmake -S . -B build-lint -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
+  -DCMAKE_UNITY_BUILD=ON -DCMAKE_DISABLE_PRECOMPILE_HEADERS=ON -DLOOKOUT_WERROR=OFF > /dev/null
+mapfile -t units < <(python3 -c '
+import json
+for e in json.load(open("build-lint/compile_commands.json")):
+    print(e["file"])')
+if ! printf '%s\n' "${units[@]}" |
+    xargs -P "$(nproc)" -n 1 clang-tidy-14 -p build-lint --quiet 2> build-lint/tidy-stderr.log; then
+  echo "clang-tidy found the problems above" >&2
+  status=1
+fi
+exit $status
