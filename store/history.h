@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/published.h"
 #include "store/aggregate.h"
 #include "store/rollup.h"
 
@@ -143,20 +144,7 @@ class SummaryBuilder {
   std::shared_ptr<const SummaryMap> last_;
 };
 
-class SummaryCache {
- public:
-  void publish(std::shared_ptr<const SummaryMap> m) {
-    std::lock_guard lock(mu_);
-    current_ = std::move(m);
-  }
-  std::shared_ptr<const SummaryMap> get() const {
-    std::lock_guard lock(mu_);
-    return current_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const SummaryMap> current_ = std::make_shared<SummaryMap>();
-};
+// The summaries, published by the store thread after each commit and read by the web threads.
+using SummaryCache = Published<SummaryMap>;
 
 }  // namespace lookout

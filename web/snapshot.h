@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -16,6 +15,7 @@
 #include "alerting/slo_window.h"
 #include "alerting/state_machine.h"
 #include "core/clock.h"
+#include "core/published.h"
 #include "core/scheduler.h"
 #include "core/secret.h"
 #include "probes/probe.h"
@@ -70,21 +70,8 @@ struct Snapshot {
   }
 };
 
-class SnapshotHub {
- public:
-  void publish(std::shared_ptr<const Snapshot> s) {
-    std::lock_guard lock(mu_);
-    current_ = std::move(s);
-  }
-  std::shared_ptr<const Snapshot> get() const {
-    std::lock_guard lock(mu_);
-    return current_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const Snapshot> current_ = std::make_shared<Snapshot>();
-};
+// The loop publishes, the web threads read.
+using SnapshotHub = Published<Snapshot>;
 
 // The loop's heartbeat, for /healthz and the systemd watchdog.
 struct LoopHeartbeat {
