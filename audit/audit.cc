@@ -65,7 +65,8 @@ Result result_of(Outcome o) {
 // until what it started is done.
 class Runner {
  public:
-  Runner(const AuditOptions& o, const Clock& clock) : o_(o), ctx_{loop_, curl_, clock} {
+  Runner(const AuditOptions& o, const Clock& clock)
+      : o_(o), curl_(loop_, clock), ctx_{loop_, curl_, clock} {
     direct_.ca_file = o.ca_file;
     direct_.follow_redirects = false;
     direct_.max_body = kMaxBody;
@@ -158,7 +159,7 @@ class Runner {
  private:
   const AuditOptions& o_;
   EventLoop loop_;
-  CurlBridge curl_{loop_};
+  CurlBridge curl_;
   ProbeContext ctx_;
   HttpRequest direct_, following_, any_cert_;
   std::shared_ptr<const Redactor> no_secrets_ = std::make_shared<Redactor>();

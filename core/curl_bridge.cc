@@ -73,12 +73,13 @@ struct CurlBridge::SocketWatch {
   CurlBridge* bridge;
 };
 
-CurlBridge::CurlBridge(EventLoop& loop)
+CurlBridge::CurlBridge(EventLoop& loop, const Clock& clock)
     : loop_(loop),
       multi_(curl_multi_init()),
       timer_(loop),
       defer_timer_(loop),
-      no_sessions_(new_session_share()) {
+      no_sessions_(new_session_share()),
+      clock_(clock) {
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlBridge::on_socket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlBridge::on_timer);
@@ -135,7 +136,7 @@ void CurlBridge::release(CURL* easy) {
 }
 
 void CurlBridge::resume_tls_sessions(CURL* easy, std::string_view url, Duration max_age) {
-  const MonoTime now = std::chrono::steady_clock::now();
+  const MonoTime now = clock_.mono();
   if (now >= next_sweep_) sweep_tls_sessions(now);
   std::string key = fmt::format("{} {}", origin_of(url), max_age.count());
   auto it = tls_sessions_.find(key);

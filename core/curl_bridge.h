@@ -31,7 +31,8 @@ class CurlBridge {
   // `out_of_descriptors`: a socket of the transfer could not be opened (EMFILE, ENFILE).
   using Done = std::function<void(CURLcode code, bool out_of_descriptors)>;
 
-  explicit CurlBridge(EventLoop& loop);
+  // `clock` dates the shared TLS sessions (tls_resume).
+  CurlBridge(EventLoop& loop, const Clock& clock);
   ~CurlBridge();
   CurlBridge(const CurlBridge&) = delete;
   CurlBridge& operator=(const CurlBridge&) = delete;
@@ -94,6 +95,7 @@ class CurlBridge {
   // age of the oldest session it may hand out.
   std::unordered_map<std::string, TlsSessions> tls_sessions_;
   std::vector<CURLSH*> retired_;  // expired shares still attached to a handle in flight
+  const Clock& clock_;
   MonoTime next_sweep_{};
 };
 

@@ -50,7 +50,7 @@ int cmd_alert_test(const std::string& config_path, const std::string& route) {
   std::vector<Line> lines;
   {
     EventLoop loop;
-    CurlBridge curl(loop);
+    CurlBridge curl(loop, clock);
     std::vector<std::unique_ptr<Channel>> channels;
     for (const auto& name : names) {
       const ChannelConfig* c = config.channel(name);

@@ -90,7 +90,7 @@ int cmd_probe(const std::string& config_path, const std::vector<std::string>& na
   std::vector<ProbeResult> results(selected.size());
   {
     EventLoop loop;
-    CurlBridge curl(loop);
+    CurlBridge curl(loop, clock);
     ProbeContext ctx{loop, curl, clock};
     std::vector<std::unique_ptr<Probe>> probes;
     for (const auto* m : selected) probes.push_back(make_probe(*m, ctx, config.redactor));

@@ -30,7 +30,7 @@ std::string question_of(const DnsSpec& d) {
 Daemon::Daemon(Config config, const Clock& clock)
     : config_(std::make_shared<Config>(std::move(config))),
       clock_(clock),
-      curl_(loop_),
+      curl_(loop_, clock_),
       probe_ctx_{loop_, curl_, clock_},
       scheduler_({config_->scheduler.max_in_flight, config_->scheduler.max_per_host}),
       alert_timer_(loop_),

@@ -22,8 +22,8 @@ ChannelConfig channel_of(ChannelType type) {
 
 TEST(ChannelRegistry, EachTypeMakesItsOwnChannel) {
   EventLoop loop;
-  CurlBridge curl(loop);
   FakeClock clock;
+  CurlBridge curl(loop, clock);
   const auto make = [&](ChannelType type) {
     return make_channel(channel_of(type), curl, clock, "https://status.test", nullptr);
   };
