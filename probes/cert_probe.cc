@@ -10,6 +10,7 @@
 #include "core/curl_bridge.h"
 #include "core/units.h"
 #include "probes/curl_errors.h"
+#include "probes/http_exchange.h"
 
 namespace lookout {
 namespace {
@@ -117,7 +118,7 @@ void CertProbe::on_verify(int ok, void* store_ctx) {
 
 CertProbe::CertProbe(const MonitorConfig& m, ProbeContext& ctx,
                      std::shared_ptr<const Redactor> redactor)
-    : m_(m), spec_(m.spec_as<CertSpec>()), ctx_(ctx), redactor_(std::move(redactor)) {
+    : ProbeSession(m, ctx, std::move(redactor)), spec_(m.spec_as<CertSpec>()) {
   const std::string host = spec_.cert.host.find(':') != std::string::npos
                                ? "[" + spec_.cert.host + "]"
                                : spec_.cert.host;
@@ -125,10 +126,9 @@ CertProbe::CertProbe(const MonitorConfig& m, ProbeContext& ctx,
                      spec_.cert.port);
 }
 
-CertProbe::~CertProbe() { ctx_.curl.release(easy_); }
+CertProbe::~CertProbe() { abort(); }
 
-bool CertProbe::start(Done done) {
-  if (easy_ != nullptr) return false;
+bool CertProbe::begin() {
   easy_ = ctx_.curl.acquire();
   if (easy_ == nullptr) return false;
   CURL* e = easy_;
@@ -149,26 +149,17 @@ bool CertProbe::start(Done done) {
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
   if (spec_.cert.starttls_smtp)
     curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
-  result_ = ProbeResult{};
-  result_.started_at = ctx_.clock.wall();
-  result_.started_mono = ctx_.clock.mono();
-  if (!ctx_.curl.add(e, [this](CURLcode code, bool out_of_descriptors) {
-        finish(code, out_of_descriptors);
-      })) {
-    ctx_.curl.release(std::exchange(easy_, nullptr));
-    return false;
-  }
-  done_ = std::move(done);
-  return true;
+  return ctx_.curl.add(e, [this](CURLcode code, bool out_of_descriptors) {
+    finish(judge(code, out_of_descriptors));
+  });
 }
 
-void CertProbe::cancel() {
-  if (easy_ == nullptr) return;
-  ctx_.curl.release(std::exchange(easy_, nullptr));
-  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
-}
+void CertProbe::abort() { ctx_.curl.release(std::exchange(easy_, nullptr)); }
 
-void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
+// As libcurl's own timeout would have ended the handshake, with the phase it was in.
+ProbeResult CertProbe::timed_out() { return judge(CURLE_OPERATION_TIMEDOUT, false); }
+
+ProbeResult CertProbe::judge(CURLcode code, bool out_of_descriptors) {
   ProbeResult r;
   curl_off_t connect = 0, tls = 0, dns = 0;
   curl_easy_getinfo(easy_, CURLINFO_NAMELOOKUP_TIME_T, &dns);
@@ -179,11 +170,6 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
     r.timings.connect_us = std::max<curl_off_t>(0, connect - dns);
   }
   if (tls > 0) r.timings.tls_us = std::max<curl_off_t>(0, tls - connect);
-  // libcurl 7.88 records the connect time only once TLS is up too; a peer address shows the
-  // TCP connection was made.
-  char* peer = nullptr;
-  curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &peer);
-  const bool tcp_connected = connect > 0 || (peer != nullptr && *peer != '\0');
   if (saw_chain_ && (code == CURLE_OK || code == CURLE_PEER_FAILED_VERIFICATION) &&
       !out_of_descriptors) {
     const CertVerdict v = judge_certificate(spec_.cert, obs_, ctx_.clock.wall());
@@ -216,7 +202,7 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
     c.errbuf = errbuf_;
     c.timeout = m_.timeout;
     c.http = false;
-    c.timeout_phase = !tcp_connected ? "while connecting"
+    c.timeout_phase = !tcp_connected(easy_, connect) ? "while connecting"
                       : spec_.cert.starttls_smtp
                           ? "before the TLS handshake finished (SMTP and STARTTLS)"
                           : "during the TLS handshake";
@@ -227,12 +213,7 @@ void CertProbe::finish(CURLcode code, bool out_of_descriptors) {
     r.kind = f.kind;
     r.cause = std::move(f.cause);
   }
-  r.started_at = result_.started_at;
-  r.started_mono = result_.started_mono;
-  if (!r.cause.empty() && redactor_) r.cause = redactor_->apply(std::move(r.cause));
-  ctx_.curl.release(std::exchange(easy_, nullptr));
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
+  return r;
 }
 
 }  // namespace lookout

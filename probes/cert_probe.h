@@ -11,35 +11,30 @@
 #include "config/config.h"
 #include "config/kinds/cert_spec.h"
 #include "probes/cert_check.h"
-#include "probes/probe.h"
+#include "probes/probe_session.h"
 
 namespace lookout {
 
-class CertProbe final : public Probe {
+class CertProbe final : public ProbeSession {
  public:
   CertProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor);
   ~CertProbe() override;
-
-  bool start(Done done) override;
-  void cancel() override;
 
   // Called by OpenSSL during the handshake (public for the C callback).
   void on_verify(int ok, void* store_ctx);
 
  private:
-  void finish(CURLcode code, bool out_of_descriptors);
+  bool begin() override;
+  void abort() override;
+  ProbeResult timed_out() override;
+  ProbeResult judge(CURLcode code, bool out_of_descriptors);
 
-  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
-  const CertSpec& spec_;    // m_'s
-  ProbeContext& ctx_;
-  std::shared_ptr<const Redactor> redactor_;
+  const CertSpec& spec_;  // m_'s
   std::string url_;
   CURL* easy_ = nullptr;
   char errbuf_[CURL_ERROR_SIZE]{};
   CertObservation obs_;
   bool saw_chain_ = false;
-  ProbeResult result_;
-  Done done_;
 };
 
 }  // namespace lookout

@@ -22,11 +22,7 @@ constexpr const char* kNoSocket =
 
 DnsProbe::DnsProbe(const MonitorConfig& m, ProbeContext& ctx,
                    std::shared_ptr<const Redactor> redactor)
-    : m_(m),
-      spec_(m.spec_as<DnsSpec>()),
-      ctx_(ctx),
-      redactor_(std::move(redactor)),
-      deadline_(ctx.loop) {}
+    : ProbeSession(m, ctx, std::move(redactor)), spec_(m.spec_as<DnsSpec>()) {}
 
 DnsProbe::~DnsProbe() = default;
 
@@ -34,8 +30,12 @@ std::string DnsProbe::server() const {
   return spec_.dns.resolver.empty() ? "the system's resolver" : spec_.dns.resolver;
 }
 
-bool DnsProbe::start(Done done) {
-  if (running_) return false;
+std::string DnsProbe::no_answer() const {
+  return fmt::format("no answer for {} {} from {} within {}", spec_.dns.record_name,
+                     spec_.dns.query, server(), format_duration(m_.timeout));
+}
+
+bool DnsProbe::begin() {
   if (!channel_) {
     // Each try gets a share of the timeout, so c-ares gives up (and says so) before the run's
     // deadline does.
@@ -48,33 +48,25 @@ bool DnsProbe::start(Done done) {
     }
     channel_ = std::move(channel);
   }
-  result_ = ProbeResult{};
-  result_.started_at = ctx_.clock.wall();
-  result_.started_mono = ctx_.clock.mono();
   spf_answers_.clear();
   spf_lookups_ = 0;
   spf_pending_ = 0;
   spf_seen_.clear();
   spf_problem_.clear();
-  running_ = true;
-  done_ = std::move(done);
-  deadline_.start(m_.timeout, [this] {
-    channel_->cancel();
-    fail(ErrorKind::kTimeout,
-         fmt::format("no answer for {} {} from {} within {}", spec_.dns.record_name,
-                     spec_.dns.query, server(), format_duration(m_.timeout)));
-  });
   channel_->query(spec_.dns.query, spec_.dns.record,
                   [this](int status, std::string message) { on_answer(status, message); });
   return true;
 }
 
-void DnsProbe::cancel() {
-  if (!running_) return;
+// Also ends an SPF include still asked when the run is judged without it.
+void DnsProbe::abort() {
   if (channel_) channel_->cancel();
-  running_ = false;
-  deadline_.stop();
-  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
+}
+
+ProbeResult DnsProbe::timed_out() {
+  ProbeResult r;
+  r.cause = no_answer();
+  return r;
 }
 
 void DnsProbe::on_answer(int status, const std::string& message) {
@@ -97,8 +89,7 @@ void DnsProbe::on_answer(int status, const std::string& message) {
       fail(ErrorKind::kDns, fmt::format("REFUSED: {} will not answer {}", server(), what));
       return;
     case ARES_ETIMEOUT:
-      fail(ErrorKind::kTimeout, fmt::format("no answer for {} from {} within {}", what, server(),
-                                            format_duration(m_.timeout)));
+      fail(ErrorKind::kTimeout, no_answer());
       return;
     case AresChannel::kOutOfDescriptors:
       fail(ErrorKind::kResources, kNoSocket);
@@ -182,7 +173,6 @@ void DnsProbe::on_spf_include(const std::string& domain, int status, const std::
 }
 
 void DnsProbe::judge(std::vector<std::string> answers) {
-  if (!running_) return;
   ProbeResult r;
   const DnsVerdict v =
       judge_answers(spec_.dns, answers, spec_.dns.alert_on_change ? baseline_ : std::nullopt);
@@ -219,32 +209,17 @@ void DnsProbe::judge(std::vector<std::string> answers) {
   if (spec_.dns.check == MailCheck::kSpf) detail["spf_lookups"] = spf_lookups_;
   r.detail = detail.dump();
   r.answers = std::move(answers);
-  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(ctx_.clock.mono() -
-                                                                             result_.started_mono);
-  r.timings.dns_us = elapsed.count();
-  r.timings.total_us = elapsed.count();
-  r.samples_us.push_back(elapsed.count());
+  r.timings.dns_us = r.timings.total_us = elapsed_us();
+  r.samples_us.push_back(*r.timings.total_us);
   finish(std::move(r));
 }
 
 void DnsProbe::fail(ErrorKind kind, std::string cause) {
-  if (!running_) return;
   ProbeResult r;
   r.outcome = Outcome::kDown;
   r.kind = kind;
   r.cause = std::move(cause);
   finish(std::move(r));
-}
-
-void DnsProbe::finish(ProbeResult r) {
-  running_ = false;
-  deadline_.stop();
-  if (channel_) channel_->cancel();  // an SPF include still asked is not needed any more
-  r.started_at = result_.started_at;
-  r.started_mono = result_.started_mono;
-  if (!r.cause.empty() && redactor_) r.cause = redactor_->apply(std::move(r.cause));
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
 }
 
 }  // namespace lookout

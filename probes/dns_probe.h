@@ -13,36 +13,33 @@
 #include "config/config.h"
 #include "config/kinds/dns_spec.h"
 #include "core/ares_bridge.h"
-#include "probes/probe.h"
+#include "probes/probe_session.h"
 
 namespace lookout {
 
-class DnsProbe final : public Probe {
+class DnsProbe final : public ProbeSession {
  public:
   DnsProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor);
   ~DnsProbe() override;
 
-  bool start(Done done) override;
-  void cancel() override;
   void set_baseline(std::vector<std::string> answers) override { baseline_ = std::move(answers); }
 
  private:
+  bool begin() override;
+  void abort() override;
+  ProbeResult timed_out() override;
+
   void on_answer(int status, const std::string& message);
   void on_spf_include(const std::string& domain, int status, const std::string& message);
   // Every include answered: the lookup count is judged with the rest.
   void finish_spf();
   void judge(std::vector<std::string> answers);
   void fail(ErrorKind kind, std::string cause);
-  void finish(ProbeResult r);
   std::string server() const;
+  std::string no_answer() const;
 
-  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
-  const DnsSpec& spec_;     // m_'s
-  ProbeContext& ctx_;
-  std::shared_ptr<const Redactor> redactor_;
+  const DnsSpec& spec_;  // m_'s
   std::unique_ptr<AresChannel> channel_;
-  Timer deadline_;
-  bool running_ = false;
   std::optional<std::vector<std::string>> baseline_;
   // An SPF run in progress: the record's answers, lookups counted, domains still asked.
   std::vector<std::string> spf_answers_;
@@ -50,8 +47,6 @@ class DnsProbe final : public Probe {
   int spf_pending_ = 0;
   std::set<std::string> spf_seen_;
   std::string spf_problem_;
-  ProbeResult result_;
-  Done done_;
 };
 
 }  // namespace lookout

@@ -39,6 +39,12 @@ PhaseTimings read_phases(CURL* easy, bool responded) {
   return p;
 }
 
+bool tcp_connected(CURL* easy, curl_off_t connect_time) {
+  char* peer = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &peer);
+  return connect_time > 0 || (peer != nullptr && *peer != '\0');
+}
+
 void open_cookie_jar(CURL* easy) {
   // Any cookie line turns the engine on; ALL then empties the jar.
   curl_easy_setopt(easy, CURLOPT_COOKIELIST, "Set-Cookie: lookout=1; domain=jar.invalid");
@@ -155,12 +161,7 @@ void HttpExchange::failure(CURLcode code, bool out_of_descriptors, HttpExchangeR
   c.max_body = max_body_;
   const CurlTimes t = read_times(easy_);
   if (code == CURLE_OPERATION_TIMEDOUT) {
-    // libcurl 7.88 records the connect time of https only once TLS is up too; a peer address
-    // shows the TCP connection was made.
-    char* peer = nullptr;
-    curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &peer);
-    const bool tcp_connected = t.connect > 0 || (peer != nullptr && *peer != '\0');
-    c.timeout_phase = !tcp_connected                                ? "while connecting"
+    c.timeout_phase = !tcp_connected(easy_, t.connect)              ? "while connecting"
                       : (t.tls == 0 && url_.rfind("https", 0) == 0) ? "during the TLS handshake"
                       : t.first_byte == 0                           ? "waiting for the response"
                                                                     : "reading the response";
@@ -180,7 +181,16 @@ void HttpExchange::failure(CURLcode code, bool out_of_descriptors, HttpExchangeR
     r.cause += fmt::format(" ({} bytes of body so far)", obs_.body.size());
 }
 
+HttpExchangeResult HttpExchange::timed_out() { return result(CURLE_OPERATION_TIMEDOUT, false); }
+
 void HttpExchange::finish(CURLcode code, bool out_of_descriptors) {
+  HttpExchangeResult r = result(code, out_of_descriptors);
+  easy_ = nullptr;
+  Done done = std::move(done_);
+  done(std::move(r));  // may destroy this
+}
+
+HttpExchangeResult HttpExchange::result(CURLcode code, bool out_of_descriptors) {
   HttpExchangeResult r;
   r.responded = code == CURLE_OK;
   if (r.responded) {
@@ -196,9 +206,7 @@ void HttpExchange::finish(CURLcode code, bool out_of_descriptors) {
         std::chrono::duration_cast<Duration>(std::chrono::microseconds{*r.timings.total_us});
   r.obs = std::move(obs_);
   obs_ = HttpObservation{};
-  easy_ = nullptr;
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
+  return r;
 }
 
 }  // namespace lookout

@@ -63,11 +63,15 @@ class HttpExchange {
   // Stops a running request without calling `done`.
   void cancel();
   bool running() const { return easy_ != nullptr; }
+  // A running request whose caller's deadline passed first: the timeout, in the phase it was
+  // in, that libcurl's own timeout would have reported. Then cancel() it.
+  HttpExchangeResult timed_out();
 
  private:
   static size_t on_body(char* data, size_t size, size_t n, void* self);
   static size_t on_header(char* data, size_t size, size_t n, void* self);
   void finish(CURLcode code, bool out_of_descriptors);
+  HttpExchangeResult result(CURLcode code, bool out_of_descriptors);
   void failure(CURLcode code, bool out_of_descriptors, HttpExchangeResult& r) const;
 
   CurlBridge& curl_;
@@ -86,5 +90,9 @@ class HttpExchange {
 
 // Phase timings of a finished transfer; total only when a response came.
 PhaseTimings read_phases(CURL* easy, bool responded);
+
+// Whether the transfer's TCP connection was made, given its connect time: libcurl 7.88 records
+// the connect time of a TLS connection only once TLS is up too, but a peer address shows it.
+bool tcp_connected(CURL* easy, curl_off_t connect_time);
 
 }  // namespace lookout

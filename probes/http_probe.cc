@@ -18,8 +18,7 @@ std::vector<std::string> header_lines(const std::vector<std::pair<std::string, S
   return lines;
 }
 
-ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect,
-                           const Redactor* redactor) {
+ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect) {
   ProbeResult r;
   if (x.responded) {
     Verdict v = evaluate(expect, x.obs);
@@ -34,7 +33,6 @@ ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect,
   }
   r.timings = x.timings;
   if (r.timings.total_us) r.samples_us.push_back(*r.timings.total_us);
-  if (!r.cause.empty() && redactor != nullptr) r.cause = redactor->apply(std::move(r.cause));
   return r;
 }
 
@@ -52,52 +50,26 @@ HttpCall call_of(const MonitorConfig& m) {
 
 HttpProbe::HttpProbe(const MonitorConfig& m, ProbeContext& ctx,
                      std::shared_ptr<const Redactor> redactor)
-    : m_(m),
-      spec_(m.spec_as<HttpSpec>()),
-      ctx_(ctx),
-      redactor_(std::move(redactor)),
-      call_(call_of(m_)) {}
+    : ProbeSession(m, ctx, std::move(redactor)), spec_(m.spec_as<HttpSpec>()), call_(call_of(m)) {}
 
-HttpProbe::~HttpProbe() {
-  exchange_.reset();  // cancels a transfer in flight before its handle goes back
-  ctx_.curl.release(easy_);
-}
+HttpProbe::~HttpProbe() { abort(); }
 
-bool HttpProbe::start(Done done) {
-  if (easy_ != nullptr) return false;
+bool HttpProbe::begin() {
   easy_ = ctx_.curl.acquire();
   if (easy_ == nullptr) return false;
-  started_at_ = ctx_.clock.wall();
-  started_mono_ = ctx_.clock.mono();
   exchange_ = std::make_unique<HttpExchange>(ctx_.curl);
-  if (!exchange_->start(easy_, call_, [this](HttpExchangeResult x) { finish(std::move(x)); })) {
-    exchange_.reset();
-    ctx_.curl.release(std::exchange(easy_, nullptr));
-    return false;
-  }
-  done_ = std::move(done);
-  return true;
+  return exchange_->start(easy_, call_, [this](HttpExchangeResult x) {
+    // The exchange calls this as its last act and touches nothing of itself afterwards, so
+    // finish() may let it go.
+    finish(judge_exchange(std::move(x), spec_.expect));
+  });
 }
 
-void HttpProbe::cancel() {
-  if (easy_ == nullptr) return;
-  exchange_.reset();
+void HttpProbe::abort() {
+  exchange_.reset();  // cancels a transfer in flight before its handle goes back
   ctx_.curl.release(std::exchange(easy_, nullptr));
-  ProbeResult started;
-  started.started_at = started_at_;
-  started.started_mono = started_mono_;
-  finish_cancelled(std::move(done_), std::move(started));  // may destroy this
 }
 
-void HttpProbe::finish(HttpExchangeResult x) {
-  ProbeResult r = judge_exchange(std::move(x), spec_.expect, redactor_.get());
-  r.started_at = started_at_;
-  r.started_mono = started_mono_;
-  // The exchange calls this as its last act and touches nothing of itself afterwards.
-  exchange_.reset();
-  ctx_.curl.release(std::exchange(easy_, nullptr));
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
-}
+ProbeResult HttpProbe::timed_out() { return judge_exchange(exchange_->timed_out(), spec_.expect); }
 
 }  // namespace lookout

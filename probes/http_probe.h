@@ -8,33 +8,26 @@
 #include "config/config.h"
 #include "config/kinds/http_spec.h"
 #include "probes/http_exchange.h"
-#include "probes/probe.h"
+#include "probes/probe_session.h"
 
 namespace lookout {
 
-class HttpProbe final : public Probe {
+class HttpProbe final : public ProbeSession {
  public:
   HttpProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor);
   ~HttpProbe() override;
 
-  bool start(Done done) override;
-  void cancel() override;
-
  private:
-  void finish(HttpExchangeResult x);
+  bool begin() override;
+  void abort() override;
+  ProbeResult timed_out() override;
 
-  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
-  const HttpSpec& spec_;    // m_'s
-  ProbeContext& ctx_;
-  std::shared_ptr<const Redactor> redactor_;
+  const HttpSpec& spec_;  // m_'s
   HttpCall call_;
   // Only while a run is in flight: between runs (almost always, for each of thousands of
   // monitors) a probe holds no exchange, with its buffers and error text.
   std::unique_ptr<HttpExchange> exchange_;
   CURL* easy_ = nullptr;
-  WallTime started_at_;
-  MonoTime started_mono_;
-  Done done_;
 };
 
 // The call an http or latency monitor makes, from its config (which must outlive it).
@@ -43,8 +36,7 @@ HttpCall call_of(const MonitorConfig& m);
 // The request lines of a configured request: its headers and a User-Agent unless it sets one.
 std::vector<std::string> header_lines(const std::vector<std::pair<std::string, Secret>>& headers);
 
-// A probe's result from one exchange judged against expect.*; secrets masked in the cause.
-ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect,
-                           const Redactor* redactor);
+// A probe's result from one exchange judged against expect.*.
+ProbeResult judge_exchange(HttpExchangeResult x, const HttpExpect& expect);
 
 }  // namespace lookout

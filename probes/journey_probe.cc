@@ -34,17 +34,11 @@ std::string without_line_breaks(std::string s) {
 
 JourneyProbe::JourneyProbe(const MonitorConfig& m, ProbeContext& ctx,
                            std::shared_ptr<const Redactor> redactor)
-    : m_(m),
+    : ProbeSession(m, ctx, std::move(redactor)),
       spec_(m.spec_as<JourneySpec>()),
-      ctx_(ctx),
-      redactor_(std::move(redactor)),
       exchange_(ctx.curl) {}
 
-JourneyProbe::~JourneyProbe() {
-  exchange_.cancel();
-  if (easy_ != nullptr) close_cookie_jar(easy_);
-  ctx_.curl.release(easy_);
-}
+JourneyProbe::~JourneyProbe() { abort(); }
 
 std::string JourneyProbe::step_label() const {
   const auto& s = spec_.steps[step_];
@@ -52,31 +46,34 @@ std::string JourneyProbe::step_label() const {
                         : fmt::format("step {} '{}'", step_ + 1, s.name);
 }
 
-bool JourneyProbe::start(Done done) {
-  if (easy_ != nullptr) return false;
+std::string JourneyProbe::out_of_time() const {
+  return fmt::format("the journey did not finish within its timeout {}",
+                     format_duration(m_.timeout));
+}
+
+bool JourneyProbe::begin() {
   easy_ = ctx_.curl.acquire();
   if (easy_ == nullptr) return false;
   open_cookie_jar(easy_);  // a fresh jar for each run
   step_ = 0;
-  vars_.clear();
   step_times_.clear();
+  degraded_ = ProbeResult{};
   run_redactor_ = redactor_ ? *redactor_ : Redactor();
-  result_ = ProbeResult{};
-  result_.started_at = ctx_.clock.wall();
-  result_.started_mono = ctx_.clock.mono();
-  deadline_ = result_.started_mono + m_.timeout;
-  if (!run_step()) {
-    close_cookie_jar(easy_);
-    ctx_.curl.release(std::exchange(easy_, nullptr));
-    return false;
-  }
-  done_ = std::move(done);
-  return true;
+  return run_step();
+}
+
+// The run's values are secrets: none is kept once it ended.
+void JourneyProbe::abort() {
+  exchange_.cancel();
+  if (easy_ != nullptr) close_cookie_jar(easy_);
+  ctx_.curl.release(std::exchange(easy_, nullptr));
+  vars_.clear();
+  run_redactor_ = Redactor();
 }
 
 bool JourneyProbe::run_step() {
   const JourneyStep& s = spec_.steps[step_];
-  const auto left = std::chrono::duration_cast<Duration>(deadline_ - ctx_.clock.mono());
+  const Duration left = time_left();
   call_ = HttpCall{};
   call_.options = &s.request;
   call_.url = render_template(s.request.url.reveal(), vars_, Escape::kUrl);
@@ -114,23 +111,24 @@ bool JourneyProbe::run_step() {
   return exchange_.start(easy_, call_, [this](HttpExchangeResult x) { on_step(std::move(x)); });
 }
 
-void JourneyProbe::cancel() {
-  if (easy_ == nullptr) return;
-  exchange_.cancel();
-  close_cookie_jar(easy_);
-  ctx_.curl.release(std::exchange(easy_, nullptr));
-  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
+ProbeResult JourneyProbe::timed_out() {
+  PhaseTimings timings;
+  if (exchange_.running()) {
+    timings = exchange_.timed_out().timings;
+    step_times_.emplace_back(step_label(), timings);
+  }
+  return step_failed(ErrorKind::kTimeout, out_of_time(), timings, 0);
 }
 
-void JourneyProbe::fail_step(ErrorKind kind, const std::string& why, const PhaseTimings& timings,
-                             int status) {
+ProbeResult JourneyProbe::step_failed(ErrorKind kind, const std::string& why,
+                                      const PhaseTimings& timings, int status) const {
   ProbeResult r;
   r.outcome = Outcome::kDown;
   r.kind = kind;
   r.http_status = status;
   r.timings = timings;
   r.cause = fmt::format("{}: {}", step_label(), why);
-  finish(std::move(r));
+  return with_steps(std::move(r));
 }
 
 void JourneyProbe::on_step(HttpExchangeResult x) {
@@ -138,23 +136,20 @@ void JourneyProbe::on_step(HttpExchangeResult x) {
   const PhaseTimings timings = x.timings;
   step_times_.emplace_back(step_label(), timings);
   if (!x.responded && x.kind == ErrorKind::kTimeout && step_has_rest_of_run_) {
-    fail_step(ErrorKind::kTimeout,
-              fmt::format("the journey did not finish within its timeout {}",
-                          format_duration(m_.timeout)),
-              timings, 0);
+    finish(step_failed(ErrorKind::kTimeout, out_of_time(), timings, 0));
     return;
   }
   HttpObservation obs = x.obs;
   if (observer_ && x.responded) observer_(s.name, obs);
-  ProbeResult judged = judge_exchange(std::move(x), s.expect, nullptr);
+  ProbeResult judged = judge_exchange(std::move(x), s.expect);
   if (judged.outcome == Outcome::kDown) {
-    fail_step(judged.kind, judged.cause, timings, judged.http_status);
+    finish(step_failed(judged.kind, judged.cause, timings, judged.http_status));
     return;
   }
-  if (judged.outcome == Outcome::kDegraded && result_.outcome != Outcome::kDegraded) {
-    result_.outcome = Outcome::kDegraded;
-    result_.kind = judged.kind;
-    result_.cause = fmt::format("{}: {}", step_label(), judged.cause);
+  if (judged.outcome == Outcome::kDegraded && degraded_.outcome != Outcome::kDegraded) {
+    degraded_.outcome = Outcome::kDegraded;
+    degraded_.kind = judged.kind;
+    degraded_.cause = fmt::format("{}: {}", step_label(), judged.cause);
   }
   const auto cookies = s.extracts.empty() ? std::vector<std::pair<std::string, std::string>>{}
                                           : parse_cookie_lines(cookie_lines(easy_));
@@ -162,7 +157,7 @@ void JourneyProbe::on_step(HttpExchangeResult x) {
     std::string why;
     auto v = extract_value(e, obs, cookies, why);
     if (!v) {
-      fail_step(ErrorKind::kExpectation, why, timings, obs.status);
+      finish(step_failed(ErrorKind::kExpectation, why, timings, obs.status));
       return;
     }
     run_redactor_.add(*v);
@@ -170,28 +165,26 @@ void JourneyProbe::on_step(HttpExchangeResult x) {
   }
   if (++step_ == spec_.steps.size()) {
     ProbeResult r;
-    r.outcome = result_.outcome == Outcome::kDegraded ? Outcome::kDegraded : Outcome::kUp;
-    r.kind = result_.outcome == Outcome::kDegraded ? result_.kind : ErrorKind::kNone;
-    r.cause = result_.outcome == Outcome::kDegraded ? result_.cause : std::string();
+    r.outcome = degraded_.outcome == Outcome::kDegraded ? Outcome::kDegraded : Outcome::kUp;
+    r.kind = degraded_.outcome == Outcome::kDegraded ? degraded_.kind : ErrorKind::kNone;
+    r.cause = degraded_.outcome == Outcome::kDegraded ? degraded_.cause : std::string();
     r.http_status = obs.status;
-    finish(std::move(r));
+    finish(with_steps(std::move(r)));
     return;
   }
-  ctx_.curl.defer([this, alive = std::weak_ptr<int>(alive_)] {
-    if (alive.expired() || easy_ == nullptr) return;  // destroyed or cancelled meanwhile
+  next_turn([this] {
     if (!run_step()) {
       ProbeResult r;
       r.kind = ErrorKind::kInternal;
       r.cause = fmt::format("{} could not be started", step_label());
-      finish(std::move(r));
+      finish(with_steps(std::move(r)));
     }
   });
 }
 
-void JourneyProbe::finish(ProbeResult r) {
-  r.started_at = result_.started_at;
-  r.started_mono = result_.started_mono;
-  // The journey's time is the whole run; its phases are those of the first step.
+ProbeResult JourneyProbe::with_steps(ProbeResult r) const {
+  // Its phases are those of the first step; its total, of a run that passed, is the whole
+  // run's, which the session takes.
   if (!step_times_.empty()) {
     const PhaseTimings& first = step_times_.front().second;
     r.timings.dns_us = first.dns_us;
@@ -199,29 +192,14 @@ void JourneyProbe::finish(ProbeResult r) {
     r.timings.tls_us = first.tls_us;
     r.timings.first_byte_us = first.first_byte_us;
   }
-  if (r.outcome != Outcome::kDown) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-        ctx_.clock.mono() - result_.started_mono);
-    r.timings.total_us = elapsed.count();
-    r.samples_us.push_back(elapsed.count());
-  }
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& [label, t] : step_times_) {
-    steps.push_back({{"step", label},
-                     {"total_ms", ms_json(t.total_us)},
-                     {"dns_ms", ms_json(t.dns_us)},
-                     {"connect_ms", ms_json(t.connect_us)},
-                     {"tls_ms", ms_json(t.tls_us)},
-                     {"first_byte_ms", ms_json(t.first_byte_us)}});
+    nlohmann::json step = phases_json(t);
+    step["step"] = label;
+    steps.push_back(std::move(step));
   }
   r.detail = run_redactor_.apply(nlohmann::json{{"steps", std::move(steps)}}.dump());
-  if (!r.cause.empty()) r.cause = run_redactor_.apply(std::move(r.cause));
-  vars_.clear();
-  run_redactor_ = Redactor();
-  close_cookie_jar(easy_);
-  ctx_.curl.release(std::exchange(easy_, nullptr));
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
+  return r;
 }
 
 }  // namespace lookout

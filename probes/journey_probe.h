@@ -13,46 +13,46 @@
 #include "config/kinds/journey_spec.h"
 #include "core/secret.h"
 #include "probes/http_exchange.h"
-#include "probes/probe.h"
+#include "probes/probe_session.h"
 
 namespace lookout {
 
-class JourneyProbe final : public Probe {
+class JourneyProbe final : public ProbeSession {
  public:
   JourneyProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor);
   ~JourneyProbe() override;
 
-  bool start(Done done) override;
-  void cancel() override;
   // Sees every step's response (the step's name and what came back), for the audit's cookie
   // check. The observer must not keep values: they may be secrets of the run.
   using Observer = std::function<void(const std::string& step, const HttpObservation& obs)>;
   void observe(Observer f) { observer_ = std::move(f); }
 
  private:
+  bool begin() override;
+  void abort() override;
+  ProbeResult timed_out() override;
+  const Redactor* secrets() const override { return &run_redactor_; }
+
   bool run_step();
   void on_step(HttpExchangeResult x);
-  void fail_step(ErrorKind kind, const std::string& why, const PhaseTimings& timings, int status);
-  void finish(ProbeResult r);
+  ProbeResult step_failed(ErrorKind kind, const std::string& why, const PhaseTimings& timings,
+                          int status) const;
+  // The run's steps and their detail, added to its result.
+  ProbeResult with_steps(ProbeResult r) const;
   std::string step_label() const;
+  std::string out_of_time() const;
 
-  const MonitorConfig& m_;   // owned by the caller of make_probe, and outlives the probe
   const JourneySpec& spec_;  // m_'s
-  ProbeContext& ctx_;
-  std::shared_ptr<const Redactor> redactor_;
   HttpExchange exchange_;
   CURL* easy_ = nullptr;
   size_t step_ = 0;
-  MonoTime deadline_;
   bool step_has_rest_of_run_ = false;  // the running step's timeout is what is left of the run's
   std::map<std::string, std::string> vars_;
   Redactor run_redactor_;  // the config's secrets and this run's extracted values
   HttpCall call_;
   std::vector<std::pair<std::string, PhaseTimings>> step_times_;
-  ProbeResult result_;
-  Done done_;
+  ProbeResult degraded_;  // the first step that passed slowly, if one did
   Observer observer_;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for work deferred to the next turn
 };
 
 }  // namespace lookout

@@ -6,39 +6,29 @@
 #include <nlohmann/json.hpp>
 
 #include "core/curl_bridge.h"
+#include "core/units.h"
 #include "probes/http_probe.h"
 
 namespace lookout {
-namespace {}  // namespace
 
 LatencyProbe::LatencyProbe(const MonitorConfig& m, ProbeContext& ctx,
                            std::shared_ptr<const Redactor> redactor)
-    : m_(m),
+    : ProbeSession(m, ctx, std::move(redactor)),
       spec_(m.spec_as<HttpSpec>()),
-      ctx_(ctx),
-      redactor_(std::move(redactor)),
-      call_(call_of(m_)),
+      call_(call_of(m)),
       exchange_(ctx.curl) {}
 
-LatencyProbe::~LatencyProbe() {
-  exchange_.cancel();
-  ctx_.curl.release(easy_);
+LatencyProbe::~LatencyProbe() { abort(); }
+
+bool LatencyProbe::begin() {
+  easy_ = ctx_.curl.acquire();
+  return easy_ != nullptr && next_sample();
 }
 
-bool LatencyProbe::start(Done done) {
-  if (easy_ != nullptr) return false;
-  easy_ = ctx_.curl.acquire();
-  if (easy_ == nullptr) return false;
+void LatencyProbe::abort() {
+  exchange_.cancel();
+  ctx_.curl.release(std::exchange(easy_, nullptr));
   samples_.clear();
-  result_ = ProbeResult{};
-  result_.started_at = ctx_.clock.wall();
-  result_.started_mono = ctx_.clock.mono();
-  if (!next_sample()) {
-    ctx_.curl.release(std::exchange(easy_, nullptr));
-    return false;
-  }
-  done_ = std::move(done);
-  return true;
 }
 
 bool LatencyProbe::next_sample() {
@@ -49,37 +39,32 @@ bool LatencyProbe::next_sample() {
   return exchange_.start(easy_, call_, [this](HttpExchangeResult x) { on_sample(std::move(x)); });
 }
 
-void LatencyProbe::cancel() {
-  if (easy_ == nullptr) return;
-  exchange_.cancel();
-  ctx_.curl.release(std::exchange(easy_, nullptr));
-  finish_cancelled(std::move(done_), std::move(result_));  // may destroy this
+ProbeResult LatencyProbe::timed_out() {
+  if (!exchange_.running()) {
+    // Between two samples: the loop was held up for longer than a sample may take.
+    ProbeResult r;
+    r.cause = fmt::format("the samples did not finish within {} ({} of {} done)",
+                          format_duration(deadline()), samples_.size(), spec_.samples);
+    return with_samples(std::move(r));
+  }
+  samples_.push_back(judge_exchange(exchange_.timed_out(), spec_.expect));
+  return failed_by_last_sample();
 }
 
 void LatencyProbe::on_sample(HttpExchangeResult x) {
-  samples_.push_back(judge_exchange(std::move(x), spec_.expect, redactor_.get()));
-  const ProbeResult& s = samples_.back();
-  if (s.outcome == Outcome::kDown) {
-    ProbeResult r;
-    r.outcome = Outcome::kDown;
-    r.kind = s.kind;
-    r.http_status = s.http_status;
-    r.timings = s.timings;
-    r.cause = spec_.samples > 1
-                  ? fmt::format("sample {} of {}: {}", samples_.size(), spec_.samples, s.cause)
-                  : s.cause;
-    finish(std::move(r));
+  samples_.push_back(judge_exchange(std::move(x), spec_.expect));
+  if (samples_.back().outcome == Outcome::kDown) {
+    finish(failed_by_last_sample());
     return;
   }
   if (static_cast<int>(samples_.size()) < spec_.samples) {
     // Not from inside the finished transfer's callback: the next one starts on the next turn.
-    ctx_.curl.defer([this, alive = std::weak_ptr<int>(alive_)] {
-      if (alive.expired() || easy_ == nullptr) return;  // destroyed or cancelled meanwhile
+    next_turn([this] {
       if (!next_sample()) {
         ProbeResult r;
         r.kind = ErrorKind::kInternal;
         r.cause = "could not start the next sample";
-        finish(std::move(r));
+        finish(with_samples(std::move(r)));
       }
     });
     return;
@@ -100,27 +85,32 @@ void LatencyProbe::on_sample(HttpExchangeResult x) {
   r.cause = worst->cause;
   r.http_status = median.http_status;
   r.timings = median.timings;
-  finish(std::move(r));
+  finish(with_samples(std::move(r)));
 }
 
-void LatencyProbe::finish(ProbeResult r) {
-  r.started_at = result_.started_at;
-  r.started_mono = result_.started_mono;
+ProbeResult LatencyProbe::failed_by_last_sample() const {
+  const ProbeResult& s = samples_.back();
+  ProbeResult r;
+  r.outcome = Outcome::kDown;
+  r.kind = s.kind;
+  r.http_status = s.http_status;
+  r.timings = s.timings;
+  r.cause = spec_.samples > 1
+                ? fmt::format("sample {} of {}: {}", samples_.size(), spec_.samples, s.cause)
+                : s.cause;
+  return with_samples(std::move(r));
+}
+
+ProbeResult LatencyProbe::with_samples(ProbeResult r) const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& s : samples_) {
     if (s.timings.total_us) r.samples_us.push_back(*s.timings.total_us);
-    list.push_back({{"total_ms", ms_json(s.timings.total_us)},
-                    {"dns_ms", ms_json(s.timings.dns_us)},
-                    {"connect_ms", ms_json(s.timings.connect_us)},
-                    {"tls_ms", ms_json(s.timings.tls_us)},
-                    {"first_byte_ms", ms_json(s.timings.first_byte_us)},
-                    {"status", s.http_status}});
+    nlohmann::json sample = phases_json(s.timings);
+    sample["status"] = s.http_status;
+    list.push_back(std::move(sample));
   }
   r.detail = nlohmann::json{{"samples", std::move(list)}}.dump();
-  samples_.clear();
-  ctx_.curl.release(std::exchange(easy_, nullptr));
-  Done done = std::move(done_);
-  done(std::move(r));  // may destroy this
+  return r;
 }
 
 }  // namespace lookout

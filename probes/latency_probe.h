@@ -9,34 +9,34 @@
 #include "config/config.h"
 #include "config/kinds/http_spec.h"
 #include "probes/http_exchange.h"
-#include "probes/probe.h"
+#include "probes/probe_session.h"
 
 namespace lookout {
 
-class LatencyProbe final : public Probe {
+class LatencyProbe final : public ProbeSession {
  public:
   LatencyProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor);
   ~LatencyProbe() override;
 
-  bool start(Done done) override;
-  void cancel() override;
-
  private:
+  bool begin() override;
+  void abort() override;
+  ProbeResult timed_out() override;
+  // `timeout` bounds each sample.
+  Duration deadline() const override { return m_.timeout * spec_.samples; }
+
   bool next_sample();
   void on_sample(HttpExchangeResult x);
-  void finish(ProbeResult r);
+  // The run from its samples so far, the last of which failed it.
+  ProbeResult failed_by_last_sample() const;
+  // The run's samples and their detail, added to its result.
+  ProbeResult with_samples(ProbeResult r) const;
 
-  const MonitorConfig& m_;  // owned by the caller of make_probe, and outlives the probe
-  const HttpSpec& spec_;    // m_'s
-  ProbeContext& ctx_;
-  std::shared_ptr<const Redactor> redactor_;
+  const HttpSpec& spec_;  // m_'s
   HttpCall call_;
   HttpExchange exchange_;
   CURL* easy_ = nullptr;
   std::vector<ProbeResult> samples_;
-  ProbeResult result_;
-  Done done_;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for work deferred to the next turn
 };
 
 }  // namespace lookout

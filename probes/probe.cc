@@ -55,11 +55,4 @@ nlohmann::json ms_json(const std::optional<int64_t>& us) {
   return static_cast<double>(*us) / 1000.0;
 }
 
-void finish_cancelled(Probe::Done done, ProbeResult started) {
-  started.outcome = Outcome::kDown;
-  started.kind = ErrorKind::kCancelled;
-  started.cause = "cancelled";
-  done(std::move(started));  // may destroy the probe
-}
-
 }  // namespace lookout

@@ -3,7 +3,8 @@
 //
 // The callback contract: if start() returns false the completion callback never runs;
 // otherwise it runs exactly once, on the loop thread, also on timeout and on cancel().
-// The callback may destroy the probe.
+// The callback may destroy the probe. Every kind keeps it through ProbeSession
+// (probes/probe_session.h).
 #pragma once
 
 #include <cstdint>
@@ -88,9 +89,6 @@ class Probe {
 
 // Microseconds as milliseconds for JSON (a run's detail, `probe --json`); null when unset.
 nlohmann::json ms_json(const std::optional<int64_t>& us);
-
-// Ends a cancelled run: `done` gets a down, cancelled result with the run's start times.
-void finish_cancelled(Probe::Done done, ProbeResult started);
 
 // What probes share on the loop thread.
 struct ProbeContext {
