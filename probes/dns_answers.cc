@@ -37,6 +37,7 @@ bool is_name_type(uint16_t t) { return t == 2 || t == 5; }
 
 std::string quoted(const std::vector<std::string>& v) {
   std::vector<std::string> q;
+  q.reserve(v.size());
   for (const auto& s : v) q.push_back(fmt::format("\"{}\"", s));
   return fmt::format("{}", fmt::join(q, ", "));
 }

@@ -54,7 +54,7 @@ bool DnsProbe::begin() {
   spf_seen_.clear();
   spf_problem_.clear();
   channel_->query(spec_.dns.query, spec_.dns.record,
-                  [this](int status, std::string message) { on_answer(status, message); });
+                  [this](int status, const std::string& message) { on_answer(status, message); });
   return true;
 }
 
@@ -125,7 +125,8 @@ void DnsProbe::on_answer(int status, const std::string& message) {
   for (const auto& d : spf.includes) {
     if (!spf_seen_.insert(d).second || spf_lookups_ > kSpfMaxLookups) continue;
     ++spf_pending_;
-    channel_->query(d, 16, [this, d](int st, std::string msg) { on_spf_include(d, st, msg); });
+    channel_->query(d, 16,
+                    [this, d](int st, const std::string& msg) { on_spf_include(d, st, msg); });
   }
   if (spf_pending_ == 0) finish_spf();
 }
@@ -163,8 +164,8 @@ void DnsProbe::on_spf_include(const std::string& domain, int status, const std::
         for (const auto& d : inner.includes) {
           if (!spf_seen_.insert(d).second || spf_lookups_ > kSpfMaxLookups) continue;
           ++spf_pending_;
-          channel_->query(d, 16,
-                          [this, d](int st, std::string msg) { on_spf_include(d, st, msg); });
+          channel_->query(
+              d, 16, [this, d](int st, const std::string& msg) { on_spf_include(d, st, msg); });
         }
       }
     }

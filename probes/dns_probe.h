@@ -22,7 +22,7 @@ class DnsProbe final : public ProbeSession {
   DnsProbe(const MonitorConfig& m, ProbeContext& ctx, std::shared_ptr<const Redactor> redactor);
   ~DnsProbe() override;
 
-  void set_baseline(std::vector<std::string> answers) override { baseline_ = std::move(answers); }
+  void set_baseline(const std::vector<std::string>& answers) override { baseline_ = answers; }
 
  private:
   bool begin() override;

@@ -4,13 +4,14 @@
 #include <re2/re2.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace lookout {
 
-std::optional<std::string> extract_value(const Extract& x, const HttpObservation& obs,
-                                         const std::vector<std::pair<std::string, std::string>>& cookies,
-                                         std::string& why) {
+std::optional<std::string> extract_value(
+    const Extract& x, const HttpObservation& obs,
+    const std::vector<std::pair<std::string, std::string>>& cookies, std::string& why) {
   switch (x.from) {
     case Extract::From::kJson: {
       const auto body = nlohmann::json::parse(obs.body, nullptr, false);
@@ -44,8 +45,11 @@ std::optional<std::string> extract_value(const Extract& x, const HttpObservation
       why = fmt::format("no {} header to take as {}", x.what, x.name);
       return std::nullopt;
     case Extract::From::kCookie:
-      for (auto it = cookies.rbegin(); it != cookies.rend(); ++it) {
-        if (it->first == x.what) return it->second;
+      // The last one set wins, as in a browser.
+      if (const auto it = std::find_if(cookies.rbegin(), cookies.rend(),
+                                       [&x](const auto& c) { return c.first == x.what; });
+          it != cookies.rend()) {
+        return it->second;
       }
       why = fmt::format("no cookie {} to take as {}", x.what, x.name);
       return std::nullopt;
@@ -54,7 +58,8 @@ std::optional<std::string> extract_value(const Extract& x, const HttpObservation
   return std::nullopt;
 }
 
-std::vector<std::pair<std::string, std::string>> parse_cookie_lines(const std::vector<std::string>& lines) {
+std::vector<std::pair<std::string, std::string>> parse_cookie_lines(
+    const std::vector<std::string>& lines) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& line : lines) {
     // domain, include-subdomains, path, secure, expiry, name, value

@@ -68,8 +68,8 @@ class HttpExchange {
   HttpExchangeResult timed_out();
 
  private:
-  static size_t on_body(char* data, size_t size, size_t n, void* self);
-  static size_t on_header(char* data, size_t size, size_t n, void* self);
+  static size_t on_body(char* data, size_t size, size_t n, void* p);
+  static size_t on_header(char* data, size_t size, size_t n, void* p);
   void finish(CURLcode code, bool out_of_descriptors);
   HttpExchangeResult result(CURLcode code, bool out_of_descriptors);
   void failure(CURLcode code, bool out_of_descriptors, HttpExchangeResult& r) const;

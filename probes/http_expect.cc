@@ -100,7 +100,7 @@ Verdict evaluate(const HttpExpect& expect, const HttpObservation& obs) {
   if (!expect.json.empty()) {
     auto doc = nlohmann::json::parse(obs.body, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) {
-      failures.push_back("body is not valid JSON");
+      failures.emplace_back("body is not valid JSON");
     } else {
       for (const auto& [ptr, want] : expect.json) {
         const nlohmann::json::json_pointer p(ptr);

@@ -18,7 +18,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
   while (start <= s.size()) {
     const size_t at = s.find(sep, start);
     const size_t end = at == std::string_view::npos ? s.size() : at;
-    out.push_back(std::string(s.substr(start, end - start)));
+    out.emplace_back(s.substr(start, end - start));
     if (at == std::string_view::npos) break;
     start = at + 1;
   }
@@ -205,7 +205,7 @@ std::string check_dkim(const std::string& name, const std::vector<std::string>& 
                                 static_cast<int>(key.size()));
   if (n < 0) return fmt::format("the DKIM key at {} is not valid base64", name);
   size_t len = static_cast<size_t>(n);
-  if (key.size() >= 1 && key[key.size() - 1] == '=') --len;
+  if (!key.empty() && key.back() == '=') --len;
   if (key.size() >= 2 && key[key.size() - 2] == '=') --len;
   if (k == "ed25519") {
     if (len != 32) return fmt::format("the DKIM ed25519 key at {} is {} bytes, not 32", name, len);

@@ -84,7 +84,7 @@ class Probe {
   virtual bool start(Done done) = 0;
   virtual void cancel() = 0;
   // dns with on_change = "alert": the accepted answer set (stored, or accepted by a person).
-  virtual void set_baseline(std::vector<std::string> answers) { (void)answers; }
+  virtual void set_baseline(const std::vector<std::string>& /*answers*/) {}
 };
 
 // Microseconds as milliseconds for JSON (a run's detail, `probe --json`); null when unset.

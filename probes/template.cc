@@ -9,8 +9,8 @@ std::string url_encode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-        c == '~') {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -32,7 +32,8 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
   return out;
 }
 
-std::string render_template(std::string_view text, const std::map<std::string, std::string>& vars, Escape escape) {
+std::string render_template(std::string_view text, const std::map<std::string, std::string>& vars,
+                            Escape escape) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -55,7 +56,8 @@ std::string render_template(std::string_view text, const std::map<std::string, s
     } else if (escape == Escape::kUrl) {
       out += url_encode(it->second);
     } else if (escape == Escape::kJson) {
-      const std::string quoted = nlohmann::json(it->second).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      const std::string quoted =
+          nlohmann::json(it->second).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       out.append(quoted, 1, quoted.size() - 2);
     } else {
       out += it->second;

@@ -12,7 +12,8 @@ namespace lookout {
 enum class Escape { kNone, kUrl, kJson };
 
 // Unknown names are left as written (the config check refuses them before a run).
-std::string render_template(std::string_view text, const std::map<std::string, std::string>& vars, Escape escape);
+std::string render_template(std::string_view text, const std::map<std::string, std::string>& vars,
+                            Escape escape);
 
 // Percent-encoding of everything but RFC 3986's unreserved characters.
 std::string url_encode(std::string_view s);
