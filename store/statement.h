@@ -12,8 +12,12 @@ namespace lookout {
 
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  Stmt(sqlite3* db, const std::string& sql) : Stmt(db, sql.c_str()) {}
+  // `flags` as sqlite3_prepare_v3 takes them, SQLITE_PREPARE_PERSISTENT for a statement kept and
+  // stepped again and again; without any it prepares as sqlite3_prepare_v2 does.
+  Stmt(sqlite3* db, const char* sql, unsigned flags = 0) {
+    rc_ = sqlite3_prepare_v3(db, sql, -1, flags, &st_, nullptr);
+  }
+  Stmt(sqlite3* db, const std::string& sql, unsigned flags = 0) : Stmt(db, sql.c_str(), flags) {}
   ~Stmt() { sqlite3_finalize(st_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
