@@ -34,6 +34,8 @@ class Stmt {
       sqlite3_bind_null(st_, i);
     }
   }
+  // Not copied, so `v` must outlive the statement: for constants, such as a meta key.
+  void bind_static(int i, const char* v) { sqlite3_bind_text(st_, i, v, -1, SQLITE_STATIC); }
   void bind_blob(int i, const std::string& v) {
     sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
