@@ -25,14 +25,8 @@ int64_t align_up(int64_t t, int64_t size) {
 
 // Prepared once per reader: [level][with monitor filter].
 struct HistoryReader::Statements {
-  std::array<std::array<sqlite3_stmt*, 2>, kLevels + 1> rows{};
-  sqlite3_stmt* monitor = nullptr;
-  ~Statements() {
-    for (auto& l : rows) {
-      for (auto* s : l) sqlite3_finalize(s);
-    }
-    sqlite3_finalize(monitor);
-  }
+  std::array<std::array<std::optional<Stmt>, 2>, kLevels + 1> rows;
+  std::optional<Stmt> monitor;
 };
 
 HistoryReader::HistoryReader(sqlite3* db) : db_(db), st_(std::make_unique<Statements>()) {
@@ -50,13 +44,11 @@ HistoryReader::HistoryReader(sqlite3* db) : db_(db), st_(std::make_unique<Statem
                                         "maintenance, min_us, max_us, sum_us, sketch "
                                         "FROM {} WHERE {}",
                                         kByCoarseness[static_cast<size_t>(level)]->table, where);
-      sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT,
-                         &st_->rows[static_cast<size_t>(level)][static_cast<size_t>(filtered)],
-                         nullptr);
+      st_->rows[static_cast<size_t>(level)][static_cast<size_t>(filtered)].emplace(
+          db_, sql, SQLITE_PREPARE_PERSISTENT);
     }
   }
-  sqlite3_prepare_v3(db_, "SELECT id FROM monitors WHERE name = ?", -1, SQLITE_PREPARE_PERSISTENT,
-                     &st_->monitor, nullptr);
+  st_->monitor.emplace(db_, "SELECT id FROM monitors WHERE name = ?", SQLITE_PREPARE_PERSISTENT);
   refresh();
 }
 
@@ -65,35 +57,35 @@ HistoryReader::~HistoryReader() = default;
 void HistoryReader::refresh() { wm_ = read_watermarks(db_); }
 
 std::optional<int64_t> HistoryReader::monitor_id(const std::string& name) {
-  sqlite3_stmt* st = st_->monitor;
-  if (st == nullptr) return std::nullopt;
-  sqlite3_reset(st);
-  sqlite3_bind_text(st, 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+  Stmt& st = *st_->monitor;
+  if (!st.ok()) return std::nullopt;
+  st.reset();
+  st.bind(1, name);
   std::optional<int64_t> id;
-  if (sqlite3_step(st) == SQLITE_ROW) id = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
+  if (st.step() == SQLITE_ROW) id = sqlite3_column_int64(st.get(), 0);
+  st.reset();
   return id;
 }
 
 void HistoryReader::read_rows(int level, std::optional<int64_t> monitor, int64_t from, int64_t to,
                               bool with_sketch, Sink& out) {
-  sqlite3_stmt* st = st_->rows[static_cast<size_t>(level)][monitor ? 1 : 0];
-  if (st == nullptr) return;
-  sqlite3_reset(st);
+  Stmt& st = *st_->rows[static_cast<size_t>(level)][monitor ? 1 : 0];
+  if (!st.ok()) return;
+  st.reset();
   int i = 1;
-  if (monitor) sqlite3_bind_int64(st, i++, *monitor);
-  sqlite3_bind_int64(st, i++, from);
-  sqlite3_bind_int64(st, i, to);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    Aggregate& agg = out[sqlite3_column_int64(st, 0)];
+  if (monitor) st.bind(i++, *monitor);
+  st.bind(i++, from);
+  st.bind(i, to);
+  while (st.step() == SQLITE_ROW) {
+    Aggregate& agg = out[sqlite3_column_int64(st.get(), 0)];
     if (level == kRaw) {
-      agg.add(read_run_columns(st, 1), with_sketch);
+      agg.add(read_run_columns(st.get(), 1), with_sketch);
       continue;
     }
-    const Aggregate a = read_rollup_columns(st, 1, with_sketch);
+    const Aggregate a = read_rollup_columns(st.get(), 1, with_sketch);
     agg.merge(a);
   }
-  sqlite3_reset(st);
+  st.reset();
 }
 
 void HistoryReader::collect(int level, std::optional<int64_t> monitor, int64_t from, int64_t to,
@@ -133,14 +125,11 @@ std::unordered_map<int64_t, Aggregate> HistoryReader::range_all(int64_t from_ms,
 
 std::unordered_map<int64_t, std::string> HistoryReader::monitor_names() {
   std::unordered_map<int64_t, std::string> out;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT id, name FROM monitors", -1, &st, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      out.emplace(sqlite3_column_int64(st, 0),
-                  reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
-    }
+  Stmt st(db_, "SELECT id, name FROM monitors");
+  if (!st.ok()) return out;
+  while (st.step() == SQLITE_ROW) {
+    out.emplace(sqlite3_column_int64(st.get(), 0), column_text(st.get(), 1));
   }
-  sqlite3_finalize(st);
   return out;
 }
 

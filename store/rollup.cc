@@ -8,6 +8,7 @@
 
 #include "store/aggregate.h"
 #include "store/schema.h"
+#include "store/statement.h"
 
 namespace lookout {
 namespace {
@@ -16,122 +17,89 @@ namespace {
 constexpr int64_t kChunkMs = 6LL * 3'600'000;
 constexpr int64_t kDeleteChunk = 20'000;
 
+// Sets `error` from the connection's last failure; false, for the caller to return.
+bool failed(sqlite3* db, std::string& error) {
+  error = sqlite3_errmsg(db);
+  return false;
+}
+
 std::optional<int64_t> meta_int(sqlite3* db, const char* key) {
-  sqlite3_stmt* st = nullptr;
-  std::optional<int64_t> out;
-  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, nullptr) ==
-      SQLITE_OK) {
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) out = sqlite3_column_int64(st, 0);
-  }
-  sqlite3_finalize(st);
-  return out;
+  Stmt st(db, "SELECT value FROM meta WHERE key = ?");
+  if (!st.ok()) return std::nullopt;
+  st.bind_static(1, key);
+  if (st.step() != SQLITE_ROW) return std::nullopt;
+  return sqlite3_column_int64(st.get(), 0);
 }
 
 bool set_meta_int(sqlite3* db, const char* key, int64_t v, std::string& error) {
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
-                     "value = excluded.value",
-                     -1, &st, nullptr);
-  sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, std::to_string(v).c_str(), -1, SQLITE_TRANSIENT);
-  const bool ok = sqlite3_step(st) == SQLITE_DONE;
-  if (!ok) error = sqlite3_errmsg(db);
-  sqlite3_finalize(st);
-  return ok;
+  Stmt st(db,
+          "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+          "value = excluded.value");
+  st.bind_static(1, key);
+  st.bind(2, std::to_string(v));
+  return st.step() == SQLITE_DONE || failed(db, error);
 }
 
 std::optional<int64_t> min_time(sqlite3* db, const std::string& table) {
-  sqlite3_stmt* st = nullptr;
-  std::optional<int64_t> out;
-  const std::string sql = fmt::format("SELECT min(t_ms) FROM {}", table);
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-    out = sqlite3_column_int64(st, 0);
-  }
-  sqlite3_finalize(st);
-  return out;
+  Stmt st(db, fmt::format("SELECT min(t_ms) FROM {}", table));
+  if (!st.ok() || st.step() != SQLITE_ROW) return std::nullopt;
+  return column_opt(st.get(), 0);
 }
 
 using Buckets = std::map<std::pair<int64_t, int64_t>, Aggregate>;  // (monitor, bucket start)
 
-bool fold_raw(sqlite3* db, int64_t from, int64_t to, Buckets& out, std::string& error) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(
-          db,
-          "SELECT monitor_id, t_ms, outcome, total_us, maintenance, samples FROM results "
-          "WHERE t_ms >= ? AND t_ms < ?",
-          -1, &st, nullptr) != SQLITE_OK) {
-    error = sqlite3_errmsg(db);
-    return false;
-  }
-  sqlite3_bind_int64(st, 1, from);
-  sqlite3_bind_int64(st, 2, to);
+// Hands each row of `sql`, a query of [from, to), to `fold`.
+template <typename Fold>
+bool fold_rows(sqlite3* db, const std::string& sql, int64_t from, int64_t to, std::string& error,
+               Fold fold) {
+  Stmt st(db, sql);
+  if (!st.ok()) return failed(db, error);
+  st.bind(1, from);
+  st.bind(2, to);
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while ((rc = st.step()) == SQLITE_ROW) fold(st.get());
+  return rc == SQLITE_DONE || failed(db, error);
+}
+
+bool fold_raw(sqlite3* db, int64_t from, int64_t to, Buckets& out, std::string& error) {
+  const char* sql =
+      "SELECT monitor_id, t_ms, outcome, total_us, maintenance, samples FROM results "
+      "WHERE t_ms >= ? AND t_ms < ?";
+  return fold_rows(db, sql, from, to, error, [&](sqlite3_stmt* st) {
     const int64_t bucket = align_down(sqlite3_column_int64(st, 1), kMinuteLevel.size_ms);
     out[{sqlite3_column_int64(st, 0), bucket}].add(read_run_columns(st, 2));
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) {
-    error = sqlite3_errmsg(db);
-    return false;
-  }
-  return true;
+  });
 }
 
 bool fold_level(sqlite3* db, const RollupLevel& source, int64_t size, int64_t from, int64_t to,
                 Buckets& out, std::string& error) {
-  sqlite3_stmt* st = nullptr;
   const std::string sql = fmt::format(
       "SELECT monitor_id, t_ms, count, failures, degraded, maintenance, min_us, max_us, sum_us, "
       "sketch FROM {} "
       "WHERE t_ms >= ? AND t_ms < ?",
       source.table);
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    error = sqlite3_errmsg(db);
-    return false;
-  }
-  sqlite3_bind_int64(st, 1, from);
-  sqlite3_bind_int64(st, 2, to);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  return fold_rows(db, sql, from, to, error, [&](sqlite3_stmt* st) {
     const Aggregate a = read_rollup_columns(st, 2, true);
     out[{sqlite3_column_int64(st, 0), align_down(sqlite3_column_int64(st, 1), size)}].merge(a);
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) {
-    error = sqlite3_errmsg(db);
-    return false;
-  }
-  return true;
+  });
 }
 
 bool write_buckets(sqlite3* db, const RollupLevel& level, const Buckets& buckets,
                    std::string& error) {
-  sqlite3_stmt* st = nullptr;
   const std::string sql = fmt::format(
       "INSERT OR REPLACE INTO {} (monitor_id, t_ms, count, failures, degraded, maintenance, "
       "min_us, max_us, sum_us, "
       "sketch) VALUES (?,?,?,?,?,?,?,?,?,?)",
       level.table);
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    error = sqlite3_errmsg(db);
-    return false;
-  }
+  Stmt st(db, sql);
+  if (!st.ok()) return failed(db, error);
   for (const auto& [key, a] : buckets) {
-    sqlite3_bind_int64(st, 1, key.first);
-    sqlite3_bind_int64(st, 2, key.second);
-    bind_rollup_columns(st, 3, a);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-      error = sqlite3_errmsg(db);
-      sqlite3_finalize(st);
-      return false;
-    }
-    sqlite3_reset(st);
+    st.bind(1, key.first);
+    st.bind(2, key.second);
+    bind_rollup_columns(st.get(), 3, a);
+    if (st.step() != SQLITE_DONE) return failed(db, error);
+    st.reset();
   }
-  sqlite3_finalize(st);
   return true;
 }
 
@@ -174,18 +142,12 @@ bool delete_before(sqlite3* db, const char* table, int64_t before, uint64_t& del
       "DELETE FROM {0} WHERE (monitor_id, t_ms) IN (SELECT monitor_id, t_ms FROM {0} WHERE t_ms < "
       "? LIMIT {1})",
       table, kDeleteChunk);
-  sqlite3_stmt* st = nullptr;
   const bool has_rowid = std::string_view(table) == "results";
-  if (sqlite3_prepare_v2(db, (has_rowid ? sql : sql_norowid).c_str(), -1, &st, nullptr) !=
-      SQLITE_OK) {
-    error = sqlite3_errmsg(db);
-    return false;
-  }
-  sqlite3_bind_int64(st, 1, before);
-  const bool ok = sqlite3_step(st) == SQLITE_DONE;
-  if (!ok) error = sqlite3_errmsg(db);
+  Stmt st(db, has_rowid ? sql : sql_norowid);
+  if (!st.ok()) return failed(db, error);
+  st.bind(1, before);
+  const bool ok = st.step() == SQLITE_DONE || failed(db, error);
   deleted += static_cast<uint64_t>(sqlite3_changes(db));
-  sqlite3_finalize(st);
   return ok;
 }
 

@@ -12,8 +12,12 @@ namespace lookout {
 
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  Stmt(sqlite3* db, const std::string& sql) : Stmt(db, sql.c_str()) {}
+  // `flags` as sqlite3_prepare_v3 takes them, SQLITE_PREPARE_PERSISTENT for a statement kept and
+  // stepped again and again; without any it prepares as sqlite3_prepare_v2 does.
+  Stmt(sqlite3* db, const char* sql, unsigned flags = 0) {
+    rc_ = sqlite3_prepare_v3(db, sql, -1, flags, &st_, nullptr);
+  }
+  Stmt(sqlite3* db, const std::string& sql, unsigned flags = 0) : Stmt(db, sql.c_str(), flags) {}
   ~Stmt() { sqlite3_finalize(st_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -30,6 +34,8 @@ class Stmt {
       sqlite3_bind_null(st_, i);
     }
   }
+  // Not copied, so `v` must outlive the statement: for constants, such as a meta key.
+  void bind_static(int i, const char* v) { sqlite3_bind_text(st_, i, v, -1, SQLITE_STATIC); }
   void bind_blob(int i, const std::string& v) {
     sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
