@@ -46,6 +46,7 @@ TEST(Pages, BannerOverTheVisibleMonitors) {
     std::vector<MonitorView> views;
     for (State s : cases[i].states) views.push_back(monitor_view("m", "", s));
     std::vector<const MonitorView*> visible;
+    visible.reserve(views.size());
     for (const auto& v : views) visible.push_back(&v);
     EXPECT_EQ(overall_banner(visible), cases[i].banner) << "case " << i;
   }
