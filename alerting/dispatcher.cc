@@ -145,10 +145,12 @@ void Dispatcher::send(std::string key, std::vector<std::string> ids, int64_t now
   const std::string channel = rows.front().channel;
   ++busy_[channel];
   if (!key.empty()) keys_in_flight_.insert(key);
-  auto done = [this, key, ids](DeliveryOutcome o) { finish(key, ids, std::move(o)); };
+  auto done = [this, key = std::move(key), ids = std::move(ids)](DeliveryOutcome o) {
+    finish(key, ids, std::move(o));
+  };
   auto ch = channels_.find(channel);
   if (ch == channels_.end()) {
-    curl_.defer([done, channel] {
+    curl_.defer([done = std::move(done), channel] {
       done({DeliveryOutcome::Kind::kPermanent,
             fmt::format("channel {} is no longer in the config", channel)});
     });

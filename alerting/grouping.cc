@@ -58,7 +58,7 @@ Ranked rank_of(const OutboxRow& row) {
 void order_worst_first(std::vector<OutboxRow>& rows) {
   std::vector<std::pair<Ranked, size_t>> keys;
   keys.reserve(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) keys.push_back({rank_of(rows[i]), i});
+  for (size_t i = 0; i < rows.size(); ++i) keys.emplace_back(rank_of(rows[i]), i);
   std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
     return a.first.rank != b.first.rank ? a.first.rank < b.first.rank
                                         : a.first.monitor < b.first.monitor;

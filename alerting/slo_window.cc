@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/units.h"
 
 namespace lookout {
@@ -24,12 +26,9 @@ void SloWindow::add(WallTime at, int64_t sample_us) {
     slices_.push_back(Slice{index, LatencySketch()});
   }
   // A late sample (its run started before the newest slice) joins the slice it belongs to.
-  for (auto it = slices_.rbegin(); it != slices_.rend(); ++it) {
-    if (it->index <= index) {
-      it->sketch.add(static_cast<double>(std::max<int64_t>(0, sample_us)));
-      break;
-    }
-  }
+  const auto it = std::find_if(slices_.rbegin(), slices_.rend(),
+                               [index](const Slice& s) { return s.index <= index; });
+  if (it != slices_.rend()) it->sketch.add(static_cast<double>(std::max<int64_t>(0, sample_us)));
   expire(at);
 }
 

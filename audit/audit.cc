@@ -515,7 +515,7 @@ void check_rate_limit(Runner& run, const AuditOptions& o, const Targets& t, Audi
         "username=lookout-audit%40example.invalid&email=lookout-audit%40example.invalid&password={"
         "}",
         random_hex(12));
-    c.header_lines.push_back("Content-Type: application/x-www-form-urlencoded");
+    c.header_lines.emplace_back("Content-Type: application/x-www-form-urlencoded");
     const Fetched f = run.fetch(c);
     Attempt a;
     a.status = f.responded ? f.obs.status : 0;

@@ -62,6 +62,7 @@ class Writer {
 
 std::string inline_table(const std::vector<std::pair<std::string, std::string>>& kv) {
   std::vector<std::string> parts;
+  parts.reserve(kv.size());
   for (const auto& [k, v] : kv)
     parts.push_back(fmt::format("{} = {}", toml_quote(k), toml_quote(v)));
   return fmt::format("{{ {} }}", fmt::join(parts, ", "));

@@ -11,6 +11,7 @@ namespace lookout::audit {
 namespace {
 
 struct Pattern {
+  Pattern(const char* kind, const char* re) : kind(kind), re(re) {}
   const char* kind;
   RE2 re;  // group 1 is the value
 };
@@ -21,7 +22,7 @@ const std::vector<std::unique_ptr<Pattern>>& patterns() {
   static const auto* list = [] {
     auto* v = new std::vector<std::unique_ptr<Pattern>>;
     auto add = [&](const char* kind, const char* re) {
-      v->push_back(std::unique_ptr<Pattern>(new Pattern{kind, RE2(re)}));
+      v->push_back(std::make_unique<Pattern>(kind, re));
     };
     add("private key",
         R"re((-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----))re");
@@ -111,6 +112,7 @@ std::vector<SecretFinding> scan_for_secrets(std::string_view text) {
   std::sort(found.begin(), found.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<SecretFinding> out;
+  out.reserve(found.size());
   for (auto& f : found) out.push_back(std::move(f.second));
   return out;
 }

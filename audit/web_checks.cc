@@ -257,14 +257,14 @@ CheckResult judge_cookies(const std::vector<SeenCookie>& cookies, int responses_
     if (name.empty() || removal) continue;  // a deletion carries no value to protect
     names.push_back(name);
     std::vector<std::string> missing;
-    if (!secure) missing.push_back("Secure");
+    if (!secure) missing.emplace_back("Secure");
     if (!same_site) {
-      missing.push_back("SameSite");
+      missing.emplace_back("SameSite");
     } else if (*same_site == "none" && !secure) {
-      missing.push_back("Secure (required by SameSite=None)");
+      missing.emplace_back("Secure (required by SameSite=None)");
     }
     if (!http_only && RE2::PartialMatch(name, session_name) && !RE2::PartialMatch(name, csrf_name))
-      missing.push_back("HttpOnly");
+      missing.emplace_back("HttpOnly");
     if (!missing.empty())
       problems.push_back(
           fmt::format("{} (from {}) lacks {}", name, c.url, fmt::join(missing, ", ")));

@@ -40,10 +40,11 @@ bool MonitorConfig::same_as(const MonitorConfig& o) const {
 }
 
 const MonitorConfig* Config::find(const std::string& name) const {
-  if (const auto it = index_.find(name);
-      it != index_.end() && it->second < monitors.size() && monitors[it->second].name == name) {
+  const auto it = index_.find(name);
+  if (it != index_.end() && it->second < monitors.size() && monitors[it->second].name == name) {
     return &monitors[it->second];
-  } else if (it == index_.end() && !index_.empty() && index_.size() == monitors.size()) {
+  }
+  if (it == index_.end() && !index_.empty() && index_.size() == monitors.size()) {
     return nullptr;  // the index is whole: the name is not there
   }
   for (const auto& m : monitors) {

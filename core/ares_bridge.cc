@@ -84,7 +84,7 @@ void AresChannel::on_answer(void* arg, int status, int, unsigned char* abuf, int
   if (abuf != nullptr && alen > 0)
     message.assign(reinterpret_cast<const char*>(abuf), static_cast<size_t>(alen));
   AresChannel* self = p->owner;
-  self->ready_.push_back(
+  self->ready_.emplace_back(
       [done = std::move(p->done), status, message = std::move(message)]() mutable {
         done(status, std::move(message));
       });

@@ -39,7 +39,7 @@ class AresChannel {
  private:
   struct Watch;
   struct Pending;
-  static void on_sock_state(void* self, ares_socket_t fd, int readable, int writable);
+  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
   static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
   void process(ares_socket_t read_fd, ares_socket_t write_fd);
   void arm_timer();

@@ -49,13 +49,13 @@ void guard_crash_output() {
   std::set_terminate(&on_terminate);
 }
 
-void mask_in_crash_output(std::shared_ptr<const Redactor> r) {
-  if (!r || r->empty()) return;
+void mask_in_crash_output(std::shared_ptr<const Redactor> redactor) {
+  if (!redactor || redactor->empty()) return;
   std::lock_guard lock(secrets_mu);
   for (const auto& s : secrets) {
-    if (s == r) return;
+    if (s == redactor) return;
   }
-  secrets.push_back(std::move(r));
+  secrets.push_back(std::move(redactor));
 }
 
 }  // namespace lookout

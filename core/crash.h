@@ -15,6 +15,6 @@ void guard_crash_output();
 
 // The secrets of a config the process runs with; kept for the rest of its life (a monitor
 // kept across a reload still holds the config it started with).
-void mask_in_crash_output(std::shared_ptr<const Redactor> secrets);
+void mask_in_crash_output(std::shared_ptr<const Redactor> redactor);
 
 }  // namespace lookout

@@ -93,6 +93,7 @@ int cmd_probe(const std::string& config_path, const std::vector<std::string>& na
     CurlBridge curl(loop, clock);
     ProbeContext ctx{loop, curl, clock};
     std::vector<std::unique_ptr<Probe>> probes;
+    probes.reserve(selected.size());
     for (const auto* m : selected) probes.push_back(make_probe(*m, ctx, config.redactor));
 
     // Same cap as the daemon, so a large config does not open thousands of sockets at once.

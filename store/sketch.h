@@ -39,7 +39,7 @@ class LatencySketch {
 
   // Compact binary form (see sketch.cc); a few bytes for one sample, ~1 byte per bucket used.
   std::string encode() const;
-  static std::optional<LatencySketch> decode(std::string_view bytes);
+  static std::optional<LatencySketch> decode(std::string_view in);
 
   bool operator==(const LatencySketch& o) const;
 

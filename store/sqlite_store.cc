@@ -235,7 +235,7 @@ std::string SqliteStore::ack_key() {
     Stmt st(db_, "SELECT value FROM meta WHERE key = 'ack_key'");
     if (st.ok() && st.step() == SQLITE_ROW) return column_text(st.get(), 0);
   }
-  const std::string key = random_hex(32);
+  std::string key = random_hex(32);
   Stmt ins(db_, "INSERT INTO meta (key, value) VALUES ('ack_key', ?)");
   ins.bind(1, key);
   ins.step();

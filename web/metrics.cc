@@ -35,7 +35,7 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   // One allocation of about the final size: at 10,000 monitors the text is several MB, and
   // growing it by doubling would hold the old and the new buffer at once.
   size_t estimate = 8192;
-  for (const auto& m : s.views()) estimate += 900 + 12 * m.name.size();
+  for (const auto& m : s.monitors) estimate += 900 + 12 * m->name.size();
   std::string out;
   out.reserve(estimate);
   auto visible = [&](const MonitorView& m) { return m.is_public || include_private; };
@@ -45,60 +45,60 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
 
   header(out, "lookout_probe_success", "gauge",
          "Whether the last run of the monitor was up (1) or not (0).");
-  for (const auto& m : s.views()) {
-    if (!visible(m) || !m.last_outcome) continue;
-    out += fmt::format("lookout_probe_success{{monitor=\"{}\"}} {}\n", escape_label(m.name),
-                       *m.last_outcome == Outcome::kUp ? 1 : 0);
+  for (const auto& m : s.monitors) {
+    if (!visible(*m) || !m->last_outcome) continue;
+    out += fmt::format("lookout_probe_success{{monitor=\"{}\"}} {}\n", escape_label(m->name),
+                       *m->last_outcome == Outcome::kUp ? 1 : 0);
   }
   header(out, "lookout_probe_duration_seconds", "gauge", "Phase durations of the last run.");
-  for (const auto& m : s.views()) {
-    if (!visible(m) || !m.last_outcome) continue;
+  for (const auto& m : s.monitors) {
+    if (!visible(*m) || !m->last_outcome) continue;
     const std::pair<const char*, const std::optional<int64_t>*> phases[] = {
-        {"dns", &m.timings.dns_us},
-        {"connect", &m.timings.connect_us},
-        {"tls", &m.timings.tls_us},
-        {"first_byte", &m.timings.first_byte_us},
-        {"total", &m.timings.total_us}};
+        {"dns", &m->timings.dns_us},
+        {"connect", &m->timings.connect_us},
+        {"tls", &m->timings.tls_us},
+        {"first_byte", &m->timings.first_byte_us},
+        {"total", &m->timings.total_us}};
     for (const auto& [phase, v] : phases) {
       if (!*v) continue;
       out += fmt::format("lookout_probe_duration_seconds{{monitor=\"{}\",phase=\"{}\"}} {:.6f}\n",
-                         escape_label(m.name), phase, static_cast<double>(**v) / 1e6);
+                         escape_label(m->name), phase, static_cast<double>(**v) / 1e6);
     }
   }
   header(out, "lookout_cert_expiry_timestamp_seconds", "gauge",
          "When the earliest certificate of the verified chain expires (Unix seconds).");
-  for (const auto& m : s.views()) {
-    if (!visible(m) || !m.cert_not_after) continue;
+  for (const auto& m : s.monitors) {
+    if (!visible(*m) || !m->cert_not_after) continue;
     out += fmt::format("lookout_cert_expiry_timestamp_seconds{{monitor=\"{}\"}} {}\n",
-                       escape_label(m.name), to_unix_ms(*m.cert_not_after) / 1000);
+                       escape_label(m->name), to_unix_ms(*m->cert_not_after) / 1000);
   }
   header(out, "lookout_slo_p95_seconds", "gauge", "The p95 latency over the monitor's slo.window.");
-  for (const auto& m : s.views()) {
-    if (!visible(m) || !m.slo) continue;
-    out += fmt::format("lookout_slo_p95_seconds{{monitor=\"{}\"}} {:.6f}\n", escape_label(m.name),
-                       m.slo->p95_ms / 1000.0);
+  for (const auto& m : s.monitors) {
+    if (!visible(*m) || !m->slo) continue;
+    out += fmt::format("lookout_slo_p95_seconds{{monitor=\"{}\"}} {:.6f}\n", escape_label(m->name),
+                       m->slo->p95_ms / 1000.0);
   }
   header(out, "lookout_monitor_state", "gauge", "The monitor's state: 1 for the current one.");
-  for (const auto& m : s.views()) {
-    if (!visible(m)) continue;
+  for (const auto& m : s.monitors) {
+    if (!visible(*m)) continue;
     for (State st :
          {State::kUnknown, State::kUp, State::kDegraded, State::kDown, State::kMaintenance}) {
       out += fmt::format("lookout_monitor_state{{monitor=\"{}\",state=\"{}\"}} {}\n",
-                         escape_label(m.name), to_string(st), m.state == st ? 1 : 0);
+                         escape_label(m->name), to_string(st), m->state == st ? 1 : 0);
     }
   }
   header(out, "lookout_probe_runs_total", "counter", "Runs finished since the daemon started.");
-  for (const auto& m : s.views()) {
-    if (!visible(m)) continue;
-    out += fmt::format("lookout_probe_runs_total{{monitor=\"{}\"}} {}\n", escape_label(m.name),
-                       m.runs);
+  for (const auto& m : s.monitors) {
+    if (!visible(*m)) continue;
+    out += fmt::format("lookout_probe_runs_total{{monitor=\"{}\"}} {}\n", escape_label(m->name),
+                       m->runs);
   }
   header(out, "lookout_probe_failures_total", "counter",
          "Runs that were not up since the daemon started.");
-  for (const auto& m : s.views()) {
-    if (!visible(m)) continue;
-    out += fmt::format("lookout_probe_failures_total{{monitor=\"{}\"}} {}\n", escape_label(m.name),
-                       m.failures);
+  for (const auto& m : s.monitors) {
+    if (!visible(*m)) continue;
+    out += fmt::format("lookout_probe_failures_total{{monitor=\"{}\"}} {}\n", escape_label(m->name),
+                       m->failures);
   }
 
   const auto& lag = s.scheduler.lag;

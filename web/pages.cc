@@ -70,8 +70,8 @@ std::string overall_banner(const std::vector<const MonitorView*>& visible) {
 std::string render_status_page(const StatusPageInput& in) {
   const Snapshot& s = in.snapshot;
   std::vector<const MonitorView*> visible;
-  for (const auto& m : s.views()) {
-    if (m.is_public || in.admin) visible.push_back(&m);
+  for (const auto& m : s.monitors) {
+    if (m->is_public || in.admin) visible.push_back(m.get());
   }
   static const std::map<std::string, std::string> kBanner{
       {"operational", "All systems operational"},

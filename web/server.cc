@@ -189,7 +189,7 @@ void WebServer::routes() {
     json_error(res, res.status, msg);
   });
   svr.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      [](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
         std::string what = "unknown";
         try {
           if (ep) std::rethrow_exception(ep);
@@ -444,10 +444,11 @@ void WebServer::serve(const httplib::Request& req, httplib::Response& res,
   const std::string& bytes = gz ? body->gzip : body->plain;
   if (gz) res.set_header("Content-Encoding", "gzip");
   res.set_header("Vary", "Accept-Encoding");
-  res.set_content_provider(bytes.size(), content_type,
-                           [body, &bytes](size_t offset, size_t length, httplib::DataSink& sink) {
-                             return sink.write(bytes.data() + offset, length);
-                           });
+  res.set_content_provider(
+      bytes.size(), content_type,
+      [body = std::move(body), &bytes](size_t offset, size_t length, httplib::DataSink& sink) {
+        return sink.write(bytes.data() + offset, length);
+      });
 }
 
 void WebServer::page_routes() {
@@ -514,6 +515,7 @@ void WebServer::page_routes() {
               }
               incidents = reads->monitor_incidents(name, 50);
               std::vector<int64_t> ids;
+              ids.reserve(incidents.size());
               for (const auto& i : incidents) ids.push_back(i.id);
               events = reads->incident_events(ids);
             }

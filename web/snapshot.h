@@ -5,7 +5,6 @@
 #include <atomic>
 #include <memory>
 #include <optional>
-#include <ranges>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,11 +54,6 @@ struct Snapshot {
   DispatchStats notifications;
   std::string ack_key;  // verifies ack links; never shown
 
-  auto views() const {
-    return std::views::transform(
-        monitors,
-        [](const std::shared_ptr<const MonitorView>& m) -> const MonitorView& { return *m; });
-  }
   // The named monitor, when it is public or `include_private`; else null, as for a name that
   // does not exist.
   const MonitorView* find(std::string_view name, bool include_private) const {

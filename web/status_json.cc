@@ -16,7 +16,8 @@ nlohmann::json opt(const std::optional<double>& v) {
 
 nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool include_private) {
   auto monitors = nlohmann::json::array();
-  for (const auto& m : s.views()) {
+  for (const auto& view : s.monitors) {
+    const MonitorView& m = *view;
     if (!m.is_public && !include_private) continue;
     nlohmann::json j;
     j["name"] = m.name;

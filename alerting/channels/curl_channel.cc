@@ -1,7 +1,6 @@
 #include "alerting/channels/curl_channel.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "core/curl_bridge.h"
 
@@ -64,8 +63,8 @@ size_t Transfer::on_answer(char* data, size_t size, size_t n, void* p) {
 
 size_t Transfer::on_read(char* buf, size_t size, size_t n, void* p) {
   auto* self = static_cast<Transfer*>(p);
-  const size_t len = std::min(size * n, self->body_.size() - self->read_);
-  std::memcpy(buf, self->body_.data() + self->read_, len);
+  // Raw bytes for libcurl, which takes the count returned and no terminator.
+  const size_t len = self->body_.copy(buf, size * n, self->read_);
   self->read_ += len;
   return len;
 }
@@ -81,17 +80,19 @@ CurlChannel::CurlChannel(const ChannelConfig& c, CurlBridge& curl, const Clock& 
 void CurlChannel::run(const Make& make, Judge judge, Done done) {
   auto it = inflight_.emplace(inflight_.end(), std::make_unique<Transfer>(curl_, c_));
   make(**it);
-  const bool started =
-      (*it)->start([this, it, judge, done](CURLcode code, long status, const std::string& detail) {
-        DeliveryOutcome o = judge(code, status, detail);
-        if (redactor_) o.detail = redactor_->apply(std::move(o.detail));
-        inflight_.erase(it);
-        done(std::move(o));
-      });
+  const bool started = (*it)->start([this, it, judge = std::move(judge), done](
+                                        CURLcode code, long status, const std::string& detail) {
+    DeliveryOutcome o = judge(code, status, detail);
+    if (redactor_) o.detail = redactor_->apply(std::move(o.detail));
+    inflight_.erase(it);
+    done(std::move(o));
+  });
   if (!started) {
     inflight_.erase(it);
     // Never call back inside send(): report on the next turn of the loop.
-    curl_.defer([done] { done({DeliveryOutcome::Kind::kRetry, "could not start the transfer"}); });
+    curl_.defer([done = std::move(done)] {
+      done({DeliveryOutcome::Kind::kRetry, "could not start the transfer"});
+    });
   }
 }
 

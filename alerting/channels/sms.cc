@@ -45,7 +45,7 @@ HttpPost generic_sms_request(const ChannelConfig& c, const std::string& recipien
   HttpPost r;
   r.url = c.url.reveal();
   if (c.token) r.headers.push_back("Authorization: Bearer " + c.token->reveal());
-  r.headers.push_back("Content-Type: application/json");
+  r.headers.emplace_back("Content-Type: application/json");
   auto quoted = [](const std::string& s) {
     const std::string j = nlohmann::json(s).dump();
     return j.substr(1, j.size() - 2);
@@ -116,7 +116,7 @@ void SmsChannel::send(const std::vector<OutboxRow>& rows, Done done) {
 void SmsChannel::send_part(const std::string& recipient, std::vector<std::string> parts, size_t i,
                            Done done) {
   post(sms_request(config(), recipient, parts[i]),
-       [this, recipient, parts, i, done](DeliveryOutcome o) {
+       [this, recipient, parts, i, done = std::move(done)](DeliveryOutcome o) {
          if (o.kind != DeliveryOutcome::Kind::kDelivered || i + 1 == parts.size()) {
            done(std::move(o));
          } else {

@@ -89,7 +89,7 @@ TEST(StatusPage, RealBrowserRealHistory) {
   for (auto it = std::sregex_iterator(dom.begin(), dom.end(), link); it != std::sregex_iterator();
        ++it) {
     const std::string url = (*it)[2];
-    EXPECT_TRUE(url.rfind("/", 0) == 0 || url.rfind(base, 0) == 0) << "external reference: " << url;
+    EXPECT_TRUE(url.rfind('/', 0) == 0 || url.rfind(base, 0) == 0) << "external reference: " << url;
   }
 
   const std::string monitor_dom = chromium({"--dump-dom"}, base + "/monitor/m0", dir);

@@ -214,9 +214,12 @@ struct Peers {
 
 TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
   Peers p;
-  auto& [dir, smtp, hook, twilio, target] = p;
+  auto& smtp = p.smtp;
+  auto& hook = p.hook;
+  auto& twilio = p.twilio;
+  auto& target = p.target;
   const auto env = env_with_admin();
-  Daemon d(dir, p.config(), kServer, env);
+  Daemon d(p.dir, p.config(), kServer, env);
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
 
@@ -309,7 +312,10 @@ TEST(Alerting, DownEscalateAckResolveThroughEveryChannel) {
 // carries every event with its own id. No resolution is held back longer than group_wait.
 TEST(AlertStorm, FiveHundredMonitorsFailingTogetherMakeTwoMessagesPerChannel) {
   Peers p;
-  auto& [dir, smtp, hook, twilio, target] = p;
+  auto& smtp = p.smtp;
+  auto& hook = p.hook;
+  auto& twilio = p.twilio;
+  auto& target = p.target;
   constexpr int kMonitors = 500;
   std::string config;
   for (int i = 0; i < kMonitors; ++i) {
@@ -337,7 +343,7 @@ name = "storm"
 notify = ["ops-email", "ops-webhook", "oncall-sms"]
 group_wait = "12s"
 )";
-  Daemon d(dir, config, kServer, env_with_admin());
+  Daemon d(p.dir, config, kServer, env_with_admin());
   d.start();
   auto all = [&](const char* state) {
     const auto s = d.status();
@@ -465,12 +471,14 @@ group_wait = "12s"
 // incident's first notification at once on every channel, not group_wait later.
 TEST(LoneIncident, PagesAtOnceWithTheDefaultGrouping) {
   Peers p;
-  auto& [dir, smtp, hook, twilio, target] = p;
+  auto& smtp = p.smtp;
+  auto& hook = p.hook;
+  auto& target = p.target;
   std::string config = p.config("1h");
   const std::string zero = "group_wait = \"0s\"\ngroup_interval = \"0s\"\n";
   ASSERT_NE(config.find(zero), std::string::npos);
   config.erase(config.find(zero), zero.size());
-  Daemon d(dir, config, kServer, env_with_admin());
+  Daemon d(p.dir, config, kServer, env_with_admin());
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
   const auto failed_at = std::chrono::steady_clock::now();
@@ -486,9 +494,11 @@ TEST(LoneIncident, PagesAtOnceWithTheDefaultGrouping) {
 
 TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
   Peers p;
-  auto& [dir, smtp, hook, twilio, target] = p;
+  auto& smtp = p.smtp;
+  auto& hook = p.hook;
+  auto& target = p.target;
   hook.failing = true;
-  Daemon d(dir, p.config("1h"), kServer, env_with_admin());
+  Daemon d(p.dir, p.config("1h"), kServer, env_with_admin());
   d.start();
   ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
   target.healthy = false;
@@ -518,7 +528,7 @@ TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
   ASSERT_FALSE(stored.empty());
 
   hook.failing = false;
-  Daemon again(dir, p.config("1h"), kServer, env_with_admin());
+  Daemon again(p.dir, p.config("1h"), kServer, env_with_admin());
   again.start();
   ASSERT_TRUE(wait_until(
       [&] {
@@ -537,10 +547,11 @@ TEST(Alerting, AWebhookThatFailsDelaysButNeverLosesAndAKillLosesNothing) {
 
 TEST(Alerting, AFlappingTargetSendsOneNotificationThenQuiet) {
   Peers p;
-  auto& [dir, smtp, hook, twilio, target] = p;
+  auto& hook = p.hook;
+  auto& target = p.target;
   const auto env = env_with_admin();
   Daemon d(
-      dir,
+      p.dir,
       p.config("1h", "fail_after = 1\nrecover_after = 1\nflap.window = 10\nflap.threshold = 4"),
       kServer, env);
   d.start();
@@ -657,7 +668,9 @@ namespace {
 
 TEST(Alerting, MaintenanceShowsAndSendsNothing) {
   Peers p;
-  auto& [dir, smtp, hook, twilio, target] = p;
+  auto& smtp = p.smtp;
+  auto& hook = p.hook;
+  auto& target = p.target;
   target.healthy = false;
   const auto now = std::chrono::system_clock::now();
   const std::time_t started = std::chrono::system_clock::to_time_t(now - std::chrono::minutes(1));
@@ -666,7 +679,7 @@ TEST(Alerting, MaintenanceShowsAndSendsNothing) {
   char start[32];
   std::strftime(start, sizeof(start), "%Y-%m-%dT%H:%M:%SZ", &tm);
   const auto env = env_with_admin();
-  Daemon d(dir,
+  Daemon d(p.dir,
            p.config() +
                fmt::format(
                    "\n[[maintenance]]\nmonitors = [\"port*\"]\nstart = \"{}\"\nduration = \"1h\"\n",

@@ -5,9 +5,9 @@
 // and no monitor has an incident opened twice.
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sqlite3.h>
 
+#include <csignal>
 #include <mutex>
 #include <random>
 #include <set>

@@ -357,7 +357,7 @@ TEST(Http, ServesHttpsWithHstsWhenGivenACertificateAndPassesItsOwnAudit) {
   Daemon d(dir, "", fmt::format("tls_cert = \"{}\"\ntls_key = \"{}\"", leaf.cert, leaf.key));
   Process daemon({lookout_binary(), "run", "-c", d.config_path()}, {}, dir.path());
   httplib::SSLClient tls("127.0.0.1", d.port());
-  tls.set_ca_cert_path(ca.cert.c_str());
+  tls.set_ca_cert_path(ca.cert);
   tls.enable_server_certificate_verification(true);
   tls.set_connection_timeout(2, 0);
   std::string hsts;

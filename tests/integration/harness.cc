@@ -3,15 +3,16 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -34,7 +35,10 @@ int free_port() {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    throw std::runtime_error("cannot bind a TCP socket");
+  }
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
@@ -57,7 +61,7 @@ std::string lookout_binary() {
   return other != nullptr && *other != '\0' ? other : LOOKOUT_BINARY;
 }
 
-Process::Process(std::vector<std::string> args, std::map<std::string, std::string> env,
+Process::Process(std::vector<std::string> args, const std::map<std::string, std::string>& env,
                  const std::string& log_dir) {
   static std::atomic<int> counter{0};
   const int n = counter++;
@@ -73,6 +77,7 @@ Process::Process(std::vector<std::string> args, std::map<std::string, std::strin
     dup2(devnull, 0);
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
@@ -183,7 +188,8 @@ RawServer::RawServer(Mode mode) : mode_(mode) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    throw std::runtime_error("cannot bind a TCP socket");
   listen(listen_fd_, 512);
   socklen_t len = sizeof(addr);
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -297,7 +303,7 @@ Certs make_certs(const TempDir& dir) {
   c.leaf_key = dir.file("leaf.key");
   c.self_cert = dir.file("self.pem");
   c.self_key = dir.file("self.key");
-  const std::string d = dir.path();
+  const std::string& d = dir.path();
   dir.write("leaf.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
   const std::string script = fmt::format(
       "set -e; cd {d}; "

@@ -31,7 +31,7 @@ bool wait_until(const std::function<bool()>& condition, Ms timeout, Ms poll = 50
 
 class Process {
  public:
-  Process(std::vector<std::string> args, std::map<std::string, std::string> env,
+  Process(std::vector<std::string> args, const std::map<std::string, std::string>& env,
           const std::string& log_dir);
   ~Process();
   int pid() const { return pid_; }

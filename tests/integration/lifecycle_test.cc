@@ -1,7 +1,6 @@
 // The daemon's life: kill -9 and restart, a clean stop, reloads good and bad, and the systemd
 // notify protocol, all with the real binary.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -10,8 +9,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 
 #include "core/clock.h"
 #include "tests/integration/harness.h"
@@ -348,7 +349,8 @@ class NotifySocket {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+      throw std::runtime_error("cannot bind the notify socket " + path);
     timeval tv{0, 100'000};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     reader_ = std::thread([this] {

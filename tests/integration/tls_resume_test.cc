@@ -28,8 +28,9 @@ std::unique_ptr<TargetServer> counting_server(const Certs& certs, int max_versio
     SSL_CTX_set_session_cache_mode(&ctx, SSL_SESS_CACHE_OFF);
     return true;
   });
-  for (auto& [path, count] : paths) {
-    svr->Get(path, [&count](const httplib::Request& req, httplib::Response& res) {
+  for (auto& entry : paths) {
+    Handshakes& count = entry.second;
+    svr->Get(entry.first, [&count](const httplib::Request& req, httplib::Response& res) {
       if (req.ssl != nullptr && SSL_session_reused(req.ssl) == 1) {
         ++count.resumed;
       } else {

@@ -2,8 +2,6 @@
 // to look at what a failed test left). Shared by the unit and the integration tests.
 #pragma once
 
-#include <stdlib.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

@@ -95,6 +95,7 @@ TEST(Grouping, WorstFirst) {
       row("5", "incident.escalated", "down", "d")};
   order_worst_first(rows);
   std::vector<std::string> ids;
+  ids.reserve(rows.size());
   for (const auto& r : rows) ids.push_back(r.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"5", "4", "2", "3", "1"}));
 }

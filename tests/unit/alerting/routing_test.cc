@@ -62,6 +62,7 @@ TEST(Routing, MatchGlobsEveryKeyTheRouteNames) {
 
 std::vector<std::string> route_names(const std::vector<const RouteConfig*>& routes) {
   std::vector<std::string> out;
+  out.reserve(routes.size());
   for (const RouteConfig* r : routes) out.push_back(r->name);
   return out;
 }
@@ -126,7 +127,8 @@ std::vector<std::string> notified(const AlertChanges& c) {
 
 // Opens an incident for monitor `i` of escalation_config() in `state`, then ticks at each of
 // `at` minutes after it opened; returns what the opening and each tick notified.
-std::vector<std::vector<std::string>> escalations(size_t i, State state, std::vector<int> at) {
+std::vector<std::vector<std::string>> escalations(size_t i, State state,
+                                                  const std::vector<int>& at) {
   const auto cfg = escalation_config();
   int n = 0;
   AlertEngine engine("k3y-for-tests-0123456789abcdef", [&n] { return fmt::format("{:032}", ++n); });

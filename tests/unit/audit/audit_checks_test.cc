@@ -281,6 +281,7 @@ TEST(AuditRateLimit, TooManyRequestsOrASlowdownPasses) {
   EXPECT_EQ(pass.result, Result::kPass);
   EXPECT_NE(pass.evidence.find("after 6 failed sign-ins"), std::string::npos);
   std::vector<Attempt> slower;
+  slower.reserve(30);
   for (int i = 0; i < 30; ++i) slower.push_back({401, 20'000 + i * 100'000, false});
   EXPECT_EQ(judge_rate_limit("/login", slower).result, Result::kPass);
   EXPECT_EQ(judge_rate_limit("/login", {}).result, Result::kSkipped);

@@ -147,22 +147,22 @@ type = "journey"
       (std::vector<std::string>{
           "/etc/lookout/p.toml:1:1: cert monitor \"c\" has no host",
           "/etc/lookout/p.toml:4:1: unknown key \"url\" in cert monitor \"c\"",
-          "/etc/lookout/p.toml:5:15: fail_within 30d is longer than warn_within 21d; the warning "
-          "would never come first",
-          "/etc/lookout/p.toml:11:10: record \"PTR\" is not one of A, AAAA, CNAME, MX, NS, TXT, "
-          "SOA, CAA, SRV",
+          ("/etc/lookout/p.toml:5:15: fail_within 30d is longer than warn_within 21d; the warning "
+           "would never come first"),
+          ("/etc/lookout/p.toml:11:10: record \"PTR\" is not one of A, AAAA, CNAME, MX, NS, TXT, "
+           "SOA, CAA, SRV"),
           "/etc/lookout/p.toml:12:12: resolver \"dns.google\" is not IP, IP:port or [IPv6]:port",
-          "/etc/lookout/p.toml:14:1: dns monitor \"k\" with check = \"dkim\" needs selector = "
-          "\"...\"",
-          "/etc/lookout/p.toml:19:10: check = \"dkim\" reads TXT records; remove record or set it "
-          "to \"TXT\"",
+          ("/etc/lookout/p.toml:14:1: dns monitor \"k\" with check = \"dkim\" needs selector = "
+           "\"...\""),
+          ("/etc/lookout/p.toml:19:10: check = \"dkim\" reads TXT records; remove record or set it "
+           "to \"TXT\""),
           "/etc/lookout/p.toml:24:3: step 1 has more than one of body, form and json",
           "/etc/lookout/p.toml:25:9: step 1 uses {{id}}, which no earlier step extracts",
-          "/etc/lookout/p.toml:28:27: extract.bad: the pattern needs a group ( ) around the value "
-          "to take",
-          "/etc/lookout/p.toml:29:17: extract.two must name one source: { json = \"/ptr\" }, { "
-          "regex = \"...\" }, "
-          "{ header = \"X-Name\" } or { cookie = \"name\" }",
+          ("/etc/lookout/p.toml:28:27: extract.bad: the pattern needs a group ( ) around the value "
+           "to take"),
+          ("/etc/lookout/p.toml:29:17: extract.two must name one source: { json = \"/ptr\" }, { "
+           "regex = \"...\" }, "
+           "{ header = \"X-Name\" } or { cookie = \"name\" }"),
           "/etc/lookout/p.toml:31:1: journey \"e\" needs [[monitor.step]] tables, one per request",
       }));
 }

@@ -46,6 +46,7 @@ TEST(Pages, BannerOverTheVisibleMonitors) {
     std::vector<MonitorView> views;
     for (State s : cases[i].states) views.push_back(monitor_view("m", "", s));
     std::vector<const MonitorView*> visible;
+    visible.reserve(views.size());
     for (const auto& v : views) visible.push_back(&v);
     EXPECT_EQ(overall_banner(visible), cases[i].banner) << "case " << i;
   }
@@ -109,8 +110,8 @@ TEST(Pages, StatusPageShowsGroupsStatesAndFigures) {
       // mx has no history yet.
       "<span class=\"p95\">p95: no data</span><span class=\"uptime\">uptime: no data</span>",
       "data-incident=\"7\"",
-      "Updated <time datetime=\"2026-11-01T00:00:00.000Z\">2026-11-01 00:00 UTC</time>. This "
-      "page refreshes every 60 seconds.</p>",
+      ("Updated <time datetime=\"2026-11-01T00:00:00.000Z\">2026-11-01 00:00 UTC</time>. This "
+       "page refreshes every 60 seconds.</p>"),
   };
   expect_in(page, shown);
 }
@@ -187,8 +188,8 @@ TEST(Pages, MonitorPageShowsTheStateAndFigures) {
       "<dt>Group</dt><dd>Portal</dd><dt>Type</dt><dd>http</dd>",
       "<dt>State since</dt><dd><time datetime=\"2026-10-31T22:00:00.000Z\">",
       "<dd>99.950% / 98.000% / no data</dd>",
-      "<dt>Certificate expires</dt><dd><time datetime=\"2026-11-21T05:00:00.000Z\">2026-11-21 "
-      "05:00 UTC</time> (20 days)</dd>",
+      ("<dt>Certificate expires</dt><dd><time datetime=\"2026-11-21T05:00:00.000Z\">2026-11-21 "
+       "05:00 UTC</time> (20 days)</dd>"),
       "<dt>p95 over the last 15m</dt><dd>612 ms of 40 samples (budget 500 ms, over)</dd>",
       "data-incident=\"7\"",
       "incident.opened: hook delivered</li>",

@@ -26,6 +26,7 @@ TEST(StatusJson, EachStateByItsName) {
                                                              {State::kMaintenance, "maintenance"},
                                                              {State::kUnknown, "unknown"}};
   std::vector<MonitorView> views;
+  views.reserve(states.size());
   for (const auto& [state, name] : states) views.push_back(monitor_view(name, "", state));
   const auto j = status_json(snapshot_of("Acme", views), {}, false);
   EXPECT_EQ(j["title"], "Acme");
