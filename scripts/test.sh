@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test (labels unit, integration, browser) in a
-# build with AddressSanitizer and UndefinedBehaviorSanitizer; then the tests of the daemon's
+# Installs what is missing, checks the house style (scripts/lint.sh: the layer rule,
+# clang-format, clang-tidy), builds, and runs every test (labels unit, integration, browser) in
+# a build with AddressSanitizer and UndefinedBehaviorSanitizer; then the tests of the daemon's
 # threads (store, web, loop) against a ThreadSanitizer build of it; then every fuzz target for
-# 30 seconds from its corpus. This is what CI runs.
+# 15 seconds from its corpus (longer runs: docs/hardening.md). This is what CI runs.
 #   --quick  instead: the optimised build (build/, what benchmarks and `lookout run` use) and
 #            every test once against it, in about a third of the time
 set -euo pipefail
@@ -19,6 +20,9 @@ if [ "${1:-}" = "--quick" ]; then
   phase "done"
   exit 0
 fi
+
+phase "lint: layers, clang-format, clang-tidy"
+scripts/lint.sh
 
 phase "AddressSanitizer + UndefinedBehaviorSanitizer build"
 scripts/build.sh --sanitize --unity
@@ -43,6 +47,6 @@ if compgen -G "$reports/race*" > /dev/null; then
   exit 1
 fi
 
-phase "fuzz targets, 30 s each"
-scripts/fuzz.sh --seconds 30
+phase "fuzz targets, 15 s each"
+scripts/fuzz.sh --seconds 15
 phase "done"

@@ -68,7 +68,7 @@ class Target {
 
 class HttpExchangeTest : public ::testing::Test {
  protected:
-  HttpExchangeResult exchange(const std::string& url, HttpRequest options = {},
+  HttpExchangeResult exchange(const std::string& url, const HttpRequest& options = {},
                               Duration timeout = Duration{5000}) {
     HttpCall call;
     call.url = url;

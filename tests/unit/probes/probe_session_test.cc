@@ -275,7 +275,7 @@ TEST_F(ProbeSessionTest, TheProbeMayBeDestroyedInsideTheCallback) {
     SCOPED_TRACE(name);
     std::unique_ptr<Probe> probe = make(script);
     int calls = 0;
-    ASSERT_TRUE(probe->start([&](ProbeResult) {
+    ASSERT_TRUE(probe->start([&](const ProbeResult&) {
       ++calls;
       probe.reset();
     }));
