@@ -10,6 +10,12 @@ Duration retry_backoff(int attempts, double jitter01) {
   return Duration{static_cast<int64_t>(base * 1000.0 * (0.75 + 0.5 * jitter01))};
 }
 
+Duration retry_delay(int attempts, double jitter01, std::optional<Duration> retry_after) {
+  const Duration backoff = retry_backoff(attempts, jitter01);
+  if (!retry_after) return backoff;
+  return std::max(backoff, std::min(*retry_after, kMaxRetryAfter));
+}
+
 const char* to_string(DeliveryStatus s) {
   switch (s) {
     case DeliveryStatus::kSent:

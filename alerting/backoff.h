@@ -2,6 +2,8 @@
 // the schedule is tested without a channel or a clock.
 #pragma once
 
+#include <optional>
+
 #include "alerting/channels/channel.h"
 #include "core/clock.h"
 
@@ -10,6 +12,11 @@ namespace lookout {
 // Delay before attempt `attempts + 1`: 1 s doubling to at most 5 min, with +-25 % jitter
 // (`jitter01` in [0, 1)), so that retries of many rows do not all fall on the same moment.
 Duration retry_backoff(int attempts, double jitter01);
+
+// A provider's Retry-After (an answer's header, on a 429 or 503) wins when it asks for longer,
+// up to an hour, so a provider that asks for a day does not hold an alert back that long.
+inline constexpr Duration kMaxRetryAfter{3'600'000};
+Duration retry_delay(int attempts, double jitter01, std::optional<Duration> retry_after);
 
 // An outbox row's status after an attempt, as stored.
 enum class DeliveryStatus { kSent, kFailed, kGaveUp, kPending };

@@ -175,7 +175,8 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
   int attempts = 0;
   for (const Item* it : batch) attempts = std::max(attempts, it->attempts);
   // One backoff for the whole batch, so it is retried as one message.
-  const Duration wait = retry_backoff(attempts, std::uniform_real_distribution<double>(0, 1)(rng_));
+  const Duration wait =
+      retry_delay(attempts, std::uniform_real_distribution<double>(0, 1)(rng_), o.retry_after);
 
   const OutboxRow& first = batch.front()->row;
   const std::string what =

@@ -78,4 +78,63 @@ std::string notification_event(const Batch& rows) {
   return rows.size() == 1 ? rows.front().event : "group";
 }
 
+Notice notice_of(const OutboxRow& row, const std::string& public_url) {
+  Notice n;
+  n.event = row.event;
+  n.label = event_label(row);
+  const auto inc = incident_of(row);
+  if (inc.is_null()) {
+    n.test = true;
+    return n;
+  }
+  if (auto id = inc.find("id"); id != inc.end() && id->is_number_integer())
+    n.incident_id = id->get<int64_t>();
+  n.monitor = incident_field(inc, "monitor");
+  n.group = incident_field(inc, "group");
+  n.type = incident_field(inc, "type");
+  n.state = incident_field(inc, "state");
+  n.cause = one_line(incident_field(inc, "cause"), 300);
+  n.since = incident_field(inc, "started_at");
+  n.monitor_url = public_url + "/monitor/" + n.monitor;
+  if (row.event != "incident.resolved" && row.event != "incident.acknowledged")
+    n.ack_url = incident_field(inc, "ack_url");
+  return n;
+}
+
+std::string Notice::title() const {
+  if (test) return "TEST lookout: this channel delivers";
+  return cause.empty() || resolved() ? fmt::format("{} {}", label, monitor)
+                                     : fmt::format("{} {}: {}", label, monitor, cause);
+}
+
+std::string Notice::text() const {
+  if (test) return "TEST lookout: this channel delivers. Nothing is wrong.";
+  std::string out = title() + "\n";
+  out += fmt::format("{} since {}\n", resolved() ? "was down" : "state " + state, since);
+  out += monitor_url + "\n";
+  if (!ack_url.empty()) out += "acknowledge: " + ack_url + "\n";
+  return out;
+}
+
+Digest digest_of(const Batch& rows, const std::string& public_url) {
+  Digest d;
+  d.title = "lookout: " + counted_labels(rows);
+  for (size_t i = 0; i < rows.size() && i < Digest::kShown; ++i)
+    d.shown.push_back(notice_of(rows[i], public_url));
+  d.more = rows.size() - d.shown.size();
+  d.status_url = status_url(public_url);
+  return d;
+}
+
+std::string Digest::text() const {
+  std::string out = title + "\n";
+  for (const auto& n : shown) out += n.title() + "\n";
+  if (more > 0) {
+    out += fmt::format("... and {} more: {}\n", more, status_url);
+  } else {
+    out += status_url + "\n";
+  }
+  return out;
+}
+
 }  // namespace lookout

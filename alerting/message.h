@@ -41,4 +41,38 @@ std::string notification_id(const Batch& rows);
 // The row's event, or "group".
 std::string notification_event(const Batch& rows);
 
+// One notification as the chat and on-call channels render it: what each of their messages
+// names (the monitor, its state, the cause, since when, its page and, while open, the ack link).
+struct Notice {
+  std::string event;  // incident.opened, ..., or test
+  std::string label;  // event_label(): "DOWN", "ACK DOWN", "RESOLVED", "TEST"
+  int64_t incident_id = 0;
+  std::string monitor, group, type;
+  std::string state;        // down | degraded | up (resolved); "" for a test
+  std::string cause;        // one line, at most 300 characters
+  std::string since;        // when the incident started, RFC 3339
+  std::string monitor_url;  // public_url + /monitor/NAME ("" for a test)
+  std::string ack_url;      // "" once acknowledged or resolved
+  bool test = false;
+  bool resolved() const { return event == "incident.resolved"; }
+  // "DOWN portal-home: expected status 200, got 503", or the test's line.
+  std::string title() const;
+  // Plain text, one fact a line: the title, since when, the page and the ack link.
+  std::string text() const;
+};
+Notice notice_of(const OutboxRow& row, const std::string& public_url);
+
+// A grouped notification (an alert storm) as one message: its counts ("480 DOWN, 20 DEGRADED"),
+// the first `kShown` notices (worst first) and how many more the status page lists.
+struct Digest {
+  static constexpr size_t kShown = 10;
+  std::string title;  // "lookout: 480 DOWN, 20 DEGRADED"
+  std::vector<Notice> shown;
+  size_t more = 0;
+  std::string status_url;
+  // The title, then a line per shown notice, then "... and N more: URL".
+  std::string text() const;
+};
+Digest digest_of(const Batch& rows, const std::string& public_url);
+
 }  // namespace lookout

@@ -112,31 +112,36 @@ struct SchedulerConfig {
   size_t max_per_host = 16;
 };
 
-enum class ChannelType { kEmail, kWebhook, kSms };
-const char* to_string(ChannelType t);
+// What a channel type reads beyond the keys every channel takes (config/channels/NAME_spec.h:
+// EmailSpec, PagerDutySpec, ...). Immutable once parsed.
+class ChannelSpec {
+ public:
+  virtual ~ChannelSpec() = default;
+};
 
 struct ChannelConfig {
   std::string name;
-  ChannelType type = ChannelType::kWebhook;
+  std::string type = "webhook";        // email, webhook, sms, pagerduty, slack, ...
   Duration timeout{10'000};            // one delivery attempt
   Duration give_up_after{86'400'000};  // retries stop after this, loudly
   std::string ca_file;
   bool insecure = false;
-  // email
-  Secret smtp_url;
-  bool starttls = true;  // smtp:// requires STARTTLS unless false
-  std::optional<Secret> username, password;
-  std::string from;
-  std::vector<std::string> to;  // email addresses or phone numbers
-  // webhook, and the sms provider's base URL
+  // Where messages go: the provider's API base, the whole webhook URL (a secret for Slack,
+  // Teams or Discord, whose URL is the credential), or the SMTP server (email's smtp_url).
   Secret url;
-  std::optional<Secret> secret;
-  std::vector<std::pair<std::string, Secret>> headers;
-  // sms
-  std::string provider;  // twilio | generic
-  std::optional<Secret> account, token;
-  std::string body_template;  // generic: JSON with {{to}}, {{from}}, {{message}}
+  std::vector<std::string> to;  // email addresses or phone numbers: one row each for sms
+  // The type's own keys; null for a type that has none (slack, teams, discord).
+  std::shared_ptr<const ChannelSpec> spec;
+
+  // The type's spec; the caller knows the type (a mismatch throws std::bad_cast).
+  template <typename T>
+  const T& spec_as() const {
+    return dynamic_cast<const T&>(*spec);
+  }
 };
+
+// Every channel type the config accepts, in the order of config/channels/registry.cc.
+std::vector<std::string> channel_kinds();
 
 struct EscalationTier {
   Duration after{0};

@@ -6,22 +6,11 @@
 #include <ctime>
 #include <map>
 
+#include "config/channels/registry.h"
 #include "config/config_parser.h"
 #include "core/units.h"
 
 namespace lookout {
-
-const char* to_string(ChannelType t) {
-  switch (t) {
-    case ChannelType::kEmail:
-      return "email";
-    case ChannelType::kWebhook:
-      return "webhook";
-    case ChannelType::kSms:
-      return "sms";
-  }
-  return "webhook";
-}
 
 const ChannelConfig* Config::channel(const std::string& name) const {
   for (const auto& c : channels) {
@@ -50,11 +39,6 @@ namespace {
 
 const std::set<std::string> kChannelCommon{"name",          "type",    "timeout",
                                            "give_up_after", "ca_file", "insecure"};
-const std::set<std::string> kEmailKeys{"smtp_url", "starttls", "username",
-                                       "password", "from",     "to"};
-const std::set<std::string> kWebhookKeys{"url", "secret", "headers"};
-const std::set<std::string> kSmsKeys{"provider", "url", "account",      "token",
-                                     "from",     "to",  "body_template"};
 const std::set<std::string> kRouteKeys{"name",       "match",          "notify",
                                        "escalate",   "repeat",         "on_resolve",
                                        "group_wait", "group_interval", "group_mode"};
@@ -123,45 +107,29 @@ std::optional<std::vector<std::string>> names_list(Parser& p, const toml::node& 
 
 void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& out) {
   ChannelConfig c;
-  bool ok = true;
+  bool named = true;
   if (const auto* n = t.get("name")) {
     if (auto v = p.plain_text(*n, "name")) c.name = *v;
   } else {
     p.error(t.source(), "channel without a name");
-    ok = false;
+    named = false;
   }
   const auto* type = t.get("type");
   const auto type_text = type != nullptr ? p.plain_text(*type, "type") : std::nullopt;
   if (!type_text) {
     if (type == nullptr)
       p.error(t.source(),
-              fmt::format("channel \"{}\" has no type; use email, webhook or sms", c.name));
+              fmt::format("channel \"{}\" has no type; use {}", c.name, channel_type_names()));
     return;
   }
-  std::set<std::string> keys;
-  if (*type_text == "email") {
-    c.type = ChannelType::kEmail;
-    keys = join(kChannelCommon, kEmailKeys);
-  } else if (*type_text == "webhook") {
-    c.type = ChannelType::kWebhook;
-    keys = join(kChannelCommon, kWebhookKeys);
-  } else if (*type_text == "sms") {
-    c.type = ChannelType::kSms;
-    keys = join(kChannelCommon, kSmsKeys);
-  } else {
+  const ChannelParser* kind = find_channel_type(*type_text);
+  if (kind == nullptr) {
     p.error(type->source(),
-            fmt::format("unknown channel type \"{}\"; use email, webhook or sms", *type_text));
+            fmt::format("unknown channel type \"{}\"; use {}", *type_text, channel_type_names()));
     return;
   }
-  p.check_keys(t, fmt::format("channel \"{}\"", c.name), keys);
-  auto required = [&](const char* key) -> const toml::node* {
-    const auto* n = t.get(key);
-    if (n == nullptr) {
-      p.error(t.source(), fmt::format("{} channel \"{}\" needs {}", *type_text, c.name, key));
-      ok = false;
-    }
-    return n;
-  };
+  c.type = *type_text;
+  p.check_keys(t, fmt::format("channel \"{}\"", c.name), join(kChannelCommon, kind->keys()));
   if (const auto* n = t.get("timeout")) {
     if (auto v = p.duration(*n, "timeout")) c.timeout = *v;
   }
@@ -174,87 +142,9 @@ void parse_channel(Parser& p, const toml::table& t, std::vector<ChannelConfig>& 
   if (const auto* n = t.get("insecure")) {
     if (auto v = p.boolean(*n, "insecure")) c.insecure = *v;
   }
-  auto url_of = [&](const toml::node& n, const char* key,
-                    std::initializer_list<const char*> schemes) {
-    auto v = p.text(n, key);
-    if (!v) return;
-    bool good = false;
-    for (const char* s : schemes) good = good || v->reveal().rfind(s, 0) == 0;
-    if (!good) {
-      std::string list;
-      for (const char* s : schemes) list += (list.empty() ? "" : " or ") + std::string(s);
-      p.error(n.source(), fmt::format("{} {} must start with {}", key, v->shown(), list));
-    }
-    (std::string_view(key) == "smtp_url" ? c.smtp_url : c.url) = std::move(*v);
-  };
-  if (c.type == ChannelType::kEmail) {
-    if (const auto* n = required("smtp_url")) url_of(*n, "smtp_url", {"smtp://", "smtps://"});
-    if (const auto* n = t.get("starttls")) {
-      if (const auto* b = n->as_boolean()) {
-        c.starttls = b->get();
-      } else if (auto v = p.plain_text(*n, "starttls")) {
-        if (*v == "off") {
-          c.starttls = false;
-        } else if (*v == "required" || *v == "on") {
-          c.starttls = true;
-        } else {
-          p.error(n->source(), "starttls must be \"off\", \"required\", true or false");
-        }
-      }
-    }
-    if (const auto* n = t.get("username")) c.username = p.text(*n, "username");
-    if (const auto* n = t.get("password")) c.password = p.credential(*n, "password");
-    if (const auto* n = required("from")) {
-      if (auto v = p.plain_text(*n, "from")) c.from = *v;
-    }
-    if (const auto* n = required("to")) {
-      if (auto v = names_list(p, *n, "to")) c.to = *v;
-    }
-  } else if (c.type == ChannelType::kWebhook) {
-    if (const auto* n = required("url")) url_of(*n, "url", {"http://", "https://"});
-    if (const auto* n = t.get("secret")) c.secret = p.credential(*n, "secret");
-    if (const auto* n = t.get("headers")) {
-      if (const auto* h = n->as_table()) {
-        for (const auto& [k, v] : *h) {
-          if (auto value = p.named_value(v, k.str(), fmt::format("headers.{}", k.str()))) {
-            c.headers.emplace_back(std::string(k.str()), *value);
-          }
-        }
-      } else {
-        p.error(n->source(), "headers must be a table");
-      }
-    }
-  } else {
-    if (const auto* n = required("provider")) {
-      if (auto v = p.plain_text(*n, "provider")) {
-        if (*v != "twilio" && *v != "generic")
-          p.error(n->source(), "provider must be \"twilio\" or \"generic\"");
-        c.provider = *v;
-      }
-    }
-    if (const auto* n = t.get("url")) {
-      url_of(*n, "url", {"http://", "https://"});
-    } else if (c.provider == "twilio") {
-      c.url = Secret::plain("https://api.twilio.com");
-    } else {
-      required("url");
-    }
-    if (const auto* n = t.get("account")) c.account = p.text(*n, "account");
-    if (const auto* n = t.get("token")) c.token = p.credential(*n, "token");
-    if (c.provider == "twilio" && (!c.account || !c.token)) {
-      p.error(t.source(), fmt::format("twilio channel \"{}\" needs account and token", c.name));
-    }
-    if (const auto* n = required("from")) {
-      if (auto v = p.plain_text(*n, "from")) c.from = *v;
-    }
-    if (const auto* n = required("to")) {
-      if (auto v = names_list(p, *n, "to")) c.to = *v;
-    }
-    if (const auto* n = t.get("body_template")) {
-      if (auto v = p.plain_text(*n, "body_template")) c.body_template = *v;
-    }
-  }
-  if (ok) out.push_back(std::move(c));
+  ChannelKeys keys(p, t, c, kind->name);
+  c.spec = kind->parse(keys);
+  if (named && keys.complete()) out.push_back(std::move(c));
 }
 
 void parse_route(Parser& p, const toml::table& t, std::vector<RouteConfig>& out) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,20 @@ inline std::string trim(std::string_view s, std::string_view blanks = " \t\n\v\f
 inline std::string shorten(std::string_view s, size_t n = 100, std::string_view mark = "…") {
   if (s.size() <= n) return std::string(s);
   return std::string(s.substr(0, n)) + std::string(mark);
+}
+
+// "a, b or c", for messages that list the choices.
+template <typename Names>
+std::string or_list(const Names& names) {
+  std::string out;
+  size_t i = 0;
+  const size_t n = std::size(names);
+  for (const auto& name : names) {
+    out += i == 0 ? "" : i + 1 == n ? " or " : ", ";
+    out += name;
+    ++i;
+  }
+  return out;
 }
 
 }  // namespace lookout

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,12 @@ namespace lookout {
 
 struct DeliveryOutcome {
   enum class Kind { kDelivered, kRetry, kPermanent };
+  DeliveryOutcome() = default;
+  DeliveryOutcome(Kind k, std::string d) : kind(k), detail(std::move(d)) {}
   Kind kind = Kind::kRetry;
   std::string detail;  // "HTTP 200", "SMTP 250", or what went wrong; free of secrets
+  // How long the provider asked to wait before the next attempt (Retry-After), when it did.
+  std::optional<Duration> retry_after;
 };
 const char* to_string(DeliveryOutcome::Kind k);
 

@@ -53,6 +53,14 @@ bool Transfer::start(Done done) {
   });
 }
 
+std::optional<Duration> Transfer::retry_after() const {
+  // libcurl reads both forms the header takes (seconds, or an HTTP date) as seconds from now.
+  curl_off_t seconds = 0;
+  if (curl_easy_getinfo(easy_, CURLINFO_RETRY_AFTER, &seconds) != CURLE_OK || seconds <= 0)
+    return std::nullopt;
+  return Duration{static_cast<int64_t>(seconds) * 1000};
+}
+
 size_t Transfer::on_answer(char* data, size_t size, size_t n, void* p) {
   auto* self = static_cast<Transfer*>(p);
   const size_t len = size * n;
@@ -83,6 +91,7 @@ void CurlChannel::run(const Make& make, Judge judge, Done done) {
   const bool started = (*it)->start([this, it, judge = std::move(judge), done](
                                         CURLcode code, long status, const std::string& detail) {
     DeliveryOutcome o = judge(code, status, detail);
+    if (o.kind == DeliveryOutcome::Kind::kRetry) o.retry_after = (*it)->retry_after();
     if (redactor_) o.detail = redactor_->apply(std::move(o.detail));
     inflight_.erase(it);
     done(std::move(o));
@@ -97,6 +106,10 @@ void CurlChannel::run(const Make& make, Judge judge, Done done) {
 }
 
 void CurlChannel::post(const HttpPost& request, Done done) {
+  post(request, http_outcome, std::move(done));
+}
+
+void CurlChannel::post(const HttpPost& request, Judge judge, Done done) {
   run(
       [&](Transfer& t) {
         curl_easy_setopt(t.easy(), CURLOPT_URL, request.url.c_str());
@@ -108,8 +121,10 @@ void CurlChannel::post(const HttpPost& request, Done done) {
         }
         for (const auto& h : request.headers) t.header(h);
         t.post(request.body);
+        if (request.method != "POST")
+          curl_easy_setopt(t.easy(), CURLOPT_CUSTOMREQUEST, request.method.c_str());
       },
-      http_outcome, std::move(done));
+      std::move(judge), std::move(done));
 }
 
 }  // namespace lookout

@@ -8,6 +8,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "alerting/channels/channel.h"
@@ -30,6 +31,8 @@ class Transfer {
   Transfer& operator=(const Transfer&) = delete;
 
   CURL* easy() { return easy_; }
+  // The answer's Retry-After, once the transfer is done and the answer had one.
+  std::optional<Duration> retry_after() const;
   void header(const std::string& h);
   void recipient(const std::string& r);
   void post(std::string body);
@@ -62,8 +65,10 @@ class CurlChannel : public Channel {
   // Runs one transfer set up by `make`; the outcome is judged by `judge` and passed to `done`
   // on a later turn.
   void run(const Make& make, Judge judge, Done done);
-  // POSTs `request` over http or https, judged by http_outcome.
+  // Sends `request` over http or https, judged by http_outcome, or by `judge` for a provider
+  // whose success is more than a 2xx (Telegram's "ok": true).
   void post(const HttpPost& request, Done done);
+  void post(const HttpPost& request, Judge judge, Done done);
 
   const Clock& clock() const { return clock_; }
   const std::string& public_url() const { return public_url_; }

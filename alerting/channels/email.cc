@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "config/channels/email_spec.h"
+
 namespace lookout {
 namespace {
 
@@ -21,7 +23,7 @@ std::string message_envelope(const ChannelConfig& c, const std::string& id,
       "Date: {}\r\nFrom: {}\r\nTo: {}\r\nMessage-ID: <{}@lookout>\r\nSubject: {}\r\n"
       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
       "Content-Transfer-Encoding: 8bit\r\nX-Lookout-Event: {}\r\n\r\n",
-      date, c.from, to, id, subject, event);
+      date, c.spec_as<EmailSpec>().from, to, id, subject, event);
 }
 
 // Email lines a grouped message lists before it points at the status page for the rest.
@@ -105,12 +107,13 @@ std::string email_message(const ChannelConfig& c, const Batch& rows, const std::
 
 SmtpRequest email_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url,
                           WallTime now) {
+  const auto& spec = c.spec_as<EmailSpec>();
   SmtpRequest r;
-  r.url = c.smtp_url.reveal();
-  r.require_starttls = c.starttls && r.url.rfind("smtp://", 0) == 0;
-  if (c.username) r.username = c.username->reveal();
-  if (c.password) r.password = c.password->reveal();
-  r.mail_from = fmt::format("<{}>", c.from);
+  r.url = c.url.reveal();
+  r.require_starttls = spec.starttls && r.url.rfind("smtp://", 0) == 0;
+  if (spec.username) r.username = spec.username->reveal();
+  if (spec.password) r.password = spec.password->reveal();
+  r.mail_from = fmt::format("<{}>", spec.from);
   for (const auto& to : c.to) r.recipients.push_back(fmt::format("<{}>", to));
   r.message = email_message(c, rows, public_url, now);
   return r;

@@ -17,8 +17,9 @@ struct HttpPost {
     std::string user, password;
   };
   std::string url;
+  std::string method = "POST";       // or PUT (Matrix)
   std::vector<std::string> headers;  // "Name: value", in the order they are sent
-  std::string body;                  // POSTed as is
+  std::string body;                  // sent as is
   std::optional<BasicAuth> basic_auth;
 };
 

@@ -21,19 +21,19 @@ std::unique_ptr<Channel> construct_channel(const ChannelConfig& c, CurlBridge& c
 }
 
 constexpr ChannelKind kChannelKinds[] = {
-    {ChannelType::kEmail, &construct_channel<EmailChannel>, false},
-    {ChannelType::kWebhook, &construct_channel<WebhookChannel>, false},
-    {ChannelType::kSms, &construct_channel<SmsChannel>, true},
+    {"email", &construct_channel<EmailChannel>, false},
+    {"webhook", &construct_channel<WebhookChannel>, false},
+    {"sms", &construct_channel<SmsChannel>, true},
 };
 
 }  // namespace
 
-const ChannelKind& channel_kind(ChannelType type) {
+const ChannelKind& channel_kind(std::string_view type) {
   const auto* it = std::find_if(std::begin(kChannelKinds), std::end(kChannelKinds),
                                 [type](const ChannelKind& k) { return k.type == type; });
   // A type the config accepts but the table lacks: fail loudly rather than read past the end.
   if (it == std::end(kChannelKinds))
-    throw std::logic_error(fmt::format("no channel kind for type {}", to_string(type)));
+    throw std::logic_error(fmt::format("no channel kind for type {}", type));
   return *it;
 }
 

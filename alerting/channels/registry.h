@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "alerting/channels/channel.h"
@@ -19,15 +20,15 @@ struct ChannelKind {
   using Factory = std::unique_ptr<Channel> (*)(const ChannelConfig& c, CurlBridge& curl,
                                                const Clock& clock, std::string public_url,
                                                std::shared_ptr<const Redactor> redactor);
-  ChannelType type;
+  std::string_view type;  // as in the config: type = "TYPE"
   Factory make;
   // Each recipient gets messages of their own (an SMS goes to one number), so an event makes
   // an outbox row per recipient; otherwise one row, and one message that names them all.
   bool row_per_recipient;
 };
 
-// The entry for `type`; every ChannelType must have one (std::logic_error otherwise).
-const ChannelKind& channel_kind(ChannelType type);
+// The entry for `type`; every type the config accepts has one (std::logic_error otherwise).
+const ChannelKind& channel_kind(std::string_view type);
 
 std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock,
                                       std::string public_url,

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/channels/sms_spec.h"
 #include "probes/template.h"
 
 namespace lookout {
@@ -30,30 +31,33 @@ std::vector<std::string> split_sms(const std::string& text, bool at_space = fals
 
 HttpPost twilio_request(const ChannelConfig& c, const std::string& recipient,
                         const std::string& text) {
+  const auto& spec = c.spec_as<SmsSpec>();
   std::string base = c.url.reveal();
   while (!base.empty() && base.back() == '/') base.pop_back();
   HttpPost r;
-  r.url = fmt::format("{}/2010-04-01/Accounts/{}/Messages.json", base, c.account->reveal());
-  r.basic_auth = HttpPost::BasicAuth{c.account->reveal(), c.token->reveal()};
+  r.url = fmt::format("{}/2010-04-01/Accounts/{}/Messages.json", base, spec.account->reveal());
+  r.basic_auth = HttpPost::BasicAuth{spec.account->reveal(), spec.token->reveal()};
   r.headers = {"Content-Type: application/x-www-form-urlencoded"};
-  r.body = form_encode({{"To", recipient}, {"From", c.from}, {"Body", text}});
+  r.body = form_encode({{"To", recipient}, {"From", spec.from}, {"Body", text}});
   return r;
 }
 
 HttpPost generic_sms_request(const ChannelConfig& c, const std::string& recipient,
                              const std::string& text) {
+  const auto& spec = c.spec_as<SmsSpec>();
   HttpPost r;
   r.url = c.url.reveal();
-  if (c.token) r.headers.push_back("Authorization: Bearer " + c.token->reveal());
+  if (spec.token) r.headers.push_back("Authorization: Bearer " + spec.token->reveal());
   r.headers.emplace_back("Content-Type: application/json");
   auto quoted = [](const std::string& s) {
     const std::string j = nlohmann::json(s).dump();
     return j.substr(1, j.size() - 2);
   };
-  r.body = c.body_template.empty() ? R"({"to":"{{to}}","from":"{{from}}","message":"{{message}}"})"
-                                   : c.body_template;
+  r.body = spec.body_template.empty()
+               ? R"({"to":"{{to}}","from":"{{from}}","message":"{{message}}"})"
+               : spec.body_template;
   for (const auto& [key, value] : {std::pair<std::string, std::string>{"{{to}}", recipient},
-                                   {"{{from}}", c.from},
+                                   {"{{from}}", spec.from},
                                    {"{{message}}", text}}) {
     for (size_t p = r.body.find(key); p != std::string::npos; p = r.body.find(key, p + 1)) {
       r.body.replace(p, key.size(), quoted(value));
@@ -105,8 +109,8 @@ std::vector<std::string> sms_messages(const Batch& rows, const std::string& publ
 
 HttpPost sms_request(const ChannelConfig& c, const std::string& recipient,
                      const std::string& text) {
-  return c.provider == "twilio" ? twilio_request(c, recipient, text)
-                                : generic_sms_request(c, recipient, text);
+  return c.spec_as<SmsSpec>().provider == "twilio" ? twilio_request(c, recipient, text)
+                                                   : generic_sms_request(c, recipient, text);
 }
 
 void SmsChannel::send(const std::vector<OutboxRow>& rows, Done done) {

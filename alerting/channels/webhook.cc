@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/channels/webhook_spec.h"
+
 namespace lookout {
 
 std::string webhook_body(const OutboxRow& row, WallTime sent_at) {
@@ -55,9 +57,10 @@ HttpPost webhook_request(const ChannelConfig& c, const Batch& rows, WallTime sen
   r.headers = {
       "Content-Type: application/json", fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION),
       "Idempotency-Key: " + notification_id(rows), "X-Lookout-Event: " + notification_event(rows)};
-  if (c.secret)
-    r.headers.push_back("X-Lookout-Signature: " + webhook_signature(c.secret->reveal(), r.body));
-  for (const auto& [k, v] : c.headers) r.headers.push_back(k + ": " + v.reveal());
+  const auto& spec = c.spec_as<WebhookSpec>();
+  if (spec.secret)
+    r.headers.push_back("X-Lookout-Signature: " + webhook_signature(spec.secret->reveal(), r.body));
+  for (const auto& [k, v] : spec.headers) r.headers.push_back(k + ": " + v.reveal());
   return r;
 }
 

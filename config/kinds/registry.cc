@@ -1,6 +1,6 @@
 #include "config/kinds/registry.h"
 
-#include <fmt/format.h>
+#include "core/text.h"
 
 namespace lookout::config_detail {
 
@@ -26,15 +26,9 @@ const KindParser* find_kind(std::string_view name) {
 }
 
 std::string kind_names() {
-  std::string out;
-  for (size_t i = 0; i < std::size(kKinds); ++i) {
-    out += fmt::format("{}{}",
-                       i == 0                       ? ""
-                       : i + 1 == std::size(kKinds) ? " or "
-                                                    : ", ",
-                       kKinds[i]->name);
-  }
-  return out;
+  std::vector<std::string_view> names;
+  for (const KindParser* k : kKinds) names.push_back(k->name);
+  return or_list(names);
 }
 
 }  // namespace lookout::config_detail

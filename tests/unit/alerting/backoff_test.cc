@@ -40,6 +40,13 @@ TEST(Backoff, NeverShrinksAsAttemptsGrow) {
   }
 }
 
+TEST(Backoff, RetryAfterWinsWhenLongerUpToAnHour) {
+  EXPECT_EQ(retry_delay(1, 0.5, std::nullopt), Duration{1'000});
+  EXPECT_EQ(retry_delay(1, 0.5, Duration{30'000}), Duration{30'000}) << "the provider asks longer";
+  EXPECT_EQ(retry_delay(9, 0.5, Duration{30'000}), Duration{256'000}) << "backoff is longer";
+  EXPECT_EQ(retry_delay(1, 0.5, Duration{86'400'000}), kMaxRetryAfter) << "a day is capped";
+}
+
 TEST(Backoff, RetriesUntilTheRowIsAsOldAsGiveUpAfter) {
   const WallTime created{hours(1000)};
   const Duration give_up{86'400'000};

@@ -25,11 +25,12 @@ std::shared_ptr<Config> config() {
   for (const char* name : {"mail", "hook"}) {
     ChannelConfig ch;
     ch.name = name;
+    ch.type = "webhook";
     c->channels.push_back(ch);
   }
   ChannelConfig sms;
   sms.name = "sms";
-  sms.type = ChannelType::kSms;
+  sms.type = "sms";
   sms.to = {"+1555", "+1666"};
   c->channels.push_back(sms);
   RouteConfig r;

@@ -72,3 +72,55 @@ TEST(Message, AGroupsIdIsAHashOfItsEventIds) {
 
 }  // namespace
 }  // namespace lookout
+
+namespace lookout {
+namespace {
+
+TEST(Notice, NamesMonitorStateCauseSinceThePageAndTheAckLinkWhileOpen) {
+  const Notice n = notice_of(test::incident_row("incident.opened"), "https://status.test");
+  EXPECT_EQ(n.incident_id, 42);
+  EXPECT_EQ(n.label, "DOWN");
+  EXPECT_EQ(n.state, "down");
+  EXPECT_EQ(n.since, "2026-12-01T02:00:00.000Z");
+  EXPECT_EQ(n.monitor_url, "https://status.test/monitor/portal-home");
+  EXPECT_EQ(n.ack_url, "https://status.test/ack/42.1.abc");
+  EXPECT_EQ(n.title(), "DOWN portal-home: expected status 200, got 503");
+  EXPECT_EQ(n.text(),
+            "DOWN portal-home: expected status 200, got 503\n"
+            "state down since 2026-12-01T02:00:00.000Z\n"
+            "https://status.test/monitor/portal-home\n"
+            "acknowledge: https://status.test/ack/42.1.abc\n");
+  for (const char* closed : {"incident.resolved", "incident.acknowledged"}) {
+    EXPECT_EQ(notice_of(test::incident_row(closed), "https://status.test").ack_url, "") << closed;
+  }
+  EXPECT_EQ(notice_of(test::incident_row("incident.resolved"), "").title(), "RESOLVED portal-home");
+}
+
+TEST(Notice, ATestNamesNoIncidentAndACauseIsOneShortLine) {
+  const Notice t = notice_of(test::test_row(), "https://status.test");
+  EXPECT_TRUE(t.test);
+  EXPECT_EQ(t.title(), "TEST lookout: this channel delivers");
+  const Notice n =
+      notice_of(test::incident_row("incident.opened", "a\r\nb" + std::string(400, 'x')),
+                "https://status.test");
+  EXPECT_EQ(n.cause.size(), 300u);
+  EXPECT_EQ(n.cause.substr(0, 4), "a  b");
+}
+
+TEST(Digest, CountsShowsTheWorstTenAndLinksThePageForTheRest) {
+  const Digest d = digest_of(test::storm(25), "https://status.test");
+  EXPECT_EQ(d.title, "lookout: 24 DOWN, 1 RESOLVED");
+  ASSERT_EQ(d.shown.size(), Digest::kShown);
+  EXPECT_EQ(d.shown.front().monitor, "api-000");
+  EXPECT_EQ(d.more, 15u);
+  const std::string text = d.text();
+  EXPECT_NE(text.find("DOWN api-009:"), std::string::npos) << text;
+  EXPECT_EQ(text.find("api-010"), std::string::npos) << text;
+  EXPECT_NE(text.find("... and 15 more: https://status.test/\n"), std::string::npos) << text;
+  EXPECT_EQ(digest_of(test::storm(2), "https://status.test").text(),
+            "lookout: 1 DOWN, 1 RESOLVED\nDOWN api-000: expected status 200, got 503\n"
+            "RESOLVED api-001\nhttps://status.test/\n");
+}
+
+}  // namespace
+}  // namespace lookout

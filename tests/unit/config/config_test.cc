@@ -9,6 +9,9 @@
 #include <fstream>
 #include <map>
 
+#include "config/channels/email_spec.h"
+#include "config/channels/sms_spec.h"
+#include "config/channels/webhook_spec.h"
 #include "tests/unit/config/config_parse.h"
 
 namespace lookout {
@@ -466,10 +469,11 @@ TEST(AlertingConfig, ChannelsRoutesAndMaintenanceParse) {
   ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
   const auto& c = *r.config;
   ASSERT_EQ(c.channels.size(), 3u);
-  EXPECT_FALSE(c.channels[0].starttls);
-  EXPECT_TRUE(c.channels[0].password->is_secret());
-  EXPECT_EQ(c.channels[1].secret->reveal(), "hook-secret-1");
-  EXPECT_EQ(c.channels[2].provider, "twilio");
+  EXPECT_FALSE(c.channels[0].spec_as<EmailSpec>().starttls);
+  EXPECT_TRUE(c.channels[0].spec_as<EmailSpec>().password->is_secret());
+  EXPECT_EQ(c.channels[0].url.reveal(), "smtp://127.0.0.1:2525");
+  EXPECT_EQ(c.channels[1].spec_as<WebhookSpec>().secret->reveal(), "hook-secret-1");
+  EXPECT_EQ(c.channels[2].spec_as<SmsSpec>().provider, "twilio");
   ASSERT_EQ(c.routes.size(), 1u);
   EXPECT_EQ(c.routes[0].escalate.at(0).after, Duration{600'000});
   EXPECT_EQ(*c.routes[0].repeat, Duration{3'600'000});
@@ -532,7 +536,8 @@ duration = "1h"
 )");
   ASSERT_FALSE(r.ok());
   const auto m = testing::PrintToString(messages(r));
-  EXPECT_NE(m.find("6:12: smtp_url http://mail.test must start with smtp:// or smtps://"),
+  EXPECT_NE(m.find("6:12: smtp_url http://mail.test must be a URL that starts with smtp:// or "
+                   "smtps:// and names a host"),
             std::string::npos)
       << m;
   EXPECT_NE(m.find("8:6: to is empty"), std::string::npos) << m;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "config/channels/email_spec.h"
 #include "tests/support/outbox_rows.h"
 
 namespace lookout {
@@ -12,12 +13,13 @@ using test::storm;
 
 const WallTime kEmailDate{std::chrono::seconds{1'796'090'460}};  // Tue, 01 Dec 2026 02:01:00 +0000
 
-ChannelConfig email_config() {
+ChannelConfig email_config(EmailSpec spec = {}) {
   ChannelConfig c;
   c.name = "ops-email";
-  c.type = ChannelType::kEmail;
-  c.smtp_url = Secret::plain("smtp://mail.test:587");
-  c.from = "lookout@test";
+  c.type = "email";
+  c.url = Secret::plain("smtp://mail.test:587");
+  spec.from = "lookout@test";
+  c.spec = std::make_shared<EmailSpec>(std::move(spec));
   c.to = {"a@test", "b@test"};
   return c;
 }
@@ -115,9 +117,10 @@ TEST(EmailChannel, GroupedResolutionIsUpAgainWithoutAnAckLink) {
 }
 
 TEST(EmailChannel, RequestRequiresStartTlsOnPlainSmtpAndNamesEveryRecipient) {
-  ChannelConfig c = email_config();
-  c.username = Secret::plain("lookout");
-  c.password = Secret("pw", true);
+  EmailSpec spec;
+  spec.username = Secret::plain("lookout");
+  spec.password = Secret("pw", true);
+  const ChannelConfig c = email_config(spec);
   const std::vector<OutboxRow> rows{incident_row("incident.opened")};
   const SmtpRequest r = email_request(c, rows, "https://status.test", kEmailDate);
   EXPECT_EQ(r.url, "smtp://mail.test:587");
@@ -131,14 +134,15 @@ TEST(EmailChannel, RequestRequiresStartTlsOnPlainSmtpAndNamesEveryRecipient) {
 
 TEST(EmailChannel, RequestLeavesTlsToSmtpsAndToTheConfig) {
   const std::vector<OutboxRow> rows{incident_row("incident.opened")};
-  ChannelConfig c = email_config();
-  c.starttls = false;
+  EmailSpec plain;
+  plain.starttls = false;
+  ChannelConfig c = email_config(plain);
   SmtpRequest r = email_request(c, rows, "https://status.test", kEmailDate);
   EXPECT_FALSE(r.require_starttls);
   EXPECT_FALSE(r.username);
   EXPECT_FALSE(r.password);
   c = email_config();
-  c.smtp_url = Secret::plain("smtps://mail.test:465");
+  c.url = Secret::plain("smtps://mail.test:465");
   r = email_request(c, rows, "https://status.test", kEmailDate);
   EXPECT_FALSE(r.require_starttls) << "TLS from the start";
 }

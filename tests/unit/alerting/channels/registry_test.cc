@@ -12,9 +12,9 @@
 namespace lookout {
 namespace {
 
-ChannelConfig channel_of(ChannelType type) {
+ChannelConfig channel_of(const std::string& type) {
   ChannelConfig c;
-  c.name = to_string(type);
+  c.name = type;
   c.type = type;
   c.to = {"+15550100", "+15550101"};
   return c;
@@ -24,26 +24,39 @@ TEST(ChannelRegistry, EachTypeMakesItsOwnChannel) {
   EventLoop loop;
   FakeClock clock;
   CurlBridge curl(loop, clock);
-  const auto make = [&](ChannelType type) {
+  const auto make = [&](const std::string& type) {
     return make_channel(channel_of(type), curl, clock, "https://status.test", nullptr);
   };
-  const auto email = make(ChannelType::kEmail);
-  const auto webhook = make(ChannelType::kWebhook);
-  const auto sms = make(ChannelType::kSms);
+  const auto email = make("email");
+  const auto webhook = make("webhook");
+  const auto sms = make("sms");
   EXPECT_NE(dynamic_cast<EmailChannel*>(email.get()), nullptr);
   EXPECT_NE(dynamic_cast<WebhookChannel*>(webhook.get()), nullptr);
   EXPECT_NE(dynamic_cast<SmsChannel*>(sms.get()), nullptr);
   EXPECT_EQ(sms->config().name, "sms");
-  EXPECT_EQ(sms->config().to, channel_of(ChannelType::kSms).to);
+  EXPECT_EQ(sms->config().to, channel_of("sms").to);
+}
+
+TEST(ChannelRegistry, EveryTypeTheConfigAcceptsHasAChannel) {
+  EventLoop loop;
+  FakeClock clock;
+  CurlBridge curl(loop, clock);
+  ASSERT_FALSE(channel_kinds().empty());
+  for (const auto& type : channel_kinds()) {
+    EXPECT_EQ(channel_kind(type).type, type);
+    const auto made = make_channel(channel_of(type), curl, clock, "https://status.test", nullptr);
+    ASSERT_NE(made, nullptr) << type;
+    EXPECT_EQ(made->config().type, type);
+  }
+  EXPECT_THROW(channel_kind("carrier-pigeon"), std::logic_error);
 }
 
 TEST(ChannelRegistry, OnlySmsMakesARowPerRecipient) {
-  EXPECT_EQ(channel_kind(ChannelType::kSms).type, ChannelType::kSms);
-  EXPECT_EQ(row_recipients(channel_of(ChannelType::kSms)),
-            (std::vector<std::string>{"+15550100", "+15550101"}));
-  for (const auto type : {ChannelType::kEmail, ChannelType::kWebhook}) {
-    EXPECT_EQ(channel_kind(type).type, type);
-    EXPECT_EQ(row_recipients(channel_of(type)), std::vector<std::string>{""}) << to_string(type);
+  for (const auto& type : channel_kinds()) {
+    const std::vector<std::string> expected =
+        type == "sms" ? std::vector<std::string>{"+15550100", "+15550101"}
+                      : std::vector<std::string>{""};
+    EXPECT_EQ(row_recipients(channel_of(type)), expected) << type;
   }
 }
 

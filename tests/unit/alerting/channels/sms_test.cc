@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/channels/sms_spec.h"
 #include "tests/support/outbox_rows.h"
 
 namespace lookout {
@@ -12,12 +13,13 @@ namespace {
 using test::incident_row;
 using test::storm;
 
-ChannelConfig sms_config(const std::string& provider) {
+ChannelConfig sms_config(const std::string& provider, SmsSpec spec = {}) {
   ChannelConfig c;
   c.name = "oncall-sms";
-  c.type = ChannelType::kSms;
-  c.provider = provider;
-  c.from = "+15550199";
+  c.type = "sms";
+  spec.provider = provider;
+  spec.from = "+15550199";
+  c.spec = std::make_shared<SmsSpec>(std::move(spec));
   c.to = {"+15550100"};
   return c;
 }
@@ -71,10 +73,11 @@ TEST(SmsChannel, GroupedTextFitsTwoMessagesAndEndsWithThePage) {
 }
 
 TEST(SmsChannel, TwilioIsAFormPostWithBasicAuth) {
-  ChannelConfig c = sms_config("twilio");
+  SmsSpec spec;
+  spec.account = Secret::plain("AC123");
+  spec.token = Secret("tw-token", true);
+  ChannelConfig c = sms_config("twilio", spec);
   c.url = Secret::plain("https://api.twilio.test//");
-  c.account = Secret::plain("AC123");
-  c.token = Secret("tw-token", true);
   const HttpPost r = sms_request(c, "+15550100", "DOWN portal-home: a&b=c ~ü");
   EXPECT_EQ(r.url, "https://api.twilio.test/2010-04-01/Accounts/AC123/Messages.json");
   ASSERT_TRUE(r.basic_auth);
@@ -86,9 +89,10 @@ TEST(SmsChannel, TwilioIsAFormPostWithBasicAuth) {
 }
 
 TEST(SmsChannel, GenericPostsTheDefaultJsonWithABearerToken) {
-  ChannelConfig c = sms_config("generic");
+  SmsSpec spec;
+  spec.token = Secret("gen-token", true);
+  ChannelConfig c = sms_config("generic", spec);
   c.url = Secret::plain("https://sms.test/send");
-  c.token = Secret("gen-token", true);
   const HttpPost r = sms_request(c, "+15550100", "say \"hi\"\\\nnow");
   EXPECT_EQ(r.url, "https://sms.test/send");
   EXPECT_FALSE(r.basic_auth);
@@ -99,10 +103,11 @@ TEST(SmsChannel, GenericPostsTheDefaultJsonWithABearerToken) {
 }
 
 TEST(SmsChannel, GenericFillsTheBodyTemplateEverywhereAndNeedsNoToken) {
-  ChannelConfig c = sms_config("generic");
-  c.url = Secret::plain("https://sms.test/send");
-  c.body_template =
+  SmsSpec spec;
+  spec.body_template =
       R"({"dest":["{{to}}"],"text":"{{message}}","copy":"{{message}}","sender":"{{from}}","n":1})";
+  ChannelConfig c = sms_config("generic", spec);
+  c.url = Secret::plain("https://sms.test/send");
   const HttpPost r = sms_request(c, "+15550100", "tab\there");
   EXPECT_EQ(r.headers, std::vector<std::string>{"Content-Type: application/json"});
   EXPECT_EQ(

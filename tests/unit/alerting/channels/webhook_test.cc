@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/channels/webhook_spec.h"
 #include "tests/support/outbox_rows.h"
 
 namespace lookout {
@@ -29,9 +30,11 @@ std::string receiver_signature(const std::string& secret, const std::string& bod
   return hex;
 }
 
-ChannelConfig webhook_config() {
+ChannelConfig webhook_config(WebhookSpec spec = {}) {
   ChannelConfig c;
   c.name = "hook";
+  c.type = "webhook";
+  c.spec = std::make_shared<WebhookSpec>(std::move(spec));
   c.url = Secret::plain("https://hooks.test/lookout?key=k1");
   return c;
 }
@@ -85,9 +88,10 @@ TEST(WebhookChannel, SignatureIsHmacSha256) {
 }
 
 TEST(WebhookChannel, RequestIsASignedJsonPostWithTheChannelsHeadersLast) {
-  ChannelConfig c = webhook_config();
-  c.secret = Secret("s3cret-for-hmac", true);
-  c.headers = {{"X-Team", Secret::plain("ops")}, {"Authorization", Secret("Bearer t0k", true)}};
+  WebhookSpec spec;
+  spec.secret = Secret("s3cret-for-hmac", true);
+  spec.headers = {{"X-Team", Secret::plain("ops")}, {"Authorization", Secret("Bearer t0k", true)}};
+  const ChannelConfig c = webhook_config(spec);
   const std::vector<OutboxRow> rows{incident_row("incident.opened")};
   const HttpPost r = webhook_request(c, rows, kSentAt, "https://status.test");
   EXPECT_EQ(r.url, "https://hooks.test/lookout?key=k1");

@@ -1,0 +1,120 @@
+#include "config/channels/registry.h"
+
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace lookout::config_detail {
+
+const toml::node* ChannelKeys::required(std::string_view key) {
+  const auto* n = t_.get(key);
+  if (n == nullptr) {
+    p_.error(t_.source(), fmt::format("{} channel \"{}\" needs {}", type_, c_.name, key));
+    complete_ = false;
+  }
+  return n;
+}
+
+namespace {
+
+// A provider's credential is a secret however it is written: an inline one (warned about when
+// the file is readable by others) is masked in logs and causes like one from ${env:..}.
+std::optional<Secret> masked(Parser& p, std::optional<Secret> v) {
+  if (!v || v->is_secret() || v->empty()) return v;
+  p.also_secret(v->reveal());
+  return Secret(v->reveal(), true);
+}
+
+}  // namespace
+
+std::optional<Secret> ChannelKeys::credential(std::string_view key) {
+  const auto* n = required(key);
+  return n != nullptr ? masked(p_, p_.credential(*n, key)) : std::nullopt;
+}
+
+std::optional<Secret> ChannelKeys::optional_credential(std::string_view key) {
+  const auto* n = t_.get(key);
+  return n != nullptr ? masked(p_, p_.credential(*n, key)) : std::nullopt;
+}
+
+std::string ChannelKeys::text(std::string_view key) {
+  const auto* n = required(key);
+  return n != nullptr ? p_.plain_text(*n, key).value_or("") : "";
+}
+
+std::string ChannelKeys::optional_text(std::string_view key) {
+  const auto* n = t_.get(key);
+  return n != nullptr ? p_.plain_text(*n, key).value_or("") : "";
+}
+
+void ChannelKeys::recipients() {
+  const auto* n = required("to");
+  if (n == nullptr) return;
+  auto v = p_.string_list(*n, "to");
+  if (v && v->empty()) p_.error(n->source(), "to is empty");
+  if (v) c_.to = std::move(*v);
+}
+
+void ChannelKeys::url(std::string_view key, std::initializer_list<std::string_view> schemes,
+                      std::optional<std::string_view> fallback, UrlIs is) {
+  const auto* n = fallback ? t_.get(key) : required(key);
+  if (n == nullptr) {
+    if (fallback) c_.url = Secret::plain(std::string(*fallback));
+    return;
+  }
+  auto v = is == UrlIs::kCredential ? masked(p_, p_.credential(*n, key)) : p_.text(*n, key);
+  if (!v) return;
+  const std::string& u = v->reveal();
+  bool good = false;
+  for (std::string_view s : schemes) {
+    // A scheme and then a host: "https://" alone, or "https:///path", sends nothing anywhere.
+    good = good || (u.rfind(s, 0) == 0 && u.size() > s.size() && u[s.size()] != '/');
+  }
+  if (!good) {
+    p_.error(n->source(), fmt::format("{} {} must be a URL that starts with {} and names a host",
+                                      key, v->shown(), or_list(schemes)));
+  }
+  c_.url = std::move(*v);
+}
+
+// One line per type, each defined in its own file...
+extern const ChannelParser kEmailChannel;
+extern const ChannelParser kWebhookChannel;
+extern const ChannelParser kSmsChannel;
+
+namespace {
+
+const ChannelParser* const kTypes[] = {
+    &kEmailChannel,
+    &kWebhookChannel,
+    &kSmsChannel,
+};
+
+}  // namespace
+
+std::span<const ChannelParser* const> channel_types() { return kTypes; }
+
+const ChannelParser* find_channel_type(std::string_view name) {
+  for (const ChannelParser* t : kTypes) {
+    if (t->name == name) return t;
+  }
+  return nullptr;
+}
+
+std::string channel_type_names() {
+  std::vector<std::string_view> names;
+  for (const ChannelParser* t : kTypes) names.push_back(t->name);
+  return or_list(names);
+}
+
+}  // namespace lookout::config_detail
+
+namespace lookout {
+
+std::vector<std::string> channel_kinds() {
+  std::vector<std::string> out;
+  for (const auto* t : config_detail::channel_types()) out.emplace_back(t->name);
+  return out;
+}
+
+}  // namespace lookout
