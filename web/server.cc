@@ -13,6 +13,7 @@
 
 #include "alerting/ack_token.h"
 #include "web/history_params.h"
+#include "web/hooks.h"
 #include "web/metrics.h"
 #include "web/pages.h"
 #include "web/status_json.h"
@@ -336,6 +337,33 @@ void WebServer::ack_routes() {
     page(res, 200, "Acknowledged",
          fmt::format("<p>Incident {} is acknowledged. Escalations and reminders stop.</p>",
                      claim->incident_id));
+  });
+  // Pushover calls an emergency message's callback (the signed ack link's token, so only a
+  // message lookout sent can use it) when someone acknowledges it on their phone.
+  svr.Post(R"(/hooks/pushover/([0-9A-Za-z._-]{1,80}))",
+           [this, verify](const httplib::Request& req, httplib::Response& res) {
+             if (!within_rate(req.remote_addr, res)) return;
+             const auto claim = verify(req.matches[1], *snapshots_.get());
+             if (!claim) return json_error(res, 404, "not found");
+             if (pushover_callback_acknowledged(req.body) && !ack_(claim->incident_id, "pushover"))
+               return json_error(res, 503, "the daemon did not answer in time; try again");
+             res.set_content("{}", "application/json");
+           });
+
+  // PagerDuty's v3 webhooks, signed with a pagerduty channel's webhook_secret.
+  svr.Post("/hooks/pagerduty", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!within_rate(req.remote_addr, res)) return;
+    const auto snap = snapshots_.get();
+    if (snap->pagerduty_webhook_secrets.empty()) return json_error(res, 404, "not found");
+    if (!pagerduty_signature_ok(req.body, req.get_header_value("X-PagerDuty-Signature"),
+                                snap->pagerduty_webhook_secrets)) {
+      return json_error(res, 401, "the X-PagerDuty-Signature does not match a webhook_secret");
+    }
+    if (const auto id = pagerduty_acknowledged_incident(req.body)) {
+      if (!ack_(*id, "pagerduty"))
+        return json_error(res, 503, "the daemon did not answer in time; try again");
+    }
+    res.set_content("{}", "application/json");
   });
 }
 

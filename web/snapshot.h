@@ -53,6 +53,8 @@ struct Snapshot {
   std::vector<IncidentRecord> open_incidents;
   DispatchStats notifications;
   std::string ack_key;  // verifies ack links; never shown
+  // The pagerduty channels' webhook_secret values, which sign POST /hooks/pagerduty.
+  std::vector<Secret> pagerduty_webhook_secrets;
 
   // The named monitor, when it is public or `include_private`; else null, as for a name that
   // does not exist.
