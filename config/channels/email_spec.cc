@@ -5,13 +5,13 @@
 namespace lookout::config_detail {
 namespace {
 
-const std::set<std::string>& keys() {
+const std::set<std::string>& email_keys() {
   static const std::set<std::string> k{"smtp_url", "starttls", "username",
                                        "password", "from",     "to"};
   return k;
 }
 
-std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
+std::shared_ptr<const ChannelSpec> parse_email(ChannelKeys& k) {
   auto spec = std::make_shared<EmailSpec>();
   Parser& p = k.parser();
   k.url("smtp_url", {"smtp://", "smtps://"});
@@ -37,6 +37,6 @@ std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
 
 }  // namespace
 
-extern const ChannelParser kEmailChannel{"email", &keys, &parse};
+extern const ChannelParser kEmailChannel{"email", &email_keys, &parse_email};
 
 }  // namespace lookout::config_detail

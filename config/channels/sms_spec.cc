@@ -7,13 +7,13 @@
 namespace lookout::config_detail {
 namespace {
 
-const std::set<std::string>& keys() {
+const std::set<std::string>& sms_keys() {
   static const std::set<std::string> k{"provider", "url", "account",      "token",
                                        "from",     "to",  "body_template"};
   return k;
 }
 
-std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
+std::shared_ptr<const ChannelSpec> parse_sms(ChannelKeys& k) {
   auto spec = std::make_shared<SmsSpec>();
   Parser& p = k.parser();
   if (const auto* n = k.required("provider")) {
@@ -40,6 +40,6 @@ std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
 
 }  // namespace
 
-extern const ChannelParser kSmsChannel{"sms", &keys, &parse};
+extern const ChannelParser kSmsChannel{"sms", &sms_keys, &parse_sms};
 
 }  // namespace lookout::config_detail

@@ -7,12 +7,12 @@
 namespace lookout::config_detail {
 namespace {
 
-const std::set<std::string>& keys() {
+const std::set<std::string>& webhook_keys() {
   static const std::set<std::string> k{"url", "secret", "headers"};
   return k;
 }
 
-std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
+std::shared_ptr<const ChannelSpec> parse_webhook(ChannelKeys& k) {
   auto spec = std::make_shared<WebhookSpec>();
   Parser& p = k.parser();
   k.url("url", {"http://", "https://"});
@@ -33,6 +33,6 @@ std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
 
 }  // namespace
 
-extern const ChannelParser kWebhookChannel{"webhook", &keys, &parse};
+extern const ChannelParser kWebhookChannel{"webhook", &webhook_keys, &parse_webhook};
 
 }  // namespace lookout::config_detail
