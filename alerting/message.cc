@@ -1,9 +1,10 @@
 #include "alerting/message.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
+
+#include "core/digest.h"
 
 namespace lookout {
 
@@ -66,12 +67,7 @@ std::string notification_id(const Batch& rows) {
   if (rows.size() == 1) return rows.front().id;
   std::string ids;
   for (const auto& r : rows) ids += r.id + '\n';
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(ids.data(), ids.size(), digest, &len, EVP_sha256(), nullptr);
-  std::string out = "grp_";
-  for (unsigned int i = 0; i < 16 && i < len; ++i) out += fmt::format("{:02x}", digest[i]);
-  return out;
+  return "grp_" + sha256_hex(ids).substr(0, 32);
 }
 
 std::string notification_event(const Batch& rows) {

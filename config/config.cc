@@ -405,7 +405,7 @@ namespace {
 const std::set<std::string> kTopKeys{"server",    "storage", "defaults", "monitor",
                                      "scheduler", "channel", "route",    "maintenance"};
 const std::set<std::string> kServerKeys{"listen",      "title",      "public_url", "admin_token",
-                                        "max_request", "rate_limit", "tls_cert",   "tls_key"};
+                                        "max_request", "rate_limit", "tls_cert",   "tls_key", "ping_rate_limit"};
 const std::set<std::string> kStorageKeys{"path",      "keep_raw",     "keep_minutes", "keep_hours",
                                          "keep_days", "keep_rollups", "max_backlog"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
@@ -523,21 +523,25 @@ void parse_server(Parser& p, const toml::table& t, ServerConfig& s,
   if (const auto* n = t.get("max_request")) {
     if (auto v = p.size(*n, "server.max_request")) s.max_request = *v;
   }
-  if (const auto* n = t.get("rate_limit")) {
-    if (auto v = p.plain_text(*n, "server.rate_limit")) {
-      static const std::regex kForm(R"(^([0-9]{1,6})/(s|m|h)$)");
-      std::smatch m;
-      if (std::regex_match(*v, m, kForm) && std::stoi(m[1].str()) > 0) {
-        s.rate_limit = std::stoi(m[1].str());
-        s.rate_window = Duration{m[2] == "s" ? 1000 : m[2] == "m" ? 60'000 : 3'600'000};
-      } else {
-        p.error(
-            n->source(),
-            fmt::format(
-                "server.rate_limit \"{}\" is not COUNT/UNIT, as in \"10/m\" (units s, m, h)", *v));
-      }
+  // "COUNT/UNIT": a token bucket of COUNT per second, minute or hour.
+  auto rate = [&](const char* key, int& count, Duration& window) {
+    const auto* n = t.get(key);
+    if (n == nullptr) return;
+    const std::string name = fmt::format("server.{}", key);
+    auto v = p.plain_text(*n, name);
+    if (!v) return;
+    static const std::regex kForm(R"(^([0-9]{1,6})/(s|m|h)$)");
+    std::smatch m;
+    if (std::regex_match(*v, m, kForm) && std::stoi(m[1].str()) > 0) {
+      count = std::stoi(m[1].str());
+      window = Duration{m[2] == "s" ? 1000 : m[2] == "m" ? 60'000 : 3'600'000};
+    } else {
+      p.error(n->source(),
+              fmt::format("{} \"{}\" is not COUNT/UNIT, as in \"10/m\" (units s, m, h)", name, *v));
     }
-  }
+  };
+  rate("rate_limit", s.rate_limit, s.rate_window);
+  rate("ping_rate_limit", s.ping_rate_limit, s.ping_rate_window);
 }
 
 void parse_storage(Parser& p, const toml::table& t, StorageConfig& s,

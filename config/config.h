@@ -35,6 +35,9 @@ class KindSpec {
   virtual bool equals(const KindSpec& other) const = 0;
   // TLS certificates are not verified (insecure = true).
   virtual bool insecure() const { return false; }
+  // Run by the scheduler through a probe; false for a kind that is judged as its reports come
+  // in (heartbeat).
+  virtual bool probed() const { return true; }
 };
 
 // The base of every kind's spec: equality is the spec's own (defaulted) operator==, so a new
@@ -93,6 +96,8 @@ struct ServerConfig {
   uint64_t max_request = 64 * 1024;  // bytes
   int rate_limit = 10;               // requests per client address on /ack and admin calls...
   Duration rate_window{60'000};      // ...per this window
+  int ping_rate_limit = 60;          // pings per heartbeat token...
+  Duration ping_rate_window{60'000};  // ...per this window; beyond it 429
 };
 
 struct StorageConfig {

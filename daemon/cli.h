@@ -12,6 +12,7 @@ int cmd_probe(const std::string& config_path, const std::vector<std::string>& na
 int cmd_version();
 int cmd_accept(const std::string& config_path, const std::string& monitor);
 int cmd_alert_test(const std::string& config_path, const std::string& route);
+int cmd_ping_url(const std::string& config_path, const std::string& monitor);
 
 // `lookout audit`'s arguments as given; cmd_audit checks them (exit 2 when wrong).
 struct AuditArgs {

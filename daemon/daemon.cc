@@ -53,12 +53,21 @@ void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const Monit
                          const std::map<std::string, StateRow>* stored) {
   auto m = std::make_unique<Monitor>(owner, cfg);
   m->id = next_id_++;
-  m->probe = make_probe(m->cfg, probe_ctx_, owner->redactor);
+  const StateRow* row = nullptr;
   if (stored != nullptr) {
     if (auto it = stored->find(cfg.name); it != stored->end()) {
-      m->eval = EvaluationState(cfg, it->second);
+      row = &it->second;
+      m->eval = EvaluationState(cfg, *row);
     }
   }
+  if (!cfg.spec->probed()) {
+    add_heartbeat(*m, row);
+    order_.push_back(m->id);
+    monitors_.emplace(m->id, std::move(m));
+    publish_ping_tokens();
+    return;
+  }
+  m->probe = make_probe(m->cfg, probe_ctx_, owner->redactor);
   // A stored baseline holds while the question is the same; a new question starts afresh.
   const auto* dns = cfg.spec_if<DnsSpec>();
   if (auto it = baselines_.find(cfg.name);
@@ -81,11 +90,17 @@ void Daemon::store_baseline(const MonitorConfig& m, const std::vector<std::strin
 void Daemon::drop_monitor(MonitorId id) {
   auto it = monitors_.find(id);
   if (it == monitors_.end()) return;
+  order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
+  if (it->second->pings) {
+    heartbeats_.erase(it->second->cfg.name);
+    monitors_.erase(it);
+    publish_ping_tokens();
+    return;
+  }
   scheduler_.remove(id);
   // A run in flight reports itself cancelled (and frees its scheduler slot) before it goes.
   it->second->probe->cancel();
   monitors_.erase(id);
-  order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
 }
 
 void Daemon::schedule() {
@@ -129,7 +144,12 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   if (r.kind == ErrorKind::kCancelled) return;
   auto it = monitors_.find(id);
   if (it == monitors_.end()) return;
-  Monitor& m = *it->second;
+  judge(*it->second, std::move(r));
+  // A finished run may free a slot that a waiting run needs.
+  if (scheduler_.stats().waiting > 0) schedule();
+}
+
+void Daemon::judge(Monitor& m, ProbeResult r) {
   m.view.reset();
   if (r.new_baseline) {
     store_baseline(m.cfg, *r.answers);
@@ -142,8 +162,6 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
   store_->put_state(std::move(e.state_row));
   record(std::move(e.alerts));
   dirty_ = true;
-  // A finished run may free a slot that a waiting run needs.
-  if (scheduler_.stats().waiting > 0) schedule();
 }
 
 void Daemon::log_run(const Monitor& m, const Evaluation& e) const {
@@ -326,12 +344,18 @@ void Daemon::publish_snapshot() {
       v.slo_budget = m.cfg.slo.p95;
       v.slo_window = m.cfg.slo.window;
     }
+    if (m.pings) {
+      v.last_ping = m.pings->last_ping();
+      v.next_due = m.pings->next_due();
+      v.ping_token = ping_token(m);
+    }
     m.view = std::make_shared<const MonitorView>(std::move(v));
     s->monitors.push_back(m.view);
   }
   for (const auto& [name, inc] : alerts_->open_incidents()) s->open_incidents.push_back(inc);
   s->notifications = dispatcher_->stats();
   s->ack_key = alerts_->ack_key();
+  s->ping_tokens = ping_tokens_;
   snapshots_.publish(std::move(s));
 }
 
@@ -459,7 +483,9 @@ void Daemon::shutdown() {
   sd_notify(0, "STOPPING=1");
   spdlog::info("stopping: cancelling {} runs in flight and writing the last results",
                scheduler_.stats().in_flight);
-  for (auto& [id, m] : monitors_) m->probe->cancel();
+  for (auto& [id, m] : monitors_) {
+    if (m->probe) m->probe->cancel();
+  }
   // Notifications in flight stay pending in the outbox and go out, with the same id, after
   // the next start.
   dispatcher_->stop();
@@ -483,7 +509,7 @@ int Daemon::run() {
   store_->set_max_backlog(config_->storage.max_backlog);
   const auto stored = store_->load_states();
   baselines_ = store_->load_baselines();
-  alerts_ = std::make_unique<AlertEngine>(store_->ack_key(), [] { return random_hex(16); });
+  alerts_ = std::make_unique<AlertEngine>(store_->kept_secret("ack_key"), [] { return random_hex(16); });
   alerts_->configure(config_);
   alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
   evaluator_ = std::make_unique<Evaluator>(*alerts_);
@@ -493,6 +519,8 @@ int Daemon::run() {
   commit_async_ =
       std::make_unique<Async>(loop_, [this] { dispatcher_->committed(committed_seq_.load()); });
   ack_async_ = std::make_unique<Async>(loop_, [this] { drain_web_requests(); });
+  ping_async_ = std::make_unique<Async>(loop_, [this] { drain_pings(); });
+  heartbeat_key_ = store_->kept_secret("heartbeat_key");
   store_->set_on_commit([this](uint64_t seq) {
     uint64_t seen = committed_seq_.load();
     while (seen < seq && !committed_seq_.compare_exchange_weak(seen, seq)) {
@@ -506,7 +534,8 @@ int Daemon::run() {
   web_ = std::make_unique<WebServer>(
       config_->server, clock_, snapshots_, *store_, [this] { return health(); },
       [this](int64_t id, const std::string& by) { return request_ack(id, by); },
-      [this](const std::string& name) { return request_accept(name); });
+      [this](const std::string& name) { return request_accept(name); },
+      [this](const std::string& name, Ping ping) { return request_ping(name, std::move(ping)); });
   if (!web_->start(error)) {
     spdlog::critical("{}", error);
     return 1;

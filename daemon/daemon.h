@@ -19,6 +19,7 @@
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
 #include "core/scheduler.h"
+#include "probes/heartbeat.h"
 #include "probes/probe.h"
 #include "store/storage.h"
 #include "web/server.h"
@@ -46,6 +47,10 @@ class Daemon {
     EvaluationState eval;
     std::shared_ptr<const MonitorView>
         view;  // as last published; reset when a run changes the monitor
+    // A heartbeat monitor has no probe: it is judged as its pings come (daemon/pings.cc), and
+    // late by a timer on its deadline.
+    std::unique_ptr<HeartbeatTracker> pings;
+    std::unique_ptr<Timer> ping_deadline;
   };
 
   void add_monitor(const std::shared_ptr<const Config>& owner, const MonitorConfig& cfg,
@@ -53,6 +58,14 @@ class Daemon {
   void drop_monitor(MonitorId id);
   void schedule();
   void on_result(MonitorId id, ProbeResult r);
+  // Evaluates a finished run (or a heartbeat's ping or deadline), stores it and alerts.
+  void judge(Monitor& m, ProbeResult r);
+  // daemon/pings.cc
+  void add_heartbeat(Monitor& m, const StateRow* stored);
+  void arm_ping_deadline(MonitorId id);
+  void drain_pings();
+  void publish_ping_tokens();
+  Secret ping_token(const Monitor& m) const;
   void log_run(const Monitor& m, const Evaluation& e) const;
   void defer_run(MonitorId id, const std::string& cause);
   void apply_scheduler_limits();
@@ -71,6 +84,8 @@ class Daemon {
   std::optional<AlertEngine::AckResult> request_ack(int64_t incident_id, const std::string& by);
   // From a web thread: makes a dns monitor's last answers its baseline.
   AcceptResult request_accept(const std::string& monitor);
+  // From a web thread: queues a heartbeat's ping for the loop; false when kMaxQueuedPings wait.
+  bool request_ping(const std::string& monitor, Ping ping);
 
  private:
   std::string tag(const Monitor& m) const;
@@ -106,6 +121,16 @@ class Daemon {
   std::deque<AckRequest> ack_queue_;
   std::deque<AcceptRequest> accept_queue_;
   std::map<std::string, Baseline> baselines_;  // dns baselines by monitor, as stored
+  // Heartbeats: pings from the web threads, the key tokens are derived from, the monitors by
+  // name, and their tokens' digests as the web threads look them up.
+  static constexpr size_t kMaxQueuedPings = 100'000;
+  std::mutex ping_mu_;
+  std::vector<std::pair<std::string, Ping>> ping_queue_;
+  std::unique_ptr<Async> ping_async_;
+  std::string heartbeat_key_;
+  std::unordered_map<std::string, MonitorId> heartbeats_;
+  std::shared_ptr<const Snapshot::PingTokens> ping_tokens_ =
+      std::make_shared<const Snapshot::PingTokens>();
   void store_baseline(const MonitorConfig& m, const std::vector<std::string>& answers);
   Timer alert_timer_;
 

@@ -113,6 +113,12 @@ int main(int argc, char** argv) {
   accept->add_option("-c,--config", config_flag, "config file");
   accept->add_option("name", accept_name, "the dns monitor")->required();
 
+  std::string ping_name;
+  auto* ping_url = app.add_subcommand(
+      "ping-url", "print the URL a heartbeat monitor's job pings (it holds the monitor's token)");
+  ping_url->add_option("-c,--config", config_flag, "config file");
+  ping_url->add_option("name", ping_name, "the heartbeat monitor")->required();
+
   AuditArgs audit_args;
   auto* audit = app.add_subcommand(
       "audit",
@@ -177,6 +183,8 @@ int main(int argc, char** argv) {
     rc = cmd_alert_test(path, route);
   } else if (accept->parsed()) {
     rc = cmd_accept(path, accept_name);
+  } else if (ping_url->parsed()) {
+    rc = cmd_ping_url(path, ping_name);
   } else if (audit->parsed()) {
     setup_logging("warn");
     rc = cmd_audit(audit_args);

@@ -46,6 +46,10 @@ const char* to_string(ErrorKind k) {
       return "internal";
     case ErrorKind::kResources:
       return "resources";
+    case ErrorKind::kLate:
+      return "late";
+    case ErrorKind::kJobFailed:
+      return "job_failed";
   }
   return "internal";
 }

@@ -42,6 +42,8 @@ enum class ErrorKind : uint8_t {
   kProtocol,  // garbage or an empty reply
   kCancelled,
   kInternal,
+  kLate,       // heartbeat: no ping by its due time plus grace, or a run past max_runtime
+  kJobFailed,  // heartbeat: the job reported a failure (/fail, a non-zero exit status)
   // The daemon, not the target, was short of something (file descriptors, a thread): the run
   // is put back and started again, never judged.
   kResources,

@@ -230,16 +230,18 @@ std::vector<PendingOutbox> SqliteStore::load_pending_outbox() {
   return out;
 }
 
-std::string SqliteStore::ack_key() {
+std::string SqliteStore::kept_secret(const std::string& name) {
   {
-    Stmt st(db_, "SELECT value FROM meta WHERE key = 'ack_key'");
+    Stmt st(db_, "SELECT value FROM meta WHERE key = ?");
+    st.bind(1, name);
     if (st.ok() && st.step() == SQLITE_ROW) return column_text(st.get(), 0);
   }
-  std::string key = random_hex(32);
-  Stmt ins(db_, "INSERT INTO meta (key, value) VALUES ('ack_key', ?)");
-  ins.bind(1, key);
+  std::string value = random_hex(32);
+  Stmt ins(db_, "INSERT INTO meta (key, value) VALUES (?, ?)");
+  ins.bind(1, name);
+  ins.bind(2, value);
   ins.step();
-  return key;
+  return value;
 }
 
 void SqliteStore::housekeep(HousekeepingJob job) {

@@ -125,8 +125,10 @@ class Storage {
   virtual std::vector<IncidentRecord> load_open_incidents() = 0;
   virtual int64_t next_incident_id() = 0;
   virtual std::vector<PendingOutbox> load_pending_outbox() = 0;
-  // The key that signs ack links: made at first start, kept in storage.
-  virtual std::string ack_key() = 0;
+  // A random value made at its first use and kept in storage under `name` (64 hex digits): the
+  // key that signs ack links ("ack_key"), the key heartbeat ping tokens are derived from when
+  // the config sets none ("heartbeat_key"). Start-up only, like the loads above.
+  virtual std::string kept_secret(const std::string& name) = 0;
   // Result rows held while storage fails (storage.max_backlog); older ones are then dropped.
   virtual void set_max_backlog(size_t rows) = 0;
 

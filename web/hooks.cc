@@ -1,26 +1,12 @@
 #include "web/hooks.h"
 
-#include <fmt/format.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <nlohmann/json.hpp>
 
+#include "core/digest.h"
+
 namespace lookout {
-namespace {
-
-std::string hmac_sha256_hex(std::string_view key, std::string_view body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", mac[i]);
-  return hex;
-}
-
-}  // namespace
 
 bool pagerduty_signature_ok(std::string_view body, std::string_view header,
                             const std::vector<Secret>& secrets) {

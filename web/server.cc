@@ -45,7 +45,8 @@ std::unique_ptr<httplib::Server> make_http_server(const ServerConfig& cfg) {
 }  // namespace
 
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-                     Storage& storage, HealthFn health, AckFn ack, AcceptFn accept)
+                     Storage& storage, HealthFn health, AckFn ack, AcceptFn accept,
+                     PingFn ping)
     : cfg_(cfg),
       clock_(clock),
       snapshots_(snapshots),
@@ -53,7 +54,9 @@ WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const Snapshot
       health_(std::move(health)),
       ack_(std::move(ack)),
       accept_(std::move(accept)),
+      ping_(std::move(ping)),
       limiter_(cfg.rate_limit, cfg.rate_window),
+      ping_limiter_(cfg.ping_rate_limit, cfg.ping_rate_window),
       svr_(make_http_server(cfg)) {}
 
 bool WebServer::visible(const std::string& monitor, const Snapshot& s, bool admin) const {
@@ -147,6 +150,16 @@ void WebServer::routes() {
           "application/json");
   });
   // A private monitor answers exactly like a name that does not exist.
+  svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200}))", [this](const httplib::Request& req,
+                                                          httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const MonitorView* m = snap->find(req.matches[1].str(), admin);
+    if (m == nullptr) return json_error(res, 404, "not found");
+    nlohmann::json j = monitor_status_json(*m, *storage_.summaries().get());
+    if (admin && m->ping_token) j["ping_url"] = cfg_.public_url + "/ping/" + m->ping_token->reveal();
+    res.set_content(j.dump(), "application/json");
+  });
   svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/history)", [this](const httplib::Request& req,
                                                                     httplib::Response& res) {
     const auto snap = snapshots_.get();
@@ -181,6 +194,7 @@ void WebServer::routes() {
   ack_routes();
   incident_routes();
   page_routes();
+  ping_routes();
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const char* msg = res.status == 404   ? "not found"
@@ -232,6 +246,33 @@ bool WebServer::admin_call(const httplib::Request& req, httplib::Response& res) 
     return false;
   }
   return true;
+}
+
+// Jobs report in (healthchecks.io's paths). The token is the only credential: it is looked up
+// by its digest, so an unknown one costs the same as a known one and answers like any unknown
+// path, and it is never logged.
+void WebServer::ping_routes() {
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    auto ping = ping_of(req.matches.size() > 2 ? req.matches[2].str() : "");
+    const auto& tokens = *snap->ping_tokens;
+    const auto it = tokens.find(ping_token_digest(req.matches[1].str()));
+    if (!ping || it == tokens.end()) return json_error(res, 404, "not found");
+    const std::string& monitor = it->second;
+    if (const int64_t wait = ping_limiter_.check(monitor, clock_.mono()); wait > 0) {
+      res.set_header("Retry-After", std::to_string(wait));
+      return json_error(res, 429, fmt::format("too many pings; retry in {} s", wait));
+    }
+    ping->at = clock_.wall();
+    ping->rid = req.get_param_value("rid").substr(0, 64);
+    ping->body = req.body.substr(0, kMaxPingBody);
+    if (!ping_(monitor, std::move(*ping)))
+      return json_error(res, 503, "lookout is behind on pings; try again");
+    res.set_content("OK", "text/plain");
+  };
+  const char* path = R"(/ping/([A-Za-z0-9_-]{16,128})(?:/([a-z0-9]{1,5}))?)";
+  svr_->Get(path, handler);  // HEAD too: cpp-httplib answers it with the GET handler
+  svr_->Post(path, handler);
 }
 
 void WebServer::ack_routes() {

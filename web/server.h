@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "config/config.h"
+#include "probes/heartbeat.h"
 #include "store/storage.h"
 #include "web/rate_limit.h"
 #include "web/snapshot.h"
@@ -40,10 +41,12 @@ class WebServer {
                                                                     const std::string& by)>;
 
   using AcceptFn = std::function<AcceptResult(const std::string& monitor)>;
+  // Hands a heartbeat's ping to the loop without waiting; false when the loop is behind.
+  using PingFn = std::function<bool(const std::string& monitor, Ping ping)>;
 
   // Reads history, incidents and storage health from `storage`, from its own threads.
   WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-            Storage& storage, HealthFn health, AckFn ack, AcceptFn accept);
+            Storage& storage, HealthFn health, AckFn ack, AcceptFn accept, PingFn ping);
   ~WebServer();
 
   // Binds server.listen and starts serving; false with `error` when the address is taken.
@@ -62,6 +65,7 @@ class WebServer {
   void ack_routes();
   void incident_routes();
   void page_routes();
+  void ping_routes();
 
   ServerConfig cfg_;
   const Clock& clock_;
@@ -70,7 +74,9 @@ class WebServer {
   HealthFn health_;
   AckFn ack_;
   AcceptFn accept_;
+  PingFn ping_;
   RateLimiter limiter_;
+  RateLimiter ping_limiter_;  // per heartbeat monitor: server.ping_rate_limit
   // The status page and the status JSON are built at most once a second per view (public,
   // admin) and kept plain and gzip-compressed, so a crowd of readers costs one render and one
   // compression a second, not one per request.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "alerting/dispatcher.h"
@@ -39,6 +40,9 @@ struct MonitorView {
   std::optional<SloJudgement>
       slo;  // monitors with slo.p95: the rolling window, once it has samples
   std::optional<Duration> slo_budget, slo_window;
+  // heartbeat monitors: the last success or failure reported, and when the next ping is due.
+  std::optional<WallTime> last_ping, next_due;
+  std::optional<Secret> ping_token;  // shown only to the admin, as ping_url
 };
 
 struct Snapshot {
@@ -53,6 +57,10 @@ struct Snapshot {
   std::vector<IncidentRecord> open_incidents;
   DispatchStats notifications;
   std::string ack_key;  // verifies ack links; never shown
+  // Heartbeat monitors by the SHA-256 of their ping token (probes/heartbeat.h); shared by
+  // snapshots until a heartbeat monitor is added or removed.
+  using PingTokens = std::unordered_map<std::string, std::string>;
+  std::shared_ptr<const PingTokens> ping_tokens = std::make_shared<const PingTokens>();
   // The pagerduty channels' webhook_secret values, which sign POST /hooks/pagerduty.
   std::vector<Secret> pagerduty_webhook_secrets;
 

@@ -14,40 +14,48 @@ nlohmann::json opt(const std::optional<double>& v) {
 
 }  // namespace
 
+nlohmann::json monitor_status_json(const MonitorView& m, const SummaryMap& history) {
+  nlohmann::json j;
+  j["name"] = m.name;
+  j["group"] = m.group;
+  j["type"] = m.type;
+  j["state"] = to_string(m.state);
+  j["since"] = m.since ? nlohmann::json(rfc3339(*m.since)) : nlohmann::json(nullptr);
+  j["last_check"] =
+      m.last_check ? nlohmann::json(rfc3339(*m.last_check)) : nlohmann::json(nullptr);
+  j["latency_ms"] = m.latency_us ? nlohmann::json(static_cast<double>(*m.latency_us) / 1000.0)
+                                 : nlohmann::json(nullptr);
+  j["cause"] = m.cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.cause);
+  const auto h = history.find(m.name);
+  const HistorySummary summary = h == history.end() ? HistorySummary{} : h->second;
+  j["p95_ms_24h"] = opt(summary.p95_ms_24h);
+  j["uptime_24h"] = opt(summary.uptime_24h);
+  j["uptime_30d"] = opt(summary.uptime_30d);
+  j["uptime_90d"] = opt(summary.uptime_90d);
+  if (m.cert_not_after) j["cert_not_after"] = rfc3339(*m.cert_not_after);
+  if (m.type == "heartbeat") {
+    j["last_ping"] = m.last_ping ? nlohmann::json(rfc3339(*m.last_ping)) : nlohmann::json(nullptr);
+    j["next_due"] = m.next_due ? nlohmann::json(rfc3339(*m.next_due)) : nlohmann::json(nullptr);
+  }
+  if (m.slo_budget) {
+    // The rolling window behind slo.p95: null percentiles until it has samples.
+    j["slo"] = {{"p95_budget_ms", m.slo_budget->count()},
+                {"window", format_duration(*m.slo_window)},
+                {"samples", m.slo ? m.slo->samples : 0},
+                {"p50_ms", m.slo ? nlohmann::json(m.slo->p50_ms) : nlohmann::json(nullptr)},
+                {"p95_ms", m.slo ? nlohmann::json(m.slo->p95_ms) : nlohmann::json(nullptr)},
+                {"p99_ms", m.slo ? nlohmann::json(m.slo->p99_ms) : nlohmann::json(nullptr)},
+                {"breached", m.slo && m.slo->breached}};
+  }
+  return j;
+}
+
 nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool include_private) {
   auto monitors = nlohmann::json::array();
   for (const auto& view : s.monitors) {
     const MonitorView& m = *view;
     if (!m.is_public && !include_private) continue;
-    nlohmann::json j;
-    j["name"] = m.name;
-    j["group"] = m.group;
-    j["type"] = m.type;
-    j["state"] = to_string(m.state);
-    j["since"] = m.since ? nlohmann::json(rfc3339(*m.since)) : nlohmann::json(nullptr);
-    j["last_check"] =
-        m.last_check ? nlohmann::json(rfc3339(*m.last_check)) : nlohmann::json(nullptr);
-    j["latency_ms"] = m.latency_us ? nlohmann::json(static_cast<double>(*m.latency_us) / 1000.0)
-                                   : nlohmann::json(nullptr);
-    j["cause"] = m.cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.cause);
-    const auto h = history.find(m.name);
-    const HistorySummary summary = h == history.end() ? HistorySummary{} : h->second;
-    j["p95_ms_24h"] = opt(summary.p95_ms_24h);
-    j["uptime_24h"] = opt(summary.uptime_24h);
-    j["uptime_30d"] = opt(summary.uptime_30d);
-    j["uptime_90d"] = opt(summary.uptime_90d);
-    if (m.cert_not_after) j["cert_not_after"] = rfc3339(*m.cert_not_after);
-    if (m.slo_budget) {
-      // The rolling window behind slo.p95: null percentiles until it has samples.
-      j["slo"] = {{"p95_budget_ms", m.slo_budget->count()},
-                  {"window", format_duration(*m.slo_window)},
-                  {"samples", m.slo ? m.slo->samples : 0},
-                  {"p50_ms", m.slo ? nlohmann::json(m.slo->p50_ms) : nlohmann::json(nullptr)},
-                  {"p95_ms", m.slo ? nlohmann::json(m.slo->p95_ms) : nlohmann::json(nullptr)},
-                  {"p99_ms", m.slo ? nlohmann::json(m.slo->p99_ms) : nlohmann::json(nullptr)},
-                  {"breached", m.slo && m.slo->breached}};
-    }
-    monitors.push_back(std::move(j));
+    monitors.push_back(monitor_status_json(m, history));
   }
   return {{"title", s.title}, {"monitors", std::move(monitors)}};
 }

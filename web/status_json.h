@@ -10,6 +10,8 @@ namespace lookout {
 
 // GET /api/v1/status. Private monitors only when `include_private`.
 nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool include_private);
+// One monitor's object of the list above.
+nlohmann::json monitor_status_json(const MonitorView& m, const SummaryMap& history);
 
 // The answer of GET /api/v1/monitors/NAME/history.
 nlohmann::json history_json(const std::string& monitor, int64_t window_ms, int64_t step_ms,

@@ -1,12 +1,11 @@
 #include "alerting/channels/webhook.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <nlohmann/json.hpp>
 
 #include "config/channels/webhook_spec.h"
+#include "core/digest.h"
 
 namespace lookout {
 
@@ -40,13 +39,7 @@ std::string webhook_body(const Batch& rows, WallTime sent_at, const std::string&
 }
 
 std::string webhook_signature(const std::string& secret, const std::string& body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
-  std::string hex = "sha256=";
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", mac[i]);
-  return hex;
+  return "sha256=" + hmac_sha256_hex(secret, body);
 }
 
 HttpPost webhook_request(const ChannelConfig& c, const Batch& rows, WallTime sent_at,

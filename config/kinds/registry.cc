@@ -10,10 +10,11 @@ extern const KindParser kJourneyKind;
 extern const KindParser kCertKind;
 extern const KindParser kDnsKind;
 extern const KindParser kLatencyKind;
+extern const KindParser kHeartbeatKind;
 
 namespace {
 const KindParser* const kKinds[] = {&kHttpKind, &kJourneyKind, &kCertKind, &kDnsKind,
-                                    &kLatencyKind};
+                                    &kLatencyKind, &kHeartbeatKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }

@@ -1,0 +1,92 @@
+// Heartbeat monitors on the loop: pings queued by the web threads are judged here, and each
+// monitor's deadline is a timer, so a late job is judged the moment it is late, without polling.
+#include <spdlog/spdlog.h>
+
+#include "config/kinds/heartbeat_spec.h"
+#include "daemon/daemon.h"
+
+namespace lookout {
+
+void Daemon::add_heartbeat(Monitor& m, const StateRow* stored) {
+  const auto& spec = m.cfg.spec_as<HeartbeatSpec>();
+  m.pings = std::make_unique<HeartbeatTracker>(spec);
+  m.ping_deadline = std::make_unique<Timer>(loop_);
+  // The last ping survives a restart as the monitor's last run: a job that was due while
+  // lookout was down is judged late as soon as the timer below fires (at once).
+  if (stored != nullptr && stored->last_check_ms) {
+    m.pings->restore(from_unix_ms(*stored->last_check_ms), stored->state == "up");
+  }
+  heartbeats_[m.cfg.name] = m.id;
+  arm_ping_deadline(m.id);
+}
+
+Secret Daemon::ping_token(const Monitor& m) const {
+  const auto& spec = m.cfg.spec_as<HeartbeatSpec>();
+  return spec.token ? *spec.token : Secret(derived_ping_token(heartbeat_key_, m.cfg.name), true);
+}
+
+void Daemon::publish_ping_tokens() {
+  auto tokens = std::make_shared<Snapshot::PingTokens>();
+  for (const auto& [name, id] : heartbeats_) {
+    tokens->emplace(ping_token_digest(ping_token(*monitors_.at(id)).reveal()), name);
+  }
+  ping_tokens_ = std::move(tokens);
+  dirty_ = true;
+}
+
+void Daemon::arm_ping_deadline(MonitorId id) {
+  Monitor& m = *monitors_.at(id);
+  const auto deadline = m.pings->deadline();
+  if (!deadline) {
+    m.ping_deadline->stop();
+    return;
+  }
+  const auto wait =
+      std::max(Duration{0}, std::chrono::ceil<Duration>(*deadline - clock_.wall()));
+  m.ping_deadline->start(wait, [this, id] {
+    auto it = monitors_.find(id);
+    if (it == monitors_.end()) return;
+    Monitor& late = *it->second;
+    const WallTime now = clock_.wall();
+    // The loop's timers run on the monotonic clock; when the wall clock went back meanwhile,
+    // the deadline is not reached yet and the timer is set again.
+    if (const auto d = late.pings->deadline(); d && *d <= now) {
+      ProbeResult r = late.pings->overdue(now);
+      r.started_mono = clock_.mono();
+      judge(late, std::move(r));
+    }
+    arm_ping_deadline(id);
+  });
+}
+
+bool Daemon::request_ping(const std::string& monitor, Ping ping) {
+  {
+    std::lock_guard lock(ping_mu_);
+    if (ping_queue_.size() >= kMaxQueuedPings) return false;
+    ping_queue_.emplace_back(monitor, std::move(ping));
+  }
+  ping_async_->send();
+  return true;
+}
+
+void Daemon::drain_pings() {
+  std::vector<std::pair<std::string, Ping>> pings;
+  {
+    std::lock_guard lock(ping_mu_);
+    pings.swap(ping_queue_);
+  }
+  for (auto& [name, ping] : pings) {
+    const auto it = heartbeats_.find(name);
+    if (it == heartbeats_.end()) continue;  // removed by a reload meanwhile
+    Monitor& m = *monitors_.at(it->second);
+    m.view.reset();
+    dirty_ = true;
+    if (auto r = m.pings->on_ping(ping)) {
+      r->started_mono = clock_.mono();
+      judge(m, std::move(*r));
+    }
+    arm_ping_deadline(m.id);
+  }
+}
+
+}  // namespace lookout
