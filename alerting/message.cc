@@ -61,6 +61,11 @@ std::string counted_labels(const Batch& rows) {
 
 std::string monitor_of(const OutboxRow& row) { return payload_fields(row.payload).monitor; }
 
+std::string time_of_day(const std::string& rfc3339) {
+  if (rfc3339.size() < 20 || rfc3339[10] != 'T' || rfc3339.back() != 'Z') return rfc3339;
+  return rfc3339.substr(11, 8) + "Z";
+}
+
 std::string status_url(const std::string& public_url) { return public_url + "/"; }
 
 std::string notification_id(const Batch& rows) {
@@ -101,6 +106,13 @@ std::string Notice::title() const {
   if (test) return "TEST lookout: this channel delivers";
   return cause.empty() || resolved() ? fmt::format("{} {}", label, monitor)
                                      : fmt::format("{} {}: {}", label, monitor, cause);
+}
+
+std::string Notice::state_text() const {
+  if (test) return "test";
+  if (resolved()) return "resolved";
+  if (event == "incident.acknowledged") return state + ", acknowledged";
+  return state;
 }
 
 std::string Notice::text() const {

@@ -33,6 +33,10 @@ std::string event_label(const OutboxRow& row);
 std::string counted_labels(const Batch& rows);
 std::string monitor_of(const OutboxRow& row);
 
+// "02:00:00Z" of an RFC 3339 time, for the one-line entries of a grouped message; any other
+// text as it is.
+std::string time_of_day(const std::string& rfc3339);
+
 // The status page's address; a public_url always ends without a slash.
 std::string status_url(const std::string& public_url);
 
@@ -55,6 +59,8 @@ struct Notice {
   std::string ack_url;      // "" once acknowledged or resolved
   bool test = false;
   bool resolved() const { return event == "incident.resolved"; }
+  // The state as a message says it: "down", "down, acknowledged", "resolved", "test".
+  std::string state_text() const;
   // "DOWN portal-home: expected status 200, got 503", or the test's line.
   std::string title() const;
   // Plain text, one fact a line: the title, since when, the page and the ack link.

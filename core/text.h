@@ -29,6 +29,32 @@ inline std::string shorten(std::string_view s, size_t n = 100, std::string_view 
   return std::string(s.substr(0, n)) + std::string(mark);
 }
 
+// `s` with &, <, > and " as entities: text and attribute values in the HTML that chat providers
+// render (Telegram, Matrix), so a cause from the network cannot open a tag or end an href.
+inline std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
 // "a, b or c", for messages that list the choices.
 template <typename Names>
 std::string or_list(const Names& names) {

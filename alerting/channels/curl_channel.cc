@@ -91,7 +91,11 @@ void CurlChannel::run(const Make& make, Judge judge, Done done) {
   const bool started = (*it)->start([this, it, judge = std::move(judge), done](
                                         CURLcode code, long status, const std::string& detail) {
     DeliveryOutcome o = judge(code, status, detail);
-    if (o.kind == DeliveryOutcome::Kind::kRetry) o.retry_after = (*it)->retry_after();
+    // Retry-After wins over a wait the judge read from the body (Telegram, Matrix, Discord):
+    // where a provider sends both, its header is the body's value rounded up to seconds.
+    if (o.kind == DeliveryOutcome::Kind::kRetry) {
+      if (auto header = (*it)->retry_after()) o.retry_after = header;
+    }
     if (redactor_) o.detail = redactor_->apply(std::move(o.detail));
     inflight_.erase(it);
     done(std::move(o));

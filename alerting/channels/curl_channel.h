@@ -63,7 +63,8 @@ class CurlChannel : public Channel {
   using Make = std::function<void(Transfer&)>;
   using Judge = std::function<DeliveryOutcome(CURLcode, long, const std::string&)>;
   // Runs one transfer set up by `make`; the outcome is judged by `judge` and passed to `done`
-  // on a later turn.
+  // on a later turn. A judge that finds the provider's wait in the answer's body sets
+  // retry_after; an answer's Retry-After header replaces it.
   void run(const Make& make, Judge judge, Done done);
   // Sends `request` over http or https, judged by http_outcome, or by `judge` for a provider
   // whose success is more than a 2xx (Telegram's "ok": true).

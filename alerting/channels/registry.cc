@@ -6,8 +6,13 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "alerting/channels/discord.h"
 #include "alerting/channels/email.h"
+#include "alerting/channels/matrix.h"
+#include "alerting/channels/slack.h"
 #include "alerting/channels/sms.h"
+#include "alerting/channels/teams.h"
+#include "alerting/channels/telegram.h"
 #include "alerting/channels/webhook.h"
 
 namespace lookout {
@@ -24,6 +29,11 @@ constexpr ChannelKind kChannelKinds[] = {
     {"email", &construct_channel<EmailChannel>, false},
     {"webhook", &construct_channel<WebhookChannel>, false},
     {"sms", &construct_channel<SmsChannel>, true},
+    {"slack", &construct_channel<SlackChannel>, false},
+    {"teams", &construct_channel<TeamsChannel>, false},
+    {"discord", &construct_channel<DiscordChannel>, false},
+    {"telegram", &construct_channel<TelegramChannel>, false},
+    {"matrix", &construct_channel<MatrixChannel>, false},
 };
 
 }  // namespace

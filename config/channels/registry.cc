@@ -81,13 +81,29 @@ void ChannelKeys::url(std::string_view key, std::initializer_list<std::string_vi
 extern const ChannelParser kEmailChannel;
 extern const ChannelParser kWebhookChannel;
 extern const ChannelParser kSmsChannel;
+extern const ChannelParser kTelegramChannel;
+extern const ChannelParser kMatrixChannel;
 
 namespace {
 
+// ...but for the chat webhooks, whose URL is all they take (and the credential).
+const std::set<std::string>& url_key() {
+  static const std::set<std::string> k{"url"};
+  return k;
+}
+
+std::shared_ptr<const ChannelSpec> url_only(ChannelKeys& k) {
+  k.url("url", {"https://", "http://"}, std::nullopt, ChannelKeys::UrlIs::kCredential);
+  return nullptr;
+}
+
+const ChannelParser kSlackChannel{"slack", &url_key, &url_only};
+const ChannelParser kTeamsChannel{"teams", &url_key, &url_only};
+const ChannelParser kDiscordChannel{"discord", &url_key, &url_only};
+
 const ChannelParser* const kTypes[] = {
-    &kEmailChannel,
-    &kWebhookChannel,
-    &kSmsChannel,
+    &kEmailChannel, &kWebhookChannel, &kSmsChannel,      &kSlackChannel,
+    &kTeamsChannel, &kDiscordChannel, &kTelegramChannel, &kMatrixChannel,
 };
 
 }  // namespace

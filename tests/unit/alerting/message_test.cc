@@ -96,6 +96,24 @@ TEST(Notice, NamesMonitorStateCauseSinceThePageAndTheAckLinkWhileOpen) {
   EXPECT_EQ(notice_of(test::incident_row("incident.resolved"), "").title(), "RESOLVED portal-home");
 }
 
+TEST(Notice, StateTextSaysAcknowledgedAndResolved) {
+  const auto state = [](const char* event) {
+    return notice_of(test::incident_row(event), "https://status.test").state_text();
+  };
+  EXPECT_EQ(state("incident.opened"), "down");
+  EXPECT_EQ(state("incident.reminder"), "down");
+  EXPECT_EQ(state("incident.acknowledged"), "down, acknowledged");
+  EXPECT_EQ(state("incident.resolved"), "resolved");
+  EXPECT_EQ(notice_of(test::test_row(), "").state_text(), "test");
+}
+
+TEST(Message, TimeOfDayShortensAnRfc3339Time) {
+  EXPECT_EQ(time_of_day("2026-12-01T02:00:07.123Z"), "02:00:07Z");
+  EXPECT_EQ(time_of_day("2026-12-01T23:59:59Z"), "23:59:59Z");
+  EXPECT_EQ(time_of_day(""), "");
+  EXPECT_EQ(time_of_day("yesterday"), "yesterday");
+}
+
 TEST(Notice, ATestNamesNoIncidentAndACauseIsOneShortLine) {
   const Notice t = notice_of(test::test_row(), "https://status.test");
   EXPECT_TRUE(t.test);

@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "alerting/channels/discord.h"
 #include "alerting/channels/email.h"
+#include "alerting/channels/matrix.h"
+#include "alerting/channels/slack.h"
 #include "alerting/channels/sms.h"
+#include "alerting/channels/teams.h"
+#include "alerting/channels/telegram.h"
 #include "alerting/channels/webhook.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
@@ -33,6 +38,11 @@ TEST(ChannelRegistry, EachTypeMakesItsOwnChannel) {
   EXPECT_NE(dynamic_cast<EmailChannel*>(email.get()), nullptr);
   EXPECT_NE(dynamic_cast<WebhookChannel*>(webhook.get()), nullptr);
   EXPECT_NE(dynamic_cast<SmsChannel*>(sms.get()), nullptr);
+  EXPECT_NE(dynamic_cast<SlackChannel*>(make("slack").get()), nullptr);
+  EXPECT_NE(dynamic_cast<TeamsChannel*>(make("teams").get()), nullptr);
+  EXPECT_NE(dynamic_cast<DiscordChannel*>(make("discord").get()), nullptr);
+  EXPECT_NE(dynamic_cast<TelegramChannel*>(make("telegram").get()), nullptr);
+  EXPECT_NE(dynamic_cast<MatrixChannel*>(make("matrix").get()), nullptr);
   EXPECT_EQ(sms->config().name, "sms");
   EXPECT_EQ(sms->config().to, channel_of("sms").to);
 }

@@ -1,0 +1,159 @@
+// The keys of the chat channel types: slack, teams and discord take only their webhook URL,
+// which is their credential; telegram and matrix take a token and where to post.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "config/channels/matrix_spec.h"
+#include "config/channels/telegram_spec.h"
+#include "config/config.h"
+#include "tests/unit/config/config_parse.h"
+
+namespace lookout {
+namespace {
+
+using test::fake_env;
+using test::messages;
+
+LoadResult parse_channel(const std::string& keys, std::map<std::string, std::string> env = {}) {
+  return parse_config("[server]\npublic_url = \"https://status.test\"\n[[channel]]\n" + keys,
+                      "/etc/lookout/test.toml", fake_env(std::move(env)));
+}
+
+std::string all(const LoadResult& r) { return testing::PrintToString(messages(r)); }
+
+TEST(ChatChannelsConfig, AWebhookUrlIsASecretHoweverItIsWritten) {
+  for (const std::string type : {"slack", "teams", "discord"}) {
+    const std::string url = fmt::format("https://hooks.test/services/T0/B0/{}-s3cret", type);
+    auto r =
+        parse_channel(fmt::format("name = \"chat\"\ntype = \"{}\"\nurl = \"{}\"\n", type, url));
+    ASSERT_TRUE(r.ok()) << all(r);
+    const ChannelConfig& c = r.config->channels.at(0);
+    EXPECT_EQ(c.type, type);
+    EXPECT_EQ(c.url.reveal(), url);
+    EXPECT_TRUE(c.url.is_secret()) << type;
+    EXPECT_EQ(c.spec, nullptr);
+    EXPECT_EQ(r.config->redactor->apply("posting to " + url), "posting to ***");
+    ASSERT_EQ(r.inline_secrets.size(), 1u) << type;
+    EXPECT_EQ(r.inline_secrets[0].line, 6);
+
+    r = parse_channel("name = \"chat\"\ntype = \"" + type + "\"\nurl = \"${env:HOOK}\"\n",
+                      {{"HOOK", url}});
+    ASSERT_TRUE(r.ok()) << all(r);
+    EXPECT_TRUE(r.config->channels.at(0).url.is_secret());
+    EXPECT_TRUE(r.inline_secrets.empty());
+  }
+}
+
+TEST(ChatChannelsConfig, AWebhookUrlIsRequiredAndWellFormed) {
+  auto r = parse_channel("name = \"chat\"\ntype = \"slack\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(all(r).find("test.toml:3:1: slack channel \\\"chat\\\" needs url"), std::string::npos)
+      << all(r);
+  r = parse_channel(
+      "name = \"chat\"\ntype = \"discord\"\nurl = \"discord.com/api/webhooks/1/t\"\n");
+  ASSERT_FALSE(r.ok());
+  // The value is a credential: the error names the key, not what it holds.
+  EXPECT_NE(all(r).find("test.toml:6:7: url *** must be a URL that starts with https:// or "
+                        "http:// and names a host"),
+            std::string::npos)
+      << all(r);
+  r = parse_channel(
+      "name = \"chat\"\ntype = \"teams\"\nurl = \"https://x.test/\"\ntoken = \"t\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(all(r).find("test.toml:7:1:"), std::string::npos) << all(r);
+  EXPECT_NE(all(r).find("token"), std::string::npos) << all(r);
+}
+
+TEST(TelegramConfig, TokenChatAndTheBotApisUrlByDefault) {
+  auto r = parse_channel(
+      "name = \"tg\"\ntype = \"telegram\"\nbot_token = \"${env:TG_TOKEN}\"\n"
+      "chat_id = -1001234567890\n",
+      {{"TG_TOKEN", "123456:AAE-token"}});
+  ASSERT_TRUE(r.ok()) << all(r);
+  const ChannelConfig& c = r.config->channels.at(0);
+  EXPECT_EQ(c.url.reveal(), "https://api.telegram.org");
+  const auto& spec = c.spec_as<TelegramSpec>();
+  EXPECT_EQ(spec.bot_token.reveal(), "123456:AAE-token");
+  EXPECT_TRUE(spec.bot_token.is_secret());
+  EXPECT_EQ(spec.chat_id.reveal(), "-1001234567890");
+  EXPECT_EQ(r.config->redactor->apply("/bot123456:AAE-token/sendMessage"), "/bot***/sendMessage");
+
+  r = parse_channel(
+      "name = \"tg\"\ntype = \"telegram\"\nurl = \"http://127.0.0.1:8081/\"\n"
+      "bot_token = \"123456:inline-token\"\nchat_id = \"@acme_ops\"\n");
+  ASSERT_TRUE(r.ok()) << all(r);
+  EXPECT_EQ(r.config->channels.at(0).url.reveal(), "http://127.0.0.1:8081/");
+  EXPECT_TRUE(r.config->channels.at(0).spec_as<TelegramSpec>().bot_token.is_secret());
+  EXPECT_EQ(r.config->channels.at(0).spec_as<TelegramSpec>().chat_id.reveal(), "@acme_ops");
+  EXPECT_EQ(r.config->redactor->apply("123456:inline-token"), "***");
+  ASSERT_EQ(r.inline_secrets.size(), 1u);
+
+  r = parse_channel(
+      "name = \"tg\"\ntype = \"telegram\"\nbot_token = \"x\"\nchat_id = \"${env:C}\"\n",
+      {{"C", "-42"}});
+  ASSERT_TRUE(r.ok()) << all(r);
+  EXPECT_EQ(r.config->channels.at(0).spec_as<TelegramSpec>().chat_id.reveal(), "-42");
+}
+
+TEST(TelegramConfig, MissingKeysAndAMalformedChat) {
+  auto r = parse_channel("name = \"tg\"\ntype = \"telegram\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(all(r).find("telegram channel \\\"tg\\\" needs bot_token"), std::string::npos)
+      << all(r);
+  EXPECT_NE(all(r).find("telegram channel \\\"tg\\\" needs chat_id"), std::string::npos) << all(r);
+  r = parse_channel("name = \"tg\"\ntype = \"telegram\"\nbot_token = \"x\"\nchat_id = \"ops\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(all(r).find("test.toml:7:11: chat_id ops must be a chat's number (-1001234567890) "
+                        "or @channelname"),
+            std::string::npos)
+      << all(r);
+  r = parse_channel(
+      "name = \"tg\"\ntype = \"telegram\"\nbot_token = \"x\"\nchat_id = 1\n"
+      "url = \"api.telegram.org\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(all(r).find("test.toml:8:7: url api.telegram.org must be a URL"), std::string::npos)
+      << all(r);
+}
+
+TEST(MatrixConfig, HomeserverTokenAndRoom) {
+  auto r = parse_channel(
+      "name = \"mx\"\ntype = \"matrix\"\nurl = \"https://matrix.test\"\n"
+      "access_token = \"${env:MX_TOKEN}\"\nroom_id = \"!abc:matrix.test\"\n",
+      {{"MX_TOKEN", "syt_secret_token"}});
+  ASSERT_TRUE(r.ok()) << all(r);
+  const ChannelConfig& c = r.config->channels.at(0);
+  EXPECT_EQ(c.url.reveal(), "https://matrix.test");
+  const auto& spec = c.spec_as<MatrixSpec>();
+  EXPECT_EQ(spec.access_token.reveal(), "syt_secret_token");
+  EXPECT_TRUE(spec.access_token.is_secret());
+  EXPECT_EQ(spec.room_id.reveal(), "!abc:matrix.test");
+  EXPECT_EQ(r.config->redactor->apply("Bearer syt_secret_token"), "Bearer ***");
+}
+
+TEST(MatrixConfig, TheHomeserverAndTheRoomsIdAreRequired) {
+  auto r = parse_channel("name = \"mx\"\ntype = \"matrix\"\naccess_token = \"t0k3n\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(all(r).find("matrix channel \\\"mx\\\" needs url"), std::string::npos) << all(r);
+  EXPECT_NE(all(r).find("matrix channel \\\"mx\\\" needs room_id"), std::string::npos) << all(r);
+  r = parse_channel(
+      "name = \"mx\"\ntype = \"matrix\"\nurl = \"https://matrix.test\"\n"
+      "access_token = \"t0k3n\"\nroom_id = \"#ops:matrix.test\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(all(r).find("test.toml:8:11: room_id #ops:matrix.test must be a room id "
+                        "(\\\"!abc:example.org\\\", in the room's settings under Advanced), not "
+                        "an alias"),
+            std::string::npos)
+      << all(r);
+}
+
+TEST(ChatChannelsConfig, EveryChatTypeIsKnown) {
+  const auto kinds = channel_kinds();
+  for (const char* type : {"slack", "teams", "discord", "telegram", "matrix"})
+    EXPECT_NE(std::find(kinds.begin(), kinds.end(), type), kinds.end()) << type;
+  auto r = parse_channel("name = \"x\"\ntype = \"slak\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(all(r).find("slack, teams, discord, telegram or matrix"), std::string::npos) << all(r);
+}
+
+}  // namespace
+}  // namespace lookout
