@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "alerting/channels/email.h"
+#include "alerting/channels/gotify.h"
 #include "alerting/channels/ntfy.h"
 #include "alerting/channels/sms.h"
 #include "alerting/channels/webhook.h"
@@ -26,6 +27,7 @@ constexpr ChannelKind kChannelKinds[] = {
     {"webhook", &construct_channel<WebhookChannel>, false},
     {"sms", &construct_channel<SmsChannel>, true},
     {"ntfy", &construct_channel<NtfyChannel>, false},
+    {"gotify", &construct_channel<GotifyChannel>, false},
 };
 
 }  // namespace

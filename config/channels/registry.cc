@@ -82,14 +82,12 @@ extern const ChannelParser kEmailChannel;
 extern const ChannelParser kWebhookChannel;
 extern const ChannelParser kSmsChannel;
 extern const ChannelParser kNtfyChannel;
+extern const ChannelParser kGotifyChannel;
 
 namespace {
 
 const ChannelParser* const kTypes[] = {
-    &kEmailChannel,
-    &kWebhookChannel,
-    &kSmsChannel,
-    &kNtfyChannel,
+    &kEmailChannel, &kWebhookChannel, &kSmsChannel, &kNtfyChannel, &kGotifyChannel,
 };
 
 }  // namespace
