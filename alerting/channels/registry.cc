@@ -9,6 +9,7 @@
 #include "alerting/channels/email.h"
 #include "alerting/channels/gotify.h"
 #include "alerting/channels/ntfy.h"
+#include "alerting/channels/pushover.h"
 #include "alerting/channels/sms.h"
 #include "alerting/channels/webhook.h"
 
@@ -27,6 +28,7 @@ constexpr ChannelKind kChannelKinds[] = {
     {"webhook", &construct_channel<WebhookChannel>, false},
     {"sms", &construct_channel<SmsChannel>, true},
     {"ntfy", &construct_channel<NtfyChannel>, false},
+    {"pushover", &construct_channel<PushoverChannel>, false},
     {"gotify", &construct_channel<GotifyChannel>, false},
 };
 

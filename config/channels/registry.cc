@@ -82,12 +82,14 @@ extern const ChannelParser kEmailChannel;
 extern const ChannelParser kWebhookChannel;
 extern const ChannelParser kSmsChannel;
 extern const ChannelParser kNtfyChannel;
+extern const ChannelParser kPushoverChannel;
 extern const ChannelParser kGotifyChannel;
 
 namespace {
 
 const ChannelParser* const kTypes[] = {
-    &kEmailChannel, &kWebhookChannel, &kSmsChannel, &kNtfyChannel, &kGotifyChannel,
+    &kEmailChannel, &kWebhookChannel,  &kSmsChannel,
+    &kNtfyChannel,  &kPushoverChannel, &kGotifyChannel,
 };
 
 }  // namespace
