@@ -8,7 +8,10 @@
 
 #include "alerting/channels/discord.h"
 #include "alerting/channels/email.h"
+#include "alerting/channels/gotify.h"
 #include "alerting/channels/matrix.h"
+#include "alerting/channels/ntfy.h"
+#include "alerting/channels/pushover.h"
 #include "alerting/channels/slack.h"
 #include "alerting/channels/sms.h"
 #include "alerting/channels/teams.h"
@@ -34,6 +37,9 @@ constexpr ChannelKind kChannelKinds[] = {
     {"discord", &construct_channel<DiscordChannel>, false},
     {"telegram", &construct_channel<TelegramChannel>, false},
     {"matrix", &construct_channel<MatrixChannel>, false},
+    {"ntfy", &construct_channel<NtfyChannel>, false},
+    {"pushover", &construct_channel<PushoverChannel>, false},
+    {"gotify", &construct_channel<GotifyChannel>, false},
 };
 
 }  // namespace

@@ -83,6 +83,9 @@ extern const ChannelParser kWebhookChannel;
 extern const ChannelParser kSmsChannel;
 extern const ChannelParser kTelegramChannel;
 extern const ChannelParser kMatrixChannel;
+extern const ChannelParser kNtfyChannel;
+extern const ChannelParser kPushoverChannel;
+extern const ChannelParser kGotifyChannel;
 
 namespace {
 
@@ -102,8 +105,9 @@ const ChannelParser kTeamsChannel{"teams", &url_key, &url_only};
 const ChannelParser kDiscordChannel{"discord", &url_key, &url_only};
 
 const ChannelParser* const kTypes[] = {
-    &kEmailChannel, &kWebhookChannel, &kSmsChannel,      &kSlackChannel,
-    &kTeamsChannel, &kDiscordChannel, &kTelegramChannel, &kMatrixChannel,
+    &kEmailChannel, &kWebhookChannel,  &kSmsChannel,      &kSlackChannel,
+    &kTeamsChannel, &kDiscordChannel,  &kTelegramChannel, &kMatrixChannel,
+    &kNtfyChannel,  &kPushoverChannel, &kGotifyChannel,
 };
 
 }  // namespace

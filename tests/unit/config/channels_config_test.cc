@@ -1,9 +1,15 @@
-// The keys of the chat channel types: slack, teams and discord take only their webhook URL,
-// which is their credential; telegram and matrix take a token and where to post.
+// The keys of the chat and push channel types: slack, teams and discord take only their webhook
+// URL, which is their credential; telegram and matrix take a token and where to post; ntfy,
+// pushover and gotify have their own defaults. Credentials are masked however they are written.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "config/channels/gotify_spec.h"
 #include "config/channels/matrix_spec.h"
+#include "config/channels/ntfy_spec.h"
+#include "config/channels/pushover_spec.h"
 #include "config/channels/telegram_spec.h"
 #include "config/config.h"
 #include "tests/unit/config/config_parse.h"
@@ -152,7 +158,106 @@ TEST(ChatChannelsConfig, EveryChatTypeIsKnown) {
     EXPECT_NE(std::find(kinds.begin(), kinds.end(), type), kinds.end()) << type;
   auto r = parse_channel("name = \"x\"\ntype = \"slak\"\n");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(all(r).find("slack, teams, discord, telegram or matrix"), std::string::npos) << all(r);
+  EXPECT_NE(all(r).find("slack, teams, discord, telegram, matrix, ntfy, pushover or gotify"), std::string::npos) << all(r);
+}
+
+// The push tests name their channel "push" and give the rest.
+LoadResult parse_push(const std::string& keys, std::map<std::string, std::string> env = {}) {
+  return parse_channel("name = \"push\"\n" + keys, std::move(env));
+}
+
+TEST(NtfyConfig, UrlIsTheTopicAndTheTokenIsOptionalAndSecret) {
+  auto r = parse_push("type = \"ntfy\"\nurl = \"https://ntfy.test/acme-oncall\"\n");
+  ASSERT_TRUE(r.ok()) << all(r);
+  const auto& c = r.config->channels.at(0);
+  EXPECT_EQ(c.url.reveal(), "https://ntfy.test/acme-oncall");
+  EXPECT_FALSE(c.spec_as<NtfySpec>().token);
+
+  r = parse_push(
+      "type = \"ntfy\"\nurl = \"https://ntfy.test/acme-oncall\"\ntoken = \"${env:NTFY}\"\n",
+      {{"NTFY", "tk_abcdef123456"}});
+  ASSERT_TRUE(r.ok()) << all(r);
+  const auto& token = r.config->channels.at(0).spec_as<NtfySpec>().token;
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->reveal(), "tk_abcdef123456");
+  EXPECT_TRUE(token->is_secret());
+  EXPECT_EQ(r.config->redactor->apply("sent tk_abcdef123456"), "sent ***");
+}
+
+TEST(NtfyConfig, AnInlineTokenIsMaskedToo) {
+  auto r =
+      parse_push("type = \"ntfy\"\nurl = \"https://ntfy.test/t\"\ntoken = \"tk_inline98765\"\n");
+  ASSERT_TRUE(r.ok()) << all(r);
+  EXPECT_TRUE(r.config->channels.at(0).spec_as<NtfySpec>().token->is_secret());
+  EXPECT_EQ(r.config->redactor->apply("tk_inline98765"), "***");
+}
+
+TEST(NtfyConfig, UrlIsRequiredAndMustNameATopic) {
+  EXPECT_NE(all(parse_push("type = \"ntfy\"\n")).find("ntfy channel \\\"push\\\" needs url"),
+            std::string::npos);
+  for (const std::string url :
+       {"https://ntfy.test", "https://ntfy.test/", "https://ntfy.test/?x"}) {
+    const auto m = all(parse_push("type = \"ntfy\"\nurl = \"" + url + "\"\n"));
+    EXPECT_NE(m.find("6:7: ntfy url " + url + " must name a topic: https://SERVER/TOPIC"),
+              std::string::npos)
+        << m;
+  }
+  const auto m = all(parse_push("type = \"ntfy\"\nurl = \"ntfy.test/topic\"\n"));
+  EXPECT_NE(m.find("must be a URL that starts with https:// or http://"), std::string::npos) << m;
+  EXPECT_EQ(m.find("must name a topic"), std::string::npos) << "one error for one mistake: " << m;
+}
+
+TEST(PushoverConfig, TokenAndUserAreRequiredSecretsAndUrlDefaultsToPushover) {
+  auto r =
+      parse_push("type = \"pushover\"\ntoken = \"${env:PO_TOKEN}\"\nuser = \"${env:PO_USER}\"\n",
+                 {{"PO_TOKEN", "azGDORePK8gMaC0QOYAMyEEuzJnyUi"},
+                  {"PO_USER", "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"}});
+  ASSERT_TRUE(r.ok()) << all(r);
+  const auto& c = r.config->channels.at(0);
+  EXPECT_EQ(c.url.reveal(), "https://api.pushover.net");
+  const auto& spec = c.spec_as<PushoverSpec>();
+  EXPECT_EQ(spec.token.reveal(), "azGDORePK8gMaC0QOYAMyEEuzJnyUi");
+  EXPECT_TRUE(spec.token.is_secret());
+  EXPECT_TRUE(spec.user.is_secret());
+  EXPECT_FALSE(spec.callback);
+
+  const auto m = all(parse_push("type = \"pushover\"\n"));
+  EXPECT_NE(m.find("pushover channel \\\"push\\\" needs token"), std::string::npos) << m;
+  EXPECT_NE(m.find("pushover channel \\\"push\\\" needs user"), std::string::npos) << m;
+}
+
+TEST(PushoverConfig, UrlAndCallbackMayBeSet) {
+  auto r = parse_push(
+      "type = \"pushover\"\nurl = \"http://127.0.0.1:9000\"\ntoken = \"t0kenvalue\"\n"
+      "user = \"us3rvalue\"\ncallback = true\n");
+  ASSERT_TRUE(r.ok()) << all(r);
+  EXPECT_EQ(r.config->channels.at(0).url.reveal(), "http://127.0.0.1:9000");
+  EXPECT_TRUE(r.config->channels.at(0).spec_as<PushoverSpec>().callback);
+  EXPECT_EQ(r.config->redactor->apply("t0kenvalue us3rvalue"), "*** ***");
+
+  const auto m = all(
+      parse_push("type = \"pushover\"\nurl = \"api.pushover.net\"\ntoken = \"t\"\nuser = \"u\"\n"
+                 "callback = \"yes\"\n"));
+  EXPECT_NE(m.find("6:7: url api.pushover.net must be a URL"), std::string::npos) << m;
+  EXPECT_NE(m.find("9:12: callback"), std::string::npos) << m;
+}
+
+TEST(GotifyConfig, UrlAndTokenAreRequired) {
+  auto r =
+      parse_push("type = \"gotify\"\nurl = \"https://gotify.test\"\ntoken = \"${env:GOTIFY}\"\n",
+                 {{"GOTIFY", "AbCdEf.123"}});
+  ASSERT_TRUE(r.ok()) << all(r);
+  const auto& c = r.config->channels.at(0);
+  EXPECT_EQ(c.url.reveal(), "https://gotify.test");
+  EXPECT_EQ(c.spec_as<GotifySpec>().token.reveal(), "AbCdEf.123");
+  EXPECT_TRUE(c.spec_as<GotifySpec>().token.is_secret());
+
+  const auto m = all(parse_push("type = \"gotify\"\n"));
+  EXPECT_NE(m.find("gotify channel \\\"push\\\" needs url"), std::string::npos) << m;
+  EXPECT_NE(m.find("gotify channel \\\"push\\\" needs token"), std::string::npos) << m;
+  const auto unknown =
+      all(parse_push("type = \"gotify\"\nurl = \"https://g.test\"\ntoken = \"t\"\npriority = 5\n"));
+  EXPECT_NE(unknown.find("unknown key"), std::string::npos) << unknown;
 }
 
 }  // namespace

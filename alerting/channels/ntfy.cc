@@ -1,0 +1,126 @@
+#include "alerting/channels/ntfy.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "alerting/channels/utf8_text.h"
+#include "config/channels/ntfy_spec.h"
+
+namespace lookout {
+namespace {
+
+// ntfy's default message limit: a longer body is kept as an attachment, not shown.
+constexpr size_t kMaxBody = 4096;
+constexpr size_t kMaxTitle = 250;
+// 45 bytes are 60 base64 characters: with "=?UTF-8?B?" and "?=", RFC 2047's 75 at most.
+constexpr size_t kWordBytes = 45;
+
+struct Look {
+  int priority;
+  const char* tag;  // an emoji short code, which ntfy shows before the title
+};
+
+Look look_of(const Notice& n) {
+  if (n.test) return {3, "test_tube"};
+  if (n.resolved()) return {3, "white_check_mark"};
+  if (n.event == "incident.acknowledged") return {3, "eyes"};
+  if (n.state == "down") return {5, "rotating_light"};
+  return {n.state == "degraded" ? 4 : 3, "warning"};
+}
+
+std::string base64(std::string_view s) {
+  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+// ntfy's short form of an action splits at commas and semicolons and reads "key=value"; a
+// link with any of those (or a quote) goes in the JSON form instead.
+std::string ack_action(const std::string& url) {
+  if (url.find_first_of(",;=\"'") == std::string::npos)
+    return fmt::format("view, Acknowledge, {}, clear=true", url);
+  return nlohmann::json::array(
+             {{{"action", "view"}, {"label", "Acknowledge"}, {"url", url}, {"clear", true}}})
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Every value on one line, whatever the config or a payload held.
+std::string header(std::string_view name, const std::string& value) {
+  return fmt::format("{}: {}", name, one_line(value, std::string::npos));
+}
+
+std::string ntfy_error(long status, const std::string& answer) {
+  const auto j = nlohmann::json::parse(answer, nullptr, false);
+  if (!j.is_object() || !j.contains("error") || !j["error"].is_string()) return "";
+  std::string what = j["error"].get<std::string>();
+  if (j.contains("code") && j["code"].is_number_integer())
+    what += fmt::format(" ({})", j["code"].get<int64_t>());
+  return fmt::format("HTTP {}: {}", status, utf8_cut(one_line(what, std::string::npos), 200));
+}
+
+}  // namespace
+
+std::string ntfy_header_value(std::string_view value) {
+  const bool ascii = std::all_of(value.begin(), value.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii && value.find("=?") == std::string_view::npos) return std::string(value);
+  const std::string v = valid_utf8(value);
+  std::string out;
+  for (size_t i = 0; i < v.size();) {
+    size_t n = std::min(kWordBytes, v.size() - i);
+    while (i + n < v.size() && (static_cast<unsigned char>(v[i + n]) & 0xC0) == 0x80) --n;
+    out += fmt::format("{}=?UTF-8?B?{}?=", out.empty() ? "" : " ", base64(v.substr(i, n)));
+    i += n;
+  }
+  return out;
+}
+
+HttpPost ntfy_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url) {
+  std::string title, body, click, actions;
+  Look look{};
+  if (rows.size() == 1) {
+    const Notice n = notice_of(rows.front(), public_url);
+    title = n.title();
+    body = n.text();
+    look = look_of(n);
+    click = n.test ? status_url(public_url) : n.monitor_url;
+    if (!n.ack_url.empty()) actions = ack_action(n.ack_url);
+  } else {
+    const Digest d = digest_of(rows, public_url);
+    title = d.title;
+    body = d.text();
+    look = look_of(d.shown.front());  // the worst of the batch
+    click = d.status_url;
+  }
+  HttpPost r;
+  r.url = c.url.reveal();
+  r.body = utf8_cut(body, kMaxBody);
+  r.headers = {
+      "Content-Type: text/plain; charset=utf-8",
+      header("Title", ntfy_header_value(utf8_cut(one_line(title, std::string::npos), kMaxTitle))),
+      fmt::format("Priority: {}", look.priority), fmt::format("Tags: {}", look.tag),
+      header("Click", click)};
+  if (!actions.empty()) r.headers.push_back(header("Actions", actions));
+  const auto& spec = c.spec_as<NtfySpec>();
+  if (spec.token) r.headers.push_back(header("Authorization", "Bearer " + spec.token->reveal()));
+  return r;
+}
+
+DeliveryOutcome ntfy_outcome(CURLcode code, long status, const std::string& answer) {
+  DeliveryOutcome o = http_outcome(code, status, answer);
+  if (code != CURLE_OK || o.kind == DeliveryOutcome::Kind::kDelivered) return o;
+  if (std::string quoted = ntfy_error(status, answer); !quoted.empty()) o.detail = quoted;
+  return o;
+}
+
+void NtfyChannel::send(const std::vector<OutboxRow>& rows, Done done) {
+  post(ntfy_request(config(), rows, public_url()), ntfy_outcome, std::move(done));
+}
+
+}  // namespace lookout
