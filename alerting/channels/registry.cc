@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "alerting/channels/email.h"
+#include "alerting/channels/pagerduty.h"
 #include "alerting/channels/sms.h"
 #include "alerting/channels/webhook.h"
 
@@ -24,6 +25,7 @@ constexpr ChannelKind kChannelKinds[] = {
     {"email", &construct_channel<EmailChannel>, false},
     {"webhook", &construct_channel<WebhookChannel>, false},
     {"sms", &construct_channel<SmsChannel>, true},
+    {"pagerduty", &construct_channel<PagerDutyChannel>, false},
 };
 
 }  // namespace

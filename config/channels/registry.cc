@@ -81,6 +81,7 @@ void ChannelKeys::url(std::string_view key, std::initializer_list<std::string_vi
 extern const ChannelParser kEmailChannel;
 extern const ChannelParser kWebhookChannel;
 extern const ChannelParser kSmsChannel;
+extern const ChannelParser kPagerDutyChannel;
 
 namespace {
 
@@ -88,6 +89,7 @@ const ChannelParser* const kTypes[] = {
     &kEmailChannel,
     &kWebhookChannel,
     &kSmsChannel,
+    &kPagerDutyChannel,
 };
 
 }  // namespace

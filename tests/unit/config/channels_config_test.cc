@@ -1,0 +1,75 @@
+// The keys of the on-call channel types (pagerduty): defaults,
+// credentials masked however written, and every error at FILE:LINE:COL.
+#include <gtest/gtest.h>
+
+#include "config/channels/pagerduty_spec.h"
+#include "config/config.h"
+#include "tests/unit/config/config_parse.h"
+
+namespace lookout {
+namespace {
+
+using test::fake_env;
+using test::messages;
+
+LoadResult parse_channels(const std::string& channels,
+                          std::map<std::string, std::string> env = {}) {
+  const std::string text = R"([server]
+public_url = "https://status.test"
+)" + channels;
+  return parse_config(text, "/etc/lookout/test.toml", fake_env(std::move(env)));
+}
+
+std::string errors_of(const LoadResult& r) { return testing::PrintToString(messages(r)); }
+
+TEST(PagerDutyConfig, TakesARoutingKeyAndDefaultsToPagerDutysEventsApi) {
+  const auto r = parse_channels(R"([[channel]]
+name = "pd"
+type = "pagerduty"
+routing_key = "${env:PD_KEY}"
+webhook_secret = "whsec-1234"
+)",
+                                {{"PD_KEY", "R0ut1ngK3yOfTh1rtyTw0Charact3rs0"}});
+  ASSERT_TRUE(r.ok()) << errors_of(r);
+  const auto& c = r.config->channels.at(0);
+  EXPECT_EQ(c.url.reveal(), "https://events.pagerduty.com");
+  const auto& spec = c.spec_as<PagerDutySpec>();
+  EXPECT_EQ(spec.routing_key.reveal(), "R0ut1ngK3yOfTh1rtyTw0Charact3rs0");
+  EXPECT_TRUE(spec.routing_key.is_secret());
+  ASSERT_TRUE(spec.webhook_secret);
+  EXPECT_TRUE(spec.webhook_secret->is_secret()) << "inline, and still masked";
+  EXPECT_EQ(r.config->redactor->apply("hook whsec-1234"), "hook ***");
+}
+
+TEST(PagerDutyConfig, NeedsARoutingKeyAndAUrlThatNamesAHost) {
+  const auto r = parse_channels(R"([[channel]]
+name = "pd"
+type = "pagerduty"
+url = "events.pagerduty.com"
+)");
+  ASSERT_FALSE(r.ok());
+  const auto m = errors_of(r);
+  EXPECT_NE(m.find("test.toml:3:1: pagerduty channel \\\"pd\\\" needs routing_key"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("test.toml:6:7: url events.pagerduty.com must be a URL that starts with "
+                   "https:// or http:// and names a host"),
+            std::string::npos)
+      << m;
+}
+
+TEST(OnCallChannelsConfig, UnknownKeysAreReportedWithASuggestion) {
+  const auto r = parse_channels(R"([[channel]]
+name = "pd"
+type = "pagerduty"
+routing_key = "R0ut1ngK3y"
+routingkey = "x"
+)");
+  ASSERT_FALSE(r.ok());
+  const auto m = errors_of(r);
+  EXPECT_NE(m.find("routingkey"), std::string::npos) << m;
+  EXPECT_NE(m.find("did you mean \\\"routing_key\\\""), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace lookout
