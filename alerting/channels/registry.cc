@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "alerting/channels/email.h"
+#include "alerting/channels/opsgenie.h"
 #include "alerting/channels/pagerduty.h"
 #include "alerting/channels/sms.h"
 #include "alerting/channels/webhook.h"
@@ -26,6 +27,7 @@ constexpr ChannelKind kChannelKinds[] = {
     {"webhook", &construct_channel<WebhookChannel>, false},
     {"sms", &construct_channel<SmsChannel>, true},
     {"pagerduty", &construct_channel<PagerDutyChannel>, false},
+    {"opsgenie", &construct_channel<OpsgenieChannel>, false},
 };
 
 }  // namespace

@@ -82,15 +82,20 @@ extern const ChannelParser kEmailChannel;
 extern const ChannelParser kWebhookChannel;
 extern const ChannelParser kSmsChannel;
 extern const ChannelParser kPagerDutyChannel;
+extern const ChannelParser kOpsgenieChannel;
 
 namespace {
 
+// One line per type, so that adding one is one line.
+// clang-format off
 const ChannelParser* const kTypes[] = {
     &kEmailChannel,
     &kWebhookChannel,
     &kSmsChannel,
     &kPagerDutyChannel,
+    &kOpsgenieChannel,
 };
+// clang-format on
 
 }  // namespace
 

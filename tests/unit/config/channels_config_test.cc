@@ -1,7 +1,8 @@
-// The keys of the on-call channel types (pagerduty): defaults,
+// The keys of the on-call channel types (pagerduty, opsgenie): defaults,
 // credentials masked however written, and every error at FILE:LINE:COL.
 #include <gtest/gtest.h>
 
+#include "config/channels/opsgenie_spec.h"
 #include "config/channels/pagerduty_spec.h"
 #include "config/config.h"
 #include "tests/unit/config/config_parse.h"
@@ -56,6 +57,57 @@ url = "events.pagerduty.com"
                    "https:// or http:// and names a host"),
             std::string::npos)
       << m;
+}
+
+TEST(OpsgenieConfig, TakesAnApiKeyAndResponders) {
+  const auto r = parse_channels(R"([[channel]]
+name = "og"
+type = "opsgenie"
+url = "https://api.eu.opsgenie.com"
+api_key = "${env:OG_KEY}"
+responders = ["team:platform", "user:ana@acme.test", "escalation:night", "schedule:primary"]
+)",
+                                {{"OG_KEY", "eb243592-faa2-4ba2-a551q-1afdf565c889"}});
+  ASSERT_TRUE(r.ok()) << errors_of(r);
+  const auto& c = r.config->channels.at(0);
+  EXPECT_EQ(c.url.reveal(), "https://api.eu.opsgenie.com");
+  const auto& spec = c.spec_as<OpsgenieSpec>();
+  EXPECT_TRUE(spec.api_key.is_secret());
+  ASSERT_EQ(spec.responders.size(), 4u);
+  EXPECT_EQ(spec.responders[0].type, "team");
+  EXPECT_EQ(spec.responders[0].name, "platform");
+  EXPECT_EQ(spec.responders[1].type, "user");
+  EXPECT_EQ(spec.responders[1].name, "ana@acme.test");
+  EXPECT_EQ(spec.responders[3].type, "schedule");
+
+  const auto d = parse_channels(R"([[channel]]
+name = "og"
+type = "opsgenie"
+api_key = "${env:OG_KEY}"
+)",
+                                {{"OG_KEY", "k3y-0f-opsgenie"}});
+  ASSERT_TRUE(d.ok()) << errors_of(d);
+  EXPECT_EQ(d.config->channels.at(0).url.reveal(), "https://api.opsgenie.com");
+  EXPECT_TRUE(d.config->channels.at(0).spec_as<OpsgenieSpec>().responders.empty());
+}
+
+TEST(OpsgenieConfig, NeedsAnApiKeyAndKnownResponderTypes) {
+  const auto r = parse_channels(R"([[channel]]
+name = "og"
+type = "opsgenie"
+responders = ["platform", "team:", "squad:core"]
+)");
+  ASSERT_FALSE(r.ok());
+  const auto m = errors_of(r);
+  EXPECT_NE(m.find("test.toml:3:1: opsgenie channel \\\"og\\\" needs api_key"), std::string::npos)
+      << m;
+  for (const std::string bad : {"6:15: responder \\\"platform\\\"", "6:27: responder \\\"team:\\\"",
+                                "6:36: responder \\\"squad:core\\\""}) {
+    EXPECT_NE(m.find(bad + " is not team:NAME, user:USERNAME, escalation:NAME or schedule:NAME"),
+              std::string::npos)
+        << bad << "\n"
+        << m;
+  }
 }
 
 TEST(OnCallChannelsConfig, UnknownKeysAreReportedWithASuggestion) {

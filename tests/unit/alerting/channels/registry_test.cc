@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "alerting/channels/email.h"
+#include "alerting/channels/opsgenie.h"
 #include "alerting/channels/pagerduty.h"
 #include "alerting/channels/sms.h"
 #include "alerting/channels/webhook.h"
@@ -35,6 +36,7 @@ TEST(ChannelRegistry, EachTypeMakesItsOwnChannel) {
   EXPECT_NE(dynamic_cast<WebhookChannel*>(webhook.get()), nullptr);
   EXPECT_NE(dynamic_cast<SmsChannel*>(sms.get()), nullptr);
   EXPECT_NE(dynamic_cast<PagerDutyChannel*>(make("pagerduty").get()), nullptr);
+  EXPECT_NE(dynamic_cast<OpsgenieChannel*>(make("opsgenie").get()), nullptr);
   EXPECT_EQ(sms->config().name, "sms");
   EXPECT_EQ(sms->config().to, channel_of("sms").to);
 }
