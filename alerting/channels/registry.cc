@@ -6,6 +6,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "alerting/channels/alertmanager.h"
 #include "alerting/channels/email.h"
 #include "alerting/channels/opsgenie.h"
 #include "alerting/channels/pagerduty.h"
@@ -28,6 +29,7 @@ constexpr ChannelKind kChannelKinds[] = {
     {"sms", &construct_channel<SmsChannel>, true},
     {"pagerduty", &construct_channel<PagerDutyChannel>, false},
     {"opsgenie", &construct_channel<OpsgenieChannel>, false},
+    {"alertmanager", &construct_channel<AlertmanagerChannel>, false},
 };
 
 }  // namespace

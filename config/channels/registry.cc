@@ -83,6 +83,7 @@ extern const ChannelParser kWebhookChannel;
 extern const ChannelParser kSmsChannel;
 extern const ChannelParser kPagerDutyChannel;
 extern const ChannelParser kOpsgenieChannel;
+extern const ChannelParser kAlertmanagerChannel;
 
 namespace {
 
@@ -94,6 +95,7 @@ const ChannelParser* const kTypes[] = {
     &kSmsChannel,
     &kPagerDutyChannel,
     &kOpsgenieChannel,
+    &kAlertmanagerChannel,
 };
 // clang-format on
 

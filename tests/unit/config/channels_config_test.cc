@@ -1,7 +1,8 @@
-// The keys of the on-call channel types (pagerduty, opsgenie): defaults,
+// The keys of the on-call channel types (pagerduty, opsgenie, alertmanager): defaults,
 // credentials masked however written, and every error at FILE:LINE:COL.
 #include <gtest/gtest.h>
 
+#include "config/channels/alertmanager_spec.h"
 #include "config/channels/opsgenie_spec.h"
 #include "config/channels/pagerduty_spec.h"
 #include "config/config.h"
@@ -108,6 +109,45 @@ responders = ["platform", "team:", "squad:core"]
         << bad << "\n"
         << m;
   }
+}
+
+TEST(AlertmanagerConfig, TakesAUrlAndOptionalBasicAuth) {
+  const auto r = parse_channels(R"([[channel]]
+name = "am"
+type = "alertmanager"
+url = "http://alertmanager.internal:9093"
+[[channel]]
+name = "am-auth"
+type = "alertmanager"
+url = "https://am.acme.test"
+username = "lookout"
+password = "${env:AM_PASS}"
+)",
+                                {{"AM_PASS", "am-pass-1"}});
+  ASSERT_TRUE(r.ok()) << errors_of(r);
+  const auto& plain = r.config->channels.at(0);
+  EXPECT_EQ(plain.url.reveal(), "http://alertmanager.internal:9093");
+  EXPECT_FALSE(plain.spec_as<AlertmanagerSpec>().username);
+  const auto& authed = r.config->channels.at(1).spec_as<AlertmanagerSpec>();
+  EXPECT_EQ(authed.username->reveal(), "lookout");
+  EXPECT_EQ(authed.password->reveal(), "am-pass-1");
+  EXPECT_TRUE(authed.password->is_secret());
+}
+
+TEST(AlertmanagerConfig, NeedsAUrlAndBothHalvesOfBasicAuth) {
+  const auto r = parse_channels(R"([[channel]]
+name = "am"
+type = "alertmanager"
+username = "lookout"
+)");
+  ASSERT_FALSE(r.ok());
+  const auto m = errors_of(r);
+  EXPECT_NE(m.find("test.toml:3:1: alertmanager channel \\\"am\\\" needs url"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("test.toml:3:1: alertmanager channel \\\"am\\\" needs username and password "
+                   "together"),
+            std::string::npos)
+      << m;
 }
 
 TEST(OnCallChannelsConfig, UnknownKeysAreReportedWithASuggestion) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "alerting/channels/alertmanager.h"
 #include "alerting/channels/email.h"
 #include "alerting/channels/opsgenie.h"
 #include "alerting/channels/pagerduty.h"
@@ -37,6 +38,7 @@ TEST(ChannelRegistry, EachTypeMakesItsOwnChannel) {
   EXPECT_NE(dynamic_cast<SmsChannel*>(sms.get()), nullptr);
   EXPECT_NE(dynamic_cast<PagerDutyChannel*>(make("pagerduty").get()), nullptr);
   EXPECT_NE(dynamic_cast<OpsgenieChannel*>(make("opsgenie").get()), nullptr);
+  EXPECT_NE(dynamic_cast<AlertmanagerChannel*>(make("alertmanager").get()), nullptr);
   EXPECT_EQ(sms->config().name, "sms");
   EXPECT_EQ(sms->config().to, channel_of("sms").to);
 }
