@@ -145,4 +145,10 @@ std::string Digest::text() const {
   return out;
 }
 
+Batch in_event_order(Batch rows) {
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const OutboxRow& a, const OutboxRow& b) { return a.created < b.created; });
+  return rows;
+}
+
 }  // namespace lookout

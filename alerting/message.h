@@ -81,4 +81,9 @@ struct Digest {
 };
 Digest digest_of(const Batch& rows, const std::string& public_url);
 
+// The batch in the order its events happened (stable for equal times). A batch comes worst
+// first, for reading; a provider that keeps each incident's state (on-call alerts) must see
+// an incident's events in their own order.
+Batch in_event_order(Batch rows);
+
 }  // namespace lookout

@@ -59,6 +59,8 @@ class CurlBridge {
   // Runs `f` on the next turn of the loop: for callbacks that must not run inside the call
   // that was asked to start something.
   void defer(std::function<void()> f);
+  // The loop the transfers run on, for the timers of those who start them.
+  EventLoop& loop() { return loop_; }
 
  private:
   struct SocketWatch;

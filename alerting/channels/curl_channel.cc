@@ -1,5 +1,7 @@
 #include "alerting/channels/curl_channel.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "core/curl_bridge.h"
@@ -129,6 +131,30 @@ void CurlChannel::post(const HttpPost& request, Judge judge, Done done) {
           curl_easy_setopt(t.easy(), CURLOPT_CUSTOMREQUEST, request.method.c_str());
       },
       std::move(judge), std::move(done));
+}
+
+void CurlChannel::post_each(std::vector<HttpPost> requests, Judge judge, Done done) {
+  post_from(std::make_shared<const std::vector<HttpPost>>(std::move(requests)), 0, std::move(judge),
+            std::move(done));
+}
+
+void CurlChannel::post_from(std::shared_ptr<const std::vector<HttpPost>> requests, size_t i,
+                            Judge judge, Done done) {
+  const HttpPost& request = (*requests)[i];
+  post(request, judge,
+       [this, requests, i, judge, done = std::move(done)](DeliveryOutcome o) mutable {
+         const size_t n = requests->size();
+         if (o.kind == DeliveryOutcome::Kind::kDelivered && i + 1 < n) {
+           post_from(std::move(requests), i + 1, std::move(judge), std::move(done));
+           return;
+         }
+         if (n > 1) {
+           o.detail = o.kind == DeliveryOutcome::Kind::kDelivered
+                          ? fmt::format("{} ({} requests)", o.detail, n)
+                          : fmt::format("request {} of {}: {}", i + 1, n, o.detail);
+         }
+         done(std::move(o));
+       });
 }
 
 }  // namespace lookout

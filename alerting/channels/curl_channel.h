@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "alerting/channels/channel.h"
 #include "alerting/channels/http_delivery.h"
@@ -70,11 +71,18 @@ class CurlChannel : public Channel {
   // whose success is more than a 2xx (Telegram's "ok": true).
   void post(const HttpPost& request, Done done);
   void post(const HttpPost& request, Judge judge, Done done);
+  // Sends `requests` (at least one) one after the other, each once the one before was
+  // delivered: the outcome is the first that was not (naming which of them) or, when all were,
+  // the last.
+  void post_each(std::vector<HttpPost> requests, Judge judge, Done done);
 
   const Clock& clock() const { return clock_; }
   const std::string& public_url() const { return public_url_; }
 
  private:
+  void post_from(std::shared_ptr<const std::vector<HttpPost>> requests, size_t i, Judge judge,
+                 Done done);
+
   ChannelConfig c_;
   CurlBridge& curl_;
   const Clock& clock_;

@@ -6,11 +6,14 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "alerting/channels/alertmanager.h"
 #include "alerting/channels/discord.h"
 #include "alerting/channels/email.h"
 #include "alerting/channels/gotify.h"
 #include "alerting/channels/matrix.h"
 #include "alerting/channels/ntfy.h"
+#include "alerting/channels/opsgenie.h"
+#include "alerting/channels/pagerduty.h"
 #include "alerting/channels/pushover.h"
 #include "alerting/channels/slack.h"
 #include "alerting/channels/sms.h"
@@ -32,6 +35,9 @@ constexpr ChannelKind kChannelKinds[] = {
     {"email", &construct_channel<EmailChannel>, false},
     {"webhook", &construct_channel<WebhookChannel>, false},
     {"sms", &construct_channel<SmsChannel>, true},
+    {"pagerduty", &construct_channel<PagerDutyChannel>, false},
+    {"opsgenie", &construct_channel<OpsgenieChannel>, false},
+    {"alertmanager", &construct_channel<AlertmanagerChannel>, false},
     {"slack", &construct_channel<SlackChannel>, false},
     {"teams", &construct_channel<TeamsChannel>, false},
     {"discord", &construct_channel<DiscordChannel>, false},

@@ -81,6 +81,9 @@ void ChannelKeys::url(std::string_view key, std::initializer_list<std::string_vi
 extern const ChannelParser kEmailChannel;
 extern const ChannelParser kWebhookChannel;
 extern const ChannelParser kSmsChannel;
+extern const ChannelParser kPagerDutyChannel;
+extern const ChannelParser kOpsgenieChannel;
+extern const ChannelParser kAlertmanagerChannel;
 extern const ChannelParser kTelegramChannel;
 extern const ChannelParser kMatrixChannel;
 extern const ChannelParser kNtfyChannel;
@@ -104,11 +107,24 @@ const ChannelParser kSlackChannel{"slack", &url_key, &url_only};
 const ChannelParser kTeamsChannel{"teams", &url_key, &url_only};
 const ChannelParser kDiscordChannel{"discord", &url_key, &url_only};
 
+// clang-format off
 const ChannelParser* const kTypes[] = {
-    &kEmailChannel, &kWebhookChannel,  &kSmsChannel,      &kSlackChannel,
-    &kTeamsChannel, &kDiscordChannel,  &kTelegramChannel, &kMatrixChannel,
-    &kNtfyChannel,  &kPushoverChannel, &kGotifyChannel,
+    &kEmailChannel,
+    &kWebhookChannel,
+    &kSmsChannel,
+    &kPagerDutyChannel,
+    &kOpsgenieChannel,
+    &kAlertmanagerChannel,
+    &kSlackChannel,
+    &kTeamsChannel,
+    &kDiscordChannel,
+    &kTelegramChannel,
+    &kMatrixChannel,
+    &kNtfyChannel,
+    &kPushoverChannel,
+    &kGotifyChannel,
 };
+// clang-format on
 
 }  // namespace
 

@@ -29,6 +29,29 @@ inline OutboxRow incident_row(const std::string& event,
   return OutboxRow{"evt_0123", 42, event, "c", "oncall", "+1555", kIncidentStart, payload};
 }
 
+// The monitor page and the ack link of incident_row()'s notifications.
+inline const std::string kMonitorPage = "https://status.test/monitor/portal-home";
+inline const std::string kAckLink = "https://status.test/ack/42.1.abc";
+
+// A notification of `event` for incident `id` of `monitor` in `state` (group "Portal", http,
+// since kIncidentStart), made at `created`, with id "evt_" and the incident id in four digits;
+// an open incident's has an ack link, a resolved one was resolved at `created`.
+inline OutboxRow incident_row_of(int64_t id, const std::string& monitor, State state,
+                                 const std::string& event, WallTime created) {
+  IncidentRecord i;
+  i.id = id;
+  i.monitor = monitor;
+  i.group = "Portal";
+  i.type = "http";
+  i.state = state;
+  i.cause = "expected status 200, got 503";
+  i.started_at = kIncidentStart;
+  if (event == "incident.resolved") i.resolved_at = created;
+  const std::string ack = i.open() ? fmt::format("https://status.test/ack/{}.1.abc", id) : "";
+  return OutboxRow{fmt::format("evt_{:04}", id), id, event, "c", "oncall", "", created,
+                   incident_payload(i, ack)};
+}
+
 // What `lookout alert-test` sends: no incident.
 inline OutboxRow test_row() { return OutboxRow{"evt_1", 0, "test", "c", "", "", WallTime{}, ""}; }
 

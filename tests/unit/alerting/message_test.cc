@@ -76,6 +76,17 @@ TEST(Message, AGroupsIdIsAHashOfItsEventIds) {
 namespace lookout {
 namespace {
 
+TEST(Message, InEventOrderSortsABatchByWhenItsEventsHappened) {
+  auto rows = storm(4);
+  rows[0].created = test::kIncidentStart + Duration{30};
+  rows[1].created = test::kIncidentStart + Duration{10};
+  rows[2].created = test::kIncidentStart + Duration{30};
+  rows[3].created = test::kIncidentStart;
+  std::vector<std::string> ids;
+  for (const auto& r : in_event_order(rows)) ids.push_back(r.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"evt_0003", "evt_0001", "evt_0000", "evt_0002"}));
+}
+
 TEST(Notice, NamesMonitorStateCauseSinceThePageAndTheAckLinkWhileOpen) {
   const Notice n = notice_of(test::incident_row("incident.opened"), "https://status.test");
   EXPECT_EQ(n.incident_id, 42);

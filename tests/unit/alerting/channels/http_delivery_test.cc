@@ -45,6 +45,41 @@ TEST(HttpDelivery, EveryTransferErrorIsRetriedWithItsCause) {
   }
 }
 
+TEST(HttpDelivery, OneDocumentedSuccessStatusRefusesTheOther2xx) {
+  EXPECT_EQ(exact_http_outcome(CURLE_OK, 202, "", 202).kind, Kind::kDelivered);
+  for (const long status : {200L, 201L, 204L}) {
+    const auto o = exact_http_outcome(CURLE_OK, status, "<html>portal</html>", 202);
+    EXPECT_EQ(o.kind, Kind::kPermanent) << status;
+    EXPECT_EQ(o.detail, fmt::format("HTTP {} where 202 means delivered", status));
+  }
+  EXPECT_EQ(exact_http_outcome(CURLE_OK, 503, "", 202).kind, Kind::kRetry);
+  EXPECT_EQ(exact_http_outcome(CURLE_OK, 400, "bad", 202).detail, "HTTP 400: bad");
+  EXPECT_EQ(exact_http_outcome(CURLE_COULDNT_CONNECT, 0, "refused", 202).kind, Kind::kRetry);
+}
+
+TEST(HttpDelivery, ProviderErrorsReadAsTheirMessage) {
+  EXPECT_EQ(provider_error(R"({"status":"invalid event","message":"Event object is invalid",
+      "errors":["Length of 'routing_key' is incorrect","'payload' is missing"]})"),
+            "Event object is invalid (Length of 'routing_key' is incorrect; 'payload' is missing)");
+  EXPECT_EQ(
+      provider_error(R"({"message":"Request body is not processable.",
+      "errors":{"message":"Message can not be empty.","alias":"too long"},"took":0.001})"),
+      "Request body is not processable. (alias: too long; message: Message can not be empty.)");
+  EXPECT_EQ(provider_error(R"({"message":"Could not authenticate","took":0.0})"),
+            "Could not authenticate");
+  EXPECT_EQ(provider_error(R"("start time must be before end time")"),
+            "start time must be before end time");
+  for (const std::string raw : {"", "Unauthorized\n", R"({"code":1})", R"({"message":"cut)"})
+    EXPECT_EQ(provider_error(raw), raw);
+}
+
+TEST(HttpDelivery, ApiPathsJoinABaseWithOrWithoutItsSlash) {
+  EXPECT_EQ(api_url("https://events.test", "/v2/enqueue"), "https://events.test/v2/enqueue");
+  EXPECT_EQ(api_url("https://events.test//", "/v2/enqueue"), "https://events.test/v2/enqueue");
+  EXPECT_EQ(api_url("https://jsm.test/ops/integration/", "/v2/alerts"),
+            "https://jsm.test/ops/integration/v2/alerts");
+}
+
 TEST(DeliveryOutcome, KindsReadAsTheOutcomesCounted) {
   EXPECT_STREQ(to_string(Kind::kDelivered), "delivered");
   EXPECT_STREQ(to_string(Kind::kRetry), "retry");

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "alerting/channels/alertmanager.h"
 #include "alerting/channels/discord.h"
 #include "alerting/channels/email.h"
 #include "alerting/channels/matrix.h"
+#include "alerting/channels/opsgenie.h"
+#include "alerting/channels/pagerduty.h"
 #include "alerting/channels/slack.h"
 #include "alerting/channels/sms.h"
 #include "alerting/channels/teams.h"
@@ -38,6 +41,9 @@ TEST(ChannelRegistry, EachTypeMakesItsOwnChannel) {
   EXPECT_NE(dynamic_cast<EmailChannel*>(email.get()), nullptr);
   EXPECT_NE(dynamic_cast<WebhookChannel*>(webhook.get()), nullptr);
   EXPECT_NE(dynamic_cast<SmsChannel*>(sms.get()), nullptr);
+  EXPECT_NE(dynamic_cast<PagerDutyChannel*>(make("pagerduty").get()), nullptr);
+  EXPECT_NE(dynamic_cast<OpsgenieChannel*>(make("opsgenie").get()), nullptr);
+  EXPECT_NE(dynamic_cast<AlertmanagerChannel*>(make("alertmanager").get()), nullptr);
   EXPECT_NE(dynamic_cast<SlackChannel*>(make("slack").get()), nullptr);
   EXPECT_NE(dynamic_cast<TeamsChannel*>(make("teams").get()), nullptr);
   EXPECT_NE(dynamic_cast<DiscordChannel*>(make("discord").get()), nullptr);

@@ -1,0 +1,107 @@
+// The alertmanager channel: alerts POSTed to an Alertmanager's v2 API, as Prometheus sends them.
+// An open incident is a firing alert that must be posted again every minute, or Alertmanager
+// resolves it when its endsAt passes; a resolution is one post with endsAt at the resolve time.
+// What is posted is a pure function of the rows and the time (alertmanager_alerts,
+// alertmanager_firing, alertmanager_request), and so is the set of alerts that keep firing
+// (FiringAlerts); AlertmanagerChannel sends them and keeps the set on a loop timer.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "alerting/channels/curl_channel.h"
+#include "alerting/channels/http_delivery.h"
+#include "alerting/message.h"
+#include "core/event_loop.h"
+
+namespace lookout {
+
+// How often a firing alert is posted again: Alertmanager's resend convention (Prometheus's
+// resend_delay is one minute too).
+inline constexpr Duration kAlertmanagerResendEvery{60'000};
+// How far ahead of the post a firing alert's endsAt lies: four resends, as Prometheus sets it,
+// so that if lookout dies Alertmanager resolves the alert itself within minutes instead of
+// keeping a stale one forever, and three lost posts in a row do not resolve it.
+inline constexpr Duration kAlertmanagerFiringFor{4 * 60'000};
+
+// The alerts of a batch, one array for one POST. Each incident's latest row in the batch
+// (Alertmanager keeps state, not history) makes its alert: labels {alertname
+// (LookoutMonitorDown | LookoutMonitorDegraded), monitor, group, type, severity (critical |
+// warning)}, annotations {summary, cause, ack_url while it works}, startsAt (the incident's
+// start), endsAt, generatorURL (the monitor page). Open: endsAt = now + kAlertmanagerFiringFor.
+// An update also ends the alert under the other name (the incident changed between down and
+// degraded, so its labels did); a resolution ends it under both (the resolved incident no
+// longer says which it was last), at its resolve time. A test is a LookoutTest alert that
+// fires for kAlertmanagerFiringFor.
+nlohmann::json alertmanager_alerts(const Batch& rows, WallTime now, const std::string& public_url);
+// The firing alerts of `rows` (open incidents' rows), posted again at `now`.
+nlohmann::json alertmanager_firing(const std::vector<OutboxRow>& rows, WallTime now,
+                                   const std::string& public_url);
+
+// POST {url}/api/v2/alerts with the alerts, basic auth when the channel has a username.
+HttpPost alertmanager_request(const ChannelConfig& c, const nlohmann::json& alerts);
+
+// 200 is delivered; a 400 (an alert Alertmanager refuses) fails for good with its message;
+// 429 and 5xx are retried.
+DeliveryOutcome alertmanager_outcome(CURLcode code, long status, const std::string& answer);
+
+// The incidents whose alerts a channel keeps posting: the latest delivered row of each open
+// one. A row older than the one kept, or of an incident already resolved, changes nothing: a
+// retried notification may be delivered after a newer one.
+class FiringAlerts {
+ public:
+  // Rows that were delivered (or, at start-up, rows of the incidents still open).
+  void add(const std::vector<OutboxRow>& rows);
+  std::vector<OutboxRow> rows() const;
+  bool empty() const { return firing_.empty(); }
+
+ private:
+  static constexpr size_t kEndedKept = 10'000;
+  std::map<int64_t, OutboxRow> firing_;  // by incident id
+  std::set<int64_t> ended_;              // the latest resolved incident ids
+};
+
+class AlertmanagerChannel final : public CurlChannel {
+ public:
+  AlertmanagerChannel(const ChannelConfig& c, CurlBridge& curl, const Clock& clock,
+                      std::string public_url, std::shared_ptr<const Redactor> redactor,
+                      Duration resend_every = kAlertmanagerResendEvery);
+  void send(const std::vector<OutboxRow>& rows, Done done) override;
+
+  // Incidents that were open before a restart: their alerts are posted again from the next
+  // resend on (the rows' events were delivered before, so nothing is sent at once).
+  void resume_firing(const std::vector<OutboxRow>& rows);
+  const FiringAlerts& firing() const { return firing_; }
+
+ private:
+  struct Waiting {
+    std::vector<OutboxRow> rows;
+    Done done;
+  };
+  void post_alerts(const std::vector<OutboxRow>& rows, Done done);
+  void keep_firing(const std::vector<OutboxRow>& rows);
+  void resend();
+  void resent(const DeliveryOutcome& o);
+
+  Duration resend_every_;
+  FiringAlerts firing_;
+  Timer timer_;
+  bool timer_running_ = false;
+  // A resend and a notification are never on the wire together: Alertmanager takes the last
+  // post it receives, and a resend that arrived after the resolution would fire the resolved
+  // alert again. Notifications wait for the resend's answer; a resend skips its turn while a
+  // notification is out.
+  size_t sending_ = 0;
+  bool resending_ = false;
+  std::vector<Waiting> waiting_;
+  bool resend_failing_ = false;  // only a change is logged
+  // A resend's callback holds this weakly: a transfer that cannot start reports on the next
+  // turn, when the channel may be gone (replaced by a reload).
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace lookout
