@@ -107,6 +107,57 @@ std::string rfc3339_now() {
   return buf;
 }
 
+std::string base64_decode(const std::string& in) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t bits = 0;
+  int n = 0;
+  for (char c : in) {
+    const auto v = kAlphabet.find(c);
+    if (v == std::string::npos) continue;  // padding and white space
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    n += 6;
+    if (n >= 8) {
+      n -= 8;
+      out += static_cast<char>((bits >> n) & 0xFF);
+    }
+  }
+  return out;
+}
+
+// RFC 2047 encoded words ("=?UTF-8?B?...?=", "=?UTF-8?Q?...?="), which carry text beyond
+// ASCII in a header; the white space between two adjacent words is not part of the text.
+std::string decode_words(const std::string& v) {
+  static const std::regex word(R"(=\?[^?]+\?([BbQq])\?([^?]*)\?=)");
+  std::string out;
+  auto last = v.cbegin();
+  bool after_word = false;
+  for (std::sregex_iterator it(v.begin(), v.end(), word), end; it != end; ++it) {
+    const std::string between(last, (*it)[0].first);
+    if (!(after_word && trim(between).empty())) out += between;
+    const std::string text = (*it)[2];
+    if (lower((*it)[1]) == "b") {
+      out += base64_decode(text);
+    } else {
+      for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '_') {
+          out += ' ';
+        } else if (text[i] == '=' && i + 2 < text.size()) {
+          out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+          i += 2;
+        } else {
+          out += text[i];
+        }
+      }
+    }
+    last = (*it)[0].second;
+    after_word = true;
+  }
+  out.append(last, v.cend());
+  return out;
+}
+
 // --- PagerDuty Events API v2 -------------------------------------------------------------
 
 std::vector<std::string> pagerduty_errors(const json& e, const std::string& routing_key) {
@@ -694,58 +745,55 @@ bool alert_label_name(const std::string& n) {
 }
 
 // Alertmanager's v2 API: swagger validation (422, {"code", "message"}) and its own checks
-// (400, the message as a JSON string).
+// (400, the message as a JSON string). Like Go's decoder it reads a null member as absent.
 std::optional<std::pair<int, std::string>> alertmanager_error(const json& alerts) {
   auto swagger = [](int code, const std::string& message) {
     return std::make_pair(422, json{{"code", code}, {"message", message}}.dump());
   };
+  auto refused = [](const std::string& message) {
+    return std::make_pair(400, json(message).dump());
+  };
+  auto present = [](const json& a, const char* key) {
+    return a.contains(key) && !a[key].is_null();
+  };
   for (size_t i = 0; i < alerts.size(); ++i) {
     const auto& a = alerts[i];
     if (!a.is_object()) return swagger(600, fmt::format("{} in body must be of type object", i));
-    if (!a.contains("labels")) return swagger(602, fmt::format("{}.labels in body is required", i));
-    if (!a["labels"].is_object()) {
-      return swagger(600, fmt::format("{}.labels in body must be of type object", i));
+    if (!present(a, "labels")) {
+      return swagger(602, fmt::format("{}.labels in body is required", i));
     }
-    for (const auto& [k, v] : a["labels"].items()) {
-      if (!v.is_string()) {
-        return swagger(600, fmt::format("{}.labels.{} in body must be of type string", i, k));
+    for (const char* map : {"labels", "annotations"}) {
+      if (!present(a, map)) continue;
+      if (!a[map].is_object()) {
+        return swagger(600, fmt::format("{}.{} in body must be of type object", i, map));
       }
-    }
-    if (a.contains("annotations")) {
-      if (!a["annotations"].is_object()) {
-        return swagger(600, fmt::format("{}.annotations in body must be of type object", i));
-      }
-      for (const auto& [k, v] : a["annotations"].items()) {
+      for (const auto& [k, v] : a[map].items()) {
         if (!v.is_string()) {
-          return swagger(600,
-                         fmt::format("{}.annotations.{} in body must be of type string", i, k));
+          return swagger(600, fmt::format("{}.{}.{} in body must be of type string", i, map, k));
         }
       }
     }
     for (const char* key : {"startsAt", "endsAt"}) {
-      if (a.contains(key) && !(a[key].is_string() && is_rfc3339(a[key]))) {
+      if (present(a, key) && !(a[key].is_string() && is_rfc3339(a[key]))) {
         return swagger(601, fmt::format("{}.{} in body must be of type date-time", i, key));
       }
     }
-    if (a.contains("generatorURL") &&
+    if (present(a, "generatorURL") &&
         !(a["generatorURL"].is_string() && is_http_url(a["generatorURL"]))) {
       return swagger(601, fmt::format("{}.generatorURL in body must be of type uri", i));
     }
-    if (a["labels"].empty())
-      return std::make_pair(400, json("at least one label pair required").dump());
+    if (a["labels"].empty()) return refused("at least one label pair required");
     for (const auto& [k, v] : a["labels"].items()) {
       if (!alert_label_name(k)) {
-        return std::make_pair(
-            400, json(fmt::format("invalid label set: invalid name \"{}\"", k)).dump());
+        return refused(fmt::format("invalid label set: invalid name \"{}\"", k));
       }
       if (v.get<std::string>().empty()) {
-        return std::make_pair(
-            400, json(fmt::format("invalid label set: empty value of \"{}\"", k)).dump());
+        return refused(fmt::format("invalid label set: empty value of \"{}\"", k));
       }
     }
-    if (a.contains("startsAt") && a.contains("endsAt") &&
+    if (present(a, "startsAt") && present(a, "endsAt") &&
         a["endsAt"].get<std::string>() < a["startsAt"].get<std::string>()) {
-      return std::make_pair(400, json("start time must be before end time").dump());
+      return refused("start time must be before end time");
     }
   }
   return std::nullopt;
@@ -763,6 +811,10 @@ const char* name(Provider p) {
 std::string ProviderRequest::header(const std::string& key) const {
   const auto it = headers.find(key);
   return it == headers.end() ? "" : it->second;
+}
+
+std::string ProviderRequest::header_text(const std::string& key) const {
+  return decode_words(header(key));
 }
 
 std::string ProviderRequest::param(const std::string& key) const {
@@ -1373,7 +1425,7 @@ ProviderServer::Answer ProviderServer::ntfy(const httplib::Request& req) {
          {"event", "message"},
          {"topic", secrets_.ntfy_topic},
          {"message", req.body.empty() ? "triggered" : req.body}};
-  const std::string title = first_header(req, {"X-Title", "Title", "ti", "t"});
+  const std::string title = decode_words(first_header(req, {"X-Title", "Title", "ti", "t"}));
   if (!title.empty()) m["title"] = title;
   if (*priority != 3) m["priority"] = *priority;
   if (!tags.empty()) m["tags"] = tags;

@@ -56,7 +56,7 @@ struct ProviderSecrets {
   std::string ntfy_token = "tk_ntfyCanary7Gx2Mb9Qs4Lw1Ze6RAb";  // empty: the topic is open
   std::string pushover_token = "aPushoverCanaryAppTok3n8Dk3WqZ";
   std::string pushover_user = "uPushoverCanaryUserK3y4Hs9Ln2X";
-  std::string alertmanager_user = "lookout";  // empty: no basic auth
+  std::string alertmanager_user = "am-sender";  // empty: no basic auth
   std::string alertmanager_password = "amCanaryPassw0rd6Fw1Jt8";
   std::string gotify_token = "AgotifyCanary9K";
 };
@@ -77,8 +77,10 @@ struct ProviderRequest {
                            // of an open alert, Opsgenie alias of an open alert)
 
   std::string header(const std::string& key) const;  // "" when absent
-  std::string param(const std::string& key) const;   // "" when absent
-  nlohmann::json json() const;                       // the body parsed; discarded when not JSON
+  // The header as ntfy (or a mail client) reads it: RFC 2047 encoded words decoded.
+  std::string header_text(const std::string& key) const;
+  std::string param(const std::string& key) const;  // "" when absent
+  nlohmann::json json() const;                      // the body parsed; discarded when not JSON
   bool accepted() const { return status >= 200 && status < 300 && !injected; }
 };
 
