@@ -95,7 +95,7 @@ struct Target {
   }
 };
 
-// The credentials lookout is given; the server's own unless a test wants them wrong.
+// Credentials in each provider's format that ProviderServer refuses, each a canary of its own.
 ProviderSecrets wrong_secrets() {
   ProviderSecrets w;
   w.pagerduty_routing_key = "WrongKeyCanaryPd00000000000000x1";
@@ -112,6 +112,8 @@ ProviderSecrets wrong_secrets() {
   return w;
 }
 
+// The environment of a config from channels_toml(): `as` are the credentials lookout is given
+// (the server's own, or wrong_secrets()).
 std::map<std::string, std::string> env_for(const ProviderServer& ps, const ProviderSecrets& as) {
   return {{"ADMIN", kAdmin},
           {"PD_WEBHOOK_SECRET", kPagerDutyWebhookSecret},
