@@ -61,9 +61,10 @@ void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const Monit
     }
   }
   if (!cfg.spec->probed()) {
-    add_heartbeat(*m, row);
+    Monitor& added = *m;
     order_.push_back(m->id);
     monitors_.emplace(m->id, std::move(m));
+    add_heartbeat(added, row);
     publish_ping_tokens();
     return;
   }

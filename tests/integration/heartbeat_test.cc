@@ -10,7 +10,7 @@ namespace lookout::testing {
 namespace {
 
 constexpr char kToken[] = "job-token-canary-5c1d9e";
-constexpr char kAdmin[] = "admin-token-hb";
+constexpr char kAdmin[] = "admin-token-heartbeat-test";
 
 std::string heartbeats(const std::string& period, const std::string& grace) {
   return fmt::format(R"([[monitor]]

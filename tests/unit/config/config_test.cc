@@ -313,7 +313,7 @@ type = "smtp"
 )");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(
-      messages(r)[0].find("unknown monitor type \"smtp\"; use http, journey, cert, dns or latency"),
+      messages(r)[0].find("unknown monitor type \"smtp\"; use http, journey, cert, dns, latency or heartbeat"),
       std::string::npos);
 }
 
