@@ -21,13 +21,22 @@ Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, St
 
 Dispatcher::~Dispatcher() = default;
 
-void Dispatcher::configure(const Config& config) {
+void Dispatcher::configure(const Config& config, const std::vector<OutboxRow>& delivered) {
   // Transfers in flight finish on the old channel objects' callbacks, so keep channels whose
   // settings are unchanged and let replaced ones go only when idle.
   std::map<std::string, std::unique_ptr<Channel>> next;
   give_up_.clear();
   for (const auto& c : config.channels) {
-    next[c.name] = make_channel(c, curl_, clock_, config.server.public_url, config.redactor);
+    auto channel = make_channel(c, curl_, clock_, config.server.public_url, config.redactor);
+    if (const auto old = channels_.find(c.name); old != channels_.end()) {
+      if (old->second->config().type == c.type) channel->resume(old->second->resumable());
+    } else {
+      std::vector<OutboxRow> mine;
+      for (const auto& row : delivered)
+        if (row.channel == c.name) mine.push_back(row);
+      if (!mine.empty()) channel->resume(mine);
+    }
+    next[c.name] = std::move(channel);
     give_up_[c.name] = c.give_up_after;
   }
   timing_.clear();

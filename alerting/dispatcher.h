@@ -32,7 +32,9 @@ class Dispatcher {
   Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store);
   ~Dispatcher();
 
-  void configure(const Config& config);
+  // `delivered`: at start, the notifications delivered for incidents still open (see
+  // Channel::resume); on a reload, each channel takes them over from the one it replaces.
+  void configure(const Config& config, const std::vector<OutboxRow>& delivered = {});
   void add(const AlertChanges& changes, uint64_t seq);
   void add_loaded(std::vector<PendingOutbox> rows);
   void committed(uint64_t seq);

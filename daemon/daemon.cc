@@ -515,7 +515,7 @@ int Daemon::run() {
   alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
   evaluator_ = std::make_unique<Evaluator>(*alerts_);
   dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_);
-  dispatcher_->configure(*config_);
+  dispatcher_->configure(*config_, store_->load_open_deliveries());
   dispatcher_->add_loaded(store_->load_pending_outbox());
   commit_async_ =
       std::make_unique<Async>(loop_, [this] { dispatcher_->committed(committed_seq_.load()); });

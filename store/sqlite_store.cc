@@ -207,26 +207,43 @@ int64_t SqliteStore::next_incident_id() {
   return st.ok() && st.step() == SQLITE_ROW ? sqlite3_column_int64(st.get(), 0) : 1;
 }
 
+namespace {
+
+constexpr char kOutboxColumns[] =
+    "SELECT id, incident_id, event, channel, recipient, payload, created_ms, route, attempts, "
+    "due_ms FROM outbox ";
+
+OutboxRow outbox_row(Stmt& st) {
+  OutboxRow row;
+  row.id = column_text(st.get(), 0);
+  row.incident_id = sqlite3_column_int64(st.get(), 1);
+  row.event = column_text(st.get(), 2);
+  row.channel = column_text(st.get(), 3);
+  row.recipient = column_text(st.get(), 4);
+  row.payload = column_text(st.get(), 5);
+  row.created = from_unix_ms(sqlite3_column_int64(st.get(), 6));
+  row.route = column_text(st.get(), 7);
+  return row;
+}
+
+}  // namespace
+
 std::vector<PendingOutbox> SqliteStore::load_pending_outbox() {
   std::vector<PendingOutbox> out;
-  Stmt st(db_,
-          "SELECT id, incident_id, event, channel, recipient, payload, created_ms, attempts, "
-          "due_ms, route FROM outbox "
-          "WHERE status = 'pending' ORDER BY created_ms");
+  Stmt st(db_, std::string(kOutboxColumns) + "WHERE status = 'pending' ORDER BY created_ms");
   while (st.ok() && st.step() == SQLITE_ROW) {
-    PendingOutbox p;
-    p.row.id = column_text(st.get(), 0);
-    p.row.incident_id = sqlite3_column_int64(st.get(), 1);
-    p.row.event = column_text(st.get(), 2);
-    p.row.channel = column_text(st.get(), 3);
-    p.row.recipient = column_text(st.get(), 4);
-    p.row.payload = column_text(st.get(), 5);
-    p.row.created = from_unix_ms(sqlite3_column_int64(st.get(), 6));
-    p.attempts = sqlite3_column_int(st.get(), 7);
-    p.due_ms = sqlite3_column_int64(st.get(), 8);
-    p.row.route = column_text(st.get(), 9);
-    out.push_back(std::move(p));
+    out.push_back(PendingOutbox{outbox_row(st), sqlite3_column_int(st.get(), 8),
+                                sqlite3_column_int64(st.get(), 9)});
   }
+  return out;
+}
+
+std::vector<OutboxRow> SqliteStore::load_open_deliveries() {
+  std::vector<OutboxRow> out;
+  Stmt st(db_, std::string(kOutboxColumns) +
+                   "WHERE status = 'sent' AND incident_id IN "
+                   "(SELECT id FROM incidents WHERE resolved_ms IS NULL) ORDER BY created_ms");
+  while (st.ok() && st.step() == SQLITE_ROW) out.push_back(outbox_row(st));
   return out;
 }
 

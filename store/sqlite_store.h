@@ -38,6 +38,7 @@ class SqliteStore final : public Storage {
   std::vector<IncidentRecord> load_open_incidents() override;
   int64_t next_incident_id() override;
   std::vector<PendingOutbox> load_pending_outbox() override;
+  std::vector<OutboxRow> load_open_deliveries() override;
   std::string kept_secret(const std::string& name) override;
   void set_max_backlog(size_t rows) override { max_backlog_ = rows; }
   void start() override;

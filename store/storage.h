@@ -125,6 +125,8 @@ class Storage {
   virtual std::vector<IncidentRecord> load_open_incidents() = 0;
   virtual int64_t next_incident_id() = 0;
   virtual std::vector<PendingOutbox> load_pending_outbox() = 0;
+  // The notifications delivered for incidents still open, oldest first (Channel::resume).
+  virtual std::vector<OutboxRow> load_open_deliveries() = 0;
   // A random value made at its first use and kept in storage under `name` (64 hex digits): the
   // key that signs ack links ("ack_key"), the key heartbeat ping tokens are derived from when
   // the config sets none ("heartbeat_key"). Start-up only, like the loads above.

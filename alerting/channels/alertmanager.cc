@@ -22,7 +22,10 @@ Notice alert_notice(const OutboxRow& row, const std::string& public_url) {
   return n;
 }
 
-nlohmann::json alert_of(const Notice& n, std::string_view alertname, const std::string& ends_at) {
+// `ends_at` is set when the alert ends; a firing alert has none (Alertmanager then keeps it for
+// its resolve_timeout after each post).
+nlohmann::json alert_of(const Notice& n, std::string_view alertname,
+                        const std::optional<std::string>& ends_at) {
   nlohmann::json labels{{"alertname", alertname},
                         {"monitor", n.monitor},
                         {"type", n.type},
@@ -31,20 +34,19 @@ nlohmann::json alert_of(const Notice& n, std::string_view alertname, const std::
   if (!n.group.empty()) labels["group"] = n.group;
   nlohmann::json annotations{{"summary", n.title()}, {"cause", n.cause}};
   if (!n.ack_url.empty()) annotations["ack_url"] = n.ack_url;
-  return {{"labels", labels},
-          {"annotations", annotations},
-          {"startsAt", n.since},
-          {"endsAt", ends_at},
-          {"generatorURL", n.monitor_url}};
+  nlohmann::json alert{{"labels", labels},
+                       {"annotations", annotations},
+                       {"startsAt", n.since},
+                       {"generatorURL", n.monitor_url}};
+  if (ends_at) alert["endsAt"] = *ends_at;
+  return alert;
 }
 
 std::string_view alertname_of(const Notice& n) {
   return n.state == "down" ? kDownAlertname : kDegradedAlertname;
 }
 
-nlohmann::json firing_alert(const Notice& n, WallTime now) {
-  return alert_of(n, alertname_of(n), rfc3339(now + kAlertmanagerFiringFor));
-}
+nlohmann::json firing_alert(const Notice& n) { return alert_of(n, alertname_of(n), std::nullopt); }
 
 void add_alerts(const OutboxRow& row, WallTime now, const std::string& public_url,
                 nlohmann::json& out) {
@@ -54,7 +56,7 @@ void add_alerts(const OutboxRow& row, WallTime now, const std::string& public_ur
         {{"labels", {{"alertname", "LookoutTest"}, {"severity", "info"}, {"event_id", row.id}}},
          {"annotations", {{"summary", n.text()}}},
          {"startsAt", rfc3339(now)},
-         {"endsAt", rfc3339(now + kAlertmanagerFiringFor)},
+         {"endsAt", rfc3339(now + kAlertmanagerTestFiresFor)},
          {"generatorURL", status_url(public_url)}});
     return;
   }
@@ -65,7 +67,7 @@ void add_alerts(const OutboxRow& row, WallTime now, const std::string& public_ur
     out.push_back(alert_of(n, kDegradedAlertname, at));
     return;
   }
-  out.push_back(firing_alert(n, now));
+  out.push_back(firing_alert(n));
   if (n.event == "incident.updated")
     out.push_back(alert_of(
         n, alertname_of(n) == kDownAlertname ? kDegradedAlertname : kDownAlertname, rfc3339(now)));
@@ -92,10 +94,10 @@ nlohmann::json alertmanager_alerts(const Batch& rows, WallTime now, const std::s
   return out;
 }
 
-nlohmann::json alertmanager_firing(const std::vector<OutboxRow>& rows, WallTime now,
+nlohmann::json alertmanager_firing(const std::vector<OutboxRow>& rows,
                                    const std::string& public_url) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& r : rows) out.push_back(firing_alert(alert_notice(r, public_url), now));
+  for (const auto& r : rows) out.push_back(firing_alert(alert_notice(r, public_url)));
   return out;
 }
 
@@ -172,7 +174,9 @@ void AlertmanagerChannel::post_alerts(const std::vector<OutboxRow>& rows, Done d
        });
 }
 
-void AlertmanagerChannel::resume_firing(const std::vector<OutboxRow>& rows) { keep_firing(rows); }
+void AlertmanagerChannel::resume(const std::vector<OutboxRow>& delivered) {
+  keep_firing(delivered);
+}
 
 void AlertmanagerChannel::keep_firing(const std::vector<OutboxRow>& rows) {
   firing_.add(rows);
@@ -187,10 +191,10 @@ void AlertmanagerChannel::keep_firing(const std::vector<OutboxRow>& rows) {
 
 void AlertmanagerChannel::resend() {
   // Not through the outbox: the first post and the resolution are durable, and a lost resend is
-  // made good by the next one well before endsAt passes.
+  // made good by the next one well before Alertmanager's resolve_timeout passes.
   if (sending_ > 0 || resending_ || firing_.empty()) return;
   resending_ = true;
-  const nlohmann::json alerts = alertmanager_firing(firing_.rows(), clock().wall(), public_url());
+  const nlohmann::json alerts = alertmanager_firing(firing_.rows(), public_url());
   post(alertmanager_request(config(), alerts), alertmanager_outcome,
        [this, alive = std::weak_ptr<bool>(alive_)](const DeliveryOutcome& o) {
          if (alive.expired()) return;
@@ -204,8 +208,8 @@ void AlertmanagerChannel::resent(const DeliveryOutcome& o) {
   if (failed && !resend_failing_) {
     spdlog::warn(
         "alertmanager channel {}: resending the firing alerts failed ({}); Alertmanager resolves "
-        "each {} after the last post it took",
-        config().name, o.detail, format_duration(kAlertmanagerFiringFor));
+        "each one its resolve_timeout (5m unless set) after the last post it took",
+        config().name, o.detail);
   } else if (!failed && resend_failing_) {
     spdlog::info("alertmanager channel {}: resending the firing alerts works again", config().name);
   }

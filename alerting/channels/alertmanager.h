@@ -23,23 +23,23 @@ namespace lookout {
 // How often a firing alert is posted again: Alertmanager's resend convention (Prometheus's
 // resend_delay is one minute too).
 inline constexpr Duration kAlertmanagerResendEvery{60'000};
-// How far ahead of the post a firing alert's endsAt lies: four resends, as Prometheus sets it,
-// so that if lookout dies Alertmanager resolves the alert itself within minutes instead of
-// keeping a stale one forever, and three lost posts in a row do not resolve it.
-inline constexpr Duration kAlertmanagerFiringFor{4 * 60'000};
+// How long `alert-test`'s alert fires before it resolves by itself (an incident's alerts have
+// no endsAt until they resolve: Alertmanager keeps each for its resolve_timeout, 5 minutes by
+// default, after every post, so the resends keep it firing and a dead lookout's alerts end).
+inline constexpr Duration kAlertmanagerTestFiresFor{4 * 60'000};
 
 // The alerts of a batch, one array for one POST. Each incident's latest row in the batch
 // (Alertmanager keeps state, not history) makes its alert: labels {alertname
 // (LookoutMonitorDown | LookoutMonitorDegraded), monitor, group, type, severity (critical |
 // warning)}, annotations {summary, cause, ack_url while it works}, startsAt (the incident's
-// start), endsAt, generatorURL (the monitor page). Open: endsAt = now + kAlertmanagerFiringFor.
+// start), endsAt (only once it ended), generatorURL (the monitor page).
 // An update also ends the alert under the other name (the incident changed between down and
 // degraded, so its labels did); a resolution ends it under both (the resolved incident no
 // longer says which it was last), at its resolve time. A test is a LookoutTest alert that
-// fires for kAlertmanagerFiringFor.
+// fires for kAlertmanagerTestFiresFor.
 nlohmann::json alertmanager_alerts(const Batch& rows, WallTime now, const std::string& public_url);
-// The firing alerts of `rows` (open incidents' rows), posted again at `now`.
-nlohmann::json alertmanager_firing(const std::vector<OutboxRow>& rows, WallTime now,
+// The firing alerts of `rows` (open incidents' rows), to post again.
+nlohmann::json alertmanager_firing(const std::vector<OutboxRow>& rows,
                                    const std::string& public_url);
 
 // POST {url}/api/v2/alerts with the alerts, basic auth when the channel has a username.
@@ -72,9 +72,10 @@ class AlertmanagerChannel final : public CurlChannel {
                       Duration resend_every = kAlertmanagerResendEvery);
   void send(const std::vector<OutboxRow>& rows, Done done) override;
 
-  // Incidents that were open before a restart: their alerts are posted again from the next
-  // resend on (the rows' events were delivered before, so nothing is sent at once).
-  void resume_firing(const std::vector<OutboxRow>& rows);
+  // Incidents that were open before a restart or a reload: their alerts are posted again from
+  // the next resend on (the rows' events were delivered before, so nothing is sent at once).
+  void resume(const std::vector<OutboxRow>& delivered) override;
+  std::vector<OutboxRow> resumable() const override { return firing_.rows(); }
   const FiringAlerts& firing() const { return firing_; }
 
  private:

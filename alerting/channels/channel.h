@@ -33,6 +33,11 @@ class Channel {
   // `done` runs exactly once, later, on the loop thread (never inside send()).
   virtual void send(const std::vector<OutboxRow>& rows, Done done) = 0;
   virtual const ChannelConfig& config() const = 0;
+  // A channel that keeps each open incident alive on the provider's side (alertmanager resends
+  // its alerts) carries on with the notifications it had delivered for incidents still open:
+  // from storage at start, from the channel it replaces on a reload. Others keep nothing.
+  virtual void resume(const std::vector<OutboxRow>& delivered) { (void)delivered; }
+  virtual std::vector<OutboxRow> resumable() const { return {}; }
 };
 
 }  // namespace lookout

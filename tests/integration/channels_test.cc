@@ -468,7 +468,8 @@ TEST(Channels, AnIncidentOpensIsAcknowledgedAndResolvesOnEveryType) {
     EXPECT_EQ(r.param("retry"), "60");
     EXPECT_EQ(r.param("expire"), "3600");
   }
-  const std::string receipt = ps.accepted(P::kPushover)[0].json().value("receipt", "");
+  const std::string receipt =
+      nlohmann::json::parse(ps.accepted(P::kPushover)[0].answer).value("receipt", "");
   {  // Alertmanager: a firing alert, no endsAt.
     const auto a = ps.accepted(P::kAlertmanager)[0].json();
     ASSERT_TRUE(a.is_array() && a.size() == 1) << a.dump();
