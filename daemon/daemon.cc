@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "config/channels/pagerduty_spec.h"
 #include "config/kinds/dns_spec.h"
 #include "core/crash.h"
 #include "core/descriptors.h"
@@ -357,6 +358,11 @@ void Daemon::publish_snapshot() {
   s->notifications = dispatcher_->stats();
   s->ack_key = alerts_->ack_key();
   s->ping_tokens = ping_tokens_;
+  for (const auto& c : config_->channels) {
+    if (c.type != "pagerduty") continue;
+    if (const auto& secret = c.spec_as<PagerDutySpec>().webhook_secret)
+      s->pagerduty_webhook_secrets.push_back(*secret);
+  }
   snapshots_.publish(std::move(s));
 }
 

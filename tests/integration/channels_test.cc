@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/digest.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/providers.h"
 
@@ -581,7 +582,122 @@ TEST(Channels, AnIncidentOpensIsAcknowledgedAndResolvesOnEveryType) {
   EXPECT_EQ(ps.count(P::kUnmatched), 0u);
 }
 
-// --- c. Retry-After and the providers' own hints ---------------------------------------------
+// --- c. Acknowledged where the page rang ----------------------------------------------------
+
+TEST(Channels, AnAcknowledgementInPagerDutyOrPushoverAcknowledgesTheIncident) {
+  TempDir dir;
+  ProviderServer ps;
+  Target target, other;
+  const auto env = env_for(ps, ps.secrets());
+  const std::string channels =
+      fmt::format(R"(
+[[channel]]
+name = "to-pagerduty"
+type = "pagerduty"
+url = "{base}"
+routing_key = "{key}"
+webhook_secret = "${{env:PD_WEBHOOK_SECRET}}"
+
+[[channel]]
+name = "to-pushover"
+type = "pushover"
+url = "{base}"
+token = "${{env:PUSHOVER_TOKEN}}"
+user = "${{env:PUSHOVER_USER}}"
+callback = true
+)",
+                  fmt::arg("base", ps.base()), fmt::arg("key", ps.secrets().pagerduty_routing_key));
+  const std::string monitors = monitor_toml(target.server.port()) +
+                               replaced(monitor_toml(other.server.port()), "\"portal\"", "\"api\"");
+  Daemon d(dir, monitors + channels + route_toml({P::kPagerDuty, P::kPushover}), kServer, env);
+  d.start();
+  // One incident at a time: a storm would go to Pushover as one digest, which no single
+  // acknowledgement answers.
+  const auto open_id = [&](const std::string& monitor) -> int64_t {
+    for (const auto& i : incidents(d, "?state=open"))
+      if (i["monitor"] == monitor) return i["id"];
+    return 0;
+  };
+  const auto acked_by = [&](const std::string& monitor) {
+    for (const auto& i : incidents(d, "?state=open"))
+      if (i["monitor"] == monitor && i["acknowledged_by"].is_string()) return i["acknowledged_by"];
+    return json();
+  };
+  target.healthy = false;
+  ASSERT_TRUE(wait_until([&] { return ps.accepted(P::kPagerDuty).size() == 1; }, 20'000ms));
+  std::map<std::string, int64_t> ids{{"portal", open_id("portal")}};
+  ASSERT_GT(ids["portal"], 0);
+  httplib::Client cli("127.0.0.1", d.port());
+
+  // PagerDuty's v3 webhook: an incident acknowledged there, signed with the webhook secret.
+  const std::string body = json{{"event",
+                                 {{"id", "01DEN3TWM06BRMXMHM87Q31ZQE"},
+                                  {"event_type", "incident.acknowledged"},
+                                  {"resource_type", "incident"},
+                                  {"occurred_at", "2026-12-05T10:00:00.000Z"},
+                                  {"data",
+                                   {{"id", "PGR0VU2"},
+                                    {"type", "incident"},
+                                    {"incident_key", fmt::format("lookout-{}", ids["portal"])},
+                                    {"status", "acknowledged"}}}}}}
+                               .dump();
+  const auto forged = cli.Post("/hooks/pagerduty",
+                               {{"X-PagerDuty-Signature", "v1=" + hmac_sha256_hex("guess", body)}},
+                               body, "application/json");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->status, 401);
+  EXPECT_TRUE(acked_by("portal").is_null()) << "a forged webhook acknowledges nothing";
+  const auto signed_hook = cli.Post(
+      "/hooks/pagerduty",
+      {{"X-PagerDuty-Signature",
+        "v1=0000, v1=" + hmac_sha256_hex(kPagerDutyWebhookSecret, body)}},  // rotation: two
+      body, "application/json");
+  ASSERT_TRUE(signed_hook);
+  EXPECT_EQ(signed_hook->status, 200) << signed_hook->body;
+  ASSERT_TRUE(wait_until([&] { return acked_by("portal") == "pagerduty"; }, 5000ms));
+
+  // Pushover's receipt callback on the emergency of the next incident.
+  other.healthy = false;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& r : ps.accepted(P::kPushover))
+          if (has(r.param("title"), "api")) return true;
+        return false;
+      },
+      20'000ms));
+  std::string callback;
+  for (const auto& r : ps.accepted(P::kPushover)) {
+    if (has(r.param("title"), "api")) callback = r.param("callback");
+  }
+  const std::string prefix = fmt::format("http://127.0.0.1:{}/hooks/pushover/", d.port());
+  ASSERT_EQ(callback.rfind(prefix, 0), 0u) << callback;
+  const std::string path = callback.substr(prefix.size() - std::string("/hooks/pushover/").size());
+  const auto bad = cli.Post("/hooks/pushover/1.1.not-a-signed-token", "acknowledged=1",
+                            "application/x-www-form-urlencoded");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 404);
+  const auto ack = cli.Post(path,
+                            "receipt=rcpt1&acknowledged=1&acknowledged_at=1765000000&"
+                            "acknowledged_by=uQiRzpo4DXghDmr9QzzfQu27cmVRsG",
+                            "application/x-www-form-urlencoded");
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->status, 200) << ack->body;
+  ASSERT_TRUE(wait_until([&] { return acked_by("api") == "pushover"; }, 5000ms));
+  // Acknowledged in Pushover, PagerDuty is told as every channel is.
+  const std::string api_key = fmt::format("lookout-{}", open_id("api"));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (const auto& r : ps.accepted(P::kPagerDuty)) {
+          const auto e = r.json();
+          if (e.value("event_action", "") == "acknowledge" && e.value("dedup_key", "") == api_key)
+            return true;
+        }
+        return false;
+      },
+      10'000ms));
+}
+
+// --- d. Retry-After and the providers' own hints ---------------------------------------------
 
 TEST(Channels, SlackRateLimitIsRetriedAfterRetryAfterAndDeliveredOnce) {
   TempDir dir;
@@ -630,7 +746,7 @@ TEST(Channels, ProviderHintsInTheBodyAreHonoured) {
   EXPECT_EQ(ps.matrix_room().size(), 1u);
 }
 
-// --- d. kill -9 in the middle of retries -----------------------------------------------------
+// --- e. kill -9 in the middle of retries -----------------------------------------------------
 
 TEST(Channels, AKillDuringRetriesKeepsTheDedupKeyAndTheTransactionId) {
   TempDir dir;
@@ -689,7 +805,7 @@ TEST(Channels, AKillDuringRetriesKeepsTheDedupKeyAndTheTransactionId) {
   EXPECT_EQ(ps.matrix_room().size(), 1u) << "the room shows the message once";
 }
 
-// --- e. Credentials never show ---------------------------------------------------------------
+// --- f. Credentials never show ---------------------------------------------------------------
 
 TEST(Channels, CredentialsNeverShowInLogsPagesOrApi) {
   TempDir dir;
