@@ -53,9 +53,12 @@ void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry
                        uint64_t seq) {
   std::string key = group_key(row);
   const std::string id = row.id;
-  Item& it = items_[id] = Item{std::move(row), attempts, 0, seq, false, false, std::move(key)};
+  Item& it = items_[id] = Item{std::move(row), attempts, 0, 0, seq, false, false, std::move(key)};
   if (retry_due_ms) {
     it.due_ms = *retry_due_ms;
+    // A retry loaded at start has been due since before the restart; its creation is as
+    // close as the outbox knows.
+    it.first_due_ms = to_unix_ms(it.row.created);
     it.scheduled = true;
   } else if (seq <= committed_) {
     schedule(it);
@@ -67,6 +70,7 @@ void Dispatcher::schedule(Item& it) {
   const auto t = timing_.find(it.row.route);
   it.due_ms = groups_.admit(it.key, to_unix_ms(it.row.created),
                             t != timing_.end() ? t->second : GroupTiming{});
+  if (it.first_due_ms == 0) it.first_due_ms = it.due_ms;
   it.scheduled = true;
 }
 
@@ -101,6 +105,7 @@ void Dispatcher::committed(uint64_t seq) {
     return a->row.created != b->row.created ? a->row.created < b->row.created : a->seq < b->seq;
   });
   for (Item* it : ready) schedule(*it);
+  if (!ready.empty()) refresh_stats();
   pump();
 }
 
@@ -246,9 +251,15 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
 void Dispatcher::refresh_stats() {
   stats_.pending = items_.size();
   stats_.oldest_pending.reset();
+  stats_.oldest_due.reset();
+  stats_.oldest_due_channel.clear();
   for (const auto& [id, it] : items_) {
     if (!stats_.oldest_pending || it.row.created < *stats_.oldest_pending)
       stats_.oldest_pending = it.row.created;
+    if (it.scheduled && (!stats_.oldest_due || from_unix_ms(it.first_due_ms) < *stats_.oldest_due)) {
+      stats_.oldest_due = from_unix_ms(it.first_due_ms);
+      stats_.oldest_due_channel = it.row.channel;
+    }
   }
 }
 

@@ -25,6 +25,10 @@ struct DispatchStats {
   std::map<std::pair<std::string, std::string>, uint64_t> outcomes;  // (channel, outcome) -> count
   size_t pending = 0;
   std::optional<WallTime> oldest_pending;
+  // The notification still undelivered that has been due the longest (since its group's time
+  // came): what says a channel is stuck, not just busy or gathering.
+  std::optional<WallTime> oldest_due;
+  std::string oldest_due_channel;
 };
 
 class Dispatcher {
@@ -46,6 +50,7 @@ class Dispatcher {
     OutboxRow row;
     int attempts = 0;
     int64_t due_ms = 0;
+    int64_t first_due_ms = 0;  // when it was first due; retries move due_ms, not this
     uint64_t seq = 0;
     bool in_flight = false;
     bool scheduled = false;  // due_ms is set: committed and admitted to its group, or a retry

@@ -19,6 +19,7 @@
 
 #include "config/config_parser.h"
 #include "config/kinds/registry.h"
+#include "core/text.h"
 #include "core/units.h"
 
 namespace lookout {
@@ -137,6 +138,24 @@ std::optional<Secret> Parser::credential(const toml::node& n, std::string_view k
                                static_cast<int>(n.source().begin.column), std::string(key), true});
   }
   return v;
+}
+
+std::optional<Secret> Parser::masked_credential(const toml::node& n, std::string_view key) {
+  auto v = credential(n, key);
+  if (!v || v->is_secret() || v->empty()) return v;
+  also_secret(v->reveal());
+  return Secret(v->reveal(), true);
+}
+
+void Parser::check_url(const toml::node& n, std::string_view key, const Secret& url,
+                       std::initializer_list<std::string_view> schemes) {
+  const std::string& u = url.reveal();
+  // A scheme and then a host: "https://" alone, or "https:///path", sends nothing anywhere.
+  for (std::string_view s : schemes) {
+    if (u.rfind(s, 0) == 0 && u.size() > s.size() && u[s.size()] != '/') return;
+  }
+  error(n.source(), fmt::format("{} {} must be a URL that starts with {} and names a host", key,
+                                url.shown(), or_list(schemes)));
 }
 
 std::optional<Secret> Parser::named_value(const toml::node& n, std::string_view name,
@@ -402,13 +421,14 @@ const std::set<std::string>& common_monitor_keys() {
 
 namespace {
 
-const std::set<std::string> kTopKeys{"server",    "storage", "defaults", "monitor",
-                                     "scheduler", "channel", "route",    "maintenance"};
+const std::set<std::string> kTopKeys{"server",  "storage",     "defaults", "monitor", "scheduler",
+                                     "channel", "maintenance", "route",    "heartbeat"};
 const std::set<std::string> kServerKeys{"listen",      "title",      "public_url", "admin_token",
                                         "max_request", "rate_limit", "tls_cert",   "tls_key", "ping_rate_limit"};
 const std::set<std::string> kStorageKeys{"path",      "keep_raw",     "keep_minutes", "keep_hours",
                                          "keep_days", "keep_rollups", "max_backlog"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
+const std::set<std::string> kHeartbeatKeys{"url", "every"};
 
 const toml::table* section(Parser& p, const toml::table& root, std::string_view name) {
   const toml::node* n = root.get(name);
@@ -591,6 +611,31 @@ void parse_scheduler(Parser& p, const toml::table& t, SchedulerConfig& s) {
   }
 }
 
+std::optional<DeadMansSwitchConfig> parse_heartbeat(Parser& p, const toml::table& t) {
+  p.check_keys(t, "[heartbeat]", kHeartbeatKeys);
+  DeadMansSwitchConfig h;
+  const auto* url = t.get("url");
+  if (url == nullptr) {
+    p.error(t.source(),
+            "[heartbeat] needs url: the outside check to request while lookout is healthy");
+    return std::nullopt;
+  }
+  auto v = p.masked_credential(*url, "heartbeat.url");
+  if (!v) return std::nullopt;
+  p.check_url(*url, "heartbeat.url", *v, {"https://", "http://"});
+  h.url = std::move(*v);
+  if (const auto* n = t.get("every")) {
+    if (auto every = p.duration(*n, "heartbeat.every")) {
+      if (*every < Duration{1000}) {
+        p.error(n->source(), "heartbeat.every must be at least 1s");
+      } else {
+        h.every = *every;
+      }
+    }
+  }
+  return h;
+}
+
 bool valid_name(const std::string& name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -712,6 +757,7 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
   if (const auto* t = section(p, root, "server")) parse_server(p, *t, config.server, path);
   if (const auto* t = section(p, root, "storage")) parse_storage(p, *t, config.storage, path);
   if (const auto* t = section(p, root, "scheduler")) parse_scheduler(p, *t, config.scheduler);
+  if (const auto* t = section(p, root, "heartbeat")) config.heartbeat = parse_heartbeat(p, *t);
   const toml::table* defaults = section(p, root, "defaults");
   if (defaults != nullptr) {
     std::set<std::string> known = config_detail::any_monitor_keys();

@@ -178,11 +178,19 @@ struct MaintenanceWindow {
   bool covers(const std::string& monitor, WallTime t) const;
 };
 
+// [heartbeat]: lookout's own dead man's switch. `url` is requested every `every` while lookout
+// is healthy, so an outside check alerts when lookout dies or wedges.
+struct DeadMansSwitchConfig {
+  Secret url;  // its token is part of it (healthchecks.io, another lookout's /ping/TOKEN)
+  Duration every{60'000};
+};
+
 struct Config {
   std::string file;
   ServerConfig server;
   StorageConfig storage;
   SchedulerConfig scheduler;
+  std::optional<DeadMansSwitchConfig> heartbeat;
   std::vector<MonitorConfig> monitors;
   std::vector<ChannelConfig> channels;
   std::vector<RouteConfig> routes;

@@ -46,6 +46,12 @@ class Parser {
   // A value that is a credential (a token, a password): text() that also notes where it is
   // written inline rather than as ${env:..} or ${file:..}.
   std::optional<Secret> credential(const toml::node& n, std::string_view key);
+  // credential() that is masked in logs and causes even when written inline (a provider's key,
+  // a URL with a token in it), as one from ${env:..} is.
+  std::optional<Secret> masked_credential(const toml::node& n, std::string_view key);
+  // Records an error unless `url` starts with one of `schemes` and then names a host.
+  void check_url(const toml::node& n, std::string_view key, const Secret& url,
+                 std::initializer_list<std::string_view> schemes);
   // credential() for a header or form field whose name says it carries one (Authorization,
   // X-Api-Key, password, token...), else text().
   std::optional<Secret> named_value(const toml::node& n, std::string_view name,

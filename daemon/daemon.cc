@@ -358,6 +358,8 @@ void Daemon::publish_snapshot() {
   s->notifications = dispatcher_->stats();
   s->ack_key = alerts_->ack_key();
   s->ping_tokens = ping_tokens_;
+  s->dead_mans_switch = dead_mans_switch_->configured();
+  s->dead_mans_switch_last_success = dead_mans_switch_->last_success();
   for (const auto& c : config_->channels) {
     if (c.type != "pagerduty") continue;
     if (const auto& secret = c.spec_as<PagerDutySpec>().webhook_secret)
@@ -476,6 +478,7 @@ void Daemon::apply(Config next_config) {
   apply_scheduler_limits();
   alerts_->configure(config_);
   dispatcher_->configure(*config_);
+  dead_mans_switch_->configure(config_->heartbeat, config_->redactor);
   dirty_ = true;
   spdlog::info(
       "config reloaded: {} monitors kept, {} changed (their state starts again), {} added, {} "
@@ -516,13 +519,26 @@ int Daemon::run() {
   store_->set_max_backlog(config_->storage.max_backlog);
   const auto stored = store_->load_states();
   baselines_ = store_->load_baselines();
-  alerts_ = std::make_unique<AlertEngine>(store_->kept_secret("ack_key"), [] { return random_hex(16); });
+  alerts_ =
+      std::make_unique<AlertEngine>(store_->kept_secret("ack_key"), [] { return random_hex(16); });
   alerts_->configure(config_);
   alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
   evaluator_ = std::make_unique<Evaluator>(*alerts_);
   dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_);
   dispatcher_->configure(*config_, store_->load_open_deliveries());
   dispatcher_->add_loaded(store_->load_pending_outbox());
+  // The outside check hears from lookout only while its loop turns (this runs on it), storage
+  // commits and no notification is stuck.
+  dead_mans_switch_ = std::make_unique<DeadMansSwitch>(
+      curl_, clock_,
+      [this] {
+        HealthReport h = health();
+        if (!h.ok) return h;
+        const auto stuck =
+            stuck_notification(dispatcher_->stats(), clock_.wall(), kNotificationStuckAfter);
+        return stuck ? HealthReport{false, *stuck} : h;
+      },
+      [this] { dirty_ = true; });
   commit_async_ =
       std::make_unique<Async>(loop_, [this] { dispatcher_->committed(committed_seq_.load()); });
   ack_async_ = std::make_unique<Async>(loop_, [this] { drain_web_requests(); });
@@ -571,6 +587,7 @@ int Daemon::run() {
     });
   }
   alert_timer_.start_repeating(Duration{1000}, [this] { alert_tick(); });
+  dead_mans_switch_->configure(config_->heartbeat, config_->redactor);
   schedule();
 
   spdlog::info("lookout {} running {} monitors; listening on http://{}:{}; storage {}",

@@ -19,6 +19,7 @@
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
 #include "core/scheduler.h"
+#include "daemon/dead_mans_switch.h"
 #include "probes/heartbeat.h"
 #include "probes/probe.h"
 #include "store/storage.h"
@@ -106,6 +107,7 @@ class Daemon {
   std::unique_ptr<AlertEngine> alerts_;
   std::unique_ptr<Evaluator> evaluator_;  // judges runs with alerts_
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<DeadMansSwitch> dead_mans_switch_;  // [heartbeat]
   std::unique_ptr<Async> commit_async_, ack_async_;
   std::atomic<uint64_t> committed_seq_{0};
   struct AckRequest {

@@ -173,6 +173,14 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
          "CPU time of the last rollup, retention and summary pass.");
   out += fmt::format("lookout_storage_housekeeping_cpu_seconds {:.6f}\n",
                      store.housekeeping_cpu_seconds);
+  if (s.dead_mans_switch) {
+    header(out, "lookout_heartbeat_last_success_timestamp_seconds", "gauge",
+           "When [heartbeat]'s outside check last answered with a 2xx (0: not yet).");
+    out += fmt::format("lookout_heartbeat_last_success_timestamp_seconds {:.3f}\n",
+                       s.dead_mans_switch_last_success
+                           ? to_unix_ms(*s.dead_mans_switch_last_success) / 1000.0
+                           : 0.0);
+  }
   return out;
 }
 

@@ -63,6 +63,9 @@ struct Snapshot {
   std::shared_ptr<const PingTokens> ping_tokens = std::make_shared<const PingTokens>();
   // The pagerduty channels' webhook_secret values, which sign POST /hooks/pagerduty.
   std::vector<Secret> pagerduty_webhook_secrets;
+  // [heartbeat]: whether it is set, and when its outside check last answered with a 2xx.
+  bool dead_mans_switch = false;
+  std::optional<WallTime> dead_mans_switch_last_success;
 
   // The named monitor, when it is public or `include_private`; else null, as for a name that
   // does not exist.

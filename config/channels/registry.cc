@@ -15,26 +15,14 @@ const toml::node* ChannelKeys::required(std::string_view key) {
   return n;
 }
 
-namespace {
-
-// A provider's credential is a secret however it is written: an inline one (warned about when
-// the file is readable by others) is masked in logs and causes like one from ${env:..}.
-std::optional<Secret> masked(Parser& p, std::optional<Secret> v) {
-  if (!v || v->is_secret() || v->empty()) return v;
-  p.also_secret(v->reveal());
-  return Secret(v->reveal(), true);
-}
-
-}  // namespace
-
 std::optional<Secret> ChannelKeys::credential(std::string_view key) {
   const auto* n = required(key);
-  return n != nullptr ? masked(p_, p_.credential(*n, key)) : std::nullopt;
+  return n != nullptr ? p_.masked_credential(*n, key) : std::nullopt;
 }
 
 std::optional<Secret> ChannelKeys::optional_credential(std::string_view key) {
   const auto* n = t_.get(key);
-  return n != nullptr ? masked(p_, p_.credential(*n, key)) : std::nullopt;
+  return n != nullptr ? p_.masked_credential(*n, key) : std::nullopt;
 }
 
 std::string ChannelKeys::text(std::string_view key) {
@@ -62,18 +50,9 @@ void ChannelKeys::url(std::string_view key, std::initializer_list<std::string_vi
     if (fallback) c_.url = Secret::plain(std::string(*fallback));
     return;
   }
-  auto v = is == UrlIs::kCredential ? masked(p_, p_.credential(*n, key)) : p_.text(*n, key);
+  auto v = is == UrlIs::kCredential ? p_.masked_credential(*n, key) : p_.text(*n, key);
   if (!v) return;
-  const std::string& u = v->reveal();
-  bool good = false;
-  for (std::string_view s : schemes) {
-    // A scheme and then a host: "https://" alone, or "https:///path", sends nothing anywhere.
-    good = good || (u.rfind(s, 0) == 0 && u.size() > s.size() && u[s.size()] != '/');
-  }
-  if (!good) {
-    p_.error(n->source(), fmt::format("{} {} must be a URL that starts with {} and names a host",
-                                      key, v->shown(), or_list(schemes)));
-  }
+  p_.check_url(*n, key, *v, schemes);
   c_.url = std::move(*v);
 }
 

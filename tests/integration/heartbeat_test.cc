@@ -67,8 +67,7 @@ TEST(Heartbeat, PingsSetTheStateALateJobGoesDownAndTheTokenStaysSecret) {
   // The job says it failed: its first line is the cause.
   ping(d.port(), fmt::format("/ping/{}", kToken));
   ASSERT_TRUE(wait_until([&] { return state_of(d) == "up"; }, 5000ms));
-  EXPECT_EQ(ping(d.port(), fmt::format("/ping/{}/fail", kToken), "disk full\nat /var").status,
-            200);
+  EXPECT_EQ(ping(d.port(), fmt::format("/ping/{}/fail", kToken), "disk full\nat /var").status, 200);
   ASSERT_TRUE(wait_until([&] { return state_of(d) == "down"; }, 5000ms));
   EXPECT_EQ(d.monitor("backup")["cause"], "disk full");
   ping(d.port(), fmt::format("/ping/{}/0", kToken));
@@ -82,9 +81,9 @@ TEST(Heartbeat, PingsSetTheStateALateJobGoesDownAndTheTokenStaysSecret) {
   auto one = http_get(d.port(), "/api/v1/monitors/backup", admin);
   EXPECT_EQ(nlohmann::json::parse(one.body)["ping_url"],
             fmt::format("https://status.test/ping/{}", kToken));
-  EXPECT_EQ(nlohmann::json::parse(http_get(d.port(), "/api/v1/monitors/backup").body)
-                .count("ping_url"),
-            0u)
+  EXPECT_EQ(
+      nlohmann::json::parse(http_get(d.port(), "/api/v1/monitors/backup").body).count("ping_url"),
+      0u)
       << "only the admin sees the token";
   const auto printed = run_lookout({"ping-url", "derived", "-c", d.config_path()});
   ASSERT_EQ(printed.code, 0) << printed.err;
@@ -147,6 +146,52 @@ TEST(Heartbeat, AfterKill9AJobDueMeanwhileIsLateAtOnceAndOneThatPingedIsNot) {
       << late.monitor("backup").dump();
   EXPECT_NE(late.monitor("backup")["cause"].get<std::string>().find("no ping since"),
             std::string::npos);
+}
+
+// lookout's own dead man's switch, pointed at a second lookout's heartbeat monitor: each
+// watches the other, and a wedged one is noticed by its peer.
+TEST(Heartbeat, TwoLookoutsWatchEachOther) {
+  constexpr char kWatchToken[] = "watch-a-token-canary-7f3e21";
+  TempDir dir_a, dir_b;
+  Daemon b(dir_b,
+           fmt::format(R"([[monitor]]
+name = "lookout-a"
+type = "heartbeat"
+public = true
+token = "{}"
+period = "1s"
+grace = "1s"
+)",
+                       kWatchToken),
+           kServer);
+  b.start();
+  const auto state = [&] { return b.monitor("lookout-a").value("state", ""); };
+  Daemon a(dir_a,
+           fmt::format("[heartbeat]\nurl = \"http://127.0.0.1:{}/ping/{}\"\nevery = \"1s\"\n",
+                       b.port(), kWatchToken),
+           kServer);
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return state() == "up"; }, 5000ms)) << b.monitor("lookout-a").dump();
+  const auto last_success = [&] {
+    const std::string m = a.metrics();
+    const std::string name = "\nlookout_heartbeat_last_success_timestamp_seconds ";
+    const auto at = m.find(name);
+    return at == std::string::npos ? -1.0 : std::stod(m.substr(at + name.size()));
+  };
+  ASSERT_TRUE(wait_until([&] { return last_success() > 1.7e9; }, 5000ms)) << a.metrics();
+
+  // Wedged (stopped, as a process that hangs): no request goes out, and the peer says so.
+  a.process().signal(SIGSTOP);
+  ASSERT_TRUE(wait_until([&] { return state() == "down"; }, 8000ms))
+      << b.monitor("lookout-a").dump();
+  EXPECT_NE(b.monitor("lookout-a")["cause"].get<std::string>().find("no ping since"),
+            std::string::npos);
+  a.process().signal(SIGCONT);
+  ASSERT_TRUE(wait_until([&] { return state() == "up"; }, 5000ms));
+
+  // The check's URL holds its token: never in a log or the metrics.
+  for (const std::string& text : {a.process().err(), a.process().out(), a.metrics()})
+    EXPECT_EQ(text.find(kWatchToken), std::string::npos);
 }
 
 }  // namespace

@@ -313,7 +313,8 @@ type = "smtp"
 )");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(
-      messages(r)[0].find("unknown monitor type \"smtp\"; use http, journey, cert, dns, latency or heartbeat"),
+      messages(r)[0].find(
+          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency or heartbeat"),
       std::string::npos);
 }
 
@@ -715,6 +716,44 @@ TEST(AlertingConfig, MaintenanceTimesOutOfRangeOrMalformedAreErrors) {
   EXPECT_TRUE(parse("[[maintenance]]\nmonitors = [\"*\"]\nstart = "
                     "\"2026-12-01T02:00:00+05:30\"\nduration = \"1h\"\n")
                   .ok());
+}
+
+TEST(Config, HeartbeatUrlIsASecretAndEveryDefaultsToAMinute) {
+  auto r = parse(std::string(kMinimal) +
+                 "[heartbeat]\nurl = \"https://hc-ping.test/5f0e-canary-uuid\"\n");
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  ASSERT_TRUE(r.config->heartbeat);
+  EXPECT_EQ(r.config->heartbeat->url.reveal(), "https://hc-ping.test/5f0e-canary-uuid");
+  EXPECT_TRUE(r.config->heartbeat->url.is_secret()) << "its token is in it, even inline";
+  EXPECT_EQ(r.config->heartbeat->every, Duration{60'000});
+  EXPECT_EQ(r.config->redactor->apply("GET https://hc-ping.test/5f0e-canary-uuid"), "GET ***");
+  ASSERT_EQ(r.inline_secrets.size(), 1u);
+
+  r = parse(std::string(kMinimal) + "[heartbeat]\nurl = \"${env:DEADMAN}\"\nevery = \"30s\"\n",
+            {{"DEADMAN", "http://127.0.0.1:9/ping/abc"}});
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_EQ(r.config->heartbeat->every, Duration{30'000});
+  EXPECT_FALSE(parse(kMinimal).config->heartbeat) << "no [heartbeat], no requests";
+}
+
+TEST(Config, HeartbeatErrorsNameWhere) {
+  auto r = parse(std::string(kMinimal) + "[heartbeat]\nevery = \"1m\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(testing::PrintToString(messages(r)).find("test.toml:6:1: [heartbeat] needs url"),
+            std::string::npos)
+      << testing::PrintToString(messages(r));
+  r = parse(std::string(kMinimal) + "[heartbeat]\nurl = \"hc-ping.test/x\"\nevery = \"100ms\"\n");
+  ASSERT_FALSE(r.ok());
+  const std::string all = testing::PrintToString(messages(r));
+  EXPECT_NE(all.find("test.toml:7:7: heartbeat.url *** must be a URL that starts with https:// "
+                     "or http://"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("test.toml:8:9: heartbeat.every must be at least 1s"), std::string::npos)
+      << all;
+  r = parse(std::string(kMinimal) + "[heartbeat]\nurl = \"https://x.test/\"\nevry = \"1m\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(testing::PrintToString(messages(r)).find("evry"), std::string::npos);
 }
 
 }  // namespace
