@@ -75,6 +75,7 @@ void HeartbeatTracker::restore(WallTime last_ping, bool up) {
 
 std::optional<ProbeResult> HeartbeatTracker::on_ping(const Ping& ping) {
   last_any_ping_ = ping.at;
+  if (!ping.body.empty()) last_message_ = PingMessage{ping.at, ping.body};
   if (ping.kind == Ping::Kind::kLog) return std::nullopt;
   if (ping.kind == Ping::Kind::kStart) {
     if (starts_.size() >= kMaxOpenStarts && starts_.count(ping.rid) == 0) {

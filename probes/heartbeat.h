@@ -25,6 +25,12 @@ struct Ping {
 
 inline constexpr size_t kMaxPingBody = 10 * 1024;
 
+// What a job said with a ping (its POST body, any kind of ping), shown with the admin token.
+struct PingMessage {
+  WallTime at;
+  std::string text;
+};
+
 // The ping a path suffix names: "" (success), "start", "fail", "log", or an exit status
 // "0".."255"; nullopt for anything else (answered 404 like an unknown path).
 std::optional<Ping> ping_of(std::string_view suffix);
@@ -57,6 +63,7 @@ class HeartbeatTracker {
   ProbeResult overdue(WallTime now);
 
   std::optional<WallTime> last_ping() const { return last_ping_; }
+  const std::optional<PingMessage>& last_message() const { return last_message_; }
   // When the next ping is due (without grace), for the API; none before the first ping.
   std::optional<WallTime> next_due() const;
 
@@ -65,6 +72,7 @@ class HeartbeatTracker {
   const HeartbeatSpec& spec_;
   std::optional<WallTime> last_ping_;      // the last success or failure
   std::optional<WallTime> last_any_ping_;  // also starts and log messages
+  std::optional<PingMessage> last_message_;
   bool up_ = false;
   std::map<std::string, WallTime> starts_;  // by rid ("" without one)
   std::optional<WallTime> runtime_deadline() const;

@@ -45,8 +45,7 @@ std::unique_ptr<httplib::Server> make_http_server(const ServerConfig& cfg) {
 }  // namespace
 
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-                     Storage& storage, HealthFn health, AckFn ack, AcceptFn accept,
-                     PingFn ping)
+                     Storage& storage, HealthFn health, AckFn ack, AcceptFn accept, PingFn ping)
     : cfg_(cfg),
       clock_(clock),
       snapshots_(snapshots),
@@ -151,13 +150,17 @@ void WebServer::routes() {
   });
   // A private monitor answers exactly like a name that does not exist.
   svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200}))", [this](const httplib::Request& req,
-                                                          httplib::Response& res) {
+                                                            httplib::Response& res) {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     const MonitorView* m = snap->find(req.matches[1].str(), admin);
     if (m == nullptr) return json_error(res, 404, "not found");
     nlohmann::json j = monitor_status_json(*m, *storage_.summaries().get());
-    if (admin && m->ping_token) j["ping_url"] = cfg_.public_url + "/ping/" + m->ping_token->reveal();
+    if (admin && m->ping_token)
+      j["ping_url"] = cfg_.public_url + "/ping/" + m->ping_token->reveal();
+    if (admin && m->last_message) {
+      j["last_message"] = {{"at", rfc3339(m->last_message->at)}, {"text", m->last_message->text}};
+    }
     res.set_content(j.dump(), "application/json");
   });
   svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/history)", [this](const httplib::Request& req,

@@ -18,6 +18,7 @@
 #include "core/published.h"
 #include "core/scheduler.h"
 #include "core/secret.h"
+#include "probes/heartbeat.h"
 #include "probes/probe.h"
 
 namespace lookout {
@@ -43,6 +44,7 @@ struct MonitorView {
   // heartbeat monitors: the last success or failure reported, and when the next ping is due.
   std::optional<WallTime> last_ping, next_due;
   std::optional<Secret> ping_token;  // shown only to the admin, as ping_url
+  std::optional<PingMessage> last_message;  // shown only to the admin
 };
 
 struct Snapshot {

@@ -70,6 +70,20 @@ TEST(Heartbeat, PingsSetTheStateALateJobGoesDownAndTheTokenStaysSecret) {
   EXPECT_EQ(ping(d.port(), fmt::format("/ping/{}/fail", kToken), "disk full\nat /var").status, 200);
   ASSERT_TRUE(wait_until([&] { return state_of(d) == "down"; }, 5000ms));
   EXPECT_EQ(d.monitor("backup")["cause"], "disk full");
+  // The whole message is the admin's to read; a log message changes no state.
+  const httplib::Headers admin{{"Authorization", fmt::format("Bearer {}", kAdmin)}};
+  const auto message = [&] {
+    return nlohmann::json::parse(http_get(d.port(), "/api/v1/monitors/backup", admin).body)
+        .value("last_message", nlohmann::json::object())
+        .value("text", "");
+  };
+  EXPECT_EQ(message(), "disk full\nat /var");
+  EXPECT_EQ(nlohmann::json::parse(http_get(d.port(), "/api/v1/monitors/backup").body)
+                .count("last_message"),
+            0u);
+  EXPECT_EQ(ping(d.port(), fmt::format("/ping/{}/log", kToken), "retrying in 5 min").status, 200);
+  ASSERT_TRUE(wait_until([&] { return message() == "retrying in 5 min"; }, 5000ms));
+  EXPECT_EQ(state_of(d), "down");
   ping(d.port(), fmt::format("/ping/{}/0", kToken));
   ASSERT_TRUE(wait_until([&] { return state_of(d) == "up"; }, 5000ms));
   ping(d.port(), fmt::format("/ping/{}/3", kToken));
@@ -77,7 +91,6 @@ TEST(Heartbeat, PingsSetTheStateALateJobGoesDownAndTheTokenStaysSecret) {
   EXPECT_EQ(d.monitor("backup")["cause"], "the job exited with status 3");
 
   // The admin sees the ping URL; the derived token is the one `lookout ping-url` prints.
-  httplib::Headers admin{{"Authorization", fmt::format("Bearer {}", kAdmin)}};
   auto one = http_get(d.port(), "/api/v1/monitors/backup", admin);
   EXPECT_EQ(nlohmann::json::parse(one.body)["ping_url"],
             fmt::format("https://status.test/ping/{}", kToken));
