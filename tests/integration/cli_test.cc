@@ -267,7 +267,20 @@ TEST(Cli, EveryExampleConfigIsValidWithItsSecretsSet) {
       {"TWILIO_SID", "AC1"},
       {"TWILIO_TOKEN", "t"},
       {"JOURNEY_USER", "ops@acme.example"},
-      {"JOURNEY_PASS", "pw"}};
+      {"JOURNEY_PASS", "pw"},
+      {"BACKUP_PING_TOKEN", "backup-ping-token-0123456789"},
+      {"PAGERDUTY_ROUTING_KEY", "R0123456789abcdef0123456789abcde"},
+      {"PAGERDUTY_WEBHOOK_SECRET", "whsec"},
+      {"SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/x"},
+      {"DEADMAN_URL", "https://hc-ping.com/5f0e0000-0000-0000-0000-000000000000"},
+      {"OPSGENIE_API_KEY", "k"},
+      {"TEAMS_WORKFLOW_URL", "https://prod.westeurope.logic.azure.com/workflows/x"},
+      {"DISCORD_WEBHOOK_URL", "https://discord.com/api/webhooks/1/t"},
+      {"TELEGRAM_BOT_TOKEN", "123:abc"},
+      {"MATRIX_ACCESS_TOKEN", "syt_x"},
+      {"PUSHOVER_APP_TOKEN", "a"},
+      {"PUSHOVER_USER_KEY", "u"},
+      {"GOTIFY_APP_TOKEN", "g"}};
   int checked = 0;
   for (const auto& e :
        std::filesystem::directory_iterator(std::string(LOOKOUT_SOURCE_DIR) + "/examples")) {
