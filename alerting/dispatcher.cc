@@ -256,7 +256,8 @@ void Dispatcher::refresh_stats() {
   for (const auto& [id, it] : items_) {
     if (!stats_.oldest_pending || it.row.created < *stats_.oldest_pending)
       stats_.oldest_pending = it.row.created;
-    if (it.scheduled && (!stats_.oldest_due || from_unix_ms(it.first_due_ms) < *stats_.oldest_due)) {
+    if (it.scheduled &&
+        (!stats_.oldest_due || from_unix_ms(it.first_due_ms) < *stats_.oldest_due)) {
       stats_.oldest_due = from_unix_ms(it.first_due_ms);
       stats_.oldest_due_channel = it.row.channel;
     }

@@ -421,10 +421,11 @@ const std::set<std::string>& common_monitor_keys() {
 
 namespace {
 
-const std::set<std::string> kTopKeys{"server",  "storage",     "defaults", "monitor", "scheduler",
+const std::set<std::string> kTopKeys{"server",  "storage",     "defaults", "monitor",  "scheduler",
                                      "channel", "maintenance", "route",    "heartbeat"};
-const std::set<std::string> kServerKeys{"listen",      "title",      "public_url", "admin_token",
-                                        "max_request", "rate_limit", "tls_cert",   "tls_key", "ping_rate_limit"};
+const std::set<std::string> kServerKeys{"listen",      "title",       "public_url",
+                                        "admin_token", "max_request", "rate_limit",
+                                        "tls_cert",    "tls_key",     "ping_rate_limit"};
 const std::set<std::string> kStorageKeys{"path",      "keep_raw",     "keep_minutes", "keep_hours",
                                          "keep_days", "keep_rollups", "max_backlog"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};

@@ -93,10 +93,10 @@ struct ServerConfig {
   // HTTPS with this certificate chain and key (PEM), and HSTS on every answer; plain HTTP when
   // unset.
   std::string tls_cert, tls_key;
-  uint64_t max_request = 64 * 1024;  // bytes
-  int rate_limit = 10;               // requests per client address on /ack and admin calls...
-  Duration rate_window{60'000};      // ...per this window
-  int ping_rate_limit = 60;          // pings per heartbeat token...
+  uint64_t max_request = 64 * 1024;   // bytes
+  int rate_limit = 10;                // requests per client address on /ack and admin calls...
+  Duration rate_window{60'000};       // ...per this window
+  int ping_rate_limit = 60;           // pings per heartbeat token...
   Duration ping_rate_window{60'000};  // ...per this window; beyond it 429
 };
 

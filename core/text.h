@@ -31,7 +31,8 @@ inline std::string shorten(std::string_view s, size_t n = 100, std::string_view 
 
 // `s` with &, <, > and " as entities: text and attribute values in the HTML that chat providers
 // render (Telegram, Matrix), so a cause from the network cannot open a tag or end an href.
-inline std::string html_escape(std::string_view s) {
+// Without `quotes`, " stays as it is (Slack's mrkdwn escapes only &, < and >).
+inline std::string html_escape(std::string_view s, bool quotes = true) {
   std::string out;
   out.reserve(s.size());
   for (const char c : s) {
@@ -46,7 +47,7 @@ inline std::string html_escape(std::string_view s) {
         out += "&gt;";
         break;
       case '"':
-        out += "&quot;";
+        out += quotes ? "&quot;" : "\"";
         break;
       default:
         out += c;

@@ -41,8 +41,7 @@ void Daemon::arm_ping_deadline(MonitorId id) {
     m.ping_deadline->stop();
     return;
   }
-  const auto wait =
-      std::max(Duration{0}, std::chrono::ceil<Duration>(*deadline - clock_.wall()));
+  const auto wait = std::max(Duration{0}, std::chrono::ceil<Duration>(*deadline - clock_.wall()));
   m.ping_deadline->start(wait, [this, id] {
     auto it = monitors_.find(id);
     if (it == monitors_.end()) return;

@@ -79,9 +79,8 @@ std::optional<ProbeResult> HeartbeatTracker::on_ping(const Ping& ping) {
   if (ping.kind == Ping::Kind::kLog) return std::nullopt;
   if (ping.kind == Ping::Kind::kStart) {
     if (starts_.size() >= kMaxOpenStarts && starts_.count(ping.rid) == 0) {
-      starts_.erase(std::min_element(starts_.begin(), starts_.end(), [](auto& a, auto& b) {
-                      return a.second < b.second;
-                    }));
+      starts_.erase(std::min_element(starts_.begin(), starts_.end(),
+                                     [](auto& a, auto& b) { return a.second < b.second; }));
     }
     starts_[ping.rid] = ping.at;
     return std::nullopt;

@@ -43,7 +43,7 @@ struct MonitorView {
   std::optional<Duration> slo_budget, slo_window;
   // heartbeat monitors: the last success or failure reported, and when the next ping is due.
   std::optional<WallTime> last_ping, next_due;
-  std::optional<Secret> ping_token;  // shown only to the admin, as ping_url
+  std::optional<Secret> ping_token;         // shown only to the admin, as ping_url
   std::optional<PingMessage> last_message;  // shown only to the admin
 };
 

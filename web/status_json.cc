@@ -21,8 +21,7 @@ nlohmann::json monitor_status_json(const MonitorView& m, const SummaryMap& histo
   j["type"] = m.type;
   j["state"] = to_string(m.state);
   j["since"] = m.since ? nlohmann::json(rfc3339(*m.since)) : nlohmann::json(nullptr);
-  j["last_check"] =
-      m.last_check ? nlohmann::json(rfc3339(*m.last_check)) : nlohmann::json(nullptr);
+  j["last_check"] = m.last_check ? nlohmann::json(rfc3339(*m.last_check)) : nlohmann::json(nullptr);
   j["latency_ms"] = m.latency_us ? nlohmann::json(static_cast<double>(*m.latency_us) / 1000.0)
                                  : nlohmann::json(nullptr);
   j["cause"] = m.cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.cause);

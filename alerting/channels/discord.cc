@@ -28,7 +28,7 @@ std::string footer(const Notice& n) {
   return line;
 }
 
-json single(const Notice& n, WallTime at, const std::string& public_url) {
+json discord_single(const Notice& n, WallTime at, const std::string& public_url) {
   json embed = {
       {"color", discord_colour(n)}, {"timestamp", rfc3339(at)}, {"footer", {{"text", footer(n)}}}};
   if (n.test) {
@@ -51,7 +51,7 @@ json single(const Notice& n, WallTime at, const std::string& public_url) {
 }
 
 // "**[DOWN api\-000](page)** expected status 200, got 503 · since 02:00:00Z · [acknowledge](ack)"
-std::string storm_line(const Notice& n) {
+std::string discord_storm_line(const Notice& n) {
   std::string line =
       fmt::format("**[{}]({})**", discord_escape(n.label + " " + n.monitor), n.monitor_url);
   if (!n.cause.empty() && !n.resolved()) line += " " + discord_escape(n.cause);
@@ -60,7 +60,7 @@ std::string storm_line(const Notice& n) {
   return line;
 }
 
-json storm(const Digest& d, WallTime at) {
+json discord_storm(const Digest& d, WallTime at) {
   // Lines that would pass the description's limit (long causes, a long public_url) are
   // counted with the rest that the status page lists.
   const auto more = [&d](size_t dropped) {
@@ -69,7 +69,7 @@ json storm(const Digest& d, WallTime at) {
   std::string description;
   size_t shown = 0;
   for (const auto& n : d.shown) {
-    const std::string line = storm_line(n) + "\n";
+    const std::string line = discord_storm_line(n) + "\n";
     if (description.size() + line.size() + more(d.shown.size()).size() > kDescriptionMax) break;
     description += line;
     ++shown;
@@ -105,10 +105,11 @@ std::string discord_escape(std::string_view s) {
 
 std::string discord_body(const Batch& rows, const std::string& public_url) {
   if (rows.size() == 1)
-    return single(notice_of(rows.front(), public_url), rows.front().created, public_url).dump();
+    return discord_single(notice_of(rows.front(), public_url), rows.front().created, public_url)
+        .dump();
   WallTime latest = rows.front().created;
   for (const auto& r : rows) latest = std::max(latest, r.created);
-  return storm(digest_of(rows, public_url), latest).dump();
+  return discord_storm(digest_of(rows, public_url), latest).dump();
 }
 
 HttpPost discord_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url) {

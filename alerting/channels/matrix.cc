@@ -28,18 +28,19 @@ struct Text {
   void line(const std::string& p) { line(p, html_escape(p)); }
 };
 
-std::string a(const std::string& url, const std::string& text) {
+std::string matrix_link(const std::string& url, const std::string& text) {
   return fmt::format("<a href=\"{}\">{}</a>", html_escape(url), html_escape(text));
 }
 
-Text single(const Notice& n, const std::string& public_url) {
+Text matrix_single(const Notice& n, const std::string& public_url) {
   Text t;
   if (n.test) {
     t.line(n.title(), "<b>" + html_escape(n.title()) + "</b>");
     t.line(
         "This is a test notification from lookout: nothing is wrong, and this channel "
         "delivers.");
-    t.line("Status page: " + status_url(public_url), a(status_url(public_url), "Open status page"));
+    t.line("Status page: " + status_url(public_url),
+           matrix_link(status_url(public_url), "Open status page"));
     return t;
   }
   const std::string title = n.label + " " + n.monitor;
@@ -53,21 +54,21 @@ Text single(const Notice& n, const std::string& public_url) {
   if (!n.type.empty()) context += " · " + n.type;
   t.line(context, "<i>" + html_escape(context) + "</i>");
   std::string plain = "Monitor page: " + n.monitor_url;
-  std::string html = a(n.monitor_url, "Open monitor");
+  std::string html = matrix_link(n.monitor_url, "Open monitor");
   if (!n.ack_url.empty()) {
     plain += "\nAcknowledge: " + n.ack_url;
-    html += " · " + a(n.ack_url, "Acknowledge");
+    html += " · " + matrix_link(n.ack_url, "Acknowledge");
   }
   t.line(plain, html);
   return t;
 }
 
-Text storm(const Digest& d) {
+Text matrix_storm(const Digest& d) {
   Text t;
   t.line(d.title, "<b>" + html_escape(d.title) + "</b>");
   for (const auto& n : d.shown) {
     const std::string title = n.label + " " + n.monitor;
-    std::string plain = title, html = a(n.monitor_url, title);
+    std::string plain = title, html = matrix_link(n.monitor_url, title);
     if (!n.cause.empty() && !n.resolved()) {
       plain += ": " + n.cause;
       html += " " + html_escape(n.cause);
@@ -78,15 +79,16 @@ Text storm(const Digest& d) {
     html += since;
     if (!n.ack_url.empty()) {
       plain += " · acknowledge: " + n.ack_url;
-      html += " · " + a(n.ack_url, "acknowledge");
+      html += " · " + matrix_link(n.ack_url, "acknowledge");
     }
     t.line(plain, html);
   }
   if (d.more > 0) {
-    t.line(fmt::format("... and {} more: {}", d.more, d.status_url),
-           fmt::format("... and {} more on {}", d.more, a(d.status_url, "the status page")));
+    t.line(
+        fmt::format("... and {} more: {}", d.more, d.status_url),
+        fmt::format("... and {} more on {}", d.more, matrix_link(d.status_url, "the status page")));
   } else {
-    t.line("Status page: " + d.status_url, a(d.status_url, "Open status page"));
+    t.line("Status page: " + d.status_url, matrix_link(d.status_url, "Open status page"));
   }
   return t;
 }
@@ -94,8 +96,8 @@ Text storm(const Digest& d) {
 }  // namespace
 
 std::string matrix_message(const Batch& rows, const std::string& public_url) {
-  const Text t = rows.size() == 1 ? single(notice_of(rows.front(), public_url), public_url)
-                                  : storm(digest_of(rows, public_url));
+  const Text t = rows.size() == 1 ? matrix_single(notice_of(rows.front(), public_url), public_url)
+                                  : matrix_storm(digest_of(rows, public_url));
   return json{{"msgtype", "m.text"},
               {"body", t.plain},
               {"format", "org.matrix.custom.html"},

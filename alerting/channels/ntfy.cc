@@ -13,8 +13,8 @@ namespace lookout {
 namespace {
 
 // ntfy's default message limit: a longer body is kept as an attachment, not shown.
-constexpr size_t kMaxBody = 4096;
-constexpr size_t kMaxTitle = 250;
+constexpr size_t kNtfyMaxBody = 4096;
+constexpr size_t kNtfyMaxTitle = 250;
 // 45 bytes are 60 base64 characters: with "=?UTF-8?B?" and "?=", RFC 2047's 75 at most.
 constexpr size_t kWordBytes = 45;
 
@@ -51,7 +51,7 @@ std::string ack_action(const std::string& url) {
 }
 
 // Every value on one line, whatever the config or a payload held.
-std::string header(std::string_view name, const std::string& value) {
+std::string ntfy_header(std::string_view name, const std::string& value) {
   return fmt::format("{}: {}", name, one_line(value, std::string::npos));
 }
 
@@ -100,15 +100,16 @@ HttpPost ntfy_request(const ChannelConfig& c, const Batch& rows, const std::stri
   }
   HttpPost r;
   r.url = c.url.reveal();
-  r.body = utf8_cut(body, kMaxBody);
-  r.headers = {
-      "Content-Type: text/plain; charset=utf-8",
-      header("Title", ntfy_header_value(utf8_cut(one_line(title, std::string::npos), kMaxTitle))),
-      fmt::format("Priority: {}", look.priority), fmt::format("Tags: {}", look.tag),
-      header("Click", click)};
-  if (!actions.empty()) r.headers.push_back(header("Actions", actions));
+  r.body = utf8_cut(body, kNtfyMaxBody);
+  r.headers = {"Content-Type: text/plain; charset=utf-8",
+               ntfy_header("Title", ntfy_header_value(utf8_cut(one_line(title, std::string::npos),
+                                                               kNtfyMaxTitle))),
+               fmt::format("Priority: {}", look.priority), fmt::format("Tags: {}", look.tag),
+               ntfy_header("Click", click)};
+  if (!actions.empty()) r.headers.push_back(ntfy_header("Actions", actions));
   const auto& spec = c.spec_as<NtfySpec>();
-  if (spec.token) r.headers.push_back(header("Authorization", "Bearer " + spec.token->reveal()));
+  if (spec.token)
+    r.headers.push_back(ntfy_header("Authorization", "Bearer " + spec.token->reveal()));
   return r;
 }
 

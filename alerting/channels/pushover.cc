@@ -15,9 +15,9 @@ namespace lookout {
 namespace {
 
 // Pushover's limits, in characters; cutting by bytes keeps within them.
-constexpr size_t kMaxTitle = 250;
-constexpr size_t kMaxMessage = 1024;
-constexpr size_t kMaxUrlTitle = 100;
+constexpr size_t kPushoverMaxTitle = 250;
+constexpr size_t kPushoverMaxMessage = 1024;
+constexpr size_t kPushoverMaxUrlTitle = 100;
 // Incidents whose receipts are kept: a channel that never sees a resolution (a route without
 // on_resolve) forgets the oldest rather than grow.
 constexpr size_t kMaxRemembered = 1000;
@@ -90,10 +90,10 @@ HttpPost pushover_request(const ChannelConfig& c, const Batch& rows,
   std::vector<std::pair<std::string, std::string>> form{
       {"token", spec.token.reveal()},
       {"user", spec.user.reveal()},
-      {"title", utf8_cut(title, kMaxTitle)},
-      {"message", utf8_cut(message, kMaxMessage)},
+      {"title", utf8_cut(title, kPushoverMaxTitle)},
+      {"message", utf8_cut(message, kPushoverMaxMessage)},
       {"url", url},
-      {"url_title", utf8_cut(url_title, kMaxUrlTitle)},
+      {"url_title", utf8_cut(url_title, kPushoverMaxUrlTitle)},
       {"priority", std::to_string(priority)}};
   if (priority == 2) {
     std::string tags;

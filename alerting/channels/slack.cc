@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace lookout {
 namespace {
 
@@ -35,7 +37,7 @@ json context(const Notice& n) {
   return {{"type", "context"}, {"elements", json::array({mrkdwn(slack_escape(line))})}};
 }
 
-json single(const Notice& n, const std::string& public_url) {
+json slack_single(const Notice& n, const std::string& public_url) {
   json blocks = json::array();
   if (n.test) {
     blocks.push_back(header(n.title()));
@@ -67,7 +69,7 @@ json single(const Notice& n, const std::string& public_url) {
 }
 
 // "*<page|DOWN api-000>* expected status 200, got 503 · since 02:00:00Z · <ack|acknowledge>"
-std::string storm_line(const Notice& n) {
+std::string slack_storm_line(const Notice& n) {
   std::string line = "*" + link(n.monitor_url, n.label + " " + n.monitor) + "*";
   if (!n.cause.empty() && !n.resolved()) line += " " + slack_escape(n.cause);
   line += fmt::format(" · {} {}", n.resolved() ? "started" : "since", time_of_day(n.since));
@@ -75,10 +77,10 @@ std::string storm_line(const Notice& n) {
   return line;
 }
 
-json storm(const Digest& d) {
+json slack_storm(const Digest& d) {
   json blocks = json::array({header(d.title)});
   for (const auto& n : d.shown)
-    blocks.push_back({{"type", "section"}, {"text", mrkdwn(storm_line(n))}});
+    blocks.push_back({{"type", "section"}, {"text", mrkdwn(slack_storm_line(n))}});
   if (d.more > 0) {
     blocks.push_back({{"type", "section"},
                       {"text", mrkdwn(fmt::format("... and {} more on {}", d.more,
@@ -92,30 +94,11 @@ json storm(const Digest& d) {
 
 }  // namespace
 
-std::string slack_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string slack_escape(std::string_view s) { return html_escape(s, false); }
 
 std::string slack_body(const Batch& rows, const std::string& public_url) {
-  if (rows.size() == 1) return single(notice_of(rows.front(), public_url), public_url).dump();
-  return storm(digest_of(rows, public_url)).dump();
+  if (rows.size() == 1) return slack_single(notice_of(rows.front(), public_url), public_url).dump();
+  return slack_storm(digest_of(rows, public_url)).dump();
 }
 
 HttpPost slack_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url) {

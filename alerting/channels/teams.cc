@@ -49,7 +49,7 @@ json message(json body, json actions) {
                            {"actions", std::move(actions)}}}}})}};
 }
 
-json single(const Notice& n, const std::string& public_url) {
+json teams_single(const Notice& n, const std::string& public_url) {
   if (n.test) {
     return message(
         json::array({title(n.title(), colour(n)),
@@ -73,7 +73,7 @@ json single(const Notice& n, const std::string& public_url) {
 }
 
 // "**[DOWN api-000](page)** expected status 200, got 503 · since 02:00:00Z · [acknowledge](ack)"
-std::string storm_line(const Notice& n) {
+std::string teams_storm_line(const Notice& n) {
   std::string line = fmt::format("**[{} {}]({})**", n.label, n.monitor, n.monitor_url);
   if (!n.cause.empty() && !n.resolved()) line += " " + n.cause;
   line += fmt::format(" · {} {}", n.resolved() ? "started" : "since", time_of_day(n.since));
@@ -81,9 +81,9 @@ std::string storm_line(const Notice& n) {
   return line;
 }
 
-json storm(const Digest& d) {
+json teams_storm(const Digest& d) {
   json body = json::array({title(d.title, colour(d.shown.front()))});
-  for (const auto& n : d.shown) body.push_back(text(storm_line(n)));
+  for (const auto& n : d.shown) body.push_back(text(teams_storm_line(n)));
   if (d.more > 0)
     body.push_back(
         text(fmt::format("... and {} more on [the status page]({})", d.more, d.status_url)));
@@ -93,8 +93,8 @@ json storm(const Digest& d) {
 }  // namespace
 
 std::string teams_body(const Batch& rows, const std::string& public_url) {
-  if (rows.size() == 1) return single(notice_of(rows.front(), public_url), public_url).dump();
-  return storm(digest_of(rows, public_url)).dump();
+  if (rows.size() == 1) return teams_single(notice_of(rows.front(), public_url), public_url).dump();
+  return teams_storm(digest_of(rows, public_url)).dump();
 }
 
 HttpPost teams_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url) {

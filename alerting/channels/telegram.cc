@@ -13,16 +13,16 @@ namespace {
 
 using nlohmann::json;
 
-std::string a(const std::string& url, const std::string& text) {
+std::string telegram_link(const std::string& url, const std::string& text) {
   return fmt::format("<a href=\"{}\">{}</a>", html_escape(url), html_escape(text));
 }
 
-std::string single(const Notice& n, const std::string& public_url) {
+std::string telegram_single(const Notice& n, const std::string& public_url) {
   if (n.test) {
     return fmt::format(
         "<b>{}</b>\nThis is a test notification from lookout: nothing is wrong, and this "
         "channel delivers.\n{}",
-        html_escape(n.title()), a(status_url(public_url), "Open status page"));
+        html_escape(n.title()), telegram_link(status_url(public_url), "Open status page"));
   }
   std::string out = fmt::format("<b>{}</b>\n", html_escape(n.label + " " + n.monitor));
   out += "Monitor: " + html_escape(n.monitor) + "\n";
@@ -33,28 +33,28 @@ std::string single(const Notice& n, const std::string& public_url) {
   if (!n.group.empty()) context += " · " + n.group;
   if (!n.type.empty()) context += " · " + n.type;
   out += "<i>" + html_escape(context) + "</i>\n";
-  out += a(n.monitor_url, "Open monitor");
-  if (!n.ack_url.empty()) out += " · " + a(n.ack_url, "Acknowledge");
+  out += telegram_link(n.monitor_url, "Open monitor");
+  if (!n.ack_url.empty()) out += " · " + telegram_link(n.ack_url, "Acknowledge");
   return out;
 }
 
 // "<a href=page>DOWN api-000</a> expected status 200, got 503 · since 02:00:00Z · <a
 // href=ack>acknowledge</a>". Causes are cut shorter than in a single message: ten lines
 // stay well within the 4096 characters of a message.
-std::string storm_line(const Notice& n) {
-  std::string line = a(n.monitor_url, n.label + " " + n.monitor);
+std::string telegram_storm_line(const Notice& n) {
+  std::string line = telegram_link(n.monitor_url, n.label + " " + n.monitor);
   if (!n.cause.empty() && !n.resolved()) line += " " + html_escape(one_line(n.cause, 120));
   line += fmt::format(" · {} {}", n.resolved() ? "started" : "since", time_of_day(n.since));
-  if (!n.ack_url.empty()) line += " · " + a(n.ack_url, "acknowledge");
+  if (!n.ack_url.empty()) line += " · " + telegram_link(n.ack_url, "acknowledge");
   return line;
 }
 
-std::string storm(const Digest& d) {
+std::string telegram_storm(const Digest& d) {
   std::string out = "<b>" + html_escape(d.title) + "</b>";
-  for (const auto& n : d.shown) out += "\n" + storm_line(n);
-  out += d.more > 0
-             ? fmt::format("\n... and {} more on {}", d.more, a(d.status_url, "the status page"))
-             : "\n" + a(d.status_url, "Open status page");
+  for (const auto& n : d.shown) out += "\n" + telegram_storm_line(n);
+  out += d.more > 0 ? fmt::format("\n... and {} more on {}", d.more,
+                                  telegram_link(d.status_url, "the status page"))
+                    : "\n" + telegram_link(d.status_url, "Open status page");
   return out;
 }
 
@@ -112,8 +112,8 @@ bool says_ok(const std::string& answer) {
 }  // namespace
 
 std::string telegram_text(const Batch& rows, const std::string& public_url) {
-  if (rows.size() == 1) return single(notice_of(rows.front(), public_url), public_url);
-  return storm(digest_of(rows, public_url));
+  if (rows.size() == 1) return telegram_single(notice_of(rows.front(), public_url), public_url);
+  return telegram_storm(digest_of(rows, public_url));
 }
 
 HttpPost telegram_request(const ChannelConfig& c, const Batch& rows,

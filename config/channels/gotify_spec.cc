@@ -5,12 +5,12 @@
 namespace lookout::config_detail {
 namespace {
 
-const std::set<std::string>& keys() {
+const std::set<std::string>& gotify_keys() {
   static const std::set<std::string> k{"url", "token"};
   return k;
 }
 
-std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
+std::shared_ptr<const ChannelSpec> parse_gotify(ChannelKeys& k) {
   auto spec = std::make_shared<GotifySpec>();
   // Gotify is self-hosted: there is no public server to fall back to.
   k.url("url", {"https://", "http://"});
@@ -20,6 +20,6 @@ std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
 
 }  // namespace
 
-extern const ChannelParser kGotifyChannel{"gotify", &keys, &parse};
+extern const ChannelParser kGotifyChannel{"gotify", &gotify_keys, &parse_gotify};
 
 }  // namespace lookout::config_detail

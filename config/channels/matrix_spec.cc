@@ -7,12 +7,12 @@
 namespace lookout::config_detail {
 namespace {
 
-const std::set<std::string>& keys() {
+const std::set<std::string>& matrix_keys() {
   static const std::set<std::string> k{"url", "access_token", "room_id"};
   return k;
 }
 
-std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
+std::shared_ptr<const ChannelSpec> parse_matrix(ChannelKeys& k) {
   auto spec = std::make_shared<MatrixSpec>();
   Parser& p = k.parser();
   k.url("url", {"https://", "http://"});
@@ -34,6 +34,6 @@ std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
 
 }  // namespace
 
-extern const ChannelParser kMatrixChannel{"matrix", &keys, &parse};
+extern const ChannelParser kMatrixChannel{"matrix", &matrix_keys, &parse_matrix};
 
 }  // namespace lookout::config_detail

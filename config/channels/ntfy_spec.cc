@@ -7,7 +7,7 @@
 namespace lookout::config_detail {
 namespace {
 
-const std::set<std::string>& keys() {
+const std::set<std::string>& ntfy_keys() {
   static const std::set<std::string> k{"url", "token"};
   return k;
 }
@@ -22,7 +22,7 @@ bool names_topic(const std::string& url) {
   return slash != std::string::npos && slash + 1 < url.size() && url[slash + 1] != '?';
 }
 
-std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
+std::shared_ptr<const ChannelSpec> parse_ntfy(ChannelKeys& k) {
   auto spec = std::make_shared<NtfySpec>();
   k.url("url", {"https://", "http://"});
   const auto* n = k.table().get("url");
@@ -36,6 +36,6 @@ std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
 
 }  // namespace
 
-extern const ChannelParser kNtfyChannel{"ntfy", &keys, &parse};
+extern const ChannelParser kNtfyChannel{"ntfy", &ntfy_keys, &parse_ntfy};
 
 }  // namespace lookout::config_detail

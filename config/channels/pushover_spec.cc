@@ -5,12 +5,12 @@
 namespace lookout::config_detail {
 namespace {
 
-const std::set<std::string>& keys() {
+const std::set<std::string>& pushover_keys() {
   static const std::set<std::string> k{"url", "token", "user", "callback"};
   return k;
 }
 
-std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
+std::shared_ptr<const ChannelSpec> parse_pushover(ChannelKeys& k) {
   auto spec = std::make_shared<PushoverSpec>();
   k.url("url", {"https://", "http://"}, "https://api.pushover.net");
   if (auto v = k.credential("token")) spec->token = std::move(*v);
@@ -23,6 +23,6 @@ std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
 
 }  // namespace
 
-extern const ChannelParser kPushoverChannel{"pushover", &keys, &parse};
+extern const ChannelParser kPushoverChannel{"pushover", &pushover_keys, &parse_pushover};
 
 }  // namespace lookout::config_detail

@@ -8,7 +8,7 @@
 namespace lookout::config_detail {
 namespace {
 
-const std::set<std::string>& keys() {
+const std::set<std::string>& telegram_keys() {
   static const std::set<std::string> k{"url", "bot_token", "chat_id"};
   return k;
 }
@@ -28,7 +28,7 @@ std::optional<Secret> chat_id(Parser& p, const toml::node& n) {
   return v;
 }
 
-std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
+std::shared_ptr<const ChannelSpec> parse_telegram(ChannelKeys& k) {
   auto spec = std::make_shared<TelegramSpec>();
   k.url("url", {"https://", "http://"}, "https://api.telegram.org");
   if (auto v = k.credential("bot_token")) spec->bot_token = std::move(*v);
@@ -40,6 +40,6 @@ std::shared_ptr<const ChannelSpec> parse(ChannelKeys& k) {
 
 }  // namespace
 
-extern const ChannelParser kTelegramChannel{"telegram", &keys, &parse};
+extern const ChannelParser kTelegramChannel{"telegram", &telegram_keys, &parse_telegram};
 
 }  // namespace lookout::config_detail

@@ -8,8 +8,8 @@ namespace lookout::config_detail {
 namespace {
 
 const std::set<std::string>& heartbeat_keys() {
-  static const std::set<std::string> keys{"token", "period",      "schedule",
-                                          "tz",    "grace",       "max_runtime"};
+  static const std::set<std::string> keys{"token", "period", "schedule",
+                                          "tz",    "grace",  "max_runtime"};
   return keys;
 }
 
@@ -84,11 +84,11 @@ std::shared_ptr<const KindSpec> parse_heartbeat(Parser& p, const Layers& layers,
       spec->schedule = *v;
       std::string error;
       if (auto c = Calendar::parse(spec->schedule, spec->tz, error)) {
-        spec->calendar = std::make_shared<const Calendar>(std::move(*c));
+        spec->calendar = std::make_shared<const Calendar>(*c);
       } else {
-        p.error((error.find("zone") != std::string::npos && tz != nullptr ? tz : schedule)
-                    ->source(),
-                error);
+        p.error(
+            (error.find("zone") != std::string::npos && tz != nullptr ? tz : schedule)->source(),
+            error);
       }
     }
   } else if (tz != nullptr) {

@@ -13,8 +13,8 @@ extern const KindParser kLatencyKind;
 extern const KindParser kHeartbeatKind;
 
 namespace {
-const KindParser* const kKinds[] = {&kHttpKind, &kJourneyKind, &kCertKind, &kDnsKind,
-                                    &kLatencyKind, &kHeartbeatKind};
+const KindParser* const kKinds[] = {&kHttpKind, &kJourneyKind, &kCertKind,
+                                    &kDnsKind,  &kLatencyKind, &kHeartbeatKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }

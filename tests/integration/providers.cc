@@ -19,7 +19,7 @@ constexpr const char* kSlackBot = "B0LOOKOUT";
 constexpr const char* kTeamsFlow = "5e3c1a2b7d9f4e6a8b0c2d4e6f8a0b1c";
 constexpr const char* kDiscordWebhook = "1234567890123456789";
 
-std::string lower(std::string s) {
+std::string lower_case(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
@@ -34,7 +34,7 @@ std::string trim(const std::string& s) {
 // The media type of the request, lower case, without parameters ("application/json").
 std::string media_type(const httplib::Request& req) {
   const std::string ct = req.get_header_value("Content-Type");
-  return lower(trim(ct.substr(0, ct.find(';'))));
+  return lower_case(trim(ct.substr(0, ct.find(';'))));
 }
 
 std::optional<json> json_body(const httplib::Request& req) {
@@ -137,7 +137,7 @@ std::string decode_words(const std::string& v) {
     const std::string between(last, (*it)[0].first);
     if (!(after_word && trim(between).empty())) out += between;
     const std::string text = (*it)[2];
-    if (lower((*it)[1]) == "b") {
+    if (lower_case((*it)[1]) == "b") {
       out += base64_decode(text);
     } else {
       for (size_t i = 0; i < text.size(); ++i) {
@@ -593,7 +593,7 @@ std::string telegram_html_error(const std::string& html, std::string& plain) {
     }
     const std::string inner = html.substr(i + 1, close - i - 1);
     if (!inner.empty() && inner[0] == '/') {
-      const std::string name = lower(trim(inner.substr(1)));
+      const std::string name = lower_case(trim(inner.substr(1)));
       if (open.empty()) return fmt::format("Unexpected end tag at byte offset {}", i);
       if (name != open.back()) {
         return fmt::format(
@@ -602,7 +602,7 @@ std::string telegram_html_error(const std::string& html, std::string& plain) {
       }
       open.pop_back();
     } else {
-      const std::string name = lower(inner.substr(0, inner.find_first_of(" \t\n/")));
+      const std::string name = lower_case(inner.substr(0, inner.find_first_of(" \t\n/")));
       if (name.empty() || tags.count(name) == 0) {
         return fmt::format("Unsupported start tag \"{}\" at byte offset {}", name, i);
       }
@@ -658,7 +658,7 @@ std::optional<int> ntfy_priority(const std::string& v) {
   static const std::map<std::string, int> words{
       {"", 3},    {"1", 1},   {"2", 2},       {"3", 3},    {"4", 4},   {"5", 5},
       {"min", 1}, {"low", 2}, {"default", 3}, {"high", 4}, {"max", 5}, {"urgent", 5}};
-  const auto it = words.find(lower(trim(v)));
+  const auto it = words.find(lower_case(trim(v)));
   if (it == words.end()) return std::nullopt;
   return it->second;
 }
@@ -1291,7 +1291,7 @@ ProviderServer::Answer ProviderServer::telegram(const httplib::Request& req) {
                   json{{"ok", false}, {"error_code", code}, {"description", description}}.dump()};
   };
   if (req.matches[1] != secrets_.telegram_token) return error(401, "Unauthorized");
-  if (lower(req.matches[2]) != "sendmessage") return error(404, "Not Found");
+  if (lower_case(req.matches[2]) != "sendmessage") return error(404, "Not Found");
   const auto f = fields_of(req);
   if (!f) return error(400, "Bad Request: can't parse JSON object");
   const json chat = f->value("chat_id", json());
@@ -1307,12 +1307,12 @@ ProviderServer::Answer ProviderServer::telegram(const httplib::Request& req) {
   const std::string mode = f->contains("parse_mode") && (*f)["parse_mode"].is_string()
                                ? (*f)["parse_mode"].get<std::string>()
                                : "";
-  if (lower(mode) == "html") {
+  if (lower_case(mode) == "html") {
     plain.clear();
     if (auto e = telegram_html_error(text, plain); !e.empty()) {
       return error(400, "Bad Request: can't parse entities: " + e);
     }
-  } else if (!mode.empty() && lower(mode) != "markdown" && lower(mode) != "markdownv2") {
+  } else if (!mode.empty() && lower_case(mode) != "markdown" && lower_case(mode) != "markdownv2") {
     return error(400, "Bad Request: unsupported parse_mode");
   }
   if (chars(plain, true) > 4096) return error(400, "Bad Request: message is too long");

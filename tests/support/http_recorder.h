@@ -1,6 +1,7 @@
 // An HTTP server on loopback that records every request and answers each with the next of a
 // scripted list of statuses and bodies (the last one again once the list runs out), for the
-// tests that drive a channel through the real loop and libcurl.
+// tests that drive a channel through the real loop and libcurl; and deliver(), one channel's
+// send() on a loop of its own against it.
 #pragma once
 
 #include <httplib.h>
@@ -11,6 +12,11 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "alerting/channels/registry.h"
+#include "core/clock.h"
+#include "core/curl_bridge.h"
+#include "core/event_loop.h"
 
 namespace lookout::test {
 
@@ -25,8 +31,11 @@ class HttpRecorder {
     }
   };
   struct Answer {
+    Answer(int s, std::string b, std::string ra = "")
+        : status(s), body(std::move(b)), retry_after(std::move(ra)) {}
     int status = 200;
     std::string body;
+    std::string retry_after;  // the Retry-After header, when not empty
   };
 
   explicit HttpRecorder(std::vector<Answer> answers) : answers_(std::move(answers)) {
@@ -36,6 +45,7 @@ class HttpRecorder {
       const Answer& a = answers_[std::min(next_, answers_.size() - 1)];
       ++next_;
       res.status = a.status;
+      if (!a.retry_after.empty()) res.set_header("Retry-After", a.retry_after);
       res.set_content(a.body, "application/json");
     };
     svr_.Post(".*", handle);
@@ -67,5 +77,18 @@ class HttpRecorder {
   size_t next_ = 0;
   std::vector<Seen> seen_;
 };
+
+// What the channel of `c` reports for `rows`, sent through the real channel code.
+inline DeliveryOutcome deliver(const ChannelConfig& c, const std::vector<OutboxRow>& rows,
+                               std::shared_ptr<const Redactor> redactor = nullptr) {
+  SystemClock clock;
+  EventLoop loop;
+  CurlBridge curl(loop, clock);
+  DeliveryOutcome out{DeliveryOutcome::Kind::kRetry, "never finished"};
+  const auto channel = make_channel(c, curl, clock, "https://status.test", std::move(redactor));
+  channel->send(rows, [&out](DeliveryOutcome o) { out = std::move(o); });
+  loop.run();
+  return out;
+}
 
 }  // namespace lookout::test

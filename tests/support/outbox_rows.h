@@ -10,6 +10,9 @@
 
 namespace lookout::test {
 
+// The public_url the rows' links and the channels under test are built on.
+inline const std::string kPublicUrl = "https://status.test";
+
 // 2026-12-01T02:00:00Z, when the incidents below started.
 inline const WallTime kIncidentStart{std::chrono::seconds{1'796'090'400}};
 

@@ -34,6 +34,7 @@ IncidentRecord incident(int64_t id, std::optional<int64_t> resolved_ms) {
 
 std::vector<std::string> ids(const std::vector<OutboxRow>& rows) {
   std::vector<std::string> out;
+  out.reserve(rows.size());
   for (const auto& r : rows) out.push_back(r.id);
   return out;
 }
@@ -48,13 +49,17 @@ TEST(Outbox, ARestartReadsWhatWasDeliveredForIncidentsStillOpen) {
     store->start();
     AlertChanges changes;
     changes.incidents = {incident(1, std::nullopt), incident(2, 5'000)};
-    changes.events.push_back(EventRecord{1, "incident.opened", from_unix_ms(1'000),
-                                         {row("evt_a", 1, "incident.opened", 1'000)}});
-    changes.events.push_back(EventRecord{1, "incident.reminder", from_unix_ms(3'000),
+    changes.events.push_back(EventRecord{
+        1, "incident.opened", from_unix_ms(1'000), {row("evt_a", 1, "incident.opened", 1'000)}});
+    changes.events.push_back(EventRecord{1,
+                                         "incident.reminder",
+                                         from_unix_ms(3'000),
                                          {row("evt_b", 1, "incident.reminder", 3'000)}});
-    changes.events.push_back(EventRecord{2, "incident.opened", from_unix_ms(1'000),
-                                         {row("evt_c", 2, "incident.opened", 1'000)}});
-    changes.events.push_back(EventRecord{1, "incident.acknowledged", from_unix_ms(4'000),
+    changes.events.push_back(EventRecord{
+        2, "incident.opened", from_unix_ms(1'000), {row("evt_c", 2, "incident.opened", 1'000)}});
+    changes.events.push_back(EventRecord{1,
+                                         "incident.acknowledged",
+                                         from_unix_ms(4'000),
                                          {row("evt_d", 1, "incident.acknowledged", 4'000)}});
     store->add_alerts(std::move(changes));
     for (const char* sent : {"evt_a", "evt_b", "evt_c"})

@@ -2,9 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "config/channels/alertmanager_spec.h"
 #include "core/curl_bridge.h"
@@ -39,17 +38,17 @@ ChannelConfig alertmanager_config(const std::string& url = "https://am.test:9093
 // The alert of the down incident 42; `ends_at` only once it ended.
 json down_alert(const std::optional<std::string>& ends_at = std::nullopt) {
   json a = {{"labels",
-           {{"alertname", "LookoutMonitorDown"},
-            {"monitor", "portal-home"},
-            {"group", "Portal"},
-            {"type", "http"},
-            {"severity", "critical"}}},
-          {"annotations",
-           {{"summary", "DOWN portal-home: expected status 200, got 503"},
-            {"cause", "expected status 200, got 503"},
-            {"ack_url", kAckLink}}},
-          {"startsAt", "2026-12-01T02:00:00.000Z"},
-          {"generatorURL", kMonitorPage}};
+             {{"alertname", "LookoutMonitorDown"},
+              {"monitor", "portal-home"},
+              {"group", "Portal"},
+              {"type", "http"},
+              {"severity", "critical"}}},
+            {"annotations",
+             {{"summary", "DOWN portal-home: expected status 200, got 503"},
+              {"cause", "expected status 200, got 503"},
+              {"ack_url", kAckLink}}},
+            {"startsAt", "2026-12-01T02:00:00.000Z"},
+            {"generatorURL", kMonitorPage}};
   if (ends_at) a["endsAt"] = *ends_at;
   return a;
 }
@@ -278,8 +277,7 @@ TEST_F(AlertmanagerLoop, AnOpenIncidentIsPostedAgainUntilItResolves) {
     EXPECT_EQ(s.path, "/api/v2/alerts");
     EXPECT_EQ(s.header("User-Agent"), fmt::format("lookout/{}", LOOKOUT_VERSION));
   }
-  EXPECT_EQ(json::parse(resent.back().body),
-            json::array({down_alert()}));
+  EXPECT_EQ(json::parse(resent.back().body), json::array({down_alert()}));
 
   EXPECT_EQ(
       send({incident_row_of(42, "portal-home", State::kDown, "incident.resolved", kPostedAt)}).kind,
@@ -291,9 +289,8 @@ TEST_F(AlertmanagerLoop, AnOpenIncidentIsPostedAgainUntilItResolves) {
 }
 
 TEST_F(AlertmanagerLoop, ResumedIncidentsAreResentLaterNotAtOnce) {
-  channel_.resume(
-      {incident_row_of(4, "api-004", State::kDown, "incident.opened", kIncidentStart),
-       incident_row_of(9, "api-009", State::kDegraded, "incident.opened", kPostedAt)});
+  channel_.resume({incident_row_of(4, "api-004", State::kDown, "incident.opened", kIncidentStart),
+                   incident_row_of(9, "api-009", State::kDegraded, "incident.opened", kPostedAt)});
   EXPECT_TRUE(server_.seen().empty());
   run_for(100);
   const auto posted = posted_monitors();

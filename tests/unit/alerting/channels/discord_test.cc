@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/chat_server.h"
+#include "tests/support/http_recorder.h"
 #include "tests/support/outbox_rows.h"
 
 namespace lookout {
@@ -15,11 +15,11 @@ using test::incident_row;
 using test::storm;
 using Kind = DeliveryOutcome::Kind;
 
-const std::string kPublic = "https://status.test";
+json discord_body_of(const OutboxRow& row) {
+  return json::parse(discord_body({row}, test::kPublicUrl));
+}
 
-json body_of(const OutboxRow& row) { return json::parse(discord_body({row}, kPublic)); }
-
-OutboxRow degraded(OutboxRow row) {
+OutboxRow discord_degraded(OutboxRow row) {
   auto payload = json::parse(row.payload);
   payload["state"] = "degraded";
   row.payload = payload.dump();
@@ -47,23 +47,29 @@ json open_embed(const std::string& label) {
 
 TEST(DiscordChannel, ColoursFollowTheState) {
   EXPECT_EQ(0xD93025u, 14233637u);
-  EXPECT_EQ(discord_colour(notice_of(incident_row("incident.opened"), kPublic)), 0xD93025u);
-  EXPECT_EQ(discord_colour(notice_of(degraded(incident_row("incident.opened")), kPublic)),
+  EXPECT_EQ(discord_colour(notice_of(incident_row("incident.opened"), test::kPublicUrl)),
+            0xD93025u);
+  EXPECT_EQ(discord_colour(
+                notice_of(discord_degraded(incident_row("incident.opened")), test::kPublicUrl)),
             0xF29900u);
-  EXPECT_EQ(discord_colour(notice_of(incident_row("incident.resolved"), kPublic)), 0x188038u);
-  EXPECT_EQ(discord_colour(notice_of(incident_row("incident.acknowledged"), kPublic)), 0x5F6368u);
-  EXPECT_EQ(discord_colour(notice_of(test::test_row(), kPublic)), 0x5F6368u);
+  EXPECT_EQ(discord_colour(notice_of(incident_row("incident.resolved"), test::kPublicUrl)),
+            0x188038u);
+  EXPECT_EQ(discord_colour(notice_of(incident_row("incident.acknowledged"), test::kPublicUrl)),
+            0x5F6368u);
+  EXPECT_EQ(discord_colour(notice_of(test::test_row(), test::kPublicUrl)), 0x5F6368u);
 }
 
 TEST(DiscordChannel, OpenedEscalatedAndReminderCarryTheAckLink) {
-  EXPECT_EQ(body_of(incident_row("incident.opened")), open_embed("DOWN"));
-  EXPECT_EQ(body_of(incident_row("incident.escalated")), open_embed("ESCALATED DOWN"));
-  EXPECT_EQ(body_of(incident_row("incident.reminder")), open_embed("REMINDER DOWN"));
-  EXPECT_EQ(body_of(degraded(incident_row("incident.opened")))["embeds"][0]["color"], 0xF29900);
+  EXPECT_EQ(discord_body_of(incident_row("incident.opened")), open_embed("DOWN"));
+  EXPECT_EQ(discord_body_of(incident_row("incident.escalated")), open_embed("ESCALATED DOWN"));
+  EXPECT_EQ(discord_body_of(incident_row("incident.reminder")), open_embed("REMINDER DOWN"));
+  EXPECT_EQ(
+      discord_body_of(discord_degraded(incident_row("incident.opened")))["embeds"][0]["color"],
+      0xF29900);
 }
 
 TEST(DiscordChannel, AcknowledgedAndResolvedLinkOnlyTheMonitor) {
-  EXPECT_EQ(body_of(incident_row("incident.acknowledged")), json::parse(R"({"embeds": [{
+  EXPECT_EQ(discord_body_of(incident_row("incident.acknowledged")), json::parse(R"({"embeds": [{
     "title": "ACK DOWN portal-home",
     "description": "expected status 200, got 503",
     "url": "https://status.test/monitor/portal-home",
@@ -74,7 +80,7 @@ TEST(DiscordChannel, AcknowledgedAndResolvedLinkOnlyTheMonitor) {
       {"name": "State", "value": "down, acknowledged", "inline": true},
       {"name": "Since", "value": "2026-12-01T02:00:00.000Z", "inline": true}],
     "footer": {"text": "lookout · incident 42 · Portal · http"}}]})"));
-  EXPECT_EQ(body_of(incident_row("incident.resolved")), json::parse(R"({"embeds": [{
+  EXPECT_EQ(discord_body_of(incident_row("incident.resolved")), json::parse(R"({"embeds": [{
     "title": "RESOLVED portal-home",
     "description": "expected status 200, got 503",
     "url": "https://status.test/monitor/portal-home",
@@ -88,7 +94,7 @@ TEST(DiscordChannel, AcknowledgedAndResolvedLinkOnlyTheMonitor) {
 }
 
 TEST(DiscordChannel, ATestSaysSoAndLinksTheStatusPage) {
-  EXPECT_EQ(body_of(test::test_row()), json::parse(R"({"embeds": [{
+  EXPECT_EQ(discord_body_of(test::test_row()), json::parse(R"({"embeds": [{
     "title": "TEST lookout: this channel delivers",
     "description":
       "This is a test notification from lookout: nothing is wrong, and this channel delivers.",
@@ -105,7 +111,7 @@ TEST(DiscordChannel, AStormIsOneEmbedWithALinePerNotice) {
       " expected status 200, got 503 · since 02:00:00Z · "
       "[acknowledge](https://status.test/ack/42.1.abc)";
   EXPECT_EQ(
-      json::parse(discord_body(rows, kPublic)),
+      json::parse(discord_body(rows, test::kPublicUrl)),
       (json{{"embeds", json::array({{
                            {"title", "lookout: 2 DOWN, 1 RESOLVED"},
                            {"url", "https://status.test/"},
@@ -118,7 +124,7 @@ TEST(DiscordChannel, AStormIsOneEmbedWithALinePerNotice) {
                                 "api-002)** · started 02:00:00Z"},
                            {"footer", {{"text", "lookout"}}},
                        }})}}));
-  const auto big = json::parse(discord_body(storm(25), kPublic));
+  const auto big = json::parse(discord_body(storm(25), test::kPublicUrl));
   ASSERT_EQ(big["embeds"].size(), 1u);
   const std::string description = big["embeds"][0]["description"];
   EXPECT_NE(description.find("api-009"), std::string::npos);
@@ -132,7 +138,7 @@ TEST(DiscordChannel, AStormWithinTheDescriptionLimitWhateverTheCauses) {
   rows.reserve(12);
   for (int i = 0; i < 12; ++i)
     rows.push_back(incident_row("incident.opened", std::string(300, '*'), fmt::format("m{}", i)));
-  const auto j = json::parse(discord_body(rows, kPublic));
+  const auto j = json::parse(discord_body(rows, test::kPublicUrl));
   const std::string description = j["embeds"][0]["description"];
   EXPECT_LE(description.size(), 4096u);
   const size_t lines =
@@ -147,8 +153,8 @@ TEST(DiscordChannel, MarkdownFromTheNetworkIsEscaped) {
   EXPECT_EQ(discord_escape("[click](https://evil.test) **x** `y` a_b ~z~ <@1> # h | \\"),
             "\\[click\\]\\(https://evil.test\\) \\*\\*x\\*\\* \\`y\\` a\\_b \\~z\\~ \\<@1\\> \\# "
             "h \\| \\\\");
-  EXPECT_EQ(body_of(incident_row("incident.opened",
-                                 "[x](https://evil.test)"))["embeds"][0]["description"],
+  EXPECT_EQ(discord_body_of(incident_row("incident.opened",
+                                         "[x](https://evil.test)"))["embeds"][0]["description"],
             "\\[x\\]\\(https://evil.test\\)");
 }
 
@@ -158,10 +164,10 @@ TEST(DiscordChannel, RequestPostsTheEmbedToTheWebhookUrl) {
   c.type = "discord";
   c.url = Secret("https://discord.com/api/webhooks/123/t0ken", true);
   const std::vector<OutboxRow> rows{incident_row("incident.opened")};
-  const HttpPost r = discord_request(c, rows, kPublic);
+  const HttpPost r = discord_request(c, rows, test::kPublicUrl);
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, "https://discord.com/api/webhooks/123/t0ken");
-  EXPECT_EQ(r.body, discord_body(rows, kPublic));
+  EXPECT_EQ(r.body, discord_body(rows, test::kPublicUrl));
   EXPECT_EQ(r.headers, (std::vector<std::string>{
                            "Content-Type: application/json",
                            fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION),
@@ -191,8 +197,8 @@ TEST(DiscordChannel, JudgesDiscordsDocumentedAnswers) {
 }
 
 TEST(DiscordChannel, TheRetryAfterHeaderWinsOverTheBody) {
-  test::ChatServer discord(
-      {429, R"({"message": "You are being rate limited.", "retry_after": 64.57})", "65"});
+  test::HttpRecorder discord(
+      {{429, R"({"message": "You are being rate limited.", "retry_after": 64.57})", "65"}});
   ChannelConfig c;
   c.name = "ops-discord";
   c.type = "discord";
@@ -200,14 +206,14 @@ TEST(DiscordChannel, TheRetryAfterHeaderWinsOverTheBody) {
   const auto o = test::deliver(c, {incident_row("incident.opened")});
   EXPECT_EQ(o.kind, Kind::kRetry);
   EXPECT_EQ(o.retry_after, Duration{65'000});
-  test::ChatServer body_only({429, R"({"retry_after": 1.5, "global": false})", ""});
+  test::HttpRecorder body_only({{429, R"({"retry_after": 1.5, "global": false})", ""}});
   c.url = Secret(body_only.url() + "/api/webhooks/123/t0ken", true);
   EXPECT_EQ(test::deliver(c, {incident_row("incident.opened")}).retry_after, Duration{1'500});
-  test::ChatServer ok({204, "", ""});
+  test::HttpRecorder ok({{204, "", ""}});
   c.url = Secret(ok.url() + "/api/webhooks/123/t0ken", true);
   EXPECT_EQ(test::deliver(c, {incident_row("incident.opened")}).kind, Kind::kDelivered);
   ASSERT_EQ(ok.seen().size(), 1u);
-  EXPECT_EQ(ok.seen()[0].target, "/api/webhooks/123/t0ken");
+  EXPECT_EQ(ok.seen()[0].path, "/api/webhooks/123/t0ken");
 }
 
 }  // namespace

@@ -14,8 +14,6 @@ using test::incident_row;
 using test::storm;
 using Kind = DeliveryOutcome::Kind;
 
-const std::string kPublic = "https://status.test";
-
 ChannelConfig gotify_config(const std::string& url = "https://gotify.test/") {
   ChannelConfig c;
   c.name = "desk";
@@ -27,7 +25,7 @@ ChannelConfig gotify_config(const std::string& url = "https://gotify.test/") {
   return c;
 }
 
-std::string body_for(const OutboxRow& row) { return gotify_body({row}, kPublic); }
+std::string body_for(const OutboxRow& row) { return gotify_body({row}, test::kPublicUrl); }
 
 std::string expected(const std::string& title, const std::string& message, int priority,
                      const std::string& click) {
@@ -42,15 +40,15 @@ std::string expected(const std::string& title, const std::string& message, int p
 
 TEST(GotifyChannel, RequestPostsJsonToTheMessageApiWithTheAppToken) {
   const auto rows = std::vector<OutboxRow>{incident_row("incident.opened")};
-  const HttpPost r = gotify_request(gotify_config(), rows, kPublic);
+  const HttpPost r = gotify_request(gotify_config(), rows, test::kPublicUrl);
   EXPECT_EQ(r.url, "https://gotify.test/message");
   EXPECT_EQ(r.method, "POST");
   EXPECT_FALSE(r.basic_auth);
   EXPECT_EQ(r.headers, (std::vector<std::string>{"Content-Type: application/json",
                                                  "X-Gotify-Key: AbCdEf.123"}));
   EXPECT_EQ(r.url.find("AbCdEf"), std::string::npos) << "the token goes in a header";
-  EXPECT_EQ(r.body, gotify_body(rows, kPublic));
-  EXPECT_EQ(gotify_request(gotify_config("https://home.test/gotify"), rows, kPublic).url,
+  EXPECT_EQ(r.body, gotify_body(rows, test::kPublicUrl));
+  EXPECT_EQ(gotify_request(gotify_config("https://home.test/gotify"), rows, test::kPublicUrl).url,
             "https://home.test/gotify/message");
 }
 
@@ -97,15 +95,16 @@ TEST(GotifyChannel, EveryEventHasItsPriority) {
 }
 
 TEST(GotifyChannel, AStormIsOneMessageAtTheWorstPriority) {
-  EXPECT_EQ(gotify_body(storm(3), kPublic), expected("lookout: 2 DOWN, 1 RESOLVED",
-                                                     "lookout: 2 DOWN, 1 RESOLVED\n"
-                                                     "DOWN api-000: expected status 200, got 503\n"
-                                                     "DOWN api-001: expected status 200, got 503\n"
-                                                     "RESOLVED api-002\n"
-                                                     "https://status.test/\n",
-                                                     8, "https://status.test/"));
+  EXPECT_EQ(gotify_body(storm(3), test::kPublicUrl),
+            expected("lookout: 2 DOWN, 1 RESOLVED",
+                     "lookout: 2 DOWN, 1 RESOLVED\n"
+                     "DOWN api-000: expected status 200, got 503\n"
+                     "DOWN api-001: expected status 200, got 503\n"
+                     "RESOLVED api-002\n"
+                     "https://status.test/\n",
+                     8, "https://status.test/"));
   const auto one = storm(1);
-  EXPECT_EQ(gotify_body(one, kPublic), body_for(one.front()));
+  EXPECT_EQ(gotify_body(one, test::kPublicUrl), body_for(one.front()));
 }
 
 TEST(GotifyChannel, ACauseCutInsideACharacterStillMakesValidJson) {

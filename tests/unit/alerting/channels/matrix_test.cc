@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/channels/matrix_spec.h"
-#include "tests/support/chat_server.h"
+#include "tests/support/http_recorder.h"
 #include "tests/support/outbox_rows.h"
 
 namespace lookout {
@@ -16,9 +16,7 @@ using test::incident_row;
 using test::storm;
 using Kind = DeliveryOutcome::Kind;
 
-const std::string kPublic = "https://status.test";
-
-json message_of(const Batch& rows) { return json::parse(matrix_message(rows, kPublic)); }
+json message_of(const Batch& rows) { return json::parse(matrix_message(rows, test::kPublicUrl)); }
 
 json content(const std::string& plain, const std::string& html) {
   return {{"msgtype", "m.text"},
@@ -40,7 +38,8 @@ ChannelConfig matrix_config(const std::string& url) {
 }
 
 // The facts of incident 42 in both forms; `state` and `since` as the event says them.
-std::pair<std::string, std::string> facts(const std::string& state, const std::string& since) {
+std::pair<std::string, std::string> matrix_facts(const std::string& state,
+                                                 const std::string& since) {
   return {fmt::format("Monitor: portal-home\nState: {}\n{}: 2026-12-01T02:00:00.000Z\n"
                       "Cause: expected status 200, got 503\n"
                       "lookout · incident 42 · Portal · http\n"
@@ -58,7 +57,7 @@ TEST(MatrixChannel, OpenedEscalatedAndReminderCarryTheAckLink) {
        std::vector<std::pair<std::string, std::string>>{{"incident.opened", "DOWN"},
                                                         {"incident.escalated", "ESCALATED DOWN"},
                                                         {"incident.reminder", "REMINDER DOWN"}}) {
-    const auto [plain, html] = facts("down", "Since");
+    const auto [plain, html] = matrix_facts("down", "Since");
     EXPECT_EQ(
         message_of({incident_row(event)}),
         content(fmt::format("{} portal-home\n{}\nAcknowledge: https://status.test/ack/42.1.abc",
@@ -71,11 +70,11 @@ TEST(MatrixChannel, OpenedEscalatedAndReminderCarryTheAckLink) {
 }
 
 TEST(MatrixChannel, AcknowledgedAndResolvedLinkOnlyTheMonitor) {
-  const auto [ack_plain, ack_html] = facts("down, acknowledged", "Since");
+  const auto [ack_plain, ack_html] = matrix_facts("down, acknowledged", "Since");
   EXPECT_EQ(
       message_of({incident_row("incident.acknowledged")}),
       content("ACK DOWN portal-home\n" + ack_plain, "<b>ACK DOWN portal-home</b><br>" + ack_html));
-  const auto [plain, html] = facts("resolved", "Started");
+  const auto [plain, html] = matrix_facts("resolved", "Started");
   EXPECT_EQ(message_of({incident_row("incident.resolved")}),
             content("RESOLVED portal-home\n" + plain, "<b>RESOLVED portal-home</b><br>" + html));
 }
@@ -131,7 +130,7 @@ TEST(MatrixChannel, TheHtmlEscapesEveryValue) {
 
 TEST(MatrixChannel, RequestPutsUnderTheNotificationsIdWithABearerToken) {
   const std::vector<OutboxRow> rows{incident_row("incident.opened")};
-  const HttpPost r = matrix_request(matrix_config("https://matrix.test/"), rows, kPublic);
+  const HttpPost r = matrix_request(matrix_config("https://matrix.test/"), rows, test::kPublicUrl);
   EXPECT_EQ(r.method, "PUT");
   EXPECT_EQ(r.url,
             "https://matrix.test/_matrix/client/v3/rooms/%21abc%3Amatrix.test/send/"
@@ -141,13 +140,14 @@ TEST(MatrixChannel, RequestPutsUnderTheNotificationsIdWithABearerToken) {
                            "Content-Type: application/json",
                            fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION),
                        }));
-  EXPECT_EQ(r.body, matrix_message(rows, kPublic));
+  EXPECT_EQ(r.body, matrix_message(rows, test::kPublicUrl));
   EXPECT_FALSE(r.basic_auth);
   // A storm goes under the group's id, the same on every retry.
-  const auto grouped = matrix_request(matrix_config("https://matrix.test"), storm(3), kPublic);
+  const auto grouped =
+      matrix_request(matrix_config("https://matrix.test"), storm(3), test::kPublicUrl);
   EXPECT_EQ(grouped.url.substr(grouped.url.rfind('/') + 1), notification_id(storm(3)));
   EXPECT_EQ(grouped.url,
-            matrix_request(matrix_config("https://matrix.test"), storm(3), kPublic).url);
+            matrix_request(matrix_config("https://matrix.test"), storm(3), test::kPublicUrl).url);
 }
 
 TEST(MatrixChannel, JudgesTheHomeserversAnswers) {
@@ -173,7 +173,7 @@ TEST(MatrixChannel, JudgesTheHomeserversAnswers) {
 }
 
 TEST(MatrixChannel, SendsAPutThatARetryRepeatsUnderTheSameTransaction) {
-  test::ChatServer matrix({200, R"({"event_id":"$1"})", ""});
+  test::HttpRecorder matrix({{200, R"({"event_id":"$1"})", ""}});
   const ChannelConfig c = matrix_config(matrix.url());
   const std::vector<OutboxRow> rows{incident_row("incident.opened")};
   EXPECT_EQ(test::deliver(c, rows).kind, Kind::kDelivered);
@@ -182,14 +182,13 @@ TEST(MatrixChannel, SendsAPutThatARetryRepeatsUnderTheSameTransaction) {
   ASSERT_EQ(seen.size(), 2u);
   for (const auto& r : seen) {
     EXPECT_EQ(r.method, "PUT");
-    EXPECT_EQ(r.target,
-              "/_matrix/client/v3/rooms/%21abc%3Amatrix.test/send/m.room.message/evt_0123");
-    EXPECT_EQ(r.authorization, "Bearer syt_bG9va291dA_secret");
-    EXPECT_EQ(r.body, matrix_message(rows, kPublic));
+    EXPECT_EQ(r.path, "/_matrix/client/v3/rooms/%21abc%3Amatrix.test/send/m.room.message/evt_0123");
+    EXPECT_EQ(r.header("Authorization"), "Bearer syt_bG9va291dA_secret");
+    EXPECT_EQ(r.body, matrix_message(rows, test::kPublicUrl));
   }
-  test::ChatServer limited(
-      {429, R"({"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":2500})",
-       ""});
+  test::HttpRecorder limited(
+      {{429, R"({"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":2500})",
+        ""}});
   const auto o = test::deliver(matrix_config(limited.url()), rows);
   EXPECT_EQ(o.kind, Kind::kRetry);
   EXPECT_EQ(o.retry_after, Duration{2'500});

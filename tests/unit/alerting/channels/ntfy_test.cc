@@ -14,8 +14,6 @@ using test::incident_row;
 using test::storm;
 using Kind = DeliveryOutcome::Kind;
 
-const std::string kPublic = "https://status.test";
-
 ChannelConfig ntfy_config(std::optional<Secret> token = std::nullopt) {
   ChannelConfig c;
   c.name = "phones";
@@ -27,11 +25,11 @@ ChannelConfig ntfy_config(std::optional<Secret> token = std::nullopt) {
   return c;
 }
 
-HttpPost request_for(const OutboxRow& row, const ChannelConfig& c = ntfy_config()) {
-  return ntfy_request(c, {row}, kPublic);
+HttpPost ntfy_request_for(const OutboxRow& row, const ChannelConfig& c = ntfy_config()) {
+  return ntfy_request(c, {row}, test::kPublicUrl);
 }
 
-OutboxRow degraded(OutboxRow r) {
+OutboxRow ntfy_degraded(OutboxRow r) {
   auto j = nlohmann::json::parse(r.payload);
   j["state"] = "degraded";
   r.payload = j.dump();
@@ -39,7 +37,7 @@ OutboxRow degraded(OutboxRow r) {
 }
 
 TEST(NtfyChannel, OpenedIsUrgentWithAnAcknowledgeButton) {
-  const HttpPost r = request_for(incident_row("incident.opened"));
+  const HttpPost r = ntfy_request_for(incident_row("incident.opened"));
   EXPECT_EQ(r.url, "https://ntfy.test/acme-oncall");
   EXPECT_EQ(r.method, "POST");
   EXPECT_FALSE(r.basic_auth);
@@ -61,7 +59,7 @@ TEST(NtfyChannel, OpenedIsUrgentWithAnAcknowledgeButton) {
 
 TEST(NtfyChannel, EscalationsAndRemindersRingLikeTheOpening) {
   for (const std::string event : {"incident.escalated", "incident.reminder"}) {
-    const HttpPost r = request_for(incident_row(event));
+    const HttpPost r = ntfy_request_for(incident_row(event));
     const std::string label = event == "incident.escalated" ? "ESCALATED DOWN" : "REMINDER DOWN";
     EXPECT_EQ(r.body.substr(0, r.body.find('\n')),
               label + " portal-home: expected status 200, got 503");
@@ -74,14 +72,14 @@ TEST(NtfyChannel, EscalationsAndRemindersRingLikeTheOpening) {
 }
 
 TEST(NtfyChannel, DegradedIsHighButNotUrgent) {
-  const HttpPost r = request_for(degraded(incident_row("incident.opened", "p95 712ms")));
+  const HttpPost r = ntfy_request_for(ntfy_degraded(incident_row("incident.opened", "p95 712ms")));
   EXPECT_EQ(r.headers.at(1), "Title: DEGRADED portal-home: p95 712ms");
   EXPECT_EQ(r.headers.at(2), "Priority: 4");
   EXPECT_EQ(r.headers.at(3), "Tags: warning");
 }
 
 TEST(NtfyChannel, AcknowledgedAndResolvedAreDefaultPriorityWithoutAButton) {
-  const HttpPost ack = request_for(incident_row("incident.acknowledged"));
+  const HttpPost ack = ntfy_request_for(incident_row("incident.acknowledged"));
   EXPECT_EQ(ack.body,
             "ACK DOWN portal-home: expected status 200, got 503\n"
             "state down since 2026-12-01T02:00:00.000Z\n"
@@ -93,7 +91,7 @@ TEST(NtfyChannel, AcknowledgedAndResolvedAreDefaultPriorityWithoutAButton) {
                              "Tags: eyes",
                              "Click: https://status.test/monitor/portal-home",
                          }));
-  const HttpPost resolved = request_for(incident_row("incident.resolved"));
+  const HttpPost resolved = ntfy_request_for(incident_row("incident.resolved"));
   EXPECT_EQ(resolved.body,
             "RESOLVED portal-home\n"
             "was down since 2026-12-01T02:00:00.000Z\n"
@@ -108,7 +106,7 @@ TEST(NtfyChannel, AcknowledgedAndResolvedAreDefaultPriorityWithoutAButton) {
 }
 
 TEST(NtfyChannel, TestMessageSaysTestAndLinksTheStatusPage) {
-  const HttpPost r = request_for(test::test_row());
+  const HttpPost r = ntfy_request_for(test::test_row());
   EXPECT_EQ(r.body, "TEST lookout: this channel delivers. Nothing is wrong.");
   EXPECT_EQ(r.headers, (std::vector<std::string>{
                            "Content-Type: text/plain; charset=utf-8",
@@ -121,14 +119,14 @@ TEST(NtfyChannel, TestMessageSaysTestAndLinksTheStatusPage) {
 
 TEST(NtfyChannel, TokenGoesAsABearerHeaderNeverInTheUrl) {
   const HttpPost r =
-      request_for(incident_row("incident.opened"), ntfy_config(Secret("tk_secret123", true)));
+      ntfy_request_for(incident_row("incident.opened"), ntfy_config(Secret("tk_secret123", true)));
   EXPECT_EQ(r.url, "https://ntfy.test/acme-oncall");
   EXPECT_EQ(r.headers.back(), "Authorization: Bearer tk_secret123");
 }
 
 TEST(NtfyChannel, AStormIsOneMessageLinkingTheStatusPage) {
   const auto rows = storm(3);
-  const HttpPost r = ntfy_request(ntfy_config(), rows, kPublic);
+  const HttpPost r = ntfy_request(ntfy_config(), rows, test::kPublicUrl);
   EXPECT_EQ(r.body,
             "lookout: 2 DOWN, 1 RESOLVED\n"
             "DOWN api-000: expected status 200, got 503\n"
@@ -143,12 +141,13 @@ TEST(NtfyChannel, AStormIsOneMessageLinkingTheStatusPage) {
                            "Click: https://status.test/",
                        }));
   const auto one = storm(1);
-  EXPECT_EQ(ntfy_request(ntfy_config(), one, kPublic).body, request_for(one.front()).body);
+  EXPECT_EQ(ntfy_request(ntfy_config(), one, test::kPublicUrl).body,
+            ntfy_request_for(one.front()).body);
 }
 
 TEST(NtfyChannel, ABigStormStaysWithinNtfysMessageLimit) {
   const auto rows = storm(500);
-  const HttpPost r = ntfy_request(ntfy_config(), rows, kPublic);
+  const HttpPost r = ntfy_request(ntfy_config(), rows, test::kPublicUrl);
   EXPECT_LE(r.body.size(), 4096u);
   EXPECT_NE(r.body.find("... and 490 more: https://status.test/"), std::string::npos);
   auto long_causes = storm(20);
@@ -158,7 +157,7 @@ TEST(NtfyChannel, ABigStormStaysWithinNtfysMessageLimit) {
     j["cause"] = std::string(400, 'x');
     long_causes[i].payload = j.dump();
   }
-  const HttpPost cut = ntfy_request(ntfy_config(), long_causes, kPublic);
+  const HttpPost cut = ntfy_request(ntfy_config(), long_causes, test::kPublicUrl);
   EXPECT_EQ(cut.body.size(), 4096u);
   EXPECT_EQ(cut.body.substr(4093), "...");
 }
@@ -188,7 +187,7 @@ TEST(NtfyChannel, NonAsciiTitlesAreRfc2047EncodedWords) {
   EXPECT_EQ(ntfy_header_value("x\xC3"), "=?UTF-8?B?eO+/vQ==?=");
 
   const HttpPost r =
-      request_for(incident_row("incident.opened", "Dienst nicht verfügbar", "portal-home"));
+      ntfy_request_for(incident_row("incident.opened", "Dienst nicht verfügbar", "portal-home"));
   EXPECT_EQ(r.headers.at(1),
             "Title: " + ntfy_header_value("DOWN portal-home: Dienst nicht verfügbar"));
   EXPECT_EQ(r.headers.at(1).find_first_of("\r\n"), std::string::npos);
@@ -206,7 +205,7 @@ TEST(NtfyChannel, AnAckLinkTheShortFormCannotCarryGoesAsJson) {
   auto j = nlohmann::json::parse(row.payload);
   j["ack_url"] = "https://status.test/x,y/ack/42.1.abc";
   row.payload = j.dump();
-  const HttpPost r = request_for(row);
+  const HttpPost r = ntfy_request_for(row);
   EXPECT_EQ(r.headers.at(5),
             "Actions: [{\"action\":\"view\",\"clear\":true,\"label\":\"Acknowledge\","
             "\"url\":\"https://status.test/x,y/ack/42.1.abc\"}]");

@@ -21,8 +21,7 @@ using test::storm;
 using Kind = DeliveryOutcome::Kind;
 using Form = std::vector<std::pair<std::string, std::string>>;
 
-const std::string kPublic = "https://status.test";
-const std::string kToken = "azGDORePK8gMaC0QOYAMyEEuzJnyUi";
+const std::string kPushoverToken = "azGDORePK8gMaC0QOYAMyEEuzJnyUi";
 const std::string kUser = "uQiRzpo4DXghDmr9QzzfQu27cmVRsG";
 const std::string kWhen = "1796090400";  // test::kIncidentStart
 
@@ -33,7 +32,7 @@ ChannelConfig pushover_config(bool callback = false,
   c.type = "pushover";
   c.url = Secret::plain(url);
   auto spec = std::make_shared<PushoverSpec>();
-  spec->token = Secret(kToken, true);
+  spec->token = Secret(kPushoverToken, true);
   spec->user = Secret(kUser, true);
   spec->callback = callback;
   c.spec = spec;
@@ -57,8 +56,8 @@ std::string form_value(const std::string& body, const std::string& key) {
   return out;
 }
 
-HttpPost request_for(const OutboxRow& row, bool callback = false) {
-  return pushover_request(pushover_config(callback), {row}, kPublic);
+HttpPost pushover_request_for(const OutboxRow& row, bool callback = false) {
+  return pushover_request(pushover_config(callback), {row}, test::kPublicUrl);
 }
 
 const std::string kOpenedText =
@@ -68,12 +67,12 @@ const std::string kOpenedText =
     "acknowledge: https://status.test/ack/42.1.abc\n";
 
 TEST(PushoverChannel, DownIsAnEmergencyThatRetriesAndIsTaggedWithTheIncident) {
-  const HttpPost r = request_for(incident_row("incident.opened"));
+  const HttpPost r = pushover_request_for(incident_row("incident.opened"));
   EXPECT_EQ(r.url, "https://api.pushover.test/1/messages.json");
   EXPECT_EQ(r.method, "POST");
   EXPECT_FALSE(r.basic_auth);
   EXPECT_EQ(r.headers, std::vector<std::string>{"Content-Type: application/x-www-form-urlencoded"});
-  EXPECT_EQ(r.body, "token=" + kToken + "&user=" + kUser +
+  EXPECT_EQ(r.body, "token=" + kPushoverToken + "&user=" + kUser +
                         "&title=DOWN%20portal-home%3A%20expected%20status%20200%2C%20got%20503"
                         "&message=DOWN%20portal-home%3A%20expected%20status%20200%2C%20got%20503%0A"
                         "state%20down%20since%202026-12-01T02%3A00%3A00.000Z%0A"
@@ -85,7 +84,7 @@ TEST(PushoverChannel, DownIsAnEmergencyThatRetriesAndIsTaggedWithTheIncident) {
 }
 
 TEST(PushoverChannel, TheCallbackIsOnlyAskedForWhenTheChannelWantsIt) {
-  const Form with_callback{{"token", kToken},
+  const Form with_callback{{"token", kPushoverToken},
                            {"user", kUser},
                            {"title", "DOWN portal-home: expected status 200, got 503"},
                            {"message", kOpenedText},
@@ -97,9 +96,10 @@ TEST(PushoverChannel, TheCallbackIsOnlyAskedForWhenTheChannelWantsIt) {
                            {"tags", "lookout-42"},
                            {"callback", "https://status.test/hooks/pushover/42.1.abc"},
                            {"timestamp", kWhen}};
-  EXPECT_EQ(request_for(incident_row("incident.opened"), true).body, form_encode(with_callback));
+  EXPECT_EQ(pushover_request_for(incident_row("incident.opened"), true).body,
+            form_encode(with_callback));
   // Not below priority 2, nor once the incident is acknowledged.
-  EXPECT_EQ(request_for(incident_row("incident.acknowledged"), true).body.find("callback"),
+  EXPECT_EQ(pushover_request_for(incident_row("incident.acknowledged"), true).body.find("callback"),
             std::string::npos);
 }
 
@@ -107,8 +107,8 @@ TEST(PushoverChannel, EscalationsAndRemindersRingAgain) {
   for (const std::string event : {"incident.escalated", "incident.reminder"}) {
     const std::string label = event == "incident.escalated" ? "ESCALATED DOWN" : "REMINDER DOWN";
     const std::string title = label + " portal-home: expected status 200, got 503";
-    EXPECT_EQ(request_for(incident_row(event)).body,
-              form_encode({{"token", kToken},
+    EXPECT_EQ(pushover_request_for(incident_row(event)).body,
+              form_encode({{"token", kPushoverToken},
                            {"user", kUser},
                            {"title", title},
                            {"message", title + kOpenedText.substr(kOpenedText.find('\n'))},
@@ -129,24 +129,25 @@ TEST(PushoverChannel, DegradedIsHighPriorityWithoutRetries) {
   j["state"] = "degraded";
   row.payload = j.dump();
   EXPECT_EQ(pushover_priority(row), 1);
-  EXPECT_EQ(request_for(row).body, form_encode({{"token", kToken},
-                                                {"user", kUser},
-                                                {"title", "DEGRADED portal-home: p95 712ms"},
-                                                {"message",
-                                                 "DEGRADED portal-home: p95 712ms\n"
-                                                 "state degraded since 2026-12-01T02:00:00.000Z\n"
-                                                 "https://status.test/monitor/portal-home\n"
-                                                 "acknowledge: https://status.test/ack/42.1.abc\n"},
-                                                {"url", "https://status.test/monitor/portal-home"},
-                                                {"url_title", "Monitor portal-home"},
-                                                {"priority", "1"},
-                                                {"timestamp", kWhen}}));
+  EXPECT_EQ(pushover_request_for(row).body,
+            form_encode({{"token", kPushoverToken},
+                         {"user", kUser},
+                         {"title", "DEGRADED portal-home: p95 712ms"},
+                         {"message",
+                          "DEGRADED portal-home: p95 712ms\n"
+                          "state degraded since 2026-12-01T02:00:00.000Z\n"
+                          "https://status.test/monitor/portal-home\n"
+                          "acknowledge: https://status.test/ack/42.1.abc\n"},
+                         {"url", "https://status.test/monitor/portal-home"},
+                         {"url_title", "Monitor portal-home"},
+                         {"priority", "1"},
+                         {"timestamp", kWhen}}));
   EXPECT_TRUE(pushover_ringing({row}).empty());
 }
 
 TEST(PushoverChannel, AcknowledgedAndResolvedAreNormalPriority) {
-  EXPECT_EQ(request_for(incident_row("incident.acknowledged")).body,
-            form_encode({{"token", kToken},
+  EXPECT_EQ(pushover_request_for(incident_row("incident.acknowledged")).body,
+            form_encode({{"token", kPushoverToken},
                          {"user", kUser},
                          {"title", "ACK DOWN portal-home: expected status 200, got 503"},
                          {"message",
@@ -157,8 +158,8 @@ TEST(PushoverChannel, AcknowledgedAndResolvedAreNormalPriority) {
                          {"url_title", "Monitor portal-home"},
                          {"priority", "0"},
                          {"timestamp", kWhen}}));
-  EXPECT_EQ(request_for(incident_row("incident.resolved")).body,
-            form_encode({{"token", kToken},
+  EXPECT_EQ(pushover_request_for(incident_row("incident.resolved")).body,
+            form_encode({{"token", kPushoverToken},
                          {"user", kUser},
                          {"title", "RESOLVED portal-home"},
                          {"message",
@@ -174,8 +175,8 @@ TEST(PushoverChannel, AcknowledgedAndResolvedAreNormalPriority) {
 TEST(PushoverChannel, TestMessageSaysTestAtNormalPriority) {
   OutboxRow row = test::test_row();
   row.created = WallTime{std::chrono::seconds{1'796'090'460}};
-  EXPECT_EQ(request_for(row).body,
-            "token=" + kToken + "&user=" + kUser +
+  EXPECT_EQ(pushover_request_for(row).body,
+            "token=" + kPushoverToken + "&user=" + kUser +
                 "&title=TEST%20lookout%3A%20this%20channel%20delivers"
                 "&message=TEST%20lookout%3A%20this%20channel%20delivers.%20Nothing%20is%20wrong."
                 "&url=https%3A%2F%2Fstatus.test%2F&url_title=Status%20page&priority=0"
@@ -188,8 +189,8 @@ TEST(PushoverChannel, AStormIsOneMessageThatRingsForItsDownIncidents) {
   rows[1].incident_id = 8;
   rows[2].incident_id = 9;
   rows[1].created += std::chrono::seconds(30);
-  EXPECT_EQ(pushover_request(pushover_config(true), rows, kPublic).body,
-            form_encode({{"token", kToken},
+  EXPECT_EQ(pushover_request(pushover_config(true), rows, test::kPublicUrl).body,
+            form_encode({{"token", kPushoverToken},
                          {"user", kUser},
                          {"title", "lookout: 2 DOWN, 1 RESOLVED"},
                          {"message",
@@ -209,7 +210,8 @@ TEST(PushoverChannel, AStormIsOneMessageThatRingsForItsDownIncidents) {
   EXPECT_EQ(pushover_ringing(rows), (std::vector<int64_t>{7, 8}));
   EXPECT_EQ(pushover_cancels(rows), (std::vector<int64_t>{9}));
   const auto one = storm(1);
-  EXPECT_EQ(pushover_request(pushover_config(), one, kPublic).body, request_for(one.front()).body);
+  EXPECT_EQ(pushover_request(pushover_config(), one, test::kPublicUrl).body,
+            pushover_request_for(one.front()).body);
 }
 
 TEST(PushoverChannel, LongTextsAreCutToPushoversLimits) {
@@ -222,9 +224,9 @@ TEST(PushoverChannel, LongTextsAreCutToPushoversLimits) {
     j["cause"] = cause;
     row.payload = j.dump();
   }
-  const HttpPost storm_request = pushover_request(pushover_config(), rows, kPublic);
+  const HttpPost storm_request = pushover_request(pushover_config(), rows, test::kPublicUrl);
   EXPECT_EQ(form_value(storm_request.body, "message").size(), 1024u);
-  const HttpPost single = request_for(rows.front());
+  const HttpPost single = pushover_request_for(rows.front());
   const std::string title = form_value(single.body, "title");
   EXPECT_LE(title.size(), 250u);
   EXPECT_EQ(title.substr(title.size() - 3), "...");
@@ -237,10 +239,10 @@ TEST(PushoverChannel, AcknowledgementsAndResolutionsCancelByReceiptOrTag) {
             "https://api.pushover.test/1/receipts/KAWXTswy4cekx6vZbHBKbCKk1c1fdf/cancel.json");
   EXPECT_EQ(by_receipt.headers,
             std::vector<std::string>{"Content-Type: application/x-www-form-urlencoded"});
-  EXPECT_EQ(by_receipt.body, "token=" + kToken);
+  EXPECT_EQ(by_receipt.body, "token=" + kPushoverToken);
   const HttpPost by_tag = pushover_cancel_by_tag_request(c, 42);
   EXPECT_EQ(by_tag.url, "https://api.pushover.test/1/receipts/cancel_by_tag/lookout-42.json");
-  EXPECT_EQ(by_tag.body, "token=" + kToken);
+  EXPECT_EQ(by_tag.body, "token=" + kPushoverToken);
 
   EXPECT_EQ(pushover_cancels({incident_row("incident.acknowledged")}), std::vector<int64_t>{42});
   EXPECT_EQ(pushover_cancels({incident_row("incident.resolved")}), std::vector<int64_t>{42});
@@ -345,7 +347,7 @@ class PushoverChannelSend : public ::testing::Test {
   }
   std::unique_ptr<PushoverChannel> channel() {
     return std::make_unique<PushoverChannel>(pushover_config(false, api_.url()), curl_, clock_,
-                                             kPublic, nullptr);
+                                             test::kPublicUrl, nullptr);
   }
 
   FakePushover api_;

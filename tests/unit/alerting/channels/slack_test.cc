@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/chat_server.h"
+#include "tests/support/http_recorder.h"
 #include "tests/support/outbox_rows.h"
 
 namespace lookout {
@@ -15,9 +15,9 @@ using test::incident_row;
 using test::storm;
 using Kind = DeliveryOutcome::Kind;
 
-const std::string kPublic = "https://status.test";
-
-json body_of(const OutboxRow& row) { return json::parse(slack_body({row}, kPublic)); }
+json slack_body_of(const OutboxRow& row) {
+  return json::parse(slack_body({row}, test::kPublicUrl));
+}
 
 // Parses `text` once the values too long for a line of code are in place.
 json expand(std::string text) {
@@ -59,13 +59,13 @@ json open_message(const std::string& label) {
 }
 
 TEST(SlackChannel, OpenedEscalatedAndReminderCarryTheAckButton) {
-  EXPECT_EQ(body_of(incident_row("incident.opened")), open_message("DOWN"));
-  EXPECT_EQ(body_of(incident_row("incident.escalated")), open_message("ESCALATED DOWN"));
-  EXPECT_EQ(body_of(incident_row("incident.reminder")), open_message("REMINDER DOWN"));
+  EXPECT_EQ(slack_body_of(incident_row("incident.opened")), open_message("DOWN"));
+  EXPECT_EQ(slack_body_of(incident_row("incident.escalated")), open_message("ESCALATED DOWN"));
+  EXPECT_EQ(slack_body_of(incident_row("incident.reminder")), open_message("REMINDER DOWN"));
 }
 
 TEST(SlackChannel, AcknowledgedLinksOnlyTheMonitor) {
-  EXPECT_EQ(body_of(incident_row("incident.acknowledged")), expand(R"({
+  EXPECT_EQ(slack_body_of(incident_row("incident.acknowledged")), expand(R"({
     "text": "ACK DOWN portal-home: expected status 200, got 503",
     "blocks": [
       {"type": "header", "text": {"type": "plain_text", "text": "ACK DOWN portal-home"}},
@@ -82,7 +82,7 @@ TEST(SlackChannel, AcknowledgedLinksOnlyTheMonitor) {
 }
 
 TEST(SlackChannel, ResolvedSaysWhenItStarted) {
-  EXPECT_EQ(body_of(incident_row("incident.resolved")), expand(R"({
+  EXPECT_EQ(slack_body_of(incident_row("incident.resolved")), expand(R"({
     "text": "RESOLVED portal-home",
     "blocks": [
       {"type": "header", "text": {"type": "plain_text", "text": "RESOLVED portal-home"}},
@@ -99,7 +99,7 @@ TEST(SlackChannel, ResolvedSaysWhenItStarted) {
 }
 
 TEST(SlackChannel, ATestSaysSoAndLinksTheStatusPage) {
-  EXPECT_EQ(body_of(test::test_row()), expand(R"({
+  EXPECT_EQ(slack_body_of(test::test_row()), expand(R"({
     "text": "$TEST_TITLE",
     "blocks": [
       {"type": "header", "text": {"type": "plain_text", "text": "$TEST_TITLE"}},
@@ -130,11 +130,11 @@ TEST(SlackChannel, AStormIsOneMessageWithALinePerNotice) {
                  section("*<https://status.test/monitor/api-001|DOWN api-001>*" + down),
                  section("*<https://status.test/monitor/api-002|RESOLVED api-002>* · started "
                          "02:00:00Z")});
-  EXPECT_EQ(json::parse(slack_body(storm(3), kPublic)), expected);
+  EXPECT_EQ(json::parse(slack_body(storm(3), test::kPublicUrl)), expected);
 }
 
 TEST(SlackChannel, ALargeStormShowsTenAndCountsTheRest) {
-  const auto j = json::parse(slack_body(storm(500), kPublic));
+  const auto j = json::parse(slack_body(storm(500), test::kPublicUrl));
   EXPECT_EQ(j["text"], "lookout: 499 DOWN, 1 RESOLVED");
   const auto& blocks = j["blocks"];
   ASSERT_EQ(blocks.size(), 13u);  // header, ten lines, the rest, the button
@@ -149,14 +149,14 @@ TEST(SlackChannel, ALargeStormShowsTenAndCountsTheRest) {
 TEST(SlackChannel, MrkdwnFromTheNetworkCannotLinkOrMention) {
   EXPECT_EQ(slack_escape("a <!channel> & <https://evil.test|click>"),
             "a &lt;!channel&gt; &amp; &lt;https://evil.test|click&gt;");
-  const auto j = body_of(incident_row("incident.opened", "got <!here> & <b>"));
+  const auto j = slack_body_of(incident_row("incident.opened", "got <!here> & <b>"));
   EXPECT_EQ(j["text"], "DOWN portal-home: got &lt;!here&gt; &amp; &lt;b&gt;");
   EXPECT_EQ(j["blocks"][1]["fields"][3]["text"], "*Cause*\ngot &lt;!here&gt; &amp; &lt;b&gt;");
   const auto storm_rows = std::vector<OutboxRow>{
       incident_row("incident.opened", "<@U123>"),
       incident_row("incident.opened", "x", "other"),
   };
-  EXPECT_NE(slack_body(storm_rows, kPublic).find("&lt;@U123&gt;"), std::string::npos);
+  EXPECT_NE(slack_body(storm_rows, test::kPublicUrl).find("&lt;@U123&gt;"), std::string::npos);
 }
 
 TEST(SlackChannel, RequestPostsJsonToTheWebhookUrl) {
@@ -165,10 +165,10 @@ TEST(SlackChannel, RequestPostsJsonToTheWebhookUrl) {
   c.type = "slack";
   c.url = Secret("https://hooks.slack.com/services/T0/B0/xyz", true);
   const std::vector<OutboxRow> rows{incident_row("incident.opened")};
-  const HttpPost r = slack_request(c, rows, kPublic);
+  const HttpPost r = slack_request(c, rows, test::kPublicUrl);
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, "https://hooks.slack.com/services/T0/B0/xyz");
-  EXPECT_EQ(r.body, slack_body(rows, kPublic));
+  EXPECT_EQ(r.body, slack_body(rows, test::kPublicUrl));
   EXPECT_EQ(r.headers, (std::vector<std::string>{
                            "Content-Type: application/json",
                            fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION),
@@ -198,7 +198,7 @@ TEST(SlackChannel, JudgesSlacksDocumentedAnswers) {
 }
 
 TEST(SlackChannel, ARateLimitIsRetriedAfterSlacksRetryAfter) {
-  test::ChatServer slack({429, "rate_limited", "30"});
+  test::HttpRecorder slack({{429, "rate_limited", "30"}});
   ChannelConfig c;
   c.name = "ops-slack";
   c.type = "slack";
@@ -209,11 +209,11 @@ TEST(SlackChannel, ARateLimitIsRetriedAfterSlacksRetryAfter) {
   const auto seen = slack.seen();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].method, "POST");
-  EXPECT_EQ(seen[0].target, "/services/T0/B0/xyz");
-  EXPECT_EQ(seen[0].user_agent, fmt::format("lookout/{}", LOOKOUT_VERSION));
-  EXPECT_EQ(json::parse(seen[0].body), body_of(incident_row("incident.opened")));
+  EXPECT_EQ(seen[0].path, "/services/T0/B0/xyz");
+  EXPECT_EQ(seen[0].header("User-Agent"), fmt::format("lookout/{}", LOOKOUT_VERSION));
+  EXPECT_EQ(json::parse(seen[0].body), slack_body_of(incident_row("incident.opened")));
 
-  test::ChatServer ok({200, "ok", ""});
+  test::HttpRecorder ok({{200, "ok", ""}});
   c.url = Secret(ok.url() + "/services/T0/B0/xyz", true);
   EXPECT_EQ(test::deliver(c, {incident_row("incident.opened")}).kind, Kind::kDelivered);
 }

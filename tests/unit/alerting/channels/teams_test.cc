@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/support/chat_server.h"
+#include "tests/support/http_recorder.h"
 #include "tests/support/outbox_rows.h"
 
 namespace lookout {
@@ -15,9 +15,9 @@ using test::incident_row;
 using test::storm;
 using Kind = DeliveryOutcome::Kind;
 
-const std::string kPublic = "https://status.test";
-
-json body_of(const OutboxRow& row) { return json::parse(teams_body({row}, kPublic)); }
+json teams_body_of(const OutboxRow& row) {
+  return json::parse(teams_body({row}, test::kPublicUrl));
+}
 
 // The message around a card, as the workflow's "Post card" step takes it.
 json message(const json& body, const json& actions) {
@@ -39,7 +39,7 @@ const json kContext = json::parse(R"({"type": "TextBlock",
   "text": "lookout · incident 42 · Portal · http", "size": "Small", "isSubtle": true,
   "wrap": true})");
 
-json facts(const std::string& state, const std::string& since_title) {
+json teams_facts(const std::string& state, const std::string& since_title) {
   return json::parse(fmt::format(R"({{"type": "FactSet", "facts": [
     {{"title": "Monitor", "value": "portal-home"}},
     {{"title": "State", "value": "{}"}},
@@ -58,9 +58,9 @@ TEST(TeamsChannel, OpenedEscalatedAndReminderCarryTheAckAction) {
        std::vector<std::pair<std::string, std::string>>{{"incident.opened", "DOWN"},
                                                         {"incident.escalated", "ESCALATED DOWN"},
                                                         {"incident.reminder", "REMINDER DOWN"}}) {
-    EXPECT_EQ(body_of(incident_row(event)),
+    EXPECT_EQ(teams_body_of(incident_row(event)),
               message(json::array({title(label + " portal-home", "Attention"),
-                                   facts("down", "Since"), kContext}),
+                                   teams_facts("down", "Since"), kContext}),
                       json::array({kOpenMonitor, kAcknowledge})))
         << event;
   }
@@ -71,30 +71,30 @@ TEST(TeamsChannel, ADegradedIncidentIsAWarning) {
   auto payload = json::parse(row.payload);
   payload["state"] = "degraded";
   row.payload = payload.dump();
-  EXPECT_EQ(body_of(row)["attachments"][0]["content"]["body"][0],
+  EXPECT_EQ(teams_body_of(row)["attachments"][0]["content"]["body"][0],
             title("DEGRADED portal-home", "Warning"));
 }
 
 TEST(TeamsChannel, AcknowledgedAndResolvedLinkOnlyTheMonitor) {
-  EXPECT_EQ(body_of(incident_row("incident.acknowledged")),
+  EXPECT_EQ(teams_body_of(incident_row("incident.acknowledged")),
             message(json::array({title("ACK DOWN portal-home", "Default"),
-                                 facts("down, acknowledged", "Since"), kContext}),
+                                 teams_facts("down, acknowledged", "Since"), kContext}),
                     json::array({kOpenMonitor})));
-  EXPECT_EQ(body_of(incident_row("incident.resolved")),
+  EXPECT_EQ(teams_body_of(incident_row("incident.resolved")),
             message(json::array({title("RESOLVED portal-home", "Good"),
-                                 facts("resolved", "Started"), kContext}),
+                                 teams_facts("resolved", "Started"), kContext}),
                     json::array({kOpenMonitor})));
 }
 
 TEST(TeamsChannel, ATestSaysSoAndLinksTheStatusPage) {
-  EXPECT_EQ(body_of(test::test_row()), message(json::parse(R"([
+  EXPECT_EQ(teams_body_of(test::test_row()), message(json::parse(R"([
     {"type": "TextBlock", "text": "TEST lookout: this channel delivers", "size": "Large",
      "weight": "Bolder", "color": "Default", "wrap": true},
     {"type": "TextBlock", "wrap": true, "text":
      "This is a test notification from lookout: nothing is wrong, and this channel delivers."},
     {"type": "TextBlock", "text": "lookout · test notification", "size": "Small",
      "isSubtle": true, "wrap": true}])"),
-                                               json::parse(R"([{"type": "Action.OpenUrl",
+                                                     json::parse(R"([{"type": "Action.OpenUrl",
     "title": "Open status page", "url": "https://status.test/"}])")));
 }
 
@@ -106,7 +106,7 @@ TEST(TeamsChannel, AStormIsOneCardWithALinePerNotice) {
       "expected status 200, got 503 · since 02:00:00Z · "
       "[acknowledge](https://status.test/ack/42.1.abc)";
   EXPECT_EQ(
-      json::parse(teams_body(storm(3), kPublic)),
+      json::parse(teams_body(storm(3), test::kPublicUrl)),
       message(json::array({title("lookout: 2 DOWN, 1 RESOLVED", "Attention"),
                            line("**[DOWN api-000](https://status.test/monitor/api-000)** " + down),
                            line("**[DOWN api-001](https://status.test/monitor/api-001)** " + down),
@@ -114,7 +114,7 @@ TEST(TeamsChannel, AStormIsOneCardWithALinePerNotice) {
                                 "started 02:00:00Z")}),
               json::parse(R"([{"type": "Action.OpenUrl", "title": "Open status page",
                       "url": "https://status.test/"}])")));
-  const auto big = json::parse(teams_body(storm(25), kPublic));
+  const auto big = json::parse(teams_body(storm(25), test::kPublicUrl));
   const auto& body = big["attachments"][0]["content"]["body"];
   ASSERT_EQ(body.size(), 12u);  // the counts, ten lines, the rest
   EXPECT_EQ(body[11], line("... and 15 more on [the status page](https://status.test/)"));
@@ -126,10 +126,10 @@ TEST(TeamsChannel, RequestPostsTheCardToTheWorkflowUrl) {
   c.type = "teams";
   c.url = Secret("https://prod-00.westeurope.logic.azure.com/workflows/abc?sig=s3cret", true);
   const std::vector<OutboxRow> rows{incident_row("incident.opened")};
-  const HttpPost r = teams_request(c, rows, kPublic);
+  const HttpPost r = teams_request(c, rows, test::kPublicUrl);
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, "https://prod-00.westeurope.logic.azure.com/workflows/abc?sig=s3cret");
-  EXPECT_EQ(r.body, teams_body(rows, kPublic));
+  EXPECT_EQ(r.body, teams_body(rows, test::kPublicUrl));
   EXPECT_EQ(r.headers, (std::vector<std::string>{
                            "Content-Type: application/json",
                            fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION),
@@ -137,7 +137,7 @@ TEST(TeamsChannel, RequestPostsTheCardToTheWorkflowUrl) {
 }
 
 TEST(TeamsChannel, AnyTwoHundredIsDeliveredAndErrorsAreJudgedAsHttp) {
-  test::ChatServer accepted({202, "", ""});
+  test::HttpRecorder accepted({{202, "", ""}});
   ChannelConfig c;
   c.name = "ops-teams";
   c.type = "teams";
@@ -146,12 +146,12 @@ TEST(TeamsChannel, AnyTwoHundredIsDeliveredAndErrorsAreJudgedAsHttp) {
   EXPECT_EQ(o.kind, Kind::kDelivered);
   EXPECT_EQ(o.detail, "HTTP 202");
   ASSERT_EQ(accepted.seen().size(), 1u);
-  EXPECT_EQ(accepted.seen()[0].target, "/workflows/abc?sig=s3cret");
+  EXPECT_EQ(accepted.seen()[0].path, "/workflows/abc?sig=s3cret");
 
-  test::ChatServer refused({400, R"({"error":{"code":"InvalidRequestContent"}})", ""});
+  test::HttpRecorder refused({{400, R"({"error":{"code":"InvalidRequestContent"}})", ""}});
   c.url = Secret(refused.url() + "/workflows/abc", true);
   EXPECT_EQ(test::deliver(c, {incident_row("incident.opened")}).kind, Kind::kPermanent);
-  test::ChatServer throttled({429, "", "12"});
+  test::HttpRecorder throttled({{429, "", "12"}});
   c.url = Secret(throttled.url() + "/workflows/abc", true);
   const auto later = test::deliver(c, {incident_row("incident.opened")});
   EXPECT_EQ(later.kind, Kind::kRetry);

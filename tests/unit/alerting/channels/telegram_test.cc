@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/channels/telegram_spec.h"
-#include "tests/support/chat_server.h"
+#include "tests/support/http_recorder.h"
 #include "tests/support/outbox_rows.h"
 #include "tests/unit/config/config_parse.h"
 
@@ -20,10 +20,9 @@ using test::incident_row;
 using test::storm;
 using Kind = DeliveryOutcome::Kind;
 
-const std::string kPublic = "https://status.test";
-const std::string kToken = "123456:AAE-bot-token-secret";
+const std::string kTelegramToken = "123456:AAE-bot-token-secret";
 
-std::string text_of(const OutboxRow& row) { return telegram_text({row}, kPublic); }
+std::string text_of(const OutboxRow& row) { return telegram_text({row}, test::kPublicUrl); }
 
 ChannelConfig telegram_config(const std::string& url, const std::string& chat = "-1001234567890") {
   ChannelConfig c;
@@ -31,7 +30,7 @@ ChannelConfig telegram_config(const std::string& url, const std::string& chat = 
   c.type = "telegram";
   c.url = Secret::plain(url);
   auto spec = std::make_shared<TelegramSpec>();
-  spec->bot_token = Secret(kToken, true);
+  spec->bot_token = Secret(kTelegramToken, true);
   spec->chat_id = Secret::plain(chat);
   c.spec = spec;
   return c;
@@ -79,14 +78,14 @@ TEST(TelegramChannel, AStormIsOneMessageWithALinePerNotice) {
   const std::string down =
       "</a> expected status 200, got 503 · since 02:00:00Z · "
       "<a href=\"https://status.test/ack/42.1.abc\">acknowledge</a>\n";
-  EXPECT_EQ(telegram_text(storm(3), kPublic),
+  EXPECT_EQ(telegram_text(storm(3), test::kPublicUrl),
             "<b>lookout: 2 DOWN, 1 RESOLVED</b>\n"
             "<a href=\"https://status.test/monitor/api-000\">DOWN api-000" +
                 down + "<a href=\"https://status.test/monitor/api-001\">DOWN api-001" + down +
                 "<a href=\"https://status.test/monitor/api-002\">RESOLVED api-002</a> · started "
                 "02:00:00Z\n"
                 "<a href=\"https://status.test/\">Open status page</a>");
-  const std::string big = telegram_text(storm(25), kPublic);
+  const std::string big = telegram_text(storm(25), test::kPublicUrl);
   EXPECT_NE(big.find(">DOWN api-009</a>"), std::string::npos);
   EXPECT_EQ(big.find("api-010"), std::string::npos);
   EXPECT_EQ(big.substr(big.rfind('\n') + 1),
@@ -102,19 +101,20 @@ TEST(TelegramChannel, EveryValueIsEscapedForHtml) {
 
 TEST(TelegramChannel, RequestPutsTheTokenInThePathAndTheChatInTheBody) {
   const std::vector<OutboxRow> rows{incident_row("incident.opened")};
-  const HttpPost r = telegram_request(telegram_config("https://api.telegram.org/"), rows, kPublic);
+  const HttpPost r =
+      telegram_request(telegram_config("https://api.telegram.org/"), rows, test::kPublicUrl);
   EXPECT_EQ(r.method, "POST");
-  EXPECT_EQ(r.url, "https://api.telegram.org/bot" + kToken + "/sendMessage");
+  EXPECT_EQ(r.url, "https://api.telegram.org/bot" + kTelegramToken + "/sendMessage");
   EXPECT_EQ(r.headers, (std::vector<std::string>{
                            "Content-Type: application/json",
                            fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION),
                        }));
   EXPECT_EQ(json::parse(r.body), (json{{"chat_id", -1001234567890},
-                                       {"text", telegram_text(rows, kPublic)},
+                                       {"text", telegram_text(rows, test::kPublicUrl)},
                                        {"parse_mode", "HTML"},
                                        {"disable_web_page_preview", true}}));
-  const HttpPost channel =
-      telegram_request(telegram_config("https://api.telegram.org", "@acme_ops"), rows, kPublic);
+  const HttpPost channel = telegram_request(
+      telegram_config("https://api.telegram.org", "@acme_ops"), rows, test::kPublicUrl);
   EXPECT_EQ(json::parse(channel.body)["chat_id"], "@acme_ops");
 }
 
@@ -175,16 +175,18 @@ bot_token = "${{env:TG_TOKEN}}"
 chat_id = -1001234567890
 )",
                                        url);
-  return {parse_config(text, "/etc/lookout/test.toml", test::fake_env({{"TG_TOKEN", kToken}}))};
+  return {
+      parse_config(text, "/etc/lookout/test.toml", test::fake_env({{"TG_TOKEN", kTelegramToken}}))};
 }
 
 TEST(TelegramChannel, WhatAnAnswerEchoesOfTheUrlIsMasked) {
-  test::ChatServer telegram({404,
-                             json{{"ok", false},
-                                  {"error_code", 404},
-                                  {"description", "Not Found: /bot" + kToken + "/sendMessage"}}
-                                 .dump(),
-                             ""});
+  test::HttpRecorder telegram(
+      {{404,
+        json{{"ok", false},
+             {"error_code", 404},
+             {"description", "Not Found: /bot" + kTelegramToken + "/sendMessage"}}
+            .dump(),
+        ""}});
   const Parsed p = parsed_channel(telegram.url());
   ASSERT_TRUE(p.loaded.ok()) << testing::PrintToString(test::messages(p.loaded));
   const auto o =
@@ -192,7 +194,7 @@ TEST(TelegramChannel, WhatAnAnswerEchoesOfTheUrlIsMasked) {
   EXPECT_EQ(o.kind, Kind::kPermanent);
   EXPECT_EQ(o.detail, "HTTP 404: Not Found: /bot***/sendMessage");
   ASSERT_EQ(telegram.seen().size(), 1u);
-  EXPECT_EQ(telegram.seen()[0].target, "/bot" + kToken + "/sendMessage");
+  EXPECT_EQ(telegram.seen()[0].path, "/bot" + kTelegramToken + "/sendMessage");
   EXPECT_EQ(json::parse(telegram.seen()[0].body)["chat_id"], -1001234567890);
 }
 
@@ -216,18 +218,18 @@ TEST(TelegramChannel, AnUnreachableApiIsRetriedAndNamesNoToken) {
 }
 
 TEST(TelegramChannel, ARateLimitWaitsForTheBodysRetryAfter) {
-  test::ChatServer telegram({429,
-                             R"({"ok":false,"error_code":429,"description":"Too Many Requests: )"
-                             R"(retry after 17","parameters":{"retry_after":17}})",
-                             ""});
+  test::HttpRecorder telegram({{429,
+                                R"({"ok":false,"error_code":429,"description":"Too Many Requests: )"
+                                R"(retry after 17","parameters":{"retry_after":17}})",
+                                ""}});
   auto o = test::deliver(telegram_config(telegram.url()), {incident_row("incident.opened")});
   EXPECT_EQ(o.kind, Kind::kRetry);
   EXPECT_EQ(o.retry_after, Duration{17'000});
-  test::ChatServer ok({200, R"({"ok":true,"result":{"message_id":1}})", ""});
+  test::HttpRecorder ok({{200, R"({"ok":true,"result":{"message_id":1}})", ""}});
   o = test::deliver(telegram_config(ok.url()), storm(3));
   EXPECT_EQ(o.kind, Kind::kDelivered);
   ASSERT_EQ(ok.seen().size(), 1u);
-  EXPECT_EQ(json::parse(ok.seen()[0].body)["text"], telegram_text(storm(3), kPublic));
+  EXPECT_EQ(json::parse(ok.seen()[0].body)["text"], telegram_text(storm(3), test::kPublicUrl));
 }
 
 }  // namespace
