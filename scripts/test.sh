@@ -3,7 +3,7 @@
 # clang-format, clang-tidy), builds, and runs every test (labels unit, integration, browser) in
 # a build with AddressSanitizer and UndefinedBehaviorSanitizer; then the tests of the daemon's
 # threads (store, web, loop) against a ThreadSanitizer build of it; then every fuzz target for
-# 15 seconds from its corpus (longer runs: docs/hardening.md). This is what CI runs.
+# 10 seconds from its corpus (longer runs: docs/hardening.md). This is what CI runs.
 #   --quick  instead: the optimised build (build/, what benchmarks and `lookout run` use) and
 #            every test once against it, in about a third of the time
 set -euo pipefail
@@ -47,6 +47,6 @@ if compgen -G "$reports/race*" > /dev/null; then
   exit 1
 fi
 
-phase "fuzz targets, 15 s each"
-scripts/fuzz.sh --seconds 15
+phase "fuzz targets, 10 s each"
+scripts/fuzz.sh --seconds 10
 phase "done"
