@@ -21,18 +21,6 @@
 
 namespace lookout {
 
-void print_config_errors(const LoadResult& r) {
-  for (const auto& e : r.errors) std::cerr << e.str() << "\n";
-}
-
-int cmd_check(const std::string& config_path) {
-  const LoadResult r = load_config(config_path);
-  print_config_errors(r);
-  if (!r.ok()) return 2;
-  std::cout << fmt::format("{}: ok, {} monitors\n", config_path, r.config->monitors.size());
-  return 0;
-}
-
 int cmd_run(const std::string& config_path) {
   LoadResult r = load_config(config_path);
   for (const auto& e : r.errors) {
