@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "core/descriptors.h"
 
 namespace lookout {
@@ -17,6 +20,12 @@ struct AresChannel::Pending {
   AresChannel* owner;
   uint64_t generation;
   Done done;
+};
+
+struct AresChannel::PendingLookup {
+  AresChannel* owner;
+  uint64_t generation;
+  Resolved done;
 };
 
 AresChannel::AresChannel(EventLoop& loop, Duration try_timeout, int tries)
@@ -83,19 +92,52 @@ void AresChannel::on_answer(void* arg, int status, int, unsigned char* abuf, int
   std::string message;
   if (abuf != nullptr && alen > 0)
     message.assign(reinterpret_cast<const char*>(abuf), static_cast<size_t>(alen));
-  AresChannel* self = p->owner;
-  self->ready_.emplace_back(
-      [done = std::move(p->done), status, message = std::move(message)]() mutable {
-        done(status, std::move(message));
+  p->owner->hand_out([done = std::move(p->done), status, message = std::move(message)]() mutable {
+    done(status, std::move(message));
+  });
+}
+
+void AresChannel::resolve(const std::string& host, int family, uint16_t port, Resolved done) {
+  auto* p = new PendingLookup{this, generation_, std::move(done)};
+  ares_addrinfo_hints hints{};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;  // one entry per address, not one per socket type
+  const std::string service = std::to_string(port);
+  ares_getaddrinfo(channel_, host.c_str(), service.c_str(), &hints, &AresChannel::on_addrinfo, p);
+  arm_timer();
+}
+
+void AresChannel::on_addrinfo(void* arg, int status, int, ares_addrinfo* result) {
+  std::unique_ptr<PendingLookup> p(static_cast<PendingLookup*>(arg));
+  std::vector<sockaddr_storage> addresses;
+  if (result != nullptr) {
+    for (const ares_addrinfo_node* n = result->nodes; n != nullptr; n = n->ai_next) {
+      sockaddr_storage a{};
+      std::memcpy(&a, n->ai_addr, std::min<size_t>(n->ai_addrlen, sizeof a));
+      addresses.push_back(a);
+    }
+    ares_freeaddrinfo(result);
+  }
+  if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED ||
+      p->generation != p->owner->generation_)
+    return;
+  if (status == ARES_ECONNREFUSED && descriptors_exhausted()) status = kOutOfDescriptors;
+  p->owner->hand_out(
+      [done = std::move(p->done), status, addresses = std::move(addresses)]() mutable {
+        done(status, std::move(addresses));
       });
-  if (self->ready_.size() == 1) {
-    self->ready_timer_.start(Duration{0}, [self] {
-      auto run = std::move(self->ready_);
-      self->ready_.clear();
-      const std::weak_ptr<int> alive = self->alive_;
-      const uint64_t generation = self->generation_;
+}
+
+void AresChannel::hand_out(std::function<void()> f) {
+  ready_.push_back(std::move(f));
+  if (ready_.size() == 1) {
+    ready_timer_.start(Duration{0}, [this] {
+      auto run = std::move(ready_);
+      ready_.clear();
+      const std::weak_ptr<int> alive = alive_;
+      const uint64_t generation = generation_;
       for (auto& f : run) {
-        if (alive.expired() || self->generation_ != generation)
+        if (alive.expired() || generation_ != generation)
           return;  // destroyed or cancelled by an earlier one
         f();
       }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ares.h>
+#include <sys/socket.h>
 
 #include <functional>
 #include <memory>
@@ -33,14 +34,22 @@ class AresChannel {
   bool init(const std::string& servers, std::string& error);
   // One question, no search list. `done` runs once on the loop unless cancel() comes first.
   void query(const std::string& name, int type, Done done);
+  // The addresses of a host name, as getaddrinfo gives them (/etc/hosts first, then DNS; a
+  // literal address comes back as itself), in the order to try. `family` is AF_UNSPEC,
+  // AF_INET or AF_INET6; `port` is set in each address. `status` as for query().
+  using Resolved = std::function<void(int status, std::vector<sockaddr_storage> addresses)>;
+  void resolve(const std::string& host, int family, uint16_t port, Resolved done);
   // Drops every pending question without calling its `done`.
   void cancel();
 
  private:
   struct Watch;
   struct Pending;
+  struct PendingLookup;
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
   static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
+  static void on_addrinfo(void* arg, int status, int timeouts, ares_addrinfo* result);
+  void hand_out(std::function<void()> f);
   void process(ares_socket_t read_fd, ares_socket_t write_fd);
   void arm_timer();
 
