@@ -88,8 +88,12 @@ http {{
     return subprocess.Popen([nginx, "-c", conf, "-p", work], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+HTTP_MONITOR = 'type = "http"\nurl = "{scheme}://127.0.0.1:{port}/p{i}"\n'
+
+
 def write_config(work, monitors, interval, target_port, listen_port, db_path=None, scheme="http", ca_file=None,
-                 defaults=""):
+                 defaults="", monitor=HTTP_MONITOR):
+    """`monitor`: the keys of monitor number {i} after its name, against {scheme}://127.0.0.1:{port}."""
     path = os.path.join(work, "bench.toml")
     with open(path, "w") as f:
         f.write(f'[server]\nlisten = "127.0.0.1:{listen_port}"\ntitle = "bench"\n\n')
@@ -100,7 +104,7 @@ def write_config(work, monitors, interval, target_port, listen_port, db_path=Non
             f.write(f'ca_file = "{ca_file}"\n')
         f.write(defaults + "\n")
         for i in range(monitors):
-            f.write(f'[[monitor]]\nname = "m{i}"\ntype = "http"\nurl = "{scheme}://127.0.0.1:{target_port}/p{i}"\n\n')
+            f.write(f'[[monitor]]\nname = "m{i}"\n' + monitor.format(i=i, scheme=scheme, port=target_port) + "\n")
     return path
 
 
@@ -153,9 +157,9 @@ def peak_rss_mb(pid):
     return 0.0
 
 
-def run_one(binary, monitors, interval, seconds, target=None, defaults=""):
+def run_one(binary, monitors, interval, seconds, target=None, defaults="", monitor=HTTP_MONITOR):
     """`target`: (scheme, port, ca_file) of a running server; without it, a plain nginx of its own.
-    `defaults`: more lines for the config's [defaults]."""
+    `defaults`: more lines for the config's [defaults]; `monitor` as for write_config."""
     work = tempfile.mkdtemp(prefix="lookout-bench-")
     listen_port = free_port()
     nginx = None
@@ -164,7 +168,7 @@ def run_one(binary, monitors, interval, seconds, target=None, defaults=""):
         nginx = start_nginx(work, target[1])
     scheme, target_port, ca_file = target
     config = write_config(work, monitors, interval, target_port, listen_port, scheme=scheme, ca_file=ca_file,
-                          defaults=defaults)
+                          defaults=defaults, monitor=monitor)
     daemon = subprocess.Popen([binary, "run", "-c", config, "--log-level", "warn"], stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(work, "lookout.log"), "w"))
     try:
