@@ -258,5 +258,25 @@ TEST(TcpProbe, CertificateProblemsReadAsTheCertKindSaysThem) {
   EXPECT_EQ(r.at("tcp-insecure")["outcome"], "up") << r.at("tcp-insecure").dump();
 }
 
+TEST(TcpProbe, TheDaemonRunsItAndExposesTheCertificateExpiry) {
+  TempDir dir;
+  CertFactory f(dir);
+  const TestCert root = f.make({"Line Root", {}, -kDay, 3650 * kDay, true});
+  const TestCert leaf = f.make({"line", {"IP:127.0.0.1"}, -kDay, 40 * kDay}, &root);
+  LineServer tls(dir, "pong", &leaf);
+  Daemon d(dir, monitor("cache", "127.0.0.1", tls.port(),
+                        fmt::format("tls = true\nca_file = \"{}\"\nsend = 'PING\\r\\n'\n"
+                                    "expect.regex = '^\\+PONG'\ninterval = \"1s\"\ntimeout = "
+                                    "\"1s\"\npublic = true",
+                                    root.cert)));
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("cache")["state"] == "up"; }, 10'000ms))
+      << d.monitor("cache").dump();
+  EXPECT_TRUE(d.monitor("cache")["latency_ms"].is_number());
+  const double expiry = metric_value(http_get(d.port(), "/metrics").body,
+                                     "lookout_cert_expiry_timestamp_seconds", "monitor=\"cache\"");
+  EXPECT_EQ(static_cast<int64_t>(expiry), leaf.not_after);
+}
+
 }  // namespace
 }  // namespace lookout::testing
