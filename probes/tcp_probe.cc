@@ -239,8 +239,7 @@ void TcpProbe::on_resolved(int status, std::vector<sockaddr_storage> addresses) 
       return;
     case ARES_ETIMEOUT:
       finish(failed(ErrorKind::kDns,
-                    fmt::format("cannot resolve host {}: no answer from the DNS server within {}",
-                                spec_.host, format_duration(m_.timeout))));
+                    fmt::format("cannot resolve host {}: no answer from DNS", spec_.host)));
       return;
     default:
       finish(failed(ErrorKind::kDns,
