@@ -7,6 +7,7 @@
 #include "probes/journey_probe.h"
 #include "probes/latency_probe.h"
 #include "probes/probe.h"
+#include "probes/tcp_probe.h"
 
 namespace lookout {
 namespace {
@@ -27,7 +28,7 @@ struct ProbeKind {
 
 const ProbeKind kProbeKinds[] = {
     {"http", make<HttpProbe>}, {"latency", make<LatencyProbe>}, {"journey", make<JourneyProbe>},
-    {"cert", make<CertProbe>}, {"dns", make<DnsProbe>},
+    {"cert", make<CertProbe>}, {"dns", make<DnsProbe>},         {"tcp", make<TcpProbe>},
 };
 
 const ProbeKind* find(std::string_view kind) {

@@ -314,7 +314,7 @@ type = "smtp"
   ASSERT_FALSE(r.ok());
   EXPECT_NE(
       messages(r)[0].find(
-          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency or heartbeat"),
+          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency, heartbeat or tcp"),
       std::string::npos);
 }
 
