@@ -23,6 +23,7 @@ foreach(src
     kinds/heartbeat_spec.cc
     kinds/http_spec.cc
     kinds/journey_spec.cc
+    kinds/ping_spec.cc
     kinds/registry.cc
     monitor_keys.cc)
   list(APPEND LOOKOUT_CONFIG_SOURCES ${CMAKE_CURRENT_LIST_DIR}/${src})
