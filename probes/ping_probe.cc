@@ -130,6 +130,11 @@ void PingProbe::on_resolved(int status, std::vector<sockaddr_storage> addresses)
     fail(ErrorKind::kDns, fmt::format("cannot resolve host {}: no such name", spec_.host));
     return;
   }
+  if (status == ARES_ETIMEOUT) {
+    fail(ErrorKind::kDns,
+         fmt::format("cannot resolve host {}: no answer from the DNS server", spec_.host));
+    return;
+  }
   if (status != ARES_SUCCESS || addresses.empty()) {
     fail(ErrorKind::kDns,
          fmt::format("cannot resolve host {}: {}", spec_.host,

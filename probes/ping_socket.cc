@@ -25,9 +25,11 @@ const char* to_string(IcmpSocketType t) {
 
 int open_icmp_socket(IcmpFamily family, IcmpSocketType type) {
   const bool v4 = family == IcmpFamily::kV4;
-  const int kind =
-      (type == IcmpSocketType::kRaw ? SOCK_RAW : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
-  const int fd = socket(v4 ? AF_INET : AF_INET6, kind, v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+  const int kind = (type == IcmpSocketType::kRaw ? int{SOCK_RAW} : int{SOCK_DGRAM}) |
+                   SOCK_NONBLOCK | SOCK_CLOEXEC;
+  // The two protocols are values of different enums in the C library's headers.
+  const int protocol = v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
+  const int fd = socket(v4 ? AF_INET : AF_INET6, kind, protocol);
   if (fd < 0 || type != IcmpSocketType::kRaw) return fd;
   // A raw socket receives every ICMP message reaching the host: let the kernel drop all but
   // echo replies, rather than wake the loop for each.
