@@ -23,6 +23,7 @@ foreach(src
     kinds/heartbeat_spec.cc
     kinds/http_spec.cc
     kinds/journey_spec.cc
+    kinds/ping_spec.cc
     kinds/registry.cc
     kinds/tcp_spec.cc
     monitor_keys.cc)

@@ -102,8 +102,10 @@ void AresChannel::resolve(const std::string& host, int family, uint16_t port, Re
   ares_addrinfo_hints hints{};
   hints.ai_family = family;
   hints.ai_socktype = SOCK_STREAM;  // one entry per address, not one per socket type
+  // c-ares refuses service "0" (ARES_ESERVICE); without a service the port is left 0.
   const std::string service = std::to_string(port);
-  ares_getaddrinfo(channel_, host.c_str(), service.c_str(), &hints, &AresChannel::on_addrinfo, p);
+  ares_getaddrinfo(channel_, host.c_str(), port != 0 ? service.c_str() : nullptr, &hints,
+                   &AresChannel::on_addrinfo, p);
   arm_timer();
 }
 

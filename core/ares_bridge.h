@@ -36,7 +36,8 @@ class AresChannel {
   void query(const std::string& name, int type, Done done);
   // The addresses of a host name, as getaddrinfo gives them (/etc/hosts first, then DNS; a
   // literal address comes back as itself), in the order to try. `family` is AF_UNSPEC,
-  // AF_INET or AF_INET6; `port` is set in each address. `status` as for query().
+  // AF_INET or AF_INET6; `port` is set in each address (0 for none, as ICMP has). `status` as
+  // for query().
   using Resolved = std::function<void(int status, std::vector<sockaddr_storage> addresses)>;
   void resolve(const std::string& host, int family, uint16_t port, Resolved done);
   // Drops every pending question without calling its `done`.

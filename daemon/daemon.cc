@@ -11,6 +11,7 @@
 #include "core/descriptors.h"
 #include "core/random.h"
 #include "core/units.h"
+#include "daemon/cli.h"
 
 namespace lookout {
 namespace {
@@ -504,6 +505,10 @@ void Daemon::shutdown() {
 }
 
 int Daemon::run() {
+  if (const auto errors = start_errors(*config_); !errors.empty()) {
+    for (const auto& e : errors) spdlog::critical("{}", e.plain());
+    return 2;
+  }
   const uint64_t descriptor_limit = raise_descriptor_limit();
   spdlog::debug("file descriptor limit {}", descriptor_limit);
   descriptor_runs_ = runs_within_descriptor_limit(descriptor_limit);

@@ -6,6 +6,7 @@
 #include "probes/http_probe.h"
 #include "probes/journey_probe.h"
 #include "probes/latency_probe.h"
+#include "probes/ping_probe.h"
 #include "probes/probe.h"
 #include "probes/tcp_probe.h"
 
@@ -29,6 +30,7 @@ struct ProbeKind {
 const ProbeKind kProbeKinds[] = {
     {"http", make<HttpProbe>}, {"latency", make<LatencyProbe>}, {"journey", make<JourneyProbe>},
     {"cert", make<CertProbe>}, {"dns", make<DnsProbe>},         {"tcp", make<TcpProbe>},
+    {"ping", make<PingProbe>},
 };
 
 const ProbeKind* find(std::string_view kind) {

@@ -12,10 +12,11 @@ extern const KindParser kDnsKind;
 extern const KindParser kLatencyKind;
 extern const KindParser kHeartbeatKind;
 extern const KindParser kTcpKind;
+extern const KindParser kPingKind;
 
 namespace {
 const KindParser* const kKinds[] = {&kHttpKind,    &kJourneyKind,   &kCertKind, &kDnsKind,
-                                    &kLatencyKind, &kHeartbeatKind, &kTcpKind};
+                                    &kLatencyKind, &kHeartbeatKind, &kTcpKind,  &kPingKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }

@@ -314,7 +314,8 @@ type = "smtp"
   ASSERT_FALSE(r.ok());
   EXPECT_NE(
       messages(r)[0].find(
-          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency, heartbeat or tcp"),
+          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency, heartbeat, tcp "
+          "or ping"),
       std::string::npos);
 }
 
