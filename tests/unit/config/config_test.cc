@@ -314,7 +314,8 @@ type = "smtp"
   ASSERT_FALSE(r.ok());
   EXPECT_NE(
       messages(r)[0].find(
-          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency or heartbeat"),
+          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency, heartbeat or "
+          "domain"),
       std::string::npos);
 }
 
