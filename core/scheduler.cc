@@ -45,8 +45,11 @@ void Scheduler::add(MonitorId id, Duration interval, std::string host, uint64_t 
   e.interval = interval;
   e.host = std::move(host);
   e.generation = next_generation_++;
+  // Spread over the first 10 s at most: a monitor run every 12 hours still runs soon after
+  // start, not up to 12 hours later.
+  const Duration spread = std::min(interval, kFirstRunSpread);
   const auto offset =
-      Duration{static_cast<int64_t>(phase_seed % static_cast<uint64_t>(interval.count()))};
+      Duration{static_cast<int64_t>(phase_seed % static_cast<uint64_t>(spread.count()))};
   e.next_due = now + offset;
   e.running = running_hosts_.count(id) != 0;
   heap_.push({e.next_due, id, e.generation});

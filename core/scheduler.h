@@ -1,13 +1,13 @@
 // When each monitor runs. Pure: the caller passes "now" (monotonic) and starts what
 // take_due() returns; a fake clock drives it in tests.
 //
-// First runs are spread over the interval by a hash of the name, so many monitors do not fire
-// at once. Runs follow a fixed grid (due + interval), so a slow run does not shift later ones.
-// A monitor still running when due again is skipped (and counted), never started twice. Runs
-// over the global or per-host cap wait here, in order, and their timeout starts only when
-// they start. A run the daemon could not carry out for want of its own resources (file
-// descriptors) is deferred: it waits again, first in line, and the cap follows what the
-// process could hold.
+// First runs are spread over the interval, at most its first 10 s, by a hash of the name, so
+// many monitors do not fire at once. Runs follow a fixed grid (due + interval), so a slow run
+// does not shift later ones. A monitor still running when due again is skipped (and counted),
+// never started twice. Runs over the global or per-host cap wait here, in order, and their
+// timeout starts only when they start. A run the daemon could not carry out for want of its
+// own resources (file descriptors) is deferred: it waits again, first in line, and the cap
+// follows what the process could hold.
 #pragma once
 
 #include <algorithm>
@@ -59,6 +59,9 @@ class Scheduler {
     MonitorId id;
     MonoTime due;
   };
+
+  // A monitor's first run comes within min(interval, this) of its adding.
+  static constexpr Duration kFirstRunSpread{10'000};
 
   explicit Scheduler(Limits limits) : limits_(limits) {}
 

@@ -50,6 +50,8 @@ const char* to_string(ErrorKind k) {
       return "late";
     case ErrorKind::kJobFailed:
       return "job_failed";
+    case ErrorKind::kRateLimited:
+      return "rate_limited";
   }
   return "internal";
 }

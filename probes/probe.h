@@ -47,6 +47,9 @@ enum class ErrorKind : uint8_t {
   // The daemon, not the target, was short of something (file descriptors, a thread): the run
   // is put back and started again, never judged.
   kResources,
+  // The target's server refused to answer for now (HTTP 429, a WHOIS query limit): says nothing
+  // about what it watches.
+  kRateLimited,
 };
 const char* to_string(ErrorKind k);
 

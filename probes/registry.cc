@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "probes/cert_probe.h"
 #include "probes/dns_probe.h"
+#include "probes/domain_probe.h"
 #include "probes/http_probe.h"
 #include "probes/journey_probe.h"
 #include "probes/latency_probe.h"
@@ -31,6 +32,7 @@ const ProbeKind kProbeKinds[] = {
     {"http", make<HttpProbe>}, {"latency", make<LatencyProbe>}, {"journey", make<JourneyProbe>},
     {"cert", make<CertProbe>}, {"dns", make<DnsProbe>},         {"tcp", make<TcpProbe>},
     {"ping", make<PingProbe>},
+    {"domain", make<DomainProbe>},
 };
 
 const ProbeKind* find(std::string_view kind) {

@@ -13,10 +13,12 @@ extern const KindParser kLatencyKind;
 extern const KindParser kHeartbeatKind;
 extern const KindParser kTcpKind;
 extern const KindParser kPingKind;
+extern const KindParser kDomainKind;
 
 namespace {
 const KindParser* const kKinds[] = {&kHttpKind,    &kJourneyKind,   &kCertKind, &kDnsKind,
-                                    &kLatencyKind, &kHeartbeatKind, &kTcpKind,  &kPingKind};
+                                    &kLatencyKind, &kHeartbeatKind, &kTcpKind,  &kPingKind,
+                                    &kDomainKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }

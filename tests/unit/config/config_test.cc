@@ -314,8 +314,8 @@ type = "smtp"
   ASSERT_FALSE(r.ok());
   EXPECT_NE(
       messages(r)[0].find(
-          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency, heartbeat, tcp "
-          "or ping"),
+          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency, heartbeat, tcp, "
+          "ping or domain"),
       std::string::npos);
 }
 

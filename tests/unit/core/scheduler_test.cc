@@ -40,6 +40,26 @@ TEST(Scheduler, FirstRunsSpreadOverTheInterval) {
   EXPECT_EQ(total, 10'000);
 }
 
+TEST(Scheduler, ALongIntervalStillRunsWithinTenSecondsOfStart) {
+  FakeClock clock;
+  Scheduler s({100, 100});
+  const Duration twelve_hours{12LL * 3'600'000};
+  for (MonitorId id = 0; id < 50; ++id)
+    s.add(id, twelve_hours, "h", stable_hash("d" + std::to_string(id)), clock.mono());
+  const MonoTime start = clock.mono();
+  std::set<MonitorId> ran;
+  while (clock.mono() - start <= Duration{10'000}) {
+    for (const auto& st : s.take_due(clock.mono())) {
+      ran.insert(st.id);
+      s.finished(st.id);
+    }
+    clock.advance(milliseconds(100));
+  }
+  EXPECT_EQ(ran.size(), 50u);
+  // The grid goes on from the first run: the next is 12 hours later.
+  EXPECT_GE(*s.next_wakeup(), start + twelve_hours);
+}
+
 TEST(Scheduler, RunsFollowAFixedGridAndMeasureLag) {
   FakeClock clock;
   Scheduler s({10, 10});
