@@ -25,6 +25,7 @@ foreach(src
     kinds/http_spec.cc
     kinds/journey_spec.cc
     kinds/registry.cc
+    kinds/websocket_spec.cc
     monitor_keys.cc)
   list(APPEND LOOKOUT_CONFIG_SOURCES ${CMAKE_CURRENT_LIST_DIR}/${src})
 endforeach()

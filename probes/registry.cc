@@ -8,6 +8,7 @@
 #include "probes/journey_probe.h"
 #include "probes/latency_probe.h"
 #include "probes/probe.h"
+#include "probes/websocket_probe.h"
 
 namespace lookout {
 namespace {
@@ -27,8 +28,13 @@ struct ProbeKind {
 };
 
 const ProbeKind kProbeKinds[] = {
-    {"http", make<HttpProbe>}, {"latency", make<LatencyProbe>}, {"journey", make<JourneyProbe>},
-    {"cert", make<CertProbe>}, {"dns", make<DnsProbe>},         {"grpc", make<GrpcProbe>},
+    {"http", make<HttpProbe>},
+    {"latency", make<LatencyProbe>},
+    {"journey", make<JourneyProbe>},
+    {"cert", make<CertProbe>},
+    {"dns", make<DnsProbe>},
+    {"grpc", make<GrpcProbe>},
+    {"websocket", make<WebSocketProbe>},
 };
 
 const ProbeKind* find(std::string_view kind) {

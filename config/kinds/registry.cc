@@ -12,10 +12,11 @@ extern const KindParser kDnsKind;
 extern const KindParser kLatencyKind;
 extern const KindParser kHeartbeatKind;
 extern const KindParser kGrpcKind;
+extern const KindParser kWebSocketKind;
 
 namespace {
 const KindParser* const kKinds[] = {&kHttpKind,    &kJourneyKind,   &kCertKind, &kDnsKind,
-                                    &kLatencyKind, &kHeartbeatKind, &kGrpcKind};
+                                    &kLatencyKind, &kHeartbeatKind, &kGrpcKind, &kWebSocketKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }
