@@ -133,6 +133,13 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config);
 void parse_http_request(Parser& p, const Layers& layers, const toml::table& where,
                         std::string_view what, const std::string& monitor, HttpRequest& h,
                         std::string& host);
+// headers = { Name = "value" }: names without blanks or colons, values without line breaks,
+// a credential's value (Authorization, X-Api-Key...) secret.
+void parse_request_headers(Parser& p, const toml::node& n,
+                           std::vector<std::pair<std::string, Secret>>& headers);
+// ca_file (a readable file) and insecure (with its warning), for every kind that speaks TLS.
+void parse_tls_trust(Parser& p, const Layers& layers, const std::string& monitor,
+                     std::string& ca_file, bool& insecure);
 // ca_file, insecure, follow_redirects, max_redirects, max_body.
 void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor,
                                 HttpRequest& h);

@@ -95,6 +95,28 @@ void parse_status(Parser& p, const toml::node& n, HttpExpect& e) {
 
 }  // namespace
 
+void parse_request_headers(Parser& p, const toml::node& n,
+                           std::vector<std::pair<std::string, Secret>>& headers) {
+  if (const auto* t = n.as_table()) {
+    for (const auto& [k, v] : *t) {
+      const std::string name(k.str());
+      if (name.empty() || name.find_first_of(" :\r\n") != std::string::npos) {
+        p.error(k.source(), fmt::format("header name \"{}\" is not valid", name));
+        continue;
+      }
+      if (auto value = p.named_value(v, name, fmt::format("headers.{}", name))) {
+        if (value->reveal().find_first_of("\r\n") != std::string::npos) {
+          p.error(v.source(), fmt::format("header {} holds a line break", name));
+          continue;
+        }
+        headers.emplace_back(name, std::move(*value));
+      }
+    }
+  } else {
+    p.error(n.source(), "headers must be a table, as in headers = { Accept = \"text/html\" }");
+  }
+}
+
 void parse_http_request(Parser& p, const Layers& layers, const toml::table& where,
                         std::string_view what, const std::string& monitor, HttpRequest& h,
                         std::string& host) {
@@ -133,46 +155,27 @@ void parse_http_request(Parser& p, const Layers& layers, const toml::table& wher
       h.method = up;
     }
   }
-  if (const auto* n = layers.get("headers")) {
-    if (const auto* t = n->as_table()) {
-      for (const auto& [k, v] : *t) {
-        const std::string name(k.str());
-        if (name.empty() || name.find_first_of(" :\r\n") != std::string::npos) {
-          p.error(k.source(), fmt::format("header name \"{}\" is not valid", name));
-          continue;
-        }
-        if (auto value = p.named_value(v, name, fmt::format("headers.{}", name))) {
-          if (value->reveal().find_first_of("\r\n") != std::string::npos) {
-            p.error(v.source(), fmt::format("header {} holds a line break", name));
-            continue;
-          }
-          h.headers.emplace_back(name, std::move(*value));
-        }
-      }
-    } else {
-      p.error(n->source(), "headers must be a table, as in headers = { Accept = \"text/html\" }");
-    }
-  }
+  if (const auto* n = layers.get("headers")) parse_request_headers(p, *n, h.headers);
   if (const auto* n = layers.get("body")) {
     if (auto v = p.text(*n, "body")) h.body = std::move(*v);
   }
   parse_http_request_options(p, layers, monitor, h);
 }
 
-void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor,
-                                HttpRequest& h) {
+void parse_tls_trust(Parser& p, const Layers& layers, const std::string& monitor,
+                     std::string& ca_file, bool& insecure) {
   if (const auto* n = layers.get("ca_file")) {
     if (auto v = p.text(*n, "ca_file")) {
       std::error_code ec;
       if (!std::filesystem::is_regular_file(v->reveal(), ec)) {
         p.error(n->source(), fmt::format("ca_file {} is not a readable file", v->shown()));
       }
-      h.ca_file = v->reveal();
+      ca_file = v->reveal();
     }
   }
   if (const auto* n = layers.get("insecure")) {
     if (auto v = p.boolean(*n, "insecure")) {
-      h.insecure = *v;
+      insecure = *v;
       if (*v)
         p.warning(
             n->source(),
@@ -180,6 +183,11 @@ void parse_http_request_options(Parser& p, const Layers& layers, const std::stri
                         monitor));
     }
   }
+}
+
+void parse_http_request_options(Parser& p, const Layers& layers, const std::string& monitor,
+                                HttpRequest& h) {
+  parse_tls_trust(p, layers, monitor, h.ca_file, h.insecure);
   if (const auto* n = layers.get("tls_resume")) {
     if (auto v = p.duration(*n, "tls_resume")) {
       if (*v > Duration{86'400'000}) {

@@ -21,12 +21,14 @@ foreach(src
     kinds/cert_spec.cc
     kinds/dns_spec.cc
     kinds/domain_spec.cc
+    kinds/grpc_spec.cc
     kinds/heartbeat_spec.cc
     kinds/http_spec.cc
     kinds/journey_spec.cc
     kinds/ping_spec.cc
     kinds/registry.cc
     kinds/tcp_spec.cc
+    kinds/websocket_spec.cc
     monitor_keys.cc)
   list(APPEND LOOKOUT_CONFIG_SOURCES ${CMAKE_CURRENT_LIST_DIR}/${src})
 endforeach()

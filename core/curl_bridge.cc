@@ -168,6 +168,12 @@ void CurlBridge::sweep_tls_sessions(MonoTime now) {
   std::erase_if(retired_, [](CURLSH* s) { return curl_share_cleanup(s) == CURLSHE_OK; });
 }
 
+bool CurlBridge::add_connect_only(CURL* easy, Done done) {
+  if (!add(easy, std::move(done))) return false;
+  transfers_.at(easy).keep_connection = true;
+  return true;
+}
+
 bool CurlBridge::add(CURL* easy, Done done) {
   const auto it = transfers_.insert_or_assign(easy, Transfer{std::move(done)}).first;
   // Node addresses in an unordered_map are stable, so the transfer can be curl's socket data.
@@ -254,12 +260,16 @@ void CurlBridge::drain() {
     if (msg->msg != CURLMSG_DONE) continue;
     CURL* easy = msg->easy_handle;
     const CURLcode code = msg->data.result;
-    curl_multi_remove_handle(multi_, easy);
     auto it = transfers_.find(easy);
-    if (it == transfers_.end()) continue;
+    if (it == transfers_.end() || !it->second.keep_connection) {
+      curl_multi_remove_handle(multi_, easy);
+    }
+    if (it == transfers_.end() || !it->second.done) continue;
     Done done = std::move(it->second.done);
+    it->second.done = nullptr;
     const bool out_of_descriptors = it->second.out_of_descriptors;
-    transfers_.erase(it);
+    // A kept connection's handle stays listed, for remove() to take it out of the multi.
+    if (!it->second.keep_connection) transfers_.erase(it);
     try {
       done(code, out_of_descriptors);
     } catch (const std::exception& e) {

@@ -40,6 +40,11 @@ class CurlBridge {
   // Starts the transfer. On success `done` runs exactly once, on the loop, after the handle
   // left the multi (so the owner may clean it up there). On failure it never runs.
   bool add(CURL* easy, Done done);
+  // add() for a CONNECT_ONLY transfer whose connection the owner goes on using with
+  // curl_easy_send and curl_easy_recv: the handle stays in the multi after `done` until
+  // remove() or release(), since libcurl (7.88) closes such a connection when its handle
+  // leaves the multi. The transfer must not set CURLOPT_FORBID_REUSE, which closes it at once.
+  bool add_connect_only(CURL* easy, Done done);
   // Takes a transfer out without calling its `done`.
   void remove(CURL* easy);
   size_t active() const { return transfers_.size(); }
@@ -77,6 +82,7 @@ class CurlBridge {
   struct Transfer {
     Done done;
     bool out_of_descriptors = false;
+    bool keep_connection = false;  // add_connect_only
   };
   std::unordered_map<CURL*, Transfer> transfers_;
   std::vector<CURL*> idle_;

@@ -85,6 +85,7 @@ bool HttpExchange::start(CURL* e, const HttpCall& call, Done done) {
                          static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_1));
     curl_easy_setopt(e, CURLOPT_SSL_CIPHER_LIST, "DEFAULT:@SECLEVEL=0");
   }
+  if (call.http_version != 0) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, call.http_version);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // the body cap counts decoded bytes
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);

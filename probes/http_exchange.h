@@ -30,6 +30,8 @@ struct HttpCall {
   // Offer only TLS 1.0 and 1.1 (at OpenSSL security level 0): the audit's test that a server
   // refuses them.
   bool legacy_tls_only = false;
+  // CURLOPT_HTTP_VERSION; 0: libcurl's default (HTTP/2 over TLS when the server offers it).
+  long http_version = 0;
 };
 
 // A handle's cookie jar, empty, for a run's calls (it survives the reset between calls), and

@@ -4,12 +4,14 @@
 #include "probes/cert_probe.h"
 #include "probes/dns_probe.h"
 #include "probes/domain_probe.h"
+#include "probes/grpc_probe.h"
 #include "probes/http_probe.h"
 #include "probes/journey_probe.h"
 #include "probes/latency_probe.h"
 #include "probes/ping_probe.h"
 #include "probes/probe.h"
 #include "probes/tcp_probe.h"
+#include "probes/websocket_probe.h"
 
 namespace lookout {
 namespace {
@@ -29,8 +31,14 @@ struct ProbeKind {
 };
 
 const ProbeKind kProbeKinds[] = {
-    {"http", make<HttpProbe>}, {"latency", make<LatencyProbe>}, {"journey", make<JourneyProbe>},
-    {"cert", make<CertProbe>}, {"dns", make<DnsProbe>},         {"tcp", make<TcpProbe>},
+    {"http", make<HttpProbe>},
+    {"latency", make<LatencyProbe>},
+    {"journey", make<JourneyProbe>},
+    {"cert", make<CertProbe>},
+    {"dns", make<DnsProbe>},
+    {"grpc", make<GrpcProbe>},
+    {"websocket", make<WebSocketProbe>},
+    {"tcp", make<TcpProbe>},
     {"ping", make<PingProbe>},
     {"domain", make<DomainProbe>},
 };

@@ -14,11 +14,13 @@ extern const KindParser kHeartbeatKind;
 extern const KindParser kTcpKind;
 extern const KindParser kPingKind;
 extern const KindParser kDomainKind;
+extern const KindParser kGrpcKind;
+extern const KindParser kWebSocketKind;
 
 namespace {
-const KindParser* const kKinds[] = {&kHttpKind,    &kJourneyKind,   &kCertKind, &kDnsKind,
-                                    &kLatencyKind, &kHeartbeatKind, &kTcpKind,  &kPingKind,
-                                    &kDomainKind};
+const KindParser* const kKinds[] = {
+    &kHttpKind, &kJourneyKind, &kCertKind,   &kDnsKind,  &kLatencyKind,  &kHeartbeatKind,
+    &kTcpKind,  &kPingKind,    &kDomainKind, &kGrpcKind, &kWebSocketKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }
