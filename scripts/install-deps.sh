@@ -13,8 +13,9 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   # Test peers: a real SMTP server, a real authoritative DNS server, a browser, systemd tools,
-  # promtool (in prometheus) for the metrics format.
-  packages+=(python3-aiosmtpd knot knot-dnsutils systemd chromium prometheus)
+  # promtool (in prometheus) for the metrics format, real Nagios plugins for the exec kind.
+  packages+=(python3-aiosmtpd knot knot-dnsutils systemd chromium prometheus
+    monitoring-plugins-basic)
 elif [ "${1:-}" = "--lint" ]; then
   # clang for the compile commands, clang-format and clang-tidy of the same release.
   packages+=(clang-14 clang-format-14 clang-tidy-14)

@@ -312,10 +312,9 @@ name = "a"
 type = "smtp"
 )");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(
-      messages(r)[0].find(
-          "unknown monitor type \"smtp\"; use http, journey, cert, dns, latency or heartbeat"),
-      std::string::npos);
+  EXPECT_NE(messages(r)[0].find("unknown monitor type \"smtp\"; use http, journey, cert, dns, "
+                                "latency, heartbeat or exec"),
+            std::string::npos);
 }
 
 TEST(Config, ListenFormsAndRelativeStoragePath) {
