@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 #include <linux/close_range.h>
-#include <signal.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
