@@ -123,8 +123,8 @@ TEST(Perfdata, GarbageCostsOnlyTheBadItem) {
   const auto items = parse_perfdata(
       "good=1 novalue= =5 noequals bad=abc load=1,5 inf=inf nan=nan hex=0x10 "
       "ctrl\x01=1 \xff\xfe=2 digitunit=5ms5 also_good=-2.5e1 'x'y=6 last=3");
-  std::vector<std::string> labels;
-  for (const auto& i : items) labels.push_back(i.label);
+  std::vector<std::string> labels(items.size());
+  for (size_t i = 0; i < items.size(); ++i) labels[i] = items[i].label;
   EXPECT_EQ(labels, (std::vector<std::string>{"good", "also_good", "last"}));
   EXPECT_DOUBLE_EQ(*items[1].value, -25);
 }
