@@ -30,6 +30,7 @@ Evaluation Evaluator::evaluate(const MonitorConfig& m, EvaluationState& state, P
     }
   }
   if (r.cert_not_after) state.cert_not_after = r.cert_not_after;
+  if (r.perfdata) state.perfdata = *r.perfdata;
   if (r.answers) state.last_answers = r.answers;
 
   Evaluation e;

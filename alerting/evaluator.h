@@ -38,6 +38,7 @@ struct EvaluationState {
   std::string cause;
   PhaseTimings timings;
   std::optional<WallTime> cert_not_after;
+  std::vector<PerfdataValue> perfdata;                   // exec: the last run's
   std::optional<std::vector<std::string>> last_answers;  // dns: what an accept makes the baseline
 };
 

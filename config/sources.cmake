@@ -22,6 +22,7 @@ foreach(src
     kinds/dns_spec.cc
     kinds/domain_spec.cc
     kinds/grpc_spec.cc
+    kinds/exec_spec.cc
     kinds/heartbeat_spec.cc
     kinds/http_spec.cc
     kinds/journey_spec.cc

@@ -342,6 +342,7 @@ void Daemon::publish_snapshot() {
     v.runs = ev.runs;
     v.failures = ev.failures;
     v.cert_not_after = ev.cert_not_after;
+    v.perfdata = ev.perfdata;
     v.slo = ev.slo_last;
     if (m.cfg.slo.p95) {
       v.slo_budget = m.cfg.slo.p95;

@@ -62,6 +62,13 @@ struct PhaseTimings {
   std::optional<int64_t> total_us;       // set only when a response came
 };
 
+// exec: one value of a plugin's performance data, in base units (probes/perfdata.h).
+struct PerfdataValue {
+  std::string label;
+  double value = 0;
+  bool operator==(const PerfdataValue&) const = default;
+};
+
 struct ProbeResult {
   Outcome outcome = Outcome::kDown;
   ErrorKind kind = ErrorKind::kInternal;
@@ -80,6 +87,9 @@ struct ProbeResult {
   // dns: the answer set seen (normalised), and whether this run made it the baseline.
   std::optional<std::vector<std::string>> answers;
   bool new_baseline = false;
+  // exec: the values of the plugin's performance data, each label once. Every exec run sets it
+  // (empty when it gave none), so a value does not outlive the output that had it.
+  std::optional<std::vector<PerfdataValue>> perfdata;
 };
 
 class Probe {

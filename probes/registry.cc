@@ -5,6 +5,7 @@
 #include "probes/dns_probe.h"
 #include "probes/domain_probe.h"
 #include "probes/grpc_probe.h"
+#include "probes/exec_probe.h"
 #include "probes/http_probe.h"
 #include "probes/journey_probe.h"
 #include "probes/latency_probe.h"
@@ -41,6 +42,7 @@ const ProbeKind kProbeKinds[] = {
     {"tcp", make<TcpProbe>},
     {"ping", make<PingProbe>},
     {"domain", make<DomainProbe>},
+    {"exec", make<ExecProbe>},
 };
 
 const ProbeKind* find(std::string_view kind) {

@@ -35,7 +35,10 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   // One allocation of about the final size: at 10,000 monitors the text is several MB, and
   // growing it by doubling would hold the old and the new buffer at once.
   size_t estimate = 8192;
-  for (const auto& m : s.monitors) estimate += 900 + 12 * m->name.size();
+  for (const auto& m : s.monitors) {
+    estimate += 900 + 12 * m->name.size();
+    for (const auto& p : m->perfdata) estimate += 60 + m->name.size() + p.label.size();
+  }
   std::string out;
   out.reserve(estimate);
   auto visible = [&](const MonitorView& m) { return m.is_public || include_private; };
@@ -71,6 +74,16 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
     if (!visible(*m) || !m->cert_not_after) continue;
     out += fmt::format("lookout_cert_expiry_timestamp_seconds{{monitor=\"{}\"}} {}\n",
                        escape_label(m->name), to_unix_ms(*m->cert_not_after) / 1000);
+  }
+  header(out, "lookout_exec_perfdata", "gauge",
+         "A value of the performance data of an exec monitor's last run, in base units "
+         "(seconds, bytes).");
+  for (const auto& m : s.monitors) {
+    if (!visible(*m)) continue;
+    for (const auto& p : m->perfdata) {
+      out += fmt::format("lookout_exec_perfdata{{monitor=\"{}\",label=\"{}\"}} {}\n",
+                         escape_label(m->name), escape_label(p.label), p.value);
+    }
   }
   header(out, "lookout_slo_p95_seconds", "gauge", "The p95 latency over the monitor's slo.window.");
   for (const auto& m : s.monitors) {

@@ -38,6 +38,7 @@ struct MonitorView {
   uint64_t runs = 0;  // since this process started
   uint64_t failures = 0;
   std::optional<WallTime> cert_not_after;  // cert monitors: the earliest expiry of the chain
+  std::vector<PerfdataValue> perfdata;     // exec monitors: the last run's performance data
   std::optional<SloJudgement>
       slo;  // monitors with slo.p95: the rolling window, once it has samples
   std::optional<Duration> slo_budget, slo_window;

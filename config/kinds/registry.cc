@@ -16,11 +16,11 @@ extern const KindParser kPingKind;
 extern const KindParser kDomainKind;
 extern const KindParser kGrpcKind;
 extern const KindParser kWebSocketKind;
+extern const KindParser kExecKind;
 
-namespace {
 const KindParser* const kKinds[] = {
-    &kHttpKind, &kJourneyKind, &kCertKind,   &kDnsKind,  &kLatencyKind,  &kHeartbeatKind,
-    &kTcpKind,  &kPingKind,    &kDomainKind, &kGrpcKind, &kWebSocketKind};
+    &kHttpKind, &kJourneyKind, &kCertKind,   &kDnsKind,  &kLatencyKind,   &kHeartbeatKind,
+    &kTcpKind,  &kPingKind,    &kDomainKind, &kGrpcKind, &kWebSocketKind, &kExecKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }
