@@ -18,9 +18,10 @@ extern const KindParser kGrpcKind;
 extern const KindParser kWebSocketKind;
 extern const KindParser kExecKind;
 
-const KindParser* const kKinds[] = {
-    &kHttpKind, &kJourneyKind, &kCertKind,   &kDnsKind,  &kLatencyKind,   &kHeartbeatKind,
-    &kTcpKind,  &kPingKind,    &kDomainKind, &kGrpcKind, &kWebSocketKind, &kExecKind};
+namespace {
+const KindParser* const kKinds[] = {&kHttpKind,    &kJourneyKind,   &kCertKind,      &kDnsKind,
+                                    &kLatencyKind, &kHeartbeatKind, &kTcpKind,       &kPingKind,
+                                    &kDomainKind,  &kGrpcKind,      &kWebSocketKind, &kExecKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }
