@@ -1,6 +1,5 @@
 #include "audit/audit.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <re2/re2.h>
@@ -9,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "audit/registered_domain.h"
 #include "audit/secret_scan.h"
 #include "audit/url.h"
 #include "audit/web_checks.h"
@@ -38,11 +38,6 @@ constexpr const char* kExposedPaths[] = {
     "/.env",         "/.env.bak",   "/.git/HEAD",      "/.git/config",       "/.htpasswd",
     "/.DS_Store",    "/backup.zip", "/backup.tar.gz",  "/backup.sql",        "/dump.sql",
     "/database.sql", "/db.sqlite",  "/config.php.bak", "/wp-config.php.bak", "/index.php~"};
-
-bool is_address(const std::string& host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
 
 std::string path_of(const std::string& url) {
   const UrlParts u = parse_url(url);
@@ -560,6 +555,7 @@ std::optional<Targets> derive_targets(const AuditOptions& o, std::string& error)
       http.host.rfind("www.", 0) != 0) {
     t.www_http_url = with_host(t.http_url, "www." + http.host);
   }
+  t.registered_domain = registered_domain(t.host);
   return t;
 }
 

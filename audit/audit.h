@@ -35,7 +35,8 @@ struct Targets {
   std::string host;  // lower case, without brackets
   uint16_t port = 443;
   std::string http_url;
-  std::string www_http_url;  // empty when the host has no www. form (an address, localhost)
+  std::string www_http_url;       // empty when the host has no www. form (an address, localhost)
+  std::string registered_domain;  // acme.co.uk for portal.acme.co.uk; empty for an address
 };
 // The targets, or the reason the options are wrong (exit 2).
 std::optional<Targets> derive_targets(const AuditOptions& o, std::string& error);

@@ -172,6 +172,18 @@ std::string write_config(const AuditOptions& o, const AuditReport& r, const std:
     w.line("warn_within", toml_quote("30d"));
     w.line("fail_within", toml_quote("21d"));
   }
+  if (!t.registered_domain.empty()) {
+    // Not an audit check: a lapsed registration takes the whole site down, and nothing else
+    // in the config would see it coming.
+    w.monitor(fmt::format("The registration of {} is renewed well before it lapses (RDAP, then "
+                          "WHOIS).",
+                          t.registered_domain),
+              "domain", "domain", group);
+    w.line("domain", toml_quote(t.registered_domain));
+    w.line("interval", toml_quote("12h"));
+    w.line("warn_within", toml_quote("30d"));
+    w.line("fail_within", toml_quote("7d"));
+  }
   auto redirect = [&](const char* id, const std::string& url, std::string_view what) {
     if (!passed(checks, id)) return;
     w.monitor(fmt::format("{} keeps redirecting permanently to HTTPS.", url), what, "http", group);

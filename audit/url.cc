@@ -1,5 +1,6 @@
 #include "audit/url.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -62,6 +63,11 @@ bool same_origin(const std::string& a, const std::string& b) {
   };
   const std::string oa = origin(a);
   return !oa.empty() && oa == origin(b);
+}
+
+bool is_address(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 }  // namespace lookout::audit

@@ -21,4 +21,7 @@ std::string with_host(const std::string& url, const std::string& host);
 // Scheme, host and port equal (default ports filled in, case ignored).
 bool same_origin(const std::string& a, const std::string& b);
 
+// An IPv4 or IPv6 address (without brackets), not a name.
+bool is_address(const std::string& host);
+
 }  // namespace lookout::audit

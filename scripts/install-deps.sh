@@ -8,7 +8,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev libsqlite3-dev sqlite3 libuv1-dev libc-ares-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libre2-dev
   libcli11-dev libsystemd-dev libcpp-httplib-dev libgtest-dev libgmock-dev
-  libhowardhinnant-date-dev tzdata
+  libhowardhinnant-date-dev tzdata libpsl-dev publicsuffix
   openssl python3 curl procps
 )
 if [ "${1:-}" = "--test" ]; then

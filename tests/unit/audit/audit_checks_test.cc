@@ -4,6 +4,7 @@
 #include <random>
 
 #include "audit/config_writer.h"
+#include "audit/registered_domain.h"
 #include "audit/report.h"
 #include "audit/secret_scan.h"
 #include "audit/url.h"
@@ -356,6 +357,7 @@ TEST(AuditTargets, DerivedFromTheUrl) {
   EXPECT_EQ(t->port, 443);
   EXPECT_EQ(t->http_url, "http://Portal.Acme.example/login?next=1");
   EXPECT_EQ(t->www_http_url, "http://www.Portal.Acme.example/login?next=1");
+  EXPECT_EQ(t->registered_domain, "acme.example");
 
   o.url = "http://acme.example";
   t = derive_targets(o, error);
@@ -369,6 +371,11 @@ TEST(AuditTargets, DerivedFromTheUrl) {
   EXPECT_EQ(t->port, 8443);
   EXPECT_EQ(t->http_url, "http://127.0.0.1:8080/");
   EXPECT_EQ(t->www_http_url, "");
+  EXPECT_EQ(t->registered_domain, "");
+  EXPECT_EQ(registered_domain("localhost"), "");
+  EXPECT_EQ(registered_domain("co.uk"), "");  // a public suffix is nobody's registration
+  EXPECT_EQ(registered_domain("www.shop.acme.co.uk"), "acme.co.uk");
+  EXPECT_EQ(registered_domain("status.acme.com"), "acme.com");
 
   o.http_url = "https://127.0.0.1:8080/";
   EXPECT_FALSE(derive_targets(o, error));
@@ -449,6 +456,7 @@ TEST(AuditConfigWriter, WritesOnlyWhatPassedAndLoads) {
   std::vector<std::string> names;
   for (const auto& m : loaded.config->monitors) names.push_back(m.name);
   const std::vector<std::string> expected{"portal-acme-example-certificate",
+                                          "portal-acme-example-domain",
                                           "portal-acme-example-https-redirect",
                                           "portal-acme-example-security-headers",
                                           "portal-acme-example-private-api-invoices",
@@ -466,6 +474,7 @@ TEST(AuditConfigWriter, WritesOnlyWhatPassedAndLoads) {
             4u);  // HSTS, nosniff, CSP (with frame-ancestors), Referrer-Policy
   EXPECT_EQ(loaded.config->find("portal-acme-example-dkim-s1")->spec_as<DnsSpec>().dns.query,
             "s1._domainkey.acme.example");
+  EXPECT_NE(text.find("domain = \"acme.example\""), std::string::npos) << text;
   EXPECT_EQ(loaded.config->find("portal-acme-example-mx")->spec_as<DnsSpec>().dns.resolver,
             "127.0.0.1:5353");
   EXPECT_EQ(text.find("t0ken-value"), std::string::npos);
