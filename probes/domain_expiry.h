@@ -41,6 +41,6 @@ std::optional<WallTime> utc_time(int year, int month, int day, int hour = 0, int
                                  int second = 0);
 // RFC 3339 as registries write it, leniently: "2027-08-13T04:00:00Z", with fractions or an
 // offset, a space for the T, lower case, or the date alone (midnight UTC).
-std::optional<WallTime> parse_registry_time(std::string_view text);
+std::optional<WallTime> parse_registry_time(std::string_view s);
 
 }  // namespace lookout

@@ -28,7 +28,7 @@ GrpcFrameRead first_grpc_message(std::string_view body);
 // HealthCheckResponse { ServingStatus status = 1; } from protobuf bytes: the status (0 when
 // the field is absent, as proto3 reads it), unknown fields skipped by their wire type; nullopt
 // with `error` when the bytes are not a valid message.
-std::optional<uint64_t> parse_health_response(std::string_view message, std::string& error);
+std::optional<uint64_t> parse_health_response(std::string_view in, std::string& error);
 
 // UNKNOWN, SERVING, NOT_SERVING, SERVICE_UNKNOWN; "status N" for a value the enum lacks.
 std::string serving_status_name(uint64_t status);

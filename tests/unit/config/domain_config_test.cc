@@ -118,8 +118,8 @@ expect.status = 200
           ("/etc/lookout/d.toml:9:10: domain \"https://acme.example/\" is not a registered "
            "domain name like \"acme.example\" (no scheme, port or path; an internationalised "
            "name in its xn-- form)"),
-          "/etc/lookout/d.toml:10:9: whois \"whois.example:99999\" is not host, host:port or "
-          "[IPv6]:port",
+          ("/etc/lookout/d.toml:10:9: whois \"whois.example:99999\" is not host, host:port or "
+           "[IPv6]:port"),
           ("/etc/lookout/d.toml:11:12: rdap_url rdap.example must be a URL that starts with "
            "https:// or http:// and names a host"),
           ("/etc/lookout/d.toml:12:15: fail_within 60d is longer than warn_within 30d; the "
@@ -127,8 +127,8 @@ expect.status = 200
           ("/etc/lookout/d.toml:17:10: domain \"acme\" is not a registered domain name like "
            "\"acme.example\" (no scheme, port or path; an internationalised name in its xn-- "
            "form)"),
-          "/etc/lookout/d.toml:18:15: warn_within must be a duration string such as \"30s\", not "
-          "an integer",
+          ("/etc/lookout/d.toml:18:15: warn_within must be a duration string such as \"30s\", "
+           "not an integer"),
           "/etc/lookout/d.toml:19:1: unknown key \"expect\" in domain monitor \"c\"",
       }));
 }

@@ -91,8 +91,8 @@ expect.max_loss = "-1%"
       messages(r),
       (std::vector<std::string>{
           "/etc/lookout/p.toml:1:1: ping monitor \"a\" has no host",
-          "/etc/lookout/p.toml:4:1: unknown key \"port\" in ping monitor \"a\"; did you mean "
-          "\"host\"?",
+          ("/etc/lookout/p.toml:4:1: unknown key \"port\" in ping monitor \"a\"; did you mean "
+           "\"host\"?"),
           ("/etc/lookout/p.toml:9:8: host \"https://gw/\" must be a host name or an IPv4 or IPv6 "
            "address, without scheme, port or brackets"),
           "/etc/lookout/p.toml:10:9: count must be between 1 and 50, not 0",
