@@ -20,6 +20,7 @@ foreach(src
     http_request.cc
     kinds/cert_spec.cc
     kinds/dns_spec.cc
+    kinds/dnssec_spec.cc
     kinds/heartbeat_spec.cc
     kinds/http_spec.cc
     kinds/journey_spec.cc

@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "probes/cert_probe.h"
 #include "probes/dns_probe.h"
+#include "probes/dnssec_probe.h"
 #include "probes/http_probe.h"
 #include "probes/journey_probe.h"
 #include "probes/latency_probe.h"
@@ -27,7 +28,7 @@ struct ProbeKind {
 
 const ProbeKind kProbeKinds[] = {
     {"http", make<HttpProbe>}, {"latency", make<LatencyProbe>}, {"journey", make<JourneyProbe>},
-    {"cert", make<CertProbe>}, {"dns", make<DnsProbe>},
+    {"cert", make<CertProbe>}, {"dns", make<DnsProbe>},         {"dnssec", make<DnssecProbe>},
 };
 
 const ProbeKind* find(std::string_view kind) {

@@ -11,10 +11,11 @@ extern const KindParser kCertKind;
 extern const KindParser kDnsKind;
 extern const KindParser kLatencyKind;
 extern const KindParser kHeartbeatKind;
+extern const KindParser kDnssecKind;
 
 namespace {
-const KindParser* const kKinds[] = {&kHttpKind, &kJourneyKind, &kCertKind,
-                                    &kDnsKind,  &kLatencyKind, &kHeartbeatKind};
+const KindParser* const kKinds[] = {&kHttpKind,    &kJourneyKind,   &kCertKind,  &kDnsKind,
+                                    &kLatencyKind, &kHeartbeatKind, &kDnssecKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }
