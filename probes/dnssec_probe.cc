@@ -372,7 +372,8 @@ bool DnssecProbe::judge() {
       {"trust_anchors", anchors},
   };
   if (!chain_note_.empty()) detail["chain"] = chain_note_;
-  r.detail = detail.dump();
+  // A query written as a secret is also the owner of the answer's signatures.
+  r.detail = secrets() != nullptr ? secrets()->apply(detail.dump()) : detail.dump();
   r.timings.dns_us = answer_us_;
   r.timings.total_us = elapsed_us();
   if (answer_us_) r.samples_us.push_back(*answer_us_);
