@@ -23,6 +23,7 @@ foreach(src
     kinds/domain_spec.cc
     kinds/grpc_spec.cc
     kinds/exec_spec.cc
+    kinds/dnssec_spec.cc
     kinds/heartbeat_spec.cc
     kinds/http_spec.cc
     kinds/journey_spec.cc

@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "probes/cert_probe.h"
 #include "probes/dns_probe.h"
+#include "probes/dnssec_probe.h"
 #include "probes/domain_probe.h"
 #include "probes/exec_probe.h"
 #include "probes/grpc_probe.h"
@@ -43,6 +44,7 @@ const ProbeKind kProbeKinds[] = {
     {"ping", make<PingProbe>},
     {"domain", make<DomainProbe>},
     {"exec", make<ExecProbe>},
+    {"dnssec", make<DnssecProbe>},
 };
 
 const ProbeKind* find(std::string_view kind) {

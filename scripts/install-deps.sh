@@ -9,6 +9,9 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libre2-dev
   libcli11-dev libsystemd-dev libcpp-httplib-dev libgtest-dev libgmock-dev
   libhowardhinnant-date-dev tzdata libpsl-dev publicsuffix
+  # The dnssec kind: libunbound (whose pkg-config file also wants libevent's and nettle's)
+  # and the root's trust anchor.
+  libunbound-dev libevent-dev nettle-dev dns-root-data
   openssl python3 curl procps
 )
 if [ "${1:-}" = "--test" ]; then

@@ -17,11 +17,13 @@ extern const KindParser kDomainKind;
 extern const KindParser kGrpcKind;
 extern const KindParser kWebSocketKind;
 extern const KindParser kExecKind;
+extern const KindParser kDnssecKind;
 
 namespace {
 const KindParser* const kKinds[] = {&kHttpKind,    &kJourneyKind,   &kCertKind,      &kDnsKind,
                                     &kLatencyKind, &kHeartbeatKind, &kTcpKind,       &kPingKind,
-                                    &kDomainKind,  &kGrpcKind,      &kWebSocketKind, &kExecKind};
+                                    &kDomainKind,  &kGrpcKind,      &kWebSocketKind, &kExecKind,
+                                    &kDnssecKind};
 }  // namespace
 
 std::span<const KindParser* const> kinds() { return kKinds; }

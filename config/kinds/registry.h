@@ -26,7 +26,7 @@ struct KindParser {
 
 std::span<const KindParser* const> kinds();
 const KindParser* find_kind(std::string_view name);
-// "http, journey, cert, dns, latency or heartbeat", for messages.
+// Every kind's name in the registry's order ("http, ..., exec or dnssec"), for messages.
 std::string kind_names();
 
 }  // namespace lookout::config_detail
