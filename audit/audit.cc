@@ -8,12 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "audit/dnssec_check.h"
 #include "audit/registered_domain.h"
 #include "audit/secret_scan.h"
 #include "audit/url.h"
 #include "audit/web_checks.h"
 #include "config/kinds/cert_spec.h"
 #include "config/kinds/dns_spec.h"
+#include "config/kinds/dnssec_spec.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
 #include "core/random.h"
@@ -391,6 +393,36 @@ std::string with_port(const std::string& resolver) {
   return resolver + ":53";
 }
 
+// The host's address validated as a validating resolver would, from the root's anchor, through
+// --resolver when given.
+void check_dnssec(Runner& run, const AuditOptions& o, const Targets& t, AuditReport& report) {
+  if (t.registered_domain.empty()) {
+    report.checks.push_back(
+        make_check("dnssec", Result::kSkipped,
+                   fmt::format("{} is an address or a name of no registered domain", t.host)));
+    return;
+  }
+  auto validate = [&](uint16_t record, const char* record_name) {
+    auto spec = std::make_shared<DnssecSpec>();
+    spec->query = t.host;
+    spec->record = record;
+    spec->record_name = record_name;
+    spec->resolver = with_port(o.resolver);
+    spec->trust_anchor_file = kRootTrustAnchorFile;
+    return run.run(run.monitor("dnssec", "dnssec", spec));
+  };
+  ProbeResult r = validate(1, "A");
+  if (r.kind == ErrorKind::kNoRecords) {
+    // An IPv6-only host: its monitor must ask for what it has.
+    ProbeResult v6 = validate(28, "AAAA");
+    if (v6.kind != ErrorKind::kNoRecords) {
+      r = std::move(v6);
+      report.facts.dnssec_record = "AAAA";
+    }
+  }
+  report.checks.push_back(judge_dnssec(r, t.host));
+}
+
 void check_email(Runner& run, const AuditOptions& o, AuditReport& report) {
   if (o.mail_domain.empty()) {
     for (const char* kind : {"spf", "dmarc", "dkim", "mx_starttls"}) {
@@ -579,6 +611,7 @@ AuditReport run_audit(const AuditOptions& o, const Targets& t, const Config* jou
   check_exposed_files(run, t, report);
   check_scripts(run, t, page, report);
   check_email(run, o, report);
+  check_dnssec(run, o, t, report);
   check_latency(run, o, t, report);
   check_rate_limit(run, o, t, report);
   // Judged last, on every answer of the app (the journey's steps included); shown with the headers.

@@ -45,6 +45,7 @@ std::optional<Targets> derive_targets(const AuditOptions& o, std::string& error)
 struct AuditFacts {
   std::vector<std::string> mx_hosts;                 // MX hosts whose STARTTLS certificate passed
   std::vector<std::pair<std::string, int>> refused;  // private paths that refused, and how
+  std::string dnssec_record = "A";                   // the host's record that validated
 };
 
 struct AuditReport {

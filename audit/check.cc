@@ -115,6 +115,12 @@ constexpr Entry kCatalogue[] = {
      "every MX host offers STARTTLS with a valid certificate for its name",
      "Mail to you crosses the internet in clear text otherwise, password resets included.",
      "Enable STARTTLS on every MX host with a certificate for its MX name; consider MTA-STS."},
+    {"dnssec", "DNSSEC validates",
+     "when the zone is signed, the host's address validates from the root's trust anchor",
+     "A signed zone whose signatures lapse, or whose DS no longer matches its keys, vanishes for "
+     "every validating resolver (most large ISPs and public resolvers) with SERVFAIL.",
+     "Let the DNS provider sign the zone and renew its signatures automatically, and update the "
+     "DS at the registrar with every key-signing key rollover."},
     {"latency_p95", "Latency p95", "p95 of the page's requests under the budget",
      "Slow pages lose users before errors do; the p95 is what one request in twenty feels like.",
      "Profile the slow requests (first byte vs transfer), cache what can be cached, and watch the "

@@ -184,6 +184,17 @@ std::string write_config(const AuditOptions& o, const AuditReport& r, const std:
     w.line("warn_within", toml_quote("30d"));
     w.line("fail_within", toml_quote("7d"));
   }
+  if (passed(checks, "dnssec")) {
+    w.monitor(fmt::format("{} keeps validating from the root's trust anchor, and no signature of "
+                          "its chain runs out unnoticed.",
+                          t.host),
+              "dnssec", "dnssec", group);
+    w.line("query", toml_quote(t.host));
+    if (r.facts.dnssec_record != "A") w.line("record", toml_quote(r.facts.dnssec_record));
+    if (!o.resolver.empty()) w.line("resolver", toml_quote(o.resolver));
+    w.line("interval", toml_quote("15m"));
+    w.line("warn_within", toml_quote("3d"));
+  }
   auto redirect = [&](const char* id, const std::string& url, std::string_view what) {
     if (!passed(checks, id)) return;
     w.monitor(fmt::format("{} keeps redirecting permanently to HTTPS.", url), what, "http", group);

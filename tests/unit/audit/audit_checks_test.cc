@@ -1,15 +1,18 @@
 // The audit's judges, its secret scanner, its targets and its config writer, on hand-made answers.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "audit/config_writer.h"
+#include "audit/dnssec_check.h"
 #include "audit/registered_domain.h"
 #include "audit/report.h"
 #include "audit/secret_scan.h"
 #include "audit/url.h"
 #include "audit/web_checks.h"
 #include "config/kinds/dns_spec.h"
+#include "config/kinds/dnssec_spec.h"
 #include "config/kinds/http_spec.h"
 
 namespace lookout::audit {
@@ -416,6 +419,42 @@ TEST(AuditReport, TableWrapsAndCounts) {
   EXPECT_EQ(exit_code(r.checks), 0);
 }
 
+ProbeResult dnssec_run(Outcome outcome, const char* security, std::string cause = {}) {
+  ProbeResult r;
+  r.outcome = outcome;
+  r.cause = std::move(cause);
+  if (security != nullptr) r.detail = nlohmann::json{{"security", security}}.dump();
+  return r;
+}
+
+TEST(AuditDnssec, SecurePassesUnsignedIsSkippedBogusFails) {
+  const std::string host = "portal.acme.example";
+  auto judged = [&](const ProbeResult& r) { return judge_dnssec(r, host); };
+  EXPECT_EQ(judged(dnssec_run(Outcome::kUp, "secure")).result, Result::kPass);
+  // A signed denial still proves the chain: the zone validates.
+  EXPECT_EQ(judged(dnssec_run(Outcome::kDown, "secure", "no A records")).result, Result::kPass);
+  const CheckResult expiring = judged(dnssec_run(
+      Outcome::kDegraded, "secure", "the signature of acme.example DNSKEY expires in 1 day"));
+  EXPECT_EQ(expiring.result, Result::kWarn);
+  EXPECT_EQ(expiring.evidence, "the signature of acme.example DNSKEY expires in 1 day");
+  const CheckResult unsigned_zone = judged(dnssec_run(Outcome::kDown, "insecure", "insecure: x"));
+  EXPECT_EQ(unsigned_zone.result, Result::kSkipped);
+  EXPECT_EQ(unsigned_zone.evidence, "portal.acme.example is not signed");
+  const CheckResult bogus =
+      judged(dnssec_run(Outcome::kDown, "bogus", "bogus: signature expired from 9.9.9.9"));
+  EXPECT_EQ(bogus.result, Result::kFail);
+  EXPECT_EQ(bogus.evidence, "bogus: signature expired from 9.9.9.9");
+  // The root's keys withheld by the resolver: nothing known about the host's zone.
+  const CheckResult stripped = judged(dnssec_run(
+      Outcome::kDown, "bogus",
+      "bogus: no DNSKEY rrset from 10.0.0.53 for trust anchor . while building chain of trust"));
+  EXPECT_EQ(stripped.result, Result::kWarn);
+  EXPECT_EQ(stripped.evidence.rfind("not validated: the resolver passes no DNSSEC records", 0), 0u);
+  const CheckResult mute = judged(dnssec_run(Outcome::kDown, nullptr, "no validated answer"));
+  EXPECT_EQ(mute.result, Result::kWarn);
+  EXPECT_EQ(mute.evidence, "not validated: no validated answer");
+}
+
 TEST(AuditConfigWriter, WritesOnlyWhatPassedAndLoads) {
   AuditOptions o;
   o.url = "https://portal.acme.example/";
@@ -434,6 +473,8 @@ TEST(AuditConfigWriter, WritesOnlyWhatPassedAndLoads) {
   r.checks.push_back(make_check("https_redirect_www", Result::kFail, ""));
   r.checks.push_back(make_check("dmarc", Result::kFail, ""));
   r.checks.push_back(make_check("dkim", Result::kPass, "", "s1"));
+  r.checks.push_back(make_check("dnssec", Result::kPass, ""));
+  r.facts.dnssec_record = "AAAA";  // an IPv6-only host
   r.page = answer(200, {{"Strict-Transport-Security", "max-age=63072000"},
                         {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
                         {"X-Content-Type-Options", "nosniff"},
@@ -457,6 +498,7 @@ TEST(AuditConfigWriter, WritesOnlyWhatPassedAndLoads) {
   for (const auto& m : loaded.config->monitors) names.push_back(m.name);
   const std::vector<std::string> expected{"portal-acme-example-certificate",
                                           "portal-acme-example-domain",
+                                          "portal-acme-example-dnssec",
                                           "portal-acme-example-https-redirect",
                                           "portal-acme-example-security-headers",
                                           "portal-acme-example-private-api-invoices",
@@ -478,6 +520,10 @@ TEST(AuditConfigWriter, WritesOnlyWhatPassedAndLoads) {
   EXPECT_EQ(loaded.config->find("portal-acme-example-mx")->spec_as<DnsSpec>().dns.resolver,
             "127.0.0.1:5353");
   EXPECT_EQ(text.find("t0ken-value"), std::string::npos);
+  const auto& dnssec = loaded.config->find("portal-acme-example-dnssec")->spec_as<DnssecSpec>();
+  EXPECT_EQ(dnssec.query, "portal.acme.example");
+  EXPECT_EQ(dnssec.record_name, "AAAA");
+  EXPECT_EQ(dnssec.resolver, "127.0.0.1:5353");
   EXPECT_EQ(toml_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
 }
 
