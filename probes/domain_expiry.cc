@@ -39,7 +39,8 @@ std::string utc_date(WallTime t) { return rfc3339(t).substr(0, 10); }
 
 std::optional<WallTime> utc_time(int year, int month, int day, int hour, int minute, int second) {
   using namespace std::chrono;
-  if (year < 1970 || year > 9999 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+  // WallTime counts nanoseconds in 64 bits, which end in 2262; no registration runs that far.
+  if (year < 1970 || year > 2200 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
       second < 0 || second > 60) {
     return std::nullopt;
   }
