@@ -5,8 +5,9 @@
 #   2. clang-format (.clang-format: Google style, 100 columns) has nothing to change;
 #   3. clang-tidy (.clang-tidy: bugprone, performance and a chosen few modernize and
 #      readability checks) finds nothing. It runs on the unity batches of a clang build
-#      configured in build-lint/ (nothing is compiled), so the heavy headers are parsed once
-#      per batch instead of once per file: about 3 minutes on 2 cores instead of 15.
+#      configured in build-lint/ (nothing is compiled), 16 files a batch, so the heavy headers
+#      are parsed once per batch instead of once per file: under 2 minutes on 2 cores (8 a
+#      batch: 2 min 7 s; one a file: about 15 minutes).
 # Exits non-zero with the findings when any check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,7 +46,8 @@ fi
 
 echo "== clang-tidy"
 CXX=clang++-14 cmake -S . -B build-lint -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
-  -DCMAKE_UNITY_BUILD=ON -DCMAKE_DISABLE_PRECOMPILE_HEADERS=ON -DLOOKOUT_WERROR=OFF > /dev/null
+  -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 -DCMAKE_DISABLE_PRECOMPILE_HEADERS=ON \
+  -DLOOKOUT_WERROR=OFF > /dev/null
 mapfile -t units < <(python3 -c '
 import json
 for e in json.load(open("build-lint/compile_commands.json")):
