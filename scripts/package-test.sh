@@ -22,7 +22,6 @@ check() {  # check "what" command...
 mode_of() { stat -c '%a %U:%G' "$1"; }
 
 echo "== lintian"
-# The tags left are overridden in debian/lookout.lintian-overrides, each with its reason.
 check "lintian finds no error or warning" lintian --fail-on error,warning "$deb"
 
 echo "== install"
@@ -35,7 +34,7 @@ check "the unit is where systemd looks" test -f /lib/systemd/system/lookout.serv
 check "the unit is enabled" test -L /etc/systemd/system/multi-user.target.wants/lookout.service
 check "systemd-analyze verify accepts the unit" systemd-analyze verify /lib/systemd/system/lookout.service
 check "the man page is installed" test -f /usr/share/man/man1/lookout.1.gz
-check "the docs are installed" test -f /usr/share/doc/lookout/docs/configuration.md
+check "the docs are installed" test -f /usr/share/doc/lookout/docs/configuration.md.gz
 check "the examples are installed" test -f /usr/share/doc/lookout/examples/channels.toml
 check "/etc/lookout is 750 root:lookout" test "$(mode_of /etc/lookout)" = "750 root:lookout"
 check "the config is 640 root:lookout" test "$(mode_of /etc/lookout/lookout.toml)" = "640 root:lookout"
