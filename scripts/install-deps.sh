@@ -24,6 +24,9 @@ if [ "${1:-}" = "--test" ]; then
 elif [ "${1:-}" = "--lint" ]; then
   # clang for the compile commands, clang-format and clang-tidy of the same release.
   packages+=(clang-14 clang-format-14 clang-tidy-14)
+elif [ "${1:-}" = "--package" ]; then
+  # Debian's packaging tools, the man page generator and the package checker.
+  packages+=(dpkg-dev debhelper help2man lintian)
 elif [ "${1:-}" = "--fuzz" ]; then
   # clang and libFuzzer for the fuzz targets.
   packages+=(clang-14 libclang-rt-14-dev)

@@ -2,8 +2,10 @@
 # Installs what is missing, checks the house style (scripts/lint.sh: the layer rule,
 # clang-format, clang-tidy), builds, and runs every test (labels unit, integration, browser) in
 # a build with AddressSanitizer and UndefinedBehaviorSanitizer; then the tests of the daemon's
-# threads (store, web, loop) against a ThreadSanitizer build of it; then every fuzz target for
-# 10 seconds from its corpus (longer runs: docs/hardening.md). This is what CI runs.
+# threads (store, web, loop) against a ThreadSanitizer build of it; then the Debian package,
+# built and installed on this machine (scripts/package-test.sh: it leaves it purged); then every
+# fuzz target for 10 seconds from its corpus (longer runs: docs/hardening.md). This is what CI
+# runs.
 #   --quick  instead: the optimised build (build/, what benchmarks and `lookout run` use) and
 #            every test once against it, in about a third of the time
 set -euo pipefail
@@ -46,6 +48,12 @@ if compgen -G "$reports/race*" > /dev/null; then
   echo "ThreadSanitizer reported the data races above" >&2
   exit 1
 fi
+
+phase "Debian package: built, installed, checked, removed and purged"
+scripts/package.sh
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo scripts/package-test.sh
 
 phase "fuzz targets, 10 s each"
 scripts/fuzz.sh --seconds 10
