@@ -198,4 +198,11 @@ void AresChannel::arm_timer() {
   timer_.start(after, [this] { process(ARES_SOCKET_BAD, ARES_SOCKET_BAD); });
 }
 
+std::optional<sockaddr_storage> literal_address(const std::string& host, uint16_t port) {
+  sockaddr_storage a{};
+  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&a)) == 0) return a;
+  if (uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&a)) == 0) return a;
+  return std::nullopt;
+}
+
 }  // namespace lookout

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -67,5 +68,9 @@ class AresChannel {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   uint64_t generation_ = 0;  // answers of questions asked before the last cancel() are dropped
 };
+
+// A host written as an IPv4 or IPv6 address, as a socket address with `port`: it needs no
+// lookup, nor a channel to ask one. nullopt for a name.
+std::optional<sockaddr_storage> literal_address(const std::string& host, uint16_t port);
 
 }  // namespace lookout

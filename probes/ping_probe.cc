@@ -64,6 +64,17 @@ PingProbe::PingProbe(const MonitorConfig& m, ProbeContext& ctx,
 PingProbe::~PingProbe() { close_socket(); }
 
 bool PingProbe::begin() {
+  address_.clear();
+  sent_at_.clear();
+  rtts_.clear();
+  dns_us_.reset();
+  send_error_.clear();
+  if (const auto literal = literal_address(spec_.host, 0)) {
+    // An address needs no lookup: no channel (a thousand monitors of addresses would hold a
+    // thousand).
+    next_turn([this, a = *literal] { send_echoes(a); });
+    return true;
+  }
   if (!resolver_) {
     auto resolver = std::make_unique<AresChannel>(
         ctx_.loop, std::max(Duration{50}, m_.timeout / (kPingResolveTries + 1)), kPingResolveTries);
@@ -74,11 +85,6 @@ bool PingProbe::begin() {
     }
     resolver_ = std::move(resolver);
   }
-  address_.clear();
-  sent_at_.clear();
-  rtts_.clear();
-  dns_us_.reset();
-  send_error_.clear();
   resolver_->resolve(spec_.host, AF_UNSPEC, 0,
                      [this](int status, std::vector<sockaddr_storage> addresses) {
                        on_resolved(status, std::move(addresses));
@@ -141,7 +147,11 @@ void PingProbe::on_resolved(int status, std::vector<sockaddr_storage> addresses)
                      status != ARES_SUCCESS ? ares_strerror(status) : "no address"));
     return;
   }
-  target_ = addresses.front();
+  send_echoes(addresses.front());
+}
+
+void PingProbe::send_echoes(const sockaddr_storage& target) {
+  target_ = target;
   address_ = ping_address_text(target_);
   family_ = target_.ss_family == AF_INET6 ? IcmpFamily::kV6 : IcmpFamily::kV4;
   const PingPermission& permission = ping_permission();

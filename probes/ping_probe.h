@@ -33,6 +33,8 @@ class PingProbe final : public ProbeSession {
   ProbeResult timed_out() override;
 
   void on_resolved(int status, std::vector<sockaddr_storage> addresses);
+  // Opens the socket and pings `target`.
+  void send_echoes(const sockaddr_storage& target);
   void send_echo();
   void on_readable();
   int received() const;

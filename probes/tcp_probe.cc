@@ -93,20 +93,13 @@ std::string tcp_address_text(const sockaddr_storage& a) {
   return fmt::format("{}:{}", ip, ntohs(s4->sin_port));
 }
 
-std::optional<sockaddr_storage> tcp_literal(const std::string& host, uint16_t port) {
-  sockaddr_storage a{};
-  if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&a)) == 0) return a;
-  if (uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&a)) == 0) return a;
-  return std::nullopt;
-}
-
 }  // namespace
 
 TcpProbe::TcpProbe(const MonitorConfig& m, ProbeContext& ctx,
                    std::shared_ptr<const Redactor> redactor)
     : ProbeSession(m, ctx, std::move(redactor)),
       spec_(m.spec_as<TcpSpec>()),
-      literal_(tcp_literal(spec_.host, spec_.port)) {
+      literal_(literal_address(spec_.host, spec_.port)) {
   cert_check_.host = spec_.host;
   cert_check_.port = spec_.port;
   cert_check_.warn_within = spec_.warn_within;
