@@ -189,6 +189,7 @@ struct AcceptGate::Impl {
   void run();
   void drain();
   void take(int fd);
+  void take_returned();
   void on_readable(GateConnection* c);
   void advance(GateConnection* c);
   void refuse(GateConnection* c, int status);
@@ -299,18 +300,20 @@ void AcceptGate::Impl::drain() {
     stop_now = stopping;
     end_now = finished;
   }
-  for (int fd : fds) {
-    if (stop_now) {
-      ::close(fd);
-    } else {
-      take(fd);
-    }
-  }
+  // Connections back from workers first: a client whose answer said "Connection: close"
+  // reconnects at once, and its old connection must not count against its cap any more.
   for (auto* c : back) {
     if (stop_now || !c->keep) {
       close(c);
     } else {
       resume(c);
+    }
+  }
+  for (int fd : fds) {
+    if (stop_now) {
+      ::close(fd);
+    } else {
+      take(fd);
     }
   }
   if (stop_now) {
@@ -327,6 +330,22 @@ void AcceptGate::Impl::drain() {
   if (end_now) loop->stop();
 }
 
+// The connections workers finished with since the last drain, as drain would handle them.
+void AcceptGate::Impl::take_returned() {
+  std::vector<GateConnection*> back;
+  {
+    std::lock_guard lock(mu);
+    back.swap(returned);
+  }
+  for (auto* c : back) {
+    if (!c->keep) {
+      close(c);
+    } else {
+      resume(c);
+    }
+  }
+}
+
 void AcceptGate::Impl::take(int fd) {
   sockaddr_storage peer{};
   socklen_t peer_len = sizeof(peer);
@@ -338,6 +357,7 @@ void AcceptGate::Impl::take(int fd) {
     ::close(fd);
     return;
   }
+  if (per_client[client] >= limits.max_per_client) take_returned();
   size_t& held = per_client[client];
   if (held >= limits.max_per_client) {
     counters.refused.fetch_add(1, std::memory_order_relaxed);
