@@ -423,9 +423,13 @@ namespace {
 
 const std::set<std::string> kTopKeys{"server",  "storage",     "defaults", "monitor",  "scheduler",
                                      "channel", "maintenance", "route",    "heartbeat"};
-const std::set<std::string> kServerKeys{"listen",      "title",       "public_url",
-                                        "admin_token", "max_request", "rate_limit",
-                                        "tls_cert",    "tls_key",     "ping_rate_limit"};
+const std::set<std::string> kServerKeys{"listen",          "title",
+                                        "public_url",      "admin_token",
+                                        "max_request",     "rate_limit",
+                                        "tls_cert",        "tls_key",
+                                        "ping_rate_limit", "max_connections_per_client",
+                                        "max_connections", "header_timeout",
+                                        "body_timeout"};
 const std::set<std::string> kStorageKeys{"path",      "keep_raw",     "keep_minutes", "keep_hours",
                                          "keep_days", "keep_rollups", "max_backlog"};
 const std::set<std::string> kSchedulerKeys{"max_in_flight", "max_per_host"};
@@ -563,6 +567,30 @@ void parse_server(Parser& p, const toml::table& t, ServerConfig& s,
   };
   rate("rate_limit", s.rate_limit, s.rate_window);
   rate("ping_rate_limit", s.ping_rate_limit, s.ping_rate_window);
+  if (const auto* n = t.get("max_connections_per_client")) {
+    if (auto v = p.integer(*n, "server.max_connections_per_client", 1, 100'000))
+      s.max_connections_per_client = static_cast<size_t>(*v);
+  }
+  if (const auto* n = t.get("max_connections")) {
+    if (auto v = p.integer(*n, "server.max_connections", 16, 1'000'000))
+      s.max_connections = static_cast<size_t>(*v);
+  }
+  // A deadline under a second would cut off honest clients on a slow link; one over ten
+  // minutes would let a slow client hold its connection about as long as it likes.
+  auto deadline = [&](const char* key, Duration& out) {
+    const auto* n = t.get(key);
+    if (n == nullptr) return;
+    const std::string name = fmt::format("server.{}", key);
+    if (auto v = p.duration(*n, name)) {
+      if (*v < Duration{1000} || *v > Duration{600'000}) {
+        p.error(n->source(), fmt::format("{} must be between 1s and 10m", name));
+      } else {
+        out = *v;
+      }
+    }
+  };
+  deadline("header_timeout", s.header_timeout);
+  deadline("body_timeout", s.body_timeout);
 }
 
 void parse_storage(Parser& p, const toml::table& t, StorageConfig& s,

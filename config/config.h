@@ -98,6 +98,12 @@ struct ServerConfig {
   Duration rate_window{60'000};       // ...per this window
   int ping_rate_limit = 60;           // pings per heartbeat token...
   Duration ping_rate_window{60'000};  // ...per this window; beyond it 429
+  // The accept gate (plain HTTP): what one client address and all clients may hold open, and
+  // how long a request's head and body may take to arrive.
+  size_t max_connections_per_client = 32;
+  size_t max_connections = 4096;
+  Duration header_timeout{5000};
+  Duration body_timeout{10'000};
 };
 
 struct StorageConfig {

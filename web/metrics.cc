@@ -31,6 +31,35 @@ void header(std::string& out, const char* name, const char* type, const char* he
 
 }  // namespace
 
+std::string gate_metrics_text(const GateCounts& g) {
+  std::string out;
+  header(out, "lookout_http_connections_open", "gauge",
+         "HTTP connections held now, waiting for a request or being answered.");
+  out += fmt::format("lookout_http_connections_open {}\n", g.open);
+  header(out, "lookout_http_connections_refused_total", "counter",
+         "HTTP connections closed at once: their client address held "
+         "server.max_connections_per_client already.");
+  out += fmt::format("lookout_http_connections_refused_total {}\n", g.refused);
+  header(out, "lookout_http_connections_shed_total", "counter",
+         "HTTP connections closed to stay within server.max_connections: the oldest idle ones, "
+         "or new ones when none was idle.");
+  out += fmt::format("lookout_http_connections_shed_total {}\n", g.shed);
+  header(out, "lookout_http_head_timeouts_total", "counter",
+         "HTTP connections closed because a request head took longer than "
+         "server.header_timeout.");
+  out += fmt::format("lookout_http_head_timeouts_total {}\n", g.head_timeouts);
+  header(out, "lookout_http_body_timeouts_total", "counter",
+         "HTTP connections closed because a request body took longer than server.body_timeout.");
+  out += fmt::format("lookout_http_body_timeouts_total {}\n", g.body_timeouts);
+  header(out, "lookout_http_requests_refused_total", "counter",
+         "Requests refused from their head alone: 411 (a chunked body), 413 (Content-Length over "
+         "server.max_request), 431 (a head over 16 KiB).");
+  out += fmt::format("lookout_http_requests_refused_total{{status=\"411\"}} {}\n", g.refused_411);
+  out += fmt::format("lookout_http_requests_refused_total{{status=\"413\"}} {}\n", g.refused_413);
+  out += fmt::format("lookout_http_requests_refused_total{{status=\"431\"}} {}\n", g.refused_431);
+  return out;
+}
+
 std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool include_private) {
   // One allocation of about the final size: at 10,000 monitors the text is several MB, and
   // growing it by doubling would hold the old and the new buffer at once.

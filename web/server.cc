@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "alerting/ack_token.h"
+#include "web/gated_server.h"
 #include "web/history_params.h"
 #include "web/hooks.h"
 #include "web/metrics.h"
@@ -32,10 +33,22 @@ bool token_matches(const std::string& presented, const Secret& expected) {
 
 namespace {
 
+// Keep-alive as cpp-httplib is told below: at most this many requests per connection.
+constexpr size_t kKeepAliveMax = 100;
+
 // HTTPS with server.tls_cert and server.tls_key (checked when the config loaded), TLS 1.2 or
-// newer only; else plain HTTP, for a reverse proxy or loopback.
+// newer only; else plain HTTP behind the accept gate, for a reverse proxy or loopback.
 std::unique_ptr<httplib::Server> make_http_server(const ServerConfig& cfg) {
-  if (cfg.tls_cert.empty()) return std::make_unique<httplib::Server>();
+  if (cfg.tls_cert.empty()) {
+    GateLimits limits;
+    limits.max_per_client = cfg.max_connections_per_client;
+    limits.max_connections = cfg.max_connections;
+    limits.header_timeout = cfg.header_timeout;
+    limits.body_timeout = cfg.body_timeout;
+    limits.max_body = cfg.max_request;
+    limits.keep_alive_max = kKeepAliveMax;
+    return std::make_unique<GatedServer>(limits);
+  }
   auto tls = std::make_unique<httplib::SSLServer>(cfg.tls_cert.c_str(), cfg.tls_key.c_str());
   if (tls->ssl_context() != nullptr)
     SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
@@ -56,7 +69,8 @@ WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const Snapshot
       ping_(std::move(ping)),
       limiter_(cfg.rate_limit, cfg.rate_window),
       ping_limiter_(cfg.ping_rate_limit, cfg.ping_rate_window),
-      svr_(make_http_server(cfg)) {}
+      svr_(make_http_server(cfg)),
+      gated_(cfg.tls_cert.empty() ? static_cast<GatedServer*>(svr_.get()) : nullptr) {}
 
 bool WebServer::visible(const std::string& monitor, const Snapshot& s, bool admin) const {
   return admin || s.find(monitor, false) != nullptr;
@@ -123,16 +137,17 @@ void WebServer::routes() {
   if (!cfg_.tls_cert.empty()) headers.emplace("Strict-Transport-Security", "max-age=31536000");
   svr.set_default_headers(std::move(headers));
   svr.set_payload_max_length(cfg_.max_request);
-  svr.set_keep_alive_max_count(100);
+  svr.set_keep_alive_max_count(kKeepAliveMax);
   // Headers and body go out in separate writes: without this, Nagle's algorithm and delayed
   // ACKs hold every answer back by 40 ms.
   svr.set_tcp_nodelay(true);
   svr.set_keep_alive_timeout(2);
   svr.set_read_timeout(5, 0);
   svr.set_write_timeout(5, 0);
-  // cpp-httplib gives each keep-alive connection a pool thread until it closes: with fewer
-  // threads than concurrent clients, the rest wait in line (seen as a long latency tail).
-  svr.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // HTTPS: cpp-httplib gives each keep-alive connection a pool thread until it closes: with
+  // fewer threads than concurrent clients, the rest wait in line (seen as a long latency tail).
+  // Plain HTTP goes through the gate, whose workers only ever hold one complete request.
+  if (gated_ == nullptr) svr.new_task_queue = [] { return new httplib::ThreadPool(64); };
 
   svr.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     const HealthReport h = health_();
@@ -192,6 +207,7 @@ void WebServer::routes() {
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     // Moved, not copied: at 10,000 monitors the text is about 12 MB.
     res.body = metrics_text(*snap, storage_.health(), admin);
+    if (gated_ != nullptr) res.body += gate_metrics_text(gated_->counts());
     res.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   });
   ack_routes();
@@ -632,6 +648,7 @@ bool WebServer::start(std::string& error) {
                         cfg_.tls_cert, cfg_.tls_key);
     return false;
   }
+  if (gated_ != nullptr) gated_->deepen_backlog();
   thread_ = std::thread([this] { svr_->listen_after_bind(); });
   return true;
 }
@@ -639,6 +656,7 @@ bool WebServer::start(std::string& error) {
 void WebServer::stop() {
   if (svr_) svr_->stop();
   if (thread_.joinable()) thread_.join();
+  if (gated_ != nullptr) gated_->stop_gate();
 }
 
 }  // namespace lookout

@@ -22,6 +22,8 @@ struct Response;
 
 namespace lookout {
 
+class GatedServer;
+
 struct HealthReport {
   bool ok = true;
   std::string reason;
@@ -98,6 +100,7 @@ class WebServer {
   static void serve(const httplib::Request& req, httplib::Response& res,
                     std::shared_ptr<const Rendered> body, const char* content_type);
   std::unique_ptr<httplib::Server> svr_;
+  GatedServer* gated_ = nullptr;  // svr_ for plain HTTP; null for HTTPS
   std::thread thread_;
   int port_ = 0;
 };

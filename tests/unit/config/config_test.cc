@@ -73,6 +73,39 @@ TEST(Config, ServerTlsNeedsACertificateAndItsKeyBothReadable) {
       << m;
 }
 
+TEST(Config, ServerGateLimitsHaveDefaultsAndErrorsAtTheirPlace) {
+  auto r = parse(kMinimal);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->server.max_connections_per_client, 32u);
+  EXPECT_EQ(r.config->server.max_connections, 4096u);
+  EXPECT_EQ(r.config->server.header_timeout, Duration{5000});
+  EXPECT_EQ(r.config->server.body_timeout, Duration{10'000});
+  r = parse(std::string("[server]\nmax_connections_per_client = 8\nmax_connections = 100\n"
+                        "header_timeout = \"3s\"\nbody_timeout = \"1m\"\n") +
+            kMinimal);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_EQ(r.config->server.max_connections_per_client, 8u);
+  EXPECT_EQ(r.config->server.max_connections, 100u);
+  EXPECT_EQ(r.config->server.header_timeout, Duration{3000});
+  EXPECT_EQ(r.config->server.body_timeout, Duration{60'000});
+  r = parse(std::string("[server]\nmax_connections_per_client = 0\nmax_connections = 1\n"
+                        "header_timeout = \"100ms\"\nbody_timeout = 5\n") +
+            kMinimal);
+  ASSERT_FALSE(r.ok());
+  const auto m = messages(r);
+  ASSERT_EQ(m.size(), 4u) << testing::PrintToString(m);
+  EXPECT_EQ(m[0],
+            "/etc/lookout/test.toml:2:30: server.max_connections_per_client must be between 1 "
+            "and 100000, not 0");
+  EXPECT_EQ(m[1],
+            "/etc/lookout/test.toml:3:19: server.max_connections must be between 16 and 1000000, "
+            "not 1");
+  EXPECT_EQ(m[2], "/etc/lookout/test.toml:4:18: server.header_timeout must be between 1s and 10m");
+  EXPECT_EQ(m[3].rfind("/etc/lookout/test.toml:5:16: server.body_timeout must be a duration", 0),
+            0u)
+      << m[3];
+}
+
 TEST(Config, UnknownKeySuggestsTheKnownOne) {
   auto r = parse(R"([[monitor]]
 name = "home"
