@@ -42,7 +42,7 @@ LOOKOUT_TEST_BINARY="$PWD/build-tsan/lookout" \
 TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp log_path=$reports/race second_deadlock_stack=1" \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize --output-on-failure -j "$(nproc)" --timeout 600 \
-    -R '^(Lifecycle|Alerting|History|Secrets|StatusPage|JourneyProbe)\.'
+    -R '^((Lifecycle|Alerting|History|Secrets|StatusPage|JourneyProbe)\.|HostileClients\.OneAddress)'
 if compgen -G "$reports/race*" > /dev/null; then
   cat "$reports"/race*
   echo "ThreadSanitizer reported the data races above" >&2

@@ -30,7 +30,10 @@
 
 namespace lookout {
 
-namespace {
+// Named, not anonymous: AcceptGate::Impl holds these, and a class with a member of an
+// anonymous namespace's type is an error (-Wsubobject-linkage) once a unity build includes
+// this file into another.
+namespace gate_detail {
 
 // An accepted connection. The gate thread owns it, except while phase is kWorker: then only
 // the worker touches buf, served and keep, and hands it back through the gate's mutex.
@@ -147,7 +150,13 @@ const char* gate_reason(int status) {
   }
 }
 
-}  // namespace
+}  // namespace gate_detail
+
+using gate_detail::gate_address_of;
+using gate_detail::gate_reason;
+using gate_detail::GateConnection;
+using gate_detail::GateStream;
+using gate_detail::kGateMaxDrain;
 
 struct AcceptGate::Impl {
   Impl(const GateLimits& l, ServeFn s) : limits(l), serve(std::move(s)) {}

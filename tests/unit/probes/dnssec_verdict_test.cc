@@ -7,7 +7,7 @@
 namespace lookout {
 namespace {
 
-constexpr int64_t kNow = 1'796'500'000;  // 2026-12-05 19:46:40 UTC
+constexpr int64_t kVerdictNow = 1'796'500'000;  // 2026-12-05 19:46:40 UTC
 
 DnssecSpec spec() {
   DnssecSpec s;
@@ -28,22 +28,23 @@ RrsigRecord signature(int64_t expires_in) {
   s.type_covered = 48;
   s.signer = "acme.test";
   s.key_tag = 17455;
-  s.inception = kNow - 86'400;
-  s.expiration = kNow + expires_in;
+  s.inception = kVerdictNow - 86'400;
+  s.expiration = kVerdictNow + expires_in;
   return s;
 }
 
 TEST(DnssecVerdict, SecureWithTimeLeftIsUp) {
-  const auto v = judge_dnssec(spec(), secure_answer(), signature(10 * 86'400), kNow, "x");
+  const auto v = judge_dnssec(spec(), secure_answer(), signature(10 * 86'400), kVerdictNow, "x");
   EXPECT_EQ(v.outcome, Outcome::kUp);
   EXPECT_EQ(v.cause, "");
   // Without signatures read there is nothing to warn of.
-  EXPECT_EQ(judge_dnssec(spec(), secure_answer(), std::nullopt, kNow, "x").outcome, Outcome::kUp);
+  EXPECT_EQ(judge_dnssec(spec(), secure_answer(), std::nullopt, kVerdictNow, "x").outcome,
+            Outcome::kUp);
 }
 
 TEST(DnssecVerdict, ASignatureExpiringWithinWarnWithinIsDegraded) {
-  const auto v =
-      judge_dnssec(spec(), secure_answer(), signature(2 * 86'400 + 3 * 3'600 + 59), kNow, "x");
+  const auto v = judge_dnssec(spec(), secure_answer(), signature(2 * 86'400 + 3 * 3'600 + 59),
+                              kVerdictNow, "x");
   EXPECT_EQ(v.outcome, Outcome::kDegraded);
   EXPECT_EQ(v.kind, ErrorKind::kExpectation);
   EXPECT_EQ(v.cause,
@@ -52,7 +53,8 @@ TEST(DnssecVerdict, ASignatureExpiringWithinWarnWithinIsDegraded) {
   // warn_within = 0 turns the check off.
   DnssecSpec off = spec();
   off.warn_within = Duration{0};
-  EXPECT_EQ(judge_dnssec(off, secure_answer(), signature(60), kNow, "x").outcome, Outcome::kUp);
+  EXPECT_EQ(judge_dnssec(off, secure_answer(), signature(60), kVerdictNow, "x").outcome,
+            Outcome::kUp);
 }
 
 TEST(DnssecVerdict, BogusIsDownWithUnboundsReason) {
@@ -62,7 +64,7 @@ TEST(DnssecVerdict, BogusIsDownWithUnboundsReason) {
   a.why_bogus =
       "validation failure <portal.acme.test. A IN>: signature expired from 127.0.0.1 for key "
       "acme.test. while building chain of trust";
-  const auto v = judge_dnssec(spec(), a, std::nullopt, kNow, "127.0.0.1:53");
+  const auto v = judge_dnssec(spec(), a, std::nullopt, kVerdictNow, "127.0.0.1:53");
   EXPECT_EQ(v.outcome, Outcome::kDown);
   EXPECT_EQ(v.cause,
             "bogus: signature expired from 127.0.0.1 for key acme.test. while building chain of "
@@ -74,7 +76,7 @@ TEST(DnssecVerdict, BogusIsDownWithUnboundsReason) {
 TEST(DnssecVerdict, InsecureIsDown) {
   DnssecAnswer a;
   a.havedata = true;
-  const auto v = judge_dnssec(spec(), a, std::nullopt, kNow, "x");
+  const auto v = judge_dnssec(spec(), a, std::nullopt, kVerdictNow, "x");
   EXPECT_EQ(v.outcome, Outcome::kDown);
   EXPECT_EQ(v.cause,
             "insecure: no DNSSEC chain of trust for portal.acme.test (no trust anchor above it, or "
@@ -87,20 +89,20 @@ TEST(DnssecVerdict, SignedDenialsAndResolverFailures) {
   nx.havedata = false;
   nx.nxdomain = true;
   nx.rcode = 3;
-  EXPECT_EQ(judge_dnssec(spec(), nx, std::nullopt, kNow, "x").cause,
+  EXPECT_EQ(judge_dnssec(spec(), nx, std::nullopt, kVerdictNow, "x").cause,
             "NXDOMAIN: portal.acme.test does not exist (a signed denial)");
   DnssecAnswer nodata = secure_answer();
   nodata.havedata = false;
-  const auto v = judge_dnssec(spec(), nodata, std::nullopt, kNow, "x");
+  const auto v = judge_dnssec(spec(), nodata, std::nullopt, kVerdictNow, "x");
   EXPECT_EQ(v.kind, ErrorKind::kNoRecords);
   EXPECT_EQ(v.cause, "no A records for portal.acme.test (the name exists; a signed denial)");
   DnssecAnswer servfail;
   servfail.rcode = 2;
-  EXPECT_EQ(judge_dnssec(spec(), servfail, std::nullopt, kNow, "127.0.0.1:53").cause,
+  EXPECT_EQ(judge_dnssec(spec(), servfail, std::nullopt, kVerdictNow, "127.0.0.1:53").cause,
             "SERVFAIL: no answer for A portal.acme.test from 127.0.0.1:53");
   DnssecAnswer refused;
   refused.rcode = 5;
-  EXPECT_EQ(judge_dnssec(spec(), refused, std::nullopt, kNow, "127.0.0.1:53").kind,
+  EXPECT_EQ(judge_dnssec(spec(), refused, std::nullopt, kVerdictNow, "127.0.0.1:53").kind,
             ErrorKind::kDns);
   EXPECT_EQ(dnssec_rcode_name(9), "NOTAUTH");
   EXPECT_EQ(dnssec_rcode_name(23), "RCODE23");
