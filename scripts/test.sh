@@ -4,7 +4,7 @@
 # a build with AddressSanitizer and UndefinedBehaviorSanitizer; then the tests of the daemon's
 # threads (store, web, loop) against a ThreadSanitizer build of it; then the Debian package,
 # built and installed on this machine (scripts/package-test.sh: it leaves it purged); then every
-# fuzz target for 10 seconds from its corpus (longer runs: docs/hardening.md). This is what CI
+# fuzz target for 5 seconds from its corpus (longer runs: docs/hardening.md). This is what CI
 # runs.
 #   --quick  instead: the optimised build (build/, what benchmarks and `lookout run` use) and
 #            every test once against it, in about a third of the time
@@ -56,6 +56,6 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 $sudo scripts/package-test.sh
 
-phase "fuzz targets, 10 s each"
-scripts/fuzz.sh --seconds 10
+phase "fuzz targets, 5 s each"
+scripts/fuzz.sh --seconds 5
 phase "done"
