@@ -208,6 +208,9 @@ struct AcceptGate::Impl {
   void close(GateConnection* c);
   void start_polling(GateConnection* c);
   void stop_polling(GateConnection* c);
+  // Of the connections in the gate reading a body or draining after a refusal, the one whose
+  // deadline comes first; nullptr when there is none.
+  GateConnection* nearest_deadline_reading() const;
   void mark_idle(GateConnection* c);
   void unmark_idle(GateConnection* c);
   void work();
@@ -375,12 +378,17 @@ void AcceptGate::Impl::take(int fd) {
   }
   if (conns.size() >= limits.max_connections) {
     counters.shed.fetch_add(1, std::memory_order_relaxed);
-    if (idle.empty()) {
+    if (!idle.empty()) {
+      close(idle.front());
+    } else if (GateConnection* slowest = nearest_deadline_reading()) {
+      // Nobody idle: a body (or a refusal's drain) that has had the longest goes, not the
+      // client arriving now, so slow bodies cannot keep every newcomer out.
+      close(slowest);
+    } else {
       if (held == 0) per_client.erase(client);
       ::close(fd);
       return;
     }
-    close(idle.front());
   }
   // Clients are answered by the gate and the workers without blocking anywhere.
   const int flags = fcntl(fd, F_GETFL, 0);
@@ -421,6 +429,16 @@ void AcceptGate::Impl::stop_polling(GateConnection* c) {
   if (!c->polling) return;
   c->polling = false;
   uv_poll_stop(&c->poll);
+}
+
+GateConnection* AcceptGate::Impl::nearest_deadline_reading() const {
+  GateConnection* found = nullptr;
+  for (GateConnection* c : conns) {
+    if (c->phase != GateConnection::Phase::kBody && c->phase != GateConnection::Phase::kLinger)
+      continue;
+    if (found == nullptr || c->deadline < found->deadline) found = c;
+  }
+  return found;
 }
 
 void AcceptGate::Impl::mark_idle(GateConnection* c) {

@@ -21,7 +21,7 @@ namespace lookout {
 
 struct GateLimits {
   size_t max_per_client = 32;         // open connections of one client address
-  size_t max_connections = 4096;      // held by the gate in all; beyond, the oldest idle are shed
+  size_t max_connections = 4096;      // held in all; beyond, the oldest idle, else slowest body, go
   Duration header_timeout{5000};      // for the whole head, from accept or the previous answer
   Duration body_timeout{10'000};      // for the whole body, from the end of the head
   Duration keep_alive_timeout{2000};  // an idle keep-alive connection waits this long
@@ -38,7 +38,7 @@ struct GateCounts {
   uint64_t refused = 0;  // connections closed at once: the client address was at its cap
   uint64_t head_timeouts = 0;
   uint64_t body_timeouts = 0;
-  uint64_t shed = 0;  // idle connections closed to make room (or new ones when none was idle)
+  uint64_t shed = 0;  // connections closed to make room (idle, else a body, else the new one)
   uint64_t refused_411 = 0, refused_413 = 0, refused_431 = 0;
   int64_t open = 0;  // connections held now, in the gate or a worker
 };

@@ -9,7 +9,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sed "s|/usr/bin/lookout|$binary|g" "$unit_src" > "$work/lookout.service"
 
-systemd-analyze verify "$work/lookout.service"
+# --man=no: the man page the unit names is installed by the package (its test verifies it).
+systemd-analyze verify --man=no "$work/lookout.service"
 
 rating=$(systemd-analyze security --offline=true "$work/lookout.service" 2>&1 |
   sed -n 's/.*Overall exposure level for lookout.service: \([0-9.]*\).*/\1/p')
