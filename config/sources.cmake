@@ -18,6 +18,7 @@ foreach(src
     config.cc
     config_alerting.cc
     http_request.cc
+    url_parts.cc
     kinds/cert_spec.cc
     kinds/dns_spec.cc
     kinds/domain_spec.cc

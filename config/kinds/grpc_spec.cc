@@ -1,9 +1,8 @@
 // The grpc kind's keys.
 #include "config/kinds/grpc_spec.h"
 
-#include <curl/curl.h>
-
 #include "config/kinds/registry.h"
+#include "config/url_parts.h"
 #include "core/text.h"
 
 namespace lookout::config_detail {
@@ -26,39 +25,14 @@ std::string grpc_url_parts(const std::string& url, bool& tls, std::string& autho
   const std::string scheme = ascii_lower(url.substr(0, sep == std::string::npos ? 0 : sep));
   if (scheme != "grpc" && scheme != "grpcs") return "must start with grpc:// or grpcs://";
   tls = scheme == "grpcs";
-  CURLU* u = curl_url();
-  std::string why;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-    why = "is not a valid URL";
-  } else {
-    char* host = nullptr;
-    char* port = nullptr;
-    char* path = nullptr;
-    char* query = nullptr;
-    char* user = nullptr;
-    curl_url_get(u, CURLUPART_HOST, &host, 0);
-    curl_url_get(u, CURLUPART_PORT, &port, 0);
-    curl_url_get(u, CURLUPART_PATH, &path, 0);
-    curl_url_get(u, CURLUPART_QUERY, &query, 0);
-    curl_url_get(u, CURLUPART_USER, &user, 0);
-    if (host == nullptr || *host == '\0') {
-      why = "has no host";
-    } else if ((path != nullptr && std::string_view(path) != "/") || query != nullptr ||
-               user != nullptr) {
-      why = "must be only scheme, host and port: the health service has a fixed path";
-    } else if (port == nullptr && !tls) {
-      why = "needs a port: cleartext gRPC has no default one";
-    } else {
-      authority = fmt::format("{}:{}", ascii_lower(host), port != nullptr ? port : "443");
-    }
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_free(query);
-    curl_free(user);
-  }
-  curl_url_cleanup(u);
-  return why;
+  const UrlParts u = split_url(url);
+  if (!u.ok) return "is not a valid URL";
+  if (u.host.empty()) return "has no host";
+  if ((!u.path.empty() && u.path != "/") || !u.query.empty() || !u.user.empty())
+    return "must be only scheme, host and port: the health service has a fixed path";
+  if (u.port.empty() && !tls) return "needs a port: cleartext gRPC has no default one";
+  authority = fmt::format("{}:{}", ascii_lower(u.host), u.port.empty() ? "443" : u.port);
+  return "";
 }
 
 std::shared_ptr<const KindSpec> parse_grpc(Parser& p, const Layers& layers,

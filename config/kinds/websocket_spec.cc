@@ -1,10 +1,10 @@
 // The websocket kind's keys.
 #include "config/kinds/websocket_spec.h"
 
-#include <curl/curl.h>
 #include <strings.h>
 
 #include "config/kinds/registry.h"
+#include "config/url_parts.h"
 #include "core/text.h"
 
 namespace lookout::config_detail {
@@ -27,40 +27,16 @@ std::string websocket_url_parts(const std::string& url, WebSocketSpec& s) {
   const std::string scheme = ascii_lower(url.substr(0, sep == std::string::npos ? 0 : sep));
   if (scheme != "ws" && scheme != "wss") return "must start with ws:// or wss://";
   s.tls = scheme == "wss";
-  CURLU* u = curl_url();
-  std::string why;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-    why = "is not a valid URL";
-  } else {
-    char* host = nullptr;
-    char* port = nullptr;
-    char* path = nullptr;
-    char* query = nullptr;
-    char* user = nullptr;
-    curl_url_get(u, CURLUPART_HOST, &host, 0);
-    curl_url_get(u, CURLUPART_PORT, &port, 0);
-    curl_url_get(u, CURLUPART_PATH, &path, 0);
-    curl_url_get(u, CURLUPART_QUERY, &query, 0);
-    curl_url_get(u, CURLUPART_USER, &user, 0);
-    if (host == nullptr || *host == '\0') {
-      why = "has no host";
-    } else if (user != nullptr) {
-      why = "holds a user name; send credentials in headers instead";
-    } else {
-      const std::string h = ascii_lower(host);
-      s.authority = fmt::format("{}:{}", h, port != nullptr ? port : s.tls ? "443" : "80");
-      s.host_header = port != nullptr ? fmt::format("{}:{}", h, port) : h;
-      s.target = path != nullptr && *path != '\0' ? path : "/";
-      if (query != nullptr) s.target += fmt::format("?{}", query);
-    }
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_free(query);
-    curl_free(user);
-  }
-  curl_url_cleanup(u);
-  return why;
+  const UrlParts u = split_url(url);
+  if (!u.ok) return "is not a valid URL";
+  if (u.host.empty()) return "has no host";
+  if (!u.user.empty()) return "holds a user name; send credentials in headers instead";
+  const std::string h = ascii_lower(u.host);
+  s.authority = fmt::format("{}:{}", h, !u.port.empty() ? u.port : s.tls ? "443" : "80");
+  s.host_header = !u.port.empty() ? fmt::format("{}:{}", h, u.port) : h;
+  s.target = !u.path.empty() ? u.path : "/";
+  if (!u.query.empty()) s.target += fmt::format("?{}", u.query);
+  return "";
 }
 
 std::shared_ptr<const KindSpec> parse_websocket(Parser& p, const Layers& layers,
