@@ -79,13 +79,13 @@ std::shared_ptr<const KindSpec> parse_cert(Parser& p, const Layers& layers,
   return spec;
 }
 
-const std::set<std::string>& no_keys() {
+const std::set<std::string>& cert_no_expect_keys() {
   static const std::set<std::string> keys;
   return keys;
 }
 
 }  // namespace
 
-extern const KindParser kCertKind{"cert", cert_monitor_keys, no_keys, parse_cert};
+extern const KindParser kCertKind{"cert", cert_monitor_keys, cert_no_expect_keys, parse_cert};
 
 }  // namespace lookout::config_detail

@@ -13,7 +13,7 @@ const std::set<std::string>& heartbeat_keys() {
   return keys;
 }
 
-const std::set<std::string>& no_keys() {
+const std::set<std::string>& heartbeat_no_expect_keys() {
   static const std::set<std::string> keys;
   return keys;
 }
@@ -112,6 +112,7 @@ std::shared_ptr<const KindSpec> parse_heartbeat(Parser& p, const Layers& layers,
 
 }  // namespace
 
-extern const KindParser kHeartbeatKind{"heartbeat", heartbeat_keys, no_keys, parse_heartbeat};
+extern const KindParser kHeartbeatKind{"heartbeat", heartbeat_keys, heartbeat_no_expect_keys,
+                                       parse_heartbeat};
 
 }  // namespace lookout::config_detail
