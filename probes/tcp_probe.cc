@@ -407,43 +407,37 @@ bool TcpProbe::send_request() {
   }
   // The spec's own bytes, not a copy: libuv reads them only until the write ends or the
   // socket is closed, and the spec outlives the probe.
-  auto* w = new Write;
-  w->req.data = w;
-  w->conn = conn_;
-  w->completes_send = true;
-  uv_buf_t buf = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
-  const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&conn_->tcp), &buf, 1,
-                          &TcpProbe::on_write_cb);
-  if (rc != 0) {
-    delete w;
-    finish(failed(ErrorKind::kConnect,
-                  fmt::format("cannot send to {}: {}", address_, uv_strerror(rc))));
-    return false;
-  }
-  return true;
+  return write_out(new_write(true), uv_buf_init(const_cast<char*>(bytes.data()),
+                                                static_cast<unsigned>(bytes.size())));
 }
 
 // What OpenSSL wrote into its memory BIO goes out on the socket.
 bool TcpProbe::flush_tls(bool completes_send) {
   const size_t pending = BIO_ctrl_pending(wbio_);
   if (pending == 0) return true;
+  Write* w = new_write(completes_send);
+  w->data.resize(pending);
+  const int n = BIO_read(wbio_, w->data.data(), static_cast<int>(pending));
+  w->data.resize(static_cast<size_t>(std::max(0, n)));
+  return write_out(w, uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size())));
+}
+
+TcpProbe::Write* TcpProbe::new_write(bool completes_send) {
   auto* w = new Write;
   w->req.data = w;
   w->conn = conn_;
   w->completes_send = completes_send;
-  w->data.resize(pending);
-  const int n = BIO_read(wbio_, w->data.data(), static_cast<int>(pending));
-  w->data.resize(static_cast<size_t>(std::max(0, n)));
-  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  return w;
+}
+
+bool TcpProbe::write_out(Write* w, uv_buf_t buf) {
   const int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&conn_->tcp), &buf, 1,
                           &TcpProbe::on_write_cb);
-  if (rc != 0) {
-    delete w;
-    finish(failed(ErrorKind::kConnect,
-                  fmt::format("cannot send to {}: {}", address_, uv_strerror(rc))));
-    return false;
-  }
-  return true;
+  if (rc == 0) return true;
+  delete w;
+  finish(
+      failed(ErrorKind::kConnect, fmt::format("cannot send to {}: {}", address_, uv_strerror(rc))));
+  return false;
 }
 
 void TcpProbe::on_write_cb(uv_write_t* req, int status) {

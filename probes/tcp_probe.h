@@ -61,6 +61,10 @@ class TcpProbe final : public ProbeSession {
   bool start_reading();
   bool send_request();
   bool flush_tls(bool completes_send);
+  // A write request on the connection; write_out hands it and `buf` (what it sends) to libuv,
+  // false (the run ended, `w` freed) when libuv refuses.
+  Write* new_write(bool completes_send);
+  bool write_out(Write* w, uv_buf_t buf);
   void on_written(int status, bool completes_send);
   void on_read(ssize_t nread, const char* data);
   void tls_drain();
