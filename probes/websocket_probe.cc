@@ -272,6 +272,14 @@ void WebSocketProbe::queue_frame(WsOpcode opcode, std::string_view payload) {
   out_ += websocket_client_frame(opcode, payload, ws_random<4>());
 }
 
+void WebSocketProbe::fail_transfer(CURLcode code) {
+  CurlFailureContext c;
+  c.code = code;
+  c.errbuf = errbuf_;
+  CurlFailure f = curl_failure(c);
+  fail(f.kind, std::move(f.cause));
+}
+
 bool WebSocketProbe::pump() {
   for (int round = 0; round < 2; ++round) {
     while (!out_.empty()) {
@@ -279,11 +287,7 @@ bool WebSocketProbe::pump() {
       const CURLcode code = curl_easy_send(easy_, out_.data(), out_.size(), &n);
       if (code == CURLE_AGAIN) break;
       if (code != CURLE_OK) {
-        CurlFailureContext c;
-        c.code = code;
-        c.errbuf = errbuf_;
-        CurlFailure f = curl_failure(c);
-        fail(f.kind, std::move(f.cause));
+        fail_transfer(code);
         return false;
       }
       out_.erase(0, n);
@@ -303,11 +307,7 @@ bool WebSocketProbe::pump() {
       const CURLcode code = curl_easy_recv(easy_, buf, sizeof buf, &n);
       if (code == CURLE_AGAIN) break;
       if (code != CURLE_OK) {
-        CurlFailureContext c;
-        c.code = code;
-        c.errbuf = errbuf_;
-        CurlFailure f = curl_failure(c);
-        fail(f.kind, std::move(f.cause));
+        fail_transfer(code);
         return false;
       }
       if (n == 0) {

@@ -52,6 +52,8 @@ class WebSocketProbe final : public ProbeSession {
   void queue_frame(WsOpcode opcode, std::string_view payload);
   // Ends the run down with this cause, the phase timings so far and the detail.
   void fail(ErrorKind kind, std::string cause);
+  // A send or receive that libcurl refused, with its cause.
+  void fail_transfer(CURLcode code);
   void pass();
   ProbeResult result_so_far();
   void curl_phases(PhaseTimings& t) const;
