@@ -7,18 +7,21 @@ and the daemon's CPU per request (user + system, from /proc/PID/stat: steadier t
 on a machine shared with other work) of each run, and the medians per path. Loopback only.
 
 Give --binary to compare builds (for instance one without the accept gate against one with
-it): the same config, the same load.
+it): the same config, the same load. --tls serves HTTPS with a certificate made for the run
+(ECDSA P-256, as a public CA would issue today); wrk's connections are kept alive, so this
+measures the encrypted answers, not handshakes.
 
 Needs wrk (`apt-get install wrk`). Benchmarks stay out of CI.
 
     bench/page_bench.py [--binary build/lookout] [--connections 32] [--seconds 10]
-                        [--runs 3] [--monitors 50] [--threads 1]
+                        [--runs 3] [--monitors 50] [--threads 1] [--tls]
 """
 import argparse
 import os
 import re
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -35,10 +38,23 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_config(work, port, monitors):
+def make_certificate(work):
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def write_config(work, port, monitors, tls):
     path = os.path.join(work, "page.toml")
     with open(path, "w") as f:
-        f.write(f'[server]\nlisten = "127.0.0.1:{port}"\ntitle = "page bench"\n\n')
+        f.write(f'[server]\nlisten = "127.0.0.1:{port}"\ntitle = "page bench"\n')
+        if tls:
+            cert, key = make_certificate(work)
+            f.write(f'tls_cert = "{cert}"\ntls_key = "{key}"\n')
+        f.write("\n")
         f.write(f'[storage]\npath = "{work}/page.db"\n\n')
         for i in range(monitors):
             f.write(f'[[monitor]]\nname = "job-{i:03d}"\ntype = "heartbeat"\npublic = true\n'
@@ -46,13 +62,14 @@ def write_config(work, port, monitors):
     return path
 
 
-def wait_healthy(port, proc):
+def wait_healthy(base, proc):
     deadline = time.time() + 20
+    unverified = ssl._create_unverified_context()
     while time.time() < deadline:
         if proc.poll() is not None:
             sys.exit(f"lookout exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=1, context=unverified) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -74,10 +91,10 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def run_wrk(port, path, args):
+def run_wrk(base, path, args):
     out = subprocess.run(
         ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s", "--latency",
-         f"http://127.0.0.1:{port}{path}"],
+         f"{base}{path}"],
         check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
     lat = {q: to_ms(*re.search(rf"\s{q}%\s+([0-9.]+)(us|ms|s)\b", out).groups())
@@ -96,23 +113,25 @@ def main():
     p.add_argument("--seconds", type=int, default=10)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--monitors", type=int, default=50)
+    p.add_argument("--tls", action="store_true", help="serve and measure HTTPS")
     args = p.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("needs wrk: apt-get install wrk")
 
     work = tempfile.mkdtemp(prefix="page-bench-")
     port = free_port()
-    config = write_config(work, port, args.monitors)
+    config = write_config(work, port, args.monitors, args.tls)
+    base = f"{'https' if args.tls else 'http'}://127.0.0.1:{port}"
     log = open(os.path.join(work, "lookout.log"), "w")
     proc = subprocess.Popen([args.binary, "run", "-c", config], stdout=log, stderr=log)
     try:
-        wait_healthy(port, proc)
+        wait_healthy(base, proc)
         time.sleep(1)  # the first snapshot with every monitor
         results = {"/": [], "/api/v1/status": []}
         for run in range(args.runs):
             for path in results:
                 cpu0 = cpu_seconds(proc.pid)
-                rps, p50, p99, non2xx, sock = run_wrk(port, path, args)
+                rps, p50, p99, non2xx, sock = run_wrk(base, path, args)
                 us = (cpu_seconds(proc.pid) - cpu0) * 1e6 / (rps * args.seconds)
                 results[path].append((rps, us))
                 print(f"run {run + 1} {path:16} {rps:10.0f} req/s  p50 {p50:6.2f} ms  "

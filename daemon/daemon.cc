@@ -517,6 +517,9 @@ int Daemon::run() {
   // A file-size limit (or quota) reached while writing must fail that write, which the store
   // reports and retries, not kill the daemon.
   std::signal(SIGXFSZ, SIG_IGN);
+  // OpenSSL writes TLS records to the status page's sockets with write(2): a client that went
+  // away must fail that write, not kill the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
   std::string error;
   store_ = open_storage(config_->storage.path, clock_, error);
   if (!store_) {

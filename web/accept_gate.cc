@@ -6,6 +6,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -44,7 +46,10 @@ struct GateConnection {
   int client_port = 0, local_port = 0;
   void* gate = nullptr;  // the AcceptGate::Impl that owns it
   uv_poll_t poll{};
-  bool polling = false;
+  int polling = 0;  // the uv_poll events watched, 0 when not watching
+  // HTTPS: the TLS session, its handshake run by the gate within the head's deadline.
+  SSL* ssl = nullptr;
+  bool handshaken = false;
   Phase phase = Phase::kHead;
   MonoTime deadline{};
   // Waiting for the first byte of the next request on a keep-alive connection: closed quietly
@@ -79,6 +84,71 @@ void gate_address_of(const sockaddr_storage& addr, socklen_t len, std::string& i
   }
 }
 
+// Waits for the socket to be ready for `events`; false when it is not within the timeout.
+bool gate_wait_for(int fd, short events, int timeout_ms) {
+  pollfd p{fd, events, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, timeout_ms);
+  } while (rc < 0 && errno == EINTR);
+  return rc > 0 && (p.revents & (POLLERR | POLLNVAL)) == 0 &&
+         ((events & POLLOUT) == 0 || (p.revents & POLLHUP) == 0);
+}
+
+// Reads what the client sent, decrypted over HTTPS: > 0 bytes, 0 once the client closed its
+// side, -1 with errno (EAGAIN: nothing more now).
+ssize_t gate_recv(GateConnection& c, char* buf, size_t size) {
+  if (c.ssl == nullptr) return ::recv(c.fd, buf, size, 0);
+  ERR_clear_error();
+  const int n = SSL_read(c.ssl, buf, static_cast<int>(size));
+  if (n > 0) return n;
+  switch (SSL_get_error(c.ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;
+    default:
+      errno = EPROTO;
+      return -1;
+  }
+}
+
+// Writes all of `data` (encrypted over HTTPS) or fails; when the socket is full it waits at
+// most `timeout_ms` for progress each time, so the gate thread passes 0 and never waits.
+bool gate_send_all(GateConnection& c, std::string_view data, int timeout_ms) {
+  size_t done = 0;
+  while (done < data.size()) {
+    short wait_for = POLLOUT;
+    if (c.ssl == nullptr) {
+      const ssize_t n = ::send(c.fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
+    } else {
+      ERR_clear_error();
+      const int n = SSL_write(c.ssl, data.data() + done,
+                              static_cast<int>(std::min<size_t>(data.size() - done, 1U << 30U)));
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+        continue;
+      }
+      const int err = SSL_get_error(c.ssl, n);
+      if (err == SSL_ERROR_WANT_READ) {
+        wait_for = POLLIN;
+      } else if (err != SSL_ERROR_WANT_WRITE) {
+        return false;
+      }
+    }
+    if (timeout_ms == 0 || !gate_wait_for(c.fd, wait_for, timeout_ms)) return false;
+  }
+  return true;
+}
+
 // Serves the reads of one request from the bytes the gate collected, and writes straight to
 // the socket (non-blocking: each write waits at most the write timeout for progress).
 class GateStream : public httplib::Stream {
@@ -87,14 +157,7 @@ class GateStream : public httplib::Stream {
       : c_(c), timeout_ms_(static_cast<int>(write_timeout.count())) {}
 
   bool is_readable() const override { return pos_ < c_.request_size; }
-  bool is_writable() const override {
-    pollfd p{c_.fd, POLLOUT, 0};
-    int rc;
-    do {
-      rc = ::poll(&p, 1, timeout_ms_);
-    } while (rc < 0 && errno == EINTR);
-    return rc > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0;
-  }
+  bool is_writable() const override { return gate_wait_for(c_.fd, POLLOUT, timeout_ms_); }
   ssize_t read(char* ptr, size_t size) override {
     const size_t n = std::min(size, c_.request_size - pos_);
     std::memcpy(ptr, c_.buf.data() + pos_, n);
@@ -104,20 +167,8 @@ class GateStream : public httplib::Stream {
   // Whole or nothing: cpp-httplib writes a response's head with one call and does not retry a
   // short count.
   ssize_t write(const char* ptr, size_t size) override {
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t n = ::send(c_.fd, ptr + done, size - done, MSG_NOSIGNAL);
-      if (n > 0) {
-        done += static_cast<size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (!is_writable()) return -1;
-      } else {
-        return -1;
-      }
-    }
-    return static_cast<ssize_t>(size);
+    return gate_send_all(c_, std::string_view(ptr, size), timeout_ms_) ? static_cast<ssize_t>(size)
+                                                                       : -1;
   }
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
     ip = c_.client;
@@ -154,19 +205,23 @@ const char* gate_reason(int status) {
 
 using gate_detail::gate_address_of;
 using gate_detail::gate_reason;
+using gate_detail::gate_recv;
+using gate_detail::gate_send_all;
 using gate_detail::GateConnection;
 using gate_detail::GateStream;
 using gate_detail::kGateMaxDrain;
 
 struct AcceptGate::Impl {
-  Impl(const GateLimits& l, ServeFn s) : limits(l), serve(std::move(s)) {}
+  Impl(const GateLimits& l, ServeFn s, SSL_CTX* t) : limits(l), serve(std::move(s)), tls(t) {}
 
   GateLimits limits;
   ServeFn serve;
+  SSL_CTX* tls;
 
   struct Counters {
     std::atomic<uint64_t> refused{0}, head_timeouts{0}, body_timeouts{0}, shed{0};
     std::atomic<uint64_t> refused_411{0}, refused_413{0}, refused_431{0};
+    std::atomic<uint64_t> tls_handshake_failures{0};
     std::atomic<int64_t> open{0};
   } counters;
 
@@ -200,24 +255,28 @@ struct AcceptGate::Impl {
   void take(int fd);
   void take_returned();
   void on_readable(GateConnection* c);
+  // Runs the TLS handshake as far as the bytes in hand allow; true once it is done.
+  bool handshake(GateConnection* c);
   void advance(GateConnection* c);
   void refuse(GateConnection* c, int status);
   void dispatch(GateConnection* c);
   void resume(GateConnection* c);
   void sweep();
   void close(GateConnection* c);
-  void start_polling(GateConnection* c);
+  void start_polling(GateConnection* c, int events = UV_READABLE);
   void stop_polling(GateConnection* c);
   // Of the connections in the gate reading a body or draining after a refusal, the one whose
   // deadline comes first; nullptr when there is none.
   GateConnection* nearest_deadline_reading() const;
+  // Drops a client address holding no connection from the counts (a refused newcomer's).
+  void forget_if_idle(const std::string& client);
   void mark_idle(GateConnection* c);
   void unmark_idle(GateConnection* c);
   void work();
 };
 
-AcceptGate::AcceptGate(const GateLimits& limits, ServeFn serve)
-    : impl_(std::make_unique<Impl>(limits, std::move(serve))) {}
+AcceptGate::AcceptGate(const GateLimits& limits, ServeFn serve, SSL_CTX* tls)
+    : impl_(std::make_unique<Impl>(limits, std::move(serve), tls)) {}
 
 AcceptGate::~AcceptGate() { stop(); }
 
@@ -271,6 +330,7 @@ GateCounts AcceptGate::counts() const {
   out.refused_411 = c.refused_411.load(std::memory_order_relaxed);
   out.refused_413 = c.refused_413.load(std::memory_order_relaxed);
   out.refused_431 = c.refused_431.load(std::memory_order_relaxed);
+  out.tls_handshake_failures = c.tls_handshake_failures.load(std::memory_order_relaxed);
   out.open = c.open.load(std::memory_order_relaxed);
   return out;
 }
@@ -385,7 +445,7 @@ void AcceptGate::Impl::take(int fd) {
       // client arriving now, so slow bodies cannot keep every newcomer out.
       close(slowest);
     } else {
-      if (held == 0) per_client.erase(client);
+      forget_if_idle(client);
       ::close(fd);
       return;
     }
@@ -396,8 +456,22 @@ void AcceptGate::Impl::take(int fd) {
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
+  SSL* ssl = nullptr;
+  if (tls != nullptr) {
+    ssl = SSL_new(tls);
+    if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
+      spdlog::error("cannot start a TLS session for a client of the status page: {}",
+                    ERR_reason_error_string(ERR_get_error()));
+      SSL_free(ssl);
+      forget_if_idle(client);
+      ::close(fd);
+      return;
+    }
+    SSL_set_accept_state(ssl);
+  }
   auto* c = new GateConnection;
   c->fd = fd;
+  c->ssl = ssl;
   c->client = std::move(client);
   c->client_port = client_port;
   sockaddr_storage local{};
@@ -416,18 +490,18 @@ void AcceptGate::Impl::take(int fd) {
   start_polling(c);
 }
 
-void AcceptGate::Impl::start_polling(GateConnection* c) {
-  if (c->polling) return;
-  c->polling = true;
-  uv_poll_start(&c->poll, UV_READABLE, [](uv_poll_t* p, int, int) {
+void AcceptGate::Impl::start_polling(GateConnection* c, int events) {
+  if (c->polling == events) return;
+  c->polling = events;
+  uv_poll_start(&c->poll, events, [](uv_poll_t* p, int, int) {
     auto* conn = static_cast<GateConnection*>(p->data);
     static_cast<Impl*>(conn->gate)->on_readable(conn);
   });
 }
 
 void AcceptGate::Impl::stop_polling(GateConnection* c) {
-  if (!c->polling) return;
-  c->polling = false;
+  if (c->polling == 0) return;
+  c->polling = 0;
   uv_poll_stop(&c->poll);
 }
 
@@ -439,6 +513,11 @@ GateConnection* AcceptGate::Impl::nearest_deadline_reading() const {
     if (found == nullptr || c->deadline < found->deadline) found = c;
   }
   return found;
+}
+
+void AcceptGate::Impl::forget_if_idle(const std::string& client) {
+  const auto it = per_client.find(client);
+  if (it != per_client.end() && it->second == 0) per_client.erase(it);
 }
 
 void AcceptGate::Impl::mark_idle(GateConnection* c) {
@@ -453,7 +532,30 @@ void AcceptGate::Impl::unmark_idle(GateConnection* c) {
   c->in_idle = false;
 }
 
+bool AcceptGate::Impl::handshake(GateConnection* c) {
+  ERR_clear_error();
+  const int rc = SSL_accept(c->ssl);
+  if (rc == 1) {
+    c->handshaken = true;
+    start_polling(c, UV_READABLE);
+    return true;
+  }
+  const int err = SSL_get_error(c->ssl, rc);
+  if (err == SSL_ERROR_WANT_READ) {
+    start_polling(c, UV_READABLE);
+  } else if (err == SSL_ERROR_WANT_WRITE) {
+    start_polling(c, UV_READABLE | UV_WRITABLE);
+  } else {
+    // Plain HTTP to the HTTPS port, no version or cipher in common, or a client gone mid-way:
+    // counted, not logged, since any client can cause it at any rate.
+    counters.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    close(c);
+  }
+  return false;
+}
+
 void AcceptGate::Impl::on_readable(GateConnection* c) {
+  if (c->ssl != nullptr && !c->handshaken && !handshake(c)) return;
   char chunk[16384];
   for (;;) {
     size_t want = sizeof(chunk);
@@ -464,7 +566,7 @@ void AcceptGate::Impl::on_readable(GateConnection* c) {
       want = c->buf.size() >= c->request_size ? 0 : c->request_size - c->buf.size();
     }
     if (want == 0) break;
-    const ssize_t n = ::recv(c->fd, chunk, std::min(want, sizeof(chunk)), 0);
+    const ssize_t n = gate_recv(*c, chunk, std::min(want, sizeof(chunk)));
     if (n > 0) {
       if (c->phase != GateConnection::Phase::kLinger) {
         c->buf.append(chunk, static_cast<size_t>(n));
@@ -531,8 +633,8 @@ void AcceptGate::Impl::advance(GateConnection* c) {
     unmark_idle(c);
     if (c->buf.size() < c->request_size && head.expect_continue) {
       // The client waits for this before it sends the body; cpp-httplib is told it was sent.
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      (void)::send(c->fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+      // A client whose socket cannot take these 25 bytes at once is not reading its answers.
+      if (!gate_send_all(*c, "HTTP/1.1 100 Continue\r\n\r\n", 0)) return close(c);
     }
   }
   if (c->phase == GateConnection::Phase::kBody) {
@@ -555,7 +657,8 @@ void AcceptGate::Impl::refuse(GateConnection* c, int status) {
       "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
       "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n{}",
       status, gate_reason(status), body.size(), body);
-  (void)::send(c->fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+  (void)gate_send_all(*c, answer, 0);
+  if (c->ssl != nullptr) (void)SSL_shutdown(c->ssl);
   ::shutdown(c->fd, SHUT_WR);
   unmark_idle(c);
   c->buf.clear();
@@ -587,6 +690,9 @@ void AcceptGate::Impl::resume(GateConnection* c) {
   c->deadline = now + limits.header_timeout;
   mark_idle(c);
   start_polling(c);
+  // Over HTTPS the next request may already be decrypted inside the TLS session, where the
+  // socket's readiness does not show it.
+  if (c->ssl != nullptr && SSL_pending(c->ssl) > 0) return on_readable(c);
   advance(c);
 }
 
@@ -626,6 +732,7 @@ void AcceptGate::Impl::close(GateConnection* c) {
   // The descriptor closes only once libuv has let go of the handle watching it.
   uv_close(reinterpret_cast<uv_handle_t*>(&c->poll), [](uv_handle_t* h) {
     auto* conn = static_cast<GateConnection*>(h->data);
+    SSL_free(conn->ssl);
     ::close(conn->fd);
     delete conn;
   });

@@ -2,7 +2,9 @@
 // Accepted sockets wait on the gate's own libuv loop (its own thread, so hostile traffic never
 // delays the probes' loop) until their head and body are in, under a deadline for each, a cap
 // of connections per client address and one in total. Then one worker runs exactly one request
-// and hands the connection back, so an idle or slow connection never holds a thread.
+// and hands the connection back, so an idle or slow connection never holds a thread. Over
+// HTTPS the gate also runs the TLS handshake (within the head's deadline) and holds decrypted
+// bytes, so a worker never waits on a handshake either.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +18,7 @@
 namespace httplib {
 class Stream;
 }
+struct ssl_ctx_st;
 
 namespace lookout {
 
@@ -40,7 +43,8 @@ struct GateCounts {
   uint64_t body_timeouts = 0;
   uint64_t shed = 0;  // connections closed to make room (idle, else a body, else the new one)
   uint64_t refused_411 = 0, refused_413 = 0, refused_431 = 0;
-  int64_t open = 0;  // connections held now, in the gate or a worker
+  uint64_t tls_handshake_failures = 0;  // not TLS, no shared version or cipher, or cut short
+  int64_t open = 0;                     // connections held now, in the gate or a worker
 };
 
 class AcceptGate {
@@ -50,7 +54,8 @@ class AcceptGate {
   using ServeFn =
       std::function<bool(httplib::Stream& strm, bool close_connection, bool& connection_closed)>;
 
-  AcceptGate(const GateLimits& limits, ServeFn serve);
+  // With `tls` (not owned, outliving the gate), every connection is HTTPS.
+  AcceptGate(const GateLimits& limits, ServeFn serve, ssl_ctx_st* tls = nullptr);
   ~AcceptGate();
   AcceptGate(const AcceptGate&) = delete;
   AcceptGate& operator=(const AcceptGate&) = delete;

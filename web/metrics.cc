@@ -57,6 +57,11 @@ std::string gate_metrics_text(const GateCounts& g) {
   out += fmt::format("lookout_http_requests_refused_total{{status=\"411\"}} {}\n", g.refused_411);
   out += fmt::format("lookout_http_requests_refused_total{{status=\"413\"}} {}\n", g.refused_413);
   out += fmt::format("lookout_http_requests_refused_total{{status=\"431\"}} {}\n", g.refused_431);
+  header(out, "lookout_http_tls_handshake_failures_total", "counter",
+         "HTTPS connections closed in their TLS handshake: plain HTTP to the HTTPS port, no TLS "
+         "version or cipher in common, or the client left; its handshake's time counts against "
+         "server.header_timeout.");
+  out += fmt::format("lookout_http_tls_handshake_failures_total {}\n", g.tls_handshake_failures);
   return out;
 }
 

@@ -36,23 +36,19 @@ namespace {
 // Keep-alive as cpp-httplib is told below: at most this many requests per connection.
 constexpr size_t kKeepAliveMax = 100;
 
-// HTTPS with server.tls_cert and server.tls_key (checked when the config loaded), TLS 1.2 or
-// newer only; else plain HTTP behind the accept gate, for a reverse proxy or loopback.
-std::unique_ptr<httplib::Server> make_http_server(const ServerConfig& cfg) {
-  if (cfg.tls_cert.empty()) {
-    GateLimits limits;
-    limits.max_per_client = cfg.max_connections_per_client;
-    limits.max_connections = cfg.max_connections;
-    limits.header_timeout = cfg.header_timeout;
-    limits.body_timeout = cfg.body_timeout;
-    limits.max_body = cfg.max_request;
-    limits.keep_alive_max = kKeepAliveMax;
-    return std::make_unique<GatedServer>(limits);
-  }
-  auto tls = std::make_unique<httplib::SSLServer>(cfg.tls_cert.c_str(), cfg.tls_key.c_str());
-  if (tls->ssl_context() != nullptr)
-    SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
-  return tls;
+// Behind the accept gate: HTTPS with server.tls_cert and server.tls_key (checked when the
+// config loaded), else plain HTTP for a reverse proxy or loopback.
+std::unique_ptr<GatedServer> make_http_server(const ServerConfig& cfg) {
+  GateLimits limits;
+  limits.max_per_client = cfg.max_connections_per_client;
+  limits.max_connections = cfg.max_connections;
+  limits.header_timeout = cfg.header_timeout;
+  limits.body_timeout = cfg.body_timeout;
+  limits.max_body = cfg.max_request;
+  limits.keep_alive_max = kKeepAliveMax;
+  if (cfg.tls_cert.empty()) return std::make_unique<GatedServer>(limits);
+  const TlsFiles files{cfg.tls_cert, cfg.tls_key};
+  return std::make_unique<GatedServer>(limits, &files);
 }
 
 }  // namespace
@@ -69,8 +65,7 @@ WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const Snapshot
       ping_(std::move(ping)),
       limiter_(cfg.rate_limit, cfg.rate_window),
       ping_limiter_(cfg.ping_rate_limit, cfg.ping_rate_window),
-      svr_(make_http_server(cfg)),
-      gated_(cfg.tls_cert.empty() ? static_cast<GatedServer*>(svr_.get()) : nullptr) {}
+      svr_(make_http_server(cfg)) {}
 
 bool WebServer::visible(const std::string& monitor, const Snapshot& s, bool admin) const {
   return admin || s.find(monitor, false) != nullptr;
@@ -141,13 +136,6 @@ void WebServer::routes() {
   // Headers and body go out in separate writes: without this, Nagle's algorithm and delayed
   // ACKs hold every answer back by 40 ms.
   svr.set_tcp_nodelay(true);
-  svr.set_keep_alive_timeout(2);
-  svr.set_read_timeout(5, 0);
-  svr.set_write_timeout(5, 0);
-  // HTTPS: cpp-httplib gives each keep-alive connection a pool thread until it closes: with
-  // fewer threads than concurrent clients, the rest wait in line (seen as a long latency tail).
-  // Plain HTTP goes through the gate, whose workers only ever hold one complete request.
-  if (gated_ == nullptr) svr.new_task_queue = [] { return new httplib::ThreadPool(64); };
 
   svr.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     const HealthReport h = health_();
@@ -207,7 +195,7 @@ void WebServer::routes() {
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     // Moved, not copied: at 10,000 monitors the text is about 12 MB.
     res.body = metrics_text(*snap, storage_.health(), admin);
-    if (gated_ != nullptr) res.body += gate_metrics_text(gated_->counts());
+    res.body += gate_metrics_text(svr_->counts());
     res.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   });
   ack_routes();
@@ -644,11 +632,10 @@ bool WebServer::start(std::string& error) {
     return false;
   }
   if (!svr_->is_valid()) {
-    error = fmt::format("cannot serve HTTPS with server.tls_cert {} and server.tls_key {}",
-                        cfg_.tls_cert, cfg_.tls_key);
+    error = svr_->tls_error();
     return false;
   }
-  if (gated_ != nullptr) gated_->deepen_backlog();
+  svr_->deepen_backlog();
   thread_ = std::thread([this] { svr_->listen_after_bind(); });
   return true;
 }
@@ -656,7 +643,7 @@ bool WebServer::start(std::string& error) {
 void WebServer::stop() {
   if (svr_) svr_->stop();
   if (thread_.joinable()) thread_.join();
-  if (gated_ != nullptr) gated_->stop_gate();
+  svr_->stop_gate();
 }
 
 }  // namespace lookout

@@ -99,8 +99,7 @@ class WebServer {
   std::shared_ptr<const Rendered> cached(Cache& cache, const std::function<std::string()>& render);
   static void serve(const httplib::Request& req, httplib::Response& res,
                     std::shared_ptr<const Rendered> body, const char* content_type);
-  std::unique_ptr<httplib::Server> svr_;
-  GatedServer* gated_ = nullptr;  // svr_ for plain HTTP; null for HTTPS
+  std::unique_ptr<GatedServer> svr_;
   std::thread thread_;
   int port_ = 0;
 };

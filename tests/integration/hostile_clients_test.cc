@@ -1,10 +1,13 @@
 // Hostile clients against the real daemon's HTTP server: one attacking address (127.0.0.3)
 // holds a thousand connections open in the ways that used to take the page down, while a
-// well-behaved reader on another address (127.0.0.2) must keep being answered within 2 s.
+// well-behaved reader on another address (127.0.0.2) must keep being answered within 2 s;
+// over plain HTTP and over HTTPS.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -13,10 +16,12 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/integration/cert_factory.h"
 #include "tests/integration/harness.h"
 
 namespace lookout::testing {
@@ -111,19 +116,87 @@ int status_of(const std::string& answer) {
   return std::atoi(answer.substr(9, 3).c_str());
 }
 
-// One request on its own connection (Connection: close), its whole answer within `limit`.
+// A TLS client session over a connected non-blocking socket; the client context trusts the
+// test's CA and checks the daemon's certificate for 127.0.0.1.
+class TlsSession {
+ public:
+  TlsSession(SSL_CTX* ctx, int fd) : fd_(fd), ssl_(SSL_new(ctx)) {
+    SSL_set_fd(ssl_, fd);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1");
+  }
+  ~TlsSession() { SSL_free(ssl_); }
+  TlsSession(const TlsSession&) = delete;
+  TlsSession& operator=(const TlsSession&) = delete;
+
+  bool handshake(Clock::time_point deadline) {
+    for (;;) {
+      const int rc = SSL_connect(ssl_);
+      if (rc == 1) return true;
+      if (!wait(rc, deadline)) return false;
+    }
+  }
+  bool send(const std::string& bytes, Clock::time_point deadline) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const int rc = SSL_write(ssl_, bytes.data() + done, static_cast<int>(bytes.size() - done));
+      if (rc > 0) {
+        done += static_cast<size_t>(rc);
+      } else if (!wait(rc, deadline)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  // Until `until` arrived (or, empty, the server closed) or the deadline.
+  std::string read_until(const std::string& until, Clock::time_point deadline) {
+    std::string got;
+    char buf[65536];
+    while (until.empty() || got.find(until) == std::string::npos) {
+      const int rc = SSL_read(ssl_, buf, sizeof(buf));
+      if (rc > 0) {
+        got.append(buf, static_cast<size_t>(rc));
+      } else if (!wait(rc, deadline)) {
+        break;
+      }
+    }
+    return got;
+  }
+
+ private:
+  bool wait(int rc, Clock::time_point deadline) {
+    const int err = SSL_get_error(ssl_, rc);
+    const short events = err == SSL_ERROR_WANT_READ    ? POLLIN
+                         : err == SSL_ERROR_WANT_WRITE ? POLLOUT
+                                                       : 0;
+    if (events == 0) return false;
+    pollfd p{fd_, events, 0};
+    return poll(&p, 1, remaining_ms(deadline)) == 1;
+  }
+  int fd_;
+  SSL* ssl_;
+};
+
+// One request on its own connection (Connection: close), its whole answer within `limit`;
+// over HTTPS with `tls`.
 struct Exchange {
   int status = 0;
   std::string answer;
   Ms took{};
 };
-Exchange exchange(const char* source, int port, const std::string& request, Ms limit) {
+Exchange exchange(const char* source, int port, const std::string& request, Ms limit,
+                  SSL_CTX* tls = nullptr) {
   const auto start = Clock::now();
   const auto deadline = start + limit;
   Exchange e;
   const int fd = connect_from(source, port, deadline);
   if (fd < 0) return e;
-  if (send_all(fd, request, deadline)) e.answer = read_until(fd, "", deadline);
+  if (tls != nullptr) {
+    TlsSession session(tls, fd);
+    if (session.handshake(deadline) && session.send(request, deadline))
+      e.answer = session.read_until("", deadline);
+  } else if (send_all(fd, request, deadline)) {
+    e.answer = read_until(fd, "", deadline);
+  }
   close(fd);
   e.took = std::chrono::duration_cast<Ms>(Clock::now() - start);
   // Complete only when the peer closed in time: the reader waits for the whole page.
@@ -141,13 +214,13 @@ struct ReaderResult {
   int in_time = 0;
   std::string misses;
 };
-ReaderResult read_for(int port, Ms window) {
+ReaderResult read_for(int port, Ms window, SSL_CTX* tls = nullptr) {
   ReaderResult r;
   const auto end = Clock::now() + window;
   auto next = Clock::now();
   while (Clock::now() < end) {
     for (const char* path : {"/healthz", "/"}) {
-      const Exchange e = exchange(kReader, port, get_request(path), 2000ms);
+      const Exchange e = exchange(kReader, port, get_request(path), 2000ms, tls);
       ++r.asked;
       if (e.status == 200) {
         ++r.in_time;
@@ -387,6 +460,114 @@ TEST(HostileClients, WithoutTheAddressCapDeadlinesAndSheddingStillServeTheReader
   }
   expect_reader_served(read_for(d.port(), 2000ms), "after the attacks", 6);
   EXPECT_EQ(exchange(kReader, d.port(), get_request("/api/v1/status"), 2000ms).status, 200);
+}
+
+// Over HTTPS the gate runs the handshake too: connections that never start one, handshakes
+// that trickle, and handshaken connections whose head never ends leave the reader served.
+TEST(HostileClients, OverHttpsHandshakesAndHeadsAreHeldByTheGateToo) {
+  raise_descriptor_limit_for_test();
+  // OpenSSL writes with write(2): a connection the gate refused must fail the write here.
+  std::signal(SIGPIPE, SIG_IGN);
+  TempDir dir;
+  CertFactory certs(dir);
+  const TestCert ca =
+      certs.make({.name = "ca", .sans = {}, .until_s = 3650LL * 86'400, .ca = true});
+  const TestCert leaf = certs.make({.name = "status", .sans = {"IP:127.0.0.1"}}, &ca);
+  Daemon d(dir, heartbeat_monitor(),
+           fmt::format("tls_cert = \"{}\"\ntls_key = \"{}\"", leaf.cert, leaf.key));
+  Process daemon({lookout_binary(), "run", "-c", d.config_path()}, {}, dir.path());
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> tls(SSL_CTX_new(TLS_client_method()),
+                                                        &SSL_CTX_free);
+  ASSERT_EQ(SSL_CTX_load_verify_locations(tls.get(), ca.cert.c_str(), nullptr), 1);
+  SSL_CTX_set_verify(tls.get(), SSL_VERIFY_PEER, nullptr);
+  const int port = d.port();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return exchange(kReader, port, get_request("/healthz"), 1000ms, tls.get()).status == 200;
+      },
+      15'000ms))
+      << daemon.err();
+  const auto metric = [&](const char* name) {
+    return metric_value(exchange(kReader, port, get_request("/metrics"), 2000ms, tls.get()).answer,
+                        name);
+  };
+
+  {
+    // Connected, silent: no handshake ever starts.
+    Attack a(port, "", "", 0ms);
+    ASSERT_EQ(a.connected(), static_cast<size_t>(kAttackSize));
+    expect_reader_served(read_for(port, kWindow, tls.get()), "silent connections over HTTPS");
+  }
+  {
+    // A ClientHello's record header, then a byte every 3 s.
+    Attack a(port, std::string("\x16\x03\x01\x02\x00\x01", 6), "a", 3000ms);
+    ASSERT_EQ(a.connected(), static_cast<size_t>(kAttackSize));
+    expect_reader_served(read_for(port, kWindow, tls.get()), "trickling handshakes");
+  }
+  {
+    // Handshaken, then a head that never ends: beyond the address cap they are closed at once.
+    std::vector<int> fds;
+    std::vector<std::unique_ptr<TlsSession>> sessions;
+    for (int i = 0; i < 64; ++i) {
+      const auto deadline = Clock::now() + 2000ms;
+      const int fd = connect_from(kAttacker, port, deadline);
+      if (fd < 0) continue;
+      fds.push_back(fd);
+      auto session = std::make_unique<TlsSession>(tls.get(), fd);
+      if (session->handshake(deadline) && session->send("GET / HTTP/1.1\r\nX-Slow: a", deadline))
+        sessions.push_back(std::move(session));
+    }
+    EXPECT_GE(sessions.size(), 1U);
+    expect_reader_served(read_for(port, kWindow, tls.get()), "unfinished heads over HTTPS");
+    sessions.clear();
+    for (int fd : fds) close(fd);
+  }
+  EXPECT_GE(metric("lookout_http_connections_refused_total"), 2 * (kAttackSize - 32));
+  EXPECT_GE(metric("lookout_http_head_timeouts_total"), 2 * 32);
+
+  // Plain HTTP to the HTTPS port fails its handshake, and is counted.
+  const Exchange plain = exchange(kReader, port, get_request("/healthz"), 2000ms);
+  EXPECT_EQ(plain.status, 0) << plain.answer;
+  EXPECT_GE(metric("lookout_http_tls_handshake_failures_total"), 1);
+
+  // Everything normal right after: two requests sent in one write on one connection, a ping
+  // with its body, and a 10 MiB body refused from its Content-Length.
+  {
+    const auto deadline = Clock::now() + 2000ms;
+    const int fd = connect_from(kReader, port, deadline);
+    ASSERT_GE(fd, 0);
+    TlsSession session(tls.get(), fd);
+    ASSERT_TRUE(session.handshake(deadline));
+    ASSERT_TRUE(session.send(
+        fmt::format("POST /ping/{} HTTP/1.1\r\nHost: lookout\r\nContent-Length: 5\r\n\r\n"
+                    "hello{}",
+                    kPingToken, get_request("/healthz")),
+        deadline));
+    const std::string both = session.read_until("", deadline);
+    close(fd);
+    EXPECT_EQ(status_of(both), 200) << both;
+    EXPECT_NE(both.find("\r\n\r\nok\n"), std::string::npos) << both;
+  }
+  // The ping's body arrived: the heartbeat is up.
+  const auto job_state = [&] {
+    const std::string answer =
+        exchange(kReader, port, get_request("/api/v1/status"), 2000ms, tls.get()).answer;
+    const size_t body = answer.find("\r\n\r\n");
+    const auto status = nlohmann::json::parse(
+        body == std::string::npos ? "" : answer.substr(body + 4), nullptr, false);
+    if (!status.is_object()) return std::string();
+    for (const auto& m : status["monitors"])
+      if (m.value("name", "") == "job") return m.value("state", "");
+    return std::string();
+  };
+  EXPECT_TRUE(wait_until([&] { return job_state() == "up"; }, 2000ms));
+  const Exchange big = exchange(
+      kReader, port,
+      fmt::format("POST /ping/{} HTTP/1.1\r\nHost: lookout\r\nContent-Length: 10485760\r\n\r\n",
+                  kPingToken),
+      2000ms, tls.get());
+  EXPECT_EQ(big.status, 413) << big.answer;
+  expect_reader_served(read_for(port, 2000ms, tls.get()), "after the attacks over HTTPS", 6);
 }
 
 }  // namespace
