@@ -118,7 +118,7 @@ ExecProbe::ExecProbe(const MonitorConfig& m, ProbeContext& ctx,
     env_.push_back(name + "=" + value.reveal());
     named.insert(name);
   }
-  if (named.count("PATH") == 0) env_.push_back(std::string("PATH=") + kExecDefaultPath);
+  if (named.count("PATH") == 0) env_.push_back(fmt::format("PATH={}", kExecDefaultPath));
   // Plugins print numbers and messages for the C locale: "0.5", not "0,5".
   if (named.count("LANG") == 0) env_.emplace_back("LANG=C");
 }

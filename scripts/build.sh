@@ -12,7 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=build
-flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG")
+# The build `lookout run` uses does not stop at a warning: GCC 12's -O2 flow analysis reports
+# out-of-bounds copies inside libstdc++ that cannot happen (one stopped a fresh clone's build at
+# `std::string + const char*`). The test, sanitizer and lint builds keep warnings as errors.
+flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG"
+       -DLOOKOUT_WERROR=OFF)
 target=()
 unity=()
 for arg in "$@"; do
@@ -26,7 +30,8 @@ for arg in "$@"; do
              -DLOOKOUT_TESTS=OFF)
       target=(--target lookout) ;;
     --no-debug-info)
-      flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG") ;;
+      flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG"
+             -DLOOKOUT_WERROR=ON) ;;
     --unity)
       unity=(-DCMAKE_UNITY_BUILD=ON) ;;
     *)
