@@ -269,6 +269,7 @@ AcceptResult Daemon::request_accept(const std::string& monitor) {
 }
 
 void Daemon::drain_web_requests() {
+  drain_post_requests();
   std::deque<AckRequest> requests;
   std::deque<AcceptRequest> accepts;
   {
@@ -361,6 +362,7 @@ void Daemon::publish_snapshot() {
   s->notifications = dispatcher_->stats();
   s->ack_key = alerts_->ack_key();
   s->ping_tokens = ping_tokens_;
+  s->posts = published_posts_;
   s->dead_mans_switch = dead_mans_switch_->configured();
   s->dead_mans_switch_last_success = dead_mans_switch_->last_success();
   for (const auto& c : config_->channels) {
@@ -561,6 +563,8 @@ int Daemon::run() {
     commit_async_->send();
   });
   for (const auto& cfg : config_->monitors) add_monitor(config_, cfg, &stored);
+  posts_.load(store_->load_posts());
+  published_posts_ = std::make_shared<const std::vector<PostRecord>>(posts_.all());
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
@@ -568,7 +572,8 @@ int Daemon::run() {
       config_->server, clock_, snapshots_, *store_, [this] { return health(); },
       [this](int64_t id, const std::string& by) { return request_ack(id, by); },
       [this](const std::string& name) { return request_accept(name); },
-      [this](const std::string& name, Ping ping) { return request_ping(name, std::move(ping)); });
+      [this](const std::string& name, Ping ping) { return request_ping(name, std::move(ping)); },
+      [this](PostCommand command) { return request_post(std::move(command)); });
   if (!web_->start(error)) {
     spdlog::critical("{}", error);
     return 1;
@@ -615,6 +620,8 @@ int Daemon::run() {
     ack_queue_.clear();
     for (auto& req : accept_queue_) req.result.set_value(AcceptResult{});
     accept_queue_.clear();
+    for (auto& req : post_queue_) req.result.set_value(std::nullopt);
+    post_queue_.clear();
   };
   refuse_acks();
   web_->stop();

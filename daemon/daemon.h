@@ -15,6 +15,7 @@
 #include "alerting/dispatcher.h"
 #include "alerting/evaluator.h"
 #include "alerting/incidents.h"
+#include "alerting/posts.h"
 #include "config/config.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
@@ -87,6 +88,9 @@ class Daemon {
   AcceptResult request_accept(const std::string& monitor);
   // From a web thread: queues a heartbeat's ping for the loop; false when kMaxQueuedPings wait.
   bool request_ping(const std::string& monitor, Ping ping);
+  // From a web thread: a new post or an update of one; waits for the loop's answer (nullopt:
+  // none in time).
+  std::optional<PostChange> request_post(PostCommand command);
 
  private:
   std::string tag(const Monitor& m) const;
@@ -123,6 +127,17 @@ class Daemon {
   std::deque<AckRequest> ack_queue_;
   std::deque<AcceptRequest> accept_queue_;
   std::map<std::string, Baseline> baselines_;  // dns baselines by monitor, as stored
+  // Posts on the status page: the loop owns them; web threads ask through post_queue_ (under
+  // ack_mu_) and read the copy in the snapshot.
+  struct PostRequest {
+    PostCommand command;
+    std::promise<std::optional<PostChange>> result;
+  };
+  std::deque<PostRequest> post_queue_;
+  PostBook posts_;
+  std::shared_ptr<const std::vector<PostRecord>> published_posts_ =
+      std::make_shared<const std::vector<PostRecord>>();
+  void drain_post_requests();
   // Heartbeats: pings from the web threads, the key tokens are derived from, the monitors by
   // name, and their tokens' digests as the web threads look them up.
   static constexpr size_t kMaxQueuedPings = 100'000;

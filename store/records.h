@@ -43,6 +43,34 @@ struct OutboxRow {
   std::string payload;  // the incident as JSON, as the event saw it; null for a test
 };
 
+// A post people write on the status page: what is wrong, what is being done, when it is over.
+enum class PostStatus : uint8_t { kInvestigating, kIdentified, kMonitoring, kResolved };
+enum class PostImpact : uint8_t { kNone, kMinor, kMajor, kCritical };
+const char* to_string(PostStatus s);
+const char* to_string(PostImpact i);
+std::optional<PostStatus> post_status_from_string(const std::string& s);
+std::optional<PostImpact> post_impact_from_string(const std::string& s);
+
+struct PostUpdate {
+  PostStatus status = PostStatus::kInvestigating;
+  std::string body;  // plain text
+  WallTime at;
+};
+
+struct PostRecord {
+  int64_t id = 0;
+  std::string title;
+  PostImpact impact = PostImpact::kNone;
+  std::vector<std::string> monitors;  // the monitors it is about; none: the whole service
+  WallTime created_at;
+  std::optional<WallTime> resolved_at;
+  std::vector<PostUpdate> updates;  // oldest first; the first is the post's opening
+  PostStatus status() const {
+    return updates.empty() ? PostStatus::kInvestigating : updates.back().status;
+  }
+  bool open() const { return !resolved_at; }
+};
+
 struct EventRecord {
   int64_t incident_id = 0;
   std::string event;

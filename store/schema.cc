@@ -8,7 +8,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 5> kMigrations{
+constexpr std::array<const char*, 6> kMigrations{
     R"sql(
 CREATE TABLE monitors (
   id   INTEGER PRIMARY KEY,
@@ -156,6 +156,25 @@ CREATE TABLE dns_baselines (
     R"sql(
 -- The route that caused each notification: its group_wait and group_interval batch a storm.
 ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
+)sql",
+    R"sql(
+-- Posts people write on the status page, and each status change with its text.
+CREATE TABLE posts (
+  id          INTEGER PRIMARY KEY,
+  title       TEXT NOT NULL,
+  impact      TEXT NOT NULL,               -- none | minor | major | critical
+  monitors    TEXT NOT NULL,               -- JSON array of monitor names
+  created_ms  INTEGER NOT NULL,
+  resolved_ms INTEGER
+);
+CREATE TABLE post_updates (
+  post_id     INTEGER NOT NULL,
+  seq         INTEGER NOT NULL,            -- 0 is the post's opening
+  status      TEXT NOT NULL,               -- investigating | identified | monitoring | resolved
+  body        TEXT NOT NULL,
+  at_ms       INTEGER NOT NULL,
+  PRIMARY KEY (post_id, seq)
+);
 )sql"};
 
 int user_version(sqlite3* db) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/random.h"
+#include "store/post_store.h"
 #include "store/rollup.h"
 #include "store/schema.h"
 #include "store/statement.h"
@@ -144,6 +145,14 @@ std::map<std::string, Baseline> SqliteStore::load_baselines() {
 void SqliteStore::put_baseline(const std::string& monitor, Baseline baseline) {
   std::lock_guard lock(mu_);
   pending_.baselines[monitor] = std::move(baseline);
+}
+
+std::vector<PostRecord> SqliteStore::load_posts() { return read_posts(db_); }
+
+void SqliteStore::put_post(PostRecord post) {
+  std::lock_guard lock(mu_);
+  const int64_t id = post.id;
+  pending_.posts[id] = std::move(post);
 }
 
 void SqliteStore::put_state(StateRow row) {
@@ -290,6 +299,7 @@ void SqliteStore::merge_back(Batch&& failed) {
   }
   for (auto& [k, v] : failed.states) pending_.states.try_emplace(k, std::move(v));
   for (auto& [k, v] : failed.baselines) pending_.baselines.try_emplace(k, std::move(v));
+  for (auto& [k, v] : failed.posts) pending_.posts.try_emplace(k, std::move(v));
   // Alerts are never dropped: they go back in front of what came since.
   failed.alerts.insert(failed.alerts.end(), std::make_move_iterator(pending_.alerts.begin()),
                        std::make_move_iterator(pending_.alerts.end()));
@@ -604,6 +614,7 @@ bool SqliteStore::write(Batch& batch, std::string& error) {
       up.reset();
     }
   }
+  if (ok && !batch.posts.empty()) ok = write_posts(db_, batch.posts, error);
   if (ok) ok = write_alerts(batch, error);
   if (ok) {
     // The heartbeat row makes every flush a commit, so /healthz can tell a writable disk from

@@ -39,6 +39,7 @@ class SqliteStore final : public Storage {
   int64_t next_incident_id() override;
   std::vector<PendingOutbox> load_pending_outbox() override;
   std::vector<OutboxRow> load_open_deliveries() override;
+  std::vector<PostRecord> load_posts() override;
   std::string kept_secret(const std::string& name) override;
   void set_max_backlog(size_t rows) override { max_backlog_ = rows; }
   void start() override;
@@ -46,6 +47,7 @@ class SqliteStore final : public Storage {
   void add_result(ResultRow row) override;
   void put_state(StateRow row) override;
   void put_baseline(const std::string& monitor, Baseline baseline) override;
+  void put_post(PostRecord post) override;
   uint64_t add_alerts(AlertChanges changes) override;
   void update_delivery(DeliveryUpdate u) override;
   void set_on_commit(std::function<void(uint64_t)> f) override;
@@ -61,13 +63,14 @@ class SqliteStore final : public Storage {
     std::vector<ResultRow> results;
     std::unordered_map<std::string, StateRow> states;
     std::unordered_map<std::string, Baseline> baselines;
+    std::map<int64_t, PostRecord> posts;
     std::vector<AlertChanges> alerts;
     std::vector<DeliveryUpdate> deliveries;
     uint64_t seq = 0;  // the newest add_alerts() sequence number in this batch
     std::optional<HousekeepingJob> housekeeping;
     bool empty() const {
-      return results.empty() && states.empty() && baselines.empty() && alerts.empty() &&
-             deliveries.empty() && !housekeeping;
+      return results.empty() && states.empty() && baselines.empty() && posts.empty() &&
+             alerts.empty() && deliveries.empty() && !housekeeping;
     }
   };
   void run();

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/units.h"
+#include "web/post_pages.h"
 
 namespace lookout {
 namespace {
@@ -88,6 +89,7 @@ std::string render_status_page(const StatusPageInput& in) {
     return std::any_of(visible.begin(), visible.end(),
                        [&](const MonitorView* m) { return m->name == name; });
   };
+  out += open_posts_section(in.open_posts);
   std::string open;
   for (const auto& i : s.open_incidents) {
     if (is_visible(i.monitor)) open += incident_item(i);
@@ -200,6 +202,10 @@ std::string render_monitor_page(const MonitorPageInput& in) {
                      when(in.now));
   return out;
 }
+
+std::string page_head(const std::string& title, bool refresh) { return head(title, refresh); }
+
+std::string page_time(WallTime t) { return when(t); }
 
 const std::string& stylesheet() {
   static const std::string css =

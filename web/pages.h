@@ -19,6 +19,7 @@ struct StatusPageInput {
   const std::vector<IncidentRecord>& resolved;  // the last 14 days
   bool admin = false;
   WallTime now;
+  std::vector<const PostRecord*> open_posts;  // those the reader may see, newest first
 };
 std::string render_status_page(const StatusPageInput& in);
 
@@ -37,5 +38,10 @@ struct MonitorPageInput {
 std::string render_monitor_page(const MonitorPageInput& in);
 
 const std::string& stylesheet();
+
+// Every page's head (title escaped here; `refresh`: reload every 60 s), and a time as people
+// read it ("2026-12-06 04:16 UTC") inside a <time> element.
+std::string page_head(const std::string& title, bool refresh);
+std::string page_time(WallTime t);
 
 }  // namespace lookout

@@ -17,6 +17,7 @@
 #include "web/hooks.h"
 #include "web/metrics.h"
 #include "web/pages.h"
+#include "web/post_pages.h"
 #include "web/status_json.h"
 #include "web/svg.h"
 
@@ -54,7 +55,8 @@ std::unique_ptr<GatedServer> make_http_server(const ServerConfig& cfg) {
 }  // namespace
 
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-                     Storage& storage, HealthFn health, AckFn ack, AcceptFn accept, PingFn ping)
+                     Storage& storage, HealthFn health, AckFn ack, AcceptFn accept, PingFn ping,
+                     PostFn post)
     : cfg_(cfg),
       clock_(clock),
       snapshots_(snapshots),
@@ -63,6 +65,7 @@ WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const Snapshot
       ack_(std::move(ack)),
       accept_(std::move(accept)),
       ping_(std::move(ping)),
+      post_(std::move(post)),
       limiter_(cfg.rate_limit, cfg.rate_window),
       ping_limiter_(cfg.ping_rate_limit, cfg.ping_rate_window),
       svr_(make_http_server(cfg)) {}
@@ -202,6 +205,7 @@ void WebServer::routes() {
   incident_routes();
   page_routes();
   ping_routes();
+  post_routes();
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const char* msg = res.status == 404   ? "not found"
@@ -280,6 +284,132 @@ void WebServer::ping_routes() {
   const char* path = R"(/ping/([A-Za-z0-9_-]{16,128})(?:/([a-z0-9]{1,5}))?)";
   svr_->Get(path, handler);  // HEAD too: cpp-httplib answers it with the GET handler
   svr_->Post(path, handler);
+}
+
+namespace {
+
+// The post's monitors a reader may see: all with the admin token, else the public ones.
+std::vector<std::string> post_monitors_for(const PostRecord& p, const Snapshot& s, bool admin) {
+  std::vector<std::string> out;
+  for (const auto& m : p.monitors) {
+    if (admin || s.find(m, false) != nullptr) out.push_back(m);
+  }
+  return out;
+}
+
+bool post_visible(const PostRecord& p, const Snapshot& s, bool admin) {
+  return admin ||
+         post_is_public(p, [&](const std::string& m) { return s.find(m, false) != nullptr; });
+}
+
+nlohmann::json post_json(const PostRecord& p, std::vector<std::string> monitors) {
+  nlohmann::json updates = nlohmann::json::array();
+  for (const auto& u : p.updates)
+    updates.push_back({{"status", to_string(u.status)}, {"body", u.body}, {"at", rfc3339(u.at)}});
+  return {{"id", p.id},
+          {"title", p.title},
+          {"status", to_string(p.status())},
+          {"impact", to_string(p.impact)},
+          {"monitors", std::move(monitors)},
+          {"created_at", rfc3339(p.created_at)},
+          {"resolved_at", p.resolved_at ? nlohmann::json(rfc3339(*p.resolved_at)) : nullptr},
+          {"updates", std::move(updates)}};
+}
+
+// A JSON string member of a request body, or nullopt when it is there but not a string.
+std::optional<std::string> post_field(const nlohmann::json& body, const char* key) {
+  if (!body.contains(key) || body[key].is_null()) return std::string();
+  if (!body[key].is_string()) return std::nullopt;
+  return body[key].get<std::string>();
+}
+
+}  // namespace
+
+// Posts people write: made and updated through the loop (their one owner), read from the
+// snapshot. A post about private monitors only is private, and a public one never names a
+// private monitor to a reader without the token.
+void WebServer::post_routes() {
+  auto& svr = *svr_;
+  auto answer_change = [this](httplib::Response& res, const std::optional<PostChange>& change) {
+    if (!change) return json_error(res, 503, "the daemon did not answer in time; try again");
+    switch (change->code) {
+      case PostChange::Code::kInvalid:
+        return json_error(res, 400, change->error);
+      case PostChange::Code::kUnknownPost:
+        return json_error(res, 404, "not found");
+      case PostChange::Code::kDone:
+        break;
+    }
+    forget_rendered_pages();
+    res.status = 201;
+    res.set_header("Location", fmt::format("/posts/{}", change->post.id));
+    res.set_content(post_json(change->post, change->post.monitors).dump(), "application/json");
+  };
+  svr.Post("/api/v1/posts",
+           [this, answer_change](const httplib::Request& req, httplib::Response& res) {
+             if (!admin_call(req, res)) return;
+             const auto body = nlohmann::json::parse(req.body, nullptr, false);
+             if (!body.is_object()) return json_error(res, 400, "the body is not a JSON object");
+             PostCommand command;
+             const auto title = post_field(body, "title");
+             const auto status = post_field(body, "status");
+             const auto impact = post_field(body, "impact");
+             const auto text = post_field(body, "body");
+             if (!title || !status || !impact || !text)
+               return json_error(res, 400, "title, status, impact and body are strings");
+             command.draft = {*title, *status, *impact, *text, {}};
+             if (body.contains("monitors")) {
+               if (!body["monitors"].is_array())
+                 return json_error(res, 400, "monitors is a list of names");
+               for (const auto& m : body["monitors"]) {
+                 if (!m.is_string()) return json_error(res, 400, "monitors is a list of names");
+                 command.draft.monitors.push_back(m.get<std::string>());
+               }
+             }
+             answer_change(res, post_(std::move(command)));
+           });
+  svr.Post(R"(/api/v1/posts/([0-9]{1,18})/updates)",
+           [this, answer_change](const httplib::Request& req, httplib::Response& res) {
+             if (!admin_call(req, res)) return;
+             const auto body = nlohmann::json::parse(req.body, nullptr, false);
+             if (!body.is_object()) return json_error(res, 400, "the body is not a JSON object");
+             const auto status = post_field(body, "status");
+             const auto text = post_field(body, "body");
+             if (!status || !text) return json_error(res, 400, "status and body are strings");
+             PostCommand command;
+             command.id = std::stoll(req.matches[1]);
+             command.draft.status = *status;
+             command.draft.body = *text;
+             answer_change(res, post_(std::move(command)));
+           });
+  svr.Get("/api/v1/posts", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const std::string state = req.has_param("state") ? req.get_param_value("state") : "all";
+    if (state != "open" && state != "resolved" && state != "all")
+      return json_error(res, 400, "state is open, resolved or all");
+    nlohmann::json posts = nlohmann::json::array();
+    // Kept oldest first; listed newest first.
+    for (auto it = snap->posts->rbegin(); it != snap->posts->rend(); ++it) {
+      const PostRecord& p = *it;
+      if ((state == "open" && !p.open()) || (state == "resolved" && p.open())) continue;
+      if (!post_visible(p, *snap, admin)) continue;
+      posts.push_back(post_json(p, post_monitors_for(p, *snap, admin)));
+    }
+    res.set_content(nlohmann::json{{"posts", std::move(posts)}}.dump(), "application/json");
+  });
+  svr.Get(R"(/posts/([0-9]{1,18}))", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const int64_t id = std::stoll(req.matches[1]);
+    for (const PostRecord& p : *snap->posts) {
+      if (p.id != id || !post_visible(p, *snap, admin)) continue;
+      return res.set_content(
+          render_post_page({p, post_monitors_for(p, *snap, admin), snap->title, clock_.wall()}),
+          "text/html; charset=utf-8");
+    }
+    page(res, 404, "Not found", "<p>There is no such post.</p>");
+  });
 }
 
 void WebServer::ack_routes() {
@@ -489,12 +619,14 @@ std::string gzip(const std::string& in) {
 
 std::shared_ptr<const WebServer::Rendered> WebServer::cached(
     Cache& cache, const std::function<std::string()>& render) {
+  uint64_t generation = 0;
   {
     std::lock_guard lock(cache.mu);
     const bool fresh = cache.value && clock_.mono() - cache.built < cache.ttl;
     // While one thread renders a stale answer anew, the others keep serving the old one.
     if (fresh || (cache.value && cache.rendering)) return cache.value;
     cache.rendering = true;
+    generation = cache.generation;
   }
   auto r = std::make_shared<Rendered>();
   try {
@@ -507,9 +639,17 @@ std::shared_ptr<const WebServer::Rendered> WebServer::cached(
   }
   std::lock_guard lock(cache.mu);
   cache.value = std::move(r);
-  cache.built = clock_.mono();
+  cache.built = generation == cache.generation ? clock_.mono() : MonoTime{};
   cache.rendering = false;
   return cache.value;
+}
+
+void WebServer::forget_rendered_pages() {
+  for (Cache* c : {&public_page_, &admin_page_}) {
+    std::lock_guard lock(c->mu);
+    c->value.reset();
+    ++c->generation;
+  }
 }
 
 void WebServer::serve(const httplib::Request& req, httplib::Response& res,
@@ -531,7 +671,8 @@ void WebServer::page_routes() {
   auto& svr = *svr_;
   svr.Get("/static/style.css", [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "public, max-age=3600");
-    res.set_content(stylesheet(), "text/css; charset=utf-8");
+    static const std::string css = stylesheet() + post_stylesheet();
+    res.set_content(css, "text/css; charset=utf-8");
   });
   svr.Get("/login", [this](const httplib::Request& req, httplib::Response& res) {
     if (!within_rate(req.remote_addr, res)) return;
@@ -545,20 +686,23 @@ void WebServer::page_routes() {
   });
   svr.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
     const bool admin = authorized(req.get_header_value("Authorization"), *snapshots_.get());
-    serve(
-        req, res,
-        cached(
-            admin ? admin_page_ : public_page_,
-            [this, admin] {
-              const auto snap = snapshots_.get();
-              const WallTime now = clock_.wall();
-              std::vector<IncidentRecord> resolved;
-              if (const auto reads = storage_.reads()) {
-                resolved = reads->resolved_incidents(to_unix_ms(now) - 14 * 86'400'000LL, 100);
-              }
-              return render_status_page({*snap, *storage_.summaries().get(), resolved, admin, now});
-            }),
-        "text/html; charset=utf-8");
+    serve(req, res,
+          cached(admin ? admin_page_ : public_page_,
+                 [this, admin] {
+                   const auto snap = snapshots_.get();
+                   const WallTime now = clock_.wall();
+                   std::vector<IncidentRecord> resolved;
+                   if (const auto reads = storage_.reads()) {
+                     resolved = reads->resolved_incidents(to_unix_ms(now) - 14 * 86'400'000LL, 100);
+                   }
+                   std::vector<const PostRecord*> open_posts;
+                   for (auto it = snap->posts->rbegin(); it != snap->posts->rend(); ++it) {
+                     if (it->open() && post_visible(*it, *snap, admin)) open_posts.push_back(&*it);
+                   }
+                   return render_status_page({*snap, *storage_.summaries().get(), resolved, admin,
+                                              now, std::move(open_posts)});
+                 }),
+          "text/html; charset=utf-8");
   });
   svr.Get(R"(/monitor/([a-z0-9_-]{1,200}))",
           [this](const httplib::Request& req, httplib::Response& res) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "alerting/posts.h"
 #include "config/config.h"
 #include "probes/heartbeat.h"
 #include "store/storage.h"
@@ -45,10 +46,13 @@ class WebServer {
   using AcceptFn = std::function<AcceptResult(const std::string& monitor)>;
   // Hands a heartbeat's ping to the loop without waiting; false when the loop is behind.
   using PingFn = std::function<bool(const std::string& monitor, Ping ping)>;
+  // Asks the loop to make or update a post; nullopt when it did not answer in time.
+  using PostFn = std::function<std::optional<PostChange>(PostCommand command)>;
 
   // Reads history, incidents and storage health from `storage`, from its own threads.
   WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-            Storage& storage, HealthFn health, AckFn ack, AcceptFn accept, PingFn ping);
+            Storage& storage, HealthFn health, AckFn ack, AcceptFn accept, PingFn ping,
+            PostFn post);
   ~WebServer();
 
   // Binds server.listen and starts serving; false with `error` when the address is taken.
@@ -68,6 +72,9 @@ class WebServer {
   void incident_routes();
   void page_routes();
   void ping_routes();
+  void post_routes();
+  // After a post changed: the next reader of `/` gets a page rendered anew.
+  void forget_rendered_pages();
 
   ServerConfig cfg_;
   const Clock& clock_;
@@ -77,6 +84,7 @@ class WebServer {
   AckFn ack_;
   AcceptFn accept_;
   PingFn ping_;
+  PostFn post_;
   RateLimiter limiter_;
   RateLimiter ping_limiter_;  // per heartbeat monitor: server.ping_rate_limit
   // The status page and the status JSON are built at most once a second per view (public,
@@ -91,6 +99,7 @@ class WebServer {
     std::mutex mu;
     MonoTime built{};
     bool rendering = false;
+    uint64_t generation = 0;  // counts forget_rendered_pages(): a render begun before is stale
     std::shared_ptr<const Rendered> value;
   };
   // The page refreshes itself every minute: a few seconds of age cost nothing and save renders.

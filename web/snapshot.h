@@ -66,6 +66,9 @@ struct Snapshot {
   std::shared_ptr<const PingTokens> ping_tokens = std::make_shared<const PingTokens>();
   // The pagerduty channels' webhook_secret values, which sign POST /hooks/pagerduty.
   std::vector<Secret> pagerduty_webhook_secrets;
+  // Every post, oldest first; shared by snapshots until one changes.
+  std::shared_ptr<const std::vector<PostRecord>> posts =
+      std::make_shared<const std::vector<PostRecord>>();
   // [heartbeat]: whether it is set, and when its outside check last answered with a 2xx.
   bool dead_mans_switch = false;
   std::optional<WallTime> dead_mans_switch_last_success;

@@ -8,14 +8,14 @@
 namespace lookout {
 namespace {
 
-constexpr Duration kDay{86'400'000};
-constexpr Duration kHour{3'600'000};
+constexpr Duration kExpiryDay{86'400'000};
+constexpr Duration kExpiryHour{3'600'000};
 
 WallTime at(int y, int m, int d, int hh = 0, int mm = 0) { return *utc_time(y, m, d, hh, mm); }
 
 TEST(DomainExpiry, WindowsGiveUpDegradedAndDown) {
   const WallTime now = at(2026, 12, 4, 10);
-  const Duration warn = 30 * kDay, fail = 7 * kDay;
+  const Duration warn = 30 * kExpiryDay, fail = 7 * kExpiryDay;
 
   auto v = judge_domain_expiry(at(2027, 8, 13, 4), now, warn, fail);
   EXPECT_EQ(v.outcome, Outcome::kUp);
@@ -30,7 +30,7 @@ TEST(DomainExpiry, WindowsGiveUpDegradedAndDown) {
   EXPECT_EQ(v.cause, "registration expires in 5 days (2026-12-10)");
   EXPECT_EQ(v.days_left, 5);
 
-  v = judge_domain_expiry(now + 20 * kDay + kHour, now, warn, fail);
+  v = judge_domain_expiry(now + 20 * kExpiryDay + kExpiryHour, now, warn, fail);
   EXPECT_EQ(v.outcome, Outcome::kDegraded);
   EXPECT_EQ(v.cause, "registration expires in 20 days (2026-12-24)");
 
@@ -39,37 +39,37 @@ TEST(DomainExpiry, WindowsGiveUpDegradedAndDown) {
   EXPECT_EQ(judge_domain_expiry(now + warn - Duration{1}, now, warn, fail).outcome,
             Outcome::kDegraded);
   EXPECT_EQ(judge_domain_expiry(now + fail, now, warn, fail).outcome, Outcome::kDegraded);
-  EXPECT_EQ(judge_domain_expiry(now + kDay + kHour, now, warn, fail).cause,
+  EXPECT_EQ(judge_domain_expiry(now + kExpiryDay + kExpiryHour, now, warn, fail).cause,
             "registration expires in 1 day (2026-12-05)");
-  EXPECT_EQ(judge_domain_expiry(now + 3 * kHour, now, warn, fail).cause,
+  EXPECT_EQ(judge_domain_expiry(now + 3 * kExpiryHour, now, warn, fail).cause,
             "registration expires in less than a day (2026-12-04)");
 }
 
 TEST(DomainExpiry, AnExpiredRegistrationIsDownWithItsDate) {
   const WallTime now = at(2026, 12, 4, 10);
-  auto v = judge_domain_expiry(at(2026, 12, 1), now, 30 * kDay, 7 * kDay);
+  auto v = judge_domain_expiry(at(2026, 12, 1), now, 30 * kExpiryDay, 7 * kExpiryDay);
   EXPECT_EQ(v.outcome, Outcome::kDown);
   EXPECT_EQ(v.cause, "registration expired 3 days ago (2026-12-01)");
   EXPECT_LT(v.days_left, 0);
-  EXPECT_EQ(judge_domain_expiry(now, now, 30 * kDay, 7 * kDay).cause,
+  EXPECT_EQ(judge_domain_expiry(now, now, 30 * kExpiryDay, 7 * kExpiryDay).cause,
             "registration expired less than a day ago (2026-12-04)");
 }
 
 TEST(DomainExpiry, ARateLimitIsJudgedOnTheExpirySeenBefore) {
   const WallTime now = at(2026, 12, 4, 10);
-  const WallTime next = now + kHour;
+  const WallTime next = now + kExpiryHour;
   // Nothing seen yet: degraded, naming the registry and the next try; never down.
-  auto v =
-      judge_rate_limited(std::nullopt, now, 30 * kDay, 7 * kDay, "rdap.verisign.com (429)", next);
+  auto v = judge_rate_limited(std::nullopt, now, 30 * kExpiryDay, 7 * kExpiryDay,
+                              "rdap.verisign.com (429)", next);
   EXPECT_EQ(v.outcome, Outcome::kDegraded);
   EXPECT_EQ(v.kind, ErrorKind::kRateLimited);
   EXPECT_EQ(v.cause,
             "rate-limited by rdap.verisign.com (429); next try after 2026-12-04T11:00:00Z");
   // An expiry seen before: the run reads as that expiry does now, as if the registry answered.
-  v = judge_rate_limited(at(2027, 8, 13), now, 30 * kDay, 7 * kDay, "x", next);
+  v = judge_rate_limited(at(2027, 8, 13), now, 30 * kExpiryDay, 7 * kExpiryDay, "x", next);
   EXPECT_EQ(v.outcome, Outcome::kUp);
   EXPECT_EQ(v.cause, "");
-  v = judge_rate_limited(at(2026, 12, 9), now, 30 * kDay, 7 * kDay, "x", next);
+  v = judge_rate_limited(at(2026, 12, 9), now, 30 * kExpiryDay, 7 * kExpiryDay, "x", next);
   EXPECT_EQ(v.outcome, Outcome::kDown);
   EXPECT_EQ(v.cause, "registration expires in 4 days (2026-12-09)");
 }

@@ -57,7 +57,7 @@ struct StatusPage {
   SummaryMap summaries;
   std::vector<IncidentRecord> resolved;
   std::string render(bool admin) const {
-    return render_status_page({snapshot, summaries, resolved, admin, kWebDay});
+    return render_status_page({snapshot, summaries, resolved, admin, kWebDay, {}});
   }
 };
 

@@ -1,0 +1,34 @@
+// Posts on the status page: their text as HTML (escaped, web links made clickable, nothing
+// else), the section of open posts above everything on `/`, and a post's own page.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/records.h"
+#include "web/post_text.h"
+
+namespace lookout {
+
+// "Investigating", "Identified", ...; "No impact", "Minor impact", ...
+const char* post_status_label(PostStatus s);
+const char* post_impact_label(PostImpact i);
+
+// The open posts, newest first, as the first section of `/`: title, latest status, impact and
+// latest update. Empty when there is none.
+std::string open_posts_section(const std::vector<const PostRecord*>& open);
+
+struct PostPageInput {
+  const PostRecord& post;
+  std::vector<std::string> monitors;  // those of the post the reader may see
+  std::string title;                  // the status page's
+  WallTime now;
+};
+// `/posts/ID`: every update with its status, time and text, newest first.
+std::string render_post_page(const PostPageInput& in);
+
+// The rules the post markup needs, appended to the page's stylesheet.
+const char* post_stylesheet();
+
+}  // namespace lookout
