@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <ranges>
+#include <algorithm>
 
 #include "web/pages.h"
 #include "web/post_text.h"
@@ -85,7 +85,8 @@ std::string render_post_page(const PostPageInput& in) {
     out += fmt::format("<dt>Affects</dt><dd>{}</dd>", names);
   }
   out += "</dl></section><section class=\"post-timeline\"><h2>Updates</h2><ul>";
-  for (const auto& u : std::ranges::reverse_view(p.updates)) out += post_update_item(u);
+  std::for_each(p.updates.rbegin(), p.updates.rend(),
+                [&out](const PostUpdate& u) { out += post_update_item(u); });
   out += fmt::format("</ul></section></main><footer><p>Updated {}.</p></footer></body></html>\n",
                      page_time(in.now));
   return out;
