@@ -49,7 +49,10 @@ PayloadFields payload_fields(const std::string& payload) {
 AlertEngine::AlertEngine(std::string ack_key, IdSource ids)
     : ack_key_(std::move(ack_key)), ids_(std::move(ids)) {}
 
-void AlertEngine::configure(std::shared_ptr<const Config> config) { config_ = std::move(config); }
+void AlertEngine::configure(std::shared_ptr<const Config> config) {
+  config_ = std::move(config);
+  if (config_) maintenance_.set_config(config_->maintenance);
+}
 
 void AlertEngine::restore(std::vector<IncidentRecord> open, int64_t next_id) {
   open_.clear();
@@ -214,7 +217,7 @@ void AlertEngine::forget(const std::string& monitor, WallTime now, AlertChanges&
 void AlertEngine::tick(WallTime now, AlertChanges& out) {
   if (!config_) return;
   for (auto& [name, inc] : open_) {
-    if (inc.acknowledged_at || inc.flapping || config_->in_maintenance(name, now)) continue;
+    if (inc.acknowledged_at || inc.flapping || maintenance_.covers(name, now)) continue;
     const MonitorConfig* m = config_->find(name);
     if (m == nullptr) continue;
     bool changed = false;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/maintenance.h"
 #include "alerting/state_machine.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -58,6 +59,10 @@ class AlertEngine {
                         AlertChanges& out);
 
   const std::map<std::string, IncidentRecord>& open_incidents() const { return open_; }
+  // The config's [[maintenance]] blocks (set by configure) and the API's windows: during one,
+  // a monitor's incidents neither open nor escalate.
+  MaintenanceBook& maintenance() { return maintenance_; }
+  const MaintenanceBook& maintenance() const { return maintenance_; }
   std::string ack_url(int64_t incident_id, WallTime now) const;
   const std::string& ack_key() const { return ack_key_; }
 
@@ -74,6 +79,7 @@ class AlertEngine {
   std::string ack_key_;
   IdSource ids_;
   std::shared_ptr<const Config> config_;
+  MaintenanceBook maintenance_;
   int64_t next_id_ = 1;
   std::map<std::string, IncidentRecord> open_;  // by monitor
   // Per monitor: did the state change at each of the last flap.window (at most 100) runs,

@@ -177,11 +177,13 @@ struct RouteConfig {
   Duration group_interval{300'000};
 };
 
+// A [[maintenance]] block; the alert engine reads it through alerting/maintenance.h, beside
+// the windows made through the API.
 struct MaintenanceWindow {
+  std::string title, body;            // shown on the page and in the API
   std::vector<std::string> monitors;  // globs on names
   WallTime start;
   Duration duration{0};
-  bool covers(const std::string& monitor, WallTime t) const;
 };
 
 // [heartbeat]: lookout's own dead man's switch. `url` is requested every `every` while lookout
@@ -202,7 +204,6 @@ struct Config {
   std::vector<RouteConfig> routes;
   std::vector<MaintenanceWindow> maintenance;
   const ChannelConfig* channel(const std::string& name) const;
-  bool in_maintenance(const std::string& monitor, WallTime t) const;
   // Every secret value resolved while loading, for masking free text such as causes.
   std::shared_ptr<const Redactor> redactor = std::make_shared<Redactor>();
 

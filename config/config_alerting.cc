@@ -19,21 +19,6 @@ const ChannelConfig* Config::channel(const std::string& name) const {
   return nullptr;
 }
 
-bool MaintenanceWindow::covers(const std::string& monitor, WallTime t) const {
-  if (t < start || t >= start + duration) return false;
-  for (const auto& g : monitors) {
-    if (fnmatch(g.c_str(), monitor.c_str(), 0) == 0) return true;
-  }
-  return false;
-}
-
-bool Config::in_maintenance(const std::string& monitor, WallTime t) const {
-  for (const auto& w : maintenance) {
-    if (w.covers(monitor, t)) return true;
-  }
-  return false;
-}
-
 namespace config_detail {
 namespace {
 
@@ -43,43 +28,12 @@ const std::set<std::string> kRouteKeys{"name",       "match",          "notify",
                                        "escalate",   "repeat",         "on_resolve",
                                        "group_wait", "group_interval", "group_mode"};
 const std::set<std::string> kMatchKeys{"name", "group", "type", "state"};
-const std::set<std::string> kMaintenanceKeys{"monitors", "start", "duration"};
+const std::set<std::string> kMaintenanceKeys{"title", "body", "monitors", "start", "duration"};
 
 std::set<std::string> join(const std::set<std::string>& a, const std::set<std::string>& b) {
   std::set<std::string> out = a;
   out.insert(b.begin(), b.end());
   return out;
-}
-
-std::optional<WallTime> parse_time(const std::string& text) {
-  std::tm tm{};
-  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (rest == nullptr) return std::nullopt;
-  int64_t offset_s = 0;
-  if (*rest == '.') {
-    ++rest;
-    while (*rest >= '0' && *rest <= '9') ++rest;
-  }
-  if (*rest == 'Z' || *rest == 'z') {
-    ++rest;
-  } else if (*rest == '+' || *rest == '-') {
-    // Exactly +hh:mm.
-    auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    if (!digit(rest[1]) || !digit(rest[2]) || rest[3] != ':' || !digit(rest[4]) || !digit(rest[5]))
-      return std::nullopt;
-    const int h = (rest[1] - '0') * 10 + (rest[2] - '0');
-    const int m = (rest[4] - '0') * 10 + (rest[5] - '0');
-    if (h > 23 || m > 59) return std::nullopt;
-    offset_s = (h * 3600 + m * 60) * (*rest == '+' ? 1 : -1);
-    rest += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (*rest != '\0') return std::nullopt;
-  // The clock counts nanoseconds in 64 bits (years 1678 to 2261); a maintenance window is
-  // planned within this range.
-  if (tm.tm_year < 70 || tm.tm_year > 300) return std::nullopt;
-  return WallTime{std::chrono::seconds{static_cast<int64_t>(timegm(&tm)) - offset_s}};
 }
 
 // Where `name` is written among `lists` (each a string or an array of strings): an error about
@@ -247,13 +201,19 @@ void parse_maintenance(Parser& p, const toml::table& t, std::vector<MaintenanceW
   auto m = names_list(p, *monitors, "monitors");
   std::optional<WallTime> when;
   if (auto s = p.plain_text(*start, "start")) {
-    when = parse_time(*s);
+    when = parse_rfc3339(*s);
     if (!when)
       p.error(
           start->source(),
           fmt::format("start \"{}\" is not an RFC 3339 time such as \"2026-12-01T02:00:00Z\"", *s));
   }
   auto d = p.duration(*duration, "duration");
+  if (const auto* title = t.get("title")) {
+    if (auto v = p.plain_text(*title, "title")) w.title = *v;
+  }
+  if (const auto* body = t.get("body")) {
+    if (auto v = p.plain_text(*body, "body")) w.body = *v;
+  }
   if (!m || !when || !d) return;
   w.monitors = std::move(*m);
   w.start = *when;

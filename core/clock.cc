@@ -27,4 +27,35 @@ std::string rfc3339(WallTime t) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rem);
 }
 
+std::optional<WallTime> parse_rfc3339(const std::string& text) {
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return std::nullopt;
+  int64_t offset_s = 0;
+  if (*rest == '.') {
+    ++rest;
+    while (*rest >= '0' && *rest <= '9') ++rest;
+  }
+  if (*rest == 'Z' || *rest == 'z') {
+    ++rest;
+  } else if (*rest == '+' || *rest == '-') {
+    // Exactly +hh:mm.
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (!digit(rest[1]) || !digit(rest[2]) || rest[3] != ':' || !digit(rest[4]) || !digit(rest[5]))
+      return std::nullopt;
+    const int h = (rest[1] - '0') * 10 + (rest[2] - '0');
+    const int m = (rest[4] - '0') * 10 + (rest[5] - '0');
+    if (h > 23 || m > 59) return std::nullopt;
+    offset_s = (h * 3600 + m * 60) * (*rest == '+' ? 1 : -1);
+    rest += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (*rest != '\0') return std::nullopt;
+  // The clock counts nanoseconds in 64 bits (years 1678 to 2261); a maintenance window is
+  // planned within this range.
+  if (tm.tm_year < 70 || tm.tm_year > 300) return std::nullopt;
+  return WallTime{std::chrono::seconds{static_cast<int64_t>(timegm(&tm)) - offset_s}};
+}
+
 }  // namespace lookout

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace lookout {
@@ -30,5 +31,8 @@ int64_t to_unix_ms(WallTime t);
 WallTime from_unix_ms(int64_t ms);
 // RFC 3339 UTC with milliseconds and Z, as every JSON time of the contract.
 std::string rfc3339(WallTime t);
+// "2026-12-01T02:00:00Z" or with an offset "+01:00" (fractions of a second are ignored); nullopt
+// for anything else or a year outside 1970-2200.
+std::optional<WallTime> parse_rfc3339(const std::string& text);
 
 }  // namespace lookout

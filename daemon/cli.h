@@ -14,6 +14,16 @@ int cmd_accept(const std::string& config_path, const std::string& monitor);
 int cmd_alert_test(const std::string& config_path, const std::string& route);
 int cmd_ping_url(const std::string& config_path, const std::string& monitor);
 
+// `lookout post new|update|list`'s arguments, checked by the parser (a status or impact outside
+// its four words is exit 2 before anything is sent).
+struct PostArgs {
+  std::string action;  // new | update | list
+  std::string id, title, status, impact, body;
+  std::vector<std::string> monitors;
+  std::string state = "all";  // for list: open | resolved | all
+};
+int cmd_post(const std::string& config_path, const PostArgs& args);
+
 // `lookout audit`'s arguments as given; cmd_audit checks them (exit 2 when wrong).
 struct AuditArgs {
   std::string url, http_url, journey, mail_domain, resolver, ca_file, rate_limit_path, write_config;

@@ -158,7 +158,7 @@ void Daemon::judge(Monitor& m, ProbeResult r) {
     store_baseline(m.cfg, *r.answers);
     spdlog::info("monitor {}: baseline of {} answers stored", m.cfg.name, r.answers->size());
   }
-  const bool maintenance = config_->in_maintenance(m.cfg.name, r.started_at);
+  const bool maintenance = alerts_->maintenance().covers(m.cfg.name, r.started_at);
   Evaluation e = evaluator_->evaluate(m.cfg, m.eval, std::move(r), clock_.wall(), maintenance);
   log_run(m, e);
   store_->add_result(std::move(e.result));
@@ -270,6 +270,7 @@ AcceptResult Daemon::request_accept(const std::string& monitor) {
 
 void Daemon::drain_web_requests() {
   drain_post_requests();
+  drain_maintenance_requests();
   std::deque<AckRequest> requests;
   std::deque<AcceptRequest> accepts;
   {
@@ -310,6 +311,8 @@ void Daemon::drain_web_requests() {
 
 void Daemon::publish_snapshot() {
   heartbeat_.beat(clock_.mono());
+  // A maintenance window that began or ended changes monitors' shown state without a run.
+  if (maintenance_edge_ && clock_.wall() >= *maintenance_edge_) dirty_ = true;
   if (!dirty_) return;
   dirty_ = false;
   auto s = std::make_shared<Snapshot>();
@@ -322,8 +325,8 @@ void Daemon::publish_snapshot() {
   for (MonitorId id : order_) {
     Monitor& m = *monitors_.at(id);
     const EvaluationState& ev = m.eval;
-    const State shown =
-        config_->in_maintenance(m.cfg.name, s->built_at) ? State::kMaintenance : ev.sm.state();
+    const State shown = alerts_->maintenance().covers(m.cfg.name, s->built_at) ? State::kMaintenance
+                                                                               : ev.sm.state();
     if (m.view != nullptr && m.view->state == shown) {
       s->monitors.push_back(m.view);
       continue;
@@ -363,6 +366,8 @@ void Daemon::publish_snapshot() {
   s->ack_key = alerts_->ack_key();
   s->ping_tokens = ping_tokens_;
   s->posts = published_posts_;
+  s->maintenance = alerts_->maintenance().listed(s->built_at);
+  maintenance_edge_ = alerts_->maintenance().next_edge(s->built_at);
   s->dead_mans_switch = dead_mans_switch_->configured();
   s->dead_mans_switch_last_success = dead_mans_switch_->last_success();
   for (const auto& c : config_->channels) {
@@ -564,16 +569,22 @@ int Daemon::run() {
   });
   for (const auto& cfg : config_->monitors) add_monitor(config_, cfg, &stored);
   posts_.load(store_->load_posts());
+  alerts_->maintenance().load(store_->load_maintenance());
   published_posts_ = std::make_shared<const std::vector<PostRecord>>(posts_.all());
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
   web_ = std::make_unique<WebServer>(
-      config_->server, clock_, snapshots_, *store_, [this] { return health(); },
-      [this](int64_t id, const std::string& by) { return request_ack(id, by); },
-      [this](const std::string& name) { return request_accept(name); },
-      [this](const std::string& name, Ping ping) { return request_ping(name, std::move(ping)); },
-      [this](PostCommand command) { return request_post(std::move(command)); });
+      config_->server, clock_, snapshots_, *store_,
+      LoopCalls{
+          [this] { return health(); },
+          [this](int64_t id, const std::string& by) { return request_ack(id, by); },
+          [this](const std::string& name) { return request_accept(name); },
+          [this](const std::string& name, Ping ping) {
+            return request_ping(name, std::move(ping));
+          },
+          [this](PostCommand command) { return request_post(std::move(command)); },
+          [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); }});
   if (!web_->start(error)) {
     spdlog::critical("{}", error);
     return 1;
@@ -620,12 +631,15 @@ int Daemon::run() {
     ack_queue_.clear();
     for (auto& req : accept_queue_) req.result.set_value(AcceptResult{});
     accept_queue_.clear();
-    for (auto& req : post_queue_) req.result.set_value(std::nullopt);
-    post_queue_.clear();
   };
-  refuse_acks();
+  auto refuse_all = [this, &refuse_acks] {
+    refuse_acks();
+    post_requests_.take();
+    maintenance_requests_.take();
+  };
+  refuse_all();
   web_->stop();
-  refuse_acks();
+  refuse_all();
   store_->set_on_commit(nullptr);
   store_->stop();
   monitors_.clear();

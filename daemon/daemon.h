@@ -21,6 +21,7 @@
 #include "core/event_loop.h"
 #include "core/scheduler.h"
 #include "daemon/dead_mans_switch.h"
+#include "daemon/loop_requests.h"
 #include "probes/heartbeat.h"
 #include "probes/probe.h"
 #include "store/storage.h"
@@ -91,6 +92,8 @@ class Daemon {
   // From a web thread: a new post or an update of one; waits for the loop's answer (nullopt:
   // none in time).
   std::optional<PostChange> request_post(PostCommand command);
+  // From a web thread: a new maintenance window or the deletion of one; waits likewise.
+  std::optional<MaintenanceChange> request_maintenance(MaintenanceCommand command);
 
  private:
   std::string tag(const Monitor& m) const;
@@ -127,17 +130,16 @@ class Daemon {
   std::deque<AckRequest> ack_queue_;
   std::deque<AcceptRequest> accept_queue_;
   std::map<std::string, Baseline> baselines_;  // dns baselines by monitor, as stored
-  // Posts on the status page: the loop owns them; web threads ask through post_queue_ (under
-  // ack_mu_) and read the copy in the snapshot.
-  struct PostRequest {
-    PostCommand command;
-    std::promise<std::optional<PostChange>> result;
-  };
-  std::deque<PostRequest> post_queue_;
+  // Posts on the status page: the loop owns them; web threads ask through post_requests_ and
+  // read the copy in the snapshot. Maintenance windows likewise, kept by the alert engine.
+  LoopRequests<PostCommand, PostChange> post_requests_;
+  LoopRequests<MaintenanceCommand, MaintenanceChange> maintenance_requests_;
+  std::optional<WallTime> maintenance_edge_;  // the next start or end of a window
   PostBook posts_;
   std::shared_ptr<const std::vector<PostRecord>> published_posts_ =
       std::make_shared<const std::vector<PostRecord>>();
   void drain_post_requests();
+  void drain_maintenance_requests();
   // Heartbeats: pings from the web threads, the key tokens are derived from, the monitors by
   // name, and their tokens' digests as the web threads look them up.
   static constexpr size_t kMaxQueuedPings = 100'000;

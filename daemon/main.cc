@@ -107,6 +107,39 @@ int main(int argc, char** argv) {
   ping_url->add_option("-c,--config", config_flag, "config file");
   ping_url->add_option("name", ping_name, "the heartbeat monitor")->required();
 
+  PostArgs post_args;
+  const std::vector<std::string> statuses = {"investigating", "identified", "monitoring",
+                                             "resolved"};
+  auto* post = app.add_subcommand(
+      "post", "write or list incident posts on the status page (through the running daemon)");
+  post->add_option("-c,--config", config_flag, "config file");
+  post->require_subcommand(1);
+  auto* post_new = post->add_subcommand("new", "open a post; prints its id");
+  post_new->add_option("--title", post_args.title, "what stakeholders read first")->required();
+  post_new->add_option("--status", post_args.status, "investigating|identified|monitoring|resolved")
+      ->required()
+      ->check(CLI::IsMember(statuses));
+  post_new->add_option("--impact", post_args.impact, "none|minor|major|critical (default none)")
+      ->check(CLI::IsMember({"none", "minor", "major", "critical"}));
+  post_new->add_option("--monitor", post_args.monitors, "an affected monitor (repeatable)")
+      ->take_all()
+      ->expected(1);
+  post_new->add_option("--body", post_args.body, "plain text; http(s) links become links");
+  auto* post_update = post->add_subcommand("update", "add a status update to a post");
+  post_update->add_option("id", post_args.id, "the post's id")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  post_update
+      ->add_option("--status", post_args.status, "investigating|identified|monitoring|resolved")
+      ->required()
+      ->check(CLI::IsMember(statuses));
+  post_update->add_option("--body", post_args.body, "plain text");
+  auto* post_list =
+      post->add_subcommand("list", "every post, newest first: id, status, created, title");
+  for (auto* sub : {post_new, post_update, post_list}) sub->fallthrough();
+  post_list->add_option("--state", post_args.state, "open|resolved|all (default all)")
+      ->check(CLI::IsMember({"open", "resolved", "all"}));
+
   AuditArgs audit_args;
   auto* audit = app.add_subcommand(
       "audit",
@@ -171,6 +204,9 @@ int main(int argc, char** argv) {
     rc = cmd_alert_test(path, route);
   } else if (accept->parsed()) {
     rc = cmd_accept(path, accept_name);
+  } else if (post->parsed()) {
+    post_args.action = post_new->parsed() ? "new" : post_update->parsed() ? "update" : "list";
+    rc = cmd_post(path, post_args);
   } else if (ping_url->parsed()) {
     rc = cmd_ping_url(path, ping_name);
   } else if (audit->parsed()) {

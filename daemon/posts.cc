@@ -7,23 +7,11 @@
 namespace lookout {
 
 std::optional<PostChange> Daemon::request_post(PostCommand command) {
-  std::future<std::optional<PostChange>> answer;
-  {
-    std::lock_guard lock(ack_mu_);
-    post_queue_.push_back(PostRequest{std::move(command), {}});
-    answer = post_queue_.back().result.get_future();
-  }
-  ack_async_->send();
-  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return std::nullopt;
-  return answer.get();
+  return post_requests_.ask(std::move(command), *ack_async_);
 }
 
 void Daemon::drain_post_requests() {
-  std::deque<PostRequest> requests;
-  {
-    std::lock_guard lock(ack_mu_);
-    requests.swap(post_queue_);
-  }
+  auto requests = post_requests_.take();
   if (requests.empty()) return;
   std::vector<PostChange> answers;
   bool changed = false;
@@ -49,7 +37,7 @@ void Daemon::drain_post_requests() {
     dirty_ = true;
     publish_snapshot();
   }
-  for (size_t i = 0; i < requests.size(); ++i) requests[i].result.set_value(std::move(answers[i]));
+  for (size_t i = 0; i < requests.size(); ++i) requests[i].answer.set_value(std::move(answers[i]));
 }
 
 }  // namespace lookout

@@ -71,6 +71,17 @@ struct PostRecord {
   bool open() const { return !resolved_at; }
 };
 
+// A maintenance window: no alerts for its monitors, which read `maintenance` while it lasts.
+// Those made through the API are stored; a [[maintenance]] block of the config has id 0.
+struct MaintenanceRecord {
+  int64_t id = 0;
+  std::string title, body;
+  std::vector<std::string> monitors;  // names or shell globs
+  WallTime start;
+  Duration duration{0};
+  WallTime end() const { return start + duration; }
+};
+
 struct EventRecord {
   int64_t incident_id = 0;
   std::string event;

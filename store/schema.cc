@@ -8,7 +8,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 6> kMigrations{
+constexpr std::array<const char*, 7> kMigrations{
     R"sql(
 CREATE TABLE monitors (
   id   INTEGER PRIMARY KEY,
@@ -174,6 +174,17 @@ CREATE TABLE post_updates (
   body        TEXT NOT NULL,
   at_ms       INTEGER NOT NULL,
   PRIMARY KEY (post_id, seq)
+);
+)sql",
+    R"sql(
+-- Maintenance windows made through the API (the config's [[maintenance]] blocks are not stored).
+CREATE TABLE maintenance (
+  id          INTEGER PRIMARY KEY,
+  title       TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  monitors    TEXT NOT NULL,               -- JSON array of names or globs
+  start_ms    INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL
 );
 )sql"};
 

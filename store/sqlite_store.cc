@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/random.h"
+#include "store/maintenance_store.h"
 #include "store/post_store.h"
 #include "store/rollup.h"
 #include "store/schema.h"
@@ -155,6 +156,13 @@ void SqliteStore::put_post(PostRecord post) {
   pending_.posts[id] = std::move(post);
 }
 
+std::vector<MaintenanceRecord> SqliteStore::load_maintenance() { return read_maintenance(db_); }
+
+void SqliteStore::put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) {
+  std::lock_guard lock(mu_);
+  pending_.maintenance[id] = std::move(window);
+}
+
 void SqliteStore::put_state(StateRow row) {
   std::lock_guard lock(mu_);
   auto name = row.monitor;
@@ -300,6 +308,7 @@ void SqliteStore::merge_back(Batch&& failed) {
   for (auto& [k, v] : failed.states) pending_.states.try_emplace(k, std::move(v));
   for (auto& [k, v] : failed.baselines) pending_.baselines.try_emplace(k, std::move(v));
   for (auto& [k, v] : failed.posts) pending_.posts.try_emplace(k, std::move(v));
+  for (auto& [k, v] : failed.maintenance) pending_.maintenance.try_emplace(k, std::move(v));
   // Alerts are never dropped: they go back in front of what came since.
   failed.alerts.insert(failed.alerts.end(), std::make_move_iterator(pending_.alerts.begin()),
                        std::make_move_iterator(pending_.alerts.end()));
@@ -615,6 +624,7 @@ bool SqliteStore::write(Batch& batch, std::string& error) {
     }
   }
   if (ok && !batch.posts.empty()) ok = write_posts(db_, batch.posts, error);
+  if (ok && !batch.maintenance.empty()) ok = write_maintenance(db_, batch.maintenance, error);
   if (ok) ok = write_alerts(batch, error);
   if (ok) {
     // The heartbeat row makes every flush a commit, so /healthz can tell a writable disk from

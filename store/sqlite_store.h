@@ -40,6 +40,7 @@ class SqliteStore final : public Storage {
   std::vector<PendingOutbox> load_pending_outbox() override;
   std::vector<OutboxRow> load_open_deliveries() override;
   std::vector<PostRecord> load_posts() override;
+  std::vector<MaintenanceRecord> load_maintenance() override;
   std::string kept_secret(const std::string& name) override;
   void set_max_backlog(size_t rows) override { max_backlog_ = rows; }
   void start() override;
@@ -48,6 +49,7 @@ class SqliteStore final : public Storage {
   void put_state(StateRow row) override;
   void put_baseline(const std::string& monitor, Baseline baseline) override;
   void put_post(PostRecord post) override;
+  void put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) override;
   uint64_t add_alerts(AlertChanges changes) override;
   void update_delivery(DeliveryUpdate u) override;
   void set_on_commit(std::function<void(uint64_t)> f) override;
@@ -64,13 +66,14 @@ class SqliteStore final : public Storage {
     std::unordered_map<std::string, StateRow> states;
     std::unordered_map<std::string, Baseline> baselines;
     std::map<int64_t, PostRecord> posts;
+    std::map<int64_t, std::optional<MaintenanceRecord>> maintenance;  // nullopt: deleted
     std::vector<AlertChanges> alerts;
     std::vector<DeliveryUpdate> deliveries;
     uint64_t seq = 0;  // the newest add_alerts() sequence number in this batch
     std::optional<HousekeepingJob> housekeeping;
     bool empty() const {
       return results.empty() && states.empty() && baselines.empty() && posts.empty() &&
-             alerts.empty() && deliveries.empty() && !housekeeping;
+             maintenance.empty() && alerts.empty() && deliveries.empty() && !housekeeping;
     }
   };
   void run();

@@ -129,6 +129,8 @@ class Storage {
   virtual std::vector<OutboxRow> load_open_deliveries() = 0;
   // Every post people wrote on the status page, oldest first.
   virtual std::vector<PostRecord> load_posts() = 0;
+  // The maintenance windows made through the API, ended ones too.
+  virtual std::vector<MaintenanceRecord> load_maintenance() = 0;
   // A random value made at its first use and kept in storage under `name` (64 hex digits): the
   // key that signs ack links ("ack_key"), the key heartbeat ping tokens are derived from when
   // the config sets none ("heartbeat_key"). Start-up only, like the loads above.
@@ -146,6 +148,8 @@ class Storage {
   virtual void put_baseline(const std::string& monitor, Baseline baseline) = 0;
   // A post as it now is, with all its updates: written in the next commit.
   virtual void put_post(PostRecord post) = 0;
+  // A window made through the API, or its deletion (nullopt): written in the next commit.
+  virtual void put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) = 0;
   // Incident rows, events and their outbox rows, all in one transaction. Returns the batch
   // sequence number: its notifications may be sent once on_commit has reported it.
   virtual uint64_t add_alerts(AlertChanges changes) = 0;

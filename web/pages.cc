@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/units.h"
+#include "web/maintenance_view.h"
 #include "web/post_pages.h"
 
 namespace lookout {
@@ -90,6 +91,7 @@ std::string render_status_page(const StatusPageInput& in) {
                        [&](const MonitorView* m) { return m->name == name; });
   };
   out += open_posts_section(in.open_posts);
+  out += maintenance_section(in.maintenance, in.snapshot, in.admin, in.now);
   std::string open;
   for (const auto& i : s.open_incidents) {
     if (is_visible(i.monitor)) open += incident_item(i);
@@ -206,6 +208,8 @@ std::string render_monitor_page(const MonitorPageInput& in) {
 std::string page_head(const std::string& title, bool refresh) { return head(title, refresh); }
 
 std::string page_time(WallTime t) { return when(t); }
+
+std::string page_incident_item(const IncidentRecord& i) { return incident_item(i); }
 
 const std::string& stylesheet() {
   static const std::string css =

@@ -19,7 +19,8 @@ struct StatusPageInput {
   const std::vector<IncidentRecord>& resolved;  // the last 14 days
   bool admin = false;
   WallTime now;
-  std::vector<const PostRecord*> open_posts;  // those the reader may see, newest first
+  std::vector<const PostRecord*> open_posts;          // those the reader may see, newest first
+  std::vector<const ListedMaintenance*> maintenance;  // upcoming and active, soonest first
 };
 std::string render_status_page(const StatusPageInput& in);
 
@@ -43,5 +44,7 @@ const std::string& stylesheet();
 // read it ("2026-12-06 04:16 UTC") inside a <time> element.
 std::string page_head(const std::string& title, bool refresh);
 std::string page_time(WallTime t);
+// An incident as a list item: monitor, state, cause, since, resolved, acknowledged.
+std::string page_incident_item(const IncidentRecord& i);
 
 }  // namespace lookout

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "alerting/posts.h"
 #include "web/pages.h"
 #include "web/post_text.h"
 #include "web/svg.h"
@@ -19,6 +20,28 @@ std::string post_update_item(const PostUpdate& u) {
 }
 
 }  // namespace
+
+bool post_visible(const PostRecord& p, const Snapshot& s, bool admin) {
+  return admin ||
+         post_is_public(p, [&](const std::string& m) { return s.find(m, false) != nullptr; });
+}
+
+std::vector<std::string> post_monitors_for(const PostRecord& p, const Snapshot& s, bool admin) {
+  std::vector<std::string> out;
+  for (const auto& m : p.monitors) {
+    if (admin || s.find(m, false) != nullptr) out.push_back(m);
+  }
+  return out;
+}
+
+std::vector<const PostRecord*> visible_posts(const Snapshot& s, bool admin, bool open_only) {
+  std::vector<const PostRecord*> out;
+  // Kept oldest first; shown newest first.
+  for (auto it = s.posts->rbegin(); it != s.posts->rend(); ++it) {
+    if ((!open_only || it->open()) && post_visible(*it, s, admin)) out.push_back(&*it);
+  }
+  return out;
+}
 
 const char* post_status_label(PostStatus s) {
   switch (s) {
@@ -46,6 +69,20 @@ const char* post_impact_label(PostImpact i) {
       return "Critical impact";
   }
   return "No impact";
+}
+
+std::string post_impact_note(const std::string& monitor,
+                             const std::vector<const PostRecord*>& open) {
+  const PostRecord* newest = nullptr;
+  PostImpact worst = PostImpact::kNone;
+  for (const PostRecord* p : open) {
+    if (std::find(p->monitors.begin(), p->monitors.end(), monitor) == p->monitors.end()) continue;
+    if (newest == nullptr) newest = p;  // `open` comes newest first
+    worst = std::max(worst, p->impact);
+  }
+  if (newest == nullptr) return "";
+  return fmt::format("<span class=\"post-note impact-{}\"><a href=\"/posts/{}\">{}</a></span>",
+                     to_string(worst), newest->id, post_impact_label(worst));
 }
 
 std::string open_posts_section(const std::vector<const PostRecord*>& open) {

@@ -12,13 +12,17 @@
 #include <tuple>
 
 #include "alerting/ack_token.h"
+#include "web/atom_feed.h"
 #include "web/gated_server.h"
+#include "web/history_page.h"
 #include "web/history_params.h"
 #include "web/hooks.h"
+#include "web/maintenance_view.h"
 #include "web/metrics.h"
 #include "web/pages.h"
 #include "web/post_pages.h"
 #include "web/status_json.h"
+#include "web/statuspage.h"
 #include "web/svg.h"
 
 namespace lookout {
@@ -55,17 +59,12 @@ std::unique_ptr<GatedServer> make_http_server(const ServerConfig& cfg) {
 }  // namespace
 
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-                     Storage& storage, HealthFn health, AckFn ack, AcceptFn accept, PingFn ping,
-                     PostFn post)
+                     Storage& storage, LoopCalls calls)
     : cfg_(cfg),
       clock_(clock),
       snapshots_(snapshots),
       storage_(storage),
-      health_(std::move(health)),
-      ack_(std::move(ack)),
-      accept_(std::move(accept)),
-      ping_(std::move(ping)),
-      post_(std::move(post)),
+      calls_(std::move(calls)),
       limiter_(cfg.rate_limit, cfg.rate_window),
       ping_limiter_(cfg.ping_rate_limit, cfg.ping_rate_window),
       svr_(make_http_server(cfg)) {}
@@ -141,7 +140,7 @@ void WebServer::routes() {
   svr.set_tcp_nodelay(true);
 
   svr.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-    const HealthReport h = health_();
+    const HealthReport h = calls_.health();
     res.status = h.ok ? 200 : 503;
     res.set_content(h.ok ? "ok\n" : h.reason + "\n", "text/plain; charset=utf-8");
   });
@@ -206,6 +205,8 @@ void WebServer::routes() {
   page_routes();
   ping_routes();
   post_routes();
+  maintenance_routes();
+  feed_routes();
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const char* msg = res.status == 404   ? "not found"
@@ -277,7 +278,7 @@ void WebServer::ping_routes() {
     ping->at = clock_.wall();
     ping->rid = req.get_param_value("rid").substr(0, 64);
     ping->body = req.body.substr(0, kMaxPingBody);
-    if (!ping_(monitor, std::move(*ping)))
+    if (!calls_.ping(monitor, std::move(*ping)))
       return json_error(res, 503, "lookout is behind on pings; try again");
     res.set_content("OK", "text/plain");
   };
@@ -287,20 +288,6 @@ void WebServer::ping_routes() {
 }
 
 namespace {
-
-// The post's monitors a reader may see: all with the admin token, else the public ones.
-std::vector<std::string> post_monitors_for(const PostRecord& p, const Snapshot& s, bool admin) {
-  std::vector<std::string> out;
-  for (const auto& m : p.monitors) {
-    if (admin || s.find(m, false) != nullptr) out.push_back(m);
-  }
-  return out;
-}
-
-bool post_visible(const PostRecord& p, const Snapshot& s, bool admin) {
-  return admin ||
-         post_is_public(p, [&](const std::string& m) { return s.find(m, false) != nullptr; });
-}
 
 nlohmann::json post_json(const PostRecord& p, std::vector<std::string> monitors) {
   nlohmann::json updates = nlohmann::json::array();
@@ -321,6 +308,18 @@ std::optional<std::string> post_field(const nlohmann::json& body, const char* ke
   if (!body.contains(key) || body[key].is_null()) return std::string();
   if (!body[key].is_string()) return std::nullopt;
   return body[key].get<std::string>();
+}
+
+// A list of strings in a request body ([] when absent), or nullopt when it is something else.
+std::optional<std::vector<std::string>> name_list(const nlohmann::json& body, const char* key) {
+  std::vector<std::string> out;
+  if (!body.contains(key)) return out;
+  if (!body[key].is_array()) return std::nullopt;
+  for (const auto& m : body[key]) {
+    if (!m.is_string()) return std::nullopt;
+    out.push_back(m.get<std::string>());
+  }
+  return out;
 }
 
 }  // namespace
@@ -357,16 +356,10 @@ void WebServer::post_routes() {
              const auto text = post_field(body, "body");
              if (!title || !status || !impact || !text)
                return json_error(res, 400, "title, status, impact and body are strings");
-             command.draft = {*title, *status, *impact, *text, {}};
-             if (body.contains("monitors")) {
-               if (!body["monitors"].is_array())
-                 return json_error(res, 400, "monitors is a list of names");
-               for (const auto& m : body["monitors"]) {
-                 if (!m.is_string()) return json_error(res, 400, "monitors is a list of names");
-                 command.draft.monitors.push_back(m.get<std::string>());
-               }
-             }
-             answer_change(res, post_(std::move(command)));
+             const auto names = name_list(body, "monitors");
+             if (!names) return json_error(res, 400, "monitors is a list of names");
+             command.draft = {*title, *status, *impact, *text, *names};
+             answer_change(res, calls_.post(std::move(command)));
            });
   svr.Post(R"(/api/v1/posts/([0-9]{1,18})/updates)",
            [this, answer_change](const httplib::Request& req, httplib::Response& res) {
@@ -380,7 +373,7 @@ void WebServer::post_routes() {
              command.id = std::stoll(req.matches[1]);
              command.draft.status = *status;
              command.draft.body = *text;
-             answer_change(res, post_(std::move(command)));
+             answer_change(res, calls_.post(std::move(command)));
            });
   svr.Get("/api/v1/posts", [this](const httplib::Request& req, httplib::Response& res) {
     const auto snap = snapshots_.get();
@@ -389,12 +382,9 @@ void WebServer::post_routes() {
     if (state != "open" && state != "resolved" && state != "all")
       return json_error(res, 400, "state is open, resolved or all");
     nlohmann::json posts = nlohmann::json::array();
-    // Kept oldest first; listed newest first.
-    for (auto it = snap->posts->rbegin(); it != snap->posts->rend(); ++it) {
-      const PostRecord& p = *it;
-      if ((state == "open" && !p.open()) || (state == "resolved" && p.open())) continue;
-      if (!post_visible(p, *snap, admin)) continue;
-      posts.push_back(post_json(p, post_monitors_for(p, *snap, admin)));
+    for (const PostRecord* p : visible_posts(*snap, admin, state == "open")) {
+      if (state == "resolved" && p->open()) continue;
+      posts.push_back(post_json(*p, post_monitors_for(*p, *snap, admin)));
     }
     res.set_content(nlohmann::json{{"posts", std::move(posts)}}.dump(), "application/json");
   });
@@ -412,13 +402,157 @@ void WebServer::post_routes() {
   });
 }
 
+// Maintenance windows through the API, beside the config's [[maintenance]] blocks: made and
+// deleted by the loop (the alert engine keeps them), listed from the snapshot.
+void WebServer::maintenance_routes() {
+  auto& svr = *svr_;
+  auto answer = [this](httplib::Response& res, const std::optional<MaintenanceChange>& change,
+                       bool created) {
+    if (!change) return json_error(res, 503, "the daemon did not answer in time; try again");
+    switch (change->code) {
+      case MaintenanceChange::Code::kInvalid:
+        return json_error(res, 400, change->error);
+      case MaintenanceChange::Code::kUnknown:
+        return json_error(res, 404, "not found");
+      case MaintenanceChange::Code::kFromConfig:
+        return json_error(res, 409,
+                          "this window is a [[maintenance]] block of the config: remove it there");
+      case MaintenanceChange::Code::kDone:
+        break;
+    }
+    forget_rendered_pages();
+    if (!created) {
+      res.status = 204;
+      return;
+    }
+    const ListedMaintenance listed{std::to_string(change->window.id), false, change->window};
+    res.status = 201;
+    res.set_content(maintenance_json(listed, *snapshots_.get(), true, clock_.wall()).dump(),
+                    "application/json");
+  };
+  svr.Post("/api/v1/maintenance",
+           [this, answer](const httplib::Request& req, httplib::Response& res) {
+             if (!admin_call(req, res)) return;
+             const auto body = nlohmann::json::parse(req.body, nullptr, false);
+             if (!body.is_object()) return json_error(res, 400, "the body is not a JSON object");
+             MaintenanceCommand command;
+             MaintenanceDraft& d = command.draft;
+             const auto title = post_field(body, "title");
+             const auto text = post_field(body, "body");
+             const auto start = post_field(body, "start");
+             const auto duration = post_field(body, "duration");
+             if (!title || !text || !start || !duration)
+               return json_error(res, 400, "title, body, start and duration are strings");
+             d.title = *title;
+             d.body = *text;
+             d.start = *start;
+             d.duration = *duration;
+             const auto names = name_list(body, "monitors");
+             if (!names) return json_error(res, 400, "monitors is a list of names or globs");
+             d.monitors = *names;
+             answer(res, calls_.maintenance(std::move(command)), true);
+           });
+  svr.Delete(R"(/api/v1/maintenance/([a-z0-9-]{1,40}))",
+             [this, answer](const httplib::Request& req, httplib::Response& res) {
+               if (!admin_call(req, res)) return;
+               MaintenanceCommand command;
+               command.remove_id = req.matches[1];
+               answer(res, calls_.maintenance(std::move(command)), false);
+             });
+  svr.Get("/api/v1/maintenance", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const WallTime now = clock_.wall();
+    nlohmann::json list = nlohmann::json::array();
+    for (const ListedMaintenance* w : visible_maintenance(*snap, admin, now))
+      list.push_back(maintenance_json(*w, *snap, admin, now));
+    res.set_content(nlohmann::json{{"maintenance", std::move(list)}}.dump(), "application/json");
+  });
+}
+
+std::string WebServer::base_url() const {
+  if (!cfg_.public_url.empty()) return cfg_.public_url;
+  const std::string host = cfg_.listen_host.find(':') != std::string::npos
+                               ? "[" + cfg_.listen_host + "]"
+                               : cfg_.listen_host;
+  return fmt::format("{}://{}:{}", cfg_.tls_cert.empty() ? "http" : "https", host,
+                     cfg_.listen_port);
+}
+
+// What is read without the token by people and machines that follow the page: the history by
+// month, the Atom feed and Statuspage's v2 JSON. Public only, whoever asks.
+void WebServer::feed_routes() {
+  auto& svr = *svr_;
+  // The incidents of public monitors: open ones from the snapshot, resolved ones from storage.
+  auto public_incidents = [this](const Snapshot& snap, int64_t since_ms, int limit, bool open_too) {
+    std::vector<IncidentRecord> out;
+    if (open_too) {
+      for (const auto& i : snap.open_incidents)
+        if (snap.find(i.monitor, false) != nullptr) out.push_back(i);
+    }
+    if (const auto reads = storage_.reads()) {
+      for (auto& i : reads->resolved_incidents(since_ms, limit))
+        if (snap.find(i.monitor, false) != nullptr) out.push_back(std::move(i));
+    }
+    return out;
+  };
+  svr.Get("/history", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto snap = snapshots_.get();
+    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+    const WallTime now = clock_.wall();
+    constexpr int kDays = 365;
+    HistoryPageInput in{snap->title, {}, {}, now, kDays};
+    for (const PostRecord* p : visible_posts(*snap, admin, false))
+      if (!p->open() && p->created_at >= now - std::chrono::hours(24 * kDays))
+        in.posts.push_back(p);
+    std::vector<IncidentRecord> incidents;
+    if (const auto reads = storage_.reads()) {
+      incidents = reads->resolved_incidents(to_unix_ms(now) - kDays * 86'400'000LL, 2000);
+    }
+    for (auto& i : incidents)
+      if (snap->find(i.monitor, admin) != nullptr) in.incidents.push_back(std::move(i));
+    res.set_content(render_history_page(in), "text/html; charset=utf-8");
+  });
+  svr.Get("/feed.atom", [this, public_incidents](const httplib::Request& req,
+                                                 httplib::Response& res) {
+    serve(
+        req, res,
+        cached(feed_,
+               [this, public_incidents] {
+                 const auto snap = snapshots_.get();
+                 const WallTime now = clock_.wall();
+                 FeedInput in{snap->title, base_url(), visible_posts(*snap, false, false), {}, now};
+                 in.incidents = public_incidents(*snap, to_unix_ms(now) - 90 * 86'400'000LL,
+                                                 static_cast<int>(kFeedEntries), true);
+                 return render_atom_feed(in);
+               }),
+        "application/atom+xml; charset=utf-8");
+  });
+  svr.Get("/api/v2/status.json", [this](const httplib::Request& req, httplib::Response& res) {
+    serve(req, res,
+          cached(statuspage_status_,
+                 [this] {
+                   return statuspage_status({*snapshots_.get(), base_url(), clock_.wall()}).dump();
+                 }),
+          "application/json");
+  });
+  svr.Get("/api/v2/summary.json", [this](const httplib::Request& req, httplib::Response& res) {
+    serve(req, res,
+          cached(statuspage_summary_,
+                 [this] {
+                   return statuspage_summary({*snapshots_.get(), base_url(), clock_.wall()}).dump();
+                 }),
+          "application/json");
+  });
+}
+
 void WebServer::ack_routes() {
   auto& svr = *svr_;
   svr.Post(R"(/api/v1/incidents/([0-9]{1,18})/ack)",
            [this](const httplib::Request& req, httplib::Response& res) {
              if (!admin_call(req, res)) return;
              const int64_t id = std::stoll(req.matches[1]);
-             const auto result = ack_(id, "api");
+             const auto result = calls_.ack(id, "api");
              if (!result)
                return json_error(res, 503, "the daemon did not answer in time; try again");
              switch (*result) {
@@ -439,7 +573,7 @@ void WebServer::ack_routes() {
                                                                     httplib::Response& res) {
     if (!admin_call(req, res)) return;
     const std::string name = req.matches[1];
-    const AcceptResult result = accept_(name);
+    const AcceptResult result = calls_.accept(name);
     switch (result.code) {
       case AcceptResult::Code::kDone:
         res.set_content(
@@ -505,7 +639,7 @@ void WebServer::ack_routes() {
     if (!claim)
       return page(res, 404, "Link not valid",
                   "<p>This acknowledgement link is not valid or has expired.</p>");
-    const auto result = ack_(claim->incident_id, "link");
+    const auto result = calls_.ack(claim->incident_id, "link");
     if (!result) return page(res, 503, "Try again", "<p>The daemon did not answer in time.</p>");
     if (*result == AlertEngine::AckResult::kResolved ||
         *result == AlertEngine::AckResult::kUnknown) {
@@ -518,15 +652,15 @@ void WebServer::ack_routes() {
   });
   // Pushover calls an emergency message's callback (the signed ack link's token, so only a
   // message lookout sent can use it) when someone acknowledges it on their phone.
-  svr.Post(R"(/hooks/pushover/([0-9A-Za-z._-]{1,80}))",
-           [this, verify](const httplib::Request& req, httplib::Response& res) {
-             if (!within_rate(req.remote_addr, res)) return;
-             const auto claim = verify(req.matches[1], *snapshots_.get());
-             if (!claim) return json_error(res, 404, "not found");
-             if (pushover_callback_acknowledged(req.body) && !ack_(claim->incident_id, "pushover"))
-               return json_error(res, 503, "the daemon did not answer in time; try again");
-             res.set_content("{}", "application/json");
-           });
+  svr.Post(R"(/hooks/pushover/([0-9A-Za-z._-]{1,80}))", [this, verify](const httplib::Request& req,
+                                                                       httplib::Response& res) {
+    if (!within_rate(req.remote_addr, res)) return;
+    const auto claim = verify(req.matches[1], *snapshots_.get());
+    if (!claim) return json_error(res, 404, "not found");
+    if (pushover_callback_acknowledged(req.body) && !calls_.ack(claim->incident_id, "pushover"))
+      return json_error(res, 503, "the daemon did not answer in time; try again");
+    res.set_content("{}", "application/json");
+  });
 
   // PagerDuty's v3 webhooks, signed with a pagerduty channel's webhook_secret.
   svr.Post("/hooks/pagerduty", [this](const httplib::Request& req, httplib::Response& res) {
@@ -538,7 +672,7 @@ void WebServer::ack_routes() {
       return json_error(res, 401, "the X-PagerDuty-Signature does not match a webhook_secret");
     }
     if (const auto id = pagerduty_acknowledged_incident(req.body)) {
-      if (!ack_(*id, "pagerduty"))
+      if (!calls_.ack(*id, "pagerduty"))
         return json_error(res, 503, "the daemon did not answer in time; try again");
     }
     res.set_content("{}", "application/json");
@@ -645,7 +779,8 @@ std::shared_ptr<const WebServer::Rendered> WebServer::cached(
 }
 
 void WebServer::forget_rendered_pages() {
-  for (Cache* c : {&public_page_, &admin_page_}) {
+  for (Cache* c :
+       {&public_page_, &admin_page_, &statuspage_status_, &statuspage_summary_, &feed_}) {
     std::lock_guard lock(c->mu);
     c->value.reset();
     ++c->generation;
@@ -695,12 +830,9 @@ void WebServer::page_routes() {
                    if (const auto reads = storage_.reads()) {
                      resolved = reads->resolved_incidents(to_unix_ms(now) - 14 * 86'400'000LL, 100);
                    }
-                   std::vector<const PostRecord*> open_posts;
-                   for (auto it = snap->posts->rbegin(); it != snap->posts->rend(); ++it) {
-                     if (it->open() && post_visible(*it, *snap, admin)) open_posts.push_back(&*it);
-                   }
                    return render_status_page({*snap, *storage_.summaries().get(), resolved, admin,
-                                              now, std::move(open_posts)});
+                                              now, visible_posts(*snap, admin, true),
+                                              visible_maintenance(*snap, admin, now)});
                  }),
           "text/html; charset=utf-8");
   });

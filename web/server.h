@@ -36,23 +36,24 @@ struct AcceptResult {
   std::vector<std::string> answers;
 };
 
+// What the web threads ask of the loop, which owns the state each changes. Those that wait
+// answer nullopt when the loop did not answer in time.
+struct LoopCalls {
+  std::function<HealthReport()> health;
+  std::function<std::optional<AlertEngine::AckResult>(int64_t incident_id, const std::string& by)>
+      ack;
+  std::function<AcceptResult(const std::string& monitor)> accept;
+  // Hands a heartbeat's ping over without waiting; false when the loop is behind.
+  std::function<bool(const std::string& monitor, Ping ping)> ping;
+  std::function<std::optional<PostChange>(PostCommand command)> post;
+  std::function<std::optional<MaintenanceChange>(MaintenanceCommand command)> maintenance;
+};
+
 class WebServer {
  public:
-  using HealthFn = std::function<HealthReport()>;
-  // Asks the loop to acknowledge; nullopt when it did not answer in time.
-  using AckFn = std::function<std::optional<AlertEngine::AckResult>(int64_t incident_id,
-                                                                    const std::string& by)>;
-
-  using AcceptFn = std::function<AcceptResult(const std::string& monitor)>;
-  // Hands a heartbeat's ping to the loop without waiting; false when the loop is behind.
-  using PingFn = std::function<bool(const std::string& monitor, Ping ping)>;
-  // Asks the loop to make or update a post; nullopt when it did not answer in time.
-  using PostFn = std::function<std::optional<PostChange>(PostCommand command)>;
-
   // Reads history, incidents and storage health from `storage`, from its own threads.
   WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-            Storage& storage, HealthFn health, AckFn ack, AcceptFn accept, PingFn ping,
-            PostFn post);
+            Storage& storage, LoopCalls calls);
   ~WebServer();
 
   // Binds server.listen and starts serving; false with `error` when the address is taken.
@@ -73,6 +74,8 @@ class WebServer {
   void page_routes();
   void ping_routes();
   void post_routes();
+  void maintenance_routes();
+  void feed_routes();
   // After a post changed: the next reader of `/` gets a page rendered anew.
   void forget_rendered_pages();
 
@@ -80,11 +83,7 @@ class WebServer {
   const Clock& clock_;
   const SnapshotHub& snapshots_;
   Storage& storage_;
-  HealthFn health_;
-  AckFn ack_;
-  AcceptFn accept_;
-  PingFn ping_;
-  PostFn post_;
+  LoopCalls calls_;
   RateLimiter limiter_;
   RateLimiter ping_limiter_;  // per heartbeat monitor: server.ping_rate_limit
   // The status page and the status JSON are built at most once a second per view (public,
@@ -105,6 +104,11 @@ class WebServer {
   // The page refreshes itself every minute: a few seconds of age cost nothing and save renders.
   Cache public_page_{Duration{5000}}, admin_page_{Duration{5000}};
   Cache public_status_{Duration{1000}}, admin_status_{Duration{1000}};
+  // What aggregators and feed readers poll (public only).
+  Cache statuspage_status_{Duration{1000}}, statuspage_summary_{Duration{1000}};
+  Cache feed_{Duration{5000}};
+  // public_url, or this server's own address when none is set (feeds need absolute links).
+  std::string base_url() const;
   std::shared_ptr<const Rendered> cached(Cache& cache, const std::function<std::string()>& render);
   static void serve(const httplib::Request& req, httplib::Response& res,
                     std::shared_ptr<const Rendered> body, const char* content_type);

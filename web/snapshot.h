@@ -12,6 +12,7 @@
 
 #include "alerting/dispatcher.h"
 #include "alerting/incidents.h"
+#include "alerting/maintenance.h"
 #include "alerting/slo_window.h"
 #include "alerting/state_machine.h"
 #include "core/clock.h"
@@ -69,6 +70,8 @@ struct Snapshot {
   // Every post, oldest first; shared by snapshots until one changes.
   std::shared_ptr<const std::vector<PostRecord>> posts =
       std::make_shared<const std::vector<PostRecord>>();
+  // Maintenance windows not yet ended when this was built, soonest first.
+  std::vector<ListedMaintenance> maintenance;
   // [heartbeat]: whether it is set, and when its outside check last answered with a 2xx.
   bool dead_mans_switch = false;
   std::optional<WallTime> dead_mans_switch_last_success;

@@ -70,5 +70,21 @@ TEST(PostPages, APostsPageListsEveryUpdateNewestFirst) {
   EXPECT_NE(html.find("<title>Checkout &lt;errors&gt;: Acme status</title>"), std::string::npos);
 }
 
+TEST(PostPages, AMonitorsRowSaysTheWorstImpactOfTheOpenPostsNamingIt) {
+  PostRecord minor = sample_post();
+  minor.id = 9;
+  minor.impact = PostImpact::kMinor;
+  PostRecord major = sample_post();  // id 3, major, about "api"
+  PostRecord other = sample_post();
+  other.id = 11;
+  other.impact = PostImpact::kCritical;
+  other.monitors = {"web"};
+  EXPECT_EQ(post_impact_note("api", {}), "");
+  EXPECT_EQ(post_impact_note("db", {&minor, &major, &other}), "");
+  EXPECT_EQ(post_impact_note("api", {&minor, &major, &other}),
+            "<span class=\"post-note impact-major\"><a href=\"/posts/9\">Major impact</a></span>")
+      << "the worst impact, linked to the newest post naming it";
+}
+
 }  // namespace
 }  // namespace lookout

@@ -1,0 +1,138 @@
+#include "alerting/maintenance.h"
+
+#include <fmt/format.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+
+#include "core/units.h"
+
+namespace lookout {
+namespace {
+
+constexpr size_t kTitleMax = 200;
+constexpr size_t kBodyMax = 10 * 1024;
+constexpr size_t kMonitorsMax = 1000;
+// A window longer than a month is a typo (or an outage nobody should hide from the page).
+constexpr Duration kLongest{31LL * 86'400'000};
+
+const std::string kConfigPrefix = "config-";
+
+MaintenanceChange invalid(std::string why) {
+  MaintenanceChange c;
+  c.code = MaintenanceChange::Code::kInvalid;
+  c.error = std::move(why);
+  return c;
+}
+
+}  // namespace
+
+bool maintenance_covers(const MaintenanceRecord& w, const std::string& monitor, WallTime t) {
+  if (t < w.start || t >= w.end()) return false;
+  return std::any_of(w.monitors.begin(), w.monitors.end(), [&](const std::string& g) {
+    return fnmatch(g.c_str(), monitor.c_str(), 0) == 0;
+  });
+}
+
+void MaintenanceBook::load(std::vector<MaintenanceRecord> stored) {
+  api_ = std::move(stored);
+  for (const auto& w : api_) next_id_ = std::max(next_id_, w.id + 1);
+}
+
+void MaintenanceBook::set_config(const std::vector<MaintenanceWindow>& blocks) {
+  config_.clear();
+  for (const auto& b : blocks) {
+    MaintenanceRecord r;
+    r.title = b.title;
+    r.body = b.body;
+    r.monitors = b.monitors;
+    r.start = b.start;
+    r.duration = b.duration;
+    config_.push_back(std::move(r));
+  }
+}
+
+MaintenanceChange MaintenanceBook::add(const MaintenanceDraft& d, WallTime now,
+                                       const std::function<bool(const std::string&)>& matches_any) {
+  if (d.title.empty()) return invalid("title is required");
+  if (d.title.size() > kTitleMax) return invalid(fmt::format("title is over {} bytes", kTitleMax));
+  if (d.body.size() > kBodyMax) return invalid(fmt::format("body is over {} bytes", kBodyMax));
+  if (d.monitors.empty()) return invalid("monitors names at least one monitor or glob");
+  if (d.monitors.size() > kMonitorsMax)
+    return invalid(fmt::format("monitors names more than {}", kMonitorsMax));
+  for (const auto& m : d.monitors) {
+    if (!matches_any(m)) return invalid(fmt::format("\"{}\" matches no monitor", m));
+  }
+  const auto start = parse_rfc3339(d.start);
+  if (!start)
+    return invalid(fmt::format(
+        "start \"{}\" is not an RFC 3339 time such as \"2026-12-01T02:00:00Z\"", d.start));
+  const DurationParse duration = parse_duration(d.duration);
+  if (!duration.value) return invalid(fmt::format("duration: {}", duration.error));
+  if (duration.value->count() <= 0) return invalid("duration must be more than 0s");
+  if (*duration.value > kLongest) return invalid("duration is at most 31 days");
+  if (*start + *duration.value <= now) return invalid("the window has already ended");
+  MaintenanceChange c;
+  c.window = {next_id_++, d.title, d.body, d.monitors, *start, *duration.value};
+  api_.push_back(c.window);
+  return c;
+}
+
+MaintenanceChange MaintenanceBook::remove(const std::string& id) {
+  MaintenanceChange c;
+  if (id.rfind(kConfigPrefix, 0) == 0) {
+    const std::string n = id.substr(kConfigPrefix.size());
+    const bool known =
+        !n.empty() && n.size() < 6 &&
+        std::all_of(n.begin(), n.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+        std::stoul(n) >= 1 && std::stoul(n) <= config_.size();
+    c.code = known ? MaintenanceChange::Code::kFromConfig : MaintenanceChange::Code::kUnknown;
+    return c;
+  }
+  const auto it = std::find_if(api_.begin(), api_.end(), [&](const MaintenanceRecord& w) {
+    return std::to_string(w.id) == id;
+  });
+  if (it == api_.end()) {
+    c.code = MaintenanceChange::Code::kUnknown;
+    return c;
+  }
+  c.window = *it;
+  api_.erase(it);
+  return c;
+}
+
+bool MaintenanceBook::covers(const std::string& monitor, WallTime t) const {
+  const auto hit = [&](const MaintenanceRecord& w) { return maintenance_covers(w, monitor, t); };
+  return std::any_of(config_.begin(), config_.end(), hit) ||
+         std::any_of(api_.begin(), api_.end(), hit);
+}
+
+std::optional<WallTime> MaintenanceBook::next_edge(WallTime t) const {
+  std::optional<WallTime> next;
+  const auto consider = [&](WallTime edge) {
+    if (edge > t && (!next || edge < *next)) next = edge;
+  };
+  for (const auto* list : {&config_, &api_}) {
+    for (const auto& w : *list) {
+      consider(w.start);
+      consider(w.end());
+    }
+  }
+  return next;
+}
+
+std::vector<ListedMaintenance> MaintenanceBook::listed(WallTime now) const {
+  std::vector<ListedMaintenance> out;
+  for (size_t i = 0; i < config_.size(); ++i) {
+    if (config_[i].end() > now)
+      out.push_back({kConfigPrefix + std::to_string(i + 1), true, config_[i]});
+  }
+  for (const auto& w : api_) {
+    if (w.end() > now) out.push_back({std::to_string(w.id), false, w});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.window.start < b.window.start; });
+  return out;
+}
+
+}  // namespace lookout

@@ -1,0 +1,57 @@
+// A change asked for by a web thread of state the loop owns (posts, maintenance windows): the
+// request is queued under a mutex, the loop woken, and the web thread waits for the loop's
+// answer for at most 5 s (nullopt after that: the API answers 503 and the loop still applies
+// it). The loop takes the queue whole and answers each request once it has published the
+// change, so a reader right after the answer sees it.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <optional>
+
+#include "core/event_loop.h"
+
+namespace lookout {
+
+template <typename Command, typename Answer>
+class LoopRequests {
+ public:
+  struct Request {
+    Command command;
+    std::promise<Answer> answer;
+  };
+
+  // From a web thread.
+  std::optional<Answer> ask(Command command, Async& wake) {
+    std::future<Answer> answer;
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(Request{std::move(command), {}});
+      answer = queue_.back().answer.get_future();
+    }
+    wake.send();
+    if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return std::nullopt;
+    try {
+      return answer.get();
+    } catch (const std::future_error&) {
+      return std::nullopt;  // dropped unanswered: the loop has stopped
+    }
+  }
+
+  // On the loop: every request waiting, oldest first. Dropping one unanswered makes its web
+  // thread's ask() answer nullopt at once (as when the loop stops).
+  std::deque<Request> take() {
+    std::deque<Request> out;
+    std::lock_guard lock(mu_);
+    out.swap(queue_);
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<Request> queue_;
+};
+
+}  // namespace lookout

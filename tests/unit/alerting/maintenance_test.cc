@@ -1,0 +1,109 @@
+#include "alerting/maintenance.h"
+
+#include <gtest/gtest.h>
+
+namespace lookout {
+namespace {
+
+const WallTime kMaintNow = from_unix_ms(1'796'090'400'000);  // 2026-12-01T02:00:00Z
+
+bool any_portal(const std::string& glob) { return glob.rfind("portal", 0) == 0; }
+
+MaintenanceDraft draft(std::string start, std::string duration) {
+  return {"DB upgrade",
+          "Writes pause for a minute.",
+          std::move(start),
+          std::move(duration),
+          {"portal-*"}};
+}
+
+TEST(MaintenanceBook, AWindowCoversItsMonitorsFromStartUntilItsEnd) {
+  MaintenanceBook book;
+  const auto c = book.add(draft("2026-12-01T03:00:00Z", "1h"), kMaintNow, any_portal);
+  ASSERT_EQ(c.code, MaintenanceChange::Code::kDone) << c.error;
+  EXPECT_EQ(c.window.id, 1);
+  const WallTime start = kMaintNow + std::chrono::hours(1);
+  EXPECT_FALSE(book.covers("portal-home", start - std::chrono::milliseconds(1)));
+  EXPECT_TRUE(book.covers("portal-home", start));
+  EXPECT_TRUE(book.covers("portal-home", start + std::chrono::minutes(59)));
+  EXPECT_FALSE(book.covers("portal-home", start + std::chrono::minutes(60)));
+  EXPECT_FALSE(book.covers("billing", start));
+}
+
+TEST(MaintenanceBook, RefusesWhatCannotBeMeant) {
+  MaintenanceBook book;
+  struct Case {
+    MaintenanceDraft d;
+    std::string error;
+  };
+  MaintenanceDraft no_title = draft("2026-12-01T03:00:00Z", "1h");
+  no_title.title.clear();
+  MaintenanceDraft nothing = draft("2026-12-01T03:00:00Z", "1h");
+  nothing.monitors.clear();
+  MaintenanceDraft unknown = draft("2026-12-01T03:00:00Z", "1h");
+  unknown.monitors = {"billing-*"};
+  const std::vector<Case> cases = {
+      {no_title, "title is required"},
+      {nothing, "at least one"},
+      {unknown, "\"billing-*\" matches no monitor"},
+      {draft("tomorrow", "1h"), "not an RFC 3339 time"},
+      {draft("2026-12-01T03:00:00Z", "an hour"), "duration"},
+      {draft("2026-12-01T03:00:00Z", "0s"), "more than 0s"},
+      {draft("2026-12-01T03:00:00Z", "40d"), "at most 31 days"},
+      {draft("2026-12-01T00:00:00Z", "1h"), "already ended"},
+  };
+  for (const auto& c : cases) {
+    const auto r = book.add(c.d, kMaintNow, any_portal);
+    EXPECT_EQ(r.code, MaintenanceChange::Code::kInvalid) << c.error;
+    EXPECT_NE(r.error.find(c.error), std::string::npos) << r.error;
+  }
+  EXPECT_TRUE(book.listed(kMaintNow).empty()) << "nothing refused is kept";
+}
+
+TEST(MaintenanceBook, ListsConfigAndApiWindowsSoonestFirstAndDeletesOnlyApiOnes) {
+  MaintenanceBook book;
+  MaintenanceWindow block;
+  block.title = "Quarterly patching";
+  block.monitors = {"portal-*"};
+  block.start = kMaintNow + std::chrono::hours(5);
+  block.duration = Duration{3'600'000};
+  MaintenanceWindow ended = block;
+  ended.start = kMaintNow - std::chrono::hours(5);
+  book.set_config({ended, block});
+  ASSERT_EQ(book.add(draft("2026-12-01T01:30:00Z", "1h"), kMaintNow, any_portal).code,
+            MaintenanceChange::Code::kDone);
+
+  const auto listed = book.listed(kMaintNow);
+  ASSERT_EQ(listed.size(), 2u) << "an ended window is not listed";
+  EXPECT_EQ(listed[0].id, "1");
+  EXPECT_TRUE(listed[0].active(kMaintNow));
+  EXPECT_FALSE(listed[0].from_config);
+  EXPECT_EQ(listed[1].id, "config-2");
+  EXPECT_FALSE(listed[1].active(kMaintNow));
+  EXPECT_TRUE(listed[1].from_config);
+
+  EXPECT_EQ(book.next_edge(kMaintNow), kMaintNow + std::chrono::minutes(30))
+      << "the API window ends first";
+  EXPECT_EQ(book.next_edge(kMaintNow + std::chrono::minutes(30)), block.start);
+  EXPECT_EQ(book.next_edge(block.start + block.duration), std::nullopt);
+  EXPECT_EQ(book.remove("config-2").code, MaintenanceChange::Code::kFromConfig);
+  EXPECT_EQ(book.remove("config-9").code, MaintenanceChange::Code::kUnknown);
+  EXPECT_EQ(book.remove("7").code, MaintenanceChange::Code::kUnknown);
+  const auto gone = book.remove("1");
+  EXPECT_EQ(gone.code, MaintenanceChange::Code::kDone);
+  EXPECT_EQ(gone.window.title, "DB upgrade");
+  EXPECT_FALSE(book.covers("portal-home", kMaintNow));
+  EXPECT_EQ(book.remove("1").code, MaintenanceChange::Code::kUnknown);
+}
+
+TEST(MaintenanceBook, StoredWindowsComeBackAndNumberingGoesOn) {
+  MaintenanceBook book;
+  MaintenanceRecord kept{4, "kept", "", {"portal-*"}, kMaintNow, Duration{60'000}};
+  book.load({kept});
+  EXPECT_TRUE(book.covers("portal-x", kMaintNow));
+  const auto next = book.add(draft("2026-12-01T03:00:00Z", "1h"), kMaintNow, any_portal);
+  EXPECT_EQ(next.window.id, 5);
+}
+
+}  // namespace
+}  // namespace lookout
