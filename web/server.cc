@@ -6,13 +6,13 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <tuple>
 
 #include "alerting/ack_token.h"
 #include "web/gated_server.h"
+#include "web/gzip.h"
 #include "web/history_params.h"
 #include "web/hooks.h"
 #include "web/metrics.h"
@@ -597,25 +597,6 @@ void WebServer::incident_routes() {
     res.set_content(nlohmann::json{{"incidents", std::move(incidents)}}.dump(), "application/json");
   });
 }
-
-namespace {
-
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  // 15 + 16: a gzip wrapper, as Content-Encoding: gzip wants.
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  std::string out(deflateBound(&zs, in.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : std::string();
-}
-
-}  // namespace
 
 std::shared_ptr<const WebServer::Rendered> WebServer::cached(
     Cache& cache, const std::function<std::string()>& render) {
