@@ -137,8 +137,8 @@ std::string state_counts(const std::vector<const MonitorView*>& members) {
 
 std::string group_section(const std::string& title, const std::vector<const MonitorView*>& members,
                           const SummaryMap& summaries) {
-  std::string out = fmt::format(
-      "<section class=\"group\" data-group=\"{0}\"><h2>{0}</h2>", xml_escape(title));
+  std::string out =
+      fmt::format("<section class=\"group\" data-group=\"{0}\"><h2>{0}</h2>", xml_escape(title));
   if (members.size() <= kCollapseAbove) {
     out += "<ul class=\"monitors\">";
     for (const auto* m : members) out += monitor_item(*m, summaries);

@@ -72,7 +72,8 @@ std::string uptime_bars_svg(const std::vector<DaySummary>& days) {
         std::find(kClasses.begin(), kClasses.end(), std::string_view(cls)) - kClasses.begin());
     std::string& d = paths[k];
     // The first run moves absolutely to its start, the next ones relatively from the last's end.
-    d += d.empty() ? fmt::format("M{} .5h{}", i, end - i) : fmt::format("m{} 0h{}", i - pen[k], end - i);
+    d += d.empty() ? fmt::format("M{} .5h{}", i, end - i)
+                   : fmt::format("m{} 0h{}", i - pen[k], end - i);
     pen[k] = end;
     i = end;
   }
@@ -81,7 +82,8 @@ std::string uptime_bars_svg(const std::vector<DaySummary>& days) {
       "aria-hidden=\"true\">",
       days.size());
   for (size_t k = 0; k < kClasses.size(); ++k) {
-    if (!paths[k].empty()) out += fmt::format("<path class=\"{}\" d=\"{}\"/>", kClasses[k], paths[k]);
+    if (!paths[k].empty())
+      out += fmt::format("<path class=\"{}\" d=\"{}\"/>", kClasses[k], paths[k]);
   }
   return out + "</svg>";
 }

@@ -97,7 +97,8 @@ TEST(StatusPage, RealBrowserRealHistory) {
   EXPECT_EQ(dom.find("<rect"), std::string::npos);
   EXPECT_NE(dom.find("<details class=\"weeks\"><summary>Uptime by week</summary>"),
             std::string::npos);
-  EXPECT_TRUE(std::regex_search(dom, std::regex(R"(<li>\d\d-\d\d: \d+\.\d\d%(, lowest day \d+\.\d\d%)?</li>)")));
+  EXPECT_TRUE(std::regex_search(
+      dom, std::regex(R"(<li>\d\d-\d\d: \d+\.\d\d%(, lowest day \d+\.\d\d%)?</li>)")));
   EXPECT_NE(dom.find("class=\"bar-legend\""), std::string::npos);
   EXPECT_NE(dom.find("p95 "), std::string::npos);
   // The big group is folded but for its failing monitor.

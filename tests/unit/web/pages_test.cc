@@ -173,7 +173,8 @@ TEST(Pages, BigGroupsFoldAwayAllButTheirFailingMonitors) {
     const State s = i == 7 || i == 31 ? State::kDown : i == 12 ? State::kDegraded : State::kUp;
     views.push_back(monitor_view(fmt::format("web-{}", i), "Web", s));
   }
-  for (int i = 0; i < 30; ++i) views.push_back(monitor_view(fmt::format("db-{}", i), "Data", State::kUp));
+  for (int i = 0; i < 30; ++i)
+    views.push_back(monitor_view(fmt::format("db-{}", i), "Data", State::kUp));
   StatusPage p;
   p.snapshot = snapshot_of("Acme", std::move(views));
   const std::string page = p.render(false);

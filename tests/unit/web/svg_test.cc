@@ -43,11 +43,11 @@ TEST(Svg, UptimeColourThresholds) {
 
 TEST(Svg, DayClassesByUptime) {
   const std::vector<std::pair<DaySummary, std::string>> cases = {
-      {DaySummary{0, 0, -1}, "none"},        {DaySummary{0, 100, -1}, "none"},
-      {DaySummary{10, 100, -1}, "up"},       {DaySummary{10, 99.9F, -1}, "up"},
-      {DaySummary{10, 99.89F, -1}, "minor"}, {DaySummary{10, 99.0F, -1}, "minor"},
+      {DaySummary{0, 0, -1}, "none"},          {DaySummary{0, 100, -1}, "none"},
+      {DaySummary{10, 100, -1}, "up"},         {DaySummary{10, 99.9F, -1}, "up"},
+      {DaySummary{10, 99.89F, -1}, "minor"},   {DaySummary{10, 99.0F, -1}, "minor"},
       {DaySummary{10, 98.9F, -1}, "degraded"}, {DaySummary{10, 95.0F, -1}, "degraded"},
-      {DaySummary{10, 94.9F, -1}, "down"},   {DaySummary{10, 0, -1}, "down"},
+      {DaySummary{10, 94.9F, -1}, "down"},     {DaySummary{10, 0, -1}, "down"},
   };
   for (const auto& [day, cls] : cases) {
     EXPECT_EQ(day_class(day), cls) << day.count << " runs, " << day.uptime << "%";
