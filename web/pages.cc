@@ -125,11 +125,12 @@ std::string state_counts(const std::vector<const MonitorView*>& members) {
        {State::kUnknown, "without data yet"}}};
   std::string out = fmt::format("{} monitors: ", members.size());
   const char* sep = "";
-  for (const auto& [state, label] : kOrder) {
+  for (const auto& entry : kOrder) {
+    const State state = entry.first;
     const auto n = std::count_if(members.begin(), members.end(),
-                                 [&](const MonitorView* m) { return m->state == state; });
+                                 [state](const MonitorView* m) { return m->state == state; });
     if (n == 0) continue;
-    out += fmt::format("{}{} {}", sep, n, label);
+    out += fmt::format("{}{} {}", sep, n, entry.second);
     sep = ", ";
   }
   return out;

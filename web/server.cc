@@ -616,7 +616,7 @@ std::shared_ptr<const WebServer::Rendered> WebServer::cached(
       // reader waits for a render, only the first one after a start or a post.
       if (clock_.mono() - cache.built >= cache.ttl && !cache.rendering) {
         std::lock_guard jobs(render_mu_);
-        if (renderer_.joinable() && !render_stop_) {
+        if (render_ready_) {
           cache.rendering = true;
           render_jobs_.push_back({&cache, render, cache.generation});
           render_cv_.notify_one();
@@ -802,6 +802,10 @@ bool WebServer::start(std::string& error) {
   }
   svr_->deepen_backlog();
   renderer_ = std::thread([this] { render_loop(); });
+  {
+    std::lock_guard lock(render_mu_);
+    render_ready_ = true;
+  }
   thread_ = std::thread([this] { svr_->listen_after_bind(); });
   return true;
 }
@@ -811,6 +815,7 @@ void WebServer::stop() {
   if (thread_.joinable()) thread_.join();
   {
     std::lock_guard lock(render_mu_);
+    render_ready_ = false;
     render_stop_ = true;
   }
   render_cv_.notify_all();

@@ -120,6 +120,7 @@ class WebServer {
   std::mutex render_mu_;  // after a Cache's mu when both are held
   std::condition_variable render_cv_;
   std::vector<RenderJob> render_jobs_;
+  bool render_ready_ = false;  // between start() and stop(): jobs are taken
   bool render_stop_ = false;
   std::thread renderer_;
   static void serve(const httplib::Request& req, httplib::Response& res,

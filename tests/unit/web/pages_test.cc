@@ -169,6 +169,7 @@ TEST(Pages, WeeklyFiguresEndTodayAndNameTheLowestDay) {
 
 TEST(Pages, BigGroupsFoldAwayAllButTheirFailingMonitors) {
   std::vector<MonitorView> views;
+  views.reserve(70);
   for (int i = 0; i < 40; ++i) {
     const State s = i == 7 || i == 31 ? State::kDown : i == 12 ? State::kDegraded : State::kUp;
     views.push_back(monitor_view(fmt::format("web-{}", i), "Web", s));
@@ -202,6 +203,7 @@ TEST(Pages, BigGroupsFoldAwayAllButTheirFailingMonitors) {
 
 TEST(Pages, BigGroupWithoutFailuresFoldsAll) {
   std::vector<MonitorView> views;
+  views.reserve(31);
   for (int i = 0; i < 31; ++i) views.push_back(monitor_view(fmt::format("m{}", i), "", State::kUp));
   views.back().state = State::kMaintenance;
   StatusPage p;
@@ -213,6 +215,7 @@ TEST(Pages, BigGroupWithoutFailuresFoldsAll) {
 
 TEST(Pages, ThousandMonitorsWithNinetyDaysStayUnderOneAndAHalfMegabytes) {
   std::vector<MonitorView> views;
+  views.reserve(1000);
   StatusPage p;
   for (int i = 0; i < 1000; ++i) {
     const std::string name = fmt::format("monitor-{}", i);
