@@ -7,9 +7,14 @@ the store thread and of the whole daemon between two ticks (writing each batch a
 summaries up to date after each commit, while the monitors are probed), and the latency of the
 history query for one monitor over 90 days and of /api/v1/status for all monitors; then `wrk`
 (32 connections, 10 s) on / and on /api/v1/status while the daemon keeps probing, with the
-scheduler lag over that time. Loopback only; stops everything it started.
+scheduler lag over that time, and the weight of / (plain and gzip-compressed). Loopback
+only; stops everything it started.
 
     bench/history_bench.py [--monitors 1000] [--days 90] [--requests 200] [--build build]
+                           [--db FILE] [--pages-only]
+
+--pages-only skips the ticks and the history requests: page weight and wrk only, to compare two
+builds back to back.
 """
 import argparse
 import os
@@ -32,6 +37,18 @@ def get_ms(url):
     with urllib.request.urlopen(url, timeout=30) as r:
         r.read()
     return (time.perf_counter() - t0) * 1000
+
+
+def page_weight(url):
+    """Bytes of the answer plain and as sent to a client that asks for gzip."""
+    with urllib.request.urlopen(url, timeout=30) as r:
+        plain = len(r.read())
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        if r.headers.get("Content-Encoding") != "gzip":
+            raise SystemExit(f"{url} did not answer gzip-compressed")
+        compressed = len(r.read())
+    return plain, compressed
 
 
 def percentile(values, q):
@@ -113,6 +130,19 @@ def metric(text, name):
     return None
 
 
+def pages(base, work):
+    """The weight of / and wrk on / and /api/v1/status, with the scheduler lag meanwhile."""
+    plain, compressed = page_weight(base + "/")
+    print(f"page /: {plain / 1e6:.3f} MB plain, {compressed / 1e3:.0f} KB gzip")
+    loads = []
+    for path in ("/", "/api/v1/status"):
+        m0 = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+        loads.append((path, wrk(base + path, work), lag_p99(m0, urllib.request.urlopen(base + "/metrics", timeout=10).read().decode())))
+    print(f"{'wrk -c32 -d10s':<16} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'size KB':>8} {'lag p99 ms':>10}")
+    for path, (rps, p50, p95, p99, size), lag in loads:
+        print(f"{path:<16} {rps:>8.0f} {p50:>7.1f} {p95:>7.1f} {p99:>7.1f} {size / 1024:>8.0f} {lag:>10.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--monitors", type=int, default=1000)
@@ -120,6 +150,8 @@ def main():
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--db", help="a database to reuse (backfilled on first use), to repeat runs without the backfill")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="the build folder with lookout and lookout-backfill")
+    ap.add_argument("--backfill", help="the lookout-backfill binary (default: the one in --build)")
+    ap.add_argument("--pages-only", action="store_true", help="only the page weight and the wrk runs")
     args = ap.parse_args()
     daemon_bench.ensure_nginx()
     work = tempfile.mkdtemp(prefix="lookout-history-bench-")
@@ -128,7 +160,7 @@ def main():
         db = args.db or os.path.join(work, "bench.db")
         if not os.path.exists(db):
             t0 = time.time()
-            subprocess.run([os.path.join(args.build, "lookout-backfill"), "--db", db, "--monitors", str(args.monitors),
+            subprocess.run([args.backfill or os.path.join(args.build, "lookout-backfill"), "--db", db, "--monitors", str(args.monitors),
                             "--days", str(args.days)], check=True)
             print(f"backfill: {time.time() - t0:.0f} s")
         size = sum(os.path.getsize(p) for p in (db, db + "-wal") if os.path.exists(p))
@@ -153,6 +185,9 @@ def main():
             time.sleep(0.5)
         if not tick:
             raise SystemExit("the daemon did not finish its first housekeeping tick")
+        if args.pages_only:
+            pages(base, work)
+            return
         # The first tick also catches up on retention of the backfilled rows; the next one, a
         # minute later, is what every minute costs.
         first_tick, first_cpu = tick, cpu
@@ -169,10 +204,6 @@ def main():
         history = [get_ms(base + "/api/v1/monitors/m1/history?window=90d") for _ in range(args.requests)]
         hourly = [get_ms(base + "/api/v1/monitors/m1/history?window=90d&step=1h") for _ in range(args.requests // 4)]
         status = [get_ms(base + "/api/v1/status") for _ in range(args.requests)]
-        loads = []
-        for path in ("/", "/api/v1/status"):
-            m0 = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
-            loads.append((path, wrk(base + path, work), lag_p99(m0, urllib.request.urlopen(base + "/metrics", timeout=10).read().decode())))
         print(f"{'monitors':>8} {'days':>4} {'db MB':>7} {'1st tick CPU s':>14} {'tick s':>7} {'tick CPU s':>10} "
               f"{'between ticks: store/all CPU s/min':>34} {'hist 90d p50/p95 ms':>20} {'hist 90d@1h p95 ms':>19} "
               f"{'status p50/p95 ms':>18}")
@@ -180,9 +211,7 @@ def main():
               f"{store_cpu:>28.2f}/{daemon_cpu:<5.2f} {percentile(history, .5):>9.1f}/{percentile(history, .95):<10.1f} "
               f"{percentile(hourly, .95):>19.1f} {percentile(status, .5):>8.2f}/{percentile(status, .95):<9.2f}")
         print()
-        print(f"{'wrk -c32 -d10s':<16} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'size KB':>8} {'lag p99 ms':>10}")
-        for path, (rps, p50, p95, p99, size), lag in loads:
-            print(f"{path:<16} {rps:>8.0f} {p50:>7.1f} {p95:>7.1f} {p99:>7.1f} {size / 1024:>8.0f} {lag:>10.2f}")
+        pages(base, work)
     finally:
         if daemon:
             daemon.send_signal(signal.SIGTERM)

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <iterator>
 #include <map>
 
+#include "core/clock.h"
 #include "core/units.h"
 #include "web/maintenance_view.h"
 #include "web/post_pages.h"
@@ -33,7 +36,8 @@ std::string head(const std::string& title, bool refresh) {
       "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head><meta "
       "charset=\"utf-8\"/>"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>{}<title>{}</title>"
-      "<link rel=\"stylesheet\" href=\"/static/style.css\"/></head><body>",
+      "<link rel=\"stylesheet\" href=\"/static/style.css\"/><link rel=\"alternate\" "
+      "type=\"application/atom+xml\" href=\"/feed.atom\" title=\"Feed\"/></head><body>",
       refresh ? "<meta http-equiv=\"refresh\" content=\"60\"/>" : "", xml_escape(title));
 }
 
@@ -52,6 +56,134 @@ std::string incident_item(const IncidentRecord& i) {
   if (i.acknowledged_at) out += fmt::format(", acknowledged ({})", xml_escape(i.acknowledged_by));
   if (i.flapping) out += " <span class=\"flapping\">flapping</span>";
   return out + "</li>";
+}
+
+// The daily figures the bars show, a line per week (the last week ends today; the oldest may
+// be shorter): the date it starts, its uptime, and its lowest day's when that was under 99.9 %.
+// Inside a <details>, so that they take no room until asked for, and need no script. Short:
+// a page of 1,000 monitors holds 13,000 of these lines.
+std::string weekly_figures(const HistorySummary& summary) {
+  const auto& days = summary.days;
+  constexpr int64_t kDayMs = 86'400'000;
+  std::string lines;
+  size_t begin = 0;
+  const size_t first_len = days.size() % 7 == 0 ? 7 : days.size() % 7;
+  for (size_t end = first_len; begin < days.size(); begin = end, end += 7) {
+    double weighted = 0, runs = 0;
+    float lowest = 100;
+    size_t with_data = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const DaySummary& d = days[i];
+      if (d.count == 0) continue;
+      weighted += static_cast<double>(d.uptime) * d.count;
+      runs += d.count;
+      ++with_data;
+      lowest = std::min(lowest, d.uptime);
+    }
+    const int64_t from = summary.first_day_ms + static_cast<int64_t>(begin) * kDayMs;
+    lines += "<li>" + rfc3339(from_unix_ms(from)).substr(5, 5) + ": ";
+    if (runs == 0) {
+      lines += "no data";
+    } else {
+      lines += fmt::format("{:.2f}%", weighted / runs);
+      if (with_data > 1 && lowest < 99.9F) lines += fmt::format(", lowest day {:.2f}%", lowest);
+    }
+    lines += "</li>";
+  }
+  return "<details class=\"weeks\"><summary>Uptime by week</summary><ol>" + lines +
+         "</ol></details>";
+}
+
+// What a monitor's row needs besides the monitor: its history and the open posts (a post that
+// names it puts its impact in the row).
+struct RowContext {
+  const SummaryMap& summaries;
+  const std::vector<const PostRecord*>& open_posts;
+};
+
+std::string monitor_item(const MonitorView& m, const RowContext& ctx) {
+  static const HistorySummary kNoHistory;
+  const auto it = ctx.summaries.find(m.name);
+  const HistorySummary& summary = it == ctx.summaries.end() ? kNoHistory : it->second;
+  std::string out = fmt::format(
+      "<li class=\"monitor state-{0}\" data-monitor=\"{1}\" data-state=\"{0}\"><div "
+      "class=\"row\"><a class=\"name\" href=\"/monitor/{1}\">{1}</a>{5}<span "
+      "class=\"state\">{2}</span></div><div class=\"row detail\"><span "
+      "class=\"p95\">{3}</span><span class=\"uptime\">{4}</span></div>",
+      to_string(m.state), xml_escape(m.name), state_label(m.state),
+      summary.p95_ms_24h ? fmt::format("p95 {:.0f} ms (24 h)", *summary.p95_ms_24h)
+                         : "p95: no data",
+      summary.uptime_90d ? fmt::format("{:.2f}% uptime (90 days)", *summary.uptime_90d)
+                         : "uptime: no data",
+      post_impact_note(m.name, ctx.open_posts));
+  if (!summary.days.empty()) out += uptime_bars_svg(summary.days) + weekly_figures(summary);
+  return out + "</li>";
+}
+
+// A group of more monitors than this shows its failing ones and folds the rest away.
+constexpr size_t kCollapseAbove = 30;
+
+bool is_failing(State s) { return s == State::kDown || s == State::kDegraded; }
+
+// "1000 monitors: 997 operational, 2 degraded, 1 down"
+std::string state_counts(const std::vector<const MonitorView*>& members) {
+  static constexpr std::array<std::pair<State, const char*>, 5> kOrder = {
+      {{State::kUp, "operational"},
+       {State::kDegraded, "degraded"},
+       {State::kDown, "down"},
+       {State::kMaintenance, "in maintenance"},
+       {State::kUnknown, "without data yet"}}};
+  std::string out = fmt::format("{} monitors: ", members.size());
+  const char* sep = "";
+  for (const auto& entry : kOrder) {
+    const State state = entry.first;
+    const auto n = std::count_if(members.begin(), members.end(),
+                                 [state](const MonitorView* m) { return m->state == state; });
+    if (n == 0) continue;
+    out += fmt::format("{}{} {}", sep, n, entry.second);
+    sep = ", ";
+  }
+  return out;
+}
+
+std::string group_section(const std::string& title, const std::vector<const MonitorView*>& members,
+                          const RowContext& ctx) {
+  std::string out =
+      fmt::format("<section class=\"group\" data-group=\"{0}\"><h2>{0}</h2>", xml_escape(title));
+  if (members.size() <= kCollapseAbove) {
+    out += "<ul class=\"monitors\">";
+    for (const auto* m : members) out += monitor_item(*m, ctx);
+    return out + "</ul></section>";
+  }
+  // Collapsed: the counts, the failing monitors and those an open post names open, the others
+  // behind a <details>.
+  std::string open, folded;
+  size_t rest = 0;
+  for (const auto* m : members) {
+    if (is_failing(m->state) || !post_impact_note(m->name, ctx.open_posts).empty()) {
+      open += monitor_item(*m, ctx);
+    } else {
+      folded += monitor_item(*m, ctx);
+      ++rest;
+    }
+  }
+  out += fmt::format("<p class=\"counts\">{}</p>", state_counts(members));
+  if (!open.empty()) out += "<ul class=\"monitors failing\">" + open + "</ul>";
+  if (rest > 0) {
+    out += fmt::format(
+        "<details class=\"more\"><summary>{} {} monitor{}</summary><ul class=\"monitors\">{}</ul>"
+        "</details>",
+        open.empty() ? "All" : "The other", rest, rest == 1 ? "" : "s", folded);
+  }
+  return out + "</section>";
+}
+
+// What the colours of the daily bars mean, once above the groups.
+std::string bar_legend() {
+  return "<p class=\"bar-legend\">Daily uptime, last 90 days: <span class=\"key key-up\">\u2265 "
+         "99.9%</span> <span class=\"key key-minor\">\u2265 99%</span> <span class=\"key "
+         "key-degraded\">\u2265 95%</span> <span class=\"key key-down\">&lt; 95%</span> <span "
+         "class=\"key key-none\">no data</span></p>";
 }
 
 }  // namespace
@@ -108,30 +240,16 @@ std::string render_status_page(const StatusPageInput& in) {
     if (std::find(groups.begin(), groups.end(), m->group) == groups.end())
       groups.push_back(m->group);
   }
+  const bool any_history = std::any_of(visible.begin(), visible.end(), [&](const MonitorView* m) {
+    const auto it = in.summaries.find(m->name);
+    return it != in.summaries.end() && !it->second.days.empty();
+  });
+  if (any_history) out += bar_legend();
   for (const auto& g : groups) {
-    const std::string title = g.empty() ? "Other" : g;
-    out += fmt::format(
-        "<section class=\"group\" data-group=\"{0}\"><h2>{0}</h2><ul class=\"monitors\">",
-        xml_escape(title));
-    for (const auto* m : visible) {
-      if (m->group != g) continue;
-      const auto it = in.summaries.find(m->name);
-      const HistorySummary summary = it == in.summaries.end() ? HistorySummary{} : it->second;
-      out += fmt::format(
-          "<li class=\"monitor state-{0}\" data-monitor=\"{1}\" data-state=\"{0}\"><div "
-          "class=\"row\">"
-          "<a class=\"name\" href=\"/monitor/{1}\">{1}</a><span "
-          "class=\"state\">{2}</span></div><div class=\"row detail\">"
-          "<span class=\"p95\">{3}</span><span class=\"uptime\">{4}</span></div>",
-          to_string(m->state), xml_escape(m->name), state_label(m->state),
-          summary.p95_ms_24h ? fmt::format("p95 {:.0f} ms (24 h)", *summary.p95_ms_24h)
-                             : "p95: no data",
-          summary.uptime_90d ? fmt::format("{:.2f}% uptime (90 days)", *summary.uptime_90d)
-                             : "uptime: no data");
-      if (!summary.days.empty()) out += uptime_bars_svg(summary.days, summary.first_day_ms);
-      out += "</li>";
-    }
-    out += "</ul></section>";
+    std::vector<const MonitorView*> members;
+    std::copy_if(visible.begin(), visible.end(), std::back_inserter(members),
+                 [&](const MonitorView* m) { return m->group == g; });
+    out += group_section(g.empty() ? "Other" : g, members, {in.summaries, in.open_posts});
   }
   std::string resolved;
   for (const auto& i : in.resolved) {
@@ -143,7 +261,8 @@ std::string render_status_page(const StatusPageInput& in) {
   out += resolved.empty() ? "<p>No incidents.</p>" : "<ul>" + resolved + "</ul>";
   out += "</section></main>";
   out += fmt::format(
-      "<footer><p>Updated {}. This page refreshes every 60 seconds.{}</p></footer></body></html>\n",
+      "<footer><p>Updated {}. This page refreshes every 60 seconds.{}</p><p><a "
+      "href=\"/history\">History</a> \u00b7 <a href=\"/feed.atom\">Feed</a></p></footer></body></html>\n",
       when(in.now), in.admin ? " Private monitors are shown." : "");
   return out;
 }
@@ -214,9 +333,10 @@ std::string page_incident_item(const IncidentRecord& i) { return incident_item(i
 const std::string& stylesheet() {
   static const std::string css =
       R"css(:root{--bg:#fff;--fg:#1f2328;--muted:#59636e;--card:#f6f8fa;--line:#d1d9e0;--up:#1a7f37;
---degraded:#9a6700;--down:#cf222e;--maint:#0969da}
+--degraded:#9a6700;--down:#cf222e;--maint:#0969da;--minor:#4ac26b;--none:#8c959f}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;
---card:#151b23;--line:#3d444d;--up:#3fb950;--degraded:#d29922;--down:#f85149;--maint:#4493f8}}
+--card:#151b23;--line:#3d444d;--up:#3fb950;--degraded:#d29922;--down:#f85149;--maint:#4493f8;
+--minor:#2ea043;--none:#656c76}}
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:960px;padding:16px;background:var(--bg);color:var(--fg);
 font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif}
@@ -234,7 +354,19 @@ padding:10px 12px;margin:8px 0}
 .state{font-weight:600}.state-up .state{color:var(--up)}
 .state-degraded .state{color:var(--degraded)}.state-down .state{color:var(--down)}
 .state-maintenance .state{color:var(--maint)}
-svg.bars{display:block;width:100%;height:28px;margin-top:6px}
+svg.bars{display:block;width:100%;height:24px;margin-top:6px}
+.bars path{fill:none;stroke-width:1;stroke-dasharray:.8 .2}
+.bars .up{stroke:var(--up)}.bars .minor{stroke:var(--minor)}.bars .degraded{stroke:var(--degraded)}
+.bars .down{stroke:var(--down)}.bars .none{stroke:var(--none)}
+.bar-legend,.counts{color:var(--muted);font-size:.9rem}
+.key{white-space:nowrap}.key::before{content:"";display:inline-block;width:.8em;height:.8em;
+margin:0 .3em 0 .4em;border-radius:2px;vertical-align:-.05em}
+.key-up::before{background:var(--up)}.key-minor::before{background:var(--minor)}
+.key-degraded::before{background:var(--degraded)}.key-down::before{background:var(--down)}
+.key-none::before{background:var(--none)}
+details.weeks{font-size:.85rem;color:var(--muted);margin-top:4px}
+details.weeks ol{list-style:none;margin:4px 0 0;padding:0}.name{overflow-wrap:anywhere}
+details.more>summary{cursor:pointer;font-weight:600;margin:8px 0}
 svg.chart{width:100%;height:auto;background:var(--card);border-radius:8px}
 .grid{stroke:var(--line);stroke-width:1}.axis,.legend{fill:var(--muted);font-size:11px}
 .p50{fill:none;stroke:#1f6feb;stroke-width:2}.p95{fill:none;stroke:#bf8700;stroke-width:2}

@@ -140,6 +140,9 @@ border-left:4px solid var(--maint);border-radius:8px;padding:10px 12px;margin:8p
 .post p{margin:4px 0}.post-status{font-weight:600}.post-impact{color:var(--muted)}
 .post-body{white-space:pre-line;overflow-wrap:anywhere}
 .post-update{border-left:2px solid var(--line);padding:4px 10px;margin:8px 0}
+.post-note{margin-left:auto;margin-right:8px;font-size:.875rem;font-weight:600}
+.post-note.impact-none{color:var(--maint)}.post-note.impact-minor{color:var(--degraded)}
+.post-note.impact-major,.post-note.impact-critical{color:var(--down)}
 )css";
 }
 

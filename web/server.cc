@@ -6,7 +6,6 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <tuple>
@@ -14,6 +13,7 @@
 #include "alerting/ack_token.h"
 #include "web/atom_feed.h"
 #include "web/gated_server.h"
+#include "web/gzip.h"
 #include "web/history_page.h"
 #include "web/history_params.h"
 #include "web/hooks.h"
@@ -732,50 +732,71 @@ void WebServer::incident_routes() {
   });
 }
 
-namespace {
-
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  // 15 + 16: a gzip wrapper, as Content-Encoding: gzip wants.
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
-  std::string out(deflateBound(&zs, in.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : std::string();
+std::shared_ptr<const WebServer::Rendered> WebServer::render_now(
+    const std::function<std::string()>& render) {
+  auto r = std::make_shared<Rendered>();
+  r->plain = render();
+  r->gzip = gzip(r->plain);
+  return r;
 }
-
-}  // namespace
 
 std::shared_ptr<const WebServer::Rendered> WebServer::cached(
     Cache& cache, const std::function<std::string()>& render) {
   uint64_t generation = 0;
   {
     std::lock_guard lock(cache.mu);
-    const bool fresh = cache.value && clock_.mono() - cache.built < cache.ttl;
-    // While one thread renders a stale answer anew, the others keep serving the old one.
-    if (fresh || (cache.value && cache.rendering)) return cache.value;
-    cache.rendering = true;
+    if (cache.value) {
+      // A stale answer is served as it is while the renderer thread makes the next one: no
+      // reader waits for a render, only the first one after a start or a post.
+      if (clock_.mono() - cache.built >= cache.ttl && !cache.rendering) {
+        std::lock_guard jobs(render_mu_);
+        if (render_ready_) {
+          cache.rendering = true;
+          render_jobs_.push_back({&cache, render, cache.generation});
+          render_cv_.notify_one();
+        }
+      }
+      return cache.value;
+    }
     generation = cache.generation;
   }
-  auto r = std::make_shared<Rendered>();
-  try {
-    r->plain = render();
-    r->gzip = gzip(r->plain);
-  } catch (...) {
-    std::lock_guard lock(cache.mu);
-    cache.rendering = false;
-    throw;
-  }
+  auto r = render_now(render);
   std::lock_guard lock(cache.mu);
-  cache.value = std::move(r);
-  cache.built = generation == cache.generation ? clock_.mono() : MonoTime{};
-  cache.rendering = false;
+  // A render begun before forget_rendered_pages() answers its own reader and is not kept.
+  if (generation != cache.generation) return r;
+  if (!cache.value || clock_.mono() - cache.built >= cache.ttl) {
+    cache.value = r;
+    cache.built = clock_.mono();
+  }
   return cache.value;
+}
+
+void WebServer::render_loop() {
+  std::unique_lock lock(render_mu_);
+  while (true) {
+    render_cv_.wait(lock, [this] { return render_stop_ || !render_jobs_.empty(); });
+    if (render_stop_) return;
+    RenderJob job = std::move(render_jobs_.front());
+    render_jobs_.erase(render_jobs_.begin());
+    lock.unlock();
+    std::shared_ptr<const Rendered> r;
+    try {
+      r = render_now(job.render);
+    } catch (const std::exception& e) {
+      spdlog::error("rendering a page anew failed: {}", e.what());
+    } catch (...) {
+      spdlog::error("rendering a page anew failed");
+    }
+    {
+      std::lock_guard cache_lock(job.cache->mu);
+      if (r && job.generation == job.cache->generation) {
+        job.cache->value = std::move(r);
+        job.cache->built = clock_.mono();
+      }
+      job.cache->rendering = false;
+    }
+    lock.lock();
+  }
 }
 
 void WebServer::forget_rendered_pages() {
@@ -912,6 +933,11 @@ bool WebServer::start(std::string& error) {
     return false;
   }
   svr_->deepen_backlog();
+  renderer_ = std::thread([this] { render_loop(); });
+  {
+    std::lock_guard lock(render_mu_);
+    render_ready_ = true;
+  }
   thread_ = std::thread([this] { svr_->listen_after_bind(); });
   return true;
 }
@@ -919,6 +945,13 @@ bool WebServer::start(std::string& error) {
 void WebServer::stop() {
   if (svr_) svr_->stop();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(render_mu_);
+    render_ready_ = false;
+    render_stop_ = true;
+  }
+  render_cv_.notify_all();
+  if (renderer_.joinable()) renderer_.join();
   svr_->stop_gate();
 }
 

@@ -2,11 +2,13 @@
 // only the published snapshot and the store's health; they never touch loop state.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "alerting/posts.h"
 #include "config/config.h"
@@ -86,9 +88,11 @@ class WebServer {
   LoopCalls calls_;
   RateLimiter limiter_;
   RateLimiter ping_limiter_;  // per heartbeat monitor: server.ping_rate_limit
-  // The status page and the status JSON are built at most once a second per view (public,
+  // The status page and the status JSON are built at most once per ttl per view (public,
   // admin) and kept plain and gzip-compressed, so a crowd of readers costs one render and one
-  // compression a second, not one per request.
+  // compression per ttl, not one per request. Once stale, an answer is still served while the
+  // renderer thread makes the next one; only a cache without an answer (at start, after
+  // forget_rendered_pages()) renders on the request.
   struct Rendered {
     std::string plain, gzip;
   };
@@ -97,9 +101,14 @@ class WebServer {
     Duration ttl;
     std::mutex mu;
     MonoTime built{};
-    bool rendering = false;
+    bool rendering = false;   // a job for the renderer thread is queued or running
     uint64_t generation = 0;  // counts forget_rendered_pages(): a render begun before is stale
     std::shared_ptr<const Rendered> value;
+  };
+  struct RenderJob {
+    Cache* cache;
+    std::function<std::string()> render;
+    uint64_t generation;
   };
   // The page refreshes itself every minute: a few seconds of age cost nothing and save renders.
   Cache public_page_{Duration{5000}}, admin_page_{Duration{5000}};
@@ -110,6 +119,14 @@ class WebServer {
   // public_url, or this server's own address when none is set (feeds need absolute links).
   std::string base_url() const;
   std::shared_ptr<const Rendered> cached(Cache& cache, const std::function<std::string()>& render);
+  static std::shared_ptr<const Rendered> render_now(const std::function<std::string()>& render);
+  void render_loop();
+  std::mutex render_mu_;  // after a Cache's mu when both are held
+  std::condition_variable render_cv_;
+  std::vector<RenderJob> render_jobs_;
+  bool render_ready_ = false;  // between start() and stop(): jobs are taken
+  bool render_stop_ = false;
+  std::thread renderer_;
   static void serve(const httplib::Request& req, httplib::Response& res,
                     std::shared_ptr<const Rendered> body, const char* content_type);
   std::unique_ptr<GatedServer> svr_;

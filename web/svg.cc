@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <string_view>
 
 #include "core/clock.h"
 
@@ -45,28 +47,43 @@ std::string uptime_colour(std::optional<double> uptime) {
   return "#cf222e";
 }
 
-std::string uptime_bars_svg(const std::vector<DaySummary>& days, int64_t first_day_ms) {
-  constexpr int kBar = 3, kGap = 1, kHeight = 24;
-  const int width = static_cast<int>(days.size()) * (kBar + kGap);
+const char* day_class(const DaySummary& day) {
+  if (day.count == 0) return "none";
+  if (day.uptime >= 99.9F) return "up";
+  if (day.uptime >= 99.0F) return "minor";
+  if (day.uptime >= 95.0F) return "degraded";
+  return "down";
+}
+
+std::string uptime_bars_svg(const std::vector<DaySummary>& days) {
+  // Day i spans x = i .. i + 1 of a viewBox one unit high, stretched to the box the stylesheet
+  // gives (preserveAspectRatio="none"). A run of days of one class is one horizontal stroke,
+  // one unit thick; the stylesheet's dash pattern (.8 on, .2 off) cuts it into days, and it
+  // starts afresh at every run since each run is its own subpath.
+  static constexpr std::array<const char*, 5> kClasses = {"up", "minor", "degraded", "down",
+                                                          "none"};
+  std::array<std::string, kClasses.size()> paths;
+  std::array<size_t, kClasses.size()> pen{};  // where the last run of each class ended
+  for (size_t i = 0; i < days.size();) {
+    const char* cls = day_class(days[i]);
+    size_t end = i + 1;
+    while (end < days.size() && std::string_view(day_class(days[end])) == cls) ++end;
+    const size_t k = static_cast<size_t>(
+        std::find(kClasses.begin(), kClasses.end(), std::string_view(cls)) - kClasses.begin());
+    std::string& d = paths[k];
+    // The first run moves absolutely to its start, the next ones relatively from the last's end.
+    d += d.empty() ? fmt::format("M{} .5h{}", i, end - i)
+                   : fmt::format("m{} 0h{}", i - pen[k], end - i);
+    pen[k] = end;
+    i = end;
+  }
   std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"bars\" viewBox=\"0 0 {0} {1}\" "
-      "preserveAspectRatio=\"none\" "
-      "role=\"img\" aria-label=\"Daily uptime over the last {2} days\">",
-      width, kHeight, days.size());
-  for (size_t i = 0; i < days.size(); ++i) {
-    const auto& d = days[i];
-    const int64_t day_ms = first_day_ms + static_cast<int64_t>(i) * 86'400'000;
-    const std::string date = rfc3339(from_unix_ms(day_ms)).substr(0, 10);
-    const std::string text =
-        d.count == 0
-            ? fmt::format("{}: no data", date)
-            : fmt::format("{}: {:.2f}% uptime{}", date, d.uptime,
-                          d.p95_ms >= 0 ? fmt::format(", p95 {:.0f} ms", d.p95_ms) : std::string());
-    // Kept short: a page of 1,000 monitors holds 90,000 of these.
-    out += fmt::format(
-        "<rect x=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}</title></rect>",
-        static_cast<int>(i) * (kBar + kGap), kBar, kHeight,
-        uptime_colour(d.count ? std::optional<double>(d.uptime) : std::nullopt), xml_escape(text));
+      "<svg class=\"bars\" viewBox=\"0 0 {} 1\" preserveAspectRatio=\"none\" "
+      "aria-hidden=\"true\">",
+      days.size());
+  for (size_t k = 0; k < kClasses.size(); ++k) {
+    if (!paths[k].empty())
+      out += fmt::format("<path class=\"{}\" d=\"{}\"/>", kClasses[k], paths[k]);
   }
   return out + "</svg>";
 }

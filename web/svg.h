@@ -11,8 +11,14 @@ namespace lookout {
 
 std::string xml_escape(const std::string& s);
 
-// 90 daily bars coloured by uptime, each with a <title> tooltip: date, uptime, p95.
-std::string uptime_bars_svg(const std::vector<DaySummary>& days, int64_t first_day_ms);
+// A day's colour class by its uptime: "up" (99.9 % and more), "minor" (99 %), "degraded"
+// (95 %), "down" (below 95 %), "none" (no runs). The stylesheet gives each class its colour.
+const char* day_class(const DaySummary& day);
+
+// The daily bars, oldest first, as one small SVG: one <path> per colour class holding all that
+// class's days as runs, no attributes repeated per day. Decorative (aria-hidden): the figures
+// are in the text beside it.
+std::string uptime_bars_svg(const std::vector<DaySummary>& days);
 
 // p50/p95/p99 lines in milliseconds and failures as bars, with axes and units.
 struct ChartPoint {

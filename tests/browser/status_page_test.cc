@@ -1,6 +1,8 @@
 // The status page in a real browser (Debian's headless Chromium) against the real daemon with
 // backfilled history: the DOM holds the groups, states and incidents; a private monitor is
-// absent; the page asks no other host for anything; screenshots are kept for a person to see.
+// absent; the page asks no other host for anything and needs no script; at phone width nothing
+// overflows, the states have their colours and a big group shows only its failing monitors;
+// screenshots are kept for a person to see.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -50,6 +52,14 @@ TEST(StatusPage, RealBrowserRealHistory) {
                    {}, dir.path());
   ASSERT_EQ(backfill.wait(120'000ms), 0) << backfill.err();
   const std::string token = "admin-token-for-the-browser-test";
+  // A group of 31 monitors, more than a group shows unfolded; w30 fails.
+  std::string fleet;
+  for (int i = 0; i < 31; ++i) {
+    fleet += fmt::format(
+        "[[monitor]]\nname = \"w{}\"\ntype = \"http\"\ngroup = \"Fleet\"\npublic = true\nurl = "
+        "\"http://127.0.0.1:{}/{}\"\n",
+        i, target.port(), i == 30 ? "fail" : "ok");
+  }
   Daemon d(dir,
            fmt::format("[defaults]\ninterval = \"500ms\"\ntimeout = \"400ms\"\nfail_after = 1\n"
                        "[[monitor]]\nname = \"m0\"\ntype = \"http\"\ngroup = \"Portal\"\npublic = "
@@ -57,13 +67,14 @@ TEST(StatusPage, RealBrowserRealHistory) {
                        "[[monitor]]\nname = \"m1\"\ntype = \"http\"\ngroup = \"Portal\"\npublic = "
                        "true\nurl = \"http://127.0.0.1:{0}/fail\"\n"
                        "[[monitor]]\nname = \"m2\"\ntype = \"http\"\ngroup = \"Internal\"\nurl = "
-                       "\"http://127.0.0.1:{0}/ok\"\n",
-                       target.port()),
+                       "\"http://127.0.0.1:{0}/ok\"\n{1}",
+                       target.port(), fleet),
            "admin_token = \"${env:ADMIN}\"", {{"ADMIN", token}});
   d.start();
   ASSERT_TRUE(wait_until(
       [&] {
-        return d.monitor("m1")["state"] == "down" && d.monitor("m0")["uptime_90d"].is_number();
+        return d.monitor("m1")["state"] == "down" && d.monitor("w30")["state"] == "down" &&
+               d.monitor("w0")["state"] == "up" && d.monitor("m0")["uptime_90d"].is_number();
       },
       30'000ms));
 
@@ -72,18 +83,28 @@ TEST(StatusPage, RealBrowserRealHistory) {
   EXPECT_NE(dom.find("data-group=\"Portal\""), std::string::npos) << dom.substr(0, 2000);
   EXPECT_NE(dom.find("data-monitor=\"m0\" data-state=\"up\""), std::string::npos);
   EXPECT_NE(dom.find("data-monitor=\"m1\" data-state=\"down\""), std::string::npos);
-  EXPECT_NE(dom.find("Major outage"), std::string::npos) << "one of two public monitors is down";
+  EXPECT_NE(dom.find("Partial outage"), std::string::npos) << "two of 33 public monitors are down";
   EXPECT_NE(dom.find("class=\"incident state-down\""), std::string::npos)
       << "the open incident of m1 is listed";
-  EXPECT_EQ(dom.find("m2"), std::string::npos)
+  EXPECT_EQ(dom.find("data-monitor=\"m2\""), std::string::npos)
       << "the private monitor is invisible without the token";
+  EXPECT_EQ(dom.find("/monitor/m2"), std::string::npos);
   EXPECT_EQ(dom.find("Internal"), std::string::npos);
-  // 90 daily bars with a tooltip each, and the backfilled p95.
-  size_t bars = 0;
-  for (size_t p = dom.find("<rect"); p != std::string::npos; p = dom.find("<rect", p + 1)) ++bars;
-  EXPECT_EQ(bars, 2u * 90u);
-  EXPECT_NE(dom.find("% uptime, p95 "), std::string::npos);
+  EXPECT_EQ(dom.find("<script"), std::string::npos) << "the page needs no script";
+  // Daily bars: one small SVG a monitor with history, one path per colour class; the backfilled
+  // week's figures as text, a line per week, and the legend of the colours.
+  EXPECT_NE(dom.find("<svg class=\"bars\" viewBox=\"0 0 90 1\""), std::string::npos);
+  EXPECT_EQ(dom.find("<rect"), std::string::npos);
+  EXPECT_NE(dom.find("<details class=\"weeks\"><summary>Uptime by week</summary>"),
+            std::string::npos);
+  EXPECT_TRUE(std::regex_search(
+      dom, std::regex(R"(<li>\d\d-\d\d: \d+\.\d\d%(, lowest day \d+\.\d\d%)?</li>)")));
+  EXPECT_NE(dom.find("class=\"bar-legend\""), std::string::npos);
   EXPECT_NE(dom.find("p95 "), std::string::npos);
+  // The big group is folded but for its failing monitor.
+  EXPECT_NE(dom.find("<p class=\"counts\">31 monitors: 30 operational, 1 down</p>"),
+            std::string::npos);
+  EXPECT_NE(dom.find("<summary>The other 30 monitors</summary>"), std::string::npos);
   // Nothing from elsewhere: every src and href stays on this host.
   const std::regex link(R"((src|href)=\"([^\"]*)\")");
   for (auto it = std::sregex_iterator(dom.begin(), dom.end(), link); it != std::sregex_iterator();
@@ -99,6 +120,67 @@ TEST(StatusPage, RealBrowserRealHistory) {
     ++charts;
   EXPECT_EQ(charts, 3u) << "24 hours, 7 days and 90 days";
   EXPECT_NE(monitor_dom.find(" ms</text>"), std::string::npos) << "the axis has units";
+
+  // Laid out by the browser at phone width: no horizontal overflow, the colours of the states
+  // from the stylesheet, and of the big group only the failing monitor is on screen. The page
+  // refuses frames, so a local page fetches it (web security off for this one profile) and lays
+  // it out in a frame 360 px wide, with its stylesheet from the daemon, then reads the layout.
+  dir.write("frame.html", fmt::format(R"(<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" style="width:360px;height:900px;border:0"></iframe><pre id="out"></pre>
+<script>
+const f = document.getElementById("f");
+f.addEventListener("load", () => {{
+  const d = f.contentDocument, w = d.defaultView, out = [];
+  out.push("overflow=" + (d.documentElement.scrollWidth - d.documentElement.clientWidth));
+  for (const c of ["up", "minor", "degraded", "down", "none"]) {{
+    const p = d.querySelector("svg.bars path." + c);
+    if (p) out.push("bar-" + c + "=" + w.getComputedStyle(p).stroke);
+  }}
+  for (const s of ["up", "down"]) {{
+    const e = d.querySelector(".monitor.state-" + s + " .state");
+    out.push("state-" + s + "=" + w.getComputedStyle(e).color);
+  }}
+  for (const m of ["w30", "w0", "m0"]) {{
+    const e = d.querySelector("[data-monitor='" + m + "']");
+    out.push("shown-" + m + "=" + (e && e.getClientRects().length > 0 ? "yes" : "no"));
+  }}
+  document.getElementById("out").textContent = "LAYOUT " + out.join(" ") + " END";
+}});
+fetch("{0}/").then(r => r.text()).then(html => {{
+  f.srcdoc = html.replace("<head>", "<head><base href=\"{0}/\"/>");
+}});
+</script></body></html>)",
+                                      base));
+  const std::string layout =
+      chromium({"--dump-dom", "--disable-web-security", "--disable-site-isolation-trials",
+                "--allow-file-access-from-files", "--virtual-time-budget=10000"},
+               "file://" + dir.file("frame.html"), dir);
+  const auto from = layout.find("<pre id=\"out\">LAYOUT "), to = layout.find(" END</pre>");
+  ASSERT_NE(from, std::string::npos) << layout.substr(0, 3000);
+  const std::string seen = layout.substr(from, to - from) + " ";
+  EXPECT_NE(seen.find("overflow=0 "), std::string::npos) << seen;
+  // The light scheme's colours, for the states and for every class of day on the page.
+  EXPECT_NE(seen.find("state-up=rgb(26, 127, 55) "), std::string::npos) << seen;
+  EXPECT_NE(seen.find("state-down=rgb(207, 34, 46) "), std::string::npos) << seen;
+  EXPECT_NE(seen.find("bar-none=rgb(140, 149, 159) "), std::string::npos)
+      << "the backfill covers a week of the 90 days: " << seen;
+  EXPECT_TRUE(seen.find("bar-up=") != std::string::npos ||
+              seen.find("bar-minor=") != std::string::npos)
+      << "the backfilled days are up 99.5 % of the time: " << seen;
+  const std::vector<std::pair<std::string, std::string>> colours = {
+      {"up", "rgb(26, 127, 55)"},
+      {"minor", "rgb(74, 194, 107)"},
+      {"degraded", "rgb(154, 103, 0)"},
+      {"down", "rgb(207, 34, 46)"}};
+  for (const auto& [cls, rgb] : colours) {
+    const auto at = seen.find("bar-" + cls + "=");
+    if (at != std::string::npos) {
+      EXPECT_EQ(seen.substr(at, seen.find(' ', seen.find(')', at)) - at), "bar-" + cls + "=" + rgb);
+    }
+  }
+  EXPECT_NE(seen.find("shown-w30=yes "), std::string::npos) << seen;
+  EXPECT_NE(seen.find("shown-w0=no "), std::string::npos) << seen;
+  EXPECT_NE(seen.find("shown-m0=yes "), std::string::npos) << seen;
 
   // Screenshots for a person to look at, at desktop and phone width.
   const std::string shots = std::string(LOOKOUT_BUILD_DIR) + "/screenshots";
@@ -132,7 +214,7 @@ TEST(StatusPage, RealBrowserRealHistory) {
                 .status,
             303);
   EXPECT_EQ(http_get(d.port(), "/", {{"Authorization", "Basic " + base64("anyone:wrong")}})
-                .body.find("m2"),
+                .body.find("data-monitor=\"m2\""),
             std::string::npos);
   dir.write("private.html",
             http_get(d.port(), "/monitor/m2", {{"Authorization", "Bearer " + token}}).body);

@@ -133,8 +133,8 @@ TEST(Perfdata, AtMostMaxItemsAndLabelsOfBoundedLength) {
   std::string text;
   for (int i = 0; i < 150; ++i) text += fmt::format("m{}={} ", i, i);
   EXPECT_EQ(parse_perfdata(text).size(), kPerfdataMaxItems);
-  EXPECT_TRUE(parse_perfdata(std::string(kPerfdataMaxLabel + 1, 'x') + "=1").empty());
-  EXPECT_EQ(parse_perfdata(std::string(kPerfdataMaxLabel, 'x') + "=1").size(), 1u);
+  EXPECT_TRUE(parse_perfdata(std::string(kPerfdataMaxLabel + 1, 'x').append("=1")).empty());
+  EXPECT_EQ(parse_perfdata(std::string(kPerfdataMaxLabel, 'x').append("=1")).size(), 1u);
 }
 
 TEST(PluginOutput, MultiLineFormGathersPerfdataFromLaterLines) {
@@ -167,10 +167,10 @@ TEST(PluginOutput, StatusLineIsTrimmedCleanedAndCapped) {
   EXPECT_EQ(split_plugin_output("bad \xff byte").status_line, "bad \xEF\xBF\xBD byte");
   EXPECT_EQ(split_plugin_output("").status_line, "");
   EXPECT_EQ(split_plugin_output("|a=1").status_line, "");
-  const std::string long_line = std::string(kPluginLineMax - 1, 'x') + "é and more";
+  const std::string long_line = std::string(kPluginLineMax - 1, 'x').append("é and more");
   const std::string line = split_plugin_output(long_line).status_line;
   // Cut before the two bytes of "é", never inside them.
-  EXPECT_EQ(line, std::string(kPluginLineMax - 1, 'x') + "…");
+  EXPECT_EQ(line, std::string(kPluginLineMax - 1, 'x').append("…"));
 }
 
 struct VerdictCase {

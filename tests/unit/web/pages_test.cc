@@ -1,5 +1,6 @@
 #include "web/pages.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "tests/unit/web/snapshot_fixture.h"
@@ -106,7 +107,11 @@ TEST(Pages, StatusPageShowsGroupsStatesAndFigures) {
       "<span class=\"state\">Degraded</span>",
       "<span class=\"p95\">p95 232 ms (24 h)</span>",
       "<span class=\"uptime\">99.95% uptime (90 days)</span>",
-      "<title>2026-11-01: 99.50% uptime, p95 120 ms</title>",
+      // The day's bar, the legend of the colours, and the day's figures as text.
+      "<path class=\"minor\" d=\"M0 .5h1\"/>",
+      "<p class=\"bar-legend\">Daily uptime, last 90 days: <span class=\"key key-up\">",
+      ("<details class=\"weeks\"><summary>Uptime by week</summary><ol><li>11-01: "
+       "99.50%</li></ol></details>"),
       // mx has no history yet.
       "<span class=\"p95\">p95: no data</span><span class=\"uptime\">uptime: no data</span>",
       "data-incident=\"7\"",
@@ -114,6 +119,140 @@ TEST(Pages, StatusPageShowsGroupsStatesAndFigures) {
        "page refreshes every 60 seconds.</p>"),
   };
   expect_in(page, shown);
+  // Small groups are shown whole.
+  expect_not_in(page, {"<details class=\"more\">", "class=\"counts\""});
+}
+
+TEST(Pages, NoLegendWithoutHistory) {
+  StatusPage p = portal_status_page();
+  p.summaries.clear();
+  expect_not_in(p.render(false), {"bar-legend", "<svg", "<details"});
+}
+
+// 90 days of a monitor that had a bad day every `every` days, the worst on day 85.
+HistorySummary ninety_days(int every) {
+  HistorySummary h;
+  h.first_day_ms = to_unix_ms(kWebDay);
+  h.uptime_90d = 99.5;
+  h.p95_ms_24h = 80;
+  for (int i = 0; i < 90; ++i) {
+    const float uptime = i == 85 ? 42.5F : i % every == 0 ? 98.25F : 100.0F;
+    h.days.push_back(DaySummary{1440, uptime, 60.0F + static_cast<float>(i % 17)});
+  }
+  h.days[3].count = 0;  // a day without runs
+  return h;
+}
+
+TEST(Pages, WeeklyFiguresEndTodayAndNameTheLowestDay) {
+  StatusPage p;
+  p.snapshot = snapshot_of("Acme", {monitor_view("api", "", State::kUp)});
+  p.summaries["api"] = ninety_days(10);
+  const std::string page = p.render(false);
+  size_t weeks = 0;
+  for (size_t at = page.find("<li>"); at != std::string::npos; at = page.find("<li>", at + 1))
+    ++weeks;
+  EXPECT_EQ(weeks, 13u) << "6 days, then 12 weeks up to the last day";
+  const std::vector<std::string> shown = {
+      // Days 0..5 (day 3 without runs): days 0 at 98.25%, four at 100%.
+      "<li>11-01: 99.65%, lowest day 98.25%</li>",
+      // Days 6..12, day 10 at 98.25%.
+      "<li>11-07: 99.75%, lowest day 98.25%</li>",
+      // Days 13..19, all up.
+      "<li>11-14: 100.00%</li>",
+      // The last week, days 83..89: 42.5% on day 85 (01-25).
+      "<li>01-23: 91.79%, lowest day 42.50%</li>",
+      "<path class=\"down\" d=\"M85 .5h1\"/>",
+      "<path class=\"none\" d=\"M3 .5h1\"/>",
+  };
+  expect_in(page, shown);
+}
+
+TEST(Pages, BigGroupsFoldAwayAllButTheirFailingMonitors) {
+  std::vector<MonitorView> views;
+  views.reserve(70);
+  for (int i = 0; i < 40; ++i) {
+    const State s = i == 7 || i == 31 ? State::kDown : i == 12 ? State::kDegraded : State::kUp;
+    views.push_back(monitor_view(fmt::format("web-{}", i), "Web", s));
+  }
+  for (int i = 0; i < 30; ++i)
+    views.push_back(monitor_view(fmt::format("db-{}", i), "Data", State::kUp));
+  StatusPage p;
+  p.snapshot = snapshot_of("Acme", std::move(views));
+  const std::string page = p.render(false);
+  const size_t web = page.find("data-group=\"Web\""), data = page.find("data-group=\"Data\"");
+  ASSERT_NE(web, std::string::npos);
+  ASSERT_NE(data, std::string::npos);
+  const std::string big = page.substr(web, data - web), small = page.substr(data);
+  expect_in(big, {"<p class=\"counts\">40 monitors: 37 operational, 1 degraded, 2 down</p>",
+                  "<details class=\"more\"><summary>The other 37 monitors</summary>"});
+  const size_t folded = big.find("<details");
+  // The failing monitors are listed above the fold, the others inside it, each once.
+  for (const char* name : {"web-7", "web-12", "web-31"}) {
+    const size_t at = big.find(fmt::format("data-monitor=\"{}\"", name));
+    EXPECT_LT(at, folded) << name;
+  }
+  for (const char* name : {"web-0", "web-8", "web-39"}) {
+    const std::string attr = fmt::format("data-monitor=\"{}\"", name);
+    EXPECT_GT(big.find(attr), folded) << name;
+    EXPECT_EQ(big.find(attr), big.rfind(attr)) << name;
+  }
+  // Thirty monitors are not too many to show.
+  expect_not_in(small, {"<details class=\"more\">", "class=\"counts\""});
+  EXPECT_NE(small.find("data-monitor=\"db-29\""), std::string::npos);
+}
+
+TEST(Pages, AMonitorAnOpenPostNamesSaysItsImpactAndStaysAboveTheFold) {
+  std::vector<MonitorView> views;
+  views.reserve(31);
+  for (int i = 0; i < 31; ++i) views.push_back(monitor_view(fmt::format("m{}", i), "", State::kUp));
+  const Snapshot snapshot = snapshot_of("Acme", std::move(views));
+  PostRecord post;
+  post.id = 4;
+  post.title = "Slow payments";
+  post.impact = PostImpact::kMinor;
+  post.monitors = {"m20"};
+  post.created_at = kWebDay;
+  post.updates = {{PostStatus::kIdentified, "", kWebDay}};
+  const SummaryMap summaries;
+  const std::vector<IncidentRecord> resolved;
+  const std::string page =
+      render_status_page({snapshot, summaries, resolved, false, kWebDay, {&post}, {}});
+  const size_t row = page.find("data-monitor=\"m20\"");
+  ASSERT_NE(row, std::string::npos);
+  const size_t note =
+      page.find("<span class=\"post-note impact-minor\"><a href=\"/posts/4\">Minor impact</a>");
+  EXPECT_GT(note, row);
+  EXPECT_LT(note, page.find("</li>", row)) << "in the monitor's own row";
+  EXPECT_LT(row, page.find("<details class=\"more\">")) << "a named monitor is not folded away";
+  EXPECT_EQ(page.find("post-note", note + 1), std::string::npos) << "only the named monitor";
+}
+
+TEST(Pages, BigGroupWithoutFailuresFoldsAll) {
+  std::vector<MonitorView> views;
+  views.reserve(31);
+  for (int i = 0; i < 31; ++i) views.push_back(monitor_view(fmt::format("m{}", i), "", State::kUp));
+  views.back().state = State::kMaintenance;
+  StatusPage p;
+  p.snapshot = snapshot_of("Acme", std::move(views));
+  expect_in(p.render(false),
+            {"<p class=\"counts\">31 monitors: 30 operational, 1 in maintenance</p><details "
+             "class=\"more\"><summary>All 31 monitors</summary>"});
+}
+
+TEST(Pages, ThousandMonitorsWithNinetyDaysStayUnderOneAndAHalfMegabytes) {
+  std::vector<MonitorView> views;
+  views.reserve(1000);
+  StatusPage p;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string name = fmt::format("monitor-{}", i);
+    views.push_back(monitor_view(name, fmt::format("group-{}", i / 100),
+                                 i % 97 == 0 ? State::kDown : State::kUp));
+    p.summaries[name] = ninety_days(3 + i % 11);
+  }
+  p.snapshot = snapshot_of("Acme", std::move(views));
+  const std::string page = p.render(false);
+  EXPECT_LT(page.size(), 1'500'000u);
+  EXPECT_NE(page.find("data-monitor=\"monitor-999\""), std::string::npos);
 }
 
 TEST(Pages, PrivateMonitorsAndTheirIncidentsOnlyForTheAdmin) {

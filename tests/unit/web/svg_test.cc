@@ -41,24 +41,43 @@ TEST(Svg, UptimeColourThresholds) {
   }
 }
 
-TEST(Svg, UptimeBarsOnePerDayWithItsTooltip) {
-  const std::vector<DaySummary> days = {DaySummary{0, 0, -1}, DaySummary{1440, 99.95f, 120.4f},
-                                        DaySummary{720, 90.0f, -1}};
-  const std::string svg = uptime_bars_svg(days, to_unix_ms(kWebDay));
-  EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
+TEST(Svg, DayClassesByUptime) {
+  const std::vector<std::pair<DaySummary, std::string>> cases = {
+      {DaySummary{0, 0, -1}, "none"},          {DaySummary{0, 100, -1}, "none"},
+      {DaySummary{10, 100, -1}, "up"},         {DaySummary{10, 99.9F, -1}, "up"},
+      {DaySummary{10, 99.89F, -1}, "minor"},   {DaySummary{10, 99.0F, -1}, "minor"},
+      {DaySummary{10, 98.9F, -1}, "degraded"}, {DaySummary{10, 95.0F, -1}, "degraded"},
+      {DaySummary{10, 94.9F, -1}, "down"},     {DaySummary{10, 0, -1}, "down"},
+  };
+  for (const auto& [day, cls] : cases) {
+    EXPECT_EQ(day_class(day), cls) << day.count << " runs, " << day.uptime << "%";
+  }
+}
+
+TEST(Svg, UptimeBarsOnePathPerClassOfRuns) {
+  const DaySummary none{0, 0, -1}, up{1440, 99.95F, 120.4F}, down{720, 90.0F, -1},
+      minor{1440, 99.5F, -1};
+  // none, up, up, down, up, none, none, minor, up
+  const std::vector<DaySummary> days = {none, up, up, down, up, none, none, minor, up};
+  const std::string svg = uptime_bars_svg(days);
+  EXPECT_EQ(svg.rfind("<svg class=\"bars\" viewBox=\"0 0 9 1\" preserveAspectRatio=\"none\"", 0),
+            0u);
   EXPECT_TRUE(svg.ends_with("</svg>"));
-  EXPECT_NE(svg.find("viewBox=\"0 0 12 24\""), std::string::npos);
-  EXPECT_NE(svg.find("aria-label=\"Daily uptime over the last 3 days\""), std::string::npos);
-  EXPECT_EQ(occurrences(svg, "<rect "), 3u);
-  EXPECT_NE(svg.find("<rect x=\"0\" width=\"3\" height=\"24\" fill=\"#8c959f\"><title>2026-11-01: "
-                     "no data</title></rect>"),
-            std::string::npos);
-  EXPECT_NE(svg.find("<rect x=\"4\" width=\"3\" height=\"24\" fill=\"#1a7f37\"><title>2026-11-02: "
-                     "99.95% uptime, p95 120 ms</title></rect>"),
-            std::string::npos);
-  EXPECT_NE(svg.find("<rect x=\"8\" width=\"3\" height=\"24\" fill=\"#cf222e\"><title>2026-11-03: "
-                     "90.00% uptime</title></rect>"),
-            std::string::npos);
+  EXPECT_EQ(occurrences(svg, "<path "), 4u) << "one per class present, none for degraded";
+  // Runs: the first moves to its day, the next ones from the end of the one before.
+  EXPECT_NE(svg.find("<path class=\"up\" d=\"M1 .5h2m1 0h1m3 0h1\"/>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("<path class=\"down\" d=\"M3 .5h1\"/>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("<path class=\"minor\" d=\"M7 .5h1\"/>"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("<path class=\"none\" d=\"M0 .5h1m4 0h2\"/>"), std::string::npos) << svg;
+  EXPECT_EQ(svg.find("degraded"), std::string::npos);
+  EXPECT_EQ(svg.find("fill="), std::string::npos) << "colours come from the stylesheet";
+}
+
+TEST(Svg, NinetyDaysOfOneClassAreOneRun) {
+  const std::vector<DaySummary> days(90, DaySummary{1440, 100, 50});
+  EXPECT_EQ(uptime_bars_svg(days),
+            "<svg class=\"bars\" viewBox=\"0 0 90 1\" preserveAspectRatio=\"none\" "
+            "aria-hidden=\"true\"><path class=\"up\" d=\"M0 .5h90\"/></svg>");
 }
 
 TEST(Svg, LatencyChartAxesLinesAndFailures) {
