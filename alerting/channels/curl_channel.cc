@@ -134,6 +134,13 @@ void CurlChannel::post(const HttpPost& request, Judge judge, Done done) {
 }
 
 void CurlChannel::post_each(std::vector<HttpPost> requests, Judge judge, Done done) {
+  if (requests.empty()) {
+    // Nothing for the provider (Alertmanager has no acknowledgement): done, on the next turn.
+    curl_.defer([done = std::move(done)] {
+      done({DeliveryOutcome::Kind::kDelivered, "nothing to send"});
+    });
+    return;
+  }
   post_from(std::make_shared<const std::vector<HttpPost>>(std::move(requests)), 0, std::move(judge),
             std::move(done));
 }

@@ -71,9 +71,9 @@ class CurlChannel : public Channel {
   // whose success is more than a 2xx (Telegram's "ok": true).
   void post(const HttpPost& request, Done done);
   void post(const HttpPost& request, Judge judge, Done done);
-  // Sends `requests` (at least one) one after the other, each once the one before was
-  // delivered: the outcome is the first that was not (naming which of them) or, when all were,
-  // the last.
+  // Sends `requests` one after the other, each once the one before was delivered: the outcome
+  // is the first that was not (naming which of them) or, when all were, the last; with none,
+  // delivered ("nothing to send") on a later turn.
   void post_each(std::vector<HttpPost> requests, Judge judge, Done done);
 
   const Clock& clock() const { return clock_; }

@@ -551,12 +551,16 @@ TEST(Channels, AnIncidentOpensIsAcknowledgedAndResolvesOnEveryType) {
     EXPECT_EQ(og[2].path, "/v2/alerts/" + key + "/close");
     EXPECT_EQ(og[2].param("identifierType"), "alias");
   }
-  {  // Alertmanager: firing posts without endsAt, then one resolving post with the same labels.
+  {  // Alertmanager: firing posts without endsAt, then one resolving post with the same labels;
+     // each post carries one alert, and the acknowledgement sent nothing (Alertmanager has none).
     const auto am = ps.accepted(P::kAlertmanager);
+    for (const auto& r : am) EXPECT_EQ(r.json().size(), 1u) << "one alert a post: " << r.body;
     const auto firing = am[0].json()[0];
     for (size_t i = 0; i + 1 < am.size(); ++i) {
       EXPECT_FALSE(ends(am[i].json()[0])) << am[i].body;
       EXPECT_EQ(am[i].json()[0]["labels"], firing["labels"]);
+      EXPECT_EQ(am[i].json()[0]["annotations"], firing["annotations"])
+          << "nothing about the acknowledgement reached Alertmanager: " << am[i].body;
     }
     const auto last = am.back().json()[0];
     ASSERT_TRUE(ends(last)) << am.back().body;

@@ -138,6 +138,25 @@ TEST(Incidents, AcknowledgementStopsEscalationAndReminders) {
   EXPECT_EQ(h.engine.acknowledge(99, "link", h.now, late), AlertEngine::AckResult::kUnknown);
 }
 
+TEST(Incidents, AnAcknowledgementMakesNoNotificationForAlertmanager) {
+  Harness h;
+  ChannelConfig am;
+  am.name = "am";
+  am.type = "alertmanager";
+  h.cfg->channels.push_back(am);
+  h.cfg->routes[0].notify = {"mail", "am"};
+  const auto opened = h.run(State::kDown, true);
+  EXPECT_EQ(channels(opened),
+            (std::vector<std::string>{"incident.opened:mail", "incident.opened:am"}));
+  AlertChanges acked;
+  ASSERT_EQ(h.engine.acknowledge(opened.incidents[0].id, "api", h.now, acked),
+            AlertEngine::AckResult::kDone);
+  EXPECT_EQ(channels(acked), (std::vector<std::string>{"incident.acknowledged:mail"}))
+      << "Alertmanager has no acknowledgement";
+  EXPECT_EQ(channels(h.run(State::kUp, true)),
+            (std::vector<std::string>{"incident.resolved:mail", "incident.resolved:am"}));
+}
+
 TEST(Incidents, FlappingSendsOneNotificationThenQuietUntilStable) {
   Harness h;
   size_t sent = 0;
