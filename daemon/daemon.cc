@@ -536,7 +536,7 @@ int Daemon::run() {
   alerts_->configure(config_);
   alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
   evaluator_ = std::make_unique<Evaluator>(*alerts_);
-  dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_);
+  dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_, alerts_->ack_key());
   dispatcher_->configure(*config_, store_->load_open_deliveries());
   dispatcher_->add_loaded(store_->load_pending_outbox());
   // The outside check hears from lookout only while its loop turns (this runs on it), storage

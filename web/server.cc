@@ -517,14 +517,22 @@ void WebServer::ack_routes() {
                      claim->incident_id));
   });
   // Pushover calls an emergency message's callback (the signed ack link's token, so only a
-  // message lookout sent can use it) when someone acknowledges it on their phone.
-  svr.Post(R"(/hooks/pushover/([0-9A-Za-z._-]{1,80}))",
-           [this, verify](const httplib::Request& req, httplib::Response& res) {
+  // message lookout sent can use it) when someone acknowledges it on their phone. Like PagerDuty's
+  // webhook below, it has the ack link's effect and is recorded as one (acknowledged_by "link").
+  // A grouped emergency's token names every incident it rang for.
+  svr.Post(R"(/hooks/pushover/([0-9A-Za-z._-]{1,300}))",
+           [this](const httplib::Request& req, httplib::Response& res) {
              if (!within_rate(req.remote_addr, res)) return;
-             const auto claim = verify(req.matches[1], *snapshots_.get());
-             if (!claim) return json_error(res, 404, "not found");
-             if (pushover_callback_acknowledged(req.body) && !ack_(claim->incident_id, "pushover"))
-               return json_error(res, 503, "the daemon did not answer in time; try again");
+             const auto snap = snapshots_.get();
+             const auto incidents = verify_group_ack_token(snap->ack_key, req.matches[1].str(),
+                                                           to_unix_ms(clock_.wall()) / 1000);
+             if (!incidents) return json_error(res, 404, "not found");
+             if (pushover_callback_acknowledged(req.body)) {
+               for (const int64_t id : *incidents) {
+                 if (!ack_(id, "link"))
+                   return json_error(res, 503, "the daemon did not answer in time; try again");
+               }
+             }
              res.set_content("{}", "application/json");
            });
 
@@ -538,7 +546,7 @@ void WebServer::ack_routes() {
       return json_error(res, 401, "the X-PagerDuty-Signature does not match a webhook_secret");
     }
     if (const auto id = pagerduty_acknowledged_incident(req.body)) {
-      if (!ack_(*id, "pagerduty"))
+      if (!ack_(*id, "link"))
         return json_error(res, 503, "the daemon did not answer in time; try again");
     }
     res.set_content("{}", "application/json");
