@@ -15,6 +15,7 @@
 #include "web/gated_server.h"
 #include "web/history_params.h"
 #include "web/hooks.h"
+#include "web/loggable_path.h"
 #include "web/metrics.h"
 #include "web/pages.h"
 #include "web/post_pages.h"
@@ -214,18 +215,18 @@ void WebServer::routes() {
                                           : "bad request";
     json_error(res, res.status, msg);
   });
-  svr.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
-        std::string what = "unknown";
-        try {
-          if (ep) std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::error("internal error answering {} {}: {}", req.method, req.path, what);
-        json_error(res, 500, "internal error");
-      });
+  svr.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
+                               const std::exception_ptr& ep) {
+    std::string what = "unknown";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("internal error answering {} {}: {}", req.method, loggable_path(req.path), what);
+    json_error(res, 500, "internal error");
+  });
 }
 
 namespace {
