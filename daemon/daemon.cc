@@ -531,6 +531,7 @@ int Daemon::run() {
   store_->set_max_backlog(config_->storage.max_backlog);
   const auto stored = store_->load_states();
   baselines_ = store_->load_baselines();
+  heartbeat_memory_ = store_->load_heartbeats();
   alerts_ =
       std::make_unique<AlertEngine>(store_->kept_secret("ack_key"), [] { return random_hex(16); });
   alerts_->configure(config_);

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "alerting/ack_token.h"
+#include "alerting/channels/utf8_text.h"
 #include "web/gated_server.h"
 #include "web/history_params.h"
 #include "web/hooks.h"
@@ -156,20 +157,21 @@ void WebServer::routes() {
           "application/json");
   });
   // A private monitor answers exactly like a name that does not exist.
-  svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200}))", [this](const httplib::Request& req,
-                                                            httplib::Response& res) {
-    const auto snap = snapshots_.get();
-    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
-    const MonitorView* m = snap->find(req.matches[1].str(), admin);
-    if (m == nullptr) return json_error(res, 404, "not found");
-    nlohmann::json j = monitor_status_json(*m, *storage_.summaries().get());
-    if (admin && m->ping_token)
-      j["ping_url"] = cfg_.public_url + "/ping/" + m->ping_token->reveal();
-    if (admin && m->last_message) {
-      j["last_message"] = {{"at", rfc3339(m->last_message->at)}, {"text", m->last_message->text}};
-    }
-    res.set_content(j.dump(), "application/json");
-  });
+  svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200}))",
+          [this](const httplib::Request& req, httplib::Response& res) {
+            const auto snap = snapshots_.get();
+            const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+            const MonitorView* m = snap->find(req.matches[1].str(), admin);
+            if (m == nullptr) return json_error(res, 404, "not found");
+            nlohmann::json j = monitor_status_json(*m, *storage_.summaries().get());
+            if (admin && m->ping_token) {
+              j["ping_url"] = cfg_.public_url + "/ping/" + m->ping_token->reveal();
+              // The last ping's body, a string (made valid UTF-8 as it arrived).
+              j["last_message"] =
+                  m->last_message ? nlohmann::json(m->last_message->text) : nlohmann::json(nullptr);
+            }
+            res.set_content(j.dump(), "application/json");
+          });
   svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/history)", [this](const httplib::Request& req,
                                                                     httplib::Response& res) {
     const auto snap = snapshots_.get();
@@ -276,8 +278,10 @@ void WebServer::ping_routes() {
       return json_error(res, 429, fmt::format("too many pings; retry in {} s", wait));
     }
     ping->at = clock_.wall();
-    ping->rid = req.get_param_value("rid").substr(0, 64);
-    ping->body = req.body.substr(0, kMaxPingBody);
+    // A job may send any bytes: what is kept (and shown as JSON) is valid UTF-8, each byte
+    // that is not replaced by U+FFFD.
+    ping->rid = valid_utf8(req.get_param_value("rid").substr(0, 64));
+    ping->body = valid_utf8(std::string_view(req.body).substr(0, kMaxPingBody));
     if (!ping_(monitor, std::move(*ping)))
       return json_error(res, 503, "lookout is behind on pings; try again");
     res.set_content("OK", "text/plain");
