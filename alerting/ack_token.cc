@@ -1,6 +1,7 @@
 #include "alerting/ack_token.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -44,6 +45,19 @@ bool parse_int(std::string_view s, int64_t& out) {
   return ec == std::errc() && p == s.data() + s.size() && out >= 0;
 }
 
+// The signed part's end and the signature's check, shared by both forms: the position of the
+// second dot, or npos when the token is malformed or the signature wrong.
+size_t signed_part(std::string_view key, std::string_view token) {
+  const size_t a = token.find('.');
+  const size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);
+  if (b == std::string_view::npos) return b;
+  const std::string want = signature(key, token.substr(0, b));
+  const std::string_view got = token.substr(b + 1);
+  if (got.size() != want.size() || CRYPTO_memcmp(got.data(), want.data(), want.size()) != 0)
+    return std::string_view::npos;
+  return b;
+}
+
 }  // namespace
 
 std::string make_ack_token(std::string_view key, int64_t incident_id, int64_t expires_unix_s) {
@@ -54,20 +68,45 @@ std::string make_ack_token(std::string_view key, int64_t incident_id, int64_t ex
 std::optional<AckClaim> verify_ack_token(std::string_view key, std::string_view token,
                                          int64_t now_unix_s) {
   if (token.size() > 80) return std::nullopt;
-  const size_t a = token.find('.');
-  const size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);
+  const size_t b = signed_part(key, token);
   if (b == std::string_view::npos) return std::nullopt;
+  const size_t a = token.find('.');
   AckClaim claim{};
   if (!parse_int(token.substr(0, a), claim.incident_id) ||
       !parse_int(token.substr(a + 1, b - a - 1), claim.expires_unix_s)) {
     return std::nullopt;
   }
-  const std::string want = signature(key, token.substr(0, b));
-  const std::string_view got = token.substr(b + 1);
-  if (got.size() != want.size() || CRYPTO_memcmp(got.data(), want.data(), want.size()) != 0)
-    return std::nullopt;
   if (now_unix_s >= claim.expires_unix_s) return std::nullopt;
   return claim;
+}
+
+std::string make_group_ack_token(std::string_view key, const std::vector<int64_t>& incident_ids,
+                                 int64_t expires_unix_s) {
+  const std::string message = fmt::format("{}.{}", fmt::join(incident_ids, "-"), expires_unix_s);
+  return message + "." + signature(key, message);
+}
+
+std::optional<std::vector<int64_t>> verify_group_ack_token(std::string_view key,
+                                                           std::string_view token,
+                                                           int64_t now_unix_s) {
+  if (token.size() > 20 * kMaxAckTokenIncidents + 80) return std::nullopt;
+  const size_t b = signed_part(key, token);
+  if (b == std::string_view::npos) return std::nullopt;
+  const size_t a = token.find('.');
+  int64_t expires = 0;
+  if (!parse_int(token.substr(a + 1, b - a - 1), expires) || now_unix_s >= expires)
+    return std::nullopt;
+  std::vector<int64_t> ids;
+  std::string_view rest = token.substr(0, a);
+  while (ids.size() < kMaxAckTokenIncidents) {
+    const size_t dash = rest.find('-');
+    int64_t id = 0;
+    if (!parse_int(rest.substr(0, dash), id)) return std::nullopt;
+    ids.push_back(id);
+    if (dash == std::string_view::npos) return ids;
+    rest.remove_prefix(dash + 1);
+  }
+  return std::nullopt;
 }
 
 }  // namespace lookout

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lookout {
 
@@ -21,5 +22,16 @@ struct AckClaim {
 // The claim when the signature is right and it has not expired at `now_unix_s`.
 std::optional<AckClaim> verify_ack_token(std::string_view key, std::string_view token,
                                          int64_t now_unix_s);
+
+// A token for several incidents at once, for the callback of a grouped Pushover emergency:
+// "ID-ID-ID.EXPIRY.SIG", signed like the one-incident token (for one id it is that token).
+// At most kMaxAckTokenIncidents ids; only the Pushover callback takes it.
+inline constexpr size_t kMaxAckTokenIncidents = 10;
+std::string make_group_ack_token(std::string_view key, const std::vector<int64_t>& incident_ids,
+                                 int64_t expires_unix_s);
+// The incidents of a token of either form, when its signature is right and it has not expired.
+std::optional<std::vector<int64_t>> verify_group_ack_token(std::string_view key,
+                                                           std::string_view token,
+                                                           int64_t now_unix_s);
 
 }  // namespace lookout

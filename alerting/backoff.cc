@@ -16,6 +16,12 @@ Duration retry_delay(int attempts, double jitter01, std::optional<Duration> retr
   return std::max(backoff, std::min(*retry_after, kMaxRetryAfter));
 }
 
+std::optional<Duration> longer_wait(std::optional<Duration> a, std::optional<Duration> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::max(*a, *b);
+}
+
 const char* to_string(DeliveryStatus s) {
   switch (s) {
     case DeliveryStatus::kSent:

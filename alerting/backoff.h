@@ -18,6 +18,10 @@ Duration retry_backoff(int attempts, double jitter01);
 inline constexpr Duration kMaxRetryAfter{3'600'000};
 Duration retry_delay(int attempts, double jitter01, std::optional<Duration> retry_after);
 
+// Of two waits a provider asked for (its Retry-After header and the hint in its body, such as
+// Telegram's parameters.retry_after), the longer: a retry comes no sooner than either says.
+std::optional<Duration> longer_wait(std::optional<Duration> a, std::optional<Duration> b);
+
 // An outbox row's status after an attempt, as stored.
 enum class DeliveryStatus { kSent, kFailed, kGaveUp, kPending };
 const char* to_string(DeliveryStatus s);  // sent | failed | gave_up | pending

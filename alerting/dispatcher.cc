@@ -16,8 +16,14 @@ constexpr size_t kMaxInFlightPerChannel = 8;
 constexpr size_t kMaxBatch = 1000;
 }  // namespace
 
-Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store)
-    : loop_(loop), curl_(curl), clock_(clock), store_(store), timer_(loop) {}
+Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store,
+                       std::string ack_key)
+    : loop_(loop),
+      curl_(curl),
+      clock_(clock),
+      store_(store),
+      ack_key_(std::move(ack_key)),
+      timer_(loop) {}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -28,6 +34,7 @@ void Dispatcher::configure(const Config& config, const std::vector<OutboxRow>& d
   give_up_.clear();
   for (const auto& c : config.channels) {
     auto channel = make_channel(c, curl_, clock_, config.server.public_url, config.redactor);
+    channel->sign_acks_with(ack_key_);
     if (const auto old = channels_.find(c.name); old != channels_.end()) {
       if (old->second->config().type == c.type) channel->resume(old->second->resumable());
     } else {

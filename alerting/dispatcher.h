@@ -33,7 +33,9 @@ struct DispatchStats {
 
 class Dispatcher {
  public:
-  Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store);
+  // `ack_key` signs the ack links a channel makes itself (alerting/ack_token.h).
+  Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store,
+             std::string ack_key = "");
   ~Dispatcher();
 
   // `delivered`: at start, the notifications delivered for incidents still open (see
@@ -67,6 +69,7 @@ class Dispatcher {
   CurlBridge& curl_;
   const Clock& clock_;
   Storage& store_;
+  std::string ack_key_;
   Timer timer_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;
   std::vector<std::unique_ptr<Channel>> retired_;  // replaced by a reload while sending

@@ -103,7 +103,7 @@ void AlertEngine::emit(IncidentRecord& inc, const std::string& event,
   const std::string payload = incident_payload(inc, inc.open() ? ack_url(inc.id, now) : "");
   for (const auto& target : targets) {
     const ChannelConfig* c = config_ ? config_->channel(target.channel) : nullptr;
-    if (c == nullptr) continue;
+    if (c == nullptr || !channel_takes(*c, event)) continue;
     for (const auto& to : row_recipients(*c)) {
       ev.notifications.push_back(OutboxRow{"evt_" + ids_(), inc.id, event, target.channel,
                                            target.route, to, now, payload});

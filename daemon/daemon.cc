@@ -536,12 +536,13 @@ int Daemon::run() {
   store_->set_max_backlog(config_->storage.max_backlog);
   const auto stored = store_->load_states();
   baselines_ = store_->load_baselines();
+  heartbeat_memory_ = store_->load_heartbeats();
   alerts_ =
       std::make_unique<AlertEngine>(store_->kept_secret("ack_key"), [] { return random_hex(16); });
   alerts_->configure(config_);
   alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
   evaluator_ = std::make_unique<Evaluator>(*alerts_);
-  dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_);
+  dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_, alerts_->ack_key());
   dispatcher_->configure(*config_, store_->load_open_deliveries());
   dispatcher_->add_loaded(store_->load_pending_outbox());
   // The outside check hears from lookout only while its loop turns (this runs on it), storage

@@ -67,6 +67,8 @@ class Daemon {
   void add_heartbeat(Monitor& m, const StateRow* stored);
   void arm_ping_deadline(MonitorId id);
   void drain_pings();
+  // Keeps what a heartbeat's tracker knows, in storage and for a reload, when it changed.
+  void keep_heartbeat(const Monitor& m);
   void publish_ping_tokens();
   Secret ping_token(const Monitor& m) const;
   void log_run(const Monitor& m, const Evaluation& e) const;
@@ -129,7 +131,8 @@ class Daemon {
   std::mutex ack_mu_;
   std::deque<AckRequest> ack_queue_;
   std::deque<AcceptRequest> accept_queue_;
-  std::map<std::string, Baseline> baselines_;  // dns baselines by monitor, as stored
+  std::map<std::string, Baseline> baselines_;                // dns baselines by monitor, as stored
+  std::map<std::string, HeartbeatMemory> heartbeat_memory_;  // by monitor, as last kept
   // Posts on the status page: the loop owns them; web threads ask through post_requests_ and
   // read the copy in the snapshot. Maintenance windows likewise, kept by the alert engine.
   LoopRequests<PostCommand, PostChange> post_requests_;

@@ -11,9 +11,12 @@ void Daemon::add_heartbeat(Monitor& m, const StateRow* stored) {
   const auto& spec = m.cfg.spec_as<HeartbeatSpec>();
   m.pings = std::make_unique<HeartbeatTracker>(spec);
   m.ping_deadline = std::make_unique<Timer>(loop_);
-  // The last ping survives a restart as the monitor's last run: a job that was due while
-  // lookout was down is judged late as soon as the timer below fires (at once).
-  if (stored != nullptr && stored->last_check_ms) {
+  // What the tracker knew survives a restart (and a reload): a job that was due while lookout
+  // was down, or started and is past max_runtime, is judged late as soon as the timer below
+  // fires (at once). A database from before that was kept has the monitor's last run.
+  if (const auto kept = heartbeat_memory_.find(m.cfg.name); kept != heartbeat_memory_.end()) {
+    m.pings->restore(kept->second);
+  } else if (stored != nullptr && stored->last_check_ms) {
     m.pings->restore(from_unix_ms(*stored->last_check_ms), stored->state == "up");
   }
   heartbeats_[m.cfg.name] = m.id;
@@ -53,9 +56,18 @@ void Daemon::arm_ping_deadline(MonitorId id) {
       ProbeResult r = late.pings->overdue(now);
       r.started_mono = clock_.mono();
       judge(late, std::move(r));
+      keep_heartbeat(late);
     }
     arm_ping_deadline(id);
   });
+}
+
+void Daemon::keep_heartbeat(const Monitor& m) {
+  HeartbeatMemory now = m.pings->memory();
+  auto& kept = heartbeat_memory_[m.cfg.name];
+  if (kept == now) return;
+  kept = now;
+  if (store_) store_->put_heartbeat(m.cfg.name, std::move(now));
 }
 
 bool Daemon::request_ping(const std::string& monitor, Ping ping) {
@@ -84,6 +96,7 @@ void Daemon::drain_pings() {
       r->started_mono = clock_.mono();
       judge(m, std::move(*r));
     }
+    keep_heartbeat(m);
     arm_ping_deadline(m.id);
   }
 }

@@ -73,6 +73,18 @@ void HeartbeatTracker::restore(WallTime last_ping, bool up) {
   up_ = up;
 }
 
+void HeartbeatTracker::restore(HeartbeatMemory memory) {
+  last_ping_ = memory.last_ping;
+  last_any_ping_ = memory.last_any_ping ? memory.last_any_ping : memory.last_ping;
+  up_ = memory.up;
+  starts_ = std::move(memory.starts);
+  last_message_ = std::move(memory.last_message);
+}
+
+HeartbeatMemory HeartbeatTracker::memory() const {
+  return {last_ping_, last_any_ping_, up_, starts_, last_message_};
+}
+
 std::optional<ProbeResult> HeartbeatTracker::on_ping(const Ping& ping) {
   last_any_ping_ = ping.at;
   if (!ping.body.empty()) last_message_ = PingMessage{ping.at, ping.body};

@@ -29,6 +29,19 @@ inline constexpr size_t kMaxPingBody = 10 * 1024;
 struct PingMessage {
   WallTime at;
   std::string text;
+  bool operator==(const PingMessage&) const = default;
+};
+
+// What a tracker knows beyond the monitor's runs, kept in storage so that a restart (even a
+// kill -9) carries on from it: the last success or failure and which it was, the last ping of
+// any kind, the starts of jobs still running (by rid), and the last message.
+struct HeartbeatMemory {
+  std::optional<WallTime> last_ping;      // the last success or failure
+  std::optional<WallTime> last_any_ping;  // also starts and log messages
+  bool up = false;
+  std::map<std::string, WallTime> starts;
+  std::optional<PingMessage> last_message;
+  bool operator==(const HeartbeatMemory&) const = default;
 };
 
 // The ping a path suffix names: "" (success), "start", "fail", "log", or an exit status
@@ -48,8 +61,13 @@ class HeartbeatTracker {
   explicit HeartbeatTracker(const HeartbeatSpec& spec) : spec_(spec) {}
 
   // After a restart: the last judged ping as stored, and whether the monitor was up then. A
-  // job that was due while lookout was down is late at once (its deadline has passed).
+  // job that was due while lookout was down is late at once (its deadline has passed). For a
+  // database from before heartbeats were kept (their memory() below is better).
   void restore(WallTime last_ping, bool up);
+  // After a restart: everything the tracker knew. A job that started and is past max_runtime
+  // is late at once too.
+  void restore(HeartbeatMemory memory);
+  HeartbeatMemory memory() const;
 
   // The run a ping makes, to be judged at once and stored at the ping's time: up for a
   // success, down for a failure. A start or a log message judges nothing (nullopt).
@@ -62,7 +80,8 @@ class HeartbeatTracker {
   // next ping.
   ProbeResult overdue(WallTime now);
 
-  std::optional<WallTime> last_ping() const { return last_ping_; }
+  // The last ping of any kind (a start or a log message too), for the API.
+  std::optional<WallTime> last_ping() const { return last_any_ping_; }
   const std::optional<PingMessage>& last_message() const { return last_message_; }
   // When the next ping is due (without grace), for the API; none before the first ping.
   std::optional<WallTime> next_due() const;

@@ -8,7 +8,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 7> kMigrations{
+constexpr std::array<const char*, 8> kMigrations{
     R"sql(
 CREATE TABLE monitors (
   id   INTEGER PRIMARY KEY,
@@ -174,6 +174,20 @@ CREATE TABLE post_updates (
   body        TEXT NOT NULL,
   at_ms       INTEGER NOT NULL,
   PRIMARY KEY (post_id, seq)
+);
+)sql",
+    R"sql(
+-- What each heartbeat monitor knows beyond its runs, so a restart (even a kill -9) carries on:
+-- a job that started before it is judged by its max_runtime, the due time counts from the
+-- last success, and the last message is still there.
+CREATE TABLE heartbeats (
+  monitor_id   INTEGER PRIMARY KEY,
+  last_ping_ms INTEGER,                    -- the last success or failure
+  last_any_ms  INTEGER,                    -- the last ping of any kind (start, log too)
+  up           INTEGER NOT NULL DEFAULT 0, -- whether that last one was a success
+  starts       TEXT NOT NULL DEFAULT '{}', -- jobs running: JSON {"rid": start ms}
+  message_ms   INTEGER,
+  message      TEXT                        -- the last ping's body, at most 10 KiB
 );
 )sql",
     R"sql(

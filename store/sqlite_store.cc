@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/random.h"
+#include "store/heartbeat_store.h"
 #include "store/maintenance_store.h"
 #include "store/post_store.h"
 #include "store/rollup.h"
@@ -149,6 +150,15 @@ void SqliteStore::put_baseline(const std::string& monitor, Baseline baseline) {
 }
 
 std::vector<PostRecord> SqliteStore::load_posts() { return read_posts(db_); }
+
+std::map<std::string, HeartbeatMemory> SqliteStore::load_heartbeats() {
+  return read_heartbeats(db_);
+}
+
+void SqliteStore::put_heartbeat(const std::string& monitor, HeartbeatMemory memory) {
+  std::lock_guard lock(mu_);
+  pending_.heartbeats[monitor] = std::move(memory);
+}
 
 void SqliteStore::put_post(PostRecord post) {
   std::lock_guard lock(mu_);
@@ -309,6 +319,7 @@ void SqliteStore::merge_back(Batch&& failed) {
   for (auto& [k, v] : failed.baselines) pending_.baselines.try_emplace(k, std::move(v));
   for (auto& [k, v] : failed.posts) pending_.posts.try_emplace(k, std::move(v));
   for (auto& [k, v] : failed.maintenance) pending_.maintenance.try_emplace(k, std::move(v));
+  for (auto& [k, v] : failed.heartbeats) pending_.heartbeats.try_emplace(k, std::move(v));
   // Alerts are never dropped: they go back in front of what came since.
   failed.alerts.insert(failed.alerts.end(), std::make_move_iterator(pending_.alerts.begin()),
                        std::make_move_iterator(pending_.alerts.end()));
@@ -625,6 +636,10 @@ bool SqliteStore::write(Batch& batch, std::string& error) {
   }
   if (ok && !batch.posts.empty()) ok = write_posts(db_, batch.posts, error);
   if (ok && !batch.maintenance.empty()) ok = write_maintenance(db_, batch.maintenance, error);
+  if (ok && !batch.heartbeats.empty()) {
+    ok = write_heartbeats(
+        db_, batch.heartbeats, [this](const std::string& name) { return monitor_id(name); }, error);
+  }
   if (ok) ok = write_alerts(batch, error);
   if (ok) {
     // The heartbeat row makes every flush a commit, so /healthz can tell a writable disk from

@@ -35,6 +35,7 @@ class SqliteStore final : public Storage {
   // checkpoints the WAL; on_commit runs on the writer thread.
   std::map<std::string, StateRow> load_states() override;
   std::map<std::string, Baseline> load_baselines() override;
+  std::map<std::string, HeartbeatMemory> load_heartbeats() override;
   std::vector<IncidentRecord> load_open_incidents() override;
   int64_t next_incident_id() override;
   std::vector<PendingOutbox> load_pending_outbox() override;
@@ -48,6 +49,7 @@ class SqliteStore final : public Storage {
   void add_result(ResultRow row) override;
   void put_state(StateRow row) override;
   void put_baseline(const std::string& monitor, Baseline baseline) override;
+  void put_heartbeat(const std::string& monitor, HeartbeatMemory memory) override;
   void put_post(PostRecord post) override;
   void put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) override;
   uint64_t add_alerts(AlertChanges changes) override;
@@ -67,6 +69,7 @@ class SqliteStore final : public Storage {
     std::unordered_map<std::string, Baseline> baselines;
     std::map<int64_t, PostRecord> posts;
     std::map<int64_t, std::optional<MaintenanceRecord>> maintenance;  // nullopt: deleted
+    std::map<std::string, HeartbeatMemory> heartbeats;
     std::vector<AlertChanges> alerts;
     std::vector<DeliveryUpdate> deliveries;
     uint64_t seq = 0;  // the newest add_alerts() sequence number in this batch
@@ -74,6 +77,7 @@ class SqliteStore final : public Storage {
     bool empty() const {
       return results.empty() && states.empty() && baselines.empty() && posts.empty() &&
              maintenance.empty() && alerts.empty() && deliveries.empty() && !housekeeping;
+      heartbeats.empty() && alerts.empty() && deliveries.empty() && !housekeeping;
     }
   };
   void run();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "probes/heartbeat.h"
 #include "probes/probe.h"
 #include "store/aggregate.h"
 #include "store/history.h"
@@ -131,6 +132,8 @@ class Storage {
   virtual std::vector<PostRecord> load_posts() = 0;
   // The maintenance windows made through the API, ended ones too.
   virtual std::vector<MaintenanceRecord> load_maintenance() = 0;
+  // What each heartbeat monitor's tracker knew, by monitor name.
+  virtual std::map<std::string, HeartbeatMemory> load_heartbeats() = 0;
   // A random value made at its first use and kept in storage under `name` (64 hex digits): the
   // key that signs ack links ("ack_key"), the key heartbeat ping tokens are derived from when
   // the config sets none ("heartbeat_key"). Start-up only, like the loads above.
@@ -150,6 +153,8 @@ class Storage {
   virtual void put_post(PostRecord post) = 0;
   // A window made through the API, or its deletion (nullopt): written in the next commit.
   virtual void put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) = 0;
+  // A heartbeat monitor's tracker as it now is: written in the next commit.
+  virtual void put_heartbeat(const std::string& monitor, HeartbeatMemory memory) = 0;
   // Incident rows, events and their outbox rows, all in one transaction. Returns the batch
   // sequence number: its notifications may be sent once on_commit has reported it.
   virtual uint64_t add_alerts(AlertChanges changes) = 0;

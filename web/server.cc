@@ -11,12 +11,14 @@
 #include <tuple>
 
 #include "alerting/ack_token.h"
+#include "alerting/channels/utf8_text.h"
 #include "web/atom_feed.h"
 #include "web/gated_server.h"
 #include "web/gzip.h"
 #include "web/history_page.h"
 #include "web/history_params.h"
 #include "web/hooks.h"
+#include "web/loggable_path.h"
 #include "web/maintenance_view.h"
 #include "web/metrics.h"
 #include "web/pages.h"
@@ -154,20 +156,21 @@ void WebServer::routes() {
           "application/json");
   });
   // A private monitor answers exactly like a name that does not exist.
-  svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200}))", [this](const httplib::Request& req,
-                                                            httplib::Response& res) {
-    const auto snap = snapshots_.get();
-    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
-    const MonitorView* m = snap->find(req.matches[1].str(), admin);
-    if (m == nullptr) return json_error(res, 404, "not found");
-    nlohmann::json j = monitor_status_json(*m, *storage_.summaries().get());
-    if (admin && m->ping_token)
-      j["ping_url"] = cfg_.public_url + "/ping/" + m->ping_token->reveal();
-    if (admin && m->last_message) {
-      j["last_message"] = {{"at", rfc3339(m->last_message->at)}, {"text", m->last_message->text}};
-    }
-    res.set_content(j.dump(), "application/json");
-  });
+  svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200}))",
+          [this](const httplib::Request& req, httplib::Response& res) {
+            const auto snap = snapshots_.get();
+            const bool admin = authorized(req.get_header_value("Authorization"), *snap);
+            const MonitorView* m = snap->find(req.matches[1].str(), admin);
+            if (m == nullptr) return json_error(res, 404, "not found");
+            nlohmann::json j = monitor_status_json(*m, *storage_.summaries().get());
+            if (admin && m->ping_token) {
+              j["ping_url"] = cfg_.public_url + "/ping/" + m->ping_token->reveal();
+              // The last ping's body, a string (made valid UTF-8 as it arrived).
+              j["last_message"] =
+                  m->last_message ? nlohmann::json(m->last_message->text) : nlohmann::json(nullptr);
+            }
+            res.set_content(j.dump(), "application/json");
+          });
   svr.Get(R"(/api/v1/monitors/([a-z0-9_-]{1,200})/history)", [this](const httplib::Request& req,
                                                                     httplib::Response& res) {
     const auto snap = snapshots_.get();
@@ -215,18 +218,18 @@ void WebServer::routes() {
                                           : "bad request";
     json_error(res, res.status, msg);
   });
-  svr.set_exception_handler(
-      [](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
-        std::string what = "unknown";
-        try {
-          if (ep) std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        spdlog::error("internal error answering {} {}: {}", req.method, req.path, what);
-        json_error(res, 500, "internal error");
-      });
+  svr.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
+                               const std::exception_ptr& ep) {
+    std::string what = "unknown";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("internal error answering {} {}: {}", req.method, loggable_path(req.path), what);
+    json_error(res, 500, "internal error");
+  });
 }
 
 namespace {
@@ -276,8 +279,10 @@ void WebServer::ping_routes() {
       return json_error(res, 429, fmt::format("too many pings; retry in {} s", wait));
     }
     ping->at = clock_.wall();
-    ping->rid = req.get_param_value("rid").substr(0, 64);
-    ping->body = req.body.substr(0, kMaxPingBody);
+    // A job may send any bytes: what is kept (and shown as JSON) is valid UTF-8, each byte
+    // that is not replaced by U+FFFD.
+    ping->rid = valid_utf8(req.get_param_value("rid").substr(0, 64));
+    ping->body = valid_utf8(std::string_view(req.body).substr(0, kMaxPingBody));
     if (!calls_.ping(monitor, std::move(*ping)))
       return json_error(res, 503, "lookout is behind on pings; try again");
     res.set_content("OK", "text/plain");
@@ -651,16 +656,24 @@ void WebServer::ack_routes() {
                      claim->incident_id));
   });
   // Pushover calls an emergency message's callback (the signed ack link's token, so only a
-  // message lookout sent can use it) when someone acknowledges it on their phone.
-  svr.Post(R"(/hooks/pushover/([0-9A-Za-z._-]{1,80}))", [this, verify](const httplib::Request& req,
-                                                                       httplib::Response& res) {
-    if (!within_rate(req.remote_addr, res)) return;
-    const auto claim = verify(req.matches[1], *snapshots_.get());
-    if (!claim) return json_error(res, 404, "not found");
-    if (pushover_callback_acknowledged(req.body) && !calls_.ack(claim->incident_id, "pushover"))
-      return json_error(res, 503, "the daemon did not answer in time; try again");
-    res.set_content("{}", "application/json");
-  });
+  // message lookout sent can use it) when someone acknowledges it on their phone. Like PagerDuty's
+  // webhook below, it has the ack link's effect and is recorded as one (acknowledged_by "link").
+  // A grouped emergency's token names every incident it rang for.
+  svr.Post(R"(/hooks/pushover/([0-9A-Za-z._-]{1,300}))",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             if (!within_rate(req.remote_addr, res)) return;
+             const auto snap = snapshots_.get();
+             const auto incidents = verify_group_ack_token(snap->ack_key, req.matches[1].str(),
+                                                           to_unix_ms(clock_.wall()) / 1000);
+             if (!incidents) return json_error(res, 404, "not found");
+             if (pushover_callback_acknowledged(req.body)) {
+               for (const int64_t id : *incidents) {
+                 if (!calls_.ack(id, "link"))
+                   return json_error(res, 503, "the daemon did not answer in time; try again");
+               }
+             }
+             res.set_content("{}", "application/json");
+           });
 
   // PagerDuty's v3 webhooks, signed with a pagerduty channel's webhook_secret.
   svr.Post("/hooks/pagerduty", [this](const httplib::Request& req, httplib::Response& res) {
@@ -672,7 +685,7 @@ void WebServer::ack_routes() {
       return json_error(res, 401, "the X-PagerDuty-Signature does not match a webhook_secret");
     }
     if (const auto id = pagerduty_acknowledged_incident(req.body)) {
-      if (!calls_.ack(*id, "pagerduty"))
+      if (!calls_.ack(*id, "link"))
         return json_error(res, 503, "the daemon did not answer in time; try again");
     }
     res.set_content("{}", "application/json");

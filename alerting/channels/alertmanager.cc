@@ -48,8 +48,13 @@ std::string_view alertname_of(const Notice& n) {
 
 nlohmann::json firing_alert(const Notice& n) { return alert_of(n, alertname_of(n), std::nullopt); }
 
+std::string_view other_alertname(std::string_view name) {
+  return name == kDownAlertname ? kDegradedAlertname : kDownAlertname;
+}
+
+// `fired_as`: the state the incident's alert fires under, "" when unknown.
 void add_alerts(const OutboxRow& row, WallTime now, const std::string& public_url,
-                nlohmann::json& out) {
+                const std::string& fired_as, std::vector<nlohmann::json>& out) {
   const Notice n = alert_notice(row, public_url);
   if (n.test) {
     out.push_back(
@@ -63,24 +68,32 @@ void add_alerts(const OutboxRow& row, WallTime now, const std::string& public_ur
   if (n.resolved()) {
     std::string at = incident_field(incident_of(row), "resolved_at");
     if (at.empty()) at = rfc3339(row.created);
-    out.push_back(alert_of(n, kDownAlertname, at));
-    out.push_back(alert_of(n, kDegradedAlertname, at));
+    if (fired_as != "degraded") out.push_back(alert_of(n, kDownAlertname, at));
+    if (fired_as != "down") out.push_back(alert_of(n, kDegradedAlertname, at));
     return;
   }
+  // The new alert first, then the end of the old one: no moment without a firing alert.
   out.push_back(firing_alert(n));
   if (n.event == "incident.updated")
-    out.push_back(alert_of(
-        n, alertname_of(n) == kDownAlertname ? kDegradedAlertname : kDownAlertname, rfc3339(now)));
+    out.push_back(alert_of(n, other_alertname(alertname_of(n)), rfc3339(now)));
 }
+
+bool alertmanager_ignores(const OutboxRow& r) { return r.event == "incident.acknowledged"; }
 
 }  // namespace
 
-nlohmann::json alertmanager_alerts(const Batch& rows, WallTime now, const std::string& public_url) {
+std::vector<nlohmann::json> alertmanager_alerts(const Batch& rows, WallTime now,
+                                                const std::string& public_url,
+                                                const FiringAlerts& firing) {
   const Batch ordered = in_event_order(rows);
   std::vector<const OutboxRow*> latest;
-  std::map<int64_t, size_t> slot;  // incident id -> its place in `latest`
+  std::map<int64_t, size_t> slot;              // incident id -> its place in `latest`
+  std::map<int64_t, std::string> batch_state;  // incident id -> its last open state here
   for (const auto& r : ordered) {
+    if (alertmanager_ignores(r)) continue;  // Alertmanager has no acknowledgement
     if (r.incident_id != 0) {
+      if (r.event != "incident.resolved")
+        batch_state[r.incident_id] = incident_field(incident_of(r), "state");
       const auto [it, fresh] = slot.emplace(r.incident_id, latest.size());
       if (!fresh) {
         latest[it->second] = &r;
@@ -89,28 +102,41 @@ nlohmann::json alertmanager_alerts(const Batch& rows, WallTime now, const std::s
     }
     latest.push_back(&r);
   }
-  nlohmann::json out = nlohmann::json::array();
-  for (const OutboxRow* r : latest) add_alerts(*r, now, public_url, out);
+  std::vector<nlohmann::json> out;
+  for (const OutboxRow* r : latest) {
+    std::string fired_as = firing.state_of(r->incident_id);
+    if (fired_as.empty()) fired_as = batch_state[r->incident_id];
+    add_alerts(*r, now, public_url, fired_as, out);
+  }
   return out;
 }
 
-nlohmann::json alertmanager_firing(const std::vector<OutboxRow>& rows,
-                                   const std::string& public_url) {
-  nlohmann::json out = nlohmann::json::array();
+std::vector<nlohmann::json> alertmanager_firing(const std::vector<OutboxRow>& rows,
+                                                const std::string& public_url) {
+  std::vector<nlohmann::json> out;
+  out.reserve(rows.size());
   for (const auto& r : rows) out.push_back(firing_alert(alert_notice(r, public_url)));
   return out;
 }
 
-HttpPost alertmanager_request(const ChannelConfig& c, const nlohmann::json& alerts) {
+HttpPost alertmanager_request(const ChannelConfig& c, const nlohmann::json& alert) {
   HttpPost r;
   r.url = api_url(c.url.reveal(), "/api/v2/alerts");
   r.headers = {"Content-Type: application/json",
                fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION)};
-  r.body = alerts.dump();
+  r.body = nlohmann::json::array({alert}).dump();
   const auto& spec = c.spec_as<AlertmanagerSpec>();
   if (spec.username && spec.password)
     r.basic_auth = HttpPost::BasicAuth{spec.username->reveal(), spec.password->reveal()};
   return r;
+}
+
+std::vector<HttpPost> alertmanager_requests(const ChannelConfig& c,
+                                            const std::vector<nlohmann::json>& alerts) {
+  std::vector<HttpPost> out;
+  out.reserve(alerts.size());
+  for (const auto& a : alerts) out.push_back(alertmanager_request(c, a));
+  return out;
 }
 
 DeliveryOutcome alertmanager_outcome(CURLcode code, long status, const std::string& answer) {
@@ -127,11 +153,16 @@ void FiringAlerts::add(const std::vector<OutboxRow>& rows) {
       if (ended_.size() > kEndedKept) ended_.erase(ended_.begin());
       continue;
     }
-    if (ended_.count(r.incident_id) != 0) continue;
+    if (ended_.count(r.incident_id) != 0 || alertmanager_ignores(r)) continue;
     const auto it = firing_.find(r.incident_id);
     if (it != firing_.end() && r.created < it->second.created) continue;
     firing_[r.incident_id] = r;
   }
+}
+
+std::string FiringAlerts::state_of(int64_t incident_id) const {
+  const auto it = firing_.find(incident_id);
+  return it == firing_.end() ? "" : incident_field(incident_of(it->second), "state");
 }
 
 std::vector<OutboxRow> FiringAlerts::rows() const {
@@ -165,13 +196,14 @@ void AlertmanagerChannel::post_alerts(const std::vector<OutboxRow>& rows, Done d
   ++sending_;
   // The channel outlives this callback: the dispatcher keeps a channel until its deliveries
   // have reported.
-  post(alertmanager_request(config(), alertmanager_alerts(rows, clock().wall(), public_url())),
-       alertmanager_outcome, [this, rows, done = std::move(done)](DeliveryOutcome o) {
-         --sending_;
-         // Only what Alertmanager took keeps firing; the rest comes again by its retry.
-         if (o.kind == DeliveryOutcome::Kind::kDelivered) keep_firing(rows);
-         done(std::move(o));
-       });
+  post_each(alertmanager_requests(config(),
+                                  alertmanager_alerts(rows, clock().wall(), public_url(), firing_)),
+            alertmanager_outcome, [this, rows, done = std::move(done)](DeliveryOutcome o) {
+              --sending_;
+              // Only what Alertmanager took keeps firing; the rest comes again by its retry.
+              if (o.kind == DeliveryOutcome::Kind::kDelivered) keep_firing(rows);
+              done(std::move(o));
+            });
 }
 
 void AlertmanagerChannel::resume(const std::vector<OutboxRow>& delivered) {
@@ -194,12 +226,12 @@ void AlertmanagerChannel::resend() {
   // made good by the next one well before Alertmanager's resolve_timeout passes.
   if (sending_ > 0 || resending_ || firing_.empty()) return;
   resending_ = true;
-  const nlohmann::json alerts = alertmanager_firing(firing_.rows(), public_url());
-  post(alertmanager_request(config(), alerts), alertmanager_outcome,
-       [this, alive = std::weak_ptr<bool>(alive_)](const DeliveryOutcome& o) {
-         if (alive.expired()) return;
-         resent(o);
-       });
+  post_each(alertmanager_requests(config(), alertmanager_firing(firing_.rows(), public_url())),
+            alertmanager_outcome,
+            [this, alive = std::weak_ptr<bool>(alive_)](const DeliveryOutcome& o) {
+              if (alive.expired()) return;
+              resent(o);
+            });
 }
 
 void AlertmanagerChannel::resent(const DeliveryOutcome& o) {

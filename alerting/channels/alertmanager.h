@@ -1,6 +1,7 @@
 // The alertmanager channel: alerts POSTed to an Alertmanager's v2 API, as Prometheus sends them.
-// An open incident is a firing alert that must be posted again every minute, or Alertmanager
-// resolves it when its endsAt passes; a resolution is one post with endsAt at the resolve time.
+// Every POST carries one alert. An open incident is a firing alert that must be posted again
+// every minute, or Alertmanager resolves it; a resolution is one post with endsAt at the resolve
+// time.
 // What is posted is a pure function of the rows and the time (alertmanager_alerts,
 // alertmanager_firing, alertmanager_request), and so is the set of alerts that keep firing
 // (FiringAlerts); AlertmanagerChannel sends them and keeps the set on a loop timer.
@@ -28,42 +29,53 @@ inline constexpr Duration kAlertmanagerResendEvery{60'000};
 // default, after every post, so the resends keep it firing and a dead lookout's alerts end).
 inline constexpr Duration kAlertmanagerTestFiresFor{4 * 60'000};
 
-// The alerts of a batch, one array for one POST. Each incident's latest row in the batch
-// (Alertmanager keeps state, not history) makes its alert: labels {alertname
-// (LookoutMonitorDown | LookoutMonitorDegraded), monitor, group, type, severity (critical |
-// warning)}, annotations {summary, cause, ack_url while it works}, startsAt (the incident's
-// start), endsAt (only once it ended), generatorURL (the monitor page).
-// An update also ends the alert under the other name (the incident changed between down and
-// degraded, so its labels did); a resolution ends it under both (the resolved incident no
-// longer says which it was last), at its resolve time. A test is a LookoutTest alert that
-// fires for kAlertmanagerTestFiresFor.
-nlohmann::json alertmanager_alerts(const Batch& rows, WallTime now, const std::string& public_url);
-// The firing alerts of `rows` (open incidents' rows), to post again.
-nlohmann::json alertmanager_firing(const std::vector<OutboxRow>& rows,
-                                   const std::string& public_url);
-
-// POST {url}/api/v2/alerts with the alerts, basic auth when the channel has a username.
-HttpPost alertmanager_request(const ChannelConfig& c, const nlohmann::json& alerts);
-
-// 200 is delivered; a 400 (an alert Alertmanager refuses) fails for good with its message;
-// 429 and 5xx are retried.
-DeliveryOutcome alertmanager_outcome(CURLcode code, long status, const std::string& answer);
-
 // The incidents whose alerts a channel keeps posting: the latest delivered row of each open
 // one. A row older than the one kept, or of an incident already resolved, changes nothing: a
-// retried notification may be delivered after a newer one.
+// retried notification may be delivered after a newer one. An acknowledgement changes nothing
+// either (Alertmanager has none): the alert keeps firing as it was posted.
 class FiringAlerts {
  public:
   // Rows that were delivered (or, at start-up, rows of the incidents still open).
   void add(const std::vector<OutboxRow>& rows);
   std::vector<OutboxRow> rows() const;
   bool empty() const { return firing_.empty(); }
+  // The state (down | degraded) the incident's alert fires under; "" when it is not firing.
+  std::string state_of(int64_t incident_id) const;
 
  private:
   static constexpr size_t kEndedKept = 10'000;
   std::map<int64_t, OutboxRow> firing_;  // by incident id
   std::set<int64_t> ended_;              // the latest resolved incident ids
 };
+
+// The alerts of a batch, in the order they are posted, each in a POST of its own. Each
+// incident's latest row in the batch (Alertmanager keeps state, not history) makes its alert:
+// labels {alertname (LookoutMonitorDown | LookoutMonitorDegraded), monitor, group, type,
+// severity (critical | warning)}, annotations {summary, cause, ack_url while it works},
+// startsAt (the incident's start), endsAt (only once it ended), generatorURL (the monitor
+// page). An acknowledgement posts nothing. An update (the incident changed between down and
+// degraded, so its labels did) fires the alert under its new name first and then ends the one
+// under the other name, so Alertmanager never sees the incident without a firing alert. A
+// resolution repeats the firing alert's labels with endsAt at its resolve time: the state it
+// fired under is `firing`'s, else the batch's earlier row's; when neither knows, it ends the
+// alert under both names. A test is a LookoutTest alert that fires for
+// kAlertmanagerTestFiresFor.
+std::vector<nlohmann::json> alertmanager_alerts(const Batch& rows, WallTime now,
+                                                const std::string& public_url,
+                                                const FiringAlerts& firing = {});
+// The firing alerts of `rows` (open incidents' rows), to post again, one POST each.
+std::vector<nlohmann::json> alertmanager_firing(const std::vector<OutboxRow>& rows,
+                                                const std::string& public_url);
+
+// POST {url}/api/v2/alerts with an array of the one alert, basic auth when the channel has a
+// username.
+HttpPost alertmanager_request(const ChannelConfig& c, const nlohmann::json& alert);
+std::vector<HttpPost> alertmanager_requests(const ChannelConfig& c,
+                                            const std::vector<nlohmann::json>& alerts);
+
+// 200 is delivered; a 400 (an alert Alertmanager refuses) fails for good with its message;
+// 429 and 5xx are retried.
+DeliveryOutcome alertmanager_outcome(CURLcode code, long status, const std::string& answer);
 
 class AlertmanagerChannel final : public CurlChannel {
  public:

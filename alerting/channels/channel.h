@@ -38,6 +38,9 @@ class Channel {
   // from storage at start, from the channel it replaces on a reload. Others keep nothing.
   virtual void resume(const std::vector<OutboxRow>& delivered) { (void)delivered; }
   virtual std::vector<OutboxRow> resumable() const { return {}; }
+  // The key ack links are signed with, for a channel that makes an ack link of its own (a
+  // grouped Pushover emergency's callback acknowledges every incident it rings for).
+  virtual void sign_acks_with(const std::string& ack_key) { (void)ack_key; }
 };
 
 }  // namespace lookout

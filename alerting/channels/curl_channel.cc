@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "alerting/backoff.h"
 #include "core/curl_bridge.h"
 
 namespace lookout {
@@ -93,11 +94,10 @@ void CurlChannel::run(const Make& make, Judge judge, Done done) {
   const bool started = (*it)->start([this, it, judge = std::move(judge), done](
                                         CURLcode code, long status, const std::string& detail) {
     DeliveryOutcome o = judge(code, status, detail);
-    // Retry-After wins over a wait the judge read from the body (Telegram, Matrix, Discord):
-    // where a provider sends both, its header is the body's value rounded up to seconds.
-    if (o.kind == DeliveryOutcome::Kind::kRetry) {
-      if (auto header = (*it)->retry_after()) o.retry_after = header;
-    }
+    // The retry waits for the longer of the answer's Retry-After and a wait the judge read
+    // from the body (Telegram, Matrix, Discord): never sooner than either asks.
+    if (o.kind == DeliveryOutcome::Kind::kRetry)
+      o.retry_after = longer_wait(o.retry_after, (*it)->retry_after());
     if (redactor_) o.detail = redactor_->apply(std::move(o.detail));
     inflight_.erase(it);
     done(std::move(o));
@@ -134,6 +134,13 @@ void CurlChannel::post(const HttpPost& request, Judge judge, Done done) {
 }
 
 void CurlChannel::post_each(std::vector<HttpPost> requests, Judge judge, Done done) {
+  if (requests.empty()) {
+    // Nothing for the provider (Alertmanager has no acknowledgement): done, on the next turn.
+    curl_.defer([done = std::move(done)] {
+      done({DeliveryOutcome::Kind::kDelivered, "nothing to send"});
+    });
+    return;
+  }
   post_from(std::make_shared<const std::vector<HttpPost>>(std::move(requests)), 0, std::move(judge),
             std::move(done));
 }

@@ -65,15 +65,15 @@ class CurlChannel : public Channel {
   using Judge = std::function<DeliveryOutcome(CURLcode, long, const std::string&)>;
   // Runs one transfer set up by `make`; the outcome is judged by `judge` and passed to `done`
   // on a later turn. A judge that finds the provider's wait in the answer's body sets
-  // retry_after; an answer's Retry-After header replaces it.
+  // retry_after; an answer's Retry-After header counts when it asks for longer.
   void run(const Make& make, Judge judge, Done done);
   // Sends `request` over http or https, judged by http_outcome, or by `judge` for a provider
   // whose success is more than a 2xx (Telegram's "ok": true).
   void post(const HttpPost& request, Done done);
   void post(const HttpPost& request, Judge judge, Done done);
-  // Sends `requests` (at least one) one after the other, each once the one before was
-  // delivered: the outcome is the first that was not (naming which of them) or, when all were,
-  // the last.
+  // Sends `requests` one after the other, each once the one before was delivered: the outcome
+  // is the first that was not (naming which of them) or, when all were, the last; with none,
+  // delivered ("nothing to send") on a later turn.
   void post_each(std::vector<HttpPost> requests, Judge judge, Done done);
 
   const Clock& clock() const { return clock_; }

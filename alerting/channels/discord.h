@@ -33,7 +33,7 @@ std::string discord_body(const Batch& rows, const std::string& public_url);
 HttpPost discord_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url);
 
 // A 2xx is delivered (204 without ?wait=true). A 429 is retried no sooner than the body's
-// retry_after (seconds) when the answer has no Retry-After; 5xx are retried; other errors
+// retry_after seconds and Retry-After, whichever is longer; 5xx are retried; other errors
 // fail for good with Discord's message ("Unknown Webhook").
 DeliveryOutcome discord_outcome(CURLcode code, long status, const std::string& answer);
 

@@ -24,7 +24,7 @@ std::string matrix_message(const Batch& rows, const std::string& public_url);
 HttpPost matrix_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url);
 
 // Delivered on 200 ({"event_id": ...}). A 429 (M_LIMIT_EXCEEDED) is retried no sooner than the
-// body's retry_after_ms when the answer has no Retry-After, a 5xx is retried, and any other
+// body's retry_after_ms (the longer of it and Retry-After counts), a 5xx is retried, and any other
 // error fails for good with its errcode and error ("M_FORBIDDEN: ...").
 DeliveryOutcome matrix_outcome(CURLcode code, long status, const std::string& answer);
 

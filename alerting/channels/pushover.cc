@@ -7,6 +7,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "alerting/ack_token.h"
 #include "alerting/channels/utf8_text.h"
 #include "config/channels/pushover_spec.h"
 #include "probes/template.h"
@@ -60,8 +61,8 @@ std::vector<int64_t> pushover_ringing(const Batch& rows) {
   return out;
 }
 
-HttpPost pushover_request(const ChannelConfig& c, const Batch& rows,
-                          const std::string& public_url) {
+HttpPost pushover_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url,
+                          const std::string& ack_key) {
   const auto& spec = c.spec_as<PushoverSpec>();
   std::string title, message, url, url_title, callback;
   if (rows.size() == 1) {
@@ -86,6 +87,12 @@ HttpPost pushover_request(const ChannelConfig& c, const Batch& rows,
   for (const auto& r : rows) newest = std::max(newest, r.created);
   const auto timestamp =
       std::chrono::duration_cast<std::chrono::seconds>(newest.time_since_epoch()).count();
+  const std::vector<int64_t> ringing = pushover_ringing(rows);
+  // A storm's emergency acknowledges, through its callback, every incident it rings for.
+  if (rows.size() > 1 && spec.callback && !ack_key.empty() && !ringing.empty()) {
+    callback = public_url + "/hooks/pushover/" +
+               make_group_ack_token(ack_key, ringing, timestamp + kAckTokenLifetimeS);
+  }
 
   std::vector<std::pair<std::string, std::string>> form{
       {"token", spec.token.reveal()},
@@ -97,8 +104,7 @@ HttpPost pushover_request(const ChannelConfig& c, const Batch& rows,
       {"priority", std::to_string(priority)}};
   if (priority == 2) {
     std::string tags;
-    for (int64_t id : pushover_ringing(rows))
-      tags += fmt::format("{}lookout-{}", tags.empty() ? "" : ",", id);
+    for (int64_t id : ringing) tags += fmt::format("{}lookout-{}", tags.empty() ? "" : ",", id);
     form.insert(form.end(), {{"retry", "60"}, {"expire", "3600"}, {"tags", tags}});
     if (!callback.empty()) form.emplace_back("callback", callback);
   }
@@ -199,7 +205,7 @@ void PushoverChannel::cancel_then_send(std::vector<HttpPost> cancels, size_t i, 
   }
   const std::vector<int64_t> ringing = pushover_ringing(rows);
   post(
-      pushover_request(config(), rows, public_url()),
+      pushover_request(config(), rows, public_url(), ack_key_),
       [this, ringing](CURLcode code, long status, const std::string& answer) {
         DeliveryOutcome o = pushover_outcome(code, status, answer);
         if (o.kind == DeliveryOutcome::Kind::kDelivered && !ringing.empty())

@@ -25,11 +25,15 @@ int pushover_priority(const OutboxRow& row);
 std::vector<int64_t> pushover_ringing(const Batch& rows);
 
 // POST {url}/1/messages.json, a form: token, user, title, message, url, url_title, priority,
-// then for priority 2 retry=60, expire=3600, tags and (one incident, `callback = true`)
+// then for priority 2 retry=60, expire=3600, tags and (`callback = true`)
 // callback=<public_url>/hooks/pushover/<ack token>, then timestamp (the newest row's time).
-// One row: the notice's title and text, url the monitor page (the status page for a test).
-// More rows: the Digest's title and text, url the status page, the worst row's priority.
-HttpPost pushover_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url);
+// One row: the notice's title and text, url the monitor page (the status page for a test), the
+// callback's token that of the row's ack link. More rows: the Digest's title and text, url the
+// status page, the worst row's priority, and the callback's token one for every incident it
+// rings for, signed with `ack_key` (none without a key), valid as long as an ack link made
+// with the newest row.
+HttpPost pushover_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url,
+                          const std::string& ack_key = "");
 
 // The incidents whose emergency retries `rows` stop: those acknowledged or resolved.
 std::vector<int64_t> pushover_cancels(const Batch& rows);
@@ -53,6 +57,7 @@ class PushoverChannel final : public CurlChannel {
  public:
   using CurlChannel::CurlChannel;
   void send(const std::vector<OutboxRow>& rows, Done done) override;
+  void sign_acks_with(const std::string& ack_key) override { ack_key_ = ack_key; }
 
  private:
   // Sends cancels[i], then the rest and the message. A cancel to retry retries the whole
@@ -63,6 +68,7 @@ class PushoverChannel final : public CurlChannel {
 
   // Receipts of the emergency messages this channel sent, by incident, until a cancel.
   std::map<int64_t, std::vector<std::string>> receipts_;
+  std::string ack_key_;
 };
 
 }  // namespace lookout

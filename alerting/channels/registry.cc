@@ -37,7 +37,7 @@ constexpr ChannelKind kChannelKinds[] = {
     {"sms", &construct_channel<SmsChannel>, true},
     {"pagerduty", &construct_channel<PagerDutyChannel>, false},
     {"opsgenie", &construct_channel<OpsgenieChannel>, false},
-    {"alertmanager", &construct_channel<AlertmanagerChannel>, false},
+    {"alertmanager", &construct_channel<AlertmanagerChannel>, false, false},
     {"slack", &construct_channel<SlackChannel>, false},
     {"teams", &construct_channel<TeamsChannel>, false},
     {"discord", &construct_channel<DiscordChannel>, false},
@@ -67,6 +67,10 @@ std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, 
 
 std::vector<std::string> row_recipients(const ChannelConfig& c) {
   return channel_kind(c.type).row_per_recipient ? c.to : std::vector<std::string>{""};
+}
+
+bool channel_takes(const ChannelConfig& c, std::string_view event) {
+  return event != "incident.acknowledged" || channel_kind(c.type).takes_acknowledgement;
 }
 
 }  // namespace lookout

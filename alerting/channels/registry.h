@@ -25,6 +25,9 @@ struct ChannelKind {
   // Each recipient gets messages of their own (an SMS goes to one number), so an event makes
   // an outbox row per recipient; otherwise one row, and one message that names them all.
   bool row_per_recipient;
+  // Whether an acknowledgement in lookout means anything to the provider: Alertmanager has no
+  // acknowledgement, so an ack makes no notification for it.
+  bool takes_acknowledgement = true;
 };
 
 // The entry for `type`; every type the config accepts has one (std::logic_error otherwise).
@@ -37,5 +40,9 @@ std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, 
 // The recipient of each outbox row an event makes for this channel: each of `to`, or a single
 // empty one.
 std::vector<std::string> row_recipients(const ChannelConfig& c);
+
+// Whether an event makes a notification for this channel (an acknowledgement does not for a
+// provider without one).
+bool channel_takes(const ChannelConfig& c, std::string_view event);
 
 }  // namespace lookout

@@ -23,7 +23,7 @@ std::string telegram_text(const Batch& rows, const std::string& public_url);
 HttpPost telegram_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url);
 
 // Delivered only on 200 with "ok": true. A 429 is retried no sooner than the body's
-// parameters.retry_after (seconds) when the answer has no Retry-After, a 5xx is retried, and
+// parameters.retry_after seconds and Retry-After, whichever is longer; a 5xx is retried, and
 // any other error fails for good with the API's description ("Bad Request: chat not found").
 DeliveryOutcome telegram_outcome(CURLcode code, long status, const std::string& answer);
 

@@ -28,6 +28,16 @@ bool valid_token(const std::string& t) {
   return true;
 }
 
+// period, grace and max_runtime: any duration of at least 1s, else an error at the value.
+std::optional<Duration> heartbeat_duration(Parser& p, const toml::node& n, const char* key) {
+  const auto v = p.duration(n, key);
+  if (v && *v < Duration{1000}) {
+    p.error(n.source(), fmt::format("{} must be at least 1s", key));
+    return std::nullopt;
+  }
+  return v;
+}
+
 std::shared_ptr<const KindSpec> parse_heartbeat(Parser& p, const Layers& layers,
                                                 const toml::table& where, MonitorConfig& m) {
   auto spec = std::make_shared<HeartbeatSpec>();
@@ -67,13 +77,7 @@ std::shared_ptr<const KindSpec> parse_heartbeat(Parser& p, const Layers& layers,
                         m.name));
   }
   if (period != nullptr) {
-    if (auto v = p.duration(*period, "period")) {
-      if (*v < Duration{1000}) {
-        p.error(period->source(), "period must be at least 1s");
-      } else {
-        spec->period = *v;
-      }
-    }
+    if (auto v = heartbeat_duration(p, *period, "period")) spec->period = *v;
   }
   const toml::node* tz = layers.get("tz");
   if (tz != nullptr) {
@@ -95,16 +99,10 @@ std::shared_ptr<const KindSpec> parse_heartbeat(Parser& p, const Layers& layers,
     p.error(tz->source(), "tz applies to a schedule; a period needs none");
   }
   if (const auto* n = layers.get("grace")) {
-    if (auto v = p.duration(*n, "grace")) spec->grace = *v;
+    if (auto v = heartbeat_duration(p, *n, "grace")) spec->grace = *v;
   }
   if (const auto* n = layers.get("max_runtime")) {
-    if (auto v = p.duration(*n, "max_runtime")) {
-      if (v->count() <= 0) {
-        p.error(n->source(), "max_runtime must be more than 0s");
-      } else {
-        spec->max_runtime = *v;
-      }
-    }
+    if (auto v = heartbeat_duration(p, *n, "max_runtime")) spec->max_runtime = *v;
   }
   m.host.clear();
   return spec;

@@ -551,12 +551,16 @@ TEST(Channels, AnIncidentOpensIsAcknowledgedAndResolvesOnEveryType) {
     EXPECT_EQ(og[2].path, "/v2/alerts/" + key + "/close");
     EXPECT_EQ(og[2].param("identifierType"), "alias");
   }
-  {  // Alertmanager: firing posts without endsAt, then one resolving post with the same labels.
+  {  // Alertmanager: firing posts without endsAt, then one resolving post with the same labels;
+     // each post carries one alert, and the acknowledgement sent nothing (Alertmanager has none).
     const auto am = ps.accepted(P::kAlertmanager);
+    for (const auto& r : am) EXPECT_EQ(r.json().size(), 1u) << "one alert a post: " << r.body;
     const auto firing = am[0].json()[0];
     for (size_t i = 0; i + 1 < am.size(); ++i) {
       EXPECT_FALSE(ends(am[i].json()[0])) << am[i].body;
       EXPECT_EQ(am[i].json()[0]["labels"], firing["labels"]);
+      EXPECT_EQ(am[i].json()[0]["annotations"], firing["annotations"])
+          << "nothing about the acknowledgement reached Alertmanager: " << am[i].body;
     }
     const auto last = am.back().json()[0];
     ASSERT_TRUE(ends(last)) << am.back().body;
@@ -582,6 +586,20 @@ TEST(Channels, AnIncidentOpensIsAcknowledgedAndResolvesOnEveryType) {
   EXPECT_EQ(ps.count(P::kUnmatched), 0u);
 }
 
+// A Pushover channel "to-pushover" on `ps` that asks for the acknowledgement callback.
+std::string pushover_with_callback_toml(const ProviderServer& ps) {
+  return fmt::format(R"(
+[[channel]]
+name = "to-pushover"
+type = "pushover"
+url = "{}"
+token = "${{env:PUSHOVER_TOKEN}}"
+user = "${{env:PUSHOVER_USER}}"
+callback = true
+)",
+                     ps.base());
+}
+
 // --- c. Acknowledged where the page rang ----------------------------------------------------
 
 TEST(Channels, AnAcknowledgementInPagerDutyOrPushoverAcknowledgesTheIncident) {
@@ -589,8 +607,7 @@ TEST(Channels, AnAcknowledgementInPagerDutyOrPushoverAcknowledgesTheIncident) {
   ProviderServer ps;
   Target target, other;
   const auto env = env_for(ps, ps.secrets());
-  const std::string channels =
-      fmt::format(R"(
+  const std::string channels = fmt::format(R"(
 [[channel]]
 name = "to-pagerduty"
 type = "pagerduty"
@@ -598,15 +615,10 @@ url = "{base}"
 routing_key = "{key}"
 webhook_secret = "${{env:PD_WEBHOOK_SECRET}}"
 
-[[channel]]
-name = "to-pushover"
-type = "pushover"
-url = "{base}"
-token = "${{env:PUSHOVER_TOKEN}}"
-user = "${{env:PUSHOVER_USER}}"
-callback = true
 )",
-                  fmt::arg("base", ps.base()), fmt::arg("key", ps.secrets().pagerduty_routing_key));
+                                           fmt::arg("base", ps.base()),
+                                           fmt::arg("key", ps.secrets().pagerduty_routing_key)) +
+                               pushover_with_callback_toml(ps);
   const std::string monitors = monitor_toml(target.server.port()) +
                                replaced(monitor_toml(other.server.port()), "\"portal\"", "\"api\"");
   Daemon d(dir, monitors + channels + route_toml({P::kPagerDuty, P::kPushover}), kServer, env);
@@ -654,7 +666,9 @@ callback = true
       body, "application/json");
   ASSERT_TRUE(signed_hook);
   EXPECT_EQ(signed_hook->status, 200) << signed_hook->body;
-  ASSERT_TRUE(wait_until([&] { return acked_by("portal") == "pagerduty"; }, 5000ms));
+  // Recorded like the ack link, whose effect it has: acknowledged_by is "link" or "api".
+  ASSERT_TRUE(wait_until([&] { return !acked_by("portal").is_null(); }, 5000ms));
+  EXPECT_EQ(acked_by("portal"), "link");
 
   // Pushover's receipt callback on the emergency of the next incident.
   other.healthy = false;
@@ -682,7 +696,8 @@ callback = true
                             "application/x-www-form-urlencoded");
   ASSERT_TRUE(ack);
   EXPECT_EQ(ack->status, 200) << ack->body;
-  ASSERT_TRUE(wait_until([&] { return acked_by("api") == "pushover"; }, 5000ms));
+  ASSERT_TRUE(wait_until([&] { return !acked_by("api").is_null(); }, 5000ms));
+  EXPECT_EQ(acked_by("api"), "link");
   // Acknowledged in Pushover, PagerDuty is told as every channel is.
   const std::string api_key = fmt::format("lookout-{}", open_id("api"));
   EXPECT_TRUE(wait_until(
@@ -695,6 +710,54 @@ callback = true
         return false;
       },
       10'000ms));
+}
+
+// A storm's emergency rings for several incidents; its callback acknowledges each of them.
+TEST(Channels, AcknowledgingAGroupedPushoverEmergencyAcknowledgesEachIncident) {
+  TempDir dir;
+  ProviderServer ps;
+  Target target, other;
+  const std::string config = monitor_toml(target.server.port()) +
+                             replaced(monitor_toml(other.server.port()), "\"portal\"", "\"api\"") +
+                             pushover_with_callback_toml(ps) + R"(
+[[route]]
+name = "oncall"
+notify = ["to-pushover"]
+# Both incidents wait for company and go as one message, whichever opens first.
+group_mode = "alertmanager"
+group_wait = "3s"
+group_interval = "3s"
+)";
+  Daemon d(dir, config, kServer, env_for(ps, ps.secrets()));
+  d.start();
+  ASSERT_TRUE(wait_until(
+      [&] { return d.monitor("portal")["state"] == "up" && d.monitor("api")["state"] == "up"; },
+      10'000ms));
+  target.healthy = false;
+  other.healthy = false;
+  ASSERT_TRUE(wait_until([&] { return !ps.accepted(P::kPushover).empty(); }, 20'000ms));
+  const auto r = ps.accepted(P::kPushover)[0];
+  ASSERT_TRUE(has(r.param("title"), "2 DOWN")) << said(r) << "\nthe two went as one message";
+  EXPECT_EQ(r.param("priority"), "2");
+  const std::string callback = r.param("callback");
+  const std::string prefix = fmt::format("http://127.0.0.1:{}", d.port());
+  ASSERT_EQ(callback.rfind(prefix + "/hooks/pushover/", 0), 0u) << said(r);
+  httplib::Client cli("127.0.0.1", d.port());
+  const auto ack = cli.Post(callback.substr(prefix.size()),
+                            "receipt=rcpt1&acknowledged=1&acknowledged_at=1765000000&"
+                            "acknowledged_by=uQiRzpo4DXghDmr9QzzfQu27cmVRsG",
+                            "application/x-www-form-urlencoded");
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->status, 200) << ack->body;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto open = incidents(d, "?state=open");
+        return open.size() == 2 && std::all_of(open.begin(), open.end(), [](const json& i) {
+                 return i["acknowledged_by"] == "link";
+               });
+      },
+      5000ms))
+      << incidents(d).dump();
 }
 
 // --- d. Retry-After and the providers' own hints ---------------------------------------------
@@ -720,14 +783,14 @@ TEST(Channels, SlackRateLimitIsRetriedAfterRetryAfterAndDeliveredOnce) {
   EXPECT_EQ(ps.accepted(P::kSlack).size(), 1u);
 }
 
-// Telegram (parameters.retry_after), Matrix (retry_after_ms) and Discord (retry_after) say when
-// to come back in the body, without a Retry-After header.
-TEST(Channels, ProviderHintsInTheBodyAreHonoured) {
+// Telegram, Matrix and Discord, each refused once with `failure`: each is retried no sooner
+// than `min_gap_ms` after and then delivered once.
+void expect_hinted_retries(const ProviderServer::Failure& failure, int64_t min_gap_ms) {
   TempDir dir;
   ProviderServer ps;
   Target target;
   const std::vector<P> hinted{P::kTelegram, P::kMatrix, P::kDiscord};
-  for (P p : hinted) ps.fail_next(p, 1, {.status = 429, .retry_after_s = 2, .header = false});
+  for (P p : hinted) ps.fail_next(p, 1, failure);
   Daemon d(
       dir,
       monitor_toml(target.server.port()) + channels_toml(ps, ps.secrets()) + route_toml(hinted),
@@ -741,9 +804,21 @@ TEST(Channels, ProviderHintsInTheBodyAreHonoured) {
     ASSERT_EQ(all.size(), 2u) << name(p);
     EXPECT_EQ(all[0].status, 429) << name(p);
     EXPECT_TRUE(all[1].accepted()) << name(p);
-    EXPECT_GE(gap_ms(all[0], all[1]), 1500) << name(p) << ": its retry hint was not honoured";
+    EXPECT_GE(gap_ms(all[0], all[1]), min_gap_ms) << name(p) << ": its retry came too soon";
   }
   EXPECT_EQ(ps.matrix_room().size(), 1u);
+}
+
+// Telegram (parameters.retry_after), Matrix (retry_after_ms) and Discord (retry_after) say when
+// to come back in the body, without a Retry-After header.
+TEST(Channels, ProviderHintsInTheBodyAreHonoured) {
+  expect_hinted_retries({.status = 429, .retry_after_s = 2, .header = false}, 1500);
+}
+
+// A provider that sends both a Retry-After header and a longer hint in its body gets the
+// longer wait: the header does not cut short what the body asked for.
+TEST(Channels, TheLongerOfRetryAfterAndTheBodysHintIsHonoured) {
+  expect_hinted_retries({.status = 429, .retry_after_s = 1, .hint_s = 4}, 3500);
 }
 
 // --- e. kill -9 in the middle of retries -----------------------------------------------------

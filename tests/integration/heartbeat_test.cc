@@ -73,9 +73,8 @@ TEST(Heartbeat, PingsSetTheStateALateJobGoesDownAndTheTokenStaysSecret) {
   // The whole message is the admin's to read; a log message changes no state.
   const httplib::Headers admin{{"Authorization", fmt::format("Bearer {}", kAdmin)}};
   const auto message = [&] {
-    return nlohmann::json::parse(http_get(d.port(), "/api/v1/monitors/backup", admin).body)
-        .value("last_message", nlohmann::json::object())
-        .value("text", "");
+    const auto m = nlohmann::json::parse(http_get(d.port(), "/api/v1/monitors/backup", admin).body);
+    return m["last_message"].is_string() ? m["last_message"].get<std::string>() : "";
   };
   EXPECT_EQ(message(), "disk full\nat /var");
   EXPECT_EQ(nlohmann::json::parse(http_get(d.port(), "/api/v1/monitors/backup").body)
@@ -159,6 +158,169 @@ TEST(Heartbeat, AfterKill9AJobDueMeanwhileIsLateAtOnceAndOneThatPingedIsNot) {
       << late.monitor("backup").dump();
   EXPECT_NE(late.monitor("backup")["cause"].get<std::string>().find("no ping since"),
             std::string::npos);
+}
+
+const httplib::Headers kAdminHeaders{{"Authorization", fmt::format("Bearer {}", kAdmin)}};
+
+// The monitor as the admin sees it (GET /api/v1/monitors/backup).
+nlohmann::json backup_for_admin(const Daemon& d) {
+  return nlohmann::json::parse(http_get(d.port(), "/api/v1/monitors/backup", kAdminHeaders).body,
+                               nullptr, false);
+}
+
+// The runs stored in the last hour.
+int64_t runs_of_backup(const Daemon& d) {
+  const auto h = nlohmann::json::parse(
+      http_get(d.port(), "/api/v1/monitors/backup/history?window=1h&step=1h", kAdminHeaders).body,
+      nullptr, false);
+  int64_t n = 0;
+  if (h.is_object()) {
+    for (const auto& p : h["points"]) n += p.value("count", int64_t{0});
+  }
+  return n;
+}
+
+std::string pinged(const std::string& suffix) { return fmt::format("/ping/{}{}", kToken, suffix); }
+
+// The paths of the contract one by one: a log message is no run, ?rid= pairs overlapping runs,
+// /N is an exit status, the rate limit is per token and what it refuses changes nothing, and
+// no ping (answered or refused) puts the token in the log.
+TEST(Heartbeat, EachPingPathDoesWhatTheContractSays) {
+  TempDir dir;
+  Daemon d(dir, heartbeats("1h", "1m"), kServer);
+  d.start();
+  ASSERT_EQ(ping(d.port(), pinged("")).status, 200);
+  ASSERT_TRUE(wait_until([&] { return state_of(d) == "up"; }, 5000ms));
+  ASSERT_TRUE(wait_until([&] { return runs_of_backup(d) == 1; }, 5000ms));
+  const std::string first_ping = d.monitor("backup")["last_ping"];
+  const std::string due = d.monitor("backup")["next_due"];
+
+  // A log message: kept as the last message, the last ping moves, and nothing else does.
+  std::this_thread::sleep_for(20ms);
+  const auto log = ping(d.port(), pinged("/log"), "rotated 3 files");
+  EXPECT_EQ(log.status, 200);
+  EXPECT_EQ(log.body, "OK");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return backup_for_admin(d).value("last_message", nlohmann::json()) == "rotated 3 files";
+      },
+      5000ms))
+      << backup_for_admin(d).dump();
+  // /api/v1/status is rendered anew about once a second.
+  EXPECT_TRUE(wait_until([&] { return d.monitor("backup")["last_ping"] != first_ping; }, 3000ms))
+      << "a log message is a ping";
+  EXPECT_EQ(d.monitor("backup")["next_due"], due) << "but not a success";
+  EXPECT_EQ(state_of(d), "up");
+  std::this_thread::sleep_for(1200ms);  // the store's flush
+  EXPECT_EQ(runs_of_backup(d), 1) << "a log message is not a run";
+
+  // ?rid= pairs each end with its own start when runs overlap.
+  ASSERT_EQ(ping(d.port(), pinged("/start?rid=a")).status, 200);
+  std::this_thread::sleep_for(1000ms);
+  ASSERT_EQ(ping(d.port(), pinged("/start?rid=b")).status, 200);
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(ping(d.port(), pinged("?rid=b")).status, 200);
+  ASSERT_TRUE(wait_until([&] { return runs_of_backup(d) == 2; }, 5000ms));
+  ASSERT_TRUE(wait_until([&] { return d.monitor("backup")["latency_ms"].is_number(); }, 3000ms));
+  const double b_ms = d.monitor("backup")["latency_ms"];
+  EXPECT_GE(b_ms, 250);
+  EXPECT_LT(b_ms, 1000) << "b's run time, not a's";
+  ASSERT_EQ(ping(d.port(), pinged("?rid=a")).status, 200);
+  ASSERT_TRUE(wait_until([&] { return runs_of_backup(d) == 3; }, 5000ms));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto ms = d.monitor("backup")["latency_ms"];
+        return ms.is_number() && ms.get<double>() >= 1250;
+      },
+      3000ms))
+      << "a's run time: " << d.monitor("backup").dump();
+
+  // /N: the job's exit status, 0..255 and nothing else.
+  ASSERT_EQ(ping(d.port(), pinged("/255")).status, 200);
+  ASSERT_TRUE(wait_until([&] { return state_of(d) == "down"; }, 5000ms));
+  EXPECT_EQ(d.monitor("backup")["cause"], "the job exited with status 255");
+  for (const char* bad : {"/256", "/007", "/-1", "/1x"}) {
+    EXPECT_EQ(ping(d.port(), pinged(bad)).status, 404) << bad;
+  }
+  ASSERT_EQ(ping(d.port(), pinged("/0")).status, 200);
+  ASSERT_TRUE(wait_until([&] { return state_of(d) == "up"; }, 5000ms));
+
+  // An unknown token answers 404 like any unknown path.
+  const auto unknown = ping(d.port(), "/ping/no-such-token-000000000000");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body, http_get(d.port(), "/no/such/path").body);
+
+  // The rate limit (20/m) is per token: once this token is refused, a failure it reports
+  // changes nothing, and the other monitor's token still gets through.
+  int refused = 0;
+  HttpAnswer last;
+  for (int i = 0; i < 25 && refused == 0; ++i) {
+    last = ping(d.port(), pinged(""));
+    if (last.status == 429) ++refused;
+  }
+  ASSERT_EQ(refused, 1);
+  EXPECT_FALSE(last.headers.find("Retry-After") == last.headers.end());
+  EXPECT_EQ(ping(d.port(), pinged("/fail"), "must not count").status, 429);
+  const auto printed = run_lookout({"ping-url", "derived", "-c", d.config_path()});
+  ASSERT_EQ(printed.code, 0) << printed.err;
+  const std::string derived = printed.out.substr(std::string("https://status.test").size());
+  EXPECT_EQ(ping(d.port(), derived.substr(0, derived.size() - 1)).status, 200)
+      << "another token, another budget";
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(state_of(d), "up") << "a refused ping changes nothing";
+  EXPECT_NE(backup_for_admin(d).value("last_message", nlohmann::json()), "must not count");
+
+  // However each was answered, no ping put the token in the log.
+  const std::string log_text = d.process().err() + d.process().out();
+  EXPECT_EQ(log_text.find(kToken), std::string::npos) << log_text;
+}
+
+// What a heartbeat knows survives kill -9: a job that started before it is judged by its
+// max_runtime at once, the last ping is the real one, and the last message (made valid UTF-8
+// as it arrived) is still there.
+TEST(Heartbeat, AfterKill9ARunningJobPastMaxRuntimeIsLateAtOnceAndItsMessageRemains) {
+  TempDir dir;
+  const std::string config = fmt::format(R"([[monitor]]
+name = "backup"
+type = "heartbeat"
+public = true
+token = "{}"
+period = "1h"
+grace = "1m"
+max_runtime = "2s"
+)",
+                                         kToken);
+  std::string last_ping;
+  {
+    Daemon d(dir, config, kServer);
+    d.start();
+    ASSERT_EQ(ping(d.port(), pinged(""), "first run \xff\xfe ok\n").status, 200);
+    ASSERT_TRUE(wait_until([&] { return state_of(d) == "up"; }, 5000ms));
+    const auto m = backup_for_admin(d);
+    ASSERT_TRUE(m.is_object()) << "the API answers JSON whatever bytes the job sent";
+    EXPECT_EQ(m["last_message"], "first run \xEF\xBF\xBD\xEF\xBF\xBD ok\n") << m.dump();
+    ASSERT_TRUE(wait_until([&] { return d.monitor("backup")["last_ping"].is_string(); }, 5000ms));
+    const std::string success = d.monitor("backup")["last_ping"];
+    ASSERT_EQ(ping(d.port(), pinged("/start")).status, 200);
+    // /api/v1/status is rendered anew about once a second.
+    ASSERT_TRUE(wait_until([&] { return d.monitor("backup")["last_ping"] != success; }, 5000ms));
+    last_ping = d.monitor("backup")["last_ping"];
+    std::this_thread::sleep_for(1200ms);  // stored within a second, then the process dies
+    d.process().signal(SIGKILL);
+    d.process().wait(5000ms);
+  }
+  std::this_thread::sleep_for(1500ms);  // the run is past its max_runtime of 2 s meanwhile
+  Daemon again(dir, config, kServer);
+  again.start();
+  ASSERT_TRUE(wait_until([&] { return state_of(again) == "down"; }, 2000ms))
+      << again.monitor("backup").dump();
+  EXPECT_NE(again.monitor("backup")["cause"].get<std::string>().find(
+                "did not finish within max_runtime 2s"),
+            std::string::npos)
+      << again.monitor("backup").dump();
+  EXPECT_EQ(again.monitor("backup")["last_ping"], last_ping)
+      << "the real last ping, not the time it was judged late";
+  EXPECT_EQ(backup_for_admin(again)["last_message"], "first run \xEF\xBF\xBD\xEF\xBF\xBD ok\n");
 }
 
 // lookout's own dead man's switch, pointed at a second lookout's heartbeat monitor: each

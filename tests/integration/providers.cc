@@ -908,7 +908,7 @@ std::optional<ProviderServer::Fault> ProviderServer::take_fault(Provider p) {
 
 ProviderServer::Answer ProviderServer::fault_answer(Provider p, const Failure& f) {
   const bool limited = f.status == 429;
-  const int s = f.retry_after_s.value_or(0);
+  const int s = f.hint_s.value_or(f.retry_after_s.value_or(0));
   Answer a;
   a.status = f.status;
   switch (p) {

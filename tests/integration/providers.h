@@ -128,6 +128,8 @@ class ProviderServer {
     int status = 503;
     std::optional<int> retry_after_s = std::nullopt;
     bool header = true;
+    // The hint in the body when it differs from the header (seconds; Matrix in ms of them).
+    std::optional<int> hint_s = std::nullopt;
     bool after_processing = false;
   };
   // The next `n` requests of `p` fail so.

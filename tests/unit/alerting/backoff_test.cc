@@ -47,6 +47,16 @@ TEST(Backoff, RetryAfterWinsWhenLongerUpToAnHour) {
   EXPECT_EQ(retry_delay(1, 0.5, Duration{86'400'000}), kMaxRetryAfter) << "a day is capped";
 }
 
+TEST(Backoff, TheLongerOfTheHeaderAndTheBodysHintCounts) {
+  EXPECT_EQ(longer_wait(std::nullopt, std::nullopt), std::nullopt);
+  EXPECT_EQ(longer_wait(Duration{3'000}, std::nullopt), Duration{3'000}) << "only the hint";
+  EXPECT_EQ(longer_wait(std::nullopt, Duration{2'000}), Duration{2'000}) << "only the header";
+  EXPECT_EQ(longer_wait(Duration{3'000}, Duration{1'000}), Duration{3'000})
+      << "the hint asks longer";
+  EXPECT_EQ(longer_wait(Duration{1'500}, Duration{2'000}), Duration{2'000})
+      << "the header asks longer";
+}
+
 TEST(Backoff, RetriesUntilTheRowIsAsOldAsGiveUpAfter) {
   const WallTime created{hours(1000)};
   const Duration give_up{86'400'000};

@@ -138,6 +138,25 @@ TEST(Incidents, AcknowledgementStopsEscalationAndReminders) {
   EXPECT_EQ(h.engine.acknowledge(99, "link", h.now, late), AlertEngine::AckResult::kUnknown);
 }
 
+TEST(Incidents, AnAcknowledgementMakesNoNotificationForAlertmanager) {
+  Harness h;
+  ChannelConfig am;
+  am.name = "am";
+  am.type = "alertmanager";
+  h.cfg->channels.push_back(am);
+  h.cfg->routes[0].notify = {"mail", "am"};
+  const auto opened = h.run(State::kDown, true);
+  EXPECT_EQ(channels(opened),
+            (std::vector<std::string>{"incident.opened:mail", "incident.opened:am"}));
+  AlertChanges acked;
+  ASSERT_EQ(h.engine.acknowledge(opened.incidents[0].id, "api", h.now, acked),
+            AlertEngine::AckResult::kDone);
+  EXPECT_EQ(channels(acked), (std::vector<std::string>{"incident.acknowledged:mail"}))
+      << "Alertmanager has no acknowledgement";
+  EXPECT_EQ(channels(h.run(State::kUp, true)),
+            (std::vector<std::string>{"incident.resolved:mail", "incident.resolved:am"}));
+}
+
 TEST(Incidents, FlappingSendsOneNotificationThenQuietUntilStable) {
   Harness h;
   size_t sent = 0;
@@ -201,6 +220,29 @@ TEST(AckToken, SignedExpiringAndForOneIncident) {
   }
   EXPECT_EQ(random_hex(16).size(), 32u);
   EXPECT_NE(random_hex(16), random_hex(16));
+}
+
+TEST(AckToken, AGroupTokenNamesEachIncidentAndIsSignedTheSameWay) {
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  const std::string t = make_group_ack_token(key, {7, 8, 1234}, 2'000'000'000);
+  EXPECT_EQ(t.substr(0, t.find('.')), "7-8-1234");
+  EXPECT_EQ(verify_group_ack_token(key, t, 1'999'999'999), (std::vector<int64_t>{7, 8, 1234}));
+  EXPECT_FALSE(verify_group_ack_token(key, t, 2'000'000'000)) << "expired";
+  EXPECT_FALSE(verify_group_ack_token("another key", t, 1'000));
+  EXPECT_FALSE(verify_ack_token(key, t, 1'000)) << "an /ack/ link names one incident";
+  std::string other = t;
+  other[0] = '9';
+  EXPECT_FALSE(verify_group_ack_token(key, other, 1'000)) << "the signature covers the ids";
+  // One incident: the same token as an ack link's, and both read it.
+  const std::string one = make_ack_token(key, 42, 2'000'000'000);
+  EXPECT_EQ(make_group_ack_token(key, {42}, 2'000'000'000), one);
+  EXPECT_EQ(verify_group_ack_token(key, one, 1'000), (std::vector<int64_t>{42}));
+  std::vector<int64_t> many(kMaxAckTokenIncidents + 1, 5);
+  EXPECT_FALSE(verify_group_ack_token(key, make_group_ack_token(key, many, 2'000'000'000), 1'000))
+      << "at most " << kMaxAckTokenIncidents;
+  for (const char* bad : {"", "7-", "-7.2000000000.x", "7--8.2000000000.x", "7-a.2000000000.x"}) {
+    EXPECT_FALSE(verify_group_ack_token(key, bad, 1'000)) << bad;
+  }
 }
 
 }  // namespace

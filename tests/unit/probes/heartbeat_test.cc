@@ -137,6 +137,46 @@ TEST(Heartbeat, RestoredAfterARestartAJobDueMeanwhileIsLateAtOnce) {
   EXPECT_FALSE(down.deadline());
 }
 
+TEST(Heartbeat, ItsMemoryCarriesARunningJobAndTheLastMessageAcrossARestart) {
+  auto spec = every_hour();
+  spec.max_runtime = Duration{600'000};
+  HeartbeatTracker before(spec);
+  before.on_ping(ping(Ping::Kind::kSuccess, kT0));
+  before.on_ping(ping(Ping::Kind::kStart, kT0 + minutes(30), "", "r1"));
+  before.on_ping(ping(Ping::Kind::kLog, kT0 + minutes(31), "copying"));
+  const HeartbeatMemory kept = before.memory();
+  EXPECT_EQ(kept.last_ping, kT0) << "the last success or failure";
+  EXPECT_EQ(kept.last_any_ping, kT0 + minutes(31));
+  EXPECT_TRUE(kept.up);
+  EXPECT_EQ(kept.starts, (std::map<std::string, WallTime>{{"r1", kT0 + minutes(30)}}));
+  EXPECT_EQ(kept.last_message, (PingMessage{kT0 + minutes(31), "copying"}));
+
+  HeartbeatTracker after(spec);
+  after.restore(kept);
+  EXPECT_EQ(after.memory(), kept);
+  EXPECT_EQ(after.last_ping(), kT0 + minutes(31)) << "the API shows the last ping of any kind";
+  EXPECT_EQ(after.next_due(), kT0 + hours(1)) << "due after the last success";
+  EXPECT_EQ(after.deadline(), kT0 + minutes(40)) << "the running job's max_runtime";
+  EXPECT_EQ(after.overdue(kT0 + minutes(40)).cause,
+            "started at 2026-12-01T02:30:00Z and did not finish within max_runtime 10m");
+  // The run pairs with its start across the restart.
+  HeartbeatTracker paired(spec);
+  paired.restore(kept);
+  EXPECT_EQ(
+      paired.on_ping(ping(Ping::Kind::kSuccess, kT0 + minutes(35), "", "r1"))->timings.total_us,
+      300'000'000);
+}
+
+TEST(Heartbeat, ALogMessageIsNoRun) {
+  HeartbeatTracker t(every_hour());
+  t.on_ping(ping(Ping::Kind::kSuccess, kT0));
+  EXPECT_FALSE(t.on_ping(ping(Ping::Kind::kLog, kT0 + minutes(50), "still here")));
+  EXPECT_EQ(t.next_due(), kT0 + hours(1)) << "a log message is not a success";
+  EXPECT_EQ(t.memory().last_ping, kT0);
+  EXPECT_EQ(t.last_ping(), kT0 + minutes(50));
+  EXPECT_EQ(t.last_message()->text, "still here");
+}
+
 TEST(Heartbeat, TokensAreDerivedPerMonitorAndLookedUpByDigest) {
   const std::string a = derived_ping_token("key-1", "backup");
   EXPECT_EQ(a.size(), 32u);

@@ -53,71 +53,90 @@ json down_alert(const std::optional<std::string>& ends_at = std::nullopt) {
   return a;
 }
 
+using Alerts = std::vector<json>;
+
+// The alert of the degraded incident 42.
+json degraded_alert(const std::optional<std::string>& ends_at = std::nullopt) {
+  json a = down_alert(ends_at);
+  a["labels"]["alertname"] = "LookoutMonitorDegraded";
+  a["labels"]["severity"] = "warning";
+  a["annotations"]["summary"] = "DEGRADED portal-home: expected status 200, got 503";
+  return a;
+}
+
 TEST(AlertmanagerChannel, OpenedFiresAnAlertWithoutAnEnd) {
   EXPECT_EQ(
       alertmanager_alerts({incident_row("incident.opened")}, kPostedAt, "https://status.test"),
-      json::array({down_alert()}));
+      Alerts{down_alert()});
 }
 
 TEST(AlertmanagerChannel, EscalationsAndRemindersKeepTheAlertAsItIs) {
   for (const std::string event : {"incident.escalated", "incident.reminder"}) {
     EXPECT_EQ(alertmanager_alerts({incident_row(event)}, kPostedAt, "https://status.test"),
-              json::array({down_alert()}))
+              Alerts{down_alert()})
         << event;
   }
 }
 
-TEST(AlertmanagerChannel, AnAcknowledgedAlertKeepsFiringWithoutTheAckLink) {
-  json expected = down_alert();
-  expected["annotations"] = {{"summary", "ACK DOWN portal-home: expected status 200, got 503"},
-                             {"cause", "expected status 200, got 503"}};
-  EXPECT_EQ(alertmanager_alerts({incident_row("incident.acknowledged")}, kPostedAt,
-                                "https://status.test"),
-            json::array({expected}));
+TEST(AlertmanagerChannel, AnAcknowledgementPostsNothing) {
+  EXPECT_TRUE(
+      alertmanager_alerts({incident_row("incident.acknowledged")}, kPostedAt, "https://status.test")
+          .empty())
+      << "Alertmanager has no acknowledgement";
 }
 
-TEST(AlertmanagerChannel, AChangeOfStateEndsTheAlertUnderItsOtherName) {
+TEST(AlertmanagerChannel, AChangeOfStateFiresTheNewAlertFirstThenEndsTheOldOne) {
   const auto alerts = alertmanager_alerts(
       {incident_row_of(42, "portal-home", State::kDegraded, "incident.updated", kPostedAt)},
       kPostedAt, "https://status.test");
-  json degraded = down_alert();
-  degraded["labels"]["alertname"] = "LookoutMonitorDegraded";
-  degraded["labels"]["severity"] = "warning";
-  degraded["annotations"]["summary"] = "DEGRADED portal-home: expected status 200, got 503";
-  json down_ended = degraded;
+  json down_ended = degraded_alert("2026-12-01T02:01:00.000Z");
   down_ended["labels"]["alertname"] = "LookoutMonitorDown";
   down_ended["labels"]["severity"] = "critical";
-  down_ended["endsAt"] = "2026-12-01T02:01:00.000Z";
-  EXPECT_EQ(alerts, json::array({degraded, down_ended}));
+  EXPECT_EQ(alerts, (Alerts{degraded_alert(), down_ended}));
 }
 
-TEST(AlertmanagerChannel, AResolutionEndsTheAlertUnderBothNamesAtItsResolveTime) {
+// The resolving alert as posted for the incident 42 that fired under `alertname`.
+json resolved_alert(const std::string& alertname) {
+  json a = down_alert("2026-12-01T02:00:30.000Z");
+  a["annotations"] = {{"summary", "RESOLVED portal-home"},
+                      {"cause", "expected status 200, got 503"}};
+  a["labels"]["alertname"] = alertname;
+  a["labels"]["severity"] = alertname == "LookoutMonitorDown" ? "critical" : "warning";
+  return a;
+}
+
+TEST(AlertmanagerChannel, AResolutionRepeatsTheFiringAlertsLabelsAtItsResolveTime) {
   const WallTime resolved_at = kIncidentStart + Duration{30'000};
-  const auto alerts = alertmanager_alerts(
-      {incident_row_of(42, "portal-home", State::kDown, "incident.resolved", resolved_at)},
-      kPostedAt, "https://status.test");
-  json down = down_alert("2026-12-01T02:00:30.000Z");
-  down["annotations"] = {{"summary", "RESOLVED portal-home"},
-                         {"cause", "expected status 200, got 503"}};
-  json degraded = down;
-  degraded["labels"]["alertname"] = "LookoutMonitorDegraded";
-  degraded["labels"]["severity"] = "warning";
-  EXPECT_EQ(alerts, json::array({down, degraded}));
+  const auto resolved =
+      incident_row_of(42, "portal-home", State::kDown, "incident.resolved", resolved_at);
+  FiringAlerts firing;
+  firing.add(
+      {incident_row_of(42, "portal-home", State::kDegraded, "incident.opened", kIncidentStart)});
+  EXPECT_EQ(alertmanager_alerts({resolved}, kPostedAt, "https://status.test", firing),
+            Alerts{resolved_alert("LookoutMonitorDegraded")})
+      << "it fired degraded";
+  // The incident's earlier row in the same batch says how it fired when nothing was kept.
+  EXPECT_EQ(alertmanager_alerts({resolved, incident_row("incident.opened")}, kPostedAt,
+                                "https://status.test"),
+            Alerts{resolved_alert("LookoutMonitorDown")});
+  // Nothing says (a restart lost it): the alert ends under both names, one post each.
+  EXPECT_EQ(
+      alertmanager_alerts({resolved}, kPostedAt, "https://status.test"),
+      (Alerts{resolved_alert("LookoutMonitorDown"), resolved_alert("LookoutMonitorDegraded")}));
 }
 
 TEST(AlertmanagerChannel, TestFiresALookoutTestAlertOfItsOwn) {
   EXPECT_EQ(
       alertmanager_alerts({test::test_row()}, kPostedAt, "https://status.test"),
-      json::array(
-          {{{"labels", {{"alertname", "LookoutTest"}, {"severity", "info"}, {"event_id", "evt_1"}}},
-            {"annotations",
-             {{"summary", "TEST lookout: this channel delivers. Nothing is wrong."}}},
-            {"startsAt", "2026-12-01T02:01:00.000Z"},
-            {"endsAt", "2026-12-01T02:05:00.000Z"},
-            {"generatorURL", "https://status.test/"}}}));
+      (Alerts{
+          {{"labels", {{"alertname", "LookoutTest"}, {"severity", "info"}, {"event_id", "evt_1"}}},
+           {"annotations", {{"summary", "TEST lookout: this channel delivers. Nothing is wrong."}}},
+           {"startsAt", "2026-12-01T02:01:00.000Z"},
+           {"endsAt", "2026-12-01T02:05:00.000Z"},
+           {"generatorURL", "https://status.test/"}}}));
 }
 
-TEST(AlertmanagerChannel, AStormIsOnePostOfEachIncidentsLatestAlert) {
+TEST(AlertmanagerChannel, AStormIsAPostOfEachIncidentsLatestAlert) {
   const WallTime t0 = kIncidentStart;
   // Worst first, as the dispatcher hands it over.
   const std::vector<OutboxRow> batch{
@@ -128,6 +147,7 @@ TEST(AlertmanagerChannel, AStormIsOnePostOfEachIncidentsLatestAlert) {
   };
   const auto alerts = alertmanager_alerts(batch, kPostedAt, "https://status.test");
   std::vector<std::string> seen;
+  seen.reserve(alerts.size());
   for (const auto& a : alerts) {
     seen.push_back(fmt::format("{} {} {} {}", a["labels"]["monitor"].get<std::string>(),
                                a["labels"]["alertname"].get<std::string>(),
@@ -135,30 +155,32 @@ TEST(AlertmanagerChannel, AStormIsOnePostOfEachIncidentsLatestAlert) {
                                a.value("endsAt", "firing")));
   }
   EXPECT_EQ(seen, (std::vector<std::string>{
-                      "api-005 LookoutMonitorDegraded ACK DEGRADED firing",
+                      "api-005 LookoutMonitorDegraded DEGRADED api firing",
                       "api-003 LookoutMonitorDown RESOLVED api 2026-12-01T02:00:00.500Z",
                       "api-003 LookoutMonitorDegraded RESOLVED api 2026-12-01T02:00:00.500Z",
                       "api-007 LookoutMonitorDown DOWN api-007 firing",
                   }));
-  const HttpPost r = alertmanager_request(alertmanager_config(), alerts);
-  EXPECT_EQ(json::parse(r.body), alerts);
+  const auto requests = alertmanager_requests(alertmanager_config(), alerts);
+  ASSERT_EQ(requests.size(), alerts.size());
+  for (size_t i = 0; i < alerts.size(); ++i)
+    EXPECT_EQ(json::parse(requests[i].body), json::array({alerts[i]})) << "one alert a post";
 }
 
-TEST(AlertmanagerChannel, RequestPostsTheArrayWithBasicAuthWhenSet) {
-  const auto alerts =
-      alertmanager_alerts({incident_row("incident.opened")}, kPostedAt, "https://s.t");
-  const HttpPost plain = alertmanager_request(alertmanager_config(), alerts);
+TEST(AlertmanagerChannel, RequestPostsAnArrayOfOneAlertWithBasicAuthWhenSet) {
+  const auto alert =
+      alertmanager_alerts({incident_row("incident.opened")}, kPostedAt, "https://s.t").at(0);
+  const HttpPost plain = alertmanager_request(alertmanager_config(), alert);
   EXPECT_EQ(plain.url, "https://am.test:9093/api/v2/alerts");
   EXPECT_EQ(plain.method, "POST");
   EXPECT_EQ(plain.headers,
             (std::vector<std::string>{"Content-Type: application/json",
                                       fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION)}));
   EXPECT_FALSE(plain.basic_auth);
-  EXPECT_EQ(plain.body, alerts.dump());
+  EXPECT_EQ(plain.body, json::array({alert}).dump());
   AlertmanagerSpec spec;
   spec.username = Secret("lookout", true);
   spec.password = Secret("am-pass-1", true);
-  const HttpPost authed = alertmanager_request(alertmanager_config("http://am.test", spec), alerts);
+  const HttpPost authed = alertmanager_request(alertmanager_config("http://am.test", spec), alert);
   EXPECT_EQ(authed.url, "http://am.test/api/v2/alerts");
   ASSERT_TRUE(authed.basic_auth);
   EXPECT_EQ(authed.basic_auth->user, "lookout");
@@ -199,10 +221,14 @@ TEST(FiringAlerts, KeepsTheLatestRowOfEachOpenIncidentUntilItResolves) {
   EXPECT_EQ(firing_ids(f), (std::vector<int64_t>{1, 2}));
   f.add({incident_row_of(2, "b", State::kDown, "incident.acknowledged", t0 + Duration{10})});
   ASSERT_EQ(f.rows().size(), 2u);
-  EXPECT_EQ(f.rows()[1].event, "incident.acknowledged") << "an ack keeps it firing";
+  EXPECT_EQ(f.rows()[1].event, "incident.opened") << "an ack keeps it firing as it was";
+  EXPECT_EQ(f.state_of(1), "degraded");
+  EXPECT_EQ(f.state_of(2), "down");
+  EXPECT_EQ(f.state_of(9), "") << "not firing";
+  f.add({incident_row_of(2, "b", State::kDown, "incident.reminder", t0 + Duration{10})});
   // A retried notification delivered after a newer one changes nothing.
   f.add({incident_row_of(2, "b", State::kDown, "incident.escalated", t0 + Duration{5})});
-  EXPECT_EQ(f.rows()[1].event, "incident.acknowledged");
+  EXPECT_EQ(f.rows()[1].event, "incident.reminder");
   f.add({incident_row_of(1, "a", State::kDown, "incident.resolved", t0 + Duration{20})});
   EXPECT_EQ(firing_ids(f), (std::vector<int64_t>{2}));
   f.add({incident_row_of(1, "a", State::kDegraded, "incident.reminder", t0 + Duration{15})});
@@ -217,14 +243,27 @@ TEST(FiringAlerts, KeepsTheLatestRowOfEachOpenIncidentUntilItResolves) {
 TEST(AlertmanagerChannel, TheResendIsEveryFiringAlertStillWithoutAnEnd) {
   FiringAlerts f;
   f.add({incident_row("incident.reminder"),
-         incident_row_of(5, "api-005", State::kDegraded, "incident.acknowledged", kIncidentStart)});
+         incident_row_of(5, "api-005", State::kDegraded, "incident.opened", kIncidentStart)});
   const auto alerts = alertmanager_firing(f.rows(), "https://status.test");
   ASSERT_EQ(alerts.size(), 2u);
   EXPECT_EQ(alerts[0]["labels"]["monitor"], "api-005");
   EXPECT_EQ(alerts[0]["labels"]["alertname"], "LookoutMonitorDegraded");
   EXPECT_FALSE(alerts[0].contains("endsAt"));
-  EXPECT_FALSE(alerts[0]["annotations"].contains("ack_url"));
   EXPECT_EQ(alerts[1], down_alert());
+}
+
+// What each post to `server` carried: "MONITOR ALERTNAME" and " ended" when it had an endsAt
+// (each post carries one alert).
+std::vector<std::string> posted_alerts(const test::HttpRecorder& server) {
+  std::vector<std::string> out;
+  for (const auto& s : server.seen()) {
+    const json alerts = json::parse(s.body);
+    EXPECT_EQ(alerts.size(), 1u) << "one alert a post: " << s.body;
+    out.push_back(alerts[0]["labels"]["monitor"].get<std::string>() + " " +
+                  alerts[0]["labels"]["alertname"].get<std::string>() +
+                  (alerts[0].contains("endsAt") ? " ended" : ""));
+  }
+  return out;
 }
 
 // The channel on a real loop against a server on loopback, with a resend every 30 ms.
@@ -247,17 +286,7 @@ class AlertmanagerLoop : public ::testing::Test {
     stop.start(Duration{ms}, [this] { loop_.stop(); });
     loop_.run();
   }
-  std::vector<std::string> posted_monitors() const {
-    std::vector<std::string> out;
-    for (const auto& s : server_.seen()) {
-      std::string monitors;
-      for (const auto& a : json::parse(s.body)) {
-        monitors += (monitors.empty() ? "" : ",") + a["labels"]["monitor"].get<std::string>();
-      }
-      out.push_back(monitors);
-    }
-    return out;
-  }
+  std::vector<std::string> posted_monitors() const { return posted_alerts(server_); }
 
   test::HttpRecorder server_{{{200, ""}}};
   EventLoop loop_;
@@ -278,6 +307,7 @@ TEST_F(AlertmanagerLoop, AnOpenIncidentIsPostedAgainUntilItResolves) {
     EXPECT_EQ(s.header("User-Agent"), fmt::format("lookout/{}", LOOKOUT_VERSION));
   }
   EXPECT_EQ(json::parse(resent.back().body), json::array({down_alert()}));
+  EXPECT_EQ(posted_monitors().back(), "portal-home LookoutMonitorDown");
 
   EXPECT_EQ(
       send({incident_row_of(42, "portal-home", State::kDown, "incident.resolved", kPostedAt)}).kind,
@@ -294,24 +324,62 @@ TEST_F(AlertmanagerLoop, ResumedIncidentsAreResentLaterNotAtOnce) {
   EXPECT_TRUE(server_.seen().empty());
   run_for(100);
   const auto posted = posted_monitors();
-  ASSERT_FALSE(posted.empty());
-  EXPECT_EQ(posted.front(), "api-004,api-009") << "every firing alert in one post";
+  ASSERT_GE(posted.size(), 2u);
+  EXPECT_EQ(posted[0], "api-004 LookoutMonitorDown") << "every firing alert, one post each";
+  EXPECT_EQ(posted[1], "api-009 LookoutMonitorDegraded");
+}
+
+// A channel on a loop of its own against a server answering `answer`, resending every
+// `resend_every`.
+struct AlertmanagerRig {
+  AlertmanagerRig(test::HttpRecorder::Answer answer, Duration resend_every)
+      : server({std::move(answer)}),
+        channel(alertmanager_config(server.url()), curl, clock, "https://status.test", nullptr,
+                resend_every) {}
+  DeliveryOutcome send(const std::vector<OutboxRow>& rows) {
+    DeliveryOutcome out{Kind::kRetry, "no answer"};
+    channel.send(rows, [&out](DeliveryOutcome o) { out = std::move(o); });
+    loop.run();
+    return out;
+  }
+  test::HttpRecorder server;
+  EventLoop loop;
+  FakeClock clock;
+  CurlBridge curl{loop, clock};
+  AlertmanagerChannel channel;
+};
+
+TEST(AlertmanagerChannelLoop, AChangeOfStatePostsTheNewAlertBeforeEndingTheOld) {
+  AlertmanagerRig rig({200, ""}, Duration{3'600'000});
+  auto& server = rig.server;
+  auto send = [&](const OutboxRow& row) { return rig.send({row}).kind; };
+  const WallTime t0 = kIncidentStart;
+  EXPECT_EQ(send(incident_row_of(42, "portal-home", State::kDegraded, "incident.opened", t0)),
+            Kind::kDelivered);
+  EXPECT_EQ(send(incident_row_of(42, "portal-home", State::kDegraded, "incident.acknowledged",
+                                 t0 + Duration{1000})),
+            Kind::kDelivered);
+  EXPECT_EQ(server.seen().size(), 1u) << "an acknowledgement posts nothing";
+  EXPECT_EQ(send(incident_row_of(42, "portal-home", State::kDown, "incident.updated",
+                                 t0 + Duration{2000})),
+            Kind::kDelivered);
+  EXPECT_EQ(send(incident_row_of(42, "portal-home", State::kDown, "incident.resolved",
+                                 t0 + Duration{3000})),
+            Kind::kDelivered);
+  EXPECT_EQ(posted_alerts(server), (std::vector<std::string>{
+                                       "portal-home LookoutMonitorDegraded",
+                                       "portal-home LookoutMonitorDown",
+                                       "portal-home LookoutMonitorDegraded ended",
+                                       "portal-home LookoutMonitorDown ended",
+                                   }));
 }
 
 TEST(AlertmanagerChannelLoop, WhatWasNotDeliveredIsNotResent) {
-  test::HttpRecorder server({{503, "overloaded"}});
-  EventLoop loop;
-  FakeClock clock;
-  CurlBridge curl(loop, clock);
-  AlertmanagerChannel channel(alertmanager_config(server.url()), curl, clock, "https://status.test",
-                              nullptr, Duration{30});
-  DeliveryOutcome out;
-  channel.send({incident_row("incident.opened")},
-               [&out](DeliveryOutcome o) { out = std::move(o); });
-  loop.run();
+  AlertmanagerRig rig({503, "overloaded"}, Duration{30});
+  const DeliveryOutcome out = rig.send({incident_row("incident.opened")});
   EXPECT_EQ(out.kind, Kind::kRetry);
   EXPECT_EQ(out.detail, "HTTP 503");
-  EXPECT_TRUE(channel.firing().empty()) << "its retry posts it, through the outbox";
+  EXPECT_TRUE(rig.channel.firing().empty()) << "its retry posts it, through the outbox";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "alerting/ack_token.h"
 #include "config/channels/pushover_spec.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
@@ -54,6 +55,13 @@ std::string form_value(const std::string& body, const std::string& key) {
     }
   }
   return out;
+}
+
+// The fields of a form body, decoded.
+httplib::Params form_decode(const std::string& body) {
+  httplib::Params p;
+  httplib::detail::parse_query_text(body, p);
+  return p;
 }
 
 HttpPost pushover_request_for(const OutboxRow& row, bool callback = false) {
@@ -206,7 +214,24 @@ TEST(PushoverChannel, AStormIsOneMessageThatRingsForItsDownIncidents) {
                          {"expire", "3600"},
                          {"tags", "lookout-7,lookout-8"},
                          {"timestamp", "1796090430"}}))
-      << "no callback: one acknowledgement in the app cannot stand for several incidents";
+      << "no callback without the key to sign one";
+  // With the key, its callback acknowledges every incident it rings for.
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  const auto form =
+      form_decode(pushover_request(pushover_config(true), rows, test::kPublicUrl, key).body);
+  const std::string prefix = "https://status.test/hooks/pushover/";
+  ASSERT_EQ(form.count("callback"), 1u);
+  const std::string callback = form.find("callback")->second;
+  ASSERT_EQ(callback.rfind(prefix, 0), 0u) << callback;
+  const std::string token = callback.substr(prefix.size());
+  EXPECT_EQ(verify_group_ack_token(key, token, 1'796'090'430), (std::vector<int64_t>{7, 8}));
+  EXPECT_FALSE(verify_group_ack_token(key, token, 1'796'090'430 + kAckTokenLifetimeS))
+      << "valid as long as an ack link";
+  EXPECT_FALSE(verify_ack_token(key, token, 1'796'090'430)) << "not an /ack/ link";
+  EXPECT_EQ(form_decode(pushover_request(pushover_config(false), rows, test::kPublicUrl, key).body)
+                .count("callback"),
+            0u)
+      << "callback = false";
   EXPECT_EQ(pushover_ringing(rows), (std::vector<int64_t>{7, 8}));
   EXPECT_EQ(pushover_cancels(rows), (std::vector<int64_t>{9}));
   const auto one = storm(1);
