@@ -59,6 +59,8 @@ std::string ping_token_digest(std::string_view token);
 class HeartbeatTracker {
  public:
   explicit HeartbeatTracker(const HeartbeatSpec& spec) : spec_(spec) {}
+  // It keeps a reference to the monitor's spec: never to a temporary.
+  explicit HeartbeatTracker(HeartbeatSpec&&) = delete;
 
   // After a restart: the last judged ping as stored, and whether the monitor was up then. A
   // job that was due while lookout was down is late at once (its deadline has passed). For a

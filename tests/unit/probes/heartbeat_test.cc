@@ -168,7 +168,8 @@ TEST(Heartbeat, ItsMemoryCarriesARunningJobAndTheLastMessageAcrossARestart) {
 }
 
 TEST(Heartbeat, ALogMessageIsNoRun) {
-  HeartbeatTracker t(every_hour());
+  const auto spec = every_hour();
+  HeartbeatTracker t(spec);
   t.on_ping(ping(Ping::Kind::kSuccess, kT0));
   EXPECT_FALSE(t.on_ping(ping(Ping::Kind::kLog, kT0 + minutes(50), "still here")));
   EXPECT_EQ(t.next_due(), kT0 + hours(1)) << "a log message is not a success";

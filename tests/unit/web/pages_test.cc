@@ -58,7 +58,7 @@ struct StatusPage {
   SummaryMap summaries;
   std::vector<IncidentRecord> resolved;
   std::string render(bool admin) const {
-    return render_status_page({snapshot, summaries, resolved, admin, kWebDay, {}});
+    return render_status_page({snapshot, summaries, resolved, admin, kWebDay, {}, {}});
   }
 };
 
@@ -224,7 +224,8 @@ TEST(Pages, AMonitorAnOpenPostNamesSaysItsImpactAndStaysAboveTheFold) {
   EXPECT_GT(note, row);
   EXPECT_LT(note, page.find("</li>", row)) << "in the monitor's own row";
   EXPECT_LT(row, page.find("<details class=\"more\">")) << "a named monitor is not folded away";
-  EXPECT_EQ(page.find("post-note", note + 1), std::string::npos) << "only the named monitor";
+  EXPECT_EQ(page.find("post-note", page.find("</li>", row)), std::string::npos)
+      << "only the named monitor";
 }
 
 TEST(Pages, BigGroupWithoutFailuresFoldsAll) {
