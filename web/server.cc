@@ -488,22 +488,9 @@ std::string WebServer::base_url() const {
 // month, the Atom feed and Statuspage's v2 JSON. Public only, whoever asks.
 void WebServer::feed_routes() {
   auto& svr = *svr_;
-  // The incidents of public monitors: open ones from the snapshot, resolved ones from storage.
-  auto public_incidents = [this](const Snapshot& snap, int64_t since_ms, int limit, bool open_too) {
-    std::vector<IncidentRecord> out;
-    if (open_too) {
-      for (const auto& i : snap.open_incidents)
-        if (snap.find(i.monitor, false) != nullptr) out.push_back(i);
-    }
-    if (const auto reads = storage_.reads()) {
-      for (auto& i : reads->resolved_incidents(since_ms, limit))
-        if (snap.find(i.monitor, false) != nullptr) out.push_back(std::move(i));
-    }
-    return out;
-  };
-  svr.Get("/history", [this](const httplib::Request& req, httplib::Response& res) {
+  // The page of the reader's view, rendered from the snapshot and the resolved incidents.
+  auto history_page = [this](bool admin) {
     const auto snap = snapshots_.get();
-    const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     const WallTime now = clock_.wall();
     constexpr int kDays = 365;
     HistoryPageInput in{snap->title, {}, {}, now, kDays};
@@ -516,19 +503,34 @@ void WebServer::feed_routes() {
     }
     for (auto& i : incidents)
       if (snap->find(i.monitor, admin) != nullptr) in.incidents.push_back(std::move(i));
-    res.set_content(render_history_page(in), "text/html; charset=utf-8");
+    return render_history_page(in);
+  };
+  svr.Get("/history", [this, history_page](const httplib::Request& req, httplib::Response& res) {
+    // The public view is kept like the status page (a query of up to a year of incidents is
+    // not made for every reader); the admin's is rendered for each request.
+    if (authorized(req.get_header_value("Authorization"), *snapshots_.get()))
+      return res.set_content(history_page(true), "text/html; charset=utf-8");
+    serve(req, res, cached(public_history_, [history_page] { return history_page(false); }),
+          "text/html; charset=utf-8");
   });
-  svr.Get("/feed.atom", [this, public_incidents](const httplib::Request& req,
-                                                 httplib::Response& res) {
+  svr.Get("/feed.atom", [this](const httplib::Request& req, httplib::Response& res) {
     serve(
         req, res,
         cached(feed_,
-               [this, public_incidents] {
+               [this] {
                  const auto snap = snapshots_.get();
                  const WallTime now = clock_.wall();
                  FeedInput in{snap->title, base_url(), visible_posts(*snap, false, false), {}, now};
-                 in.incidents = public_incidents(*snap, to_unix_ms(now) - 90 * 86'400'000LL,
-                                                 static_cast<int>(kFeedEntries), true);
+                 // Public monitors' incidents: the open ones from the snapshot, the resolved ones
+                 // of the last 90 days from storage.
+                 for (const auto& i : snap->open_incidents)
+                   if (snap->find(i.monitor, false) != nullptr) in.incidents.push_back(i);
+                 if (const auto reads = storage_.reads()) {
+                   for (auto& i : reads->resolved_incidents(to_unix_ms(now) - 90 * 86'400'000LL,
+                                                            static_cast<int>(kFeedEntries)))
+                     if (snap->find(i.monitor, false) != nullptr)
+                       in.incidents.push_back(std::move(i));
+                 }
                  return render_atom_feed(in);
                }),
         "application/atom+xml; charset=utf-8");
@@ -813,8 +815,8 @@ void WebServer::render_loop() {
 }
 
 void WebServer::forget_rendered_pages() {
-  for (Cache* c :
-       {&public_page_, &admin_page_, &statuspage_status_, &statuspage_summary_, &feed_}) {
+  for (Cache* c : {&public_page_, &admin_page_, &statuspage_status_, &statuspage_summary_, &feed_,
+                   &public_history_}) {
     std::lock_guard lock(c->mu);
     c->value.reset();
     ++c->generation;

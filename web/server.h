@@ -115,7 +115,7 @@ class WebServer {
   Cache public_status_{Duration{1000}}, admin_status_{Duration{1000}};
   // What aggregators and feed readers poll (public only).
   Cache statuspage_status_{Duration{1000}}, statuspage_summary_{Duration{1000}};
-  Cache feed_{Duration{5000}};
+  Cache feed_{Duration{5000}}, public_history_{Duration{5000}};
   // public_url, or this server's own address when none is set (feeds need absolute links).
   std::string base_url() const;
   std::shared_ptr<const Rendered> cached(Cache& cache, const std::function<std::string()>& render);
