@@ -10,15 +10,15 @@
 namespace lookout {
 namespace {
 
-constexpr size_t kTitleMax = 200;
-constexpr size_t kBodyMax = 10 * 1024;
-constexpr size_t kMonitorsMax = 1000;
+constexpr size_t kWindowTitleMax = 200;
+constexpr size_t kWindowBodyMax = 10 * 1024;
+constexpr size_t kWindowMonitorsMax = 1000;
 // A window longer than a month is a typo (or an outage nobody should hide from the page).
 constexpr Duration kLongest{31LL * 86'400'000};
 
 const std::string kConfigPrefix = "config-";
 
-MaintenanceChange invalid(std::string why) {
+MaintenanceChange window_invalid(std::string why) {
   MaintenanceChange c;
   c.code = MaintenanceChange::Code::kInvalid;
   c.error = std::move(why);
@@ -54,24 +54,26 @@ void MaintenanceBook::set_config(const std::vector<MaintenanceWindow>& blocks) {
 
 MaintenanceChange MaintenanceBook::add(const MaintenanceDraft& d, WallTime now,
                                        const std::function<bool(const std::string&)>& matches_any) {
-  if (d.title.empty()) return invalid("title is required");
-  if (d.title.size() > kTitleMax) return invalid(fmt::format("title is over {} bytes", kTitleMax));
-  if (d.body.size() > kBodyMax) return invalid(fmt::format("body is over {} bytes", kBodyMax));
-  if (d.monitors.empty()) return invalid("monitors names at least one monitor or glob");
-  if (d.monitors.size() > kMonitorsMax)
-    return invalid(fmt::format("monitors names more than {}", kMonitorsMax));
+  if (d.title.empty()) return window_invalid("title is required");
+  if (d.title.size() > kWindowTitleMax)
+    return window_invalid(fmt::format("title is over {} bytes", kWindowTitleMax));
+  if (d.body.size() > kWindowBodyMax)
+    return window_invalid(fmt::format("body is over {} bytes", kWindowBodyMax));
+  if (d.monitors.empty()) return window_invalid("monitors names at least one monitor or glob");
+  if (d.monitors.size() > kWindowMonitorsMax)
+    return window_invalid(fmt::format("monitors names more than {}", kWindowMonitorsMax));
   for (const auto& m : d.monitors) {
-    if (!matches_any(m)) return invalid(fmt::format("\"{}\" matches no monitor", m));
+    if (!matches_any(m)) return window_invalid(fmt::format("\"{}\" matches no monitor", m));
   }
   const auto start = parse_rfc3339(d.start);
   if (!start)
-    return invalid(fmt::format(
+    return window_invalid(fmt::format(
         "start \"{}\" is not an RFC 3339 time such as \"2026-12-01T02:00:00Z\"", d.start));
   const DurationParse duration = parse_duration(d.duration);
-  if (!duration.value) return invalid(fmt::format("duration: {}", duration.error));
-  if (duration.value->count() <= 0) return invalid("duration must be more than 0s");
-  if (*duration.value > kLongest) return invalid("duration is at most 31 days");
-  if (*start + *duration.value <= now) return invalid("the window has already ended");
+  if (!duration.value) return window_invalid(fmt::format("duration: {}", duration.error));
+  if (duration.value->count() <= 0) return window_invalid("duration must be more than 0s");
+  if (*duration.value > kLongest) return window_invalid("duration is at most 31 days");
+  if (*start + *duration.value <= now) return window_invalid("the window has already ended");
   MaintenanceChange c;
   c.window = {next_id_++, d.title, d.body, d.monitors, *start, *duration.value};
   api_.push_back(c.window);

@@ -11,14 +11,14 @@
 namespace lookout {
 namespace {
 
-struct Entry {
+struct FeedEntry {
   std::string id, title, link;
   WallTime published, updated;
   std::string html;  // the content, as HTML (escaped once more in the XML)
 };
 
-Entry post_entry(const PostRecord& p, const std::string& base) {
-  Entry e;
+FeedEntry post_entry(const PostRecord& p, const std::string& base) {
+  FeedEntry e;
   e.link = fmt::format("{}/posts/{}", base, p.id);
   e.id = e.link;
   e.title = fmt::format("{} ({})", p.title, post_status_label(p.status()));
@@ -33,8 +33,8 @@ Entry post_entry(const PostRecord& p, const std::string& base) {
   return e;
 }
 
-Entry incident_entry(const IncidentRecord& i, bool resolution, const std::string& base) {
-  Entry e;
+FeedEntry incident_entry(const IncidentRecord& i, bool resolution, const std::string& base) {
+  FeedEntry e;
   e.link = fmt::format("{}/monitor/{}", base, i.monitor);
   e.id = fmt::format("{}#incident-{}-{}", e.link, i.id, resolution ? "resolved" : "opened");
   const std::string word = to_string(i.state);
@@ -55,14 +55,14 @@ Entry incident_entry(const IncidentRecord& i, bool resolution, const std::string
 }  // namespace
 
 std::string render_atom_feed(const FeedInput& in) {
-  std::vector<Entry> entries;
+  std::vector<FeedEntry> entries;
   for (const PostRecord* p : in.posts) entries.push_back(post_entry(*p, in.public_url));
   for (const auto& i : in.incidents) {
     entries.push_back(incident_entry(i, false, in.public_url));
     if (i.resolved_at) entries.push_back(incident_entry(i, true, in.public_url));
   }
   std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.updated > b.updated; });
+                   [](const FeedEntry& a, const FeedEntry& b) { return a.updated > b.updated; });
   if (entries.size() > kFeedEntries) entries.resize(kFeedEntries);
   const WallTime updated = entries.empty() ? in.now : entries.front().updated;
   std::string out = fmt::format(
@@ -71,7 +71,7 @@ std::string render_atom_feed(const FeedInput& in) {
       "</author><link rel=\"self\" type=\"application/atom+xml\" href=\"{0}/feed.atom\"/>"
       "<link rel=\"alternate\" type=\"text/html\" href=\"{0}/\"/><generator>lookout</generator>",
       xml_escape(in.public_url), xml_escape(in.title), rfc3339(updated));
-  for (const Entry& e : entries) {
+  for (const FeedEntry& e : entries) {
     out += fmt::format(
         "<entry><id>{}</id><title>{}</title><published>{}</published><updated>{}</updated>"
         "<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/><content "

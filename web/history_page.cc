@@ -13,7 +13,7 @@
 namespace lookout {
 namespace {
 
-struct Entry {
+struct HistoryEntry {
   WallTime at;  // when it began: the month it is listed under
   std::string html;
 };
@@ -39,11 +39,11 @@ std::string month_heading(WallTime t) {
 }
 
 std::string render_history_page(const HistoryPageInput& in) {
-  std::vector<Entry> entries;
+  std::vector<HistoryEntry> entries;
   for (const PostRecord* p : in.posts) entries.push_back({p->created_at, post_item(*p)});
   for (const auto& i : in.incidents) entries.push_back({i.started_at, page_incident_item(i)});
   std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.at > b.at; });
+                   [](const HistoryEntry& a, const HistoryEntry& b) { return a.at > b.at; });
   std::string out = page_head(fmt::format("History: {}", in.title), false);
   out += fmt::format(
       "<header><p><a href=\"/\">{}</a></p><h1>History</h1><p>Resolved notices and incidents of "
@@ -51,7 +51,7 @@ std::string render_history_page(const HistoryPageInput& in) {
       xml_escape(in.title), in.days);
   if (entries.empty()) out += "<p>Nothing happened in this time.</p>";
   std::string month;
-  for (const Entry& e : entries) {
+  for (const HistoryEntry& e : entries) {
     const std::string heading = month_heading(e.at);
     if (heading != month) {
       if (!month.empty()) out += "</ul></section>";

@@ -61,7 +61,7 @@ nlohmann::json components_named(const std::vector<std::string>& names, const Sta
   return out;
 }
 
-nlohmann::json incident_json(const PostRecord& p, const StatuspageInput& in) {
+nlohmann::json post_incident_json(const PostRecord& p, const StatuspageInput& in) {
   const std::string id = std::to_string(p.id);
   nlohmann::json updates = nlohmann::json::array();
   for (size_t i = p.updates.size(); i-- > 0;) {
@@ -180,7 +180,7 @@ nlohmann::json statuspage_summary(const StatuspageInput& in) {
   }
   nlohmann::json incidents = nlohmann::json::array();
   for (const PostRecord* p : visible_posts(in.snapshot, false, true))
-    incidents.push_back(incident_json(*p, in));
+    incidents.push_back(post_incident_json(*p, in));
   nlohmann::json scheduled = nlohmann::json::array();
   for (const ListedMaintenance* w : visible_maintenance(in.snapshot, false, in.now))
     scheduled.push_back(scheduled_json(*w, in));

@@ -9,7 +9,7 @@ const WallTime kMaintNow = from_unix_ms(1'796'090'400'000);  // 2026-12-01T02:00
 
 bool any_portal(const std::string& glob) { return glob.rfind("portal", 0) == 0; }
 
-MaintenanceDraft draft(std::string start, std::string duration) {
+MaintenanceDraft window_draft(std::string start, std::string duration) {
   return {"DB upgrade",
           "Writes pause for a minute.",
           std::move(start),
@@ -19,7 +19,7 @@ MaintenanceDraft draft(std::string start, std::string duration) {
 
 TEST(MaintenanceBook, AWindowCoversItsMonitorsFromStartUntilItsEnd) {
   MaintenanceBook book;
-  const auto c = book.add(draft("2026-12-01T03:00:00Z", "1h"), kMaintNow, any_portal);
+  const auto c = book.add(window_draft("2026-12-01T03:00:00Z", "1h"), kMaintNow, any_portal);
   ASSERT_EQ(c.code, MaintenanceChange::Code::kDone) << c.error;
   EXPECT_EQ(c.window.id, 1);
   const WallTime start = kMaintNow + std::chrono::hours(1);
@@ -36,21 +36,21 @@ TEST(MaintenanceBook, RefusesWhatCannotBeMeant) {
     MaintenanceDraft d;
     std::string error;
   };
-  MaintenanceDraft no_title = draft("2026-12-01T03:00:00Z", "1h");
+  MaintenanceDraft no_title = window_draft("2026-12-01T03:00:00Z", "1h");
   no_title.title.clear();
-  MaintenanceDraft nothing = draft("2026-12-01T03:00:00Z", "1h");
+  MaintenanceDraft nothing = window_draft("2026-12-01T03:00:00Z", "1h");
   nothing.monitors.clear();
-  MaintenanceDraft unknown = draft("2026-12-01T03:00:00Z", "1h");
+  MaintenanceDraft unknown = window_draft("2026-12-01T03:00:00Z", "1h");
   unknown.monitors = {"billing-*"};
   const std::vector<Case> cases = {
       {no_title, "title is required"},
       {nothing, "at least one"},
       {unknown, "\"billing-*\" matches no monitor"},
-      {draft("tomorrow", "1h"), "not an RFC 3339 time"},
-      {draft("2026-12-01T03:00:00Z", "an hour"), "duration"},
-      {draft("2026-12-01T03:00:00Z", "0s"), "more than 0s"},
-      {draft("2026-12-01T03:00:00Z", "40d"), "at most 31 days"},
-      {draft("2026-12-01T00:00:00Z", "1h"), "already ended"},
+      {window_draft("tomorrow", "1h"), "not an RFC 3339 time"},
+      {window_draft("2026-12-01T03:00:00Z", "an hour"), "duration"},
+      {window_draft("2026-12-01T03:00:00Z", "0s"), "more than 0s"},
+      {window_draft("2026-12-01T03:00:00Z", "40d"), "at most 31 days"},
+      {window_draft("2026-12-01T00:00:00Z", "1h"), "already ended"},
   };
   for (const auto& c : cases) {
     const auto r = book.add(c.d, kMaintNow, any_portal);
@@ -70,7 +70,7 @@ TEST(MaintenanceBook, ListsConfigAndApiWindowsSoonestFirstAndDeletesOnlyApiOnes)
   MaintenanceWindow ended = block;
   ended.start = kMaintNow - std::chrono::hours(5);
   book.set_config({ended, block});
-  ASSERT_EQ(book.add(draft("2026-12-01T01:30:00Z", "1h"), kMaintNow, any_portal).code,
+  ASSERT_EQ(book.add(window_draft("2026-12-01T01:30:00Z", "1h"), kMaintNow, any_portal).code,
             MaintenanceChange::Code::kDone);
 
   const auto listed = book.listed(kMaintNow);
@@ -101,7 +101,7 @@ TEST(MaintenanceBook, StoredWindowsComeBackAndNumberingGoesOn) {
   MaintenanceRecord kept{4, "kept", "", {"portal-*"}, kMaintNow, Duration{60'000}};
   book.load({kept});
   EXPECT_TRUE(book.covers("portal-x", kMaintNow));
-  const auto next = book.add(draft("2026-12-01T03:00:00Z", "1h"), kMaintNow, any_portal);
+  const auto next = book.add(window_draft("2026-12-01T03:00:00Z", "1h"), kMaintNow, any_portal);
   EXPECT_EQ(next.window.id, 5);
 }
 

@@ -12,8 +12,8 @@ using test::kWebDay;
 
 constexpr char kAtom[] = "http://www.w3.org/2005/Atom";
 
-IncidentRecord incident(int64_t id, std::string monitor, WallTime start,
-                        std::optional<WallTime> resolved) {
+IncidentRecord feed_incident(int64_t id, std::string monitor, WallTime start,
+                             std::optional<WallTime> resolved) {
   IncidentRecord i;
   i.id = id;
   i.monitor = std::move(monitor);
@@ -33,9 +33,9 @@ TEST(AtomFeed, IsWellFormedAtomWithStableIdsNewestFirst) {
   p.updates = {{PostStatus::kInvestigating, "Looking at https://x.example/a?b=1&c=2", kWebDay},
                {PostStatus::kIdentified, "Found it.", kWebDay + std::chrono::minutes(30)}};
   FeedInput in{"Acme <Status>", "https://status.acme.example", {&p}, {}, kWebDay};
-  in.incidents = {
-      incident(42, "api", kWebDay + std::chrono::minutes(10), kWebDay + std::chrono::minutes(40)),
-      incident(43, "web", kWebDay + std::chrono::minutes(50), std::nullopt)};
+  in.incidents = {feed_incident(42, "api", kWebDay + std::chrono::minutes(10),
+                                kWebDay + std::chrono::minutes(40)),
+                  feed_incident(43, "web", kWebDay + std::chrono::minutes(50), std::nullopt)};
   const std::string xml = render_atom_feed(in);
   const auto doc = test::parse_xml(xml);
   ASSERT_TRUE(doc.root) << doc.error << "\n" << xml;
@@ -82,8 +82,9 @@ TEST(AtomFeed, IsWellFormedAtomWithStableIdsNewestFirst) {
 TEST(AtomFeed, KeepsTheNewestFiftyEntries) {
   FeedInput in{"Acme", "https://s.example", {}, {}, kWebDay};
   for (int i = 0; i < 40; ++i) {
-    in.incidents.push_back(incident(i + 1, "api", kWebDay + std::chrono::hours(i),
-                                    kWebDay + std::chrono::hours(i) + std::chrono::minutes(5)));
+    in.incidents.push_back(
+        feed_incident(i + 1, "api", kWebDay + std::chrono::hours(i),
+                      kWebDay + std::chrono::hours(i) + std::chrono::minutes(5)));
   }
   const auto doc = test::parse_xml(render_atom_feed(in));
   ASSERT_TRUE(doc.root) << doc.error;

@@ -11,7 +11,7 @@ using test::kWebDay;
 using test::monitor_view;
 using test::snapshot_of;
 
-PostRecord post(int64_t id, PostImpact impact, std::vector<std::string> monitors) {
+PostRecord statuspage_post(int64_t id, PostImpact impact, std::vector<std::string> monitors) {
   PostRecord p;
   p.id = id;
   p.title = "Slow checkout";
@@ -56,11 +56,11 @@ TEST(Statuspage, TheIndicatorIsTheWorstOfPostsAndMonitors) {
   EXPECT_EQ(statuspage_status({s, "", kWebDay})["status"]["indicator"], "none")
       << "a private monitor down does not show";
   s.posts = std::make_shared<const std::vector<PostRecord>>(
-      std::vector<PostRecord>{post(1, PostImpact::kCritical, {"db"})});
+      std::vector<PostRecord>{statuspage_post(1, PostImpact::kCritical, {"db"})});
   EXPECT_EQ(statuspage_status({s, "", kWebDay})["status"]["indicator"], "none")
       << "a post about private monitors only is private";
   s.posts = std::make_shared<const std::vector<PostRecord>>(
-      std::vector<PostRecord>{post(1, PostImpact::kMinor, {"api", "db"})});
+      std::vector<PostRecord>{statuspage_post(1, PostImpact::kMinor, {"api", "db"})});
   EXPECT_EQ(statuspage_status({s, "", kWebDay})["status"]["indicator"], "minor");
   Snapshot all_down = snapshot_of("Acme", {monitor_view("api", "", State::kDown)});
   const auto j = statuspage_status({all_down, "", kWebDay});
@@ -72,10 +72,10 @@ TEST(Statuspage, TheIndicatorIsTheWorstOfPostsAndMonitors) {
 TEST(Statuspage, OpenPublicPostsAreIncidentsWithUpdatesNewestFirst) {
   Snapshot s = snapshot_of("Acme", {monitor_view("api", "", State::kDegraded),
                                     monitor_view("db", "", State::kUp, false)});
-  PostRecord resolved = post(2, PostImpact::kMajor, {});
+  PostRecord resolved = statuspage_post(2, PostImpact::kMajor, {});
   resolved.resolved_at = kWebDay;
   s.posts = std::make_shared<const std::vector<PostRecord>>(
-      std::vector<PostRecord>{post(1, PostImpact::kMajor, {"api", "db"}), resolved});
+      std::vector<PostRecord>{statuspage_post(1, PostImpact::kMajor, {"api", "db"}), resolved});
   const auto j = statuspage_summary({s, "https://s.example", kWebDay});
   ASSERT_EQ(j["incidents"].size(), 1u) << "resolved posts are not current incidents";
   const auto& inc = j["incidents"][0];
