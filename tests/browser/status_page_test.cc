@@ -1,13 +1,16 @@
 // The status page in a real browser (Debian's headless Chromium) against the real daemon with
 // backfilled history: the DOM holds the groups, states and incidents; a private monitor is
 // absent; the page asks no other host for anything and needs no script; at phone width nothing
-// overflows, the states have their colours and a big group shows only its failing monitors;
+// overflows, the states have their colours and a big group shows only its failing monitors; an
+// open post and planned maintenance come first, wrap at phone width, and the post's monitor
+// says its impact;
 // screenshots are kept for a person to see.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <regex>
 
+#include "core/clock.h"
 #include "tests/integration/harness.h"
 
 namespace lookout::testing {
@@ -78,8 +81,45 @@ TEST(StatusPage, RealBrowserRealHistory) {
       },
       30'000ms));
 
+  // A post about m0 with a long title and a long link (they must wrap at phone width), and a
+  // maintenance window planned for w5.
+  httplib::Client api("127.0.0.1", d.port());
+  const httplib::Headers bearer{{"Authorization", "Bearer " + token}};
+  const auto posted = api.Post(
+      "/api/v1/posts", bearer,
+      nlohmann::json{{"title", "Checkout is slow for some customers paying with cards abroad"},
+                     {"status", "identified"},
+                     {"impact", "major"},
+                     {"monitors", {"m0"}},
+                     {"body",
+                      "The card processor is degraded, see https://status.processor.example/"
+                      "incidents/0123456789abcdefghijklmnopqrstuvwxyz0123456789"}}
+          .dump(),
+      "application/json");
+  ASSERT_TRUE(posted && posted->status == 201) << (posted ? posted->body : "no answer");
+  const auto planned = api.Post(
+      "/api/v1/maintenance", bearer,
+      nlohmann::json{{"title", "Fleet kernel upgrade"},
+                     {"monitors", {"w5"}},
+                     {"start", rfc3339(std::chrono::system_clock::now() + std::chrono::hours(1))},
+                     {"duration", "30m"}}
+          .dump(),
+      "application/json");
+  ASSERT_TRUE(planned && planned->status == 201) << (planned ? planned->body : "no answer");
+
   const std::string base = fmt::format("http://127.0.0.1:{}", d.port());
   const std::string dom = chromium({"--dump-dom"}, base + "/", dir);
+  // The post first, then the planned maintenance, then the monitors; m0's row says the impact.
+  const size_t post_at = dom.find("class=\"posts\"");
+  const size_t planned_at = dom.find("class=\"maintenance\"");
+  ASSERT_NE(post_at, std::string::npos) << dom.substr(0, 2000);
+  ASSERT_NE(planned_at, std::string::npos);
+  EXPECT_LT(post_at, planned_at);
+  EXPECT_LT(planned_at, dom.find("data-group=\"Portal\""));
+  EXPECT_NE(dom.find("Fleet kernel upgrade"), std::string::npos);
+  const size_t m0_row = dom.find("data-monitor=\"m0\"");
+  EXPECT_LT(dom.find("Major impact</a>", m0_row), dom.find("</li>", m0_row))
+      << "m0's own row names the post's impact";
   EXPECT_NE(dom.find("data-group=\"Portal\""), std::string::npos) << dom.substr(0, 2000);
   EXPECT_NE(dom.find("data-monitor=\"m0\" data-state=\"up\""), std::string::npos);
   EXPECT_NE(dom.find("data-monitor=\"m1\" data-state=\"down\""), std::string::npos);
@@ -110,6 +150,8 @@ TEST(StatusPage, RealBrowserRealHistory) {
   for (auto it = std::sregex_iterator(dom.begin(), dom.end(), link); it != std::sregex_iterator();
        ++it) {
     const std::string url = (*it)[2];
+    // The post's own link is an anchor a reader may click, not something the page loads.
+    if (url.rfind("https://status.processor.example/", 0) == 0) continue;
     EXPECT_TRUE(url.rfind('/', 0) == 0 || url.rfind(base, 0) == 0) << "external reference: " << url;
   }
 
@@ -143,6 +185,10 @@ f.addEventListener("load", () => {{
   for (const m of ["w30", "w0", "m0"]) {{
     const e = d.querySelector("[data-monitor='" + m + "']");
     out.push("shown-" + m + "=" + (e && e.getClientRects().length > 0 ? "yes" : "no"));
+  }}
+  for (const s of ["posts", "maintenance"]) {{
+    const e = d.querySelector("section." + s);
+    out.push("shown-" + s + "=" + (e && e.getClientRects().length > 0 ? "yes" : "no"));
   }}
   document.getElementById("out").textContent = "LAYOUT " + out.join(" ") + " END";
 }});
@@ -181,6 +227,8 @@ fetch("{0}/").then(r => r.text()).then(html => {{
   EXPECT_NE(seen.find("shown-w30=yes "), std::string::npos) << seen;
   EXPECT_NE(seen.find("shown-w0=no "), std::string::npos) << seen;
   EXPECT_NE(seen.find("shown-m0=yes "), std::string::npos) << seen;
+  EXPECT_NE(seen.find("shown-posts=yes "), std::string::npos) << seen;
+  EXPECT_NE(seen.find("shown-maintenance=yes "), std::string::npos) << seen;
 
   // Screenshots for a person to look at, at desktop and phone width.
   const std::string shots = std::string(LOOKOUT_BUILD_DIR) + "/screenshots";
