@@ -40,11 +40,14 @@ TEST(MaintenanceBook, RefusesWhatCannotBeMeant) {
   no_title.title.clear();
   MaintenanceDraft nothing = window_draft("2026-12-01T03:00:00Z", "1h");
   nothing.monitors.clear();
+  MaintenanceDraft many = window_draft("2026-12-01T03:00:00Z", "1h");
+  many.monitors.assign(101, "portal-*");
   MaintenanceDraft unknown = window_draft("2026-12-01T03:00:00Z", "1h");
   unknown.monitors = {"billing-*"};
   const std::vector<Case> cases = {
       {no_title, "title is required"},
       {nothing, "at least one"},
+      {many, "more than 100"},
       {unknown, "\"billing-*\" matches no monitor"},
       {window_draft("tomorrow", "1h"), "not an RFC 3339 time"},
       {window_draft("2026-12-01T03:00:00Z", "an hour"), "duration"},
