@@ -535,22 +535,24 @@ void WebServer::feed_routes() {
                }),
         "application/atom+xml; charset=utf-8");
   });
-  svr.Get("/api/v2/status.json", [this](const httplib::Request& req, httplib::Response& res) {
-    serve(req, res,
-          cached(statuspage_status_,
-                 [this] {
-                   return statuspage_status({*snapshots_.get(), base_url(), clock_.wall()}).dump();
-                 }),
-          "application/json");
-  });
-  svr.Get("/api/v2/summary.json", [this](const httplib::Request& req, httplib::Response& res) {
-    serve(req, res,
-          cached(statuspage_summary_,
-                 [this] {
-                   return statuspage_summary({*snapshots_.get(), base_url(), clock_.wall()}).dump();
-                 }),
-          "application/json");
-  });
+  // Statuspage's short and full answers: the same input, each kept for a second.
+  struct StatuspageRoute {
+    const char* path;
+    Cache* cache;
+    nlohmann::json (*answer)(const StatuspageInput&);
+  };
+  for (const StatuspageRoute r :
+       {StatuspageRoute{"/api/v2/status.json", &statuspage_status_, &statuspage_status},
+        StatuspageRoute{"/api/v2/summary.json", &statuspage_summary_, &statuspage_summary}}) {
+    svr.Get(r.path, [this, r](const httplib::Request& req, httplib::Response& res) {
+      serve(req, res,
+            cached(*r.cache,
+                   [this, r] {
+                     return r.answer({*snapshots_.get(), base_url(), clock_.wall()}).dump();
+                   }),
+            "application/json");
+    });
+  }
 }
 
 void WebServer::ack_routes() {
