@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <mutex>
 
 #include "tests/integration/harness.h"
@@ -20,10 +21,14 @@ namespace {
 using SysClock = std::chrono::system_clock;
 constexpr auto kDomainDay = std::chrono::hours{24};
 
+// The RDAP stand-in formats on its server threads: gmtime_r, not gmtime's shared buffer, or two
+// answers written at once mix their fields.
 std::string stamp(SysClock::time_point t) {
   const time_t s = SysClock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&s));
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
 
