@@ -302,6 +302,21 @@ std::optional<uint64_t> Parser::size(const toml::node& n, std::string_view key) 
   return parsed.bytes;
 }
 
+bool Parser::rate(const toml::node& n, std::string_view key, int& count, Duration& window) {
+  auto v = plain_text(n, key);
+  if (!v) return false;
+  static const std::regex kForm(R"(^([0-9]{1,6})/(s|m|h)$)");
+  std::smatch m;
+  if (!std::regex_match(*v, m, kForm) || std::stoi(m[1].str()) <= 0) {
+    error(n.source(),
+          fmt::format("{} \"{}\" is not COUNT/UNIT, as in \"10/m\" (units s, m, h)", key, *v));
+    return false;
+  }
+  count = std::stoi(m[1].str());
+  window = Duration{m[2] == "s" ? 1000 : m[2] == "m" ? 60'000 : 3'600'000};
+  return true;
+}
+
 std::vector<const toml::node*> list_items(const toml::node& n) {
   std::vector<const toml::node*> out;
   if (const auto* arr = n.as_array()) {
@@ -421,8 +436,9 @@ const std::set<std::string>& common_monitor_keys() {
 
 namespace {
 
-const std::set<std::string> kTopKeys{"server",  "storage",     "defaults", "monitor",  "scheduler",
-                                     "channel", "maintenance", "route",    "heartbeat"};
+const std::set<std::string> kTopKeys{"server",  "storage",     "defaults",  "monitor",
+                                     "scheduler", "channel", "maintenance", "route",
+                                     "heartbeat", "subscriptions"};
 const std::set<std::string> kServerKeys{"listen",          "title",
                                         "public_url",      "admin_token",
                                         "max_request",     "rate_limit",
@@ -548,22 +564,8 @@ void parse_server(Parser& p, const toml::table& t, ServerConfig& s,
   if (const auto* n = t.get("max_request")) {
     if (auto v = p.size(*n, "server.max_request")) s.max_request = *v;
   }
-  // "COUNT/UNIT": a token bucket of COUNT per second, minute or hour.
   auto rate = [&](const char* key, int& count, Duration& window) {
-    const auto* n = t.get(key);
-    if (n == nullptr) return;
-    const std::string name = fmt::format("server.{}", key);
-    auto v = p.plain_text(*n, name);
-    if (!v) return;
-    static const std::regex kForm(R"(^([0-9]{1,6})/(s|m|h)$)");
-    std::smatch m;
-    if (std::regex_match(*v, m, kForm) && std::stoi(m[1].str()) > 0) {
-      count = std::stoi(m[1].str());
-      window = Duration{m[2] == "s" ? 1000 : m[2] == "m" ? 60'000 : 3'600'000};
-    } else {
-      p.error(n->source(),
-              fmt::format("{} \"{}\" is not COUNT/UNIT, as in \"10/m\" (units s, m, h)", name, *v));
-    }
+    if (const auto* n = t.get(key)) p.rate(*n, fmt::format("server.{}", key), count, window);
   };
   rate("rate_limit", s.rate_limit, s.rate_window);
   rate("ping_rate_limit", s.ping_rate_limit, s.ping_rate_window);

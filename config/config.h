@@ -186,6 +186,14 @@ struct MaintenanceWindow {
   Duration duration{0};
 };
 
+// [subscriptions]: stakeholders subscribe by email on the status page; the mails go through an
+// email channel's server and sender (alerting/subscribers.h).
+struct SubscriptionsConfig {
+  std::string channel;
+  int rate_limit = 10;           // POST /subscribe per client address...
+  Duration rate_window{60'000};  // ...per this window; beyond it 429
+};
+
 // [heartbeat]: lookout's own dead man's switch. `url` is requested every `every` while lookout
 // is healthy, so an outside check alerts when lookout dies or wedges.
 struct DeadMansSwitchConfig {
@@ -203,6 +211,7 @@ struct Config {
   std::vector<ChannelConfig> channels;
   std::vector<RouteConfig> routes;
   std::vector<MaintenanceWindow> maintenance;
+  std::optional<SubscriptionsConfig> subscriptions;
   const ChannelConfig* channel(const std::string& name) const;
   // Every secret value resolved while loading, for masking free text such as causes.
   std::shared_ptr<const Redactor> redactor = std::make_shared<Redactor>();

@@ -233,6 +233,43 @@ void each_table(Parser& p, const toml::table& root, const char* key, F&& f) {
   for (const auto& item : *arr) f(*item.as_table());
 }
 
+// [subscriptions]: the channel must be an email channel of this config, since subscriber
+// mails go through its server and sender.
+void parse_subscriptions(Parser& p, const toml::table& t, Config& config) {
+  p.check_keys(t, "[subscriptions]", {"channel", "rate_limit"});
+  SubscriptionsConfig s;
+  const auto* channel = t.get("channel");
+  if (channel == nullptr) {
+    p.error(t.source(), "[subscriptions] has no channel; name an email channel that sends the mails");
+    return;
+  }
+  auto name = p.plain_text(*channel, "subscriptions.channel");
+  if (!name) return;
+  const ChannelConfig* c = config.channel(*name);
+  if (c == nullptr) {
+    std::set<std::string> emails;
+    for (const auto& ch : config.channels)
+      if (ch.type == "email") emails.insert(ch.name);
+    const std::string hint = suggest(*name, emails);
+    p.error(channel->source(),
+            fmt::format("subscriptions.channel names unknown channel \"{}\"{}", *name,
+                        hint.empty() ? "" : fmt::format("; did you mean \"{}\"?", hint)));
+    return;
+  }
+  if (c->type != "email") {
+    p.error(channel->source(),
+            fmt::format("subscriptions.channel \"{}\" is a {} channel; subscribers get mail, so "
+                        "name an email channel",
+                        *name, c->type));
+    return;
+  }
+  s.channel = *name;
+  if (const auto* n = t.get("rate_limit")) {
+    if (!p.rate(*n, "subscriptions.rate_limit", s.rate_limit, s.rate_window)) return;
+  }
+  config.subscriptions = std::move(s);
+}
+
 // A maintenance window names monitors by name or glob. A name that is no monitor is a typo
 // that would let alerts fire during the work: an error. A glob that matches nothing may be
 // meant for monitors yet to come: a warning.
@@ -397,6 +434,13 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
                             m.name));
   }
   check_maintenance_names(p, root, config);
+  if (const auto* n = root.get("subscriptions")) {
+    if (const auto* t = n->as_table()) {
+      parse_subscriptions(p, *t, config);
+    } else {
+      p.error(n->source(), "[subscriptions] must be a table");
+    }
+  }
 }
 
 }  // namespace config_detail

@@ -63,6 +63,9 @@ class Parser {
   std::optional<Duration> duration(const toml::node& n, std::string_view key);
   std::optional<uint64_t> size(const toml::node& n, std::string_view key);
   std::optional<std::vector<std::string>> string_list(const toml::node& n, std::string_view key);
+  // "COUNT/UNIT", a token bucket of COUNT per second, minute or hour ("10/m"): false (with an
+  // error recorded) when it is not.
+  bool rate(const toml::node& n, std::string_view key, int& count, Duration& window);
   // A word from a fixed list, as its value; an error names the words.
   template <typename T>
   std::optional<T> one_of(const toml::node& n, std::string_view key,

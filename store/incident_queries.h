@@ -1,4 +1,5 @@
-// Incident rows for the pages, on a read-only connection.
+// Incident rows for the pages, on a read-only connection. An incident's notifications are the
+// on-call ones: mails to status-page subscribers are not listed (there may be thousands).
 #pragma once
 
 #include <sqlite3.h>

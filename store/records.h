@@ -31,6 +31,11 @@ struct IncidentRecord {
   bool open() const { return !resolved_at; }
 };
 
+// Who a notification is for: the people on call (routes, tests), or one stakeholder who
+// subscribed to the status page by email (alerting/subscribers.h). Subscriber mail waits
+// behind every on-call notification of its channel and never groups.
+enum class Audience : uint8_t { kOnCall, kSubscriber };
+
 // One notification: a row of the outbox, sent at least once, always with this id.
 struct OutboxRow {
   std::string id;           // "evt_" + 32 hex digits
@@ -38,9 +43,10 @@ struct OutboxRow {
   std::string event;
   std::string channel;
   std::string route;      // whose group_wait and group_interval apply; empty for a test
-  std::string recipient;  // sms: one number per row; else empty
+  std::string recipient;  // sms: one number per row; a subscriber's address; else empty
   WallTime created;
   std::string payload;  // the incident as JSON, as the event saw it; null for a test
+  Audience audience = Audience::kOnCall;
 };
 
 // A post people write on the status page: what is wrong, what is being done, when it is over.
@@ -80,6 +86,19 @@ struct MaintenanceRecord {
   WallTime start;
   Duration duration{0};
   WallTime end() const { return start + duration; }
+};
+
+// A stakeholder who subscribed to the status page by email. Pending until the link of the
+// confirmation mail is followed; an address that unsubscribes, or never confirms, is erased
+// and its row stays as a tombstone, so that its id (which links carry) is never given again.
+struct SubscriberRecord {
+  int64_t id = 0;
+  std::string email;  // empty once erased
+  WallTime created;
+  std::optional<WallTime> confirmed_at;
+  std::optional<WallTime> mailed_at;  // the last confirmation mail
+  bool erased() const { return email.empty(); }
+  bool confirmed() const { return !erased() && confirmed_at.has_value(); }
 };
 
 struct EventRecord {

@@ -8,7 +8,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 8> kMigrations{
+constexpr std::array<const char*, 9> kMigrations{
     R"sql(
 CREATE TABLE monitors (
   id   INTEGER PRIMARY KEY,
@@ -200,6 +200,22 @@ CREATE TABLE maintenance (
   start_ms    INTEGER NOT NULL,
   duration_ms INTEGER NOT NULL
 );
+)sql",
+    R"sql(
+-- Stakeholders subscribed to the status page by email. An erased address (unsubscribed, or
+-- never confirmed) leaves its row with email NULL, so that its id, which links carry, is never
+-- given again.
+CREATE TABLE subscribers (
+  id           INTEGER PRIMARY KEY,
+  email        TEXT,
+  created_ms   INTEGER NOT NULL,
+  confirmed_ms INTEGER,
+  mailed_ms    INTEGER                     -- the last confirmation mail
+);
+-- Who a notification is for: oncall, or subscriber (one address in recipient). Subscriber mail
+-- of an erased address is cancelled (status 'cancelled', recipient emptied).
+ALTER TABLE outbox ADD COLUMN audience TEXT NOT NULL DEFAULT 'oncall';
+CREATE INDEX outbox_by_recipient ON outbox (recipient) WHERE audience = 'subscriber';
 )sql"};
 
 int user_version(sqlite3* db) {

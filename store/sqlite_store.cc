@@ -9,6 +9,7 @@
 #include "core/random.h"
 #include "store/heartbeat_store.h"
 #include "store/maintenance_store.h"
+#include "store/subscriber_store.h"
 #include "store/post_store.h"
 #include "store/rollup.h"
 #include "store/schema.h"
@@ -168,6 +169,14 @@ void SqliteStore::put_post(PostRecord post) {
 
 std::vector<MaintenanceRecord> SqliteStore::load_maintenance() { return read_maintenance(db_); }
 
+std::vector<SubscriberRecord> SqliteStore::load_subscribers() { return read_subscribers(db_); }
+
+void SqliteStore::put_subscriber(SubscriberRecord subscriber) {
+  std::lock_guard lock(mu_);
+  const int64_t id = subscriber.id;
+  pending_.subscribers[id] = std::move(subscriber);
+}
+
 void SqliteStore::put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) {
   std::lock_guard lock(mu_);
   pending_.maintenance[id] = std::move(window);
@@ -238,7 +247,7 @@ namespace {
 
 constexpr char kOutboxColumns[] =
     "SELECT id, incident_id, event, channel, recipient, payload, created_ms, route, attempts, "
-    "due_ms FROM outbox ";
+    "due_ms, audience FROM outbox ";
 
 OutboxRow outbox_row(Stmt& st) {
   OutboxRow row;
@@ -250,6 +259,7 @@ OutboxRow outbox_row(Stmt& st) {
   row.payload = column_text(st.get(), 5);
   row.created = from_unix_ms(sqlite3_column_int64(st.get(), 6));
   row.route = column_text(st.get(), 7);
+  row.audience = column_text(st.get(), 10) == "subscriber" ? Audience::kSubscriber : Audience::kOnCall;
   return row;
 }
 
@@ -320,6 +330,7 @@ void SqliteStore::merge_back(Batch&& failed) {
   for (auto& [k, v] : failed.posts) pending_.posts.try_emplace(k, std::move(v));
   for (auto& [k, v] : failed.maintenance) pending_.maintenance.try_emplace(k, std::move(v));
   for (auto& [k, v] : failed.heartbeats) pending_.heartbeats.try_emplace(k, std::move(v));
+  for (auto& [k, v] : failed.subscribers) pending_.subscribers.try_emplace(k, std::move(v));
   // Alerts are never dropped: they go back in front of what came since.
   failed.alerts.insert(failed.alerts.end(), std::make_move_iterator(pending_.alerts.begin()),
                        std::make_move_iterator(pending_.alerts.end()));
@@ -453,10 +464,10 @@ bool SqliteStore::write_alerts(const Batch& batch, std::string& error) {
   Stmt out(db_,
            "INSERT OR IGNORE INTO outbox (id, event_id, incident_id, event, channel, recipient, "
            "payload, created_ms, due_ms, "
-           "route, status) VALUES (?,?,?,?,?,?,?,?,?,?, 'pending')");
+           "route, audience, status) VALUES (?,?,?,?,?,?,?,?,?,?,?, 'pending')");
   Stmt upd(db_,
            "UPDATE outbox SET status = ?, attempts = ?, due_ms = ?, last_error = ?, sent_ms = ? "
-           "WHERE id = ?");
+           "WHERE id = ? AND status != 'cancelled'");
   auto ms = [](const std::optional<WallTime>& t) {
     return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt;
   };
@@ -503,6 +514,7 @@ bool SqliteStore::write_alerts(const Batch& batch, std::string& error) {
         out.bind(8, to_unix_ms(n.created));
         out.bind(9, to_unix_ms(n.created));
         out.bind(10, n.route);
+        out.bind_static(11, n.audience == Audience::kSubscriber ? "subscriber" : "oncall");
         if (out.step() != SQLITE_DONE) return fail();
         out.reset();
       }
@@ -640,6 +652,7 @@ bool SqliteStore::write(Batch& batch, std::string& error) {
     ok = write_heartbeats(
         db_, batch.heartbeats, [this](const std::string& name) { return monitor_id(name); }, error);
   }
+  if (ok && !batch.subscribers.empty()) ok = write_subscribers(db_, batch.subscribers, error);
   if (ok) ok = write_alerts(batch, error);
   if (ok) {
     // The heartbeat row makes every flush a commit, so /healthz can tell a writable disk from

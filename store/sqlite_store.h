@@ -42,6 +42,7 @@ class SqliteStore final : public Storage {
   std::vector<OutboxRow> load_open_deliveries() override;
   std::vector<PostRecord> load_posts() override;
   std::vector<MaintenanceRecord> load_maintenance() override;
+  std::vector<SubscriberRecord> load_subscribers() override;
   std::string kept_secret(const std::string& name) override;
   void set_max_backlog(size_t rows) override { max_backlog_ = rows; }
   void start() override;
@@ -52,6 +53,7 @@ class SqliteStore final : public Storage {
   void put_heartbeat(const std::string& monitor, HeartbeatMemory memory) override;
   void put_post(PostRecord post) override;
   void put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) override;
+  void put_subscriber(SubscriberRecord subscriber) override;
   uint64_t add_alerts(AlertChanges changes) override;
   void update_delivery(DeliveryUpdate u) override;
   void set_on_commit(std::function<void(uint64_t)> f) override;
@@ -70,14 +72,15 @@ class SqliteStore final : public Storage {
     std::map<int64_t, PostRecord> posts;
     std::map<int64_t, std::optional<MaintenanceRecord>> maintenance;  // nullopt: deleted
     std::map<std::string, HeartbeatMemory> heartbeats;
+    std::map<int64_t, SubscriberRecord> subscribers;
     std::vector<AlertChanges> alerts;
     std::vector<DeliveryUpdate> deliveries;
     uint64_t seq = 0;  // the newest add_alerts() sequence number in this batch
     std::optional<HousekeepingJob> housekeeping;
     bool empty() const {
       return results.empty() && states.empty() && baselines.empty() && posts.empty() &&
-             maintenance.empty() && alerts.empty() && deliveries.empty() && !housekeeping;
-      heartbeats.empty() && alerts.empty() && deliveries.empty() && !housekeeping;
+             maintenance.empty() && heartbeats.empty() && subscribers.empty() &&
+             alerts.empty() && deliveries.empty() && !housekeeping;
     }
   };
   void run();

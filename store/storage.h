@@ -134,6 +134,8 @@ class Storage {
   virtual std::vector<MaintenanceRecord> load_maintenance() = 0;
   // What each heartbeat monitor's tracker knew, by monitor name.
   virtual std::map<std::string, HeartbeatMemory> load_heartbeats() = 0;
+  // The status page's email subscribers, erased ones too, by id.
+  virtual std::vector<SubscriberRecord> load_subscribers() = 0;
   // A random value made at its first use and kept in storage under `name` (64 hex digits): the
   // key that signs ack links ("ack_key"), the key heartbeat ping tokens are derived from when
   // the config sets none ("heartbeat_key"). Start-up only, like the loads above.
@@ -155,6 +157,9 @@ class Storage {
   virtual void put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) = 0;
   // A heartbeat monitor's tracker as it now is: written in the next commit.
   virtual void put_heartbeat(const std::string& monitor, HeartbeatMemory memory) = 0;
+  // A subscriber as the book now has it, written in the next commit; an erased one also
+  // cancels the mails still waiting for its address and empties their recipient.
+  virtual void put_subscriber(SubscriberRecord subscriber) = 0;
   // Incident rows, events and their outbox rows, all in one transaction. Returns the batch
   // sequence number: its notifications may be sent once on_commit has reported it.
   virtual uint64_t add_alerts(AlertChanges changes) = 0;
