@@ -12,6 +12,10 @@
 namespace lookout {
 namespace {
 constexpr size_t kMaxInFlightPerChannel = 8;
+// Subscriber mail uses at most this many of a channel's kMaxInFlightPerChannel.
+constexpr size_t kSubscriberMailsInFlight = 4;
+// A failing subscriber mail is told at most this often per channel (there may be thousands).
+constexpr int64_t kSubscriberMailWarnEveryMs = 60'000;
 // One message carries at most this many notifications; a bigger storm goes as several.
 constexpr size_t kMaxBatch = 1000;
 }  // namespace
@@ -58,6 +62,10 @@ void Dispatcher::configure(const Config& config, const std::vector<OutboxRow>& d
 
 void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms,
                        uint64_t seq) {
+  if (row.audience == Audience::kSubscriber) {
+    admit_subscriber_mail(std::move(row), attempts, retry_due_ms, seq);
+    return;
+  }
   std::string key = group_key(row);
   const std::string id = row.id;
   Item& it = items_[id] = Item{std::move(row), attempts, 0, 0, seq, false, false, std::move(key)};
@@ -70,6 +78,38 @@ void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry
   } else if (seq <= committed_) {
     schedule(it);
   }
+}
+
+void Dispatcher::admit_subscriber_mail(OutboxRow row, int attempts,
+                                       std::optional<int64_t> retry_due_ms, uint64_t seq) {
+  const std::string id = row.id;
+  Item& it = mail_[id] = Item{std::move(row), attempts, 0, 0, seq, false, false, ""};
+  if (retry_due_ms || seq <= committed_) {
+    it.due_ms = retry_due_ms.value_or(to_unix_ms(it.row.created));
+    it.scheduled = true;
+    mail_due_[it.row.channel].emplace(it.due_ms, id);
+  } else {
+    mail_uncommitted_.emplace_back(seq, id);
+  }
+}
+
+Dispatcher::Item* Dispatcher::find(const std::string& id) {
+  if (auto it = items_.find(id); it != items_.end()) return &it->second;
+  if (auto it = mail_.find(id); it != mail_.end()) return &it->second;
+  return nullptr;
+}
+
+void Dispatcher::cancel_subscriber_mail(const std::string& address) {
+  for (auto it = mail_.begin(); it != mail_.end();) {
+    Item& item = it->second;
+    if (item.row.recipient != address || item.in_flight) {
+      ++it;
+      continue;
+    }
+    if (item.scheduled) mail_due_[item.row.channel].erase({item.due_ms, item.row.id});
+    it = mail_.erase(it);
+  }
+  refresh_stats();
 }
 
 void Dispatcher::schedule(Item& it) {
@@ -112,6 +152,17 @@ void Dispatcher::committed(uint64_t seq) {
     return a->row.created != b->row.created ? a->row.created < b->row.created : a->seq < b->seq;
   });
   for (Item* it : ready) schedule(*it);
+  // Subscriber mail is committed in the order it was added.
+  while (!mail_uncommitted_.empty() && mail_uncommitted_.front().first <= committed_) {
+    if (auto found = mail_.find(mail_uncommitted_.front().second);
+        found != mail_.end() && !found->second.scheduled) {
+      Item& it = found->second;
+      it.due_ms = to_unix_ms(it.row.created);
+      it.scheduled = true;
+      mail_due_[it.row.channel].emplace(it.due_ms, it.row.id);
+    }
+    mail_uncommitted_.pop_front();
+  }
   if (!ready.empty()) refresh_stats();
   pump();
 }
@@ -147,16 +198,40 @@ void Dispatcher::pump() {
     std::string group = items_.at(ids.front()).key;
     send(std::move(group), std::move(ids), now);
   }
+  if (const auto mail_due = pump_subscriber_mail(now))
+    next_due = next_due ? std::min(*next_due, *mail_due) : *mail_due;
   if (next_due) {
     timer_.start(Duration{std::max<int64_t>(0, *next_due - now)}, [this] { pump(); });
   }
+}
+
+std::optional<int64_t> Dispatcher::pump_subscriber_mail(int64_t now) {
+  std::optional<int64_t> next;
+  for (auto& [channel, due] : mail_due_) {
+    while (!due.empty()) {
+      const int64_t at = due.begin()->first;
+      if (at > now) {
+        next = next ? std::min(*next, at) : at;
+        break;
+      }
+      if (mail_busy_[channel] >= kSubscriberMailsInFlight ||
+          busy_[channel] >= kMaxInFlightPerChannel) {
+        break;  // a send that finishes pumps again
+      }
+      std::string id = due.begin()->second;
+      due.erase(due.begin());
+      ++mail_busy_[channel];
+      send("", {std::move(id)}, now);
+    }
+  }
+  return next;
 }
 
 void Dispatcher::send(std::string key, std::vector<std::string> ids, int64_t now_ms) {
   std::vector<OutboxRow> rows;
   rows.reserve(ids.size());
   for (const auto& id : ids) {
-    Item& it = items_.at(id);
+    Item& it = *find(id);
     it.in_flight = true;
     ++it.attempts;
     rows.push_back(it.row);
@@ -185,11 +260,13 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
   keys_in_flight_.erase(key);
   std::vector<Item*> batch;
   for (const auto& id : ids) {
-    if (auto found = items_.find(id); found != items_.end()) batch.push_back(&found->second);
+    if (Item* found = find(id)) batch.push_back(found);
   }
   if (batch.empty()) return;
   const std::string channel = batch.front()->row.channel;
+  const bool subscriber = batch.front()->row.audience == Audience::kSubscriber;
   if (busy_[channel] > 0) --busy_[channel];
+  if (subscriber && mail_busy_[channel] > 0) --mail_busy_[channel];
   const int64_t now_ms = to_unix_ms(clock_.wall());
   const WallTime now = from_unix_ms(now_ms);
   const auto give_up = give_up_.count(channel) != 0 ? give_up_.at(channel) : Duration{86'400'000};
@@ -204,10 +281,13 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
       batch.size() == 1
           ? fmt::format(
                 "{} {}", first.event,
-                first.incident_id == 0 ? "test" : fmt::format("of incident {}", first.incident_id))
+                first.incident_id == 0 ? "" : fmt::format("of incident {}", first.incident_id))
           : fmt::format("a group of {} notifications", batch.size());
-  const std::string where =
-      fmt::format("through {}{}", channel, first.recipient.empty() ? "" : " to " + first.recipient);
+  // A subscriber's address is theirs: it appears in no log.
+  const std::string where = subscriber ? fmt::format("through {} to a subscriber", channel)
+                            : first.recipient.empty()
+                                ? fmt::format("through {}", channel)
+                                : fmt::format("through {} to {}", channel, first.recipient);
   size_t gave_up = 0;
   for (Item* it : batch) {
     it->in_flight = false;
@@ -225,9 +305,26 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
     }
     ++stats_.outcomes[{channel, outcome}];
     store_.update_delivery(std::move(u));
-    if (outcome != "retry") items_.erase(it->row.id);
+    if (!subscriber) {
+      if (outcome != "retry") items_.erase(it->row.id);
+    } else if (outcome != "retry") {
+      mail_.erase(it->row.id);
+    } else {
+      mail_due_[channel].emplace(it->due_ms, it->row.id);
+    }
   }
-  if (o.kind == DeliveryOutcome::Kind::kDelivered) {
+  if (subscriber) {
+    // Thousands of these may fail together when the mail server is away: delivered ones are
+    // counted in the metrics, a failure is told once a minute.
+    if (o.kind == DeliveryOutcome::Kind::kDelivered) {
+      spdlog::debug("{} delivered {} ({})", what, where, o.detail);
+    } else if (now_ms - mail_warned_ms_[channel] >= kSubscriberMailWarnEveryMs) {
+      mail_warned_ms_[channel] = now_ms;
+      spdlog::warn("{} {} not delivered ({}); {} subscriber mails waiting{}", what, where, o.detail,
+                   mail_.size(),
+                   o.kind == DeliveryOutcome::Kind::kPermanent ? "; this one is not retried" : "");
+    }
+  } else if (o.kind == DeliveryOutcome::Kind::kDelivered) {
     spdlog::info("{} delivered {} ({})", what, where, o.detail);
   } else if (o.kind == DeliveryOutcome::Kind::kPermanent) {
     spdlog::error("{} {} failed and will not be retried: {}; check the channel's settings", what,
@@ -246,8 +343,9 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
     // Channels replaced by a reload go once nothing of theirs is in flight; not inside their
     // own callback.
     curl_.defer([this] {
-      const bool idle = std::none_of(items_.begin(), items_.end(),
-                                     [](const auto& kv) { return kv.second.in_flight; });
+      auto in_flight = [](const auto& kv) { return kv.second.in_flight; };
+      const bool idle = std::none_of(items_.begin(), items_.end(), in_flight) &&
+                        std::none_of(mail_.begin(), mail_.end(), in_flight);
       if (idle) retired_.clear();
     });
   }
@@ -257,6 +355,7 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
 
 void Dispatcher::refresh_stats() {
   stats_.pending = items_.size();
+  stats_.subscriber_mail_pending = mail_.size();
   stats_.oldest_pending.reset();
   stats_.oldest_due.reset();
   stats_.oldest_due_channel.clear();

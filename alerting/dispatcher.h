@@ -4,8 +4,14 @@
 // Failures are retried with exponential backoff and jitter until the channel's give_up_after;
 // permanent failures stop at once (alerting/backoff.h). Every outcome is written back to each
 // outbox row.
+//
+// Mail to status-page subscribers (Audience::kSubscriber) takes its own lane: each row alone,
+// never grouped, at most kSubscriberMailsInFlight at once per channel and only beside the
+// on-call notifications that channel has due, which always go first; so 10,000 subscribers
+// neither delay a page nor cost the loop a scan of them per send.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,7 +29,9 @@ namespace lookout {
 
 struct DispatchStats {
   std::map<std::pair<std::string, std::string>, uint64_t> outcomes;  // (channel, outcome) -> count
+  // On-call notifications not yet delivered; the oldest times below are theirs.
   size_t pending = 0;
+  size_t subscriber_mail_pending = 0;
   std::optional<WallTime> oldest_pending;
   // The notification still undelivered that has been due the longest (since its group's time
   // came): what says a channel is stuck, not just busy or gathering.
@@ -44,6 +52,8 @@ class Dispatcher {
   void add(const AlertChanges& changes, uint64_t seq);
   void add_loaded(std::vector<PendingOutbox> rows);
   void committed(uint64_t seq);
+  // An address that unsubscribed: its mails not yet sent are dropped (storage cancels them).
+  void cancel_subscriber_mail(const std::string& address);
   void stop();
   const DispatchStats& stats() const { return stats_; }
 
@@ -59,8 +69,14 @@ class Dispatcher {
     std::string key;         // group_key(row)
   };
   void admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms, uint64_t seq);
+  void admit_subscriber_mail(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms,
+                             uint64_t seq);
   void schedule(Item& it);
   void pump();
+  // Subscriber mail that is due, one row a message, in the room the on-call rows left; the
+  // earliest time one of them is due later.
+  std::optional<int64_t> pump_subscriber_mail(int64_t now);
+  Item* find(const std::string& id);
   void send(std::string key, std::vector<std::string> ids, int64_t now_ms);
   void finish(const std::string& key, const std::vector<std::string>& ids, DeliveryOutcome o);
   void refresh_stats();
@@ -76,7 +92,12 @@ class Dispatcher {
   std::map<std::string, Duration> give_up_;
   std::map<std::string, GroupTiming> timing_;  // by route
   GroupSchedule groups_;
-  std::map<std::string, Item> items_;     // by outbox id
+  std::map<std::string, Item> items_;     // on-call rows, by outbox id
+  std::map<std::string, Item> mail_;      // subscriber rows, by outbox id
+  std::map<std::string, std::set<std::pair<int64_t, std::string>>> mail_due_;  // channel -> (due, id)
+  std::deque<std::pair<uint64_t, std::string>> mail_uncommitted_;  // (seq, id), oldest first
+  std::map<std::string, size_t> mail_busy_;                         // by channel
+  std::map<std::string, int64_t> mail_warned_ms_;  // by channel: failures are told once a minute
   std::map<std::string, size_t> busy_;    // batches in flight, by channel
   std::set<std::string> keys_in_flight_;  // a group sends one batch at a time, in order
   uint64_t committed_ = 0;

@@ -232,6 +232,11 @@ void Daemon::record(AlertChanges changes) {
                    inc->flapping ? " (flapping)" : "");
     }
   }
+  if (config_->subscriptions) {
+    add_incident_mails(
+        changes, subscribers_, mailing(), [this](const std::string& m) { return is_public(m); },
+        [] { return random_hex(16); });
+  }
   const uint64_t seq = store_->add_alerts(changes);
   dispatcher_->add(changes, seq);
   dirty_ = true;
@@ -271,6 +276,7 @@ AcceptResult Daemon::request_accept(const std::string& monitor) {
 void Daemon::drain_web_requests() {
   drain_post_requests();
   drain_maintenance_requests();
+  drain_subscription_requests();
   std::deque<AckRequest> requests;
   std::deque<AcceptRequest> accepts;
   {
@@ -368,6 +374,11 @@ void Daemon::publish_snapshot() {
   s->posts = published_posts_;
   s->maintenance = alerts_->maintenance().listed(s->built_at);
   maintenance_edge_ = alerts_->maintenance().next_edge(s->built_at);
+  if (const auto& sub = config_->subscriptions) {
+    s->subscriptions = Snapshot::Subscriptions{sub->rate_limit, sub->rate_window, subscription_key_,
+                                               subscribers_.confirmed_count(),
+                                               subscribers_.pending_count()};
+  }
   s->dead_mans_switch = dead_mans_switch_->configured();
   s->dead_mans_switch_last_success = dead_mans_switch_->last_success();
   for (const auto& c : config_->channels) {
@@ -383,6 +394,7 @@ void Daemon::housekeeping() {
   // are rolled up only once no run of theirs can still arrive.
   Duration longest{0};
   for (const auto& [id, m] : monitors_) longest = std::max(longest, m->cfg.timeout);
+  expire_subscriptions();
   const auto& s = config_->storage;
   store_->housekeep(HousekeepingJob{to_unix_ms(clock_.wall()),
                                     (longest + kStorageFlushEvery + Duration{5000}).count(),
@@ -562,6 +574,8 @@ int Daemon::run() {
   ack_async_ = std::make_unique<Async>(loop_, [this] { drain_web_requests(); });
   ping_async_ = std::make_unique<Async>(loop_, [this] { drain_pings(); });
   heartbeat_key_ = store_->kept_secret("heartbeat_key");
+  subscription_key_ = store_->kept_secret("subscription_key");
+  subscribers_.load(store_->load_subscribers());
   store_->set_on_commit([this](uint64_t seq) {
     uint64_t seen = committed_seq_.load();
     while (seen < seq && !committed_seq_.compare_exchange_weak(seen, seq)) {
@@ -585,7 +599,10 @@ int Daemon::run() {
             return request_ping(name, std::move(ping));
           },
           [this](PostCommand command) { return request_post(std::move(command)); },
-          [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); }});
+          [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); },
+          [this](SubscriptionCommand command) {
+            return request_subscription(std::move(command));
+          }});
   if (!web_->start(error)) {
     spdlog::critical("{}", error);
     return 1;
@@ -637,6 +654,7 @@ int Daemon::run() {
     refuse_acks();
     post_requests_.take();
     maintenance_requests_.take();
+    subscription_requests_.take();
   };
   refuse_all();
   web_->stop();

@@ -16,6 +16,7 @@
 #include "alerting/evaluator.h"
 #include "alerting/incidents.h"
 #include "alerting/posts.h"
+#include "alerting/subscribers.h"
 #include "config/config.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
@@ -96,6 +97,8 @@ class Daemon {
   std::optional<PostChange> request_post(PostCommand command);
   // From a web thread: a new maintenance window or the deletion of one; waits likewise.
   std::optional<MaintenanceChange> request_maintenance(MaintenanceCommand command);
+  // From a web thread: a subscription, or a confirmation or unsubscribing by a signed link.
+  std::optional<SubscriptionAnswer> request_subscription(SubscriptionCommand command);
 
  private:
   std::string tag(const Monitor& m) const;
@@ -143,6 +146,15 @@ class Daemon {
       std::make_shared<const std::vector<PostRecord>>();
   void drain_post_requests();
   void drain_maintenance_requests();
+  // Email subscribers (daemon/subscriptions.cc): the book, owned by the loop like the posts, and
+  // the key their links are signed with.
+  LoopRequests<SubscriptionCommand, SubscriptionAnswer> subscription_requests_;
+  SubscriberBook subscribers_;
+  std::string subscription_key_;
+  void drain_subscription_requests();
+  void expire_subscriptions();
+  SubscriberMailing mailing() const;
+  bool is_public(const std::string& monitor) const;
   // Heartbeats: pings from the web threads, the key tokens are derived from, the monitors by
   // name, and their tokens' digests as the web threads look them up.
   static constexpr size_t kMaxQueuedPings = 100'000;

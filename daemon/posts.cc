@@ -2,6 +2,7 @@
 // here (the loop is their one owner), then stored and shown in the next snapshot.
 #include <spdlog/spdlog.h>
 
+#include "core/random.h"
 #include "daemon/daemon.h"
 
 namespace lookout {
@@ -14,6 +15,7 @@ void Daemon::drain_post_requests() {
   auto requests = post_requests_.take();
   if (requests.empty()) return;
   std::vector<PostChange> answers;
+  AlertChanges mails;
   bool changed = false;
   for (auto& req : requests) {
     const PostCommand& c = req.command;
@@ -28,9 +30,16 @@ void Daemon::drain_post_requests() {
                    to_string(change.post.status()));
       store_->put_post(change.post);
       changed = true;
+      if (config_->subscriptions) {
+        add_post_mails(
+            mails, change.post, c.id == 0 ? "incident.posted" : "incident.post_updated", now,
+            subscribers_, mailing(), [this](const std::string& m) { return is_public(m); },
+            [] { return random_hex(16); });
+      }
     }
     answers.push_back(std::move(change));
   }
+  record(std::move(mails));
   // Shown before answered: a reader right after the answer sees the post.
   if (changed) {
     published_posts_ = std::make_shared<const std::vector<PostRecord>>(posts_.all());

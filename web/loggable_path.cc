@@ -13,7 +13,8 @@ std::string loggable_path(std::string_view path) {
     const size_t end = slash == std::string_view::npos ? path.size() : slash;
     const std::string_view segment = path.substr(at, end - at);
     const bool secret = !segment.empty() &&
-                        (before == "ping" || before == "ack" || (hooks && before == "pushover"));
+                        (before == "ping" || before == "ack" || (hooks && before == "pushover") ||
+                         before == "confirm" || before == "unsubscribe");
     if (secret) {
       out += "***";
     } else {

@@ -188,8 +188,12 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
                        escape_label(key.first), key.second, n);
   }
   header(out, "lookout_outbox_pending", "gauge",
-         "Notifications not yet delivered, failed or given up.");
+         "On-call notifications not yet delivered, failed or given up.");
   out += fmt::format("lookout_outbox_pending {}\n", s.notifications.pending);
+  header(out, "lookout_outbox_subscriber_mail_pending", "gauge",
+         "Mails to status-page subscribers not yet delivered, failed or given up.");
+  out += fmt::format("lookout_outbox_subscriber_mail_pending {}\n",
+                     s.notifications.subscriber_mail_pending);
   header(out, "lookout_outbox_oldest_pending_seconds", "gauge",
          "Age of the oldest pending notification.");
   out += fmt::format(

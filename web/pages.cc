@@ -262,9 +262,10 @@ std::string render_status_page(const StatusPageInput& in) {
   out += "</section></main>";
   out += fmt::format(
       "<footer><p>Updated {}. This page refreshes every 60 seconds.{}</p><p><a "
-      "href=\"/history\">History</a> \u00b7 <a "
-      "href=\"/feed.atom\">Feed</a></p></footer></body></html>\n",
-      when(in.now), in.admin ? " Private monitors are shown." : "");
+      "href=\"/history\">History</a> \u00b7 <a href=\"/feed.atom\">Feed</a>{}</p></footer>"
+      "</body></html>\n",
+      when(in.now), in.admin ? " Private monitors are shown." : "",
+      in.snapshot.subscriptions ? " \u00b7 <a href=\"/subscribe\">Get updates by email</a>" : "");
   return out;
 }
 

@@ -16,6 +16,8 @@ class RateLimiter {
   RateLimiter(int limit, Duration window) : limit_(limit), window_(window) {}
   // 0 when allowed; otherwise the seconds to wait, for Retry-After.
   int64_t check(const std::string& client, MonoTime now);
+  // The same with the limit of this call: one the config may change while the server runs.
+  int64_t check(const std::string& client, MonoTime now, int limit, Duration window);
 
  private:
   struct Bucket {

@@ -210,6 +210,7 @@ void WebServer::routes() {
   post_routes();
   maintenance_routes();
   feed_routes();
+  subscription_routes();
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
     const char* msg = res.status == 404   ? "not found"

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "alerting/posts.h"
+#include "alerting/subscribers.h"
 #include "config/config.h"
 #include "probes/heartbeat.h"
 #include "store/storage.h"
@@ -49,6 +50,7 @@ struct LoopCalls {
   std::function<bool(const std::string& monitor, Ping ping)> ping;
   std::function<std::optional<PostChange>(PostCommand command)> post;
   std::function<std::optional<MaintenanceChange>(MaintenanceCommand command)> maintenance;
+  std::function<std::optional<SubscriptionAnswer>(SubscriptionCommand command)> subscription;
 };
 
 class WebServer {
@@ -78,6 +80,7 @@ class WebServer {
   void post_routes();
   void maintenance_routes();
   void feed_routes();
+  void subscription_routes();  // web/subscription_routes.cc
   // After a post changed: the next reader of `/` gets a page rendered anew.
   void forget_rendered_pages();
 
@@ -88,6 +91,7 @@ class WebServer {
   LoopCalls calls_;
   RateLimiter limiter_;
   RateLimiter ping_limiter_;  // per heartbeat monitor: server.ping_rate_limit
+  RateLimiter subscribe_limiter_{10, Duration{60'000}};  // subscriptions.rate_limit, per client
   // The status page and the status JSON are built at most once per ttl per view (public,
   // admin) and kept plain and gzip-compressed, so a crowd of readers costs one render and one
   // compression per ttl, not one per request. Once stale, an answer is still served while the

@@ -72,6 +72,14 @@ struct Snapshot {
       std::make_shared<const std::vector<PostRecord>>();
   // Maintenance windows not yet ended when this was built, soonest first.
   std::vector<ListedMaintenance> maintenance;
+  // [subscriptions]: set when stakeholders may subscribe by email.
+  struct Subscriptions {
+    int rate_limit = 10;  // POST /subscribe per client address...
+    Duration rate_window{60'000};
+    std::string key;  // verifies confirmation and unsubscribe links; never shown
+    size_t confirmed = 0, pending = 0;
+  };
+  std::optional<Subscriptions> subscriptions;
   // [heartbeat]: whether it is set, and when its outside check last answered with a 2xx.
   bool dead_mans_switch = false;
   std::optional<WallTime> dead_mans_switch_last_success;

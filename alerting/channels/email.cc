@@ -4,32 +4,39 @@
 
 #include <ctime>
 
+#include "alerting/channels/subscriber_mail.h"
+#include "alerting/channels/utf8_text.h"
 #include "config/channels/email_spec.h"
 
 namespace lookout {
 namespace {
 
-// The header of an email, up to and including the blank line.
 std::string message_envelope(const ChannelConfig& c, const std::string& id,
                              const std::string& subject, const std::string& event, WallTime now) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char date[64];
-  std::strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
   std::string to;
   for (const auto& r : c.to) to += (to.empty() ? "" : ", ") + r;
-  return fmt::format(
-      "Date: {}\r\nFrom: {}\r\nTo: {}\r\nMessage-ID: <{}@lookout>\r\nSubject: {}\r\n"
-      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-      "Content-Transfer-Encoding: 8bit\r\nX-Lookout-Event: {}\r\n\r\n",
-      date, c.spec_as<EmailSpec>().from, to, id, subject, event);
+  return mail_header(c.spec_as<EmailSpec>().from, to, id, subject, event, now);
 }
 
 // Email lines a grouped message lists before it points at the status page for the rest.
 constexpr size_t kEmailListed = 100;
 
 }  // namespace
+
+std::string mail_header(const std::string& from, const std::string& to, const std::string& id,
+                        const std::string& subject, const std::string& event, WallTime now,
+                        const std::string& extra) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char date[64];
+  std::strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return fmt::format(
+      "Date: {}\r\nFrom: {}\r\nTo: {}\r\nMessage-ID: <{}@lookout>\r\nSubject: {}\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: 8bit\r\nX-Lookout-Event: {}\r\n{}\r\n",
+      date, from, to, id, header_words(subject), event, extra);
+}
 
 std::string headline(const OutboxRow& row) {
   const auto inc = incident_of(row);
@@ -114,6 +121,12 @@ SmtpRequest email_request(const ChannelConfig& c, const Batch& rows, const std::
   if (spec.username) r.username = spec.username->reveal();
   if (spec.password) r.password = spec.password->reveal();
   r.mail_from = fmt::format("<{}>", spec.from);
+  if (rows.front().audience == Audience::kSubscriber) {
+    // Subscriber mail never groups: one row, one address.
+    r.recipients.push_back(fmt::format("<{}>", rows.front().recipient));
+    r.message = subscriber_message(spec.from, rows.front(), now);
+    return r;
+  }
   for (const auto& to : c.to) r.recipients.push_back(fmt::format("<{}>", to));
   r.message = email_message(c, rows, public_url, now);
   return r;

@@ -13,6 +13,13 @@
 
 namespace lookout {
 
+// The header of a mail, up to and including the blank line: Date, From, To, Message-ID,
+// Subject (RFC 2047 words when it is not ASCII), plain UTF-8 text, X-Lookout-Event, then
+// `extra` (whole header lines, each ending in CRLF).
+std::string mail_header(const std::string& from, const std::string& to, const std::string& id,
+                        const std::string& subject, const std::string& event, WallTime now,
+                        const std::string& extra = "");
+
 // "[DOWN] portal-home: expected status 200, got 503"; one line, at most 200 characters.
 std::string headline(const OutboxRow& row);
 // One row: the headline above. More: "[480 DOWN, 20 DEGRADED] api-1 and 499 more".
@@ -31,7 +38,8 @@ struct SmtpRequest {
   bool require_starttls = false;  // smtp:// with starttls; smtps:// is TLS from the start
   std::optional<std::string> username, password;
   std::string mail_from;                // "<from>"
-  std::vector<std::string> recipients;  // "<to>", each of the channel's addresses
+  // "<to>", each of the channel's addresses; a subscriber's mail goes to that address only.
+  std::vector<std::string> recipients;
   std::string message;
 };
 SmtpRequest email_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url,

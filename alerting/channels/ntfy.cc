@@ -1,7 +1,6 @@
 #include "alerting/channels/ntfy.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -15,8 +14,6 @@ namespace {
 // ntfy's default message limit: a longer body is kept as an attachment, not shown.
 constexpr size_t kNtfyMaxBody = 4096;
 constexpr size_t kNtfyMaxTitle = 250;
-// 45 bytes are 60 base64 characters: with "=?UTF-8?B?" and "?=", RFC 2047's 75 at most.
-constexpr size_t kWordBytes = 45;
 
 struct Look {
   int priority;
@@ -29,15 +26,6 @@ Look look_of(const Notice& n) {
   if (n.event == "incident.acknowledged") return {3, "eyes"};
   if (n.state == "down") return {5, "rotating_light"};
   return {n.state == "degraded" ? 4 : 3, "warning"};
-}
-
-std::string base64(std::string_view s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 // ntfy's short form of an action splits at commas and semicolons and reads "key=value"; a
@@ -66,21 +54,6 @@ std::string ntfy_error(long status, const std::string& answer) {
 
 }  // namespace
 
-std::string ntfy_header_value(std::string_view value) {
-  const bool ascii = std::all_of(value.begin(), value.end(),
-                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  if (ascii && value.find("=?") == std::string_view::npos) return std::string(value);
-  const std::string v = valid_utf8(value);
-  std::string out;
-  for (size_t i = 0; i < v.size();) {
-    size_t n = std::min(kWordBytes, v.size() - i);
-    while (i + n < v.size() && (static_cast<unsigned char>(v[i + n]) & 0xC0) == 0x80) --n;
-    out += fmt::format("{}=?UTF-8?B?{}?=", out.empty() ? "" : " ", base64(v.substr(i, n)));
-    i += n;
-  }
-  return out;
-}
-
 HttpPost ntfy_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url) {
   std::string title, body, click, actions;
   Look look{};
@@ -102,7 +75,7 @@ HttpPost ntfy_request(const ChannelConfig& c, const Batch& rows, const std::stri
   r.url = c.url.reveal();
   r.body = utf8_cut(body, kNtfyMaxBody);
   r.headers = {"Content-Type: text/plain; charset=utf-8",
-               ntfy_header("Title", ntfy_header_value(utf8_cut(one_line(title, std::string::npos),
+               ntfy_header("Title", header_words(utf8_cut(one_line(title, std::string::npos),
                                                                kNtfyMaxTitle))),
                fmt::format("Priority: {}", look.priority), fmt::format("Tags: {}", look.tag),
                ntfy_header("Click", click)};

@@ -12,11 +12,6 @@
 
 namespace lookout {
 
-// A header value as ntfy reads it back: ASCII as is; one with other bytes (or with "=?",
-// which ntfy would try to decode) as RFC 2047 encoded-words "=?UTF-8?B?...?=", each of whole
-// characters and at most 75 long, separated by spaces that the decoder drops.
-std::string ntfy_header_value(std::string_view value);
-
 // The POST to the topic's url. One row: the body is Notice::text(); Title the notice's title;
 // Priority down 5, degraded 4, else 3; Tags rotating_light (down), warning (degraded), eyes
 // (acknowledged), white_check_mark (resolved) or test_tube; Click the monitor page (the status

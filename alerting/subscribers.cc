@@ -1,0 +1,280 @@
+#include "alerting/subscribers.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "alerting/ack_token.h"
+#include "alerting/posts.h"
+
+namespace lookout {
+namespace {
+
+// An unsubscribe link carries this as its expiry: the last second of the year 9999.
+constexpr int64_t kUnsubscribeNeverExpires = 253'402'300'799;
+
+// Each kind of link is signed with its own key derived from the one storage keeps, so that a
+// confirmation link cannot be turned into an unsubscribe link or an ack link.
+std::string link_key(std::string_view key, std::string_view purpose) {
+  std::string k(key);
+  k += '/';
+  k += purpose;
+  return k;
+}
+
+bool local_part_char(unsigned char c) {
+  if (c <= 0x20 || c >= 0x7f) return false;
+  return std::string_view("\"(),:;<>@[\\]").find(static_cast<char>(c)) == std::string_view::npos;
+}
+
+bool domain_ok(std::string_view d) {
+  if (d.empty() || d.size() > 253 || d.find('.') == std::string_view::npos) return false;
+  size_t label = 0;
+  for (size_t i = 0; i <= d.size(); ++i) {
+    if (i == d.size() || d[i] == '.') {
+      if (label == 0 || label > 63 || d[i - 1] == '-' || d[i - label] == '-') return false;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(d[i])) != 0 || d[i] == '-') {
+      ++label;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// The part of every payload that is the same for all subscribers of one event, as JSON object
+// members without braces; each row adds its own unsubscribe link in front.
+std::string shared_members(const SubscriberMailing& m, const char* kind, const char* what,
+                           const nlohmann::json& about) {
+  nlohmann::json j{{"kind", kind}, {"title", m.title}, {"page_url", m.public_url}, {what, about}};
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return s.substr(1, s.size() - 2);
+}
+
+OutboxRow subscriber_row(const SubscriberRecord& s, const SubscriberMailing& m, int64_t incident_id,
+                         const std::string& event, WallTime at, const std::string& shared,
+                         std::string id) {
+  OutboxRow row;
+  row.id = "evt_" + std::move(id);
+  row.incident_id = incident_id;
+  row.event = event;
+  row.channel = m.channel;
+  row.recipient = s.email;
+  row.created = at;
+  row.audience = Audience::kSubscriber;
+  const std::string url =
+      fmt::format("{}/unsubscribe/{}", m.public_url, unsubscribe_token(m.key, s.id));
+  row.payload.reserve(shared.size() + url.size() + 24);
+  row.payload.append("{\"unsubscribe_url\":\"").append(url).append("\",").append(shared).append(
+      "}");
+  return row;
+}
+
+void mail_everyone(EventRecord& e, const SubscriberBook& book, const SubscriberMailing& m,
+                   const std::string& shared, const std::function<std::string()>& ids) {
+  e.notifications.reserve(e.notifications.size() + book.confirmed_count());
+  book.each_confirmed([&](const SubscriberRecord& s) {
+    e.notifications.push_back(subscriber_row(s, m, e.incident_id, e.event, e.at, shared, ids()));
+  });
+}
+
+}  // namespace
+
+std::optional<std::string> normalized_email(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0)
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0)
+    text.remove_suffix(1);
+  if (text.size() > 254) return std::nullopt;
+  const size_t at = text.find('@');
+  if (at == std::string_view::npos || at == 0 || at > 64 ||
+      text.find('@', at + 1) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view local = text.substr(0, at);
+  if (!std::all_of(local.begin(), local.end(),
+                   [](char c) { return local_part_char(static_cast<unsigned char>(c)); }) ||
+      local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string domain = lower(std::string(text.substr(at + 1)));
+  if (!domain_ok(domain)) return std::nullopt;
+  return fmt::format("{}@{}", local, domain);
+}
+
+std::string confirm_token(std::string_view key, int64_t subscriber_id, int64_t expires_unix_s) {
+  return make_ack_token(link_key(key, "confirm"), subscriber_id, expires_unix_s);
+}
+
+std::optional<int64_t> verify_confirm_token(std::string_view key, std::string_view token,
+                                            int64_t now_unix_s) {
+  const auto claim = verify_ack_token(link_key(key, "confirm"), token, now_unix_s);
+  if (!claim) return std::nullopt;
+  return claim->incident_id;
+}
+
+std::string unsubscribe_token(std::string_view key, int64_t subscriber_id) {
+  return make_ack_token(link_key(key, "unsubscribe"), subscriber_id, kUnsubscribeNeverExpires);
+}
+
+std::optional<int64_t> verify_unsubscribe_token(std::string_view key, std::string_view token) {
+  const auto claim = verify_ack_token(link_key(key, "unsubscribe"), token, 0);
+  if (!claim || claim->expires_unix_s != kUnsubscribeNeverExpires) return std::nullopt;
+  return claim->incident_id;
+}
+
+void SubscriberBook::load(std::vector<SubscriberRecord> rows) {
+  rows_.clear();
+  by_email_.clear();
+  confirmed_ = 0;
+  for (auto& r : rows) {
+    next_id_ = std::max(next_id_, r.id + 1);
+    if (!r.erased()) by_email_[lower(r.email)] = r.id;
+    if (r.confirmed()) ++confirmed_;
+    rows_[r.id] = std::move(r);
+  }
+}
+
+SubscriberBook::Subscribed SubscriberBook::subscribe(const std::string& email, WallTime now) {
+  Subscribed out;
+  const std::string k = lower(email);
+  if (const auto found = by_email_.find(k); found != by_email_.end()) {
+    SubscriberRecord& s = rows_.at(found->second);
+    if (s.confirmed() || (s.mailed_at && now - *s.mailed_at < kConfirmMailEvery)) return out;
+    s.mailed_at = now;
+    out.changed = s;
+    out.mail_confirmation = true;
+    return out;
+  }
+  if (pending_count() >= kMaxPendingSubscribers) return out;
+  SubscriberRecord s;
+  s.id = next_id_++;
+  s.email = email;
+  s.created = now;
+  s.mailed_at = now;
+  by_email_[k] = s.id;
+  out.changed = s;
+  out.mail_confirmation = true;
+  rows_[s.id] = std::move(s);
+  return out;
+}
+
+std::optional<SubscriberRecord> SubscriberBook::confirm(int64_t id, WallTime now, bool& known) {
+  const auto found = rows_.find(id);
+  known = found != rows_.end() && !found->second.erased();
+  if (!known || found->second.confirmed()) return std::nullopt;
+  found->second.confirmed_at = now;
+  ++confirmed_;
+  return found->second;
+}
+
+void SubscriberBook::erase(SubscriberRecord& s) {
+  if (s.confirmed()) --confirmed_;
+  by_email_.erase(lower(s.email));
+  s.email.clear();
+  s.confirmed_at.reset();
+  s.mailed_at.reset();
+}
+
+std::optional<SubscriberRecord> SubscriberBook::unsubscribe(int64_t id, std::string& address) {
+  const auto found = rows_.find(id);
+  if (found == rows_.end() || found->second.erased()) return std::nullopt;
+  address = found->second.email;
+  erase(found->second);
+  return found->second;
+}
+
+std::vector<SubscriberRecord> SubscriberBook::expire(WallTime now) {
+  std::vector<SubscriberRecord> out;
+  for (auto& [id, s] : rows_) {
+    if (s.erased() || s.confirmed()) continue;
+    // The newest link was mailed at mailed_at and works kConfirmLifetimeS from then.
+    const WallTime last = s.mailed_at.value_or(s.created);
+    if (now - last < std::chrono::seconds(kConfirmLifetimeS)) continue;
+    erase(s);
+    out.push_back(s);
+  }
+  return out;
+}
+
+OutboxRow confirmation_mail(const SubscriberRecord& s, const SubscriberMailing& m, WallTime now,
+                            std::string id) {
+  OutboxRow row;
+  row.id = "evt_" + std::move(id);
+  row.event = "subscription.confirm";
+  row.channel = m.channel;
+  row.recipient = s.email;
+  row.created = now;
+  row.audience = Audience::kSubscriber;
+  const int64_t expires = to_unix_ms(now) / 1000 + kConfirmLifetimeS;
+  nlohmann::json j{
+      {"kind", "confirm"},
+      {"title", m.title},
+      {"page_url", m.public_url},
+      {"confirm_url",
+       fmt::format("{}/subscribe/confirm/{}", m.public_url, confirm_token(m.key, s.id, expires))}};
+  row.payload = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return row;
+}
+
+void add_incident_mails(AlertChanges& changes, const SubscriberBook& book,
+                        const SubscriberMailing& m,
+                        const std::function<bool(const std::string&)>& is_public,
+                        const std::function<std::string()>& ids) {
+  if (book.confirmed_count() == 0) return;
+  for (auto& e : changes.events) {
+    if (e.event != "incident.opened" && e.event != "incident.resolved") continue;
+    const auto inc = std::find_if(changes.incidents.begin(), changes.incidents.end(),
+                                  [&](const IncidentRecord& i) { return i.id == e.incident_id; });
+    if (inc == changes.incidents.end() || !is_public(inc->monitor)) continue;
+    // What the public page says of it, and nothing meant for on-call (no ack link).
+    nlohmann::json about{{"monitor", inc->monitor},
+                         {"group", inc->group},
+                         {"state", e.event == "incident.resolved" ? "up" : to_string(inc->state)},
+                         {"cause", inc->cause},
+                         {"started_at", rfc3339(inc->started_at)},
+                         {"resolved_at", inc->resolved_at ? nlohmann::json(rfc3339(*inc->resolved_at))
+                                                          : nlohmann::json(nullptr)},
+                         {"url", fmt::format("{}/monitor/{}", m.public_url, inc->monitor)}};
+    mail_everyone(e, book, m, shared_members(m, "incident", "incident", about), ids);
+  }
+}
+
+void add_post_mails(AlertChanges& out, const PostRecord& post, const std::string& event,
+                    WallTime now, const SubscriberBook& book, const SubscriberMailing& m,
+                    const std::function<bool(const std::string&)>& is_public,
+                    const std::function<std::string()>& ids) {
+  if (book.confirmed_count() == 0 || post.updates.empty() || !post_is_public(post, is_public))
+    return;
+  nlohmann::json monitors = nlohmann::json::array();
+  for (const auto& name : post.monitors)
+    if (is_public(name)) monitors.push_back(name);
+  const PostUpdate& latest = post.updates.back();
+  nlohmann::json about{{"id", post.id},
+                       {"title", post.title},
+                       {"status", to_string(latest.status)},
+                       {"impact", to_string(post.impact)},
+                       {"monitors", std::move(monitors)},
+                       {"body", latest.body},
+                       {"at", rfc3339(latest.at)},
+                       {"url", fmt::format("{}/posts/{}", m.public_url, post.id)}};
+  auto e = std::find_if(out.events.begin(), out.events.end(), [&](const EventRecord& r) {
+    return r.incident_id == 0 && r.event == event;
+  });
+  if (e == out.events.end()) {
+    out.events.push_back(EventRecord{0, event, now, {}});
+    e = std::prev(out.events.end());
+  }
+  mail_everyone(*e, book, m, shared_members(m, "post", "post", about), ids);
+}
+
+}  // namespace lookout
