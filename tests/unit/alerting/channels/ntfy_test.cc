@@ -1,4 +1,5 @@
 #include "alerting/channels/ntfy.h"
+#include "alerting/channels/utf8_text.h"
 
 #include <gtest/gtest.h>
 
@@ -163,14 +164,14 @@ TEST(NtfyChannel, ABigStormStaysWithinNtfysMessageLimit) {
 }
 
 TEST(NtfyChannel, NonAsciiTitlesAreRfc2047EncodedWords) {
-  EXPECT_EQ(ntfy_header_value("DOWN portal-home: 503"), "DOWN portal-home: 503");
-  EXPECT_EQ(ntfy_header_value("Störung"), "=?UTF-8?B?U3TDtnJ1bmc=?=");
-  EXPECT_EQ(ntfy_header_value("a =?x?= b"), "=?UTF-8?B?YSA9P3g/PSBi?=")
+  EXPECT_EQ(header_words("DOWN portal-home: 503"), "DOWN portal-home: 503");
+  EXPECT_EQ(header_words("Störung"), "=?UTF-8?B?U3TDtnJ1bmc=?=");
+  EXPECT_EQ(header_words("a =?x?= b"), "=?UTF-8?B?YSA9P3g/PSBi?=")
       << "ASCII that ntfy would try to decode is encoded too";
   // Long values become several words of whole characters, none longer than 75.
   std::string title;
   for (int i = 0; i < 40; ++i) title += "ü€";
-  const std::string encoded = ntfy_header_value(title);
+  const std::string encoded = header_words(title);
   size_t words = 0;
   for (size_t at = 0; at < encoded.size();) {
     size_t end = encoded.find(' ', at);
@@ -184,12 +185,12 @@ TEST(NtfyChannel, NonAsciiTitlesAreRfc2047EncodedWords) {
   }
   EXPECT_EQ(words, 5u) << "200 bytes in words of 45 or fewer, cut between characters";
   // A title cut inside a character is made valid before it is encoded.
-  EXPECT_EQ(ntfy_header_value("x\xC3"), "=?UTF-8?B?eO+/vQ==?=");
+  EXPECT_EQ(header_words("x\xC3"), "=?UTF-8?B?eO+/vQ==?=");
 
   const HttpPost r =
       ntfy_request_for(incident_row("incident.opened", "Dienst nicht verfügbar", "portal-home"));
   EXPECT_EQ(r.headers.at(1),
-            "Title: " + ntfy_header_value("DOWN portal-home: Dienst nicht verfügbar"));
+            "Title: " + header_words("DOWN portal-home: Dienst nicht verfügbar"));
   EXPECT_EQ(r.headers.at(1).find_first_of("\r\n"), std::string::npos);
 }
 
