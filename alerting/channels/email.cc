@@ -45,7 +45,7 @@ std::string headline(const OutboxRow& row) {
 
 std::string headline(const Batch& rows) {
   if (rows.size() == 1) return headline(rows.front());
-  return one_line(fmt::format("[{}] {} and {} more", counted_labels(rows), monitor_of(rows.front()),
+  return one_line(fmt::format("[{}] {} and {} more", counted_labels(rows), subject_of(rows.front()),
                               rows.size() - 1),
                   200);
 }

@@ -96,7 +96,7 @@ std::vector<std::string> sms_messages(const Batch& rows, const std::string& publ
   std::string names;
   size_t shown = 0;
   for (const auto& r : rows) {
-    const std::string next = " " + monitor_of(r);
+    const std::string next = " " + subject_of(r);
     const std::string rest = fmt::format(" +{} more ", rows.size() - shown - 1);
     if (head.size() + names.size() + next.size() + rest.size() + link.size() > kBudget) break;
     names += next;
