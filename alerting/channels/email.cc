@@ -1,8 +1,11 @@
 #include "alerting/channels/email.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <ctime>
+#include <string_view>
 
 #include "config/channels/email_spec.h"
 
@@ -31,7 +34,47 @@ constexpr size_t kEmailListed = 100;
 
 }  // namespace
 
+std::string post_mail_subject(const std::string& label, const PostNotice& post) {
+  const std::string impact =
+      post.impact.empty() || post.impact == "none" ? "" : fmt::format(" {}", post.impact);
+  return one_line(post.resolved()
+                      ? fmt::format("[{}{}] {}", label, impact, post.title)
+                      : fmt::format("[{}{}] {}: {}", label, impact, post.title, post.status),
+                  200);
+}
+
+std::string post_mail_body(const PostNotice& post) {
+  std::string out = fmt::format("Post:      {}\r\nStatus:    {}\r\nImpact:    {}\r\n", post.title,
+                                post.status, post.impact);
+  out += fmt::format("Monitors:  {}\r\n",
+                     post.monitors.empty()
+                         ? std::string("the whole service")
+                         : one_line(fmt::format("{}", fmt::join(post.monitors, ", ")), 500));
+  out += fmt::format("Posted:    {}\r\n", post.created_at);
+  if (post.at != post.created_at) out += fmt::format("Updated:   {}\r\n", post.at);
+  if (!post.resolved_at.empty()) out += fmt::format("Resolved:  {}\r\n", post.resolved_at);
+  // The update as written, a line at a time: its line ends become CRLF, and nothing else in it
+  // can end a line.
+  const size_t last = post.body.find_last_not_of(" \t\r\n");
+  if (last != std::string::npos) {
+    out += "\r\n";
+    const std::string_view text(post.body.data(), last + 1);
+    for (size_t start = 0; start <= text.size();) {
+      const size_t end = std::min(text.find('\n', start), text.size());
+      std::string line(text.substr(start, end - start));
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      out += one_line(std::move(line), std::string::npos);
+      out += "\r\n";
+      start = end + 1;
+    }
+  }
+  out += fmt::format("\r\nRead it on the status page: {}\r\n", post.url);
+  return out;
+}
+
 std::string headline(const OutboxRow& row) {
+  if (is_post_event(row.event))
+    return post_mail_subject(event_label(row), post_notice(post_of(row)));
   const auto inc = incident_of(row);
   if (inc.is_null()) return "[TEST] lookout test notification: this channel delivers";
   const std::string monitor = incident_field(inc, "monitor");
@@ -54,7 +97,9 @@ std::string email_message(const ChannelConfig& c, const OutboxRow& row,
                           const std::string& public_url, WallTime now) {
   const auto inc = incident_of(row);
   std::string body;
-  if (inc.is_null()) {
+  if (is_post_event(row.event)) {
+    body = post_mail_body(post_notice(post_of(row)));
+  } else if (inc.is_null()) {
     body = fmt::format(
         "This is a test notification from lookout through the channel \"{}\".\r\n"
         "If you read this, the channel delivers.\r\n",
@@ -86,6 +131,14 @@ std::string email_message(const ChannelConfig& c, const Batch& rows, const std::
       fmt::format("{} notifications of route \"{}\", worst first: {}.\r\nStatus page: {}\r\n\r\n",
                   rows.size(), rows.front().route, counted_labels(rows), status_url(public_url));
   for (size_t i = 0; i < rows.size() && i < kEmailListed; ++i) {
+    if (is_post_event(rows[i].event)) {
+      const PostNotice post = post_notice(post_of(rows[i]));
+      const std::string summary = post.summary(200);
+      body += fmt::format("{:<16} {:<28} {}{}\r\n", event_label(rows[i]), post.title, post.status,
+                          summary.empty() ? "" : ": " + summary);
+      body += fmt::format("{:<16} {}\r\n", "", post.url);
+      continue;
+    }
     const auto inc = incident_of(rows[i]);
     body += fmt::format(
         "{:<16} {:<28} {}\r\n", event_label(rows[i]), incident_field(inc, "monitor"),
