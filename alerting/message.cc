@@ -104,6 +104,11 @@ std::string notification_event(const Batch& rows) {
 
 std::string PostNotice::summary(size_t max) const { return one_line(body, max); }
 
+std::string PostNotice::monitors_text() const {
+  if (monitors.empty()) return "the whole service";
+  return one_line(fmt::format("{}", fmt::join(monitors, ", ")), 500);
+}
+
 PostNotice post_notice(const nlohmann::json& post) {
   PostNotice p;
   if (!post.is_object()) return p;
@@ -180,7 +185,7 @@ std::string Notice::text() const {
   std::string out = title() + "\n";
   if (post) {
     if (const std::string s = post->summary(); !s.empty()) out += s + "\n";
-    if (!post->monitors.empty()) out += fmt::format("about {}\n", fmt::join(post->monitors, ", "));
+    if (!post->monitors.empty()) out += fmt::format("about {}\n", post->monitors_text());
     out += post->url + "\n";
     return out;
   }

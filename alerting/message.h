@@ -68,6 +68,8 @@ struct PostNotice {
   bool resolved() const { return status == "resolved"; }
   // The latest update's text on one line, at most `max` characters.
   std::string summary(size_t max = 300) const;
+  // "portal-home, billing-db", or "the whole service" for a post that names none.
+  std::string monitors_text() const;
 };
 // Reads post_json's form; missing fields stay empty.
 PostNotice post_notice(const nlohmann::json& post);

@@ -1,7 +1,6 @@
 #include "alerting/channels/email.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <ctime>
@@ -46,10 +45,7 @@ std::string post_mail_subject(const std::string& label, const PostNotice& post) 
 std::string post_mail_body(const PostNotice& post) {
   std::string out = fmt::format("Post:      {}\r\nStatus:    {}\r\nImpact:    {}\r\n", post.title,
                                 post.status, post.impact);
-  out += fmt::format("Monitors:  {}\r\n",
-                     post.monitors.empty()
-                         ? std::string("the whole service")
-                         : one_line(fmt::format("{}", fmt::join(post.monitors, ", ")), 500));
+  out += fmt::format("Monitors:  {}\r\n", post.monitors_text());
   out += fmt::format("Posted:    {}\r\n", post.created_at);
   if (post.at != post.created_at) out += fmt::format("Updated:   {}\r\n", post.at);
   if (!post.resolved_at.empty()) out += fmt::format("Resolved:  {}\r\n", post.resolved_at);
