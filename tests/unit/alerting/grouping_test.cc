@@ -100,7 +100,7 @@ TEST(Grouping, WorstFirst) {
   EXPECT_EQ(ids, (std::vector<std::string>{"5", "4", "2", "3", "1"}));
 }
 
-TEST(Grouping, PostsFirstAsTheyCameAndTheyGroupByTheirRoute) {
+TEST(Grouping, PostsAfterTheOpenIncidentsAsTheyCameAndTheyGroupByTheirRoute) {
   const auto post = [](const std::string& id, const std::string& title) {
     PostRecord p;
     p.id = 3;
@@ -114,14 +114,17 @@ TEST(Grouping, PostsFirstAsTheyCameAndTheyGroupByTheirRoute) {
                      WallTime{},
                      post_payload(p, "https://status.test")};
   };
-  std::vector<OutboxRow> rows{row("1", "incident.opened", "down", "a"), post("p2", "Zebra"),
+  std::vector<OutboxRow> rows{row("1", "incident.resolved", "down", "a"),
+                              post("p2", "Zebra"),
                               OutboxRow{"t", 0, "test", "hook", "", "", WallTime{}, ""},
-                              post("p1", "Aardvark")};
+                              row("2", "incident.opened", "degraded", "b"),
+                              post("p1", "Aardvark"),
+                              row("3", "incident.acknowledged", "down", "c")};
   EXPECT_EQ(group_key(rows[1]), group_key(rows[0])) << "a post gathers with its route's incidents";
   order_worst_first(rows);
   std::vector<std::string> ids;
   for (const auto& r : rows) ids.push_back(r.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"p2", "p1", "1", "t"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"2", "p2", "p1", "3", "1", "t"}));
 }
 
 }  // namespace

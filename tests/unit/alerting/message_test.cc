@@ -231,17 +231,17 @@ TEST(PostNotice, APayloadThatDoesNotParseLeavesThePostEmpty) {
   EXPECT_EQ(event_label(broken), "POST");
 }
 
-TEST(Digest, APostInAStormIsCountedAndListedFirst) {
+TEST(Digest, APostInAStormIsCountedAndListed) {
   auto rows = test::storm(3);
-  rows.insert(rows.begin(), post_row("incident.post_updated", "monitoring", "Caught up."));
-  EXPECT_EQ(counted_labels(rows), "1 POST UPDATE, 2 DOWN, 1 RESOLVED");
+  rows.insert(rows.begin() + 2, post_row("incident.post_updated", "monitoring", "Caught up."));
+  EXPECT_EQ(counted_labels(rows), "2 DOWN, 1 POST UPDATE, 1 RESOLVED");
   const Digest d = digest_of(rows, test::kPublicUrl);
-  EXPECT_EQ(d.title, "lookout: 1 POST UPDATE, 2 DOWN, 1 RESOLVED");
+  EXPECT_EQ(d.title, "lookout: 2 DOWN, 1 POST UPDATE, 1 RESOLVED");
   EXPECT_EQ(d.text(),
-            "lookout: 1 POST UPDATE, 2 DOWN, 1 RESOLVED\n"
-            "POST UPDATE [major] Database failover: monitoring\n"
+            "lookout: 2 DOWN, 1 POST UPDATE, 1 RESOLVED\n"
             "DOWN api-000: expected status 200, got 503\n"
             "DOWN api-001: expected status 200, got 503\n"
+            "POST UPDATE [major] Database failover: monitoring\n"
             "RESOLVED api-002\nhttps://status.test/\n");
 }
 

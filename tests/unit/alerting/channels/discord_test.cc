@@ -235,14 +235,15 @@ TEST(DiscordChannel, APostIsAnEmbedLinkingItsPage) {
   EXPECT_EQ(resolved["embeds"][0]["description"], "\\[see\\]\\(x\\) \\*done\\*");
 }
 
-TEST(DiscordChannel, APostInAStormIsItsOwnLineFirst) {
+TEST(DiscordChannel, APostInAStormIsALineOfItsOwn) {
   auto rows = storm(2);
-  rows.insert(rows.begin(), test::post_row());
+  rows.insert(rows.begin() + 1, test::post_row());
   const json embed = json::parse(discord_body(rows, test::kPublicUrl))["embeds"][0];
-  EXPECT_EQ(embed["title"], "lookout: 1 POST, 1 DOWN, 1 RESOLVED");
-  EXPECT_EQ(embed["color"], 0x1A73E8);
+  EXPECT_EQ(embed["title"], "lookout: 1 DOWN, 1 POST, 1 RESOLVED");
+  EXPECT_EQ(embed["color"], 0xD93025) << "the worst one's";
   const std::string description = embed["description"];
-  EXPECT_EQ(description.substr(0, description.find('\n')),
+  const size_t second = description.find('\n') + 1;
+  EXPECT_EQ(description.substr(second, description.find('\n', second) - second),
             "**[POST \\[major\\] Database failover: investigating](https://status.test/posts/7)** "
             "Replicas lag behind. Failing over.");
 }

@@ -241,12 +241,12 @@ TEST(SlackChannel, APostSaysItsStatusImpactMonitorsUpdateAndLinksItsPage) {
   EXPECT_EQ(escaped["blocks"][2]["text"]["text"], "&lt;!channel&gt; done");
 }
 
-TEST(SlackChannel, APostInAStormIsItsOwnLineFirst) {
+TEST(SlackChannel, APostInAStormIsALineOfItsOwn) {
   auto rows = storm(2);
-  rows.insert(rows.begin(), test::post_row());
+  rows.insert(rows.begin() + 1, test::post_row());
   const json j = json::parse(slack_body(rows, test::kPublicUrl));
-  EXPECT_EQ(j["text"], "lookout: 1 POST, 1 DOWN, 1 RESOLVED");
-  EXPECT_EQ(j["blocks"][1]["text"]["text"],
+  EXPECT_EQ(j["text"], "lookout: 1 DOWN, 1 POST, 1 RESOLVED");
+  EXPECT_EQ(j["blocks"][2]["text"]["text"],
             "*<https://status.test/posts/7|POST [major] Database failover: investigating>* "
             "Replicas lag behind. Failing over.");
 }

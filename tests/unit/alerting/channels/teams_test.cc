@@ -180,13 +180,13 @@ TEST(TeamsChannel, APostIsACardWithItsFactsUpdateAndAnActionToItsPage) {
             title("POST RESOLVED [major] Database failover", "Good"));
 }
 
-TEST(TeamsChannel, APostInAStormIsItsOwnLineFirst) {
+TEST(TeamsChannel, APostInAStormIsALineOfItsOwn) {
   auto rows = storm(2);
-  rows.insert(rows.begin(), test::post_row());
+  rows.insert(rows.begin() + 1, test::post_row());
   const json body =
       json::parse(teams_body(rows, test::kPublicUrl))["attachments"][0]["content"]["body"];
-  EXPECT_EQ(body[0], title("lookout: 1 POST, 1 DOWN, 1 RESOLVED", "Accent"));
-  EXPECT_EQ(body[1]["text"],
+  EXPECT_EQ(body[0], title("lookout: 1 DOWN, 1 POST, 1 RESOLVED", "Attention"));
+  EXPECT_EQ(body[2]["text"],
             "**[POST [major] Database failover: investigating](https://status.test/posts/7)** "
             "Replicas lag behind. Failing over.");
 }

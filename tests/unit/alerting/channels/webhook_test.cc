@@ -152,13 +152,13 @@ TEST(WebhookChannel, APostsEventCarriesThePostAndNoIncident) {
 
 TEST(WebhookChannel, AGroupedPostKeepsItsPost) {
   auto rows = storm(2);
-  rows.insert(rows.begin(), test::post_row());
+  rows.insert(rows.begin() + 1, test::post_row());
   const auto j = nlohmann::json::parse(webhook_body(rows, kSentAt, "https://status.test"));
   EXPECT_EQ(j["counts"]["incident.posted"], 1);
-  EXPECT_EQ(j["events"][0]["id"], "evt_post");
-  EXPECT_TRUE(j["events"][0]["incident"].is_null());
-  EXPECT_EQ(j["events"][0]["post"]["title"], "Database failover");
-  EXPECT_FALSE(j["events"][1].contains("post"));
+  EXPECT_EQ(j["events"][1]["id"], "evt_post");
+  EXPECT_TRUE(j["events"][1]["incident"].is_null());
+  EXPECT_EQ(j["events"][1]["post"]["title"], "Database failover");
+  EXPECT_FALSE(j["events"][0].contains("post"));
 }
 
 }  // namespace
