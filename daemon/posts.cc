@@ -1,5 +1,6 @@
 // Posts on the loop: the admin API's new posts and updates are numbered, validated and kept
-// here (the loop is their one owner), then stored and shown in the next snapshot.
+// here (the loop is their one owner), then stored, told to the routes that ask for posts, and
+// shown in the next snapshot.
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.h"
@@ -24,9 +25,14 @@ void Daemon::drain_post_requests() {
                                                   })
                                   : posts_.update(c.id, c.draft.status, c.draft.body, now);
     if (change.code == PostChange::Code::kDone) {
-      spdlog::info("post {} \"{}\": {}", change.post.id, change.post.title,
-                   to_string(change.post.status()));
+      // The routes that ask for posts hear of it as of any incident's event: stored in the
+      // outbox, then sent once committed.
+      AlertChanges notices;
+      alerts_->on_post(change.post, c.id == 0, now, notices);
+      spdlog::info("post {} \"{}\": {}; {} notifications", change.post.id, change.post.title,
+                   to_string(change.post.status()), notices.events.front().notifications.size());
       store_->put_post(change.post);
+      record(std::move(notices));
       changed = true;
     }
     answers.push_back(std::move(change));
