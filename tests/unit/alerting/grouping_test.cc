@@ -123,6 +123,7 @@ TEST(Grouping, PostsAfterTheOpenIncidentsAsTheyCameAndTheyGroupByTheirRoute) {
   EXPECT_EQ(group_key(rows[1]), group_key(rows[0])) << "a post gathers with its route's incidents";
   order_worst_first(rows);
   std::vector<std::string> ids;
+  ids.reserve(rows.size());
   for (const auto& r : rows) ids.push_back(r.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"2", "p2", "p1", "3", "1", "t"}));
 }
