@@ -6,6 +6,7 @@
 
 #include "alerting/backoff.h"
 #include "alerting/channels/registry.h"
+#include "alerting/message.h"
 #include "core/curl_bridge.h"
 #include "core/units.h"
 
@@ -18,6 +19,15 @@ constexpr size_t kSubscriberMailsInFlight = 4;
 constexpr int64_t kSubscriberMailWarnEveryMs = 60'000;
 // One message carries at most this many notifications; a bigger storm goes as several.
 constexpr size_t kMaxBatch = 1000;
+
+// "of incident 42", "of post 7" or "test", for log lines.
+std::string what_it_is_about(const OutboxRow& row) {
+  // A subscriber's mail wraps what it is about (alerting/subscribers.h); its event says enough.
+  if (row.audience == Audience::kSubscriber) return "";
+  if (is_post_event(row.event)) return fmt::format("of post {}", post_notice(post_of(row)).id);
+  return row.incident_id == 0 ? "test" : fmt::format("of incident {}", row.incident_id);
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store,
@@ -277,12 +287,9 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
       retry_delay(attempts, std::uniform_real_distribution<double>(0, 1)(rng_), o.retry_after);
 
   const OutboxRow& first = batch.front()->row;
-  const std::string what =
-      batch.size() == 1
-          ? fmt::format(
-                "{} {}", first.event,
-                first.incident_id == 0 ? "" : fmt::format("of incident {}", first.incident_id))
-          : fmt::format("a group of {} notifications", batch.size());
+  const std::string what = batch.size() == 1
+                               ? fmt::format("{} {}", first.event, what_it_is_about(first))
+                               : fmt::format("a group of {} notifications", batch.size());
   // A subscriber's address is theirs: it appears in no log.
   const std::string where = subscriber ? fmt::format("through {} to a subscriber", channel)
                             : first.recipient.empty()

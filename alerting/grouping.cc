@@ -46,10 +46,13 @@ struct Ranked {
 };
 
 Ranked rank_of(const OutboxRow& row) {
-  if (row.event == "test") return {4, ""};
+  if (row.event == "test") return {5, ""};
+  // After the open incidents: a batch's first row sets its priority and colour on every
+  // channel, and a post is news, not a page. Posts keep the order they were written in.
+  if (is_post_event(row.event)) return {2, ""};
   PayloadFields f = payload_fields(row.payload);
-  if (row.event == "incident.resolved") return {3, std::move(f.monitor)};
-  if (row.event == "incident.acknowledged") return {2, std::move(f.monitor)};
+  if (row.event == "incident.resolved") return {4, std::move(f.monitor)};
+  if (row.event == "incident.acknowledged") return {3, std::move(f.monitor)};
   return {f.state == "down" ? 0 : 1, std::move(f.monitor)};
 }
 

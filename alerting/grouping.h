@@ -47,8 +47,8 @@ class GroupSchedule {
   std::map<std::string, Group> groups_;
 };
 
-// Worst first: down, degraded, an acknowledgement, a resolution, a test; within each, by
-// monitor name.
+// Worst first: down, degraded, a post, an acknowledgement, a resolution, a test; within each,
+// by monitor name (posts as they came).
 void order_worst_first(std::vector<OutboxRow>& rows);
 
 }  // namespace lookout

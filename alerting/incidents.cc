@@ -36,6 +36,30 @@ std::string incident_payload(const IncidentRecord& i, const std::string& ack_url
   return j.dump();
 }
 
+bool is_post_event(std::string_view event) { return event == kPostPosted || event == kPostUpdated; }
+
+nlohmann::json post_json(const PostRecord& post, const std::string& public_url) {
+  nlohmann::json update = nullptr;
+  if (!post.updates.empty()) {
+    const PostUpdate& u = post.updates.back();
+    update = {{"status", to_string(u.status)}, {"body", u.body}, {"at", rfc3339(u.at)}};
+  }
+  return {{"id", post.id},
+          {"title", post.title},
+          {"status", to_string(post.status())},
+          {"impact", to_string(post.impact)},
+          {"monitors", post.monitors},
+          {"created_at", rfc3339(post.created_at)},
+          {"resolved_at",
+           post.resolved_at ? nlohmann::json(rfc3339(*post.resolved_at)) : nlohmann::json(nullptr)},
+          {"url", fmt::format("{}/posts/{}", public_url, post.id)},
+          {"update", update}};
+}
+
+std::string post_payload(const PostRecord& post, const std::string& public_url) {
+  return post_json(post, public_url).dump();
+}
+
 PayloadFields payload_fields(const std::string& payload) {
   PayloadFields f;
   if (payload.empty()) return f;
@@ -72,43 +96,69 @@ std::string AlertEngine::ack_url(int64_t incident_id, WallTime now) const {
                      make_ack_token(ack_key_, incident_id, expires));
 }
 
+void AlertEngine::add_targets(std::vector<Target>& out, const std::vector<std::string>& channels,
+                              const std::string& route) {
+  for (const auto& n : channels) {
+    if (std::none_of(out.begin(), out.end(), [&](const Target& t) { return t.channel == n; }))
+      out.push_back({n, route});
+  }
+}
+
 std::vector<AlertEngine::Target> AlertEngine::targets(const IncidentRecord& inc,
                                                       const std::string& event) const {
   std::vector<Target> out;
   if (!config_) return out;
   const MonitorConfig* m = config_->find(inc.monitor);
   if (m == nullptr) return out;
-  auto add = [&out](const std::vector<std::string>& names, const std::string& route) {
-    for (const auto& n : names) {
-      if (std::none_of(out.begin(), out.end(), [&](const Target& t) { return t.channel == n; }))
-        out.push_back({n, route});
-    }
-  };
   for (const RouteConfig* r : routes_for(*config_, *m, to_string(inc.state))) {
     if (event == "incident.resolved" && !r->on_resolve) continue;
-    add(r->notify, r->name);
+    add_targets(out, r->notify, r->name);
     if (event == "incident.opened") continue;
     for (size_t t = 0; t < r->escalate.size(); ++t) {
       const std::string key = fmt::format("{}#{}", r->name, t);
       if (std::find(inc.fired.begin(), inc.fired.end(), key) != inc.fired.end())
-        add(r->escalate[t].notify, r->name);
+        add_targets(out, r->escalate[t].notify, r->name);
     }
   }
   return out;
 }
 
+std::vector<AlertEngine::Target> AlertEngine::post_targets(const PostRecord& post) const {
+  std::vector<Target> out;
+  if (!config_) return out;
+  const auto state_of = [this](const std::string& monitor) -> std::optional<std::string> {
+    const auto it = open_.find(monitor);
+    if (it == open_.end()) return std::nullopt;
+    return to_string(it->second.state);
+  };
+  for (const RouteConfig* r : routes_for_post(*config_, post, state_of))
+    add_targets(out, r->notify, r->name);
+  return out;
+}
+
+void AlertEngine::notify(EventRecord& ev, const std::string& payload,
+                         const std::vector<Target>& targets, WallTime now) {
+  for (const auto& target : targets) {
+    const ChannelConfig* c = config_ ? config_->channel(target.channel) : nullptr;
+    if (c == nullptr || !channel_takes(*c, ev.event)) continue;
+    for (const auto& to : row_recipients(*c)) {
+      ev.notifications.push_back(OutboxRow{"evt_" + ids_(), ev.incident_id, ev.event,
+                                           target.channel, target.route, to, now, payload});
+    }
+  }
+}
+
 void AlertEngine::emit(IncidentRecord& inc, const std::string& event,
                        const std::vector<Target>& targets, WallTime now, AlertChanges& out) {
   EventRecord ev{inc.id, event, now, {}};
-  const std::string payload = incident_payload(inc, inc.open() ? ack_url(inc.id, now) : "");
-  for (const auto& target : targets) {
-    const ChannelConfig* c = config_ ? config_->channel(target.channel) : nullptr;
-    if (c == nullptr || !channel_takes(*c, event)) continue;
-    for (const auto& to : row_recipients(*c)) {
-      ev.notifications.push_back(OutboxRow{"evt_" + ids_(), inc.id, event, target.channel,
-                                           target.route, to, now, payload});
-    }
-  }
+  notify(ev, incident_payload(inc, inc.open() ? ack_url(inc.id, now) : ""), targets, now);
+  out.events.push_back(std::move(ev));
+}
+
+void AlertEngine::on_post(const PostRecord& post, bool created, WallTime now, AlertChanges& out) {
+  EventRecord ev{0, created ? kPostPosted : kPostUpdated, now, {}};
+  notify(ev, post_payload(post, config_ ? config_->server.public_url : ""), post_targets(post),
+         now);
   out.events.push_back(std::move(ev));
 }
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "alerting/maintenance.h"
@@ -29,8 +30,19 @@ namespace lookout {
 nlohmann::json incident_json(const IncidentRecord& i);
 // A notification's incident: incident_json with its ack link, serialised.
 std::string incident_payload(const IncidentRecord& i, const std::string& ack_url);
-// What grouping and messages read back from such a payload: empty for a test's null payload
-// or one that does not parse.
+// The events of a status-page post: it was made, or it has a new update (the resolving one
+// too). Their notifications carry incident_id 0, as a test's do, and the post as payload.
+inline constexpr char kPostPosted[] = "incident.posted";
+inline constexpr char kPostUpdated[] = "incident.post_updated";
+bool is_post_event(std::string_view event);
+// A post as its notifications carry it: {"id", "title", "status", "impact", "monitors",
+// "created_at", "resolved_at", "url" (its page), "update": {"status", "body", "at"}} with the
+// latest update. `monitors` names private monitors too: notifications go to on-call people.
+nlohmann::json post_json(const PostRecord& post, const std::string& public_url);
+std::string post_payload(const PostRecord& post, const std::string& public_url);
+
+// What grouping and messages read back from an incident's payload: empty for a test's null
+// payload, a post's, or one that does not parse.
 struct PayloadFields {
   std::string monitor;
   std::string state;
@@ -54,6 +66,13 @@ class AlertEngine {
   // config change).
   void forget(const std::string& monitor, WallTime now, AlertChanges& out);
 
+  // A post was made (`created`) or has a new update: one event, incident.posted or
+  // incident.post_updated, notifying each channel of the routes with on_post that the post fits
+  // (routes_for_post, with the state of a monitor that has an open incident), once, under the
+  // first such route in config order; not the channels of a type that takes no posts. A
+  // private post notifies as well: routes reach the people who run the service.
+  void on_post(const PostRecord& post, bool created, WallTime now, AlertChanges& out);
+
   enum class AckResult { kDone, kAlready, kResolved, kUnknown };
   AckResult acknowledge(int64_t incident_id, const std::string& by, WallTime now,
                         AlertChanges& out);
@@ -72,8 +91,14 @@ class AlertEngine {
   };
   void emit(IncidentRecord& inc, const std::string& event, const std::vector<Target>& targets,
             WallTime now, AlertChanges& out);
+  // The event's notifications: a row per channel that takes it and per recipient.
+  void notify(EventRecord& ev, const std::string& payload, const std::vector<Target>& targets,
+              WallTime now);
   // Each channel once, with the first route (in config order) that names it.
+  static void add_targets(std::vector<Target>& out, const std::vector<std::string>& channels,
+                          const std::string& route);
   std::vector<Target> targets(const IncidentRecord& inc, const std::string& event) const;
+  std::vector<Target> post_targets(const PostRecord& post) const;
   bool flapping_update(const MonitorConfig& m, bool state_changed, IncidentRecord* inc);
 
   std::string ack_key_;

@@ -1,6 +1,7 @@
 #include "alerting/message.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -8,10 +9,22 @@
 
 namespace lookout {
 
-nlohmann::json incident_of(const OutboxRow& row) {
+namespace {
+
+nlohmann::json parsed_payload(const OutboxRow& row) {
   if (row.payload.empty()) return nullptr;
   auto j = nlohmann::json::parse(row.payload, nullptr, false);
-  return j.is_discarded() ? nlohmann::json(nullptr) : j;
+  return j.is_object() ? j : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json incident_of(const OutboxRow& row) {
+  return is_post_event(row.event) ? nlohmann::json(nullptr) : parsed_payload(row);
+}
+
+nlohmann::json post_of(const OutboxRow& row) {
+  return is_post_event(row.event) ? parsed_payload(row) : nlohmann::json(nullptr);
 }
 
 std::string incident_field(const nlohmann::json& incident, const char* key) {
@@ -38,7 +51,14 @@ std::string event_label(const std::string& event, const std::string& state) {
   return s;
 }
 
+std::string post_label(const std::string& event, const std::string& status) {
+  if (status == "resolved") return "POST RESOLVED";
+  return event == kPostPosted ? "POST" : "POST UPDATE";
+}
+
 std::string event_label(const OutboxRow& row) {
+  if (is_post_event(row.event))
+    return post_label(row.event, incident_field(post_of(row), "status"));
   return event_label(row.event, payload_fields(row.payload).state);
 }
 
@@ -59,7 +79,10 @@ std::string counted_labels(const Batch& rows) {
   return out;
 }
 
-std::string monitor_of(const OutboxRow& row) { return payload_fields(row.payload).monitor; }
+std::string subject_of(const OutboxRow& row) {
+  if (is_post_event(row.event)) return one_line(incident_field(post_of(row), "title"), 200);
+  return payload_fields(row.payload).monitor;
+}
 
 std::string time_of_day(const std::string& rfc3339) {
   if (rfc3339.size() < 20 || rfc3339[10] != 'T' || rfc3339.back() != 'Z') return rfc3339;
@@ -79,10 +102,44 @@ std::string notification_event(const Batch& rows) {
   return rows.size() == 1 ? rows.front().event : "group";
 }
 
+std::string PostNotice::summary(size_t max) const { return one_line(body, max); }
+
+std::string PostNotice::monitors_text() const {
+  if (monitors.empty()) return "the whole service";
+  return one_line(fmt::format("{}", fmt::join(monitors, ", ")), 500);
+}
+
+PostNotice post_notice(const nlohmann::json& post) {
+  PostNotice p;
+  if (!post.is_object()) return p;
+  if (auto id = post.find("id"); id != post.end() && id->is_number_integer())
+    p.id = id->get<int64_t>();
+  p.title = one_line(incident_field(post, "title"), 200);
+  p.status = incident_field(post, "status");
+  p.impact = incident_field(post, "impact");
+  if (auto m = post.find("monitors"); m != post.end() && m->is_array()) {
+    for (const auto& name : *m) {
+      if (name.is_string()) p.monitors.push_back(name.get<std::string>());
+    }
+  }
+  p.created_at = incident_field(post, "created_at");
+  p.resolved_at = incident_field(post, "resolved_at");
+  p.url = incident_field(post, "url");
+  if (auto u = post.find("update"); u != post.end() && u->is_object()) {
+    p.body = incident_field(*u, "body");
+    p.at = incident_field(*u, "at");
+  }
+  return p;
+}
+
 Notice notice_of(const OutboxRow& row, const std::string& public_url) {
   Notice n;
   n.event = row.event;
   n.label = event_label(row);
+  if (is_post_event(row.event)) {
+    n.post = post_notice(post_of(row));
+    return n;
+  }
   const auto inc = incident_of(row);
   if (inc.is_null()) {
     n.test = true;
@@ -104,12 +161,20 @@ Notice notice_of(const OutboxRow& row, const std::string& public_url) {
 
 std::string Notice::title() const {
   if (test) return "TEST lookout: this channel delivers";
+  if (post) {
+    std::string out = label;
+    if (!post->impact.empty() && post->impact != "none") out += fmt::format(" [{}]", post->impact);
+    out += " " + post->title;
+    if (!post->resolved()) out += ": " + post->status;
+    return out;
+  }
   return cause.empty() || resolved() ? fmt::format("{} {}", label, monitor)
                                      : fmt::format("{} {}: {}", label, monitor, cause);
 }
 
 std::string Notice::state_text() const {
   if (test) return "test";
+  if (post) return post->status;
   if (resolved()) return "resolved";
   if (event == "incident.acknowledged") return state + ", acknowledged";
   return state;
@@ -118,6 +183,12 @@ std::string Notice::state_text() const {
 std::string Notice::text() const {
   if (test) return "TEST lookout: this channel delivers. Nothing is wrong.";
   std::string out = title() + "\n";
+  if (post) {
+    if (const std::string s = post->summary(); !s.empty()) out += s + "\n";
+    if (!post->monitors.empty()) out += fmt::format("about {}\n", post->monitors_text());
+    out += post->url + "\n";
+    return out;
+  }
   out += fmt::format("{} since {}\n", resolved() ? "was down" : "state " + state, since);
   out += monitor_url + "\n";
   if (!ack_url.empty()) out += "acknowledge: " + ack_url + "\n";

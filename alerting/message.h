@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,11 @@ namespace lookout {
 // the status page.
 using Batch = std::vector<OutboxRow>;
 
-// The incident of a row's payload; null for a test, or a payload that does not parse.
+// The incident of a row's payload; null for a test, a post's event, or a payload that does
+// not parse.
 nlohmann::json incident_of(const OutboxRow& row);
+// The post of a post's event (post_json); null for any other row.
+nlohmann::json post_of(const OutboxRow& row);
 // A string field of that incident, or "" when it is missing or not a string.
 std::string incident_field(const nlohmann::json& incident, const char* key);
 
@@ -28,10 +32,13 @@ std::string one_line(std::string s, size_t max);
 
 // "DOWN", "RESOLVED", "ACK DOWN", "ESCALATED DOWN", "REMINDER DOWN", "TEST".
 std::string event_label(const std::string& event, const std::string& state);
+// A post's event: "POST" (made), "POST UPDATE", or "POST RESOLVED" once its status is resolved.
+std::string post_label(const std::string& event, const std::string& status);
 std::string event_label(const OutboxRow& row);
 // "480 DOWN, 20 DEGRADED", in the batch's (worst first) order.
 std::string counted_labels(const Batch& rows);
-std::string monitor_of(const OutboxRow& row);
+// What a row is about, as a grouped message lists it: the monitor, or a post's title.
+std::string subject_of(const OutboxRow& row);
 
 // "02:00:00Z" of an RFC 3339 time, for the one-line entries of a grouped message; any other
 // text as it is.
@@ -45,11 +52,34 @@ std::string notification_id(const Batch& rows);
 // The row's event, or "group".
 std::string notification_event(const Batch& rows);
 
+// A post people wrote on the status page, as its notifications carry it (post_json): what a
+// message about it names. Its text comes from the admin API, not the network, yet is still
+// made one line where a message needs one.
+struct PostNotice {
+  int64_t id = 0;
+  std::string title;   // one line
+  std::string status;  // investigating | identified | monitoring | resolved
+  std::string impact;  // none | minor | major | critical
+  std::vector<std::string> monitors;
+  std::string created_at, resolved_at;  // RFC 3339; resolved_at is "" while open
+  std::string body;  // the latest update's text as written: plain text, maybe several lines
+  std::string at;    // when the latest update was written
+  std::string url;   // its page: public_url + /posts/ID
+  bool resolved() const { return status == "resolved"; }
+  // The latest update's text on one line, at most `max` characters.
+  std::string summary(size_t max = 300) const;
+  // "portal-home, billing-db", or "the whole service" for a post that names none.
+  std::string monitors_text() const;
+};
+// Reads post_json's form; missing fields stay empty.
+PostNotice post_notice(const nlohmann::json& post);
+
 // One notification as the chat and on-call channels render it: what each of their messages
-// names (the monitor, its state, the cause, since when, its page and, while open, the ack link).
+// names (the monitor, its state, the cause, since when, its page and, while open, the ack link;
+// or the post people wrote).
 struct Notice {
-  std::string event;  // incident.opened, ..., or test
-  std::string label;  // event_label(): "DOWN", "ACK DOWN", "RESOLVED", "TEST"
+  std::string event;  // incident.opened, ..., incident.posted, incident.post_updated, or test
+  std::string label;  // event_label(): "DOWN", "ACK DOWN", "RESOLVED", "POST", "TEST"
   int64_t incident_id = 0;
   std::string monitor, group, type;
   std::string state;        // down | degraded | up (resolved); "" for a test
@@ -58,12 +88,17 @@ struct Notice {
   std::string monitor_url;  // public_url + /monitor/NAME ("" for a test)
   std::string ack_url;      // "" once acknowledged or resolved
   bool test = false;
+  // A post's event: the post (the incident's fields above are empty, and it is no test).
+  std::optional<PostNotice> post;
   bool resolved() const { return event == "incident.resolved"; }
-  // The state as a message says it: "down", "down, acknowledged", "resolved", "test".
+  // The state as a message says it: "down", "down, acknowledged", "resolved", "test"; a post's
+  // status.
   std::string state_text() const;
-  // "DOWN portal-home: expected status 200, got 503", or the test's line.
+  // "DOWN portal-home: expected status 200, got 503", "POST [major] Database failover:
+  // investigating" (no impact when it is none, no status once resolved), or the test's line.
   std::string title() const;
-  // Plain text, one fact a line: the title, since when, the page and the ack link.
+  // Plain text, one fact a line: the title, since when, the page and the ack link; for a post,
+  // the title, the latest update on one line, the monitors it names and its page.
   std::string text() const;
 };
 Notice notice_of(const OutboxRow& row, const std::string& public_url);

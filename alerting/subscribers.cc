@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/ack_token.h"
+#include "alerting/incidents.h"
 #include "alerting/posts.h"
 
 namespace lookout {
@@ -255,18 +256,12 @@ void add_post_mails(AlertChanges& out, const PostRecord& post, const std::string
                     const std::function<std::string()>& ids) {
   if (book.confirmed_count() == 0 || post.updates.empty() || !post_is_public(post, is_public))
     return;
+  // The post as on-call gets it, less the monitors the public does not see.
+  nlohmann::json about = post_json(post, m.public_url);
   nlohmann::json monitors = nlohmann::json::array();
   for (const auto& name : post.monitors)
     if (is_public(name)) monitors.push_back(name);
-  const PostUpdate& latest = post.updates.back();
-  nlohmann::json about{{"id", post.id},
-                       {"title", post.title},
-                       {"status", to_string(latest.status)},
-                       {"impact", to_string(post.impact)},
-                       {"monitors", std::move(monitors)},
-                       {"body", latest.body},
-                       {"at", rfc3339(latest.at)},
-                       {"url", fmt::format("{}/posts/{}", m.public_url, post.id)}};
+  about["monitors"] = std::move(monitors);
   auto e = std::find_if(out.events.begin(), out.events.end(), [&](const EventRecord& r) {
     return r.incident_id == 0 && r.event == event;
   });

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -153,6 +154,9 @@ struct ChannelConfig {
 
 // Every channel type the config accepts, in the order of config/channels/registry.cc.
 std::vector<std::string> channel_kinds();
+// Whether a route with on_post may send status-page posts to a channel of this type (not to
+// Opsgenie or Alertmanager, which keep one alert per incident).
+bool channel_takes_posts(std::string_view type);
 
 struct EscalationTier {
   Duration after{0};
@@ -169,6 +173,9 @@ struct RouteConfig {
   std::vector<EscalationTier> escalate;
   std::optional<Duration> repeat;
   bool on_resolve = true;
+  // Status-page posts and their updates (incident.posted, incident.post_updated) go to `notify`
+  // when the post fits `match` (alerting/routing.h).
+  bool on_post = false;
   // Alert storms (alerting/grouping.h): leading sends a quiet group's first notification at
   // once and gathers what follows for group_wait; alertmanager gathers the first for
   // group_wait and later ones until group_interval after the previous send.

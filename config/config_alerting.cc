@@ -24,9 +24,9 @@ namespace {
 
 const std::set<std::string> kChannelCommon{"name",          "type",    "timeout",
                                            "give_up_after", "ca_file", "insecure"};
-const std::set<std::string> kRouteKeys{"name",       "match",          "notify",
-                                       "escalate",   "repeat",         "on_resolve",
-                                       "group_wait", "group_interval", "group_mode"};
+const std::set<std::string> kRouteKeys{"name",           "match",      "notify",  "escalate",
+                                       "repeat",         "on_resolve", "on_post", "group_wait",
+                                       "group_interval", "group_mode"};
 const std::set<std::string> kMatchKeys{"name", "group", "type", "state"};
 const std::set<std::string> kMaintenanceKeys{"title", "body", "monitors", "start", "duration"};
 
@@ -163,6 +163,9 @@ void parse_route(Parser& p, const toml::table& t, std::vector<RouteConfig>& out)
   }
   if (const auto* n = t.get("on_resolve")) {
     if (auto v = p.boolean(*n, "on_resolve")) r.on_resolve = *v;
+  }
+  if (const auto* n = t.get("on_post")) {
+    if (auto v = p.boolean(*n, "on_post")) r.on_post = *v;
   }
   auto group_time = [&](const char* key, Duration max, const char* why, Duration& into) {
     const auto* n = t.get(key);
@@ -375,6 +378,15 @@ void parse_alerting(Parser& p, const toml::table& root, Config& config) {
     };
     check(r.notify, {t != nullptr ? t->get("notify") : nullptr});
     for (const auto& e : r.escalate) check(e.notify, tiers);
+    // Posts go to `notify` only, and are skipped for the types that take none.
+    for (const auto& c : r.on_post ? r.notify : std::vector<std::string>{}) {
+      const ChannelConfig* channel = config.channel(c);
+      if (channel == nullptr || channel_takes_posts(channel->type)) continue;
+      p.warning(where_named({t != nullptr ? t->get("notify") : nullptr}, c, where),
+                fmt::format("route \"{}\" has on_post = true, but channel \"{}\" is of type {}, "
+                            "which takes no posts: they are not sent to it",
+                            r.name, c, channel->type));
+    }
   }
   if (!config.channels.empty() && config.server.public_url.empty()) {
     p.error(channel_arr != nullptr ? channel_arr->source() : root.source(),

@@ -1,5 +1,6 @@
 // Posts on the loop: the admin API's new posts and updates are numbered, validated and kept
-// here (the loop is their one owner), then stored and shown in the next snapshot.
+// here (the loop is their one owner), then stored, told to the routes that ask for posts, and
+// shown in the next snapshot.
 #include <spdlog/spdlog.h>
 
 #include "core/random.h"
@@ -15,7 +16,6 @@ void Daemon::drain_post_requests() {
   auto requests = post_requests_.take();
   if (requests.empty()) return;
   std::vector<PostChange> answers;
-  AlertChanges mails;
   bool changed = false;
   for (auto& req : requests) {
     const PostCommand& c = req.command;
@@ -26,20 +26,25 @@ void Daemon::drain_post_requests() {
                                                   })
                                   : posts_.update(c.id, c.draft.status, c.draft.body, now);
     if (change.code == PostChange::Code::kDone) {
-      spdlog::info("post {} \"{}\": {}", change.post.id, change.post.title,
-                   to_string(change.post.status()));
-      store_->put_post(change.post);
-      changed = true;
+      // The routes that ask for posts hear of it as of any incident's event: stored in the
+      // outbox, then sent once committed.
+      AlertChanges notices;
+      alerts_->on_post(change.post, c.id == 0, now, notices);
+      spdlog::info("post {} \"{}\": {}; {} notifications", change.post.id, change.post.title,
+                   to_string(change.post.status()), notices.events.front().notifications.size());
+      // Subscribers' mails go in the same event, stored and committed with it.
       if (config_->subscriptions) {
         add_post_mails(
-            mails, change.post, c.id == 0 ? "incident.posted" : "incident.post_updated", now,
+            notices, change.post, c.id == 0 ? "incident.posted" : "incident.post_updated", now,
             subscribers_, mailing(), [this](const std::string& m) { return is_public(m); },
             [] { return random_hex(16); });
       }
+      store_->put_post(change.post);
+      record(std::move(notices));
+      changed = true;
     }
     answers.push_back(std::move(change));
   }
-  record(std::move(mails));
   // Shown before answered: a reader right after the answer sees the post.
   if (changed) {
     published_posts_ = std::make_shared<const std::vector<PostRecord>>(posts_.all());

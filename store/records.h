@@ -39,13 +39,13 @@ enum class Audience : uint8_t { kOnCall, kSubscriber };
 // One notification: a row of the outbox, sent at least once, always with this id.
 struct OutboxRow {
   std::string id;           // "evt_" + 32 hex digits
-  int64_t incident_id = 0;  // 0 for a test
+  int64_t incident_id = 0;  // 0 for a test and for a status-page post's event
   std::string event;
   std::string channel;
   std::string route;      // whose group_wait and group_interval apply; empty for a test
   std::string recipient;  // sms: one number per row; a subscriber's address; else empty
   WallTime created;
-  std::string payload;  // the incident as JSON, as the event saw it; null for a test
+  std::string payload;  // the incident (or the post) as JSON, as the event saw it; null for a test
   Audience audience = Audience::kOnCall;
 };
 

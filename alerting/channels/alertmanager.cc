@@ -78,7 +78,11 @@ void add_alerts(const OutboxRow& row, WallTime now, const std::string& public_ur
     out.push_back(alert_of(n, other_alertname(alertname_of(n)), rfc3339(now)));
 }
 
-bool alertmanager_ignores(const OutboxRow& r) { return r.event == "incident.acknowledged"; }
+// Alertmanager has no acknowledgement, and takes no posts (the alert engine makes none for it;
+// one stored for a channel that a reload has since made an Alertmanager one sends nothing).
+bool alertmanager_ignores(const OutboxRow& r) {
+  return r.event == "incident.acknowledged" || is_post_event(r.event);
+}
 
 }  // namespace
 
@@ -90,7 +94,7 @@ std::vector<nlohmann::json> alertmanager_alerts(const Batch& rows, WallTime now,
   std::map<int64_t, size_t> slot;              // incident id -> its place in `latest`
   std::map<int64_t, std::string> batch_state;  // incident id -> its last open state here
   for (const auto& r : ordered) {
-    if (alertmanager_ignores(r)) continue;  // Alertmanager has no acknowledgement
+    if (alertmanager_ignores(r)) continue;
     if (r.incident_id != 0) {
       if (r.event != "incident.resolved")
         batch_state[r.incident_id] = incident_field(incident_of(r), "state");

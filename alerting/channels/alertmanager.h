@@ -53,11 +53,11 @@ class FiringAlerts {
 // labels {alertname (LookoutMonitorDown | LookoutMonitorDegraded), monitor, group, type,
 // severity (critical | warning)}, annotations {summary, cause, ack_url while it works},
 // startsAt (the incident's start), endsAt (only once it ended), generatorURL (the monitor
-// page). An acknowledgement posts nothing. An update (the incident changed between down and
-// degraded, so its labels did) fires the alert under its new name first and then ends the one
-// under the other name, so Alertmanager never sees the incident without a firing alert. A
-// resolution repeats the firing alert's labels with endsAt at its resolve time: the state it
-// fired under is `firing`'s, else the batch's earlier row's; when neither knows, it ends the
+// page). An acknowledgement posts nothing, nor does a post's event. An update (the incident changed
+// between down and degraded, so its labels did) fires the alert under its new name first and then
+// ends the one under the other name, so Alertmanager never sees the incident without a firing
+// alert. A resolution repeats the firing alert's labels with endsAt at its resolve time: the state
+// it fired under is `firing`'s, else the batch's earlier row's; when neither knows, it ends the
 // alert under both names. A test is a LookoutTest alert that fires for
 // kAlertmanagerTestFiresFor.
 std::vector<nlohmann::json> alertmanager_alerts(const Batch& rows, WallTime now,

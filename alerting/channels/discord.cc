@@ -22,6 +22,7 @@ json field(const std::string& name, const std::string& value, bool inline_) {
 
 std::string footer(const Notice& n) {
   if (n.test) return "lookout · test notification";
+  if (n.post) return fmt::format("lookout · post {}", n.post->id);
   std::string line = fmt::format("lookout · incident {}", n.incident_id);
   if (!n.group.empty()) line += " · " + n.group;
   if (!n.type.empty()) line += " · " + n.type;
@@ -31,6 +32,17 @@ std::string footer(const Notice& n) {
 json discord_single(const Notice& n, WallTime at, const std::string& public_url) {
   json embed = {
       {"color", discord_colour(n)}, {"timestamp", rfc3339(at)}, {"footer", {{"text", footer(n)}}}};
+  if (n.post) {
+    const PostNotice& p = *n.post;
+    embed["title"] = one_line(n.title(), kTitleMax);
+    embed["url"] = p.url;
+    if (const std::string update = p.summary(); !update.empty())
+      embed["description"] = discord_escape(update);
+    embed["fields"] = json::array({field("Status", discord_escape(p.status), true),
+                                   field("Impact", discord_escape(p.impact), true),
+                                   field("Monitors", discord_escape(p.monitors_text()), false)});
+    return {{"embeds", json::array({embed})}};
+  }
   if (n.test) {
     embed["title"] = n.title();
     embed["url"] = status_url(public_url);
@@ -52,6 +64,13 @@ json discord_single(const Notice& n, WallTime at, const std::string& public_url)
 
 // "**[DOWN api\-000](page)** expected status 200, got 503 · since 02:00:00Z · [acknowledge](ack)"
 std::string discord_storm_line(const Notice& n) {
+  if (n.post) {
+    // "**[POST \[major\] Database failover: investigating](post)** Replicas lag behind."
+    std::string line = fmt::format("**[{}]({})**", discord_escape(n.title()), n.post->url);
+    if (const std::string update = n.post->summary(120); !update.empty())
+      line += " " + discord_escape(update);
+    return line;
+  }
   std::string line =
       fmt::format("**[{}]({})**", discord_escape(n.label + " " + n.monitor), n.monitor_url);
   if (!n.cause.empty() && !n.resolved()) line += " " + discord_escape(n.cause);
@@ -88,6 +107,7 @@ json discord_storm(const Digest& d, WallTime at) {
 }  // namespace
 
 uint32_t discord_colour(const Notice& n) {
+  if (n.post) return n.post->resolved() ? 0x188038 : 0x1A73E8;
   if (n.test || n.event == "incident.acknowledged") return 0x5F6368;
   if (n.resolved()) return 0x188038;
   return n.state == "degraded" ? 0xF29900 : 0xD93025;

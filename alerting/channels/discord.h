@@ -14,7 +14,7 @@
 namespace lookout {
 
 // The embed's colour bar: down 0xD93025, degraded 0xF29900, resolved 0x188038, an
-// acknowledgement or a test 0x5F6368.
+// acknowledgement or a test 0x5F6368, a post 0x1A73E8 (0x188038 once resolved).
 uint32_t discord_colour(const Notice& n);
 
 // Text for an embed's description or a field's value with Discord's markdown characters
@@ -26,7 +26,8 @@ std::string discord_escape(std::string_view s);
 // state, since and, while open, the ack link, "footer"}. More: one embed whose title counts
 // them and links the status page, a line per shown notice in its description, and "... and N
 // more": a single embed keeps far below Discord's 6000 characters a message whatever the
-// causes, and reads as one alert, where ten embeds would fill the screen.
+// causes, and reads as one alert, where ten embeds would fill the screen. A post's event: its
+// title linking its page, its latest update, and its status, impact and monitors as fields.
 std::string discord_body(const Batch& rows, const std::string& public_url);
 
 // The POST of that body to the channel's url.

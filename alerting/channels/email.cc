@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
+#include <string_view>
 
 #include "alerting/channels/subscriber_mail.h"
 #include "alerting/channels/utf8_text.h"
@@ -17,6 +19,10 @@ std::string message_envelope(const ChannelConfig& c, const std::string& id,
   for (const auto& r : c.to) to += (to.empty() ? "" : ", ") + r;
   return mail_header(c.spec_as<EmailSpec>().from, to, id, subject, event, now);
 }
+
+// RFC 5322 allows 998 bytes a line; longer lines of people's text are broken here, at a
+// character.
+constexpr size_t kMailLineBytes = 900;
 
 // Email lines a grouped message lists before it points at the status page for the rest.
 constexpr size_t kEmailListed = 100;
@@ -38,7 +44,54 @@ std::string mail_header(const std::string& from, const std::string& to, const st
       date, from, to, id, header_words(subject), event, extra);
 }
 
+std::string mail_text(const std::string& text) {
+  const std::string v = valid_utf8(text);
+  std::string out;
+  size_t line = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    // A CR of a CRLF goes with its LF; a lone one is a control character like any other.
+    if (c == '\r' && i + 1 < v.size() && v[i + 1] == '\n') continue;
+    if (c == '\n') {
+      out += "\r\n";
+      line = 0;
+      continue;
+    }
+    if (line >= kMailLineBytes && (c & 0xC0) != 0x80) {
+      out += "\r\n";
+      line = 0;
+    }
+    out += c < 0x20 && c != '\t' ? ' ' : static_cast<char>(c);
+    ++line;
+  }
+  return out;
+}
+
+std::string post_mail_subject(const std::string& label, const PostNotice& post) {
+  const std::string impact =
+      post.impact.empty() || post.impact == "none" ? "" : fmt::format(" {}", post.impact);
+  return one_line(post.resolved()
+                      ? fmt::format("[{}{}] {}", label, impact, post.title)
+                      : fmt::format("[{}{}] {}: {}", label, impact, post.title, post.status),
+                  200);
+}
+
+std::string post_mail_body(const PostNotice& post) {
+  std::string out = fmt::format("Post:      {}\r\nStatus:    {}\r\nImpact:    {}\r\n", post.title,
+                                post.status, post.impact);
+  out += fmt::format("Monitors:  {}\r\n", post.monitors_text());
+  out += fmt::format("Posted:    {}\r\n", post.created_at);
+  if (post.at != post.created_at) out += fmt::format("Updated:   {}\r\n", post.at);
+  if (!post.resolved_at.empty()) out += fmt::format("Resolved:  {}\r\n", post.resolved_at);
+  const size_t last = post.body.find_last_not_of(" \t\r\n");
+  if (last != std::string::npos) out += "\r\n" + mail_text(post.body.substr(0, last + 1)) + "\r\n";
+  out += fmt::format("\r\nRead it on the status page: {}\r\n", post.url);
+  return out;
+}
+
 std::string headline(const OutboxRow& row) {
+  if (is_post_event(row.event))
+    return post_mail_subject(event_label(row), post_notice(post_of(row)));
   const auto inc = incident_of(row);
   if (inc.is_null()) return "[TEST] lookout test notification: this channel delivers";
   const std::string monitor = incident_field(inc, "monitor");
@@ -52,7 +105,7 @@ std::string headline(const OutboxRow& row) {
 
 std::string headline(const Batch& rows) {
   if (rows.size() == 1) return headline(rows.front());
-  return one_line(fmt::format("[{}] {} and {} more", counted_labels(rows), monitor_of(rows.front()),
+  return one_line(fmt::format("[{}] {} and {} more", counted_labels(rows), subject_of(rows.front()),
                               rows.size() - 1),
                   200);
 }
@@ -61,7 +114,9 @@ std::string email_message(const ChannelConfig& c, const OutboxRow& row,
                           const std::string& public_url, WallTime now) {
   const auto inc = incident_of(row);
   std::string body;
-  if (inc.is_null()) {
+  if (is_post_event(row.event)) {
+    body = post_mail_body(post_notice(post_of(row)));
+  } else if (inc.is_null()) {
     body = fmt::format(
         "This is a test notification from lookout through the channel \"{}\".\r\n"
         "If you read this, the channel delivers.\r\n",
@@ -93,6 +148,14 @@ std::string email_message(const ChannelConfig& c, const Batch& rows, const std::
       fmt::format("{} notifications of route \"{}\", worst first: {}.\r\nStatus page: {}\r\n\r\n",
                   rows.size(), rows.front().route, counted_labels(rows), status_url(public_url));
   for (size_t i = 0; i < rows.size() && i < kEmailListed; ++i) {
+    if (is_post_event(rows[i].event)) {
+      const PostNotice post = post_notice(post_of(rows[i]));
+      const std::string summary = post.summary(200);
+      body += fmt::format("{:<16} {:<28} {}{}\r\n", event_label(rows[i]), post.title, post.status,
+                          summary.empty() ? "" : ": " + summary);
+      body += fmt::format("{:<16} {}\r\n", "", post.url);
+      continue;
+    }
     const auto inc = incident_of(rows[i]);
     body += fmt::format(
         "{:<16} {:<28} {}\r\n", event_label(rows[i]), incident_field(inc, "monitor"),

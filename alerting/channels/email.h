@@ -20,10 +20,25 @@ std::string mail_header(const std::string& from, const std::string& to, const st
                         const std::string& subject, const std::string& event, WallTime now,
                         const std::string& extra = "");
 
-// "[DOWN] portal-home: expected status 200, got 503"; one line, at most 200 characters.
+// "[DOWN] portal-home: expected status 200, got 503"; one line, at most 200 characters. A
+// post's event: post_mail_subject().
 std::string headline(const OutboxRow& row);
 // One row: the headline above. More: "[480 DOWN, 20 DEGRADED] api-1 and 499 more".
 std::string headline(const Batch& rows);
+
+// People's text (a post's body) as mail lines: CRLF ends, valid UTF-8, no other control
+// characters, no line over 900 bytes (RFC 5322 allows 998), broken at a character.
+std::string mail_text(const std::string& text);
+
+// A post's mail, apart from any channel so that every mail about a post reads the same.
+// "[POST major] Database failover: investigating" (`label` is post_label(): POST, POST UPDATE,
+// POST RESOLVED; no impact when it is none; no status once resolved), one line, at most 200
+// characters.
+std::string post_mail_subject(const std::string& label, const PostNotice& post);
+// The body (CRLF line ends): the title, status, impact, the monitors it names (or the whole
+// service), when it was posted, updated and resolved, the latest update as written, and the
+// post's page. Subscribers' mails use it too (subscriber_mail.h).
+std::string post_mail_body(const PostNotice& post);
 
 // A complete RFC 5322 message (CRLF line ends, dot-stuffing left to the SMTP client).
 std::string email_message(const ChannelConfig& c, const OutboxRow& row,

@@ -11,6 +11,8 @@ namespace lookout {
 namespace {
 
 int priority_of(const Notice& n) {
+  // A post is news for the people on call, not a page; once resolved, as quiet as a resolution.
+  if (n.post) return n.post->resolved() ? 2 : 4;
   if (n.test || n.resolved() || n.event == "incident.acknowledged") return 2;
   return n.state == "down" ? 8 : n.state == "degraded" ? 5 : 2;
 }
@@ -34,7 +36,7 @@ std::string gotify_body(const Batch& rows, const std::string& public_url) {
     title = n.title();
     message = n.text();
     priority = priority_of(n);
-    click = n.test ? status_url(public_url) : n.monitor_url;
+    click = n.test ? status_url(public_url) : n.post ? n.post->url : n.monitor_url;
   } else {
     const Digest d = digest_of(rows, public_url);
     title = d.title;

@@ -13,8 +13,9 @@ namespace lookout {
 
 // {"title","message","priority","extras":{"client::display":{"contentType":"text/plain"},
 // "client::notification":{"click":{"url"}}}}. One row: the notice's title and text, priority
-// down 8, degraded 5, else 2, click to the monitor page (the status page for a test). More
-// rows: the Digest's title and text, the worst row's priority, click to the status page.
+// down 8, degraded 5, else 2, click to the monitor page (the status page for a test); a post's
+// event priority 4 (2 once resolved) and click to its page. More rows: the Digest's title and
+// text, the worst row's priority, click to the status page.
 std::string gotify_body(const Batch& rows, const std::string& public_url);
 
 // POST {url}/message with X-Gotify-Key: <token> and the body above.

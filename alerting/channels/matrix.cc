@@ -32,7 +32,23 @@ std::string matrix_link(const std::string& url, const std::string& text) {
   return fmt::format("<a href=\"{}\">{}</a>", html_escape(url), html_escape(text));
 }
 
+// A post: its title, status, impact, monitors, latest update and its page.
+Text matrix_post(const Notice& n) {
+  const PostNotice& p = *n.post;
+  Text t;
+  t.line(n.title(), "<b>" + html_escape(n.title()) + "</b>");
+  t.line("Status: " + p.status);
+  t.line("Impact: " + p.impact);
+  t.line("Monitors: " + p.monitors_text());
+  if (const std::string update = p.summary(); !update.empty()) t.line(update);
+  const std::string context = fmt::format("lookout · post {}", p.id);
+  t.line(context, "<i>" + html_escape(context) + "</i>");
+  t.line("Post: " + p.url, matrix_link(p.url, "Open post"));
+  return t;
+}
+
 Text matrix_single(const Notice& n, const std::string& public_url) {
+  if (n.post) return matrix_post(n);
   Text t;
   if (n.test) {
     t.line(n.title(), "<b>" + html_escape(n.title()) + "</b>");
@@ -67,6 +83,14 @@ Text matrix_storm(const Digest& d) {
   Text t;
   t.line(d.title, "<b>" + html_escape(d.title) + "</b>");
   for (const auto& n : d.shown) {
+    if (n.post) {
+      // "POST [major] Database failover: investigating - Replicas lag behind. · <post>"
+      const std::string update = n.post->summary(120);
+      t.line(fmt::format("{}{} · {}", n.title(), update.empty() ? "" : " - " + update, n.post->url),
+             matrix_link(n.post->url, n.title()) +
+                 (update.empty() ? std::string() : " " + html_escape(update)));
+      continue;
+    }
     const std::string title = n.label + " " + n.monitor;
     std::string plain = title, html = matrix_link(n.monitor_url, title);
     if (!n.cause.empty() && !n.resolved()) {

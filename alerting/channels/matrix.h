@@ -15,7 +15,8 @@ namespace lookout {
 // "org.matrix.custom.html", "formatted_body": the same as HTML, every value escaped}. One row:
 // the title, monitor, state, since, cause, a context line, the monitor page and, while open,
 // the ack link. More: the counts, a line per shown notice, and "... and N more" with the
-// status page.
+// status page. A post's event: its title, status, impact, monitors, latest update and its
+// page.
 std::string matrix_message(const Batch& rows, const std::string& public_url);
 
 // PUT {url}/_matrix/client/v3/rooms/<room_id>/send/m.room.message/<txn id> with the access

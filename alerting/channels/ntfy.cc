@@ -22,6 +22,8 @@ struct Look {
 
 Look look_of(const Notice& n) {
   if (n.test) return {3, "test_tube"};
+  // A post is news for the people on call, not a page.
+  if (n.post) return {3, n.post->resolved() ? "white_check_mark" : "loudspeaker"};
   if (n.resolved()) return {3, "white_check_mark"};
   if (n.event == "incident.acknowledged") return {3, "eyes"};
   if (n.state == "down") return {5, "rotating_light"};
@@ -62,7 +64,7 @@ HttpPost ntfy_request(const ChannelConfig& c, const Batch& rows, const std::stri
     title = n.title();
     body = n.text();
     look = look_of(n);
-    click = n.test ? status_url(public_url) : n.monitor_url;
+    click = n.test ? status_url(public_url) : n.post ? n.post->url : n.monitor_url;
     if (!n.ack_url.empty()) actions = ack_action(n.ack_url);
   } else {
     const Digest d = digest_of(rows, public_url);

@@ -17,7 +17,8 @@ namespace lookout {
 // (acknowledged), white_check_mark (resolved) or test_tube; Click the monitor page (the status
 // page for a test); while the incident is open, Actions: a view button to the ack link. More
 // rows: the Digest's title and text, the worst row's priority and tag, Click the status page.
-// With a token, Authorization: Bearer.
+// A post's event: Priority 3, Tags loudspeaker (white_check_mark once resolved), Click its
+// page. With a token, Authorization: Bearer.
 HttpPost ntfy_request(const ChannelConfig& c, const Batch& rows, const std::string& public_url);
 
 // http_outcome, with ntfy's error answer {"code":40301,"http":403,"error":"forbidden"} quoted as

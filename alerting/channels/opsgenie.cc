@@ -66,6 +66,9 @@ HttpPost opsgenie_action(const ChannelConfig& c, const std::string& alias, const
 
 std::vector<HttpPost> opsgenie_requests(const ChannelConfig& c, const OutboxRow& row,
                                         const std::string& public_url) {
+  // Opsgenie takes no posts (the alert engine makes none for it); one stored for a channel that
+  // a reload has since made an Opsgenie one sends nothing.
+  if (is_post_event(row.event)) return {};
   const Notice n = notice_of(row, public_url);
   if (n.test) {
     const std::string alias = "lookout-test-" + row.id;

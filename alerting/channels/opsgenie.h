@@ -18,7 +18,7 @@ namespace lookout {
 //   source}; Opsgenie de-duplicates a create of an open alias (its count goes up);
 // acknowledged: POST {url}/v2/alerts/<alias>/acknowledge?identifierType=alias {source, user,
 //   note}; resolved: the same to .../close;
-// test: a create of "lookout-test-<event id>" (P5), then its close.
+// test: a create of "lookout-test-<event id>" (P5), then its close; a post's event: none.
 std::vector<HttpPost> opsgenie_requests(const ChannelConfig& c, const OutboxRow& row,
                                         const std::string& public_url);
 // Each row's requests, in the order the events happened.

@@ -52,20 +52,44 @@ std::vector<nlohmann::json> pagerduty_events(const OutboxRow& row, const std::st
   return {pagerduty_trigger(n, key, row)};
 }
 
+nlohmann::json pagerduty_change_event(const OutboxRow& row, const std::string& public_url) {
+  const Notice n = notice_of(row, public_url);
+  const PostNotice& p = *n.post;
+  nlohmann::json details{{"post_id", p.id},
+                         {"status", p.status},
+                         {"impact", p.impact},
+                         {"monitors", p.monitors},
+                         {"update", p.summary(kSummaryMax)},
+                         {"created_at", p.created_at},
+                         {"resolved_at", p.resolved_at.empty() ? nlohmann::json(nullptr)
+                                                               : nlohmann::json(p.resolved_at)}};
+  return {{"payload",
+           {{"summary", one_line(n.title(), kSummaryMax)},
+            {"timestamp", rfc3339(row.created)},
+            {"source", "lookout"},
+            {"custom_details", details}}},
+          {"links", nlohmann::json::array({{{"href", p.url}, {"text", "Status page post"}}})}};
+}
+
 std::vector<HttpPost> pagerduty_requests(const ChannelConfig& c, const Batch& rows,
                                          const std::string& public_url) {
   const std::string& routing_key = c.spec_as<PagerDutySpec>().routing_key.reveal();
   std::vector<HttpPost> out;
+  auto add = [&](nlohmann::json event, const char* path) {
+    event["routing_key"] = routing_key;
+    HttpPost r;
+    r.url = api_url(c.url.reveal(), path);
+    r.headers = {"Content-Type: application/json",
+                 fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION)};
+    r.body = event.dump();
+    out.push_back(std::move(r));
+  };
   for (const auto& row : in_event_order(rows)) {
-    for (auto& event : pagerduty_events(row, public_url)) {
-      event["routing_key"] = routing_key;
-      HttpPost r;
-      r.url = api_url(c.url.reveal(), "/v2/enqueue");
-      r.headers = {"Content-Type: application/json",
-                   fmt::format("User-Agent: lookout/{}", LOOKOUT_VERSION)};
-      r.body = event.dump();
-      out.push_back(std::move(r));
+    if (is_post_event(row.event)) {
+      add(pagerduty_change_event(row, public_url), "/v2/change/enqueue");
+      continue;
     }
+    for (auto& event : pagerduty_events(row, public_url)) add(std::move(event), "/v2/enqueue");
   }
   return out;
 }

@@ -46,7 +46,8 @@ std::string pushover_error(long status, const nlohmann::json& j) {
 }  // namespace
 
 int pushover_priority(const OutboxRow& row) {
-  if (row.event == "test" || stops_ringing(row)) return 0;
+  // A post is news, never an emergency.
+  if (row.event == "test" || is_post_event(row.event) || stops_ringing(row)) return 0;
   const std::string state = payload_fields(row.payload).state;
   return state == "down" ? 2 : state == "degraded" ? 1 : 0;
 }
@@ -69,8 +70,8 @@ HttpPost pushover_request(const ChannelConfig& c, const Batch& rows, const std::
     const Notice n = notice_of(rows.front(), public_url);
     title = n.title();
     message = n.text();
-    url = n.test ? status_url(public_url) : n.monitor_url;
-    url_title = n.test ? "Status page" : "Monitor " + n.monitor;
+    url = n.test ? status_url(public_url) : n.post ? n.post->url : n.monitor_url;
+    url_title = n.test ? "Status page" : n.post ? "Open post" : "Monitor " + n.monitor;
     // The ack link's last segment is the signed token: the callback acknowledges that incident.
     if (spec.callback && !n.ack_url.empty())
       callback = public_url + "/hooks/pushover/" + n.ack_url.substr(n.ack_url.rfind('/') + 1);

@@ -16,7 +16,7 @@
 namespace lookout {
 
 // Pushover's priority of a row: 2 (emergency) for an open event of a down incident, 1 for a
-// degraded one, 0 for acknowledgements, resolutions and tests.
+// degraded one, 0 for acknowledgements, resolutions, posts and tests.
 int pushover_priority(const OutboxRow& row);
 
 // The incidents an emergency message of `rows` rings for, which its tags name
@@ -27,7 +27,8 @@ std::vector<int64_t> pushover_ringing(const Batch& rows);
 // POST {url}/1/messages.json, a form: token, user, title, message, url, url_title, priority,
 // then for priority 2 retry=60, expire=3600, tags and (`callback = true`)
 // callback=<public_url>/hooks/pushover/<ack token>, then timestamp (the newest row's time).
-// One row: the notice's title and text, url the monitor page (the status page for a test), the
+// One row: the notice's title and text, url the monitor page (the status page for a test, the
+// post's page with url_title "Open post" for a post), the
 // callback's token that of the row's ack link. More rows: the Digest's title and text, url the
 // status page, the worst row's priority, and the callback's token one for every incident it
 // rings for, signed with `ack_key` (none without a key), valid as long as an ack link made

@@ -20,6 +20,7 @@
 #include "alerting/channels/teams.h"
 #include "alerting/channels/telegram.h"
 #include "alerting/channels/webhook.h"
+#include "alerting/incidents.h"
 
 namespace lookout {
 namespace {
@@ -70,7 +71,9 @@ std::vector<std::string> row_recipients(const ChannelConfig& c) {
 }
 
 bool channel_takes(const ChannelConfig& c, std::string_view event) {
-  return event != "incident.acknowledged" || channel_kind(c.type).takes_acknowledgement;
+  if (event == "incident.acknowledged") return channel_kind(c.type).takes_acknowledgement;
+  if (is_post_event(event)) return channel_takes_posts(c.type);
+  return true;
 }
 
 }  // namespace lookout

@@ -41,8 +41,9 @@ std::unique_ptr<Channel> make_channel(const ChannelConfig& c, CurlBridge& curl, 
 // empty one.
 std::vector<std::string> row_recipients(const ChannelConfig& c);
 
-// Whether an event makes a notification for this channel (an acknowledgement does not for a
-// provider without one).
+// Whether an event makes a notification for this channel: an acknowledgement does not for a
+// provider without one, a post's event not for a type that takes no posts
+// (channel_takes_posts).
 bool channel_takes(const ChannelConfig& c, std::string_view event);
 
 }  // namespace lookout

@@ -30,14 +30,33 @@ json button(const std::string& text, const std::string& url, const std::string& 
 }
 
 json context(const Notice& n) {
-  std::string line =
-      n.test ? "lookout · test notification" : fmt::format("lookout · incident {}", n.incident_id);
+  std::string line = n.test   ? "lookout · test notification"
+                     : n.post ? fmt::format("lookout · post {}", n.post->id)
+                              : fmt::format("lookout · incident {}", n.incident_id);
   if (!n.group.empty()) line += " · " + n.group;
   if (!n.type.empty()) line += " · " + n.type;
   return {{"type", "context"}, {"elements", json::array({mrkdwn(slack_escape(line))})}};
 }
 
+// A post: its title, status, impact, monitors and latest update, and a button to its page.
+json slack_post(const Notice& n) {
+  const PostNotice& p = *n.post;
+  json blocks = json::array({header(n.title())});
+  json fields = json::array({mrkdwn("*Status*\n" + slack_escape(p.status)),
+                             mrkdwn("*Impact*\n" + slack_escape(p.impact)),
+                             mrkdwn("*Monitors*\n" + slack_escape(p.monitors_text())),
+                             mrkdwn("*Updated*\n" + slack_escape(p.at))});
+  blocks.push_back({{"type", "section"}, {"fields", fields}});
+  if (const std::string update = p.summary(); !update.empty())
+    blocks.push_back({{"type", "section"}, {"text", mrkdwn(slack_escape(update))}});
+  blocks.push_back(context(n));
+  blocks.push_back(
+      {{"type", "actions"}, {"elements", json::array({button("Open post", p.url, "post")})}});
+  return {{"text", slack_escape(n.title())}, {"blocks", blocks}};
+}
+
 json slack_single(const Notice& n, const std::string& public_url) {
+  if (n.post) return slack_post(n);
   json blocks = json::array();
   if (n.test) {
     blocks.push_back(header(n.title()));
@@ -70,6 +89,13 @@ json slack_single(const Notice& n, const std::string& public_url) {
 
 // "*<page|DOWN api-000>* expected status 200, got 503 · since 02:00:00Z · <ack|acknowledge>"
 std::string slack_storm_line(const Notice& n) {
+  if (n.post) {
+    // "*<post|POST [major] Database failover: investigating>* Replicas lag behind."
+    std::string line = "*" + link(n.post->url, n.title()) + "*";
+    if (const std::string update = n.post->summary(120); !update.empty())
+      line += " " + slack_escape(update);
+    return line;
+  }
   std::string line = "*" + link(n.monitor_url, n.label + " " + n.monitor) + "*";
   if (!n.cause.empty() && !n.resolved()) line += " " + slack_escape(n.cause);
   line += fmt::format(" · {} {}", n.resolved() ? "started" : "since", time_of_day(n.since));

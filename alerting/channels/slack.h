@@ -19,7 +19,8 @@ std::string slack_escape(std::string_view s);
 // One row: {"text": the title (what a notification shows), "blocks": [a header, the monitor,
 // state, since and cause fields, a context line, and buttons to the monitor page and, while
 // open, the ack link]}. More: a header of the counts, a line per shown notice, "... and N
-// more" and a button to the status page.
+// more" and a button to the status page. A post's event: its title, its status, impact,
+// monitors and when as fields, its latest update and a button to its page.
 std::string slack_body(const Batch& rows, const std::string& public_url);
 
 // The POST of that body to the channel's url, with Content-Type and User-Agent.

@@ -69,6 +69,14 @@ HttpPost generic_sms_request(const ChannelConfig& c, const std::string& recipien
 }  // namespace
 
 std::vector<std::string> sms_messages(const OutboxRow& row) {
+  if (is_post_event(row.event)) {
+    const Notice n = notice_of(row, "");
+    const std::string summary = n.post->summary(60);
+    // The title cut to 100 and the split between words keep the post's link whole.
+    return split_sms(fmt::format("{}{} {}", one_line(n.title(), 100),
+                                 summary.empty() ? "" : " - " + summary, n.post->url),
+                     true);
+  }
   const auto inc = incident_of(row);
   std::string text;
   if (inc.is_null()) {
@@ -96,7 +104,7 @@ std::vector<std::string> sms_messages(const Batch& rows, const std::string& publ
   std::string names;
   size_t shown = 0;
   for (const auto& r : rows) {
-    const std::string next = " " + monitor_of(r);
+    const std::string next = " " + subject_of(r);
     const std::string rest = fmt::format(" +{} more ", rows.size() - shown - 1);
     if (head.size() + names.size() + next.size() + rest.size() + link.size() > kBudget) break;
     names += next;

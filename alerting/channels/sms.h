@@ -13,7 +13,9 @@
 namespace lookout {
 
 // "DOWN portal-home 503 since 10:42Z ack: https://..." split into at most two messages of at
-// most 160 characters; what does not fit is cut with "...".
+// most 160 characters; what does not fit is cut with "...". A post's event: "POST [major]
+// Database failover: investigating - <its update> <its page>", the title cut to 100 and the
+// update to 60 characters, split between words.
 std::vector<std::string> sms_messages(const OutboxRow& row);
 // One row: the messages above. More: "480 DOWN, 20 DEGRADED: api-001 api-002 ... +470 more
 // <status page>", as many names as two messages hold, split between names.

@@ -10,8 +10,9 @@ namespace {
 using nlohmann::json;
 
 // Adaptive Cards' named colours: red while down, amber while degraded, green once resolved;
-// an acknowledgement and a test need no alarm.
+// an acknowledgement and a test need no alarm; a post is news, green once resolved.
 std::string colour(const Notice& n) {
+  if (n.post) return n.post->resolved() ? "Good" : "Accent";
   if (n.test || n.event == "incident.acknowledged") return "Default";
   if (n.resolved()) return "Good";
   return n.state == "degraded" ? "Warning" : "Attention";
@@ -49,7 +50,21 @@ json message(json body, json actions) {
                            {"actions", std::move(actions)}}}}})}};
 }
 
+// A post: its title, status, impact, monitors and latest update, and a button to its page.
+json teams_post(const Notice& n) {
+  const PostNotice& p = *n.post;
+  json body = json::array(
+      {title(n.title(), colour(n)),
+       {{"type", "FactSet"},
+        {"facts", json::array({fact("Status", p.status), fact("Impact", p.impact),
+                               fact("Monitors", p.monitors_text()), fact("Updated", p.at)})}}});
+  if (const std::string update = p.summary(); !update.empty()) body.push_back(text(update));
+  body.push_back(subtle(fmt::format("lookout · post {}", p.id)));
+  return message(body, json::array({open_url("Open post", p.url)}));
+}
+
 json teams_single(const Notice& n, const std::string& public_url) {
+  if (n.post) return teams_post(n);
   if (n.test) {
     return message(
         json::array({title(n.title(), colour(n)),
@@ -74,6 +89,12 @@ json teams_single(const Notice& n, const std::string& public_url) {
 
 // "**[DOWN api-000](page)** expected status 200, got 503 · since 02:00:00Z · [acknowledge](ack)"
 std::string teams_storm_line(const Notice& n) {
+  if (n.post) {
+    // "**[POST [major] Database failover: investigating](post)** Replicas lag behind."
+    std::string line = fmt::format("**[{}]({})**", n.title(), n.post->url);
+    if (const std::string update = n.post->summary(120); !update.empty()) line += " " + update;
+    return line;
+  }
   std::string line = fmt::format("**[{} {}]({})**", n.label, n.monitor, n.monitor_url);
   if (!n.cause.empty() && !n.resolved()) line += " " + n.cause;
   line += fmt::format(" · {} {}", n.resolved() ? "started" : "since", time_of_day(n.since));

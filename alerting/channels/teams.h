@@ -15,7 +15,8 @@ namespace lookout {
 // "content": an AdaptiveCard 1.4}]}. One row: a title coloured by state (attention, warning,
 // good), a FactSet of monitor, state, since and cause, a context line, and OpenUrl actions to
 // the monitor page and, while open, the ack link. More: the counts, a line per shown notice,
-// "... and N more" and an action to the status page.
+// "... and N more" and an action to the status page. A post's event: its title, a FactSet of
+// status, impact, monitors and when, its latest update and an action to its page.
 std::string teams_body(const Batch& rows, const std::string& public_url);
 
 // The POST of that body to the channel's url; any 2xx is delivered (a workflow answers 202).

@@ -17,7 +17,21 @@ std::string telegram_link(const std::string& url, const std::string& text) {
   return fmt::format("<a href=\"{}\">{}</a>", html_escape(url), html_escape(text));
 }
 
+// A post: its title, status, impact, monitors, latest update and a link to its page.
+std::string telegram_post(const Notice& n) {
+  const PostNotice& p = *n.post;
+  std::string out = fmt::format("<b>{}</b>\n", html_escape(n.title()));
+  out += "Status: " + html_escape(p.status) + "\n";
+  out += "Impact: " + html_escape(p.impact) + "\n";
+  out += "Monitors: " + html_escape(p.monitors_text()) + "\n";
+  if (const std::string update = p.summary(); !update.empty()) out += html_escape(update) + "\n";
+  out += "<i>" + html_escape(fmt::format("lookout · post {}", p.id)) + "</i>\n";
+  out += telegram_link(p.url, "Open post");
+  return out;
+}
+
 std::string telegram_single(const Notice& n, const std::string& public_url) {
+  if (n.post) return telegram_post(n);
   if (n.test) {
     return fmt::format(
         "<b>{}</b>\nThis is a test notification from lookout: nothing is wrong, and this "
@@ -42,6 +56,13 @@ std::string telegram_single(const Notice& n, const std::string& public_url) {
 // href=ack>acknowledge</a>". Causes are cut shorter than in a single message: ten lines
 // stay well within the 4096 characters of a message.
 std::string telegram_storm_line(const Notice& n) {
+  if (n.post) {
+    // "<a href=post>POST [major] Database failover: investigating</a> Replicas lag behind."
+    std::string line = telegram_link(n.post->url, n.title());
+    if (const std::string update = n.post->summary(120); !update.empty())
+      line += " " + html_escape(update);
+    return line;
+  }
   std::string line = telegram_link(n.monitor_url, n.label + " " + n.monitor);
   if (!n.cause.empty() && !n.resolved()) line += " " + html_escape(one_line(n.cause, 120));
   line += fmt::format(" · {} {}", n.resolved() ? "started" : "since", time_of_day(n.since));

@@ -14,7 +14,8 @@ namespace lookout {
 // The message in parse_mode HTML, every interpolated value escaped. One row: the title in bold,
 // monitor, state, since, cause, a context line, and links to the monitor page and, while open,
 // the ack link. More: the counts in bold, a line per shown notice, and "... and N more" with
-// the status page.
+// the status page. A post's event: its title, status, impact, monitors, latest update and a
+// link to its page.
 std::string telegram_text(const Batch& rows, const std::string& public_url);
 
 // POST {url}/bot<bot_token>/sendMessage with {"chat_id", "text", "parse_mode": "HTML",

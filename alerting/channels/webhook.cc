@@ -9,13 +9,21 @@
 
 namespace lookout {
 
+namespace {
+
+// The event's own fields: its incident, and a post's event its post as well.
+nlohmann::json webhook_event(const OutboxRow& row) {
+  nlohmann::json e{{"id", row.id}, {"event", row.event}, {"incident", incident_of(row)}};
+  if (is_post_event(row.event)) e["post"] = post_of(row);
+  return e;
+}
+
+}  // namespace
+
 std::string webhook_body(const OutboxRow& row, WallTime sent_at) {
-  return nlohmann::json{{"version", 1},
-                        {"id", row.id},
-                        {"event", row.event},
-                        {"sent_at", rfc3339(sent_at)},
-                        {"incident", incident_of(row)}}
-      .dump();
+  nlohmann::json body{{"version", 1}, {"sent_at", rfc3339(sent_at)}};
+  body.update(webhook_event(row));
+  return body.dump();
 }
 
 std::string webhook_body(const Batch& rows, WallTime sent_at, const std::string& public_url) {
@@ -24,7 +32,7 @@ std::string webhook_body(const Batch& rows, WallTime sent_at, const std::string&
   nlohmann::json events = nlohmann::json::array();
   for (const auto& r : rows) {
     counts[r.event] = counts.value(r.event, 0) + 1;
-    events.push_back({{"id", r.id}, {"event", r.event}, {"incident", incident_of(r)}});
+    events.push_back(webhook_event(r));
   }
   return nlohmann::json{{"version", 1},
                         {"id", notification_id(rows)},

@@ -10,11 +10,13 @@
 
 namespace lookout {
 
-// {"version":1,"id","event","sent_at","incident":{...}|null}
+// {"version":1,"id","event","sent_at","incident":{...}|null}; a post's event (incident.posted,
+// incident.post_updated) has "incident": null and "post": {...} (post_json).
 std::string webhook_body(const OutboxRow& row, WallTime sent_at);
 // One row: the single body above. More: {"version":1,"id":"grp_...","event":"group","sent_at",
-// "route","count","counts":{event:n},"status_url","events":[{"id","event","incident"}]}, every
-// event with its own id, so a receiver that de-duplicates by event id keeps working.
+// "route","count","counts":{event:n},"status_url","events":[{"id","event","incident"}]} (a
+// post's with its "post"), every event with its own id, so a receiver that de-duplicates by
+// event id keeps working.
 std::string webhook_body(const Batch& rows, WallTime sent_at, const std::string& public_url);
 
 // HMAC-SHA256 of the body with the secret, as the X-Lookout-Signature value "sha256=<hex>".

@@ -29,6 +29,6 @@ std::shared_ptr<const ChannelSpec> parse_alertmanager(ChannelKeys& k) {
 }  // namespace
 
 extern const ChannelParser kAlertmanagerChannel{"alertmanager", &alertmanager_keys,
-                                                &parse_alertmanager};
+                                                &parse_alertmanager, false};
 
 }  // namespace lookout::config_detail

@@ -40,6 +40,6 @@ std::shared_ptr<const ChannelSpec> parse_opsgenie(ChannelKeys& k) {
 
 }  // namespace
 
-extern const ChannelParser kOpsgenieChannel{"opsgenie", &opsgenie_keys, &parse_opsgenie};
+extern const ChannelParser kOpsgenieChannel{"opsgenie", &opsgenie_keys, &parse_opsgenie, false};
 
 }  // namespace lookout::config_detail

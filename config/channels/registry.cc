@@ -132,4 +132,9 @@ std::vector<std::string> channel_kinds() {
   return out;
 }
 
+bool channel_takes_posts(std::string_view type) {
+  const auto* t = config_detail::find_channel_type(type);
+  return t != nullptr && t->takes_posts;
+}
+
 }  // namespace lookout

@@ -58,6 +58,9 @@ struct ChannelParser {
   const std::set<std::string>& (*keys)();
   // Reads them (errors go to the parser) and returns the spec, or null for a type without one.
   std::shared_ptr<const ChannelSpec> (*parse)(ChannelKeys& k);
+  // Whether a status-page post may go to this type (a route with on_post). A provider that
+  // keeps one alert per incident (Opsgenie, Alertmanager) has nothing a post could be.
+  bool takes_posts = true;
 };
 
 std::span<const ChannelParser* const> channel_types();

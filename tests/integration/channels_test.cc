@@ -16,6 +16,7 @@
 #include "core/digest.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/providers.h"
+#include "tests/support/http_recorder.h"
 
 namespace lookout::testing {
 namespace {
@@ -976,6 +977,145 @@ chat_id = "-1001234567890"
           << "the end of " << secret << " shows in " << where;
     }
   }
+}
+
+// --- g. Status-page posts on the routes that ask for them -------------------------------------
+
+// A post and its resolving update through every type and two webhooks: the route with
+// on_post hears of both (PagerDuty as change events that page nobody; Opsgenie and
+// Alertmanager not at all), the route without it of neither.
+TEST(Channels, APostAndItsUpdateReachTheRoutesThatAskForPosts) {
+  TempDir dir;
+  ProviderServer ps;
+  Target target;
+  test::HttpRecorder posts_hook({{200, ""}});
+  test::HttpRecorder quiet_hook({{200, ""}});
+  std::string names;
+  for (P p : kAll) names += fmt::format("\"{}\", ", channel(p));
+  const std::string config = fmt::format(R"(
+[[channel]]
+name = "posts-hook"
+type = "webhook"
+url = "{}/hook"
+
+[[channel]]
+name = "quiet-hook"
+type = "webhook"
+url = "{}/hook"
+
+[[route]]
+name = "posts"
+notify = [{}"posts-hook"]
+on_post = true
+group_wait = "0s"
+group_interval = "0s"
+
+[[route]]
+name = "quiet"
+notify = ["quiet-hook"]
+group_wait = "0s"
+group_interval = "0s"
+)",
+                                         posts_hook.url(), quiet_hook.url(), names);
+  const auto env = env_for(ps, ps.secrets());
+  Daemon d(dir, monitor_toml(target.server.port()) + channels_toml(ps, ps.secrets()) + config,
+           kServer, env);
+  d.start();
+  ASSERT_TRUE(wait_until([&] { return d.monitor("portal")["state"] == "up"; }, 10'000ms));
+
+  httplib::Client cli("127.0.0.1", d.port());
+  const httplib::Headers admin{{"Authorization", "Bearer " + kAdmin}};
+  const auto made = cli.Post("/api/v1/posts", admin,
+                             json{{"title", "Database failover"},
+                                  {"status", "investigating"},
+                                  {"impact", "major"},
+                                  {"body", "Replicas lag behind."},
+                                  {"monitors", {"portal"}}}
+                                 .dump(),
+                             "application/json");
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->status, 201) << made->body;
+  const int64_t id = json::parse(made->body)["id"];
+  const std::string page = fmt::format("http://127.0.0.1:{}/posts/{}", d.port(), id);
+  const std::vector<P> takers{P::kPagerDuty, P::kSlack, P::kTeams,    P::kDiscord, P::kTelegram,
+                              P::kMatrix,    P::kNtfy,  P::kPushover, P::kGotify};
+  const auto all_got = [&](size_t n) {
+    return posts_hook.seen().size() >= n && std::all_of(takers.begin(), takers.end(), [&](P p) {
+             return ps.accepted(p).size() >= n;
+           });
+  };
+  ASSERT_TRUE(wait_until([&] { return all_got(1); }, 20'000ms)) << "not every type took the post";
+  {
+    const auto hook = posts_hook.seen().at(0);
+    const json body = json::parse(hook.body);
+    EXPECT_EQ(hook.header("X-Lookout-Event"), "incident.posted");
+    EXPECT_EQ(hook.header("Idempotency-Key"), body["id"]);
+    EXPECT_EQ(body["id"].get<std::string>().rfind("evt_", 0), 0u) << body.dump();
+    EXPECT_EQ(body["event"], "incident.posted");
+    EXPECT_TRUE(body["incident"].is_null());
+    EXPECT_EQ(body["post"]["id"], id);
+    EXPECT_EQ(body["post"]["title"], "Database failover");
+    EXPECT_EQ(body["post"]["status"], "investigating");
+    EXPECT_EQ(body["post"]["monitors"], json({"portal"}));
+    EXPECT_EQ(body["post"]["url"], page);
+    EXPECT_EQ(body["post"]["update"]["body"], "Replicas lag behind.");
+  }
+  for (P p : kChat) {
+    const std::string text = said(ps.accepted(p)[0]);
+    EXPECT_TRUE(has(text, "POST [major] Database failover: investigating"))
+        << name(p) << ": " << text;
+    EXPECT_TRUE(has(text, page)) << name(p) << ": " << text;
+  }
+  EXPECT_EQ(ps.accepted(P::kPushover)[0].param("priority"), "0") << "a post is no emergency";
+
+  const auto updated =
+      cli.Post(fmt::format("/api/v1/posts/{}/updates", id), admin,
+               json{{"status", "resolved"}, {"body", "Fixed."}}.dump(), "application/json");
+  ASSERT_TRUE(updated);
+  ASSERT_EQ(updated->status, 201) << updated->body;
+  ASSERT_TRUE(wait_until([&] { return all_got(2); }, 20'000ms)) << "not every type took the update";
+  {
+    const auto hook = posts_hook.seen().at(1);
+    const json body = json::parse(hook.body);
+    EXPECT_EQ(hook.header("X-Lookout-Event"), "incident.post_updated");
+    EXPECT_EQ(hook.header("Idempotency-Key"), body["id"]);
+    EXPECT_NE(body["id"], json::parse(posts_hook.seen().at(0).body)["id"]);
+    EXPECT_EQ(body["post"]["status"], "resolved");
+    EXPECT_TRUE(body["post"]["resolved_at"].is_string());
+    EXPECT_EQ(body["post"]["update"]["body"], "Fixed.");
+  }
+  {  // PagerDuty: two change events, no alert event.
+    const auto pd = ps.accepted(P::kPagerDuty);
+    ASSERT_EQ(pd.size(), 2u);
+    for (const auto& r : pd) {
+      EXPECT_EQ(r.path, "/v2/change/enqueue") << r.body;
+      EXPECT_FALSE(r.json().contains("event_action")) << r.body;
+      EXPECT_EQ(r.json()["links"][0]["href"], page) << r.body;
+    }
+    EXPECT_EQ(pd[1].json()["payload"]["summary"], "POST RESOLVED [major] Database failover");
+  }
+  for (P p : kChat) {
+    EXPECT_TRUE(has(said(ps.accepted(p)[1]), "POST RESOLVED [major] Database failover"))
+        << name(p) << ": " << said(ps.accepted(p)[1]);
+  }
+  // Every notification of the route was delivered; nothing went elsewhere.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto m = d.metrics();
+        return metric_value(m, "lookout_notifications_total",
+                            "channel=\"posts-hook\",outcome=\"delivered\"") == 2;
+      },
+      5'000ms));
+  EXPECT_TRUE(quiet_hook.seen().empty()) << "a route without on_post hears of no post";
+  EXPECT_EQ(ps.count(P::kOpsgenie), 0u);
+  EXPECT_EQ(ps.count(P::kAlertmanager), 0u);
+  for (P p : takers) {
+    EXPECT_EQ(ps.accepted(p).size(), 2u) << name(p);
+    expect_all_accepted(ps, p);
+  }
+  EXPECT_EQ(ps.count(P::kUnmatched), 0u);
+  const std::string log = d.process().err() + d.process().out();
+  EXPECT_TRUE(has(log, "incident.posted of post 1 delivered through posts-hook")) << log;
 }
 
 }  // namespace

@@ -233,6 +233,44 @@ std::vector<std::string> pagerduty_errors(const json& e, const std::string& rout
   return errors;
 }
 
+// A change event (POST /v2/change/enqueue): a routing key, a payload with a summary, and
+// optional timestamp, source, custom_details and links. It has no event_action or dedup_key: it
+// opens no alert.
+std::vector<std::string> pagerduty_change_errors(const json& e, const std::string& routing_key) {
+  if (!e.is_object()) return {"Event object is not a JSON object"};
+  std::vector<std::string> errors;
+  if (!is_string(e, "routing_key") || e["routing_key"].get<std::string>().empty()) {
+    errors.emplace_back("'routing_key' is missing or blank");
+  } else if (e["routing_key"] != routing_key) {
+    errors.emplace_back("Invalid routing key");
+  }
+  if (e.contains("links")) {
+    const auto& links = e["links"];
+    const bool ok = links.is_array() && std::all_of(links.begin(), links.end(), [](const json& l) {
+                      return l.is_object() && is_string(l, "href") && string_or_absent(l, "text");
+                    });
+    if (!ok) errors.emplace_back("'links' is invalid (must be an array of {href, text})");
+  }
+  if (!e.contains("payload") || !e["payload"].is_object()) {
+    errors.emplace_back("'payload' is missing or blank");
+    return errors;
+  }
+  const auto& p = e["payload"];
+  if (!is_string(p, "summary") || p["summary"].get<std::string>().empty()) {
+    errors.emplace_back("'payload.summary' is missing or blank");
+  } else if (chars(p["summary"]) > 1024) {
+    errors.emplace_back("'payload.summary' is too long (max 1024 characters)");
+  }
+  if (!string_or_absent(p, "source")) errors.emplace_back("'payload.source' must be a string");
+  if (p.contains("timestamp") && !(p["timestamp"].is_string() && is_rfc3339(p["timestamp"]))) {
+    errors.emplace_back("'payload.timestamp' is invalid (must be a valid ISO 8601 date)");
+  }
+  if (p.contains("custom_details") && !p["custom_details"].is_object()) {
+    errors.emplace_back("'payload.custom_details' must be an object");
+  }
+  return errors;
+}
+
 // --- Opsgenie Alert API --------------------------------------------------------------------
 
 // The error of one responder (or visibleTo entry), or "".
@@ -827,6 +865,7 @@ nlohmann::json ProviderRequest::json() const { return nlohmann::json::parse(body
 ProviderServer::ProviderServer(ProviderSecrets secrets) : secrets_(std::move(secrets)) {
   using S = ProviderServer;
   route("POST", "/v2/enqueue", Provider::kPagerDuty, &S::pagerduty);
+  route("POST", "/v2/change/enqueue", Provider::kPagerDuty, &S::pagerduty_change);
   route("POST", "/v2/alerts", Provider::kOpsgenie, &S::opsgenie_create);
   route("POST", R"(/v2/alerts/([^/]+)/(acknowledge|close))", Provider::kOpsgenie,
         &S::opsgenie_action);
@@ -1102,6 +1141,20 @@ ProviderServer::Answer ProviderServer::pagerduty(const httplib::Request& req) {
     pagerduty_open_.erase(key);
   }
   return a;
+}
+
+ProviderServer::Answer ProviderServer::pagerduty_change(const httplib::Request& req) {
+  auto invalid = [](std::vector<std::string> errors) {
+    return Answer{400, json{{"status", "invalid event"},
+                            {"message", "Event object is invalid"},
+                            {"errors", std::move(errors)}}
+                           .dump()};
+  };
+  const auto body = json_body(req);
+  if (!body) return invalid({"Could not parse the request body as application/json"});
+  if (auto errors = pagerduty_change_errors(*body, secrets_.pagerduty_routing_key); !errors.empty())
+    return invalid(std::move(errors));
+  return Answer{202, json{{"status", "success"}, {"message", "Change event processed"}}.dump()};
 }
 
 std::optional<ProviderServer::Answer> ProviderServer::opsgenie_auth(const httplib::Request& req) {

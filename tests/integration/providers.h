@@ -155,6 +155,7 @@ class ProviderServer {
   static Answer fault_answer(Provider p, const Failure& f);
 
   Answer pagerduty(const httplib::Request& req);
+  Answer pagerduty_change(const httplib::Request& req);
   Answer opsgenie_create(const httplib::Request& req);
   Answer opsgenie_action(const httplib::Request& req);
   Answer slack(const httplib::Request& req);

@@ -55,6 +55,32 @@ inline OutboxRow incident_row_of(int64_t id, const std::string& monitor, State s
                    incident_payload(i, ack)};
 }
 
+// When post_row()'s update was written: ten minutes after kIncidentStart.
+inline const WallTime kPostUpdatedAt = kIncidentStart + std::chrono::minutes(10);
+
+// A notification of post 7 "Database failover" (impact major, about portal-home and
+// billing-db, made at kIncidentStart), id evt_post, on channel "c" of route "oncall".
+// incident.posted: its opening update has `status` and `body`; incident.post_updated: it was
+// opened investigating and updated at kPostUpdatedAt with them (resolved sets resolved_at).
+inline OutboxRow post_row(const std::string& event = "incident.posted",
+                          const std::string& status = "investigating",
+                          const std::string& body = "Replicas lag behind.\nFailing over.") {
+  PostRecord p;
+  p.id = 7;
+  p.title = "Database failover";
+  p.impact = PostImpact::kMajor;
+  p.monitors = {"portal-home", "billing-db"};
+  p.created_at = kIncidentStart;
+  const PostStatus st = post_status_from_string(status).value_or(PostStatus::kInvestigating);
+  const bool update = event == "incident.post_updated";
+  if (update) p.updates.push_back({PostStatus::kInvestigating, "Looking.", kIncidentStart});
+  p.updates.push_back({st, body, update ? kPostUpdatedAt : kIncidentStart});
+  if (st == PostStatus::kResolved) p.resolved_at = p.updates.back().at;
+  return OutboxRow{
+      "evt_post", 0, event, "c", "oncall", "", p.updates.back().at, post_payload(p, kPublicUrl)};
+}
+inline const std::string kPostPage = "https://status.test/posts/7";
+
 // What `lookout alert-test` sends: no incident.
 inline OutboxRow test_row() { return OutboxRow{"evt_1", 0, "test", "c", "", "", WallTime{}, ""}; }
 

@@ -100,5 +100,33 @@ TEST(Grouping, WorstFirst) {
   EXPECT_EQ(ids, (std::vector<std::string>{"5", "4", "2", "3", "1"}));
 }
 
+TEST(Grouping, PostsAfterTheOpenIncidentsAsTheyCameAndTheyGroupByTheirRoute) {
+  const auto post = [](const std::string& id, const std::string& title) {
+    PostRecord p;
+    p.id = 3;
+    p.title = title;
+    return OutboxRow{id,
+                     0,
+                     "incident.post_updated",
+                     "hook",
+                     "oncall",
+                     "",
+                     WallTime{},
+                     post_payload(p, "https://status.test")};
+  };
+  std::vector<OutboxRow> rows{row("1", "incident.resolved", "down", "a"),
+                              post("p2", "Zebra"),
+                              OutboxRow{"t", 0, "test", "hook", "", "", WallTime{}, ""},
+                              row("2", "incident.opened", "degraded", "b"),
+                              post("p1", "Aardvark"),
+                              row("3", "incident.acknowledged", "down", "c")};
+  EXPECT_EQ(group_key(rows[1]), group_key(rows[0])) << "a post gathers with its route's incidents";
+  order_worst_first(rows);
+  std::vector<std::string> ids;
+  ids.reserve(rows.size());
+  for (const auto& r : rows) ids.push_back(r.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"2", "p2", "p1", "3", "1", "t"}));
+}
+
 }  // namespace
 }  // namespace lookout

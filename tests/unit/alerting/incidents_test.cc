@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "alerting/ack_token.h"
 #include "core/random.h"
@@ -262,6 +263,149 @@ TEST(Incidents, AMonitorRemovedByAReloadResolvesQuietly) {
   ASSERT_EQ(out.events.size(), 1u);
   EXPECT_TRUE(out.events[0].notifications.empty());
   EXPECT_TRUE(h.engine.open_incidents().empty());
+}
+
+}  // namespace
+}  // namespace lookout
+
+namespace lookout {
+namespace {
+
+// notify channels "mail" and "hook" (webhooks), "sms" (two numbers) and "og" (opsgenie):
+// "oncall" (group Portal) and "status" (no match) hear about posts, "pages" too while the
+// monitor is down, "quiet" never.
+struct PostHarness : Harness {
+  PostHarness() {
+    ChannelConfig og;
+    og.name = "og";
+    og.type = "opsgenie";
+    cfg->channels.push_back(og);
+    cfg->routes[0].on_post = true;
+    RouteConfig status;
+    status.name = "status";
+    status.notify = {"hook", "sms", "og"};
+    status.on_post = true;
+    RouteConfig pages;
+    pages.name = "pages";
+    pages.match = {{"state", "down"}};
+    pages.notify = {"og", "mail"};
+    pages.on_post = true;
+    RouteConfig quiet;
+    quiet.name = "quiet";
+    quiet.notify = {"mail", "hook"};
+    cfg->routes.push_back(status);
+    cfg->routes.push_back(pages);
+    cfg->routes.push_back(quiet);
+    engine.configure(cfg);
+  }
+  PostRecord post(std::vector<std::string> monitors) const {
+    PostRecord p;
+    p.id = 7;
+    p.title = "Database failover";
+    p.impact = PostImpact::kMajor;
+    p.monitors = std::move(monitors);
+    p.created_at = now;
+    p.updates.push_back({PostStatus::kInvestigating, "Replicas lag.\nLooking.", now});
+    return p;
+  }
+  AlertChanges posted(const PostRecord& p, bool created = true) {
+    AlertChanges out;
+    engine.on_post(p, created, now, out);
+    return out;
+  }
+};
+
+std::vector<std::string> routed(const AlertChanges& c) {
+  std::vector<std::string> out;
+  for (const auto& e : c.events) {
+    for (const auto& n : e.notifications) {
+      out.push_back(fmt::format("{}:{}{}@{}", e.event, n.channel,
+                                n.recipient.empty() ? "" : "/" + n.recipient, n.route));
+    }
+  }
+  return out;
+}
+
+TEST(PostEvents, APostNotifiesEachChannelOfTheOnPostRoutesItFitsOnce) {
+  PostHarness h;
+  // portal-home is private: the post is private, and its routes still hear about it.
+  ASSERT_FALSE(h.cfg->monitors[0].is_public);
+  const auto made = h.posted(h.post({"portal-home"}));
+  ASSERT_EQ(made.events.size(), 1u);
+  EXPECT_TRUE(made.incidents.empty());
+  const EventRecord& e = made.events[0];
+  EXPECT_EQ(e.event, "incident.posted");
+  EXPECT_EQ(e.incident_id, 0);
+  EXPECT_EQ(e.at, h.now);
+  // Each channel once, under the first route that names it; opsgenie takes no posts; "pages"
+  // wants a down monitor, and portal-home has no open incident.
+  EXPECT_EQ(routed(made),
+            (std::vector<std::string>{"incident.posted:mail@oncall", "incident.posted:hook@oncall",
+                                      "incident.posted:sms/+1555@status",
+                                      "incident.posted:sms/+1666@status"}));
+  std::set<std::string> ids;
+  for (const auto& n : e.notifications) {
+    EXPECT_EQ(n.id.rfind("evt_", 0), 0u);
+    EXPECT_EQ(n.id.size(), 36u);
+    ids.insert(n.id);
+    EXPECT_EQ(n.incident_id, 0);
+    EXPECT_EQ(n.event, "incident.posted");
+    EXPECT_EQ(n.created, h.now);
+    EXPECT_EQ(n.payload, e.notifications[0].payload);
+  }
+  EXPECT_EQ(ids.size(), e.notifications.size()) << "every notification its own id";
+  const auto payload = nlohmann::json::parse(e.notifications[0].payload);
+  EXPECT_EQ(payload, (nlohmann::json{{"id", 7},
+                                     {"title", "Database failover"},
+                                     {"status", "investigating"},
+                                     {"impact", "major"},
+                                     {"monitors", {"portal-home"}},
+                                     {"created_at", "2026-11-01T00:00:00.000Z"},
+                                     {"resolved_at", nullptr},
+                                     {"url", "https://status.test/posts/7"},
+                                     {"update",
+                                      {{"status", "investigating"},
+                                       {"body", "Replicas lag.\nLooking."},
+                                       {"at", "2026-11-01T00:00:00.000Z"}}}}));
+  EXPECT_TRUE(payload_fields(e.notifications[0].payload).monitor.empty());
+}
+
+TEST(PostEvents, AnUpdateGoesOutAsPostUpdatedAndADownMonitorReachesStateRoutes) {
+  PostHarness h;
+  h.run(State::kDown, true);
+  PostRecord p = h.post({"portal-home"});
+  h.now += minutes(5);
+  p.updates.push_back({PostStatus::kResolved, "Fixed.", h.now});
+  p.resolved_at = h.now;
+  const auto updated = h.posted(p, false);
+  EXPECT_EQ(routed(updated), (std::vector<std::string>{"incident.post_updated:mail@oncall",
+                                                       "incident.post_updated:hook@oncall",
+                                                       "incident.post_updated:sms/+1555@status",
+                                                       "incident.post_updated:sms/+1666@status"}))
+      << "mail is oncall's already; opsgenie takes no posts";
+  const auto payload = nlohmann::json::parse(updated.events.at(0).notifications.at(0).payload);
+  EXPECT_EQ(payload["status"], "resolved");
+  EXPECT_EQ(payload["resolved_at"], "2026-11-01T00:05:00.000Z");
+  EXPECT_EQ(payload["update"]["body"], "Fixed.");
+  // Without "oncall", the down monitor's post reaches "pages" for mail.
+  h.cfg->routes[0].on_post = false;
+  EXPECT_EQ(routed(h.posted(p, false)),
+            (std::vector<std::string>{
+                "incident.post_updated:hook@status", "incident.post_updated:sms/+1555@status",
+                "incident.post_updated:sms/+1666@status", "incident.post_updated:mail@pages"}));
+}
+
+TEST(PostEvents, APostAboutTheWholeServiceReachesTheRoutesWithoutAMatch) {
+  PostHarness h;
+  EXPECT_EQ(
+      routed(h.posted(h.post({}))),
+      (std::vector<std::string>{"incident.posted:hook@status", "incident.posted:sms/+1555@status",
+                                "incident.posted:sms/+1666@status"}));
+  // No route hears about it: the event is still made, with no notification.
+  for (auto& r : h.cfg->routes) r.on_post = false;
+  const auto none = h.posted(h.post({}));
+  ASSERT_EQ(none.events.size(), 1u);
+  EXPECT_TRUE(none.events[0].notifications.empty());
 }
 
 }  // namespace

@@ -47,7 +47,8 @@ TEST(Message, CountedLabelsKeepTheBatchOrder) {
   auto rows = storm(3);
   std::swap(rows[0], rows[2]);
   EXPECT_EQ(counted_labels(rows), "1 RESOLVED, 2 DOWN");
-  EXPECT_EQ(monitor_of(rows[0]), "api-002");
+  EXPECT_EQ(subject_of(rows[0]), "api-002");
+  EXPECT_EQ(subject_of(test::post_row()), "Database failover");
 }
 
 TEST(Message, ABatchOfOneGoesUnderItsRowsIdAndEvent) {
@@ -149,6 +150,99 @@ TEST(Digest, CountsShowsTheWorstTenAndLinksThePageForTheRest) {
   EXPECT_EQ(digest_of(test::storm(2), "https://status.test").text(),
             "lookout: 1 DOWN, 1 RESOLVED\nDOWN api-000: expected status 200, got 503\n"
             "RESOLVED api-001\nhttps://status.test/\n");
+}
+
+}  // namespace
+}  // namespace lookout
+
+namespace lookout {
+namespace {
+
+using test::post_row;
+
+TEST(PostNotice, APostsRowIsNoIncidentAndNoTest) {
+  const OutboxRow row = post_row();
+  EXPECT_TRUE(incident_of(row).is_null()) << "a post is not an incident";
+  EXPECT_EQ(post_of(row)["id"], 7);
+  EXPECT_TRUE(post_of(test::incident_row("incident.opened")).is_null());
+  EXPECT_TRUE(post_of(test::test_row()).is_null());
+  const Notice n = notice_of(row, test::kPublicUrl);
+  EXPECT_FALSE(n.test);
+  EXPECT_EQ(n.incident_id, 0);
+  EXPECT_EQ(n.monitor, "");
+  ASSERT_TRUE(n.post);
+  EXPECT_EQ(n.post->id, 7);
+  EXPECT_EQ(n.post->title, "Database failover");
+  EXPECT_EQ(n.post->status, "investigating");
+  EXPECT_EQ(n.post->impact, "major");
+  EXPECT_EQ(n.post->monitors, (std::vector<std::string>{"portal-home", "billing-db"}));
+  EXPECT_EQ(n.post->created_at, "2026-12-01T02:00:00.000Z");
+  EXPECT_EQ(n.post->resolved_at, "");
+  EXPECT_EQ(n.post->body, "Replicas lag behind.\nFailing over.");
+  EXPECT_EQ(n.post->summary(), "Replicas lag behind. Failing over.");
+  EXPECT_EQ(n.post->url, test::kPostPage);
+  EXPECT_FALSE(notice_of(test::incident_row("incident.opened"), "").post);
+}
+
+TEST(PostNotice, LabelsTitlesAndTextSayWhatPeopleWrote) {
+  EXPECT_EQ(post_label("incident.posted", "investigating"), "POST");
+  EXPECT_EQ(post_label("incident.post_updated", "monitoring"), "POST UPDATE");
+  EXPECT_EQ(post_label("incident.post_updated", "resolved"), "POST RESOLVED");
+  EXPECT_EQ(post_label("incident.posted", "resolved"), "POST RESOLVED");
+  const Notice posted = notice_of(post_row(), test::kPublicUrl);
+  EXPECT_EQ(posted.label, "POST");
+  EXPECT_EQ(posted.state_text(), "investigating");
+  EXPECT_EQ(posted.title(), "POST [major] Database failover: investigating");
+  EXPECT_EQ(posted.text(),
+            "POST [major] Database failover: investigating\n"
+            "Replicas lag behind. Failing over.\n"
+            "about portal-home, billing-db\n"
+            "https://status.test/posts/7\n");
+  const Notice update =
+      notice_of(post_row("incident.post_updated", "identified", "The primary's disk."), "");
+  EXPECT_EQ(update.title(), "POST UPDATE [major] Database failover: identified");
+  const Notice resolved = notice_of(post_row("incident.post_updated", "resolved", ""), "");
+  EXPECT_EQ(resolved.title(), "POST RESOLVED [major] Database failover");
+  EXPECT_EQ(resolved.post->resolved_at, "2026-12-01T02:10:00.000Z");
+  EXPECT_EQ(resolved.text(),
+            "POST RESOLVED [major] Database failover\nabout portal-home, billing-db\n"
+            "https://status.test/posts/7\n");
+  // No impact, no monitors, a long update with control characters: one short line.
+  OutboxRow plain = post_row("incident.posted", "investigating",
+                             "line one\r\nline\ttwo " + std::string(400, 'x'));
+  auto j = nlohmann::json::parse(plain.payload);
+  j["impact"] = "none";
+  j["monitors"] = nlohmann::json::array();
+  plain.payload = j.dump();
+  const Notice p = notice_of(plain, "");
+  EXPECT_EQ(p.title(), "POST Database failover: investigating");
+  EXPECT_EQ(p.post->summary().size(), 300u);
+  EXPECT_EQ(p.post->summary().substr(0, 20), "line one  line two x");
+  EXPECT_EQ(p.text().find("about"), std::string::npos);
+}
+
+TEST(PostNotice, APayloadThatDoesNotParseLeavesThePostEmpty) {
+  OutboxRow broken = post_row();
+  broken.payload = "{not json";
+  const Notice n = notice_of(broken, "");
+  ASSERT_TRUE(n.post);
+  EXPECT_EQ(n.post->id, 0);
+  EXPECT_EQ(n.post->title, "");
+  EXPECT_EQ(event_label(broken), "POST");
+}
+
+TEST(Digest, APostInAStormIsCountedAndListed) {
+  auto rows = test::storm(3);
+  rows.insert(rows.begin() + 2, post_row("incident.post_updated", "monitoring", "Caught up."));
+  EXPECT_EQ(counted_labels(rows), "2 DOWN, 1 POST UPDATE, 1 RESOLVED");
+  const Digest d = digest_of(rows, test::kPublicUrl);
+  EXPECT_EQ(d.title, "lookout: 2 DOWN, 1 POST UPDATE, 1 RESOLVED");
+  EXPECT_EQ(d.text(),
+            "lookout: 2 DOWN, 1 POST UPDATE, 1 RESOLVED\n"
+            "DOWN api-000: expected status 200, got 503\n"
+            "DOWN api-001: expected status 200, got 503\n"
+            "POST UPDATE [major] Database failover: monitoring\n"
+            "RESOLVED api-002\nhttps://status.test/\n");
 }
 
 }  // namespace

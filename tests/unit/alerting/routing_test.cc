@@ -95,6 +95,73 @@ TEST(Routing, RoutesForKeepsConfigOrderAndTheMonitorsRestriction) {
             (std::vector<std::string>{"everything", "dns"}));
 }
 
+TEST(Routing, AnUnknownKeyFitsOnlyTheGlobThatMatchesAnything) {
+  struct Case {
+    std::vector<std::pair<std::string, std::string>> match;
+    PartialSubject subject;
+    bool fits;
+  };
+  const PartialSubject unknown_state{"portal-api", "Portal", "http", std::nullopt};
+  const std::vector<Case> cases = {
+      {{}, {}, true},
+      {{{"name", "*"}, {"group", "*"}, {"type", "*"}, {"state", "*"}}, {}, true},
+      {{{"name", "portal-*"}}, {}, false},
+      {{{"group", "?*"}}, {}, false},
+      {{{"state", "down"}}, {}, false},
+      {{{"state", "down"}}, unknown_state, false},
+      {{{"state", "*"}}, unknown_state, true},
+      {{{"state", "[a-z]*"}}, unknown_state, false},
+      {{{"group", "Portal"}, {"state", "*"}}, unknown_state, true},
+      {{{"group", "Portal"}}, {"portal-api", std::nullopt, std::nullopt, "down"}, false},
+      {{{"state", "d*"}}, {"portal-api", "Portal", "http", "down"}, true},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
+    EXPECT_EQ(route_fits(route_of("r", c.match), c.subject), c.fits) << "case " << i;
+  }
+}
+
+TEST(Routing, APostReachesTheOnPostRoutesThatFitAnyMonitorItNames) {
+  Config c;
+  c.monitors = {monitor_of("portal-api", "Portal", "http"),
+                monitor_of("portal-web", "Portal", "http"), monitor_of("db-main", "", "latency")};
+  c.monitors[1].routes = std::vector<std::string>{"databases"};
+  c.routes = {route_of("everything", {}),
+              route_of("portal", {{"group", "Portal"}}),
+              route_of("pages", {{"state", "down"}}),
+              route_of("databases", {{"name", "db-*"}}),
+              route_of("quiet", {}),
+              route_of("any-state", {{"state", "*"}})};
+  for (auto& r : c.routes) r.on_post = r.name != "quiet";
+  // db-main has an open incident (down); the others' state is not known.
+  const auto state_of = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "db-main") return "down";
+    return std::nullopt;
+  };
+  struct Case {
+    std::vector<std::string> monitors;
+    std::vector<std::string> routes;
+  };
+  const std::vector<Case> cases = {
+      // The whole service: the routes without a match (or only "*" globs), never "quiet".
+      {{}, {"everything", "any-state"}},
+      {{"portal-api"}, {"everything", "portal", "any-state"}},
+      // portal-web may use only the databases route, whose match its name does not fit.
+      {{"portal-web"}, {}},
+      {{"db-main"}, {"everything", "pages", "databases", "any-state"}},
+      // Any monitor that fits is enough; config order is kept.
+      {{"portal-web", "db-main", "portal-api"},
+       {"everything", "portal", "pages", "databases", "any-state"}},
+      // A monitor that left the config is known by its name alone.
+      {{"db-gone"}, {"everything", "databases", "any-state"}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    PostRecord post;
+    post.monitors = cases[i].monitors;
+    EXPECT_EQ(route_names(routes_for_post(c, post, state_of)), cases[i].routes) << "case " << i;
+  }
+}
+
 // A route for the Portal group that escalates twice, and one that pages for any database down.
 std::shared_ptr<Config> escalation_config() {
   auto c = std::make_shared<Config>();

@@ -401,6 +401,44 @@ username = "lookout"
       << m;
 }
 
+TEST(OnCallChannelsConfig, AnOnPostRouteToATypeThatTakesNoPostsIsAWarningAtTheName) {
+  const auto r = parse_channels(R"([[channel]]
+name = "pd"
+type = "pagerduty"
+routing_key = "R0ut1ngK3yOfTh1rtyTw0Charact3rs0"
+[[channel]]
+name = "og"
+type = "opsgenie"
+api_key = "k"
+[[channel]]
+name = "am"
+type = "alertmanager"
+url = "http://127.0.0.1:9093"
+[[route]]
+name = "posts"
+notify = ["pd", "og",
+          "am"]
+on_post = true
+escalate = [ { after = "5m", notify = ["og"] } ]
+[[route]]
+name = "pages"
+notify = ["og", "am"]
+)");
+  ASSERT_TRUE(r.ok()) << all(r);
+  EXPECT_EQ(messages(r),
+            (std::vector<std::string>{
+                "/etc/lookout/test.toml:17:17: warning: route \"posts\" has on_post = true, but "
+                "channel \"og\" is of type opsgenie, which takes no posts: they are not sent to "
+                "it",
+                "/etc/lookout/test.toml:18:11: warning: route \"posts\" has on_post = true, but "
+                "channel \"am\" is of type alertmanager, which takes no posts: they are not sent "
+                "to it"}));
+  EXPECT_TRUE(channel_takes_posts("pagerduty"));
+  EXPECT_TRUE(channel_takes_posts("webhook"));
+  EXPECT_FALSE(channel_takes_posts("opsgenie"));
+  EXPECT_FALSE(channel_takes_posts("alertmanager"));
+}
+
 TEST(OnCallChannelsConfig, UnknownKeysAreReportedWithASuggestion) {
   const auto r = parse_channels(R"([[channel]]
 name = "pd"

@@ -735,6 +735,24 @@ TEST(AlertingConfig, GroupModeIsLeadingUnlessAlertmanagerIsAsked) {
       << m;
 }
 
+TEST(AlertingConfig, OnPostIsOffUnlessTheRouteAsks) {
+  auto r = parse(kAlerting, kAlertEnv);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_FALSE(r.config->routes[0].on_post);
+  std::string text = kAlerting;
+  text.replace(text.find("repeat = \"1h\""), 13, "repeat = \"1h\"\non_post = true");
+  r = parse(text, kAlertEnv);
+  ASSERT_TRUE(r.ok()) << testing::PrintToString(messages(r));
+  EXPECT_TRUE(r.config->routes[0].on_post);
+  text = kAlerting;
+  text.replace(text.find("repeat = \"1h\""), 13, "repeat = \"1h\"\non_post = \"yes\"");
+  r = parse(text, kAlertEnv);
+  ASSERT_FALSE(r.ok());
+  const auto m = testing::PrintToString(messages(r));
+  EXPECT_NE(m.find("test.toml:43:11: "), std::string::npos) << m;
+  EXPECT_NE(m.find("on_post"), std::string::npos) << m;
+}
+
 // Found by fuzzing: a year the clock cannot hold overflowed, and a short offset read past the text.
 TEST(AlertingConfig, MaintenanceTimesOutOfRangeOrMalformedAreErrors) {
   for (const char* start : {"1013-12-01T02:00:00Z", "2400-01-01T00:00:00Z",

@@ -81,5 +81,45 @@ TEST(Outbox, ARestartReadsWhatWasDeliveredForIncidentsStillOpen) {
   EXPECT_EQ(pending[0].row.id, "evt_d");
 }
 
+TEST(Outbox, APostsEventIsKeptAndSentButListedWithNoIncident) {
+  test::TempDir dir;
+  SystemClock clock;
+  std::string error;
+  {
+    auto store = SqliteStore::open(dir.file("t.db"), clock, error);
+    ASSERT_NE(store, nullptr) << error;
+    store->start();
+    AlertChanges changes;
+    changes.incidents = {incident(1, std::nullopt)};
+    changes.events.push_back(EventRecord{
+        1, "incident.opened", from_unix_ms(1'000), {row("evt_a", 1, "incident.opened", 1'000)}});
+    OutboxRow post = row("evt_p", 0, "incident.posted", 2'000);
+    post.payload = R"({"id":7,"title":"Database failover"})";
+    changes.events.push_back(EventRecord{0, "incident.posted", from_unix_ms(2'000), {post}});
+    store->add_alerts(std::move(changes));
+    store->update_delivery(DeliveryUpdate{"evt_a", "sent", 1, 0, "", 2'000});
+    store->stop();
+  }
+  auto store = SqliteStore::open(dir.file("t.db"), clock, error);
+  ASSERT_NE(store, nullptr) << error;
+  // Not yet delivered: sent after a restart, with its post.
+  const auto pending = store->load_pending_outbox();
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].row.id, "evt_p");
+  EXPECT_EQ(pending[0].row.incident_id, 0);
+  EXPECT_EQ(pending[0].row.event, "incident.posted");
+  EXPECT_EQ(pending[0].row.route, "oncall");
+  EXPECT_EQ(pending[0].row.payload, R"({"id":7,"title":"Database failover"})");
+  EXPECT_EQ(ids(store->load_open_deliveries()), std::vector<std::string>{"evt_a"});
+  // The incidents API lists incident 1's events only.
+  store->start();
+  const auto reads = store->reads();
+  ASSERT_NE(reads, nullptr);
+  const auto listed = reads->incident_notifications(1, 1);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].id, "evt_a");
+  store->stop();
+}
+
 }  // namespace
 }  // namespace lookout

@@ -382,5 +382,12 @@ TEST(AlertmanagerChannelLoop, WhatWasNotDeliveredIsNotResent) {
   EXPECT_TRUE(rig.channel.firing().empty()) << "its retry posts it, through the outbox";
 }
 
+TEST(AlertmanagerChannel, APostPostsNothingAndNeverFires) {
+  EXPECT_TRUE(alertmanager_alerts({test::post_row()}, kPostedAt, "https://status.test").empty());
+  FiringAlerts f;
+  f.add({test::post_row("incident.post_updated", "identified", "x")});
+  EXPECT_TRUE(f.empty());
+}
+
 }  // namespace
 }  // namespace lookout

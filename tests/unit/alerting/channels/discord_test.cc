@@ -216,5 +216,37 @@ TEST(DiscordChannel, TheRetryAfterHeaderWinsOverTheBody) {
   EXPECT_EQ(ok.seen()[0].path, "/api/webhooks/123/t0ken");
 }
 
+TEST(DiscordChannel, APostIsAnEmbedLinkingItsPage) {
+  EXPECT_EQ(discord_body_of(test::post_row()), json::parse(R"js({"embeds": [{
+    "title": "POST [major] Database failover: investigating",
+    "url": "https://status.test/posts/7",
+    "description": "Replicas lag behind. Failing over.",
+    "color": 1733608,
+    "timestamp": "2026-12-01T02:00:00.000Z",
+    "fields": [
+      {"name": "Status", "value": "investigating", "inline": true},
+      {"name": "Impact", "value": "major", "inline": true},
+      {"name": "Monitors", "value": "portal-home, billing-db", "inline": false}],
+    "footer": {"text": "lookout · post 7"}}]})js"));
+  const json resolved =
+      discord_body_of(test::post_row("incident.post_updated", "resolved", "[see](x) *done*"));
+  EXPECT_EQ(resolved["embeds"][0]["color"], 0x188038);
+  EXPECT_EQ(resolved["embeds"][0]["timestamp"], "2026-12-01T02:10:00.000Z");
+  EXPECT_EQ(resolved["embeds"][0]["description"], "\\[see\\]\\(x\\) \\*done\\*");
+}
+
+TEST(DiscordChannel, APostInAStormIsALineOfItsOwn) {
+  auto rows = storm(2);
+  rows.insert(rows.begin() + 1, test::post_row());
+  const json embed = json::parse(discord_body(rows, test::kPublicUrl))["embeds"][0];
+  EXPECT_EQ(embed["title"], "lookout: 1 DOWN, 1 POST, 1 RESOLVED");
+  EXPECT_EQ(embed["color"], 0xD93025) << "the worst one's";
+  const std::string description = embed["description"];
+  const size_t second = description.find('\n') + 1;
+  EXPECT_EQ(description.substr(second, description.find('\n', second) - second),
+            "**[POST \\[major\\] Database failover: investigating](https://status.test/posts/7)** "
+            "Replicas lag behind. Failing over.");
+}
+
 }  // namespace
 }  // namespace lookout

@@ -116,6 +116,88 @@ TEST(EmailChannel, GroupedResolutionIsUpAgainWithoutAnAckLink) {
   EXPECT_EQ(m.find("... and"), std::string::npos);
 }
 
+TEST(EmailChannel, APostsMailNamesItsStatusImpactMonitorsUpdateAndPage) {
+  EXPECT_EQ(headline(test::post_row()), "[POST major] Database failover: investigating");
+  EXPECT_EQ(headline(test::post_row("incident.post_updated", "identified", "Found it.")),
+            "[POST UPDATE major] Database failover: identified");
+  EXPECT_EQ(headline(test::post_row("incident.post_updated", "resolved", "Fixed.")),
+            "[POST RESOLVED major] Database failover");
+  const std::string m = email_message(
+      email_config(),
+      test::post_row("incident.post_updated", "monitoring", "Caught up.\r\n\r\n.Watching.\n\n"),
+      "https://status.test", kEmailDate);
+  EXPECT_EQ(m,
+            "Date: Tue, 01 Dec 2026 02:01:00 +0000\r\n"
+            "From: lookout@test\r\n"
+            "To: a@test, b@test\r\n"
+            "Message-ID: <evt_post@lookout>\r\n"
+            "Subject: [POST UPDATE major] Database failover: monitoring\r\n"
+            "MIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n"
+            "X-Lookout-Event: incident.post_updated\r\n"
+            "\r\n"
+            "Post:      Database failover\r\n"
+            "Status:    monitoring\r\n"
+            "Impact:    major\r\n"
+            "Monitors:  portal-home, billing-db\r\n"
+            "Posted:    2026-12-01T02:00:00.000Z\r\n"
+            "Updated:   2026-12-01T02:10:00.000Z\r\n"
+            "\r\n"
+            "Caught up.\r\n"
+            "\r\n"
+            ".Watching.\r\n"
+            "\r\n"
+            "Read it on the status page: https://status.test/posts/7\r\n"
+            "\r\n"
+            "-- \r\n"
+            "lookout, event incident.post_updated (evt_post)\r\n");
+}
+
+TEST(EmailChannel, APostsMailTextIsPureAndSafe) {
+  PostNotice p;
+  p.title = "Checkout\tslow";
+  p.status = "resolved";
+  p.impact = "none";
+  p.created_at = "2026-12-01T02:00:00.000Z";
+  p.at = p.created_at;
+  p.resolved_at = p.created_at;
+  p.body = "one\rBcc: victim@x\nline\x01two";
+  p.url = "https://status.test/posts/3";
+  EXPECT_EQ(post_mail_subject("POST RESOLVED", p), "[POST RESOLVED] Checkout slow");
+  EXPECT_EQ(post_mail_body(p),
+            "Post:      Checkout\tslow\r\n"
+            "Status:    resolved\r\n"
+            "Impact:    none\r\n"
+            "Monitors:  the whole service\r\n"
+            "Posted:    2026-12-01T02:00:00.000Z\r\n"
+            "Resolved:  2026-12-01T02:00:00.000Z\r\n"
+            "\r\n"
+            "one Bcc: victim@x\r\n"
+            "line two\r\n"
+            "\r\n"
+            "Read it on the status page: https://status.test/posts/3\r\n");
+  p.body = " \n";
+  EXPECT_EQ(post_mail_body(p).find("\r\n\r\n"), post_mail_body(p).find("\r\n\r\nRead it"))
+      << "no update text, no paragraph";
+  p.title = std::string(300, 'x');
+  EXPECT_EQ(post_mail_subject("POST", p).size(), 200u);
+}
+
+TEST(EmailChannel, AGroupedMessageListsAPostWithItsPage) {
+  auto rows = storm(2);
+  rows.insert(rows.begin() + 1, test::post_row());
+  const std::string m = email_message(email_config(), rows, "https://status.test", kEmailDate);
+  EXPECT_NE(m.find("Subject: [1 DOWN, 1 POST, 1 RESOLVED] api-000 and 2 more\r\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(fmt::format("{:<16} {:<28} {}\r\n{:<16} {}\r\n", "POST", "Database failover",
+                               "investigating: Replicas lag behind. Failing over.", "",
+                               "https://status.test/posts/7")),
+            std::string::npos)
+      << m;
+}
+
 TEST(EmailChannel, RequestRequiresStartTlsOnPlainSmtpAndNamesEveryRecipient) {
   EmailSpec spec;
   spec.username = Secret::plain("lookout");

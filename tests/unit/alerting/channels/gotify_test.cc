@@ -142,5 +142,18 @@ TEST(GotifyChannel, JudgeQuotesGotifysErrors) {
   EXPECT_EQ(gotify_outcome(CURLE_OPERATION_TIMEDOUT, 0, "timed out").kind, Kind::kRetry);
 }
 
+TEST(GotifyChannel, APostIsNewsClickingItsPage) {
+  EXPECT_EQ(body_for(test::post_row()), expected("POST [major] Database failover: investigating",
+                                                 "POST [major] Database failover: investigating\n"
+                                                 "Replicas lag behind. Failing over.\n"
+                                                 "about portal-home, billing-db\n"
+                                                 "https://status.test/posts/7\n",
+                                                 4, "https://status.test/posts/7"));
+  const auto resolved =
+      nlohmann::json::parse(body_for(test::post_row("incident.post_updated", "resolved", "")));
+  EXPECT_EQ(resolved["priority"], 2);
+  EXPECT_EQ(resolved["title"], "POST RESOLVED [major] Database failover");
+}
+
 }  // namespace
 }  // namespace lookout

@@ -194,5 +194,36 @@ TEST(MatrixChannel, SendsAPutThatARetryRepeatsUnderTheSameTransaction) {
   EXPECT_EQ(o.retry_after, Duration{2'500});
 }
 
+TEST(MatrixChannel, APostSaysItsStatusImpactMonitorsUpdateAndItsPage) {
+  EXPECT_EQ(message_of({test::post_row()}),
+            content("POST [major] Database failover: investigating\n"
+                    "Status: investigating\n"
+                    "Impact: major\n"
+                    "Monitors: portal-home, billing-db\n"
+                    "Replicas lag behind. Failing over.\n"
+                    "lookout · post 7\n"
+                    "Post: https://status.test/posts/7",
+                    "<b>POST [major] Database failover: investigating</b><br>"
+                    "Status: investigating<br>"
+                    "Impact: major<br>"
+                    "Monitors: portal-home, billing-db<br>"
+                    "Replicas lag behind. Failing over.<br>"
+                    "<i>lookout · post 7</i><br>"
+                    "<a href=\"https://status.test/posts/7\">Open post</a>"));
+  auto rows = storm(2);
+  rows.insert(rows.begin() + 1, test::post_row());
+  const json j = message_of(rows);
+  const std::string plain = j["body"], html = j["formatted_body"];
+  EXPECT_NE(plain.find("\nPOST [major] Database failover: "
+                       "investigating - Replicas lag behind. Failing over. · "
+                       "https://status.test/posts/7\n"),
+            std::string::npos)
+      << plain;
+  EXPECT_NE(html.find("<br><a href=\"https://status.test/posts/7\">POST [major] Database failover: "
+                      "investigating</a> Replicas lag behind. Failing over.<br>"),
+            std::string::npos)
+      << html;
+}
+
 }  // namespace
 }  // namespace lookout

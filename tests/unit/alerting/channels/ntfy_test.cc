@@ -232,5 +232,25 @@ TEST(NtfyChannel, JudgeQuotesNtfysErrors) {
   EXPECT_EQ(ntfy_outcome(CURLE_COULDNT_CONNECT, 0, "Connection refused").kind, Kind::kRetry);
 }
 
+TEST(NtfyChannel, APostIsNewsAtDefaultPriorityClickingItsPage) {
+  const HttpPost r = ntfy_request_for(test::post_row());
+  EXPECT_EQ(r.body,
+            "POST [major] Database failover: investigating\n"
+            "Replicas lag behind. Failing over.\n"
+            "about portal-home, billing-db\n"
+            "https://status.test/posts/7\n");
+  EXPECT_EQ(r.headers, (std::vector<std::string>{
+                           "Content-Type: text/plain; charset=utf-8",
+                           "Title: POST [major] Database failover: investigating",
+                           "Priority: 3",
+                           "Tags: loudspeaker",
+                           "Click: https://status.test/posts/7",
+                       }));
+  const HttpPost resolved =
+      ntfy_request_for(test::post_row("incident.post_updated", "resolved", "Fixed."));
+  EXPECT_EQ(resolved.headers[1], "Title: POST RESOLVED [major] Database failover");
+  EXPECT_EQ(resolved.headers[3], "Tags: white_check_mark");
+}
+
 }  // namespace
 }  // namespace lookout

@@ -216,5 +216,13 @@ TEST(OpsgenieChannel, ATestIsDeliveredOnceTheAlertIsCreatedAndClosed) {
   }
 }
 
+TEST(OpsgenieChannel, APostSendsNothing) {
+  EXPECT_TRUE(opsgenie_requests(opsgenie_config(), test::post_row(), test::kPublicUrl).empty());
+  EXPECT_EQ(opsgenie_requests(opsgenie_config(),
+                              {incident_row("incident.opened"), test::post_row()}, test::kPublicUrl)
+                .size(),
+            1u);
+}
+
 }  // namespace
 }  // namespace lookout

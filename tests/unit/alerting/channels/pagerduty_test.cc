@@ -249,5 +249,50 @@ TEST(PagerDutyChannel, AStormIsDeliveredOnlyWhenEveryEventWas) {
   }
 }
 
+TEST(PagerDutyChannel, APostIsAChangeEventThatPagesNobody) {
+  const auto requests =
+      pagerduty_requests(pagerduty_config(), {test::post_row()}, test::kPublicUrl);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].url, "https://events.test/v2/change/enqueue");
+  EXPECT_EQ(requests[0].headers[0], "Content-Type: application/json");
+  EXPECT_EQ(
+      json::parse(requests[0].body),
+      (json{{"routing_key", kRoutingKey},
+            {"payload",
+             {{"summary", "POST [major] Database failover: investigating"},
+              {"timestamp", "2026-12-01T02:00:00.000Z"},
+              {"source", "lookout"},
+              {"custom_details",
+               {{"post_id", 7},
+                {"status", "investigating"},
+                {"impact", "major"},
+                {"monitors", {"portal-home", "billing-db"}},
+                {"update", "Replicas lag behind. Failing over."},
+                {"created_at", "2026-12-01T02:00:00.000Z"},
+                {"resolved_at", nullptr}}}}},
+            {"links", json::array({{{"href", test::kPostPage}, {"text", "Status page post"}}})}}));
+  const json resolved = json::parse(
+      pagerduty_requests(pagerduty_config(),
+                         {test::post_row("incident.post_updated", "resolved", "Fixed.")},
+                         test::kPublicUrl)[0]
+          .body);
+  EXPECT_EQ(resolved["payload"]["summary"], "POST RESOLVED [major] Database failover");
+  EXPECT_EQ(resolved["payload"]["timestamp"], "2026-12-01T02:10:00.000Z");
+  EXPECT_EQ(resolved["payload"]["custom_details"]["resolved_at"], "2026-12-01T02:10:00.000Z");
+  EXPECT_FALSE(resolved.contains("event_action")) << "not an alert event";
+  EXPECT_FALSE(resolved.contains("dedup_key"));
+}
+
+TEST(PagerDutyChannel, AStormWithAPostSendsItsChangeEventBesideTheAlertEvents) {
+  std::vector<OutboxRow> rows{
+      incident_row_of(7, "api-7", State::kDown, "incident.opened", kIncidentStart),
+      test::post_row()};
+  rows[1].created = kIncidentStart + Duration{5};
+  const auto requests = pagerduty_requests(pagerduty_config(), rows, test::kPublicUrl);
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].url, "https://events.test/v2/enqueue");
+  EXPECT_EQ(requests[1].url, "https://events.test/v2/change/enqueue");
+}
+
 }  // namespace
 }  // namespace lookout

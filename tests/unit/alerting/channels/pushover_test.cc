@@ -422,5 +422,33 @@ TEST_F(PushoverChannelSend, ACancelToRetryHoldsTheMessageBack) {
             std::vector<std::string>{"/1/receipts/cancel_by_tag/lookout-42.json"});
 }
 
+TEST(PushoverChannel, APostIsNeverAnEmergencyAndLinksItsPage) {
+  const OutboxRow row = test::post_row();
+  EXPECT_EQ(pushover_priority(row), 0);
+  const auto form = form_decode(pushover_request_for(row, true).body);
+  EXPECT_EQ(form.find("title")->second, "POST [major] Database failover: investigating");
+  EXPECT_EQ(form.find("message")->second,
+            "POST [major] Database failover: investigating\n"
+            "Replicas lag behind. Failing over.\n"
+            "about portal-home, billing-db\n"
+            "https://status.test/posts/7\n");
+  EXPECT_EQ(form.find("url")->second, "https://status.test/posts/7");
+  EXPECT_EQ(form.find("url_title")->second, "Open post");
+  EXPECT_EQ(form.find("priority")->second, "0");
+  EXPECT_EQ(form.count("retry"), 0u);
+  EXPECT_EQ(form.count("callback"), 0u);
+  EXPECT_EQ(form.find("timestamp")->second, kWhen);
+  // In a storm, after the down incident: the message rings for the incident, the post is
+  // listed, and it stops no ringing.
+  auto rows = storm(2);
+  rows.insert(rows.begin() + 1, row);
+  EXPECT_EQ(pushover_ringing(rows), std::vector<int64_t>{42});
+  EXPECT_EQ(form_decode(pushover_request(pushover_config(), rows, test::kPublicUrl).body)
+                .find("priority")
+                ->second,
+            "2");
+  EXPECT_TRUE(pushover_cancels({row}).empty());
+}
+
 }  // namespace
 }  // namespace lookout

@@ -76,5 +76,16 @@ TEST(ChannelRegistry, OnlySmsMakesARowPerRecipient) {
   }
 }
 
+TEST(ChannelRegistry, PostsGoToEveryTypeButThoseThatKeepOneAlertPerIncident) {
+  for (const auto& type : channel_kinds()) {
+    const bool takes = type != "opsgenie" && type != "alertmanager";
+    EXPECT_EQ(channel_takes(channel_of(type), "incident.posted"), takes) << type;
+    EXPECT_EQ(channel_takes(channel_of(type), "incident.post_updated"), takes) << type;
+    EXPECT_TRUE(channel_takes(channel_of(type), "incident.opened")) << type;
+    EXPECT_EQ(channel_takes(channel_of(type), "incident.acknowledged"), type != "alertmanager")
+        << type;
+  }
+}
+
 }  // namespace
 }  // namespace lookout

@@ -218,5 +218,38 @@ TEST(SlackChannel, ARateLimitIsRetriedAfterSlacksRetryAfter) {
   EXPECT_EQ(test::deliver(c, {incident_row("incident.opened")}).kind, Kind::kDelivered);
 }
 
+TEST(SlackChannel, APostSaysItsStatusImpactMonitorsUpdateAndLinksItsPage) {
+  EXPECT_EQ(slack_body_of(test::post_row()), json::parse(R"({
+    "text": "POST [major] Database failover: investigating",
+    "blocks": [
+      {"type": "header", "text": {"type": "plain_text",
+                                  "text": "POST [major] Database failover: investigating"}},
+      {"type": "section", "fields": [
+        {"type": "mrkdwn", "text": "*Status*\ninvestigating"},
+        {"type": "mrkdwn", "text": "*Impact*\nmajor"},
+        {"type": "mrkdwn", "text": "*Monitors*\nportal-home, billing-db"},
+        {"type": "mrkdwn", "text": "*Updated*\n2026-12-01T02:00:00.000Z"}]},
+      {"type": "section", "text": {"type": "mrkdwn", "text": "Replicas lag behind. Failing over."}},
+      {"type": "context", "elements": [{"type": "mrkdwn", "text": "lookout · post 7"}]},
+      {"type": "actions", "elements": [
+        {"type": "button", "text": {"type": "plain_text", "text": "Open post"},
+         "url": "https://status.test/posts/7", "action_id": "post"}]}]})"));
+  // What people wrote cannot mention anyone.
+  const json escaped =
+      slack_body_of(test::post_row("incident.post_updated", "resolved", "<!channel> done"));
+  EXPECT_EQ(escaped["text"], "POST RESOLVED [major] Database failover");
+  EXPECT_EQ(escaped["blocks"][2]["text"]["text"], "&lt;!channel&gt; done");
+}
+
+TEST(SlackChannel, APostInAStormIsALineOfItsOwn) {
+  auto rows = storm(2);
+  rows.insert(rows.begin() + 1, test::post_row());
+  const json j = json::parse(slack_body(rows, test::kPublicUrl));
+  EXPECT_EQ(j["text"], "lookout: 1 DOWN, 1 POST, 1 RESOLVED");
+  EXPECT_EQ(j["blocks"][2]["text"]["text"],
+            "*<https://status.test/posts/7|POST [major] Database failover: investigating>* "
+            "Replicas lag behind. Failing over.");
+}
+
 }  // namespace
 }  // namespace lookout

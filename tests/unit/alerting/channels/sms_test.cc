@@ -51,6 +51,30 @@ TEST(SmsChannel, ResolutionsAndAcksCarryNoAckLink) {
             std::vector<std::string>{"TEST lookout: this channel delivers"});
 }
 
+TEST(SmsChannel, APostSaysItsTitleStatusUpdateAndPage) {
+  EXPECT_EQ(sms_messages(test::post_row()),
+            std::vector<std::string>{"POST [major] Database failover: investigating - Replicas "
+                                     "lag behind. Failing over. https://status.test/posts/7"});
+  EXPECT_EQ(sms_messages(test::post_row("incident.post_updated", "resolved", "")),
+            std::vector<std::string>{
+                "POST RESOLVED [major] Database failover https://status.test/posts/7"});
+  // A long update is cut to 60, a long title to 100; the text splits between words.
+  const auto cut = sms_messages(test::post_row("incident.posted", "identified",
+                                               std::string(100, 'y') + " " + std::string(9, 'z')));
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_NE(cut[0].find(" - " + std::string(57, 'y') + "... https://status.test/posts/7"),
+            std::string::npos)
+      << cut[0];
+  OutboxRow long_title = test::post_row();
+  auto j = nlohmann::json::parse(long_title.payload);
+  j["title"] = std::string(150, 't');
+  long_title.payload = j.dump();
+  const auto two = sms_messages(long_title);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].size(), 137u);
+  EXPECT_EQ(two[1], "https://status.test/posts/7");
+}
+
 TEST(SmsChannel, ABatchOfOneIsTheSingleText) {
   const auto one = storm(1);
   EXPECT_EQ(sms_messages(one, "https://status.test"), sms_messages(one.front()));

@@ -158,5 +158,38 @@ TEST(TeamsChannel, AnyTwoHundredIsDeliveredAndErrorsAreJudgedAsHttp) {
   EXPECT_EQ(later.retry_after, Duration{12'000});
 }
 
+TEST(TeamsChannel, APostIsACardWithItsFactsUpdateAndAnActionToItsPage) {
+  EXPECT_EQ(teams_body_of(test::post_row()),
+            message(json::array({title("POST [major] Database failover: investigating", "Accent"),
+                                 json::parse(R"({"type": "FactSet", "facts": [
+                                   {"title": "Status", "value": "investigating"},
+                                   {"title": "Impact", "value": "major"},
+                                   {"title": "Monitors", "value": "portal-home, billing-db"},
+                                   {"title": "Updated", "value": "2026-12-01T02:00:00.000Z"}]})"),
+                                 {{"type", "TextBlock"},
+                                  {"text", "Replicas lag behind. Failing over."},
+                                  {"wrap", true}},
+                                 json::parse(R"({"type": "TextBlock", "text": "lookout · post 7",
+                                   "size": "Small", "isSubtle": true, "wrap": true})")}),
+                    json::array({{{"type", "Action.OpenUrl"},
+                                  {"title", "Open post"},
+                                  {"url", "https://status.test/posts/7"}}})));
+  const json resolved =
+      teams_body_of(test::post_row("incident.post_updated", "resolved", "Fixed."));
+  EXPECT_EQ(resolved["attachments"][0]["content"]["body"][0],
+            title("POST RESOLVED [major] Database failover", "Good"));
+}
+
+TEST(TeamsChannel, APostInAStormIsALineOfItsOwn) {
+  auto rows = storm(2);
+  rows.insert(rows.begin() + 1, test::post_row());
+  const json body =
+      json::parse(teams_body(rows, test::kPublicUrl))["attachments"][0]["content"]["body"];
+  EXPECT_EQ(body[0], title("lookout: 1 DOWN, 1 POST, 1 RESOLVED", "Attention"));
+  EXPECT_EQ(body[2]["text"],
+            "**[POST [major] Database failover: investigating](https://status.test/posts/7)** "
+            "Replicas lag behind. Failing over.");
+}
+
 }  // namespace
 }  // namespace lookout

@@ -232,5 +232,24 @@ TEST(TelegramChannel, ARateLimitWaitsForTheBodysRetryAfter) {
   EXPECT_EQ(json::parse(ok.seen()[0].body)["text"], telegram_text(storm(3), test::kPublicUrl));
 }
 
+TEST(TelegramChannel, APostSaysItsStatusImpactMonitorsUpdateAndLinksItsPage) {
+  EXPECT_EQ(text_of(test::post_row("incident.posted", "investigating", "a < b & c")),
+            "<b>POST [major] Database failover: investigating</b>\n"
+            "Status: investigating\n"
+            "Impact: major\n"
+            "Monitors: portal-home, billing-db\n"
+            "a &lt; b &amp; c\n"
+            "<i>lookout · post 7</i>\n"
+            "<a href=\"https://status.test/posts/7\">Open post</a>");
+  auto rows = storm(2);
+  rows.insert(rows.begin() + 1, test::post_row());
+  const std::string storm_text = telegram_text(rows, test::kPublicUrl);
+  EXPECT_NE(storm_text.find("</a>\n<a "
+                            "href=\"https://status.test/posts/7\">POST [major] Database failover: "
+                            "investigating</a> Replicas lag behind. Failing over.\n"),
+            std::string::npos)
+      << storm_text;
+}
+
 }  // namespace
 }  // namespace lookout

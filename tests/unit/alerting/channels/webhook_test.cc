@@ -120,5 +120,46 @@ TEST(WebhookChannel, GroupedRequestGoesUnderTheGroupsIdAndIsUnsignedWithoutASecr
   EXPECT_EQ(nlohmann::json::parse(r.body)["count"], 3);
 }
 
+TEST(WebhookChannel, APostsEventCarriesThePostAndNoIncident) {
+  const OutboxRow row = test::post_row("incident.post_updated", "resolved", "Fixed.");
+  const auto j = nlohmann::json::parse(webhook_body(row, kSentAt));
+  EXPECT_EQ(
+      j,
+      (nlohmann::json{
+          {"version", 1},
+          {"id", "evt_post"},
+          {"event", "incident.post_updated"},
+          {"sent_at", "2026-12-01T02:01:00.000Z"},
+          {"incident", nullptr},
+          {"post",
+           {{"id", 7},
+            {"title", "Database failover"},
+            {"status", "resolved"},
+            {"impact", "major"},
+            {"monitors", {"portal-home", "billing-db"}},
+            {"created_at", "2026-12-01T02:00:00.000Z"},
+            {"resolved_at", "2026-12-01T02:10:00.000Z"},
+            {"url", "https://status.test/posts/7"},
+            {"update",
+             {{"status", "resolved"}, {"body", "Fixed."}, {"at", "2026-12-01T02:10:00.000Z"}}}}}}));
+  const HttpPost r = webhook_request(webhook_config(), {row}, kSentAt, "https://status.test");
+  EXPECT_EQ(r.headers[2], "Idempotency-Key: evt_post");
+  EXPECT_EQ(r.headers[3], "X-Lookout-Event: incident.post_updated");
+  // Incidents' bodies do not change.
+  EXPECT_FALSE(nlohmann::json::parse(webhook_body(incident_row("incident.opened"), kSentAt))
+                   .contains("post"));
+}
+
+TEST(WebhookChannel, AGroupedPostKeepsItsPost) {
+  auto rows = storm(2);
+  rows.insert(rows.begin() + 1, test::post_row());
+  const auto j = nlohmann::json::parse(webhook_body(rows, kSentAt, "https://status.test"));
+  EXPECT_EQ(j["counts"]["incident.posted"], 1);
+  EXPECT_EQ(j["events"][1]["id"], "evt_post");
+  EXPECT_TRUE(j["events"][1]["incident"].is_null());
+  EXPECT_EQ(j["events"][1]["post"]["title"], "Database failover");
+  EXPECT_FALSE(j["events"][0].contains("post"));
+}
+
 }  // namespace
 }  // namespace lookout
