@@ -12,6 +12,8 @@ packages=(
   # The dnssec kind: libunbound (whose pkg-config file also wants libevent's and nettle's)
   # and the root's trust anchor.
   libunbound-dev libevent-dev nettle-dev dns-root-data
+  # libpq for cluster mode's PostgreSQL.
+  libpq-dev
   openssl python3 curl procps
 )
 if [ "${1:-}" = "--test" ]; then
