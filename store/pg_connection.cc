@@ -43,15 +43,23 @@ bool is_socket(const std::string& host) {
   return host.empty() || host.front() == '/' || host.front() == '@';
 }
 
-// libpq's messages on one line: it ends lines with "\n" and indents its hints with "\t".
+// libpq's messages on one line: it ends each host's message with "\n" and indents its hints
+// on lines of their own with "\t".
 std::string one_line(std::string_view text) {
   std::string out;
-  for (const char c : text) {
-    const char d = c == '\n' || c == '\t' ? ' ' : c;
-    if (d == ' ' && (out.empty() || out.back() == ' ')) continue;
-    out += d;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      const bool hint = i + 1 < text.size() && text[i + 1] == '\t';
+      if (!hint && i + 1 < text.size()) out.append("; ");
+      if (hint) out += ' ';
+    } else if (c == '\t') {
+      continue;
+    } else if (c != ' ' || (!out.empty() && out.back() != ' ')) {
+      out += c;
+    }
   }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
   return out;
 }
 
