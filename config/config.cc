@@ -33,7 +33,8 @@ using config_detail::Parser;
 bool MonitorConfig::same_as(const MonitorConfig& o) const {
   const auto common = [](const MonitorConfig& m) {
     return std::tie(m.name, m.routes, m.flap_window, m.flap_threshold, m.group, m.type, m.is_public,
-                    m.interval, m.timeout, m.fail_after, m.recover_after, m.host, m.slo);
+                    m.interval, m.timeout, m.fail_after, m.recover_after, m.host, m.slo,
+                    m.locations);
   };
   if (common(*this) != common(o)) return false;
   if (spec == nullptr || o.spec == nullptr) return spec == o.spec;
@@ -427,8 +428,9 @@ nlohmann::json to_json(const toml::node& n) {
 }
 
 const std::set<std::string>& common_monitor_keys() {
-  static const std::set<std::string> keys{"name",     "type",    "group",      "public",
-                                          "interval", "timeout", "fail_after", "recover_after"};
+  static const std::set<std::string> keys{"name",       "type",          "group",
+                                          "public",     "interval",      "timeout",
+                                          "fail_after", "recover_after", "locations"};
   return keys;
 }
 
@@ -436,9 +438,9 @@ const std::set<std::string>& common_monitor_keys() {
 
 namespace {
 
-const std::set<std::string> kTopKeys{"server",  "storage",     "defaults",  "monitor",
+const std::set<std::string> kTopKeys{"server",  "storage",   "defaults",  "monitor",
                                      "scheduler", "channel", "maintenance", "route",
-                                     "heartbeat", "subscriptions"};
+                                     "heartbeat", "subscriptions", "cluster"};
 const std::set<std::string> kServerKeys{"listen",          "title",
                                         "public_url",      "admin_token",
                                         "max_request",     "rate_limit",
@@ -753,6 +755,7 @@ std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t,
   }
   m.spec = kind->parse(p, layers, t, m);
   config_detail::parse_monitor_alerting(p, layers, m);
+  config_detail::parse_monitor_locations(p, layers, m);
   if (!ok) return std::nullopt;
   return m;
 }
@@ -789,6 +792,8 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
   if (const auto* t = section(p, root, "storage")) parse_storage(p, *t, config.storage, path);
   if (const auto* t = section(p, root, "scheduler")) parse_scheduler(p, *t, config.scheduler);
   if (const auto* t = section(p, root, "heartbeat")) config.heartbeat = parse_heartbeat(p, *t);
+  if (const auto* t = section(p, root, "cluster"))
+    config.cluster = config_detail::parse_cluster(p, *t);
   const toml::table* defaults = section(p, root, "defaults");
   if (defaults != nullptr) {
     std::set<std::string> known = config_detail::any_monitor_keys();
@@ -822,6 +827,7 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
   }
 
   config_detail::parse_alerting(p, root, config);
+  if (root.get("cluster") == nullptr) config_detail::warn_locations_unused(p, root);
 
   std::stable_sort(result.errors.begin(), result.errors.end(),
                    [](const ConfigError& a, const ConfigError& b) {

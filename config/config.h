@@ -68,6 +68,8 @@ struct MonitorConfig {
   int recover_after = 2;
   std::string host;  // the target host, for the per-host concurrency cap
   SloConfig slo;     // the kinds that measure latency
+  // Cluster mode: the locations that probe it; unset: every location that has a live node.
+  std::optional<std::vector<std::string>> locations;
   std::shared_ptr<const KindSpec> spec;
 
   // The kind's spec; the caller knows the kind (a mismatch throws std::bad_cast).
@@ -208,12 +210,27 @@ struct DeadMansSwitchConfig {
   Duration every{60'000};
 };
 
+// [cluster]: nodes in one or more locations that share one PostgreSQL database
+// (docs/cluster.md).
+struct ClusterConfig {
+  Secret dsn;  // a libpq connection string or URI; never shown, its password masked everywhere
+  std::string node;      // unique per node; default: the host name
+  std::string location;  // where this node probes from
+  // DOWN when down from at least this many locations; unset: a majority of the locations with
+  // fresh results.
+  std::optional<int> quorum;
+  Duration lease{10'000};      // a dead node's work moves to another within about this
+  std::string source_address;  // an IP literal this node's probes connect from; empty: any
+  int line = 0, col = 0;       // where [cluster] is written, for what is said about it
+};
+
 struct Config {
   std::string file;
   ServerConfig server;
   StorageConfig storage;
   SchedulerConfig scheduler;
   std::optional<DeadMansSwitchConfig> heartbeat;
+  std::optional<ClusterConfig> cluster;
   std::vector<MonitorConfig> monitors;
   std::vector<ChannelConfig> channels;
   std::vector<RouteConfig> routes;

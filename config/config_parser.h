@@ -132,6 +132,12 @@ void parse_monitor_alerting(Parser& p, const Layers& layers, MonitorConfig& m);
 // [[channel]], [[route]], [[maintenance]] and their references; after the monitors.
 void parse_alerting(Parser& p, const toml::table& root, Config& config);
 
+// [cluster], and a monitor's `locations` (config_cluster.cc).
+std::optional<ClusterConfig> parse_cluster(Parser& p, const toml::table& t);
+void parse_monitor_locations(Parser& p, const Layers& layers, MonitorConfig& m);
+// `locations` without [cluster]: a warning at each, since nothing reads them.
+void warn_locations_unused(Parser& p, const toml::table& root);
+
 // One request (url, method, headers, body and the options below); `what` names it in errors.
 void parse_http_request(Parser& p, const Layers& layers, const toml::table& where,
                         std::string_view what, const std::string& monitor, HttpRequest& h,

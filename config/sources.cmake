@@ -17,6 +17,7 @@ foreach(src
     channels/webhook_spec.cc
     config.cc
     config_alerting.cc
+    config_cluster.cc
     http_request.cc
     url_parts.cc
     kinds/cert_spec.cc

@@ -1,6 +1,7 @@
 // The subcommands behind `lookout`, each returning the process exit code of CONTRACT.md.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ int cmd_version();
 int cmd_accept(const std::string& config_path, const std::string& monitor);
 int cmd_alert_test(const std::string& config_path, const std::string& route);
 int cmd_ping_url(const std::string& config_path, const std::string& monitor);
+// `lookout cluster init|status` (action "init" or "status") on the database of [cluster].
+int cmd_cluster(const std::string& config_path, const std::string& action);
 
 // `lookout post new|update|list`'s arguments, checked by the parser (a status or impact outside
 // its four words is exit 2 before anything is sent).
@@ -38,9 +41,11 @@ int cmd_audit(const AuditArgs& a);
 // Prints every error and warning of a load as FILE:LINE:COL: message on stderr.
 void print_config_errors(const struct LoadResult& r);
 
-// What a valid config asks of this machine that it does not allow (a ping monitor where no ICMP
-// socket may be opened), as errors at the config's place: `check` reports them and `run`
-// refuses to start, both with exit 2.
+// What a valid config asks of this machine or this version that they do not allow (a ping
+// monitor where no ICMP socket may be opened, [cluster]), as errors at the config's place:
+// `check` reports them and `run` refuses to start, both with exit 2.
 std::vector<struct ConfigError> start_errors(const struct Config& config);
+// [cluster] for `run`: nodes that share their work are not in this version; nullopt without it.
+std::optional<struct ConfigError> cluster_unavailable(const struct Config& config);
 
 }  // namespace lookout

@@ -440,6 +440,9 @@ void Daemon::reload() {
             if (!e.warning) spdlog::error("{}", e.plain());
           }
           spdlog::error("the new config is invalid; still running the previous one");
+        } else if (const auto refused = cluster_unavailable(*result->config)) {
+          spdlog::error("{}", refused->plain());
+          spdlog::error("the new config cannot run; still running the previous one");
         } else if (!stopping_) {
           apply(std::move(*result->config));
         }

@@ -2,6 +2,7 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <libpq-fe.h>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -48,6 +49,7 @@ int cmd_version() {
                            cv->ssl_version != nullptr ? cv->ssl_version : "no TLS");
   std::cout << fmt::format("  OpenSSL {}\n", OpenSSL_version(OPENSSL_VERSION_STRING));
   std::cout << fmt::format("  SQLite {}\n", sqlite3_libversion());
+  std::cout << fmt::format("  libpq {}.{}\n", PQlibVersion() / 10000, PQlibVersion() % 10000);
   std::cout << fmt::format("  libuv {}\n", uv_version_string());
   std::cout << fmt::format("  cpp-httplib {}\n", CPPHTTPLIB_VERSION);
   std::cout << fmt::format("  nlohmann/json {}.{}.{}\n", NLOHMANN_JSON_VERSION_MAJOR,
@@ -179,6 +181,16 @@ int main(int argc, char** argv) {
   audit->add_option("--write-config", audit_args.write_config,
                     "write monitors that keep every passing item true to this file");
 
+  auto* cluster = app.add_subcommand(
+      "cluster", "cluster mode's PostgreSQL database ([cluster] dsn): its schema and its nodes");
+  cluster->add_option("-c,--config", config_flag, "config file");
+  cluster->require_subcommand(1);
+  auto* cluster_init =
+      cluster->add_subcommand("init", "create or migrate the schema; prints what it did");
+  auto* cluster_status =
+      cluster->add_subcommand("status", "print the nodes: location, version, alive, last seen");
+  for (auto* sub : {cluster_init, cluster_status}) sub->fallthrough();
+
   app.add_subcommand("version", "print the versions of lookout and its libraries");
 
   try {
@@ -207,6 +219,10 @@ int main(int argc, char** argv) {
   } else if (post->parsed()) {
     post_args.action = post_new->parsed() ? "new" : post_update->parsed() ? "update" : "list";
     rc = cmd_post(path, post_args);
+  } else if (cluster->parsed()) {
+    // The command says what went wrong itself; the connection's own warnings would repeat it.
+    setup_logging("error");
+    rc = cmd_cluster(path, cluster_init->parsed() ? "init" : "status");
   } else if (ping_url->parsed()) {
     rc = cmd_ping_url(path, ping_name);
   } else if (audit->parsed()) {

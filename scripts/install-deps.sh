@@ -12,15 +12,19 @@ packages=(
   # The dnssec kind: libunbound (whose pkg-config file also wants libevent's and nettle's)
   # and the root's trust anchor.
   libunbound-dev libevent-dev nettle-dev dns-root-data
+  # libpq for cluster mode's PostgreSQL.
+  libpq-dev
   openssl python3 curl procps
 )
 if [ "${1:-}" = "--test" ]; then
   # Test peers: a real SMTP server, a real authoritative DNS server, a browser, systemd tools,
   # promtool (in prometheus) for the metrics format, unshare, setpriv (util-linux) and ip
   # (iproute2) for the ping tests' private network namespaces, a gRPC and a WebSocket server,
-  # real Nagios plugins for the exec kind, expat to read the XML lookout writes.
+  # real Nagios plugins for the exec kind, expat to read the XML lookout writes, and a
+  # PostgreSQL server that the cluster tests start as throwaway instances of their own.
   packages+=(python3-aiosmtpd knot knot-dnsutils systemd chromium prometheus util-linux iproute2
-             python3-grpcio python3-websockets monitoring-plugins-basic libexpat1-dev)
+             python3-grpcio python3-websockets monitoring-plugins-basic libexpat1-dev
+             postgresql-15)
 elif [ "${1:-}" = "--lint" ]; then
   # clang for the compile commands, clang-format and clang-tidy of the same release.
   packages+=(clang-14 clang-format-14 clang-tidy-14)

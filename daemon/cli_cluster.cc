@@ -1,0 +1,162 @@
+// `lookout cluster init` and `lookout cluster status`: the schema and the nodes table of cluster
+// mode, through the same connection, migrations and statements the daemon uses, on a loop of
+// their own that ends at the first answer (the connection is not tried again).
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "config/config.h"
+#include "core/event_loop.h"
+#include "core/units.h"
+#include "daemon/cli.h"
+#include "store/node_registry.h"
+#include "store/pg_connection.h"
+#include "store/pg_schema.h"
+
+namespace lookout {
+namespace {
+
+// What a failure to reach the database asks of the operator; the error names the server.
+std::string reach_hint(const std::string& config_path) {
+  return fmt::format(
+      "check that PostgreSQL runs there and accepts connections from this host, and that "
+      "cluster.dsn in {} names it with the right user, password and database",
+      config_path);
+}
+
+std::string ago(int64_t ms) {
+  if (ms < 1000) return "now";
+  return fmt::format("{} ago", format_duration(Duration{ms / 1000 * 1000}));
+}
+
+void print_nodes(const std::vector<NodeRow>& nodes) {
+  if (nodes.empty()) {
+    std::cout << "no node has joined yet\n";
+    return;
+  }
+  struct Line {
+    std::string node, location, version, alive, seen;
+  };
+  std::vector<Line> lines{{"NODE", "LOCATION", "VERSION", "ALIVE", "LAST SEEN"}};
+  for (const auto& n : nodes) {
+    lines.push_back(
+        {n.node, n.location, n.version, n.alive ? "yes" : "no", ago(n.last_seen_ago_ms)});
+  }
+  size_t w[4] = {};
+  for (const auto& l : lines) {
+    w[0] = std::max(w[0], l.node.size());
+    w[1] = std::max(w[1], l.location.size());
+    w[2] = std::max(w[2], l.version.size());
+    w[3] = std::max(w[3], l.alive.size());
+  }
+  for (const auto& l : lines) {
+    std::cout << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", l.node, w[0], l.location, w[1],
+                             l.version, w[2], l.alive, w[3], l.seen);
+  }
+}
+
+class ClusterCommand {
+ public:
+  ClusterCommand(const Config& config, std::string config_path)
+      : config_path_(std::move(config_path)),
+        pg_(loop_, config.cluster->dsn, config.redactor, PgBackoff{}),
+        lease_(config.cluster->lease) {}
+
+  int init() {
+    pg_.start();
+    migrate_pg_schema(pg_, [this](PgMigration m) {
+      if (!m.ok()) {
+        fail(m.error);
+        return;
+      }
+      if (m.applied.empty()) {
+        std::cout << fmt::format("the schema in PostgreSQL at {} is at version {}; nothing to do\n",
+                                 pg_.server(), m.now);
+      } else if (m.found == 0) {
+        std::cout << fmt::format("created the schema (version {}) in PostgreSQL at {}\n", m.now,
+                                 pg_.server());
+      } else {
+        std::cout << fmt::format("migrated the schema in PostgreSQL at {} from version {} to {}\n",
+                                 pg_.server(), m.found, m.now);
+      }
+      done(0);
+    });
+    loop_.run();
+    return code_;
+  }
+
+  int status() {
+    pg_.start();
+    read_pg_schema_version(pg_, [this](std::optional<int> version, const std::string& error) {
+      if (!version) {
+        fail(error);
+      } else if (*version == 0) {
+        fail(
+            fmt::format("PostgreSQL at {} holds no lookout schema yet; run lookout cluster init "
+                        "-c {} first",
+                        pg_.server(), config_path_));
+      } else if (*version > pg_schema_version()) {
+        fail(pg_newer_schema_error(*version));
+      } else {
+        list(*version);
+      }
+    });
+    loop_.run();
+    return code_;
+  }
+
+ private:
+  void list(int version) {
+    const PgStatement s = NodeRegistry::list(lease_);
+    pg_.query(s.sql, s.params, [this, version](const PgResult& r) {
+      const auto nodes = NodeRegistry::nodes(r);
+      if (!nodes) {
+        fail(r.ok() ? "the nodes table answered in a shape this lookout does not know" : r.error);
+        return;
+      }
+      const auto alive =
+          std::count_if(nodes->begin(), nodes->end(), [](const NodeRow& n) { return n.alive; });
+      std::cout << fmt::format("PostgreSQL at {}, schema version {}: {} nodes, {} alive\n",
+                               pg_.server(), version, nodes->size(), alive);
+      print_nodes(*nodes);
+      done(0);
+    });
+  }
+
+  void fail(const std::string& error) {
+    // An error from the server itself came over a connection; any other is about reaching it.
+    const bool reached = pg_.connected();
+    std::cerr << (reached ? error : fmt::format("{}; {}", error, reach_hint(config_path_))) << "\n";
+    done(1);
+  }
+
+  void done(int code) {
+    code_ = code;
+    pg_.stop();
+  }
+
+  std::string config_path_;
+  EventLoop loop_;
+  PgConnection pg_;
+  Duration lease_;
+  int code_ = 1;
+};
+
+}  // namespace
+
+int cmd_cluster(const std::string& config_path, const std::string& action) {
+  const LoadResult loaded = load_config(config_path);
+  print_config_errors(loaded);
+  if (!loaded.ok()) return 2;
+  if (!loaded.config->cluster) {
+    std::cerr << fmt::format(
+        "{} has no [cluster] section; lookout cluster {} works on the PostgreSQL database it "
+        "names\n",
+        config_path, action);
+    return 2;
+  }
+  ClusterCommand command(*loaded.config, config_path);
+  return action == "init" ? command.init() : command.status();
+}
+
+}  // namespace lookout

@@ -1,0 +1,162 @@
+#include "store/pg_schema.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <memory>
+
+namespace lookout {
+namespace {
+
+// Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
+// Results, incidents and the outbox come as later entries, each in its own transaction.
+constexpr std::array<const char*, 1> kPgMigrations{
+    R"sql(
+-- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
+-- while its loop turns and clears alive when it stops. Every time is the server's
+-- clock_timestamp(): no node's clock is trusted. A node is alive while alive is set and
+-- last_seen is within the lease of the server's clock.
+CREATE TABLE nodes (
+  node          text PRIMARY KEY,
+  location      text NOT NULL,
+  version       text NOT NULL,         -- of lookout on that node
+  started_at    timestamptz NOT NULL,
+  last_seen     timestamptz NOT NULL,
+  alive         boolean NOT NULL,
+  monitors_hash text NOT NULL          -- of its monitors' config: nodes must agree on them
+);
+-- Leases with epochs: probe/<location>/<shard> and eval/<shard>. The epoch grows with each new
+-- holder; a decision checks, in its own transaction, the epoch it was taken under (fencing).
+CREATE TABLE leases (
+  name       text PRIMARY KEY,
+  holder     text,                     -- a node; NULL when released
+  epoch      bigint NOT NULL DEFAULT 0,
+  expires_at timestamptz NOT NULL DEFAULT '-infinity'
+);
+)sql",
+};
+
+// Single quotes doubled, for a literal in a script (which takes no parameters).
+std::string sql_literal(std::string_view s) {
+  std::string out = "'";
+  for (const char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+constexpr const char* kReadVersion = "SELECT max(version) FROM lookout_schema";
+constexpr const char* kUndefinedTable = "42P01";
+constexpr const char* kUniqueViolation = "23505";
+
+// One migration run: reads the version, applies the next migration, reads again, until the
+// schema is current. Kept alive by the callbacks it has handed to the connection.
+class Migrator : public std::enable_shared_from_this<Migrator> {
+ public:
+  Migrator(PgConnection& pg, std::function<void(PgMigration)> done)
+      : pg_(pg), done_(std::move(done)) {}
+
+  void read() {
+    read_pg_schema_version(
+        pg_, [self = shared_from_this()](std::optional<int> version, std::string error) {
+          self->on_version(version, std::move(error));
+        });
+  }
+
+ private:
+  void on_version(std::optional<int> version, std::string error) {
+    if (!version) {
+      finish(std::move(error));
+      return;
+    }
+    if (!read_once_) result_.found = *version;
+    read_once_ = true;
+    result_.now = *version;
+    if (*version > pg_schema_version()) {
+      finish(pg_newer_schema_error(*version));
+    } else if (*version == pg_schema_version()) {
+      finish("");
+    } else {
+      apply(*version + 1);
+    }
+  }
+
+  void apply(int version) {
+    pg_.script(pg_migration_script(version), [self = shared_from_this(), version](PgResult r) {
+      if (r.ok()) {
+        self->result_.applied.push_back(version);
+        self->read();
+      } else if (r.sqlstate == kUniqueViolation) {
+        // Another node applied it while this one waited for the lock.
+        self->read();
+      } else {
+        self->finish(fmt::format("cannot migrate the schema to version {}: {}", version, r.error));
+      }
+    });
+  }
+
+  void finish(std::string error) {
+    result_.error = std::move(error);
+    done_(std::move(result_));
+  }
+
+  PgConnection& pg_;
+  std::function<void(PgMigration)> done_;
+  PgMigration result_;
+  bool read_once_ = false;
+};
+
+}  // namespace
+
+int pg_schema_version() { return static_cast<int>(kPgMigrations.size()); }
+
+std::string pg_migration_script(int version) {
+  return fmt::format(R"sql(BEGIN;
+SELECT pg_advisory_xact_lock({});
+CREATE TABLE IF NOT EXISTS lookout_schema (
+  version    integer PRIMARY KEY,
+  applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  lookout    text NOT NULL             -- the version of lookout that applied it
+);
+INSERT INTO lookout_schema (version, lookout) VALUES ({}, {});
+{}
+COMMIT;
+)sql",
+                     kPgMigrationLock, version, sql_literal(LOOKOUT_VERSION),
+                     kPgMigrations.at(static_cast<size_t>(version - 1)));
+}
+
+std::string pg_newer_schema_error(int found) {
+  return fmt::format(
+      "the database has schema version {}, newer than this lookout knows ({}); upgrade lookout "
+      "on this node",
+      found, pg_schema_version());
+}
+
+void read_pg_schema_version(PgConnection& pg,
+                            std::function<void(std::optional<int>, std::string)> done) {
+  pg.query(kReadVersion, {}, [done = std::move(done)](PgResult r) {
+    if (!r.ok()) {
+      if (r.sqlstate == kUndefinedTable) {
+        done(0, "");
+      } else {
+        done(std::nullopt, std::move(r.error));
+      }
+      return;
+    }
+    if (r.rows.size() != 1 || r.rows[0].size() != 1) {
+      done(std::nullopt, "lookout_schema answered in a shape this lookout does not know");
+      return;
+    }
+    const auto& v = r.rows[0][0];
+    done(v ? std::stoi(*v) : 0, "");
+  });
+}
+
+void migrate_pg_schema(PgConnection& pg, std::function<void(PgMigration)> done) {
+  std::make_shared<Migrator>(pg, std::move(done))->read();
+}
+
+}  // namespace lookout

@@ -1,0 +1,193 @@
+// `lookout cluster init|status` through the real binary against a real PostgreSQL, the exit
+// codes of CONTRACT.md (0 done, 1 database unreachable or refused, 2 bad arguments or no
+// [cluster]), `run` and `check` refusing [cluster] in this version, and the DSN's password in
+// no output of any of them.
+#include <gtest/gtest.h>
+
+#include "store/pg_schema.h"
+#include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/harness.h"
+
+namespace lookout::testing {
+namespace {
+
+const char* const kCanary = "Canary-41c7-password";
+
+// A config whose [cluster] takes its DSN from LOOKOUT_PG, and that DSN (with a password the
+// trust authentication of the test server never asks for).
+struct ClusterFiles {
+  explicit ClusterFiles(const std::string& dsn) : config(dir.file("lookout.toml")) {
+    dir.write("lookout.toml",
+              fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\n[storage]\npath = \"{}\"\n"
+                          "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"fra-1\"\n"
+                          "location = \"fra\"\nlease = \"5s\"\n",
+                          free_port(), dir.file("spool.db")));
+    env["LOOKOUT_PG"] = fmt::format("{} password={}", dsn, kCanary);
+  }
+  RunResult lookout(std::vector<std::string> args) const {
+    args.insert(args.end(), {"-c", config});
+    return run_lookout(args, env);
+  }
+  TempDir dir;
+  std::string config;
+  std::map<std::string, std::string> env;
+};
+
+void expect_no_canary(const RunResult& r) {
+  EXPECT_EQ(r.out.find(kCanary), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find(kCanary), std::string::npos) << r.err;
+}
+
+TEST(ClusterCli, InitCreatesThenFindsNothingToDoAndStatusListsTheNodes) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  const ClusterFiles files(pg.dsn());
+
+  auto r = files.lookout({"cluster", "status"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, fmt::format("PostgreSQL at 127.0.0.1:{} holds no lookout schema yet; run "
+                               "lookout cluster init -c {} first\n",
+                               pg.port(), files.config));
+  expect_no_canary(r);
+
+  r = files.lookout({"cluster", "init"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, fmt::format("created the schema (version {}) in PostgreSQL at 127.0.0.1:{}\n",
+                               pg_schema_version(), pg.port()));
+  expect_no_canary(r);
+  r = files.lookout({"cluster", "init"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, fmt::format("the schema in PostgreSQL at 127.0.0.1:{} is at version {}; "
+                               "nothing to do\n",
+                               pg.port(), pg_schema_version()));
+
+  r = files.lookout({"cluster", "status"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, fmt::format("PostgreSQL at 127.0.0.1:{}, schema version {}: 0 nodes, 0 alive\n"
+                               "no node has joined yet\n",
+                               pg.port(), pg_schema_version()));
+
+  pg.sql(
+      "INSERT INTO nodes VALUES "
+      "('fra-1', 'fra', '0.1.0', clock_timestamp(), clock_timestamp(), true, 'h'), "
+      "('nyc-10', 'nyc', '0.1.0', clock_timestamp(), clock_timestamp() - interval '90 s', true, "
+      "'h')");
+  r = files.lookout({"cluster", "status"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, fmt::format("PostgreSQL at 127.0.0.1:{}, schema version {}: 2 nodes, 1 alive\n"
+                               "NODE    LOCATION  VERSION  ALIVE  LAST SEEN\n"
+                               "fra-1   fra       0.1.0    yes    now\n"
+                               "nyc-10  nyc       0.1.0    no     1m30s ago\n",
+                               pg.port(), pg_schema_version()));
+  expect_no_canary(r);
+}
+
+TEST(ClusterCli, ANewerSchemaIsRefused) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  const ClusterFiles files(pg.dsn());
+  ASSERT_EQ(files.lookout({"cluster", "init"}).code, 0);
+  pg.sql(fmt::format("INSERT INTO lookout_schema (version, lookout) VALUES ({}, '9.9.9')",
+                     pg_schema_version() + 1));
+  const std::string refusal = fmt::format(
+      "the database has schema version {}, newer than this lookout knows ({}); upgrade lookout "
+      "on this node\n",
+      pg_schema_version() + 1, pg_schema_version());
+  for (const char* action : {"init", "status"}) {
+    const auto r = files.lookout({"cluster", action});
+    EXPECT_EQ(r.code, 1) << action;
+    EXPECT_EQ(r.err, refusal) << action;
+  }
+}
+
+TEST(ClusterCli, AnUnreachableDatabaseNamesHostAndPortAndWhatToDo) {
+  const int dead = free_port();
+  const ClusterFiles files(
+      fmt::format("host=127.0.0.1 port={} user=lookout dbname=postgres connect_timeout=2", dead));
+  for (const char* action : {"init", "status"}) {
+    const auto r = files.lookout({"cluster", action});
+    EXPECT_EQ(r.code, 1) << action;
+    EXPECT_EQ(r.err.rfind(fmt::format("cannot connect to PostgreSQL at 127.0.0.1:{}: connection "
+                                      "to server at \"127.0.0.1\", port {} failed: Connection "
+                                      "refused",
+                                      dead, dead),
+                          0),
+              0u)
+        << r.err;
+    EXPECT_NE(r.err.find(fmt::format("; check that PostgreSQL runs there and accepts connections "
+                                     "from this host, and that cluster.dsn in {} names it with "
+                                     "the right user, password and database\n",
+                                     files.config)),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.out, "");
+    expect_no_canary(r);
+  }
+}
+
+TEST(ClusterCli, WithoutClusterOrWithBadArgumentsItIsExitTwo) {
+  TempDir dir;
+  dir.write("plain.toml", "[server]\nlisten = \"127.0.0.1:8080\"\n");
+  auto r = run_lookout({"cluster", "status", "-c", dir.file("plain.toml")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, fmt::format("{} has no [cluster] section; lookout cluster status works on the "
+                               "PostgreSQL database it names\n",
+                               dir.file("plain.toml")));
+  r = run_lookout({"cluster", "-c", dir.file("plain.toml")});
+  EXPECT_EQ(r.code, 2);
+  r = run_lookout({"cluster", "join", "-c", dir.file("plain.toml")});
+  EXPECT_EQ(r.code, 2);
+  dir.write("bad.toml", "[cluster]\nlocation = \"fra\"\n");
+  r = run_lookout({"cluster", "init", "-c", dir.file("bad.toml")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad.toml:1:1: [cluster] needs dsn"), std::string::npos) << r.err;
+}
+
+// Until the nodes share their work, a daemon with [cluster] would run as if alone next to the
+// others: run and check refuse it, at the [cluster] line.
+TEST(ClusterCli, RunAndCheckRefuseClusterMode) {
+  const ClusterFiles files("host=127.0.0.1 port=1 user=lookout dbname=postgres");
+  const std::string refusal = fmt::format(
+      "{}:5:1: cluster mode: nodes that share their monitors through PostgreSQL are not "
+      "available in this version (lookout cluster init and status are); remove [cluster] to run "
+      "on SQLite",
+      files.config);
+  auto r = files.lookout({"check"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(refusal), std::string::npos) << r.err;
+  expect_no_canary(r);
+  r = files.lookout({"run"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(refusal), std::string::npos) << r.err;
+  expect_no_canary(r);
+}
+
+// A reload that adds [cluster] is refused the same way, and the daemon runs on as it was.
+TEST(ClusterCli, AReloadThatAddsClusterIsRefused) {
+  TempDir dir;
+  TargetServer target;
+  add_standard_routes(target);
+  target.start();
+  const std::string monitors = fmt::format(
+      "[[monitor]]\nname = \"home\"\ntype = \"http\"\nurl = \"http://127.0.0.1:{}/ok\"\n"
+      "interval = \"1s\"\ntimeout = \"1s\"\npublic = true\n",
+      target.port());
+  Daemon d(dir, monitors, "",
+           {{"LOOKOUT_PG", fmt::format("host=127.0.0.1 port=1 password={}", kCanary)}});
+  d.start();
+  d.rewrite_config(monitors, "[cluster]\ndsn = \"${env:LOOKOUT_PG}\"\nlocation = \"fra\"\n");
+  d.process().signal(SIGHUP);
+  ASSERT_TRUE(wait_until(
+      [&] { return d.process().err().find("still running the previous one") != std::string::npos; },
+      10'000ms))
+      << d.process().err();
+  EXPECT_NE(d.process().err().find("cluster mode: nodes that share their monitors through "
+                                   "PostgreSQL are not available in this version"),
+            std::string::npos);
+  EXPECT_EQ(d.process().err().find(kCanary), std::string::npos);
+  EXPECT_FALSE(d.process().wait(0ms).has_value());
+  EXPECT_TRUE(d.monitor("home").is_object());
+}
+
+}  // namespace
+}  // namespace lookout::testing

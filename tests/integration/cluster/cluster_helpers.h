@@ -1,0 +1,34 @@
+// What the cluster tests share: a throwaway PostgreSQL or a clear skip, and turning a loop of
+// the test's own until something happened.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+
+#include "core/event_loop.h"
+#include "tests/integration/postgres_server.h"
+
+// At the top of each test that needs a server.
+#define LOOKOUT_NEED_POSTGRES()                            \
+  if (!::lookout::testing::PostgresServer::available())    \
+  GTEST_SKIP() << "PostgreSQL 15's programs are not in "   \
+               << ::lookout::testing::PostgresServer::kBin \
+               << " (install postgresql-15, as scripts/install-deps.sh --test does)"
+
+namespace lookout::testing {
+
+// Turns the loop until `done` says so or `timeout` passed; returns what `done` says then.
+inline bool turn_until(EventLoop& loop, const std::function<bool()>& done,
+                       std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  Timer tick(loop);
+  tick.start_repeating(Duration{5}, [&] {
+    if (done() || std::chrono::steady_clock::now() > end) loop.stop();
+  });
+  loop.run();
+  return done();
+}
+
+}  // namespace lookout::testing

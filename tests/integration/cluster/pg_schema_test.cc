@@ -1,0 +1,136 @@
+// The cluster schema's migrations against a real PostgreSQL: nodes that start together apply
+// each migration once, a second run does nothing, a failed migration leaves nothing behind, and
+// a database newer than this lookout is refused.
+#include "store/pg_schema.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/harness.h"
+
+namespace lookout::testing {
+namespace {
+
+// Runs a migration on a connection of its own and waits for its outcome.
+PgMigration migrate(const PostgresServer& pg) {
+  EventLoop loop;
+  PgConnection c(loop, Secret::plain(pg.dsn()), nullptr);
+  c.start();
+  std::optional<PgMigration> out;
+  migrate_pg_schema(c, [&](PgMigration m) { out = std::move(m); });
+  if (!turn_until(
+          loop, [&] { return out.has_value(); }, 20s))
+    return {0, 0, {}, "no answer"};
+  c.stop();
+  return *out;
+}
+
+TEST(PgSchema, NodesStartingTogetherApplyEachMigrationOnce) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  // The migrations' lock, held here until all four wait for it: each has read version 0 and
+  // sent its first migration, so they race for real.
+  PgConnection holder(loop, Secret::plain(pg.dsn()), nullptr);
+  holder.start();
+  std::optional<PgResult> held;
+  holder.query("SELECT pg_advisory_lock($1)", {std::to_string(kPgMigrationLock)},
+               [&](PgResult r) { held = std::move(r); });
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return held.has_value(); }, 10s));
+  ASSERT_TRUE(held->ok()) << held->error;
+
+  std::vector<std::unique_ptr<PgConnection>> nodes;
+  std::vector<PgMigration> outcomes;
+  for (int i = 0; i < 4; ++i) {
+    nodes.push_back(std::make_unique<PgConnection>(loop, Secret::plain(pg.dsn()), nullptr));
+    nodes.back()->start();
+    migrate_pg_schema(*nodes.back(), [&](PgMigration m) { outcomes.push_back(std::move(m)); });
+  }
+  int waiting = 0;
+  bool asked = false;
+  const auto ask = [&] {
+    asked = true;
+    holder.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted", {},
+                 [&](PgResult r) {
+                   asked = false;
+                   if (r.ok()) waiting = std::stoi(r.rows.at(0).at(0).value_or("0"));
+                 });
+  };
+  ASSERT_TRUE(turn_until(
+      loop,
+      [&] {
+        if (!asked && waiting < 4) ask();
+        return waiting == 4;
+      },
+      20s));
+  holder.query("SELECT pg_advisory_unlock($1)", {std::to_string(kPgMigrationLock)}, nullptr);
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return outcomes.size() == nodes.size(); }, 30s));
+
+  std::vector<int> applied;
+  for (const auto& m : outcomes) {
+    EXPECT_TRUE(m.ok()) << m.error;
+    EXPECT_EQ(m.found, 0);
+    EXPECT_EQ(m.now, pg_schema_version());
+    applied.insert(applied.end(), m.applied.begin(), m.applied.end());
+  }
+  std::sort(applied.begin(), applied.end());
+  std::vector<int> each;
+  for (int v = 1; v <= pg_schema_version(); ++v) each.push_back(v);
+  EXPECT_EQ(applied, each);
+  EXPECT_EQ(pg.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM lookout_schema"),
+            "1");
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM lookout_schema WHERE lookout = '" LOOKOUT_VERSION "'"),
+            "1");
+  EXPECT_EQ(pg.sql("SELECT to_regclass('nodes') IS NOT NULL AND to_regclass('leases') IS NOT NULL"),
+            "t");
+}
+
+TEST(PgSchema, ASecondRunDoesNothing) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  const PgMigration first = migrate(pg);
+  ASSERT_TRUE(first.ok()) << first.error;
+  EXPECT_EQ(first.applied, std::vector<int>{1});
+  const PgMigration second = migrate(pg);
+  ASSERT_TRUE(second.ok()) << second.error;
+  EXPECT_EQ(second.found, pg_schema_version());
+  EXPECT_EQ(second.now, pg_schema_version());
+  EXPECT_TRUE(second.applied.empty());
+}
+
+// A migration runs in one transaction: when one of its statements fails, the version is not
+// recorded and none of its tables stays.
+TEST(PgSchema, AFailedMigrationLeavesNothing) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  pg.sql("CREATE TABLE leases (x int)");
+  const PgMigration m = migrate(pg);
+  EXPECT_FALSE(m.ok());
+  EXPECT_EQ(m.error.rfind(fmt::format("cannot migrate the schema to version 1: PostgreSQL at "
+                                      "127.0.0.1:{}: relation \"leases\" already exists",
+                                      pg.port()),
+                          0),
+            0u)
+      << m.error;
+  EXPECT_EQ(pg.sql("SELECT to_regclass('lookout_schema') IS NULL AND to_regclass('nodes') IS NULL"),
+            "t");
+}
+
+TEST(PgSchema, ANewerDatabaseIsRefused) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  ASSERT_TRUE(migrate(pg).ok());
+  pg.sql(fmt::format("INSERT INTO lookout_schema (version, lookout) VALUES ({}, '9.9.9')",
+                     pg_schema_version() + 1));
+  const PgMigration m = migrate(pg);
+  EXPECT_FALSE(m.ok());
+  EXPECT_EQ(m.error, fmt::format("the database has schema version {}, newer than this lookout "
+                                 "knows ({}); upgrade lookout on this node",
+                                 pg_schema_version() + 1, pg_schema_version()));
+  EXPECT_TRUE(m.applied.empty());
+}
+
+}  // namespace
+}  // namespace lookout::testing
