@@ -216,6 +216,19 @@ void Daemon::apply_scheduler_limits() {
   scheduler_.set_limits({std::min(configured, descriptor_runs_), config_->scheduler.max_per_host});
 }
 
+void Daemon::answer_once_committed(std::function<void()> answer) {
+  waiting_answers_.emplace_back(store_->mark(), std::move(answer));
+}
+
+void Daemon::answer_committed() {
+  const uint64_t committed = committed_seq_.load();
+  while (!waiting_answers_.empty() && waiting_answers_.front().first <= committed) {
+    auto answer = std::move(waiting_answers_.front().second);
+    waiting_answers_.pop_front();
+    answer();
+  }
+}
+
 void Daemon::record(AlertChanges changes) {
   if (changes.empty()) return;
   for (const auto& e : changes.events) {
@@ -375,9 +388,9 @@ void Daemon::publish_snapshot() {
   s->maintenance = alerts_->maintenance().listed(s->built_at);
   maintenance_edge_ = alerts_->maintenance().next_edge(s->built_at);
   if (const auto& sub = config_->subscriptions) {
-    s->subscriptions = Snapshot::Subscriptions{sub->rate_limit, sub->rate_window, subscription_key_,
-                                               subscribers_.confirmed_count(),
-                                               subscribers_.pending_count()};
+    s->subscriptions =
+        Snapshot::Subscriptions{sub->rate_limit, sub->rate_window, subscription_key_,
+                                subscribers_.confirmed_count(), subscribers_.pending_count()};
   }
   s->dead_mans_switch = dead_mans_switch_->configured();
   s->dead_mans_switch_last_success = dead_mans_switch_->last_success();
@@ -572,8 +585,10 @@ int Daemon::run() {
         return stuck ? HealthReport{false, *stuck} : h;
       },
       [this] { dirty_ = true; });
-  commit_async_ =
-      std::make_unique<Async>(loop_, [this] { dispatcher_->committed(committed_seq_.load()); });
+  commit_async_ = std::make_unique<Async>(loop_, [this] {
+    dispatcher_->committed(committed_seq_.load());
+    answer_committed();
+  });
   ack_async_ = std::make_unique<Async>(loop_, [this] { drain_web_requests(); });
   ping_async_ = std::make_unique<Async>(loop_, [this] { drain_pings(); });
   heartbeat_key_ = store_->kept_secret("heartbeat_key");
@@ -658,6 +673,7 @@ int Daemon::run() {
     post_requests_.take();
     maintenance_requests_.take();
     subscription_requests_.take();
+    waiting_answers_.clear();
   };
   refuse_all();
   web_->stop();

@@ -122,6 +122,11 @@ class Daemon {
   std::unique_ptr<DeadMansSwitch> dead_mans_switch_;  // [heartbeat]
   std::unique_ptr<Async> commit_async_, ack_async_;
   std::atomic<uint64_t> committed_seq_{0};
+  // Answers to web threads that wait for what the loop put in storage to be committed, by the
+  // storage sequence number (Storage::mark) that covers it: answered on the loop, in order.
+  void answer_once_committed(std::function<void()> answer);
+  void answer_committed();
+  std::deque<std::pair<uint64_t, std::function<void()>>> waiting_answers_;
   struct AckRequest {
     int64_t incident_id;
     std::string by;

@@ -2,14 +2,19 @@
 // request is queued under a mutex, the loop woken, and the web thread waits for the loop's
 // answer for at most 5 s (nullopt after that: the API answers 503 and the loop still applies
 // it). The loop takes the queue whole and answers each request once it has published the
-// change, so a reader right after the answer sees it.
+// change, so a reader right after the answer sees it, and once storage has committed it, so
+// that a kill -9 right after the answer loses nothing it promised.
 #pragma once
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "core/event_loop.h"
 
@@ -47,6 +52,17 @@ class LoopRequests {
     std::lock_guard lock(mu_);
     out.swap(queue_);
     return out;
+  }
+
+  // What answers `requests`, each with its answer in `answers` (same order), when called.
+  static std::function<void()> answering(std::deque<Request> requests,
+                                         std::vector<Answer> answers) {
+    auto held = std::make_shared<std::pair<std::deque<Request>, std::vector<Answer>>>(
+        std::move(requests), std::move(answers));
+    return [held] {
+      for (size_t i = 0; i < held->first.size(); ++i)
+        held->first[i].answer.set_value(std::move(held->second[i]));
+    };
   }
 
  private:

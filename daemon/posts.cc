@@ -51,7 +51,8 @@ void Daemon::drain_post_requests() {
     dirty_ = true;
     publish_snapshot();
   }
-  for (size_t i = 0; i < requests.size(); ++i) requests[i].answer.set_value(std::move(answers[i]));
+  answer_once_committed(
+      decltype(post_requests_)::answering(std::move(requests), std::move(answers)));
 }
 
 }  // namespace lookout

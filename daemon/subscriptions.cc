@@ -27,6 +27,7 @@ void Daemon::drain_subscription_requests() {
   const WallTime now = clock_.wall();
   AlertChanges mails;
   std::vector<SubscriptionAnswer> answers;
+  bool changed = false;
   for (auto& req : requests) {
     const SubscriptionCommand& c = req.command;
     if (!config_->subscriptions) {
@@ -37,13 +38,18 @@ void Daemon::drain_subscription_requests() {
     switch (c.kind) {
       case SubscriptionCommand::Kind::kSubscribe: {
         auto s = subscribers_.subscribe(c.email, now);
-        if (s.changed) store_->put_subscriber(*s.changed);
+        if (s.changed) {
+          store_->put_subscriber(*s.changed);
+          changed = true;
+        }
         if (s.mail_confirmation) {
           spdlog::info("subscriber {} asked to subscribe; confirmation mail through {}",
                        s.changed->id, config_->subscriptions->channel);
-          mails.events.push_back(EventRecord{
-              0, "subscription.confirm", now,
-              {confirmation_mail(*s.changed, mailing(), now, random_hex(16))}});
+          mails.events.push_back(
+              EventRecord{0,
+                          "subscription.confirm",
+                          now,
+                          {confirmation_mail(*s.changed, mailing(), now, random_hex(16))}});
         }
         break;
       }
@@ -53,6 +59,7 @@ void Daemon::drain_subscription_requests() {
           spdlog::info("subscriber {} confirmed; {} subscribers", c.id,
                        subscribers_.confirmed_count());
           store_->put_subscriber(*s);
+          changed = true;
         }
         if (!known) answer = SubscriptionAnswer::kUnknown;
         break;
@@ -63,6 +70,7 @@ void Daemon::drain_subscription_requests() {
           spdlog::info("subscriber {} unsubscribed and was erased", c.id);
           store_->put_subscriber(*s);
           dispatcher_->cancel_subscriber_mail(address);
+          changed = true;
         }
         break;
       }
@@ -70,8 +78,13 @@ void Daemon::drain_subscription_requests() {
     answers.push_back(answer);
   }
   record(std::move(mails));
-  dirty_ = true;
-  for (size_t i = 0; i < requests.size(); ++i) requests[i].answer.set_value(answers[i]);
+  // The admin's counts are shown before the answer: a count read right after it is current.
+  if (changed) {
+    dirty_ = true;
+    publish_snapshot();
+  }
+  answer_once_committed(
+      decltype(subscription_requests_)::answering(std::move(requests), std::move(answers)));
 }
 
 void Daemon::expire_subscriptions() {

@@ -9,11 +9,11 @@
 #include "core/random.h"
 #include "store/heartbeat_store.h"
 #include "store/maintenance_store.h"
-#include "store/subscriber_store.h"
 #include "store/post_store.h"
 #include "store/rollup.h"
 #include "store/schema.h"
 #include "store/statement.h"
+#include "store/subscriber_store.h"
 
 namespace lookout {
 namespace {
@@ -195,6 +195,12 @@ uint64_t SqliteStore::add_alerts(AlertChanges changes) {
   return pending_.seq;
 }
 
+uint64_t SqliteStore::mark() {
+  std::lock_guard lock(mu_);
+  pending_.seq = next_seq_++;
+  return pending_.seq;
+}
+
 void SqliteStore::update_delivery(DeliveryUpdate u) {
   std::lock_guard lock(mu_);
   pending_.deliveries.push_back(std::move(u));
@@ -259,7 +265,8 @@ OutboxRow outbox_row(Stmt& st) {
   row.payload = column_text(st.get(), 5);
   row.created = from_unix_ms(sqlite3_column_int64(st.get(), 6));
   row.route = column_text(st.get(), 7);
-  row.audience = column_text(st.get(), 10) == "subscriber" ? Audience::kSubscriber : Audience::kOnCall;
+  row.audience =
+      column_text(st.get(), 10) == "subscriber" ? Audience::kSubscriber : Audience::kOnCall;
   return row;
 }
 

@@ -55,6 +55,7 @@ class SqliteStore final : public Storage {
   void put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) override;
   void put_subscriber(SubscriberRecord subscriber) override;
   uint64_t add_alerts(AlertChanges changes) override;
+  uint64_t mark() override;
   void update_delivery(DeliveryUpdate u) override;
   void set_on_commit(std::function<void(uint64_t)> f) override;
   void housekeep(HousekeepingJob job) override;
@@ -75,12 +76,12 @@ class SqliteStore final : public Storage {
     std::map<int64_t, SubscriberRecord> subscribers;
     std::vector<AlertChanges> alerts;
     std::vector<DeliveryUpdate> deliveries;
-    uint64_t seq = 0;  // the newest add_alerts() sequence number in this batch
+    uint64_t seq = 0;  // the newest add_alerts() or mark() sequence number in this batch
     std::optional<HousekeepingJob> housekeeping;
     bool empty() const {
       return results.empty() && states.empty() && baselines.empty() && posts.empty() &&
-             maintenance.empty() && heartbeats.empty() && subscribers.empty() &&
-             alerts.empty() && deliveries.empty() && !housekeeping;
+             maintenance.empty() && heartbeats.empty() && subscribers.empty() && alerts.empty() &&
+             deliveries.empty() && !housekeeping && seq == 0;
     }
   };
   void run();

@@ -163,8 +163,12 @@ class Storage {
   // Incident rows, events and their outbox rows, all in one transaction. Returns the batch
   // sequence number: its notifications may be sent once on_commit has reported it.
   virtual uint64_t add_alerts(AlertChanges changes) = 0;
+  // A sequence number that on_commit reports once everything put before it is committed: for
+  // an answer that must not promise what a kill -9 could still lose.
+  virtual uint64_t mark() = 0;
   virtual void update_delivery(DeliveryUpdate u) = 0;
-  // Runs on the engine's thread after each commit, with the newest sequence number it covered.
+  // Runs on the engine's thread after each commit, with the newest sequence number (of
+  // add_alerts or mark) it covered.
   virtual void set_on_commit(std::function<void(uint64_t)> f) = 0;
   // Rollups, retention and compaction, then history summaries read anew.
   virtual void housekeep(HousekeepingJob job) = 0;
