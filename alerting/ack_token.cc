@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <charconv>
+#include <stdexcept>
 
 namespace lookout {
 namespace {
@@ -32,11 +34,7 @@ std::string base64url(const unsigned char* data, size_t n) {
 }
 
 std::string signature(std::string_view key, std::string_view message) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
-  return base64url(mac, kSigBytes);
+  return TokenSigner(key).signature(message);
 }
 
 bool parse_int(std::string_view s, int64_t& out) {
@@ -60,9 +58,44 @@ size_t signed_part(std::string_view key, std::string_view token) {
 
 }  // namespace
 
+TokenSigner::TokenSigner(std::string_view key) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  ctx_ = mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr;
+  EVP_MAC_free(mac);  // the context keeps its own reference
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (ctx_ == nullptr ||
+      EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   params) != 1) {
+    EVP_MAC_CTX_free(ctx_);
+    throw std::runtime_error("OpenSSL could not set up HMAC-SHA256 to sign links");
+  }
+}
+
+TokenSigner::~TokenSigner() { EVP_MAC_CTX_free(ctx_); }
+
+std::string TokenSigner::signature(std::string_view message) const {
+  // A copy of the keyed context per message: the original stays ready for the next.
+  EVP_MAC_CTX* c = EVP_MAC_CTX_dup(ctx_);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  const bool ok = c != nullptr &&
+                  EVP_MAC_update(c, reinterpret_cast<const unsigned char*>(message.data()),
+                                 message.size()) == 1 &&
+                  EVP_MAC_final(c, mac, &len, sizeof mac) == 1 && len >= kSigBytes;
+  EVP_MAC_CTX_free(c);
+  if (!ok) throw std::runtime_error("OpenSSL could not sign a link with HMAC-SHA256");
+  return base64url(mac, kSigBytes);
+}
+
+std::string TokenSigner::token(int64_t id, int64_t expires_unix_s) const {
+  const std::string message = fmt::format("{}.{}", id, expires_unix_s);
+  return message + "." + signature(message);
+}
+
 std::string make_ack_token(std::string_view key, int64_t incident_id, int64_t expires_unix_s) {
-  const std::string message = fmt::format("{}.{}", incident_id, expires_unix_s);
-  return message + "." + signature(key, message);
+  return TokenSigner(key).token(incident_id, expires_unix_s);
 }
 
 std::optional<AckClaim> verify_ack_token(std::string_view key, std::string_view token,

@@ -9,9 +9,29 @@
 #include <string_view>
 #include <vector>
 
+struct evp_mac_ctx_st;
+
 namespace lookout {
 
 inline constexpr int64_t kAckTokenLifetimeS = 7 * 86'400;
+
+// Signs tokens of the form above with one key, whose HMAC is set up once: a mail to 10,000
+// subscribers signs 10,000 links, and setting up HMAC-SHA256 anew for each costs more than
+// signing.
+class TokenSigner {
+ public:
+  explicit TokenSigner(std::string_view key);
+  ~TokenSigner();
+  TokenSigner(const TokenSigner&) = delete;
+  TokenSigner& operator=(const TokenSigner&) = delete;
+  // "ID.EXPIRY.SIG" (make_ack_token's form).
+  std::string token(int64_t id, int64_t expires_unix_s) const;
+  // SIG of any message.
+  std::string signature(std::string_view message) const;
+
+ private:
+  evp_mac_ctx_st* ctx_ = nullptr;
+};
 
 std::string make_ack_token(std::string_view key, int64_t incident_id, int64_t expires_unix_s);
 

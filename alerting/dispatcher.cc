@@ -131,9 +131,9 @@ void Dispatcher::schedule(Item& it) {
   it.scheduled = true;
 }
 
-void Dispatcher::add(const AlertChanges& changes, uint64_t seq) {
-  for (const auto& e : changes.events) {
-    for (const auto& n : e.notifications) admit(n, 0, std::nullopt, seq);
+void Dispatcher::add(AlertChanges changes, uint64_t seq) {
+  for (auto& e : changes.events) {
+    for (auto& n : e.notifications) admit(std::move(n), 0, std::nullopt, seq);
   }
   refresh_stats();
 }

@@ -49,7 +49,7 @@ class Dispatcher {
   // `delivered`: at start, the notifications delivered for incidents still open (see
   // Channel::resume); on a reload, each channel takes them over from the one it replaces.
   void configure(const Config& config, const std::vector<OutboxRow>& delivered = {});
-  void add(const AlertChanges& changes, uint64_t seq);
+  void add(AlertChanges changes, uint64_t seq);
   void add_loaded(std::vector<PendingOutbox> rows);
   void committed(uint64_t seq);
   // An address that unsubscribed: its mails not yet sent are dropped (storage cancels them).

@@ -251,7 +251,7 @@ void Daemon::record(AlertChanges changes) {
         [] { return random_hex(16); });
   }
   const uint64_t seq = store_->add_alerts(changes);
-  dispatcher_->add(changes, seq);
+  dispatcher_->add(std::move(changes), seq);
   dirty_ = true;
 }
 
