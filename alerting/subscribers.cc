@@ -163,7 +163,10 @@ SubscriberBook::Subscribed SubscriberBook::subscribe(const std::string& email, W
     out.mail_confirmation = true;
     return out;
   }
-  if (pending_count() >= kMaxPendingSubscribers) return out;
+  if (pending_count() >= kMaxPendingSubscribers) {
+    out.full = true;
+    return out;
+  }
   SubscriberRecord s;
   s.id = next_id_++;
   s.email = email;

@@ -52,6 +52,7 @@ class SubscriberBook {
   struct Subscribed {
     std::optional<SubscriberRecord> changed;
     bool mail_confirmation = false;
+    bool full = false;  // a new address not taken: kMaxPendingSubscribers already wait
   };
   // `email` as normalized_email() gives it.
   Subscribed subscribe(const std::string& email, WallTime now);

@@ -155,6 +155,7 @@ class Daemon {
   // the key their links are signed with.
   LoopRequests<SubscriptionCommand, SubscriptionAnswer> subscription_requests_;
   SubscriberBook subscribers_;
+  std::optional<MonoTime> told_subscribers_full_;  // the operator is told once an hour
   std::string subscription_key_;
   void drain_subscription_requests();
   void expire_subscriptions();

@@ -38,6 +38,16 @@ void Daemon::drain_subscription_requests() {
     switch (c.kind) {
       case SubscriptionCommand::Kind::kSubscribe: {
         auto s = subscribers_.subscribe(c.email, now);
+        if (s.full && (!told_subscribers_full_ ||
+                       clock_.mono() - *told_subscribers_full_ >= std::chrono::hours{1})) {
+          told_subscribers_full_ = clock_.mono();
+          spdlog::warn(
+              "subscriptions: {} addresses wait for confirmation, the most lookout keeps; new "
+              "ones are not taken (the form still answers as usual) until some are confirmed or "
+              "expire after 7 days. Someone may be filling the form with addresses: see "
+              "/api/v1/subscribers and lower [subscriptions] rate_limit",
+              subscribers_.pending_count());
+        }
         if (s.changed) {
           store_->put_subscriber(*s.changed);
           changed = true;

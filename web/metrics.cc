@@ -194,6 +194,14 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
          "Mails to status-page subscribers not yet delivered, failed or given up.");
   out += fmt::format("lookout_outbox_subscriber_mail_pending {}\n",
                      s.notifications.subscriber_mail_pending);
+  if (s.subscriptions) {
+    header(out, "lookout_subscribers", "gauge",
+           "Status-page subscribers: confirmed, and pending (waiting for confirmation).");
+    out += fmt::format("lookout_subscribers{{state=\"confirmed\"}} {}\n",
+                       s.subscriptions->confirmed);
+    out += fmt::format("lookout_subscribers{{state=\"pending\"}} {}\n",
+                       s.subscriptions->pending);
+  }
   header(out, "lookout_outbox_oldest_pending_seconds", "gauge",
          "Age of the oldest pending notification.");
   out += fmt::format(

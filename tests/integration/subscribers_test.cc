@@ -186,6 +186,8 @@ TEST(Subscribers, DoubleOptInThenAMailPerPublicPostAndIncidentAndOneClickUnsubsc
   EXPECT_EQ(subscriber_counts(port), (nlohmann::json{{"confirmed", 1}, {"pending", 1}}));
   subscribe_and_confirm(port, smtp, "bob@example.com");
   EXPECT_EQ(subscriber_counts(port), (nlohmann::json{{"confirmed", 2}, {"pending", 1}}));
+  EXPECT_EQ(metric_value(d.metrics(), "lookout_subscribers", "state=\"confirmed\""), 2);
+  EXPECT_EQ(metric_value(d.metrics(), "lookout_subscribers", "state=\"pending\""), 1);
 
   // A post about a private monitor only is private: no subscriber hears of it. A public one
   // names only its public monitors.
