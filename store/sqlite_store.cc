@@ -174,7 +174,9 @@ std::vector<SubscriberRecord> SqliteStore::load_subscribers() { return read_subs
 void SqliteStore::put_subscriber(SubscriberRecord subscriber) {
   std::lock_guard lock(mu_);
   const int64_t id = subscriber.id;
-  pending_.subscribers[id] = std::move(subscriber);
+  auto& slot = pending_.subscribers[id];
+  if (subscriber.erased() && !slot.email.empty()) pending_.forgotten.insert(slot.email);
+  slot = std::move(subscriber);
 }
 
 void SqliteStore::put_maintenance(int64_t id, std::optional<MaintenanceRecord> window) {
@@ -338,6 +340,7 @@ void SqliteStore::merge_back(Batch&& failed) {
   for (auto& [k, v] : failed.maintenance) pending_.maintenance.try_emplace(k, std::move(v));
   for (auto& [k, v] : failed.heartbeats) pending_.heartbeats.try_emplace(k, std::move(v));
   for (auto& [k, v] : failed.subscribers) pending_.subscribers.try_emplace(k, std::move(v));
+  pending_.forgotten.merge(failed.forgotten);
   // Alerts are never dropped: they go back in front of what came since.
   failed.alerts.insert(failed.alerts.end(), std::make_move_iterator(pending_.alerts.begin()),
                        std::make_move_iterator(pending_.alerts.end()));
@@ -659,8 +662,11 @@ bool SqliteStore::write(Batch& batch, std::string& error) {
     ok = write_heartbeats(
         db_, batch.heartbeats, [this](const std::string& name) { return monitor_id(name); }, error);
   }
-  if (ok && !batch.subscribers.empty()) ok = write_subscribers(db_, batch.subscribers, error);
   if (ok) ok = write_alerts(batch, error);
+  // After the outbox rows: erasing an address cancels its pending mail, which includes mail
+  // this same batch adds for it.
+  if (ok && !batch.subscribers.empty())
+    ok = write_subscribers(db_, batch.subscribers, batch.forgotten, error);
   if (ok) {
     // The heartbeat row makes every flush a commit, so /healthz can tell a writable disk from
     // an idle one.

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -74,6 +75,9 @@ class SqliteStore final : public Storage {
     std::map<int64_t, std::optional<MaintenanceRecord>> maintenance;  // nullopt: deleted
     std::map<std::string, HeartbeatMemory> heartbeats;
     std::map<int64_t, SubscriberRecord> subscribers;
+    // Addresses erased before the row that had them was written: their mail is cancelled by
+    // address, since the file never knew them.
+    std::set<std::string> forgotten;
     std::vector<AlertChanges> alerts;
     std::vector<DeliveryUpdate> deliveries;
     uint64_t seq = 0;  // the newest add_alerts() or mark() sequence number in this batch

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,9 @@ namespace lookout {
 
 // Every row, tombstones too, by id.
 std::vector<SubscriberRecord> read_subscribers(sqlite3* db);
-// Inside the caller's transaction.
+// Inside the caller's transaction. `forgotten`: addresses erased before any row of theirs was
+// written, whose mail is cancelled too.
 bool write_subscribers(sqlite3* db, const std::map<int64_t, SubscriberRecord>& rows,
-                       std::string& error);
+                       const std::set<std::string>& forgotten, std::string& error);
 
 }  // namespace lookout

@@ -10,9 +10,9 @@ namespace {
 
 std::string subscribe_form() {
   return "<form method=\"post\" action=\"/subscribe\" class=\"subscribe\"><label for=\"email\">"
-         "Email address</label> <input type=\"email\" id=\"email\" name=\"email\" required "
-         "maxlength=\"254\" autocomplete=\"email\"/> <button type=\"submit\">Subscribe</button>"
-         "</form>";
+         "Email address</label> <input type=\"email\" id=\"email\" name=\"email\" "
+         "required=\"required\" maxlength=\"254\" autocomplete=\"email\"/> <button "
+         "type=\"submit\">Subscribe</button></form>";
 }
 
 std::string button(const std::string& action, const char* label) {
@@ -58,8 +58,8 @@ std::string render_subscribe_page(SubscribePage which, const std::string& title,
       break;
     case SubscribePage::kUnsubscribe:
       heading = "Unsubscribe";
-      body = fmt::format("<p>Press the button to stop the mails about {}.</p>{}",
-                         xml_escape(title), button(action, "Unsubscribe"));
+      body = fmt::format("<p>Press the button to stop the mails about {}.</p>{}", xml_escape(title),
+                         button(action, "Unsubscribe"));
       break;
     case SubscribePage::kUnsubscribed:
       heading = "You are unsubscribed";

@@ -57,7 +57,10 @@ std::string mail_text(const std::string& text) {
       line = 0;
       continue;
     }
-    if (line >= kMailLineBytes && (c & 0xC0) != 0x80) {
+    // Broken before a character that would take the line past kMailLineBytes (valid_utf8 made
+    // its length known from its first byte).
+    const size_t width = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (width > 0 && line + width > kMailLineBytes) {
       out += "\r\n";
       line = 0;
     }

@@ -16,12 +16,26 @@ std::string capitalized(std::string s) {
   return s;
 }
 
+// one_line() cut at a character: a title or cause beyond ASCII cut to length stays UTF-8 in
+// the body and in the Subject.
+std::string text_line(const std::string& s, size_t max) {
+  return utf8_cut(one_line(s, s.size()), max);
+}
+
+// What the payload has under `key`; null when it is not there (or the payload is no object).
+const nlohmann::json& member(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json kAbsent;
+  if (!j.is_object()) return kAbsent;
+  const auto it = j.find(key);
+  return it == j.end() ? kAbsent : *it;
+}
+
 struct Mail {
   std::string subject, body;
 };
 
 Mail confirm_mail(const nlohmann::json& p) {
-  const std::string title = one_line(incident_field(p, "title"), 200);
+  const std::string title = text_line(incident_field(p, "title"), 200);
   return {fmt::format("Confirm your subscription to {}", title),
           fmt::format("Someone, most likely you, asked for mail about {} ({}).\r\n\r\n"
                       "To confirm, open this link and press the button:\r\n{}\r\n\r\n"
@@ -31,25 +45,27 @@ Mail confirm_mail(const nlohmann::json& p) {
 }
 
 Mail incident_mail(const nlohmann::json& p) {
-  const auto& inc = p["incident"];
-  const std::string monitor = one_line(incident_field(inc, "monitor"), 200);
+  const nlohmann::json& inc = member(p, "incident");
+  const std::string monitor = text_line(incident_field(inc, "monitor"), 200);
   const std::string state = incident_field(inc, "state");
   const bool resolved = state == "up";
   Mail m;
-  m.subject = fmt::format("[{}] {} {}", one_line(incident_field(p, "title"), 100), monitor,
+  m.subject = fmt::format("[{}] {} {}", text_line(incident_field(p, "title"), 100), monitor,
                           resolved ? "is up again" : "is " + state);
-  m.body = resolved ? fmt::format("{} is up again since {} (the incident began {}).\r\n",
-                                  monitor, incident_field(inc, "resolved_at"), incident_field(inc, "started_at"))
-                    : fmt::format("{} is {} since {}: {}\r\n", monitor, state,
-                                  incident_field(inc, "started_at"), one_line(incident_field(inc, "cause"), 500));
+  m.body = resolved
+               ? fmt::format("{} is up again since {} (the incident began {}).\r\n", monitor,
+                             incident_field(inc, "resolved_at"), incident_field(inc, "started_at"))
+               : fmt::format("{} is {} since {}: {}\r\n", monitor, state,
+                             incident_field(inc, "started_at"),
+                             text_line(incident_field(inc, "cause"), 500));
   m.body += fmt::format("\r\nDetails: {}\r\n", incident_field(inc, "url"));
   return m;
 }
 
 Mail post_mail(const nlohmann::json& p) {
-  const PostNotice post = post_notice(p["post"]);
-  return {fmt::format("[{}] {}: {}", one_line(incident_field(p, "title"), 100), capitalized(post.status),
-                      post.title),
+  const PostNotice post = post_notice(member(p, "post"));
+  return {fmt::format("[{}] {}: {}", text_line(incident_field(p, "title"), 100),
+                      capitalized(post.status), post.title),
           post_mail_body(post)};
 }
 
@@ -70,10 +86,11 @@ std::string subscriber_message(const std::string& from, const OutboxRow& row, Wa
     footer = fmt::format(
         "\r\n-- \r\nYou get this mail because you subscribed to {} ({}).\r\n"
         "Unsubscribe: {}\r\n",
-        one_line(incident_field(p, "title"), 200), incident_field(p, "page_url"), unsubscribe);
+        text_line(incident_field(p, "title"), 200), incident_field(p, "page_url"), unsubscribe);
   }
   extra += "Auto-Submitted: auto-generated\r\n";
-  return mail_header(from, row.recipient, row.id, one_line(m.subject, 250), row.event, now, extra) +
+  return mail_header(from, row.recipient, row.id, text_line(m.subject, 250), row.event, now,
+                     extra) +
          m.body + footer;
 }
 
