@@ -1,56 +1,16 @@
 #include "alerting/subscribers.h"
 
 #include <algorithm>
-#include <cctype>
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
-#include "alerting/ack_token.h"
 #include "alerting/incidents.h"
 #include "alerting/posts.h"
+#include "core/text.h"
 
 namespace lookout {
 namespace {
-
-// An unsubscribe link carries this as its expiry: the last second of the year 9999.
-constexpr int64_t kUnsubscribeNeverExpires = 253'402'300'799;
-
-// Each kind of link is signed with its own key derived from the one storage keeps, so that a
-// confirmation link cannot be turned into an unsubscribe link or an ack link.
-std::string link_key(std::string_view key, std::string_view purpose) {
-  std::string k(key);
-  k += '/';
-  k += purpose;
-  return k;
-}
-
-bool local_part_char(unsigned char c) {
-  if (c <= 0x20 || c >= 0x7f) return false;
-  return std::string_view("\"(),:;<>@[\\]").find(static_cast<char>(c)) == std::string_view::npos;
-}
-
-bool domain_ok(std::string_view d) {
-  if (d.empty() || d.size() > 253 || d.find('.') == std::string_view::npos) return false;
-  size_t label = 0;
-  for (size_t i = 0; i <= d.size(); ++i) {
-    if (i == d.size() || d[i] == '.') {
-      if (label == 0 || label > 63 || d[i - 1] == '-' || d[i - label] == '-') return false;
-      label = 0;
-    } else if (std::isalnum(static_cast<unsigned char>(d[i])) != 0 || d[i] == '-') {
-      ++label;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // The part of every payload that is the same for all subscribers of one event, as JSON object
 // members without braces; each row adds its own unsubscribe link in front.
@@ -62,7 +22,7 @@ std::string shared_members(const SubscriberMailing& m, const char* kind, const c
 }
 
 OutboxRow subscriber_row(const SubscriberRecord& s, const SubscriberMailing& m,
-                         const TokenSigner& unsubscribe, int64_t incident_id,
+                         const UnsubscribeLinks& unsubscribe, int64_t incident_id,
                          const std::string& event, WallTime at, const std::string& shared,
                          std::string id) {
   OutboxRow row;
@@ -75,7 +35,7 @@ OutboxRow subscriber_row(const SubscriberRecord& s, const SubscriberMailing& m,
   row.audience = Audience::kSubscriber;
   const std::string url =
       fmt::format("{}/unsubscribe/{}", m.public_url,
-                  unsubscribe.token(s.id, kUnsubscribeNeverExpires));
+                  unsubscribe.token(s.id));
   row.payload.reserve(shared.size() + url.size() + 24);
   row.payload.append("{\"unsubscribe_url\":\"").append(url).append("\",").append(shared).append(
       "}");
@@ -88,7 +48,7 @@ void mail_everyone(EventRecord& e, const SubscriberBook& book, const SubscriberM
   // One random id for the event's mails, each made unique by its subscriber's id: a fan-out to
   // 10,000 subscribers draws randomness once, not 10,000 times.
   const std::string base = ids();
-  const TokenSigner unsubscribe(link_key(m.key, "unsubscribe"));
+  const UnsubscribeLinks unsubscribe(m.key);
   book.each_confirmed([&](const SubscriberRecord& s) {
     e.notifications.push_back(subscriber_row(s, m, unsubscribe, e.incident_id, e.event, e.at,
                                              shared, fmt::format("{}_{}", base, s.id)));
@@ -97,56 +57,13 @@ void mail_everyone(EventRecord& e, const SubscriberBook& book, const SubscriberM
 
 }  // namespace
 
-std::optional<std::string> normalized_email(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0)
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0)
-    text.remove_suffix(1);
-  if (text.size() > 254) return std::nullopt;
-  const size_t at = text.find('@');
-  if (at == std::string_view::npos || at == 0 || at > 64 ||
-      text.find('@', at + 1) != std::string_view::npos) {
-    return std::nullopt;
-  }
-  const std::string_view local = text.substr(0, at);
-  if (!std::all_of(local.begin(), local.end(),
-                   [](char c) { return local_part_char(static_cast<unsigned char>(c)); }) ||
-      local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
-    return std::nullopt;
-  }
-  const std::string domain = lower(std::string(text.substr(at + 1)));
-  if (!domain_ok(domain)) return std::nullopt;
-  return fmt::format("{}@{}", local, domain);
-}
-
-std::string confirm_token(std::string_view key, int64_t subscriber_id, int64_t expires_unix_s) {
-  return make_ack_token(link_key(key, "confirm"), subscriber_id, expires_unix_s);
-}
-
-std::optional<int64_t> verify_confirm_token(std::string_view key, std::string_view token,
-                                            int64_t now_unix_s) {
-  const auto claim = verify_ack_token(link_key(key, "confirm"), token, now_unix_s);
-  if (!claim) return std::nullopt;
-  return claim->incident_id;
-}
-
-std::string unsubscribe_token(std::string_view key, int64_t subscriber_id) {
-  return make_ack_token(link_key(key, "unsubscribe"), subscriber_id, kUnsubscribeNeverExpires);
-}
-
-std::optional<int64_t> verify_unsubscribe_token(std::string_view key, std::string_view token) {
-  const auto claim = verify_ack_token(link_key(key, "unsubscribe"), token, 0);
-  if (!claim || claim->expires_unix_s != kUnsubscribeNeverExpires) return std::nullopt;
-  return claim->incident_id;
-}
-
 void SubscriberBook::load(std::vector<SubscriberRecord> rows) {
   rows_.clear();
   by_email_.clear();
   confirmed_ = 0;
   for (auto& r : rows) {
     next_id_ = std::max(next_id_, r.id + 1);
-    if (!r.erased()) by_email_[lower(r.email)] = r.id;
+    if (!r.erased()) by_email_[ascii_lower(r.email)] = r.id;
     if (r.confirmed()) ++confirmed_;
     rows_[r.id] = std::move(r);
   }
@@ -154,7 +71,7 @@ void SubscriberBook::load(std::vector<SubscriberRecord> rows) {
 
 SubscriberBook::Subscribed SubscriberBook::subscribe(const std::string& email, WallTime now) {
   Subscribed out;
-  const std::string k = lower(email);
+  const std::string k = ascii_lower(email);
   if (const auto found = by_email_.find(k); found != by_email_.end()) {
     SubscriberRecord& s = rows_.at(found->second);
     if (s.confirmed() || (s.mailed_at && now - *s.mailed_at < kConfirmMailEvery)) return out;
@@ -190,7 +107,7 @@ std::optional<SubscriberRecord> SubscriberBook::confirm(int64_t id, WallTime now
 
 void SubscriberBook::erase(SubscriberRecord& s) {
   if (s.confirmed()) --confirmed_;
-  by_email_.erase(lower(s.email));
+  by_email_.erase(ascii_lower(s.email));
   s.email.clear();
   s.confirmed_at.reset();
   s.mailed_at.reset();

@@ -16,25 +16,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "alerting/subscriber_links.h"
 #include "core/clock.h"
 #include "store/records.h"
 
 namespace lookout {
-
-// The address as lookout keeps it (surrounding white space dropped, the domain in lower case),
-// or nullopt when it is not one address a mail can be sent to: one "@", a local part of
-// printable ASCII without white space, quotes or angle brackets (nothing that could change a
-// mail header), a domain of letters, digits and hyphens with at least one dot; at most 254.
-std::optional<std::string> normalized_email(std::string_view text);
-
-// Links: a confirmation link works kConfirmLifetimeS; an unsubscribe link, in every mail,
-// works for good. Both name the subscriber by id, signed with the key storage keeps.
-inline constexpr int64_t kConfirmLifetimeS = 7 * 86'400;
-std::string confirm_token(std::string_view key, int64_t subscriber_id, int64_t expires_unix_s);
-std::optional<int64_t> verify_confirm_token(std::string_view key, std::string_view token,
-                                            int64_t now_unix_s);
-std::string unsubscribe_token(std::string_view key, int64_t subscriber_id);
-std::optional<int64_t> verify_unsubscribe_token(std::string_view key, std::string_view token);
 
 // One pending address gets at most one confirmation mail this often, however often it is
 // subscribed (someone else may be typing it in).
