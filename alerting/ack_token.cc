@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <openssl/crypto.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
@@ -65,9 +65,8 @@ TokenSigner::TokenSigner(std::string_view key) {
   char digest[] = "SHA256";
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                OSSL_PARAM_construct_end()};
-  if (ctx_ == nullptr ||
-      EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                   params) != 1) {
+  if (ctx_ == nullptr || EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key.data()),
+                                      key.size(), params) != 1) {
     EVP_MAC_CTX_free(ctx_);
     throw std::runtime_error("OpenSSL could not set up HMAC-SHA256 to sign links");
   }

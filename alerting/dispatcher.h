@@ -92,14 +92,15 @@ class Dispatcher {
   std::map<std::string, Duration> give_up_;
   std::map<std::string, GroupTiming> timing_;  // by route
   GroupSchedule groups_;
-  std::map<std::string, Item> items_;     // on-call rows, by outbox id
-  std::map<std::string, Item> mail_;      // subscriber rows, by outbox id
-  std::map<std::string, std::set<std::pair<int64_t, std::string>>> mail_due_;  // channel -> (due, id)
+  std::map<std::string, Item> items_;  // on-call rows, by outbox id
+  std::map<std::string, Item> mail_;   // subscriber rows, by outbox id
+  std::map<std::string, std::set<std::pair<int64_t, std::string>>>
+      mail_due_;                                                   // channel -> (due, id)
   std::deque<std::pair<uint64_t, std::string>> mail_uncommitted_;  // (seq, id), oldest first
-  std::map<std::string, size_t> mail_busy_;                         // by channel
+  std::map<std::string, size_t> mail_busy_;                        // by channel
   std::map<std::string, int64_t> mail_warned_ms_;  // by channel: failures are told once a minute
-  std::map<std::string, size_t> busy_;    // batches in flight, by channel
-  std::set<std::string> keys_in_flight_;  // a group sends one batch at a time, in order
+  std::map<std::string, size_t> busy_;             // batches in flight, by channel
+  std::set<std::string> keys_in_flight_;           // a group sends one batch at a time, in order
   uint64_t committed_ = 0;
   bool stopped_ = false;
   std::mt19937_64 rng_{std::random_device{}()};

@@ -1,8 +1,8 @@
 #include "alerting/subscribers.h"
 
-#include <algorithm>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "alerting/incidents.h"
@@ -33,12 +33,13 @@ OutboxRow subscriber_row(const SubscriberRecord& s, const SubscriberMailing& m,
   row.recipient = s.email;
   row.created = at;
   row.audience = Audience::kSubscriber;
-  const std::string url =
-      fmt::format("{}/unsubscribe/{}", m.public_url,
-                  unsubscribe.token(s.id));
+  const std::string url = fmt::format("{}/unsubscribe/{}", m.public_url, unsubscribe.token(s.id));
   row.payload.reserve(shared.size() + url.size() + 24);
-  row.payload.append("{\"unsubscribe_url\":\"").append(url).append("\",").append(shared).append(
-      "}");
+  row.payload.append("{\"unsubscribe_url\":\"")
+      .append(url)
+      .append("\",")
+      .append(shared)
+      .append("}");
   return row;
 }
 
@@ -144,12 +145,11 @@ OutboxRow confirmation_mail(const SubscriberRecord& s, const SubscriberMailing& 
   row.created = now;
   row.audience = Audience::kSubscriber;
   const int64_t expires = to_unix_ms(now) / 1000 + kConfirmLifetimeS;
-  nlohmann::json j{
-      {"kind", "confirm"},
-      {"title", m.title},
-      {"page_url", m.public_url},
-      {"confirm_url",
-       fmt::format("{}/subscribe/confirm/{}", m.public_url, confirm_token(m.key, s.id, expires))}};
+  nlohmann::json j{{"kind", "confirm"},
+                   {"title", m.title},
+                   {"page_url", m.public_url},
+                   {"confirm_url", fmt::format("{}/subscribe/confirm/{}", m.public_url,
+                                               confirm_token(m.key, s.id, expires))}};
   row.payload = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return row;
 }
@@ -165,14 +165,15 @@ void add_incident_mails(AlertChanges& changes, const SubscriberBook& book,
                                   [&](const IncidentRecord& i) { return i.id == e.incident_id; });
     if (inc == changes.incidents.end() || !is_public(inc->monitor)) continue;
     // What the public page says of it, and nothing meant for on-call (no ack link).
-    nlohmann::json about{{"monitor", inc->monitor},
-                         {"group", inc->group},
-                         {"state", e.event == "incident.resolved" ? "up" : to_string(inc->state)},
-                         {"cause", inc->cause},
-                         {"started_at", rfc3339(inc->started_at)},
-                         {"resolved_at", inc->resolved_at ? nlohmann::json(rfc3339(*inc->resolved_at))
-                                                          : nlohmann::json(nullptr)},
-                         {"url", fmt::format("{}/monitor/{}", m.public_url, inc->monitor)}};
+    nlohmann::json about{
+        {"monitor", inc->monitor},
+        {"group", inc->group},
+        {"state", e.event == "incident.resolved" ? "up" : to_string(inc->state)},
+        {"cause", inc->cause},
+        {"started_at", rfc3339(inc->started_at)},
+        {"resolved_at",
+         inc->resolved_at ? nlohmann::json(rfc3339(*inc->resolved_at)) : nlohmann::json(nullptr)},
+        {"url", fmt::format("{}/monitor/{}", m.public_url, inc->monitor)}};
     mail_everyone(e, book, m, shared_members(m, "incident", "incident", about), ids);
   }
 }

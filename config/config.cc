@@ -438,8 +438,8 @@ const std::set<std::string>& common_monitor_keys() {
 
 namespace {
 
-const std::set<std::string> kTopKeys{"server",  "storage",   "defaults",  "monitor",
-                                     "scheduler", "channel", "maintenance", "route",
+const std::set<std::string> kTopKeys{"server",    "storage",       "defaults",    "monitor",
+                                     "scheduler", "channel",       "maintenance", "route",
                                      "heartbeat", "subscriptions", "cluster"};
 const std::set<std::string> kServerKeys{"listen",          "title",
                                         "public_url",      "admin_token",

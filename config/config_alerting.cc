@@ -243,7 +243,8 @@ void parse_subscriptions(Parser& p, const toml::table& t, Config& config) {
   SubscriptionsConfig s;
   const auto* channel = t.get("channel");
   if (channel == nullptr) {
-    p.error(t.source(), "[subscriptions] has no channel; name an email channel that sends the mails");
+    p.error(t.source(),
+            "[subscriptions] has no channel; name an email channel that sends the mails");
     return;
   }
   auto name = p.plain_text(*channel, "subscriptions.channel");

@@ -60,7 +60,8 @@ std::vector<IncidentEventRow> incident_events(sqlite3* db, const std::vector<int
           db,
           "SELECT e.id, e.incident_id, e.event, e.at_ms, group_concat(o.channel || ' ' || "
           "CASE o.status WHEN 'sent' THEN 'delivered' ELSE o.status END, ', ') "
-          "FROM incident_events e LEFT JOIN outbox o ON o.event_id = e.id AND o.audience = 'oncall' "
+          "FROM incident_events e LEFT JOIN outbox o ON o.event_id = e.id AND o.audience = "
+          "'oncall' "
           "WHERE e.incident_id BETWEEN ? AND ? GROUP BY e.id ORDER BY e.id",
           -1, &st, nullptr) != SQLITE_OK) {
     return out;
@@ -112,7 +113,8 @@ std::vector<IncidentNotification> incident_notifications(sqlite3* db, int64_t fi
   Stmt st(
       db,
       "SELECT e.incident_id, e.event, e.at_ms, o.id, o.channel, o.status FROM incident_events e "
-      "LEFT JOIN outbox o ON o.event_id = e.id AND o.audience = 'oncall' WHERE e.incident_id BETWEEN ? AND ? ORDER BY e.id, "
+      "LEFT JOIN outbox o ON o.event_id = e.id AND o.audience = 'oncall' WHERE e.incident_id "
+      "BETWEEN ? AND ? ORDER BY e.id, "
       "o.channel");
   if (!st.ok()) return out;
   st.bind(1, first_id);

@@ -197,10 +197,9 @@ std::string metrics_text(const Snapshot& s, const StoreHealth& store, bool inclu
   if (s.subscriptions) {
     header(out, "lookout_subscribers", "gauge",
            "Status-page subscribers: confirmed, and pending (waiting for confirmation).");
-    out += fmt::format("lookout_subscribers{{state=\"confirmed\"}} {}\n",
-                       s.subscriptions->confirmed);
-    out += fmt::format("lookout_subscribers{{state=\"pending\"}} {}\n",
-                       s.subscriptions->pending);
+    out +=
+        fmt::format("lookout_subscribers{{state=\"confirmed\"}} {}\n", s.subscriptions->confirmed);
+    out += fmt::format("lookout_subscribers{{state=\"pending\"}} {}\n", s.subscriptions->pending);
   }
   header(out, "lookout_outbox_oldest_pending_seconds", "gauge",
          "Age of the oldest pending notification.");

@@ -57,16 +57,15 @@ void WebServer::subscription_routes() {
     const auto snap = snapshots_.get();
     if (subscriptions_off(*snap, res)) return;
     const auto& sub = *snap->subscriptions;
-    if (const int64_t wait =
-            subscribe_limiter_.check(req.remote_addr, clock_.mono(), sub.rate_limit, sub.rate_window);
+    if (const int64_t wait = subscribe_limiter_.check(req.remote_addr, clock_.mono(),
+                                                      sub.rate_limit, sub.rate_window);
         wait > 0) {
       res.set_header("Retry-After", std::to_string(wait));
       return subscribe_page(res, 429, SubscribePage::kForm, snap->title);
     }
     const auto email = normalized_email(form_email(req));
     if (!email) return subscribe_page(res, 400, SubscribePage::kBadAddress, snap->title);
-    const auto answer =
-        calls_.subscription({SubscriptionCommand::Kind::kSubscribe, *email, 0});
+    const auto answer = calls_.subscription({SubscriptionCommand::Kind::kSubscribe, *email, 0});
     if (!answer) return no_answer(res);
     subscribe_page(res, 200, SubscribePage::kCheckInbox, snap->title);
   });
@@ -77,13 +76,13 @@ void WebServer::subscription_routes() {
     const auto snap = snapshots_.get();
     if (subscriptions_off(*snap, res)) return;
     const std::string token = req.matches[1];
-    const auto id =
-        confirm ? verify_confirm_token(snap->subscriptions->key, token,
-                                       to_unix_ms(clock_.wall()) / 1000)
-                : verify_unsubscribe_token(snap->subscriptions->key, token);
+    const auto id = confirm ? verify_confirm_token(snap->subscriptions->key, token,
+                                                   to_unix_ms(clock_.wall()) / 1000)
+                            : verify_unsubscribe_token(snap->subscriptions->key, token);
     if (!id) return subscribe_page(res, 404, SubscribePage::kLinkInvalid, snap->title);
     if (!post) {
-      return subscribe_page(res, 200, confirm ? SubscribePage::kConfirm : SubscribePage::kUnsubscribe,
+      return subscribe_page(res, 200,
+                            confirm ? SubscribePage::kConfirm : SubscribePage::kUnsubscribe,
                             snap->title, req.path);
     }
     const auto answer = calls_.subscription(

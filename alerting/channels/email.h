@@ -52,7 +52,7 @@ struct SmtpRequest {
   std::string url;
   bool require_starttls = false;  // smtp:// with starttls; smtps:// is TLS from the start
   std::optional<std::string> username, password;
-  std::string mail_from;                // "<from>"
+  std::string mail_from;  // "<from>"
   // "<to>", each of the channel's addresses; a subscriber's mail goes to that address only.
   std::vector<std::string> recipients;
   std::string message;

@@ -78,7 +78,7 @@ HttpPost ntfy_request(const ChannelConfig& c, const Batch& rows, const std::stri
   r.body = utf8_cut(body, kNtfyMaxBody);
   r.headers = {"Content-Type: text/plain; charset=utf-8",
                ntfy_header("Title", header_words(utf8_cut(one_line(title, std::string::npos),
-                                                               kNtfyMaxTitle))),
+                                                          kNtfyMaxTitle))),
                fmt::format("Priority: {}", look.priority), fmt::format("Tags: {}", look.tag),
                ntfy_header("Click", click)};
   if (!actions.empty()) r.headers.push_back(ntfy_header("Actions", actions));

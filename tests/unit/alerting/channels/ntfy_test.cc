@@ -1,10 +1,10 @@
 #include "alerting/channels/ntfy.h"
-#include "alerting/channels/utf8_text.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "alerting/channels/utf8_text.h"
 #include "config/channels/ntfy_spec.h"
 #include "tests/support/outbox_rows.h"
 
@@ -189,8 +189,7 @@ TEST(NtfyChannel, NonAsciiTitlesAreRfc2047EncodedWords) {
 
   const HttpPost r =
       ntfy_request_for(incident_row("incident.opened", "Dienst nicht verfügbar", "portal-home"));
-  EXPECT_EQ(r.headers.at(1),
-            "Title: " + header_words("DOWN portal-home: Dienst nicht verfügbar"));
+  EXPECT_EQ(r.headers.at(1), "Title: " + header_words("DOWN portal-home: Dienst nicht verfügbar"));
   EXPECT_EQ(r.headers.at(1).find_first_of("\r\n"), std::string::npos);
 }
 
