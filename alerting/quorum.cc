@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/units.h"
+
 namespace lookout {
 namespace {
 
@@ -101,6 +103,42 @@ std::vector<LocationView> MonitorQuorum::view(WallTime now, Duration fresh_for) 
     out.push_back({name, is_fresh(l.last_check, now, fresh_for) ? l.sm.state() : State::kUnknown,
                    l.last_check, l.latency_us, l.cause});
   }
+  return out;
+}
+
+std::optional<Duration> silence_bound(const std::vector<MonitorConfig>& monitors,
+                                      const std::string& location, Duration lease) {
+  std::optional<Duration> shortest;
+  for (const MonitorConfig& m : monitors) {
+    // A heartbeat is pinged, not probed: no location sends its results.
+    if (!m.spec->probed()) continue;
+    if (m.locations &&
+        std::find(m.locations->begin(), m.locations->end(), location) == m.locations->end()) {
+      continue;
+    }
+    const Duration bound = freshness_bound(m, lease);
+    if (!shortest || bound < *shortest) shortest = bound;
+  }
+  return shortest;
+}
+
+std::vector<SilentLocation> silent_locations(const std::vector<LocationActivity>& locations,
+                                             WallTime now) {
+  std::vector<SilentLocation> out;
+  for (const LocationActivity& a : locations) {
+    WallTime from = a.watched_since;
+    if (a.newest_result && *a.newest_result > from) from = *a.newest_result;
+    const Duration quiet = std::chrono::duration_cast<Duration>(now - from);
+    if (quiet <= a.bound) continue;
+    // Whole seconds: the message names a span, and milliseconds would only make it noisy.
+    const Duration shown = std::chrono::floor<std::chrono::seconds>(quiet);
+    out.push_back({a.location, quiet,
+                   fmt::format("location {} has sent no results for {}", a.location,
+                               format_duration(shown))});
+  }
+  std::sort(out.begin(), out.end(), [](const SilentLocation& x, const SilentLocation& y) {
+    return x.location < y.location;
+  });
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Cluster mode's quorum: a monitor probed from several locations is judged per location, as a
 // single node judges it (fail_after, recover_after), and its state follows from the locations
-// whose results are fresh (docs/cluster.md#quorum).
+// whose results are fresh (docs/cluster.md#quorum). Beside it, which locations have gone silent.
 // Pure: no clock, no I/O; every time is passed in, and all of them must be read on one clock.
 #pragma once
 
@@ -85,5 +85,31 @@ class MonitorQuorum {
   WallTime since_{};
   std::string cause_;
 };
+
+// What the deciding node knows of a location, to tell whether it has gone silent.
+struct LocationActivity {
+  std::string location;
+  std::optional<WallTime> newest_result;  // the start of its newest run of any monitor
+  // When results from it were first expected: the deciding node's start, or the reload that
+  // added the location.
+  WallTime watched_since;
+  Duration bound;  // silence_bound
+};
+
+struct SilentLocation {
+  std::string location;
+  Duration silent_for;
+  std::string message;  // "location nyc has sent no results for 45s"
+};
+
+// How long a location may send nothing before it is silent: the shortest freshness bound of the
+// probed monitors it runs (those that name it, or name no location). nullopt when it runs none.
+std::optional<Duration> silence_bound(const std::vector<MonitorConfig>& monitors,
+                                      const std::string& location, Duration lease);
+
+// The locations that have sent nothing for longer than their bound, counted from their newest
+// result or from when they were first watched, whichever is later; in alphabetical order.
+std::vector<SilentLocation> silent_locations(const std::vector<LocationActivity>& locations,
+                                             WallTime now);
 
 }  // namespace lookout

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "config/kinds/heartbeat_spec.h"
 #include "config/kinds/http_spec.h"
 
 namespace lookout {
@@ -302,6 +303,46 @@ TEST(Quorum, ALocationKeepsItsCauseUntilAnUpRunFindsItUp) {
   report(q, "fra", kUpRun, 40);
   EXPECT_EQ(q.view(at_second(41), seconds(35))[0].state, State::kUp);
   EXPECT_EQ(q.view(at_second(41), seconds(35))[0].cause, "");
+}
+
+TEST(Quorum, SilenceBoundIsTheShortestFreshnessOfTheLocationsMonitors) {
+  MonitorConfig everywhere = quorum_monitor();  // 35 s with a 10 s lease
+  MonitorConfig slow = quorum_monitor();
+  slow.interval = seconds(60);
+  slow.locations = std::vector<std::string>{"fra", "sgp"};
+  MonitorConfig fast_fra = quorum_monitor();
+  fast_fra.interval = seconds(5);
+  fast_fra.timeout = seconds(1);
+  fast_fra.locations = std::vector<std::string>{"fra"};
+  MonitorConfig pinged = quorum_monitor();  // a heartbeat: no location sends its results
+  pinged.interval = seconds(1);
+  pinged.spec = std::make_shared<HeartbeatSpec>();
+
+  const std::vector<MonitorConfig> all{everywhere, slow, fast_fra, pinged};
+  EXPECT_EQ(silence_bound(all, "fra", seconds(10)), seconds(21));
+  EXPECT_EQ(silence_bound(all, "nyc", seconds(10)), seconds(35));
+  EXPECT_EQ(silence_bound({slow, pinged}, "sgp", seconds(10)), seconds(135));
+  EXPECT_EQ(silence_bound({slow, pinged}, "nyc", seconds(10)), std::nullopt);
+}
+
+TEST(Quorum, SilentLocationsAreNamedWithHowLongTheyHaveBeenQuiet) {
+  const WallTime now = at_second(1000);
+  const WallTime started = at_second(900);  // when the deciding node began to watch
+  const std::vector<LocationActivity> activity{
+      {"sgp", std::nullopt, at_second(940), seconds(35)},  // nothing since it was added
+      {"nyc", at_second(954) + milliseconds(700), started, seconds(35)},  // quiet 45.3 s
+      {"fra", at_second(990), started, seconds(35)},
+      {"ams", at_second(965), started, seconds(35)},  // exactly at the bound: not yet
+      // Its newest result is from long before the decider started: it gets the bound from then.
+      {"syd", at_second(100), at_second(980), seconds(35)},
+  };
+  const auto silent = silent_locations(activity, now);
+  ASSERT_EQ(silent.size(), 2U);
+  EXPECT_EQ(silent[0].location, "nyc");
+  EXPECT_EQ(silent[0].silent_for, milliseconds(45'300));
+  EXPECT_EQ(silent[0].message, "location nyc has sent no results for 45s");
+  EXPECT_EQ(silent[1].location, "sgp");
+  EXPECT_EQ(silent[1].message, "location sgp has sent no results for 1m");
 }
 
 }  // namespace
