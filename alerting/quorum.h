@@ -1,0 +1,115 @@
+// Cluster mode's quorum: a monitor probed from several locations is judged per location, as a
+// single node judges it (fail_after, recover_after), and its state follows from the locations
+// whose results are fresh (docs/cluster.md#quorum). Beside it, which locations have gone silent.
+// Pure: no clock, no I/O; every time is passed in, and all of them must be read on one clock.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alerting/state_machine.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "probes/probe.h"
+#include "store/records.h"
+
+namespace lookout {
+
+// One run of a monitor from one location.
+struct LocationRun {
+  Outcome outcome = Outcome::kUp;
+  std::string cause;                  // empty for an up run
+  std::optional<int64_t> latency_us;  // the run's total; unset without a response
+  WallTime started_at;
+};
+
+// How long a location's newest run of `m` counts: 2 × interval + timeout + lease, the oldest
+// it can be while the location works, even while a dead node's work moves to another node of
+// the location (within lease plus one interval, and one timeout for that run to finish).
+Duration freshness_bound(const MonitorConfig& m, Duration lease);
+
+struct QuorumRules {
+  Duration fresh_for;         // freshness_bound
+  std::optional<int> quorum;  // [cluster] quorum; unset: a majority of the fresh locations
+};
+QuorumRules quorum_rules(const MonitorConfig& m, const ClusterConfig& cluster);
+
+struct QuorumDecision {
+  State before = State::kUnknown;
+  State after = State::kUnknown;
+  bool changed = false;
+  // "down from fra, nyc (2 of 3): CAUSE" or "degraded from ..."; empty when up or unknown.
+  std::string cause;
+};
+
+// One location's entry in a monitor's "locations" of /api/v1/status.
+struct LocationView {
+  std::string location;
+  State state = State::kUnknown;      // unknown once its newest run is no longer fresh
+  WallTime last_check;                // its newest run's start
+  std::optional<int64_t> latency_us;  // of that run; unset without a response
+  std::string cause;                  // why it is not up, or why its last run was not
+};
+
+// One monitor's locations and its state from them.
+class MonitorQuorum {
+ public:
+  // Judges a run from `location` with that location's own streak. A run older than the
+  // location's newest is not counted (a spool replayed after a takeover): false, else true.
+  bool add_run(const std::string& location, const LocationRun& run, int fail_after,
+               int recover_after);
+
+  // The monitor's state at `now` from the locations whose newest run is fresh. With none
+  // fresh, the state and cause stay as they were: nobody has looked, which says nothing about
+  // the service (the silent locations say why).
+  QuorumDecision decide(WallTime now, const QuorumRules& rules);
+
+  State state() const { return state_; }
+  WallTime since() const { return since_; }
+  const std::string& cause() const { return cause_; }
+  // Every location that has reported, in alphabetical order.
+  std::vector<LocationView> view(WallTime now, Duration fresh_for) const;
+
+ private:
+  struct Location {
+    StateMachine sm;
+    WallTime last_check;
+    std::optional<int64_t> latency_us;
+    std::string cause;
+  };
+  std::map<std::string, Location> locations_;  // by name: alphabetical, so causes are stable
+  State state_ = State::kUnknown;
+  WallTime since_{};
+  std::string cause_;
+};
+
+// What the deciding node knows of a location, to tell whether it has gone silent.
+struct LocationActivity {
+  std::string location;
+  std::optional<WallTime> newest_result;  // the start of its newest run of any monitor
+  // When results from it were first expected: the deciding node's start, or the reload that
+  // added the location.
+  WallTime watched_since;
+  Duration bound;  // silence_bound
+};
+
+struct SilentLocation {
+  std::string location;
+  Duration silent_for;
+  std::string message;  // "location nyc has sent no results for 45s"
+};
+
+// How long a location may send nothing before it is silent: the shortest freshness bound of the
+// probed monitors it runs (those that name it, or name no location). nullopt when it runs none.
+std::optional<Duration> silence_bound(const std::vector<MonitorConfig>& monitors,
+                                      const std::string& location, Duration lease);
+
+// The locations that have sent nothing for longer than their bound, counted from their newest
+// result or from when they were first watched, whichever is later; in alphabetical order.
+std::vector<SilentLocation> silent_locations(const std::vector<LocationActivity>& locations,
+                                             WallTime now);
+
+}  // namespace lookout
