@@ -94,13 +94,15 @@ TEST(PgConnection, SurvivesARestart) {
 
   // The caller decides what to retry: here, until the server answers again.
   bool answered = false;
+  // The test owns the retry timers: a timer whose callback held the timer would never be freed.
+  std::vector<std::unique_ptr<Timer>> retries;
   std::function<void()> ask = [&] {
     c.query("SELECT 2", {}, [&](PgResult r) {
       if (r.ok()) {
         answered = only_value(r) == "2";
       } else {
-        auto again = std::make_shared<Timer>(loop);
-        again->start(Duration{100}, [&, again] { ask(); });
+        retries.push_back(std::make_unique<Timer>(loop));
+        retries.back()->start(Duration{100}, [&] { ask(); });
       }
     });
   };
