@@ -46,6 +46,7 @@ PostgresServer::~PostgresServer() {
 }
 
 void PostgresServer::init_folder() {
+  // mkdtemp fills in the six trailing characters of its template.
   std::string tmpl = (std::filesystem::temp_directory_path() / "lookout-pg-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = tmpl;

@@ -38,7 +38,7 @@ void expect_no_canary(const RunResult& r) {
   EXPECT_EQ(r.err.find(kCanary), std::string::npos) << r.err;
 }
 
-TEST(ClusterCli, InitCreatesThenFindsNothingToDoAndStatusListsTheNodes) {
+TEST(ClusterCli, InitCreatesThenReportsTheSchemaCurrentAndStatusListsTheNodes) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   const ClusterFiles files(pg.dsn());
@@ -100,7 +100,7 @@ TEST(ClusterCli, ANewerSchemaIsRefused) {
   }
 }
 
-TEST(ClusterCli, AnUnreachableDatabaseNamesHostAndPortAndWhatToDo) {
+TEST(ClusterCli, AnUnreachableDatabaseNamesHostAndPortAndWhatToCheck) {
   const int dead = free_port();
   const ClusterFiles files(
       fmt::format("host=127.0.0.1 port={} user=lookout dbname=postgres connect_timeout=2", dead));

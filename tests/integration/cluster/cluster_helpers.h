@@ -1,13 +1,18 @@
-// What the cluster tests share: a throwaway PostgreSQL or a clear skip, and turning a loop of
-// the test's own until something happened.
+// What the cluster tests share: a throwaway PostgreSQL or a clear skip, turning a loop of the
+// test's own until something happened, and the schema put in place before a test begins.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
 
 #include "core/event_loop.h"
+#include "store/pg_connection.h"
+#include "store/pg_schema.h"
 #include "tests/integration/postgres_server.h"
 
 // At the top of each test that needs a server.
@@ -29,6 +34,17 @@ inline bool turn_until(EventLoop& loop, const std::function<bool()>& done,
   });
   loop.run();
   return done();
+}
+
+// Migrates the schema through `conn` (started, on `loop`); throws when it does not come.
+inline void require_schema(EventLoop& loop, PgConnection& conn) {
+  std::optional<PgMigration> m;
+  migrate_pg_schema(conn, [&](PgMigration r) { m = std::move(r); });
+  if (!turn_until(
+          loop, [&] { return m.has_value(); }, std::chrono::seconds(20)) ||
+      !m->ok()) {
+    throw std::runtime_error("the schema did not come: " + (m ? m->error : "no answer"));
+  }
 }
 
 }  // namespace lookout::testing

@@ -38,13 +38,7 @@ void keeper_schema(const PostgresServer& pg) {
   EventLoop loop;
   PgConnection conn(loop, Secret::plain(pg.dsn()), nullptr);
   conn.start();
-  std::optional<PgMigration> m;
-  migrate_pg_schema(conn, [&](PgMigration r) { m = std::move(r); });
-  if (!turn_until(
-          loop, [&] { return m.has_value(); }, 20s) ||
-      !m->ok()) {
-    throw std::runtime_error("the schema did not come: " + (m ? m->error : "no answer"));
-  }
+  require_schema(loop, conn);
 }
 
 // A change as one node reported it, and when.

@@ -22,13 +22,7 @@ const Duration kLease{2000};
 struct Reader {
   explicit Reader(const PostgresServer& pg) : conn(loop, Secret::plain(pg.dsn()), nullptr) {
     conn.start();
-    std::optional<PgMigration> m;
-    migrate_pg_schema(conn, [&](PgMigration r) { m = std::move(r); });
-    if (!turn_until(
-            loop, [&] { return m.has_value(); }, 20s) ||
-        !m->ok()) {
-      throw std::runtime_error("the schema did not come: " + (m ? m->error : "no answer"));
-    }
+    require_schema(loop, conn);
   }
   std::vector<NodeRow> nodes() {
     const PgStatement s = NodeRegistry::list(kLease);
