@@ -1,5 +1,5 @@
-// What the cluster tests share: a throwaway PostgreSQL or a clear skip, and turning a loop of
-// the test's own until something happened.
+// What the cluster tests share: a throwaway PostgreSQL or a clear skip, turning a loop of the
+// test's own until something happened, and migrating a server's schema.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "core/event_loop.h"
+#include "store/pg_schema.h"
 #include "tests/integration/postgres_server.h"
 
 // At the top of each test that needs a server.
@@ -29,6 +30,21 @@ inline bool turn_until(EventLoop& loop, const std::function<bool()>& done,
   });
   loop.run();
   return done();
+}
+
+// Runs a migration on a connection of its own and waits for its outcome.
+inline PgMigration migrate(const PostgresServer& pg) {
+  EventLoop loop;
+  PgConnection c(loop, Secret::plain(pg.dsn()), nullptr);
+  c.start();
+  std::optional<PgMigration> out;
+  migrate_pg_schema(c, [&](PgMigration m) { out = std::move(m); });
+  if (!turn_until(
+          loop, [&] { return out.has_value(); }, std::chrono::seconds(20))) {
+    return {0, 0, {}, "no answer"};
+  }
+  c.stop();
+  return *out;
 }
 
 }  // namespace lookout::testing
