@@ -60,6 +60,18 @@ TEST(PgResults, ARowHoldsEveryColumnInTheScriptsOrder) {
   EXPECT_EQ(copy_fields(out.substr(0, out.size() - 1)).size(), 16u);
 }
 
+// The row's time is written as the JSON times are, which PostgreSQL reads as a timestamptz.
+TEST(PgResults, TimesAreWrittenAsRfc3339) {
+  for (const int64_t t : {int64_t{0}, int64_t{-1}, int64_t{-86'400'001}, kNoonMs,
+                          int64_t{1'709'251'199'999}, int64_t{4'102'444'800'000}}) {
+    ResultRow r;
+    r.t_ms = t;
+    std::string out;
+    append_result_row(out, kFra, r);
+    EXPECT_EQ(copy_fields(out)[0], rfc3339(from_unix_ms(t))) << t;
+  }
+}
+
 TEST(PgResults, WhatARunLacksIsNull) {
   ResultRow r;
   r.monitor = "db";
