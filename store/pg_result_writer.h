@@ -29,7 +29,7 @@ namespace lookout {
 
 struct PgResultWriterOptions {
   Duration flush_every = kStorageFlushEvery;
-  size_t max_batch_rows = 10'000;  // in one COPY: about 1.5 MB and a few ms of the loop to make
+  size_t max_batch_rows = 10'000;  // in one COPY: about 1 MB and a few ms of the loop to make
   size_t max_rows = 200'000;       // waiting in memory: [storage] max_backlog
 };
 

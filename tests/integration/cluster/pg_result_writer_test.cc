@@ -355,8 +355,9 @@ TEST(PgResultWriter, RowsOfDaysWithoutAPartitionGetTheirs) {
   EXPECT_EQ(writer.last_error(), "");
 }
 
-// 100,000 rows at once go as ten COPYs of about 1.5 MB each, while a timer of the loop keeps
-// firing: no turn of the loop is held for long.
+// 100,000 rows at once go as ten COPYs of about 1 MB each, while a 2 ms timer of the loop keeps
+// firing: a write that held the loop would show one gap between its firings about as long as
+// the whole write. The longest is a batch being made (about 10 ms at -O2, 80 ms under ASan).
 TEST(PgResultWriter, TheLoopTurnsWhileABacklogIsWritten) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
@@ -373,13 +374,11 @@ TEST(PgResultWriter, TheLoopTurnsWhileABacklogIsWritten) {
   using Clock = std::chrono::steady_clock;
   auto last = Clock::now();
   Clock::duration longest{};
-  int ticks = 0;
   Timer tick(loop);
   tick.start_repeating(Duration{2}, [&] {
     const auto now = Clock::now();
     longest = std::max(longest, now - last);
     last = now;
-    ++ticks;
   });
   const auto start = Clock::now();
   ASSERT_TRUE(turn_until(
@@ -389,8 +388,7 @@ TEST(PgResultWriter, TheLoopTurnsWhileABacklogIsWritten) {
   tick.stop();
 
   EXPECT_EQ(pg.sql("SELECT count(*) FROM results"), std::to_string(kRows));
-  EXPECT_LT(longest, 150ms) << "of " << std::chrono::duration<double>(took).count() << " s";
-  EXPECT_GT(ticks, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() / 2 / 4);
+  EXPECT_LT(longest, took / 4) << "of " << std::chrono::duration<double>(took).count() << " s";
   RecordProperty("seconds", fmt::format("{:.2f}", std::chrono::duration<double>(took).count()));
   RecordProperty("longest_turn_ms",
                  fmt::format("{:.1f}", std::chrono::duration<double, std::milli>(longest).count()));
