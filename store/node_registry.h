@@ -14,11 +14,6 @@
 
 namespace lookout {
 
-struct PgStatement {
-  std::string sql;
-  PgParams params;
-};
-
 // What a node says about itself.
 struct NodeIdentity {
   std::string node, location, version;

@@ -69,6 +69,13 @@ void log_notice(void* redactor, const char* message) {
   spdlog::debug("PostgreSQL: {}", static_cast<const Redactor*>(redactor)->apply(one_line(message)));
 }
 
+// COPY data goes to libpq in chunks of this size, and at most this much in one turn of the loop.
+constexpr size_t kPgCopyChunkBytes = 64 * 1024;
+constexpr size_t kPgCopyBytesPerTurn = 1024 * 1024;
+// What the server is told when a COPY FROM STDIN came from query() or script(), which have no
+// data for it: the COPY fails with it instead of waiting for data forever.
+constexpr const char* kPgNoCopyData = "lookout sends COPY data only with PgConnection::copy";
+
 template <typename F>
 void guarded_io(F&& f) {
   try {
@@ -166,11 +173,15 @@ void PgConnection::stop() {
 }
 
 void PgConnection::query(std::string sql, PgParams params, PgCallback done) {
-  enqueue(Item{std::move(sql), std::move(params), false, std::move(done)});
+  enqueue(Item{std::move(sql), std::move(params), false, std::move(done), std::nullopt});
 }
 
 void PgConnection::script(std::string sql, PgCallback done) {
-  enqueue(Item{std::move(sql), {}, true, std::move(done)});
+  enqueue(Item{std::move(sql), {}, true, std::move(done), std::nullopt});
+}
+
+void PgConnection::copy(std::string sql, std::string data, PgCallback done) {
+  enqueue(Item{std::move(sql), {}, true, std::move(done), std::move(data)});
 }
 
 void PgConnection::enqueue(Item item) {
@@ -437,6 +448,7 @@ void PgConnection::close() {
   if (conn_ != nullptr) PQfinish(conn_);
   conn_ = nullptr;
   flushing_ = false;
+  copy_in_ = false;
 }
 
 void PgConnection::on_io() {
@@ -454,7 +466,11 @@ void PgConnection::on_io() {
     if (conn_ == nullptr) return;
   }
   if (state_ == State::kBusy) {
-    collect();
+    if (copy_in_) {
+      feed_copy();
+    } else {
+      collect();
+    }
     return;
   }
   // Idle: what arrives is a notice, or the server's last word before it closes.
@@ -497,6 +513,44 @@ void PgConnection::flush() {
   watch(UV_READABLE | (flushing_ ? UV_WRITABLE : 0));
 }
 
+// Hands current_'s COPY data to libpq: a chunk only once libpq has passed everything before it
+// to the socket, so that its buffer holds one chunk whatever the data's size, and no more than
+// kPgCopyBytesPerTurn in one turn of the loop.
+void PgConnection::feed_copy() {
+  const std::string* data = current_->copy ? &*current_->copy : nullptr;
+  size_t this_turn = 0;
+  while (copy_in_ && !flushing_) {
+    const bool more = data != nullptr && copy_sent_ < data->size();
+    if (more && this_turn >= kPgCopyBytesPerTurn) {
+      // The rest on a later turn; the socket is writable, so that turn comes at once.
+      watch(UV_READABLE | UV_WRITABLE);
+      return;
+    }
+    const size_t n = more ? std::min(kPgCopyChunkBytes, data->size() - copy_sent_) : 0;
+    const int rc = more ? PQputCopyData(conn_, data->data() + copy_sent_, static_cast<int>(n))
+                        : PQputCopyEnd(conn_, data != nullptr ? nullptr : kPgNoCopyData);
+    if (rc < 0) {
+      lost(libpq_error(fmt::format("cannot send to PostgreSQL at {}", server())));
+      return;
+    }
+    if (rc == 0) {
+      // libpq could not take it without waiting: again once the socket is writable.
+      watch(UV_READABLE | UV_WRITABLE);
+      return;
+    }
+    if (more) {
+      copy_sent_ += n;
+      this_turn += n;
+    } else {
+      copy_in_ = false;
+    }
+    flush();
+    if (conn_ == nullptr) return;
+  }
+  // The COPY has ended: its answer may be in libpq's buffer already, read while data went out.
+  if (!copy_in_) collect();
+}
+
 void PgConnection::collect() {
   while (PQisBusy(conn_) == 0) {
     PGresult* r = PQgetResult(conn_);
@@ -526,6 +580,13 @@ void PgConnection::collect() {
       case PGRES_COMMAND_OK:
       case PGRES_EMPTY_QUERY:
         break;
+      case PGRES_COPY_IN:
+        // The server waits for the data: PQgetResult would answer this again until it has it.
+        PQclear(r);
+        copy_in_ = true;
+        copy_sent_ = 0;
+        feed_copy();
+        return;
       default:
         if (answer_.error.empty()) {
           const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -555,7 +616,8 @@ void PgConnection::finish_current() {
   state_ = State::kReady;
   // A script that failed inside BEGIN leaves its transaction aborted: the next statement,
   // whoever sent it, must not run inside it.
-  if (PQtransactionStatus(conn_) != PQTRANS_IDLE) queue_.push_front(Item{"ROLLBACK", {}, true, {}});
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE)
+    queue_.push_front(Item{"ROLLBACK", {}, true, {}, std::nullopt});
   send_next();
   if (done.done) done.done(std::move(answer));
 }

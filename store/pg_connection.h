@@ -1,14 +1,14 @@
 // One PostgreSQL connection driven by the loop, for cluster mode. It connects without blocking
 // (PQconnectStart, then PQconnectPoll whenever libpq's socket is ready; libpq tries the hosts of
-// a multi-host DSN in order and honours target_session_attrs there), sends one statement or
-// script at a time from a queue, and hands each answer to its callback on the loop thread. When
+// a multi-host DSN in order and honours target_session_attrs there), sends one statement, script
+// or COPY at a time from a queue, and hands each answer to its callback on the loop thread. When
 // the connection drops it fails what was sent and queued, and connects again after a backoff:
 // callers decide what to retry.
 //
 // The loop never waits on the database: host names are resolved on libuv's thread pool before
 // an attempt (libpq would call getaddrinfo on the loop thread), each host gets connect_timeout
 // to answer (libpq leaves that to the caller of PQconnectPoll), and PQgetResult is called only
-// once PQisBusy says it will not wait.
+// once PQisBusy says it will not wait. COPY data goes out as the socket takes it.
 #pragma once
 
 #include <libpq-fe.h>
@@ -36,6 +36,13 @@ struct PgResult {
 
 using PgParams = std::vector<std::optional<std::string>>;  // $1, $2, ... as text; nullopt: NULL
 using PgCallback = std::function<void(PgResult)>;
+
+// A statement and its parameters, as the pure statement builders (NodeRegistry, the results
+// table's partitions) make them for the loop's connection to run.
+struct PgStatement {
+  std::string sql;
+  PgParams params;
+};
 
 // Waits between connection attempts: `first`, doubled after each failed one up to `max`.
 struct PgBackoff {
@@ -67,6 +74,13 @@ class PgConnection {
   // Several statements without parameters, sent as one (a migration's BEGIN ... COMMIT). The
   // answer is the first error, else the rows of the last statement that returned rows.
   void script(std::string sql, PgCallback done);
+  // A script whose last statement is `COPY ... FROM STDIN`, with `data` for it in COPY's text
+  // format. The statements run as one transaction (PostgreSQL runs a script without BEGIN as
+  // one), so the rows go in with what the statements before them did, or nothing does. The
+  // data is handed to libpq 64 KiB at a time, each once the socket has taken the one before,
+  // and at most 1 MiB per turn of the loop: a large COPY neither holds the loop nor copies
+  // itself into libpq's buffer whole. The answer is that of script().
+  void copy(std::string sql, std::string data, PgCallback done);
 
   // Runs on the loop each time a connection is made, before any queued statement is sent.
   void set_on_connect(std::function<void()> f) { on_connect_ = std::move(f); }
@@ -82,7 +96,8 @@ class PgConnection {
     std::string sql;
     PgParams params;
     bool script = false;
-    PgCallback done;  // empty for the connection's own ROLLBACK
+    PgCallback done;                  // empty for the connection's own ROLLBACK
+    std::optional<std::string> copy;  // the data of copy()
   };
   // A host to try: libpq gets `host` for its messages and TLS, and `hostaddr` so that it looks
   // up no name itself (empty for a Unix socket).
@@ -103,6 +118,7 @@ class PgConnection {
   void on_io();
   void send_next();
   void flush();
+  void feed_copy();
   void collect();
   void finish_current();
   void lost(std::string error);
@@ -134,6 +150,8 @@ class PgConnection {
   Watch* watch_ = nullptr;
   State state_ = State::kStopped;
   bool flushing_ = false;  // libpq holds output the socket did not take yet
+  bool copy_in_ = false;   // the server waits for the data of current_'s COPY
+  size_t copy_sent_ = 0;   // bytes of it handed to libpq
   std::deque<Item> queue_;
   std::optional<Item> current_;
   PgResult answer_;  // of current_, as its results come in

@@ -9,8 +9,8 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-// Results, incidents and the outbox come as later entries, each in its own transaction.
-constexpr std::array<const char*, 1> kPgMigrations{
+// Incidents and the outbox come as later entries, each in its own transaction.
+constexpr std::array<const char*, 2> kPgMigrations{
     R"sql(
 -- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
 -- while its loop turns and clears alive when it stops. Every time is the server's
@@ -32,6 +32,43 @@ CREATE TABLE leases (
   holder     text,                     -- a node; NULL when released
   epoch      bigint NOT NULL DEFAULT 0,
   expires_at timestamptz NOT NULL DEFAULT '-infinity'
+);
+)sql",
+    R"sql(
+-- One row per probe run from every location: what a result row holds on SQLite, with the
+-- location and node that ran it. Partitioned by day (UTC) on t, the partitions made ahead of
+-- time and dropped whole past the raw-results retention (store/pg_results.h): dropping a day
+-- costs nothing next to deleting its rows and vacuuming after them. Fixed-width columns come
+-- first, so that none is padded to the alignment of the next. Names compare byte by byte
+-- (COLLATE "C"), as SQLite compares them, whatever the database's locale, and cheaper.
+CREATE TABLE results (
+  t             timestamptz NOT NULL,  -- the run's start, by the clock of the node that ran it
+  total_us      bigint,                -- NULL without a response
+  dns_us        bigint,
+  connect_us    bigint,
+  tls_us        bigint,
+  first_byte_us bigint,
+  outcome       smallint NOT NULL,     -- 0 up, 1 degraded, 2 down
+  http_status   smallint,              -- NULL without an HTTP response
+  maintenance   boolean NOT NULL,
+  monitor       text COLLATE "C" NOT NULL,
+  location      text COLLATE "C" NOT NULL,
+  node          text COLLATE "C" NOT NULL,
+  kind          text,                  -- what went wrong (timeout, tls, expectation, ...)
+  cause         text,
+  detail        text,                  -- the kind's details as JSON
+  samples       bytea                  -- a run's samples when several: little-endian int64 us
+) PARTITION BY RANGE (t);
+-- A monitor's history and its newest runs from each location.
+CREATE INDEX results_by_monitor ON results (monitor, t);
+-- The last batch each results writer (one per node's run) committed, recorded in the batch's
+-- own transaction: a batch sent again after its answer was lost is found here and not written
+-- twice. A writer's older marks go as it records each new one.
+CREATE TABLE result_batches (
+  writer     uuid NOT NULL,
+  batch      bigint NOT NULL,
+  written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (writer, batch)
 );
 )sql",
 };

@@ -11,7 +11,7 @@
 #include <tuple>
 
 #include "alerting/ack_token.h"
-#include "alerting/channels/utf8_text.h"
+#include "core/utf8.h"
 #include "web/atom_feed.h"
 #include "web/gated_server.h"
 #include "web/gzip.h"

@@ -7,10 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace lookout {
+#include "core/utf8.h"
 
-// `s` with every byte that does not begin a well-formed UTF-8 sequence replaced by U+FFFD.
-std::string valid_utf8(std::string_view s);
+namespace lookout {
 
 // valid_utf8(s) in at most `max_bytes` bytes (at least 3): when longer, cut at a character
 // boundary and ended with "...". Bytes bound the characters too, so any provider limit in

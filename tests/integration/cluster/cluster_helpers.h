@@ -47,4 +47,19 @@ inline void require_schema(EventLoop& loop, PgConnection& conn) {
   }
 }
 
+// Runs a migration on a connection of its own and waits for its outcome.
+inline PgMigration migrate(const PostgresServer& pg) {
+  EventLoop loop;
+  PgConnection c(loop, Secret::plain(pg.dsn()), nullptr);
+  c.start();
+  std::optional<PgMigration> out;
+  migrate_pg_schema(c, [&](PgMigration m) { out = std::move(m); });
+  if (!turn_until(
+          loop, [&] { return out.has_value(); }, std::chrono::seconds(20))) {
+    return {0, 0, {}, "no answer"};
+  }
+  c.stop();
+  return *out;
+}
+
 }  // namespace lookout::testing

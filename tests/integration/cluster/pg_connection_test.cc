@@ -1,5 +1,6 @@
-// PgConnection against a real PostgreSQL: parameterised statements and scripts in order, a
-// restart that fails what is in flight and is followed by a reconnect, the hosts of a
+// PgConnection against a real PostgreSQL: parameterised statements and scripts in order, COPY
+// with its statements as one transaction and data of many chunks, a restart that fails what is
+// in flight and is followed by a reconnect, the hosts of a
 // multi-host DSN tried in order (a dead port, a host that never answers, a read-only standby
 // before the primary with target_session_attrs=read-write), names resolved off the loop, and
 // no password in any error.
@@ -62,6 +63,63 @@ TEST(PgConnection, RunsParameterisedStatementsAndScriptsInOrder) {
     EXPECT_EQ(only_value(a.got[5 + static_cast<size_t>(i)]), std::to_string(i));
   EXPECT_TRUE(c.connected());
   EXPECT_EQ(c.server(), fmt::format("127.0.0.1:{}", pg.port()));
+}
+
+// A COPY goes in with the statements before it or not at all, and the connection carries on
+// after one that failed. A COPY FROM STDIN sent without data fails instead of waiting forever.
+TEST(PgConnection, CopiesWithItsStatementsAsOneTransaction) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  pg.sql("CREATE TABLE marks (k int PRIMARY KEY); CREATE TABLE rows (x int, s text)");
+  EventLoop loop;
+  PgConnection c(loop, Secret::plain(pg.dsn()), nullptr);
+  c.start();
+  Answers a;
+  c.copy("INSERT INTO marks VALUES (1); COPY rows (x, s) FROM STDIN", "1\ta\\tb\n2\t\\N\n",
+         a.keep());
+  // The second row is not a number: the COPY fails and the mark goes with it.
+  c.copy("INSERT INTO marks VALUES (2); COPY rows (x, s) FROM STDIN", "3\tc\nfour\td\n", a.keep());
+  // The mark is there already: the COPY never starts.
+  c.copy("INSERT INTO marks VALUES (1); COPY rows (x, s) FROM STDIN", "5\te\n", a.keep());
+  c.query("COPY rows (x, s) FROM STDIN", {}, a.keep());
+  c.query("SELECT string_agg(k::text, ',' ORDER BY k) FROM marks", {}, a.keep());
+  c.query("SELECT string_agg(x || '=' || coalesce(s, 'null'), ',' ORDER BY x) FROM rows", {},
+          a.keep());
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return a.got.size() == 6; }, 20s));
+  EXPECT_TRUE(a.got[0].ok()) << a.got[0].error;
+  EXPECT_EQ(a.got[1].sqlstate, "22P02") << a.got[1].error;
+  EXPECT_EQ(a.got[2].sqlstate, "23505") << a.got[2].error;
+  EXPECT_EQ(a.got[3].sqlstate, "57014") << a.got[3].error;
+  EXPECT_NE(a.got[3].error.find("lookout sends COPY data only with PgConnection::copy"),
+            std::string::npos)
+      << a.got[3].error;
+  EXPECT_EQ(only_value(a.got[4]), "1");
+  EXPECT_EQ(only_value(a.got[5]), "1=a\tb,2=null");
+}
+
+// Data of many chunks, more than one turn's worth, arrives whole and in order.
+TEST(PgConnection, CopiesDataOfManyChunks) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  pg.sql("CREATE TABLE rows (x int, s text)");
+  EventLoop loop;
+  PgConnection c(loop, Secret::plain(pg.dsn()), nullptr);
+  c.start();
+  std::string data;
+  const std::string filler(200, 'x');
+  constexpr int kRows = 50'000;  // about 10 MB
+  for (int i = 0; i < kRows; ++i) data += fmt::format("{}\t{}\n", i, filler);
+  Answers a;
+  c.copy("COPY rows (x, s) FROM STDIN", std::move(data), a.keep());
+  c.query("SELECT count(*), sum(x), bool_and(s = repeat('x', 200)) FROM rows", {}, a.keep());
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return a.got.size() == 2; }, 60s));
+  ASSERT_TRUE(a.got[0].ok()) << a.got[0].error;
+  ASSERT_TRUE(a.got[1].ok()) << a.got[1].error;
+  EXPECT_EQ(a.got[1].rows,
+            (std::vector<std::vector<std::optional<std::string>>>{
+                {std::to_string(kRows), std::to_string(int64_t{kRows} * (kRows - 1) / 2), "t"}}));
 }
 
 // pg_ctl restart ends every connection: the statement in flight fails with the server's word,

@@ -1,0 +1,140 @@
+#include "store/pg_result_writer.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "core/random.h"
+#include "core/units.h"
+
+namespace lookout {
+namespace {
+
+// What the database answers a batch with: its mark is there already (the database took the
+// batch before its answer was lost), or a row's day has no partition.
+constexpr const char* kPgBatchTaken = "23505";
+constexpr const char* kPgNoPartition = "23514";
+
+}  // namespace
+
+PgResultWriter::PgResultWriter(EventLoop& loop, PgConnection& pg, ResultOrigin origin,
+                               PgResultWriterOptions options)
+    : pg_(pg),
+      origin_(std::move(origin)),
+      options_(options),
+      id_(random_hex(16)),
+      timer_(loop),
+      self_(std::make_shared<PgResultWriter*>(this)) {}
+
+PgResultWriter::~PgResultWriter() { *self_ = nullptr; }
+
+void PgResultWriter::start() {
+  timer_.start_repeating(options_.flush_every, [this] {
+    if (!in_flight_ && !rows_.empty()) send();
+  });
+}
+
+uint64_t PgResultWriter::add(ResultRow row) {
+  if (rows_.size() >= options_.max_rows) drop_oldest();
+  const uint64_t number = next_number_++;
+  rows_.push_back(Waiting{number, std::move(row)});
+  return number;
+}
+
+uint64_t PgResultWriter::committed() const {
+  return rows_.empty() ? next_number_ - 1 : rows_.front().number - 1;
+}
+
+// A tenth of max_rows at once, so that the bound holds without moving the rows for each new one.
+// A batch in flight stays whole; one waiting to go again loses its oldest rows and keeps its
+// number, since the database has all of it or none.
+void PgResultWriter::drop_oldest() {
+  const size_t from = in_flight_ ? batch_rows_ : 0;
+  const size_t n = std::min(std::max<size_t>(1, options_.max_rows / 10), rows_.size() - from);
+  if (n == 0) return;
+  rows_.erase(rows_.begin() + static_cast<long>(from), rows_.begin() + static_cast<long>(from + n));
+  if (!in_flight_) batch_rows_ -= std::min(batch_rows_, n);
+  dropped_ += n;
+  spdlog::warn(
+      "{} results wait for PostgreSQL, the most this node keeps: dropped the oldest {} ({} since "
+      "start); the last error: {}",
+      options_.max_rows, n, dropped_, last_error_.empty() ? pg_.last_error() : last_error_);
+}
+
+void PgResultWriter::send() {
+  if (batch_rows_ == 0) {
+    batch_rows_ = std::min(rows_.size(), options_.max_batch_rows);
+    ++batch_;
+  }
+  std::string data;
+  data.reserve(batch_rows_ * 160);
+  for (size_t i = 0; i < batch_rows_; ++i) append_result_row(data, origin_, rows_[i].row);
+  in_flight_ = true;
+  pg_.copy(result_batch_script(id_, batch_), std::move(data), [self = self_](PgResult r) {
+    if (PgResultWriter* w = *self; w != nullptr) w->on_answer(std::move(r));
+  });
+}
+
+void PgResultWriter::on_answer(PgResult answer) {
+  in_flight_ = false;
+  if (answer.ok() || answer.sqlstate == kPgBatchTaken) {
+    rows_.erase(rows_.begin(), rows_.begin() + static_cast<long>(batch_rows_));
+    written_ += batch_rows_;
+    batch_rows_ = 0;
+    if (!last_error_.empty()) {
+      spdlog::info("results are written to PostgreSQL again ({} wait)", rows_.size());
+      last_error_.clear();
+    }
+    if (on_committed_) on_committed_(committed());
+    // A backlog goes batch after batch, without waiting for the flushes.
+    if (rows_.size() >= options_.max_batch_rows) send();
+    return;
+  }
+  if (answer.sqlstate == kPgNoPartition) {
+    make_partitions(answer.error != last_error_);
+    last_error_ = std::move(answer.error);
+    return;
+  }
+  // The connection logs its own failures; a failure of the batch itself is logged here.
+  if (!answer.sqlstate.empty() && answer.error != last_error_) {
+    spdlog::error(
+        "cannot write {} results to PostgreSQL: {}; they are kept (up to {} results) and sent "
+        "again every {}",
+        batch_rows_, answer.error, options_.max_rows, format_duration(options_.flush_every));
+  }
+  last_error_ = std::move(answer.error);
+}
+
+// The batch goes again at the next flush, once the days of its rows have partitions.
+void PgResultWriter::make_partitions(bool tell) {
+  std::vector<int64_t> times;
+  times.reserve(batch_rows_);
+  for (size_t i = 0; i < batch_rows_; ++i) times.push_back(rows_[i].row.t_ms);
+  const auto [first, last] = std::minmax_element(times.begin(), times.end());
+  const std::string days = utc_day(*first) == utc_day(*last)
+                               ? utc_day(*first)
+                               : fmt::format("{} to {}", utc_day(*first), utc_day(*last));
+  if (tell) {
+    spdlog::warn(
+        "results of {} have no partition in PostgreSQL: making them (rows of days not made ahead "
+        "come from a node whose clock is off, or were kept through an outage)",
+        days);
+  }
+  const PgStatement s = make_result_partitions_for(times);
+  in_flight_ = true;
+  pg_.query(s.sql, s.params, [self = self_, days](PgResult r) {
+    PgResultWriter* w = *self;
+    if (w == nullptr) return;
+    w->in_flight_ = false;
+    if (!r.sqlstate.empty() && r.error != w->partitions_error_) {
+      spdlog::error(
+          "cannot make the partitions of results for {} in PostgreSQL: {}; those results are kept "
+          "and it is tried again every {}",
+          days, r.error, format_duration(w->options_.flush_every));
+    }
+    w->partitions_error_ = std::move(r.error);
+  });
+}
+
+}  // namespace lookout

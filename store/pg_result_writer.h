@@ -1,0 +1,95 @@
+// A node's results written to PostgreSQL from the loop, many rows a round trip. Rows wait in
+// memory between flushes (every kStorageFlushEvery, as the SQLite engine commits) and go as one
+// COPY a batch, at most max_batch_rows, one batch at a time, in the order they were added.
+//
+// A batch that fails is kept and sent again: the same rows under the same number, with none
+// added, so that the mark it leaves in result_batches tells a batch the database took before its
+// answer was lost (a restart, a failover) from one it never took. So no row is lost and none is
+// written twice. A batch refused for rows whose days have no partition (a node's clock off, rows
+// kept through an outage) has those days made, and goes again at the next flush. Past max_rows
+// waiting, the oldest are dropped and counted, as the SQLite engine drops past its backlog.
+//
+// Each row added gets a number, from 1 in the order added; the writer reports, after each batch
+// it commits, the number up to which every row is in PostgreSQL or was dropped. A later step
+// keeps the rows in a local spool until then.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/event_loop.h"
+#include "store/pg_connection.h"
+#include "store/pg_results.h"
+#include "store/storage.h"
+
+namespace lookout {
+
+struct PgResultWriterOptions {
+  Duration flush_every = kStorageFlushEvery;
+  size_t max_batch_rows = 10'000;  // in one COPY: about 1 MB and a few ms of the loop to make
+  size_t max_rows = 200'000;       // waiting in memory: [storage] max_backlog
+};
+
+class PgResultWriter {
+ public:
+  PgResultWriter(EventLoop& loop, PgConnection& pg, ResultOrigin origin,
+                 PgResultWriterOptions options = {});
+  // Rows still waiting are not written.
+  ~PgResultWriter();
+  PgResultWriter(const PgResultWriter&) = delete;
+  PgResultWriter& operator=(const PgResultWriter&) = delete;
+
+  // Starts the flushes.
+  void start();
+  // Queues a row; returns its number.
+  uint64_t add(ResultRow row);
+  // Runs on the loop after each batch committed, with committed().
+  void set_on_committed(std::function<void(uint64_t through)> f) { on_committed_ = std::move(f); }
+
+  // Every row numbered up to this is in PostgreSQL or was dropped.
+  uint64_t committed() const;
+  size_t waiting() const { return rows_.size(); }
+  uint64_t written() const { return written_; }
+  uint64_t dropped() const { return dropped_; }
+  // Why the last batch failed; empty once one commits.
+  const std::string& last_error() const { return last_error_; }
+  // This writer's id in result_batches (32 hex digits), new for each writer.
+  const std::string& id() const { return id_; }
+
+ private:
+  struct Waiting {
+    uint64_t number;
+    ResultRow row;
+  };
+
+  void send();
+  void on_answer(PgResult answer);
+  // `tell`: log that rows have no partition (once, not at each retry).
+  void make_partitions(bool tell);
+  void drop_oldest();
+
+  PgConnection& pg_;
+  ResultOrigin origin_;
+  PgResultWriterOptions options_;
+  std::string id_;
+  Timer timer_;
+  std::deque<Waiting> rows_;
+  uint64_t next_number_ = 1;
+  // The batch: the first batch_rows_ of rows_ (0: none formed yet), sent under batch_. It keeps
+  // its rows and number until the database has it.
+  uint64_t batch_ = 0;
+  size_t batch_rows_ = 0;
+  bool in_flight_ = false;
+  uint64_t written_ = 0;
+  uint64_t dropped_ = 0;
+  std::string last_error_;
+  std::string partitions_error_;  // why the last making of partitions failed
+  std::function<void(uint64_t)> on_committed_;
+  // Tells an answer that arrives after destruction to do nothing.
+  std::shared_ptr<PgResultWriter*> self_;
+};
+
+}  // namespace lookout
