@@ -19,6 +19,7 @@
 
 #include "config/config_parser.h"
 #include "config/kinds/registry.h"
+#include "core/digest.h"
 #include "core/text.h"
 #include "core/units.h"
 
@@ -675,11 +676,19 @@ bool valid_name(const std::string& name) {
   });
 }
 
+std::string monitor_digest(const toml::table& monitor, const toml::table* defaults) {
+  std::ostringstream text;
+  text << toml::toml_formatter(monitor) << "\n[defaults]\n";
+  if (defaults != nullptr) text << toml::toml_formatter(*defaults);
+  return sha256_hex(text.str());
+}
+
 std::optional<MonitorConfig> parse_monitor(Parser& p, const toml::table& t,
                                            const toml::table* defaults) {
   const Layers layers{&t, defaults};
   MonitorConfig m;
   bool ok = true;
+  m.digest = monitor_digest(t, defaults);
 
   const toml::node* name = t.get("name");
   if (name == nullptr) {

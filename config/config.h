@@ -71,6 +71,10 @@ struct MonitorConfig {
   // Cluster mode: the locations that probe it; unset: every location that has a live node.
   std::optional<std::vector<std::string>> locations;
   std::shared_ptr<const KindSpec> spec;
+  // SHA-256 (hex) of the monitor's table and of [defaults] as written, each rendered with its
+  // keys in order: nodes of a cluster compare it to find a monitor configured differently.
+  // Secrets count by their reference (`${env:...}`), never by their value.
+  std::string digest;
 
   // The kind's spec; the caller knows the kind (a mismatch throws std::bad_cast).
   template <typename T>

@@ -10,7 +10,7 @@ namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
 // Incidents and the outbox come as later entries, each in its own transaction.
-constexpr std::array<const char*, 2> kPgMigrations{
+constexpr std::array<const char*, 3> kPgMigrations{
     R"sql(
 -- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
 -- while its loop turns and clears alive when it stops. Every time is the server's
@@ -69,6 +69,16 @@ CREATE TABLE result_batches (
   batch      bigint NOT NULL,
   written_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (writer, batch)
+);
+)sql",
+    R"sql(
+-- The monitors each config runs, by the hash in nodes.monitors_hash: a node whose hash differs
+-- from a live node's reads that node's set to name the first monitor that differs
+-- (store/monitor_sets.h). Written once per set, not with each renewal.
+CREATE TABLE monitor_sets (
+  hash       text PRIMARY KEY,
+  monitors   jsonb NOT NULL,           -- {"name": "digest of its config", ...}
+  first_seen timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 )sql",
 };
