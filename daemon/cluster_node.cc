@@ -1,0 +1,192 @@
+#include "daemon/cluster_node.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace lookout {
+namespace {
+
+constexpr Duration kRetryEvery{1000};
+
+PgResultWriterOptions writer_options(const Config& config) {
+  PgResultWriterOptions o;
+  o.max_rows = config.storage.max_backlog;
+  return o;
+}
+
+}  // namespace
+
+ClusterNode::ClusterNode(EventLoop& loop, const Clock& clock, const Config& config,
+                         std::string version)
+    : clock_(clock),
+      node_(config.cluster->node),
+      location_(config.cluster->location),
+      monitors_(monitor_digests(config)),
+      hash_(monitors_hash(monitors_)),
+      lease_(config.cluster->lease),
+      pg_(loop, config.cluster->dsn, config.redactor),
+      presence_(loop, pg_, NodeRegistry({node_, location_, std::move(version), hash_}, lease_)),
+      keeper_(loop, pg_, clock, node_, location_, lease_),
+      writer_(loop, pg_, ResultOrigin{node_, location_}, writer_options(config)),
+      retry_(loop),
+      drain_(loop),
+      self_(std::make_shared<ClusterNode*>(this)) {}
+
+ClusterNode::~ClusterNode() { *self_ = nullptr; }
+
+void ClusterNode::start(std::function<void(const std::string&)> ready) {
+  ready_ = std::move(ready);
+  pg_.start();
+  migrate();
+}
+
+void ClusterNode::migrate() {
+  migrate_pg_schema(pg_, [self = self_](const PgMigration& m) {
+    if (ClusterNode* n = *self; n != nullptr) n->on_migrated(m);
+  });
+}
+
+void ClusterNode::wait_and_retry(const std::string& why) {
+  if (why != told_) {
+    spdlog::warn(
+        "cluster: waiting for PostgreSQL: {}; node {} joins once it answers (tried again "
+        "every {}s)",
+        why, node_, kRetryEvery.count() / 1000);
+    told_ = why;
+  }
+  retry_.start(kRetryEvery, [this] { migrate(); });
+}
+
+void ClusterNode::on_migrated(const PgMigration& m) {
+  if (!m.ok()) {
+    // Only an error that came over a connection is the database's answer; the rest is about
+    // reaching it, which a later attempt may change.
+    if (!pg_.connected()) {
+      wait_and_retry(m.error);
+    } else {
+      fail(m.error);
+    }
+    return;
+  }
+  if (!m.applied.empty()) {
+    spdlog::info("cluster: migrated the schema in PostgreSQL at {} from version {} to {}",
+                 pg_.server(), m.found, m.now);
+  }
+  publish_set();
+}
+
+void ClusterNode::publish_set() {
+  const PgStatement s = publish_monitor_set(hash_, monitors_);
+  pg_.query(s.sql, s.params, [self = self_](const PgResult& r) {
+    ClusterNode* n = *self;
+    if (n == nullptr) return;
+    if (!r.ok()) {
+      n->wait_and_retry(r.error);
+      return;
+    }
+    const PgStatement list = NodeRegistry::list(n->lease_);
+    n->pg_.query(list.sql, list.params, [self](const PgResult& answer) {
+      ClusterNode* n = *self;
+      if (n == nullptr) return;
+      auto nodes = NodeRegistry::nodes(answer);
+      if (!nodes) {
+        n->wait_and_retry(answer.ok() ? "the nodes table answered in a shape this lookout does "
+                                        "not know"
+                                      : answer.error);
+        return;
+      }
+      n->compare(std::move(*nodes));
+    });
+  });
+}
+
+void ClusterNode::compare(std::vector<NodeRow> nodes) {
+  std::vector<NodeRow> differing;
+  for (auto& row : nodes) {
+    // Its own row is from before this start, perhaps with the config this start replaces.
+    if (row.alive && row.node != node_ && row.monitors_hash != hash_) {
+      differing.push_back(std::move(row));
+    }
+  }
+  compare_next(std::move(differing), 0);
+}
+
+void ClusterNode::compare_next(std::vector<NodeRow> differing, size_t i) {
+  if (i == differing.size()) {
+    join();
+    return;
+  }
+  const PgStatement s = read_monitor_set(differing[i].monitors_hash);
+  pg_.query(s.sql, s.params,
+            [self = self_, differing = std::move(differing), i](const PgResult& r) mutable {
+              ClusterNode* n = *self;
+              if (n == nullptr) return;
+              if (!r.ok()) {
+                n->wait_and_retry(r.error);
+                return;
+              }
+              const std::string& other = differing[i].node;
+              const auto theirs = monitor_set(r);
+              // A node of a version before sets were kept has none: its hash alone differs.
+              const auto difference =
+                  theirs ? first_difference(n->monitors_, *theirs, other)
+                         : std::optional<std::string>(fmt::format(
+                               "the monitors of node {} are not known to this node", other));
+              if (difference) {
+                n->fail(fmt::format(
+                    "{}; every node of a cluster runs the same monitors: give node {} the same "
+                    "[[monitor]] entries and [defaults] as the live nodes, or stop them all "
+                    "and start them with the new config",
+                    *difference, n->node_));
+                return;
+              }
+              n->compare_next(std::move(differing), i + 1);
+            });
+}
+
+void ClusterNode::join() {
+  retry_.stop();
+  if (!told_.empty()) spdlog::info("cluster: PostgreSQL at {} answers", pg_.server());
+  told_.clear();
+  presence_.start();
+  keeper_.start();
+  writer_.start();
+  joined_ = true;
+  spdlog::info("cluster: node {} in location {} joined through PostgreSQL at {} ({} monitors)",
+               node_, location_, pg_.server(), monitors_.size());
+  if (auto ready = std::move(ready_)) ready("");
+}
+
+void ClusterNode::fail(const std::string& error) {
+  retry_.stop();
+  if (auto ready = std::move(ready_)) ready(error);
+}
+
+void ClusterNode::stop(std::function<void()> done) {
+  retry_.stop();
+  if (!joined_) {
+    pg_.stop();
+    retry_.start(Duration{0}, std::move(done));
+    return;
+  }
+  auto remaining = std::make_shared<int>(3);
+  auto one_done = [remaining, done = std::move(done)](bool) {
+    if (--*remaining == 0) done();
+  };
+  keeper_.stop(one_done);
+  presence_.stop(one_done);
+  // The writer flushes on its own timer; the rows waiting are given a lease's time to go, which
+  // a database that answers needs a fraction of, and the shutdown is not held past it.
+  const MonoTime until = clock_.mono() + lease_;
+  drain_.start_repeating(Duration{50}, [this, until, one_done] {
+    if (writer_.waiting() > 0 && clock_.mono() < until) return;
+    if (writer_.waiting() > 0) {
+      spdlog::warn("cluster: {} results not written to PostgreSQL at {} before stopping: {}",
+                   writer_.waiting(), pg_.server(), writer_.last_error());
+    }
+    drain_.stop();
+    one_done(true);
+  });
+}
+
+}  // namespace lookout

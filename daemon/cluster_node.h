@@ -1,0 +1,81 @@
+// A node of cluster mode, as `lookout run` keeps it on the loop: its connection to PostgreSQL,
+// the schema brought up to date, its monitors checked against the live nodes', its row in the
+// nodes table, its leases and its results writer (docs/cluster.md).
+//
+// Start-up waits for the database: while it cannot be reached the node says so once per
+// distinct reason and tries again, since a node started before its database (a host booting, a
+// failover) should join once it answers rather than exit. What the database answers and that
+// no retry changes ends start-up with an error for the operator: a schema newer than this
+// lookout, a monitor configured differently from a live node's, a migration refused.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/event_loop.h"
+#include "store/lease_keeper.h"
+#include "store/monitor_sets.h"
+#include "store/node_presence.h"
+#include "store/pg_connection.h"
+#include "store/pg_result_writer.h"
+#include "store/pg_schema.h"
+
+namespace lookout {
+
+class ClusterNode {
+ public:
+  // `config` has a [cluster]; it is read in the constructor only.
+  ClusterNode(EventLoop& loop, const Clock& clock, const Config& config, std::string version);
+  ~ClusterNode();
+  ClusterNode(const ClusterNode&) = delete;
+  ClusterNode& operator=(const ClusterNode&) = delete;
+
+  // Connects, migrates and checks the monitors, then joins, keeps its leases and writes
+  // results. `ready` runs once, on the loop: with an empty string once the node has joined, else
+  // with what the operator must fix.
+  void start(std::function<void(const std::string& error)> ready);
+  // At SIGTERM: the leases are handed over and the node marked gone at once, and the results
+  // waiting are written. `done` runs once, on the loop, when all three are through (or failed:
+  // the leases then run out on the server's clock).
+  void stop(std::function<void()> done);
+
+  const std::string& node() const { return node_; }
+  const std::string& location() const { return location_; }
+  bool joined() const { return joined_; }
+  PgConnection& connection() { return pg_; }
+  LeaseKeeper& leases() { return keeper_; }
+  PgResultWriter& results() { return writer_; }
+
+ private:
+  void migrate();
+  void wait_and_retry(const std::string& why);
+  void on_migrated(const PgMigration& m);
+  void publish_set();
+  void compare(std::vector<NodeRow> nodes);
+  void compare_next(std::vector<NodeRow> differing, size_t i);
+  void join();
+  void fail(const std::string& error);
+
+  const Clock& clock_;
+  std::string node_, location_;
+  std::vector<MonitorDigest> monitors_;
+  std::string hash_;
+  Duration lease_;
+  PgConnection pg_;
+  NodePresence presence_;
+  LeaseKeeper keeper_;
+  PgResultWriter writer_;
+  Timer retry_, drain_;
+  std::string told_;  // the last reason for waiting the operator was told
+  std::function<void(const std::string&)> ready_;
+  bool joined_ = false;
+  // Tells an answer that arrives after destruction to do nothing.
+  std::shared_ptr<ClusterNode*> self_;
+};
+
+}  // namespace lookout
