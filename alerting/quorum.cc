@@ -30,22 +30,9 @@ QuorumRules quorum_rules(const MonitorConfig& m, const ClusterConfig& cluster) {
   return {freshness_bound(m, cluster.lease), cluster.quorum};
 }
 
-bool MonitorQuorum::add_run(const std::string& location, const LocationRun& run, int fail_after,
-                            int recover_after) {
-  auto [it, added] = locations_.try_emplace(location);
-  Location& l = it->second;
-  if (!added && run.started_at < l.last_check) return false;
-  l.sm.apply(run.outcome, run.started_at, fail_after, recover_after);
-  l.last_check = run.started_at;
-  l.latency_us = run.latency_us;
-  // The cause of its latest run that was not up, until an up run finds it up: a location that
-  // says down while it recovers still says why.
-  if (run.outcome != Outcome::kUp) {
-    l.cause = run.cause;
-  } else if (l.sm.state() == State::kUp) {
-    l.cause.clear();
-  }
-  return true;
+void MonitorQuorum::set_location(const std::string& location, LocationReport report,
+                                 WallTime heard_at) {
+  locations_[location] = Location{std::move(report), heard_at};
 }
 
 QuorumDecision MonitorQuorum::decide(WallTime now, const QuorumRules& rules) {
@@ -56,9 +43,9 @@ QuorumDecision MonitorQuorum::decide(WallTime now, const QuorumRules& rules) {
   size_t fresh = 0;
   std::vector<std::string> down, bad;
   for (const auto& [name, l] : locations_) {
-    if (!is_fresh(l.last_check, now, rules.fresh_for)) continue;
+    if (!is_fresh(l.heard_at, now, rules.fresh_for)) continue;
     ++fresh;
-    const State s = l.sm.state();
+    const State s = l.report.state;
     if (s == State::kDown) down.push_back(name);
     if (s == State::kDown || s == State::kDegraded) bad.push_back(name);
   }
@@ -83,9 +70,9 @@ QuorumDecision MonitorQuorum::decide(WallTime now, const QuorumRules& rules) {
     // The cause of the first named location whose own state is the monitor's: a degraded
     // monitor gives a reason for being degraded, not a down location's.
     const auto first = std::find_if(named.begin(), named.end(), [&](const std::string& n) {
-      return locations_.at(n).sm.state() == next;
+      return locations_.at(n).report.state == next;
     });
-    cause = quorum_cause(next, named, fresh, locations_.at(*first).cause);
+    cause = quorum_cause(next, named, fresh, locations_.at(*first).report.cause);
   }
   d.after = next;
   d.changed = next != state_;
@@ -100,8 +87,9 @@ std::vector<LocationView> MonitorQuorum::view(WallTime now, Duration fresh_for) 
   std::vector<LocationView> out;
   out.reserve(locations_.size());
   for (const auto& [name, l] : locations_) {
-    out.push_back({name, is_fresh(l.last_check, now, fresh_for) ? l.sm.state() : State::kUnknown,
-                   l.last_check, l.latency_us, l.cause});
+    const LocationReport& r = l.report;
+    out.push_back({name, is_fresh(l.heard_at, now, fresh_for) ? r.state : State::kUnknown,
+                   r.last_check, r.latency_us, r.cause});
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // Cluster mode's quorum: a monitor probed from several locations is judged per location, as a
-// single node judges it (fail_after, recover_after), and its state follows from the locations
-// whose results are fresh (docs/cluster.md#quorum). Beside it, which locations have gone silent.
-// Pure: no clock, no I/O; every time is passed in, and all of them must be read on one clock.
+// single node judges it (fail_after, recover_after: alerting/location_judge.h, on the node that
+// probes it there), and its state follows from the locations whose reports are fresh
+// (docs/cluster.md#quorum). Beside it, which locations have gone silent. Pure: no clock, no
+// I/O; every time is passed in, and all of them must be read on one clock: the database's.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "alerting/location_judge.h"
 #include "alerting/state_machine.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -18,17 +20,9 @@
 
 namespace lookout {
 
-// One run of a monitor from one location.
-struct LocationRun {
-  Outcome outcome = Outcome::kUp;
-  std::string cause;                  // empty for an up run
-  std::optional<int64_t> latency_us;  // the run's total; unset without a response
-  WallTime started_at;
-};
-
-// How long a location's newest run of `m` counts: 2 × interval + timeout + lease, the oldest
-// it can be while the location works, even while a dead node's work moves to another node of
-// the location (within lease plus one interval, and one timeout for that run to finish).
+// How long a location's report of `m` counts after it was written: 2 × interval + timeout + lease,
+// the oldest it can be while the location works, even while a dead node's work moves to another
+// node of the location (within lease plus one interval, and one timeout for that run to finish).
 Duration freshness_bound(const MonitorConfig& m, Duration lease);
 
 struct QuorumRules {
@@ -48,7 +42,7 @@ struct QuorumDecision {
 // One location's entry in a monitor's "locations" of /api/v1/status.
 struct LocationView {
   std::string location;
-  State state = State::kUnknown;      // unknown once its newest run is no longer fresh
+  State state = State::kUnknown;      // unknown once its report is no longer fresh
   WallTime last_check;                // its newest run's start
   std::optional<int64_t> latency_us;  // of that run; unset without a response
   std::string cause;                  // why it is not up, or why its last run was not
@@ -57,12 +51,12 @@ struct LocationView {
 // One monitor's locations and its state from them.
 class MonitorQuorum {
  public:
-  // Judges a run from `location` with that location's own streak. A run older than the
-  // location's newest is not counted (a spool replayed after a takeover): false, else true.
-  bool add_run(const std::string& location, const LocationRun& run, int fail_after,
-               int recover_after);
+  // Takes what `location` says now; `heard_at` is when its report was written, by the
+  // database's clock, which decide() and view() compare with `now` on that clock (a location's
+  // run times are by the clock of the node that ran them, which is not trusted).
+  void set_location(const std::string& location, LocationReport report, WallTime heard_at);
 
-  // The monitor's state at `now` from the locations whose newest run is fresh. With none
+  // The monitor's state at `now` from the locations whose report is fresh. With none
   // fresh, the state and cause stay as they were: nobody has looked, which says nothing about
   // the service (the silent locations say why).
   QuorumDecision decide(WallTime now, const QuorumRules& rules);
@@ -75,10 +69,8 @@ class MonitorQuorum {
 
  private:
   struct Location {
-    StateMachine sm;
-    WallTime last_check;
-    std::optional<int64_t> latency_us;
-    std::string cause;
+    LocationReport report;
+    WallTime heard_at;
   };
   std::map<std::string, Location> locations_;  // by name: alphabetical, so causes are stable
   State state_ = State::kUnknown;

@@ -34,9 +34,15 @@ QuorumRules rules_with(std::optional<int> quorum) {
 constexpr Outcome kUpRun = Outcome::kUp, kDegradedRun = Outcome::kDegraded,
                   kDownRun = Outcome::kDown;
 
+// A monitor's quorum on the deciding node, with each location's judge on the node probing from
+// there; a report reaches the database as its run starts (the tests' one clock).
+struct Watched : MonitorQuorum {
+  std::map<std::string, LocationJudge> judges;
+};
+
 // Feeds one run of `location` started at second `s`, with a cause naming the location so that
 // tests can tell whose cause a monitor shows.
-void report(MonitorQuorum& q, const std::string& location, Outcome o, int64_t s) {
+void report(Watched& q, const std::string& location, Outcome o, int64_t s) {
   LocationRun run;
   run.outcome = o;
   run.started_at = at_second(s);
@@ -47,11 +53,13 @@ void report(MonitorQuorum& q, const std::string& location, Outcome o, int64_t s)
   } else {
     run.latency_us = 42'000;
   }
-  q.add_run(location, run, 2, 2);
+  LocationJudge& judge = q.judges[location];
+  judge.add_run(run, 2, 2);
+  q.set_location(location, judge.report(), run.started_at);
 }
 
 // Every location in `locations` reports `o` at `s`.
-void report_all(MonitorQuorum& q, const std::vector<std::string>& locations, Outcome o, int64_t s) {
+void report_all(Watched& q, const std::vector<std::string>& locations, Outcome o, int64_t s) {
   for (const auto& l : locations) report(q, l, o, s);
 }
 
@@ -66,7 +74,7 @@ TEST(Quorum, FreshnessIsTwoIntervalsATimeoutAndTheLease) {
 }
 
 TEST(Quorum, OneLocationDownOfThreeKeepsTheMonitorUp) {
-  MonitorQuorum q;
+  Watched q;
   report_all(q, {"fra", "nyc", "sgp"}, kUpRun, 0);
   QuorumDecision d = q.decide(at_second(1), rules_with(std::nullopt));
   EXPECT_TRUE(d.changed);
@@ -91,7 +99,7 @@ TEST(Quorum, OneLocationDownOfThreeKeepsTheMonitorUp) {
 }
 
 TEST(Quorum, TwoLocationsDownOfThreeIsDownNamingThem) {
-  MonitorQuorum q;
+  Watched q;
   report_all(q, {"fra", "nyc", "sgp"}, kUpRun, 0);
   q.decide(at_second(1), rules_with(std::nullopt));
   report_all(q, {"fra", "nyc"}, kDownRun, 10);
@@ -119,7 +127,7 @@ TEST(Quorum, TwoLocationsDownOfThreeIsDownNamingThem) {
 }
 
 TEST(Quorum, UpAgainOnceFewerThanTheQuorumSayDown) {
-  MonitorQuorum q;
+  Watched q;
   report_all(q, {"fra", "nyc"}, kDownRun, 0);
   report(q, "sgp", kUpRun, 0);
   ASSERT_EQ(q.decide(at_second(1), rules_with(std::nullopt)).after, State::kDown);
@@ -139,7 +147,7 @@ TEST(Quorum, UpAgainOnceFewerThanTheQuorumSayDown) {
 }
 
 TEST(Quorum, AStaleLocationStopsCounting) {
-  MonitorQuorum q;
+  Watched q;
   report_all(q, {"fra", "nyc"}, kDownRun, 0);
   report(q, "sgp", kUpRun, 0);
   EXPECT_EQ(q.decide(at_second(1), rules_with(std::nullopt)).cause,
@@ -157,7 +165,7 @@ TEST(Quorum, AStaleLocationStopsCounting) {
 
 TEST(Quorum, FewerFreshLocationsThanTheQuorumMustAllSayDown) {
   // quorum = 2: fra alone says down while nyc and sgp say up, then nyc and sgp fall silent.
-  MonitorQuorum q;
+  Watched q;
   report(q, "fra", kDownRun, 0);
   report_all(q, {"nyc", "sgp"}, kUpRun, 0);
   EXPECT_EQ(q.decide(at_second(1), rules_with(2)).after, State::kUp);
@@ -168,11 +176,11 @@ TEST(Quorum, FewerFreshLocationsThanTheQuorumMustAllSayDown) {
   EXPECT_EQ(d.cause, "down from fra (1 of 1): expected status 200, got 503 at fra");
 
   // quorum = 3 with two fresh locations: both down is down, one of them is not.
-  MonitorQuorum both;
+  Watched both;
   report_all(both, {"fra", "nyc"}, kDownRun, 0);
   EXPECT_EQ(both.decide(at_second(1), rules_with(3)).cause,
             "down from fra, nyc (2 of 2): expected status 200, got 503 at fra");
-  MonitorQuorum one;
+  Watched one;
   report(one, "fra", kDownRun, 0);
   report(one, "nyc", kUpRun, 0);
   EXPECT_EQ(one.decide(at_second(1), rules_with(3)).after, State::kUp);
@@ -180,7 +188,7 @@ TEST(Quorum, FewerFreshLocationsThanTheQuorumMustAllSayDown) {
 
 TEST(Quorum, ExplicitQuorumAgainstTheDefaultMajority) {
   // Two of four down: not a majority (3), but the quorum when it is set to 2.
-  MonitorQuorum q;
+  Watched q;
   report_all(q, {"ams", "fra"}, kDownRun, 0);
   report_all(q, {"nyc", "sgp"}, kUpRun, 0);
   EXPECT_EQ(q.decide(at_second(1), rules_with(std::nullopt)).after, State::kUp);
@@ -189,14 +197,14 @@ TEST(Quorum, ExplicitQuorumAgainstTheDefaultMajority) {
   EXPECT_EQ(d.cause, "down from ams, fra (2 of 4): expected status 200, got 503 at ams");
 
   // One of two: a majority of two is both.
-  MonitorQuorum pair;
+  Watched pair;
   report(pair, "fra", kDownRun, 0);
   report(pair, "nyc", kUpRun, 0);
   EXPECT_EQ(pair.decide(at_second(1), rules_with(std::nullopt)).after, State::kUp);
   EXPECT_EQ(pair.decide(at_second(2), rules_with(1)).after, State::kDown);
 
   // Three of five is a majority.
-  MonitorQuorum five;
+  Watched five;
   report_all(five, {"ams", "fra", "nyc"}, kDownRun, 0);
   report_all(five, {"sgp", "syd"}, kUpRun, 0);
   EXPECT_EQ(five.decide(at_second(1), rules_with(std::nullopt)).cause,
@@ -205,14 +213,14 @@ TEST(Quorum, ExplicitQuorumAgainstTheDefaultMajority) {
 
 TEST(Quorum, DegradedCountsDegradedAndDownLocations) {
   // Two degraded of three.
-  MonitorQuorum q;
+  Watched q;
   report_all(q, {"fra", "nyc"}, kDegradedRun, 0);
   report(q, "sgp", kUpRun, 0);
   EXPECT_EQ(q.decide(at_second(1), rules_with(std::nullopt)).cause,
             "degraded from fra, nyc (2 of 3): p95 above 200ms at fra");
 
   // One down and one degraded: degraded, with the cause of the degraded one.
-  MonitorQuorum mixed;
+  Watched mixed;
   report(mixed, "fra", kDownRun, 0);
   report(mixed, "nyc", kDegradedRun, 0);
   report(mixed, "sgp", kUpRun, 0);
@@ -229,19 +237,19 @@ TEST(Quorum, DegradedCountsDegradedAndDownLocations) {
             "down from fra, sgp (2 of 3): expected status 200, got 503 at fra");
 
   // One degraded of three is up.
-  MonitorQuorum lone;
+  Watched lone;
   report(lone, "fra", kDegradedRun, 0);
   report_all(lone, {"nyc", "sgp"}, kUpRun, 0);
   EXPECT_EQ(lone.decide(at_second(1), rules_with(std::nullopt)).after, State::kUp);
 }
 
 TEST(Quorum, NoFreshLocationKeepsTheState) {
-  MonitorQuorum never;
+  Watched never;
   const QuorumDecision first = never.decide(at_second(0), rules_with(std::nullopt));
   EXPECT_EQ(first.after, State::kUnknown);
   EXPECT_FALSE(first.changed);
 
-  MonitorQuorum q;
+  Watched q;
   report_all(q, {"fra", "nyc"}, kDownRun, 0);
   ASSERT_TRUE(q.decide(at_second(1), rules_with(std::nullopt)).changed);
   const QuorumDecision d = q.decide(at_second(100), rules_with(std::nullopt));
@@ -260,7 +268,7 @@ TEST(Quorum, TheCauseDoesNotDependOnTheOrderOfReports) {
                                              {"nyc", "fra", "ams", "sgp"}};
   std::vector<std::string> causes;
   for (const auto& order : orders) {
-    MonitorQuorum q;
+    Watched q;
     for (int64_t s : {0, 10}) {
       for (const auto& l : order) report(q, l, l == "ams" ? kUpRun : kDownRun, s);
     }
@@ -271,23 +279,79 @@ TEST(Quorum, TheCauseDoesNotDependOnTheOrderOfReports) {
 }
 
 TEST(Quorum, AnOlderRunIsNotCounted) {
-  MonitorQuorum q;
+  LocationJudge fra;
   LocationRun up;
   up.started_at = at_second(20);
-  EXPECT_TRUE(q.add_run("fra", up, 2, 2));
+  EXPECT_TRUE(fra.add_run(up, 2, 2));
   LocationRun late;
   late.outcome = kDownRun;
   late.cause = "timeout after 5s";
   late.started_at = at_second(10);
-  EXPECT_FALSE(q.add_run("fra", late, 1, 1));
-  const auto view = q.view(at_second(21), seconds(35));
-  EXPECT_EQ(view[0].state, State::kUp);
-  EXPECT_EQ(view[0].last_check, at_second(20));
-  EXPECT_EQ(view[0].cause, "");
+  EXPECT_FALSE(fra.add_run(late, 1, 1));
+  EXPECT_EQ(fra.report().state, State::kUp);
+  EXPECT_EQ(fra.report().last_check, at_second(20));
+  EXPECT_EQ(fra.report().cause, "");
+}
+
+TEST(Quorum, ANodeThatTakesALocationsMonitorOverCarriesOnWithItsStreak) {
+  LocationJudge first;
+  LocationRun down;
+  down.outcome = kDownRun;
+  down.cause = "timeout after 5s";
+  down.started_at = at_second(0);
+  first.add_run(down, 2, 2);
+  EXPECT_EQ(first.report().state, State::kDown);
+  // The next node of the location starts from the report kept in the database: its first up
+  // run is the first of two, and the location still says down, and why.
+  LocationJudge next(first.report());
+  EXPECT_EQ(next.report(), first.report());
+  LocationRun up;
+  up.started_at = at_second(10);
+  up.latency_us = 42'000;
+  EXPECT_TRUE(next.add_run(up, 2, 2));
+  EXPECT_EQ(next.report().state, State::kDown);
+  EXPECT_EQ(next.report().since, at_second(0));
+  EXPECT_EQ(next.report().cause, "timeout after 5s");
+  up.started_at = at_second(20);
+  next.add_run(up, 2, 2);
+  EXPECT_EQ(next.report().state, State::kUp);
+  EXPECT_EQ(next.report().since, at_second(20));
+  EXPECT_EQ(next.report().cause, "");
+  // A judge that started over would have believed the first up run at once.
+  LocationJudge over;
+  up.started_at = at_second(10);
+  over.add_run(up, 2, 2);
+  EXPECT_EQ(over.report().state, State::kUp);
+}
+
+TEST(Quorum, FreshnessCountsFromWhenTheDatabaseHeardTheReportNotTheNodesClock) {
+  // fra's node runs 10 minutes behind: its runs start "10 minutes ago" by the database's clock,
+  // yet each report was just written, so fra counts.
+  Watched q;
+  for (const char* l : {"fra", "nyc"}) {
+    LocationJudge judge;
+    LocationRun run;
+    run.outcome = kDownRun;
+    run.cause = std::string("refused at ") + l;
+    for (int64_t s : {0, 10}) {
+      run.started_at = at_second(s) - (std::string(l) == "fra" ? seconds(600) : seconds(0));
+      judge.add_run(run, 2, 2);
+    }
+    q.set_location(l, judge.report(), at_second(11));
+  }
+  const QuorumDecision d = q.decide(at_second(12), rules_with(std::nullopt));
+  EXPECT_EQ(d.after, State::kDown);
+  EXPECT_EQ(d.cause, "down from fra, nyc (2 of 2): refused at fra");
+  // The view shows each location's own run time; freshness is the database's.
+  const auto view = q.view(at_second(12), seconds(35));
+  EXPECT_EQ(view[0].last_check, at_second(10) - seconds(600));
+  EXPECT_EQ(view[0].state, State::kDown);
+  // Heard 36 s ago: stale, whatever its run time says.
+  EXPECT_EQ(q.view(at_second(47), seconds(35))[0].state, State::kUnknown);
 }
 
 TEST(Quorum, ALocationKeepsItsCauseUntilAnUpRunFindsItUp) {
-  MonitorQuorum q;
+  Watched q;
   report(q, "fra", kUpRun, 0);
   report(q, "fra", kDownRun, 10);
   // Up with one failed run: the run's cause shows.
