@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 namespace lookout {
 
@@ -30,6 +31,34 @@ void header(std::string& out, const char* name, const char* type, const char* he
 }
 
 }  // namespace
+
+std::string cluster_metrics_text(const std::vector<ClusterNodeView>& nodes, size_t spool_rows) {
+  std::string out;
+  std::map<std::pair<std::string, bool>, int> by_location;
+  for (const auto& n : nodes) {
+    // Both series of a location are kept, so that a node going dead moves one count to the other.
+    by_location[{n.row.location, true}] += n.row.alive ? 1 : 0;
+    by_location[{n.row.location, false}] += n.row.alive ? 0 : 1;
+  }
+  header(out, "lookout_cluster_nodes", "gauge", "Nodes in the nodes table, by location and alive.");
+  for (const auto& [key, count] : by_location) {
+    out += fmt::format("lookout_cluster_nodes{{location=\"{}\",alive=\"{}\"}} {}\n",
+                       escape_label(key.first), key.second ? "true" : "false", count);
+  }
+  header(out, "lookout_cluster_monitors", "gauge",
+         "Monitors each node probes and decides now, by the leases it holds.");
+  for (const auto& n : nodes) {
+    const std::string node = escape_label(n.row.node);
+    out +=
+        fmt::format("lookout_cluster_monitors{{node=\"{}\",role=\"probe\"}} {}\n", node, n.probing);
+    out += fmt::format("lookout_cluster_monitors{{node=\"{}\",role=\"decide\"}} {}\n", node,
+                       n.deciding);
+  }
+  header(out, "lookout_spool_rows", "gauge",
+         "Result rows waiting in this node's local spool for PostgreSQL.");
+  out += fmt::format("lookout_spool_rows {}\n", spool_rows);
+  return out;
+}
 
 std::string gate_metrics_text(const GateCounts& g) {
   std::string out;

@@ -80,4 +80,19 @@ nlohmann::json history_json(const std::string& monitor, int64_t window_ms, int64
           {"points", std::move(out)}};
 }
 
+nlohmann::json cluster_json(bool storage_ok, const std::vector<ClusterNodeView>& nodes,
+                            WallTime now) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& n : nodes) {
+    list.push_back({{"node", n.row.node},
+                    {"location", n.row.location},
+                    {"version", n.row.version},
+                    {"alive", n.row.alive},
+                    {"last_seen", rfc3339(now - Duration{n.row.last_seen_ago_ms})},
+                    {"probing", n.probing},
+                    {"deciding", n.deciding}});
+  }
+  return {{"storage", {{"engine", "postgresql"}, {"ok", storage_ok}}}, {"nodes", std::move(list)}};
+}
+
 }  // namespace lookout
