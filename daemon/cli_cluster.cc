@@ -3,12 +3,15 @@
 // their own that ends at the first answer (the connection is not tried again).
 #include <fmt/format.h>
 
+#include <array>
 #include <iostream>
 
 #include "config/config.h"
 #include "core/event_loop.h"
 #include "core/units.h"
 #include "daemon/cli.h"
+#include "store/cluster_view.h"
+#include "store/lease_registry.h"
 #include "store/node_registry.h"
 #include "store/pg_connection.h"
 #include "store/pg_schema.h"
@@ -29,29 +32,28 @@ std::string ago(int64_t ms) {
   return fmt::format("{} ago", format_duration(Duration{ms / 1000 * 1000}));
 }
 
-void print_nodes(const std::vector<NodeRow>& nodes) {
+void print_nodes(const std::vector<ClusterNodeView>& nodes) {
   if (nodes.empty()) {
     std::cout << "no node has joined yet\n";
     return;
   }
-  struct Line {
-    std::string node, location, version, alive, seen;
-  };
-  std::vector<Line> lines{{"NODE", "LOCATION", "VERSION", "ALIVE", "LAST SEEN"}};
-  for (const auto& n : nodes) {
-    lines.push_back(
-        {n.node, n.location, n.version, n.alive ? "yes" : "no", ago(n.last_seen_ago_ms)});
+  std::vector<std::array<std::string, 7>> lines{
+      {"NODE", "LOCATION", "VERSION", "ALIVE", "LAST SEEN", "PROBING", "DECIDING"}};
+  for (const auto& v : nodes) {
+    const NodeRow& n = v.row;
+    lines.push_back({n.node, n.location, n.version, n.alive ? "yes" : "no", ago(n.last_seen_ago_ms),
+                     std::to_string(v.probing), std::to_string(v.deciding)});
   }
-  size_t w[4] = {};
+  std::array<size_t, 7> w{};
   for (const auto& l : lines) {
-    w[0] = std::max(w[0], l.node.size());
-    w[1] = std::max(w[1], l.location.size());
-    w[2] = std::max(w[2], l.version.size());
-    w[3] = std::max(w[3], l.alive.size());
+    for (size_t i = 0; i < l.size(); ++i) w.at(i) = std::max(w.at(i), l.at(i).size());
   }
   for (const auto& l : lines) {
-    std::cout << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", l.node, w[0], l.location, w[1],
-                             l.version, w[2], l.alive, w[3], l.seen);
+    std::string line;
+    for (size_t i = 0; i < l.size(); ++i) {
+      line += i + 1 < l.size() ? fmt::format("{:<{}}  ", l.at(i), w.at(i)) : l.at(i);
+    }
+    std::cout << line << "\n";
   }
 }
 
@@ -60,7 +62,8 @@ class ClusterCommand {
   ClusterCommand(const Config& config, std::string config_path)
       : config_path_(std::move(config_path)),
         pg_(loop_, config.cluster->dsn, config.redactor, PgBackoff{}),
-        lease_(config.cluster->lease) {}
+        lease_(config.cluster->lease),
+        monitors_(config.monitors) {}
 
   int init() {
     pg_.start();
@@ -109,17 +112,28 @@ class ClusterCommand {
   void list(int version) {
     const PgStatement s = NodeRegistry::list(lease_);
     pg_.query(s.sql, s.params, [this, version](const PgResult& r) {
-      const auto nodes = NodeRegistry::nodes(r);
+      auto nodes = NodeRegistry::nodes(r);
       if (!nodes) {
         fail(r.ok() ? "the nodes table answered in a shape this lookout does not know" : r.error);
         return;
       }
-      const auto alive =
-          std::count_if(nodes->begin(), nodes->end(), [](const NodeRow& n) { return n.alive; });
-      std::cout << fmt::format("PostgreSQL at {}, schema version {}: {} nodes, {} alive\n",
-                               pg_.server(), version, nodes->size(), alive);
-      print_nodes(*nodes);
-      done(0);
+      const PgStatement held = LeaseRegistry::list();
+      pg_.query(
+          held.sql, held.params, [this, version, nodes = std::move(*nodes)](const PgResult& r) {
+            const auto leases = LeaseRegistry::rows(r);
+            if (!leases) {
+              fail(r.ok() ? "the leases table answered in a shape this lookout does not know"
+                          : r.error);
+              return;
+            }
+            const auto alive =
+                std::count_if(nodes.begin(), nodes.end(), [](const NodeRow& n) { return n.alive; });
+            std::cout << fmt::format("PostgreSQL at {}, schema version {}: {} nodes, {} alive\n",
+                                     pg_.server(), version, nodes.size(), alive);
+            // The counts are of this config's monitors, which every live node shares.
+            print_nodes(cluster_nodes(nodes, *leases, monitors_));
+            done(0);
+          });
     });
   }
 
@@ -139,6 +153,7 @@ class ClusterCommand {
   EventLoop loop_;
   PgConnection pg_;
   Duration lease_;
+  std::vector<MonitorConfig> monitors_;
   int code_ = 1;
 };
 

@@ -4,6 +4,7 @@
 // no output of any of them.
 #include <gtest/gtest.h>
 
+#include "store/lease_plan.h"
 #include "store/pg_schema.h"
 #include "tests/integration/cluster/cluster_helpers.h"
 #include "tests/integration/harness.h"
@@ -20,7 +21,9 @@ struct ClusterFiles {
     dir.write("lookout.toml",
               fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\n[storage]\npath = \"{}\"\n"
                           "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"fra-1\"\n"
-                          "location = \"fra\"\nlease = \"5s\"\n",
+                          "location = \"fra\"\nlease = \"5s\"\n"
+                          "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
+                          "url = \"http://127.0.0.1:9/\"\n",
                           free_port(), dir.file("spool.db")));
     env["LOOKOUT_PG"] = fmt::format("{} password={}", dsn, kCanary);
   }
@@ -72,12 +75,20 @@ TEST(ClusterCli, InitCreatesThenReportsTheSchemaCurrentAndStatusListsTheNodes) {
       "('fra-1', 'fra', '0.1.0', clock_timestamp(), clock_timestamp(), true, 'h'), "
       "('nyc-10', 'nyc', '0.1.0', clock_timestamp(), clock_timestamp() - interval '90 s', true, "
       "'h')");
+  // fra-1 probes home from fra; nyc-10, dead, still holds its decision until its lease runs out.
+  pg.sql(fmt::format(
+      "INSERT INTO leases VALUES ('{}', 'fra-1', 1, clock_timestamp() + interval '1 hour'), "
+      "('{}', 'nyc-10', 1, clock_timestamp() + interval '1 hour'), "
+      "('{}', 'fra-1', 1, clock_timestamp() - interval '1 s')",
+      LeaseSpace::probing("fra").lease(shard_of("home")),
+      LeaseSpace::evaluation().lease(shard_of("home")),
+      LeaseSpace::probing("nyc").lease(shard_of("home"))));
   r = files.lookout({"cluster", "status"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, fmt::format("PostgreSQL at 127.0.0.1:{}, schema version {}: 2 nodes, 1 alive\n"
-                               "NODE    LOCATION  VERSION  ALIVE  LAST SEEN\n"
-                               "fra-1   fra       0.1.0    yes    now\n"
-                               "nyc-10  nyc       0.1.0    no     1m30s ago\n",
+                               "NODE    LOCATION  VERSION  ALIVE  LAST SEEN  PROBING  DECIDING\n"
+                               "fra-1   fra       0.1.0    yes    now        1        0\n"
+                               "nyc-10  nyc       0.1.0    no     1m30s ago  0        1\n",
                                pg.port(), pg_schema_version()));
   expect_no_canary(r);
 }
