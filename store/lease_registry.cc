@@ -3,19 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 
 namespace lookout {
 namespace {
-
-std::optional<int64_t> lease_int(const std::optional<std::string>& v) {
-  if (!v) return std::nullopt;
-  int64_t out = 0;
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
-  return out;
-}
 
 // A text[] literal: every element quoted, so that no name can be read as NULL or split.
 std::string lease_name_array(const std::vector<std::string>& names) {
@@ -138,8 +129,8 @@ std::optional<std::vector<LeaseRow>> LeaseRegistry::rows(const PgResult& answer)
   std::vector<LeaseRow> out;
   for (const auto& row : answer.rows) {
     if (row.size() != 4 || !row[0] || !row[1]) return std::nullopt;
-    const auto epoch = lease_int(row[2]);
-    const auto remaining = lease_int(row[3]);
+    const auto epoch = pg_int(row[2]);
+    const auto remaining = pg_int(row[3]);
     if (!epoch || !remaining) return std::nullopt;
     out.push_back(LeaseRow{*row[0], *row[1], *epoch, *remaining});
   }
@@ -175,7 +166,7 @@ PgStatement LeaseRegistry::fenced(const LeaseFence& fence, const PgStatement& de
 std::optional<FenceOutcome> LeaseRegistry::fence_outcome(const PgResult& answer) {
   if (!answer.ok() || answer.rows.size() != 1 || answer.rows[0].size() != 2) return std::nullopt;
   const auto& held = answer.rows[0][0];
-  const auto written = lease_int(answer.rows[0][1]);
+  const auto written = pg_int(answer.rows[0][1]);
   if (!held || (*held != "t" && *held != "f") || !written) return std::nullopt;
   return FenceOutcome{*held == "t", *written};
 }

@@ -4,7 +4,6 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
-#include <charconv>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
@@ -260,14 +259,6 @@ ORDER BY due, id)sql";
 
 using Row = std::vector<std::optional<std::string>>;
 
-std::optional<int64_t> answer_int(const std::optional<std::string>& v) {
-  if (!v) return std::nullopt;
-  int64_t out = 0;
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
-  return out;
-}
-
 std::optional<bool> answer_bool(const std::optional<std::string>& v) {
   if (v == "t") return true;
   if (v == "f") return false;
@@ -277,7 +268,7 @@ std::optional<bool> answer_bool(const std::optional<std::string>& v) {
 // A column that may be NULL: nullopt inside when it is, nullopt outside when it is not a number.
 std::optional<std::optional<int64_t>> answer_opt_int(const std::optional<std::string>& v) {
   if (!v) return std::optional<int64_t>();
-  const auto n = answer_int(v);
+  const auto n = pg_int(v);
   if (!n) return std::nullopt;
   return n;
 }
@@ -295,10 +286,10 @@ const std::vector<Row>* rows_of(const PgResult& answer, size_t columns) {
 // audience, created, attempts, due (the first 11 of `row`).
 std::optional<PendingOutbox> outbox_from(const Row& row) {
   if (!row[0] || !row[2] || !row[3] || !row[4] || !row[5] || !row[7]) return std::nullopt;
-  const auto incident = answer_int(row[1]);
-  const auto created = answer_int(row[8]);
-  const auto attempts = answer_int(row[9]);
-  const auto due = answer_int(row[10]);
+  const auto incident = pg_int(row[1]);
+  const auto created = pg_int(row[8]);
+  const auto attempts = pg_int(row[9]);
+  const auto due = pg_int(row[10]);
   if (!incident || !created || !attempts || !due) return std::nullopt;
   if (*row[7] != "oncall" && *row[7] != "subscriber") return std::nullopt;
   PendingOutbox out;
@@ -328,7 +319,7 @@ std::optional<std::vector<int64_t>> PgDecisions::reserved_ids(const PgResult& an
   if (rows == nullptr) return std::nullopt;
   std::vector<int64_t> out;
   for (const Row& row : *rows) {
-    const auto id = answer_int(row[0]);
+    const auto id = pg_int(row[0]);
     if (!id) return std::nullopt;
     out.push_back(*id);
   }
@@ -358,7 +349,7 @@ std::optional<IncidentOpening> PgDecisions::opening(const PgResult& answer) {
   const Row& row = rows->front();
   const auto held = answer_bool(row[0]);
   const auto opened = answer_bool(row[1]);
-  const auto notifications = answer_int(row[2]);
+  const auto notifications = pg_int(row[2]);
   const auto open_id = answer_opt_int(row[3]);
   if (!held || !opened || !notifications || !open_id) return std::nullopt;
   IncidentOpening out{*held, *opened, std::nullopt, *notifications};
@@ -388,7 +379,7 @@ std::optional<IncidentUpdate> PgDecisions::update(const PgResult& answer) {
   const Row& row = rows->front();
   const auto held = answer_bool(row[0]);
   const auto updated = answer_bool(row[1]);
-  const auto notifications = answer_int(row[2]);
+  const auto notifications = pg_int(row[2]);
   if (!held || !updated || !notifications) return std::nullopt;
   return IncidentUpdate{*held, *updated, *notifications};
 }
@@ -440,9 +431,9 @@ std::optional<std::vector<ClaimedOutbox>> PgDecisions::claimed(const PgResult& a
   std::vector<ClaimedOutbox> out;
   for (const Row& row : *rows) {
     auto pending = outbox_from(row);
-    const auto shard = answer_int(row[11]);
-    const auto epoch = answer_int(row[12]);
-    const auto remaining = answer_int(row[13]);
+    const auto shard = pg_int(row[11]);
+    const auto epoch = pg_int(row[12]);
+    const auto remaining = pg_int(row[13]);
     if (!pending || !shard || !epoch || !remaining) return std::nullopt;
     out.push_back(ClaimedOutbox{std::move(*pending), static_cast<int>(*shard), *epoch, *remaining});
   }
@@ -476,8 +467,8 @@ std::optional<std::vector<IncidentRecord>> PgDecisions::incidents(const PgResult
   if (rows == nullptr) return std::nullopt;
   std::vector<IncidentRecord> out;
   for (const Row& row : *rows) {
-    const auto id = answer_int(row[0]);
-    const auto started = answer_int(row[6]);
+    const auto id = pg_int(row[0]);
+    const auto started = pg_int(row[6]);
     const auto acknowledged = answer_opt_int(row[7]);
     const auto flapping = answer_bool(row[9]);
     const auto flap_notified = answer_bool(row[10]);
@@ -520,7 +511,7 @@ std::optional<std::vector<StateRow>> PgDecisions::state_rows(const PgResult& ans
   if (rows == nullptr) return std::nullopt;
   std::vector<StateRow> out;
   for (const Row& row : *rows) {
-    const auto since = answer_int(row[2]);
+    const auto since = pg_int(row[2]);
     const auto last_check = answer_opt_int(row[4]);
     const auto outcome = answer_opt_int(row[5]);
     const auto latency = answer_opt_int(row[6]);
@@ -553,7 +544,7 @@ std::optional<std::vector<LocationStateRow>> PgDecisions::location_rows(const Pg
   if (rows == nullptr) return std::nullopt;
   std::vector<LocationStateRow> out;
   for (const Row& row : *rows) {
-    const auto since = answer_int(row[3]);
+    const auto since = pg_int(row[3]);
     const auto last_check = answer_opt_int(row[4]);
     const auto latency = answer_opt_int(row[5]);
     if (!row[0] || !row[1] || !row[2] || !since || !last_check || !latency) return std::nullopt;
