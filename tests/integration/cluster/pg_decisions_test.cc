@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <set>
-#include <thread>
 
 #include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
@@ -170,17 +169,6 @@ LeaseFence take_over(const PostgresServer& pg, Decider& taker, int shard) {
 
 std::string count_of(const PostgresServer& pg, const std::string& from_where) {
   return pg.sql("SELECT count(*) FROM " + from_where);
-}
-
-// Asks until `done` says yes, a little apart, for at most `timeout`. For conditions that need a
-// statement of their own (a lease to take, a row to claim), which cannot run inside turn_until.
-bool ask_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
 }
 
 TEST_F(PgDecisionsInPostgres, AnIncidentOpensWithItsEventsAndOutboxRowsInOneStatement) {
@@ -550,12 +538,12 @@ TEST_F(PgDecisionsInPostgres, ARowLeftSendingIsClaimedAgainWithTheSameIdAfterATa
   // While fra-1's lease holds, nyc-1 gets neither the lease nor the row.
   EXPECT_FALSE(b.take(shard));
   std::optional<LeaseFence> taken;
-  ASSERT_TRUE(ask_until(
+  ASSERT_TRUE(wait_until(
       [&] {
         taken = b.take(shard);
         return taken.has_value();
       },
-      10s));
+      10s, 20ms));
   EXPECT_EQ(taken->epoch, 2);
   const auto again = b.claim(Duration{10'000});
   ASSERT_EQ(again.size(), 1u);
@@ -600,12 +588,12 @@ TEST_F(PgDecisionsInPostgres, AFailedDeliverysRetryDueIsRespected) {
                        node_now_ms));
   EXPECT_TRUE(a.claim(Duration{10'000}).empty());
   std::vector<ClaimedOutbox> retried;
-  ASSERT_TRUE(ask_until(
+  ASSERT_TRUE(wait_until(
       [&] {
         retried = a.claim(Duration{10'000});
         return !retried.empty();
       },
-      10s));
+      10s, 20ms));
   EXPECT_GE(std::chrono::steady_clock::now() - reported_at, 700ms);
   ASSERT_EQ(retried.size(), 1u);
   EXPECT_EQ(retried[0].pending.row.id, claimed[0].pending.row.id);

@@ -86,11 +86,11 @@ TEST(PgDecisions, AStateCarriesItsLocationsAndWhoDecided) {
   const PgStatement s =
       PgDecisions::put_state({"eval/9", "fra-1", 3}, state,
                              {{"portal-home", "fra", "down", 1000, 2000, std::nullopt, "timeout"}});
+  const std::string locations = R"([{"cause":"timeout","last_check_ms":2000,"latency_us":null,)"
+                                R"("location":"fra","since_ms":1000,"state":"down"}])";
   EXPECT_EQ(s.params, (PgParams{"portal-home", "down", "1000", "ud", "2000", "2", std::nullopt,
                                 std::nullopt, std::to_string(shard_of("portal-home")), "fra-1",
-                                R"([{"cause":"timeout","last_check_ms":2000,"latency_us":null,)"
-                                R"("location":"fra","since_ms":1000,"state":"down"}])",
-                                "eval/9", "fra-1", "3"}));
+                                locations, "eval/9", "fra-1", "3"}));
 }
 
 TEST(PgDecisions, AClaimNamesEachShardsLeaseWithItsEpoch) {
