@@ -3,19 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 
 namespace lookout {
 namespace {
-
-std::optional<int64_t> lease_int(const std::optional<std::string>& v) {
-  if (!v) return std::nullopt;
-  int64_t out = 0;
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
-  return out;
-}
 
 // A text[] literal: every element quoted, so that no name can be read as NULL or split.
 std::string lease_name_array(const std::vector<std::string>& names) {
@@ -84,16 +75,18 @@ constexpr const char* kList = R"sql(SELECT name, holder, epoch,
   floor(extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint
 FROM leases WHERE holder IS NOT NULL AND expires_at > clock_timestamp() ORDER BY name)sql";
 
-// {decision}: the caller's statement; {lease} {holder} {epoch}: the fence's parameters. FOR
-// SHARE conflicts with the row lock of an UPDATE, so the lease cannot change hands until this
-// statement has committed; a takeover that committed first is seen (READ COMMITTED checks the
-// newest version of a row it locks) and leaves the fence empty. The main query reads `fence`
-// too, so the lease is checked even when the decision finds nothing to write.
-constexpr const char* kFenced = R"sql(WITH fence AS MATERIALIZED (
+// FOR SHARE conflicts with the row lock of an UPDATE, so the lease cannot change hands until the
+// statement that reads the fence has committed; a takeover that committed first is seen (READ
+// COMMITTED checks the newest version of a row it locks) and leaves the fence empty.
+constexpr const char* kFence = R"sql(fence AS MATERIALIZED (
   SELECT epoch FROM leases
   WHERE name = ${} AND holder = ${} AND epoch = ${}::bigint AND expires_at > clock_timestamp()
   FOR SHARE
-), decision AS (
+))sql";
+
+// {fence}, then {decision}: the caller's statement. The main query reads `fence` too, so the
+// lease is checked even when the decision finds nothing to write.
+constexpr const char* kFenced = R"sql(WITH {}, decision AS (
 {}
 )
 SELECT (SELECT count(*) FROM fence) > 0, (SELECT count(*) FROM decision))sql";
@@ -136,8 +129,8 @@ std::optional<std::vector<LeaseRow>> LeaseRegistry::rows(const PgResult& answer)
   std::vector<LeaseRow> out;
   for (const auto& row : answer.rows) {
     if (row.size() != 4 || !row[0] || !row[1]) return std::nullopt;
-    const auto epoch = lease_int(row[2]);
-    const auto remaining = lease_int(row[3]);
+    const auto epoch = pg_int(row[2]);
+    const auto remaining = pg_int(row[3]);
     if (!epoch || !remaining) return std::nullopt;
     out.push_back(LeaseRow{*row[0], *row[1], *epoch, *remaining});
   }
@@ -155,19 +148,25 @@ std::optional<std::vector<std::string>> LeaseRegistry::released(const PgResult& 
   return out;
 }
 
+std::string LeaseRegistry::fence_cte(const LeaseFence& fence, PgParams& params) {
+  const size_t n = params.size();
+  params.emplace_back(fence.lease);
+  params.emplace_back(fence.holder);
+  params.emplace_back(std::to_string(fence.epoch));
+  return fmt::format(kFence, n + 1, n + 2, n + 3);
+}
+
 PgStatement LeaseRegistry::fenced(const LeaseFence& fence, const PgStatement& decision) {
-  const size_t n = decision.params.size();
-  PgStatement out{fmt::format(kFenced, n + 1, n + 2, n + 3, decision.sql), decision.params};
-  out.params.emplace_back(fence.lease);
-  out.params.emplace_back(fence.holder);
-  out.params.emplace_back(std::to_string(fence.epoch));
+  PgStatement out{"", decision.params};
+  const std::string cte = fence_cte(fence, out.params);
+  out.sql = fmt::format(kFenced, cte, decision.sql);
   return out;
 }
 
 std::optional<FenceOutcome> LeaseRegistry::fence_outcome(const PgResult& answer) {
   if (!answer.ok() || answer.rows.size() != 1 || answer.rows[0].size() != 2) return std::nullopt;
   const auto& held = answer.rows[0][0];
-  const auto written = lease_int(answer.rows[0][1]);
+  const auto written = pg_int(answer.rows[0][1]);
   if (!held || (*held != "t" && *held != "f") || !written) return std::nullopt;
   return FenceOutcome{*held == "t", *written};
 }

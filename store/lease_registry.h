@@ -88,6 +88,11 @@ class LeaseRegistry {
   // FROM fence)`. A decision that does not read `fence` is not fenced. Its parameters are
   // $1..$N; the fence's come after them. Read the answer with fence_outcome().
   static PgStatement fenced(const LeaseFence& fence, const PgStatement& decision);
+  // The CTE `fence AS MATERIALIZED (...)` of fenced(), its parameters appended to `params`: for
+  // a decision of several data-modifying CTEs, which PostgreSQL takes only at the top level of a
+  // statement and so not inside fenced()'s `decision`. Such a statement writes only through
+  // `fence` as fenced() does, and should answer whether it held.
+  static std::string fence_cte(const LeaseFence& fence, PgParams& params);
   static std::optional<FenceOutcome> fence_outcome(const PgResult& answer);
 
  private:

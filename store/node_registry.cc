@@ -2,20 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
-
 namespace lookout {
-namespace {
-
-std::optional<int64_t> to_int(const std::optional<std::string>& v) {
-  if (!v) return std::nullopt;
-  int64_t out = 0;
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
-  return out;
-}
-
-}  // namespace
 
 PgStatement NodeRegistry::join() const {
   return {
@@ -55,7 +42,7 @@ std::optional<std::vector<NodeRow>> NodeRegistry::nodes(const PgResult& answer) 
     if (row.size() != 6 || !row[0] || !row[1] || !row[2] || !row[3] || !row[5]) {
       return std::nullopt;
     }
-    const auto ago = to_int(row[4]);
+    const auto ago = pg_int(row[4]);
     if (!ago) return std::nullopt;
     out.push_back(NodeRow{*row[0], *row[1], *row[2], *row[3] == "t", *ago, *row[5]});
   }

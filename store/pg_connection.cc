@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <string_view>
 #include <tuple>
@@ -86,6 +87,14 @@ void guarded_io(F&& f) {
 }
 
 }  // namespace
+
+std::optional<int64_t> pg_int(const std::optional<std::string>& value) {
+  if (!value) return std::nullopt;
+  int64_t out = 0;
+  const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), out);
+  if (ec != std::errc() || end != value->data() + value->size()) return std::nullopt;
+  return out;
+}
 
 struct PgConnection::Watch {
   uv_poll_t poll{};

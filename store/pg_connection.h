@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -33,6 +34,10 @@ struct PgResult {
   std::vector<std::vector<std::optional<std::string>>> rows;
   bool ok() const { return error.empty(); }
 };
+
+// A value of an answer as a whole number; nullopt for NULL and for anything that is not one
+// whole (answers are read strictly: a shape this lookout does not know is not guessed at).
+std::optional<int64_t> pg_int(const std::optional<std::string>& value);
 
 using PgParams = std::vector<std::optional<std::string>>;  // $1, $2, ... as text; nullopt: NULL
 using PgCallback = std::function<void(PgResult)>;

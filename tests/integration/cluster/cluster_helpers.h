@@ -1,16 +1,21 @@
 // What the cluster tests share: a throwaway PostgreSQL or a clear skip, turning a loop of the
-// test's own until something happened, and the schema put in place before a test begins.
+// test's own until something happened, the schema put in place before a test begins, a
+// statement run to its answer, and a node that takes and releases leases.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/event_loop.h"
+#include "store/lease_registry.h"
 #include "store/pg_connection.h"
 #include "store/pg_schema.h"
 #include "tests/integration/postgres_server.h"
@@ -61,5 +66,73 @@ inline PgMigration migrate(const PostgresServer& pg) {
   c.stop();
   return *out;
 }
+
+// Runs `s` on `conn` and turns `loop` until its answer; throws when none comes.
+inline PgResult answer_to(EventLoop& loop, PgConnection& conn, const PgStatement& s) {
+  std::optional<PgResult> r;
+  conn.query(s.sql, s.params, [&](PgResult a) { r = std::move(a); });
+  if (!turn_until(
+          loop, [&] { return r.has_value(); }, std::chrono::seconds(20))) {
+    throw std::runtime_error("no answer to " + s.sql);
+  }
+  return std::move(*r);
+}
+
+// A node of the cluster as far as leases go: its connection, its registry and the leases it
+// holds as the answers told it.
+struct LeaseNode {
+  LeaseNode(EventLoop& loop, const PostgresServer& pg, std::string name, Duration lease)
+      : loop(loop), conn(loop, Secret::plain(pg.dsn()), nullptr), registry(std::move(name), lease) {
+    conn.start();
+  }
+
+  // Renews or takes `names` without waiting; `done` gets what this node holds of them now.
+  void send_acquire(const std::vector<std::string>& names,
+                    std::function<void(std::vector<LeaseRow>)> done) {
+    const PgStatement s = registry.acquire(names, held);
+    conn.query(s.sql, s.params, [this, names, done = std::move(done)](PgResult r) {
+      auto rows = LeaseRegistry::rows(r);
+      if (!rows) {
+        ADD_FAILURE() << registry.node() << " cannot acquire: " << r.error;
+        rows.emplace();
+      }
+      const std::set<std::string> asked(names.begin(), names.end());
+      std::erase_if(held, [&](const LeaseRow& h) { return asked.count(h.name) > 0; });
+      held.insert(held.end(), rows->begin(), rows->end());
+      done(std::move(*rows));
+    });
+  }
+  std::vector<LeaseRow> acquire(const std::vector<std::string>& names) {
+    std::optional<std::vector<LeaseRow>> got;
+    send_acquire(names, [&](std::vector<LeaseRow> rows) { got = std::move(rows); });
+    if (!turn_until(
+            loop, [&] { return got.has_value(); }, std::chrono::seconds(20))) {
+      throw std::runtime_error("no answer to acquire");
+    }
+    return *got;
+  }
+
+  std::vector<std::string> release(const std::vector<LeaseRow>& leases) {
+    const PgResult r = answer_to(loop, conn, registry.release(leases));
+    const auto released = LeaseRegistry::released(r);
+    if (!released) throw std::runtime_error(registry.node() + " cannot release: " + r.error);
+    std::erase_if(held, [&](const LeaseRow& h) {
+      return std::find(released->begin(), released->end(), h.name) != released->end();
+    });
+    return *released;
+  }
+
+  const LeaseRow& lease(const std::string& name) const {
+    for (const auto& h : held) {
+      if (h.name == name) return h;
+    }
+    throw std::runtime_error(registry.node() + " does not hold " + name);
+  }
+
+  EventLoop& loop;
+  PgConnection conn;
+  LeaseRegistry registry;
+  std::vector<LeaseRow> held;
+};
 
 }  // namespace lookout::testing

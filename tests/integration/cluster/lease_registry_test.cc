@@ -24,22 +24,14 @@ namespace {
 
 const Duration kLongLease{60'000};
 
-PgResult answer_to(EventLoop& loop, PgConnection& conn, const PgStatement& s) {
-  std::optional<PgResult> r;
-  conn.query(s.sql, s.params, [&](PgResult a) { r = std::move(a); });
-  if (!turn_until(
-          loop, [&] { return r.has_value(); }, 20s)) {
-    throw std::runtime_error("no answer to " + s.sql);
-  }
-  return std::move(*r);
-}
-
 // The schema in place, and a table that decisions write to.
 void prepare(EventLoop& loop, const PostgresServer& pg) {
   PgConnection conn(loop, Secret::plain(pg.dsn()), nullptr);
   conn.start();
   require_schema(loop, conn);
-  pg.sql("CREATE TABLE decisions (monitor text, node text, epoch bigint)");
+  pg.sql(
+      "CREATE TABLE decisions (monitor text, node text, epoch bigint, at timestamptz NOT NULL "
+      "DEFAULT clock_timestamp())");
 }
 
 std::vector<std::string> names_of(const std::vector<LeaseRow>& rows) {
@@ -54,56 +46,9 @@ std::vector<std::string> eval_leases(int from, int to) {
   return out;
 }
 
-// A node of the cluster as far as leases go: its connection, its registry and the leases it
-// holds as the answers told it.
-struct LeaseNode {
-  LeaseNode(EventLoop& loop, const PostgresServer& pg, std::string name, Duration lease)
-      : loop(loop), conn(loop, Secret::plain(pg.dsn()), nullptr), registry(std::move(name), lease) {
-    conn.start();
-  }
-
-  // Renews or takes `names` without waiting; `done` gets what this node holds of them now.
-  void send_acquire(const std::vector<std::string>& names,
-                    std::function<void(std::vector<LeaseRow>)> done) {
-    const PgStatement s = registry.acquire(names, held);
-    conn.query(s.sql, s.params, [this, names, done = std::move(done)](PgResult r) {
-      auto rows = LeaseRegistry::rows(r);
-      if (!rows) {
-        ADD_FAILURE() << registry.node() << " cannot acquire: " << r.error;
-        rows.emplace();
-      }
-      const std::set<std::string> asked(names.begin(), names.end());
-      std::erase_if(held, [&](const LeaseRow& h) { return asked.count(h.name) > 0; });
-      held.insert(held.end(), rows->begin(), rows->end());
-      done(std::move(*rows));
-    });
-  }
-  std::vector<LeaseRow> acquire(const std::vector<std::string>& names) {
-    std::optional<std::vector<LeaseRow>> got;
-    send_acquire(names, [&](std::vector<LeaseRow> rows) { got = std::move(rows); });
-    if (!turn_until(
-            loop, [&] { return got.has_value(); }, 20s)) {
-      throw std::runtime_error("no answer to acquire");
-    }
-    return *got;
-  }
-
-  std::vector<std::string> release(const std::vector<LeaseRow>& leases) {
-    const PgResult r = answer_to(loop, conn, registry.release(leases));
-    const auto released = LeaseRegistry::released(r);
-    if (!released) throw std::runtime_error(registry.node() + " cannot release: " + r.error);
-    std::erase_if(held, [&](const LeaseRow& h) {
-      return std::find(released->begin(), released->end(), h.name) != released->end();
-    });
-    return *released;
-  }
-
-  const LeaseRow& lease(const std::string& name) const {
-    for (const auto& h : held) {
-      if (h.name == name) return h;
-    }
-    throw std::runtime_error(registry.node() + " does not hold " + name);
-  }
+// A node that records its decisions in the test's table, each under a fence.
+struct FencedNode : LeaseNode {
+  using LeaseNode::LeaseNode;
 
   // Records that this node decided about `monitor`, under `fence`.
   static PgStatement decision(const LeaseFence& fence, const std::string& monitor) {
@@ -118,11 +63,6 @@ struct LeaseNode {
     if (!outcome) throw std::runtime_error("the fenced decision failed: " + r.error);
     return *outcome;
   }
-
-  EventLoop& loop;
-  PgConnection conn;
-  LeaseRegistry registry;
-  std::vector<LeaseRow> held;
 };
 
 std::map<std::string, std::string> holders(const PostgresServer& pg, const std::string& like) {
@@ -150,8 +90,8 @@ TEST(Leases, TwoNodesContendingForTheSameShardsEndWithDisjointShares) {
   const LeaseSpace fra = LeaseSpace::probing("fra");
   std::vector<std::string> every;
   for (int shard = 0; shard < kLeaseShards; ++shard) every.push_back(fra.lease(shard));
-  LeaseNode a(loop, pg, "fra-1", kLongLease);
-  LeaseNode b(loop, pg, "fra-2", kLongLease);
+  FencedNode a(loop, pg, "fra-1", kLongLease);
+  FencedNode b(loop, pg, "fra-2", kLongLease);
 
   // Both ask for every shard at once: each lease goes to one of them.
   std::optional<std::vector<LeaseRow>> got_a, got_b;
@@ -173,7 +113,7 @@ TEST(Leases, TwoNodesContendingForTheSameShardsEndWithDisjointShares) {
   // Then each follows its plan: it hands over what is in the other's share and takes its own.
   const std::vector<std::string> live{"fra-1", "fra-2"};
   for (int round = 0; round < 2; ++round) {
-    for (LeaseNode* n : {&a, &b}) {
+    for (FencedNode* n : {&a, &b}) {
       const LeasePlan plan = plan_leases(fra, n->registry.node(), live, names_of(n->held));
       std::vector<LeaseRow> handed;
       for (const auto& h : n->held) {
@@ -193,7 +133,7 @@ TEST(Leases, TwoNodesContendingForTheSameShardsEndWithDisjointShares) {
   }
   // What the database says each holds is what each believes it holds.
   EXPECT_EQ(a.held.size() + b.held.size(), every.size());
-  for (const LeaseNode* n : {&a, &b}) {
+  for (const FencedNode* n : {&a, &b}) {
     for (const auto& h : n->held) EXPECT_EQ(now.at(h.name), n->registry.node()) << h.name;
   }
   // A lease that changed hands is in its second tenure; one that stayed, in its first.
@@ -206,8 +146,8 @@ TEST(Leases, ANodeThatStopsRenewingLosesItsLeasesOnceTheyRunOut) {
   EventLoop loop;
   prepare(loop, pg);
   const Duration lease{1000};
-  LeaseNode a(loop, pg, "fra-1", lease);
-  LeaseNode b(loop, pg, "fra-2", lease);
+  FencedNode a(loop, pg, "fra-1", lease);
+  FencedNode b(loop, pg, "fra-2", lease);
   const auto shards = eval_leases(0, 4);
 
   const auto sent_a = std::chrono::steady_clock::now();
@@ -256,7 +196,7 @@ TEST(Leases, AFencedDecisionWritesOnlyUnderTheLeaseItNames) {
   PostgresServer pg;
   EventLoop loop;
   prepare(loop, pg);
-  LeaseNode a(loop, pg, "fra-1", kLongLease);
+  FencedNode a(loop, pg, "fra-1", kLongLease);
   ASSERT_EQ(a.acquire({"eval/3"}).size(), 1u);
   EXPECT_EQ(a.decide({"eval/3", "fra-1", 1}, "m1").written, 1);
   EXPECT_FALSE(a.decide({"eval/3", "fra-1", 2}, "m2").held);
@@ -286,9 +226,19 @@ TEST(Leases, ADecisionInFlightHoldsATakeoverOff) {
   PostgresServer pg;
   EventLoop loop;
   prepare(loop, pg);
-  LeaseNode a(loop, pg, "fra-1", Duration{300});
-  LeaseNode b(loop, pg, "fra-2", kLongLease);
+  FencedNode a(loop, pg, "fra-1", Duration{300});
+  FencedNode b(loop, pg, "fra-2", kLongLease);
   ASSERT_EQ(a.acquire({"eval/9"}).size(), 1u);
+  // When a lease changes hands, by the server's clock once the change has its row lock (the
+  // expires_at it sets was computed before it waited).
+  pg.sql(R"sql(CREATE TABLE takeovers (at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE FUNCTION log_takeover() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO takeovers DEFAULT VALUES;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER log_takeover AFTER UPDATE ON leases FOR EACH ROW
+  WHEN (NEW.holder IS DISTINCT FROM OLD.holder) EXECUTE FUNCTION log_takeover();)sql");
 
   // The decision reads its fence first and then takes a second.
   const PgStatement slow = LeaseRegistry::fenced(
@@ -296,26 +246,23 @@ TEST(Leases, ADecisionInFlightHoldsATakeoverOff) {
       {"INSERT INTO decisions (monitor, node, epoch) SELECT $1, $2, f.epoch FROM fence f "
        "CROSS JOIN LATERAL (SELECT pg_sleep(1 + 0 * f.epoch)) AS pause RETURNING 1",
        {"slow", "fra-1"}});
-  std::vector<std::string> order;
   std::optional<PgResult> decided;
-  a.conn.query(slow.sql, slow.params, [&](PgResult r) {
-    order.emplace_back("decision");
-    decided = std::move(r);
-  });
+  a.conn.query(slow.sql, slow.params, [&](PgResult r) { decided = std::move(r); });
   // The lease runs out 300 ms after it was taken; fra-2 asks for it after 500 ms.
   Timer later(loop);
   std::optional<std::vector<LeaseRow>> took;
   std::chrono::steady_clock::time_point asked;
   later.start(Duration{500}, [&] {
     asked = std::chrono::steady_clock::now();
-    b.send_acquire({"eval/9"}, [&](auto rows) {
-      order.emplace_back("takeover");
-      took = std::move(rows);
-    });
+    b.send_acquire({"eval/9"}, [&](auto rows) { took = std::move(rows); });
   });
   ASSERT_TRUE(turn_until(
       loop, [&] { return decided && took; }, 10s));
-  EXPECT_EQ(order, (std::vector<std::string>{"decision", "takeover"}));
+  // The takeover changed the lease after the decision wrote its row, by the server's clock (the
+  // two answers may reach the loop in one turn, so the order of their callbacks says nothing).
+  EXPECT_EQ(pg.sql("SELECT count(*) || ' ' || bool_and((SELECT at FROM decisions WHERE monitor = "
+                   "'slow') < at) FROM takeovers"),
+            "1 true");
   const auto outcome = LeaseRegistry::fence_outcome(*decided);
   ASSERT_TRUE(outcome) << decided->error;
   EXPECT_TRUE(outcome->held);
@@ -333,8 +280,8 @@ TEST(Leases, AReleaseHandsOverAtOnceAndKeepsTheEpoch) {
   PostgresServer pg;
   EventLoop loop;
   prepare(loop, pg);
-  LeaseNode a(loop, pg, "fra-1", kLongLease);
-  LeaseNode b(loop, pg, "fra-2", kLongLease);
+  FencedNode a(loop, pg, "fra-1", kLongLease);
+  FencedNode b(loop, pg, "fra-2", kLongLease);
   ASSERT_EQ(a.acquire(eval_leases(1, 4)).size(), 3u);
   const std::vector<LeaseRow> all = a.held;
 
@@ -368,7 +315,7 @@ TEST(Leases, RenewalsKeepTheEpochAndARestartedNodeWaitsForItsPredecessors) {
   PostgresServer pg;
   EventLoop loop;
   prepare(loop, pg);
-  LeaseNode a(loop, pg, "fra-1", Duration{10'000});
+  FencedNode a(loop, pg, "fra-1", Duration{10'000});
   ASSERT_EQ(a.acquire({"eval/5"}).size(), 1u);
   pg.sql("UPDATE leases SET expires_at = clock_timestamp() + interval '5 seconds'");
   auto listed = LeaseRegistry::rows(answer_to(loop, a.conn, LeaseRegistry::list()));
@@ -387,7 +334,7 @@ TEST(Leases, RenewalsKeepTheEpochAndARestartedNodeWaitsForItsPredecessors) {
   ASSERT_EQ(renewed.size(), 1u);
   EXPECT_EQ(renewed[0].epoch, 1);
 
-  LeaseNode restarted(loop, pg, "fra-1", Duration{10'000});
+  FencedNode restarted(loop, pg, "fra-1", Duration{10'000});
   EXPECT_TRUE(restarted.acquire({"eval/5"}).empty());
   pg.sql("UPDATE leases SET expires_at = clock_timestamp() - interval '1 millisecond'");
   const auto took = restarted.acquire({"eval/5"});
