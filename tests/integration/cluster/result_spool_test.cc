@@ -15,6 +15,7 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -97,14 +98,25 @@ std::string each_once(const PostgresServer& pg, int64_t t0) {
       t0));
 }
 
-TEST(ResultSpool, RowsWaitInTheFileWhileTheServerIsStoppedAndGoInOnceItIsBack) {
-  LOOKOUT_NEED_POSTGRES();
-  PostgresServer pg;
-  ASSERT_NO_FATAL_FAILURE(prepare_results(pg));
+// A migrated server with today's partitions, a folder for the spool, and a loop.
+class ResultSpoolOnPostgres : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LOOKOUT_NEED_POSTGRES();
+    pg_server.emplace();
+    ASSERT_NO_FATAL_FAILURE(prepare_results(*pg_server));
+  }
+
+  std::optional<PostgresServer> pg_server;
   TempDir dir;
-  const std::string path = dir.path() + "/spool/lookout.db";
+  const std::string path = dir.path() + "/lookout.db";
   EventLoop loop;
-  SpooledWriter node(loop, pg.dsn(), path);
+};
+
+TEST_F(ResultSpoolOnPostgres, RowsWaitInTheFileWhileTheServerIsStoppedAndGoInOnceItIsBack) {
+  PostgresServer& pg = *pg_server;
+  const std::string deeper = dir.path() + "/spool/lookout.db";
+  SpooledWriter node(loop, pg.dsn(), deeper);
   const int64_t t0 = now_ms();
   int added = 0;
   auto add = [&](int n) {
@@ -121,7 +133,7 @@ TEST(ResultSpool, RowsWaitInTheFileWhileTheServerIsStoppedAndGoInOnceItIsBack) {
   ASSERT_TRUE(turn_until(
       loop, [&] { return added == 2500 && node.spool->idle() && node.spool->rows() == 2000; }, 20s))
       << node.spool->rows();
-  EXPECT_EQ(spooled_rows(path), "2000|501|2500");
+  EXPECT_EQ(spooled_rows(deeper), "2000|501|2500");
   EXPECT_NE(node.writer->last_error(), "");
   EXPECT_EQ(node.writer->committed(), 500u);
   EXPECT_EQ(node.spool->last_error(), "");
@@ -130,21 +142,16 @@ TEST(ResultSpool, RowsWaitInTheFileWhileTheServerIsStoppedAndGoInOnceItIsBack) {
   ASSERT_TRUE(node.settled(loop, 2500)) << node.writer->last_error();
   EXPECT_EQ(each_once(pg, t0), "2500|2500|0|2500");
   EXPECT_EQ(out_of_order(pg), "0");
-  EXPECT_EQ(spooled_rows(path), "0||");
+  EXPECT_EQ(spooled_rows(deeper), "0||");
 }
 
 // The proxy loses the answer to the first batch after it committed, and the connection stays
 // down (a minute's backoff): the process is killed with the batch in doubt. The next one sends
 // it again under the same id and number, the database refuses it by its mark, and the rows after
 // it go in with numbers that go on.
-TEST(ResultSpool, AKilledProcessResumesABatchInDoubtThatTheDatabaseTook) {
-  LOOKOUT_NEED_POSTGRES();
-  PostgresServer pg;
-  ASSERT_NO_FATAL_FAILURE(prepare_results(pg));
+TEST_F(ResultSpoolOnPostgres, AKilledProcessResumesABatchInDoubtThatTheDatabaseTook) {
+  PostgresServer& pg = *pg_server;
   AnswerCutter cutter(pg.port());
-  TempDir dir;
-  const std::string path = dir.path() + "/lookout.db";
-  EventLoop loop;
   const int64_t t0 = now_ms();
   std::string first_id;
   {
@@ -179,13 +186,8 @@ TEST(ResultSpool, AKilledProcessResumesABatchInDoubtThatTheDatabaseTook) {
 // The server is stopped while a batch is formed: it is recorded and fails, and the process is
 // killed. The next one sends the batch under its old number, which the database never had, and
 // every row arrives whole, as it was added, through the file.
-TEST(ResultSpool, AKilledProcessResumesABatchInDoubtThatNeverWentIn) {
-  LOOKOUT_NEED_POSTGRES();
-  PostgresServer pg;
-  ASSERT_NO_FATAL_FAILURE(prepare_results(pg));
-  TempDir dir;
-  const std::string path = dir.path() + "/lookout.db";
-  EventLoop loop;
+TEST_F(ResultSpoolOnPostgres, AKilledProcessResumesABatchInDoubtThatNeverWentIn) {
+  PostgresServer& pg = *pg_server;
   const int64_t t0 = now_ms();
   std::vector<ResultRow> sent;
   for (int i = 0; i < 300; ++i) sent.push_back(numbered_row(t0, i));
@@ -226,13 +228,9 @@ TEST(ResultSpool, AKilledProcessResumesABatchInDoubtThatNeverWentIn) {
 
 // A spool whose folder cannot be made (its parent is a file: root can write anywhere else) is
 // refused at open with the file and the reason; the writer runs without it.
-TEST(ResultSpool, ASpoolThatCannotBeMadeIsRefusedClearly) {
-  LOOKOUT_NEED_POSTGRES();
-  PostgresServer pg;
-  ASSERT_NO_FATAL_FAILURE(prepare_results(pg));
-  TempDir dir;
+TEST_F(ResultSpoolOnPostgres, ASpoolThatCannotBeMadeIsRefusedClearly) {
+  PostgresServer& pg = *pg_server;
   std::ofstream(dir.path() + "/file") << "not a folder";
-  EventLoop loop;
   ResultBacklog left;
   std::string error;
   EXPECT_EQ(ResultSpool::open(loop, dir.path() + "/file/spool/lookout.db", left, error), nullptr);
@@ -253,13 +251,8 @@ TEST(ResultSpool, ASpoolThatCannotBeMadeIsRefusedClearly) {
 // Another connection holds the file's write lock: each transaction of the spool fails after its
 // busy timeout, the writer's batches go on to PostgreSQL all the same, and once the lock goes the
 // spool catches up (the rows PostgreSQL has by then never reach the file).
-TEST(ResultSpool, ASpoolThatCannotWriteLetsTheWriterGoOn) {
-  LOOKOUT_NEED_POSTGRES();
-  PostgresServer pg;
-  ASSERT_NO_FATAL_FAILURE(prepare_results(pg));
-  TempDir dir;
-  const std::string path = dir.path() + "/lookout.db";
-  EventLoop loop;
+TEST_F(ResultSpoolOnPostgres, ASpoolThatCannotWriteLetsTheWriterGoOn) {
+  PostgresServer& pg = *pg_server;
   SpooledWriter node(loop, pg.dsn(), path);
   sqlite3* locker = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &locker), SQLITE_OK);
@@ -314,12 +307,8 @@ TEST(ResultSpool, ASpoolThatCannotWriteLetsTheWriterGoOn) {
   _exit(0);
 }
 
-TEST(ResultSpool, EveryRowIsWrittenOnceThroughKillsOfTheProcess) {
-  LOOKOUT_NEED_POSTGRES();
-  PostgresServer pg;
-  ASSERT_NO_FATAL_FAILURE(prepare_results(pg));
-  TempDir dir;
-  const std::string path = dir.path() + "/lookout.db";
+TEST_F(ResultSpoolOnPostgres, EveryRowIsWrittenOnceThroughKillsOfTheProcess) {
+  PostgresServer& pg = *pg_server;
   const int64_t t0 = now_ms();
   std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<int> lifetime_ms(300, 900);
@@ -337,7 +326,6 @@ TEST(ResultSpool, EveryRowIsWrittenOnceThroughKillsOfTheProcess) {
     ASSERT_TRUE(WIFSIGNALED(status)) << "the node ended by itself with status " << status;
   }
 
-  EventLoop loop;
   SpooledWriter node(loop, pg.dsn(), path);
   const uint64_t last = node.left.next_number - 1;
   ASSERT_GT(last, 2000u);
