@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
-
 #include "core/units.h"
 #include "store/aggregate.h"
 #include "store/rollup.h"
@@ -105,26 +103,10 @@ bool read_left(sqlite3* db, ResultBacklog& left, std::string& error) {
 
 std::unique_ptr<ResultSpool> ResultSpool::open(EventLoop& loop, const std::string& path,
                                                ResultBacklog& left, std::string& error) {
-  std::error_code ec;
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    error = fmt::format("cannot create the folder of the result spool {}: {}", dir.string(),
-                        ec.message());
-    return nullptr;
-  }
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    error = fmt::format("cannot open the result spool {}: {}", path,
-                        db != nullptr ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return nullptr;
-  }
-  // The spool is its file's only writer; a lock held longer than this is a fault to report, and
-  // a batch waits for the spool's transaction, so it must not wait long.
-  sqlite3_busy_timeout(db, 1000);
+  // The spool is its file's only writer; a lock held longer than a second is a fault to report,
+  // and a batch waits for the spool's transaction, so it must not wait long.
+  sqlite3* db = open_sqlite_file(path, "the result spool", 1000, error);
+  if (db == nullptr) return nullptr;
   std::string why;
   // As the SQLite engine: WAL, and NORMAL sync keeps every commit across a process kill without
   // an fsync per transaction. Creating the tables also proves the file writable.
