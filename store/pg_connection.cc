@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 #include <netdb.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 #include <tuple>
 
@@ -436,9 +438,29 @@ void PgConnection::watch(int events) {
   }
   if (watch_->events == events) return;
   watch_->events = events;
-  uv_poll_start(&watch_->poll, events, [](uv_poll_t* p, int, int) {
+  uv_poll_start(&watch_->poll, events, [](uv_poll_t* p, int status, int) {
     auto* w = static_cast<Watch*>(p->data);
-    if (w->owner != nullptr) guarded_io([w] { w->owner->on_io(); });
+    if (w->owner == nullptr) return;
+    if (status < 0) {
+      // libuv has stopped the handle (a socket error, such as the server's reset): it must be
+      // started again, and a connection past its connect is gone. Read as any other event, the
+      // answer could be left waiting on a handle that no longer fires.
+      w->events = 0;
+      PgConnection* c = w->owner;
+      if (c->state_ != State::kConnecting) {
+        guarded_io([c, status] {
+          // libuv says EBADF for any socket error; the socket knows which.
+          int error = 0;
+          socklen_t len = sizeof error;
+          const bool known =
+              getsockopt(PQsocket(c->conn_), SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error != 0;
+          c->lost(fmt::format("the connection to PostgreSQL at {} broke: {}", c->server(),
+                              known ? std::strerror(error) : uv_strerror(status)));
+        });
+        return;
+      }
+    }
+    guarded_io([w] { w->owner->on_io(); });
   });
 }
 

@@ -19,25 +19,33 @@ constexpr const char* kPgNoPartition = "23514";
 }  // namespace
 
 PgResultWriter::PgResultWriter(EventLoop& loop, PgConnection& pg, ResultOrigin origin,
-                               PgResultWriterOptions options)
+                               PgResultWriterOptions options, ResultBacklog backlog)
     : pg_(pg),
       origin_(std::move(origin)),
       options_(options),
-      id_(random_hex(16)),
+      id_(backlog.writer.empty() ? random_hex(16) : std::move(backlog.writer)),
       timer_(loop),
+      rows_(std::make_move_iterator(backlog.rows.begin()),
+            std::make_move_iterator(backlog.rows.end())),
+      next_number_(
+          std::max<uint64_t>(backlog.next_number, rows_.empty() ? 1 : rows_.back().number + 1)),
+      // The batch in doubt is in the spool already: it goes without waiting for on_batch.
+      batch_(backlog.batch),
+      batch_rows_(std::min(backlog.batch_rows, rows_.size())),
       self_(std::make_shared<PgResultWriter*>(this)) {}
 
 PgResultWriter::~PgResultWriter() { *self_ = nullptr; }
 
 void PgResultWriter::start() {
   timer_.start_repeating(options_.flush_every, [this] {
-    if (!in_flight_ && !rows_.empty()) send();
+    if (!in_flight_ && !held_ && !rows_.empty()) send();
   });
 }
 
 uint64_t PgResultWriter::add(ResultRow row) {
   if (rows_.size() >= options_.max_rows) drop_oldest();
   const uint64_t number = next_number_++;
+  if (on_added_) on_added_(number, row);
   rows_.push_back(Waiting{number, std::move(row)});
   return number;
 }
@@ -55,6 +63,8 @@ void PgResultWriter::drop_oldest() {
   if (n == 0) return;
   rows_.erase(rows_.begin() + static_cast<long>(from), rows_.begin() + static_cast<long>(from + n));
   if (!in_flight_) batch_rows_ -= std::min(batch_rows_, n);
+  // A batch that lost every row is never sent: the next one is formed anew.
+  if (batch_rows_ == 0) held_ = false;
   dropped_ += n;
   spdlog::warn(
       "{} results wait for PostgreSQL, the most this node keeps: dropped the oldest {} ({} since "
@@ -66,6 +76,15 @@ void PgResultWriter::send() {
   if (batch_rows_ == 0) {
     batch_rows_ = std::min(rows_.size(), options_.max_batch_rows);
     ++batch_;
+    if (on_batch_) {
+      held_ = true;
+      on_batch_(FormedBatch{id_, batch_, rows_.front().number, rows_[batch_rows_ - 1].number},
+                [self = self_, batch = batch_] {
+                  if (PgResultWriter* w = *self; w != nullptr) w->release(batch);
+                });
+      // A go given at once has sent the batch already.
+      if (held_ || in_flight_) return;
+    }
   }
   std::string data;
   data.reserve(batch_rows_ * 160);
@@ -74,6 +93,12 @@ void PgResultWriter::send() {
   pg_.copy(result_batch_script(id_, batch_), std::move(data), [self = self_](PgResult r) {
     if (PgResultWriter* w = *self; w != nullptr) w->on_answer(std::move(r));
   });
+}
+
+void PgResultWriter::release(uint64_t batch) {
+  if (!held_ || batch != batch_) return;
+  held_ = false;
+  if (!in_flight_ && batch_rows_ > 0) send();
 }
 
 void PgResultWriter::on_answer(PgResult answer) {

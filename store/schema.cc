@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <filesystem>
 
 namespace lookout {
 namespace {
@@ -230,6 +231,28 @@ int user_version(sqlite3* db) {
 }
 
 }  // namespace
+
+sqlite3* open_sqlite_file(const std::string& path, const char* what, int busy_ms,
+                          std::string& error) {
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    error = fmt::format("cannot create the folder of {} {}: {}", what, dir.string(), ec.message());
+    return nullptr;
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    error = fmt::format("cannot open {} {}: {}", what, path,
+                        db != nullptr ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return nullptr;
+  }
+  sqlite3_busy_timeout(db, busy_ms);
+  return db;
+}
 
 bool exec_sql(sqlite3* db, const char* sql, std::string& error) {
   char* msg = nullptr;

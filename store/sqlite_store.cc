@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
-#include <filesystem>
 
 #include "core/random.h"
 #include "store/heartbeat_store.h"
@@ -29,23 +28,8 @@ StoredRun stored_run(const ResultRow& r) {
 
 std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, const Clock& clock,
                                                std::string& error) {
-  std::error_code ec;
-  const auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    error = fmt::format("cannot create the storage folder {}: {}", dir.string(), ec.message());
-    return nullptr;
-  }
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    error = fmt::format("cannot open the database {}: {}", path,
-                        db != nullptr ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return nullptr;
-  }
-  sqlite3_busy_timeout(db, 5000);
+  sqlite3* db = open_sqlite_file(path, "the database", 5000, error);
+  if (db == nullptr) return nullptr;
   std::string why;
   // WAL lets the web threads read while this connection writes; NORMAL sync keeps every commit
   // across a process kill (the WAL is in the OS) and costs no fsync per batch.
