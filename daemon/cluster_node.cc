@@ -27,15 +27,30 @@ ClusterNode::ClusterNode(EventLoop& loop, const Clock& clock, const Config& conf
       pg_(loop, config.cluster->dsn, config.redactor),
       presence_(loop, pg_, NodeRegistry({node_, location_, std::move(version), hash_}, lease_)),
       keeper_(loop, pg_, clock, node_, location_, lease_),
-      writer_(loop, pg_, ResultOrigin{node_, location_}, writer_options(config)),
+      spool_(ResultSpool::open(loop, config.storage.path, backlog_, spool_error_)),
+      writer_(loop, pg_, ResultOrigin{node_, location_}, writer_options(config),
+              std::move(backlog_)),
       retry_(loop),
       drain_(loop),
-      self_(std::make_shared<ClusterNode*>(this)) {}
+      self_(std::make_shared<ClusterNode*>(this)) {
+  if (spool_) attach_spool(writer_, *spool_);
+}
 
 ClusterNode::~ClusterNode() { *self_ = nullptr; }
 
 void ClusterNode::start(std::function<void(const std::string&)> ready) {
   ready_ = std::move(ready);
+  if (!spool_) {
+    // As a single node that cannot open its database: the operator fixes the path or its rights.
+    retry_.start(Duration{0}, [this] {
+      fail(
+          fmt::format("{}; [storage] path is this node's spool of results while PostgreSQL "
+                      "cannot be reached: give it a file lookout can write",
+                      spool_error_));
+    });
+    return;
+  }
+  spool_->start();
   pg_.start();
   migrate();
 }
@@ -152,8 +167,6 @@ void ClusterNode::join() {
   keeper_.start();
   writer_.start();
   joined_ = true;
-  spdlog::info("cluster: node {} in location {} joined through PostgreSQL at {} ({} monitors)",
-               node_, location_, pg_.server(), monitors_.size());
   if (auto ready = std::move(ready_)) ready("");
 }
 
@@ -166,12 +179,16 @@ void ClusterNode::stop(std::function<void()> done) {
   retry_.stop();
   if (!joined_) {
     pg_.stop();
+    if (spool_) spool_->stop();
     retry_.start(Duration{0}, std::move(done));
     return;
   }
   auto remaining = std::make_shared<int>(3);
-  auto one_done = [remaining, done = std::move(done)](bool) {
-    if (--*remaining == 0) done();
+  auto one_done = [this, remaining, done = std::move(done)](bool) {
+    if (--*remaining > 0) return;
+    // What the database took leaves the spool, what it did not stays for the next start.
+    spool_->stop();
+    done();
   };
   keeper_.stop(one_done);
   presence_.stop(one_done);
@@ -181,8 +198,10 @@ void ClusterNode::stop(std::function<void()> done) {
   drain_.start_repeating(Duration{50}, [this, until, one_done] {
     if (writer_.waiting() > 0 && clock_.mono() < until) return;
     if (writer_.waiting() > 0) {
-      spdlog::warn("cluster: {} results not written to PostgreSQL at {} before stopping: {}",
-                   writer_.waiting(), pg_.server(), writer_.last_error());
+      spdlog::warn(
+          "cluster: {} results not written to PostgreSQL at {} before stopping ({}); they stay in "
+          "the spool {} and are written at the next start",
+          writer_.waiting(), pg_.server(), writer_.last_error(), spool_->path());
     }
     drain_.stop();
     one_done(true);

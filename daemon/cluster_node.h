@@ -1,6 +1,7 @@
 // A node of cluster mode, as `lookout run` keeps it on the loop: its connection to PostgreSQL,
 // the schema brought up to date, its monitors checked against the live nodes', its row in the
-// nodes table, its leases and its results writer (docs/cluster.md).
+// nodes table, its leases, its results writer and the local spool that keeps the results until
+// PostgreSQL has them (docs/cluster.md).
 //
 // Start-up waits for the database: while it cannot be reached the node says so once per
 // distinct reason and tries again, since a node started before its database (a host booting, a
@@ -24,12 +25,15 @@
 #include "store/pg_connection.h"
 #include "store/pg_result_writer.h"
 #include "store/pg_schema.h"
+#include "store/result_spool.h"
 
 namespace lookout {
 
 class ClusterNode {
  public:
-  // `config` has a [cluster]; it is read in the constructor only.
+  // `config` has a [cluster]; it is read in the constructor only, which opens the spool at
+  // `[storage] path` (not on the loop: before it runs) and resumes the writer from what the last
+  // process left there.
   ClusterNode(EventLoop& loop, const Clock& clock, const Config& config, std::string version);
   ~ClusterNode();
   ClusterNode(const ClusterNode&) = delete;
@@ -40,8 +44,9 @@ class ClusterNode {
   // with what the operator must fix.
   void start(std::function<void(const std::string& error)> ready);
   // At SIGTERM: the leases are handed over and the node marked gone at once, and the results
-  // waiting are written. `done` runs once, on the loop, when all three are through (or failed:
-  // the leases then run out on the server's clock).
+  // waiting are written (those the database does not take in time stay in the spool for the
+  // next start). `done` runs once, on the loop, when all three are through (or failed: the
+  // leases then run out on the server's clock).
   void stop(std::function<void()> done);
 
   const std::string& node() const { return node_; }
@@ -50,6 +55,8 @@ class ClusterNode {
   PgConnection& connection() { return pg_; }
   LeaseKeeper& leases() { return keeper_; }
   PgResultWriter& results() { return writer_; }
+  // Result rows waiting in the spool: lookout_spool_rows.
+  uint64_t spool_rows() const { return spool_ ? spool_->rows() : 0; }
 
  private:
   void migrate();
@@ -69,6 +76,9 @@ class ClusterNode {
   PgConnection pg_;
   NodePresence presence_;
   LeaseKeeper keeper_;
+  ResultBacklog backlog_;  // what the spool kept, until the writer takes it
+  std::string spool_error_;
+  std::unique_ptr<ResultSpool> spool_;
   PgResultWriter writer_;
   Timer retry_, drain_;
   std::string told_;  // the last reason for waiting the operator was told

@@ -1,7 +1,8 @@
 // A node of cluster mode against a real PostgreSQL: nodes with the same monitors join and share
 // the work; one whose monitors differ from a live node's is refused, naming the monitor; one
 // started before its database joins once it answers; a newer schema is refused; a stop hands
-// the leases over, leaves and writes the results still waiting.
+// the leases over, leaves and writes the results still waiting, and what the database did not
+// take stays in the spool for the next start; a spool that cannot be made ends the start.
 #include "daemon/cluster_node.h"
 
 #include <gtest/gtest.h>
@@ -17,11 +18,19 @@ const char* const kMonitors =
     "[[monitor]]\nname = \"home\"\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\n"
     "[[monitor]]\nname = \"api\"\ntype = \"http\"\nurl = \"http://127.0.0.1:9/api\"\n";
 
+// A node's spool: its own file, by the test's server and the node's name.
+std::string spool_of(const PostgresServer& pg, const std::string& node) {
+  static const TempDir dir;
+  return dir.file(fmt::format("spool-{}-{}.db", pg.port(), node));
+}
+
 Config node_config(const PostgresServer& pg, const std::string& node,
-                   const std::string& monitors = kMonitors) {
-  const std::string text =
-      fmt::format("[cluster]\ndsn = \"{}\"\nnode = \"{}\"\nlocation = \"fra\"\nlease = \"2s\"\n{}",
-                  pg.dsn(), node, monitors);
+                   const std::string& monitors = kMonitors,
+                   std::optional<std::string> spool = std::nullopt) {
+  const std::string text = fmt::format(
+      "[storage]\npath = \"{}\"\n[cluster]\ndsn = \"{}\"\nnode = \"{}\"\nlocation = \"fra\"\n"
+      "lease = \"2s\"\n{}",
+      spool.value_or(spool_of(pg, node)), pg.dsn(), node, monitors);
   auto r =
       parse_config(text, "/etc/lookout/node.toml", [](const std::string&) { return std::nullopt; });
   if (!r.ok()) throw std::runtime_error("the test's config does not parse");
@@ -31,8 +40,10 @@ Config node_config(const PostgresServer& pg, const std::string& node,
 // A node as `lookout run` keeps one; the nodes of a test share one loop.
 struct Node {
   Node(EventLoop& on, const PostgresServer& pg, const std::string& name,
-       const std::string& monitors = kMonitors)
-      : loop(on), config(node_config(pg, name, monitors)), node(loop, clock, config, "0.1.0") {
+       const std::string& monitors = kMonitors, std::optional<std::string> spool = std::nullopt)
+      : loop(on),
+        config(node_config(pg, name, monitors, std::move(spool))),
+        node(loop, clock, config, "0.1.0") {
     node.start([this](const std::string& e) { error = e; });
   }
   bool ready() {
@@ -143,6 +154,56 @@ TEST(ClusterNode, AStopHandsTheLeasesOverLeavesAndWritesTheResultsWaiting) {
   EXPECT_EQ(pg.sql("SELECT count(*) FROM results WHERE node = 'fra-1'"), "100");
   EXPECT_EQ(pg.sql("SELECT alive FROM nodes WHERE node = 'fra-1'"), "f");
   EXPECT_EQ(pg.sql("SELECT count(*) FROM leases WHERE holder IS NOT NULL"), "0");
+}
+
+TEST(ClusterNode, ResultsTheDatabaseDidNotTakeBeforeAStopAreWrittenAtTheNextStart) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  {
+    Node a(loop, pg, "fra-1");
+    ASSERT_TRUE(a.joins());
+    pg.stop();
+    for (int i = 0; i < 50; ++i) {
+      ResultRow row;
+      row.monitor = "api";
+      row.t_ms = 1'800'000'000'000 + i;
+      row.outcome = Outcome::kDown;
+      row.cause = "connection refused";
+      a.node.results().add(std::move(row));
+    }
+    ASSERT_TRUE(turn_until(
+        loop, [&] { return a.node.spool_rows() == 50; }, 10s));
+    bool stopped = false;
+    a.node.stop([&] { stopped = true; });
+    // The stop waits a lease (2 s) for the database, then leaves the rows to the spool.
+    ASSERT_TRUE(turn_until(
+        loop, [&] { return stopped; }, 10s));
+  }
+  pg.start();
+  Node again(loop, pg, "fra-1");
+  ASSERT_TRUE(again.joins());
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return again.node.spool_rows() == 0; }, 20s));
+  EXPECT_EQ(pg.sql("SELECT count(*), count(DISTINCT t), min(cause) FROM results WHERE "
+                   "monitor = 'api'"),
+            "50|50|connection refused");
+}
+
+TEST(ClusterNode, ASpoolThatCannotBeMadeEndsTheStartNamingIt) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  // Its folder would have to be made inside a file.
+  const TempDir dir;
+  dir.write("plain", "not a folder");
+  const std::string file = dir.file("plain");
+  Node a(loop, pg, "fra-1", kMonitors, file + "/spool.db");
+  ASSERT_TRUE(a.ready());
+  EXPECT_NE(a.error->find(file), std::string::npos) << *a.error;
+  EXPECT_NE(a.error->find("[storage] path is this node's spool of results"), std::string::npos)
+      << *a.error;
+  EXPECT_FALSE(a.node.joined());
 }
 
 }  // namespace
