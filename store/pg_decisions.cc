@@ -257,6 +257,39 @@ constexpr const char* kUnsent = R"sql(SELECT id, incident_id, event, channel, ro
 FROM outbox WHERE status IN ('pending', 'sending') AND shard = ANY($1::smallint[])
 ORDER BY due, id)sql";
 
+// Each report joins the probe lease of its shard in the writer's location, held by the writer
+// under the report's epoch and locked FOR SHARE, in name order as every statement that locks
+// several leases: a report without its lease is not written.
+constexpr const char* kReportLocations = R"sql(WITH r AS (
+  SELECT * FROM jsonb_to_recordset($3::jsonb) AS r(monitor text, state text, since_ms bigint,
+    recent text, last_check_ms bigint, latency_us bigint, cause text, shard int, lease text,
+    epoch bigint)
+), held AS MATERIALIZED (
+  SELECT l.name, l.epoch FROM leases l
+  WHERE l.name IN (SELECT lease FROM r) AND l.holder = $1 AND l.expires_at > clock_timestamp()
+  ORDER BY l.name FOR SHARE OF l
+)
+INSERT INTO location_states AS k (monitor, location, state, since, recent, last_check,
+  latency_us, cause, shard, reported_at, reported_by)
+SELECT r.monitor, $2, r.state, 'epoch'::timestamptz + r.since_ms * interval '1 millisecond',
+  r.recent, 'epoch'::timestamptz + r.last_check_ms * interval '1 millisecond', r.latency_us,
+  r.cause, r.shard, clock_timestamp(), $1
+FROM r JOIN held ON held.name = r.lease AND held.epoch = r.epoch
+ON CONFLICT (monitor, location) DO UPDATE SET state = excluded.state, since = excluded.since,
+  recent = excluded.recent, last_check = excluded.last_check, latency_us = excluded.latency_us,
+  cause = excluded.cause, shard = excluded.shard, reported_at = excluded.reported_at,
+  reported_by = excluded.reported_by
+WHERE k.last_check IS NULL OR k.last_check <= excluded.last_check
+RETURNING monitor)sql";
+
+constexpr const char* kLocationReports = R"sql(SELECT monitor, location, state,
+  floor(extract(epoch FROM since) * 1000)::bigint,
+  floor(extract(epoch FROM last_check) * 1000)::bigint, latency_us, cause, recent,
+  floor(extract(epoch FROM clock_timestamp() - reported_at) * 1000)::bigint
+FROM location_states WHERE shard = ANY($1::smallint[])
+  AND reported_at > clock_timestamp() - $2::bigint * interval '1 millisecond'
+ORDER BY monitor, location)sql";
+
 using Row = std::vector<std::optional<std::string>>;
 
 std::optional<bool> answer_bool(const std::optional<std::string>& v) {
@@ -280,6 +313,17 @@ const std::vector<Row>* rows_of(const PgResult& answer, size_t columns) {
     if (row.size() != columns) return nullptr;
   }
   return &answer.rows;
+}
+
+// The first seven columns of a location's row: monitor, location, state, since, last check,
+// latency, cause.
+std::optional<LocationStateRow> location_state_of(const Row& row) {
+  const auto since = pg_int(row[3]);
+  const auto last_check = answer_opt_int(row[4]);
+  const auto latency = answer_opt_int(row[5]);
+  if (!row[0] || !row[1] || !row[2] || !since || !last_check || !latency) return std::nullopt;
+  return LocationStateRow{
+      *row[0], *row[1], *row[2], *since, *last_check, *latency, row[6].value_or("")};
 }
 
 // An outbox row from columns id, incident_id, event, channel, route, recipient, payload,
@@ -544,12 +588,9 @@ std::optional<std::vector<LocationStateRow>> PgDecisions::location_rows(const Pg
   if (rows == nullptr) return std::nullopt;
   std::vector<LocationStateRow> out;
   for (const Row& row : *rows) {
-    const auto since = pg_int(row[3]);
-    const auto last_check = answer_opt_int(row[4]);
-    const auto latency = answer_opt_int(row[5]);
-    if (!row[0] || !row[1] || !row[2] || !since || !last_check || !latency) return std::nullopt;
-    out.push_back(LocationStateRow{*row[0], *row[1], *row[2], *since, *last_check, *latency,
-                                   row[6].value_or("")});
+    auto state = location_state_of(row);
+    if (!state) return std::nullopt;
+    out.push_back(std::move(*state));
   }
   return out;
 }
@@ -566,6 +607,54 @@ std::optional<std::vector<PendingOutbox>> PgDecisions::outbox_rows(const PgResul
     auto pending = outbox_from(row);
     if (!pending) return std::nullopt;
     out.push_back(std::move(*pending));
+  }
+  return out;
+}
+
+PgStatement PgDecisions::report_locations(const std::string& node, const std::string& location,
+                                          const std::vector<LocationReportRow>& reports) {
+  const LeaseSpace probe = LeaseSpace::probing(location);
+  nlohmann::json rows = nlohmann::json::array();
+  for (const LocationReportRow& r : reports) {
+    const int shard = shard_of(r.state.monitor);
+    rows.push_back({{"monitor", pg_text(r.state.monitor)},
+                    {"state", r.state.state},
+                    {"since_ms", r.state.since_ms},
+                    {"recent", r.recent},
+                    {"last_check_ms", json_int_or_null(r.state.last_check_ms)},
+                    {"latency_us", json_int_or_null(r.state.latency_us)},
+                    {"cause", json_text_or_null(r.state.cause)},
+                    {"shard", shard},
+                    {"lease", probe.lease(shard)},
+                    {"epoch", r.epoch}});
+  }
+  return {kReportLocations, {node, location, rows.dump()}};
+}
+
+std::optional<std::vector<std::string>> PgDecisions::reported_monitors(const PgResult& answer) {
+  const auto* rows = rows_of(answer, 1);
+  if (rows == nullptr) return std::nullopt;
+  std::vector<std::string> out;
+  for (const Row& row : *rows) {
+    if (!row[0]) return std::nullopt;
+    out.push_back(*row[0]);
+  }
+  return out;
+}
+
+PgStatement PgDecisions::location_reports(const std::vector<int>& shards, Duration within) {
+  return {kLocationReports, {shard_array(shards), std::to_string(within.count())}};
+}
+
+std::optional<std::vector<LocationReportRow>> PgDecisions::report_rows(const PgResult& answer) {
+  const auto* rows = rows_of(answer, 9);
+  if (rows == nullptr) return std::nullopt;
+  std::vector<LocationReportRow> out;
+  for (const Row& row : *rows) {
+    auto state = location_state_of(row);
+    const auto age = pg_int(row[8]);
+    if (!state || !row[7] || !age) return std::nullopt;
+    out.push_back({std::move(*state), *row[7], 0, *age});
   }
   return out;
 }

@@ -37,6 +37,15 @@ struct LocationStateRow {
   bool operator==(const LocationStateRow&) const = default;
 };
 
+// A location's report of a monitor (alerting/location_judge.h) as the node probing the monitor
+// from there writes it, and as the deciding node reads it.
+struct LocationReportRow {
+  LocationStateRow state;
+  std::string recent;  // the location's latest runs, so that a takeover carries on the streak
+  int64_t epoch = 0;   // written: of the probe lease of the monitor's shard the writer holds
+  int64_t age_ms = 0;  // read: how long ago the database wrote it, by the server's clock
+};
+
 // The answer to open_incident().
 struct IncidentOpening {
   bool held = false;    // the lease held; false: nothing was written
@@ -122,6 +131,19 @@ class PgDecisions {
   static PgStatement location_states(const std::vector<int>& shards);
   static std::optional<std::vector<LocationStateRow>> location_rows(const PgResult& answer);
   static PgStatement unsent_outbox(const std::vector<int>& shards);
+
+  // The reports of `node`'s location, each written only while `node` holds the probe lease of
+  // its monitor's shard in that location under the report's epoch (so a node paused past its
+  // lease writes nothing over the node that took the monitor), and only over an older report
+  // (a report about a run that started before the kept one's changes nothing). reported_at is
+  // the server's clock_timestamp(). The answer lists the monitors written.
+  static PgStatement report_locations(const std::string& node, const std::string& location,
+                                      const std::vector<LocationReportRow>& reports);
+  static std::optional<std::vector<std::string>> reported_monitors(const PgResult& answer);
+  // The reports of the monitors of `shards` written in the last `within` by the server's clock,
+  // every location's, with their age: what the deciding node counts.
+  static PgStatement location_reports(const std::vector<int>& shards, Duration within);
+  static std::optional<std::vector<LocationReportRow>> report_rows(const PgResult& answer);
   static std::optional<std::vector<PendingOutbox>> outbox_rows(const PgResult& answer);
 };
 

@@ -9,7 +9,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 4> kPgMigrations{
+constexpr std::array<const char*, 5> kPgMigrations{
     R"sql(
 -- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
 -- while its loop turns and clears alive when it stops. Every time is the server's
@@ -174,6 +174,17 @@ CREATE TABLE outbox (
 -- The rows still to send, by shard: what a claim reads. Sent rows leave it.
 CREATE INDEX outbox_to_send ON outbox (shard, due) WHERE status IN ('pending', 'sending');
 CREATE INDEX outbox_by_incident ON outbox (incident_id);
+)sql",
+    R"sql(
+-- Each location's report of a monitor is written by the node that probes the monitor from there
+-- (alerting/location_judge.h), with the streak another node of the location carries on from,
+-- and when the database heard it: the deciding node counts a report while it is fresh by the
+-- server's clock, never by the run times of the node that sent it.
+ALTER TABLE location_states
+  ADD COLUMN recent text NOT NULL DEFAULT '',
+  ADD COLUMN reported_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  ADD COLUMN reported_by text;
+CREATE INDEX location_states_heard ON location_states (shard, reported_at);
 )sql",
 };
 

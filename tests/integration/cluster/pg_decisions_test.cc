@@ -84,6 +84,21 @@ struct Decider : LeaseNode {
     return ask(PgDecisions::location_states(shards), PgDecisions::location_rows,
                "read locations' states");
   }
+  // Takes (or renews) the probe lease of `shard` in `location`; its epoch, or nullopt.
+  std::optional<int64_t> probe(const std::string& location, int shard) {
+    const auto rows = acquire({LeaseSpace::probing(location).lease(shard)});
+    if (rows.empty()) return std::nullopt;
+    return rows.front().epoch;
+  }
+  std::vector<std::string> report_locations(const std::string& location,
+                                            const std::vector<LocationReportRow>& reports) {
+    return ask(PgDecisions::report_locations(name(), location, reports),
+               PgDecisions::reported_monitors, "report locations");
+  }
+  std::vector<LocationReportRow> heard(const std::vector<int>& shards, Duration within) {
+    return ask(PgDecisions::location_reports(shards, within), PgDecisions::report_rows,
+               "read location reports");
+  }
   bool report(const ClaimedOutbox& row, const DeliveryUpdate& u, int64_t now_ms) {
     return ask(PgDecisions::report_delivery(name(), row.claim_epoch, u, now_ms),
                PgDecisions::reported, "report a delivery");
@@ -455,6 +470,73 @@ TEST_F(PgDecisionsInPostgres, StatesAndLocationStatesAreUpsertedAndReadBack) {
             (std::vector<LocationStateRow>{where[0], later[0]}));
   EXPECT_EQ(pg().sql("SELECT decided_by || ' ' || shard FROM monitor_states"),
             "fra-1 " + std::to_string(shard_of(monitors[0])));
+}
+
+// A location's report of `monitor` as its probing node writes it under `epoch`.
+LocationReportRow report_of(const std::string& monitor, const std::string& location,
+                            const std::string& state, int64_t last_check_ms, int64_t epoch) {
+  return {{monitor, location, state, 1000, last_check_ms, std::nullopt,
+           state == "up" ? "" : "timeout at " + location},
+          state == "up" ? "uu" : "dd",
+          epoch,
+          0};
+}
+
+// Each location's node writes its reports under its probe lease; the deciding node reads every
+// location's with its age by the server's clock. A report about an older run, or from a node
+// whose lease another took, changes nothing.
+TEST_F(PgDecisionsInPostgres, LocationReportsAreWrittenUnderTheProbeLeaseAndReadWithTheirAge) {
+  Decider& fra = node("fra-1");
+  Decider& nyc = node("nyc-1");
+  const auto monitors = monitors_in_shards(2);
+  const int shard = shard_of(monitors[0]);
+  const auto fra_epoch = fra.probe("fra", shard);
+  const auto nyc_epoch = nyc.probe("nyc", shard);
+  ASSERT_TRUE(fra_epoch && nyc_epoch);
+  EXPECT_EQ(fra.report_locations("fra", {report_of(monitors[0], "fra", "down", 5000, *fra_epoch)}),
+            std::vector<std::string>{monitors[0]});
+  EXPECT_EQ(nyc.report_locations("nyc", {report_of(monitors[0], "nyc", "up", 5000, *nyc_epoch)}),
+            std::vector<std::string>{monitors[0]});
+  // Not held: nyc-1 has no probe lease in fra, nor for the second monitor's shard.
+  EXPECT_TRUE(nyc.report_locations("fra", {report_of(monitors[0], "fra", "up", 9000, 1)}).empty());
+  EXPECT_TRUE(
+      fra.report_locations("fra", {report_of(monitors[1], "fra", "up", 9000, *fra_epoch)}).empty());
+  // An older run changes nothing.
+  EXPECT_TRUE(
+      fra.report_locations("fra", {report_of(monitors[0], "fra", "up", 4000, *fra_epoch)}).empty());
+
+  const auto heard = fra.heard({shard, shard_of(monitors[1])}, Duration{60'000});
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_EQ(heard[0].state, (LocationStateRow{monitors[0], "fra", "down", 1000, 5000, std::nullopt,
+                                              "timeout at fra"}));
+  EXPECT_EQ(heard[0].recent, "dd");
+  EXPECT_EQ(heard[1].state.location, "nyc");
+  EXPECT_EQ(heard[1].state.state, "up");
+  EXPECT_GE(heard[0].age_ms, 0);
+  EXPECT_LT(heard[0].age_ms, 10'000);
+  EXPECT_EQ(pg().sql("SELECT string_agg(reported_by, ',' ORDER BY location) FROM location_states"),
+            "fra-1,nyc-1");
+
+  // fra-2 takes fra's probe lease over: fra-1's late report is not written, fra-2's is.
+  Decider& fra2 = node("fra-2");
+  pg().sql(
+      "UPDATE leases SET expires_at = clock_timestamp() - interval '1 millisecond' WHERE "
+      "name = '" +
+      LeaseSpace::probing("fra").lease(shard) + "'");
+  const auto taken = fra2.probe("fra", shard);
+  ASSERT_TRUE(taken);
+  EXPECT_TRUE(
+      fra.report_locations("fra", {report_of(monitors[0], "fra", "up", 7000, *fra_epoch)}).empty());
+  EXPECT_EQ(fra2.report_locations("fra", {report_of(monitors[0], "fra", "up", 7000, *taken)}),
+            std::vector<std::string>{monitors[0]});
+  EXPECT_EQ(fra.heard({shard}, Duration{60'000})[0].state.state, "up");
+  // Only reports written within the window are read.
+  pg().sql(
+      "UPDATE location_states SET reported_at = clock_timestamp() - interval '2 minutes' "
+      "WHERE location = 'nyc'");
+  const auto recent = fra.heard({shard}, Duration{60'000});
+  ASSERT_EQ(recent.size(), 1u);
+  EXPECT_EQ(recent[0].state.location, "fra");
 }
 
 // Outbox rows of `count` notifications in `monitor`'s shard, due `due_in_ms` from the server's

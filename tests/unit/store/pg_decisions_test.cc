@@ -115,6 +115,36 @@ TEST(PgDecisions, AReportGivesARetryAsADelayOnTheNodesClock) {
   EXPECT_NE(sent.sql.find("claimed_by = $2 AND claim_epoch = $3::bigint"), std::string::npos);
 }
 
+TEST(PgDecisions, ALocationReportNamesTheProbeLeaseOfItsShardWithItsEpoch) {
+  const LocationReportRow r{
+      {"portal-home", "nyc", "down", 1000, 2000, std::nullopt, "timeout"}, "dd", 7, 0};
+  const PgStatement s = PgDecisions::report_locations("nyc-1", "nyc", {r});
+  ASSERT_EQ(s.params.size(), 3u);
+  EXPECT_EQ(s.params[0], "nyc-1");
+  EXPECT_EQ(s.params[1], "nyc");
+  const auto rows = nlohmann::json::parse(*s.params[2]);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["lease"], LeaseSpace::probing("nyc").lease(shard_of("portal-home")));
+  EXPECT_EQ(rows[0]["epoch"], 7);
+  EXPECT_EQ(rows[0]["recent"], "dd");
+  EXPECT_TRUE(rows[0]["latency_us"].is_null());
+  for (const char* part : {"FOR SHARE OF l", "held.epoch = r.epoch", "k.last_check <= excluded"}) {
+    EXPECT_NE(s.sql.find(part), std::string::npos) << part;
+  }
+  EXPECT_EQ(PgDecisions::location_reports({4}, Duration{90'000}).params,
+            (PgParams{"{4}", "90000"}));
+  const auto heard = PgDecisions::report_rows(answer_of(
+      {{"portal-home", "nyc", "down", "1000", "2000", std::nullopt, "timeout", "dd", "350"}}));
+  ASSERT_TRUE(heard);
+  EXPECT_EQ(heard->at(0).state, r.state);
+  EXPECT_EQ(heard->at(0).recent, "dd");
+  EXPECT_EQ(heard->at(0).age_ms, 350);
+  EXPECT_FALSE(PgDecisions::report_rows(answer_of(
+      {{"portal-home", "nyc", "down", "1000", "2000", std::nullopt, "timeout", "dd", "soon"}})));
+  EXPECT_FALSE(PgDecisions::report_rows(
+      answer_of({{"portal-home", "nyc", "down", "1000", "2000", std::nullopt, "timeout", "dd"}})));
+}
+
 TEST(PgDecisions, TheReadsNameTheirShards) {
   EXPECT_EQ(PgDecisions::open_incidents({1, 255}).params, (PgParams{"{1,255}"}));
   EXPECT_EQ(PgDecisions::states({}).params, (PgParams{"{}"}));
