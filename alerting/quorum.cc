@@ -35,6 +35,12 @@ void MonitorQuorum::set_location(const std::string& location, LocationReport rep
   locations_[location] = Location{std::move(report), heard_at};
 }
 
+void MonitorQuorum::restore(State state, WallTime since, std::string cause) {
+  state_ = state;
+  since_ = since;
+  cause_ = std::move(cause);
+}
+
 QuorumDecision MonitorQuorum::decide(WallTime now, const QuorumRules& rules) {
   QuorumDecision d;
   d.before = state_;

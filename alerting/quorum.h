@@ -56,6 +56,10 @@ class MonitorQuorum {
   // run times are by the clock of the node that ran them, which is not trusted).
   void set_location(const std::string& location, LocationReport report, WallTime heard_at);
 
+  // Carries on from what the node that decided the monitor before left (monitor_states): a
+  // takeover changes nothing by itself, and the next decision is judged against this.
+  void restore(State state, WallTime since, std::string cause);
+
   // The monitor's state at `now` from the locations whose report is fresh. With none
   // fresh, the state and cause stay as they were: nobody has looked, which says nothing about
   // the service (the silent locations say why).

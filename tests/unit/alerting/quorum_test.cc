@@ -369,6 +369,18 @@ TEST(Quorum, ALocationKeepsItsCauseUntilAnUpRunFindsItUp) {
   EXPECT_EQ(q.view(at_second(41), seconds(35))[0].cause, "");
 }
 
+TEST(Quorum, ARestoredStateIsCarriedOnFromAtATakeover) {
+  Watched q;
+  q.restore(State::kDown, at_second(0), "down from fra, nyc (2 of 2): refused");
+  report_all(q, {"fra", "nyc"}, kDownRun, 10);
+  const QuorumDecision same = q.decide(at_second(11), rules_with(std::nullopt));
+  EXPECT_FALSE(same.changed);
+  EXPECT_EQ(q.since(), at_second(0));
+  Watched fresh;
+  report_all(fresh, {"fra", "nyc"}, kDownRun, 10);
+  EXPECT_TRUE(fresh.decide(at_second(11), rules_with(std::nullopt)).changed);
+}
+
 TEST(Quorum, SilenceBoundIsTheShortestFreshnessOfTheLocationsMonitors) {
   MonitorConfig everywhere = quorum_monitor();  // 35 s with a 10 s lease
   MonitorConfig slow = quorum_monitor();

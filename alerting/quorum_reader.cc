@@ -1,0 +1,138 @@
+#include "alerting/quorum_reader.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "store/lease_plan.h"
+
+namespace lookout {
+
+QuorumReader::QuorumReader(EventLoop& loop, PgConnection& pg, const Clock& clock,
+                           const Config& config, Held held, OnChange on_change, Duration every)
+    : pg_(pg),
+      clock_(clock),
+      config_(config),
+      held_(std::move(held)),
+      on_change_(std::move(on_change)),
+      every_(every),
+      whole_(0),
+      timer_(loop),
+      self_(std::make_shared<QuorumReader*>(this)) {
+  for (const MonitorConfig& m : config_.monitors) {
+    monitors_.emplace(m.name, &m);
+    whole_ = std::max(whole_, freshness_bound(m, config_.cluster->lease));
+  }
+}
+
+QuorumReader::~QuorumReader() { *self_ = nullptr; }
+
+void QuorumReader::start() {
+  timer_.start_repeating(every_, [this] { tick(); });
+}
+
+const MonitorQuorum* QuorumReader::quorum(const std::string& monitor) const {
+  const auto it = quorums_.find(monitor);
+  return it == quorums_.end() ? nullptr : &it->second;
+}
+
+void QuorumReader::tick() {
+  if (in_flight_ > 0) return;
+  std::set<int> now;
+  for (const auto& shard_epoch : held_()) now.insert(shard_epoch.first);
+  std::erase_if(quorums_, [&](const auto& q) { return now.count(shard_of(q.first)) == 0; });
+  std::vector<int> gained, kept;
+  for (const int s : now) (shards_.count(s) > 0 ? kept : gained).push_back(s);
+  shards_ = std::move(now);
+  if (!gained.empty()) {
+    // The connection answers in order: the states are restored before any report counts.
+    read_states(gained);
+    read(gained, whole_);
+  }
+  if (!kept.empty()) read(kept, 2 * every_ + Duration{1000});
+  if (in_flight_ == 0) decide();
+}
+
+void QuorumReader::read_states(const std::vector<int>& shards) {
+  ++in_flight_;
+  const PgStatement s = PgDecisions::states(shards);
+  pg_.query(s.sql, s.params, [self = self_, shards](const PgResult& answer) {
+    if (QuorumReader* r = *self; r != nullptr) r->on_states(answer, shards);
+  });
+}
+
+void QuorumReader::on_states(const PgResult& answer, const std::vector<int>& shards) {
+  --in_flight_;
+  const auto rows = PgDecisions::state_rows(answer);
+  if (!rows) {
+    // Deciding without them would take every monitor for new: these shards count as not
+    // gained yet, and are read again at the next tick.
+    failed(answer, "the monitors' states");
+    for (const int s : shards) shards_.erase(s);
+    std::erase_if(quorums_, [&](const auto& q) { return shards_.count(shard_of(q.first)) == 0; });
+    return;
+  }
+  for (const StateRow& row : *rows) {
+    if (shards_.count(shard_of(row.monitor)) == 0 || monitors_.count(row.monitor) == 0) continue;
+    quorums_[row.monitor].restore(state_from_string(row.state).value_or(State::kUnknown),
+                                  from_unix_ms(row.since_ms), row.last_cause);
+  }
+}
+
+void QuorumReader::read(const std::vector<int>& shards, Duration within) {
+  ++in_flight_;
+  const PgStatement s = PgDecisions::location_reports(shards, within);
+  pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
+    if (QuorumReader* r = *self; r != nullptr) r->on_reports(answer);
+  });
+}
+
+void QuorumReader::failed(const PgResult& answer, const char* what) {
+  const std::string error =
+      answer.ok() ? "an answer in a shape this lookout does not know" : answer.error;
+  if (error != last_error_) {
+    spdlog::warn(
+        "cannot read {} from PostgreSQL: {}; decisions wait for them (tried again "
+        "every {}ms)",
+        what, error, every_.count());
+    last_error_ = error;
+  }
+}
+
+void QuorumReader::on_reports(const PgResult& answer) {
+  --in_flight_;
+  const auto rows = PgDecisions::report_rows(answer);
+  if (!rows) {
+    failed(answer, "the locations' reports");
+    return;
+  }
+  if (!last_error_.empty()) spdlog::info("the locations' reports are read again");
+  last_error_.clear();
+  const WallTime now = clock_.wall();
+  for (const LocationReportRow& r : *rows) {
+    const LocationStateRow& s = r.state;
+    // A shard lost while the read was out, or a monitor no longer configured.
+    if (shards_.count(shard_of(s.monitor)) == 0 || monitors_.count(s.monitor) == 0) continue;
+    LocationReport report;
+    report.state = state_from_string(s.state).value_or(State::kUnknown);
+    report.since = from_unix_ms(s.since_ms);
+    report.recent = r.recent;
+    if (s.last_check_ms) report.last_check = from_unix_ms(*s.last_check_ms);
+    report.latency_us = s.latency_us;
+    report.cause = s.cause;
+    quorums_[s.monitor].set_location(s.location, std::move(report), now - Duration{r.age_ms});
+  }
+  if (in_flight_ == 0) decide();
+}
+
+void QuorumReader::decide() {
+  const WallTime now = clock_.wall();
+  for (const auto& [name, m] : monitors_) {
+    if (shards_.count(shard_of(name)) == 0) continue;
+    const QuorumDecision d = quorums_[name].decide(now, quorum_rules(*m, *config_.cluster));
+    if (d.changed) on_change_(*m, d);
+  }
+}
+
+}  // namespace lookout

@@ -1,0 +1,76 @@
+// The deciding node's side of the quorum (docs/cluster.md#quorum): every `every` it reads the
+// location reports of the monitors whose eval leases it holds and decides each of them with its
+// MonitorQuorum. A read takes the reports written since about the last one (the last two
+// periods and a second, so a report whose transaction committed just after a read is read the
+// next time); a shard just gained is read whole, every report within the longest freshness
+// bound, after its monitors' states as the node that decided them before left them
+// (monitor_states), which its quorums carry on from: a takeover changes no state by itself. A
+// report counts from when the database wrote it, by the server's clock: its age, as the server
+// gives it, is taken from this node's clock at the answer, and every decision is judged on this
+// node's clock, so no two clocks are compared. A monitor's quorum is dropped with its shard's
+// lease, and made anew from the database when it comes back. Runs on the loop; one read at a time,
+// so a slow database does not pile reads up.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "alerting/quorum.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/event_loop.h"
+#include "store/pg_connection.h"
+#include "store/pg_decisions.h"
+
+namespace lookout {
+
+class QuorumReader {
+ public:
+  // The eval shards held now, each with its epoch (LeaseKeeper::deciding()).
+  using Held = std::function<std::map<int, int64_t>()>;
+  // A monitor whose state the quorum changed, with the decision.
+  using OnChange = std::function<void(const MonitorConfig&, const QuorumDecision&)>;
+
+  // `config` outlives the reader and has a [cluster].
+  QuorumReader(EventLoop& loop, PgConnection& pg, const Clock& clock, const Config& config,
+               Held held, OnChange on_change, Duration every = Duration{1000});
+  ~QuorumReader();
+  QuorumReader(const QuorumReader&) = delete;
+  QuorumReader& operator=(const QuorumReader&) = delete;
+
+  void start();
+  // The monitor's quorum while this node decides it, else nullptr.
+  const MonitorQuorum* quorum(const std::string& monitor) const;
+  // Why the last read failed; empty since one succeeded.
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  void tick();
+  void read_states(const std::vector<int>& shards);
+  void on_states(const PgResult& answer, const std::vector<int>& shards);
+  void read(const std::vector<int>& shards, Duration within);
+  void on_reports(const PgResult& answer);
+  void failed(const PgResult& answer, const char* what);
+  void decide();
+
+  PgConnection& pg_;
+  const Clock& clock_;
+  const Config& config_;
+  Held held_;
+  OnChange on_change_;
+  Duration every_;
+  Duration whole_;  // the longest freshness bound: a gained shard's reports that still count
+  Timer timer_;
+  std::map<std::string, const MonitorConfig*> monitors_;  // by name
+  std::set<int> shards_;                                  // held at the last tick
+  std::map<std::string, MonitorQuorum> quorums_;          // of the monitors of shards_
+  int in_flight_ = 0;
+  std::string last_error_;
+  // Tells an answer that arrives after destruction to do nothing.
+  std::shared_ptr<QuorumReader*> self_;
+};
+
+}  // namespace lookout
