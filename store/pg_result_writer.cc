@@ -23,7 +23,10 @@ PgResultWriter::PgResultWriter(EventLoop& loop, PgConnection& pg, ResultOrigin o
     : pg_(pg),
       origin_(std::move(origin)),
       options_(options),
-      id_(backlog.writer.empty() ? random_hex(16) : std::move(backlog.writer)),
+      // The old id only for the batch in doubt, which its mark must tell apart; later batches go
+      // under a new one, so that none of them can meet a mark the old writer left.
+      id_(backlog.batch == 0 || backlog.writer.empty() ? random_hex(16)
+                                                       : std::move(backlog.writer)),
       timer_(loop),
       rows_(std::make_move_iterator(backlog.rows.begin()),
             std::make_move_iterator(backlog.rows.end())),
@@ -32,7 +35,9 @@ PgResultWriter::PgResultWriter(EventLoop& loop, PgConnection& pg, ResultOrigin o
       // The batch in doubt is in the spool already: it goes without waiting for on_batch.
       batch_(backlog.batch),
       batch_rows_(std::min(backlog.batch_rows, rows_.size())),
-      self_(std::make_shared<PgResultWriter*>(this)) {}
+      self_(std::make_shared<PgResultWriter*>(this)) {
+  resumed_ = backlog.batch > 0 && batch_rows_ > 0;
+}
 
 PgResultWriter::~PgResultWriter() { *self_ = nullptr; }
 
@@ -66,6 +71,8 @@ void PgResultWriter::drop_oldest() {
   // A batch that lost every row is never sent: the next one is formed anew.
   if (batch_rows_ == 0) held_ = false;
   dropped_ += n;
+  // Rows dropped from the front count as done: a spool lets them go.
+  if (from == 0 && on_committed_) on_committed_(committed());
   spdlog::warn(
       "{} results wait for PostgreSQL, the most this node keeps: dropped the oldest {} ({} since "
       "start); the last error: {}",
@@ -110,6 +117,11 @@ void PgResultWriter::on_answer(PgResult answer) {
     if (!last_error_.empty()) {
       spdlog::info("results are written to PostgreSQL again ({} wait)", rows_.size());
       last_error_.clear();
+    }
+    if (resumed_) {
+      resumed_ = false;
+      id_ = random_hex(16);
+      batch_ = 0;
     }
     if (on_committed_) on_committed_(committed());
     // A backlog goes batch after batch, without waiting for the flushes.

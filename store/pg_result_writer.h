@@ -12,8 +12,8 @@
 // Each row added gets a number, from 1 in the order added; the writer reports, after each batch
 // it commits, the number up to which every row is in PostgreSQL or was dropped. The local spool
 // (store/result_spool.h) keeps each row on disk until then, and knows each batch before it is
-// sent: a writer of the next process resumes from what the spool kept, with this writer's id, the
-// batch in doubt sent first under its number, and the row numbers going on.
+// sent: a writer of the next process resumes from what the spool kept, the batch in doubt sent
+// first under this writer's id and its number, the row numbers going on.
 #pragma once
 
 #include <cstdint>
@@ -64,9 +64,11 @@ struct ResultBacklog {
 
 class PgResultWriter {
  public:
-  // With a backlog the writer goes on where the last process stopped: under its id, the batch in
-  // doubt first (the same rows and number, so its mark tells whether the database has it), then
-  // the other rows in order, and new rows numbered after them.
+  // With a backlog the writer goes on where the last process stopped: the batch in doubt first,
+  // under the old writer's id with the same rows and number, so its mark tells whether the
+  // database has it; then the other rows in order under a new id (a mark the old writer left
+  // after the one the spool knows, while the spool could not write, must not meet a new batch),
+  // and new rows numbered after them.
   PgResultWriter(EventLoop& loop, PgConnection& pg, ResultOrigin origin,
                  PgResultWriterOptions options = {}, ResultBacklog backlog = {});
   // Rows still waiting are not written.
@@ -123,6 +125,9 @@ class PgResultWriter {
   size_t batch_rows_ = 0;
   bool in_flight_ = false;
   bool held_ = false;  // the batch waits for on_batch's go
+  // Sending the batch in doubt of an earlier process under its writer's id; the batches after
+  // it go under a new id.
+  bool resumed_ = false;
   uint64_t written_ = 0;
   uint64_t dropped_ = 0;
   std::string last_error_;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/units.h"
 #include "store/aggregate.h"
 #include "store/rollup.h"
@@ -53,6 +55,13 @@ bool read_left(sqlite3* db, ResultBacklog& left, std::string& error) {
   }
   if (batch.step() == SQLITE_ROW) {
     left.writer = column_text(batch.get(), 0);
+    // The id goes into SQL text: only what a writer makes (32 hex digits) is taken.
+    if (left.writer.size() != 32 ||
+        !std::all_of(left.writer.begin(), left.writer.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+      error = "its batch in doubt names no writer lookout made: the file was changed by hand";
+      return false;
+    }
     left.batch = static_cast<uint64_t>(sqlite3_column_int64(batch.get(), 1));
     first = static_cast<uint64_t>(sqlite3_column_int64(batch.get(), 2));
     last = static_cast<uint64_t>(sqlite3_column_int64(batch.get(), 3));
@@ -89,7 +98,12 @@ bool read_left(sqlite3* db, ResultBacklog& left, std::string& error) {
     error = sqlite3_errmsg(db);
     return false;
   }
-  // The batch's rows are the oldest left: rows before it were committed before it was formed.
+  // Rows before the batch were written or dropped before it was formed (a batch takes the oldest
+  // rows waiting), though their leaving may not have reached the file.
+  if (left.batch > 0) {
+    std::erase_if(left.rows, [&](const NumberedResult& n) { return n.number < first; });
+  }
+  // The batch's rows are the oldest left.
   while (left.batch_rows < left.rows.size() && left.rows[left.batch_rows].number >= first &&
          left.rows[left.batch_rows].number <= last) {
     ++left.batch_rows;

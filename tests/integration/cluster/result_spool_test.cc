@@ -226,6 +226,39 @@ TEST_F(ResultSpoolOnPostgres, AKilledProcessResumesABatchInDoubtThatNeverWentIn)
             "2");
 }
 
+// The database has a newer mark of the old writer than the spool knows (the spool could not
+// write while the writer went on): the rows after the batch in doubt go under a new writer id,
+// so no new batch meets that mark and is taken for written.
+TEST_F(ResultSpoolOnPostgres, BatchesAfterTheOneInDoubtGoUnderANewWriter) {
+  PostgresServer& pg = *pg_server;
+  const int64_t t0 = now_ms();
+  std::string first_id;
+  {
+    SpooledWriter node(loop, pg.dsn(), path);
+    first_id = node.writer->id();
+    pg.stop();
+    for (int i = 0; i < 100; ++i) node.writer->add(numbered_row(t0, i));
+    ASSERT_TRUE(turn_until(
+        loop,
+        [&] {
+          return !node.writer->last_error().empty() && node.spool->idle() &&
+                 node.spool->rows() == 100;
+        },
+        20s));
+    ASSERT_NO_FATAL_FAILURE(node.kill(loop));
+  }
+  pg.start();
+  pg.sql(fmt::format("INSERT INTO result_batches (writer, batch) VALUES ('{}', 2), ('{}', 3)",
+                     first_id, first_id));
+  SpooledWriter node(loop, pg.dsn(), path);
+  EXPECT_EQ(node.left.batch, 1u);
+  ASSERT_TRUE(node.settled(loop, 100)) << node.writer->last_error();
+  EXPECT_NE(node.writer->id(), first_id);
+  for (int i = 100; i < 200; ++i) node.writer->add(numbered_row(t0, i));
+  ASSERT_TRUE(node.settled(loop, 200)) << node.writer->last_error();
+  EXPECT_EQ(each_once(pg, t0), "200|200|0|200");
+}
+
 // A spool whose folder cannot be made (its parent is a file: root can write anywhere else) is
 // refused at open with the file and the reason; the writer runs without it.
 TEST_F(ResultSpoolOnPostgres, ASpoolThatCannotBeMadeIsRefusedClearly) {
