@@ -2,8 +2,10 @@
 
 namespace lookout {
 
+// The kept report's runs were timed on another node's clock: the first run judged here is never
+// compared with them.
 LocationJudge::LocationJudge(LocationReport kept)
-    : sm_(kept.state, kept.since, kept.recent), report_(std::move(kept)), judged_(true) {}
+    : sm_(kept.state, kept.since, kept.recent), report_(std::move(kept)) {}
 
 bool LocationJudge::add_run(const LocationRun& run, int fail_after, int recover_after) {
   if (judged_ && run.started_at < report_.last_check) return false;

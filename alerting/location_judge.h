@@ -43,15 +43,16 @@ class LocationJudge {
   // Carries on from what the location's report kept (a takeover within the location).
   explicit LocationJudge(LocationReport kept);
 
-  // Judges a run with the location's streak. A run older than the newest judged is not
-  // counted (a spool replayed after another node of the location took over): false.
+  // Judges a run with the location's streak. A run that started before the newest this judge
+  // judged is not counted (runs that end out of order): false. The runs of a kept report were
+  // timed on another node's clock and are not compared.
   bool add_run(const LocationRun& run, int fail_after, int recover_after);
   const LocationReport& report() const { return report_; }
 
  private:
   StateMachine sm_;
   LocationReport report_;
-  bool judged_ = false;
+  bool judged_ = false;  // a run was judged here
 };
 
 }  // namespace lookout

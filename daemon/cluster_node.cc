@@ -61,26 +61,27 @@ void ClusterNode::migrate() {
   });
 }
 
-void ClusterNode::wait_and_retry(const std::string& why) {
-  if (why != told_) {
+void ClusterNode::step_failed(const std::string& error) {
+  if (stopping_) return;
+  // Only an error that came over a connection is the database's answer, which no retry changes;
+  // the rest is about reaching it, which a later attempt may change.
+  if (pg_.connected()) {
+    fail(error);
+    return;
+  }
+  if (error != told_) {
     spdlog::warn(
         "cluster: waiting for PostgreSQL: {}; node {} joins once it answers (tried again "
         "every {}s)",
-        why, node_, kRetryEvery.count() / 1000);
-    told_ = why;
+        error, node_, kRetryEvery.count() / 1000);
+    told_ = error;
   }
   retry_.start(kRetryEvery, [this] { migrate(); });
 }
 
 void ClusterNode::on_migrated(const PgMigration& m) {
   if (!m.ok()) {
-    // Only an error that came over a connection is the database's answer; the rest is about
-    // reaching it, which a later attempt may change.
-    if (!pg_.connected()) {
-      wait_and_retry(m.error);
-    } else {
-      fail(m.error);
-    }
+    step_failed(m.error);
     return;
   }
   if (!m.applied.empty()) {
@@ -96,7 +97,7 @@ void ClusterNode::publish_set() {
     ClusterNode* n = *self;
     if (n == nullptr) return;
     if (!r.ok()) {
-      n->wait_and_retry(r.error);
+      n->step_failed(r.error);
       return;
     }
     const PgStatement list = NodeRegistry::list(n->lease_);
@@ -105,9 +106,9 @@ void ClusterNode::publish_set() {
       if (n == nullptr) return;
       auto nodes = NodeRegistry::nodes(answer);
       if (!nodes) {
-        n->wait_and_retry(answer.ok() ? "the nodes table answered in a shape this lookout does "
-                                        "not know"
-                                      : answer.error);
+        n->step_failed(answer.ok() ? "the nodes table answered in a shape this lookout does "
+                                     "not know"
+                                   : answer.error);
         return;
       }
       n->compare(std::move(*nodes));
@@ -137,7 +138,7 @@ void ClusterNode::compare_next(std::vector<NodeRow> differing, size_t i) {
               ClusterNode* n = *self;
               if (n == nullptr) return;
               if (!r.ok()) {
-                n->wait_and_retry(r.error);
+                n->step_failed(r.error);
                 return;
               }
               const std::string& other = differing[i].node;
@@ -176,6 +177,7 @@ void ClusterNode::fail(const std::string& error) {
 }
 
 void ClusterNode::stop(std::function<void()> done) {
+  stopping_ = true;
   retry_.stop();
   if (!joined_) {
     pg_.stop();

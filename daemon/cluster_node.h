@@ -60,7 +60,9 @@ class ClusterNode {
 
  private:
   void migrate();
-  void wait_and_retry(const std::string& why);
+  // A start-up step failed: start-up ends with the database's answer, or waits for a database
+  // that could not be reached and starts over.
+  void step_failed(const std::string& error);
   void on_migrated(const PgMigration& m);
   void publish_set();
   void compare(std::vector<NodeRow> nodes);
@@ -84,6 +86,7 @@ class ClusterNode {
   std::string told_;  // the last reason for waiting the operator was told
   std::function<void(const std::string&)> ready_;
   bool joined_ = false;
+  bool stopping_ = false;
   // Tells an answer that arrives after destruction to do nothing.
   std::shared_ptr<ClusterNode*> self_;
 };

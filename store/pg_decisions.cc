@@ -178,21 +178,8 @@ constexpr const char* kPutState = R"sql(WITH {}, state AS (
     last_cause = excluded.last_cause, shard = excluded.shard, decided_by = excluded.decided_by,
     decided_at = excluded.decided_at
   RETURNING 1
-), locations AS (
-  INSERT INTO location_states (monitor, location, state, since, last_check, latency_us, cause,
-    shard)
-  SELECT $1, l.location, l.state, 'epoch'::timestamptz + l.since_ms * interval '1 millisecond',
-    'epoch'::timestamptz + l.last_check_ms * interval '1 millisecond', l.latency_us, l.cause,
-    $9::smallint
-  FROM fence, jsonb_to_recordset($11::jsonb) AS l(location text, state text, since_ms bigint,
-    last_check_ms bigint, latency_us bigint, cause text)
-  ON CONFLICT (monitor, location) DO UPDATE SET state = excluded.state, since = excluded.since,
-    last_check = excluded.last_check, latency_us = excluded.latency_us, cause = excluded.cause,
-    shard = excluded.shard
-  RETURNING 1
 )
-SELECT (SELECT count(*) FROM fence) > 0,
-  (SELECT count(*) FROM state) + (SELECT count(*) FROM locations))sql";
+SELECT (SELECT count(*) FROM fence) > 0, (SELECT count(*) FROM state))sql";
 
 // `mine`: the node's eval leases that hold under the epochs it names with more than the claim's
 // time left, locked FOR SHARE in name order like every statement that locks several leases, so
@@ -270,16 +257,17 @@ constexpr const char* kReportLocations = R"sql(WITH r AS (
   ORDER BY l.name FOR SHARE OF l
 )
 INSERT INTO location_states AS k (monitor, location, state, since, recent, last_check,
-  latency_us, cause, shard, reported_at, reported_by)
+  latency_us, cause, shard, epoch, reported_at, reported_by)
 SELECT r.monitor, $2, r.state, 'epoch'::timestamptz + r.since_ms * interval '1 millisecond',
   r.recent, 'epoch'::timestamptz + r.last_check_ms * interval '1 millisecond', r.latency_us,
-  r.cause, r.shard, clock_timestamp(), $1
+  r.cause, r.shard, r.epoch, clock_timestamp(), $1
 FROM r JOIN held ON held.name = r.lease AND held.epoch = r.epoch
 ON CONFLICT (monitor, location) DO UPDATE SET state = excluded.state, since = excluded.since,
   recent = excluded.recent, last_check = excluded.last_check, latency_us = excluded.latency_us,
-  cause = excluded.cause, shard = excluded.shard, reported_at = excluded.reported_at,
-  reported_by = excluded.reported_by
-WHERE k.last_check IS NULL OR k.last_check <= excluded.last_check
+  cause = excluded.cause, shard = excluded.shard, epoch = excluded.epoch,
+  reported_at = excluded.reported_at, reported_by = excluded.reported_by
+WHERE k.epoch < excluded.epoch
+  OR (k.epoch = excluded.epoch AND (k.last_check IS NULL OR k.last_check <= excluded.last_check))
 RETURNING monitor)sql";
 
 constexpr const char* kLocationReports = R"sql(SELECT monitor, location, state,
@@ -428,17 +416,7 @@ std::optional<IncidentUpdate> PgDecisions::update(const PgResult& answer) {
   return IncidentUpdate{*held, *updated, *notifications};
 }
 
-PgStatement PgDecisions::put_state(const LeaseFence& fence, const StateRow& state,
-                                   const std::vector<LocationStateRow>& locations) {
-  nlohmann::json locs = nlohmann::json::array();
-  for (const LocationStateRow& l : locations) {
-    locs.push_back({{"location", pg_text(l.location)},
-                    {"state", l.state},
-                    {"since_ms", l.since_ms},
-                    {"last_check_ms", json_int_or_null(l.last_check_ms)},
-                    {"latency_us", json_int_or_null(l.latency_us)},
-                    {"cause", json_text_or_null(l.cause)}});
-  }
+PgStatement PgDecisions::put_state(const LeaseFence& fence, const StateRow& state) {
   PgStatement out{
       "",
       {state.monitor, state.state, std::to_string(state.since_ms), pg_text(state.recent),
@@ -446,7 +424,7 @@ PgStatement PgDecisions::put_state(const LeaseFence& fence, const StateRow& stat
        state.last_outcome ? std::optional(std::to_string(static_cast<int>(*state.last_outcome)))
                           : std::nullopt,
        int_param(state.last_latency_us), text_or_null(state.last_cause),
-       std::to_string(shard_of(state.monitor)), fence.holder, locs.dump()}};
+       std::to_string(shard_of(state.monitor)), fence.holder}};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
   out.sql = fmt::format(kPutState, cte);
   return out;

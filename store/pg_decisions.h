@@ -95,10 +95,10 @@ class PgDecisions {
                                      const std::vector<EventRecord>& events);
   static std::optional<IncidentUpdate> update(const PgResult& answer);
 
-  // The monitor's state and its locations' states, upserted; decided_by is the fence's holder.
-  // Read the answer with LeaseRegistry::fence_outcome.
-  static PgStatement put_state(const LeaseFence& fence, const StateRow& state,
-                               const std::vector<LocationStateRow>& locations);
+  // The monitor's state, upserted; decided_by is the fence's holder. Its locations' states are
+  // their probing nodes' reports (report_locations), not the decider's to write. Read the answer
+  // with LeaseRegistry::fence_outcome.
+  static PgStatement put_state(const LeaseFence& fence, const StateRow& state);
 
   // Up to `limit` outbox rows for `node` to send, of the shards whose eval leases it holds under
   // the epochs in `held` (shard, epoch), due ones first: rows pending and due, and rows another
@@ -134,8 +134,9 @@ class PgDecisions {
 
   // The reports of `node`'s location, each written only while `node` holds the probe lease of
   // its monitor's shard in that location under the report's epoch (so a node paused past its
-  // lease writes nothing over the node that took the monitor), and only over an older report
-  // (a report about a run that started before the kept one's changes nothing). reported_at is
+  // lease writes nothing over the node that took the monitor), and only over a report written
+  // under an older epoch, or under the same one about an older run: run times are compared only
+  // between runs of one tenure, on one node's clock. reported_at is
   // the server's clock_timestamp(). The answer lists the monitors written.
   static PgStatement report_locations(const std::string& node, const std::string& location,
                                       const std::vector<LocationReportRow>& reports);

@@ -180,9 +180,13 @@ CREATE INDEX outbox_by_incident ON outbox (incident_id);
 -- (alerting/location_judge.h), with the streak another node of the location carries on from,
 -- and when the database heard it: the deciding node counts a report while it is fresh by the
 -- server's clock, never by the run times of the node that sent it.
+-- A row no probing node wrote is never fresh (reported_at -infinity). A report replaces one written
+-- under an older epoch of its probe lease, or under the same epoch about an older run: the run
+-- times of two nodes, on two clocks, are never compared.
 ALTER TABLE location_states
   ADD COLUMN recent text NOT NULL DEFAULT '',
-  ADD COLUMN reported_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  ADD COLUMN epoch bigint NOT NULL DEFAULT 0,
+  ADD COLUMN reported_at timestamptz NOT NULL DEFAULT '-infinity',
   ADD COLUMN reported_by text;
 CREATE INDEX location_states_heard ON location_states (shard, reported_at);
 )sql",

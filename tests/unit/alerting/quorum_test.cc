@@ -324,6 +324,24 @@ TEST(Quorum, ANodeThatTakesALocationsMonitorOverCarriesOnWithItsStreak) {
   EXPECT_EQ(over.report().state, State::kUp);
 }
 
+TEST(Quorum, AJudgeCarryingOnFromAnotherNodesReportTakesItsFirstRunWhateverItsClock) {
+  LocationJudge first;
+  LocationRun down;
+  down.outcome = kDownRun;
+  down.cause = "timeout after 5s";
+  down.started_at = at_second(100);
+  first.add_run(down, 2, 2);
+  // The next node's clock is a minute behind: its run "started" before the kept one.
+  LocationJudge next(first.report());
+  LocationRun up;
+  up.started_at = at_second(50);
+  EXPECT_TRUE(next.add_run(up, 2, 2));
+  EXPECT_EQ(next.report().last_check, at_second(50));
+  // Its own runs are compared with each other.
+  up.started_at = at_second(40);
+  EXPECT_FALSE(next.add_run(up, 2, 2));
+}
+
 TEST(Quorum, FreshnessCountsFromWhenTheDatabaseHeardTheReportNotTheNodesClock) {
   // fra's node runs 10 minutes behind: its runs start "10 minutes ago" by the database's clock,
   // yet each report was just written, so fra counts.

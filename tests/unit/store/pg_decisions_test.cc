@@ -81,16 +81,13 @@ TEST(PgDecisions, EventsAndTheirRowsGoAsJsonOfTextPostgresTakes) {
   EXPECT_NE(s.sql.find("resolved_at IS NULL AND EXISTS (SELECT FROM fence)"), std::string::npos);
 }
 
-TEST(PgDecisions, AStateCarriesItsLocationsAndWhoDecided) {
+TEST(PgDecisions, AStateCarriesWhoDecided) {
   const StateRow state{"portal-home", "down", 1000, "ud", 2000, Outcome::kDown, std::nullopt, ""};
-  const PgStatement s =
-      PgDecisions::put_state({"eval/9", "fra-1", 3}, state,
-                             {{"portal-home", "fra", "down", 1000, 2000, std::nullopt, "timeout"}});
-  const std::string locations = R"([{"cause":"timeout","last_check_ms":2000,"latency_us":null,)"
-                                R"("location":"fra","since_ms":1000,"state":"down"}])";
-  EXPECT_EQ(s.params, (PgParams{"portal-home", "down", "1000", "ud", "2000", "2", std::nullopt,
-                                std::nullopt, std::to_string(shard_of("portal-home")), "fra-1",
-                                locations, "eval/9", "fra-1", "3"}));
+  const PgStatement s = PgDecisions::put_state({"eval/9", "fra-1", 3}, state);
+  EXPECT_EQ(s.params,
+            (PgParams{"portal-home", "down", "1000", "ud", "2000", "2", std::nullopt, std::nullopt,
+                      std::to_string(shard_of("portal-home")), "fra-1", "eval/9", "fra-1", "3"}));
+  EXPECT_EQ(s.sql.find("location_states"), std::string::npos);
 }
 
 TEST(PgDecisions, AClaimNamesEachShardsLeaseWithItsEpoch) {
