@@ -278,16 +278,21 @@ TEST(Quorum, TheCauseDoesNotDependOnTheOrderOfReports) {
   EXPECT_EQ(causes[1], causes[0]);
 }
 
+// A run of one location at second `s`: a timeout when down.
+LocationRun run_at(Outcome o, int64_t s) {
+  LocationRun r;
+  r.outcome = o;
+  if (o != kUpRun) r.cause = "timeout after 5s";
+  r.started_at = at_second(s);
+  return r;
+}
+
 TEST(Quorum, AnOlderRunIsNotCounted) {
   LocationJudge fra;
   LocationRun up;
   up.started_at = at_second(20);
   EXPECT_TRUE(fra.add_run(up, 2, 2));
-  LocationRun late;
-  late.outcome = kDownRun;
-  late.cause = "timeout after 5s";
-  late.started_at = at_second(10);
-  EXPECT_FALSE(fra.add_run(late, 1, 1));
+  EXPECT_FALSE(fra.add_run(run_at(kDownRun, 10), 1, 1));
   EXPECT_EQ(fra.report().state, State::kUp);
   EXPECT_EQ(fra.report().last_check, at_second(20));
   EXPECT_EQ(fra.report().cause, "");
@@ -295,11 +300,7 @@ TEST(Quorum, AnOlderRunIsNotCounted) {
 
 TEST(Quorum, ANodeThatTakesALocationsMonitorOverCarriesOnWithItsStreak) {
   LocationJudge first;
-  LocationRun down;
-  down.outcome = kDownRun;
-  down.cause = "timeout after 5s";
-  down.started_at = at_second(0);
-  first.add_run(down, 2, 2);
+  first.add_run(run_at(kDownRun, 0), 2, 2);
   EXPECT_EQ(first.report().state, State::kDown);
   // The next node of the location starts from the report kept in the database: its first up
   // run is the first of two, and the location still says down, and why.
@@ -326,20 +327,13 @@ TEST(Quorum, ANodeThatTakesALocationsMonitorOverCarriesOnWithItsStreak) {
 
 TEST(Quorum, AJudgeCarryingOnFromAnotherNodesReportTakesItsFirstRunWhateverItsClock) {
   LocationJudge first;
-  LocationRun down;
-  down.outcome = kDownRun;
-  down.cause = "timeout after 5s";
-  down.started_at = at_second(100);
-  first.add_run(down, 2, 2);
+  first.add_run(run_at(kDownRun, 100), 2, 2);
   // The next node's clock is a minute behind: its run "started" before the kept one.
   LocationJudge next(first.report());
-  LocationRun up;
-  up.started_at = at_second(50);
-  EXPECT_TRUE(next.add_run(up, 2, 2));
+  EXPECT_TRUE(next.add_run(run_at(kUpRun, 50), 2, 2));
   EXPECT_EQ(next.report().last_check, at_second(50));
   // Its own runs are compared with each other.
-  up.started_at = at_second(40);
-  EXPECT_FALSE(next.add_run(up, 2, 2));
+  EXPECT_FALSE(next.add_run(run_at(kUpRun, 40), 2, 2));
 }
 
 TEST(Quorum, FreshnessCountsFromWhenTheDatabaseHeardTheReportNotTheNodesClock) {
