@@ -188,7 +188,8 @@ void ClusterNode::stop(std::function<void()> done) {
   auto remaining = std::make_shared<int>(3);
   auto one_done = [this, remaining, done = std::move(done)](bool) {
     if (--*remaining > 0) return;
-    // What the database took leaves the spool, what it did not stays for the next start.
+    // What the database took leaves the spool, what it did not stays for the next start. This
+    // joins the spool's thread on the loop, once, at exit: its last transaction is short.
     spool_->stop();
     done();
   };
