@@ -47,13 +47,12 @@ void LocationReporter::flush() {
   if (rows.empty()) return;
   in_flight_ = true;
   const PgStatement s = PgDecisions::report_locations(node_, location_, rows);
-  pg_.query(s.sql, s.params,
-            [self = self_, sent = std::move(sent)](const PgResult& answer) mutable {
-              if (LocationReporter* r = *self; r != nullptr) r->on_answer(std::move(sent), answer);
-            });
+  pg_.query(s.sql, s.params, [self = self_, sent = std::move(sent)](const PgResult& answer) {
+    if (LocationReporter* r = *self; r != nullptr) r->on_answer(sent, answer);
+  });
 }
 
-void LocationReporter::on_answer(std::map<std::string, LocationReportRow> sent,
+void LocationReporter::on_answer(const std::map<std::string, LocationReportRow>& sent,
                                  const PgResult& answer) {
   in_flight_ = false;
   const auto written = PgDecisions::reported_monitors(answer);
@@ -66,7 +65,7 @@ void LocationReporter::on_answer(std::map<std::string, LocationReportRow> sent,
       last_error_ = error;
     }
     // A newer report that came meanwhile replaces the one that failed.
-    for (auto& [monitor, row] : sent) waiting_.try_emplace(monitor, std::move(row));
+    for (const auto& [monitor, row] : sent) waiting_.try_emplace(monitor, row);
     return;
   }
   if (!last_error_.empty()) spdlog::info("location reports are written to PostgreSQL again");

@@ -46,7 +46,7 @@ class LocationReporter {
 
  private:
   void flush();
-  void on_answer(std::map<std::string, LocationReportRow> sent, const PgResult& answer);
+  void on_answer(const std::map<std::string, LocationReportRow>& sent, const PgResult& answer);
 
   PgConnection& pg_;
   std::string node_, location_;
