@@ -59,7 +59,9 @@ bool read_left(sqlite3* db, ResultBacklog& left, std::string& error) {
     if (left.writer.size() != 32 ||
         !std::all_of(left.writer.begin(), left.writer.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
-      error = "its batch in doubt names no writer lookout made: the file was changed by hand";
+      error =
+          "its batch in doubt names no writer lookout made (the file was changed by hand); move "
+          "it away to start with an empty spool";
       return false;
     }
     left.batch = static_cast<uint64_t>(sqlite3_column_int64(batch.get(), 1));

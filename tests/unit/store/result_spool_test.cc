@@ -57,6 +57,8 @@ bool spin(EventLoop& loop, const std::function<bool()>& done) {
   return done();
 }
 
+constexpr const char* kWriter = "0123456789abcdef0123456789abcdef";
+
 // A spool file of the test's own, opened as often as a test likes.
 class ResultSpoolFile : public ::testing::Test {
  protected:
@@ -72,6 +74,21 @@ class ResultSpoolFile : public ::testing::Test {
   std::string error;
 };
 
+// The writer's id goes into SQL text: one that is not what a writer makes is refused at open.
+TEST_F(ResultSpoolFile, ABatchNamingNoWriterLookoutMadeIsRefused) {
+  {
+    auto spool = open();
+    ASSERT_NE(spool, nullptr);
+    spool->start();
+    bool recorded = false;
+    spool->batch_formed(FormedBatch{"x'; DROP TABLE results; --", 1, 1, 1},
+                        [&] { recorded = true; });
+    ASSERT_TRUE(spin(loop, [&] { return recorded && spool->idle(); }));
+  }
+  EXPECT_EQ(ResultSpool::open(loop, dir.path() + "/lookout.db", left, error), nullptr);
+  EXPECT_NE(error.find("changed by hand"), std::string::npos) << error;
+}
+
 TEST_F(ResultSpoolFile, WhatOneProcessLeftComesBackWholeToTheNext) {
   {
     auto spool = open();
@@ -81,7 +98,7 @@ TEST_F(ResultSpoolFile, WhatOneProcessLeftComesBackWholeToTheNext) {
     spool->start();
     for (int i = 1; i <= 6; ++i) spool->add(static_cast<uint64_t>(i), spool_row(i));
     bool recorded = false;
-    spool->batch_formed(FormedBatch{"ab12", 7, 3, 5}, [&] { recorded = true; });
+    spool->batch_formed(FormedBatch{kWriter, 7, 3, 5}, [&] { recorded = true; });
     spool->committed(2);
     ASSERT_TRUE(spin(loop, [&] { return recorded && spool->idle(); }));
     EXPECT_EQ(spool->rows(), 4u);
@@ -90,7 +107,7 @@ TEST_F(ResultSpoolFile, WhatOneProcessLeftComesBackWholeToTheNext) {
   auto spool = open();
   ASSERT_NE(spool, nullptr);
   EXPECT_EQ(spool->rows(), 4u);
-  EXPECT_EQ(left.writer, "ab12");
+  EXPECT_EQ(left.writer, kWriter);
   EXPECT_EQ(left.batch, 7u);
   EXPECT_EQ(left.batch_rows, 3u) << "rows 3 to 5";
   EXPECT_EQ(left.next_number, 7u);
