@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "core/units.h"
+#include "core/utf8.h"
 
 namespace lookout {
 namespace {
@@ -96,6 +97,24 @@ std::optional<int64_t> pg_int(const std::optional<std::string>& value) {
   const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), out);
   if (ec != std::errc() || end != value->data() + value->size()) return std::nullopt;
   return out;
+}
+
+std::string_view pg_text(std::string_view s, std::string& scratch) {
+  const bool plain = std::none_of(s.begin(), s.end(), [](char c) {
+    return c == '\0' || static_cast<unsigned char>(c) >= 0x80;
+  });
+  if (plain) return s;
+  const std::string valid = valid_utf8(s);
+  scratch.clear();
+  scratch.reserve(valid.size());
+  for (const char c : valid) {
+    if (c == '\0') {
+      scratch += "\xEF\xBF\xBD";
+    } else {
+      scratch += c;
+    }
+  }
+  return scratch;
 }
 
 struct PgConnection::Watch {

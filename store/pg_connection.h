@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/event_loop.h"
@@ -38,6 +39,16 @@ struct PgResult {
 // A value of an answer as a whole number; nullopt for NULL and for anything that is not one
 // whole (answers are read strictly: a shape this lookout does not know is not guessed at).
 std::optional<int64_t> pg_int(const std::optional<std::string>& value);
+
+// Text as PostgreSQL takes it: valid UTF-8 without NUL bytes (a parameter ends at a NUL, text
+// and jsonb refuse \u0000); each bad byte and each NUL becomes U+FFFD. Causes and errors quote
+// what targets and providers sent. `s` itself when it needs nothing, else the mended text in
+// `scratch`.
+std::string_view pg_text(std::string_view s, std::string& scratch);
+inline std::string pg_text(std::string_view s) {
+  std::string scratch;
+  return std::string(pg_text(s, scratch));
+}
 
 using PgParams = std::vector<std::optional<std::string>>;  // $1, $2, ... as text; nullopt: NULL
 using PgCallback = std::function<void(PgResult)>;

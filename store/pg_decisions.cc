@@ -7,31 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "core/utf8.h"
 #include "store/lease_plan.h"
 
 namespace lookout {
 namespace {
-
-// Text as PostgreSQL takes it: UTF-8 without NUL bytes (a parameter ends at a NUL, and jsonb
-// refuses \u0000). Causes and errors quote what targets and providers sent.
-std::string pg_text(std::string_view s) {
-  const bool plain = std::none_of(s.begin(), s.end(), [](char c) {
-    return c == '\0' || static_cast<unsigned char>(c) >= 0x80;
-  });
-  if (plain) return std::string(s);
-  std::string valid = valid_utf8(s);
-  std::string out;
-  out.reserve(valid.size());
-  for (const char c : valid) {
-    if (c == '\0') {
-      out += "\xEF\xBF\xBD";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::optional<std::string> text_or_null(std::string_view s) {
   if (s.empty()) return std::nullopt;

@@ -8,7 +8,6 @@
 #include <iterator>
 #include <set>
 
-#include "core/utf8.h"
 #include "store/aggregate.h"
 
 namespace lookout {
@@ -48,13 +47,8 @@ $$)sql",
 
 // `s` as COPY's text format writes a value: backslash, newline, carriage return and tab escaped.
 void append_copy_text(std::string& out, std::string_view s) {
-  std::string valid;
-  if (std::any_of(s.begin(), s.end(),
-                  [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-    valid = valid_utf8(s);
-    s = valid;
-  }
-  for (const char c : s) {
+  std::string scratch;
+  for (const char c : pg_text(s, scratch)) {
     switch (c) {
       case '\\':
         out += "\\\\";
@@ -67,9 +61,6 @@ void append_copy_text(std::string& out, std::string_view s) {
         break;
       case '\t':
         out += "\\t";
-        break;
-      case '\0':
-        out += "\xEF\xBF\xBD";
         break;
       default:
         out += c;
