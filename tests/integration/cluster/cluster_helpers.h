@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -65,6 +66,25 @@ inline PgMigration migrate(const PostgresServer& pg) {
   }
   c.stop();
   return *out;
+}
+
+// The unexpired leases the database has whose names are LIKE `like`, name -> holder.
+inline std::map<std::string, std::string> holders(const PostgresServer& pg,
+                                                  const std::string& like = "%") {
+  std::map<std::string, std::string> out;
+  const std::string rows = pg.sql(
+      "SELECT name || ' ' || holder FROM leases WHERE holder IS NOT NULL AND expires_at > "
+      "clock_timestamp() AND name LIKE '" +
+      like + "'");
+  size_t at = 0;
+  while (at < rows.size()) {
+    const size_t end = std::min(rows.find('\n', at), rows.size());
+    const std::string line = rows.substr(at, end - at);
+    const size_t space = line.find(' ');
+    out[line.substr(0, space)] = line.substr(space + 1);
+    at = end + 1;
+  }
+  return out;
 }
 
 // Runs `s` on `conn` and turns `loop` until its answer; throws when none comes.

@@ -210,23 +210,6 @@ bool hold_all(const std::vector<const KeeperNode*>& nodes,
                      [&](const auto& entry) { return held.count(entry.first) > 0; });
 }
 
-// Every unexpired lease the database has, name -> holder.
-std::map<std::string, std::string> leases_in_database(const PostgresServer& pg) {
-  std::map<std::string, std::string> out;
-  const std::string rows = pg.sql(
-      "SELECT name || ' ' || holder FROM leases WHERE holder IS NOT NULL AND expires_at > "
-      "clock_timestamp()");
-  size_t at = 0;
-  while (at < rows.size()) {
-    const size_t end = std::min(rows.find('\n', at), rows.size());
-    const std::string line = rows.substr(at, end - at);
-    const size_t space = line.find(' ');
-    out[line.substr(0, space)] = line.substr(space + 1);
-    at = end + 1;
-  }
-  return out;
-}
-
 // A tenure, a lease under one epoch, belongs to one node: no two nodes ever reported gaining the
 // same one.
 void expect_no_tenure_twice(const std::map<std::string, std::vector<SeenChange>>& gains_by_node) {
@@ -291,7 +274,7 @@ TEST(LeaseKeeper, NodesOfALocationEndWithDisjointSharesCoveringEveryShard) {
   ASSERT_TRUE(wait_until([&] { return settled({&a, &b, &c}); }, 60s));
 
   // The database agrees with what each node believes it holds: 512 leases, each held once.
-  const auto database = leases_in_database(pg);
+  const auto database = holders(pg);
   EXPECT_EQ(database.size(), 2u * kLeaseShards);
   size_t reported = 0;
   for (const KeeperNode* n : {&a, &b, &c}) {
@@ -359,7 +342,7 @@ TEST(LeaseKeeper, AStoppedNodesLeasesGoToTheOthersWithinAboutOneRenewal) {
   // About one renewal of the others after the row left; never as long as the lease.
   EXPECT_LT(handover, lease - lease / 5);
   // Each is a new tenure: the release kept the epoch, the taker added one.
-  const auto now_held = leases_in_database(pg);
+  const auto now_held = holders(pg);
   for (const KeeperNode* n : {&a, &b}) {
     for (const auto& [name, epoch] : n->held()) {
       if (c_held.count(name) > 0) {

@@ -65,23 +65,6 @@ struct FencedNode : LeaseNode {
   }
 };
 
-std::map<std::string, std::string> holders(const PostgresServer& pg, const std::string& like) {
-  std::map<std::string, std::string> out;
-  const std::string rows = pg.sql(
-      "SELECT name || ' ' || holder FROM leases WHERE holder IS NOT NULL AND expires_at > "
-      "clock_timestamp() AND name LIKE '" +
-      like + "'");
-  size_t at = 0;
-  while (at < rows.size()) {
-    const size_t end = std::min(rows.find('\n', at), rows.size());
-    const std::string line = rows.substr(at, end - at);
-    const size_t space = line.find(' ');
-    out[line.substr(0, space)] = line.substr(space + 1);
-    at = end + 1;
-  }
-  return out;
-}
-
 TEST(Leases, TwoNodesContendingForTheSameShardsEndWithDisjointShares) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
