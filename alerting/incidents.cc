@@ -87,6 +87,18 @@ void AlertEngine::restore(std::vector<IncidentRecord> open, int64_t next_id) {
   next_id_ = std::max<int64_t>(next_id, 1);
 }
 
+void AlertEngine::adopt(std::vector<IncidentRecord> open) {
+  for (auto& i : open) {
+    flap_[i.monitor].flapping = i.flapping;
+    open_.insert_or_assign(i.monitor, std::move(i));
+  }
+}
+
+void AlertEngine::drop(const std::function<bool(const std::string& monitor)>& lost) {
+  std::erase_if(open_, [&](const auto& entry) { return lost(entry.first); });
+  std::erase_if(flap_, [&](const auto& entry) { return lost(entry.first); });
+}
+
 std::string AlertEngine::ack_url(int64_t incident_id, WallTime now) const {
   if (!config_ || config_->server.public_url.empty()) return "";
   const int64_t expires =
@@ -201,7 +213,7 @@ void AlertEngine::on_run(const MonitorConfig& m, State state, bool state_changed
   if (bad) {
     if (inc == nullptr) {
       IncidentRecord fresh;
-      fresh.id = next_id_++;
+      fresh.id = number_ ? number_() : next_id_++;
       fresh.monitor = m.name;
       fresh.group = m.group;
       fresh.type = m.type;

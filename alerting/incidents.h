@@ -57,6 +57,14 @@ class AlertEngine {
   void configure(std::shared_ptr<const Config> config);
   // Open incidents from storage, and the next incident id to use.
   void restore(std::vector<IncidentRecord> open, int64_t next_id);
+  // Cluster mode: a deciding node holds the open incidents of the shards it decides only. It
+  // adopts those of a shard it gains as the database has them, and drops the monitors of a
+  // shard it loses (their incidents stay open in the database, for the node that takes them).
+  void adopt(std::vector<IncidentRecord> open);
+  void drop(const std::function<bool(const std::string& monitor)>& lost);
+  // Cluster mode: an incident's id comes from `next_id` (ids the database reserved, unique in
+  // the whole cluster) instead of the engine's own count.
+  void number_with(std::function<int64_t()> next_id) { number_ = std::move(next_id); }
 
   void on_run(const MonitorConfig& m, State state, bool state_changed, const std::string& cause,
               WallTime now, bool in_maintenance, AlertChanges& out);
@@ -106,6 +114,7 @@ class AlertEngine {
   std::shared_ptr<const Config> config_;
   MaintenanceBook maintenance_;
   int64_t next_id_ = 1;
+  std::function<int64_t()> number_;
   std::map<std::string, IncidentRecord> open_;  // by monitor
   // Per monitor: did the state change at each of the last flap.window (at most 100) runs,
   // newest in bit 0; a bit per run, since 10,000 monitors each keep one.

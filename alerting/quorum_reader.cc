@@ -39,12 +39,22 @@ const MonitorQuorum* QuorumReader::quorum(const std::string& monitor) const {
 
 void QuorumReader::tick() {
   if (in_flight_ > 0) return;
-  std::set<int> now;
-  for (const auto& shard_epoch : held_()) now.insert(shard_epoch.first);
-  std::erase_if(quorums_, [&](const auto& q) { return now.count(shard_of(q.first)) == 0; });
+  const std::map<int, int64_t> now = held_();
+  // A shard held again under a new epoch was someone else's meanwhile: read anew, like a gain.
+  std::erase_if(quorums_, [&](const auto& q) {
+    const int s = shard_of(q.first);
+    const auto held = now.find(s);
+    const auto had = shards_.find(s);
+    return held == now.end() || had == shards_.end() || had->second != held->second;
+  });
   std::vector<int> gained, kept;
-  for (const int s : now) (shards_.count(s) > 0 ? kept : gained).push_back(s);
-  shards_ = std::move(now);
+  for (const auto& [s, epoch] : now) {
+    const auto had = shards_.find(s);
+    (had != shards_.end() && had->second == epoch ? kept : gained).push_back(s);
+  }
+  shards_ = now;
+  std::erase_if(restored_,
+                [&](int s) { return std::find(kept.begin(), kept.end(), s) == kept.end(); });
   if (!gained.empty()) {
     // The connection answers in order: the states are restored before any report counts.
     read_states(gained);
@@ -52,6 +62,12 @@ void QuorumReader::tick() {
   }
   if (!kept.empty()) read(kept, 2 * every_ + Duration{1000});
   if (in_flight_ == 0) decide();
+}
+
+void QuorumReader::reread(int shard) {
+  shards_.erase(shard);
+  restored_.erase(shard);
+  std::erase_if(quorums_, [&](const auto& q) { return shard_of(q.first) == shard; });
 }
 
 void QuorumReader::read_states(const std::vector<int>& shards) {
@@ -69,14 +85,16 @@ void QuorumReader::on_states(const PgResult& answer, const std::vector<int>& sha
     // Deciding without them would take every monitor for new: these shards count as not
     // gained yet, and are read again at the next tick.
     failed(answer, "the monitors' states");
-    for (const int s : shards) shards_.erase(s);
-    std::erase_if(quorums_, [&](const auto& q) { return shards_.count(shard_of(q.first)) == 0; });
+    for (const int s : shards) reread(s);
     return;
   }
   for (const StateRow& row : *rows) {
     if (shards_.count(shard_of(row.monitor)) == 0 || monitors_.count(row.monitor) == 0) continue;
     quorums_[row.monitor].restore(state_from_string(row.state).value_or(State::kUnknown),
                                   from_unix_ms(row.since_ms), row.last_cause);
+  }
+  for (const int s : shards) {
+    if (shards_.count(s) > 0) restored_.insert(s);
   }
 }
 

@@ -44,6 +44,12 @@ class QuorumReader {
   void start();
   // The monitor's quorum while this node decides it, else nullptr.
   const MonitorQuorum* quorum(const std::string& monitor) const;
+  // Whether the stored states of `shard`'s monitors are read since it was gained: the decisions
+  // about them carry on from those.
+  bool restored(int shard) const { return restored_.count(shard) > 0; }
+  // Forgets what it read of `shard`, which is read again at the next tick as if just gained:
+  // after a decision about it could not be written, the database says what stands.
+  void reread(int shard);
   // Why the last read failed; empty since one succeeded.
   const std::string& last_error() const { return last_error_; }
 
@@ -65,8 +71,9 @@ class QuorumReader {
   Duration whole_;  // the longest freshness bound: a gained shard's reports that still count
   Timer timer_;
   std::map<std::string, const MonitorConfig*> monitors_;  // by name
-  std::set<int> shards_;                                  // held at the last tick
+  std::map<int, int64_t> shards_;                         // held at the last tick, with epochs
   std::map<std::string, MonitorQuorum> quorums_;          // of the monitors of shards_
+  std::set<int> restored_;                                // of shards_: their states are read
   int in_flight_ = 0;
   std::string last_error_;
   // Tells an answer that arrives after destruction to do nothing.

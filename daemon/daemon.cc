@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "alerting/incident_log.h"
 #include "config/channels/pagerduty_spec.h"
 #include "config/kinds/dns_spec.h"
 #include "core/crash.h"
@@ -231,20 +232,7 @@ void Daemon::answer_committed() {
 
 void Daemon::record(AlertChanges changes) {
   if (changes.empty()) return;
-  for (const auto& e : changes.events) {
-    const auto inc = std::find_if(changes.incidents.begin(), changes.incidents.end(),
-                                  [&](const IncidentRecord& i) { return i.id == e.incident_id; });
-    if (inc == changes.incidents.end()) continue;
-    if (e.event == "incident.opened") {
-      spdlog::warn("incident {} opened for monitor {} ({}): {}; {} notifications", inc->id,
-                   inc->monitor, to_string(inc->state), inc->cause, e.notifications.size());
-    } else if (e.event == "incident.resolved") {
-      spdlog::info("incident {} of monitor {} resolved", inc->id, inc->monitor);
-    } else if (e.event != "incident.acknowledged") {
-      spdlog::info("incident {} of monitor {}: {}{}", inc->id, inc->monitor, e.event,
-                   inc->flapping ? " (flapping)" : "");
-    }
-  }
+  log_incident_changes(changes);
   if (config_->subscriptions) {
     add_incident_mails(
         changes, subscribers_, mailing(), [this](const std::string& m) { return is_public(m); },

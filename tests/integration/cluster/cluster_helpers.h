@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "core/event_loop.h"
 #include "store/lease_registry.h"
 #include "store/pg_connection.h"
@@ -40,6 +41,15 @@ inline bool turn_until(EventLoop& loop, const std::function<bool()>& done,
   });
   loop.run();
   return done();
+}
+
+// A node's config from its text, as if read from /etc/lookout/node.toml with no environment;
+// throws when it does not parse.
+inline Config config_from(const std::string& text) {
+  auto r =
+      parse_config(text, "/etc/lookout/node.toml", [](const std::string&) { return std::nullopt; });
+  if (!r.ok()) throw std::runtime_error("the test's config does not parse: " + text);
+  return std::move(*r.config);
 }
 
 // Migrates the schema through `conn` (started, on `loop`); throws when it does not come.

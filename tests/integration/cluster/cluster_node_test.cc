@@ -31,10 +31,7 @@ Config node_config(const PostgresServer& pg, const std::string& node,
       "[storage]\npath = \"{}\"\n[cluster]\ndsn = \"{}\"\nnode = \"{}\"\nlocation = \"fra\"\n"
       "lease = \"2s\"\n{}",
       spool.value_or(spool_of(pg, node)), pg.dsn(), node, monitors);
-  auto r =
-      parse_config(text, "/etc/lookout/node.toml", [](const std::string&) { return std::nullopt; });
-  if (!r.ok()) throw std::runtime_error("the test's config does not parse");
-  return std::move(*r.config);
+  return config_from(text);
 }
 
 // A node as `lookout run` keeps one; the nodes of a test share one loop.

@@ -99,6 +99,35 @@ TEST(Incidents, OpenOncePerStateChangeAndResolve) {
   EXPECT_EQ(h.run(State::kDown, true).incidents[0].id, 2);
 }
 
+TEST(Incidents, AClusterNodeNumbersWithReservedIdsAdoptsAndDropsIncidents) {
+  Harness h;
+  std::vector<int64_t> reserved{907, 908};
+  h.engine.number_with([&] {
+    const int64_t id = reserved.front();
+    reserved.erase(reserved.begin());
+    return id;
+  });
+  EXPECT_EQ(h.run(State::kDown, true).incidents.at(0).id, 907);
+  EXPECT_EQ(reserved, std::vector<int64_t>{908});
+  // The shard is lost: the incident stays open in the database, not here, and nothing is sent.
+  h.engine.drop([](const std::string& m) { return m == "portal-home"; });
+  EXPECT_TRUE(h.engine.open_incidents().empty());
+  EXPECT_TRUE(h.tick().empty());
+  // Gained again as the database has it: an up run resolves that incident, not a new one.
+  IncidentRecord open;
+  open.id = 907;
+  open.monitor = "portal-home";
+  open.group = "Portal";
+  open.state = State::kDown;
+  open.started_at = h.now;
+  h.engine.adopt({open});
+  const auto resolved = h.run(State::kUp, true);
+  ASSERT_EQ(resolved.incidents.size(), 1u);
+  EXPECT_EQ(resolved.incidents[0].id, 907);
+  EXPECT_TRUE(resolved.incidents[0].resolved_at.has_value());
+  EXPECT_EQ(reserved, std::vector<int64_t>{908});
+}
+
 TEST(Incidents, EscalateWhileUnacknowledgedAndRemindEveryone) {
   Harness h;
   h.run(State::kDown, true);

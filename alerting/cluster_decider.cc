@@ -1,0 +1,305 @@
+#include "alerting/cluster_decider.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "alerting/incident_log.h"
+#include "core/random.h"
+#include "store/lease_plan.h"
+#include "store/pg_decisions.h"
+
+namespace lookout {
+namespace {
+
+// Ids reserved at once, and the fewest kept in hand: a burst of incidents (a whole location's
+// network failing) opens without waiting for the database.
+constexpr int kIdsReserved = 64;
+constexpr size_t kIdsLow = 16;
+
+bool bad(State s) { return s == State::kDown || s == State::kDegraded; }
+
+}  // namespace
+
+ClusterDecider::ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& clock,
+                               std::shared_ptr<const Config> config, Held held, FenceOf fence_of,
+                               std::string ack_key, std::function<void()> notified, Duration every)
+    : pg_(pg),
+      clock_(clock),
+      config_(std::move(config)),
+      held_(std::move(held)),
+      fence_of_(std::move(fence_of)),
+      notified_(std::move(notified)),
+      every_(every),
+      engine_(std::move(ack_key), [] { return random_hex(16); }),
+      reader_(
+          loop, pg, clock, *config_, held_,
+          [this](const MonitorConfig& m, const QuorumDecision& d) { decided(m, d); }, every),
+      timer_(loop),
+      self_(std::make_shared<ClusterDecider*>(this)) {
+  engine_.configure(config_);
+  engine_.number_with([this] {
+    const int64_t id = ids_.front();
+    ids_.pop_front();
+    return id;
+  });
+}
+
+ClusterDecider::~ClusterDecider() { *self_ = nullptr; }
+
+void ClusterDecider::start() {
+  reserve_ids();
+  reader_.start();
+  timer_.start_repeating(every_, [this] { tick(); });
+}
+
+void ClusterDecider::tick() {
+  const std::map<int, int64_t> held = held_();
+  std::set<int> lost;
+  for (const auto& [shard, epoch] : loaded_) {
+    const auto h = held.find(shard);
+    if (h == held.end() || h->second != epoch) lost.insert(shard);
+  }
+  if (!lost.empty()) {
+    const auto gone = [&](const std::string& monitor) { return lost.count(shard_of(monitor)) > 0; };
+    engine_.drop(gone);
+    std::erase_if(pending_, [&](const auto& p) { return gone(p.first); });
+    for (const int s : lost) loaded_.erase(s);
+  }
+  std::vector<int> gained;
+  for (const auto& [shard, epoch] : held) {
+    if (loaded_.count(shard) == 0 && loading_.count(shard) == 0) gained.push_back(shard);
+  }
+  if (!gained.empty()) load(gained, held);
+  reserve_ids();
+  AlertChanges changes;
+  engine_.tick(clock_.wall(), changes);
+  write(changes);
+  reconcile();
+  apply_pending();
+}
+
+void ClusterDecider::reserve_ids() {
+  if (reserving_ || ids_.size() >= kIdsLow) return;
+  reserving_ = true;
+  const PgStatement s = PgDecisions::reserve_incident_ids(kIdsReserved);
+  pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
+    ClusterDecider* d = *self;
+    if (d == nullptr) return;
+    d->reserving_ = false;
+    const auto ids = PgDecisions::reserved_ids(answer);
+    if (!ids) {
+      d->failed(answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
+      return;
+    }
+    d->last_error_.clear();
+    d->ids_.insert(d->ids_.end(), ids->begin(), ids->end());
+    d->apply_pending();
+  });
+}
+
+void ClusterDecider::load(const std::vector<int>& shards, const std::map<int, int64_t>& epochs) {
+  std::map<int, int64_t> asked;
+  for (const int s : shards) {
+    loading_.insert(s);
+    asked.emplace(s, epochs.at(s));
+  }
+  const PgStatement s = PgDecisions::open_incidents(shards);
+  pg_.query(s.sql, s.params, [self = self_, asked](const PgResult& answer) {
+    if (ClusterDecider* d = *self; d != nullptr) d->on_loaded(answer, asked);
+  });
+}
+
+void ClusterDecider::on_loaded(const PgResult& answer, const std::map<int, int64_t>& epochs) {
+  for (const auto& shard_epoch : epochs) loading_.erase(shard_epoch.first);
+  auto rows = PgDecisions::incidents(answer);
+  if (!rows) {
+    // Deciding without them would open a second incident: read again at the next tick.
+    failed(answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
+    return;
+  }
+  last_error_.clear();
+  const std::map<int, int64_t> held = held_();
+  std::set<int> now_loaded;
+  for (const auto& [shard, epoch] : epochs) {
+    const auto h = held.find(shard);
+    if (h == held.end() || h->second != epoch) continue;
+    loaded_[shard] = epoch;
+    now_loaded.insert(shard);
+  }
+  std::erase_if(
+      *rows, [&](const IncidentRecord& i) { return now_loaded.count(shard_of(i.monitor)) == 0; });
+  const WallTime now = clock_.wall();
+  AlertChanges forgotten;
+  std::vector<std::string> gone;
+  for (const IncidentRecord& i : *rows) {
+    if (config_->find(i.monitor) == nullptr) gone.push_back(i.monitor);
+  }
+  engine_.adopt(std::move(*rows));
+  // A monitor that left the config resolves quietly, as on a single node's reload.
+  for (const std::string& name : gone) engine_.forget(name, now, forgotten);
+  write(forgotten);
+  unreconciled_.insert(now_loaded.begin(), now_loaded.end());
+  reconcile();
+  apply_pending();
+}
+
+void ClusterDecider::reconcile() {
+  std::erase_if(unreconciled_, [&](int s) { return loaded_.count(s) == 0; });
+  std::set<int> ready;
+  for (const int s : unreconciled_) {
+    if (reader_.restored(s)) ready.insert(s);
+  }
+  if (ready.empty()) return;
+  for (const int s : ready) unreconciled_.erase(s);
+  for (const MonitorConfig& m : config_->monitors) {
+    if (ready.count(shard_of(m.name)) == 0 || pending_.count(m.name) > 0) continue;
+    const MonitorQuorum* q = reader_.quorum(m.name);
+    if (q == nullptr || q->state() == State::kUnknown) continue;
+    const bool open = engine_.open_incidents().count(m.name) > 0;
+    if (bad(q->state()) != open) {
+      pending_[m.name] = Pending{&m, QuorumDecision{q->state(), q->state(), false, q->cause()}};
+    }
+  }
+}
+
+void ClusterDecider::decided(const MonitorConfig& m, const QuorumDecision& d) {
+  auto [it, fresh] = pending_.try_emplace(m.name, Pending{&m, d});
+  if (!fresh) {
+    // Two decisions before either was taken: the first's `before`, the last's `after`.
+    const bool changed = it->second.decision.changed || d.changed;
+    const State before = it->second.decision.before;
+    it->second.decision = d;
+    it->second.decision.before = before;
+    it->second.decision.changed = changed;
+  }
+  apply_pending();
+}
+
+void ClusterDecider::apply_pending() {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const MonitorConfig& m = *it->second.monitor;
+    const bool loaded = loaded_.count(shard_of(m.name)) > 0;
+    const bool may_open = !bad(it->second.decision.after) ||
+                          engine_.open_incidents().count(m.name) > 0 || !ids_.empty();
+    if (!loaded || !may_open) {
+      ++it;
+      continue;
+    }
+    const QuorumDecision d = it->second.decision;
+    it = pending_.erase(it);
+    apply(m, d);
+  }
+}
+
+void ClusterDecider::apply(const MonitorConfig& m, const QuorumDecision& d) {
+  const WallTime now = clock_.wall();
+  AlertChanges changes;
+  engine_.on_run(m, d.after, d.changed, d.cause, now, engine_.maintenance().covers(m.name, now),
+                 changes);
+  // The incident first: a node that dies between the two writes leaves a state that the next
+  // decider's level-triggered look mends, never an incident without its notifications.
+  write(changes);
+  put_state(m, shard_of(m.name));
+}
+
+void ClusterDecider::write(const AlertChanges& changes) {
+  for (const IncidentRecord& inc : changes.incidents) {
+    const int shard = shard_of(inc.monitor);
+    const auto fence = fence_of_(shard);
+    if (!fence) {
+      reset(shard, "its eval lease is no longer held");
+      continue;
+    }
+    // Told once written: a write refused is decided again, and would be told twice.
+    AlertChanges one{{inc}, {}};
+    bool opened = false;
+    for (const EventRecord& e : changes.events) {
+      if (e.incident_id != inc.id) continue;
+      one.events.push_back(e);
+      opened = opened || e.event == "incident.opened";
+    }
+    const PgStatement s = opened ? PgDecisions::open_incident(*fence, inc, one.events)
+                                 : PgDecisions::update_incident(*fence, inc, one.events);
+    const int64_t id = inc.id;
+    pg_.query(s.sql, s.params, [self = self_, shard, opened, id, one](const PgResult& answer) {
+      ClusterDecider* d = *self;
+      if (d == nullptr) return;
+      if (!answer.ok()) {
+        d->failed(answer.error);
+        d->reset(shard, fmt::format("incident {} was not written", id));
+        return;
+      }
+      bool held = false, written = false;
+      int64_t notifications = 0;
+      std::string why;
+      if (opened) {
+        const auto o = PgDecisions::opening(answer);
+        held = o && o->held;
+        written = o && o->opened;
+        notifications = o ? o->notifications : 0;
+        if (o && o->open_id) why = fmt::format("incident {} was open already", *o->open_id);
+      } else {
+        const auto u = PgDecisions::update(answer);
+        held = u && u->held;
+        written = u && u->updated;
+        notifications = u ? u->notifications : 0;
+        if (u && !u->updated) why = fmt::format("incident {} is no longer open", id);
+      }
+      if (!held) {
+        d->reset(shard, "its eval lease was taken by another node");
+      } else if (!written) {
+        d->reset(shard, why.empty() ? fmt::format("incident {} was not written", id) : why);
+      } else {
+        log_incident_changes(one);
+        if (notifications > 0 && d->notified_) d->notified_();
+      }
+    });
+  }
+}
+
+void ClusterDecider::put_state(const MonitorConfig& m, int shard) {
+  const MonitorQuorum* q = reader_.quorum(m.name);
+  const auto fence = fence_of_(shard);
+  if (q == nullptr || !fence) return;
+  StateRow row;
+  row.monitor = m.name;
+  row.state = to_string(q->state());
+  row.since_ms = to_unix_ms(q->since());
+  row.last_cause = q->cause();
+  const PgStatement s = PgDecisions::put_state(*fence, row);
+  pg_.query(s.sql, s.params, [self = self_, shard](const PgResult& answer) {
+    ClusterDecider* d = *self;
+    if (d == nullptr) return;
+    const auto outcome = LeaseRegistry::fence_outcome(answer);
+    if (!outcome) {
+      d->failed(answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
+      d->reset(shard, "a monitor's state was not written");
+    } else if (!outcome->held) {
+      d->reset(shard, "its eval lease was taken by another node");
+    }
+  });
+}
+
+void ClusterDecider::reset(int shard, const std::string& why) {
+  if (loaded_.count(shard) == 0 && loading_.count(shard) == 0) return;
+  spdlog::warn(
+      "decisions about eval shard {} did not go in ({}); reading them again from PostgreSQL", shard,
+      why);
+  const auto in_shard = [shard](const std::string& monitor) { return shard_of(monitor) == shard; };
+  engine_.drop(in_shard);
+  std::erase_if(pending_, [&](const auto& p) { return in_shard(p.first); });
+  loaded_.erase(shard);
+  unreconciled_.erase(shard);
+  reader_.reread(shard);
+}
+
+void ClusterDecider::failed(const std::string& error) {
+  if (error == last_error_) return;
+  last_error_ = error;
+  spdlog::warn("cannot write or read decisions in PostgreSQL: {}; tried again every {}ms", error,
+               every_.count());
+}
+
+}  // namespace lookout

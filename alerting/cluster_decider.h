@@ -1,0 +1,102 @@
+// The deciding node's incidents in cluster mode (docs/cluster.md#decisions). The quorum's
+// decisions (QuorumReader) about the monitors whose eval leases this node holds go through an
+// AlertEngine, as a single node's runs do, and what it decides is written to PostgreSQL through
+// the fence of each monitor's eval lease: an incident with its events and their outbox rows in
+// one statement, then the monitor's state. The engine holds the open incidents of the shards
+// held and nothing else: a shard gained is read from the database before its monitors are
+// decided, a shard lost is dropped, and a shard whose write did not go in (the lease lost, an
+// incident opened meanwhile by another node, the database away) is dropped and read again, so
+// that what the database has is what stands. Incident ids are reserved from the database ahead
+// of time, since notifications and ack links carry them before they are written. Runs on the
+// loop.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "alerting/incidents.h"
+#include "alerting/quorum_reader.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/event_loop.h"
+#include "store/lease_registry.h"
+#include "store/pg_connection.h"
+
+namespace lookout {
+
+class ClusterDecider {
+ public:
+  // The eval shards held now with their epochs (LeaseKeeper::deciding()), and the fence a
+  // decision about a monitor of a shard is written under (LeaseKeeper::decision_fence()).
+  using Held = QuorumReader::Held;
+  using FenceOf = std::function<std::optional<LeaseFence>(int shard)>;
+
+  // `config` has a [cluster]. `notified` runs after a write put notifications in the outbox,
+  // so that the sender claims them at once rather than at its next look.
+  ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& clock,
+                 std::shared_ptr<const Config> config, Held held, FenceOf fence_of,
+                 std::string ack_key, std::function<void()> notified,
+                 Duration every = Duration{1000});
+  ~ClusterDecider();
+  ClusterDecider(const ClusterDecider&) = delete;
+  ClusterDecider& operator=(const ClusterDecider&) = delete;
+
+  void start();
+  // The open incidents of the shards this node decides, as written.
+  const AlertEngine& engine() const { return engine_; }
+  const QuorumReader& reader() const { return reader_; }
+  // Why the last write or read failed; empty since one went in.
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  struct Pending {
+    const MonitorConfig* monitor = nullptr;
+    QuorumDecision decision;
+  };
+  void tick();
+  void reserve_ids();
+  void load(const std::vector<int>& shards, const std::map<int, int64_t>& epochs);
+  void on_loaded(const PgResult& answer, const std::map<int, int64_t>& epochs);
+  // Level-triggered, as on a single node: once a gained shard's states are read, a monitor whose
+  // state says down without an incident (its decider died between the two writes) opens one,
+  // and one up with an incident open resolves it.
+  void reconcile();
+  void decided(const MonitorConfig& m, const QuorumDecision& d);
+  // Whether `m`'s decision can be taken now: its shard's incidents are read, and an id waits
+  // should it open one.
+  bool ready(const MonitorConfig& m) const;
+  void apply(const MonitorConfig& m, const QuorumDecision& d);
+  void apply_pending();
+  void write(const AlertChanges& changes);
+  void put_state(const MonitorConfig& m, int shard);
+  // A write about `shard` did not go in: what this node thought of it is dropped and read again.
+  void reset(int shard, const std::string& why);
+  void failed(const std::string& error);
+
+  PgConnection& pg_;
+  const Clock& clock_;
+  std::shared_ptr<const Config> config_;
+  Held held_;
+  FenceOf fence_of_;
+  std::function<void()> notified_;
+  Duration every_;
+  AlertEngine engine_;
+  QuorumReader reader_;
+  Timer timer_;
+  std::map<int, int64_t> loaded_;           // shards whose incidents the engine holds, with epochs
+  std::set<int> loading_;                   // shards whose incidents are being read
+  std::set<int> unreconciled_;              // of loaded_: not yet looked at by reconcile()
+  std::map<std::string, Pending> pending_;  // decisions waiting for ready(), by monitor
+  std::deque<int64_t> ids_;                 // reserved incident ids
+  bool reserving_ = false;
+  std::string last_error_;
+  // Tells an answer that arrives after destruction to do nothing.
+  std::shared_ptr<ClusterDecider*> self_;
+};
+
+}  // namespace lookout

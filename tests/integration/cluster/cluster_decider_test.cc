@@ -1,0 +1,197 @@
+// The deciding node's incidents against a real PostgreSQL: the locations' reports open one
+// incident with its notifications in the outbox and resolve it; a node that takes the eval lease
+// over carries on with the incident the last one opened (same id, never a second); a state that
+// says down without an incident (a decider that died between its two writes) opens one once
+// the shard is gained; and a node whose lease was taken writes nothing and reads the shard
+// again.
+#include "alerting/cluster_decider.h"
+
+#include <gtest/gtest.h>
+
+#include "store/lease_plan.h"
+#include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/harness.h"
+
+namespace lookout::testing {
+namespace {
+
+std::shared_ptr<const Config> decider_config(const PostgresServer& pg) {
+  // Reports are fresh for 2 × 1s + 1s + 2s = 5s; quorum: a majority of the fresh locations.
+  const std::string text = fmt::format(
+      "[cluster]\ndsn = \"{}\"\nnode = \"fra-1\"\nlocation = \"fra\"\nlease = \"2s\"\n"
+      "[server]\npublic_url = \"http://127.0.0.1:9\"\n[[channel]]\nname = \"ops-webhook\"\ntype = "
+      "\"webhook\"\nurl = \"http://127.0.0.1:9/\"\n"
+      "[[route]]\nname = \"oncall\"\nnotify = [\"ops-webhook\"]\n"
+      "[[monitor]]\nname = \"home\"\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\n"
+      "interval = \"1s\"\ntimeout = \"1s\"\n",
+      pg.dsn());
+  return std::make_shared<const Config>(config_from(text));
+}
+
+void put_report(const PostgresServer& pg, const std::string& location, const std::string& state) {
+  pg.sql(fmt::format(
+      "INSERT INTO location_states (monitor, location, state, since, recent, last_check, cause, "
+      "shard, reported_at) VALUES ('home', '{0}', '{1}', 'epoch'::timestamptz, '{2}', "
+      "clock_timestamp(), '{3}', {4}, clock_timestamp()) ON CONFLICT (monitor, location) DO "
+      "UPDATE SET state = excluded.state, recent = excluded.recent, cause = excluded.cause, "
+      "reported_at = excluded.reported_at",
+      location, state, state == "up" ? "uu" : "dd", state == "up" ? "" : "timeout at " + location,
+      shard_of("home")));
+}
+
+// A deciding node: its eval lease of home's shard taken through a LeaseNode, its decider fenced
+// by what that node holds.
+struct Decider {
+  Decider(EventLoop& loop, const PostgresServer& pg, const std::string& name)
+      : leases(loop, pg, name, Duration{2000}),
+        decider(
+            loop, leases.conn, clock, decider_config(pg),
+            [this] {
+              std::map<int, int64_t> held;
+              for (const auto& h : leases.held) held.emplace(shard, h.epoch);
+              return held;
+            },
+            [this](int s) -> std::optional<LeaseFence> {
+              for (const auto& h : leases.held) {
+                if (s == shard) return LeaseFence{h.name, h.holder, h.epoch};
+              }
+              return std::nullopt;
+            },
+            "ack-key", [this] { ++notified; }, Duration{100}) {}
+
+  void take() { leases.acquire({LeaseSpace::evaluation().lease(shard)}); }
+
+  SystemClock clock;
+  int shard = shard_of("home");
+  LeaseNode leases;
+  int notified = 0;
+  ClusterDecider decider;
+};
+
+int64_t count(const PostgresServer& pg, const std::string& query) {
+  return std::stoll(pg.sql(query));
+}
+
+// Turns the loop until `query` counts `n`.
+bool until_count(EventLoop& loop, const PostgresServer& pg, const std::string& query, int64_t n) {
+  return turn_until(
+      loop, [&] { return count(pg, query) == n; }, 10s);
+}
+
+constexpr char kResolved[] = "SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL";
+
+TEST(ClusterDecider, TheQuorumOpensOneIncidentWithItsNotificationsAndResolvesIt) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  Decider a(loop, pg, "fra-1");
+  require_schema(loop, a.leases.conn);
+  a.take();
+  put_report(pg, "fra", "down");
+  put_report(pg, "nyc", "down");
+  a.decider.start();
+  ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM incidents", 1)) << a.decider.last_error();
+  EXPECT_EQ(pg.sql("SELECT state || ' ' || cause FROM incidents WHERE resolved_at IS NULL"),
+            "down down from fra, nyc (2 of 2): timeout at fra");
+  EXPECT_EQ(pg.sql("SELECT event || ' ' || channel || ' ' || status FROM outbox"),
+            "incident.opened ops-webhook pending");
+  ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM monitor_states", 1));
+  EXPECT_EQ(pg.sql("SELECT state || ' ' || decided_by FROM monitor_states"), "down fra-1");
+  EXPECT_GE(a.notified, 1);
+  EXPECT_EQ(a.decider.engine().open_incidents().size(), 1u);
+
+  // Many more reads, nothing new: the incident is open once.
+  turn_until(
+      loop, [] { return false; }, 500ms);
+  EXPECT_EQ(count(pg, "SELECT count(*) FROM incidents"), 1);
+  EXPECT_EQ(count(pg, "SELECT count(*) FROM outbox"), 1);
+
+  put_report(pg, "fra", "up");
+  put_report(pg, "nyc", "up");
+  ASSERT_TRUE(until_count(loop, pg, kResolved, 1));
+  EXPECT_EQ(pg.sql("SELECT string_agg(event, ',' ORDER BY created) FROM outbox"),
+            "incident.opened,incident.resolved");
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return pg.sql("SELECT state FROM monitor_states") == "up"; }, 10s));
+  EXPECT_TRUE(a.decider.engine().open_incidents().empty());
+}
+
+TEST(ClusterDecider, ANodeTakingTheLeaseOverCarriesOnWithTheOpenIncident) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  Decider a(loop, pg, "fra-1");
+  Decider b(loop, pg, "nyc-1");
+  require_schema(loop, a.leases.conn);
+  a.take();
+  put_report(pg, "fra", "down");
+  put_report(pg, "nyc", "down");
+  a.decider.start();
+  b.decider.start();
+  ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM incidents", 1));
+  const std::string id = pg.sql("SELECT id FROM incidents");
+
+  // a lets the lease go; b takes it and adopts the incident a opened.
+  a.leases.release(a.leases.held);
+  b.take();
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return b.decider.engine().open_incidents().count("home") == 1; }, 10s))
+      << b.decider.last_error();
+  EXPECT_EQ(std::to_string(b.decider.engine().open_incidents().at("home").id), id);
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return a.decider.engine().open_incidents().empty(); }, 10s));
+
+  put_report(pg, "fra", "up");
+  put_report(pg, "nyc", "up");
+  ASSERT_TRUE(until_count(loop, pg, kResolved, 1));
+  EXPECT_EQ(count(pg, "SELECT count(*) FROM incidents"), 1);
+  EXPECT_EQ(pg.sql("SELECT string_agg(event, ',' ORDER BY created) FROM outbox"),
+            "incident.opened,incident.resolved");
+  EXPECT_EQ(pg.sql("SELECT decided_by FROM monitor_states"), "nyc-1");
+}
+
+TEST(ClusterDecider, AStateDownWithoutAnIncidentOpensOneOnceTheShardIsGained) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  Decider a(loop, pg, "fra-1");
+  require_schema(loop, a.leases.conn);
+  // The last decider wrote the state and died before the incident.
+  pg.sql(fmt::format(
+      "INSERT INTO monitor_states (monitor, state, since, recent, last_cause, shard, decided_by) "
+      "VALUES ('home', 'down', clock_timestamp(), '', 'down from fra (1 of 1): timeout at fra', "
+      "{}, 'fra-2')",
+      shard_of("home")));
+  a.take();
+  a.decider.start();
+  ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM incidents", 1)) << a.decider.last_error();
+  EXPECT_EQ(pg.sql("SELECT cause FROM incidents"), "down from fra (1 of 1): timeout at fra");
+  EXPECT_EQ(pg.sql("SELECT event FROM outbox"), "incident.opened");
+}
+
+TEST(ClusterDecider, ANodeWhoseLeaseWasTakenWritesNothingAndReadsTheShardAgain) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  Decider a(loop, pg, "fra-1");
+  require_schema(loop, a.leases.conn);
+  a.take();
+  a.decider.start();
+  turn_until(
+      loop, [] { return false; }, 300ms);
+  // Another node holds the lease now (a's ran out while it was paused, say), yet a still
+  // believes it holds it under its old epoch.
+  pg.sql(fmt::format("UPDATE leases SET holder = 'nyc-1', epoch = epoch + 1 WHERE name = '{}'",
+                     LeaseSpace::evaluation().lease(a.shard)));
+  put_report(pg, "fra", "down");
+  put_report(pg, "nyc", "down");
+  turn_until(
+      loop, [] { return false; }, 1500ms);
+  EXPECT_EQ(count(pg, "SELECT count(*) FROM incidents"), 0);
+  EXPECT_EQ(count(pg, "SELECT count(*) FROM outbox"), 0);
+  EXPECT_EQ(count(pg, "SELECT count(*) FROM monitor_states"), 0);
+  EXPECT_TRUE(a.decider.engine().open_incidents().empty());
+}
+
+}  // namespace
+}  // namespace lookout::testing
