@@ -58,7 +58,8 @@ Evaluation Evaluator::evaluate(const MonitorConfig& m, EvaluationState& state, P
                          r.outcome,
                          r.timings.total_us,
                          r.cause};
-  alerts_.on_run(m, e.after, e.changed, r.cause, now, in_maintenance, e.alerts);
+  if (alerts_ != nullptr)
+    alerts_->on_run(m, e.after, e.changed, r.cause, now, in_maintenance, e.alerts);
   e.result = ResultRow{m.name,
                        to_unix_ms(r.started_at),
                        r.outcome,

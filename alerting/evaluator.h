@@ -62,10 +62,12 @@ struct Evaluation {
 };
 
 // One for all monitors: the alert engine it decides incidents with holds every monitor's open
-// incident and flap window.
+// incident and flap window. A cluster's probing node has none: it judges runs and reports them,
+// and the deciding node decides incidents (alerting/cluster_decider.h).
 class Evaluator {
  public:
-  explicit Evaluator(AlertEngine& alerts) : alerts_(alerts) {}
+  explicit Evaluator(AlertEngine& alerts) : alerts_(&alerts) {}
+  Evaluator() = default;
 
   // Judges `r`, which started at r.started_at and is judged at `now`, and updates `state` in
   // place: the SLO window and state machine are too big to copy on every run.
@@ -73,7 +75,7 @@ class Evaluator {
                       bool in_maintenance);
 
  private:
-  AlertEngine& alerts_;
+  AlertEngine* alerts_ = nullptr;
 };
 
 }  // namespace lookout

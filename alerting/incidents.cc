@@ -100,7 +100,8 @@ void AlertEngine::drop(const std::function<bool(const std::string& monitor)>& lo
 }
 
 std::string AlertEngine::ack_url(int64_t incident_id, WallTime now) const {
-  if (!config_ || config_->server.public_url.empty()) return "";
+  // Without a key (a cluster's deciding node) nothing signs a link another node could check.
+  if (!config_ || config_->server.public_url.empty() || ack_key_.empty()) return "";
   const int64_t expires =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count() +
       kAckTokenLifetimeS;

@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 
+#include "alerting/location_judge.h"
 #include "alerting/quorum.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -26,6 +27,11 @@
 #include "store/pg_decisions.h"
 
 namespace lookout {
+
+// A location's report as the database keeps it and as a judge or a quorum takes it.
+LocationReport report_of(const LocationReportRow& row);
+LocationReportRow report_row(const std::string& monitor, const std::string& location,
+                             const LocationReport& report);
 
 class QuorumReader {
  public:

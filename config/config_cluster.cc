@@ -10,6 +10,7 @@
 #include <set>
 
 #include "config/config_parser.h"
+#include "config/kinds/dns_spec.h"
 
 namespace lookout::config_detail {
 namespace {
@@ -238,6 +239,42 @@ void warn_locations_unused(Parser& p, const toml::table& root) {
     const auto* t = item.as_table();
     if (t == nullptr) continue;
     if (const auto* n = t->get("locations")) warn(*n);
+  }
+}
+
+void refuse_unshared(Parser& p, const toml::table& root, const Config& config) {
+  // A node would keep these on its own SQLite beside the cluster: each node would then answer
+  // differently, and a monitor taken over would lose them. Refused rather than pretended.
+  if (const auto* s = root.get("subscriptions")) {
+    p.error(s->source(),
+            "[subscriptions] is not available in cluster mode yet: subscribers are not shared "
+            "through PostgreSQL; remove [subscriptions] or [cluster]");
+  }
+  const auto* monitors = root.get("monitor") != nullptr ? root.get("monitor")->as_array() : nullptr;
+  if (monitors == nullptr) return;
+  for (const auto& item : *monitors) {
+    const auto* t = item.as_table();
+    const auto* name = t != nullptr ? t->get_as<std::string>("name") : nullptr;
+    if (name == nullptr) continue;
+    const auto m = std::find_if(config.monitors.begin(), config.monitors.end(),
+                                [&](const MonitorConfig& c) { return c.name == name->get(); });
+    if (m == config.monitors.end()) continue;
+    const toml::node* type = t->get("type");
+    const toml::source_region at = type != nullptr ? type->source() : t->source();
+    if (!m->spec->probed()) {
+      p.error(at, fmt::format("monitor \"{}\": heartbeat monitors are not available in cluster "
+                              "mode yet: their pings reach any node and are not shared through "
+                              "PostgreSQL",
+                              m->name));
+    } else if (const auto* dns = m->spec_if<DnsSpec>();
+               dns != nullptr && dns->dns.alert_on_change) {
+      const toml::node* on_change = t->get("on_change");
+      p.error(on_change != nullptr ? on_change->source() : at,
+              fmt::format("monitor \"{}\": on_change = \"alert\" is not available in cluster "
+                          "mode yet: the accepted answers are not shared through PostgreSQL; set "
+                          "on_change = \"ignore\"",
+                          m->name));
+    }
   }
 }
 

@@ -42,10 +42,8 @@ int cmd_audit(const AuditArgs& a);
 void print_config_errors(const struct LoadResult& r);
 
 // What a valid config asks of this machine or this version that they do not allow (a ping
-// monitor where no ICMP socket may be opened, [cluster]), as errors at the config's place:
-// `check` reports them and `run` refuses to start, both with exit 2.
+// monitor where no ICMP socket may be opened, cluster.source_address), as errors at the
+// config's place: `check` reports them and `run` refuses to start, both with exit 2.
 std::vector<struct ConfigError> start_errors(const struct Config& config);
-// [cluster] for `run`: nodes that share their work are not in this version; nullopt without it.
-std::optional<struct ConfigError> cluster_unavailable(const struct Config& config);
 
 }  // namespace lookout

@@ -14,19 +14,14 @@ void print_config_errors(const LoadResult& r) {
   for (const auto& e : r.errors) std::cerr << e.str() << "\n";
 }
 
-std::optional<ConfigError> cluster_unavailable(const Config& config) {
-  if (!config.cluster) return std::nullopt;
-  // A node that ran on its own with [cluster] set would probe, decide and page for every
-  // monitor as if it were alone, next to the others doing the same: refused, not pretended.
-  return ConfigError{config.file, config.cluster->line, config.cluster->col,
-                     "cluster mode: nodes that share their monitors through PostgreSQL are not "
-                     "available in this version (lookout cluster init and status are); remove "
-                     "[cluster] to run on SQLite"};
-}
-
 std::vector<ConfigError> start_errors(const Config& config) {
   std::vector<ConfigError> errors;
-  if (auto e = cluster_unavailable(config)) errors.push_back(std::move(*e));
+  if (config.cluster && !config.cluster->source_address.empty()) {
+    // Accepted by the config, but no probe binds to it yet: refused rather than ignored.
+    errors.push_back({config.file, config.cluster->line, config.cluster->col,
+                      "cluster.source_address is not available in this version yet: probes "
+                      "connect from the address the system picks; remove it"});
+  }
   for (const auto& m : config.monitors) {
     const auto* ping = m.spec_if<PingSpec>();
     if (ping == nullptr) continue;

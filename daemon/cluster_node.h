@@ -53,8 +53,10 @@ class ClusterNode {
   const std::string& location() const { return location_; }
   bool joined() const { return joined_; }
   PgConnection& connection() { return pg_; }
+  const PgConnection& connection() const { return pg_; }
   LeaseKeeper& leases() { return keeper_; }
   PgResultWriter& results() { return writer_; }
+  const PgResultWriter& results() const { return writer_; }
   // Result rows waiting in the spool: lookout_spool_rows.
   uint64_t spool_rows() const { return spool_ ? spool_->rows() : 0; }
 

@@ -118,6 +118,11 @@ void Daemon::schedule() {
     }
     Monitor& m = *it->second;
     const MonitorId id = m.id;
+    // In a cluster each monitor is probed from this location by the node holding its shard.
+    if (cluster_ && !cluster_->probes(m.cfg.name)) {
+      scheduler_.finished(id);
+      continue;
+    }
     if (!m.probe->start([this, id](ProbeResult r) { on_result(id, std::move(r)); })) {
       ProbeResult r;
       r.started_at = clock_.wall();
@@ -161,11 +166,16 @@ void Daemon::judge(Monitor& m, ProbeResult r) {
   }
   const bool maintenance = alerts_->maintenance().covers(m.cfg.name, r.started_at);
   Evaluation e = evaluator_->evaluate(m.cfg, m.eval, std::move(r), clock_.wall(), maintenance);
+  dirty_ = true;
+  if (cluster_) {
+    // The location's judgement, not this run alone, is what the log and the decider hear of.
+    cluster_->add_run(m.cfg, std::move(e.result));
+    return;
+  }
   log_run(m, e);
   store_->add_result(std::move(e.result));
   store_->put_state(std::move(e.state_row));
   record(std::move(e.alerts));
-  dirty_ = true;
 }
 
 void Daemon::log_run(const Monitor& m, const Evaluation& e) const {
@@ -318,6 +328,7 @@ void Daemon::drain_web_requests() {
 
 void Daemon::publish_snapshot() {
   heartbeat_.beat(clock_.mono());
+  if (cluster_) cluster_->publish_health();
   // A maintenance window that began or ended changes monitors' shown state without a run.
   if (maintenance_edge_ && clock_.wall() >= *maintenance_edge_) dirty_ = true;
   if (!dirty_) return;
@@ -369,7 +380,7 @@ void Daemon::publish_snapshot() {
     s->monitors.push_back(m.view);
   }
   for (const auto& [name, inc] : alerts_->open_incidents()) s->open_incidents.push_back(inc);
-  s->notifications = dispatcher_->stats();
+  if (dispatcher_) s->notifications = dispatcher_->stats();
   s->ack_key = alerts_->ack_key();
   s->ping_tokens = ping_tokens_;
   s->posts = published_posts_;
@@ -396,6 +407,7 @@ void Daemon::housekeeping() {
   Duration longest{0};
   for (const auto& [id, m] : monitors_) longest = std::max(longest, m->cfg.timeout);
   expire_subscriptions();
+  if (!store_) return;
   const auto& s = config_->storage;
   store_->housekeep(HousekeepingJob{to_unix_ms(clock_.wall()),
                                     (longest + kStorageFlushEvery + Duration{5000}).count(),
@@ -408,6 +420,10 @@ HealthReport Daemon::health() const {
   const Duration loop_age = heartbeat_.age(now);
   if (loop_age > kLoopStaleAfter) {
     return {false, fmt::format("the event loop has not turned for {}", format_duration(loop_age))};
+  }
+  if (cluster_) {
+    if (const auto unreachable = cluster_->unreachable()) return {false, *unreachable};
+    return {};
   }
   const StoreHealth sh = store_->health();
   if (!sh.ok) return {false, fmt::format("storage {} is failing: {}", store_->where(), sh.error)};
@@ -423,6 +439,14 @@ HealthReport Daemon::health() const {
 
 void Daemon::reload() {
   if (reloading_ || stopping_) return;
+  if (cluster_) {
+    // Every node runs the same monitors, checked at start: a reload would change one node's.
+    spdlog::error(
+        "cluster mode: reloading the config is not available yet; still running the previous "
+        "one. Restart the node to apply a new config (every node of a cluster needs the same "
+        "[[monitor]] entries and [defaults])");
+    return;
+  }
   reloading_ = true;
   sd_notify(0, "RELOADING=1");
   spdlog::info("reloading {}", config_->file);
@@ -441,9 +465,11 @@ void Daemon::reload() {
             if (!e.warning) spdlog::error("{}", e.plain());
           }
           spdlog::error("the new config is invalid; still running the previous one");
-        } else if (const auto refused = cluster_unavailable(*result->config)) {
-          spdlog::error("{}", refused->plain());
-          spdlog::error("the new config cannot run; still running the previous one");
+        } else if (result->config->cluster) {
+          // Cluster mode joins at start, with the check of the monitors against the live nodes.
+          spdlog::error(
+              "the new config has [cluster]; cluster mode starts only with the process: restart "
+              "lookout to run it; still running the previous one");
         } else if (!stopping_) {
           apply(std::move(*result->config));
         }
@@ -524,8 +550,31 @@ void Daemon::shutdown() {
   }
   // Notifications in flight stay pending in the outbox and go out, with the same id, after
   // the next start.
-  dispatcher_->stop();
-  loop_.stop();
+  if (dispatcher_) dispatcher_->stop();
+  if (!cluster_) {
+    loop_.stop();
+    return;
+  }
+  // The node hands its leases over and writes the results waiting, on the loop, then it stops.
+  cluster_->stop([this] { loop_.stop(); });
+}
+
+void Daemon::start_cluster() {
+  cluster_->start([this](const std::string& error) {
+    if (!error.empty()) {
+      spdlog::critical("{}", error);
+      exit_code_ = 1;
+      shutdown();
+      return;
+    }
+    spdlog::info("cluster: node {} of location {} joined; {}", cluster_->node().node(),
+                 cluster_->node().location(), cluster_->where());
+  });
+}
+
+StorageReader& Daemon::reader() {
+  if (cluster_) return *cluster_;
+  return *store_;
 }
 
 int Daemon::run() {
@@ -544,23 +593,34 @@ int Daemon::run() {
   // away must fail that write, not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
   std::string error;
-  store_ = open_storage(config_->storage.path, clock_, error);
-  if (!store_) {
-    spdlog::critical("{}", error);
-    return 1;
+  std::map<std::string, StateRow> stored;
+  if (config_->cluster) {
+    // The spool is opened here, before the loop runs; the node joins once the loop does.
+    cluster_ = std::make_unique<ClusterRun>(loop_, clock_, config_, LOOKOUT_VERSION);
+    // The probing side only judges runs: the node deciding a monitor decides its incidents
+    // (ClusterRun), and this engine keeps the config's maintenance windows for the page.
+    alerts_ = std::make_unique<AlertEngine>("", [] { return random_hex(16); });
+    alerts_->configure(config_);
+    evaluator_ = std::make_unique<Evaluator>();
+  } else {
+    store_ = open_storage(config_->storage.path, clock_, error);
+    if (!store_) {
+      spdlog::critical("{}", error);
+      return 1;
+    }
+    store_->set_max_backlog(config_->storage.max_backlog);
+    stored = store_->load_states();
+    baselines_ = store_->load_baselines();
+    heartbeat_memory_ = store_->load_heartbeats();
+    alerts_ = std::make_unique<AlertEngine>(store_->kept_secret("ack_key"),
+                                            [] { return random_hex(16); });
+    alerts_->configure(config_);
+    alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
+    evaluator_ = std::make_unique<Evaluator>(*alerts_);
+    dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_, alerts_->ack_key());
+    dispatcher_->configure(*config_, store_->load_open_deliveries());
+    dispatcher_->add_loaded(store_->load_pending_outbox());
   }
-  store_->set_max_backlog(config_->storage.max_backlog);
-  const auto stored = store_->load_states();
-  baselines_ = store_->load_baselines();
-  heartbeat_memory_ = store_->load_heartbeats();
-  alerts_ =
-      std::make_unique<AlertEngine>(store_->kept_secret("ack_key"), [] { return random_hex(16); });
-  alerts_->configure(config_);
-  alerts_->restore(store_->load_open_incidents(), store_->next_incident_id());
-  evaluator_ = std::make_unique<Evaluator>(*alerts_);
-  dispatcher_ = std::make_unique<Dispatcher>(loop_, curl_, clock_, *store_, alerts_->ack_key());
-  dispatcher_->configure(*config_, store_->load_open_deliveries());
-  dispatcher_->add_loaded(store_->load_pending_outbox());
   // The outside check hears from lookout only while its loop turns (this runs on it), storage
   // commits and no notification is stuck.
   dead_mans_switch_ = std::make_unique<DeadMansSwitch>(
@@ -568,52 +628,58 @@ int Daemon::run() {
       [this] {
         HealthReport h = health();
         if (!h.ok) return h;
-        const auto stuck =
-            stuck_notification(dispatcher_->stats(), clock_.wall(), kNotificationStuckAfter);
+        const auto stuck = dispatcher_ ? stuck_notification(dispatcher_->stats(), clock_.wall(),
+                                                            kNotificationStuckAfter)
+                                       : std::nullopt;
         return stuck ? HealthReport{false, *stuck} : h;
       },
       [this] { dirty_ = true; });
   commit_async_ = std::make_unique<Async>(loop_, [this] {
-    dispatcher_->committed(committed_seq_.load());
+    if (dispatcher_) dispatcher_->committed(committed_seq_.load());
     answer_committed();
   });
   ack_async_ = std::make_unique<Async>(loop_, [this] { drain_web_requests(); });
   ping_async_ = std::make_unique<Async>(loop_, [this] { drain_pings(); });
-  heartbeat_key_ = store_->kept_secret("heartbeat_key");
-  subscription_key_ = store_->kept_secret("subscription_key");
-  subscribers_.load(store_->load_subscribers());
-  store_->set_on_commit([this](uint64_t seq) {
-    uint64_t seen = committed_seq_.load();
-    while (seen < seq && !committed_seq_.compare_exchange_weak(seen, seq)) {
-    }
-    commit_async_->send();
-  });
+  if (store_) {
+    heartbeat_key_ = store_->kept_secret("heartbeat_key");
+    subscription_key_ = store_->kept_secret("subscription_key");
+    subscribers_.load(store_->load_subscribers());
+    store_->set_on_commit([this](uint64_t seq) {
+      uint64_t seen = committed_seq_.load();
+      while (seen < seq && !committed_seq_.compare_exchange_weak(seen, seq)) {
+      }
+      commit_async_->send();
+    });
+  }
   for (const auto& cfg : config_->monitors) add_monitor(config_, cfg, &stored);
-  posts_.load(store_->load_posts());
-  alerts_->maintenance().load(store_->load_maintenance());
+  if (store_) {
+    posts_.load(store_->load_posts());
+    alerts_->maintenance().load(store_->load_maintenance());
+  }
   published_posts_ = std::make_shared<const std::vector<PostRecord>>(posts_.all());
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
-  web_ = std::make_unique<WebServer>(
-      config_->server, clock_, snapshots_, *store_,
-      LoopCalls{
-          [this] { return health(); },
-          [this](int64_t id, const std::string& by) { return request_ack(id, by); },
-          [this](const std::string& name) { return request_accept(name); },
-          [this](const std::string& name, Ping ping) {
-            return request_ping(name, std::move(ping));
-          },
-          [this](PostCommand command) { return request_post(std::move(command)); },
-          [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); },
-          [this](SubscriptionCommand command) {
-            return request_subscription(std::move(command));
-          }});
+  // A cluster's node has no acknowledgements, accepted answers, pings, posts, maintenance
+  // windows or subscriptions through PostgreSQL yet: the web server answers that they are not
+  // available (docs/cluster.md#what-exists-now).
+  LoopCalls calls{
+      [this] { return health(); },
+      [this](int64_t id, const std::string& by) { return request_ack(id, by); },
+      [this](const std::string& name) { return request_accept(name); },
+      [this](const std::string& name, Ping ping) { return request_ping(name, std::move(ping)); },
+      [this](PostCommand command) { return request_post(std::move(command)); },
+      [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); },
+      [this](SubscriptionCommand command) { return request_subscription(std::move(command)); }};
+  if (cluster_) calls = LoopCalls{calls.health, {}, {}, {}, {}, {}, {}};
+  web_ =
+      std::make_unique<WebServer>(config_->server, clock_, snapshots_, reader(), std::move(calls));
   if (!web_->start(error)) {
     spdlog::critical("{}", error);
     return 1;
   }
-  store_->start();
+  if (store_) store_->start();
+  if (cluster_) start_cluster();
 
   sigterm_ = std::make_unique<Signal>(loop_, SIGTERM, [this] { shutdown(); });
   sigint_ = std::make_unique<Signal>(loop_, SIGINT, [this] { shutdown(); });
@@ -640,9 +706,17 @@ int Daemon::run() {
   dead_mans_switch_->configure(config_->heartbeat, config_->redactor);
   schedule();
 
-  spdlog::info("lookout {} running {} monitors; listening on http://{}:{}; storage {}",
-               LOOKOUT_VERSION, monitors_.size(), config_->server.listen_host, web_->port(),
-               config_->storage.path);
+  if (cluster_) {
+    spdlog::info(
+        "lookout {} running {} monitors as node {} of location {}; listening on http://{}:{}; "
+        "storage {}, spool {}",
+        LOOKOUT_VERSION, monitors_.size(), cluster_->node().node(), cluster_->node().location(),
+        config_->server.listen_host, web_->port(), cluster_->where(), config_->storage.path);
+  } else {
+    spdlog::info("lookout {} running {} monitors; listening on http://{}:{}; storage {}",
+                 LOOKOUT_VERSION, monitors_.size(), config_->server.listen_host, web_->port(),
+                 config_->storage.path);
+  }
   sd_notify(0, "READY=1");
   loop_.run();
 
@@ -666,14 +740,16 @@ int Daemon::run() {
   refuse_all();
   web_->stop();
   refuse_all();
-  store_->set_on_commit(nullptr);
-  store_->stop();
+  if (store_) {
+    store_->set_on_commit(nullptr);
+    store_->stop();
+  }
   monitors_.clear();
   sigterm_.reset();
   sigint_.reset();
   sighup_.reset();
   spdlog::info("stopped");
-  return 0;
+  return exit_code_;
 }
 
 }  // namespace lookout

@@ -21,6 +21,7 @@
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
 #include "core/scheduler.h"
+#include "daemon/cluster_run.h"
 #include "daemon/dead_mans_switch.h"
 #include "daemon/loop_requests.h"
 #include "probes/heartbeat.h"
@@ -80,6 +81,9 @@ class Daemon {
   void reload();
   void apply(Config next_config);
   void shutdown();
+  void start_cluster();
+  // What the web threads read: the store, or the cluster node.
+  StorageReader& reader();
   HealthReport health() const;
   void record(AlertChanges changes);
   void alert_tick();
@@ -111,7 +115,10 @@ class Daemon {
   CurlBridge curl_;
   ProbeContext probe_ctx_;
   Scheduler scheduler_;
-  std::unique_ptr<Storage> store_;
+  std::unique_ptr<Storage> store_;  // one node; with [cluster], cluster_ instead
+  // [cluster]: this node's share of the cluster's work, through PostgreSQL (docs/cluster.md).
+  std::unique_ptr<ClusterRun> cluster_;
+  int exit_code_ = 0;
   SnapshotHub snapshots_;
   LoopHeartbeat heartbeat_;
   std::unique_ptr<WebServer> web_;

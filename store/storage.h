@@ -116,9 +116,22 @@ class StorageReads {
   virtual std::vector<IncidentRecord> monitor_incidents(const std::string& monitor, int limit) = 0;
 };
 
-class Storage {
+// What the web threads read, from any thread: the history summaries, the storage's health and
+// read leases. Storage is one; a cluster node, whose writes go through its own pieces, is
+// another.
+class StorageReader {
  public:
-  virtual ~Storage() = default;
+  virtual ~StorageReader() = default;
+  virtual const SummaryCache& summaries() const = 0;
+  virtual StoreHealth health() const = 0;
+  // Where the data lives, for messages ("/var/lib/lookout/lookout.db").
+  virtual const std::string& where() const = 0;
+  // A read lease for a web thread; nullptr when storage cannot be read right now.
+  virtual std::unique_ptr<StorageReads> reads() = 0;
+};
+
+class Storage : public StorageReader {
+ public:
 
   // Start-up only (before start()): what was stored.
   virtual std::map<std::string, StateRow> load_states() = 0;
@@ -173,13 +186,6 @@ class Storage {
   // Rollups, retention and compaction, then history summaries read anew.
   virtual void housekeep(HousekeepingJob job) = 0;
 
-  // From any thread.
-  virtual const SummaryCache& summaries() const = 0;
-  virtual StoreHealth health() const = 0;
-  // Where the data lives, for messages ("/var/lib/lookout/lookout.db").
-  virtual const std::string& where() const = 0;
-  // A read lease for a web thread; nullptr when storage cannot be read right now.
-  virtual std::unique_ptr<StorageReads> reads() = 0;
 };
 
 // The engine the config asks for, opened and proven writable; nullptr with `error` set.

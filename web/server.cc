@@ -61,7 +61,7 @@ std::unique_ptr<GatedServer> make_http_server(const ServerConfig& cfg) {
 }  // namespace
 
 WebServer::WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-                     Storage& storage, LoopCalls calls)
+                     StorageReader& storage, LoopCalls calls)
     : cfg_(cfg),
       clock_(clock),
       snapshots_(snapshots),
@@ -116,6 +116,15 @@ namespace {
 void json_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
+}
+
+// A call the daemon does not offer (cluster mode does not have it yet): 501, saying what.
+template <typename Call>
+bool lacking(const Call& call, httplib::Response& res, std::string_view what) {
+  if (call) return false;
+  json_error(res, 501,
+             fmt::format("{} are not available in cluster mode yet (docs/cluster.md)", what));
+  return true;
 }
 
 }  // namespace
@@ -365,6 +374,7 @@ void WebServer::post_routes() {
              const auto names = name_list(body, "monitors");
              if (!names) return json_error(res, 400, "monitors is a list of names");
              command.draft = {*title, *status, *impact, *text, *names};
+             if (lacking(calls_.post, res, "posts")) return;
              answer_change(res, calls_.post(std::move(command)));
            });
   svr.Post(R"(/api/v1/posts/([0-9]{1,18})/updates)",
@@ -379,6 +389,7 @@ void WebServer::post_routes() {
              command.id = std::stoll(req.matches[1]);
              command.draft.status = *status;
              command.draft.body = *text;
+             if (lacking(calls_.post, res, "posts")) return;
              answer_change(res, calls_.post(std::move(command)));
            });
   svr.Get("/api/v1/posts", [this](const httplib::Request& req, httplib::Response& res) {
@@ -456,6 +467,8 @@ void WebServer::maintenance_routes() {
              const auto names = name_list(body, "monitors");
              if (!names) return json_error(res, 400, "monitors is a list of names or globs");
              d.monitors = *names;
+             if (lacking(calls_.maintenance, res, "maintenance windows made through the API"))
+               return;
              answer(res, calls_.maintenance(std::move(command)), true);
            });
   svr.Delete(R"(/api/v1/maintenance/([a-z0-9-]{1,40}))",
@@ -463,6 +476,8 @@ void WebServer::maintenance_routes() {
                if (!admin_call(req, res)) return;
                MaintenanceCommand command;
                command.remove_id = req.matches[1];
+               if (lacking(calls_.maintenance, res, "maintenance windows made through the API"))
+                 return;
                answer(res, calls_.maintenance(std::move(command)), false);
              });
   svr.Get("/api/v1/maintenance", [this](const httplib::Request& req, httplib::Response& res) {
@@ -562,6 +577,7 @@ void WebServer::ack_routes() {
            [this](const httplib::Request& req, httplib::Response& res) {
              if (!admin_call(req, res)) return;
              const int64_t id = std::stoll(req.matches[1]);
+             if (lacking(calls_.ack, res, "acknowledgements")) return;
              const auto result = calls_.ack(id, "api");
              if (!result)
                return json_error(res, 503, "the daemon did not answer in time; try again");
@@ -583,6 +599,7 @@ void WebServer::ack_routes() {
                                                                     httplib::Response& res) {
     if (!admin_call(req, res)) return;
     const std::string name = req.matches[1];
+    if (lacking(calls_.accept, res, "accepted dns answers")) return;
     const AcceptResult result = calls_.accept(name);
     switch (result.code) {
       case AcceptResult::Code::kDone:
@@ -690,6 +707,7 @@ void WebServer::ack_routes() {
       return json_error(res, 401, "the X-PagerDuty-Signature does not match a webhook_secret");
     }
     if (const auto id = pagerduty_acknowledged_incident(req.body)) {
+      if (lacking(calls_.ack, res, "acknowledgements")) return;
       if (!calls_.ack(*id, "link"))
         return json_error(res, 503, "the daemon did not answer in time; try again");
     }

@@ -57,7 +57,7 @@ class WebServer {
  public:
   // Reads history, incidents and storage health from `storage`, from its own threads.
   WebServer(const ServerConfig& cfg, const Clock& clock, const SnapshotHub& snapshots,
-            Storage& storage, LoopCalls calls);
+            StorageReader& storage, LoopCalls calls);
   ~WebServer();
 
   // Binds server.listen and starts serving; false with `error` when the address is taken.
@@ -87,7 +87,7 @@ class WebServer {
   ServerConfig cfg_;
   const Clock& clock_;
   const SnapshotHub& snapshots_;
-  Storage& storage_;
+  StorageReader& storage_;
   LoopCalls calls_;
   RateLimiter limiter_;
   RateLimiter ping_limiter_;  // per heartbeat monitor: server.ping_rate_limit

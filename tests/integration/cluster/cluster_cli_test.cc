@@ -1,7 +1,7 @@
 // `lookout cluster init|status` through the real binary against a real PostgreSQL, the exit
 // codes of CONTRACT.md (0 done, 1 database unreachable or refused, 2 bad arguments or no
-// [cluster]), `run` and `check` refusing [cluster] in this version, and the DSN's password in
-// no output of any of them.
+// [cluster]), `check` refusing what a cluster does not share yet, `run` waiting for its
+// database, and the DSN's password in no output of any of them.
 #include <gtest/gtest.h>
 
 #include "store/lease_plan.h"
@@ -17,14 +17,15 @@ const char* const kCanary = "Canary-41c7-password";
 // A config whose [cluster] takes its DSN from LOOKOUT_PG, and that DSN (with a password the
 // trust authentication of the test server never asks for).
 struct ClusterFiles {
-  explicit ClusterFiles(const std::string& dsn) : config(dir.file("lookout.toml")) {
+  explicit ClusterFiles(const std::string& dsn, const std::string& more_monitors = "")
+      : config(dir.file("lookout.toml")), port(free_port()) {
     dir.write("lookout.toml",
               fmt::format("[server]\nlisten = \"127.0.0.1:{}\"\n[storage]\npath = \"{}\"\n"
                           "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"fra-1\"\n"
                           "location = \"fra\"\nlease = \"5s\"\n"
                           "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
-                          "url = \"http://127.0.0.1:9/\"\n",
-                          free_port(), dir.file("spool.db")));
+                          "url = \"http://127.0.0.1:9/\"\n{}",
+                          port, dir.file("spool.db"), more_monitors));
     env["LOOKOUT_PG"] = fmt::format("{} password={}", dsn, kCanary);
   }
   RunResult lookout(std::vector<std::string> args) const {
@@ -33,6 +34,7 @@ struct ClusterFiles {
   }
   TempDir dir;
   std::string config;
+  int port;
   std::map<std::string, std::string> env;
 };
 
@@ -154,26 +156,54 @@ TEST(ClusterCli, WithoutClusterOrWithBadArgumentsItIsExitTwo) {
   EXPECT_NE(r.err.find("bad.toml:1:1: [cluster] needs dsn"), std::string::npos) << r.err;
 }
 
-// Until the nodes share their work, a daemon with [cluster] would run as if alone next to the
-// others: run and check refuse it, at the [cluster] line.
-TEST(ClusterCli, RunAndCheckRefuseClusterMode) {
-  const ClusterFiles files("host=127.0.0.1 port=1 user=lookout dbname=postgres");
-  const std::string refusal = fmt::format(
-      "{}:5:1: cluster mode: nodes that share their monitors through PostgreSQL are not "
-      "available in this version (lookout cluster init and status are); remove [cluster] to run "
-      "on SQLite",
-      files.config);
+// What a cluster's nodes do not share through PostgreSQL yet is refused where it is written,
+// rather than kept on one node's SQLite beside the others.
+TEST(ClusterCli, CheckRefusesWhatTheNodesDoNotShareYetAtItsPlace) {
+  const ClusterFiles files("host=127.0.0.1 port=1 user=lookout dbname=postgres",
+                           "[[monitor]]\nname = \"backup\"\ntype = \"heartbeat\"\n"
+                           "period = \"1h\"\n"
+                           "[[monitor]]\nname = \"mx\"\ntype = \"dns\"\n"
+                           "query = \"acme.example\"\nrecord = \"MX\"\n");
   auto r = files.lookout({"check"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find(refusal), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(fmt::format("{}:16:8: monitor \"backup\": heartbeat monitors are not "
+                                   "available in cluster mode yet",
+                                   files.config)),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(fmt::format("{}:20:8: monitor \"mx\": on_change = \"alert\" is not "
+                                   "available in cluster mode yet",
+                                   files.config)),
+            std::string::npos)
+      << r.err;
   expect_no_canary(r);
-  r = files.lookout({"run"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find(refusal), std::string::npos) << r.err;
-  expect_no_canary(r);
+  EXPECT_EQ(files.lookout({"run"}).code, 2);
+
+  const ClusterFiles fine("host=127.0.0.1 port=1 user=lookout dbname=postgres",
+                          "[[monitor]]\nname = \"mx\"\ntype = \"dns\"\n"
+                          "query = \"acme.example\"\nrecord = \"MX\"\non_change = \"ignore\"\n");
+  r = fine.lookout({"check"});
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
-// A reload that adds [cluster] is refused the same way, and the daemon runs on as it was.
+// A node started before its database waits for it: it runs, says why it waits, and /healthz
+// answers 503 until it has joined; SIGTERM stops it cleanly.
+TEST(ClusterCli, RunWaitsForItsDatabaseAndHealthzSaysSo) {
+  const int dead = free_port();
+  const ClusterFiles files(
+      fmt::format("host=127.0.0.1 port={} user=lookout dbname=postgres connect_timeout=2", dead));
+  Process p({lookout_binary(), "run", "-c", files.config}, files.env, files.dir.path());
+  ASSERT_TRUE(wait_until([&] { return http_get(files.port, "/healthz").status == 503; }, 10'000ms))
+      << p.err();
+  EXPECT_EQ(http_get(files.port, "/healthz").body, "storage: postgresql unreachable\n");
+  EXPECT_FALSE(p.wait(0ms).has_value());
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(10'000ms), 0) << p.err();
+  EXPECT_EQ(p.err().find(kCanary), std::string::npos) << p.err();
+}
+
+// A reload that adds [cluster] is refused: cluster mode starts with the process, and the daemon
+// runs on as it was.
 TEST(ClusterCli, AReloadThatAddsClusterIsRefused) {
   TempDir dir;
   TargetServer target;
@@ -192,8 +222,8 @@ TEST(ClusterCli, AReloadThatAddsClusterIsRefused) {
       [&] { return d.process().err().find("still running the previous one") != std::string::npos; },
       10'000ms))
       << d.process().err();
-  EXPECT_NE(d.process().err().find("cluster mode: nodes that share their monitors through "
-                                   "PostgreSQL are not available in this version"),
+  EXPECT_NE(d.process().err().find("the new config has [cluster]; cluster mode starts only with "
+                                   "the process"),
             std::string::npos);
   EXPECT_EQ(d.process().err().find(kCanary), std::string::npos);
   EXPECT_FALSE(d.process().wait(0ms).has_value());

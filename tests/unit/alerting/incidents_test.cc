@@ -241,6 +241,9 @@ TEST(AckToken, SignedExpiringAndForOneIncident) {
   EXPECT_EQ(claim->incident_id, 42);
   EXPECT_FALSE(verify_ack_token(key, t, 2'000'000'000)) << "expired";
   EXPECT_FALSE(verify_ack_token("another key", t, 1'000));
+  // Without a key anyone could sign: nothing verifies.
+  EXPECT_FALSE(verify_ack_token("", make_ack_token("", 42, 2'000'000'000), 1'000));
+  EXPECT_FALSE(verify_group_ack_token("", make_group_ack_token("", {42}, 2'000'000'000), 1'000));
   std::string other = t;
   other[0] = '4';
   other[1] = '3';

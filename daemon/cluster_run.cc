@@ -1,0 +1,188 @@
+#include "daemon/cluster_run.h"
+
+#include <spdlog/spdlog.h>
+
+#include "store/lease_plan.h"
+#include "store/pg_decisions.h"
+
+namespace lookout {
+namespace {
+
+// A location's report is carried on however old it is: the streak and since of a location
+// that was silent for a while still say more than a judge that starts over, whose first run
+// would set the location's state on its own.
+constexpr Duration kCarriedWithin{30LL * 86'400'000};
+constexpr Duration kPartitionsEvery{3'600'000};
+
+}  // namespace
+
+ClusterRun::ClusterRun(EventLoop& loop, const Clock& clock, std::shared_ptr<const Config> config,
+                       std::string version)
+    : clock_(clock),
+      config_(std::move(config)),
+      node_(loop, clock, *config_, std::move(version)),
+      where_(fmt::format("PostgreSQL at {}", node_.connection().server())),
+      reporter_(loop, node_.connection(), node_.node(), node_.location(),
+                [this](int shard) -> std::optional<int64_t> {
+                  const auto held = probing_.find(shard);
+                  if (held == probing_.end()) return std::nullopt;
+                  return held->second;
+                }),
+      // A cluster's nodes share no key to sign ack links with yet: its notifications carry
+      // none (docs/cluster.md#what-exists-now).
+      decider_(
+          loop, node_.connection(), clock, config_, [this] { return node_.leases().deciding(); },
+          [this](int shard) { return node_.leases().decision_fence(shard); }, "", nullptr),
+      retry_(loop),
+      partitions_(loop),
+      self_(std::make_shared<ClusterRun*>(this)) {
+  node_.leases().on_change([this](const LeaseChanges& changes) { on_leases(changes); });
+}
+
+ClusterRun::~ClusterRun() { *self_ = nullptr; }
+
+void ClusterRun::start(std::function<void(const std::string& error)> ready) {
+  node_.start([this, ready = std::move(ready)](const std::string& error) {
+    if (error.empty()) {
+      reporter_.start();
+      decider_.start();
+      keep_partitions();
+      partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
+    }
+    ready(error);
+  });
+}
+
+void ClusterRun::stop(std::function<void()> done) { node_.stop(std::move(done)); }
+
+bool ClusterRun::probes(const std::string& monitor) const {
+  return probing_.count(shard_of(monitor)) > 0;
+}
+
+void ClusterRun::add_run(const MonitorConfig& m, ResultRow row) {
+  auto judge = judges_.find(m.name);
+  if (judge == judges_.end() || !probes(m.name)) {
+    // The shard went while the run was out: the node that took it reports the location now.
+    node_.results().add(std::move(row));
+    return;
+  }
+  LocationRun run{row.outcome, row.cause, row.timings.total_us, from_unix_ms(row.t_ms)};
+  node_.results().add(std::move(row));
+  const State before = judge->second.report().state;
+  if (!judge->second.add_run(run, m.fail_after, m.recover_after)) return;
+  const LocationReport& report = judge->second.report();
+  if (report.state != before && before != State::kUnknown) {
+    spdlog::info("monitor {}: {} from {} (was {}){}{}", m.name, to_string(report.state),
+                 node_.location(), to_string(before), report.cause.empty() ? "" : ": ",
+                 report.cause);
+  }
+  reporter_.report(report_row(m.name, node_.location(), report));
+}
+
+std::optional<std::string> ClusterRun::unreachable() const {
+  if (node_.joined() && node_.connection().connected()) return std::nullopt;
+  return std::string("storage: postgresql unreachable");
+}
+
+void ClusterRun::keep_partitions() {
+  auto told = [self = self_](const PgResult& answer) {
+    ClusterRun* r = *self;
+    if (r == nullptr || answer.ok() || answer.error == r->partitions_error_) return;
+    r->partitions_error_ = answer.error;
+    spdlog::warn(
+        "cluster: cannot make or drop the results' partitions in PostgreSQL: {}; tried again in "
+        "an hour (rows of days without a partition make theirs as they are written)",
+        answer.error);
+  };
+  const PgStatement make = make_result_partitions();
+  node_.connection().query(make.sql, make.params, told);
+  const PgStatement drop = drop_old_result_partitions(config_->storage.keep_raw);
+  node_.connection().query(drop.sql, drop.params, told);
+}
+
+StoreHealth ClusterRun::health() const {
+  std::lock_guard lock(health_mu_);
+  return health_;
+}
+
+void ClusterRun::publish_health() {
+  StoreHealth h;
+  const PgResultWriter& w = node_.results();
+  h.ok = node_.joined() && node_.connection().connected() && w.last_error().empty();
+  h.error =
+      !node_.connection().last_error().empty() ? node_.connection().last_error() : w.last_error();
+  if (h.ok) h.error.clear();
+  h.rows_written = w.written();
+  h.rows_dropped = w.dropped();
+  h.backlog = w.waiting();
+  std::lock_guard lock(health_mu_);
+  health_ = std::move(h);
+}
+
+void ClusterRun::on_leases(const LeaseChanges& changes) {
+  for (const KeptLease& l : changes.lost) {
+    if (l.work != LeaseWork::kProbe) continue;
+    probing_.erase(l.shard);
+    restoring_.erase(l.shard);
+    std::erase_if(judges_, [&](const auto& j) { return shard_of(j.first) == l.shard; });
+  }
+  std::vector<int> gained;
+  for (const KeptLease& l : changes.gained) {
+    if (l.work != LeaseWork::kProbe) continue;
+    restoring_[l.shard] = l.epoch;
+    gained.push_back(l.shard);
+  }
+  if (!gained.empty()) restore(gained);
+}
+
+void ClusterRun::restore(const std::vector<int>& shards) {
+  std::map<int, int64_t> asked;
+  for (const int s : shards) asked.emplace(s, restoring_.at(s));
+  const PgStatement s = PgDecisions::location_reports(shards, kCarriedWithin);
+  node_.connection().query(s.sql, s.params, [self = self_, asked](const PgResult& answer) {
+    if (ClusterRun* r = *self; r != nullptr) r->on_restored(answer, asked);
+  });
+}
+
+void ClusterRun::on_restored(const PgResult& answer, const std::map<int, int64_t>& asked) {
+  // Only the shards still held under the epoch they were asked for.
+  std::vector<int> current;
+  for (const auto& [shard, epoch] : asked) {
+    const auto r = restoring_.find(shard);
+    if (r != restoring_.end() && r->second == epoch) current.push_back(shard);
+  }
+  if (current.empty()) return;
+  const auto rows = PgDecisions::report_rows(answer);
+  if (!rows) {
+    // Probing without them would judge from scratch: a single failed run would say the location
+    // is down. Asked again shortly.
+    spdlog::warn(
+        "cluster: cannot read this location's reports of {} shards from PostgreSQL ({}); their "
+        "monitors are probed once they are read",
+        current.size(),
+        answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
+    retry_.start(Duration{1000}, [this] {
+      std::vector<int> again;
+      for (const auto& shard_epoch : restoring_) again.push_back(shard_epoch.first);
+      if (!again.empty()) restore(again);
+    });
+    return;
+  }
+  const std::set<int> restored(current.begin(), current.end());
+  for (const MonitorConfig& m : config_->monitors) {
+    if (restored.count(shard_of(m.name)) > 0) judges_.insert_or_assign(m.name, LocationJudge());
+  }
+  for (const LocationReportRow& row : *rows) {
+    if (row.state.location != node_.location() ||
+        restored.count(shard_of(row.state.monitor)) == 0 || judges_.count(row.state.monitor) == 0) {
+      continue;
+    }
+    judges_.insert_or_assign(row.state.monitor, LocationJudge(report_of(row)));
+  }
+  for (const int s : current) {
+    probing_[s] = restoring_.at(s);
+    restoring_.erase(s);
+  }
+}
+
+}  // namespace lookout

@@ -1,0 +1,95 @@
+// What `lookout run` does in cluster mode beside probing (docs/cluster.md): the node itself
+// (ClusterNode: its database, leases, results and spool), which monitors it probes now, each
+// location's judgement of the runs made here and its report, and the decisions about the shards
+// it decides. The daemon's loop owns it: the daemon asks it which monitors to probe and hands
+// it each run it made.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "alerting/cluster_decider.h"
+#include "alerting/location_judge.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/event_loop.h"
+#include "daemon/cluster_node.h"
+#include "store/location_reporter.h"
+#include "store/pg_results.h"
+#include "store/storage.h"
+
+namespace lookout {
+
+class ClusterRun final : public StorageReader {
+ public:
+  // `config` has a [cluster]. Opens the spool (before the loop runs).
+  ClusterRun(EventLoop& loop, const Clock& clock, std::shared_ptr<const Config> config,
+             std::string version);
+  ~ClusterRun();
+  ClusterRun(const ClusterRun&) = delete;
+  ClusterRun& operator=(const ClusterRun&) = delete;
+
+  // Joins the cluster once the database answers (ClusterNode::start); `ready` runs once, with an
+  // empty string once joined, else with what the operator must fix.
+  void start(std::function<void(const std::string& error)> ready);
+  // Hands the node's work over (ClusterNode::stop); `done` runs once, on the loop.
+  void stop(std::function<void()> done);
+
+  // Whether this node probes `monitor` now: it holds the probe lease of its shard in this
+  // location, and has read where the location's judgement of it stood.
+  bool probes(const std::string& monitor) const;
+  // A run made here, as the evaluator judged it: its row goes to the results, and the run to the
+  // location's judgement, whose report the deciding node counts.
+  void add_run(const MonitorConfig& m, ResultRow row);
+
+  ClusterNode& node() { return node_; }
+  const ClusterDecider& decider() const { return decider_; }
+  // What the database is to this node now, for /healthz: unreachable while the connection is
+  // down.
+  std::optional<std::string> unreachable() const;
+
+  // What the web threads read. The history and incidents are not read from PostgreSQL yet
+  // (docs/cluster.md#what-exists-now): no read lease, and no summaries.
+  const SummaryCache& summaries() const override { return summaries_; }
+  StoreHealth health() const override;
+  // On the loop: what health() answers, as the node has it now.
+  void publish_health();
+  const std::string& where() const override { return where_; }
+  std::unique_ptr<StorageReads> reads() override { return nullptr; }
+
+ private:
+  // The results' partitions of the next days made, and those past the raw retention dropped:
+  // at joining, then every hour (every node does it; the statements take a lock and are
+  // idempotent).
+  void keep_partitions();
+  void on_leases(const LeaseChanges& changes);
+  void restore(const std::vector<int>& shards);
+  void on_restored(const PgResult& answer, const std::map<int, int64_t>& asked);
+
+  const Clock& clock_;
+  std::shared_ptr<const Config> config_;
+  ClusterNode node_;
+  std::string where_;
+  SummaryCache summaries_;
+  // Written on the loop, read by web threads for the metrics.
+  mutable std::mutex health_mu_;
+  StoreHealth health_;
+  LocationReporter reporter_;
+  ClusterDecider decider_;
+  // Probe shards held (with the epoch) whose judgements are restored: only their monitors run.
+  std::map<int, int64_t> probing_;
+  std::map<int, int64_t> restoring_;
+  std::map<std::string, LocationJudge> judges_;  // of the monitors of probing_
+  Timer retry_;                                  // of a restore that failed
+  Timer partitions_;
+  std::string partitions_error_;  // the last one told
+  // Tells an answer that arrives after destruction to do nothing.
+  std::shared_ptr<ClusterRun*> self_;
+};
+
+}  // namespace lookout

@@ -1,0 +1,113 @@
+// `lookout run` in cluster mode, real nodes against a real PostgreSQL: each location judges
+// the runs it makes and reports them, and the node deciding the monitor opens one incident
+// when the quorum of locations says down, none when only one location does.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/harness.h"
+
+namespace lookout::testing {
+namespace {
+
+// A target whose /svc answers `status`: each location's node reaches its own (the monitor's url
+// is ${env:TARGET}, so the nodes' monitors are the same as written and compare equal).
+struct Target {
+  Target() {
+    server.routes().Get("/svc", [this](const httplib::Request&, httplib::Response& res) {
+      res.status = status.load();
+      res.set_content("svc", "text/plain");
+    });
+    server.start();
+  }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}/svc", server.port()); }
+  TargetServer server;
+  std::atomic<int> status{200};
+};
+
+// A node: its config, spool and process.
+struct Node {
+  Node(const PostgresServer& pg, const std::string& name, const std::string& location,
+       const Target& target)
+      : port(free_port()) {
+    dir.write("lookout.toml",
+              fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\n[storage]\npath = \"{1}\"\n"
+                          "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{2}\"\n"
+                          "location = \"{3}\"\nlease = \"2s\"\n"
+                          "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
+                          "url = \"${{env:TARGET}}\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
+                          "fail_after = 2\nrecover_after = 2\n",
+                          port, dir.file("spool.db"), name, location));
+    process = std::make_unique<Process>(
+        std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
+        std::map<std::string, std::string>{{"LOOKOUT_PG", pg.dsn()}, {"TARGET", target.url()}},
+        dir.path());
+  }
+  ~Node() {
+    if (process && !process->wait(0ms)) {
+      process->signal(SIGTERM);
+      process->wait(10'000ms);
+    }
+  }
+  TempDir dir;
+  int port;
+  std::unique_ptr<Process> process;
+};
+
+std::string location_state(const PostgresServer& pg, const std::string& location) {
+  return pg.sql("SELECT state FROM location_states WHERE monitor = 'home' AND location = '" +
+                location + "'");
+}
+
+TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  ASSERT_TRUE(migrate(pg).ok());
+  Target fra_target, nyc_target;
+  Node fra(pg, "fra-1", "fra", fra_target);
+  Node nyc(pg, "nyc-1", "nyc", nyc_target);
+  ASSERT_TRUE(wait_until(
+      [&] { return location_state(pg, "fra") == "up" && location_state(pg, "nyc") == "up"; },
+      30'000ms))
+      << fra.process->err() << nyc.process->err();
+  ASSERT_TRUE(
+      wait_until([&] { return pg.sql("SELECT state FROM monitor_states") == "up"; }, 10'000ms))
+      << fra.process->err() << nyc.process->err();
+  EXPECT_EQ(http_get(fra.port, "/healthz").status, 200);
+
+  // Down from fra only: fra says so, the monitor stays up, nothing opens.
+  fra_target.status = 503;
+  ASSERT_TRUE(wait_until([&] { return location_state(pg, "fra") == "down"; }, 10'000ms))
+      << fra.process->err();
+  wait_until([] { return false; }, 3000ms);
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM incidents"), "0");
+  EXPECT_EQ(pg.sql("SELECT state FROM monitor_states"), "up");
+
+  // Down from nyc too: the quorum (2 of 2) says down, one incident opens, with its cause.
+  nyc_target.status = 503;
+  ASSERT_TRUE(wait_until([&] { return pg.sql("SELECT count(*) FROM incidents") == "1"; }, 15'000ms))
+      << fra.process->err() << nyc.process->err();
+  EXPECT_EQ(pg.sql("SELECT cause FROM incidents"),
+            "down from fra, nyc (2 of 2): expected status 2xx, got 503");
+  EXPECT_EQ(pg.sql("SELECT state FROM monitor_states"), "down");
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM outbox"), "0");  // no route: nothing to send
+
+  fra_target.status = 200;
+  nyc_target.status = 200;
+  ASSERT_TRUE(wait_until(
+      [&] { return pg.sql("SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL") == "1"; },
+      15'000ms));
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM incidents"), "1");
+  // Every run of both locations is in the results, by the node that made it.
+  EXPECT_EQ(pg.sql("SELECT string_agg(DISTINCT node || '@' || location, ',') FROM results"),
+            "fra-1@fra,nyc-1@nyc");
+
+  // SIGTERM: the node hands over and leaves; it shows as gone at once.
+  fra.process->signal(SIGTERM);
+  EXPECT_EQ(fra.process->wait(10'000ms), 0) << fra.process->err();
+  EXPECT_EQ(pg.sql("SELECT alive FROM nodes WHERE node = 'fra-1'"), "f");
+}
+
+}  // namespace
+}  // namespace lookout::testing
