@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/cluster_view.h"
 #include "store/lease_plan.h"
+#include "store/node_registry.h"
 #include "store/pg_decisions.h"
 
 namespace lookout {
@@ -13,6 +15,8 @@ namespace {
 // would set the location's state on its own.
 constexpr Duration kCarriedWithin{30LL * 86'400'000};
 constexpr Duration kPartitionsEvery{3'600'000};
+// How often the nodes are read for /api/v1/cluster and the metrics.
+constexpr Duration kViewEvery{2000};
 
 }  // namespace
 
@@ -35,6 +39,7 @@ ClusterRun::ClusterRun(EventLoop& loop, const Clock& clock, std::shared_ptr<cons
           [this](int shard) { return node_.leases().decision_fence(shard); }, "", nullptr),
       retry_(loop),
       partitions_(loop),
+      view_timer_(loop),
       self_(std::make_shared<ClusterRun*>(this)) {
   node_.leases().on_change([this](const LeaseChanges& changes) { on_leases(changes); });
 }
@@ -48,6 +53,8 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       decider_.start();
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
+      read_view();
+      view_timer_.start_repeating(kViewEvery, [this] { read_view(); });
     }
     ready(error);
   });
@@ -98,6 +105,35 @@ void ClusterRun::keep_partitions() {
   node_.connection().query(make.sql, make.params, told);
   const PgStatement drop = drop_old_result_partitions(config_->storage.keep_raw);
   node_.connection().query(drop.sql, drop.params, told);
+}
+
+void ClusterRun::read_view() {
+  if (view_in_flight_) return;
+  view_in_flight_ = true;
+  const PgStatement nodes = NodeRegistry::list(config_->cluster->lease);
+  node_.connection().query(nodes.sql, nodes.params, [self = self_](const PgResult& answer) {
+    ClusterRun* r = *self;
+    if (r == nullptr) return;
+    auto rows = NodeRegistry::nodes(answer);
+    if (!rows) {
+      r->view_in_flight_ = false;
+      return;  // the view stays as last read; the health says why the database is away
+    }
+    const PgStatement held = LeaseRegistry::list();
+    r->node_.connection().query(held.sql, held.params,
+                                [self, rows = std::move(*rows)](const PgResult& leases_answer) {
+                                  ClusterRun* run = *self;
+                                  if (run == nullptr) return;
+                                  run->view_in_flight_ = false;
+                                  const auto leases = LeaseRegistry::rows(leases_answer);
+                                  if (!leases) return;
+                                  Snapshot::Cluster view;
+                                  view.nodes = cluster_nodes(rows, *leases, run->config_->monitors);
+                                  view.read_at = run->clock_.wall();
+                                  run->view_ = std::move(view);
+                                  ++run->view_reads_;
+                                });
+  });
 }
 
 StoreHealth ClusterRun::health() const {

@@ -22,6 +22,7 @@
 #include "store/location_reporter.h"
 #include "store/pg_results.h"
 #include "store/storage.h"
+#include "web/snapshot.h"
 
 namespace lookout {
 
@@ -53,6 +54,12 @@ class ClusterRun final : public StorageReader {
   // down.
   std::optional<std::string> unreachable() const;
 
+  // The nodes as last read, every kViewEvery, with this node's storage and spool: nullopt
+  // before the first read. `view_reads()` counts the reads, so the daemon knows when its
+  // snapshot is behind.
+  const std::optional<Snapshot::Cluster>& view() const { return view_; }
+  uint64_t view_reads() const { return view_reads_; }
+
   // What the web threads read. The history and incidents are not read from PostgreSQL yet
   // (docs/cluster.md#what-exists-now): no read lease, and no summaries.
   const SummaryCache& summaries() const override { return summaries_; }
@@ -67,6 +74,7 @@ class ClusterRun final : public StorageReader {
   // at joining, then every hour (every node does it; the statements take a lock and are
   // idempotent).
   void keep_partitions();
+  void read_view();
   void on_leases(const LeaseChanges& changes);
   void restore(const std::vector<int>& shards);
   void on_restored(const PgResult& answer, const std::map<int, int64_t>& asked);
@@ -87,6 +95,10 @@ class ClusterRun final : public StorageReader {
   std::map<std::string, LocationJudge> judges_;  // of the monitors of probing_
   Timer retry_;                                  // of a restore that failed
   Timer partitions_;
+  Timer view_timer_;
+  bool view_in_flight_ = false;
+  std::optional<Snapshot::Cluster> view_;
+  uint64_t view_reads_ = 0;
   std::string partitions_error_;  // the last one told
   // Tells an answer that arrives after destruction to do nothing.
   std::shared_ptr<ClusterRun*> self_;

@@ -328,7 +328,10 @@ void Daemon::drain_web_requests() {
 
 void Daemon::publish_snapshot() {
   heartbeat_.beat(clock_.mono());
-  if (cluster_) cluster_->publish_health();
+  if (cluster_) {
+    cluster_->publish_health();
+    if (cluster_->view_reads() != cluster_view_reads_) dirty_ = true;
+  }
   // A maintenance window that began or ended changes monitors' shown state without a run.
   if (maintenance_edge_ && clock_.wall() >= *maintenance_edge_) dirty_ = true;
   if (!dirty_) return;
@@ -390,6 +393,12 @@ void Daemon::publish_snapshot() {
     s->subscriptions =
         Snapshot::Subscriptions{sub->rate_limit, sub->rate_window, subscription_key_,
                                 subscribers_.confirmed_count(), subscribers_.pending_count()};
+  }
+  if (cluster_ && cluster_->view()) {
+    cluster_view_reads_ = cluster_->view_reads();
+    s->cluster = *cluster_->view();
+    s->cluster->storage_ok = !cluster_->unreachable() && cluster_->health().ok;
+    s->cluster->spool_rows = cluster_->node().spool_rows();
   }
   s->dead_mans_switch = dead_mans_switch_->configured();
   s->dead_mans_switch_last_success = dead_mans_switch_->last_success();

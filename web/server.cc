@@ -204,11 +204,20 @@ void WebServer::routes() {
     const auto points = reads->series(name, now - p.window_ms, now, p.step_ms);
     res.set_content(history_json(name, p.window_ms, p.step_ms, points).dump(), "application/json");
   });
+  svr.Get("/api/v1/cluster", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!admin_call(req, res)) return;
+    const auto snap = snapshots_.get();
+    if (!snap->cluster) return json_error(res, 404, "this lookout is not a node of a cluster");
+    const auto& c = *snap->cluster;
+    res.set_content(cluster_json(c.storage_ok, c.nodes, c.read_at).dump(), "application/json");
+  });
   svr.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     const auto snap = snapshots_.get();
     const bool admin = authorized(req.get_header_value("Authorization"), *snap);
     // Moved, not copied: at 10,000 monitors the text is about 12 MB.
     res.body = metrics_text(*snap, storage_.health(), admin);
+    if (snap->cluster)
+      res.body += cluster_metrics_text(snap->cluster->nodes, snap->cluster->spool_rows);
     res.body += gate_metrics_text(svr_->counts());
     res.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   });

@@ -21,6 +21,7 @@
 #include "core/secret.h"
 #include "probes/heartbeat.h"
 #include "probes/probe.h"
+#include "store/cluster_view.h"
 
 namespace lookout {
 
@@ -80,6 +81,14 @@ struct Snapshot {
     size_t confirmed = 0, pending = 0;
   };
   std::optional<Subscriptions> subscriptions;
+  // [cluster]: the nodes as this node last read them, for GET /api/v1/cluster and the metrics.
+  struct Cluster {
+    bool storage_ok = false;  // the node's connection is up and its results go in
+    std::vector<ClusterNodeView> nodes;
+    WallTime read_at{};       // the nodes' last_seen are counted back from this
+    uint64_t spool_rows = 0;  // results waiting in the local spool
+  };
+  std::optional<Cluster> cluster;
   // [heartbeat]: whether it is set, and when its outside check last answered with a 2xx.
   bool dead_mans_switch = false;
   std::optional<WallTime> dead_mans_switch_last_success;

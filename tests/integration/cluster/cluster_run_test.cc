@@ -26,13 +26,16 @@ struct Target {
   std::atomic<int> status{200};
 };
 
+const char* const kAdmin = "admin-token-of-the-cluster-test";
+
 // A node: its config, spool and process.
 struct Node {
   Node(const PostgresServer& pg, const std::string& name, const std::string& location,
        const Target& target)
       : port(free_port()) {
     dir.write("lookout.toml",
-              fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\n[storage]\npath = \"{1}\"\n"
+              fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\nadmin_token = \"${{env:ADMIN}}\"\n"
+                          "[storage]\npath = \"{1}\"\n"
                           "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{2}\"\n"
                           "location = \"{3}\"\nlease = \"2s\"\n"
                           "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
@@ -41,7 +44,8 @@ struct Node {
                           port, dir.file("spool.db"), name, location));
     process = std::make_unique<Process>(
         std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
-        std::map<std::string, std::string>{{"LOOKOUT_PG", pg.dsn()}, {"TARGET", target.url()}},
+        std::map<std::string, std::string>{
+            {"LOOKOUT_PG", pg.dsn()}, {"TARGET", target.url()}, {"ADMIN", kAdmin}},
         dir.path());
   }
   ~Node() {
@@ -75,6 +79,40 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
       wait_until([&] { return pg.sql("SELECT state FROM monitor_states") == "up"; }, 10'000ms))
       << fra.process->err() << nyc.process->err();
   EXPECT_EQ(http_get(fra.port, "/healthz").status, 200);
+  // Every node serves the cluster's view: both nodes alive, each probing home from its
+  // location, one of them deciding it.
+  nlohmann::json view;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto a = http_get(nyc.port, "/api/v1/cluster",
+                                {{"Authorization", std::string("Bearer ") + kAdmin}});
+        if (a.status != 200) return false;
+        view = nlohmann::json::parse(a.body);
+        // Read every 2 s: the first answers may be of the moment the nodes joined.
+        return view["nodes"].size() == 2 && view["nodes"][0]["probing"] == 1 &&
+               view["nodes"][1]["probing"] == 1 &&
+               view["nodes"][0]["deciding"].get<int>() + view["nodes"][1]["deciding"].get<int>() ==
+                   1;
+      },
+      15'000ms, 500ms))  // admin calls are rate-limited per client
+      << view.dump();
+  EXPECT_EQ(view["storage"], (nlohmann::json{{"engine", "postgresql"}, {"ok", true}}));
+  EXPECT_EQ(view["nodes"][0]["node"], "fra-1");
+  EXPECT_EQ(view["nodes"][0]["alive"], true);
+  EXPECT_EQ(view["nodes"][0]["probing"], 1);
+  EXPECT_EQ(view["nodes"][1]["node"], "nyc-1");
+  EXPECT_EQ(view["nodes"][1]["probing"], 1);
+  EXPECT_EQ(http_get(nyc.port, "/api/v1/cluster").status, 401);
+  std::string metrics;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        metrics = http_get(fra.port, "/metrics").body;
+        return metrics.find("lookout_cluster_nodes{location=\"nyc\",alive=\"true\"} 1") !=
+               std::string::npos;
+      },
+      10'000ms, 200ms))
+      << metrics;
+  EXPECT_NE(metrics.find("lookout_spool_rows "), std::string::npos) << metrics;
 
   // Down from fra only: fra says so, the monitor stays up, nothing opens.
   fra_target.status = 503;
