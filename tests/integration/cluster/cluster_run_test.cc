@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
 #include "tests/integration/harness.h"
 
@@ -145,6 +146,56 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
   fra.process->signal(SIGTERM);
   EXPECT_EQ(fra.process->wait(10'000ms), 0) << fra.process->err();
   EXPECT_EQ(pg.sql("SELECT alive FROM nodes WHERE node = 'fra-1'"), "f");
+}
+
+// kill -9 of the node that decides the monitor while its incident is open: another node takes
+// the eval lease over and carries on with that incident (same id, never a second), and the
+// location whose prober died is probed by the other node of that location.
+TEST(ClusterRun, KillingTheDecidingNodeNeitherLosesNorDoublesTheIncident) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  ASSERT_TRUE(migrate(pg).ok());
+  Target fra_target, nyc_target;
+  std::map<std::string, std::unique_ptr<Node>> nodes;
+  nodes["fra-1"] = std::make_unique<Node>(pg, "fra-1", "fra", fra_target);
+  nodes["fra-2"] = std::make_unique<Node>(pg, "fra-2", "fra", fra_target);
+  nodes["nyc-1"] = std::make_unique<Node>(pg, "nyc-1", "nyc", nyc_target);
+  ASSERT_TRUE(
+      wait_until([&] { return pg.sql("SELECT state FROM monitor_states") == "up"; }, 30'000ms));
+  fra_target.status = 503;
+  nyc_target.status = 503;
+  ASSERT_TRUE(
+      wait_until([&] { return pg.sql("SELECT count(*) FROM incidents") == "1"; }, 15'000ms));
+  const std::string id = pg.sql("SELECT id FROM incidents");
+  const std::string eval = fmt::format("eval/{}", shard_of("home"));
+  const std::string decider = holders(pg, eval).at(eval);
+
+  const auto killed = std::chrono::steady_clock::now();
+  nodes.at(decider)->process->signal(SIGKILL);
+  ASSERT_TRUE(nodes.at(decider)->process->wait(5000ms).has_value());
+  std::string next;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto h = holders(pg, eval);
+        next = h.count(eval) > 0 ? h.at(eval) : "";
+        return !next.empty() && next != decider;
+      },
+      15'000ms));
+  // The lease (2 s) and a renewal (lease / 5) make about 2.4 s; the bound leaves room for a
+  // slow machine, and the benchmark measures it.
+  EXPECT_LT(std::chrono::steady_clock::now() - killed, 8s);
+
+  fra_target.status = 200;
+  nyc_target.status = 200;
+  ASSERT_TRUE(wait_until(
+      [&] { return pg.sql("SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL") == "1"; },
+      20'000ms))
+      << nodes.at(next)->process->err();
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM incidents"), "1");
+  EXPECT_EQ(pg.sql("SELECT id FROM incidents"), id);
+  EXPECT_EQ(pg.sql("SELECT string_agg(event, ',' ORDER BY at) FROM incident_events"),
+            "incident.opened,incident.resolved");
+  EXPECT_EQ(pg.sql("SELECT decided_by FROM monitor_states"), next);
 }
 
 }  // namespace
