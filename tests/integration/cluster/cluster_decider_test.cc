@@ -28,7 +28,7 @@ std::shared_ptr<const Config> decider_config(const PostgresServer& pg) {
   return std::make_shared<const Config>(config_from(text));
 }
 
-void put_report(const PostgresServer& pg, const std::string& location, const std::string& state) {
+void report_home(const PostgresServer& pg, const std::string& location, const std::string& state) {
   pg.sql(fmt::format(
       "INSERT INTO location_states (monitor, location, state, since, recent, last_check, cause, "
       "shard, reported_at) VALUES ('home', '{0}', '{1}', 'epoch'::timestamptz, '{2}', "
@@ -41,8 +41,8 @@ void put_report(const PostgresServer& pg, const std::string& location, const std
 
 // A deciding node: its eval lease of home's shard taken through a LeaseNode, its decider fenced
 // by what that node holds.
-struct Decider {
-  Decider(EventLoop& loop, const PostgresServer& pg, const std::string& name)
+struct DecidingNode {
+  DecidingNode(EventLoop& loop, const PostgresServer& pg, const std::string& name)
       : leases(loop, pg, name, Duration{2000}),
         decider(
             loop, leases.conn, clock, decider_config(pg),
@@ -68,14 +68,14 @@ struct Decider {
   ClusterDecider decider;
 };
 
-int64_t count(const PostgresServer& pg, const std::string& query) {
+int64_t rows_counted(const PostgresServer& pg, const std::string& query) {
   return std::stoll(pg.sql(query));
 }
 
 // Turns the loop until `query` counts `n`.
 bool until_count(EventLoop& loop, const PostgresServer& pg, const std::string& query, int64_t n) {
   return turn_until(
-      loop, [&] { return count(pg, query) == n; }, 10s);
+      loop, [&] { return rows_counted(pg, query) == n; }, 10s);
 }
 
 constexpr char kResolved[] = "SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL";
@@ -84,11 +84,11 @@ TEST(ClusterDecider, TheQuorumOpensOneIncidentWithItsNotificationsAndResolvesIt)
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   EventLoop loop;
-  Decider a(loop, pg, "fra-1");
+  DecidingNode a(loop, pg, "fra-1");
   require_schema(loop, a.leases.conn);
   a.take();
-  put_report(pg, "fra", "down");
-  put_report(pg, "nyc", "down");
+  report_home(pg, "fra", "down");
+  report_home(pg, "nyc", "down");
   a.decider.start();
   ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM incidents", 1)) << a.decider.last_error();
   EXPECT_EQ(pg.sql("SELECT state || ' ' || cause FROM incidents WHERE resolved_at IS NULL"),
@@ -103,11 +103,11 @@ TEST(ClusterDecider, TheQuorumOpensOneIncidentWithItsNotificationsAndResolvesIt)
   // Many more reads, nothing new: the incident is open once.
   turn_until(
       loop, [] { return false; }, 500ms);
-  EXPECT_EQ(count(pg, "SELECT count(*) FROM incidents"), 1);
-  EXPECT_EQ(count(pg, "SELECT count(*) FROM outbox"), 1);
+  EXPECT_EQ(rows_counted(pg, "SELECT count(*) FROM incidents"), 1);
+  EXPECT_EQ(rows_counted(pg, "SELECT count(*) FROM outbox"), 1);
 
-  put_report(pg, "fra", "up");
-  put_report(pg, "nyc", "up");
+  report_home(pg, "fra", "up");
+  report_home(pg, "nyc", "up");
   ASSERT_TRUE(until_count(loop, pg, kResolved, 1));
   EXPECT_EQ(pg.sql("SELECT string_agg(event, ',' ORDER BY created) FROM outbox"),
             "incident.opened,incident.resolved");
@@ -120,12 +120,12 @@ TEST(ClusterDecider, ANodeTakingTheLeaseOverCarriesOnWithTheOpenIncident) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   EventLoop loop;
-  Decider a(loop, pg, "fra-1");
-  Decider b(loop, pg, "nyc-1");
+  DecidingNode a(loop, pg, "fra-1");
+  DecidingNode b(loop, pg, "nyc-1");
   require_schema(loop, a.leases.conn);
   a.take();
-  put_report(pg, "fra", "down");
-  put_report(pg, "nyc", "down");
+  report_home(pg, "fra", "down");
+  report_home(pg, "nyc", "down");
   a.decider.start();
   b.decider.start();
   ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM incidents", 1));
@@ -141,10 +141,10 @@ TEST(ClusterDecider, ANodeTakingTheLeaseOverCarriesOnWithTheOpenIncident) {
   ASSERT_TRUE(turn_until(
       loop, [&] { return a.decider.engine().open_incidents().empty(); }, 10s));
 
-  put_report(pg, "fra", "up");
-  put_report(pg, "nyc", "up");
+  report_home(pg, "fra", "up");
+  report_home(pg, "nyc", "up");
   ASSERT_TRUE(until_count(loop, pg, kResolved, 1));
-  EXPECT_EQ(count(pg, "SELECT count(*) FROM incidents"), 1);
+  EXPECT_EQ(rows_counted(pg, "SELECT count(*) FROM incidents"), 1);
   EXPECT_EQ(pg.sql("SELECT string_agg(event, ',' ORDER BY created) FROM outbox"),
             "incident.opened,incident.resolved");
   EXPECT_EQ(pg.sql("SELECT decided_by FROM monitor_states"), "nyc-1");
@@ -154,7 +154,7 @@ TEST(ClusterDecider, AStateDownWithoutAnIncidentOpensOneOnceTheShardIsGained) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   EventLoop loop;
-  Decider a(loop, pg, "fra-1");
+  DecidingNode a(loop, pg, "fra-1");
   require_schema(loop, a.leases.conn);
   // The last decider wrote the state and died before the incident.
   pg.sql(fmt::format(
@@ -173,7 +173,7 @@ TEST(ClusterDecider, ANodeWhoseLeaseWasTakenWritesNothingAndReadsTheShardAgain) 
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   EventLoop loop;
-  Decider a(loop, pg, "fra-1");
+  DecidingNode a(loop, pg, "fra-1");
   require_schema(loop, a.leases.conn);
   a.take();
   a.decider.start();
@@ -183,13 +183,13 @@ TEST(ClusterDecider, ANodeWhoseLeaseWasTakenWritesNothingAndReadsTheShardAgain) 
   // believes it holds it under its old epoch.
   pg.sql(fmt::format("UPDATE leases SET holder = 'nyc-1', epoch = epoch + 1 WHERE name = '{}'",
                      LeaseSpace::evaluation().lease(a.shard)));
-  put_report(pg, "fra", "down");
-  put_report(pg, "nyc", "down");
+  report_home(pg, "fra", "down");
+  report_home(pg, "nyc", "down");
   turn_until(
       loop, [] { return false; }, 1500ms);
-  EXPECT_EQ(count(pg, "SELECT count(*) FROM incidents"), 0);
-  EXPECT_EQ(count(pg, "SELECT count(*) FROM outbox"), 0);
-  EXPECT_EQ(count(pg, "SELECT count(*) FROM monitor_states"), 0);
+  EXPECT_EQ(rows_counted(pg, "SELECT count(*) FROM incidents"), 0);
+  EXPECT_EQ(rows_counted(pg, "SELECT count(*) FROM outbox"), 0);
+  EXPECT_EQ(rows_counted(pg, "SELECT count(*) FROM monitor_states"), 0);
   EXPECT_TRUE(a.decider.engine().open_incidents().empty());
 }
 

@@ -14,8 +14,8 @@ namespace {
 
 // A target whose /svc answers `status`: each location's node reaches its own (the monitor's url
 // is ${env:TARGET}, so the nodes' monitors are the same as written and compare equal).
-struct Target {
-  Target() {
+struct NodeTarget {
+  NodeTarget() {
     server.routes().Get("/svc", [this](const httplib::Request&, httplib::Response& res) {
       res.status = status.load();
       res.set_content("svc", "text/plain");
@@ -30,9 +30,9 @@ struct Target {
 const char* const kAdmin = "admin-token-of-the-cluster-test";
 
 // A node: its config, spool and process.
-struct Node {
-  Node(const PostgresServer& pg, const std::string& name, const std::string& location,
-       const Target& target)
+struct RunningNode {
+  RunningNode(const PostgresServer& pg, const std::string& name, const std::string& location,
+              const NodeTarget& target)
       : port(free_port()) {
     dir.write("lookout.toml",
               fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\nadmin_token = \"${{env:ADMIN}}\"\n"
@@ -49,7 +49,7 @@ struct Node {
             {"LOOKOUT_PG", pg.dsn()}, {"TARGET", target.url()}, {"ADMIN", kAdmin}},
         dir.path());
   }
-  ~Node() {
+  ~RunningNode() {
     if (process && !process->wait(0ms)) {
       process->signal(SIGTERM);
       process->wait(10'000ms);
@@ -69,9 +69,9 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
-  Target fra_target, nyc_target;
-  Node fra(pg, "fra-1", "fra", fra_target);
-  Node nyc(pg, "nyc-1", "nyc", nyc_target);
+  NodeTarget fra_target, nyc_target;
+  RunningNode fra(pg, "fra-1", "fra", fra_target);
+  RunningNode nyc(pg, "nyc-1", "nyc", nyc_target);
   ASSERT_TRUE(wait_until(
       [&] { return location_state(pg, "fra") == "up" && location_state(pg, "nyc") == "up"; },
       30'000ms))
@@ -155,11 +155,11 @@ TEST(ClusterRun, KillingTheDecidingNodeNeitherLosesNorDoublesTheIncident) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
-  Target fra_target, nyc_target;
-  std::map<std::string, std::unique_ptr<Node>> nodes;
-  nodes["fra-1"] = std::make_unique<Node>(pg, "fra-1", "fra", fra_target);
-  nodes["fra-2"] = std::make_unique<Node>(pg, "fra-2", "fra", fra_target);
-  nodes["nyc-1"] = std::make_unique<Node>(pg, "nyc-1", "nyc", nyc_target);
+  NodeTarget fra_target, nyc_target;
+  std::map<std::string, std::unique_ptr<RunningNode>> nodes;
+  nodes["fra-1"] = std::make_unique<RunningNode>(pg, "fra-1", "fra", fra_target);
+  nodes["fra-2"] = std::make_unique<RunningNode>(pg, "fra-2", "fra", fra_target);
+  nodes["nyc-1"] = std::make_unique<RunningNode>(pg, "nyc-1", "nyc", nyc_target);
   ASSERT_TRUE(
       wait_until([&] { return pg.sql("SELECT state FROM monitor_states") == "up"; }, 30'000ms));
   fra_target.status = 503;
