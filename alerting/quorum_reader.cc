@@ -9,6 +9,18 @@
 
 namespace lookout {
 
+LocationReport location_report_of(const LocationReportRow& row) {
+  const LocationStateRow& s = row.state;
+  LocationReport report;
+  report.state = state_from_string(s.state).value_or(State::kUnknown);
+  report.since = from_unix_ms(s.since_ms);
+  report.recent = row.recent;
+  if (s.last_check_ms) report.last_check = from_unix_ms(*s.last_check_ms);
+  report.latency_us = s.latency_us;
+  report.cause = s.cause;
+  return report;
+}
+
 QuorumReader::QuorumReader(EventLoop& loop, PgConnection& pg, const Clock& clock,
                            const Config& config, Held held, OnChange on_change, Duration every)
     : pg_(pg),
@@ -132,14 +144,7 @@ void QuorumReader::on_reports(const PgResult& answer) {
     const LocationStateRow& s = r.state;
     // A shard lost while the read was out, or a monitor no longer configured.
     if (shards_.count(shard_of(s.monitor)) == 0 || monitors_.count(s.monitor) == 0) continue;
-    LocationReport report;
-    report.state = state_from_string(s.state).value_or(State::kUnknown);
-    report.since = from_unix_ms(s.since_ms);
-    report.recent = r.recent;
-    if (s.last_check_ms) report.last_check = from_unix_ms(*s.last_check_ms);
-    report.latency_us = s.latency_us;
-    report.cause = s.cause;
-    quorums_[s.monitor].set_location(s.location, std::move(report), now - Duration{r.age_ms});
+    quorums_[s.monitor].set_location(s.location, location_report_of(r), now - Duration{r.age_ms});
   }
   if (in_flight_ == 0) decide();
 }

@@ -27,6 +27,9 @@
 
 namespace lookout {
 
+// A location's report as the database gives it.
+LocationReport location_report_of(const LocationReportRow& row);
+
 class QuorumReader {
  public:
   // The eval shards held now, each with its epoch (LeaseKeeper::deciding()).
