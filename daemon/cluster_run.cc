@@ -37,6 +37,11 @@ ClusterRun::ClusterRun(EventLoop& loop, const Clock& clock, std::shared_ptr<cons
       decider_(
           loop, node_.connection(), clock, config_, [this] { return node_.leases().deciding(); },
           [this](int shard) { return node_.leases().decision_fence(shard); }, "", nullptr),
+      status_reader_(loop, node_.connection(), clock, *config_,
+                     [this](const ClusterStatus& status) {
+                       status_ = status;
+                       ++status_reads_;
+                     }),
       retry_(loop),
       partitions_(loop),
       view_timer_(loop),
@@ -51,6 +56,7 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
     if (error.empty()) {
       reporter_.start();
       decider_.start();
+      status_reader_.start();
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
       read_view();

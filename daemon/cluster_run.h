@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "alerting/cluster_decider.h"
+#include "alerting/cluster_status.h"
 #include "alerting/location_judge.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -59,6 +60,10 @@ class ClusterRun final : public StorageReader {
   // snapshot is behind.
   const std::optional<Snapshot::Cluster>& view() const { return view_; }
   uint64_t view_reads() const { return view_reads_; }
+  // What the cluster decided of every monitor, for the page and the API, read every second:
+  // nullopt before the first read answered; `status_reads()` counts the reads.
+  const std::optional<ClusterStatus>& status() const { return status_; }
+  uint64_t status_reads() const { return status_reads_; }
 
   // What the web threads read. The history and incidents are not read from PostgreSQL yet
   // (docs/cluster.md#what-exists-now): no read lease, and no summaries.
@@ -89,6 +94,9 @@ class ClusterRun final : public StorageReader {
   StoreHealth health_;
   LocationReporter reporter_;
   ClusterDecider decider_;
+  ClusterStatusReader status_reader_;
+  std::optional<ClusterStatus> status_;
+  uint64_t status_reads_ = 0;
   // Probe shards held (with the epoch) whose judgements are restored: only their monitors run.
   std::map<int, int64_t> probing_;
   std::map<int, int64_t> restoring_;

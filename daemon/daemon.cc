@@ -13,6 +13,7 @@
 #include "core/random.h"
 #include "core/units.h"
 #include "daemon/cli.h"
+#include "web/cluster_snapshot.h"
 
 namespace lookout {
 namespace {
@@ -330,7 +331,10 @@ void Daemon::publish_snapshot() {
   heartbeat_.beat(clock_.mono());
   if (cluster_) {
     cluster_->publish_health();
-    if (cluster_->view_reads() != cluster_view_reads_) dirty_ = true;
+    if (cluster_->view_reads() != cluster_view_reads_ ||
+        cluster_->status_reads() != cluster_status_reads_) {
+      dirty_ = true;
+    }
   }
   // A maintenance window that began or ended changes monitors' shown state without a run.
   if (maintenance_edge_ && clock_.wall() >= *maintenance_edge_) dirty_ = true;
@@ -393,6 +397,11 @@ void Daemon::publish_snapshot() {
     s->subscriptions =
         Snapshot::Subscriptions{sub->rate_limit, sub->rate_window, subscription_key_,
                                 subscribers_.confirmed_count(), subscribers_.pending_count()};
+  }
+  if (cluster_ && cluster_->status()) {
+    // Every node shows what the cluster decided, not what its own runs say.
+    cluster_status_reads_ = cluster_->status_reads();
+    show_cluster_status(*cluster_->status(), *s);
   }
   if (cluster_ && cluster_->view()) {
     cluster_view_reads_ = cluster_->view_reads();

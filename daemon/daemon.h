@@ -118,7 +118,8 @@ class Daemon {
   std::unique_ptr<Storage> store_;  // one node; with [cluster], cluster_ instead
   // [cluster]: this node's share of the cluster's work, through PostgreSQL (docs/cluster.md).
   std::unique_ptr<ClusterRun> cluster_;
-  uint64_t cluster_view_reads_ = 0;  // the cluster view's reads the snapshot has
+  uint64_t cluster_view_reads_ = 0;    // the cluster view's reads the snapshot has
+  uint64_t cluster_status_reads_ = 0;  // the cluster status's reads the snapshot has
   int exit_code_ = 0;
   SnapshotHub snapshots_;
   LoopHeartbeat heartbeat_;

@@ -171,7 +171,7 @@ void WebServer::routes() {
             const bool admin = authorized(req.get_header_value("Authorization"), *snap);
             const MonitorView* m = snap->find(req.matches[1].str(), admin);
             if (m == nullptr) return json_error(res, 404, "not found");
-            nlohmann::json j = monitor_status_json(*m, *storage_.summaries().get());
+            nlohmann::json j = monitor_status_json(*m, *storage_.summaries().get(), admin);
             if (admin && m->ping_token) {
               j["ping_url"] = cfg_.public_url + "/ping/" + m->ping_token->reveal();
               // The last ping's body, a string (made valid UTF-8 as it arrived).

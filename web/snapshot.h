@@ -13,6 +13,7 @@
 #include "alerting/dispatcher.h"
 #include "alerting/incidents.h"
 #include "alerting/maintenance.h"
+#include "alerting/quorum.h"
 #include "alerting/slo_window.h"
 #include "alerting/state_machine.h"
 #include "core/clock.h"
@@ -48,6 +49,13 @@ struct MonitorView {
   std::optional<WallTime> last_ping, next_due;
   std::optional<Secret> ping_token;         // shown only to the admin, as ping_url
   std::optional<PingMessage> last_message;  // shown only to the admin
+  // Cluster mode: what every node shows alike, read from PostgreSQL (alerting/cluster_status.h).
+  // Unset on a single node, whose answers stay as they were.
+  struct Clustered {
+    std::vector<LocationView> locations;    // in alphabetical order
+    std::optional<std::string> decided_by;  // shown only to the admin; unset while none decides
+  };
+  std::optional<Clustered> cluster;
 };
 
 struct Snapshot {

@@ -12,9 +12,31 @@ nlohmann::json opt(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+nlohmann::json latency_ms(const std::optional<int64_t>& us) {
+  return us ? nlohmann::json(static_cast<double>(*us) / 1000.0) : nlohmann::json(nullptr);
+}
+
+nlohmann::json cause_or_null(const std::string& cause) {
+  return cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(cause);
+}
+
+// A monitor's "locations": each location's entry by its name.
+nlohmann::json locations_json(const std::vector<LocationView>& locations) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const LocationView& l : locations) {
+    out[l.location] = {
+        {"state", to_string(l.state)},
+        {"last_check", l.last_check == WallTime{} ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(rfc3339(l.last_check))},
+        {"latency_ms", latency_ms(l.latency_us)},
+        {"cause", cause_or_null(l.cause)}};
+  }
+  return out;
+}
+
 }  // namespace
 
-nlohmann::json monitor_status_json(const MonitorView& m, const SummaryMap& history) {
+nlohmann::json monitor_status_json(const MonitorView& m, const SummaryMap& history, bool admin) {
   nlohmann::json j;
   j["name"] = m.name;
   j["group"] = m.group;
@@ -22,9 +44,8 @@ nlohmann::json monitor_status_json(const MonitorView& m, const SummaryMap& histo
   j["state"] = to_string(m.state);
   j["since"] = m.since ? nlohmann::json(rfc3339(*m.since)) : nlohmann::json(nullptr);
   j["last_check"] = m.last_check ? nlohmann::json(rfc3339(*m.last_check)) : nlohmann::json(nullptr);
-  j["latency_ms"] = m.latency_us ? nlohmann::json(static_cast<double>(*m.latency_us) / 1000.0)
-                                 : nlohmann::json(nullptr);
-  j["cause"] = m.cause.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.cause);
+  j["latency_ms"] = latency_ms(m.latency_us);
+  j["cause"] = cause_or_null(m.cause);
   const auto h = history.find(m.name);
   const HistorySummary summary = h == history.end() ? HistorySummary{} : h->second;
   j["p95_ms_24h"] = opt(summary.p95_ms_24h);
@@ -46,15 +67,22 @@ nlohmann::json monitor_status_json(const MonitorView& m, const SummaryMap& histo
                 {"p99_ms", m.slo ? nlohmann::json(m.slo->p99_ms) : nlohmann::json(nullptr)},
                 {"breached", m.slo && m.slo->breached}};
   }
+  if (m.cluster) {
+    j["locations"] = locations_json(m.cluster->locations);
+    if (admin) {
+      j["decided_by"] =
+          m.cluster->decided_by ? nlohmann::json(*m.cluster->decided_by) : nlohmann::json(nullptr);
+    }
+  }
   return j;
 }
 
-nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool include_private) {
+nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool admin) {
   auto monitors = nlohmann::json::array();
   for (const auto& view : s.monitors) {
     const MonitorView& m = *view;
-    if (!m.is_public && !include_private) continue;
-    monitors.push_back(monitor_status_json(m, history));
+    if (!m.is_public && !admin) continue;
+    monitors.push_back(monitor_status_json(m, history, admin));
   }
   return {{"title", s.title}, {"monitors", std::move(monitors)}};
 }

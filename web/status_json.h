@@ -9,10 +9,10 @@
 
 namespace lookout {
 
-// GET /api/v1/status. Private monitors only when `include_private`.
-nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool include_private);
-// One monitor's object of the list above.
-nlohmann::json monitor_status_json(const MonitorView& m, const SummaryMap& history);
+// GET /api/v1/status. Private monitors, and what else only the admin sees, only for `admin`.
+nlohmann::json status_json(const Snapshot& s, const SummaryMap& history, bool admin);
+// One monitor's object of the list above; `admin` adds what only the admin sees.
+nlohmann::json monitor_status_json(const MonitorView& m, const SummaryMap& history, bool admin);
 
 // The answer of GET /api/v1/monitors/NAME/history.
 nlohmann::json history_json(const std::string& monitor, int64_t window_ms, int64_t step_ms,

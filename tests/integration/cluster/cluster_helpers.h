@@ -3,6 +3,7 @@
 // statement run to its answer, and a node that takes and releases leases.
 #pragma once
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -95,6 +96,17 @@ inline std::map<std::string, std::string> holders(const PostgresServer& pg,
     at = end + 1;
   }
   return out;
+}
+
+// A node fra-1 of location fra with one monitor, home, run every second with a 1 s timeout,
+// under 2 s leases: a report of it is fresh for 2 × 1s + 1s + 2s = 5s.
+inline Config home_config(const PostgresServer& pg) {
+  const std::string text = fmt::format(
+      "[cluster]\ndsn = \"{}\"\nnode = \"fra-1\"\nlocation = \"fra\"\nlease = \"2s\"\n"
+      "[[monitor]]\nname = \"home\"\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\n"
+      "interval = \"1s\"\ntimeout = \"1s\"\n",
+      pg.dsn());
+  return config_from(text);
 }
 
 // Runs `s` on `conn` and turns `loop` until its answer; throws when none comes.

@@ -131,6 +131,24 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
             "down from fra, nyc (2 of 2): expected status 2xx, got 503");
   EXPECT_EQ(pg.sql("SELECT state FROM monitor_states"), "down");
   EXPECT_EQ(pg.sql("SELECT count(*) FROM outbox"), "0");  // no route: nothing to send
+  // Both nodes' pages say so, whichever decides: the state, each location, who decides.
+  const std::string decider = pg.sql("SELECT decided_by FROM monitor_states");
+  for (const RunningNode* n : {&fra, &nyc}) {
+    nlohmann::json home;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          const auto a = http_get(n->port, "/api/v1/monitors/home",
+                                  {{"Authorization", std::string("Bearer ") + kAdmin}});
+          if (a.status != 200) return false;
+          home = nlohmann::json::parse(a.body);
+          return home["state"] == "down";
+        },
+        10'000ms, 500ms))
+        << home.dump();
+    EXPECT_EQ(home["locations"]["fra"]["state"], "down") << home.dump();
+    EXPECT_EQ(home["locations"]["nyc"]["cause"], "expected status 2xx, got 503") << home.dump();
+    EXPECT_EQ(home["decided_by"], decider) << home.dump();
+  }
 
   fra_target.status = 200;
   nyc_target.status = 200;

@@ -13,16 +13,6 @@
 namespace lookout::testing {
 namespace {
 
-Config reader_config(const PostgresServer& pg) {
-  // Fresh for 2 × 1s + 1s + 2s = 5s.
-  const std::string text = fmt::format(
-      "[cluster]\ndsn = \"{}\"\nnode = \"fra-1\"\nlocation = \"fra\"\nlease = \"2s\"\n"
-      "[[monitor]]\nname = \"home\"\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\n"
-      "interval = \"1s\"\ntimeout = \"1s\"\n",
-      pg.dsn());
-  return config_from(text);
-}
-
 // A location's report of home, written `ago` before the server's clock, about a run at `run_ms`.
 void put_report(const PostgresServer& pg, const std::string& location, const std::string& state,
                 const std::string& ago = "0 s", int64_t run_ms = 1'765'000'000'000) {
@@ -38,7 +28,7 @@ void put_report(const PostgresServer& pg, const std::string& location, const std
 
 struct Deciding {
   explicit Deciding(const PostgresServer& pg)
-      : config(reader_config(pg)),
+      : config(home_config(pg)),
         conn(loop, Secret::plain(pg.dsn()), nullptr),
         reader(
             loop, conn, clock, config, [this] { return held; },
