@@ -10,15 +10,14 @@
 #include <httplib.h>
 
 #include <chrono>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "core/curl_bridge.h"
 #include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
 #include "tests/integration/harness.h"
+#include "tests/support/http_recorder.h"
 
 namespace lookout::testing {
 namespace {
@@ -27,70 +26,25 @@ using namespace std::chrono_literals;
 
 const Duration kSenderLease{10'000};
 
-// A webhook target on loopback: each request's event ids and when it came, answered with the
-// next of `statuses` (the last again once they run out), after `delay`.
-class SenderHook {
- public:
-  struct Got {
-    std::vector<std::string> ids;
-    int status = 0;
-    int64_t at_ms = 0;  // by the system clock, which the database on this machine shares
-  };
+using test::HttpRecorder;
 
-  explicit SenderHook(std::vector<int> statuses, std::chrono::milliseconds delay = 0ms)
-      : statuses_(std::move(statuses)), delay_(delay) {
-    svr_.Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
-      Got got;
-      got.at_ms = to_unix_ms(std::chrono::system_clock::now());
-      const auto body = nlohmann::json::parse(req.body);
-      if (body.contains("events")) {
-        for (const auto& e : body["events"]) got.ids.push_back(e["id"].get<std::string>());
-      } else {
-        got.ids.push_back(body["id"].get<std::string>());
-      }
-      {
-        std::lock_guard lock(mu_);
-        got.status = statuses_[std::min(next_, statuses_.size() - 1)];
-        ++next_;
-        got_.push_back(got);
-      }
-      std::this_thread::sleep_for(delay_);
-      res.status = got.status;
-      res.set_content("{}", "application/json");
-    });
-    port_ = svr_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { svr_.listen_after_bind(); });
-    while (!svr_.is_running()) std::this_thread::sleep_for(1ms);
-  }
-  ~SenderHook() {
-    svr_.stop();
-    thread_.join();
-  }
-  SenderHook(const SenderHook&) = delete;
-  SenderHook& operator=(const SenderHook&) = delete;
+// The event ids a webhook request carries: its own, or each of its group's.
+std::vector<std::string> event_ids(const HttpRecorder::Seen& seen) {
+  const auto body = nlohmann::json::parse(seen.body);
+  if (!body.contains("events")) return {body["id"].get<std::string>()};
+  std::vector<std::string> out;
+  for (const auto& e : body["events"]) out.push_back(e["id"].get<std::string>());
+  return out;
+}
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
-  std::vector<Got> got() const {
-    std::lock_guard lock(mu_);
-    return got_;
+// Every id of every request a target had, once per request it came in.
+std::multiset<std::string> event_ids(const HttpRecorder& hook) {
+  std::multiset<std::string> out;
+  for (const auto& seen : hook.seen()) {
+    for (std::string& id : event_ids(seen)) out.insert(std::move(id));
   }
-  // Every id of every request, once per request it came in.
-  std::multiset<std::string> ids() const {
-    std::multiset<std::string> out;
-    for (const Got& g : got()) out.insert(g.ids.begin(), g.ids.end());
-    return out;
-  }
-
- private:
-  httplib::Server svr_;
-  int port_ = 0;
-  std::thread thread_;
-  mutable std::mutex mu_;
-  std::vector<int> statuses_;
-  std::chrono::milliseconds delay_;
-  size_t next_ = 0;
-  std::vector<Got> got_;
-};
+  return out;
+}
 
 // The system clock, with the monotonic one moved on by `paused`: a node whose loop stood still.
 class PausedClock final : public Clock {
@@ -187,9 +141,7 @@ class ClusterSenderInPostgres : public ::testing::Test {
   void SetUp() override {
     LOOKOUT_NEED_POSTGRES();
     server_ = std::make_unique<PostgresServer>();
-    PgConnection conn(loop, Secret::plain(server_->dsn()), nullptr);
-    conn.start();
-    require_schema(loop, conn);
+    require_schema(loop, *server_);
     server_->sql(R"sql(CREATE TABLE outbox_log (id text, status text, attempts int,
   last_error text, claimed_by text, claim_until timestamptz, at timestamptz);
 CREATE FUNCTION log_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -248,6 +200,20 @@ CREATE TRIGGER log_outbox AFTER UPDATE ON outbox FOR EACH ROW EXECUTE FUNCTION l
     return server_->sql("SELECT count(*) FROM outbox WHERE status <> 'sent'");
   }
 
+  // A webhook target answering `statuses` in turn (the last again once they run out), each
+  // after `delay`. It outlives the transfers' connections, which it would otherwise keep alive
+  // until its keep-alive timeout.
+  HttpRecorder& target(const std::vector<int>& statuses, std::chrono::milliseconds delay = 0ms) {
+    std::vector<HttpRecorder::Answer> answers;
+    for (const int status : statuses) answers.emplace_back(status, "{}");
+    hooks_.push_back(std::make_unique<HttpRecorder>(std::move(answers), delay));
+    return *hooks_.back();
+  }
+
+ private:
+  std::vector<std::unique_ptr<HttpRecorder>> hooks_;
+
+ protected:
   EventLoop loop;
   SystemClock clock;
   CurlBridge curl{loop, clock};
@@ -267,8 +233,8 @@ std::pair<std::string, std::string> sender_monitors() {
 }
 
 TEST_F(ClusterSenderInPostgres, ClaimedRowsGoOnceAsTheirRouteGroupsThemAndAreMarkedSent) {
-  SenderHook hook({200});
-  SendingNode& a = node("fra-1", hook.url(), clock, "group_wait = \"2s\"");
+  HttpRecorder& hook = target({200});
+  SendingNode& a = node("fra-1", hook.url() + "/hook", clock, "group_wait = \"2s\"");
   const auto [first, second] = sender_monitors();
   a.take(shard_of(first));
   a.take(shard_of(second));
@@ -278,9 +244,9 @@ TEST_F(ClusterSenderInPostgres, ClaimedRowsGoOnceAsTheirRouteGroupsThemAndAreMar
   a.sender.start();
 
   ASSERT_TRUE(turn_until(
-      loop, [&] { return hook.got().size() == 1; }, 10s));
+      loop, [&] { return hook.seen().size() == 1; }, 10s));
   // Claimed together, they go as one message.
-  EXPECT_EQ(hook.ids(), (std::multiset<std::string>{"evt_a1", "evt_a2", "evt_b1"}));
+  EXPECT_EQ(event_ids(hook), (std::multiset<std::string>{"evt_a1", "evt_a2", "evt_b1"}));
   ASSERT_TRUE(turn_until(
       loop, [&] { return a.sender.stats().reported == 3; }, 10s));
   EXPECT_EQ(pg().sql("SELECT string_agg(id || ' ' || status || ' ' || attempts || ' ' || "
@@ -296,9 +262,9 @@ TEST_F(ClusterSenderInPostgres, ClaimedRowsGoOnceAsTheirRouteGroupsThemAndAreMar
   a.open(third, {"evt_c1"}, "oncall");
   a.sender.poke();
   ASSERT_TRUE(turn_until(
-      loop, [&] { return hook.got().size() == 2; }, 10s));
-  const auto got = hook.got();
-  EXPECT_EQ(got[1].ids, std::vector<std::string>{"evt_c1"});
+      loop, [&] { return hook.seen().size() == 2; }, 10s));
+  const auto got = hook.seen();
+  EXPECT_EQ(event_ids(got[1]), std::vector<std::string>{"evt_c1"});
   EXPECT_GE(got[1].at_ms - got[0].at_ms, 1900);
   ASSERT_TRUE(turn_until(
       loop, [&] { return unsent() == "0"; }, 10s));
@@ -308,7 +274,7 @@ TEST_F(ClusterSenderInPostgres, ClaimedRowsGoOnceAsTheirRouteGroupsThemAndAreMar
     if (c.id == "evt_c1") seen.push_back(fmt::format("{} {}", c.status, c.attempts));
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"sending 0", "pending 0", "sending 0", "sent 1"}));
-  EXPECT_EQ(hook.ids().count("evt_c1"), 1u);
+  EXPECT_EQ(event_ids(hook).count("evt_c1"), 1u);
   EXPECT_EQ(a.sender.stats().not_reported, 0u);
 
   bool stopped = false;
@@ -318,8 +284,8 @@ TEST_F(ClusterSenderInPostgres, ClaimedRowsGoOnceAsTheirRouteGroupsThemAndAreMar
 }
 
 TEST_F(ClusterSenderInPostgres, AFailedAttemptGoesBackToTheOutboxAndIsSentLaterWithTheSameId) {
-  SenderHook hook({503, 200});
-  SendingNode& a = node("fra-1", hook.url(), clock);
+  HttpRecorder& hook = target({503, 200});
+  SendingNode& a = node("fra-1", hook.url() + "/hook", clock);
   const std::string monitor = sender_monitors().first;
   a.take(shard_of(monitor));
   a.open(monitor, {"evt_r1"}, "oncall");
@@ -327,10 +293,10 @@ TEST_F(ClusterSenderInPostgres, AFailedAttemptGoesBackToTheOutboxAndIsSentLaterW
 
   ASSERT_TRUE(turn_until(
       loop, [&] { return unsent() == "0"; }, 15s));
-  const auto got = hook.got();
+  const auto got = hook.seen();
   ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got[0].ids, std::vector<std::string>{"evt_r1"});
-  EXPECT_EQ(got[1].ids, std::vector<std::string>{"evt_r1"});
+  EXPECT_EQ(event_ids(got[0]), std::vector<std::string>{"evt_r1"});
+  EXPECT_EQ(event_ids(got[1]), std::vector<std::string>{"evt_r1"});
   // The first retry waits 1s, less a quarter of jitter.
   EXPECT_GE(got[1].at_ms - got[0].at_ms, 700);
 
@@ -372,10 +338,10 @@ std::vector<ClaimWindow> claim_windows(const std::vector<OutboxChange>& log,
 TEST_F(ClusterSenderInPostgres, WithTheLeaseMovingEveryRowIsDeliveredAndSentOnlyUnderAClaim) {
   std::vector<int> alternating;
   for (int i = 0; i < 100; ++i) alternating.push_back(i % 2 == 0 ? 200 : 503);
-  SenderHook hook_a(alternating, 400ms);
-  SenderHook hook_b({200});
-  SendingNode& a = node("fra-1", hook_a.url(), clock);
-  SendingNode& b = node("nyc-1", hook_b.url(), clock);
+  HttpRecorder& hook_a = target(alternating, 400ms);
+  HttpRecorder& hook_b = target({200});
+  SendingNode& a = node("fra-1", hook_a.url() + "/hook", clock);
+  SendingNode& b = node("nyc-1", hook_b.url() + "/hook", clock);
   const std::string monitor = sender_monitors().first;
   const int shard = shard_of(monitor);
   a.take(shard);
@@ -385,7 +351,7 @@ TEST_F(ClusterSenderInPostgres, WithTheLeaseMovingEveryRowIsDeliveredAndSentOnly
   a.open(monitor, ids, "");
   a.sender.start();
   ASSERT_TRUE(turn_until(
-      loop, [&] { return !hook_a.got().empty(); }, 10s));
+      loop, [&] { return !hook_a.seen().empty(); }, 10s));
 
   pg().sql(
       "UPDATE leases SET expires_at = clock_timestamp() - interval '1 millisecond' WHERE name = "
@@ -399,9 +365,10 @@ TEST_F(ClusterSenderInPostgres, WithTheLeaseMovingEveryRowIsDeliveredAndSentOnly
 
   std::set<std::string> delivered;
   for (const auto* hook : {&hook_a, &hook_b}) {
-    for (const SenderHook::Got& g : hook->got()) {
-      ASSERT_EQ(g.ids.size(), 1u);
-      if (g.status == 200) delivered.insert(g.ids.front());
+    for (const HttpRecorder::Seen& g : hook->seen()) {
+      const auto carried = event_ids(g);
+      ASSERT_EQ(carried.size(), 1u);
+      if (g.status == 200) delivered.insert(carried.front());
     }
   }
   EXPECT_EQ(delivered, std::set<std::string>(ids.begin(), ids.end()));
@@ -410,20 +377,21 @@ TEST_F(ClusterSenderInPostgres, WithTheLeaseMovingEveryRowIsDeliveredAndSentOnly
   // Each request came while a claim of its sender's ran on its row, and no claim of the other
   // node's did: one node at a time.
   const auto log = changes();
-  auto check = [&](const SenderHook& hook, const std::string& by) {
-    for (const SenderHook::Got& g : hook.got()) {
+  auto check = [&](const HttpRecorder& hook, const std::string& by) {
+    for (const HttpRecorder::Seen& g : hook.seen()) {
+      const std::string id = event_ids(g).front();
       bool own = false;
-      for (const ClaimWindow& w : claim_windows(log, g.ids.front())) {
+      for (const ClaimWindow& w : claim_windows(log, id)) {
         const bool during = w.from_ms <= g.at_ms && g.at_ms <= w.to_ms;
         if (w.by == by) own = own || during;
-        EXPECT_FALSE(w.by != by && during) << g.ids.front() << " sent by " << by;
+        EXPECT_FALSE(w.by != by && during) << id << " sent by " << by;
       }
-      EXPECT_TRUE(own) << g.ids.front() << " sent by " << by;
+      EXPECT_TRUE(own) << id << " sent by " << by;
     }
   };
   check(hook_a, "fra-1");
   check(hook_b, "nyc-1");
-  EXPECT_FALSE(hook_b.got().empty());
+  EXPECT_FALSE(hook_b.seen().empty());
   // fra-1 claimed nothing once the lease had moved, however long it believed in it.
   for (const OutboxChange& c : log) {
     if (c.status == "sending" && c.claimed_by == "fra-1") {
@@ -437,9 +405,9 @@ TEST_F(ClusterSenderInPostgres, WithTheLeaseMovingEveryRowIsDeliveredAndSentOnly
 // The claim waits behind a lock on the lease while the node's loop stands still for longer than
 // the claim: the rows it then gets are not sent, and go once the claim ran out on the server.
 TEST_F(ClusterSenderInPostgres, ARowWhoseClaimRanOutOnTheNodeIsNotSent) {
-  SenderHook hook({200});
+  HttpRecorder& hook = target({200});
   PausedClock paused;
-  SendingNode& a = node("fra-1", hook.url(), paused);
+  SendingNode& a = node("fra-1", hook.url() + "/hook", paused);
   const std::string monitor = sender_monitors().first;
   a.take(shard_of(monitor));
   a.open(monitor, {"evt_d1"}, "oncall");
@@ -468,12 +436,12 @@ TEST_F(ClusterSenderInPostgres, ARowWhoseClaimRanOutOnTheNodeIsNotSent) {
 
   ASSERT_TRUE(turn_until(
       loop, [&] { return a.sender.dispatcher().stats().claims_run_out == 1; }, 10s));
-  EXPECT_TRUE(hook.got().empty());
+  EXPECT_TRUE(hook.seen().empty());
   ASSERT_TRUE(turn_until(
       loop, [&] { return unsent() == "0"; }, 15s));
-  const auto got = hook.got();
+  const auto got = hook.seen();
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].ids, std::vector<std::string>{"evt_d1"});
+  EXPECT_EQ(event_ids(got[0]), std::vector<std::string>{"evt_d1"});
   const auto claims = claims_of("evt_d1");
   ASSERT_EQ(claims.size(), 2u);
   EXPECT_GT(got[0].at_ms, claims[0].claim_until_ms);
