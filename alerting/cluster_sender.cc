@@ -91,9 +91,10 @@ void ClusterSender::tick() {
 void ClusterSender::next() {
   if (busy_) return;
   if (!reports_.empty() && !hold_reports_) {
-    const Report& r = reports_.front();
-    const PgStatement s =
-        PgDecisions::report_delivery(node_, r.claim.epoch, r.update, to_unix_ms(clock_.wall()));
+    reporting_ = std::move(reports_.front());
+    reports_.pop_front();
+    const PgStatement s = PgDecisions::report_delivery(
+        node_, reporting_->claim.epoch, reporting_->update, to_unix_ms(clock_.wall()));
     busy_ = true;
     pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
       if (ClusterSender* c = *self; c != nullptr) c->on_reported(answer);
@@ -158,10 +159,13 @@ void ClusterSender::delivered(DeliveryUpdate u) {
 
 void ClusterSender::on_reported(const PgResult& answer) {
   busy_ = false;
+  Report sent = std::move(*reporting_);
+  reporting_.reset();
   const auto written = PgDecisions::reported(answer);
   if (!written) {
     // Tried again at the next tick while its claim lasts.
     failed(answer, "report a delivery");
+    reports_.push_front(std::move(sent));
     hold_reports_ = true;
     next();
     return;
@@ -170,9 +174,8 @@ void ClusterSender::on_reported(const PgResult& answer) {
   ++(*written ? stats_.reported : stats_.not_reported);
   if (!*written) {
     spdlog::info("cluster: the outcome of notification {} came after its claim ended ({})",
-                 reports_.front().update.id, reports_.front().update.status);
+                 sent.update.id, sent.update.status);
   }
-  reports_.pop_front();
   next();
   settle();
 }

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,7 @@ class ClusterSender {
   Timer timer_, finish_;
   std::map<std::string, Claim> claims_;  // rows handed to the dispatcher, by id
   std::deque<Report> reports_;           // outcomes waiting, oldest first
+  std::optional<Report> reporting_;      // the one whose statement is out
   bool busy_ = false;                    // a statement is out
   bool want_claim_ = false;
   bool hold_reports_ = false;  // the last report failed: the next goes at the next tick

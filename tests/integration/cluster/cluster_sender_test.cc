@@ -153,7 +153,7 @@ END $$;
 CREATE TRIGGER log_outbox AFTER UPDATE ON outbox FOR EACH ROW EXECUTE FUNCTION log_outbox();)sql");
   }
 
-  const PostgresServer& pg() const { return *server_; }
+  PostgresServer& pg() const { return *server_; }
 
   SendingNode& node(const std::string& name, const std::string& url, const Clock& clock,
                     const std::string& route = "") {
@@ -446,6 +446,35 @@ TEST_F(ClusterSenderInPostgres, ARowWhoseClaimRanOutOnTheNodeIsNotSent) {
   ASSERT_EQ(claims.size(), 2u);
   EXPECT_GT(got[0].at_ms, claims[0].claim_until_ms);
   EXPECT_EQ(pg().sql("SELECT attempts FROM outbox WHERE id = 'evt_d1'"), "1");
+}
+
+// The database goes away while a row is being sent: its outcome cannot be reported before its
+// claim runs out on the node, so it is given up, and once the database is back the row is
+// claimed again and sent a second time, with the same id.
+TEST_F(ClusterSenderInPostgres, ARowWhoseReportIsLostIsSentAgainWithTheSameId) {
+  HttpRecorder& hook = target({200}, 800ms);
+  SendingNode& a = node("fra-1", hook.url() + "/hook", clock);
+  const std::string monitor = sender_monitors().first;
+  a.take(shard_of(monitor));
+  // No route: the second send does not wait for the group its first send made hot.
+  a.open(monitor, {"evt_l1"}, "");
+  a.sender.start();
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return hook.seen().size() == 1; }, 10s));
+  pg().stop();
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return a.sender.stats().not_reported == 1; }, 10s));
+  EXPECT_EQ(a.sender.stats().reported, 0u);
+  pg().start();
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return a.leases.conn.connected(); }, 10s));
+  a.take(shard_of(monitor));
+
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return unsent() == "0"; }, 20s));
+  EXPECT_EQ(event_ids(hook), (std::multiset<std::string>{"evt_l1", "evt_l1"}));
+  EXPECT_EQ(pg().sql("SELECT status || ' ' || attempts FROM outbox WHERE id = 'evt_l1'"), "sent 1");
+  EXPECT_EQ(claims_of("evt_l1").size(), 2u);
 }
 
 }  // namespace
