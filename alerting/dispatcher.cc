@@ -32,10 +32,16 @@ std::string what_it_is_about(const OutboxRow& row) {
 
 Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store,
                        std::string ack_key)
+    : Dispatcher(
+          loop, curl, clock, [&store](DeliveryUpdate u) { store.update_delivery(std::move(u)); },
+          std::move(ack_key)) {}
+
+Dispatcher::Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, DeliverySink sink,
+                       std::string ack_key)
     : loop_(loop),
       curl_(curl),
       clock_(clock),
-      store_(store),
+      sink_(std::move(sink)),
       ack_key_(std::move(ack_key)),
       timer_(loop) {}
 
@@ -78,7 +84,8 @@ void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry
   }
   std::string key = group_key(row);
   const std::string id = row.id;
-  Item& it = items_[id] = Item{std::move(row), attempts, 0, 0, seq, false, false, std::move(key)};
+  Item& it = items_[id] =
+      Item{std::move(row), attempts, 0, 0, seq, false, false, std::move(key), std::nullopt};
   if (retry_due_ms) {
     it.due_ms = *retry_due_ms;
     // A retry loaded at start has been due since before the restart; its creation is as
@@ -93,7 +100,7 @@ void Dispatcher::admit(OutboxRow row, int attempts, std::optional<int64_t> retry
 void Dispatcher::admit_subscriber_mail(OutboxRow row, int attempts,
                                        std::optional<int64_t> retry_due_ms, uint64_t seq) {
   const std::string id = row.id;
-  Item& it = mail_[id] = Item{std::move(row), attempts, 0, 0, seq, false, false, ""};
+  Item& it = mail_[id] = Item{std::move(row), attempts, 0, 0, seq, false, false, "", std::nullopt};
   if (retry_due_ms || seq <= committed_) {
     it.due_ms = retry_due_ms.value_or(to_unix_ms(it.row.created));
     it.scheduled = true;
@@ -107,6 +114,47 @@ Dispatcher::Item* Dispatcher::find(const std::string& id) {
   if (auto it = items_.find(id); it != items_.end()) return &it->second;
   if (auto it = mail_.find(id); it != mail_.end()) return &it->second;
   return nullptr;
+}
+
+bool Dispatcher::in_time(const Item& it, Duration wait) const {
+  if (!it.send_by) return true;
+  const auto ch = channels_.find(it.row.channel);
+  // A channel no longer in the config fails the row at once.
+  const Duration timeout = ch != channels_.end() ? ch->second->config().timeout : Duration{0};
+  return clock_.mono() + wait + timeout <= *it.send_by;
+}
+
+void Dispatcher::forget(const std::string& id) {
+  if (const auto it = mail_.find(id); it != mail_.end()) {
+    if (it->second.scheduled) mail_due_[it->second.row.channel].erase({it->second.due_ms, id});
+    mail_.erase(it);
+    return;
+  }
+  items_.erase(id);
+}
+
+void Dispatcher::add_claimed(std::vector<ClaimedRow> rows) {
+  const int64_t now = to_unix_ms(clock_.wall());
+  for (ClaimedRow& c : rows) {
+    const std::string id = c.pending.row.id;
+    if (Item* held = find(id)) {
+      if (!held->in_flight) held->send_by = c.send_by;
+      continue;
+    }
+    const int attempts = c.pending.attempts;
+    admit(std::move(c.pending.row), attempts,
+          attempts > 0 ? std::optional<int64_t>(now) : std::nullopt, 0);
+    Item& it = *find(id);
+    it.send_by = c.send_by;
+    if (it.due_ms <= now || in_time(it, Duration{it.due_ms - now})) continue;
+    // Its group goes after the claim: the table keeps it until then, and the claim that takes
+    // it again finds the group due.
+    sink_(DeliveryUpdate{id, to_string(DeliveryStatus::kPending), attempts, it.due_ms, "",
+                         std::nullopt});
+    forget(id);
+  }
+  refresh_stats();
+  pump();
 }
 
 void Dispatcher::cancel_subscriber_mail(const std::string& address) {
@@ -177,6 +225,12 @@ void Dispatcher::committed(uint64_t seq) {
   pump();
 }
 
+size_t Dispatcher::in_flight() const {
+  size_t n = 0;
+  for (const auto& channel_busy : busy_) n += channel_busy.second;
+  return n;
+}
+
 void Dispatcher::stop() {
   stopped_ = true;
   timer_.stop();
@@ -185,9 +239,11 @@ void Dispatcher::stop() {
 void Dispatcher::pump() {
   if (stopped_) return;
   const int64_t now = to_unix_ms(clock_.wall());
+  const uint64_t run_out = stats_.claims_run_out;
   std::optional<int64_t> next_due;
   // The due rows of each group, oldest first; a row of no group is a group of its own.
   std::map<std::string, std::vector<std::pair<int64_t, std::string>>> ready;
+  std::vector<std::string> late;
   for (const auto& [id, it] : items_) {
     if (it.in_flight || !it.scheduled) continue;
     if (it.due_ms > now) {
@@ -195,8 +251,14 @@ void Dispatcher::pump() {
       continue;
     }
     if (keys_in_flight_.count(it.key) != 0) continue;
+    if (!in_time(it)) {
+      late.push_back(id);
+      continue;
+    }
     ready[it.key.empty() ? "\x1e" + id : it.key].emplace_back(to_unix_ms(it.row.created), id);
   }
+  for (const std::string& id : late) items_.erase(id);
+  stats_.claims_run_out += late.size();
   for (auto& [key, due] : ready) {
     const std::string& channel = items_.at(due.front().second).row.channel;
     if (busy_[channel] >= kMaxInFlightPerChannel) continue;
@@ -210,6 +272,7 @@ void Dispatcher::pump() {
   }
   if (const auto mail_due = pump_subscriber_mail(now))
     next_due = next_due ? std::min(*next_due, *mail_due) : *mail_due;
+  if (stats_.claims_run_out != run_out) refresh_stats();
   if (next_due) {
     timer_.start(Duration{std::max<int64_t>(0, *next_due - now)}, [this] { pump(); });
   }
@@ -230,6 +293,11 @@ std::optional<int64_t> Dispatcher::pump_subscriber_mail(int64_t now) {
       }
       std::string id = due.begin()->second;
       due.erase(due.begin());
+      if (!in_time(mail_.at(id))) {
+        mail_.erase(id);
+        ++stats_.claims_run_out;
+        continue;
+      }
       ++mail_busy_[channel];
       send("", {std::move(id)}, now);
     }
@@ -311,8 +379,11 @@ void Dispatcher::finish(const std::string& key, const std::vector<std::string>& 
       it->due_ms = u.due_ms;
     }
     ++stats_.outcomes[{channel, outcome}];
-    store_.update_delivery(std::move(u));
-    if (!subscriber) {
+    sink_(std::move(u));
+    if (it->send_by) {
+      // The outbox table keeps a retry until it is due, and it is claimed again then.
+      forget(it->row.id);
+    } else if (!subscriber) {
       if (outcome != "retry") items_.erase(it->row.id);
     } else if (outcome != "retry") {
       mail_.erase(it->row.id);

@@ -5,6 +5,11 @@
 // permanent failures stop at once (alerting/backoff.h). Every outcome is written back to each
 // outbox row.
 //
+// In cluster mode the outbox table owns the rows (alerting/cluster_sender.h): the dispatcher is
+// handed rows claimed for a while, tries each at most once, and hands every outcome (a retry
+// too, with its due time) to its sink, which reports it under the claim; a retry is claimed
+// again when due, maybe by another node.
+//
 // Mail to status-page subscribers (Audience::kSubscriber) takes its own lane: each row alone,
 // never grouped, at most kSubscriberMailsInFlight at once per channel and only beside the
 // on-call notifications that channel has due, which always go first; so 10,000 subscribers
@@ -12,6 +17,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,12 +43,27 @@ struct DispatchStats {
   // came): what says a channel is stuck, not just busy or gathering.
   std::optional<WallTime> oldest_due;
   std::string oldest_due_channel;
+  // Claimed rows dropped unsent: their claim no longer left the channel's timeout at their turn.
+  uint64_t claims_run_out = 0;
+};
+
+// Where the dispatcher's word on each row goes: the store on a single node, the sender that
+// claimed the row in cluster mode.
+using DeliverySink = std::function<void(DeliveryUpdate)>;
+
+// A row claimed from the cluster's outbox, to be sent by `send_by` or not at all: an attempt
+// starts only while the channel's timeout fits before it, so it ends within the claim.
+struct ClaimedRow {
+  PendingOutbox pending;
+  MonoTime send_by;
 };
 
 class Dispatcher {
  public:
   // `ack_key` signs the ack links a channel makes itself (alerting/ack_token.h).
   Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, Storage& store,
+             std::string ack_key = "");
+  Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, DeliverySink sink,
              std::string ack_key = "");
   ~Dispatcher();
 
@@ -52,10 +73,20 @@ class Dispatcher {
   void add(AlertChanges changes, uint64_t seq);
   void add_loaded(std::vector<PendingOutbox> rows);
   void committed(uint64_t seq);
+  // Rows owned by the outbox table, each tried at most once and then forgotten. A row never
+  // tried joins its group (its time from when it was made); one whose group goes later than its
+  // claim allows is handed back at once, pending until then, so that it is claimed again when
+  // due. A retry is due at once (the table kept it until its time). A row whose claim no longer
+  // leaves the channel's timeout when its turn comes is dropped without an outcome: its claim
+  // runs out and it is claimed again, with the same id. A row this dispatcher still holds takes
+  // the newer claim's send_by, unless it is being sent.
+  void add_claimed(std::vector<ClaimedRow> rows);
   // An address that unsubscribed: its mails not yet sent are dropped (storage cancels them).
   void cancel_subscriber_mail(const std::string& address);
   void stop();
   const DispatchStats& stats() const { return stats_; }
+  // Attempts under way.
+  size_t in_flight() const;
 
  private:
   struct Item {
@@ -67,6 +98,7 @@ class Dispatcher {
     bool in_flight = false;
     bool scheduled = false;  // due_ms is set: committed and admitted to its group, or a retry
     std::string key;         // group_key(row)
+    std::optional<MonoTime> send_by;  // a claimed row's (add_claimed)
   };
   void admit(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms, uint64_t seq);
   void admit_subscriber_mail(OutboxRow row, int attempts, std::optional<int64_t> retry_due_ms,
@@ -77,6 +109,10 @@ class Dispatcher {
   // earliest time one of them is due later.
   std::optional<int64_t> pump_subscriber_mail(int64_t now);
   Item* find(const std::string& id);
+  // Whether a claimed row's claim still leaves its channel's timeout after `wait`; always for
+  // other rows.
+  bool in_time(const Item& it, Duration wait = Duration{0}) const;
+  void forget(const std::string& id);
   void send(std::string key, std::vector<std::string> ids, int64_t now_ms);
   void finish(const std::string& key, const std::vector<std::string>& ids, DeliveryOutcome o);
   void refresh_stats();
@@ -84,7 +120,7 @@ class Dispatcher {
   EventLoop& loop_;
   CurlBridge& curl_;
   const Clock& clock_;
-  Storage& store_;
+  DeliverySink sink_;
   std::string ack_key_;
   Timer timer_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;

@@ -1,7 +1,7 @@
 // An HTTP server on loopback that records every request and answers each with the next of a
-// scripted list of statuses and bodies (the last one again once the list runs out), for the
-// tests that drive a channel through the real loop and libcurl; and deliver(), one channel's
-// send() on a loop of its own against it.
+// scripted list of statuses and bodies (the last one again once the list runs out), after a
+// delay when one is given, for the tests that drive a channel through the real loop and
+// libcurl; and deliver(), one channel's send() on a loop of its own against it.
 #pragma once
 
 #include <httplib.h>
@@ -25,6 +25,8 @@ class HttpRecorder {
   struct Seen {
     std::string method, path, body;
     httplib::Headers headers;
+    int status = 0;     // the answer it got
+    int64_t at_ms = 0;  // when it came, by the system clock
     std::string header(const std::string& name) const {
       const auto it = headers.find(name);
       return it == headers.end() ? "" : it->second;
@@ -38,12 +40,20 @@ class HttpRecorder {
     std::string retry_after;  // the Retry-After header, when not empty
   };
 
-  explicit HttpRecorder(std::vector<Answer> answers) : answers_(std::move(answers)) {
+  explicit HttpRecorder(std::vector<Answer> answers,
+                        std::chrono::milliseconds delay = std::chrono::milliseconds{0})
+      : answers_(std::move(answers)), delay_(delay) {
     auto handle = [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard lock(mu_);
-      seen_.push_back({req.method, req.target, req.body, req.headers});
-      const Answer& a = answers_[std::min(next_, answers_.size() - 1)];
-      ++next_;
+      const int64_t at_ms = to_unix_ms(std::chrono::system_clock::now());
+      const Answer a = [&] {
+        std::lock_guard lock(mu_);
+        Answer next = answers_[std::min(next_, answers_.size() - 1)];
+        ++next_;
+        seen_.push_back({req.method, req.target, req.body, req.headers, next.status, at_ms});
+        return next;
+      }();
+      // Outside the lock: requests in flight together are answered together.
+      std::this_thread::sleep_for(delay_);
       res.status = a.status;
       if (!a.retry_after.empty()) res.set_header("Retry-After", a.retry_after);
       res.set_content(a.body, "application/json");
@@ -74,6 +84,7 @@ class HttpRecorder {
   std::thread thread_;
   mutable std::mutex mu_;
   std::vector<Answer> answers_;
+  std::chrono::milliseconds delay_;
   size_t next_ = 0;
   std::vector<Seen> seen_;
 };

@@ -64,6 +64,14 @@ inline void require_schema(EventLoop& loop, PgConnection& conn) {
   }
 }
 
+// Migrates the schema of `pg` on a connection of its own, on `loop`; throws when it does not
+// come.
+inline void require_schema(EventLoop& loop, const PostgresServer& pg) {
+  PgConnection conn(loop, Secret::plain(pg.dsn()), nullptr);
+  conn.start();
+  require_schema(loop, conn);
+}
+
 // Runs a migration on a connection of its own and waits for its outcome.
 inline PgMigration migrate(const PostgresServer& pg) {
   EventLoop loop;

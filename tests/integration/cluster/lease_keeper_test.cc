@@ -36,9 +36,7 @@ const Duration kKeeperLease{2000};
 
 void keeper_schema(const PostgresServer& pg) {
   EventLoop loop;
-  PgConnection conn(loop, Secret::plain(pg.dsn()), nullptr);
-  conn.start();
-  require_schema(loop, conn);
+  require_schema(loop, pg);
 }
 
 // A change as one node reported it, and when.

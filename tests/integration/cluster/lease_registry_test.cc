@@ -26,9 +26,7 @@ const Duration kLongLease{60'000};
 
 // The schema in place, and a table that decisions write to.
 void prepare(EventLoop& loop, const PostgresServer& pg) {
-  PgConnection conn(loop, Secret::plain(pg.dsn()), nullptr);
-  conn.start();
-  require_schema(loop, conn);
+  require_schema(loop, pg);
   pg.sql(
       "CREATE TABLE decisions (monitor text, node text, epoch bigint, at timestamptz NOT NULL "
       "DEFAULT clock_timestamp())");

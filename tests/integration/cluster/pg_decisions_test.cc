@@ -109,9 +109,7 @@ class PgDecisionsInPostgres : public ::testing::Test {
   void SetUp() override {
     LOOKOUT_NEED_POSTGRES();
     server_ = std::make_unique<PostgresServer>();
-    PgConnection conn(loop, Secret::plain(server_->dsn()), nullptr);
-    conn.start();
-    require_schema(loop, conn);
+    require_schema(loop, *server_);
   }
 
   const PostgresServer& pg() const { return *server_; }
