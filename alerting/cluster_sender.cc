@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/units.h"
 #include "store/lease_plan.h"
 
 namespace lookout {
@@ -21,11 +22,13 @@ ClusterSender::Leases ClusterSender::leases_of(const LeaseKeeper& keeper) {
           [&keeper](int shard) { return keeper.life(LeaseSpace::evaluation().lease(shard)); }};
 }
 
-Duration ClusterSender::claim_time(const std::vector<ChannelConfig>& channels) {
+Duration ClusterSender::claim_time(const std::vector<ChannelConfig>& channels, Duration lease) {
   Duration longest{0};
   for (const ChannelConfig& c : channels) longest = std::max(longest, c.timeout);
-  // The local end is a tenth short of the claim: nine tenths must hold the attempt.
-  return Duration{((longest + kStartWithin).count() * 10 + 8) / 9};
+  // The local end is a tenth short of the claim: nine tenths must hold the attempt. A claim is
+  // made only from a lease with more than the claim left, and renewals leave four fifths of it
+  // at their lowest: half the lease is claimed at any moment.
+  return std::min(Duration{((longest + kStartWithin).count() * 10 + 8) / 9}, lease / 2);
 }
 
 ClusterSender::ClusterSender(EventLoop& loop, CurlBridge& curl, PgConnection& pg,
@@ -46,13 +49,21 @@ ClusterSender::ClusterSender(EventLoop& loop, CurlBridge& curl, PgConnection& pg
 ClusterSender::~ClusterSender() { *self_ = nullptr; }
 
 void ClusterSender::configure(const Config& config) {
-  claim_for_ = claim_time(config.channels);
-  if (config.cluster && claim_for_ >= config.cluster->lease * 4 / 5) {
-    spdlog::error(
-        "cluster: a claim of the outbox lasts {}ms (the longest channel timeout, a second and a "
-        "ninth), more than four fifths of cluster.lease ({}ms): notifications are claimed only "
-        "just after a renewal, if at all; shorten the channels' timeouts or lengthen the lease",
-        claim_for_.count(), config.cluster->lease.count());
+  const Duration lease = config.cluster ? config.cluster->lease : Duration{10'000};
+  claim_for_ = claim_time(config.channels, lease);
+  Duration longest{0};
+  for (const ChannelConfig& c : config.channels) longest = std::max(longest, c.timeout);
+  // The local claim is nine tenths of claim_for_; an attempt that does not fit in it starts in
+  // its first half.
+  const Duration local = claim_for_ - claim_for_ / 10;
+  dispatcher_.fit_attempts_within(longest + kStartWithin <= local ? Duration::max() : local / 2);
+  if (longest + kStartWithin > local) {
+    spdlog::info(
+        "cluster: the longest channel timeout ({}) does not fit in a claim of the outbox ({}, half "
+        "of cluster.lease): an attempt starts in the first half of its claim and may outlive it, "
+        "and after a takeover be sent again with the same id; a lease of {} or more avoids it",
+        format_duration(longest), format_duration(claim_for_),
+        format_duration(Duration{((longest + kStartWithin).count() * 20 + 8) / 9 + 1000}));
   }
   dispatcher_.configure(config);
 }

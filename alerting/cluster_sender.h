@@ -5,14 +5,16 @@
 // when it is claimed again, maybe by another node. Statements go one at a time, reports before
 // claims.
 //
-// A claim lasts claim_time() of the channels' timeouts. The node counts it on its monotonic
-// clock from when the claim was handed to the connection (before the server set its end), less
-// a tenth for the clocks' rates, and also no further than its lease's local life: an attempt
-// starts only while the channel's timeout fits in that, so it ends before the claim does and
-// before another node can claim the row. A row whose turn comes later is dropped unsent; a
-// report that cannot be written by then is dropped too: either way the claim runs out on the
-// server and the row is claimed again, with the same id, and a notification whose report was
-// lost is sent twice with one id.
+// A claim lasts claim_time() of the channels' timeouts, at most half the lease. The node counts
+// it on its monotonic clock from when the claim was handed to the connection (before the server
+// set its end), less a tenth for the clocks' rates, and also no further than its lease's local
+// life: an attempt starts only while the channel's timeout fits in that, so it ends before the
+// claim does and before another node can claim the row. When the longest timeout does not fit
+// in half the lease, an attempt starts only in the first half of its claim and may outlive it:
+// after a takeover it may then be sent again, with the same id. A row whose turn comes later is
+// dropped unsent; a report that cannot be written by then is dropped too: either way the claim runs
+// out on the server and the row is claimed again, with the same id, and a notification whose report
+// was lost is sent twice with one id.
 #pragma once
 
 #include <cstdint>
@@ -54,7 +56,7 @@ class ClusterSender {
   // How long a claim lasts: it leaves the longest channel timeout and a second to start the
   // attempt after the tenth taken off for the clocks' rates. A claim is made only from a lease
   // with more than this left, so it must stay under about four fifths of the lease.
-  static Duration claim_time(const std::vector<ChannelConfig>& channels);
+  static Duration claim_time(const std::vector<ChannelConfig>& channels, Duration lease);
 
   ClusterSender(EventLoop& loop, CurlBridge& curl, PgConnection& pg, const Clock& clock,
                 std::string node, Leases leases, std::string ack_key = "",

@@ -121,7 +121,7 @@ bool Dispatcher::in_time(const Item& it, Duration wait) const {
   const auto ch = channels_.find(it.row.channel);
   // A channel no longer in the config fails the row at once.
   const Duration timeout = ch != channels_.end() ? ch->second->config().timeout : Duration{0};
-  return clock_.mono() + wait + timeout <= *it.send_by;
+  return clock_.mono() + wait + std::min(timeout, fit_most_) <= *it.send_by;
 }
 
 void Dispatcher::forget(const std::string& id) {

@@ -87,6 +87,10 @@ class Dispatcher {
   const DispatchStats& stats() const { return stats_; }
   // Attempts under way.
   size_t in_flight() const;
+  // Cluster mode, when a claim is shorter than a channel's timeout: a claimed row's attempt
+  // starts while at least min(timeout, `most`) of its claim is left, so a slow attempt may
+  // outlive its claim (and, after a takeover, be sent again with the same id).
+  void fit_attempts_within(Duration most) { fit_most_ = most; }
 
  private:
   struct Item {
@@ -109,8 +113,8 @@ class Dispatcher {
   // earliest time one of them is due later.
   std::optional<int64_t> pump_subscriber_mail(int64_t now);
   Item* find(const std::string& id);
-  // Whether a claimed row's claim still leaves its channel's timeout after `wait`; always for
-  // other rows.
+  // Whether a claimed row's claim still leaves its channel's timeout (at most fit_most_) after
+  // `wait`; always for other rows.
   bool in_time(const Item& it, Duration wait = Duration{0}) const;
   void forget(const std::string& id);
   void send(std::string key, std::vector<std::string> ids, int64_t now_ms);
@@ -128,6 +132,7 @@ class Dispatcher {
   std::map<std::string, Duration> give_up_;
   std::map<std::string, GroupTiming> timing_;  // by route
   GroupSchedule groups_;
+  Duration fit_most_ = Duration::max();
   std::map<std::string, Item> items_;  // on-call rows, by outbox id
   std::map<std::string, Item> mail_;   // subscriber rows, by outbox id
   std::map<std::string, std::set<std::pair<int64_t, std::string>>>

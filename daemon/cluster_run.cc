@@ -20,8 +20,8 @@ constexpr Duration kViewEvery{2000};
 
 }  // namespace
 
-ClusterRun::ClusterRun(EventLoop& loop, const Clock& clock, std::shared_ptr<const Config> config,
-                       std::string version)
+ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
+                       std::shared_ptr<const Config> config, std::string version)
     : clock_(clock),
       config_(std::move(config)),
       node_(loop, clock, *config_, std::move(version)),
@@ -34,9 +34,12 @@ ClusterRun::ClusterRun(EventLoop& loop, const Clock& clock, std::shared_ptr<cons
                 }),
       // A cluster's nodes share no key to sign ack links with yet: its notifications carry
       // none (docs/cluster.md#what-exists-now).
+      sender_(loop, curl, node_.connection(), clock, node_.node(),
+              ClusterSender::leases_of(node_.leases())),
       decider_(
           loop, node_.connection(), clock, config_, [this] { return node_.leases().deciding(); },
-          [this](int shard) { return node_.leases().decision_fence(shard); }, "", nullptr),
+          [this](int shard) { return node_.leases().decision_fence(shard); }, "",
+          [this] { sender_.poke(); }),
       status_reader_(loop, node_.connection(), clock, *config_,
                      [this](const ClusterStatus& status) {
                        status_ = status;
@@ -47,6 +50,7 @@ ClusterRun::ClusterRun(EventLoop& loop, const Clock& clock, std::shared_ptr<cons
       view_timer_(loop),
       self_(std::make_shared<ClusterRun*>(this)) {
   node_.leases().on_change([this](const LeaseChanges& changes) { on_leases(changes); });
+  sender_.configure(*config_);
 }
 
 ClusterRun::~ClusterRun() { *self_ = nullptr; }
@@ -56,6 +60,7 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
     if (error.empty()) {
       reporter_.start();
       decider_.start();
+      sender_.start();
       status_reader_.start();
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
@@ -66,7 +71,10 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
   });
 }
 
-void ClusterRun::stop(std::function<void()> done) { node_.stop(std::move(done)); }
+void ClusterRun::stop(std::function<void()> done) {
+  // The reports go out before the leases are released and the connection closes.
+  sender_.stop([this, done = std::move(done)]() mutable { node_.stop(std::move(done)); });
+}
 
 bool ClusterRun::probes(const std::string& monitor) const {
   return probing_.count(shard_of(monitor)) > 0;

@@ -14,10 +14,12 @@
 #include <vector>
 
 #include "alerting/cluster_decider.h"
+#include "alerting/cluster_sender.h"
 #include "alerting/cluster_status.h"
 #include "alerting/location_judge.h"
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/curl_bridge.h"
 #include "core/event_loop.h"
 #include "daemon/cluster_node.h"
 #include "store/location_reporter.h"
@@ -30,8 +32,8 @@ namespace lookout {
 class ClusterRun final : public StorageReader {
  public:
   // `config` has a [cluster]. Opens the spool (before the loop runs).
-  ClusterRun(EventLoop& loop, const Clock& clock, std::shared_ptr<const Config> config,
-             std::string version);
+  ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
+             std::shared_ptr<const Config> config, std::string version);
   ~ClusterRun();
   ClusterRun(const ClusterRun&) = delete;
   ClusterRun& operator=(const ClusterRun&) = delete;
@@ -39,7 +41,8 @@ class ClusterRun final : public StorageReader {
   // Joins the cluster once the database answers (ClusterNode::start); `ready` runs once, with an
   // empty string once joined, else with what the operator must fix.
   void start(std::function<void(const std::string& error)> ready);
-  // Hands the node's work over (ClusterNode::stop); `done` runs once, on the loop.
+  // Sends what is being sent and reports it, then hands the node's work over
+  // (ClusterNode::stop); `done` runs once, on the loop.
   void stop(std::function<void()> done);
 
   // Whether this node probes `monitor` now: it holds the probe lease of its shard in this
@@ -51,6 +54,7 @@ class ClusterRun final : public StorageReader {
 
   ClusterNode& node() { return node_; }
   const ClusterDecider& decider() const { return decider_; }
+  const ClusterSender& sender() const { return sender_; }
   // What the database is to this node now, for /healthz: unreachable while the connection is
   // down.
   std::optional<std::string> unreachable() const;
@@ -93,6 +97,7 @@ class ClusterRun final : public StorageReader {
   mutable std::mutex health_mu_;
   StoreHealth health_;
   LocationReporter reporter_;
+  ClusterSender sender_;
   ClusterDecider decider_;
   ClusterStatusReader status_reader_;
   std::optional<ClusterStatus> status_;

@@ -387,7 +387,7 @@ void Daemon::publish_snapshot() {
     s->monitors.push_back(m.view);
   }
   for (const auto& [name, inc] : alerts_->open_incidents()) s->open_incidents.push_back(inc);
-  if (dispatcher_) s->notifications = dispatcher_->stats();
+  if (const Dispatcher* d = sending()) s->notifications = d->stats();
   s->ack_key = alerts_->ack_key();
   s->ping_tokens = ping_tokens_;
   s->posts = published_posts_;
@@ -590,6 +590,11 @@ void Daemon::start_cluster() {
   });
 }
 
+const Dispatcher* Daemon::sending() const {
+  if (cluster_) return &cluster_->sender().dispatcher();
+  return dispatcher_.get();
+}
+
 StorageReader& Daemon::reader() {
   if (cluster_) return *cluster_;
   return *store_;
@@ -614,7 +619,7 @@ int Daemon::run() {
   std::map<std::string, StateRow> stored;
   if (config_->cluster) {
     // The spool is opened here, before the loop runs; the node joins once the loop does.
-    cluster_ = std::make_unique<ClusterRun>(loop_, clock_, config_, LOOKOUT_VERSION);
+    cluster_ = std::make_unique<ClusterRun>(loop_, curl_, clock_, config_, LOOKOUT_VERSION);
     // The probing side only judges runs: the node deciding a monitor decides its incidents
     // (ClusterRun), and this engine keeps the config's maintenance windows for the page.
     alerts_ = std::make_unique<AlertEngine>("", [] { return random_hex(16); });
@@ -646,9 +651,10 @@ int Daemon::run() {
       [this] {
         HealthReport h = health();
         if (!h.ok) return h;
-        const auto stuck = dispatcher_ ? stuck_notification(dispatcher_->stats(), clock_.wall(),
-                                                            kNotificationStuckAfter)
-                                       : std::nullopt;
+        const Dispatcher* d = sending();
+        const auto stuck =
+            d != nullptr ? stuck_notification(d->stats(), clock_.wall(), kNotificationStuckAfter)
+                         : std::nullopt;
         return stuck ? HealthReport{false, *stuck} : h;
       },
       [this] { dirty_ = true; });

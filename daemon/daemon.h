@@ -82,6 +82,8 @@ class Daemon {
   void apply(Config next_config);
   void shutdown();
   void start_cluster();
+  // What sends notifications: the dispatcher, or the cluster node's sender's.
+  const Dispatcher* sending() const;
   // What the web threads read: the store, or the cluster node.
   StorageReader& reader();
   HealthReport health() const;

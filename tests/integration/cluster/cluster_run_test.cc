@@ -8,6 +8,7 @@
 #include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
 #include "tests/integration/harness.h"
+#include "tests/support/http_recorder.h"
 
 namespace lookout::testing {
 namespace {
@@ -32,17 +33,23 @@ const char* const kAdmin = "admin-token-of-the-cluster-test";
 // A node: its config, spool and process.
 struct RunningNode {
   RunningNode(const PostgresServer& pg, const std::string& name, const std::string& location,
-              const NodeTarget& target)
+              const NodeTarget& target, const test::HttpRecorder& hook)
       : port(free_port()) {
-    dir.write("lookout.toml",
-              fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\nadmin_token = \"${{env:ADMIN}}\"\n"
-                          "[storage]\npath = \"{1}\"\n"
-                          "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{2}\"\n"
-                          "location = \"{3}\"\nlease = \"2s\"\n"
-                          "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
-                          "url = \"${{env:TARGET}}\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
-                          "fail_after = 2\nrecover_after = 2\n",
-                          port, dir.file("spool.db"), name, location));
+    dir.write(
+        "lookout.toml",
+        fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\npublic_url = \"http://127.0.0.1:{0}\"\n"
+                    "admin_token = \"${{env:ADMIN}}\"\n"
+                    "[storage]\npath = \"{1}\"\n"
+                    "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{2}\"\n"
+                    "location = \"{3}\"\nlease = \"2s\"\n"
+                    "[[channel]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{4}/hook\"\n"
+                    "timeout = \"1s\"\n[[route]]\nname = \"oncall\"\nnotify = \"hook\"\ngroup_wait "
+                    "= \"0s\"\n"
+                    "group_interval = \"0s\"\n"
+                    "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
+                    "url = \"${{env:TARGET}}\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
+                    "fail_after = 2\nrecover_after = 2\n",
+                    port, dir.file("spool.db"), name, location, hook.url()));
     process = std::make_unique<Process>(
         std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
         std::map<std::string, std::string>{
@@ -60,6 +67,20 @@ struct RunningNode {
   std::unique_ptr<Process> process;
 };
 
+// The webhook's deliveries as (event, notification id, incident id), in arrival order.
+struct Delivery {
+  std::string event, id;
+  int64_t incident = 0;
+};
+std::vector<Delivery> deliveries(const test::HttpRecorder& hook) {
+  std::vector<Delivery> out;
+  for (const auto& seen : hook.seen()) {
+    const auto j = nlohmann::json::parse(seen.body);
+    out.push_back({j.at("event"), j.at("id"), j.at("incident").at("id")});
+  }
+  return out;
+}
+
 std::string location_state(const PostgresServer& pg, const std::string& location) {
   return pg.sql("SELECT state FROM location_states WHERE monitor = 'home' AND location = '" +
                 location + "'");
@@ -70,8 +91,9 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
   NodeTarget fra_target, nyc_target;
-  RunningNode fra(pg, "fra-1", "fra", fra_target);
-  RunningNode nyc(pg, "nyc-1", "nyc", nyc_target);
+  test::HttpRecorder hook({{200, "{}"}});
+  RunningNode fra(pg, "fra-1", "fra", fra_target, hook);
+  RunningNode nyc(pg, "nyc-1", "nyc", nyc_target, hook);
   ASSERT_TRUE(wait_until(
       [&] { return location_state(pg, "fra") == "up" && location_state(pg, "nyc") == "up"; },
       30'000ms))
@@ -130,7 +152,11 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
   EXPECT_EQ(pg.sql("SELECT cause FROM incidents"),
             "down from fra, nyc (2 of 2): expected status 2xx, got 503");
   EXPECT_EQ(pg.sql("SELECT state FROM monitor_states"), "down");
-  EXPECT_EQ(pg.sql("SELECT count(*) FROM outbox"), "0");  // no route: nothing to send
+  // One node sends the notification, once.
+  ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 1; }, 10'000ms))
+      << fra.process->err() << nyc.process->err();
+  EXPECT_EQ(deliveries(hook)[0].event, "incident.opened");
+  EXPECT_EQ(std::to_string(deliveries(hook)[0].incident), pg.sql("SELECT id FROM incidents"));
   // Both nodes' pages say so, whichever decides: the state, each location, who decides.
   const std::string decider = pg.sql("SELECT decided_by FROM monitor_states");
   for (const RunningNode* n : {&fra, &nyc}) {
@@ -156,6 +182,11 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
       [&] { return pg.sql("SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL") == "1"; },
       15'000ms));
   EXPECT_EQ(pg.sql("SELECT count(*) FROM incidents"), "1");
+  ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 2; }, 10'000ms));
+  EXPECT_EQ(deliveries(hook)[1].event, "incident.resolved");
+  EXPECT_EQ(deliveries(hook)[1].incident, deliveries(hook)[0].incident);
+  EXPECT_NE(deliveries(hook)[1].id, deliveries(hook)[0].id);
+  EXPECT_EQ(pg.sql("SELECT string_agg(status, ',') FROM outbox"), "sent,sent");
   // Every run of both locations is in the results, by the node that made it.
   EXPECT_EQ(pg.sql("SELECT string_agg(DISTINCT node || '@' || location, ',') FROM results"),
             "fra-1@fra,nyc-1@nyc");
@@ -174,10 +205,11 @@ TEST(ClusterRun, KillingTheDecidingNodeNeitherLosesNorDoublesTheIncident) {
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
   NodeTarget fra_target, nyc_target;
+  test::HttpRecorder hook({{200, "{}"}});
   std::map<std::string, std::unique_ptr<RunningNode>> nodes;
-  nodes["fra-1"] = std::make_unique<RunningNode>(pg, "fra-1", "fra", fra_target);
-  nodes["fra-2"] = std::make_unique<RunningNode>(pg, "fra-2", "fra", fra_target);
-  nodes["nyc-1"] = std::make_unique<RunningNode>(pg, "nyc-1", "nyc", nyc_target);
+  nodes["fra-1"] = std::make_unique<RunningNode>(pg, "fra-1", "fra", fra_target, hook);
+  nodes["fra-2"] = std::make_unique<RunningNode>(pg, "fra-2", "fra", fra_target, hook);
+  nodes["nyc-1"] = std::make_unique<RunningNode>(pg, "nyc-1", "nyc", nyc_target, hook);
   ASSERT_TRUE(
       wait_until([&] { return pg.sql("SELECT state FROM monitor_states") == "up"; }, 30'000ms));
   fra_target.status = 503;
@@ -214,6 +246,15 @@ TEST(ClusterRun, KillingTheDecidingNodeNeitherLosesNorDoublesTheIncident) {
   EXPECT_EQ(pg.sql("SELECT string_agg(event, ',' ORDER BY at) FROM incident_events"),
             "incident.opened,incident.resolved");
   EXPECT_EQ(pg.sql("SELECT decided_by FROM monitor_states"), next);
+  // Every notification delivered, each event once or, after the takeover, again with its id.
+  ASSERT_TRUE(wait_until(
+      [&] { return pg.sql("SELECT count(*) FROM outbox WHERE status <> 'sent'") == "0"; },
+      15'000ms));
+  std::map<std::string, std::set<std::string>> ids;  // event -> ids delivered
+  for (const Delivery& d : deliveries(hook)) ids[d.event].insert(d.id);
+  EXPECT_EQ(ids["incident.opened"].size(), 1u);
+  EXPECT_EQ(ids["incident.resolved"].size(), 1u);
+  EXPECT_EQ(ids.size(), 2u);
 }
 
 }  // namespace
