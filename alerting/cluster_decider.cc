@@ -48,6 +48,12 @@ ClusterDecider::ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& c
 
 ClusterDecider::~ClusterDecider() { *self_ = nullptr; }
 
+void ClusterDecider::stop() {
+  timer_.stop();
+  reader_.stop();
+  pending_.clear();
+}
+
 void ClusterDecider::start() {
   reserve_ids();
   reader_.start();
@@ -64,9 +70,17 @@ void ClusterDecider::tick() {
   if (!lost.empty()) {
     const auto gone = [&](const std::string& monitor) { return lost.count(shard_of(monitor)) > 0; };
     engine_.drop(gone);
-    std::erase_if(pending_, [&](const auto& p) { return gone(p.first); });
+    std::erase_if(observed_, [&](const auto& o) { return gone(o.first); });
     for (const int s : lost) loaded_.erase(s);
   }
+  // A decision about a shard no longer held (or held anew) was someone else's to take; the
+  // shard is read again when gained.
+  std::erase_if(pending_, [&](const auto& p) {
+    const int s = shard_of(p.first);
+    const auto h = held.find(s);
+    const auto l = loaded_.find(s);
+    return h == held.end() || (l != loaded_.end() && l->second != h->second);
+  });
   std::vector<int> gained;
   for (const auto& [shard, epoch] : held) {
     if (loaded_.count(shard) == 0 && loading_.count(shard) == 0) gained.push_back(shard);
@@ -76,7 +90,7 @@ void ClusterDecider::tick() {
   AlertChanges changes;
   engine_.tick(clock_.wall(), changes);
   write(changes);
-  reconcile();
+  observe();
   apply_pending();
 }
 
@@ -140,27 +154,23 @@ void ClusterDecider::on_loaded(const PgResult& answer, const std::map<int, int64
   // A monitor that left the config resolves quietly, as on a single node's reload.
   for (const std::string& name : gone) engine_.forget(name, now, forgotten);
   write(forgotten);
-  unreconciled_.insert(now_loaded.begin(), now_loaded.end());
-  reconcile();
   apply_pending();
 }
 
-void ClusterDecider::reconcile() {
-  std::erase_if(unreconciled_, [&](int s) { return loaded_.count(s) == 0; });
-  std::set<int> ready;
-  for (const int s : unreconciled_) {
-    if (reader_.restored(s)) ready.insert(s);
-  }
-  if (ready.empty()) return;
-  for (const int s : ready) unreconciled_.erase(s);
+void ClusterDecider::observe() {
+  const WallTime now = clock_.wall();
   for (const MonitorConfig& m : config_->monitors) {
-    if (ready.count(shard_of(m.name)) == 0 || pending_.count(m.name) > 0) continue;
+    const int s = shard_of(m.name);
+    const auto loaded = loaded_.find(s);
+    if (loaded == loaded_.end() || !reader_.restored(s, loaded->second) ||
+        pending_.count(m.name) > 0) {
+      continue;
+    }
     const MonitorQuorum* q = reader_.quorum(m.name);
     if (q == nullptr || q->state() == State::kUnknown) continue;
-    const bool open = engine_.open_incidents().count(m.name) > 0;
-    if (bad(q->state()) != open) {
-      pending_[m.name] = Pending{&m, QuorumDecision{q->state(), q->state(), false, q->cause()}};
-    }
+    const auto seen = observed_.find(m.name);
+    if (seen != observed_.end() && now - seen->second < m.interval) continue;
+    pending_[m.name] = Pending{&m, QuorumDecision{q->state(), q->state(), false, q->cause()}};
   }
 }
 
@@ -178,30 +188,36 @@ void ClusterDecider::decided(const MonitorConfig& m, const QuorumDecision& d) {
 }
 
 void ClusterDecider::apply_pending() {
+  // Taken out first: applying one may drop its shard, and the others of it, from pending_.
+  std::vector<Pending> ready;
   for (auto it = pending_.begin(); it != pending_.end();) {
     const MonitorConfig& m = *it->second.monitor;
     const bool loaded = loaded_.count(shard_of(m.name)) > 0;
     const bool may_open = !bad(it->second.decision.after) ||
                           engine_.open_incidents().count(m.name) > 0 || !ids_.empty();
-    if (!loaded || !may_open) {
+    // One id is in hand for each decision taken here that may open an incident.
+    if (!loaded || !may_open || (bad(it->second.decision.after) && ready.size() >= ids_.size())) {
       ++it;
       continue;
     }
-    const QuorumDecision d = it->second.decision;
+    ready.push_back(it->second);
     it = pending_.erase(it);
-    apply(m, d);
+  }
+  for (const Pending& p : ready) {
+    if (loaded_.count(shard_of(p.monitor->name)) > 0) apply(*p.monitor, p.decision);
   }
 }
 
 void ClusterDecider::apply(const MonitorConfig& m, const QuorumDecision& d) {
   const WallTime now = clock_.wall();
+  observed_[m.name] = now;
   AlertChanges changes;
   engine_.on_run(m, d.after, d.changed, d.cause, now, engine_.maintenance().covers(m.name, now),
                  changes);
   // The incident first: a node that dies between the two writes leaves a state that the next
   // decider's level-triggered look mends, never an incident without its notifications.
   write(changes);
-  put_state(m, shard_of(m.name));
+  if (d.changed) put_state(m, shard_of(m.name));
 }
 
 void ClusterDecider::write(const AlertChanges& changes) {
@@ -290,8 +306,8 @@ void ClusterDecider::reset(int shard, const std::string& why) {
   const auto in_shard = [shard](const std::string& monitor) { return shard_of(monitor) == shard; };
   engine_.drop(in_shard);
   std::erase_if(pending_, [&](const auto& p) { return in_shard(p.first); });
+  std::erase_if(observed_, [&](const auto& o) { return in_shard(o.first); });
   loaded_.erase(shard);
-  unreconciled_.erase(shard);
   reader_.reread(shard);
 }
 

@@ -47,6 +47,9 @@ class ClusterDecider {
   ClusterDecider& operator=(const ClusterDecider&) = delete;
 
   void start();
+  // No more decisions (at SIGTERM, before the node's leases go): what was decided is written
+  // or refused by the fences, and the next decider carries on from the database.
+  void stop();
   // The open incidents of the shards this node decides, as written.
   const AlertEngine& engine() const { return engine_; }
   const QuorumReader& reader() const { return reader_; }
@@ -62,14 +65,13 @@ class ClusterDecider {
   void reserve_ids();
   void load(const std::vector<int>& shards, const std::map<int, int64_t>& epochs);
   void on_loaded(const PgResult& answer, const std::map<int, int64_t>& epochs);
-  // Level-triggered, as on a single node: once a gained shard's states are read, a monitor whose
-  // state says down without an incident (its decider died between the two writes) opens one,
-  // and one up with an incident open resolves it.
-  void reconcile();
+  // The quorum's decisions come only when a monitor's state changes, while a single node's
+  // engine sees every run: its flap window counts runs, a maintenance window that ends opens
+  // the incident of a monitor still down at the next run, and a state down without an incident
+  // (its decider died between the two writes) opens one. So each monitor of a loaded shard is
+  // also shown its state unchanged once per interval, as a run would.
+  void observe();
   void decided(const MonitorConfig& m, const QuorumDecision& d);
-  // Whether `m`'s decision can be taken now: its shard's incidents are read, and an id waits
-  // should it open one.
-  bool ready(const MonitorConfig& m) const;
   void apply(const MonitorConfig& m, const QuorumDecision& d);
   void apply_pending();
   void write(const AlertChanges& changes);
@@ -88,11 +90,11 @@ class ClusterDecider {
   AlertEngine engine_;
   QuorumReader reader_;
   Timer timer_;
-  std::map<int, int64_t> loaded_;           // shards whose incidents the engine holds, with epochs
-  std::set<int> loading_;                   // shards whose incidents are being read
-  std::set<int> unreconciled_;              // of loaded_: not yet looked at by reconcile()
-  std::map<std::string, Pending> pending_;  // decisions waiting for ready(), by monitor
-  std::deque<int64_t> ids_;                 // reserved incident ids
+  std::map<int, int64_t> loaded_;  // shards whose incidents the engine holds, with epochs
+  std::set<int> loading_;          // shards whose incidents are being read
+  std::map<std::string, WallTime> observed_;  // when each monitor was last shown to the engine
+  std::map<std::string, Pending> pending_;    // waiting for their shard's incidents or an id
+  std::deque<int64_t> ids_;                   // reserved incident ids
   bool reserving_ = false;
   std::string last_error_;
   // Tells an answer that arrives after destruction to do nothing.

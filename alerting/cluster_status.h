@@ -74,6 +74,8 @@ class ClusterStatusReader {
 
   // Reads at once, then every `every`.
   void start();
+  // No more reads.
+  void stop() { timer_.stop(); }
   // The last picture handed to on_read; not ok before the first read answered.
   const ClusterStatus& status() const { return status_; }
 

@@ -79,8 +79,9 @@ void QuorumReader::tick() {
     (had != shards_.end() && had->second == epoch ? kept : gained).push_back(s);
   }
   shards_ = now;
-  std::erase_if(restored_,
-                [&](int s) { return std::find(kept.begin(), kept.end(), s) == kept.end(); });
+  std::erase_if(restored_, [&](const auto& r) {
+    return std::find(kept.begin(), kept.end(), r.first) == kept.end();
+  });
   if (!gained.empty()) {
     // The connection answers in order: the states are restored before any report counts.
     read_states(gained);
@@ -120,7 +121,7 @@ void QuorumReader::on_states(const PgResult& answer, const std::vector<int>& sha
                                   from_unix_ms(row.since_ms), row.last_cause);
   }
   for (const int s : shards) {
-    if (shards_.count(s) > 0) restored_.insert(s);
+    if (const auto held = shards_.find(s); held != shards_.end()) restored_[s] = held->second;
   }
 }
 

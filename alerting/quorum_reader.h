@@ -48,11 +48,16 @@ class QuorumReader {
   QuorumReader& operator=(const QuorumReader&) = delete;
 
   void start();
+  // No more reads (at SIGTERM: the node's leases go next).
+  void stop() { timer_.stop(); }
   // The monitor's quorum while this node decides it, else nullptr.
   const MonitorQuorum* quorum(const std::string& monitor) const;
-  // Whether the stored states of `shard`'s monitors are read since it was gained: the decisions
-  // about them carry on from those.
-  bool restored(int shard) const { return restored_.count(shard) > 0; }
+  // Whether the stored states of `shard`'s monitors are read since it was gained under `epoch`:
+  // the decisions about them carry on from those.
+  bool restored(int shard, int64_t epoch) const {
+    const auto it = restored_.find(shard);
+    return it != restored_.end() && it->second == epoch;
+  }
   // Forgets what it read of `shard`, which is read again at the next tick as if just gained:
   // after a decision about it could not be written, the database says what stands.
   void reread(int shard);
@@ -79,7 +84,7 @@ class QuorumReader {
   std::map<std::string, const MonitorConfig*> monitors_;  // by name
   std::map<int, int64_t> shards_;                         // held at the last tick, with epochs
   std::map<std::string, MonitorQuorum> quorums_;          // of the monitors of shards_
-  std::set<int> restored_;                                // of shards_: their states are read
+  std::map<int, int64_t> restored_;  // of shards_: their states are read, under these epochs
   int in_flight_ = 0;
   std::string last_error_;
   // Tells an answer that arrives after destruction to do nothing.

@@ -72,8 +72,19 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
 }
 
 void ClusterRun::stop(std::function<void()> done) {
-  // The reports go out before the leases are released and the connection closes.
-  sender_.stop([this, done = std::move(done)]() mutable { node_.stop(std::move(done)); });
+  // Nothing more is decided or read; the location's last reports and the outcomes of the
+  // notifications being sent go in before the leases are released and the connection closes.
+  decider_.stop();
+  status_reader_.stop();
+  view_timer_.stop();
+  partitions_.stop();
+  retry_.stop();
+  auto remaining = std::make_shared<int>(2);
+  auto one_done = [this, remaining, done = std::move(done)]() mutable {
+    if (--*remaining == 0) node_.stop(std::move(done));
+  };
+  sender_.stop(one_done);
+  reporter_.stop(one_done);
 }
 
 bool ClusterRun::probes(const std::string& monitor) const {
@@ -101,8 +112,8 @@ void ClusterRun::add_run(const MonitorConfig& m, ResultRow row) {
 }
 
 std::optional<std::string> ClusterRun::unreachable() const {
-  if (node_.joined() && node_.connection().connected()) return std::nullopt;
-  return std::string("storage: postgresql unreachable");
+  std::lock_guard lock(health_mu_);
+  return unreachable_;
 }
 
 void ClusterRun::keep_partitions() {
@@ -165,8 +176,17 @@ void ClusterRun::publish_health() {
   h.rows_written = w.written();
   h.rows_dropped = w.dropped();
   h.backlog = w.waiting();
+  std::optional<std::string> unreachable;
+  if (!node_.connection().connected()) {
+    unreachable = "storage: postgresql unreachable";
+  } else if (!node_.joined()) {
+    unreachable =
+        "cluster: this node has not joined yet (migrating the schema or comparing "
+        "its monitors with the live nodes')";
+  }
   std::lock_guard lock(health_mu_);
   health_ = std::move(h);
+  unreachable_ = std::move(unreachable);
 }
 
 void ClusterRun::on_leases(const LeaseChanges& changes) {
@@ -218,6 +238,7 @@ void ClusterRun::on_restored(const PgResult& answer, const std::map<int, int64_t
     });
     return;
   }
+  restore_error_.clear();
   const std::set<int> restored(current.begin(), current.end());
   for (const MonitorConfig& m : config_->monitors) {
     if (restored.count(shard_of(m.name)) > 0) judges_.insert_or_assign(m.name, LocationJudge());

@@ -34,7 +34,7 @@ class ClusterRun final : public StorageReader {
   // `config` has a [cluster]. Opens the spool (before the loop runs).
   ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
              std::shared_ptr<const Config> config, std::string version);
-  ~ClusterRun();
+  ~ClusterRun() override;
   ClusterRun(const ClusterRun&) = delete;
   ClusterRun& operator=(const ClusterRun&) = delete;
 
@@ -55,8 +55,8 @@ class ClusterRun final : public StorageReader {
   ClusterNode& node() { return node_; }
   const ClusterDecider& decider() const { return decider_; }
   const ClusterSender& sender() const { return sender_; }
-  // What the database is to this node now, for /healthz: unreachable while the connection is
-  // down.
+  // Why /healthz answers 503, from any thread, as publish_health() last saw it: the database
+  // unreachable, or the node not joined yet; nullopt when neither.
   std::optional<std::string> unreachable() const;
 
   // The nodes as last read, every kViewEvery, with this node's storage and spool: nullopt
@@ -96,6 +96,7 @@ class ClusterRun final : public StorageReader {
   // Written on the loop, read by web threads for the metrics.
   mutable std::mutex health_mu_;
   StoreHealth health_;
+  std::optional<std::string> unreachable_ = "storage: postgresql unreachable";
   LocationReporter reporter_;
   ClusterSender sender_;
   ClusterDecider decider_;
@@ -107,6 +108,7 @@ class ClusterRun final : public StorageReader {
   std::map<int, int64_t> restoring_;
   std::map<std::string, LocationJudge> judges_;  // of the monitors of probing_
   Timer retry_;                                  // of a restore that failed
+  std::string restore_error_;                    // the last one told
   Timer partitions_;
   Timer view_timer_;
   bool view_in_flight_ = false;

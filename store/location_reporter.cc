@@ -16,12 +16,25 @@ LocationReporter::LocationReporter(EventLoop& loop, PgConnection& pg, std::strin
       epoch_of_(std::move(epoch_of)),
       flush_every_(flush_every),
       timer_(loop),
+      finish_(loop),
       self_(std::make_shared<LocationReporter*>(this)) {}
 
 LocationReporter::~LocationReporter() { *self_ = nullptr; }
 
 void LocationReporter::start() {
   timer_.start_repeating(flush_every_, [this] { flush(); });
+}
+
+void LocationReporter::stop(std::function<void()> done) {
+  timer_.stop();
+  stopped_ = std::move(done);
+  flush();
+  if (!in_flight_) {
+    // Not from inside the caller's stop().
+    finish_.start(Duration{0}, [this] {
+      if (auto d = std::move(stopped_)) d();
+    });
+  }
 }
 
 void LocationReporter::report(LocationReportRow row) {
@@ -55,6 +68,16 @@ void LocationReporter::flush() {
 void LocationReporter::on_answer(const std::map<std::string, LocationReportRow>& sent,
                                  const PgResult& answer) {
   in_flight_ = false;
+  take_answer(sent, answer);
+  if (stopped_) {
+    auto done = std::move(stopped_);
+    stopped_ = nullptr;
+    done();
+  }
+}
+
+void LocationReporter::take_answer(const std::map<std::string, LocationReportRow>& sent,
+                                   const PgResult& answer) {
   const auto written = PgDecisions::reported_monitors(answer);
   if (!written) {
     const std::string error =

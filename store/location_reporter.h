@@ -33,6 +33,9 @@ class LocationReporter {
   LocationReporter& operator=(const LocationReporter&) = delete;
 
   void start();
+  // At SIGTERM, before the node's leases go: the reports waiting are sent at once, and `done`
+  // runs on the loop once they are answered (or failed). No flush after.
+  void stop(std::function<void()> done);
   // The monitor's report now; replaces one still waiting.
   void report(LocationReportRow row);
 
@@ -47,6 +50,7 @@ class LocationReporter {
  private:
   void flush();
   void on_answer(const std::map<std::string, LocationReportRow>& sent, const PgResult& answer);
+  void take_answer(const std::map<std::string, LocationReportRow>& sent, const PgResult& answer);
 
   PgConnection& pg_;
   std::string node_, location_;
@@ -58,6 +62,8 @@ class LocationReporter {
   uint64_t written_ = 0;
   uint64_t not_written_ = 0;
   std::string last_error_;
+  std::function<void()> stopped_;
+  Timer finish_;
   // Tells an answer that arrives after destruction to do nothing.
   std::shared_ptr<LocationReporter*> self_;
 };

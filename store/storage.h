@@ -132,7 +132,6 @@ class StorageReader {
 
 class Storage : public StorageReader {
  public:
-
   // Start-up only (before start()): what was stored.
   virtual std::map<std::string, StateRow> load_states() = 0;
   virtual std::map<std::string, Baseline> load_baselines() = 0;  // dns answer sets by monitor
@@ -185,7 +184,6 @@ class Storage : public StorageReader {
   virtual void set_on_commit(std::function<void(uint64_t)> f) = 0;
   // Rollups, retention and compaction, then history summaries read anew.
   virtual void housekeep(HousekeepingJob job) = 0;
-
 };
 
 // The engine the config asks for, opened and proven writable; nullptr with `error` set.

@@ -302,6 +302,7 @@ void WebServer::ping_routes() {
     // that is not replaced by U+FFFD.
     ping->rid = valid_utf8(req.get_param_value("rid").substr(0, 64));
     ping->body = valid_utf8(std::string_view(req.body).substr(0, kMaxPingBody));
+    if (lacking(calls_.ping, res, "heartbeat pings")) return;
     if (!calls_.ping(monitor, std::move(*ping)))
       return json_error(res, 503, "lookout is behind on pings; try again");
     res.set_content("OK", "text/plain");
@@ -371,6 +372,7 @@ void WebServer::post_routes() {
   svr.Post("/api/v1/posts",
            [this, answer_change](const httplib::Request& req, httplib::Response& res) {
              if (!admin_call(req, res)) return;
+             if (lacking(calls_.post, res, "posts")) return;
              const auto body = nlohmann::json::parse(req.body, nullptr, false);
              if (!body.is_object()) return json_error(res, 400, "the body is not a JSON object");
              PostCommand command;
@@ -383,12 +385,12 @@ void WebServer::post_routes() {
              const auto names = name_list(body, "monitors");
              if (!names) return json_error(res, 400, "monitors is a list of names");
              command.draft = {*title, *status, *impact, *text, *names};
-             if (lacking(calls_.post, res, "posts")) return;
              answer_change(res, calls_.post(std::move(command)));
            });
   svr.Post(R"(/api/v1/posts/([0-9]{1,18})/updates)",
            [this, answer_change](const httplib::Request& req, httplib::Response& res) {
              if (!admin_call(req, res)) return;
+             if (lacking(calls_.post, res, "posts")) return;
              const auto body = nlohmann::json::parse(req.body, nullptr, false);
              if (!body.is_object()) return json_error(res, 400, "the body is not a JSON object");
              const auto status = post_field(body, "status");
@@ -398,7 +400,6 @@ void WebServer::post_routes() {
              command.id = std::stoll(req.matches[1]);
              command.draft.status = *status;
              command.draft.body = *text;
-             if (lacking(calls_.post, res, "posts")) return;
              answer_change(res, calls_.post(std::move(command)));
            });
   svr.Get("/api/v1/posts", [this](const httplib::Request& req, httplib::Response& res) {
@@ -459,6 +460,8 @@ void WebServer::maintenance_routes() {
   svr.Post("/api/v1/maintenance",
            [this, answer](const httplib::Request& req, httplib::Response& res) {
              if (!admin_call(req, res)) return;
+             if (lacking(calls_.maintenance, res, "maintenance windows made through the API"))
+               return;
              const auto body = nlohmann::json::parse(req.body, nullptr, false);
              if (!body.is_object()) return json_error(res, 400, "the body is not a JSON object");
              MaintenanceCommand command;
@@ -476,17 +479,15 @@ void WebServer::maintenance_routes() {
              const auto names = name_list(body, "monitors");
              if (!names) return json_error(res, 400, "monitors is a list of names or globs");
              d.monitors = *names;
-             if (lacking(calls_.maintenance, res, "maintenance windows made through the API"))
-               return;
              answer(res, calls_.maintenance(std::move(command)), true);
            });
   svr.Delete(R"(/api/v1/maintenance/([a-z0-9-]{1,40}))",
              [this, answer](const httplib::Request& req, httplib::Response& res) {
                if (!admin_call(req, res)) return;
-               MaintenanceCommand command;
-               command.remove_id = req.matches[1];
                if (lacking(calls_.maintenance, res, "maintenance windows made through the API"))
                  return;
+               MaintenanceCommand command;
+               command.remove_id = req.matches[1];
                answer(res, calls_.maintenance(std::move(command)), false);
              });
   svr.Get("/api/v1/maintenance", [this](const httplib::Request& req, httplib::Response& res) {

@@ -15,7 +15,8 @@
 namespace lookout::testing {
 namespace {
 
-std::shared_ptr<const Config> decider_config(const PostgresServer& pg) {
+std::shared_ptr<const Config> decider_config(const PostgresServer& pg,
+                                             const std::string& monitor_extra = "") {
   // Reports are fresh for 2 × 1s + 1s + 2s = 5s; quorum: a majority of the fresh locations.
   const std::string text = fmt::format(
       "[cluster]\ndsn = \"{}\"\nnode = \"fra-1\"\nlocation = \"fra\"\nlease = \"2s\"\n"
@@ -23,8 +24,8 @@ std::shared_ptr<const Config> decider_config(const PostgresServer& pg) {
       "\"webhook\"\nurl = \"http://127.0.0.1:9/\"\n"
       "[[route]]\nname = \"oncall\"\nnotify = [\"ops-webhook\"]\n"
       "[[monitor]]\nname = \"home\"\ntype = \"http\"\nurl = \"http://127.0.0.1:9/\"\n"
-      "interval = \"1s\"\ntimeout = \"1s\"\n",
-      pg.dsn());
+      "interval = \"1s\"\ntimeout = \"1s\"\n{}",
+      pg.dsn(), monitor_extra);
   return std::make_shared<const Config>(config_from(text));
 }
 
@@ -42,10 +43,11 @@ void report_home(const PostgresServer& pg, const std::string& location, const st
 // A deciding node: its eval lease of home's shard taken through a LeaseNode, its decider fenced
 // by what that node holds.
 struct DecidingNode {
-  DecidingNode(EventLoop& loop, const PostgresServer& pg, const std::string& name)
-      : leases(loop, pg, name, Duration{2000}),
+  DecidingNode(EventLoop& loop, const PostgresServer& pg, const std::string& name,
+               const std::string& monitor_extra = "", Duration lease = Duration{2000})
+      : leases(loop, pg, name, lease),
         decider(
-            loop, leases.conn, clock, decider_config(pg),
+            loop, leases.conn, clock, decider_config(pg, monitor_extra),
             [this] {
               std::map<int, int64_t> held;
               for (const auto& h : leases.held) held.emplace(shard, h.epoch);
@@ -191,6 +193,48 @@ TEST(ClusterDecider, ANodeWhoseLeaseWasTakenWritesNothingAndReadsTheShardAgain) 
   EXPECT_EQ(rows_counted(pg, "SELECT count(*) FROM outbox"), 0);
   EXPECT_EQ(rows_counted(pg, "SELECT count(*) FROM monitor_states"), 0);
   EXPECT_TRUE(a.decider.engine().open_incidents().empty());
+}
+
+// The quorum's decisions come only with changes; the engine is also shown each monitor's
+// state once per interval, as runs would show it, so a monitor that flapped and then stays up
+// stops flapping and its incident resolves (without those, the flap window would only ever
+// hold changes).
+TEST(ClusterDecider, AFlappingMonitorThatStaysUpResolvesItsIncident) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  // Its lease is not renewed here: long enough for the whole test.
+  DecidingNode a(loop, pg, "fra-1", "flap = { window = 4, threshold = 3 }\n", Duration{60'000});
+  require_schema(loop, a.leases.conn);
+  a.take();
+  a.decider.start();
+  const auto both = [&](const std::string& state) {
+    report_home(pg, "fra", state);
+    report_home(pg, "nyc", state);
+    const std::string want = state == "up" ? "up" : "down";
+    ASSERT_TRUE(turn_until(
+        loop,
+        [&] {
+          const auto* q = a.decider.reader().quorum("home");
+          return q != nullptr && to_string(q->state()) == want;
+        },
+        10s));
+  };
+  // Down and up: two changes, below the threshold; the first incident opens and resolves.
+  both("down");
+  both("up");
+  ASSERT_TRUE(until_count(loop, pg, kResolved, 1));
+  // Down again: the third change in the window, so the second incident is flapping, and it
+  // stays open while the monitor is up...
+  both("down");
+  ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM incidents WHERE flapping", 1));
+  both("up");
+  turn_until(
+      loop, [] { return false; }, 500ms);
+  EXPECT_EQ(rows_counted(pg, kResolved), 1);
+  // ...until it has been up for the flap window (4 intervals of 1 s), then it resolves.
+  ASSERT_TRUE(until_count(loop, pg, kResolved, 2)) << a.decider.last_error();
+  EXPECT_EQ(rows_counted(pg, "SELECT count(*) FROM incidents"), 2);
 }
 
 }  // namespace
