@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <climits>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "config/config_parser.h"
 #include "config/kinds/dns_spec.h"
@@ -252,13 +254,16 @@ void refuse_unshared(Parser& p, const toml::table& root, const Config& config) {
   }
   const auto* monitors = root.get("monitor") != nullptr ? root.get("monitor")->as_array() : nullptr;
   if (monitors == nullptr) return;
+  // By name: a cluster's config may hold 10,000 monitors.
+  std::unordered_map<std::string_view, const MonitorConfig*> by_name;
+  for (const MonitorConfig& c : config.monitors) by_name.emplace(c.name, &c);
   for (const auto& item : *monitors) {
     const auto* t = item.as_table();
     const auto* name = t != nullptr ? t->get_as<std::string>("name") : nullptr;
     if (name == nullptr) continue;
-    const auto m = std::find_if(config.monitors.begin(), config.monitors.end(),
-                                [&](const MonitorConfig& c) { return c.name == name->get(); });
-    if (m == config.monitors.end()) continue;
+    const auto found = by_name.find(name->get());
+    if (found == by_name.end()) continue;
+    const MonitorConfig* m = found->second;
     const toml::node* type = t->get("type");
     const toml::source_region at = type != nullptr ? type->source() : t->source();
     if (!m->spec->probed()) {
