@@ -92,14 +92,11 @@ bool ClusterRun::probes(const std::string& monitor) const {
 }
 
 void ClusterRun::add_run(const MonitorConfig& m, ResultRow row) {
-  auto judge = judges_.find(m.name);
-  if (judge == judges_.end() || !probes(m.name)) {
-    // The shard went while the run was out: the node that took it reports the location now.
-    node_.results().add(std::move(row));
-    return;
-  }
-  LocationRun run{row.outcome, row.cause, row.timings.total_us, from_unix_ms(row.t_ms)};
+  const LocationRun run{row.outcome, row.cause, row.timings.total_us, from_unix_ms(row.t_ms)};
   node_.results().add(std::move(row));
+  const auto judge = judges_.find(m.name);
+  // The shard went while the run was out: the node that took it reports the location now.
+  if (judge == judges_.end()) return;
   const State before = judge->second.report().state;
   if (!judge->second.add_run(run, m.fail_after, m.recover_after)) return;
   const LocationReport& report = judge->second.report();

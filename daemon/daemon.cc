@@ -406,7 +406,7 @@ void Daemon::publish_snapshot() {
   if (cluster_ && cluster_->view()) {
     cluster_view_reads_ = cluster_->view_reads();
     s->cluster = *cluster_->view();
-    s->cluster->storage_ok = !cluster_->unreachable() && cluster_->health().ok;
+    s->cluster->storage_ok = cluster_->health().ok;
     s->cluster->spool_rows = cluster_->node().spool_rows();
   }
   s->dead_mans_switch = dead_mans_switch_->configured();
