@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "tests/integration/harness.h"
+#include "tests/support/notify_socket.h"
 
 namespace lookout::testing {
 namespace {
@@ -341,58 +342,12 @@ TEST(Lifecycle, ReloadKeepsUnchangedMonitorsAndRejectsABadConfig) {
   EXPECT_NE(d.monitor("change")["since"], keep_since);
 }
 
-// A datagram socket standing in for systemd's notify socket.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::string& path) : path_(path) {
-    fd_ = socket(AF_UNIX, SOCK_DGRAM, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-      throw std::runtime_error("cannot bind the notify socket " + path);
-    timeval tv{0, 100'000};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    reader_ = std::thread([this] {
-      char buf[4096];
-      while (!stop_) {
-        const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-        if (n > 0) {
-          std::lock_guard lock(mu_);
-          messages_.emplace_back(buf, static_cast<size_t>(n));
-        }
-      }
-    });
-  }
-  ~NotifySocket() {
-    stop_ = true;
-    reader_.join();
-    close(fd_);
-  }
-  std::vector<std::string> messages() {
-    std::lock_guard lock(mu_);
-    return messages_;
-  }
-  size_t count(const std::string& m) {
-    const auto all = messages();
-    return static_cast<size_t>(std::count(all.begin(), all.end(), m));
-  }
-
- private:
-  std::string path_;
-  int fd_;
-  std::atomic<bool> stop_{false};
-  std::thread reader_;
-  std::mutex mu_;
-  std::vector<std::string> messages_;
-};
-
 TEST(Lifecycle, SystemdNotifyReadyWatchdogReloadingStopping) {
   TempDir dir;
   TargetServer target;
   add_standard_routes(target);
   target.start();
-  NotifySocket notify(dir.file("notify.sock"));
+  test::NotifySocket notify(dir.file("notify.sock"));
   Daemon d(dir, monitors_against(target.port(), 1, "1s"), "",
            {{"NOTIFY_SOCKET", dir.file("notify.sock")}, {"WATCHDOG_USEC", "400000"}});
   d.start();

@@ -8,6 +8,7 @@
 #include "store/pg_schema.h"
 #include "tests/integration/cluster/cluster_helpers.h"
 #include "tests/integration/harness.h"
+#include "tests/support/notify_socket.h"
 
 namespace lookout::testing {
 namespace {
@@ -187,15 +188,23 @@ TEST(ClusterCli, CheckRefusesWhatTheNodesDoNotShareYetAtItsPlace) {
 }
 
 // A node started before its database waits for it: it runs, says why it waits, and /healthz
-// answers 503 until it has joined; SIGTERM stops it cleanly.
+// answers 503 until it has joined; SIGTERM stops it cleanly. Under systemd its watchdog is
+// petted meanwhile: a node whose database is away keeps probing into its spool, which a
+// restart by the watchdog would only interrupt.
 TEST(ClusterCli, RunWaitsForItsDatabaseAndHealthzSaysSo) {
   const int dead = free_port();
-  const ClusterFiles files(
+  ClusterFiles files(
       fmt::format("host=127.0.0.1 port={} user=lookout dbname=postgres connect_timeout=2", dead));
+  test::NotifySocket notify(files.dir.file("notify.sock"));
+  files.env["NOTIFY_SOCKET"] = files.dir.file("notify.sock");
+  files.env["WATCHDOG_USEC"] = "400000";
   Process p({lookout_binary(), "run", "-c", files.config}, files.env, files.dir.path());
   ASSERT_TRUE(wait_until([&] { return http_get(files.port, "/healthz").status == 503; }, 10'000ms))
       << p.err();
   EXPECT_EQ(http_get(files.port, "/healthz").body, "storage: postgresql unreachable\n");
+  ASSERT_TRUE(wait_until([&] { return notify.count("WATCHDOG=1") >= 3; }, 5000ms))
+      << "the watchdog is petted every 200ms while the database is away";
+  EXPECT_EQ(http_get(files.port, "/healthz").status, 503);
   EXPECT_FALSE(p.wait(0ms).has_value());
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait(10'000ms), 0) << p.err();
