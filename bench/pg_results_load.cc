@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
     });
   };
 
-  migrate_pg_schema(admin, [&](const PgMigration& m) {
+  migrate_pg_schema(admin, {"bench"}, [&](const PgMigration& m) {
     if (!m.ok()) {
       std::cerr << m.error << "\n";
       std::exit(1);

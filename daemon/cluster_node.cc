@@ -56,7 +56,7 @@ void ClusterNode::start(std::function<void(const std::string&)> ready) {
 }
 
 void ClusterNode::migrate() {
-  migrate_pg_schema(pg_, [self = self_](const PgMigration& m) {
+  migrate_pg_schema(pg_, {node_, lease_}, [self = self_](const PgMigration& m) {
     if (ClusterNode* n = *self; n != nullptr) n->on_migrated(m);
   });
 }
@@ -80,9 +80,23 @@ void ClusterNode::step_failed(const std::string& error) {
 }
 
 void ClusterNode::on_migrated(const PgMigration& m) {
+  if (m.refused_by_live_nodes) {
+    // An upgraded node among older live ones: it joins once the last of them stops.
+    if (m.error != told_live_nodes_) {
+      spdlog::warn("cluster: node {} waits to start: {}; tried again every {}s", node_, m.error,
+                   kRetryEvery.count() / 1000);
+      told_live_nodes_ = m.error;
+    }
+    retry_.start(kRetryEvery, [this] { migrate(); });
+    return;
+  }
   if (!m.ok()) {
     step_failed(m.error);
     return;
+  }
+  if (!told_live_nodes_.empty()) {
+    spdlog::info("cluster: no node of the older schema is live any more; node {} starts", node_);
+    told_live_nodes_.clear();
   }
   if (!m.applied.empty()) {
     spdlog::info("cluster: migrated the schema in PostgreSQL at {} from version {} to {}",

@@ -85,7 +85,8 @@ class ClusterNode {
   std::unique_ptr<ResultSpool> spool_;
   PgResultWriter writer_;
   Timer retry_, drain_;
-  std::string told_;  // the last reason for waiting the operator was told
+  std::string told_;             // the last reason for waiting the operator was told
+  std::string told_live_nodes_;  // the last refusal of a migration by live nodes, as told
   std::function<void(const std::string&)> ready_;
   bool joined_ = false;
   bool stopping_ = false;

@@ -5,6 +5,8 @@
 #include <array>
 #include <memory>
 
+#include "core/units.h"
+
 namespace lookout {
 namespace {
 
@@ -211,8 +213,8 @@ constexpr const char* kUniqueViolation = "23505";
 // schema is current. Kept alive by the callbacks it has handed to the connection.
 class Migrator : public std::enable_shared_from_this<Migrator> {
  public:
-  Migrator(PgConnection& pg, std::function<void(PgMigration)> done)
-      : pg_(pg), done_(std::move(done)) {}
+  Migrator(PgConnection& pg, MigratingNode who, std::function<void(PgMigration)> done)
+      : pg_(pg), who_(std::move(who)), done_(std::move(done)) {}
 
   void read() {
     read_pg_schema_version(
@@ -240,7 +242,8 @@ class Migrator : public std::enable_shared_from_this<Migrator> {
   }
 
   void apply(int version) {
-    pg_.script(pg_migration_script(version), [self = shared_from_this(), version](PgResult r) {
+    pg_.script(pg_migration_script(version, who_), [self = shared_from_this(),
+                                                    version](PgResult r) {
       if (r.ok()) {
         self->result_.applied.push_back(version);
         self->read();
@@ -248,6 +251,7 @@ class Migrator : public std::enable_shared_from_this<Migrator> {
         // Another node applied it while this one waited for the lock.
         self->read();
       } else {
+        self->result_.refused_by_live_nodes = r.sqlstate == kPgLiveNodesRefuseMigration;
         self->finish(fmt::format("cannot migrate the schema to version {}: {}", version, r.error));
       }
     });
@@ -259,6 +263,7 @@ class Migrator : public std::enable_shared_from_this<Migrator> {
   }
 
   PgConnection& pg_;
+  MigratingNode who_;
   std::function<void(PgMigration)> done_;
   PgMigration result_;
   bool read_once_ = false;
@@ -268,10 +273,29 @@ class Migrator : public std::enable_shared_from_this<Migrator> {
 
 int pg_schema_version() { return static_cast<int>(kPgMigrations.size()); }
 
-std::string pg_migration_script(int version) {
+std::string pg_migration_script(int version, const MigratingNode& who) {
+  // Under the lock, so that no other node migrates between the check and the change. A node
+  // that joins meanwhile read the version before the change: the window is one transaction.
+  const std::string refuse_under_live_nodes =
+      version < 2
+          ? ""
+          : fmt::format(R"sql(DO $refuse$
+DECLARE live text;
+BEGIN
+  SELECT string_agg(format('%s (lookout %s)', node, version), ', ' ORDER BY node) INTO live
+    FROM nodes
+    WHERE alive AND node <> {} AND last_seen > clock_timestamp() - {} * interval '1 millisecond';
+  IF live IS NOT NULL THEN
+    RAISE EXCEPTION 'nodes % are live on schema version %: stop every node, then start the upgraded ones, the first of which migrates the schema (a node killed counts as live until its lease of {} has run out)',
+      live, {} USING ERRCODE = '{}';
+  END IF;
+END $refuse$;
+)sql",
+                        sql_literal(who.node), who.lease.count(), format_duration(who.lease),
+                        version - 1, kPgLiveNodesRefuseMigration);
   return fmt::format(R"sql(BEGIN;
 SELECT pg_advisory_xact_lock({});
-CREATE TABLE IF NOT EXISTS lookout_schema (
+{}CREATE TABLE IF NOT EXISTS lookout_schema (
   version    integer PRIMARY KEY,
   applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   lookout    text NOT NULL             -- the version of lookout that applied it
@@ -280,7 +304,8 @@ INSERT INTO lookout_schema (version, lookout) VALUES ({}, {});
 {}
 COMMIT;
 )sql",
-                     kPgMigrationLock, version, sql_literal(LOOKOUT_VERSION),
+                     kPgMigrationLock, refuse_under_live_nodes, version,
+                     sql_literal(LOOKOUT_VERSION),
                      kPgMigrations.at(static_cast<size_t>(version - 1)));
 }
 
@@ -311,8 +336,8 @@ void read_pg_schema_version(PgConnection& pg,
   });
 }
 
-void migrate_pg_schema(PgConnection& pg, std::function<void(PgMigration)> done) {
-  std::make_shared<Migrator>(pg, std::move(done))->read();
+void migrate_pg_schema(PgConnection& pg, MigratingNode who, std::function<void(PgMigration)> done) {
+  std::make_shared<Migrator>(pg, std::move(who), std::move(done))->read();
 }
 
 }  // namespace lookout

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "store/pg_connection.h"
 
 namespace lookout {
@@ -21,10 +22,24 @@ int pg_schema_version();
 // ("lookout" in ASCII); another program's connection that happens to take it only waits.
 inline constexpr int64_t kPgMigrationLock = 30521821819270516;
 
+// Who migrates: a node of the cluster (or `lookout cluster init` under the config's node name)
+// and the lease by which the nodes table counts a node live.
+struct MigratingNode {
+  std::string node;
+  Duration lease{10'000};
+};
+
+// The SQLSTATE of a migration refused because other nodes are live (PostgreSQL leaves class LK
+// to applications).
+inline constexpr const char* kPgLiveNodesRefuseMigration = "LK001";
+
 // The transaction that moves the schema to `version` (from version - 1): it takes the lock,
 // records the version (a unique key: a second node that tries the same version fails there,
-// and nothing of its transaction stays), and changes the tables.
-std::string pg_migration_script(int version);
+// and nothing of its transaction stays), and changes the tables. From version 2 on, it first
+// refuses (kPgLiveNodesRefuseMigration, naming them) while nodes other than `who` are live: they
+// run a lookout that knows only the schema as it is, and a migration under them would mix
+// versions. An upgrade that changes the schema therefore stops every node first.
+std::string pg_migration_script(int version, const MigratingNode& who);
 
 // "the database has schema version N, newer than this lookout knows (M); upgrade lookout on
 // this node"
@@ -40,11 +55,15 @@ struct PgMigration {
   int now = 0;               // the version after
   std::vector<int> applied;  // by this call; another node may have applied others meanwhile
   std::string error;         // empty on success
+  // Refused because other nodes are live (kPgLiveNodesRefuseMigration): a node waits for them
+  // to stop rather than exit, so that upgrading the hosts one by one converges.
+  bool refused_by_live_nodes = false;
   bool ok() const { return error.empty(); }
 };
 
 // Brings the schema to pg_schema_version(): creates it in a database without one, applies the
-// migrations it lacks one by one, and refuses a newer one. `done` runs once, on the loop.
-void migrate_pg_schema(PgConnection& pg, std::function<void(PgMigration)> done);
+// migrations it lacks one by one (refused while other nodes are live), and refuses a newer one.
+// `done` runs once, on the loop.
+void migrate_pg_schema(PgConnection& pg, MigratingNode who, std::function<void(PgMigration)> done);
 
 }  // namespace lookout

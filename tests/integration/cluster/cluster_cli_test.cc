@@ -211,6 +211,53 @@ TEST(ClusterCli, RunWaitsForItsDatabaseAndHealthzSaysSo) {
   EXPECT_EQ(p.err().find(kCanary), std::string::npos) << p.err();
 }
 
+// An upgraded node among live nodes of the older schema does not migrate under them: it waits,
+// saying for which nodes, with /healthz 503, and `cluster init` refuses; once they stop, it
+// migrates the schema and joins.
+TEST(ClusterCli, AnUpgradedNodeWaitsForTheOlderLiveNodesToStop) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  const int older = pg_schema_version() - 1;
+  for (int v = 1; v <= older; ++v) pg.sql(pg_migration_script(v, {"test"}));
+  pg.sql(
+      "INSERT INTO nodes (node, location, version, started_at, last_seen, alive, monitors_hash) "
+      "VALUES ('old-1', 'fra', '0.1.0', now(), clock_timestamp() + interval '1 hour', true, 'h')");
+  const ClusterFiles files(pg.dsn());
+  const std::string refusal = fmt::format(
+      "cannot migrate the schema to version {}: PostgreSQL at 127.0.0.1:{}: nodes old-1 (lookout "
+      "0.1.0) are live on schema version {}: stop every node, then start the upgraded ones",
+      pg_schema_version(), pg.port(), older);
+
+  Process p({lookout_binary(), "run", "-c", files.config}, files.env, files.dir.path());
+  ASSERT_TRUE(wait_until([&] { return p.err().find(refusal) != std::string::npos; }, 10'000ms))
+      << p.err();
+  EXPECT_NE(p.err().find("cluster: node fra-1 waits to start: " + refusal), std::string::npos)
+      << p.err();
+  // Connected, so not "unreachable" once the node's health is next published.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const auto h = http_get(files.port, "/healthz");
+        return h.status == 503 && h.body.find("this node has not joined yet") != std::string::npos;
+      },
+      5000ms));
+  const auto init = files.lookout({"cluster", "init"});
+  EXPECT_EQ(init.code, 1);
+  EXPECT_NE(init.err.find(refusal), std::string::npos) << init.err;
+  EXPECT_EQ(pg.sql("SELECT max(version) FROM lookout_schema"), std::to_string(older));
+  EXPECT_FALSE(p.wait(0ms).has_value());
+
+  pg.sql("UPDATE nodes SET alive = false WHERE node = 'old-1'");
+  ASSERT_TRUE(wait_until([&] { return http_get(files.port, "/healthz").status == 200; }, 10'000ms))
+      << p.err();
+  EXPECT_EQ(pg.sql("SELECT max(version) FROM lookout_schema"), std::to_string(pg_schema_version()));
+  EXPECT_NE(p.err().find("no node of the older schema is live any more; node fra-1 starts"),
+            std::string::npos)
+      << p.err();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(10'000ms), 0) << p.err();
+  EXPECT_EQ(p.err().find(kCanary), std::string::npos) << p.err();
+}
+
 // A reload that adds [cluster] is refused: cluster mode starts with the process, and the daemon
 // runs on as it was.
 TEST(ClusterCli, AReloadThatAddsClusterIsRefused) {

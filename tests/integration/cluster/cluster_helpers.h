@@ -56,7 +56,7 @@ inline Config config_from(const std::string& text) {
 // Migrates the schema through `conn` (started, on `loop`); throws when it does not come.
 inline void require_schema(EventLoop& loop, PgConnection& conn) {
   std::optional<PgMigration> m;
-  migrate_pg_schema(conn, [&](PgMigration r) { m = std::move(r); });
+  migrate_pg_schema(conn, {"test"}, [&](PgMigration r) { m = std::move(r); });
   if (!turn_until(
           loop, [&] { return m.has_value(); }, std::chrono::seconds(20)) ||
       !m->ok()) {
@@ -78,7 +78,7 @@ inline PgMigration migrate(const PostgresServer& pg) {
   PgConnection c(loop, Secret::plain(pg.dsn()), nullptr);
   c.start();
   std::optional<PgMigration> out;
-  migrate_pg_schema(c, [&](PgMigration m) { out = std::move(m); });
+  migrate_pg_schema(c, {"test"}, [&](PgMigration m) { out = std::move(m); });
   if (!turn_until(
           loop, [&] { return out.has_value(); }, std::chrono::seconds(20))) {
     return {0, 0, {}, "no answer"};

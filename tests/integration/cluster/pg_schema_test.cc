@@ -38,7 +38,8 @@ TEST(PgSchema, NodesStartingTogetherApplyEachMigrationOnce) {
   for (int i = 0; i < 4; ++i) {
     nodes.push_back(std::make_unique<PgConnection>(loop, Secret::plain(pg.dsn()), nullptr));
     nodes.back()->start();
-    migrate_pg_schema(*nodes.back(), [&](PgMigration m) { outcomes.push_back(std::move(m)); });
+    migrate_pg_schema(*nodes.back(), {"test"},
+                      [&](PgMigration m) { outcomes.push_back(std::move(m)); });
   }
   int waiting = 0;
   bool asked = false;
@@ -122,6 +123,40 @@ TEST(PgSchema, ANewerDatabaseIsRefused) {
                                  "knows ({}); upgrade lookout on this node",
                                  pg_schema_version() + 1, pg_schema_version()));
   EXPECT_TRUE(m.applied.empty());
+}
+
+// A node that migrates while nodes of the older lookout run would mix versions: the migration
+// is refused, naming the live nodes, until they are stopped. Its own row, a node that left and
+// one whose lease ran out do not count.
+TEST(PgSchema, LiveNodesOfTheOlderSchemaRefuseAMigration) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  const int older = pg_schema_version() - 1;
+  for (int v = 1; v <= older; ++v) pg.sql(pg_migration_script(v, {"test"}));
+  pg.sql(
+      "INSERT INTO nodes (node, location, version, started_at, last_seen, alive, monitors_hash) "
+      "VALUES ('fra-1', 'fra', '0.1.0', now(), clock_timestamp(), true, 'h'), "
+      "('nyc-1', 'nyc', '0.1.0', now(), clock_timestamp(), true, 'h'), "
+      "('test', 'fra', '0.1.0', now(), clock_timestamp(), true, 'h'), "
+      "('left-1', 'fra', '0.1.0', now(), clock_timestamp(), false, 'h'), "
+      "('stale-1', 'fra', '0.1.0', now(), clock_timestamp() - interval '1 minute', true, 'h')");
+
+  const PgMigration refused = migrate(pg);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error,
+            fmt::format("cannot migrate the schema to version {}: PostgreSQL at 127.0.0.1:{}: "
+                        "nodes fra-1 (lookout 0.1.0), nyc-1 (lookout 0.1.0) are live on schema "
+                        "version {}: stop every node, then start the upgraded ones, the first of "
+                        "which migrates the schema (a node killed counts as live until its lease "
+                        "of 10s has run out)",
+                        pg_schema_version(), pg.port(), older));
+  EXPECT_EQ(pg.sql("SELECT max(version) FROM lookout_schema"), std::to_string(older));
+
+  pg.sql("UPDATE nodes SET alive = false WHERE node IN ('fra-1', 'nyc-1')");
+  const PgMigration m = migrate(pg);
+  ASSERT_TRUE(m.ok()) << m.error;
+  EXPECT_EQ(m.found, older);
+  EXPECT_EQ(m.applied, std::vector<int>{pg_schema_version()});
 }
 
 }  // namespace
