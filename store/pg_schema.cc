@@ -274,8 +274,10 @@ class Migrator : public std::enable_shared_from_this<Migrator> {
 int pg_schema_version() { return static_cast<int>(kPgMigrations.size()); }
 
 std::string pg_migration_script(int version, const MigratingNode& who) {
-  // Under the lock, so that no other node migrates between the check and the change. A node
-  // that joins meanwhile read the version before the change: the window is one transaction.
+  // Under the lock, so that no other node migrates between the check and the change, and after
+  // the version's row: a node that lost the race to another, which has joined since, meets the
+  // unique key first and reads the version again instead of waiting. A node that joins
+  // meanwhile read the version before the change: the window is one transaction.
   const std::string refuse_under_live_nodes =
       version < 2
           ? ""
@@ -295,18 +297,17 @@ END $refuse$;
                         version - 1, kPgLiveNodesRefuseMigration);
   return fmt::format(R"sql(BEGIN;
 SELECT pg_advisory_xact_lock({});
-{}CREATE TABLE IF NOT EXISTS lookout_schema (
+CREATE TABLE IF NOT EXISTS lookout_schema (
   version    integer PRIMARY KEY,
   applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   lookout    text NOT NULL             -- the version of lookout that applied it
 );
 INSERT INTO lookout_schema (version, lookout) VALUES ({}, {});
-{}
+{}{}
 COMMIT;
 )sql",
-                     kPgMigrationLock, refuse_under_live_nodes, version,
-                     sql_literal(LOOKOUT_VERSION),
-                     kPgMigrations.at(static_cast<size_t>(version - 1)));
+                     kPgMigrationLock, version, sql_literal(LOOKOUT_VERSION),
+                     refuse_under_live_nodes, kPgMigrations.at(static_cast<size_t>(version - 1)));
 }
 
 std::string pg_newer_schema_error(int found) {
