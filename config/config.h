@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/secret.h"
+#include "core/source_address.h"
 
 namespace lookout {
 
@@ -223,9 +224,9 @@ struct ClusterConfig {
   // DOWN when down from at least this many locations; unset: a majority of the locations with
   // fresh results.
   std::optional<int> quorum;
-  Duration lease{10'000};      // a dead node's work moves to another within about this
-  std::string source_address;  // an IP literal this node's probes connect from; empty: any
-  int line = 0, col = 0;       // where [cluster] is written, for what is said about it
+  Duration lease{10'000};        // a dead node's work moves to another within about this
+  SourceAddress source_address;  // where this node's probes connect from; empty: any
+  int line = 0, col = 0;         // where [cluster] is written, for what is said about it
 };
 
 struct Config {

@@ -1,6 +1,5 @@
 // [cluster] and a monitor's `locations`: cluster mode's keys (docs/cluster.md). The DSN is
 // checked by libpq's own parser, so `lookout check` finds what the first connection would.
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <libpq-fe.h>
 #include <unistd.h>
@@ -178,9 +177,8 @@ std::optional<ClusterConfig> parse_cluster(Parser& p, const toml::table& t) {
   }
   if (const auto* n = t.get("source_address")) {
     if (auto v = p.plain_text(*n, "cluster.source_address")) {
-      unsigned char buf[16];
-      if (inet_pton(AF_INET, v->c_str(), buf) == 1 || inet_pton(AF_INET6, v->c_str(), buf) == 1) {
-        c.source_address = *v;
+      if (auto address = SourceAddress::parse(*v)) {
+        c.source_address = std::move(*address);
       } else {
         p.error(n->source(),
                 fmt::format("cluster.source_address \"{}\" is not an IPv4 or IPv6 address", *v));

@@ -1,5 +1,6 @@
 #include "core/ares_bridge.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -66,6 +67,16 @@ bool AresChannel::init(const std::string& servers, std::string& error) {
     }
   }
   return true;
+}
+
+void AresChannel::ask_from(const SourceAddress& source) {
+  if (source.empty()) return;
+  const sockaddr_storage& a = source.address();
+  if (a.ss_family == AF_INET) {
+    ares_set_local_ip4(channel_, ntohl(reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr));
+  } else {
+    ares_set_local_ip6(channel_, reinterpret_cast<const sockaddr_in6&>(a).sin6_addr.s6_addr);
+  }
 }
 
 void AresChannel::query(const std::string& name, int type, Done done) {

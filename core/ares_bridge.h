@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/event_loop.h"
+#include "core/source_address.h"
 
 namespace lookout {
 
@@ -33,6 +34,9 @@ class AresChannel {
 
   // `servers` as "IP:port" / "[IPv6]:port"; empty: the system's resolvers. False with `error`.
   bool init(const std::string& servers, std::string& error);
+  // Questions go out from `source` (after init()); the dns monitors' questions are what they
+  // check, so they follow [cluster] source_address.
+  void ask_from(const SourceAddress& source);
   // One question, no search list. `done` runs once on the loop unless cancel() comes first.
   void query(const std::string& name, int type, Done done);
   // The addresses of a host name, as getaddrinfo gives them (/etc/hosts first, then DNS; a

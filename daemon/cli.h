@@ -41,8 +41,8 @@ int cmd_audit(const AuditArgs& a);
 // Prints every error and warning of a load as FILE:LINE:COL: message on stderr.
 void print_config_errors(const struct LoadResult& r);
 
-// What a valid config asks of this machine or this version that they do not allow (a ping
-// monitor where no ICMP socket may be opened, cluster.source_address), as errors at the
+// What a valid config asks of this machine that it does not allow (a ping monitor where no
+// ICMP socket may be opened), as errors at the
 // config's place: `check` reports them and `run` refuses to start, both with exit 2.
 std::vector<struct ConfigError> start_errors(const struct Config& config);
 

@@ -16,12 +16,6 @@ void print_config_errors(const LoadResult& r) {
 
 std::vector<ConfigError> start_errors(const Config& config) {
   std::vector<ConfigError> errors;
-  if (config.cluster && !config.cluster->source_address.empty()) {
-    // Accepted by the config, but no probe binds to it yet: refused rather than ignored.
-    errors.push_back({config.file, config.cluster->line, config.cluster->col,
-                      "cluster.source_address is not available in this version yet: probes "
-                      "connect from the address the system picks; remove it"});
-  }
   for (const auto& m : config.monitors) {
     const auto* ping = m.spec_if<PingSpec>();
     if (ping == nullptr) continue;

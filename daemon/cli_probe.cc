@@ -91,7 +91,9 @@ int cmd_probe(const std::string& config_path, const std::vector<std::string>& na
   {
     EventLoop loop;
     CurlBridge curl(loop, clock);
-    ProbeContext ctx{loop, curl, clock};
+    // As the node would probe: from its [cluster] source_address.
+    ProbeContext ctx{loop, curl, clock,
+                     config.cluster ? config.cluster->source_address : SourceAddress{}};
     std::vector<std::unique_ptr<Probe>> probes;
     probes.reserve(selected.size());
     for (const auto* m : selected) probes.push_back(make_probe(*m, ctx, config.redactor));

@@ -35,7 +35,7 @@ Daemon::Daemon(Config config, const Clock& clock)
     : config_(std::make_shared<Config>(std::move(config))),
       clock_(clock),
       curl_(loop_, clock_),
-      probe_ctx_{loop_, curl_, clock_},
+      probe_ctx_{loop_, curl_, clock_, SourceAddress{}},
       scheduler_({config_->scheduler.max_in_flight, config_->scheduler.max_per_host}),
       alert_timer_(loop_),
       schedule_timer_(loop_),
@@ -620,6 +620,8 @@ int Daemon::run() {
   if (config_->cluster) {
     // The spool is opened here, before the loop runs; the node joins once the loop does.
     cluster_ = std::make_unique<ClusterRun>(loop_, curl_, clock_, config_, LOOKOUT_VERSION);
+    // Before any probe is made; a reload, which could change it, is refused in cluster mode.
+    probe_ctx_.source = config_->cluster->source_address;
     // The probing side only judges runs: the node deciding a monitor decides its incidents
     // (ClusterRun), and this engine keeps the config's maintenance windows for the page.
     alerts_ = std::make_unique<AlertEngine>("", [] { return random_hex(16); });

@@ -66,6 +66,7 @@ bool CertProbe::begin() {
   curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, spec_.cert.starttls_smtp ? "smtp" : "https");
   set_transfer_defaults(e, m_.timeout, spec_.ca_file, false);
+  ctx_.source.connect_from(e);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_.timeout.count()));
   curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
@@ -118,6 +119,7 @@ ProbeResult CertProbe::judge(CURLcode code, bool out_of_descriptors) {
     r.cause = "the connection ended without a certificate";
   } else {
     CurlFailureContext c;
+    c.source = ctx_.source.text();
     c.code = code;
     c.out_of_descriptors = out_of_descriptors;
     c.errbuf = errbuf_;

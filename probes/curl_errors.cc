@@ -21,6 +21,9 @@ CurlFailure curl_failure(const CurlFailureContext& c) {
       return {ErrorKind::kDns, fmt::format("cannot resolve host {}", c.host)};
     case CURLE_COULDNT_CONNECT:
       return {ErrorKind::kConnect, "cannot connect: " + detail};
+    case CURLE_INTERFACE_FAILED:
+      return {ErrorKind::kConnect,
+              fmt::format("cannot connect from [cluster] source_address {}: {}", c.source, detail)};
     // A reset or a peer that went away mid-transfer, during a handshake or after it.
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:

@@ -25,6 +25,7 @@ struct CurlFailureContext {
   int max_redirects = 0;
   bool body_overflow = false;  // the write callback stopped at max_body
   uint64_t max_body = 0;       // bytes
+  std::string source;          // [cluster] source_address the transfer connects from, if any
 };
 
 struct CurlFailure {

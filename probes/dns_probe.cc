@@ -46,6 +46,7 @@ bool DnsProbe::begin() {
       spdlog::error("monitor {}: {}", m_.name, error);
       return false;
     }
+    channel->ask_from(ctx_.source);
     channel_ = std::move(channel);
   }
   spf_answers_.clear();

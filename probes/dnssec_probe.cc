@@ -129,6 +129,12 @@ std::string DnssecProbe::make_context() {
   if (rc == 0) rc = ub_ctx_set_option(ub_, "neg-cache-size:", "64k");
   if (rc == 0) rc = ub_ctx_set_option(ub_, "outgoing-range:", "64");
   if (rc != 0) return fmt::format("libunbound refused its options: {}", ub_strerror(rc));
+  if (!ctx_.source.empty()) {
+    rc = ub_ctx_set_option(ub_, "outgoing-interface:", ctx_.source.text().c_str());
+    if (rc != 0)
+      return fmt::format("libunbound refused [cluster] source_address {}: {}", ctx_.source.text(),
+                         ub_strerror(rc));
+  }
   if (spec_.resolver.empty()) {
     rc = ub_ctx_resolvconf(ub_, nullptr);
     if (rc != 0)

@@ -102,7 +102,7 @@ bool DomainProbe::start_rdap(const std::string& base) {
   detail_["rdap"] = {{"server", rdap_server_}};
   easy_ = ctx_.curl.acquire();
   if (easy_ == nullptr) return false;
-  rdap_ = std::make_unique<HttpExchange>(ctx_.curl);
+  rdap_ = std::make_unique<HttpExchange>(ctx_.curl, ctx_.source);
   HttpCall call;
   call.url = url;
   call.header_lines = {"Accept: application/rdap+json"};
@@ -160,7 +160,7 @@ void DomainProbe::on_rdap(HttpExchangeResult x) {
 
 bool DomainProbe::start_whois() {
   if (whois_host_.empty()) return false;
-  if (!whois_) whois_ = std::make_unique<WhoisClient>(ctx_.loop, ctx_.clock);
+  if (!whois_) whois_ = std::make_unique<WhoisClient>(ctx_.loop, ctx_.clock, ctx_.source);
   detail_["whois"] = {{"server", whois_server()}};
   stage_ = Stage::kWhois;
   const bool started = whois_->start(whois_host_, whois_port_, spec_.domain,

@@ -117,7 +117,7 @@ GrpcProbe::~GrpcProbe() { abort(); }
 bool GrpcProbe::begin() {
   easy_ = ctx_.curl.acquire();
   if (easy_ == nullptr) return false;
-  exchange_ = std::make_unique<HttpExchange>(ctx_.curl);
+  exchange_ = std::make_unique<HttpExchange>(ctx_.curl, ctx_.source);
   return exchange_->start(easy_, call_, [this](HttpExchangeResult x) {
     // The exchange calls this as its last act, so finish() may let it go.
     finish(judge(std::move(x)));

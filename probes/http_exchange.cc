@@ -75,6 +75,7 @@ bool HttpExchange::start(CURL* e, const HttpCall& call, Done done) {
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, o.follow_redirects ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(o.max_redirects));
   set_transfer_defaults(e, call.timeout, o.ca_file, o.insecure);
+  source_.connect_from(e);
   if (o.tls_resume.count() > 0) curl_.resume_tls_sessions(e, url_, o.tls_resume);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(call.timeout.count()));
   if (call.fresh_connection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
@@ -153,6 +154,7 @@ size_t HttpExchange::on_header(char* data, size_t size, size_t n, void* p) {
 
 void HttpExchange::failure(CURLcode code, bool out_of_descriptors, HttpExchangeResult& r) const {
   CurlFailureContext c;
+  c.source = source_.text();
   c.code = code;
   c.out_of_descriptors = out_of_descriptors;
   c.errbuf = errbuf_;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/http_request.h"
@@ -51,7 +52,10 @@ struct HttpExchangeResult {
 class HttpExchange {
  public:
   using Done = std::function<void(HttpExchangeResult)>;
-  explicit HttpExchange(CurlBridge& curl) : curl_(curl) {}
+  // Every transfer connects from `source` (a probe's [cluster] source_address); none: from
+  // the address the system picks.
+  explicit HttpExchange(CurlBridge& curl, SourceAddress source = {})
+      : curl_(curl), source_(std::move(source)) {}
   ~HttpExchange() {
     cancel();
     curl_slist_free_all(headers_);
@@ -77,6 +81,7 @@ class HttpExchange {
   void failure(CURLcode code, bool out_of_descriptors, HttpExchangeResult& r) const;
 
   CurlBridge& curl_;
+  SourceAddress source_;
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;
   char errbuf_[CURL_ERROR_SIZE]{};

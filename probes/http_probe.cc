@@ -57,7 +57,7 @@ HttpProbe::~HttpProbe() { abort(); }
 bool HttpProbe::begin() {
   easy_ = ctx_.curl.acquire();
   if (easy_ == nullptr) return false;
-  exchange_ = std::make_unique<HttpExchange>(ctx_.curl);
+  exchange_ = std::make_unique<HttpExchange>(ctx_.curl, ctx_.source);
   return exchange_->start(easy_, call_, [this](HttpExchangeResult x) {
     // The exchange calls this as its last act and touches nothing of itself afterwards, so
     // finish() may let it go.

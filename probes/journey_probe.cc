@@ -36,7 +36,7 @@ JourneyProbe::JourneyProbe(const MonitorConfig& m, ProbeContext& ctx,
                            std::shared_ptr<const Redactor> redactor)
     : ProbeSession(m, ctx, std::move(redactor)),
       spec_(m.spec_as<JourneySpec>()),
-      exchange_(ctx.curl) {}
+      exchange_(ctx.curl, ctx.source) {}
 
 JourneyProbe::~JourneyProbe() { abort(); }
 

@@ -16,7 +16,7 @@ LatencyProbe::LatencyProbe(const MonitorConfig& m, ProbeContext& ctx,
     : ProbeSession(m, ctx, std::move(redactor)),
       spec_(m.spec_as<HttpSpec>()),
       call_(call_of(m)),
-      exchange_(ctx.curl) {}
+      exchange_(ctx.curl, ctx.source) {}
 
 LatencyProbe::~LatencyProbe() { abort(); }
 

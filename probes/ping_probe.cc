@@ -174,6 +174,12 @@ void PingProbe::send_echoes(const sockaddr_storage& target) {
     }
     return;
   }
+  if (const int bound = ctx_.source.bind(fd_, family_ == IcmpFamily::kV4 ? AF_INET : AF_INET6);
+      bound != 0) {
+    close_socket();
+    fail(ErrorKind::kConnect, ctx_.source.failure(bound));
+    return;
+  }
   watch_ = new Watch;
   watch_->owner = this;
   watch_->poll.data = watch_;

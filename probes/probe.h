@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/source_address.h"
 
 namespace lookout {
 
@@ -110,6 +111,7 @@ struct ProbeContext {
   EventLoop& loop;
   CurlBridge& curl;
   const Clock& clock;
+  SourceAddress source;  // where every probe connects from; empty: the system chooses
 };
 
 // The probe that runs a monitor of its kind (probes/registry.cc). The probe keeps a reference

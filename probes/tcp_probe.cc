@@ -260,6 +260,14 @@ void TcpProbe::connect_next() {
       last_error_ = rc;
       continue;
     }
+    rc = ctx_.source.bind(&c->tcp, a.ss_family);
+    if (rc != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), &TcpProbe::on_close_cb);
+      last_error_ = rc;
+      source_failed_ = true;
+      continue;
+    }
+    source_failed_ = false;
     rc = uv_tcp_connect(&c->connect, &c->tcp, reinterpret_cast<const sockaddr*>(&a),
                         &TcpProbe::on_connect_cb);
     if (rc != 0) {
@@ -277,7 +285,8 @@ void TcpProbe::connect_next() {
     return;
   }
   std::string cause =
-      last_error_ == UV_ECONNREFUSED
+      source_failed_ ? ctx_.source.failure(last_error_)
+      : last_error_ == UV_ECONNREFUSED
           ? fmt::format("connection refused by {}", address_)
           : fmt::format("cannot connect to {}: {}", address_, uv_strerror(last_error_));
   if (tried_ > 1) cause += fmt::format(" (the last of {} addresses of {})", tried_, spec_.host);

@@ -93,7 +93,8 @@ class TcpProbe final : public ProbeSession {
   size_t next_address_ = 0;
   int tried_ = 0;
   int last_error_ = 0;
-  std::string address_;  // "IP:port" being tried or connected to
+  bool source_failed_ = false;  // last_error_ is about [cluster] source_address
+  std::string address_;         // "IP:port" being tried or connected to
   Conn* conn_ = nullptr;
   SSL* ssl_ = nullptr;
   BIO* rbio_ = nullptr;  // owned by ssl_: what came from the peer

@@ -98,6 +98,7 @@ bool WebSocketProbe::begin() {
   curl_easy_setopt(e, CURLOPT_URL, url_.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   set_transfer_defaults(e, m_.timeout, spec_.ca_file, spec_.insecure_tls);
+  ctx_.source.connect_from(e);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(m_.timeout.count()));
   curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
@@ -171,6 +172,7 @@ ProbeResult WebSocketProbe::timed_out() {
       curl_off_t connect = 0;
       curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connect);
       CurlFailureContext c;
+      c.source = ctx_.source.text();
       c.code = CURLE_OPERATION_TIMEDOUT;
       c.timeout = m_.timeout;
       c.timeout_phase =
@@ -219,6 +221,7 @@ void WebSocketProbe::on_connected(CURLcode code, bool out_of_descriptors) {
     curl_off_t connect = 0;
     curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connect);
     CurlFailureContext c;
+    c.source = ctx_.source.text();
     c.code = code;
     c.out_of_descriptors = out_of_descriptors;
     c.errbuf = errbuf_;
@@ -274,6 +277,7 @@ void WebSocketProbe::queue_frame(WsOpcode opcode, std::string_view payload) {
 
 void WebSocketProbe::fail_transfer(CURLcode code) {
   CurlFailureContext c;
+  c.source = ctx_.source.text();
   c.code = code;
   c.errbuf = errbuf_;
   CurlFailure f = curl_failure(c);

@@ -28,7 +28,8 @@ struct WhoisClient::Conn {
   WhoisClient* owner = nullptr;
 };
 
-WhoisClient::WhoisClient(EventLoop& loop, const Clock& clock) : loop_(loop), clock_(clock) {}
+WhoisClient::WhoisClient(EventLoop& loop, const Clock& clock, const SourceAddress& source)
+    : loop_(loop), clock_(clock), source_(source) {}
 
 WhoisClient::~WhoisClient() { cancel(); }
 
@@ -128,6 +129,11 @@ void WhoisClient::connect_next() {
     c->connect.data = c;
     c->owner = this;
     conn_ = c;
+    if (const int bound = source_.bind(&c->tcp, address.ss_family); bound != 0) {
+      close_conn();
+      last_error_ = source_.failure(bound);
+      continue;
+    }
     const int rc = uv_tcp_connect(&c->connect, &c->tcp, reinterpret_cast<const sockaddr*>(&address),
                                   [](uv_connect_t* req, int st) {
                                     auto* conn = static_cast<Conn*>(req->data);

@@ -33,7 +33,8 @@ class WhoisClient {
   };
   using Done = std::function<void(Result)>;
 
-  WhoisClient(EventLoop& loop, const Clock& clock);
+  // Connects from `source` (the probe context's, which outlives the client).
+  WhoisClient(EventLoop& loop, const Clock& clock, const SourceAddress& source);
   ~WhoisClient();
   WhoisClient(const WhoisClient&) = delete;
   WhoisClient& operator=(const WhoisClient&) = delete;
@@ -60,6 +61,7 @@ class WhoisClient {
 
   EventLoop& loop_;
   const Clock& clock_;
+  const SourceAddress& source_;
   std::unique_ptr<AresChannel> resolver_;
   Phase phase_ = Phase::kIdle;
   std::string host_;

@@ -4,6 +4,8 @@
 // database, and the DSN's password in no output of any of them.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "store/lease_plan.h"
 #include "store/pg_schema.h"
 #include "tests/integration/cluster/cluster_helpers.h"
@@ -185,6 +187,59 @@ TEST(ClusterCli, CheckRefusesWhatTheNodesDoNotShareYetAtItsPlace) {
                           "query = \"acme.example\"\nrecord = \"MX\"\non_change = \"ignore\"\n");
   r = fine.lookout({"check"});
   EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// [cluster] source_address: a node's probes connect from it (`lookout probe` probes as the node
+// would). A target that answers only 127.0.0.2 (any 127/8 address is this host's) is up from
+// there; an address that is not this host's fails each probe with a cause naming it.
+TEST(ClusterCli, ProbesConnectFromTheSourceAddress) {
+  TargetServer target;
+  target.routes().Get("/who", [](const httplib::Request& req, httplib::Response& res) {
+    res.status = req.remote_addr == "127.0.0.2" ? 200 : 403;
+    res.set_content(req.remote_addr, "text/plain");
+  });
+  target.start();
+  TempDir dir;
+  const auto probe_from = [&](const std::string& source) {
+    dir.write("lookout.toml",
+              fmt::format("[storage]\npath = \"{}\"\n"
+                          "[cluster]\ndsn = \"host=127.0.0.1 port=1\"\nnode = \"fra-1\"\n"
+                          "location = \"fra\"\nsource_address = \"{}\"\n"
+                          "[[monitor]]\nname = \"web\"\ntype = \"http\"\n"
+                          "url = \"http://127.0.0.1:{}/who\"\n"
+                          "[[monitor]]\nname = \"port\"\ntype = \"tcp\"\n"
+                          "host = \"127.0.0.1\"\nport = {}\n",
+                          dir.file("spool.db"), source, target.port(), target.port()));
+    const auto r = run_lookout({"probe", "--json", "-c", dir.file("lookout.toml")}, {});
+    std::map<std::string, nlohmann::json> out;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+      const auto j = nlohmann::json::parse(line);
+      out[j.at("monitor")] = j;
+    }
+    return out;
+  };
+
+  auto seen = probe_from("127.0.0.2");
+  EXPECT_EQ(seen["web"]["outcome"], "up") << seen["web"].dump();
+  EXPECT_EQ(seen["port"]["outcome"], "up") << seen["port"].dump();
+
+  seen = probe_from("192.0.2.1");
+  EXPECT_EQ(seen["web"]["outcome"], "down");
+  EXPECT_NE(seen["web"]["cause"].get<std::string>().find(
+                "cannot connect from [cluster] source_address 192.0.2.1: "),
+            std::string::npos)
+      << seen["web"].dump();
+  EXPECT_NE(seen["web"]["cause"].get<std::string>().find("192.0.2.1"), std::string::npos);
+  EXPECT_EQ(seen["port"]["outcome"], "down");
+  EXPECT_EQ(seen["port"]["cause"],
+            "cannot connect from [cluster] source_address 192.0.2.1: address not available")
+      << seen["port"].dump();
+
+  seen = probe_from("::1");
+  EXPECT_EQ(seen["port"]["cause"],
+            "cannot connect from [cluster] source_address ::1: the target has no IPv6 address")
+      << seen["port"].dump();
 }
 
 // A node started before its database waits for it: it runs, says why it waits, and /healthz

@@ -41,7 +41,7 @@ TEST(ClusterConfig, TakesEveryKey) {
   EXPECT_EQ(c.location, "fra");
   EXPECT_EQ(c.quorum, 2);
   EXPECT_EQ(c.lease, Duration{15'000});
-  EXPECT_EQ(c.source_address, "192.0.2.7");
+  EXPECT_EQ(c.source_address.text(), "192.0.2.7");
   EXPECT_EQ(c.line, 1);
 }
 
@@ -53,7 +53,7 @@ TEST(ClusterConfig, DefaultsToTheHostNameTenSecondsAndNoQuorum) {
   EXPECT_EQ(r.config->cluster->node, host);
   EXPECT_EQ(r.config->cluster->lease, Duration{10'000});
   EXPECT_FALSE(r.config->cluster->quorum);
-  EXPECT_EQ(r.config->cluster->source_address, "");
+  EXPECT_TRUE(r.config->cluster->source_address.empty());
 }
 
 TEST(ClusterConfig, WithoutClusterNothingIsSet) {
@@ -116,7 +116,7 @@ TEST(ClusterConfig, AnIPv6SourceAddressIsTaken) {
       "[cluster]\ndsn = \"${env:LOOKOUT_PG}\"\nlocation = \"fra\"\nsource_address = "
       "\"2001:db8::7\"\n");
   ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
-  EXPECT_EQ(r.config->cluster->source_address, "2001:db8::7");
+  EXPECT_EQ(r.config->cluster->source_address.text(), "2001:db8::7");
 }
 
 TEST(ClusterConfig, TheDsnCannotBeANumberOrAnUnsetVariable) {

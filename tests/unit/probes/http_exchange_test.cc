@@ -31,6 +31,9 @@ class Target {
       const int n = std::stoi(req.matches[1]);
       res.set_redirect(n > 0 ? "/hop/" + std::to_string(n - 1) : "/ok", 302);
     });
+    svr_.Get("/peer", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(req.remote_addr, "text/plain");
+    });
     svr_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(64 * 1024, 'x'), "text/plain");
     });
@@ -78,7 +81,7 @@ class HttpExchangeTest : public ::testing::Test {
     out.cause = "never finished";
     CURL* easy = curl_.acquire();
     {
-      HttpExchange x(curl_);
+      HttpExchange x(curl_, source_);
       if (x.start(easy, call, [&out](HttpExchangeResult r) { out = std::move(r); })) loop_.run();
     }
     curl_.release(easy);
@@ -86,6 +89,7 @@ class HttpExchangeTest : public ::testing::Test {
   }
 
   Target target_;
+  SourceAddress source_;
   SystemClock clock_;
   EventLoop loop_;
   CurlBridge curl_{loop_, clock_};
@@ -105,6 +109,23 @@ TEST_F(HttpExchangeTest, AResponseComesWithStatusHeadersBodyAndTimings) {
   ASSERT_TRUE(r.timings.total_us.has_value());
   EXPECT_GT(*r.timings.total_us, 0);
   EXPECT_TRUE(r.timings.connect_us.has_value());
+}
+
+// `[cluster] source_address`: the connection comes from it (any 127/8 address is this host's),
+// and an address that is not this host's fails the run with a cause.
+TEST_F(HttpExchangeTest, ATransferConnectsFromTheSourceAddress) {
+  auto r = exchange(target_.url("/peer"));
+  ASSERT_TRUE(r.responded) << r.cause;
+  EXPECT_EQ(r.obs.body, "127.0.0.1");
+  source_ = *SourceAddress::parse("127.0.0.2");
+  r = exchange(target_.url("/peer"));
+  ASSERT_TRUE(r.responded) << r.cause;
+  EXPECT_EQ(r.obs.body, "127.0.0.2");
+  source_ = *SourceAddress::parse("192.0.2.1");
+  r = exchange(target_.url("/peer"));
+  EXPECT_FALSE(r.responded);
+  EXPECT_EQ(r.kind, ErrorKind::kConnect) << r.cause;
+  EXPECT_NE(r.cause.find("192.0.2.1"), std::string::npos) << r.cause;
 }
 
 TEST_F(HttpExchangeTest, RedirectsAreFollowedUpToTheLimit) {

@@ -131,7 +131,7 @@ class ProbeSessionTest : public ::testing::Test {
   EventLoop loop_;
   SystemClock clock_;
   CurlBridge curl_{loop_, clock_};
-  ProbeContext ctx_{loop_, curl_, clock_};
+  ProbeContext ctx_{loop_, curl_, clock_, SourceAddress{}};
   MonitorConfig m_;
   std::shared_ptr<Redactor> redactor_ = std::make_shared<Redactor>();
   Seen seen_;
