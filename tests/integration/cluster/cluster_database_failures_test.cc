@@ -275,6 +275,7 @@ TEST(ClusterDatabaseFailures, ACutLinkMovesTheNodesWorkAndItsSpoolIsWrittenOnRet
       },
       10'000ms))
       << dbf_errs(all);
+  RecordProperty("leases_moved_ms", static_cast<int>(dbf_now_ms() - cut_at));
   EXPECT_EQ(cut.health(), 503);
   EXPECT_EQ(other.health(), 200);
   fra_target.status = 503;
