@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -119,10 +120,12 @@ class TcpRelay {
         }
         if (!alive) closed.push_back(pair);
       }
-      for (auto it = closed.rbegin(); it != closed.rend(); ++it) {
-        ::close(pairs_[*it].first);
-        ::close(pairs_[*it].second);
-        pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(*it));
+      // From the last, so that the indices of those still to go stay valid.
+      std::reverse(closed.begin(), closed.end());
+      for (const size_t pair : closed) {
+        ::close(pairs_[pair].first);
+        ::close(pairs_[pair].second);
+        pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(pair));
       }
     }
   }
