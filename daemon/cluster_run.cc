@@ -88,7 +88,9 @@ void ClusterRun::stop(std::function<void()> done) {
 }
 
 bool ClusterRun::probes(const std::string& monitor) const {
-  return probing_.count(shard_of(monitor)) > 0;
+  const int shard = shard_of(monitor);
+  if (probing_.count(shard) > 0) return true;
+  return !node_.connection().connected() && stranded_.count(shard) > 0;
 }
 
 void ClusterRun::add_run(const MonitorConfig& m, ResultRow row) {
@@ -187,8 +189,13 @@ void ClusterRun::publish_health() {
 }
 
 void ClusterRun::on_leases(const LeaseChanges& changes) {
+  // A change heard over a live connection is the cluster's word again: what this node probed
+  // while the database was away no longer counts.
+  const bool away = !node_.connection().connected();
+  if (!away) stranded_.clear();
   for (const KeptLease& l : changes.lost) {
     if (l.work != LeaseWork::kProbe) continue;
+    if (away) stranded_.insert(l.shard);
     probing_.erase(l.shard);
     restoring_.erase(l.shard);
     std::erase_if(judges_, [&](const auto& j) { return shard_of(j.first) == l.shard; });

@@ -46,7 +46,9 @@ class ClusterRun final : public StorageReader {
   void stop(std::function<void()> done);
 
   // Whether this node probes `monitor` now: it holds the probe lease of its shard in this
-  // location, and has read where the location's judgement of it stood.
+  // location, and has read where the location's judgement of it stood; or PostgreSQL is
+  // unreachable and the shard's lease ran out meanwhile (the node probes on what it probed, and
+  // its results wait in the spool).
   bool probes(const std::string& monitor) const;
   // A run made here, as the evaluator judged it: its row goes to the results, and the run to the
   // location's judgement, whose report the deciding node counts.
@@ -107,8 +109,13 @@ class ClusterRun final : public StorageReader {
   std::map<int, int64_t> probing_;
   std::map<int, int64_t> restoring_;
   std::map<std::string, LocationJudge> judges_;  // of the monitors of probing_
-  Timer retry_;                                  // of a restore that failed
-  std::string restore_error_;                    // the last one told
+  // Probe shards whose leases ran out while the connection was down. Without them a node would
+  // stop probing a lease after the database went away, and no node could take the work over
+  // while it is away: the location would go unprobed. Their runs are written (through the
+  // spool) but judge nothing, since the location's report is written under the lease.
+  std::set<int> stranded_;
+  Timer retry_;                // of a restore that failed
+  std::string restore_error_;  // the last one told
   Timer partitions_;
   Timer view_timer_;
   bool view_in_flight_ = false;

@@ -35,6 +35,13 @@ PostgresServer::PostgresServer(const PostgresServer& primary) : port_(free_port(
                            "-c fast --no-sync",
                            kBin, primary.port_, data_)));
   start();
+  // Started, a standby still has to connect to its primary and catch up: until it streams, a
+  // primary that fails takes what the standby lacks with it.
+  if (!wait_until([&] { return sql("SELECT status FROM pg_stat_wal_receiver") == "streaming"; },
+                  std::chrono::milliseconds(30'000), std::chrono::milliseconds(50))) {
+    throw std::runtime_error(fmt::format("the standby on port {} does not stream from port {}: {}",
+                                         port_, primary.port_, read_file(log_)));
+  }
 }
 
 PostgresServer::~PostgresServer() {
@@ -93,6 +100,20 @@ void PostgresServer::stop() {
 
 void PostgresServer::restart() {
   run(as_owner(fmt::format("{}/pg_ctl -D {} -l {} -m fast -w -t 60 restart", kBin, data_, log_)));
+}
+
+void PostgresServer::stop_immediately() {
+  run(as_owner(fmt::format("{}/pg_ctl -D {} -m immediate -w -t 60 stop", kBin, data_)));
+}
+
+void PostgresServer::promote() {
+  run(as_owner(fmt::format("{}/pg_ctl -D {} -w -t 60 promote", kBin, data_)));
+  // pg_ctl -w returns once recovery ended; writes are taken from then on, checked here.
+  if (!wait_until([&] { return sql("SELECT pg_is_in_recovery()") == "f"; },
+                  std::chrono::milliseconds(30'000), std::chrono::milliseconds(50))) {
+    throw std::runtime_error(
+        fmt::format("the standby on port {} was promoted but still recovers", port_));
+  }
 }
 
 std::string PostgresServer::sql(const std::string& query) const {

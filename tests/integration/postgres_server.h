@@ -17,7 +17,8 @@ class PostgresServer {
 
   // A new cluster whose superuser is "lookout" (trust authentication, also for replication).
   PostgresServer();
-  // A streaming standby of `primary` (pg_basebackup -R), read-only until promoted.
+  // A streaming standby of `primary` (pg_basebackup -R) on a port of its own, read-only until
+  // promoted; returns once it streams from the primary.
   explicit PostgresServer(const PostgresServer& primary);
   ~PostgresServer();
   PostgresServer& operator=(const PostgresServer&) = delete;
@@ -29,6 +30,11 @@ class PostgresServer {
   void stop();
   // pg_ctl restart -m fast: every connection is ended.
   void restart();
+  // pg_ctl stop -m immediate: the server and its connections end at once, without a checkpoint,
+  // as when its machine fails.
+  void stop_immediately();
+  // pg_ctl promote of a standby; returns once it accepts writes.
+  void promote();
   // Runs SQL through psql; returns its output (unaligned, tuples only), throws when it fails.
   std::string sql(const std::string& query) const;
 
