@@ -273,7 +273,7 @@ PGconn* PgReadPool::connect() {
   return c;
 }
 
-PgResult PgReadPool::exec(PGconn*& conn, const std::string& sql, const PgParams& params) {
+PgResult PgReadPool::exec(PGconn* conn, const std::string& sql, const PgParams& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);

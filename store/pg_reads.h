@@ -41,7 +41,7 @@ class PgReadPool {
   // One statement on a leased connection, as text values; a connection the server dropped (a
   // restart, a failover) is made again once and the statement sent again, since a read is
   // harmless to repeat. A failure is logged and answers with the error.
-  PgResult exec(PGconn*& conn, const std::string& sql, const PgParams& params);
+  PgResult exec(PGconn* conn, const std::string& sql, const PgParams& params);
   void give_back(PGconn* conn);
   PGconn* connect();
   void tell(const std::string& error);
