@@ -26,6 +26,7 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
       config_(std::move(config)),
       node_(loop, clock, *config_, std::move(version)),
       where_(fmt::format("PostgreSQL at {}", node_.connection().server())),
+      read_pool_(config_->cluster->dsn, config_->redactor),
       reporter_(loop, node_.connection(), node_.node(), node_.location(),
                 [this](int shard) -> std::optional<int64_t> {
                   const auto held = probing_.find(shard);
@@ -158,6 +159,11 @@ void ClusterRun::read_view() {
                                   ++run->view_reads_;
                                 });
   });
+}
+
+std::unique_ptr<StorageReads> ClusterRun::reads() {
+  if (unreachable()) return nullptr;
+  return read_pool_.reads();
 }
 
 StoreHealth ClusterRun::health() const {

@@ -23,6 +23,7 @@
 #include "core/event_loop.h"
 #include "daemon/cluster_node.h"
 #include "store/location_reporter.h"
+#include "store/pg_reads.h"
 #include "store/pg_results.h"
 #include "store/storage.h"
 #include "web/snapshot.h"
@@ -71,14 +72,16 @@ class ClusterRun final : public StorageReader {
   const std::optional<ClusterStatus>& status() const { return status_; }
   uint64_t status_reads() const { return status_reads_; }
 
-  // What the web threads read. The history and incidents are not read from PostgreSQL yet
-  // (docs/cluster.md#what-exists-now): no read lease, and no summaries.
+  // What the web threads read: incidents and history from PostgreSQL on connections of their
+  // own. The summaries are not made in cluster mode yet (docs/cluster.md#what-exists-now).
   const SummaryCache& summaries() const override { return summaries_; }
   StoreHealth health() const override;
   // On the loop: what health() answers, as the node has it now.
   void publish_health();
   const std::string& where() const override { return where_; }
-  std::unique_ptr<StorageReads> reads() override { return nullptr; }
+  // nullptr while the node cannot reach the database or has not joined (the schema may not be
+  // this version's yet).
+  std::unique_ptr<StorageReads> reads() override;
 
  private:
   // The results' partitions of the next days made, and those past the raw retention dropped:
@@ -95,6 +98,7 @@ class ClusterRun final : public StorageReader {
   ClusterNode node_;
   std::string where_;
   SummaryCache summaries_;
+  PgReadPool read_pool_;
   // Written on the loop, read by web threads for the metrics.
   mutable std::mutex health_mu_;
   StoreHealth health_;

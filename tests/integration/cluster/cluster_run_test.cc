@@ -190,6 +190,46 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
   // Every run of both locations is in the results, by the node that made it.
   EXPECT_EQ(pg.sql("SELECT string_agg(DISTINCT node || '@' || location, ',') FROM results"),
             "fra-1@fra,nyc-1@nyc");
+  // Every node's API reads the incident and the history from PostgreSQL, whichever node
+  // decided and sent: the incident resolved, its events with their deliveries, and a history
+  // that counts both locations' runs.
+  const std::string incident_id = pg.sql("SELECT id FROM incidents");
+  const auto admin = httplib::Headers{{"Authorization", std::string("Bearer ") + kAdmin}};
+  for (const RunningNode* n : {&fra, &nyc}) {
+    const auto listed = http_get(n->port, "/api/v1/incidents", admin);
+    ASSERT_EQ(listed.status, 200) << listed.body;
+    const auto incidents = nlohmann::json::parse(listed.body)["incidents"];
+    ASSERT_EQ(incidents.size(), 1u) << listed.body;
+    EXPECT_EQ(std::to_string(incidents[0]["id"].get<int64_t>()), incident_id);
+    EXPECT_EQ(incidents[0]["monitor"], "home");
+    EXPECT_FALSE(incidents[0]["resolved_at"].is_null()) << listed.body;
+    EXPECT_EQ(incidents[0]["cause"], "down from fra, nyc (2 of 2): expected status 2xx, got 503");
+    ASSERT_EQ(incidents[0]["events"].size(), 2u) << listed.body;
+    EXPECT_EQ(incidents[0]["events"][0]["event"], "incident.opened");
+    EXPECT_EQ(incidents[0]["events"][0]["channel"], "hook");
+    EXPECT_EQ(incidents[0]["events"][0]["outcome"], "delivered");
+    EXPECT_EQ(incidents[0]["events"][0]["id"], deliveries(hook)[0].id);
+    EXPECT_EQ(incidents[0]["events"][1]["event"], "incident.resolved");
+    EXPECT_EQ(incidents[0]["events"][1]["outcome"], "delivered");
+
+    // Read before the history: runs only come in between.
+    const auto stored = std::stoull(pg.sql("SELECT count(*) FROM results WHERE monitor = 'home'"));
+    const auto history =
+        http_get(n->port, "/api/v1/monitors/home/history?window=1h&step=1h", admin);
+    ASSERT_EQ(history.status, 200) << history.body;
+    uint64_t runs = 0, failures = 0;
+    const auto points = nlohmann::json::parse(history.body)["points"];
+    for (const auto& p : points) {
+      runs += p["count"].get<uint64_t>();
+      failures += p["failures"].get<uint64_t>();
+    }
+    EXPECT_GE(runs, stored) << history.body;
+    EXPECT_GE(failures, 4u) << history.body;  // fail_after 2 in each of two locations
+
+    const auto page = http_get(n->port, "/monitor/home", admin);
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("incident.resolved"), std::string::npos);
+  }
 
   // SIGTERM: the node hands over and leaves; it shows as gone at once.
   fra.process->signal(SIGTERM);
