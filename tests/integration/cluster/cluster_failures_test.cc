@@ -303,7 +303,7 @@ TEST(ClusterFailures, KillingTheDecidingNodeTwentyTimesLosesAndDoublesNothing) {
       "takeover after kill -9 (lease 2s, interval 1s): p50 {:.2f} s, max "
       "{:.2f} s over {} kills, {} incidents\n",
       takeovers_s[takeovers_s.size() / 2], takeovers_s.back(), takeovers_s.size(), down_phases);
-  // The lease and one interval; the time to see the takeover (a psql a poll) is in it too.
+  // The lease and one interval, with the time to see the takeover (one psql a poll) in it.
   EXPECT_LE(takeovers_s.back(), 3.0);
 
   // The last phase ends, with the target up and the webhook answering: everything goes out.
