@@ -120,10 +120,48 @@ def write_node(work, name, location, args, pg_port, target_port, canary_port, ho
     return path
 
 
-def start_node(binary, config, work, name, pg_port):
+def make_work(prefix):
+    """A folder for a run, owned by nobody when run as root (PostgreSQL refuses root)."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(work, 0o755)
+    if os.geteuid() == 0:
+        shutil.chown(work, "nobody", "nogroup")
+    return work
+
+
+def start_postgres(work, data):
+    """A throwaway PostgreSQL 15 in `data` on a free port; returns (port, postmaster pid)."""
+    pg_port = pg_results_bench.free_port()
+    as_owner = pg_results_bench.as_owner
+    subprocess.run(as_owner([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "lookout",
+                             "-E", "UTF8", "--locale=C"]), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-l", f"{work}/server.log", "-w",
+                             "-o", f"-p {pg_port} -k {work} -c listen_addresses=127.0.0.1",
+                             "start"]), check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(data, "postmaster.pid")) as f:
+        return pg_port, int(f.readline().strip())
+
+
+def stop_postgres(data):
+    subprocess.run(pg_results_bench.as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-m", "fast", "-w",
+                                              "stop"]),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def node_env(pg_port, extra=None):
+    return dict(os.environ, LOOKOUT_PG=f"host=127.0.0.1 port={pg_port} user=lookout dbname=postgres",
+                **(extra or {}))
+
+
+def init_schema(binary, config, pg_port):
+    subprocess.run([binary, "cluster", "init", "-c", config], check=True,
+                   stdout=subprocess.DEVNULL, env=node_env(pg_port))
+
+
+def start_node(binary, config, work, name, pg_port, env=None):
     log = open(os.path.join(work, f"{name}.log"), "a")
-    env = dict(os.environ, LOOKOUT_PG=f"host=127.0.0.1 port={pg_port} user=lookout dbname=postgres")
-    return subprocess.Popen([binary, "run", "-c", config], stdout=log, stderr=log, env=env)
+    return subprocess.Popen([binary, "run", "-c", config], stdout=log, stderr=log,
+                            env=node_env(pg_port, env))
 
 
 def wait_for(what, check, timeout):
@@ -155,22 +193,11 @@ def main():
         sys.exit(f"{binary} is missing: build it with scripts/build.sh")
     daemon_bench.ensure_nginx()
 
-    work = tempfile.mkdtemp(prefix="lookout-cluster-bench-")
-    os.chmod(work, 0o755)
+    work = make_work("lookout-cluster-bench-")
     data = os.path.join(work, "data")
-    if os.geteuid() == 0:
-        shutil.chown(work, "nobody", "nogroup")
-    pg_port = pg_results_bench.free_port()
-    as_owner = pg_results_bench.as_owner
     nodes, nginx = {}, None
     try:
-        subprocess.run(as_owner([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "lookout",
-                                 "-E", "UTF8", "--locale=C"]), check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-l", f"{work}/server.log", "-w",
-                                 "-o", f"-p {pg_port} -k {work} -c listen_addresses=127.0.0.1",
-                                 "start"]), check=True, stdout=subprocess.DEVNULL)
-        with open(os.path.join(data, "postmaster.pid")) as f:
-            server_pid = int(f.readline().strip())
+        pg_port, server_pid = start_postgres(work, data)
         target_port = pg_results_bench.free_port()
         nginx = daemon_bench.start_nginx(work, target_port)
         canary, hook = serve(Canary), serve(Hook)
@@ -179,10 +206,7 @@ def main():
             name = f"{loc}-1"
             configs[name] = write_node(work, name, loc, args, pg_port, target_port,
                                        canary.server_address[1], hook.server_address[1])
-        subprocess.run([binary, "cluster", "init", "-c", configs["fra-1"]], check=True,
-                       stdout=subprocess.DEVNULL, env=dict(
-                           os.environ,
-                           LOOKOUT_PG=f"host=127.0.0.1 port={pg_port} user=lookout dbname=postgres"))
+        init_schema(binary, configs["fra-1"], pg_port)
         for name, config in configs.items():
             nodes[name] = start_node(binary, config, work, name, pg_port)
         total = args.monitors + 1
@@ -264,8 +288,7 @@ def main():
         if nginx:
             nginx.terminate()
             nginx.wait(10)
-        subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"]),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stop_postgres(data)
 
 
 if __name__ == "__main__":
