@@ -155,7 +155,7 @@ constexpr const char* kPutState = R"sql(WITH {}, state AS (
     recent = excluded.recent, last_check = excluded.last_check,
     last_outcome = excluded.last_outcome, last_latency_us = excluded.last_latency_us,
     last_cause = excluded.last_cause, shard = excluded.shard, decided_by = excluded.decided_by,
-    decided_at = excluded.decided_at
+    decided_at = excluded.decided_at, xact = pg_current_xact_id()
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM fence) > 0, (SELECT count(*) FROM state))sql";
@@ -244,7 +244,8 @@ FROM r JOIN held ON held.name = r.lease AND held.epoch = r.epoch
 ON CONFLICT (monitor, location) DO UPDATE SET state = excluded.state, since = excluded.since,
   recent = excluded.recent, last_check = excluded.last_check, latency_us = excluded.latency_us,
   cause = excluded.cause, shard = excluded.shard, epoch = excluded.epoch,
-  reported_at = excluded.reported_at, reported_by = excluded.reported_by
+  reported_at = excluded.reported_at, reported_by = excluded.reported_by,
+  xact = pg_current_xact_id()
 WHERE k.epoch < excluded.epoch
   OR (k.epoch = excluded.epoch AND (k.last_check IS NULL OR k.last_check <= excluded.last_check))
 RETURNING monitor)sql";
