@@ -82,12 +82,14 @@ void QuorumReader::tick() {
   std::erase_if(restored_, [&](const auto& r) {
     return std::find(kept.begin(), kept.end(), r.first) == kept.end();
   });
+  tick_xmin_.reset();
+  tick_failed_ = false;
   if (!gained.empty()) {
     // The connection answers in order: the states are restored before any report counts.
     read_states(gained);
-    read(gained, whole_);
+    read(gained, "0");
   }
-  if (!kept.empty()) read(kept, 2 * every_ + Duration{1000});
+  if (!kept.empty()) read(kept, since_.value_or("0"));
   if (in_flight_ == 0) decide();
 }
 
@@ -125,9 +127,9 @@ void QuorumReader::on_states(const PgResult& answer, const std::vector<int>& sha
   }
 }
 
-void QuorumReader::read(const std::vector<int>& shards, Duration within) {
+void QuorumReader::read(const std::vector<int>& shards, const std::string& since) {
   ++in_flight_;
-  const PgStatement s = PgDecisions::location_reports(shards, within);
+  const PgStatement s = PgDecisions::location_reports_since(shards, since, whole_);
   pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
     if (QuorumReader* r = *self; r != nullptr) r->on_reports(answer);
   });
@@ -147,15 +149,22 @@ void QuorumReader::failed(const PgResult& answer, const char* what) {
 
 void QuorumReader::on_reports(const PgResult& answer) {
   --in_flight_;
-  const auto rows = PgDecisions::report_rows(answer);
-  if (!rows) {
+  const auto read = PgDecisions::reports_since(answer);
+  const auto xmin = read ? pg_int(read->xmin) : std::nullopt;
+  if (!read || !xmin) {
     failed(answer, "the locations' reports");
+    tick_failed_ = true;
+    since_.reset();
     return;
   }
+  const uint64_t x = static_cast<uint64_t>(*xmin);
+  tick_xmin_ = tick_xmin_ ? std::min(*tick_xmin_, x) : x;
+  // The reads of a tick answer in order; the next starts below the smallest of their xmins.
+  if (in_flight_ == 0 && !tick_failed_) since_ = std::to_string(*tick_xmin_);
   if (!last_error_.empty()) spdlog::info("the locations' reports are read again");
   last_error_.clear();
   const WallTime now = clock_.wall();
-  for (const LocationReportRow& r : *rows) {
+  for (const LocationReportRow& r : read->rows) {
     const LocationStateRow& s = r.state;
     // A shard lost while the read was out, or a monitor no longer configured.
     if (shards_.count(shard_of(s.monitor)) == 0 || monitors_.count(s.monitor) == 0) continue;

@@ -1,10 +1,11 @@
 // The deciding node's side of the quorum (docs/cluster.md#quorum): every `every` it reads the
 // location reports of the monitors whose eval leases it holds and decides each of them with its
-// MonitorQuorum. A read takes the reports written since about the last one (the last two
-// periods and a second, so a report whose transaction committed just after a read is read the
-// next time); a shard just gained is read whole, every report within the longest freshness
-// bound, after its monitors' states as the node that decided them before left them
-// (monitor_states), which its quorums carry on from: a takeover changes no state by itself. A
+// MonitorQuorum. A read takes the reports written since the last one: those of transactions
+// whose id is at least the xmin of the snapshots of the reads before (a report whose
+// transaction committed after a later one was read is still read, docs/decisions.md); a shard
+// just gained, and every shard after a read failed, is read whole, every report within the
+// longest freshness bound, after its monitors' states as the node that decided them before left
+// them (monitor_states), which its quorums carry on from: a takeover changes no state by itself. A
 // report counts from when the database wrote it, by the server's clock: its age, as the server
 // gives it, is taken from this node's clock at the answer, and every decision is judged on this
 // node's clock, so no two clocks are compared. A monitor's quorum is dropped with its shard's
@@ -12,9 +13,11 @@
 // so a slow database does not pile reads up.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -68,7 +71,8 @@ class QuorumReader {
   void tick();
   void read_states(const std::vector<int>& shards);
   void on_states(const PgResult& answer, const std::vector<int>& shards);
-  void read(const std::vector<int>& shards, Duration within);
+  // The reports of `shards` written by transactions from `since` on ("0": all that count).
+  void read(const std::vector<int>& shards, const std::string& since);
   void on_reports(const PgResult& answer);
   void failed(const PgResult& answer, const char* what);
   void decide();
@@ -86,6 +90,11 @@ class QuorumReader {
   std::map<std::string, MonitorQuorum> quorums_;          // of the monitors of shards_
   std::map<int, int64_t> restored_;  // of shards_: their states are read, under these epochs
   int in_flight_ = 0;
+  // Where the next read of the shards kept starts; unset after a failed read: read whole.
+  std::optional<std::string> since_;
+  // Of the reads of this tick: the smallest xmin, and whether one failed.
+  std::optional<uint64_t> tick_xmin_;
+  bool tick_failed_ = false;
   std::string last_error_;
   // Tells an answer that arrives after destruction to do nothing.
   std::shared_ptr<QuorumReader*> self_;

@@ -10,14 +10,17 @@ settings) on a free port, one nginx target, a webhook receiver in this script, a
 - the time from a DOWN decision (the incident's started_at, written by the deciding node) to
   the webhook's arrival, for a canary monitor made to fail from every location, several times;
 - the takeover after kill -9 of the node deciding the canary: from the kill to another node
-  holding its eval lease, and to that node's first decision about it.
+  holding its eval lease, and to that node's first decision about it;
+- with --statements, where PostgreSQL's time went in the window: the statements by total time,
+  with their calls and rows a second (pg_stat_statements, loaded at the server's start; it
+  costs the server a little CPU of its own).
 
 Needs postgresql-15 and nginx-light (scripts/install-deps.sh --test installs the first; the
 script installs the second when missing) and a build (build/ by default). As root, the server
 runs as nobody, since PostgreSQL refuses to run as root. Benchmarks stay out of CI.
 
     bench/cluster_bench.py [--build DIR] [--monitors 10000] [--interval 30s] [--seconds 60]
-                           [--lease 10s] [--cycles 3] [--kills 3]
+                           [--lease 10s] [--cycles 3] [--kills 3] [--statements]
 """
 import argparse
 import json
@@ -100,6 +103,19 @@ def inserted(work, port):
                                "WHERE relname LIKE 'results_%'"))
 
 
+def top_statements(work, port, elapsed, limit=12):
+    rows = sql(work, port, "SELECT round(total_exec_time::numeric, 1), calls, rows, "
+                           "regexp_replace(left(query, 110), '\\s+', ' ', 'g') "
+                           "FROM pg_stat_statements ORDER BY total_exec_time DESC "
+                           f"LIMIT {limit}")
+    print(f"statements by total time over {elapsed:.0f} s:")
+    print("  ms/s    calls/s   rows/s  statement")
+    for line in rows.splitlines():
+        ms, calls, n, query = line.split("|", 3)
+        print(f"  {float(ms) / elapsed:6.1f} {int(calls) / elapsed:9.1f} {int(n) / elapsed:8.0f}  "
+              f"{query}")
+
+
 def write_node(work, name, location, args, pg_port, target_port, canary_port, hook_port):
     path = os.path.join(work, f"{name}.toml")
     listen = pg_results_bench.free_port()
@@ -129,15 +145,18 @@ def make_work(prefix):
     return work
 
 
-def start_postgres(work, data):
-    """A throwaway PostgreSQL 15 in `data` on a free port; returns (port, postmaster pid)."""
+def start_postgres(work, data, statements=False):
+    """A throwaway PostgreSQL 15 in `data` on a free port, with pg_stat_statements loaded when
+    `statements`; returns (port, postmaster pid)."""
     pg_port = pg_results_bench.free_port()
     as_owner = pg_results_bench.as_owner
     subprocess.run(as_owner([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "lookout",
                              "-E", "UTF8", "--locale=C"]), check=True, stdout=subprocess.DEVNULL)
+    options = f"-p {pg_port} -k {work} -c listen_addresses=127.0.0.1"
+    if statements:
+        options += " -c shared_preload_libraries=pg_stat_statements"
     subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-l", f"{work}/server.log", "-w",
-                             "-o", f"-p {pg_port} -k {work} -c listen_addresses=127.0.0.1",
-                             "start"]), check=True, stdout=subprocess.DEVNULL)
+                             "-o", options, "start"]), check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(data, "postmaster.pid")) as f:
         return pg_port, int(f.readline().strip())
 
@@ -187,6 +206,8 @@ def main():
     p.add_argument("--lease", default="10s")
     p.add_argument("--cycles", type=int, default=3)
     p.add_argument("--kills", type=int, default=3)
+    p.add_argument("--statements", action="store_true",
+                   help="load pg_stat_statements and list the statements by total time")
     args = p.parse_args()
     binary = os.path.join(args.build, "lookout")
     if not os.access(binary, os.X_OK):
@@ -197,7 +218,7 @@ def main():
     data = os.path.join(work, "data")
     nodes, nginx = {}, None
     try:
-        pg_port, server_pid = start_postgres(work, data)
+        pg_port, server_pid = start_postgres(work, data, statements=args.statements)
         target_port = pg_results_bench.free_port()
         nginx = daemon_bench.start_nginx(work, target_port)
         canary, hook = serve(Canary), serve(Hook)
@@ -215,6 +236,9 @@ def main():
         wait_for("every monitor's state", lambda: int(sql(
             work, pg_port, "SELECT count(*) FROM monitor_states")) >= total, 600)
         time.sleep(5)
+        if args.statements:
+            sql(work, pg_port, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            sql(work, pg_port, "SELECT pg_stat_statements_reset()")
 
         # The steady state.
         cpu0 = {n: daemon_bench.cpu_seconds(proc.pid) for n, proc in nodes.items()}
@@ -236,6 +260,8 @@ def main():
               f"{(pg1 - pg0) * 1000 / max(1, rows):.3f} CPU-ms per result")
         # Bytes per result are MB per million results.
         print(f"  database growth: {(size1 - size0) / max(1, rows):.0f} MB per million results")
+        if args.statements:
+            top_statements(work, pg_port, elapsed)
 
         # DOWN decision to delivery.
         delays = []

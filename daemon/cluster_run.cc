@@ -41,7 +41,8 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
           loop, node_.connection(), clock, config_, [this] { return node_.leases().deciding(); },
           [this](int shard) { return node_.leases().decision_fence(shard); }, "",
           [this] { sender_.poke(); }),
-      status_reader_(loop, node_.connection(), clock, *config_,
+      status_pg_(loop, config_->cluster->dsn, config_->redactor),
+      status_reader_(loop, status_pg_, clock, *config_,
                      [this](const ClusterStatus& status) {
                        status_ = status;
                        ++status_reads_;
@@ -62,6 +63,7 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       reporter_.start();
       decider_.start();
       sender_.start();
+      status_pg_.start();
       status_reader_.start();
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
@@ -77,6 +79,7 @@ void ClusterRun::stop(std::function<void()> done) {
   // notifications being sent go in before the leases are released and the connection closes.
   decider_.stop();
   status_reader_.stop();
+  status_pg_.stop();
   view_timer_.stop();
   partitions_.stop();
   retry_.stop();

@@ -106,6 +106,8 @@ class ClusterRun final : public StorageReader {
   LocationReporter reporter_;
   ClusterSender sender_;
   ClusterDecider decider_;
+  // The page's reads go on a connection of their own: a lease renewal never waits behind one.
+  PgConnection status_pg_;
   ClusterStatusReader status_reader_;
   std::optional<ClusterStatus> status_;
   uint64_t status_reads_ = 0;

@@ -155,7 +155,7 @@ constexpr const char* kPutState = R"sql(WITH {}, state AS (
     recent = excluded.recent, last_check = excluded.last_check,
     last_outcome = excluded.last_outcome, last_latency_us = excluded.last_latency_us,
     last_cause = excluded.last_cause, shard = excluded.shard, decided_by = excluded.decided_by,
-    decided_at = excluded.decided_at
+    decided_at = excluded.decided_at, xact = pg_current_xact_id()
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM fence) > 0, (SELECT count(*) FROM state))sql";
@@ -244,7 +244,8 @@ FROM r JOIN held ON held.name = r.lease AND held.epoch = r.epoch
 ON CONFLICT (monitor, location) DO UPDATE SET state = excluded.state, since = excluded.since,
   recent = excluded.recent, last_check = excluded.last_check, latency_us = excluded.latency_us,
   cause = excluded.cause, shard = excluded.shard, epoch = excluded.epoch,
-  reported_at = excluded.reported_at, reported_by = excluded.reported_by
+  reported_at = excluded.reported_at, reported_by = excluded.reported_by,
+  xact = pg_current_xact_id()
 WHERE k.epoch < excluded.epoch
   OR (k.epoch = excluded.epoch AND (k.last_check IS NULL OR k.last_check <= excluded.last_check))
 RETURNING monitor)sql";
@@ -256,6 +257,17 @@ constexpr const char* kLocationReports = R"sql(SELECT monitor, location, state,
 FROM location_states WHERE shard = ANY($1::smallint[])
   AND reported_at > clock_timestamp() - $2::bigint * interval '1 millisecond'
 ORDER BY monitor, location)sql";
+
+// The LEFT JOIN gives one row also when no report matched (its own columns NULL), so the xmin
+// comes back in any case.
+constexpr const char* kLocationReportsSince = R"sql(WITH s AS (
+  SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin
+)
+SELECT s.xmin, r.monitor, r.location, r.state, floor(extract(epoch FROM r.since) * 1000)::bigint,
+  floor(extract(epoch FROM r.last_check) * 1000)::bigint, r.latency_us, r.cause, r.recent,
+  floor(extract(epoch FROM clock_timestamp() - r.reported_at) * 1000)::bigint
+FROM s LEFT JOIN location_states r ON r.xact >= $2::xid8 AND r.shard = ANY($1::smallint[])
+  AND r.reported_at > clock_timestamp() - $3::bigint * interval '1 millisecond')sql";
 
 using Row = std::vector<std::optional<std::string>>;
 
@@ -597,6 +609,26 @@ std::optional<std::vector<std::string>> PgDecisions::reported_monitors(const PgR
     out.push_back(*row[0]);
   }
   return out;
+}
+
+PgStatement PgDecisions::location_reports_since(const std::vector<int>& shards,
+                                                const std::string& since, Duration within) {
+  return {kLocationReportsSince, {shard_array(shards), since, std::to_string(within.count())}};
+}
+
+std::optional<PgDecisions::ReportsSince> PgDecisions::reports_since(const PgResult& answer) {
+  if (!answer.ok() || answer.rows.empty() || answer.rows.front().empty() ||
+      !answer.rows.front().front()) {
+    return std::nullopt;
+  }
+  PgResult own;
+  for (const Row& row : answer.rows) {
+    if (row.size() < 2) return std::nullopt;
+    if (row[1]) own.rows.emplace_back(row.begin() + 1, row.end());
+  }
+  auto rows = report_rows(own);
+  if (!rows) return std::nullopt;
+  return ReportsSince{*answer.rows.front().front(), std::move(*rows)};
 }
 
 PgStatement PgDecisions::location_reports(const std::vector<int>& shards, Duration within) {

@@ -145,6 +145,17 @@ class PgDecisions {
   // every location's, with their age: what the deciding node counts.
   static PgStatement location_reports(const std::vector<int>& shards, Duration within);
   static std::optional<std::vector<LocationReportRow>> report_rows(const PgResult& answer);
+  // As location_reports(), only those written by transactions whose id (xid8, as text) is at
+  // least `since` ("0": all of them), each led by the xmin of the statement's snapshot: every
+  // transaction below it had ended when the rows were read, so the next read asks for the rows
+  // from there (docs/decisions.md: the page's picture read incrementally).
+  static PgStatement location_reports_since(const std::vector<int>& shards,
+                                            const std::string& since, Duration within);
+  struct ReportsSince {
+    std::string xmin;
+    std::vector<LocationReportRow> rows;
+  };
+  static std::optional<ReportsSince> reports_since(const PgResult& answer);
   static std::optional<std::vector<PendingOutbox>> outbox_rows(const PgResult& answer);
 };
 

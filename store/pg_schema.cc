@@ -11,7 +11,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 5> kPgMigrations{
+constexpr std::array<const char*, 6> kPgMigrations{
     R"sql(
 -- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
 -- while its loop turns and clears alive when it stops. Every time is the server's
@@ -191,6 +191,37 @@ ALTER TABLE location_states
   ADD COLUMN reported_at timestamptz NOT NULL DEFAULT '-infinity',
   ADD COLUMN reported_by text;
 CREATE INDEX location_states_heard ON location_states (shard, reported_at);
+)sql",
+    R"sql(
+-- Every node's page reads only the rows written since its last read (alerting/cluster_status.h).
+-- Each row of what the page shows carries the id of the transaction that wrote it last; a
+-- reader asks for the rows whose id is at least the oldest transaction still running when it
+-- read before (pg_snapshot_xmin), so a transaction that commits after a later one was read is
+-- still read. Timestamps or a sequence cannot say that: transactions commit out of order. An
+-- insert takes the id from the column's default; an update sets it in its own statement (the
+-- frequent writers do), or else the trigger does, so that no writer can forget it, at the cost
+-- of a PL/pgSQL call per row only for the writers that leave it unchanged. Rows written before
+-- this carry 0, and are read by the whole reads a node makes at start and now and then.
+CREATE FUNCTION lookout_stamp_xact() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.xact := pg_current_xact_id();
+  RETURN NEW;
+END $$;
+ALTER TABLE monitor_states ADD COLUMN xact xid8 NOT NULL DEFAULT '0';
+ALTER TABLE location_states ADD COLUMN xact xid8 NOT NULL DEFAULT '0';
+ALTER TABLE incidents ADD COLUMN xact xid8 NOT NULL DEFAULT '0';
+ALTER TABLE monitor_states ALTER COLUMN xact SET DEFAULT pg_current_xact_id();
+ALTER TABLE location_states ALTER COLUMN xact SET DEFAULT pg_current_xact_id();
+ALTER TABLE incidents ALTER COLUMN xact SET DEFAULT pg_current_xact_id();
+CREATE TRIGGER monitor_states_xact BEFORE UPDATE ON monitor_states
+  FOR EACH ROW WHEN (NEW.xact = OLD.xact) EXECUTE FUNCTION lookout_stamp_xact();
+CREATE TRIGGER location_states_xact BEFORE UPDATE ON location_states
+  FOR EACH ROW WHEN (NEW.xact = OLD.xact) EXECUTE FUNCTION lookout_stamp_xact();
+CREATE TRIGGER incidents_xact BEFORE UPDATE ON incidents
+  FOR EACH ROW WHEN (NEW.xact = OLD.xact) EXECUTE FUNCTION lookout_stamp_xact();
+CREATE INDEX monitor_states_by_xact ON monitor_states (xact);
+CREATE INDEX location_states_by_xact ON location_states (xact);
+CREATE INDEX incidents_by_xact ON incidents (xact);
 )sql",
 };
 

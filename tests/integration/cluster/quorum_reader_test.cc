@@ -1,7 +1,8 @@
 // The deciding node's quorum against a real PostgreSQL: a gained shard's monitors carry on from
 // their stored state (a takeover changes nothing by itself), the locations' reports decide them,
-// a report counts by when the database wrote it whatever its run times say, and a shard lost
-// drops its monitors.
+// a report counts by when the database wrote it whatever its run times say, a report whose
+// transaction commits seconds after it was stamped still counts, and a shard lost drops its
+// monitors.
 #include "alerting/quorum_reader.h"
 
 #include <gtest/gtest.h>
@@ -105,6 +106,37 @@ TEST(QuorumReader, AReportCountsByWhenTheDatabaseWroteItNotByItsRunTime) {
   // freshness bound) and so not counted.
   EXPECT_EQ(d.changes,
             std::vector<std::string>{"home down: down from fra (1 of 1): timeout at fra"});
+}
+
+TEST(QuorumReader, AReportWhoseTransactionCommitsLateStillCounts) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  Deciding d(pg);
+  put_report(pg, "fra", "up");
+  put_report(pg, "nyc", "up");
+  d.reader.start();
+  ASSERT_TRUE(turn_until(
+      d.loop, [&] { return !d.changes.empty(); }, 10s))
+      << d.reader.last_error();
+  ASSERT_EQ(d.changes, std::vector<std::string>{"home up: "});
+  // Both locations say down in a transaction that commits 2.5 s after it stamped the reports:
+  // older by then than a window of a few reads, yet fresh (the bound is 5 s here), and read
+  // because the reads ask for what transactions still running at the last read wrote.
+  PgConnection slow(d.loop, Secret::plain(pg.dsn()), nullptr);
+  slow.start();
+  std::optional<PgResult> committed;
+  slow.script(
+      "BEGIN; UPDATE location_states SET state = 'down', recent = 'dd', cause = 'timeout at ' || "
+      "location, reported_at = clock_timestamp() WHERE monitor = 'home'; SELECT pg_sleep(2.5); "
+      "COMMIT;",
+      [&](const PgResult& r) { committed = r; });
+  ASSERT_TRUE(turn_until(
+      d.loop, [&] { return d.changes.size() > 1; }, 10s))
+      << d.reader.last_error();
+  ASSERT_TRUE(committed.has_value());
+  EXPECT_TRUE(committed->ok()) << committed->error;
+  EXPECT_EQ(d.changes.back().rfind("home down: down from fra, nyc (2 of 2)", 0), 0U)
+      << d.changes.back();
 }
 
 }  // namespace
