@@ -278,7 +278,13 @@ void ClusterDecider::write(const AlertChanges& changes) {
 void ClusterDecider::put_state(const MonitorConfig& m, int shard) {
   const MonitorQuorum* q = reader_.quorum(m.name);
   const auto fence = fence_of_(shard);
-  if (q == nullptr || !fence) return;
+  if (q == nullptr || !fence) {
+    // The change is the reader's once: dropped here, it would not come again while the shard
+    // stays held under the same epoch (a lease the keeper counted lost for a moment, then
+    // renewed), and the state would stay unwritten.
+    reset(shard, "its eval lease was not held when the monitor's state was to be written");
+    return;
+  }
   StateRow row;
   row.monitor = m.name;
   row.state = to_string(q->state());
