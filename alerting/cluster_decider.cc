@@ -67,20 +67,28 @@ void ClusterDecider::tick() {
     const auto h = held.find(shard);
     if (h == held.end() || h->second != epoch) lost.insert(shard);
   }
-  if (!lost.empty()) {
-    const auto gone = [&](const std::string& monitor) { return lost.count(shard_of(monitor)) > 0; };
-    engine_.drop(gone);
-    std::erase_if(observed_, [&](const auto& o) { return gone(o.first); });
-    for (const int s : lost) loaded_.erase(s);
-  }
-  // A decision about a shard no longer held (or held anew) was someone else's to take; the
-  // shard is read again when gained.
+  // A decision about a shard no longer held (or held anew) was someone else's to take: it is
+  // dropped, and the reader starts the shard over. The reader decides a change once, and it may
+  // not have seen the shard go (its reads still out, or the lease renewed under the same epoch
+  // a moment later): a change dropped here would then never come again, and the monitor's
+  // state would stay unwritten.
   std::erase_if(pending_, [&](const auto& p) {
     const int s = shard_of(p.first);
     const auto h = held.find(s);
     const auto l = loaded_.find(s);
-    return h == held.end() || (l != loaded_.end() && l->second != h->second);
+    const bool drop = h == held.end() || (l != loaded_.end() && l->second != h->second);
+    if (drop) lost.insert(s);
+    return drop;
   });
+  if (!lost.empty()) {
+    const auto gone = [&](const std::string& monitor) { return lost.count(shard_of(monitor)) > 0; };
+    engine_.drop(gone);
+    std::erase_if(observed_, [&](const auto& o) { return gone(o.first); });
+    for (const int s : lost) {
+      loaded_.erase(s);
+      reader_.reread(s);
+    }
+  }
   std::vector<int> gained;
   for (const auto& [shard, epoch] : held) {
     if (loaded_.count(shard) == 0 && loading_.count(shard) == 0) gained.push_back(shard);
