@@ -9,6 +9,7 @@
 
 #include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/cluster/svc_target.h"
 #include "tests/integration/harness.h"
 #include "tests/support/http_recorder.h"
 #include "tests/support/tcp_relay.h"
@@ -18,26 +19,10 @@ namespace {
 
 int64_t dbf_now_ms() { return to_unix_ms(std::chrono::system_clock::now()); }
 
-// A target whose /svc answers `status` and counts the runs it saw, one per location.
-struct DbfTarget {
-  DbfTarget() {
-    server.routes().Get("/svc", [this](const httplib::Request&, httplib::Response& res) {
-      ++requests;
-      res.status = status.load();
-      res.set_content("svc", "text/plain");
-    });
-    server.start();
-  }
-  std::string url() const { return fmt::format("http://127.0.0.1:{}/svc", server.port()); }
-  TargetServer server;
-  std::atomic<int> status{200};
-  std::atomic<int> requests{0};
-};
-
 // A node probing `home` every second under 2 s leases, its database at `dsn`.
 struct DbfNode {
   DbfNode(const std::string& dsn, const std::string& node, const std::string& location,
-          const DbfTarget& target, const test::HttpRecorder& hook)
+          const SvcTarget& target, const test::HttpRecorder& hook)
       : name(node), port(free_port()) {
     dir.write(
         "lookout.toml",
@@ -135,7 +120,7 @@ TEST(ClusterDatabaseFailures, PostgresStoppedSpoolsEveryRunAndDecidesOnlyOnceItI
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
-  DbfTarget fra_target, nyc_target;
+  SvcTarget fra_target, nyc_target;
   test::HttpRecorder hook({{200, "{}"}});
   DbfNode fra(pg.dsn(), "fra-1", "fra", fra_target, hook);
   DbfNode nyc(pg.dsn(), "nyc-1", "nyc", nyc_target, hook);
@@ -212,7 +197,7 @@ TEST(ClusterDatabaseFailures, PostgresStoppedSpoolsEveryRunAndDecidesOnlyOnceItI
     n->process->signal(SIGTERM);
     EXPECT_EQ(n->process->wait(10'000ms), 0) << n->process->err();
   }
-  const std::vector<std::pair<std::string, const DbfTarget*>> targets{{"fra", &fra_target},
+  const std::vector<std::pair<std::string, const SvcTarget*>> targets{{"fra", &fra_target},
                                                                       {"nyc", &nyc_target}};
   for (const auto& [location, target] : targets) {
     const int seen = target->requests;
@@ -235,7 +220,7 @@ TEST(ClusterDatabaseFailures, ACutLinkMovesTheNodesWorkAndItsSpoolIsWrittenOnRet
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
-  DbfTarget fra_target, nyc_target;
+  SvcTarget fra_target, nyc_target;
   test::HttpRecorder hook({{200, "{}"}});
   test::TcpRelay link1(pg.port()), link2(pg.port());
   auto via = [&](const test::TcpRelay& relay) {
@@ -337,7 +322,7 @@ TEST(ClusterDatabaseFailures, NodesFollowAPromotedStandby) {
       "host=127.0.0.1,127.0.0.1 port={},{} user=lookout dbname=postgres "
       "target_session_attrs=read-write connect_timeout=2",
       primary.port(), standby.port());
-  DbfTarget fra_target, nyc_target;
+  SvcTarget fra_target, nyc_target;
   test::HttpRecorder hook({{200, "{}"}});
   DbfNode fra(dsn, "fra-1", "fra", fra_target, hook);
   DbfNode nyc(dsn, "nyc-1", "nyc", nyc_target, hook);

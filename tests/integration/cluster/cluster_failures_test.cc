@@ -17,24 +17,11 @@
 
 #include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/cluster/svc_target.h"
 #include "tests/integration/harness.h"
 
 namespace lookout::testing {
 namespace {
-
-// A target whose /svc answers `status`.
-struct FailuresTarget {
-  FailuresTarget() {
-    server.routes().Get("/svc", [this](const httplib::Request&, httplib::Response& res) {
-      res.status = status.load();
-      res.set_content("svc", "text/plain");
-    });
-    server.start();
-  }
-  std::string url() const { return fmt::format("http://127.0.0.1:{}/svc", server.port()); }
-  TargetServer server;
-  std::atomic<int> status{200};
-};
 
 // A webhook receiver that answers `status` (503 while the test makes it fail) and records each
 // request with its arrival by the system clock, the one the database server's clock also is.
@@ -91,7 +78,7 @@ class FailuresHook {
 // allows), flapping never in the way of the incidents the tests count. Every node's config is
 // the same as written: the target and the webhook come from the environment.
 struct FailuresNode {
-  FailuresNode(const PostgresServer& pg, std::string node_name, const FailuresTarget& target,
+  FailuresNode(const PostgresServer& pg, std::string node_name, const SvcTarget& target,
                const FailuresHook& hook)
       : name(std::move(node_name)), port(free_port()) {
     dir.write(
@@ -211,7 +198,7 @@ TEST(ClusterFailures, KillingTheDecidingNodeTwentyTimesLosesAndDoublesNothing) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
-  FailuresTarget target;
+  SvcTarget target;
   FailuresHook hook;
   std::map<std::string, std::unique_ptr<FailuresNode>> nodes;
   for (const char* name : {"fra-1", "fra-2", "fra-3"}) {
@@ -341,7 +328,7 @@ TEST(ClusterFailures, APausedDecidingNodeSendsAndDecidesNothingUntilItHoldsALeas
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
-  FailuresTarget target;
+  SvcTarget target;
   std::map<std::string, std::unique_ptr<FailuresHook>> hooks;
   std::map<std::string, std::unique_ptr<FailuresNode>> nodes;
   for (const char* name : {"fra-1", "fra-2"}) {

@@ -7,33 +7,19 @@
 
 #include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/cluster/svc_target.h"
 #include "tests/integration/harness.h"
 #include "tests/support/http_recorder.h"
 
 namespace lookout::testing {
 namespace {
 
-// A target whose /svc answers `status`: each location's node reaches its own (the monitor's url
-// is ${env:TARGET}, so the nodes' monitors are the same as written and compare equal).
-struct NodeTarget {
-  NodeTarget() {
-    server.routes().Get("/svc", [this](const httplib::Request&, httplib::Response& res) {
-      res.status = status.load();
-      res.set_content("svc", "text/plain");
-    });
-    server.start();
-  }
-  std::string url() const { return fmt::format("http://127.0.0.1:{}/svc", server.port()); }
-  TargetServer server;
-  std::atomic<int> status{200};
-};
-
 const char* const kAdmin = "admin-token-of-the-cluster-test";
 
 // A node: its config, spool and process.
 struct RunningNode {
   RunningNode(const PostgresServer& pg, const std::string& name, const std::string& location,
-              const NodeTarget& target, const test::HttpRecorder& hook)
+              const SvcTarget& target, const test::HttpRecorder& hook)
       : port(free_port()) {
     dir.write(
         "lookout.toml",
@@ -90,7 +76,7 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
-  NodeTarget fra_target, nyc_target;
+  SvcTarget fra_target, nyc_target;
   test::HttpRecorder hook({{200, "{}"}});
   RunningNode fra(pg, "fra-1", "fra", fra_target, hook);
   RunningNode nyc(pg, "nyc-1", "nyc", nyc_target, hook);
@@ -244,7 +230,7 @@ TEST(ClusterRun, KillingTheDecidingNodeNeitherLosesNorDoublesTheIncident) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
-  NodeTarget fra_target, nyc_target;
+  SvcTarget fra_target, nyc_target;
   test::HttpRecorder hook({{200, "{}"}});
   std::map<std::string, std::unique_ptr<RunningNode>> nodes;
   nodes["fra-1"] = std::make_unique<RunningNode>(pg, "fra-1", "fra", fra_target, hook);
