@@ -74,19 +74,22 @@ class FailuresHook {
   std::vector<Request> seen_;
 };
 
-// A node of location fra watching `home` every second under 2 s leases (the least the config
-// allows), flapping never in the way of the incidents the tests count. Every node's config is
-// the same as written: the target and the webhook come from the environment.
+const char* const kFailuresAdmin = "admin-token-of-the-failures-test";
+
+// A node of `location` (fra unless said) watching `home` every second under 2 s leases (the
+// least the config allows), flapping never in the way of the incidents the tests count. Every
+// node's config is the same as written: the target and the webhook come from the environment.
 struct FailuresNode {
   FailuresNode(const PostgresServer& pg, std::string node_name, const SvcTarget& target,
-               const FailuresHook& hook)
+               const FailuresHook& hook, const std::string& location = "fra")
       : name(std::move(node_name)), port(free_port()) {
     dir.write(
         "lookout.toml",
         fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\npublic_url = \"http://127.0.0.1:{0}\"\n"
+                    "admin_token = \"${{env:ADMIN}}\"\n"
                     "[storage]\npath = \"{1}\"\n"
                     "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{2}\"\n"
-                    "location = \"fra\"\nlease = \"2s\"\n"
+                    "location = \"{3}\"\nlease = \"2s\"\n"
                     "[[channel]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"${{env:HOOK}}\"\n"
                     "timeout = \"1s\"\n"
                     "[[route]]\nname = \"oncall\"\nnotify = \"hook\"\ngroup_wait = \"0s\"\n"
@@ -94,8 +97,11 @@ struct FailuresNode {
                     "[[monitor]]\nname = \"home\"\ntype = \"http\"\nurl = \"${{env:TARGET}}\"\n"
                     "interval = \"1s\"\ntimeout = \"1s\"\nfail_after = 1\nrecover_after = 1\n"
                     "flap = {{ window = 100, threshold = 100 }}\n",
-                    port, dir.file("spool.db"), name));
-    env = {{"LOOKOUT_PG", pg.dsn()}, {"TARGET", target.url()}, {"HOOK", hook.url()}};
+                    port, dir.file("spool.db"), name, location));
+    env = {{"LOOKOUT_PG", pg.dsn()},
+           {"TARGET", target.url()},
+           {"HOOK", hook.url()},
+           {"ADMIN", kFailuresAdmin}};
     start();
   }
   // A process under this node's name, its spool and config: a restart after a crash.
@@ -449,6 +455,71 @@ TEST(ClusterFailures, APausedDecidingNodeSendsAndDecidesNothingUntilItHoldsALeas
   const auto more = other_hook.seen();
   requests.insert(requests.end(), more.begin(), more.end());
   expect_failures_invariants(pg, requests);
+}
+
+// A location gone entirely (its only node killed, not restarted): no node of another location
+// takes its probe leases, so its monitors' work is not done twice; its report goes stale and
+// shows `unknown`; the quorum is then that of the locations with fresh results, so both others
+// failing opens the incident, naming them (2 of 2).
+TEST(ClusterFailures, ALocationGoneIsProbedByNoOtherAndTheOthersDecide) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  ASSERT_TRUE(migrate(pg).ok());
+  SvcTarget fra_target, nyc_target, sgp_target;
+  FailuresHook hook;
+  FailuresNode fra(pg, "fra-1", fra_target, hook, "fra");
+  FailuresNode nyc(pg, "nyc-1", nyc_target, hook, "nyc");
+  FailuresNode sgp(pg, "sgp-1", sgp_target, hook, "sgp");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return failures_count(pg, "SELECT count(*) FROM location_states WHERE state = 'up'") == 3 &&
+               pg.sql("SELECT state FROM monitor_states") == "up";
+      },
+      20'000ms))
+      << fra.process->err() << sgp.process->err();
+
+  sgp.process->signal(SIGKILL);
+  ASSERT_TRUE(sgp.process->wait(5'000ms).has_value());
+  const std::string held_for_sgp =
+      "SELECT count(*) FROM leases WHERE name LIKE 'probe/sgp/%' AND holder IS NOT NULL AND "
+      "expires_at > clock_timestamp()";
+  ASSERT_TRUE(wait_until([&] { return failures_count(pg, held_for_sgp) == 0; }, 10'000ms));
+  const int64_t sgp_runs =
+      failures_count(pg, "SELECT count(*) FROM results WHERE location = 'sgp'");
+
+  // Past the stale report's freshness, both other locations fail.
+  std::string shown;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto a = http_get(fra.port, "/api/v1/monitors/home",
+                                {{"Authorization", std::string("Bearer ") + kFailuresAdmin}});
+        shown = a.body;
+        return a.status == 200 &&
+               nlohmann::json::parse(a.body)["locations"]["sgp"]["state"] == "unknown";
+      },
+      20'000ms, 500ms))
+      << shown;
+  fra_target.status = 503;
+  nyc_target.status = 503;
+  ASSERT_TRUE(wait_until([&] { return failures_count(pg, "SELECT count(*) FROM incidents") == 1; },
+                         20'000ms))
+      << fra.process->err() << nyc.process->err();
+  EXPECT_EQ(pg.sql("SELECT cause FROM incidents"),
+            "down from fra, nyc (2 of 2): expected status 2xx, got 503");
+  ASSERT_TRUE(wait_until([&] { return hook.seen().size() == 1; }, 10'000ms));
+  EXPECT_EQ(hook.seen()[0].event, "incident.opened");
+
+  // No other location's node ever probed sgp, and nobody has since its node died.
+  EXPECT_EQ(failures_count(pg, held_for_sgp), 0);
+  EXPECT_EQ(failures_count(pg, "SELECT count(*) FROM results WHERE location = 'sgp'"), sgp_runs);
+  EXPECT_EQ(failures_count(pg,
+                           "SELECT count(*) FROM results WHERE location = 'sgp' AND node <> "
+                           "'sgp-1' OR location <> 'sgp' AND node = 'sgp-1'"),
+            0);
+  EXPECT_EQ(failures_count(pg,
+                           "SELECT count(*) FROM leases WHERE name LIKE 'probe/sgp/%' AND "
+                           "holder IS NOT NULL AND holder <> 'sgp-1'"),
+            0);
 }
 
 }  // namespace
