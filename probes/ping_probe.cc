@@ -85,7 +85,8 @@ bool PingProbe::begin() {
     }
     resolver_ = std::move(resolver);
   }
-  resolver_->resolve(spec_.host, AF_UNSPEC, 0,
+  // From a source address, only its family can be pinged: ask for that one.
+  resolver_->resolve(spec_.host, ctx_.source.empty() ? AF_UNSPEC : ctx_.source.family(), 0,
                      [this](int status, std::vector<sockaddr_storage> addresses) {
                        on_resolved(status, std::move(addresses));
                      });

@@ -188,7 +188,9 @@ bool TcpProbe::begin() {
     channel_ = std::move(channel);
   }
   resolving_ = true;
-  channel_->resolve(spec_.host, AF_UNSPEC, spec_.port,
+  // From a source address, only its family can connect: ask for that one, so that an address
+  // of the other family is neither tried nor named as the cause.
+  channel_->resolve(spec_.host, ctx_.source.empty() ? AF_UNSPEC : ctx_.source.family(), spec_.port,
                     [this](int status, std::vector<sockaddr_storage> addresses) {
                       on_resolved(status, std::move(addresses));
                     });

@@ -70,7 +70,8 @@ bool WhoisClient::start(const std::string& host, uint16_t port, const std::strin
   done_ = std::move(done);
   started_ = clock_.mono();
   phase_ = Phase::kResolving;
-  resolver_->resolve(host_, AF_UNSPEC, port_,
+  // From a source address, only its family can connect: ask for that one.
+  resolver_->resolve(host_, source_.empty() ? AF_UNSPEC : source_.family(), port_,
                      [this](int status, std::vector<sockaddr_storage> addresses) {
                        on_resolved(status, std::move(addresses));
                      });
