@@ -89,6 +89,9 @@ void QuorumReader::tick() {
     read_states(gained);
     read(gained, "0");
   }
+  // Transaction ids are one server's: after a reconnect (perhaps to a promoted standby) start
+  // over from every fresh report.
+  if (pg_.connects() != since_connects_) since_.reset();
   if (!kept.empty()) read(kept, since_.value_or("0"));
   if (in_flight_ == 0) decide();
 }
@@ -160,7 +163,10 @@ void QuorumReader::on_reports(const PgResult& answer) {
   const uint64_t x = static_cast<uint64_t>(*xmin);
   tick_xmin_ = tick_xmin_ ? std::min(*tick_xmin_, x) : x;
   // The reads of a tick answer in order; the next starts below the smallest of their xmins.
-  if (in_flight_ == 0 && !tick_failed_) since_ = std::to_string(*tick_xmin_);
+  if (in_flight_ == 0 && !tick_failed_) {
+    since_ = std::to_string(*tick_xmin_);
+    since_connects_ = pg_.connects();
+  }
   if (!last_error_.empty()) spdlog::info("the locations' reports are read again");
   last_error_.clear();
   const WallTime now = clock_.wall();

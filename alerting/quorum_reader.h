@@ -92,6 +92,7 @@ class QuorumReader {
   int in_flight_ = 0;
   // Where the next read of the shards kept starts; unset after a failed read: read whole.
   std::optional<std::string> since_;
+  uint64_t since_connects_ = 0;  // the connection's connects() when since_ was read
   // Of the reads of this tick: the smallest xmin, and whether one failed.
   std::optional<uint64_t> tick_xmin_;
   bool tick_failed_ = false;

@@ -434,6 +434,7 @@ void PgConnection::on_connected() {
     return;
   }
   state_ = State::kReady;
+  ++connects_;
   next_backoff_ = backoff_.first;
   setbacks_.clear();
   spdlog::info("connected to PostgreSQL at {}{}", server(), last_error_.empty() ? "" : " again");

@@ -101,6 +101,9 @@ class PgConnection {
   // Runs on the loop each time a connection is made, before any queued statement is sent.
   void set_on_connect(std::function<void()> f) { on_connect_ = std::move(f); }
   bool connected() const { return state_ == State::kReady || state_ == State::kBusy; }
+  // How many connections were made so far: a reader of transaction ids compares it, since a
+  // new connection may be to another server (a failover), whose ids are not the old one's.
+  uint64_t connects() const { return connects_; }
   // "host:port" of the server connected to; else every host of the DSN ("db1:5432, db2:5432").
   std::string server() const;
   // Why the last attempt failed or the connection dropped; empty once connected.
@@ -173,6 +176,7 @@ class PgConnection {
   PgResult answer_;  // of current_, as its results come in
   std::string last_error_;
   std::function<void()> on_connect_;
+  uint64_t connects_ = 0;
   Timer retry_, deadline_, kick_;
   // Tells a name lookup on the thread pool whether this connection still exists.
   std::shared_ptr<PgConnection*> self_;
