@@ -94,7 +94,8 @@ void ClusterRun::stop(std::function<void()> done) {
 bool ClusterRun::probes(const std::string& monitor) const {
   const int shard = shard_of(monitor);
   if (probing_.count(shard) > 0) return true;
-  return !node_.connection().connected() && stranded_.count(shard) > 0;
+  return !node_.connection().connected() && stranded_.count(shard) > 0 &&
+         stranded_connects_ == node_.connection().connects();
 }
 
 void ClusterRun::add_run(const MonitorConfig& m, ResultRow row) {
@@ -204,7 +205,10 @@ void ClusterRun::on_leases(const LeaseChanges& changes) {
   if (!away) stranded_.clear();
   for (const KeptLease& l : changes.lost) {
     if (l.work != LeaseWork::kProbe) continue;
-    if (away) stranded_.insert(l.shard);
+    if (away) {
+      stranded_.insert(l.shard);
+      stranded_connects_ = node_.connection().connects();
+    }
     probing_.erase(l.shard);
     restoring_.erase(l.shard);
     std::erase_if(judges_, [&](const auto& j) { return shard_of(j.first) == l.shard; });

@@ -120,6 +120,9 @@ class ClusterRun final : public StorageReader {
   // while it is away: the location would go unprobed. Their runs are written (through the
   // spool) but judge nothing, since the location's report is written under the lease.
   std::set<int> stranded_;
+  // The connection's connects() when they were stranded: once it connected again they no
+  // longer count, even if no lease changed (which would clear them) before the next outage.
+  uint64_t stranded_connects_ = 0;
   Timer retry_;                // of a restore that failed
   std::string restore_error_;  // the last one told
   Timer partitions_;
