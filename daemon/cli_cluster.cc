@@ -62,13 +62,14 @@ class ClusterCommand {
   ClusterCommand(const Config& config, std::string config_path)
       : config_path_(std::move(config_path)),
         pg_(loop_, config.cluster->dsn, config.redactor, PgBackoff{}),
-        node_(config.cluster->node),
         lease_(config.cluster->lease),
         monitors_(config.monitors) {}
 
   int init() {
     pg_.start();
-    migrate_pg_schema(pg_, {node_, lease_}, [this](PgMigration m) {
+    // Every live node counts, this host's too: `init` is not that node, which may still run
+    // the older lookout.
+    migrate_pg_schema(pg_, {"", lease_}, [this](PgMigration m) {
       if (!m.ok()) {
         fail(m.error);
         return;
@@ -153,7 +154,6 @@ class ClusterCommand {
   std::string config_path_;
   EventLoop loop_;
   PgConnection pg_;
-  std::string node_;  // a node of this name does not keep `init` from migrating: it is this host's
   Duration lease_;
   std::vector<MonitorConfig> monitors_;
   int code_ = 1;
