@@ -51,6 +51,12 @@ void SourceAddress::connect_from(CURL* easy) const {
   curl_easy_setopt(easy, CURLOPT_INTERFACE, ("host!" + text_).c_str());
 }
 
+void SourceAddress::keep_reachable(std::vector<sockaddr_storage>& addresses) const {
+  if (empty()) return;
+  std::erase_if(addresses,
+                [this](const sockaddr_storage& a) { return a.ss_family != address_.ss_family; });
+}
+
 std::string SourceAddress::failure(int rc) const {
   if (rc == -EAFNOSUPPORT) {
     return fmt::format(

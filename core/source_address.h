@@ -13,6 +13,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lookout {
 
@@ -33,6 +34,9 @@ class SourceAddress {
   int bind(int fd, int family) const;
   // Sets a libcurl transfer to connect from here (after any curl_easy_reset of it).
   void connect_from(CURL* easy) const;
+  // Drops the addresses of the other family, which cannot be reached from here. The lookup
+  // itself asks for both: c-ares 1.18 leaks a little on a hosts-file lookup of one family.
+  void keep_reachable(std::vector<sockaddr_storage>& addresses) const;
   // Why a connection from here could not be set up, for a cause: "cannot connect from
   // [cluster] source_address 192.0.2.1: cannot assign requested address".
   std::string failure(int rc) const;

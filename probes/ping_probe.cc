@@ -85,8 +85,7 @@ bool PingProbe::begin() {
     }
     resolver_ = std::move(resolver);
   }
-  // From a source address, only its family can be pinged: ask for that one.
-  resolver_->resolve(spec_.host, ctx_.source.empty() ? AF_UNSPEC : ctx_.source.family(), 0,
+  resolver_->resolve(spec_.host, AF_UNSPEC, 0,
                      [this](int status, std::vector<sockaddr_storage> addresses) {
                        on_resolved(status, std::move(addresses));
                      });
@@ -146,6 +145,12 @@ void PingProbe::on_resolved(int status, std::vector<sockaddr_storage> addresses)
     fail(ErrorKind::kDns,
          fmt::format("cannot resolve host {}: {}", spec_.host,
                      status != ARES_SUCCESS ? ares_strerror(status) : "no address"));
+    return;
+  }
+  // From a source address only its family can be pinged.
+  ctx_.source.keep_reachable(addresses);
+  if (addresses.empty()) {
+    fail(ErrorKind::kConnect, ctx_.source.failure(-EAFNOSUPPORT));
     return;
   }
   send_echoes(addresses.front());

@@ -7,6 +7,7 @@
 #include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "core/units.h"
@@ -188,9 +189,7 @@ bool TcpProbe::begin() {
     channel_ = std::move(channel);
   }
   resolving_ = true;
-  // From a source address, only its family can connect: ask for that one, so that an address
-  // of the other family is neither tried nor named as the cause.
-  channel_->resolve(spec_.host, ctx_.source.empty() ? AF_UNSPEC : ctx_.source.family(), spec_.port,
+  channel_->resolve(spec_.host, AF_UNSPEC, spec_.port,
                     [this](int status, std::vector<sockaddr_storage> addresses) {
                       on_resolved(status, std::move(addresses));
                     });
@@ -240,6 +239,12 @@ void TcpProbe::on_resolved(int status, std::vector<sockaddr_storage> addresses) 
       finish(failed(ErrorKind::kDns,
                     fmt::format("cannot resolve host {}: {}", spec_.host, ares_strerror(status))));
       return;
+  }
+  // From a source address only its family can connect: the others are neither tried nor named.
+  ctx_.source.keep_reachable(addresses);
+  if (addresses.empty()) {
+    finish(failed(ErrorKind::kConnect, ctx_.source.failure(-EAFNOSUPPORT)));
+    return;
   }
   addresses_ = std::move(addresses);
   phase_ = Phase::kConnecting;

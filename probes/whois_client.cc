@@ -3,6 +3,8 @@
 #include <ares.h>
 #include <fmt/format.h>
 
+#include <cerrno>
+
 #include "core/ares_bridge.h"
 
 namespace lookout {
@@ -70,8 +72,7 @@ bool WhoisClient::start(const std::string& host, uint16_t port, const std::strin
   done_ = std::move(done);
   started_ = clock_.mono();
   phase_ = Phase::kResolving;
-  // From a source address, only its family can connect: ask for that one.
-  resolver_->resolve(host_, source_.empty() ? AF_UNSPEC : source_.family(), port_,
+  resolver_->resolve(host_, AF_UNSPEC, port_,
                      [this](int status, std::vector<sockaddr_storage> addresses) {
                        on_resolved(status, std::move(addresses));
                      });
@@ -104,6 +105,12 @@ void WhoisClient::on_resolved(int status, std::vector<sockaddr_storage> addresse
          status == ARES_ENOTFOUND || status == ARES_ENODATA
              ? fmt::format("cannot resolve host {}", host_)
              : fmt::format("cannot resolve host {}: {}", host_, ares_strerror(status)));
+    return;
+  }
+  // From a source address only its family can connect: the others are neither tried nor named.
+  source_.keep_reachable(addresses);
+  if (addresses.empty()) {
+    fail(ErrorKind::kConnect, source_.failure(-EAFNOSUPPORT));
     return;
   }
   addresses_ = std::move(addresses);
