@@ -41,9 +41,11 @@ class FailuresHook {
       const int answer = status.load();
       const auto j = nlohmann::json::parse(req.body);
       {
+        // Notifications claimed together go as one group: each is recorded as delivered alone.
         std::lock_guard lock(mu_);
-        seen_.push_back(
-            {at_ms, answer, j.at("event"), j.at("id"), j.at("incident").at("id").get<int64_t>()});
+        for (const auto& e : j.at("event") == "group" ? j.at("events") : nlohmann::json::array({j}))
+          seen_.push_back(
+              {at_ms, answer, e.at("event"), e.at("id"), e.at("incident").at("id").get<int64_t>()});
       }
       res.status = answer;
       res.set_content("{}", "application/json");
