@@ -161,6 +161,20 @@ def start_postgres(work, data, statements=False):
         return pg_port, int(f.readline().strip())
 
 
+def stop_nodes(nodes):
+    """SIGTERM to every node still running (SIGCONT first, for one a benchmark paused), then
+    waits for each, killing one that does not stop within 30 s."""
+    for proc in nodes.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.send_signal(signal.SIGTERM)
+    for proc in nodes.values():
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def stop_postgres(data):
     subprocess.run(pg_results_bench.as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-m", "fast", "-w",
                                               "stop"]),
@@ -303,14 +317,7 @@ def main():
               f"{len(takeovers)} kills")
         print(f"logs in {work}")
     finally:
-        for proc in nodes.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in nodes.values():
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_nodes(nodes)
         if nginx:
             nginx.terminate()
             nginx.wait(10)

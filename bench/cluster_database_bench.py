@@ -30,7 +30,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -136,11 +135,8 @@ def main():
         sys.exit(f"{binary} is missing: build it with scripts/build.sh")
     daemon_bench.ensure_nginx()
 
-    work = tempfile.mkdtemp(prefix="lookout-cluster-db-bench-")
-    os.chmod(work, 0o755)
+    work = cluster_bench.make_work("lookout-cluster-db-bench-")
     primary, standby = os.path.join(work, "primary"), os.path.join(work, "standby")
-    if os.geteuid() == 0:
-        shutil.chown(work, "nobody", "nogroup")
     p1, p2 = free_port(), free_port()
     dsn = (f"host=127.0.0.1,127.0.0.1 port={p1},{p2} user=lookout dbname=postgres "
            "target_session_attrs=read-write connect_timeout=2")

@@ -25,7 +25,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -196,15 +195,7 @@ def main():
               f"others wrote meanwhile: {others}")
         print(f"logs in {work}")
     finally:
-        for proc in nodes.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)
-                proc.send_signal(signal.SIGTERM)
-        for proc in nodes.values():
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        cluster_bench.stop_nodes(nodes)
         cluster_bench.stop_postgres(data)
 
 
