@@ -11,7 +11,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 6> kPgMigrations{
+constexpr std::array<const char*, 7> kPgMigrations{
     R"sql(
 -- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
 -- while its loop turns and clears alive when it stops. Every time is the server's
@@ -222,6 +222,60 @@ CREATE TRIGGER incidents_xact BEFORE UPDATE ON incidents
 CREATE INDEX monitor_states_by_xact ON monitor_states (xact);
 CREATE INDEX location_states_by_xact ON location_states (xact);
 CREATE INDEX incidents_by_xact ON incidents (xact);
+)sql",
+    R"sql(
+-- Rollups of every location's runs of a monitor, as SQLite keeps them (store/rollup.h): minute
+-- rows folded from results, hour rows from minutes, day rows from hours; t is the bucket's
+-- start (UTC), sketch a LatencySketch in its binary form. A monitor's rows are written by the
+-- node holding its shard's eval lease, whole buckets at a time, so that folding a bucket again
+-- gives the same row.
+CREATE TABLE rollup_minute (
+  t           timestamptz NOT NULL,
+  count       integer NOT NULL,
+  failures    integer NOT NULL,
+  degraded    integer NOT NULL,
+  maintenance integer NOT NULL,
+  min_us      bigint,
+  max_us      bigint,
+  sum_us      bigint NOT NULL,
+  monitor     text COLLATE "C" NOT NULL,
+  sketch      bytea NOT NULL,
+  PRIMARY KEY (monitor, t)
+);
+CREATE INDEX rollup_minute_by_time ON rollup_minute (t);
+CREATE TABLE rollup_hour (LIKE rollup_minute INCLUDING ALL);
+CREATE TABLE rollup_day (LIKE rollup_minute INCLUDING ALL);
+-- How far each level is rolled up, per shard (stable_hash(monitor) mod 256): everything of the
+-- shard's monitors before `until` is in the level's table.
+CREATE TABLE rollup_marks (
+  shard smallint NOT NULL,
+  level text NOT NULL CHECK (level IN ('minute', 'hour', 'day')),
+  until timestamptz NOT NULL,
+  PRIMARY KEY (shard, level)
+);
+-- Secrets the nodes share (ack_key signs ack links, heartbeat_key makes ping tokens), made
+-- once by the first node that needs one, or copied from a single-node database.
+CREATE TABLE kept_secrets (
+  name  text PRIMARY KEY,
+  value text NOT NULL
+);
+-- The accepted answer set of each dns monitor with on_change = "alert".
+CREATE TABLE dns_baselines (
+  monitor  text COLLATE "C" PRIMARY KEY,
+  question text NOT NULL,              -- "A portal.acme.example": a changed question drops it
+  answers  jsonb NOT NULL,             -- the answers in presentation form
+  set_at   timestamptz NOT NULL
+);
+-- What each heartbeat monitor knows beyond its runs, as on SQLite.
+CREATE TABLE heartbeats (
+  monitor    text COLLATE "C" PRIMARY KEY,
+  last_ping  timestamptz,              -- the last success or failure
+  last_any   timestamptz,              -- the last ping of any kind (start, log too)
+  up         boolean NOT NULL DEFAULT false,
+  starts     jsonb NOT NULL DEFAULT '{}',  -- jobs running: {"rid": start ms}
+  message_at timestamptz,
+  message    text                      -- the last ping's body, at most 10 KiB
+);
 )sql",
 };
 
