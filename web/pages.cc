@@ -46,6 +46,47 @@ std::string when(WallTime t) {
   return fmt::format("<time datetime=\"{}\">{} {} UTC</time>", s, s.substr(0, 10), s.substr(11, 5));
 }
 
+// A location's word for its state: unknown there means its report is no longer fresh (its
+// nodes are gone or cut off), which "No data yet" would misstate.
+const char* location_label(State s) {
+  return s == State::kUnknown ? "No recent results" : state_label(s);
+}
+
+// Cluster mode: each location's state in a monitor's row, its cause on hover, so that a
+// failure seen from one place only is visible on the page without being an outage.
+std::string location_chips(const MonitorView& m) {
+  if (!m.cluster || m.cluster->locations.empty()) return {};
+  std::string out = "<div class=\"row locations\">";
+  for (const LocationView& l : m.cluster->locations) {
+    out += fmt::format(
+        "<span class=\"location state-{0}\" data-location=\"{1}\"{3}>{1} <span "
+        "class=\"state\">{2}</span></span>",
+        to_string(l.state), xml_escape(l.location), location_label(l.state),
+        l.cause.empty() ? std::string() : fmt::format(" title=\"{}\"", xml_escape(l.cause)));
+  }
+  return out + "</div>";
+}
+
+// Cluster mode: the monitor page's table of what each location saw last.
+std::string locations_section(const MonitorView& m) {
+  if (!m.cluster || m.cluster->locations.empty()) return {};
+  std::string rows;
+  for (const LocationView& l : m.cluster->locations) {
+    rows += fmt::format(
+        "<tr class=\"location state-{0}\" data-location=\"{1}\"><th scope=\"row\">{1}</th><td "
+        "class=\"state\">{2}</td><td>{3}</td><td>{4}</td><td>{5}</td></tr>",
+        to_string(l.state), xml_escape(l.location), location_label(l.state), when(l.last_check),
+        l.latency_us ? fmt::format("{:.0f} ms", static_cast<double>(*l.latency_us) / 1000.0)
+                     : "no response",
+        xml_escape(l.cause));
+  }
+  return "<section class=\"locations\"><h2>Locations</h2><table><thead><tr><th "
+         "scope=\"col\">Location</th><th scope=\"col\">State</th><th scope=\"col\">Last "
+         "check</th><th scope=\"col\">Latency</th><th "
+         "scope=\"col\">Cause</th></tr></thead><tbody>" +
+         rows + "</tbody></table></section>";
+}
+
 std::string incident_item(const IncidentRecord& i) {
   std::string out = fmt::format(
       "<li class=\"incident state-{0}\" data-incident=\"{1}\"><a href=\"/monitor/{2}\">{2}</a> "
@@ -116,6 +157,7 @@ std::string monitor_item(const MonitorView& m, const RowContext& ctx) {
       summary.uptime_90d ? fmt::format("{:.2f}% uptime (90 days)", *summary.uptime_90d)
                          : "uptime: no data",
       post_impact_note(m.name, ctx.open_posts));
+  out += location_chips(m);
   if (!summary.days.empty()) out += uptime_bars_svg(summary.days) + weekly_figures(summary);
   return out + "</li>";
 }
@@ -302,6 +344,7 @@ std::string render_monitor_page(const MonitorPageInput& in) {
                        m.slo_budget->count(), m.slo && m.slo->breached ? ", over" : "");
   }
   out += "</dl></section>";
+  out += locations_section(m);
   for (const auto& [label, points] : in.charts) {
     out += fmt::format(
         "<section class=\"chart-section\"><h2>Latency and failures, last {}</h2>{}</section>",
@@ -379,6 +422,12 @@ background:var(--card)}
 .incident.state-up{border-color:var(--up)}
 .flapping{color:var(--degraded);font-weight:600}
 .events{margin:4px 0 0 12px;font-size:.9rem;color:var(--muted)}
+.locations{font-size:.9rem;justify-content:flex-start;margin-top:4px}
+.location{border:1px solid var(--line);border-radius:4px;padding:0 6px}
+.location.state-unknown .state{color:var(--muted)}
+section.locations table{border-collapse:collapse;width:100%;font-size:.9rem}
+section.locations th,section.locations td{text-align:left;padding:4px 8px;
+border-bottom:1px solid var(--line)}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dd{margin:0}
 footer{color:var(--muted);font-size:.85rem;margin-top:24px}
 )css";

@@ -1,6 +1,7 @@
 // `lookout run` in cluster mode, real nodes against a real PostgreSQL: each location judges
 // the runs it makes and reports them, and the node deciding the monitor opens one incident
 // when the quorum of locations says down, none when only one location does.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -215,6 +216,17 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
     const auto page = http_get(n->port, "/monitor/home", admin);
     EXPECT_EQ(page.status, 200);
     EXPECT_NE(page.body.find("incident.resolved"), std::string::npos);
+    // The pages say what each location saw: the monitor page's table, the status page's row.
+    const auto front = http_get(n->port, "/", admin);
+    for (const std::string location : {"fra", "nyc"}) {
+      EXPECT_NE(
+          page.body.find(fmt::format("data-location=\"{0}\"><th scope=\"row\">{0}</th>", location)),
+          std::string::npos)
+          << page.body;
+      EXPECT_NE(front.body.find(fmt::format("data-location=\"{0}\">{0} <span", location)),
+                std::string::npos)
+          << front.body;
+    }
   }
 
   // SIGTERM: the node hands over and leaves; it shows as gone at once.

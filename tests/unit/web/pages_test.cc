@@ -373,5 +373,48 @@ TEST(Pages, MonitorPageEscapesNameCauseAndEvents) {
   expect_in(page, shown);
 }
 
+// Cluster mode: a monitor down from one of two locations stays up, and the page says where it
+// fails and why, without calling the stale location down.
+MonitorView clustered_view() {
+  MonitorView m = monitor_view("portal-api", "Portal", State::kUp);
+  m.cluster = MonitorView::Clustered{
+      {{"fra", State::kDown, kWebDay - std::chrono::seconds(20), std::nullopt, kHostileCause},
+       {"nyc", State::kUp, kWebDay - std::chrono::seconds(25), 42'400, ""},
+       {"sgp", State::kUnknown, kWebDay - std::chrono::hours(1), 180'000, ""}},
+      "fra-1"};
+  return m;
+}
+
+TEST(Pages, StatusPageRowShowsEachLocation) {
+  StatusPage p;
+  p.snapshot = snapshot_of("Acme", {clustered_view()});
+  const std::string page = p.render(false);
+  expect_in(page, {"<span class=\"location state-down\" data-location=\"fra\" title=\"" +
+                       kHostileCauseEscaped + "\">fra <span class=\"state\">Down</span></span>",
+                   "data-location=\"nyc\">nyc <span class=\"state\">Operational</span>",
+                   "data-location=\"sgp\">sgp <span class=\"state\">No recent results</span>"});
+  expect_not_in(page, {kHostileCause, "fra-1"});
+  EXPECT_LT(page.find("data-location=\"fra\""), page.find("data-location=\"nyc\""));
+
+  p.snapshot = snapshot_of("Acme", {monitor_view("portal-api", "Portal", State::kUp)});
+  expect_not_in(p.render(false), {"class=\"row locations\"", "data-location"});
+}
+
+TEST(Pages, MonitorPageTablesWhatEachLocationSawLast) {
+  MonitorPage p;
+  p.monitor = clustered_view();
+  const std::string page = p.render();
+  expect_in(page, {"<section class=\"locations\"><h2>Locations</h2>",
+                   "data-location=\"fra\"><th scope=\"row\">fra</th><td "
+                   "class=\"state\">Down</td><td><time datetime=\"2026-10-31T23:59:40.000Z\">",
+                   "</td><td>no response</td><td>" + kHostileCauseEscaped + "</td></tr>",
+                   "<td class=\"state\">Operational</td>", "<td>42 ms</td>",
+                   "<td class=\"state\">No recent results</td>", "<td>180 ms</td>"});
+  expect_not_in(page, {kHostileCause, "fra-1"});
+
+  p.monitor = monitor_view("portal-api", "Portal", State::kUp);
+  expect_not_in(p.render(), {"<h2>Locations</h2>"});
+}
+
 }  // namespace
 }  // namespace lookout
