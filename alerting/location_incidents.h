@@ -1,5 +1,5 @@
-// The meta-incident of a silent location in cluster mode (docs/cluster.md#silent-locations):
-// what it is called, which shard's eval lease decides it, and its incident, events and
+// The meta-incident of a silent location in cluster mode (docs/cluster.md#quorum, silent
+// locations): what it is called, which shard's eval lease decides it, and its incident, events and
 // notifications as the deciding node writes them. Pure: no clock, no I/O.
 //
 // It is an incident like a monitor's, in the same table, so the API, the outbox, the sender and
@@ -31,18 +31,18 @@ std::optional<std::string> location_of_incident(std::string_view monitor);
 // nodes as monitors do, and the outbox rows carry the shard their sender claims by.
 int location_incident_shard(std::string_view location);
 
-// What the deciding node does about a location's meta-incident at `now`, from its silence bound
-// (silence_bound; unset when no monitor runs from the location), when the database last heard
-// from it (its newest report) and when this node began to watch it. Without an open one: open
-// one when silent_locations finds the location silent. With one open: resolve it on a report
-// within the bound, or when no monitor runs from the location any more; never for the time
-// this node has watched, which says nothing of a location found silent before (a takeover
-// carries the meta-incident on).
+// What the deciding node does about a location's meta-incident at `now`, from its silence
+// bound (silence_bound; unset when no monitor runs from the location, or it is watched no
+// more), when the database last heard from it (its newest report) and when this node began to
+// watch it. Without an open one: open one when silent_locations finds the location silent.
+// With one open: resolve it on a report within the bound, or when the bound is unset; never
+// for the time this node has watched, which says nothing of a location found silent before (a
+// takeover carries the meta-incident on).
 struct LocationIncidentStep {
   enum class Kind { kNone, kOpen, kResolve };
   Kind kind = Kind::kNone;
   std::optional<SilentLocation> silent;  // kOpen: what opens
-  bool heard_again = false;              // kResolve: by a report, not for running no monitor
+  bool heard_again = false;              // kResolve: by a report, not for the bound unset
 };
 LocationIncidentStep location_incident_step(const std::string& location, bool open,
                                             std::optional<Duration> bound,

@@ -62,6 +62,9 @@ void SilentLocationWatch::observe(const ClusterStatus& status) {
     if (m.locations) names.insert(m.locations->begin(), m.locations->end());
   }
   for (const auto& entry : status.heard) names.insert(entry.first);
+  // A location with an open meta-incident stays until that resolves, also once neither named
+  // nor heard from (its reports deleted to retire it): it is then watched no more.
+  const std::set<std::string> known = names;
   for (const auto& [location, w] : watched_) {
     if (w.incident) names.insert(location);
   }
@@ -88,7 +91,7 @@ void SilentLocationWatch::observe(const ClusterStatus& status) {
   // finds it, not at the next.
   if (!watched_.empty() && ids_.empty()) reserve_id();
   for (auto& [location, w] : watched_) {
-    if (w.loaded && !w.writing) decide(location, w, status, now);
+    if (w.loaded && !w.writing) decide(location, w, status, known.count(location) > 0, now);
   }
 }
 
@@ -156,12 +159,13 @@ std::optional<Duration> SilentLocationWatch::bound_of(const std::string& locatio
 }
 
 void SilentLocationWatch::decide(const std::string& location, Watched& w,
-                                 const ClusterStatus& status, WallTime now) {
+                                 const ClusterStatus& status, bool known, WallTime now) {
   const auto h = status.heard.find(location);
   const std::optional<WallTime> heard =
       h == status.heard.end() ? std::nullopt : std::optional<WallTime>(h->second);
-  const LocationIncidentStep step = location_incident_step(location, w.incident.has_value(),
-                                                           bound_of(location), heard, w.since, now);
+  const LocationIncidentStep step =
+      location_incident_step(location, w.incident.has_value(),
+                             known ? bound_of(location) : std::nullopt, heard, w.since, now);
   const auto ids = [] { return random_hex(16); };
   if (step.kind == LocationIncidentStep::Kind::kResolve) {
     IncidentRecord incident = *w.incident;
@@ -169,7 +173,9 @@ void SilentLocationWatch::decide(const std::string& location, Watched& w,
     write(location, incident,
           location_incident_event(*config_, incident, "incident.resolved", now, ids),
           fmt::format("location {} {}: incident {} resolved", location,
-                      step.heard_again ? "sends results again" : "runs no monitor any more",
+                      step.heard_again ? "sends results again"
+                                       : "is watched no more (it runs no monitor, or no monitor "
+                                         "names it and it has no report)",
                       incident.id));
   } else if (step.kind == LocationIncidentStep::Kind::kOpen) {
     if (ids_.empty()) {

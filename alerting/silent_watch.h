@@ -1,5 +1,5 @@
-// The meta-incidents of silent locations in cluster mode (docs/cluster.md#silent-locations).
-// Each location's is decided by the holder of the eval lease of its shard
+// The meta-incidents of silent locations in cluster mode (docs/cluster.md#quorum, silent
+// locations). Each location's is decided by the holder of the eval lease of its shard
 // (location_incident_shard), under that lease's fence like every decision: a node paused or cut
 // off past its lease writes nothing. It is told of every read of the cluster's status
 // (ClusterStatusReader, once a second), which has each location's newest report already: no
@@ -8,9 +8,9 @@
 // when a monitor's `locations` names it or it has reported a monitor it runs; it is silent when
 // silent_locations says so, counting from its newest report or from when this node began to
 // watch it (it took the lease, or its reads of the status came back), whichever is later. An
-// open one resolves only on a report within the bound, or when no monitor runs from the
-// location any more: how long this node has watched says nothing of a location found silent
-// before. Runs on the loop.
+// open one resolves only on a report within the bound, or once the location is watched no more
+// (it runs no monitor, or no monitor names it and its reports are gone): how long this node has
+// watched says nothing of a location found silent before. Runs on the loop.
 #pragma once
 
 #include <cstdint>
@@ -63,7 +63,9 @@ class SilentLocationWatch {
 
   void load();
   void on_loaded(const PgResult& answer, const std::map<std::string, int64_t>& asked);
-  void decide(const std::string& location, Watched& w, const ClusterStatus& status, WallTime now);
+  // `known`: a monitor's `locations` names it, or it has reported; else it is watched no more.
+  void decide(const std::string& location, Watched& w, const ClusterStatus& status, bool known,
+              WallTime now);
   // Opens or resolves (incident.resolved_at set) the location's meta-incident with `event`;
   // `told` is the log line once it is written.
   void write(const std::string& location, const IncidentRecord& incident, const EventRecord& event,
