@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "alerting/location_incidents.h"
@@ -236,7 +237,8 @@ void SilentLocationWatch::written(const std::string& location, int64_t epoch,
   if (!held || !done) {
     // What the database has stands: it is read again, under the lease if still held.
     if (w != nullptr) w->loaded = false;
-    if (answer.ok()) {
+    // Once per tenure: a node fenced out tries again at each read until its keeper lets go.
+    if (answer.ok() && (w == nullptr || !std::exchange(w->refused, true))) {
       spdlog::warn(
           "the meta-incident of location {} was not written ({}); reading it again from "
           "PostgreSQL",

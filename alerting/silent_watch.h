@@ -58,6 +58,7 @@ class SilentLocationWatch {
     WallTime since;        // watched from
     bool loaded = false;   // its open meta-incident (or none) read under this epoch
     bool writing = false;  // a write about it is out
+    bool refused = false;  // a write was refused under this epoch (told once)
     std::optional<IncidentRecord> incident;  // open
   };
 
