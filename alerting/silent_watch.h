@@ -46,7 +46,7 @@ class SilentLocationWatch {
   // Decides from one read of the cluster's status: opens the meta-incident of each location
   // gone silent, resolves that of each one heard from again.
   void observe(const ClusterStatus& status);
-  // Nothing more is decided (at SIGTERM); answers still out are not acted on.
+  // Nothing more is decided (at SIGTERM); a write still out is told when it answers.
   void stop();
 
   // The open meta-incidents of the locations this node decides, by location.
