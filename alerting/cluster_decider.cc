@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "alerting/incident_log.h"
+#include "alerting/location_incidents.h"
 #include "core/random.h"
 #include "store/lease_plan.h"
 #include "store/pg_decisions.h"
@@ -150,8 +151,11 @@ void ClusterDecider::on_loaded(const PgResult& answer, const std::map<int, int64
     loaded_[shard] = epoch;
     now_loaded.insert(shard);
   }
-  std::erase_if(
-      *rows, [&](const IncidentRecord& i) { return now_loaded.count(shard_of(i.monitor)) == 0; });
+  // A silent location's meta-incident shares the table and the shards, but is
+  // SilentLocationWatch's.
+  std::erase_if(*rows, [&](const IncidentRecord& i) {
+    return now_loaded.count(shard_of(i.monitor)) == 0 || location_of_incident(i.monitor);
+  });
   const WallTime now = clock_.wall();
   AlertChanges forgotten;
   std::vector<std::string> gone;

@@ -123,7 +123,10 @@ ClusterStatus cluster_status_of(const ClusterRead& read, const std::vector<Monit
   for (const LocationReportRow& r : read.reports) {
     const auto m = configured.find(r.state.monitor);
     if (m == configured.end() || !reported_from(*m->second, r.state.location)) continue;
-    quorums[r.state.monitor].set_location(r.state.location, report_of(r), now - Duration{r.age_ms});
+    const WallTime heard = now - Duration{r.age_ms};
+    quorums[r.state.monitor].set_location(r.state.location, report_of(r), heard);
+    auto [newest, fresh] = out.heard.try_emplace(r.state.location, heard);
+    if (!fresh && heard > newest->second) newest->second = heard;
   }
   for (const auto& [name, quorum] : quorums) {
     out.monitors.at(name).locations =

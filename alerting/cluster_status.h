@@ -54,6 +54,9 @@ struct ClusterStatus {
   // Every configured monitor, by name, also one that nobody decided yet (unknown).
   std::map<std::string, ClusterMonitorStatus> monitors;
   std::vector<IncidentRecord> open_incidents;  // of configured monitors, by id
+  // Each location that reported a configured monitor it runs, with when the database wrote its
+  // newest report, on this node's clock: what tells a silent location (alerting/silent_watch.h).
+  std::map<std::string, WallTime> heard;
 };
 
 // The answers of one read, parsed.

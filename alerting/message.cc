@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "alerting/location_incidents.h"
 #include "core/digest.h"
 
 namespace lookout {
@@ -153,7 +154,10 @@ Notice notice_of(const OutboxRow& row, const std::string& public_url) {
   n.state = incident_field(inc, "state");
   n.cause = one_line(incident_field(inc, "cause"), 300);
   n.since = incident_field(inc, "started_at");
-  n.monitor_url = public_url + "/monitor/" + n.monitor;
+  // A silent location has no monitor page; the cluster's view lists its nodes and when each
+  // was last seen.
+  n.monitor_url = n.type == kLocationIncidentType ? public_url + "/api/v1/cluster"
+                                                  : public_url + "/monitor/" + n.monitor;
   if (row.event != "incident.resolved" && row.event != "incident.acknowledged")
     n.ack_url = incident_field(inc, "ack_url");
   return n;

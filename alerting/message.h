@@ -85,7 +85,7 @@ struct Notice {
   std::string state;        // down | degraded | up (resolved); "" for a test
   std::string cause;        // one line, at most 300 characters
   std::string since;        // when the incident started, RFC 3339
-  std::string monitor_url;  // public_url + /monitor/NAME ("" for a test)
+  std::string monitor_url;  // public_url + /monitor/NAME or /api/v1/cluster; "" for a test
   std::string ack_url;      // "" once acknowledged or resolved
   bool test = false;
   // A post's event: the post (the incident's fields above are empty, and it is no test).

@@ -85,9 +85,11 @@ class MonitorQuorum {
 // What the deciding node knows of a location, to tell whether it has gone silent.
 struct LocationActivity {
   std::string location;
-  std::optional<WallTime> newest_result;  // the start of its newest run of any monitor
-  // When results from it were first expected: the deciding node's start, or the reload that
-  // added the location.
+  // When the database last heard from it: the write of its newest report of any monitor it
+  // runs (within 250 ms of that run's end), on the deciding node's clock.
+  std::optional<WallTime> newest_result;
+  // When results from it were first expected: when the deciding node took the lease that
+  // decides it, or when its reads of the cluster's status answered again after failing.
   WallTime watched_since;
   Duration bound;  // silence_bound
 };

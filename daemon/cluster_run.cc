@@ -41,11 +41,16 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
           loop, node_.connection(), clock, config_, [this] { return node_.leases().deciding(); },
           [this](int shard) { return node_.leases().decision_fence(shard); }, "",
           [this] { sender_.poke(); }),
+      silent_(
+          node_.connection(), clock, config_, [this] { return node_.leases().deciding(); },
+          [this](int shard) { return node_.leases().decision_fence(shard); },
+          [this] { sender_.poke(); }),
       status_pg_(loop, config_->cluster->dsn, config_->redactor),
       status_reader_(loop, status_pg_, clock, *config_,
                      [this](const ClusterStatus& status) {
                        status_ = status;
                        ++status_reads_;
+                       silent_.observe(status);
                      }),
       retry_(loop),
       partitions_(loop),
@@ -78,6 +83,7 @@ void ClusterRun::stop(std::function<void()> done) {
   // Nothing more is decided or read; the location's last reports and the outcomes of the
   // notifications being sent go in before the leases are released and the connection closes.
   decider_.stop();
+  silent_.stop();
   status_reader_.stop();
   status_pg_.stop();
   view_timer_.stop();

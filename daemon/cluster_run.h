@@ -17,6 +17,7 @@
 #include "alerting/cluster_sender.h"
 #include "alerting/cluster_status.h"
 #include "alerting/location_judge.h"
+#include "alerting/silent_watch.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/curl_bridge.h"
@@ -106,6 +107,8 @@ class ClusterRun final : public StorageReader {
   LocationReporter reporter_;
   ClusterSender sender_;
   ClusterDecider decider_;
+  // Meta-incidents of silent locations, from each read of the status below.
+  SilentLocationWatch silent_;
   // The page's reads go on a connection of their own: a lease renewal never waits behind one.
   PgConnection status_pg_;
   ClusterStatusReader status_reader_;

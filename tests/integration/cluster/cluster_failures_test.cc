@@ -459,10 +459,25 @@ TEST(ClusterFailures, APausedDecidingNodeSendsAndDecidesNothingUntilItHoldsALeas
   expect_failures_invariants(pg, requests);
 }
 
-// A location gone entirely (its only node killed, not restarted): no node of another location
-// takes its probe leases, so its monitors' work is not done twice; its report goes stale and
-// shows `unknown`; the quorum is then that of the locations with fresh results, so both others
-// failing opens the incident, naming them (2 of 2).
+// The webhook's requests about one incident, by the incident's monitor in SQL.
+std::vector<FailuresHook::Request> failures_about(const PostgresServer& pg,
+                                                  const FailuresHook& hook,
+                                                  const std::string& monitor) {
+  const std::string id =
+      pg.sql("SELECT coalesce(max(id), 0) FROM incidents WHERE monitor = '" + monitor + "'");
+  std::vector<FailuresHook::Request> out;
+  for (const auto& r : hook.seen()) {
+    if (std::to_string(r.incident) == id) out.push_back(r);
+  }
+  return out;
+}
+
+// A location gone entirely (its only node killed): no node of another location takes its probe
+// leases, so its monitors' work is not done twice; its report goes stale and shows `unknown`;
+// the quorum is then that of the locations with fresh results, so both others failing opens the
+// incident, naming them (2 of 2). Its meta-incident opens once the location has sent nothing for
+// its bound (5 s here), is delivered once, and resolves when its node comes back; the monitor's
+// own incident is untouched by it.
 TEST(ClusterFailures, ALocationGoneIsProbedByNoOtherAndTheOthersDecide) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
@@ -479,6 +494,8 @@ TEST(ClusterFailures, ALocationGoneIsProbedByNoOtherAndTheOthersDecide) {
       },
       20'000ms))
       << fra.process->err() << sgp.process->err();
+  EXPECT_EQ(failures_count(pg, "SELECT count(*) FROM incidents"), 0)
+      << "no location is silent while all report";
 
   sgp.process->signal(SIGKILL);
   ASSERT_TRUE(sgp.process->wait(5'000ms).has_value());
@@ -503,13 +520,38 @@ TEST(ClusterFailures, ALocationGoneIsProbedByNoOtherAndTheOthersDecide) {
       << shown;
   fra_target.status = 503;
   nyc_target.status = 503;
-  ASSERT_TRUE(wait_until([&] { return failures_count(pg, "SELECT count(*) FROM incidents") == 1; },
-                         20'000ms))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return failures_count(pg, "SELECT count(*) FROM incidents WHERE monitor = 'home'") == 1;
+      },
+      20'000ms))
       << fra.process->err() << nyc.process->err();
-  EXPECT_EQ(pg.sql("SELECT cause FROM incidents"),
+  EXPECT_EQ(pg.sql("SELECT cause FROM incidents WHERE monitor = 'home'"),
             "down from fra, nyc (2 of 2): expected status 2xx, got 503");
-  ASSERT_TRUE(wait_until([&] { return hook.seen().size() == 1; }, 10'000ms));
-  EXPECT_EQ(hook.seen()[0].event, "incident.opened");
+  ASSERT_TRUE(wait_until([&] { return failures_about(pg, hook, "home").size() == 1; }, 10'000ms));
+  EXPECT_EQ(failures_about(pg, hook, "home")[0].event, "incident.opened");
+
+  // sgp's meta-incident: open once, delivered once, from the node holding its shard's lease.
+  ASSERT_TRUE(
+      wait_until([&] { return failures_about(pg, hook, "location sgp").size() == 1; }, 10'000ms))
+      << pg.sql("SELECT string_agg(monitor || ': ' || cause, '; ') FROM incidents");
+  const auto opened = failures_about(pg, hook, "location sgp")[0];
+  EXPECT_EQ(opened.event, "incident.opened");
+  EXPECT_EQ(opened.status, 200);
+  EXPECT_EQ(pg.sql("SELECT type || ' ' || state || ' ' || (resolved_at IS NULL) || ' ' || "
+                   "(cause ~ '^location sgp has sent no results for [0-9]+s$') FROM incidents "
+                   "WHERE monitor = 'location sgp'"),
+            "location down true true");
+  EXPECT_EQ(failures_count(pg, "SELECT count(*) FROM incidents WHERE monitor LIKE 'location %'"), 1)
+      << "fra and nyc report: only sgp is silent";
+  // From sgp's last report, by the database's clock, to the meta-incident's delivery.
+  const int64_t last_report_ms = failures_count(
+      pg,
+      "SELECT floor(extract(epoch FROM max(reported_at)) * 1000)::bigint FROM location_states "
+      "WHERE location = 'sgp'");
+  std::cout << fmt::format("sgp's last report to its meta-incident delivered: {} ms\n",
+                           opened.at_ms - last_report_ms);
+  EXPECT_GE(opened.at_ms - last_report_ms, 5'000) << "not before the bound of 5 s";
 
   // No other location's node ever probed sgp, and nobody has since its node died.
   EXPECT_EQ(failures_count(pg, held_for_sgp), 0);
@@ -522,6 +564,46 @@ TEST(ClusterFailures, ALocationGoneIsProbedByNoOtherAndTheOthersDecide) {
                            "SELECT count(*) FROM leases WHERE name LIKE 'probe/sgp/%' AND "
                            "holder IS NOT NULL AND holder <> 'sgp-1'"),
             0);
+
+  // sgp's node comes back: its results resolve the meta-incident, told once; home's incident
+  // stays as the quorum has it.
+  sgp.start();
+  ASSERT_TRUE(
+      wait_until([&] { return failures_about(pg, hook, "location sgp").size() == 2; }, 15'000ms))
+      << sgp.process->err();
+  EXPECT_EQ(failures_about(pg, hook, "location sgp")[1].event, "incident.resolved");
+  EXPECT_EQ(failures_count(pg,
+                           "SELECT count(*) FROM incidents WHERE monitor = 'location sgp' AND "
+                           "resolved_at IS NOT NULL"),
+            1);
+  EXPECT_EQ(failures_count(pg, "SELECT count(*) FROM incidents"), 2);
+  EXPECT_EQ(failures_count(pg,
+                           "SELECT count(*) FROM incident_events e JOIN incidents i ON "
+                           "i.id = e.incident_id WHERE i.monitor = 'home'"),
+            1)
+      << "home's incident is only opened";
+  // An operator sees it in the API; the public, which sees only monitors, does not.
+  const auto admin = http_get(nyc.port, "/api/v1/incidents",
+                              {{"Authorization", std::string("Bearer ") + kFailuresAdmin}});
+  ASSERT_EQ(admin.status, 200);
+  bool listed = false;
+  const auto listing = nlohmann::json::parse(admin.body);
+  for (const auto& i : listing.at("incidents")) {
+    if (i["monitor"] == "location sgp") {
+      listed = true;
+      EXPECT_EQ(i["type"], "location");
+      EXPECT_EQ(i["state"], "up");
+      EXPECT_EQ(i["events"].size(), 2U) << i.dump();
+    }
+  }
+  EXPECT_TRUE(listed) << admin.body;
+  const auto open = http_get(nyc.port, "/api/v1/incidents");
+  ASSERT_EQ(open.status, 200);
+  EXPECT_EQ(open.body.find("location sgp"), std::string::npos) << open.body;
+  ASSERT_TRUE(wait_until(
+      [&] { return failures_count(pg, "SELECT count(*) FROM outbox WHERE status <> 'sent'") == 0; },
+      10'000ms));
+  expect_failures_invariants(pg, hook.seen());
 }
 
 }  // namespace

@@ -125,5 +125,21 @@ TEST(ClusterStatusOf, OnlyTheLocationsAMonitorNamesAndOnlyConfiguredMonitorsInci
   EXPECT_EQ(s.open_incidents[0].id, 7);
 }
 
+// What tells a silent location: each location's newest report of a monitor it runs, stale ones
+// too, on this node's clock; a report of a monitor not configured, or from a location the
+// monitor does not name, says nothing of the location.
+TEST(ClusterStatusOf, EachLocationHeardAtItsNewestReport) {
+  ClusterRead read;
+  read.reports = {report_row("home", "fra", "up", 2000), report_row("shop", "fra", "up", 500),
+                  report_row("home", "sgp", "up", 600'000), report_row("shop", "nyc", "up", 0),
+                  report_row("gone", "ams", "up", 0)};
+  const auto s = cluster_status_of(
+      read, {status_monitor("home"), status_monitor("shop", std::vector<std::string>{"fra"})},
+      seconds(10), kReadAt);
+  ASSERT_EQ(s.heard.size(), 2U);
+  EXPECT_EQ(s.heard.at("fra"), kReadAt - Duration{500});
+  EXPECT_EQ(s.heard.at("sgp"), kReadAt - seconds(600));
+}
+
 }  // namespace
 }  // namespace lookout

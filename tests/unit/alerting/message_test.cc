@@ -88,6 +88,19 @@ TEST(Message, InEventOrderSortsABatchByWhenItsEventsHappened) {
   EXPECT_EQ(ids, (std::vector<std::string>{"evt_0003", "evt_0001", "evt_0000", "evt_0002"}));
 }
 
+// A silent location's meta-incident has no monitor page: its link is the cluster's view.
+TEST(Notice, ASilentLocationLinksToTheClustersView) {
+  OutboxRow row = incident_row("incident.opened");
+  row.payload =
+      R"({"id":42,"monitor":"location nyc","group":"","type":"location","state":"down",)"
+      R"("cause":"location nyc has sent no results for 45s","started_at":"2026-12-01T02:00:00.000Z",)"
+      R"("ack_url":null})";
+  const Notice n = notice_of(row, "https://status.test");
+  EXPECT_EQ(n.monitor_url, "https://status.test/api/v1/cluster");
+  EXPECT_EQ(n.title(), "DOWN location nyc: location nyc has sent no results for 45s");
+  EXPECT_EQ(n.ack_url, "");
+}
+
 TEST(Notice, NamesMonitorStateCauseSinceThePageAndTheAckLinkWhileOpen) {
   const Notice n = notice_of(test::incident_row("incident.opened"), "https://status.test");
   EXPECT_EQ(n.incident_id, 42);
