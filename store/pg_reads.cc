@@ -16,23 +16,12 @@
 namespace lookout {
 namespace {
 
-// A time column as the SQLite engine stores it: whole milliseconds since the epoch. Every time
-// is written from milliseconds, so nothing is lost.
-std::string ms(std::string_view column) {
-  return fmt::format("floor(extract(epoch FROM {}) * 1000)::bigint", column);
-}
-
-// Parameter `n`, a time in milliseconds, as a timestamptz.
-std::string at_ms(int n) {
-  return fmt::format("('epoch'::timestamptz + ${}::bigint * interval '1 millisecond')", n);
-}
-
 // The columns of store/incident_queries.cc, in its order.
 const std::string& incident_columns() {
   static const std::string columns = fmt::format(
       "SELECT id, monitor, grp, type, state, cause, {}, {}, {}, acknowledged_by, flapping "
       "FROM incidents ",
-      ms("started_at"), ms("resolved_at"), ms("acknowledged_at"));
+      pg_ms("started_at"), pg_ms("resolved_at"), pg_ms("acknowledged_at"));
   return columns;
 }
 
@@ -132,7 +121,7 @@ class PgReads final : public StorageReads {
                           "p(a, b) ON r.t >= 'epoch'::timestamptz + p.a * interval '1 millisecond' "
                           "AND r.t < 'epoch'::timestamptz + p.b * interval '1 millisecond' "
                           "WHERE r.monitor = $1",
-                          ms("r.t"),
+                          pg_ms("r.t"),
                           raw ? "outcome, total_us, maintenance, samples"
                               : "count, failures, degraded, maintenance, min_us, max_us, sum_us, "
                                 "sketch",
@@ -162,7 +151,7 @@ class PgReads final : public StorageReads {
   }
 
   std::vector<IncidentRecord> resolved_incidents(int64_t resolved_since_ms, int limit) override {
-    return incidents_of(run(incident_columns() + "WHERE resolved_at >= " + at_ms(1) +
+    return incidents_of(run(incident_columns() + "WHERE resolved_at >= " + pg_at_ms(1) +
                                 " ORDER BY resolved_at DESC LIMIT $2",
                             {std::to_string(resolved_since_ms), std::to_string(limit)}));
   }
@@ -177,7 +166,7 @@ class PgReads final : public StorageReads {
                         "o.channel) FROM incident_events e LEFT JOIN outbox o ON o.event_id = e.id "
                         "AND o.audience = 'oncall' WHERE e.incident_id = ANY($1::bigint[]) "
                         "GROUP BY e.id ORDER BY e.id",
-                        ms("e.at")),
+                        pg_ms("e.at")),
             {id_array(ids)});
     for (const auto& row : r.rows) {
       out.push_back({int_or_zero(row[0]), text_or_empty(row[1]), from_unix_ms(int_or_zero(row[2])),
@@ -202,7 +191,7 @@ class PgReads final : public StorageReads {
           run(incident_columns() +
                   fmt::format("WHERE {} AND ($1::bigint IS NULL OR (started_at, id) < ({}, "
                               "$2::bigint)) ORDER BY started_at DESC, id DESC LIMIT $3",
-                              which_ones, at_ms(1)),
+                              which_ones, pg_at_ms(1)),
               {before_ms, before_id, std::to_string(kIncidentPage)});
       const auto page = incidents_of(r);
       for (const auto& i : page) {
@@ -224,7 +213,7 @@ class PgReads final : public StorageReads {
                         "incident_events e LEFT JOIN outbox o ON o.event_id = e.id AND "
                         "o.audience = 'oncall' WHERE e.incident_id BETWEEN $1 AND $2 "
                         "ORDER BY e.id, o.channel",
-                        ms("e.at")),
+                        pg_ms("e.at")),
             {std::to_string(first_id), std::to_string(last_id)});
     for (const auto& row : r.rows) {
       IncidentNotification n{int_or_zero(row[0]),
@@ -254,7 +243,7 @@ class PgReads final : public StorageReads {
   Watermarks shard_marks(int shard) {
     Watermarks w;
     const PgResult r =
-        run(fmt::format("SELECT level, {} FROM rollup_marks WHERE shard = $1", ms("until")),
+        run(fmt::format("SELECT level, {} FROM rollup_marks WHERE shard = $1", pg_ms("until")),
             {std::to_string(shard)});
     for (const auto& row : r.rows) {
       if (row.size() != 2) continue;

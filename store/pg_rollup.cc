@@ -14,16 +14,6 @@
 namespace lookout {
 namespace {
 
-// A time column as whole milliseconds since the epoch, as the SQLite engine stores times.
-std::string ms(std::string_view column) {
-  return fmt::format("floor(extract(epoch FROM {}) * 1000)::bigint", column);
-}
-
-// Parameter `n`, a time in milliseconds, as a timestamptz.
-std::string at_ms(int n) {
-  return fmt::format("('epoch'::timestamptz + ${}::bigint * interval '1 millisecond')", n);
-}
-
 // A time as a literal of a script, which has no parameters.
 std::string time_literal(int64_t t_ms) {
   return fmt::format("'{}'::timestamptz", rfc3339(from_unix_ms(t_ms)));
@@ -65,6 +55,14 @@ constexpr const char* kRollupColumns =
     "count, failures, degraded, maintenance, min_us, max_us, sum_us, sketch";
 
 }  // namespace
+
+std::string pg_ms(std::string_view column) {
+  return fmt::format("floor(extract(epoch FROM {}) * 1000)::bigint", column);
+}
+
+std::string pg_at_ms(int n) {
+  return fmt::format("('epoch'::timestamptz + ${}::bigint * interval '1 millisecond')", n);
+}
 
 const char* level_name(RollLevel level) {
   return level == RollLevel::kMinute ? "minute" : level == RollLevel::kHour ? "hour" : "day";
@@ -128,7 +126,7 @@ made AS (
 SELECT shard, level, {0} FROM rollup_marks WHERE shard IN (SELECT shard FROM wanted)
 UNION ALL SELECT shard, level, {0} FROM made
 UNION ALL SELECT -1, 'now', {1})sql",
-      ms("until"), ms("clock_timestamp()"));
+      pg_ms("until"), pg_ms("clock_timestamp()"));
   return {std::move(sql),
           {fmt::format("{{{}}}", fmt::join(shards, ",")), pg_text_array(monitors),
            fmt::format("{{{}}}", fmt::join(monitor_shards, ","))}};
@@ -162,14 +160,14 @@ PgStatement read_roll_source(const RollStep& step, const std::vector<std::string
   if (step.level == RollLevel::kMinute) {
     return {fmt::format("SELECT monitor, {}, outcome, total_us, maintenance, samples FROM results "
                         "WHERE monitor = ANY($1::text[]) AND t >= {} AND t < {}",
-                        ms("t"), at_ms(2), at_ms(3)),
+                        pg_ms("t"), pg_at_ms(2), pg_at_ms(3)),
             std::move(params)};
   }
   const RollupLevel& below =
       level_of(step.level == RollLevel::kHour ? RollLevel::kMinute : RollLevel::kHour);
   return {fmt::format("SELECT monitor, {}, {} FROM {} WHERE monitor = ANY($1::text[]) AND t >= {} "
                       "AND t < {}",
-                      ms("t"), kRollupColumns, below.table, at_ms(2), at_ms(3)),
+                      pg_ms("t"), kRollupColumns, below.table, pg_at_ms(2), pg_at_ms(3)),
           std::move(params)};
 }
 
@@ -178,7 +176,7 @@ PgStatement read_next_source(const RollStep& step, const std::vector<std::string
                       : step.level == RollLevel::kHour ? kMinuteLevel.table
                                                        : kHourLevel.table;
   return {fmt::format("SELECT {} FROM {} WHERE monitor = ANY($1::text[]) AND t >= {} AND t < {}",
-                      ms("min(t)"), table, at_ms(2), at_ms(3)),
+                      pg_ms("min(t)"), table, pg_at_ms(2), pg_at_ms(3)),
           {pg_text_array(monitors), std::to_string(step.to), std::to_string(step.limit)}};
 }
 

@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -97,7 +98,7 @@ std::string rollup_marks_back(const std::map<int, int64_t>& oldest);
 
 // Deletes rollup rows past their retention, at most `limit` of each level: minutes older than
 // `keep_minutes_ms` (by the server's clock) and below every shard's hour mark, hours alike below
-// every day mark, days older than `keep_days_ms`. Answers the rows deleted per level.
+// every day mark, days older than `keep_days_ms`. Answers how many rows it deleted in all.
 PgStatement delete_old_rollups(int64_t keep_minutes_ms, int64_t keep_hours_ms, int64_t keep_days_ms,
                                int limit);
 std::optional<int64_t> rollups_deleted(const PgResult& answer);
@@ -109,6 +110,12 @@ StoredRun run_of_row(const std::vector<std::optional<std::string>>& row, size_t 
 Aggregate rollup_of_row(const std::vector<std::optional<std::string>>& row, size_t first);
 // bytea in PostgreSQL's hex output ("\x0a1b..."), as the bytes it holds.
 std::optional<std::string> pg_bytes(const std::optional<std::string>& hex);
+
+// A time column as whole milliseconds since the epoch, as the SQLite engine stores times: every
+// time is written from milliseconds, so nothing is lost.
+std::string pg_ms(std::string_view column);
+// Parameter `n`, a time in milliseconds, as a timestamptz.
+std::string pg_at_ms(int n);
 
 // The table of a cut's level (not kRaw).
 const char* rollup_table(CutLevel level);
