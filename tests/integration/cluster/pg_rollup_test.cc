@@ -1,11 +1,13 @@
 // The roller of cluster mode against a real PostgreSQL: runs written by the results writer
 // from two locations are rolled up into minutes, hours and days that count every run once;
 // rolling again from the start gives the very same rows; a result written late, into minutes
-// rolled up already, moves the marks back and is counted; a roller whose eval lease moved
+// rolled up already, moves the marks back and is counted, also when its batch commits while a
+// step of its shard waits for the shard's lock; a roller whose eval lease moved
 // writes nothing, and the node that took the lease carries on to the same rows; rollups past
 // their retention go only once the next level has folded them.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include "store/lease_plan.h"
 #include "store/pg_result_writer.h"
@@ -220,6 +222,60 @@ TEST_F(PgRollerRolls, ARollerWhoseLeaseMovedWritesNothingAndTheNewHolderCarriesO
   EXPECT_EQ(runs_in("rollup_minute", "api"), "240");
   EXPECT_EQ(runs_in("rollup_day", "api"), "240");
   EXPECT_EQ(pg().sql("SELECT count(*) FROM rollup_minute WHERE monitor = 'api'"), "120");
+}
+
+TEST_F(PgRollerRolls, ABatchThatCommitsWhileAStepWaitsForTheShardIsFoldedAgain) {
+  write({"fra-1", "fra"}, roll_runs("api", kRollT0, 0));
+  ASSERT_NO_FATAL_FAILURE(hold_eval(*fra_, "api"));
+  auto r = roller(*fra_, {"api"});
+  roll_day(*r, "api");
+  const int shard = shard_of("api");
+  // The first half hour to fold again, as a late batch leaves the marks.
+  pg().sql(fmt::format(
+      "UPDATE rollup_marks SET until = 'epoch'::timestamptz + CASE level WHEN 'day' THEN {} "
+      "ELSE {} END * interval '1 millisecond' WHERE shard = {}",
+      kRollDay, kRollT0, shard));
+  // A batch of another node, in its transaction: the shard's lock shared, its marks (not past
+  // its run, so unchanged), its row; it commits only once the roller's step waits for the lock.
+  PGconn* batch = PQconnectdb(pg().dsn().c_str());
+  ASSERT_EQ(PQstatus(batch), CONNECTION_OK) << PQerrorMessage(batch);
+  const int64_t late = kRollT0 + 10 * 60'000 + 15'000;
+  PGresult* open = PQexec(
+      batch,
+      ("BEGIN;\n" + rollup_marks_back({{shard, late}}) +
+       fmt::format("INSERT INTO results (t, outcome, maintenance, monitor, location, node) VALUES "
+                   "('epoch'::timestamptz + {} * interval '1 millisecond', 2, false, 'api', "
+                   "'nyc', 'nyc-1')",
+                   late))
+          .c_str());
+  EXPECT_EQ(PQresultStatus(open), PGRES_COMMAND_OK) << PQerrorMessage(batch);
+  PQclear(open);
+
+  r->start();
+  EXPECT_TRUE(turn_until(
+      loop,
+      [&] {
+        return pg().sql(
+                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND query LIKE '%pg_advisory_xact_lock(%'") == "1";
+      },
+      std::chrono::seconds(20)))
+      << "the step waits for the batch";
+  PQclear(PQexec(batch, "COMMIT"));
+  PQfinish(batch);
+  // The step read the chunk without the batch's row: it writes nothing, and the next pass
+  // folds the chunk again with it.
+  const std::string folded = fmt::format(
+      "SELECT count(*) FROM rollup_marks WHERE shard = {} AND until >= 'epoch'::timestamptz + {} "
+      "* interval '1 millisecond'",
+      shard, kRollDay + 86'400'000);
+  EXPECT_TRUE(turn_until(
+      loop, [&] { return r->stats().refused >= 1 && pg().sql(folded) == "3"; },
+      std::chrono::seconds(20)))
+      << r->stats().refused;
+  r->stop();
+  EXPECT_EQ(runs_in("rollup_minute", "api"), "241");
+  EXPECT_EQ(runs_in("rollup_day", "api"), "241");
 }
 
 TEST_F(PgRollerRolls, RollupsPastRetentionGoOnlyOnceTheNextLevelFoldedThem) {
