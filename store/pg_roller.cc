@@ -33,6 +33,10 @@ void PgRoller::start() {
 void PgRoller::stop() {
   running_ = false;
   timer_.stop();
+  // A pass in flight ends here: its answers, when they come, belong to no pass, and a start
+  // right after begins a pass of its own with the marks as they are then.
+  ++generation_;
+  in_pass_ = false;
 }
 
 void PgRoller::pass() {
@@ -54,8 +58,8 @@ void PgRoller::pass() {
     asked[shard_epoch.first] = m == by_shard_.end() ? std::vector<std::string>{} : m->second;
   }
   const PgStatement s = read_rollup_marks(asked);
-  pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
-    if (PgRoller* r = *self; r != nullptr) r->on_marks(answer);
+  pg_.query(s.sql, s.params, [self = self_, gen = generation_](const PgResult& answer) {
+    if (PgRoller* r = *self; r != nullptr && r->generation_ == gen) r->on_marks(answer);
   });
 }
 
@@ -84,9 +88,11 @@ void PgRoller::next() {
       const auto m = by_shard_.find(shard);
       const PgStatement s =
           read_roll_source(*step, m == by_shard_.end() ? std::vector<std::string>{} : m->second);
-      pg_.query(s.sql, s.params, [self = self_, shard, step = *step](const PgResult& answer) {
-        if (PgRoller* r = *self; r != nullptr) r->on_source(shard, step, answer);
-      });
+      pg_.query(s.sql, s.params,
+                [self = self_, gen = generation_, shard, step = *step](const PgResult& answer) {
+                  if (PgRoller* r = *self; r != nullptr && r->generation_ == gen)
+                    r->on_source(shard, step, answer);
+                });
       return;
     }
     if (step && steps_ >= kStepsPerShard) more_ = true;
@@ -119,12 +125,13 @@ void PgRoller::on_source(int shard, const RollStep& step, const PgResult& answer
     const auto m = by_shard_.find(shard);
     const PgStatement s =
         read_next_source(step, m == by_shard_.end() ? std::vector<std::string>{} : m->second);
-    pg_.query(s.sql, s.params, [self = self_, shard, step](const PgResult& answer) {
-      PgRoller* r = *self;
-      if (r == nullptr) return;
-      const auto stretched = stretch_empty_step(step, answer);
-      r->write(shard, stretched.value_or(step), 0, {});
-    });
+    pg_.query(s.sql, s.params,
+              [self = self_, gen = generation_, shard, step](const PgResult& answer) {
+                PgRoller* r = *self;
+                if (r == nullptr || r->generation_ != gen) return;
+                const auto stretched = stretch_empty_step(step, answer);
+                r->write(shard, stretched.value_or(step), 0, {});
+              });
     return;
   }
   write(shard, step, rows, *buckets);
@@ -143,9 +150,10 @@ void PgRoller::write(int shard, const RollStep& step, uint64_t rows, const RollB
   const std::string script =
       write_roll_step(*fence, shard, step,
                       m == by_shard_.end() ? std::vector<std::string>{} : m->second, rows, buckets);
-  pg_.script(script, [self = self_, shard, step, rows,
+  pg_.script(script, [self = self_, gen = generation_, shard, step, rows,
                       n = static_cast<uint64_t>(buckets.size())](const PgResult& answer) {
-    if (PgRoller* r = *self; r != nullptr) r->on_written(shard, step, rows, n, answer);
+    if (PgRoller* r = *self; r != nullptr && r->generation_ == gen)
+      r->on_written(shard, step, rows, n, answer);
   });
 }
 
@@ -182,9 +190,9 @@ void PgRoller::on_written(int shard, const RollStep& step, uint64_t rows, uint64
 void PgRoller::retention() {
   const PgStatement s = delete_old_rollups(options_.keep_minutes_ms, options_.keep_hours_ms,
                                            options_.keep_days_ms, kRollupDeletes);
-  pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
+  pg_.query(s.sql, s.params, [self = self_, gen = generation_](const PgResult& answer) {
     PgRoller* r = *self;
-    if (r == nullptr) return;
+    if (r == nullptr || r->generation_ != gen) return;
     if (const auto deleted = rollups_deleted(answer)) {
       r->stats_.deleted += static_cast<uint64_t>(*deleted);
       if (*deleted >= kRollupDeletes) r->more_ = true;

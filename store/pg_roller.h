@@ -91,7 +91,8 @@ class PgRoller {
   Timer timer_;
   bool running_ = false;
   bool in_pass_ = false;
-  bool more_ = false;  // a shard of this pass had more to fold
+  uint64_t generation_ = 0;  // of the pass's answers: stop() ends the pass in flight
+  bool more_ = false;        // a shard of this pass had more to fold
   // The pass under way: the marks read, the shards left (in order) and the current one's steps.
   RollupMarks marks_;
   std::vector<int> shards_;
