@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "store/cluster_view.h"
 #include "store/lease_plan.h"
 #include "store/node_registry.h"
@@ -17,6 +19,26 @@ constexpr Duration kCarriedWithin{30LL * 86'400'000};
 constexpr Duration kPartitionsEvery{3'600'000};
 // How often the nodes are read for /api/v1/cluster and the metrics.
 constexpr Duration kViewEvery{2000};
+
+std::vector<std::string> monitor_names(const Config& config) {
+  std::vector<std::string> out;
+  out.reserve(config.monitors.size());
+  for (const MonitorConfig& m : config.monitors) out.push_back(m.name);
+  return out;
+}
+
+PgRollerOptions roller_options(const Config& config) {
+  // As the single node's housekeeping: a run is stored under its start and may be written up
+  // to its timeout and the writer's batching later.
+  Duration longest{0};
+  for (const MonitorConfig& m : config.monitors) longest = std::max(longest, m.timeout);
+  PgRollerOptions o;
+  o.grace_ms = (longest + kStorageFlushEvery + Duration{5000}).count();
+  o.keep_minutes_ms = config.storage.keep_minutes.count();
+  o.keep_hours_ms = config.storage.keep_hours.count();
+  o.keep_days_ms = config.storage.keep_days.count();
+  return o;
+}
 
 }  // namespace
 
@@ -45,6 +67,11 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
           node_.connection(), clock, config_, [this] { return node_.leases().deciding(); },
           [this](int shard) { return node_.leases().decision_fence(shard); },
           [this] { sender_.poke(); }),
+      roll_pg_(loop, config_->cluster->dsn, config_->redactor),
+      roller_(
+          loop, roll_pg_, monitor_names(*config_), [this] { return node_.leases().deciding(); },
+          [this](int shard) { return node_.leases().decision_fence(shard); },
+          roller_options(*config_)),
       status_pg_(loop, config_->cluster->dsn, config_->redactor),
       status_reader_(loop, status_pg_, clock, *config_,
                      [this](const ClusterStatus& status) {
@@ -67,6 +94,8 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
     if (error.empty()) {
       reporter_.start();
       decider_.start();
+      roll_pg_.start();
+      roller_.start();
       sender_.start();
       status_pg_.start();
       status_reader_.start();
@@ -84,6 +113,8 @@ void ClusterRun::stop(std::function<void()> done) {
   // notifications being sent go in before the leases are released and the connection closes.
   decider_.stop();
   silent_.stop();
+  roller_.stop();
+  roll_pg_.stop();
   status_reader_.stop();
   status_pg_.stop();
   view_timer_.stop();
@@ -140,6 +171,34 @@ void ClusterRun::keep_partitions() {
   node_.connection().query(make.sql, make.params, told);
   const PgStatement drop = drop_old_result_partitions(config_->storage.keep_raw);
   node_.connection().query(drop.sql, drop.params, told);
+  const PgStatement held = held_back_result_partitions(config_->storage.keep_raw);
+  node_.connection().query(held.sql, held.params, [self = self_](const PgResult& answer) {
+    if (ClusterRun* r = *self; r != nullptr) r->tell_held_back(answer);
+  });
+}
+
+void ClusterRun::tell_held_back(const PgResult& answer) {
+  const auto held = held_back_days(answer);
+  if (!held) return;  // the drop's own failure is told above
+  if (held->days == 0) {
+    held_back_told_.clear();
+    return;
+  }
+  const std::string text =
+      held->shards < kLeaseShards
+          ? fmt::format(
+                "cluster: keeping {} days of raw results past [storage] keep_raw: {} of {} shards "
+                "have no rollups yet (each is rolled up by the node deciding it; check that the "
+                "nodes run this lookout version and reach PostgreSQL)",
+                held->days, kLeaseShards - held->shards, kLeaseShards)
+          : fmt::format(
+                "cluster: keeping {} days of raw results past [storage] keep_raw: a shard's "
+                "rollups reach only {} (dropped once every shard has rolled them up; check the "
+                "log of the node deciding it)",
+                held->days, rfc3339(from_unix_ms(held->folded_ms.value_or(0))));
+  if (text == held_back_told_) return;
+  held_back_told_ = text;
+  spdlog::warn("{}", text);
 }
 
 void ClusterRun::read_view() {

@@ -26,6 +26,7 @@
 #include "store/location_reporter.h"
 #include "store/pg_reads.h"
 #include "store/pg_results.h"
+#include "store/pg_roller.h"
 #include "store/storage.h"
 #include "web/snapshot.h"
 
@@ -85,10 +86,11 @@ class ClusterRun final : public StorageReader {
   std::unique_ptr<StorageReads> reads() override;
 
  private:
-  // The results' partitions of the next days made, and those past the raw retention dropped:
-  // at joining, then every hour (every node does it; the statements take a lock and are
-  // idempotent).
+  // The results' partitions of the next days made, and those past the raw retention dropped
+  // once every shard has rolled them up: at joining, then every hour (every node does it; the
+  // statements take a lock and are idempotent).
   void keep_partitions();
+  void tell_held_back(const PgResult& answer);
   void read_view();
   void on_leases(const LeaseChanges& changes);
   void restore(const std::vector<int>& shards);
@@ -109,6 +111,11 @@ class ClusterRun final : public StorageReader {
   ClusterDecider decider_;
   // Meta-incidents of silent locations, from each read of the status below.
   SilentLocationWatch silent_;
+  // Rolls up the shards this node decides, on a connection of its own: a step may wait a
+  // moment for the shard's rollup lock (a batch of another node writing), and a lease renewal
+  // must not wait behind it.
+  PgConnection roll_pg_;
+  PgRoller roller_;
   // The page's reads go on a connection of their own: a lease renewal never waits behind one.
   PgConnection status_pg_;
   ClusterStatusReader status_reader_;
@@ -134,6 +141,7 @@ class ClusterRun final : public StorageReader {
   std::optional<Snapshot::Cluster> view_;
   uint64_t view_reads_ = 0;
   std::string partitions_error_;  // the last one told
+  std::string held_back_told_;    // why raw days past keep_raw are kept, as last logged
   // Tells an answer that arrives after destruction to do nothing.
   std::shared_ptr<ClusterRun*> self_;
 };

@@ -6,6 +6,7 @@
 #include <array>
 #include <limits>
 
+#include "store/range_cut.h"
 #include "store/statement.h"
 
 namespace lookout {
@@ -15,6 +16,7 @@ constexpr int kLevels = 3;  // day, hour, minute; then raw
 constexpr std::array<const RollupLevel*, kLevels> kByCoarseness{&kDayLevel, &kHourLevel,
                                                                 &kMinuteLevel};
 constexpr int kRaw = kLevels;
+static_assert(static_cast<int>(CutLevel::kRaw) == kRaw && static_cast<int>(CutLevel::kDay) == 0);
 
 int64_t align_up(int64_t t, int64_t size) {
   const int64_t d = align_down(t, size);
@@ -90,22 +92,9 @@ void HistoryReader::read_rows(int level, std::optional<int64_t> monitor, int64_t
 
 void HistoryReader::collect(int level, std::optional<int64_t> monitor, int64_t from, int64_t to,
                             bool with_sketch, Sink& out) {
-  if (from >= to) return;
-  if (level == kRaw) {
-    read_rows(kRaw, monitor, from, to, with_sketch, out);
-    return;
+  for (const RangePiece& piece : cut_range(from, to, wm_, static_cast<CutLevel>(level))) {
+    read_rows(static_cast<int>(piece.level), monitor, piece.from, piece.to, with_sketch, out);
   }
-  const RollupLevel& l = *kByCoarseness[static_cast<size_t>(level)];
-  const std::optional<int64_t> folded = level == 0 ? wm_.day : level == 1 ? wm_.hour : wm_.minute;
-  const int64_t a = align_up(from, l.size_ms);
-  const int64_t b = folded ? std::min(align_down(to, l.size_ms), *folded) : a;
-  if (a >= b) {
-    collect(level + 1, monitor, from, to, with_sketch, out);
-    return;
-  }
-  read_rows(level, monitor, a, b, with_sketch, out);
-  collect(level + 1, monitor, from, a, with_sketch, out);
-  collect(level + 1, monitor, b, to, with_sketch, out);
 }
 
 Aggregate HistoryReader::range(int64_t monitor_id, int64_t from_ms, int64_t to_ms,

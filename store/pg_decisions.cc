@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "store/lease_plan.h"
+#include "store/pg_arrays.h"
 
 namespace lookout {
 namespace {
@@ -39,22 +40,6 @@ nlohmann::json json_int_or_null(const std::optional<int64_t>& v) {
 
 const char* audience_name(Audience a) {
   return a == Audience::kSubscriber ? "subscriber" : "oncall";
-}
-
-// A text[] literal with every element quoted, so that no element reads as NULL or splits.
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (const std::string& item : items) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (const char c : pg_text(item)) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
 }
 
 std::string shard_array(const std::vector<int>& shards) {
@@ -358,7 +343,7 @@ PgStatement PgDecisions::open_incident(const LeaseFence& fence, const IncidentRe
        to_string(incident.state), pg_text(incident.cause),
        std::to_string(to_unix_ms(incident.started_at)), ms_param(incident.acknowledged_at),
        text_or_null(incident.acknowledged_by), incident.flapping ? "true" : "false",
-       incident.flap_notified ? "true" : "false", text_array(incident.fired),
+       incident.flap_notified ? "true" : "false", pg_text_array(incident.fired),
        ms_param(incident.next_reminder), std::to_string(shard_of(incident.monitor)), std::move(evs),
        std::move(rows), fence.holder}};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
@@ -389,7 +374,7 @@ PgStatement PgDecisions::update_incident(const LeaseFence& fence, const Incident
                    pg_text(incident.cause), ms_param(incident.resolved_at),
                    ms_param(incident.acknowledged_at), text_or_null(incident.acknowledged_by),
                    incident.flapping ? "true" : "false", incident.flap_notified ? "true" : "false",
-                   text_array(incident.fired), ms_param(incident.next_reminder), std::move(evs),
+                   pg_text_array(incident.fired), ms_param(incident.next_reminder), std::move(evs),
                    std::move(rows), fence.holder, std::to_string(shard_of(incident.monitor))}};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
   out.sql = fmt::format(kUpdate, cte, fmt::format(kEventsAndOutbox, 12, 13, 14, 15));
@@ -432,10 +417,10 @@ PgStatement PgDecisions::claim(const std::string& node,
     shards.push_back(shard_epoch.first);
     epochs.push_back(shard_epoch.second);
   }
-  return {
-      kClaim,
-      {node, text_array(names), shard_array(shards), fmt::format("{{{}}}", fmt::join(epochs, ",")),
-       std::to_string(claim_for.count()), std::to_string(limit)}};
+  return {kClaim,
+          {node, pg_text_array(names), shard_array(shards),
+           fmt::format("{{{}}}", fmt::join(epochs, ",")), std::to_string(claim_for.count()),
+           std::to_string(limit)}};
 }
 
 std::optional<std::vector<ClaimedOutbox>> PgDecisions::claimed(const PgResult& answer) {

@@ -1,33 +1,27 @@
 #include "store/pg_reads.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <string_view>
+#include <tuple>
 
+#include "store/lease_plan.h"
+#include "store/pg_rollup.h"
 #include "store/rollup.h"
 
 namespace lookout {
 namespace {
-
-// A time column as the SQLite engine stores it: whole milliseconds since the epoch. Every time
-// is written from milliseconds, so nothing is lost.
-std::string ms(std::string_view column) {
-  return fmt::format("floor(extract(epoch FROM {}) * 1000)::bigint", column);
-}
-
-// Parameter `n`, a time in milliseconds, as a timestamptz.
-std::string at_ms(int n) {
-  return fmt::format("('epoch'::timestamptz + ${}::bigint * interval '1 millisecond')", n);
-}
 
 // The columns of store/incident_queries.cc, in its order.
 const std::string& incident_columns() {
   static const std::string columns = fmt::format(
       "SELECT id, monitor, grp, type, state, cause, {}, {}, {}, acknowledged_by, flapping "
       "FROM incidents ",
-      ms("started_at"), ms("resolved_at"), ms("acknowledged_at"));
+      pg_ms("started_at"), pg_ms("resolved_at"), pg_ms("acknowledged_at"));
   return columns;
 }
 
@@ -66,26 +60,6 @@ std::vector<IncidentRecord> incidents_of(const PgResult& r) {
   return out;
 }
 
-// bytea in PostgreSQL's hex output ("\x0a1b..."), as the bytes it holds.
-std::optional<std::string> bytes_of(const std::optional<std::string>& hex) {
-  if (!hex || hex->size() < 2 || hex->compare(0, 2, "\\x") != 0) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve((hex->size() - 2) / 2);
-  for (size_t i = 2; i + 1 < hex->size(); i += 2) {
-    const int hi = nibble((*hex)[i]);
-    const int lo = nibble((*hex)[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
-}
-
 std::string id_array(const std::vector<int64_t>& ids) {
   std::string out = "{";
   for (const int64_t id : ids) {
@@ -105,35 +79,79 @@ class PgReads final : public StorageReads {
   PgReads(const PgReads&) = delete;
   PgReads& operator=(const PgReads&) = delete;
 
-  // Every location's runs of the monitor count, as the contract asks. Read from the raw rows,
-  // which the cluster keeps for [storage] keep_raw: a bucket before that is empty.
+  // Every location's runs of the monitor count, as the contract asks. Each bucket is cut as
+  // SQLite's HistoryReader cuts it (store/range_cut.h), by the marks of the monitor's shard:
+  // rolled-up days, hours and minutes where they are folded, raw rows for the rest. One
+  // statement per level reads the pieces of every bucket, each row counted in the bucket of
+  // the piece holding it.
   std::vector<SeriesPoint> series(const std::string& monitor, int64_t from_ms, int64_t to_ms,
                                   int64_t step_ms) override {
     std::vector<SeriesPoint> out;
     const int64_t first = align_down(from_ms, step_ms);
     for (int64_t t = first; t <= to_ms; t += step_ms) out.push_back({t, {}});
     if (out.empty()) return out;
-    const PgResult r =
-        run(fmt::format("SELECT {}, outcome, total_us, maintenance, samples FROM results "
-                        "WHERE monitor = $1 AND t >= {} AND t <= {}",
-                        ms("t"), at_ms(2), at_ms(3)),
-            {monitor, std::to_string(first), std::to_string(to_ms)});
-    for (const auto& row : r.rows) {
-      const auto t = pg_int(row[0]);
-      const auto outcome = pg_int(row[1]);
-      if (!t || !outcome || *t < first || *t > to_ms) continue;
-      StoredRun run;
-      run.outcome = static_cast<Outcome>(*outcome < 0 || *outcome > 2 ? 2 : *outcome);
-      run.total_us = pg_int(row[2]);
-      run.maintenance = row[3] == "t";
-      run.samples = bytes_of(row[4]);
-      out[static_cast<size_t>((*t - first) / step_ms)].agg.add(run);
+    const Watermarks marks = shard_marks(shard_of(monitor));
+    // By level: each piece's start, end and bucket.
+    std::array<std::vector<std::tuple<int64_t, int64_t, size_t>>, 4> pieces;
+    for (size_t i = 0; i < out.size(); ++i) {
+      const int64_t t = out[i].t_ms;
+      for (const RangePiece& p : cut_range(t, std::min(t + step_ms, to_ms + 1), marks)) {
+        pieces[static_cast<size_t>(p.level)].emplace_back(p.from, p.to, i);
+      }
+    }
+    for (size_t level = 0; level < pieces.size(); ++level) {
+      auto& mine = pieces[level];
+      if (mine.empty()) continue;
+      std::sort(mine.begin(), mine.end());
+      // Adjacent pieces read as one span.
+      std::vector<std::string> starts, ends;
+      for (const auto& piece : mine) {
+        const std::string a = std::to_string(std::get<0>(piece));
+        const std::string b = std::to_string(std::get<1>(piece));
+        if (!ends.empty() && ends.back() == a) {
+          ends.back() = b;
+        } else {
+          starts.push_back(a);
+          ends.push_back(b);
+        }
+      }
+      const bool raw = level == static_cast<size_t>(CutLevel::kRaw);
+      const PgResult r =
+          run(fmt::format("SELECT {}, {} FROM {} r JOIN unnest($2::bigint[], $3::bigint[]) AS "
+                          "p(a, b) ON r.t >= 'epoch'::timestamptz + p.a * interval '1 millisecond' "
+                          "AND r.t < 'epoch'::timestamptz + p.b * interval '1 millisecond' "
+                          "WHERE r.monitor = $1",
+                          pg_ms("r.t"),
+                          raw ? "outcome, total_us, maintenance, samples"
+                              : "count, failures, degraded, maintenance, min_us, max_us, sum_us, "
+                                "sketch",
+                          raw ? "results" : rollup_table(static_cast<CutLevel>(level))),
+              {monitor, fmt::format("{{{}}}", fmt::join(starts, ",")),
+               fmt::format("{{{}}}", fmt::join(ends, ","))});
+      for (const auto& row : r.rows) {
+        const auto t = pg_int(row[0]);
+        if (!t || row.size() != (raw ? 5u : 9u)) continue;
+        // The last piece starting at or before t, if t is inside it.
+        auto at = std::upper_bound(mine.begin(), mine.end(), *t,
+                                   [](int64_t v, const std::tuple<int64_t, int64_t, size_t>& p) {
+                                     return v < std::get<0>(p);
+                                   });
+        if (at == mine.begin()) continue;
+        --at;
+        if (*t >= std::get<1>(*at)) continue;
+        Aggregate& agg = out[std::get<2>(*at)].agg;
+        if (raw) {
+          agg.add(run_of_row(row, 1));
+        } else {
+          agg.merge(rollup_of_row(row, 1));
+        }
+      }
     }
     return out;
   }
 
   std::vector<IncidentRecord> resolved_incidents(int64_t resolved_since_ms, int limit) override {
-    return incidents_of(run(incident_columns() + "WHERE resolved_at >= " + at_ms(1) +
+    return incidents_of(run(incident_columns() + "WHERE resolved_at >= " + pg_at_ms(1) +
                                 " ORDER BY resolved_at DESC LIMIT $2",
                             {std::to_string(resolved_since_ms), std::to_string(limit)}));
   }
@@ -148,7 +166,7 @@ class PgReads final : public StorageReads {
                         "o.channel) FROM incident_events e LEFT JOIN outbox o ON o.event_id = e.id "
                         "AND o.audience = 'oncall' WHERE e.incident_id = ANY($1::bigint[]) "
                         "GROUP BY e.id ORDER BY e.id",
-                        ms("e.at")),
+                        pg_ms("e.at")),
             {id_array(ids)});
     for (const auto& row : r.rows) {
       out.push_back({int_or_zero(row[0]), text_or_empty(row[1]), from_unix_ms(int_or_zero(row[2])),
@@ -173,7 +191,7 @@ class PgReads final : public StorageReads {
           run(incident_columns() +
                   fmt::format("WHERE {} AND ($1::bigint IS NULL OR (started_at, id) < ({}, "
                               "$2::bigint)) ORDER BY started_at DESC, id DESC LIMIT $3",
-                              which_ones, at_ms(1)),
+                              which_ones, pg_at_ms(1)),
               {before_ms, before_id, std::to_string(kIncidentPage)});
       const auto page = incidents_of(r);
       for (const auto& i : page) {
@@ -195,7 +213,7 @@ class PgReads final : public StorageReads {
                         "incident_events e LEFT JOIN outbox o ON o.event_id = e.id AND "
                         "o.audience = 'oncall' WHERE e.incident_id BETWEEN $1 AND $2 "
                         "ORDER BY e.id, o.channel",
-                        ms("e.at")),
+                        pg_ms("e.at")),
             {std::to_string(first_id), std::to_string(last_id)});
     for (const auto& row : r.rows) {
       IncidentNotification n{int_or_zero(row[0]),
@@ -221,6 +239,22 @@ class PgReads final : public StorageReads {
   }
 
  private:
+  // Where the shard's levels are folded to; none where it has no marks (all raw).
+  Watermarks shard_marks(int shard) {
+    Watermarks w;
+    const PgResult r =
+        run(fmt::format("SELECT level, {} FROM rollup_marks WHERE shard = $1", pg_ms("until")),
+            {std::to_string(shard)});
+    for (const auto& row : r.rows) {
+      if (row.size() != 2) continue;
+      const auto until = pg_int(row[1]);
+      if (row[0] == "minute") w.minute = until;
+      if (row[0] == "hour") w.hour = until;
+      if (row[0] == "day") w.day = until;
+    }
+    return w;
+  }
+
   PgResult run(const std::string& sql, const PgParams& params) {
     return pool_.exec(conn_, sql, params);
   }

@@ -4,9 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 #include "core/random.h"
 #include "core/units.h"
+#include "store/lease_plan.h"
+#include "store/pg_rollup.h"
 
 namespace lookout {
 namespace {
@@ -95,11 +98,19 @@ void PgResultWriter::send() {
   }
   std::string data;
   data.reserve(batch_rows_ * 160);
-  for (size_t i = 0; i < batch_rows_; ++i) append_result_row(data, origin_, rows_[i].row);
+  // Each shard's oldest run of the batch: where its rollups are past it, they fold again.
+  std::map<int, int64_t> oldest;
+  for (size_t i = 0; i < batch_rows_; ++i) {
+    const ResultRow& row = rows_[i].row;
+    append_result_row(data, origin_, row);
+    const auto [at, added] = oldest.emplace(shard_of(row.monitor), row.t_ms);
+    if (!added) at->second = std::min(at->second, row.t_ms);
+  }
   in_flight_ = true;
-  pg_.copy(result_batch_script(id_, batch_), std::move(data), [self = self_](PgResult r) {
-    if (PgResultWriter* w = *self; w != nullptr) w->on_answer(std::move(r));
-  });
+  pg_.copy(result_batch_script(id_, batch_, rollup_marks_back(oldest)), std::move(data),
+           [self = self_](PgResult r) {
+             if (PgResultWriter* w = *self; w != nullptr) w->on_answer(std::move(r));
+           });
 }
 
 void PgResultWriter::release(uint64_t batch) {

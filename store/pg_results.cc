@@ -9,6 +9,7 @@
 #include <set>
 
 #include "store/aggregate.h"
+#include "store/lease_plan.h"
 
 namespace lookout {
 namespace {
@@ -124,11 +125,16 @@ PgStatement make_result_partitions_for(const std::vector<int64_t>& t_ms) {
 }
 
 PgStatement drop_old_result_partitions(Duration keep) {
-  // A partition goes once its day has ended `keep` ago: to_date(...) + 1 is the day after it.
+  // A partition goes once its day has ended `keep` ago (to_date(...) + 1 is the day after it)
+  // and every shard's minute rollups have passed its end: a shard without a minute mark has
+  // folded nothing.
   return {fmt::format(R"sql(DO $$
 DECLARE
   part text;
   cutoff timestamptz := clock_timestamp() - {} * interval '1 millisecond';
+  folded date := (SELECT CASE WHEN count(*) >= {} THEN (min(until) AT TIME ZONE 'UTC')::date
+                              ELSE '-infinity'::date END
+                  FROM rollup_marks WHERE level = 'minute');
 BEGIN
   PERFORM pg_advisory_xact_lock({});
   SET LOCAL lock_timeout = '1s';
@@ -136,6 +142,7 @@ BEGIN
     SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = 'results'::regclass AND c.relname ~ '^results_[0-9]{{8}}$'
       AND to_date(substr(c.relname, 9), 'YYYYMMDD') + 1 <= (cutoff AT TIME ZONE 'UTC')::date
+      AND to_date(substr(c.relname, 9), 'YYYYMMDD') + 1 <= folded
     ORDER BY c.relname
   LOOP
     EXECUTE format('DROP TABLE %I', part);
@@ -143,18 +150,40 @@ BEGIN
   DELETE FROM result_batches WHERE written_at < cutoff;
 END
 $$)sql",
-                      keep.count(), kPgResultPartitionsLock),
+                      keep.count(), kLeaseShards, kPgResultPartitionsLock),
           {}};
 }
 
-std::string result_batch_script(const std::string& writer, uint64_t batch) {
+PgStatement held_back_result_partitions(Duration keep) {
+  return {fmt::format(R"sql(SELECT count(*),
+  (SELECT {} FROM rollup_marks WHERE level = 'minute'),
+  (SELECT count(*) FROM rollup_marks WHERE level = 'minute')
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'results'::regclass AND c.relname ~ '^results_[0-9]{{8}}$'
+  AND to_date(substr(c.relname, 9), 'YYYYMMDD') + 1 <=
+      ((clock_timestamp() - $1::bigint * interval '1 millisecond') AT TIME ZONE 'UTC')::date)sql",
+                      "floor(extract(epoch FROM min(until)) * 1000)::bigint"),
+          {std::to_string(keep.count())}};
+}
+
+std::optional<HeldBackDays> held_back_days(const PgResult& answer) {
+  if (!answer.ok() || answer.rows.size() != 1 || answer.rows[0].size() != 3) return std::nullopt;
+  const auto& row = answer.rows[0];
+  const auto days = pg_int(row[0]);
+  const auto shards = pg_int(row[2]);
+  if (!days || !shards) return std::nullopt;
+  return HeldBackDays{*days, pg_int(row[1]), *shards};
+}
+
+std::string result_batch_script(const std::string& writer, uint64_t batch,
+                                const std::string& before_copy) {
   // A writer's batches go one at a time, so only its last mark can answer a batch sent again:
   // the older ones go as each new one is recorded.
   return fmt::format(
       "DELETE FROM result_batches WHERE writer = '{0}' AND batch < {1};\n"
       "INSERT INTO result_batches (writer, batch) VALUES ('{0}', {1});\n"
-      "COPY results ({2}) FROM STDIN",
-      writer, batch, kResultColumns);
+      "{3}COPY results ({2}) FROM STDIN",
+      writer, batch, kResultColumns, before_copy);
 }
 
 void append_result_row(std::string& out, const ResultOrigin& origin, const ResultRow& row) {

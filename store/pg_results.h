@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,14 +42,29 @@ PgStatement make_result_partitions(int days_ahead = kResultDaysAhead);
 PgStatement make_result_partitions_for(const std::vector<int64_t>& t_ms);
 
 // Drops the partitions whose whole day is older than `keep` by the server's clock, so raw results
-// stay between `keep` and `keep` plus a day; and the writers' batch marks older than `keep`.
+// stay between `keep` and `keep` plus a day; and the writers' batch marks older than `keep`. A
+// day is kept past that until every shard's minute rollups have passed its end
+// (docs/cluster.md#rollups): its runs would be lost to history otherwise.
 PgStatement drop_old_result_partitions(Duration keep);
+
+// Days past `keep` still kept because not every shard has folded them, for the log: how many,
+// the lowest minute mark (nullopt when none), and how many shards have one (of 256).
+PgStatement held_back_result_partitions(Duration keep);
+struct HeldBackDays {
+  int64_t days = 0;
+  std::optional<int64_t> folded_ms;
+  int64_t shards = 0;
+};
+std::optional<HeldBackDays> held_back_days(const PgResult& answer);
 
 // The script of one batch from `writer` (32 hex digits): it records the batch in result_batches
 // and copies the rows (append_result_row) into results, in one transaction. A batch the database
 // has already taken fails with SQLSTATE 23505 before its COPY starts, so a batch sent again after
-// a lost answer is never written twice.
-std::string result_batch_script(const std::string& writer, uint64_t batch);
+// a lost answer is never written twice. `before_copy` (statements, each ending with ";\n") runs
+// in the same transaction just before the COPY: the rollup marks moved back for the batch's
+// runs (rollup_marks_back in store/pg_rollup.h).
+std::string result_batch_script(const std::string& writer, uint64_t batch,
+                                const std::string& before_copy = "");
 
 // One row of that COPY in its text format, ending with a newline. Text that is not UTF-8 has its
 // bad bytes replaced by U+FFFD and a NUL byte is replaced the same way (PostgreSQL's text takes

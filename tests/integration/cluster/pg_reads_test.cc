@@ -2,17 +2,21 @@
 // events and notifications written by PgDecisions there and by SqliteStore on one SQLite file
 // read back the same through both engines' read leases (also when most rows are refused and
 // several pages are read), and the same runs from two locations give the same series, whose
-// counts sum both locations.
+// counts sum both locations, also once both engines rolled them up and dropped the raw rows.
 #include "store/pg_reads.h"
 
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "store/lease_plan.h"
 #include "store/pg_decisions.h"
 #include "store/pg_results.h"
+#include "store/pg_roller.h"
+#include "store/rollup.h"
 #include "store/sqlite_store.h"
 #include "tests/integration/cluster/cluster_helpers.h"
 #include "tests/integration/harness.h"
@@ -81,6 +85,24 @@ OutboxRow reads_note(const std::string& id, int64_t incident, const std::string&
   r.created = from_unix_ms(at_ms);
   r.payload = "{}";
   return r;
+}
+
+// A run of `monitor` every 30 s for three hours from `t0_ms` with a bit of everything: down,
+// degraded, maintenance, no response, several samples.
+std::vector<ResultRow> reads_runs(const std::string& monitor, int64_t t0_ms, int shift) {
+  std::vector<ResultRow> out;
+  for (int i = 0; i < 360; ++i) {
+    ResultRow r;
+    r.monitor = monitor;
+    r.t_ms = t0_ms + i * 30'000LL + shift;
+    const int k = i + shift;
+    r.outcome = k % 9 == 0 ? Outcome::kDown : k % 7 == 0 ? Outcome::kDegraded : Outcome::kUp;
+    if (k % 18 != 0) r.timings.total_us = 20'000 + (k * 7919) % 400'000;
+    r.maintenance = i >= 100 && i < 110;
+    if (k % 23 == 0) r.samples_us = {1000 + k, 5000 + 3LL * k, 250'000};
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 // One incident's life: as it opened, as it is now, and the events after the opening.
@@ -163,6 +185,60 @@ class PgReadsAgainstSqlite : public ::testing::Test {
     ASSERT_EQ(failed, "");
     for (const auto& id : sent)
       pg().sql("UPDATE outbox SET status = 'sent' WHERE id = '" + id + "'");
+  }
+
+  // The runs of api from fra and nyc and of web from nyc (reads_runs), to SQLite through
+  // SqliteStore and to PostgreSQL as a node's results writer copies them.
+  void write_runs() {
+    const auto fra = reads_runs("api", kReadsT0, 0);
+    const auto nyc = reads_runs("api", kReadsT0, 7);
+    const auto other = reads_runs("web", kReadsT0, 3);
+    {
+      std::string error;
+      SystemClock clock;
+      auto store = SqliteStore::open(sqlite_path(), clock, error);
+      ASSERT_NE(store, nullptr) << error;
+      store->start();
+      for (const auto* rows : {&fra, &nyc, &other})
+        for (const auto& r : *rows) store->add_result(r);
+      store->stop();
+    }
+    std::vector<int64_t> times;
+    for (const auto& r : fra) times.push_back(r.t_ms);
+    pg().sql(make_result_partitions_for(times).sql);
+    uint64_t batch = 0;
+    for (const auto& [origin, rows] : {std::pair{ResultOrigin{"fra-1", "fra"}, &fra},
+                                       std::pair{ResultOrigin{"nyc-1", "nyc"}, &nyc},
+                                       std::pair{ResultOrigin{"nyc-1", "nyc"}, &other}}) {
+      std::string data;
+      for (const auto& r : *rows) append_result_row(data, origin, r);
+      std::optional<PgResult> answer;
+      decider_->conn.copy(result_batch_script("0123456789abcdef0123456789abcdef", ++batch), data,
+                          [&answer](PgResult a) { answer = std::move(a); });
+      ASSERT_TRUE(turn_until(
+          loop, [&] { return answer.has_value(); }, std::chrono::seconds(20)));
+      ASSERT_TRUE(answer->ok()) << answer->error;
+    }
+    ASSERT_EQ(pg().sql("SELECT count(*) FROM results WHERE monitor = 'api'"), "720");
+  }
+
+  // The series of api over each (from, to, step) read through both engines, every bucket
+  // compared whole.
+  void compare_series(StorageReads& theirs, StorageReads& ours,
+                      const std::vector<std::tuple<int64_t, int64_t, int64_t>>& windows) {
+    for (const auto& [from, to, step] : windows) {
+      const auto a = theirs.series("api", from, to, step);
+      const auto b = ours.series("api", from, to, step);
+      ASSERT_EQ(a.size(), b.size());
+      uint64_t runs = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].t_ms, b[i].t_ms);
+        EXPECT_EQ(reads_shown(a[i].agg), reads_shown(b[i].agg)) << "bucket " << a[i].t_ms;
+        EXPECT_TRUE(a[i].agg.sketch == b[i].agg.sketch) << "bucket " << a[i].t_ms;
+        runs += a[i].agg.count + a[i].agg.maintenance;
+      }
+      EXPECT_GT(runs, 0u) << "from " << from << " step " << step;
+    }
   }
 
   std::unique_ptr<StorageReads> sqlite_reads() {
@@ -297,78 +373,19 @@ TEST_F(PgReadsAgainstSqlite, ListingReadsPageAfterPageUntilEnoughAreKept) {
             reads_shown(ours->list_incidents(IncidentFilter::kAll, m2, 5000)));
 }
 
-// A run of `monitor` every 30 s for three hours from `t0_ms` with a bit of everything: down,
-// degraded, maintenance, no response, several samples.
-std::vector<ResultRow> reads_runs(const std::string& monitor, int64_t t0_ms, int shift) {
-  std::vector<ResultRow> out;
-  for (int i = 0; i < 360; ++i) {
-    ResultRow r;
-    r.monitor = monitor;
-    r.t_ms = t0_ms + i * 30'000LL + shift;
-    const int k = i + shift;
-    r.outcome = k % 9 == 0 ? Outcome::kDown : k % 7 == 0 ? Outcome::kDegraded : Outcome::kUp;
-    if (k % 18 != 0) r.timings.total_us = 20'000 + (k * 7919) % 400'000;
-    r.maintenance = i >= 100 && i < 110;
-    if (k % 23 == 0) r.samples_us = {1000 + k, 5000 + 3LL * k, 250'000};
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
 TEST_F(PgReadsAgainstSqlite, SeriesCountEveryLocationsRunsAsSqliteDoes) {
-  const auto fra = reads_runs("api", kReadsT0, 0);
-  const auto nyc = reads_runs("api", kReadsT0, 7);
-  const auto other = reads_runs("web", kReadsT0, 3);
-  {
-    std::string error;
-    SystemClock clock;
-    auto store = SqliteStore::open(sqlite_path(), clock, error);
-    ASSERT_NE(store, nullptr) << error;
-    store->start();
-    for (const auto* rows : {&fra, &nyc, &other})
-      for (const auto& r : *rows) store->add_result(r);
-    store->stop();
-  }
-  std::vector<int64_t> times;
-  for (const auto& r : fra) times.push_back(r.t_ms);
-  pg().sql(make_result_partitions_for(times).sql);
-  uint64_t batch = 0;
-  for (const auto& [origin, rows] : {std::pair{ResultOrigin{"fra-1", "fra"}, &fra},
-                                     std::pair{ResultOrigin{"nyc-1", "nyc"}, &nyc},
-                                     std::pair{ResultOrigin{"nyc-1", "nyc"}, &other}}) {
-    std::string data;
-    for (const auto& r : *rows) append_result_row(data, origin, r);
-    std::optional<PgResult> answer;
-    decider_->conn.copy(result_batch_script("0123456789abcdef0123456789abcdef", ++batch), data,
-                        [&answer](PgResult a) { answer = std::move(a); });
-    ASSERT_TRUE(turn_until(
-        loop, [&] { return answer.has_value(); }, std::chrono::seconds(20)));
-    ASSERT_TRUE(answer->ok()) << answer->error;
-  }
-  ASSERT_EQ(pg().sql("SELECT count(*) FROM results WHERE monitor = 'api'"), "720");
-
+  ASSERT_NO_FATAL_FAILURE(write_runs());
   PgReadPool pool(Secret::plain(pg().dsn()), nullptr);
   auto theirs = pool.reads();
   ASSERT_NE(theirs, nullptr);
   auto ours = sqlite_reads();
   // Windows that end inside a bucket and start before the first run, as the API asks them.
-  for (const auto& [from, to, step] :
-       {std::tuple{kReadsT0 - 86'400'000, kReadsT0 + 10'000'000, int64_t{86'400'000}},
-        std::tuple{kReadsT0 - 600'000, kReadsT0 + 10'800'000, int64_t{3'600'000}},
-        std::tuple{kReadsT0 + 100'000, kReadsT0 + 7'000'000, int64_t{900'000}},
-        std::tuple{kReadsT0, kReadsT0 + 300'000, int64_t{60'000}}}) {
-    const auto a = theirs->series("api", from, to, step);
-    const auto b = ours->series("api", from, to, step);
-    ASSERT_EQ(a.size(), b.size());
-    uint64_t runs = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-      EXPECT_EQ(a[i].t_ms, b[i].t_ms);
-      EXPECT_EQ(reads_shown(a[i].agg), reads_shown(b[i].agg)) << "bucket " << a[i].t_ms;
-      EXPECT_TRUE(a[i].agg.sketch == b[i].agg.sketch) << "bucket " << a[i].t_ms;
-      runs += a[i].agg.count + a[i].agg.maintenance;
-    }
-    EXPECT_GT(runs, 0u);
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      compare_series(*theirs, *ours,
+                     {{kReadsT0 - 86'400'000, kReadsT0 + 10'000'000, 86'400'000},
+                      {kReadsT0 - 600'000, kReadsT0 + 10'800'000, 3'600'000},
+                      {kReadsT0 + 100'000, kReadsT0 + 7'000'000, 900'000},
+                      {kReadsT0, kReadsT0 + 300'000, 60'000}}));
   // The whole day: both locations' runs, 360 each.
   const auto day = theirs->series("api", kReadsT0, kReadsT0 + 10'800'000, 86'400'000);
   uint64_t all = 0;
@@ -377,6 +394,79 @@ TEST_F(PgReadsAgainstSqlite, SeriesCountEveryLocationsRunsAsSqliteDoes) {
   // A monitor without runs: empty buckets, as SQLite answers.
   EXPECT_EQ(theirs->series("none", kReadsT0, kReadsT0 + 7'200'000, 3'600'000).size(),
             ours->series("none", kReadsT0, kReadsT0 + 7'200'000, 3'600'000).size());
+}
+
+// The same runs rolled up on both engines (SqliteStore's rollups on SQLite, the roller on
+// PostgreSQL) and their raw rows dropped past keep_raw on both: every bucket of every window
+// still compares whole, read from day, hour and minute rows alike.
+TEST_F(PgReadsAgainstSqlite, SeriesPastKeepRawReadTheRollupsAsSqliteDoes) {
+  ASSERT_NO_FATAL_FAILURE(write_runs());
+  // SQLite's clock 40 days after the runs (every window read ends before): a year of empty
+  // minutes to roll up would only take time.
+  const int64_t now = kReadsT0 + 40LL * 86'400'000;
+  const RetentionPolicy keep{3LL * 86'400'000, 800LL * 86'400'000, 800LL * 86'400'000,
+                             1825LL * 86'400'000};
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(sqlite_path().c_str(), &db), SQLITE_OK);
+    RollupStats stats;
+    std::string error;
+    EXPECT_TRUE(roll_up(db, now, 10'000, stats, error)) << error;
+    uint64_t deleted = 0;
+    EXPECT_TRUE(apply_retention(db, now, keep, deleted, error)) << error;
+    EXPECT_EQ(deleted, 1080u) << "every raw run";
+    sqlite3_close(db);
+  }
+  // Every other shard rolled up by other nodes; api's by its roller here.
+  const int shard = shard_of("api");
+  pg().sql(fmt::format(
+      "INSERT INTO rollup_marks SELECT s, l, clock_timestamp() FROM generate_series(0, 255) s, "
+      "unnest(ARRAY['minute', 'hour', 'day']) l WHERE s <> {}",
+      shard));
+  fence_of("api");
+  PgRollerOptions options;
+  options.every = Duration{50};
+  options.soon = Duration{5};
+  options.grace_ms = 10'000;
+  PgRoller roller(
+      loop, decider_->conn, {"api", "web"},
+      [&] {
+        return std::map<int, int64_t>{{shard, fence_of("api").epoch}};
+      },
+      [&](int s) -> std::optional<LeaseFence> {
+        if (s != shard) return std::nullopt;
+        return fence_of("api");
+      },
+      options);
+  roller.start();
+  const std::string folded = fmt::format(
+      "SELECT count(*) FROM rollup_marks WHERE shard = {} AND until > clock_timestamp() - "
+      "interval '2 days'",
+      shard);
+  ASSERT_TRUE(turn_until(
+      loop, [&] { return pg().sql(folded) == "3"; }, std::chrono::seconds(30)));
+  roller.stop();
+  const PgStatement drop = drop_old_result_partitions(Duration{keep.raw_ms});
+  ASSERT_TRUE(answer_to(loop, decider_->conn, drop).ok());
+  ASSERT_EQ(pg().sql("SELECT count(*) FROM results"), "0") << "the day is past keep_raw";
+
+  PgReadPool pool(Secret::plain(pg().dsn()), nullptr);
+  auto theirs = pool.reads();
+  ASSERT_NE(theirs, nullptr);
+  auto ours = sqlite_reads();
+  // 90 days by day, a day by hour, three hours by quarter and by minute: days, hours and
+  // minutes, each window's edges inside buckets.
+  ASSERT_NO_FATAL_FAILURE(
+      compare_series(*theirs, *ours,
+                     {{kReadsT0 - 60LL * 86'400'000, kReadsT0 + 30LL * 86'400'000, 86'400'000},
+                      {kReadsT0 - 86'400'000 + 1234, kReadsT0 + 86'400'000, 3'600'000},
+                      {kReadsT0 + 100'000, kReadsT0 + 10'000'000, 900'000},
+                      {kReadsT0 + 5'000, kReadsT0 + 3'600'000, 60'000}}));
+  const auto ninety =
+      theirs->series("api", kReadsT0 - 60LL * 86'400'000, kReadsT0 + 30LL * 86'400'000, 86'400'000);
+  uint64_t all = 0;
+  for (const auto& p : ninety) all += p.agg.count + p.agg.maintenance;
+  EXPECT_EQ(all, 720u);
 }
 
 TEST(PgReadPool, AnswersNothingWhileTheDatabaseIsAwayAndReadsOnceItIsBack) {

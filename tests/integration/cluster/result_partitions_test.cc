@@ -1,7 +1,8 @@
 // The results table's day partitions against a real PostgreSQL: made ahead by the server's
 // clock, by several nodes at once and again without harm, each holding exactly its UTC day with
 // the table's index; made for the days of rows outside them; and dropped with their rows once
-// their day is older than the retention, the writers' old batch marks with them.
+// their day is older than the retention and every shard has rolled it up, the writers' old batch
+// marks with them.
 #include <gtest/gtest.h>
 
 #include "store/pg_results.h"
@@ -104,7 +105,7 @@ TEST(ResultPartitions, MadeForTheDaysOfRows) {
             partition_of(t - 20 * kPartitionDayMs) + "," + partition_of(t + 9 * kPartitionDayMs));
 }
 
-TEST(ResultPartitions, OldOnesAreDroppedWithTheirRows) {
+TEST(ResultPartitions, OldOnesAreDroppedWithTheirRowsOnceEveryShardRolledThemUp) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
   ASSERT_TRUE(migrate(pg).ok());
@@ -123,10 +124,41 @@ TEST(ResultPartitions, OldOnesAreDroppedWithTheirRows) {
       "('00000000000000000000000000000001', 9, clock_timestamp() - interval '4 days'), "
       "('00000000000000000000000000000002', 3, clock_timestamp() - interval '1 day')");
 
-  for (const auto& r :
-       run_together(pg, {drop_old_result_partitions(Duration{3 * kPartitionDayMs})})) {
-    EXPECT_TRUE(r.ok()) << r.error;
-  }
+  const auto drop = [&] {
+    for (const auto& r :
+         run_together(pg, {drop_old_result_partitions(Duration{3 * kPartitionDayMs})})) {
+      EXPECT_TRUE(r.ok()) << r.error;
+    }
+    const auto held =
+        run_together(pg, {held_back_result_partitions(Duration{3 * kPartitionDayMs})});
+    return held_back_days(held.at(0));
+  };
+  const auto minute_marks_at = [&](int64_t t_ms) {
+    pg.sql("DELETE FROM rollup_marks");
+    pg.sql(fmt::format(
+        "INSERT INTO rollup_marks SELECT s, 'minute', 'epoch'::timestamptz + {} * interval '1 "
+        "millisecond' FROM generate_series(0, 255) s",
+        t_ms));
+  };
+  // No shard has rolled anything up: every day is kept, and the log can say why.
+  auto held = drop();
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->days, 2);
+  EXPECT_EQ(held->shards, 0);
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM results"), "5");
+  // Every shard's minutes folded up to the start of the day of 5 days ago: that day stays.
+  const int64_t five_days_ago = now - 5 * kPartitionDayMs;
+  minute_marks_at(five_days_ago - five_days_ago % kPartitionDayMs);
+  held = drop();
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->days, 1);
+  EXPECT_EQ(held->shards, 256);
+  EXPECT_EQ(held->folded_ms, five_days_ago - five_days_ago % kPartitionDayMs);
+  EXPECT_EQ(pg.sql("SELECT string_agg(monitor, ',' ORDER BY t) FROM results"), "5d,3d,1d,0d");
+  minute_marks_at(now);
+  held = drop();
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->days, 0);
   // The days of 10 and 5 days ago ended more than 3 days ago; the day of 3 days ago ends later.
   EXPECT_EQ(pg.sql("SELECT string_agg(monitor, ',' ORDER BY t) FROM results"), "3d,1d,0d");
   EXPECT_EQ(partitions(pg),
