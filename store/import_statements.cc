@@ -11,16 +11,16 @@ namespace lookout {
 namespace {
 
 // Unix milliseconds as a timestamptz, exactly (to_timestamp goes through a double).
-std::string at(const char* column) {
+std::string import_time(const char* column) {
   return fmt::format("(timestamptz 'epoch' + {} * interval '1 millisecond')", column);
 }
 
-std::string at_ms(int64_t ms) {
+std::string import_time_ms(int64_t ms) {
   return fmt::format("(timestamptz 'epoch' + {} * interval '1 millisecond')", ms);
 }
 
 // Records how many rows `insert` (an INSERT ... RETURNING 1) wrote, under `table`.
-std::string counted(const char* table, const std::string& insert) {
+std::string import_counted(const char* table, const std::string& insert) {
   return fmt::format(
       "WITH moved AS ({}\n  RETURNING 1)\nINSERT INTO import_counts (tbl, n) SELECT '{}', count(*) "
       "FROM moved;\n",
@@ -28,29 +28,29 @@ std::string counted(const char* table, const std::string& insert) {
 }
 
 // The mark of one level for the shards of every copied monitor.
-std::string mark(const char* level, const std::optional<int64_t>& until) {
+std::string import_mark(const char* level, const std::optional<int64_t>& until) {
   if (!until) return "";
   return fmt::format(
       "INSERT INTO rollup_marks (shard, level, until)\n"
       "  SELECT DISTINCT shard, '{}', {} FROM import_monitors WHERE id IS NOT NULL\n"
       "  ON CONFLICT (shard, level) DO UPDATE SET until = least(rollup_marks.until, "
       "excluded.until);\n",
-      level, at_ms(*until));
+      level, import_time_ms(*until));
 }
 
-std::string rollup_move(const char* level) {
-  return counted(
+std::string import_rollup_move(const char* level) {
+  return import_counted(
       level,
       fmt::format("INSERT INTO {0} (t, count, failures, degraded, maintenance, min_us, max_us, "
                   "sum_us, monitor, sketch)\n"
                   "  SELECT {1}, r.count, r.failures, r.degraded, r.maintenance, r.min_us, "
                   "r.max_us, r.sum_us, m.name, r.sketch\n"
                   "  FROM import_{0} r JOIN import_monitors m ON m.id = r.monitor_id",
-                  level, at("r.t_ms")));
+                  level, import_time("r.t_ms")));
 }
 
 // Moves an identity's sequence past the ids copied; never back, should nodes have taken ids.
-std::string sequence_past(const char* table) {
+std::string import_sequence_past(const char* table) {
   return fmt::format(
       "SELECT setval(pg_get_serial_sequence('{0}', 'id'), greatest(max(id), (SELECT last_value "
       "FROM {0}_id_seq))) FROM {0} HAVING max(id) IS NOT NULL;\n",
@@ -241,7 +241,7 @@ END $refuse$;
     quoted_location += c;
   }
   quoted_location += '\'';
-  out += counted(
+  out += import_counted(
       "results",
       fmt::format(
           "INSERT INTO results (t, total_us, dns_us, connect_us, tls_us, first_byte_us, outcome, "
@@ -250,21 +250,21 @@ END $refuse$;
           "r.outcome, nullif(r.http_status, 0), r.maintenance <> 0, m.name, {}, '{}', "
           "nullif(r.kind, ''), nullif(r.cause, ''), nullif(r.detail, ''), r.samples\n"
           "  FROM import_results r JOIN import_monitors m ON m.id = r.monitor_id",
-          at("r.t_ms"), quoted_location, kImportNode));
+          import_time("r.t_ms"), quoted_location, kImportNode));
   for (const char* level : {"rollup_minute", "rollup_hour", "rollup_day"})
-    out += rollup_move(level);
-  out += mark("minute", plan.minute_until);
-  out += mark("hour", plan.hour_until);
-  out += mark("day", plan.day_until);
-  out += counted(
+    out += import_rollup_move(level);
+  out += import_mark("minute", plan.minute_until);
+  out += import_mark("hour", plan.hour_until);
+  out += import_mark("day", plan.day_until);
+  out += import_counted(
       "monitor_states",
       fmt::format("INSERT INTO monitor_states (monitor, state, since, recent, last_check, "
                   "last_outcome, last_latency_us, last_cause, shard, decided_by)\n"
                   "  SELECT m.name, s.state, {}, s.recent, {}, s.last_outcome, s.last_latency_us, "
                   "nullif(s.last_cause, ''), m.shard, '{}'\n"
                   "  FROM import_monitor_state s JOIN import_monitors m ON m.id = s.monitor_id",
-                  at("s.since_ms"), at("s.last_check_ms"), kImportNode));
-  out += counted(
+                  import_time("s.since_ms"), import_time("s.last_check_ms"), kImportNode));
+  out += import_counted(
       "incidents",
       fmt::format(
           "INSERT INTO incidents (id, monitor, grp, type, state, cause, started_at, resolved_at, "
@@ -274,18 +274,19 @@ END $refuse$;
           "i.acknowledged_by, i.flapping <> 0, i.flap_notified <> 0, CASE WHEN i.fired = '' "
           "THEN '{{}}'::text[] ELSE string_to_array(i.fired, ',') END, {}, m.shard\n"
           "  FROM import_incidents i JOIN import_monitors m ON m.name = i.monitor",
-          at("i.started_ms"), at("i.resolved_ms"), at("i.acknowledged_ms"),
-          at("i.next_reminder_ms")));
-  out += counted("incident_events",
-                 fmt::format("INSERT INTO incident_events (id, incident_id, event, at, node)\n"
-                             "  SELECT e.id, e.incident_id, e.event, {}, '{}' FROM "
-                             "import_incident_events e\n"
-                             "  WHERE e.incident_id IN (SELECT i.id FROM import_incidents i JOIN "
-                             "import_monitors m ON m.name = i.monitor)",
-                             at("e.at_ms"), kImportNode));
+          import_time("i.started_ms"), import_time("i.resolved_ms"),
+          import_time("i.acknowledged_ms"), import_time("i.next_reminder_ms")));
+  out += import_counted(
+      "incident_events",
+      fmt::format("INSERT INTO incident_events (id, incident_id, event, at, node)\n"
+                  "  SELECT e.id, e.incident_id, e.event, {}, '{}' FROM "
+                  "import_incident_events e\n"
+                  "  WHERE e.incident_id IN (SELECT i.id FROM import_incidents i JOIN "
+                  "import_monitors m ON m.name = i.monitor)",
+                  import_time("e.at_ms"), kImportNode));
   // A test's and a post's notifications (incident 0) stay behind: the cluster keeps no posts,
   // and a test was the single node's. Cancelled subscriber mail has nothing left to send.
-  out += counted(
+  out += import_counted(
       "outbox",
       fmt::format(
           "INSERT INTO outbox (id, event_id, incident_id, event, channel, route, recipient, "
@@ -296,25 +297,28 @@ END $refuse$;
           "    JOIN import_monitors m ON m.name = i.monitor\n"
           "  WHERE o.status IN ('pending', 'sent', 'failed', 'gave_up')\n"
           "    AND (o.event_id IS NULL OR o.event_id IN (SELECT id FROM import_incident_events))",
-          at("o.created_ms"), at("o.due_ms"), at("o.sent_ms")));
-  out += sequence_past("incidents");
-  out += sequence_past("incident_events");
-  out += counted("dns_baselines",
-                 fmt::format("INSERT INTO dns_baselines (monitor, question, answers, set_at)\n"
-                             "  SELECT m.name, b.question, b.answers::jsonb, {}\n"
-                             "  FROM import_dns_baselines b JOIN import_monitors m ON m.id = "
-                             "b.monitor_id",
-                             at("b.set_ms")));
-  out += counted(
+          import_time("o.created_ms"), import_time("o.due_ms"), import_time("o.sent_ms")));
+  out += import_sequence_past("incidents");
+  out += import_sequence_past("incident_events");
+  out +=
+      import_counted("dns_baselines",
+                     fmt::format("INSERT INTO dns_baselines (monitor, question, answers, set_at)\n"
+                                 "  SELECT m.name, b.question, b.answers::jsonb, {}\n"
+                                 "  FROM import_dns_baselines b JOIN import_monitors m ON m.id = "
+                                 "b.monitor_id",
+                                 import_time("b.set_ms")));
+  out += import_counted(
       "heartbeats",
       fmt::format("INSERT INTO heartbeats (monitor, last_ping, last_any, up, starts, message_at, "
                   "message)\n"
                   "  SELECT m.name, {}, {}, h.up <> 0, h.starts::jsonb, {}, h.message\n"
                   "  FROM import_heartbeats h JOIN import_monitors m ON m.id = h.monitor_id",
-                  at("h.last_ping_ms"), at("h.last_any_ms"), at("h.message_ms")));
-  out += counted("kept_secrets",
-                 "INSERT INTO kept_secrets (name, value) SELECT name, value FROM import_secrets\n"
-                 "  ON CONFLICT (name) DO NOTHING");
+                  import_time("h.last_ping_ms"), import_time("h.last_any_ms"),
+                  import_time("h.message_ms")));
+  out += import_counted(
+      "kept_secrets",
+      "INSERT INTO kept_secrets (name, value) SELECT name, value FROM import_secrets\n"
+      "  ON CONFLICT (name) DO NOTHING");
   out += "SELECT tbl, n FROM import_counts ORDER BY ord;\nCOMMIT;\n";
   return out;
 }
