@@ -184,8 +184,9 @@ class ClusterImport {
     for (const auto& [table, n] : counts) std::cout << fmt::format("  {:<16} {}\n", table, n);
     if (!skipped_.empty()) {
       std::cout << fmt::format(
-          "skipped {} monitors the config does not have (their history stays in {}): {}\n",
-          skipped_.size(), sqlite_path_, fmt::join(skipped_, ", "));
+          "skipped {} {} the config does not have (their history stays in {}): {}\n",
+          skipped_.size(), skipped_.size() == 1 ? "monitor" : "monitors", sqlite_path_,
+          fmt::join(skipped_, ", "));
     }
   }
 

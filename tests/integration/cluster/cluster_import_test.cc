@@ -220,7 +220,7 @@ TEST(ClusterImport, CopiesASingleNodeDatabaseWholeOnceAndOnlyWhenSafe) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("  results          11520\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  incidents        2\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("skipped 1 monitors the config does not have"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("skipped 1 monitor the config does not have"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(": gone\n"), std::string::npos) << r.out;
   EXPECT_EQ(pg.sql("SELECT DISTINCT location || ' ' || node FROM results"), "fra import");
 
