@@ -14,8 +14,16 @@ int cmd_version();
 int cmd_accept(const std::string& config_path, const std::string& monitor);
 int cmd_alert_test(const std::string& config_path, const std::string& route);
 int cmd_ping_url(const std::string& config_path, const std::string& monitor);
-// `lookout cluster init|status` (action "init" or "status") on the database of [cluster].
-int cmd_cluster(const std::string& config_path, const std::string& action);
+// `lookout cluster init|status|import` (action "init", "status" or "import", the last with the
+// single-node database at `from_sqlite`) on the database of [cluster].
+int cmd_cluster(const std::string& config_path, const std::string& action,
+                const std::string& from_sqlite = "");
+// `lookout cluster import`'s work, once the config is loaded and has [cluster]
+// (daemon/cli_cluster_import.cc).
+int import_into_cluster(const struct Config& config, const std::string& config_path,
+                        const std::string& sqlite_path);
+// What a failure to reach the cluster's database asks of the operator.
+std::string cluster_reach_hint(const std::string& config_path);
 
 // `lookout post new|update|list`'s arguments, checked by the parser (a status or impact outside
 // its four words is exit 2 before anything is sent).

@@ -17,15 +17,16 @@
 #include "store/pg_schema.h"
 
 namespace lookout {
-namespace {
 
-// What a failure to reach the database asks of the operator; the error names the server.
-std::string reach_hint(const std::string& config_path) {
+// The error it follows names the server.
+std::string cluster_reach_hint(const std::string& config_path) {
   return fmt::format(
       "check that PostgreSQL runs there and accepts connections from this host, and that "
       "cluster.dsn in {} names it with the right user, password and database",
       config_path);
 }
+
+namespace {
 
 std::string ago(int64_t ms) {
   if (ms < 1000) return "now";
@@ -142,7 +143,8 @@ class ClusterCommand {
   void fail(const std::string& error) {
     // An error from the server itself came over a connection; any other is about reaching it.
     const bool reached = pg_.connected();
-    std::cerr << (reached ? error : fmt::format("{}; {}", error, reach_hint(config_path_))) << "\n";
+    std::cerr << (reached ? error : fmt::format("{}; {}", error, cluster_reach_hint(config_path_)))
+              << "\n";
     done(1);
   }
 
@@ -161,7 +163,8 @@ class ClusterCommand {
 
 }  // namespace
 
-int cmd_cluster(const std::string& config_path, const std::string& action) {
+int cmd_cluster(const std::string& config_path, const std::string& action,
+                const std::string& from_sqlite) {
   const LoadResult loaded = load_config(config_path);
   print_config_errors(loaded);
   if (!loaded.ok()) return 2;
@@ -172,6 +175,7 @@ int cmd_cluster(const std::string& config_path, const std::string& action) {
         config_path, action);
     return 2;
   }
+  if (action == "import") return import_into_cluster(*loaded.config, config_path, from_sqlite);
   ClusterCommand command(*loaded.config, config_path);
   return action == "init" ? command.init() : command.status();
 }

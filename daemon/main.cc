@@ -189,7 +189,14 @@ int main(int argc, char** argv) {
       cluster->add_subcommand("init", "create or migrate the schema; prints what it did");
   auto* cluster_status =
       cluster->add_subcommand("status", "print the nodes: location, version, alive, last seen");
-  for (auto* sub : {cluster_init, cluster_status}) sub->fallthrough();
+  auto* cluster_import = cluster->add_subcommand(
+      "import",
+      "copy a single-node database (history, incidents, baselines, heartbeats) into "
+      "the cluster; every node stopped");
+  std::string from_sqlite;
+  cluster_import->add_option("--from-sqlite", from_sqlite, "the single-node database file")
+      ->required();
+  for (auto* sub : {cluster_init, cluster_status, cluster_import}) sub->fallthrough();
 
   app.add_subcommand("version", "print the versions of lookout and its libraries");
 
@@ -222,7 +229,11 @@ int main(int argc, char** argv) {
   } else if (cluster->parsed()) {
     // The command says what went wrong itself; the connection's own warnings would repeat it.
     setup_logging("error");
-    rc = cmd_cluster(path, cluster_init->parsed() ? "init" : "status");
+    rc = cmd_cluster(path,
+                     cluster_init->parsed()     ? "init"
+                     : cluster_import->parsed() ? "import"
+                                                : "status",
+                     from_sqlite);
   } else if (ping_url->parsed()) {
     rc = cmd_ping_url(path, ping_name);
   } else if (audit->parsed()) {
