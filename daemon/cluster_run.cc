@@ -18,6 +18,13 @@ constexpr Duration kPartitionsEvery{3'600'000};
 // How often the nodes are read for /api/v1/cluster and the metrics.
 constexpr Duration kViewEvery{2000};
 
+std::vector<std::string> monitor_names(const Config& config) {
+  std::vector<std::string> out;
+  out.reserve(config.monitors.size());
+  for (const MonitorConfig& m : config.monitors) out.push_back(m.name);
+  return out;
+}
+
 }  // namespace
 
 ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
@@ -47,6 +54,7 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
                        status_ = status;
                        ++status_reads_;
                      }),
+      summary_reader_(loop, status_pg_, clock, monitor_names(*config_), summaries_),
       retry_(loop),
       partitions_(loop),
       view_timer_(loop),
@@ -65,6 +73,7 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       sender_.start();
       status_pg_.start();
       status_reader_.start();
+      summary_reader_.start();
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
       read_view();
@@ -79,6 +88,7 @@ void ClusterRun::stop(std::function<void()> done) {
   // notifications being sent go in before the leases are released and the connection closes.
   decider_.stop();
   status_reader_.stop();
+  summary_reader_.stop();
   status_pg_.stop();
   view_timer_.stop();
   partitions_.stop();

@@ -66,26 +66,6 @@ std::vector<IncidentRecord> incidents_of(const PgResult& r) {
   return out;
 }
 
-// bytea in PostgreSQL's hex output ("\x0a1b..."), as the bytes it holds.
-std::optional<std::string> bytes_of(const std::optional<std::string>& hex) {
-  if (!hex || hex->size() < 2 || hex->compare(0, 2, "\\x") != 0) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve((hex->size() - 2) / 2);
-  for (size_t i = 2; i + 1 < hex->size(); i += 2) {
-    const int hi = nibble((*hex)[i]);
-    const int lo = nibble((*hex)[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
-}
-
 std::string id_array(const std::vector<int64_t>& ids) {
   std::string out = "{";
   for (const int64_t id : ids) {
@@ -126,7 +106,7 @@ class PgReads final : public StorageReads {
       run.outcome = static_cast<Outcome>(*outcome < 0 || *outcome > 2 ? 2 : *outcome);
       run.total_us = pg_int(row[2]);
       run.maintenance = row[3] == "t";
-      run.samples = bytes_of(row[4]);
+      run.samples = pg_bytes(row[4]);
       out[static_cast<size_t>((*t - first) / step_ms)].agg.add(run);
     }
     return out;
