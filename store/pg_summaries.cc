@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 #include <limits>
 #include <map>
 
@@ -17,8 +18,17 @@ std::string summaries_ms(std::string_view column) {
   return fmt::format("floor(extract(epoch FROM {}) * 1000)::bigint", column);
 }
 
+// A constant the planner compares with the results' partition bounds, so that a read of the
+// last minutes plans today's partition only (an expression would plan them all and prune them
+// as it runs, at every read).
 std::string summaries_at(int64_t ms) {
-  return fmt::format("('epoch'::timestamptz + {} * interval '1 millisecond')", ms);
+  const int64_t sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  const auto t = static_cast<std::time_t>(sec);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("'{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}+00'::timestamptz",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ms - sec * 1000);
 }
 
 std::string summaries_array(const std::vector<int>& shards) {

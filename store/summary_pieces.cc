@@ -48,6 +48,16 @@ void pieces_add(Aggregate& a, const Piece& p, bool with_sketch) {
   if (auto s = LatencySketch::decode(p.sketch)) a.sketch.merge(*s);
 }
 
+Piece pieces_pack(int64_t t, const Aggregate& a) {
+  Piece p{t,
+          static_cast<uint32_t>(a.count),
+          static_cast<uint32_t>(a.failures),
+          static_cast<uint32_t>(a.maintenance),
+          {}};
+  if (!a.sketch.empty()) p.sketch = a.sketch.encode();
+  return p;
+}
+
 template <typename T>
 size_t pieces_first_at(const std::vector<T>& v, int64_t t) {
   return static_cast<size_t>(
@@ -62,6 +72,15 @@ struct SummaryPieces::Monitor {
   std::vector<Piece> edge;        // by t, counts only
   std::vector<Piece> fine;        // by t
   uint64_t version = 0;
+  // The sums of the fine pieces before the minute mark, which change about once a minute (the
+  // raw runs after it change at every read): the 24 hour window's, and each bar's from P on.
+  struct Settled {
+    std::array<int64_t, 3> key{};  // settled_version, where the 24 hour window starts, today
+    Piece window;
+    std::vector<Piece> days;
+  };
+  std::optional<Settled> settled;
+  uint64_t settled_version = 0;
   // What the last summary was made of, to make it again only when that changed.
   std::optional<std::array<int64_t, 8>> made_of;
   std::optional<HistorySummary> last;
@@ -99,6 +118,7 @@ ShardRead SummaryPieces::plan(int shard, const RollupMarks& marks, int64_t now_m
   if (s.names.empty()) return r;
   const int64_t today = align_down(now_ms, kSummaryDay);
   const int64_t oldest = today - kSummaryBars * kSummaryDay;  // holds the 90 day window's start
+  r.read_at_ms = now_ms;
   r.today_ms = today;
   r.edge_hour_ms = align_down(now_ms - kSummaryDay, kSummaryHour);
   // A level without a mark has nothing rolled up: the next finer one is read from there.
@@ -136,7 +156,8 @@ ShardRead SummaryPieces::plan(int shard, const RollupMarks& marks, int64_t now_m
   add(Into::kFine, PieceLevel::kHour, was.hour_mark_ms, r.hour_mark_ms, true);
   add(Into::kFine, PieceLevel::kMinute, std::max(was.minute_mark_ms, r.hour_mark_ms),
       r.minute_mark_ms, true);
-  add(Into::kFine, PieceLevel::kRaw, r.minute_mark_ms, kSummaryLater, true);
+  add(Into::kFine, PieceLevel::kRaw, std::max(r.minute_mark_ms, was.read_at_ms - kRawLatenessMs),
+      kSummaryLater, true);
   return r;
 }
 
@@ -144,8 +165,11 @@ void SummaryPieces::apply(int shard, const ShardRead& read, const std::vector<Pi
   Shard& s = shards_.at(static_cast<size_t>(shard));
   if (s.names.empty()) return;
   using Into = PieceRange::Into;
+  bool settled = read.reset || (s.at && s.at->edge_hour_ms != read.edge_hour_ms);
+  for (const PieceRange& range : read.ranges) settled = settled || range.level != PieceLevel::kRaw;
   for (Monitor& m : s.monitors) {
     ++m.version;
+    if (settled) ++m.settled_version;
     if (read.reset) {
       m.closed.clear();
       m.edge.clear();
@@ -162,12 +186,7 @@ void SummaryPieces::apply(int shard, const ShardRead& read, const std::vector<Pi
       if (b - a > 1) {
         Aggregate sum;
         for (size_t i = a; i < b; ++i) pieces_add(sum, m.fine[i], true);
-        Piece hour{old,
-                   static_cast<uint32_t>(sum.count),
-                   static_cast<uint32_t>(sum.failures),
-                   static_cast<uint32_t>(sum.maintenance),
-                   {}};
-        if (!sum.sketch.empty()) hour.sketch = sum.sketch.encode();
+        Piece hour = pieces_pack(old, sum);
         m.fine.erase(m.fine.begin() + static_cast<std::ptrdiff_t>(a + 1),
                      m.fine.begin() + static_cast<std::ptrdiff_t>(b));
         m.fine[a] = std::move(hour);
@@ -235,8 +254,27 @@ void SummaryPieces::summarize(int shard, int64_t now_ms, SummaryMap& out) {
     if (m.made_of != made_of) {
       m.made_of = made_of;
       m.last.reset();
+      const size_t split = pieces_first_at(m.fine, s.at->minute_mark_ms);
+      const size_t first24 = pieces_first_at(m.fine, start24);
+      const std::array<int64_t, 3> key{static_cast<int64_t>(m.settled_version),
+                                       static_cast<int64_t>(first24), today};
+      if (!m.settled || m.settled->key != key) {
+        Monitor::Settled st;
+        st.key = key;
+        Aggregate a;
+        for (size_t k = first24; k < split; ++k) pieces_add(a, m.fine[k], true);
+        st.window = pieces_pack(start24, a);
+        size_t k = pieces_first_at(m.fine, std::max(from, first_day));
+        for (int64_t d = std::max(from, first_day); d <= today; d += kSummaryDay) {
+          Aggregate b;
+          for (; k < split && m.fine[k].t < d + kSummaryDay; ++k) pieces_add(b, m.fine[k], true);
+          st.days.push_back(pieces_pack(d, b));
+        }
+        m.settled = std::move(st);
+      }
       Aggregate day;
-      for (size_t k = pieces_first_at(m.fine, start24); k < m.fine.size(); ++k)
+      pieces_add(day, m.settled->window, true);
+      for (size_t k = std::max(first24, split); k < m.fine.size(); ++k)
         pieces_add(day, m.fine[k], true);
       std::array<Aggregate, 2> longer;
       for (size_t w = 0; w < starts.size(); ++w) {
@@ -263,7 +301,7 @@ void SummaryPieces::summarize(int shard, int64_t now_ms, SummaryMap& out) {
         h.uptime_90d = longer[1].uptime();
         h.first_day_ms = first_day;
         h.days.resize(kSummaryBars);
-        size_t next_fine = pieces_first_at(m.fine, first_day);
+        size_t next_fine = std::max(split, pieces_first_at(m.fine, first_day));
         for (size_t k = 0; k < h.days.size(); ++k) {
           const int64_t d = first_day + static_cast<int64_t>(k) * kSummaryDay;
           if (d < from) {
@@ -278,6 +316,9 @@ void SummaryPieces::summarize(int shard, int64_t now_ms, SummaryMap& out) {
             continue;
           }
           Aggregate a;
+          const size_t at = pieces_first_at(m.settled->days, d);
+          if (at < m.settled->days.size() && m.settled->days[at].t == d)
+            pieces_add(a, m.settled->days[at], true);
           for (; next_fine < m.fine.size() && m.fine[next_fine].t < d + kSummaryDay; ++next_fine)
             if (m.fine[next_fine].t >= d) pieces_add(a, m.fine[next_fine], true);
           h.days[k] = day_summary(a);

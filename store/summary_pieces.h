@@ -14,12 +14,15 @@
 // P is the UTC day of that 24 hour start, or the day mark when it is older: before P every bar
 // is a day row, from P on the pieces keep their sketches, to be merged for the 24 hour p95 and
 // the bars of the last days. Between resets each read only follows the marks forward: the hour
-// and minute rows the roller added, the raw runs after the minute mark again, and the minute
-// rows of the next hour when the 24 hour window's start enters it.
+// and minute rows the roller added, the raw runs that may have come since the last read, and the
+// minute rows of the next hour when the 24 hour window's start enters it.
 //
 // So a window counts what SQLite's HistoryReader counts where its retention left hour rows but
 // no minutes or raw runs: the 30 and 90 day windows from the first whole hour in them, the 24
 // hour window from the first whole minute, its p95 and the bars from every run.
+//
+// Between resets the raw runs are read again only from kRawLatenessMs before the last read (or
+// from the minute mark, when that is later): the raw runs are most of what a read reads.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +53,9 @@ struct PieceRange {
 struct ShardRead {
   bool reset = false;
   std::vector<PieceRange> ranges;
-  // What the shard will stand at once the rows are applied.
+  // What the shard will stand at once the rows are applied; read_at_ms is the `now` it was
+  // planned at.
+  int64_t read_at_ms = 0;
   int64_t today_ms = 0, edge_hour_ms = 0, from_ms = 0, hour_mark_ms = 0, minute_mark_ms = 0;
   int64_t day_mark_ms = 0;
 };
@@ -67,6 +72,12 @@ struct PieceRow {
 
 class SummaryPieces {
  public:
+  // Raw runs are stored under their start and written once they end (a timeout, 10 s by
+  // default, and the writer's batch later): a read takes again the raw runs that started this
+  // long before the last read, and keeps the older ones it has. A run written later still is
+  // counted once the roller folds its minute.
+  static constexpr int64_t kRawLatenessMs = 30'000;
+
   // The monitors whose summaries are made, each in its shard (store/lease_plan.h).
   explicit SummaryPieces(const std::vector<std::string>& monitors);
   ~SummaryPieces();

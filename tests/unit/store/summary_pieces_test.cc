@@ -92,9 +92,9 @@ TEST(SummaryPieces, LaterReadsFollowTheMarksAndAMarkMovedBackReadsTheShardAgain)
   const int shard = shard_of("api");
   pieces.apply(shard, pieces.plan(shard, pieces_marks(), kPiecesNow), {});
   EXPECT_TRUE(pieces.ready(shard));
-  // Nothing moved: the raw runs only.
-  EXPECT_EQ(pieces_shown(pieces.plan(shard, pieces_marks(), kPiecesNow)),
-            (std::vector<std::string>{fmt::format("fine raw {}..later", 10 * kPiecesH + 27)}));
+  // Nothing moved: the raw runs that may have come since, from 30 s before the last read.
+  EXPECT_EQ(pieces_shown(pieces.plan(shard, pieces_marks(), kPiecesNow + 10'000)),
+            (std::vector<std::string>{fmt::format("fine raw {}..later", 10 * kPiecesH + 29)}));
   // An hour later: the hour and minute rows the marks moved over, and the next edge hour's
   // minutes.
   const int64_t later = kPiecesNow + kPiecesHour;
@@ -179,13 +179,21 @@ TEST(SummaryPieces, WindowsCountDaysEdgeHoursAndFinePiecesOnce) {
   const int64_t later = kPiecesNow + kPiecesHour;
   const ShardRead next = pieces.plan(shard, pieces_marks(), later);
   ASSERT_FALSE(next.reset);
-  ASSERT_EQ(next.ranges.size(), 2u);  // the next edge hour's minutes, the raw runs
+  ASSERT_EQ(next.ranges.size(), 2u);  // the next edge hour's minutes, the latest raw runs
   pieces.apply(shard, next, {});
   SummaryMap after;
   pieces.summarize(shard, later, after);
   EXPECT_EQ(after.at("api").days[88].count, 62u);
-  EXPECT_EQ(after.at("api").days[89].count, 61u);  // the raw run is read again: gone
-  EXPECT_DOUBLE_EQ(*after.at("api").uptime_24h, 100.0 * 60 / 61);
+  EXPECT_EQ(after.at("api").days[89].count, 62u);  // the raw run before 10:29:30 is kept
+  EXPECT_DOUBLE_EQ(*after.at("api").uptime_24h, 100.0 * 61 / 62);
+
+  // The minute mark moves past the raw run: the minute rows replace it (none here).
+  const ShardRead folded = pieces.plan(shard, pieces_marks(10 * kPiecesH + 29), later);
+  ASSERT_FALSE(folded.reset);
+  pieces.apply(shard, folded, {});
+  SummaryMap last;
+  pieces.summarize(shard, later, last);
+  EXPECT_EQ(last.at("api").days[89].count, 61u);
 }
 
 TEST(SummaryPieces, AMonitorWithoutRunsHasNoSummary) {
