@@ -69,24 +69,25 @@ const char* summaries_table(PieceLevel level) {
   return "results";
 }
 
-// One range as a SELECT of the columns shard, range, monitor, t, count, failures, maintenance,
-// sketch, outcome, total_us, samples: rollup rows fill the first ones, raw runs the last ones.
-std::string summaries_select(int shard, size_t index, const PieceRange& r, int param) {
+// One range, of the shards asking for the same one, as a SELECT of the columns group, monitor,
+// t, count, failures, maintenance, sketch, outcome, total_us, samples: rollup rows fill the
+// first ones, raw runs the last ones.
+std::string summaries_select(size_t group, const PieceRange& r, int param) {
   std::string where =
       fmt::format("monitor = ANY(${}::text[]) AND t >= {}", param, summaries_at(r.from_ms));
   if (r.to_ms != std::numeric_limits<int64_t>::max())
     where += fmt::format(" AND t < {}", summaries_at(r.to_ms));
   if (r.level == PieceLevel::kRaw) {
     return fmt::format(
-        "SELECT {}, {}, monitor, {}, NULL::integer, NULL::integer, maintenance::integer, "
+        "SELECT {}, monitor, {}, NULL::integer, NULL::integer, maintenance::integer, "
         "NULL::bytea, outcome, total_us, samples FROM results WHERE {}",
-        shard, index, summaries_ms("t"), where);
+        group, summaries_ms("t"), where);
   }
   return fmt::format(
-      "SELECT {}, {}, monitor, {}, count, failures, maintenance, {}, NULL::smallint, "
-      "NULL::bigint, NULL::bytea FROM {} WHERE {}",
-      shard, index, summaries_ms("t"), r.sketch ? "sketch" : "NULL::bytea",
-      summaries_table(r.level), where);
+      "SELECT {}, monitor, {}, count, failures, maintenance, {}, NULL::smallint, NULL::bigint, "
+      "NULL::bytea FROM {} WHERE {}",
+      group, summaries_ms("t"), r.sketch ? "sketch" : "NULL::bytea", summaries_table(r.level),
+      where);
 }
 
 uint32_t summaries_count(const std::optional<std::string>& v) {
@@ -94,23 +95,22 @@ uint32_t summaries_count(const std::optional<std::string>& v) {
   return n && *n > 0 ? static_cast<uint32_t>(std::min<int64_t>(*n, UINT32_MAX)) : 0;
 }
 
-// A row of the statement above; nullopt for one in a shape this lookout does not know.
-std::optional<std::pair<int, PieceRow>> summaries_row(
+// A row of the statement above, with its group; nullopt for one in a shape this lookout does
+// not know.
+std::optional<std::pair<size_t, PieceRow>> summaries_row(
     const std::vector<std::optional<std::string>>& row) {
-  if (row.size() != 11 || !row[2]) return std::nullopt;
-  const auto shard = pg_int(row[0]), range = pg_int(row[1]), t = pg_int(row[3]);
-  if (!shard || !range || !t || *shard < 0 || *shard >= kLeaseShards || *range < 0)
-    return std::nullopt;
+  if (row.size() != 10 || !row[1]) return std::nullopt;
+  const auto group = pg_int(row[0]), t = pg_int(row[2]);
+  if (!group || !t || *group < 0) return std::nullopt;
   PieceRow p;
-  p.range = static_cast<size_t>(*range);
-  p.monitor = *row[2];
+  p.monitor = *row[1];
   p.t_ms = *t;
-  if (const auto outcome = pg_int(row[8])) {
+  if (const auto outcome = pg_int(row[7])) {
     StoredRun run;
     run.outcome = static_cast<Outcome>(*outcome < 0 || *outcome > 2 ? 2 : *outcome);
-    run.total_us = pg_int(row[9]);
-    run.maintenance = row[6] == "1";
-    run.samples = pg_bytes(row[10]);
+    run.total_us = pg_int(row[8]);
+    run.maintenance = row[5] == "1";
+    run.samples = pg_bytes(row[9]);
     Aggregate a;
     a.add(run);
     p.count = static_cast<uint32_t>(a.count);
@@ -118,12 +118,25 @@ std::optional<std::pair<int, PieceRow>> summaries_row(
     p.maintenance = static_cast<uint32_t>(a.maintenance);
     if (!a.sketch.empty()) p.sketch = a.sketch.encode();
   } else {
-    p.count = summaries_count(row[4]);
-    p.failures = summaries_count(row[5]);
-    p.maintenance = summaries_count(row[6]);
-    if (auto bytes = pg_bytes(row[7])) p.sketch = std::move(*bytes);
+    p.count = summaries_count(row[3]);
+    p.failures = summaries_count(row[4]);
+    p.maintenance = summaries_count(row[5]);
+    if (auto bytes = pg_bytes(row[6])) p.sketch = std::move(*bytes);
   }
-  return std::pair{static_cast<int>(*shard), std::move(p)};
+  return std::pair{static_cast<size_t>(*group), std::move(p)};
+}
+
+// The ranges of one statement: the shards of a read mostly ask for the same ones (their marks
+// move together), and one SELECT of all their monitors costs PostgreSQL far less than one each.
+struct SummariesGroup {
+  PieceRange range;
+  std::vector<std::string> monitors;
+  std::map<int, size_t> ranges;  // shard -> the index of the range in its ShardRead
+};
+
+bool summaries_same(const PieceRange& a, const PieceRange& b) {
+  return a.into == b.into && a.level == b.level && a.from_ms == b.from_ms && a.to_ms == b.to_ms &&
+         a.sketch == b.sketch;
 }
 
 }  // namespace
@@ -194,41 +207,58 @@ void PgSummaries::read(std::vector<int> shards) {
         }
         const int64_t now = to_unix_ms(r->clock_.wall());
         auto reads = std::make_shared<std::map<int, ShardRead>>();
-        std::string sql;
-        PgParams params;
+        auto groups = std::make_shared<std::vector<SummariesGroup>>();
         for (const int s : shards) {
           ShardRead plan = r->pieces_.plan(s, marks[s], now);
-          params.emplace_back(summaries_names(r->pieces_.monitors_of(s)));
-          const int param = static_cast<int>(params.size());
           for (size_t i = 0; i < plan.ranges.size(); ++i) {
-            if (!sql.empty()) sql += " UNION ALL ";
-            sql += summaries_select(s, i, plan.ranges[i], param);
+            auto g = std::find_if(groups->begin(), groups->end(), [&](const SummariesGroup& x) {
+              return summaries_same(x.range, plan.ranges[i]);
+            });
+            if (g == groups->end()) g = groups->insert(groups->end(), {plan.ranges[i], {}, {}});
+            const auto& names = r->pieces_.monitors_of(s);
+            g->monitors.insert(g->monitors.end(), names.begin(), names.end());
+            g->ranges.emplace(s, i);
           }
           reads->emplace(s, std::move(plan));
         }
-        r->pg_.query(std::move(sql), std::move(params), [self, reads](const PgResult& rows) {
-          PgSummaries* run = *self;
-          if (run == nullptr) return;
-          run->in_flight_ = false;
-          if (!rows.ok()) {
-            run->tell(rows.error);
-            return;
-          }
-          std::map<int, std::vector<PieceRow>> by_shard;
-          for (const auto& row : rows.rows) {
-            if (auto p = summaries_row(row)) by_shard[p->first].push_back(std::move(p->second));
-          }
-          run->rows_ += rows.rows.size();
-          auto out = std::make_shared<SummaryMap>(*run->out_.get());
-          const int64_t at = to_unix_ms(run->clock_.wall());
-          for (const auto& [s, read] : *reads) {
-            run->pieces_.apply(s, read, by_shard[s]);
-            run->pieces_.summarize(s, at, *out);
-          }
-          run->out_.publish(std::move(out));
-          ++run->reads_;
-          run->told_.clear();
-        });
+        std::string sql;
+        PgParams params;
+        for (size_t g = 0; g < groups->size(); ++g) {
+          if (!sql.empty()) sql += " UNION ALL ";
+          params.emplace_back(summaries_names((*groups)[g].monitors));
+          sql += summaries_select(g, (*groups)[g].range, static_cast<int>(params.size()));
+        }
+        r->pg_.query(std::move(sql), std::move(params),
+                     [self, reads, groups](const PgResult& rows) {
+                       PgSummaries* run = *self;
+                       if (run == nullptr) return;
+                       run->in_flight_ = false;
+                       if (!rows.ok()) {
+                         run->tell(rows.error);
+                         return;
+                       }
+                       std::map<int, std::vector<PieceRow>> by_shard;
+                       for (const auto& row : rows.rows) {
+                         auto p = summaries_row(row);
+                         if (!p || p->first >= groups->size()) continue;
+                         const int shard = shard_of(p->second.monitor);
+                         const auto& asked = (*groups)[p->first].ranges;
+                         const auto range = asked.find(shard);
+                         if (range == asked.end()) continue;
+                         p->second.range = range->second;
+                         by_shard[shard].push_back(std::move(p->second));
+                       }
+                       run->rows_ += rows.rows.size();
+                       auto out = std::make_shared<SummaryMap>(*run->out_.get());
+                       const int64_t at = to_unix_ms(run->clock_.wall());
+                       for (const auto& [s, read] : *reads) {
+                         run->pieces_.apply(s, read, by_shard[s]);
+                         run->pieces_.summarize(s, at, *out);
+                       }
+                       run->out_.publish(std::move(out));
+                       ++run->reads_;
+                       run->told_.clear();
+                     });
       });
 }
 
