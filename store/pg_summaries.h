@@ -42,7 +42,7 @@ class PgSummaries {
   // Reads answered and applied; every shard has been read once `ready()`.
   uint64_t reads() const { return reads_; }
   bool ready() const;
-  // Rows read in all, for the operator's metrics and the benchmark.
+  // Rows read in all, for the benchmark and the tests.
   uint64_t rows() const { return rows_; }
 
  private:
