@@ -79,6 +79,7 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
                        ++status_reads_;
                        silent_.observe(status);
                      }),
+      summary_reader_(loop, status_pg_, clock, monitor_names(*config_), summaries_),
       retry_(loop),
       partitions_(loop),
       view_timer_(loop),
@@ -99,6 +100,7 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       sender_.start();
       status_pg_.start();
       status_reader_.start();
+      summary_reader_.start();
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
       read_view();
@@ -116,6 +118,7 @@ void ClusterRun::stop(std::function<void()> done) {
   roller_.stop();
   roll_pg_.stop();
   status_reader_.stop();
+  summary_reader_.stop();
   status_pg_.stop();
   view_timer_.stop();
   partitions_.stop();

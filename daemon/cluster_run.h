@@ -27,6 +27,7 @@
 #include "store/pg_reads.h"
 #include "store/pg_results.h"
 #include "store/pg_roller.h"
+#include "store/pg_summaries.h"
 #include "store/storage.h"
 #include "web/snapshot.h"
 
@@ -75,7 +76,7 @@ class ClusterRun final : public StorageReader {
   uint64_t status_reads() const { return status_reads_; }
 
   // What the web threads read: incidents and history from PostgreSQL on connections of their
-  // own. The summaries are not made in cluster mode yet (docs/cluster.md#what-exists-now).
+  // own; the summaries as PgSummaries last published them.
   const SummaryCache& summaries() const override { return summaries_; }
   StoreHealth health() const override;
   // On the loop: what health() answers, as the node has it now.
@@ -121,6 +122,8 @@ class ClusterRun final : public StorageReader {
   ClusterStatusReader status_reader_;
   std::optional<ClusterStatus> status_;
   uint64_t status_reads_ = 0;
+  // The page's uptime figures and bars, on the page's connection too.
+  PgSummaries summary_reader_;
   // Probe shards held (with the epoch) whose judgements are restored: only their monitors run.
   std::map<int, int64_t> probing_;
   std::map<int, int64_t> restoring_;

@@ -215,13 +215,13 @@ void add_part(Aggregate& a, const Part& p) {
   }
 }
 
+}  // namespace
+
 DaySummary day_summary(const Aggregate& a) {
   return {static_cast<uint32_t>(std::min<uint64_t>(a.count, UINT32_MAX)),
           static_cast<float>(a.uptime().value_or(0)),
           static_cast<float>(a.quantile_ms(0.95).value_or(-1))};
 }
-
-}  // namespace
 
 struct SummaryBuilder::Monitor {
   // One window's start. Both parts together are what a reader reads from the k-th whole minute

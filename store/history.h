@@ -93,6 +93,8 @@ struct DaySummary {
   float uptime = 0;    // percent; meaningful when count > 0
   float p95_ms = -1;   // negative without latencies
 };
+// A day's bar as the runs of `a` make it; every engine's summaries make their bars with it.
+DaySummary day_summary(const Aggregate& a);
 // What /api/v1/status and the status page show of history, per monitor.
 struct HistorySummary {
   std::optional<double> uptime_24h, uptime_30d, uptime_90d;

@@ -91,6 +91,25 @@ void guarded_io(F&& f) {
 
 }  // namespace
 
+std::optional<std::string> pg_bytes(const std::optional<std::string>& hex) {
+  if (!hex || hex->size() < 2 || hex->compare(0, 2, "\\x") != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve((hex->size() - 2) / 2);
+  for (size_t i = 2; i + 1 < hex->size(); i += 2) {
+    const int hi = nibble((*hex)[i]);
+    const int lo = nibble((*hex)[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
 std::optional<int64_t> pg_int(const std::optional<std::string>& value) {
   if (!value) return std::nullopt;
   int64_t out = 0;

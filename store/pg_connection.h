@@ -39,6 +39,9 @@ struct PgResult {
 // A value of an answer as a whole number; nullopt for NULL and for anything that is not one
 // whole (answers are read strictly: a shape this lookout does not know is not guessed at).
 std::optional<int64_t> pg_int(const std::optional<std::string>& value);
+// A bytea value in PostgreSQL's hex output ("\x0a1b..."), as the bytes it holds; nullopt for
+// NULL and for anything else.
+std::optional<std::string> pg_bytes(const std::optional<std::string>& hex);
 
 // Text as PostgreSQL takes it: valid UTF-8 without NUL bytes (a parameter ends at a NUL, text
 // and jsonb refuse \u0000); each bad byte and each NUL becomes U+FFFD. Causes and errors quote

@@ -108,8 +108,6 @@ StoredRun run_of_row(const std::vector<std::optional<std::string>>& row, size_t 
 // The columns count, failures, degraded, maintenance, min_us, max_us, sum_us, sketch of a
 // rollup row, from `first`.
 Aggregate rollup_of_row(const std::vector<std::optional<std::string>>& row, size_t first);
-// bytea in PostgreSQL's hex output ("\x0a1b..."), as the bytes it holds.
-std::optional<std::string> pg_bytes(const std::optional<std::string>& hex);
 
 // A time column as whole milliseconds since the epoch, as the SQLite engine stores times: every
 // time is written from milliseconds, so nothing is lost.

@@ -329,6 +329,46 @@ TEST(ClusterCli, AnUpgradedNodeWaitsForTheOlderLiveNodesToStop) {
   EXPECT_EQ(p.err().find(kCanary), std::string::npos) << p.err();
 }
 
+// A running node shows the uptime figures and bars read from PostgreSQL: a day row a roller left
+// ten days ago (half its runs down) with its marks, and the node's own runs after them.
+TEST(ClusterCli, RunShowsTheUptimeFiguresAndBarsFromPostgresql) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  ClusterFiles files(pg.dsn(),
+                     "[[monitor]]\nname = \"api\"\ntype = \"http\"\n"
+                     "url = \"http://127.0.0.1:9/\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
+                     "public = true\n");
+  ASSERT_EQ(files.lookout({"cluster", "init"}).code, 0);
+  pg.sql(
+      "INSERT INTO rollup_day (t, count, failures, degraded, maintenance, min_us, max_us, sum_us, "
+      "monitor, sketch) VALUES (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - "
+      "interval '10 days', 100, 50, 0, 0, NULL, NULL, 0, 'api', '')");
+  pg.sql(
+      "INSERT INTO rollup_marks SELECT s, l, date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME "
+      "ZONE 'UTC' FROM generate_series(0, 255) s, unnest(ARRAY['minute', 'hour', 'day']) l");
+  Process p({lookout_binary(), "run", "-c", files.config}, files.env, files.dir.path());
+  std::optional<nlohmann::json> api;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto r = http_get(files.port, "/api/v1/monitors/api");
+        if (r.status != 200) return false;
+        api = nlohmann::json::parse(r.body);
+        return (*api)["uptime_24h"].is_number();
+      },
+      20'000ms))
+      << p.err() << (api ? api->dump() : "no answer");
+  // The node's runs are all down (nothing listens on port 9): the day row's 50 up runs are
+  // what the 90 day window has up.
+  EXPECT_EQ((*api)["uptime_24h"], 0.0);
+  EXPECT_GT((*api)["uptime_90d"].get<double>(), 0.0);
+  EXPECT_LT((*api)["uptime_90d"].get<double>(), 50.0);
+  const auto page = http_get(files.port, "/");
+  EXPECT_NE(page.body.find("<svg class=\"bars\""), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("% uptime (90 days)"), std::string::npos);
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(10'000ms), 0) << p.err();
+}
+
 // A reload that adds [cluster] is refused: cluster mode starts with the process, and the daemon
 // runs on as it was.
 TEST(ClusterCli, AReloadThatAddsClusterIsRefused) {
