@@ -15,30 +15,13 @@ Benchmarks stay out of CI.
 """
 import argparse
 import os
-import shutil
-import socket
 import sqlite3
 import subprocess
-import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PG_BIN = "/usr/lib/postgresql/15/bin"
+from pg_results_bench import ROOT, need, throwaway_postgres
+
 NOW_MS = 1_765_000_800_000 + 90 * 86_400_000  # a whole hour, UTC
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def as_owner(command):
-    """The command as the user the server runs as: nobody when this runs as root."""
-    if os.geteuid() != 0:
-        return command
-    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + command
 
 
 def make_single_node(lookout, work, monitors, raw_days):
@@ -89,32 +72,16 @@ def main():
     p.add_argument("--raw-days", type=int, default=3)
     args = p.parse_args()
     lookout = os.path.join(args.build, "lookout")
-    if not os.access(lookout, os.X_OK):
-        sys.exit(f"{lookout} is missing: build it with scripts/build.sh")
-    if not os.access(os.path.join(PG_BIN, "initdb"), os.X_OK):
-        sys.exit(f"PostgreSQL 15 is not in {PG_BIN}: install postgresql-15")
-
-    work = tempfile.mkdtemp(prefix="lookout-import-bench-")
-    data = os.path.join(work, "data")
-    if os.geteuid() == 0:
-        shutil.chown(work, "nobody", "nogroup")
-    port = free_port()
-    try:
+    need(lookout, "build it with scripts/build.sh")
+    with throwaway_postgres("lookout-import-bench-") as (dsn, _, work):
         started = time.monotonic()
         single, monitors = make_single_node(lookout, work, args.monitors, args.raw_days)
         print(f"made {single} ({os.path.getsize(single) / 1e6:.0f} MB) in "
               f"{time.monotonic() - started:.0f} s")
-        subprocess.run(as_owner([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "lookout",
-                                 "-E", "UTF8", "--locale=C"]),
-                       check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-l", f"{work}/server.log", "-w",
-                                 "-o", f"-p {port} -k {work} -c listen_addresses=127.0.0.1",
-                                 "start"]),
-                       check=True, stdout=subprocess.DEVNULL)
         config = os.path.join(work, "cluster.toml")
         with open(config, "w") as f:
             f.write(f'[storage]\npath = "{work}/spool.db"\n'
-                    f'[cluster]\ndsn = "host=127.0.0.1 port={port} user=lookout dbname=postgres"\n'
+                    f'[cluster]\ndsn = "{dsn}"\n'
                     'location = "fra"\n')
             for i in range(1, monitors + 1):
                 f.write(f'[[monitor]]\nname = "svc-{i}"\ntype = "http"\n'
@@ -125,11 +92,6 @@ def main():
         subprocess.run([lookout, "cluster", "import", "--from-sqlite", single, "-c", config],
                        check=True)
         print(f"the command took {time.monotonic() - started:.1f} s")
-    finally:
-        subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"]),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

@@ -16,6 +16,7 @@ Benchmarks stay out of CI.
                               [--monitors 10000] [--locations fra,nyc,sgp]
 """
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -40,22 +41,19 @@ def as_owner(command):
     return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + command
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--build", default=os.path.join(ROOT, "build"))
-    p.add_argument("--rate", default="1000")
-    p.add_argument("--seconds", default="60")
-    p.add_argument("--warmup", default="5")
-    p.add_argument("--monitors", default="10000")
-    p.add_argument("--locations", default="fra,nyc,sgp")
-    args = p.parse_args()
-    load = os.path.join(args.build, "lookout-pg-results-load")
-    if not os.access(load, os.X_OK):
-        sys.exit(f"{load} is missing: build it with scripts/build.sh")
-    if not os.access(os.path.join(PG_BIN, "initdb"), os.X_OK):
-        sys.exit(f"PostgreSQL 15 is not in {PG_BIN}: install postgresql-15")
+def need(program, hint):
+    """Exits with what to do when `program` cannot be run."""
+    if not os.access(program, os.X_OK):
+        sys.exit(f"{program} is missing: {hint}")
 
-    work = tempfile.mkdtemp(prefix="lookout-pg-bench-")
+
+@contextlib.contextmanager
+def throwaway_postgres(prefix):
+    """A PostgreSQL 15 with its stock settings on a free loopback port, in a folder of its own
+    (run as nobody when this runs as root, since PostgreSQL refuses root). Yields its DSN, the
+    server's pid and the folder; stops the server and removes the folder after."""
+    need(os.path.join(PG_BIN, "initdb"), "install postgresql-15")
+    work = tempfile.mkdtemp(prefix=prefix)
     data = os.path.join(work, "data")
     if os.geteuid() == 0:
         shutil.chown(work, "nobody", "nogroup")
@@ -70,16 +68,29 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(data, "postmaster.pid")) as f:
             server_pid = f.readline().strip()
-        dsn = f"host=127.0.0.1 port={port} user=lookout dbname=postgres"
-        subprocess.run([load, "--dsn", dsn, "--server-pid", server_pid, "--rate", args.rate,
-                        "--seconds", args.seconds, "--warmup", args.warmup,
-                        "--monitors", args.monitors, "--locations", args.locations],
-                       check=True)
+        yield f"host=127.0.0.1 port={port} user=lookout dbname=postgres", server_pid, work
     finally:
         subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"]),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)
 
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--rate", default="1000")
+    p.add_argument("--seconds", default="60")
+    p.add_argument("--warmup", default="5")
+    p.add_argument("--monitors", default="10000")
+    p.add_argument("--locations", default="fra,nyc,sgp")
+    args = p.parse_args()
+    load = os.path.join(args.build, "lookout-pg-results-load")
+    need(load, "build it with scripts/build.sh")
+    with throwaway_postgres("lookout-pg-bench-") as (dsn, server_pid, _):
+        subprocess.run([load, "--dsn", dsn, "--server-pid", server_pid, "--rate", args.rate,
+                        "--seconds", args.seconds, "--warmup", args.warmup,
+                        "--monitors", args.monitors, "--locations", args.locations],
+                       check=True)
 
 if __name__ == "__main__":
     main()

@@ -13,12 +13,9 @@ Needs postgresql-15 and a build (build/ by default). Benchmarks stay out of CI.
 """
 import argparse
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
 
-from pg_results_bench import PG_BIN, ROOT, as_owner, free_port
+from pg_results_bench import ROOT, need, throwaway_postgres
 
 
 def main():
@@ -30,36 +27,12 @@ def main():
     p.add_argument("--history-days", default="3")
     args = p.parse_args()
     load = os.path.join(args.build, "lookout-pg-rollup-load")
-    if not os.access(load, os.X_OK):
-        sys.exit(f"{load} is missing: build it with scripts/build.sh")
-    if not os.access(os.path.join(PG_BIN, "initdb"), os.X_OK):
-        sys.exit(f"PostgreSQL 15 is not in {PG_BIN}: install postgresql-15")
-
-    work = tempfile.mkdtemp(prefix="lookout-rollup-bench-")
-    data = os.path.join(work, "data")
-    if os.geteuid() == 0:
-        shutil.chown(work, "nobody", "nogroup")
-    port = free_port()
-    try:
-        subprocess.run(as_owner([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "lookout",
-                                 "-E", "UTF8", "--locale=C"]),
-                       check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-l", f"{work}/server.log", "-w",
-                                 "-o", f"-p {port} -k {work} -c listen_addresses=127.0.0.1",
-                                 "start"]),
-                       check=True, stdout=subprocess.DEVNULL)
-        with open(os.path.join(data, "postmaster.pid")) as f:
-            server_pid = f.readline().strip()
-        dsn = f"host=127.0.0.1 port={port} user=lookout dbname=postgres"
+    need(load, "build it with scripts/build.sh")
+    with throwaway_postgres("lookout-rollup-bench-") as (dsn, server_pid, _):
         subprocess.run([load, "--dsn", dsn, "--server-pid", server_pid,
                         "--monitors", args.monitors, "--locations", args.locations,
                         "--minutes", args.minutes, "--history-days", args.history_days],
                        check=True)
-    finally:
-        subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"]),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

@@ -14,27 +14,9 @@ Benchmarks stay out of CI.
 """
 import argparse
 import os
-import shutil
-import socket
 import subprocess
-import sys
-import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PG_BIN = "/usr/lib/postgresql/15/bin"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def as_owner(command):
-    """The command as the user the server runs as: nobody when this runs as root."""
-    if os.geteuid() != 0:
-        return command
-    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"] + command
+from pg_results_bench import ROOT, need, throwaway_postgres
 
 
 def main():
@@ -45,33 +27,11 @@ def main():
     p.add_argument("--locations", default="3")
     args = p.parse_args()
     load = os.path.join(args.build, "lookout-pg-summaries-load")
-    if not os.access(load, os.X_OK):
-        sys.exit(f"{load} is missing: build it with scripts/build.sh")
-    if not os.access(os.path.join(PG_BIN, "initdb"), os.X_OK):
-        sys.exit(f"PostgreSQL 15 is not in {PG_BIN}: install postgresql-15")
-
-    work = tempfile.mkdtemp(prefix="lookout-pg-summaries-bench-")
-    data = os.path.join(work, "data")
-    if os.geteuid() == 0:
-        shutil.chown(work, "nobody", "nogroup")
-    port = free_port()
-    try:
-        subprocess.run(as_owner([f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "lookout",
-                                 "-E", "UTF8", "--locale=C"]),
-                       check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-l", f"{work}/server.log", "-w",
-                                 "-o", f"-p {port} -k {work} -c listen_addresses=127.0.0.1",
-                                 "start"]),
-                       check=True, stdout=subprocess.DEVNULL)
-        dsn = f"host=127.0.0.1 port={port} user=lookout dbname=postgres"
+    need(load, "build it with scripts/build.sh")
+    with throwaway_postgres("lookout-pg-summaries-bench-") as (dsn, _, _):
         subprocess.run([load, "--dsn", dsn, "--seconds", args.seconds,
                         "--monitors", args.monitors, "--locations", args.locations],
                        check=True)
-    finally:
-        subprocess.run(as_owner([f"{PG_BIN}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"]),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

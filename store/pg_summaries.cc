@@ -195,12 +195,12 @@ void PgSummaries::read(std::vector<int> shards) {
           r->tell(answer.error);
           return;
         }
-        std::map<int, RollupMarks> marks;
+        std::map<int, Watermarks> marks;
         for (const auto& row : answer.rows) {
           const auto shard = row.size() == 3 ? pg_int(row[0]) : std::nullopt;
           const auto until = row.size() == 3 ? pg_int(row[2]) : std::nullopt;
           if (!shard || !until || !row[1]) continue;
-          RollupMarks& m = marks[static_cast<int>(*shard)];
+          Watermarks& m = marks[static_cast<int>(*shard)];
           if (*row[1] == "minute") m.minute = until;
           if (*row[1] == "hour") m.hour = until;
           if (*row[1] == "day") m.day = until;

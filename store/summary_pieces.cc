@@ -112,7 +112,7 @@ bool SummaryPieces::ready(int shard) const {
   return shards_.at(static_cast<size_t>(shard)).at.has_value();
 }
 
-ShardRead SummaryPieces::plan(int shard, const RollupMarks& marks, int64_t now_ms) const {
+ShardRead SummaryPieces::plan(int shard, const Watermarks& marks, int64_t now_ms) const {
   const Shard& s = shards_.at(static_cast<size_t>(shard));
   ShardRead r;
   if (s.names.empty()) return r;

@@ -31,13 +31,9 @@
 #include <vector>
 
 #include "store/history.h"
+#include "store/rollup.h"
 
 namespace lookout {
-
-// How far a shard is rolled up at each level (table rollup_marks); nullopt where no mark is.
-struct RollupMarks {
-  std::optional<int64_t> minute, hour, day;
-};
 
 enum class PieceLevel { kDay, kHour, kMinute, kRaw };
 
@@ -87,7 +83,7 @@ class SummaryPieces {
   const std::vector<std::string>& monitors_of(int shard) const;
   // What to read of `shard` at `now_ms`, its marks being `marks`. Empty ranges and no reset
   // when the shard has no monitors.
-  ShardRead plan(int shard, const RollupMarks& marks, int64_t now_ms) const;
+  ShardRead plan(int shard, const Watermarks& marks, int64_t now_ms) const;
   // The rows that `read` (planned for `shard`) asked for.
   void apply(int shard, const ShardRead& read, const std::vector<PieceRow>& rows);
   // Whether the shard was read at least once.

@@ -19,7 +19,7 @@ constexpr int64_t kPiecesNow = kPiecesToday + 10 * kPiecesHour + 30 * kPiecesMin
 constexpr int64_t kPiecesD = kPiecesDay / kPiecesMin, kPiecesH = kPiecesHour / kPiecesMin;
 
 // A roller a few minutes behind: days up to today, hours up to 10:00, minutes up to 10:27.
-RollupMarks pieces_marks(int64_t minute = 10 * kPiecesH + 27, int64_t hour = 10 * kPiecesH,
+Watermarks pieces_marks(int64_t minute = 10 * kPiecesH + 27, int64_t hour = 10 * kPiecesH,
                          int64_t day = 0) {
   return {kPiecesToday + minute * kPiecesMin, kPiecesToday + hour * kPiecesMin,
           kPiecesToday + day * kPiecesMin};
