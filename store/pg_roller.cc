@@ -43,7 +43,10 @@ void PgRoller::pass() {
   if (!running_ || in_pass_) return;
   const std::map<int, int64_t> held = deciding_();
   if (held.empty() || !pg_.connected()) {
-    more_ = false;
+    // At start, and after a lost connection, nothing is held or connected yet: look again
+    // soon rather than a whole `every` later, so a shard gets its marks (which the page's
+    // summaries read by) within seconds of the node joining.
+    more_ = true;
     finish();
     return;
   }

@@ -294,7 +294,8 @@ std::string rollup_marks_back(const std::map<int, int64_t>& oldest) {
   }
   return fmt::format(
       "SELECT pg_advisory_xact_lock_shared({0}, s) FROM unnest('{{{1}}}'::int[]) s;\n"
-      "UPDATE rollup_marks m SET until = v.b FROM (VALUES {2}) AS v(shard, level, b) "
+      "UPDATE rollup_marks m SET until = v.b, moved_back = m.moved_back + 1 FROM (VALUES {2}) "
+      "AS v(shard, level, b) "
       "WHERE m.shard = v.shard AND m.level = v.level AND m.until > v.b;\n",
       kPgRollupLock, fmt::join(shards, ","), values);
 }

@@ -11,7 +11,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 7> kPgMigrations{
+constexpr std::array<const char*, 8> kPgMigrations{
     R"sql(
 -- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
 -- while its loop turns and clears alive when it stops. Every time is the server's
@@ -276,6 +276,12 @@ CREATE TABLE heartbeats (
   message_at timestamptz,
   message    text                      -- the last ping's body, at most 10 KiB
 );
+)sql",
+    R"sql(
+-- How often results written late moved a shard's mark back. The page's summaries read a shard
+-- again whole when it changes: the roller may fold the late runs and move the mark past where
+-- it was before a summary reader looks, and the mark alone would then not show the move.
+ALTER TABLE rollup_marks ADD COLUMN moved_back bigint NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -184,82 +184,86 @@ void PgSummaries::tick() {
 void PgSummaries::read(std::vector<int> shards) {
   in_flight_ = true;
   std::string asked = summaries_array(shards);
-  pg_.query(
-      fmt::format("SELECT shard, level, {} FROM rollup_marks WHERE shard = ANY($1::smallint[])",
-                  summaries_ms("until")),
-      {std::move(asked)}, [self = self_, shards = std::move(shards)](const PgResult& answer) {
-        PgSummaries* r = *self;
-        if (r == nullptr) return;
-        if (!answer.ok()) {
-          r->in_flight_ = false;
-          r->tell(answer.error);
-          return;
-        }
-        std::map<int, Watermarks> marks;
-        for (const auto& row : answer.rows) {
-          const auto shard = row.size() == 3 ? pg_int(row[0]) : std::nullopt;
-          const auto until = row.size() == 3 ? pg_int(row[2]) : std::nullopt;
-          if (!shard || !until || !row[1]) continue;
-          Watermarks& m = marks[static_cast<int>(*shard)];
-          if (*row[1] == "minute") m.minute = until;
-          if (*row[1] == "hour") m.hour = until;
-          if (*row[1] == "day") m.day = until;
-        }
-        const int64_t now = to_unix_ms(r->clock_.wall());
-        auto reads = std::make_shared<std::map<int, ShardRead>>();
-        auto groups = std::make_shared<std::vector<SummariesGroup>>();
-        for (const int s : shards) {
-          ShardRead plan = r->pieces_.plan(s, marks[s], now);
-          for (size_t i = 0; i < plan.ranges.size(); ++i) {
-            auto g = std::find_if(groups->begin(), groups->end(), [&](const SummariesGroup& x) {
-              return summaries_same(x.range, plan.ranges[i]);
+  pg_.query(fmt::format("SELECT shard, level, {}, moved_back FROM rollup_marks WHERE shard = "
+                        "ANY($1::smallint[])",
+                        summaries_ms("until")),
+            {std::move(asked)}, [self = self_, shards = std::move(shards)](const PgResult& answer) {
+              PgSummaries* r = *self;
+              if (r == nullptr) return;
+              if (!answer.ok()) {
+                r->in_flight_ = false;
+                r->tell(answer.error);
+                return;
+              }
+              std::map<int, Watermarks> marks;
+              std::map<int, int64_t> moved_back;
+              for (const auto& row : answer.rows) {
+                const auto shard = row.size() == 4 ? pg_int(row[0]) : std::nullopt;
+                const auto until = row.size() == 4 ? pg_int(row[2]) : std::nullopt;
+                if (!shard || !until || !row[1]) continue;
+                moved_back[static_cast<int>(*shard)] += pg_int(row[3]).value_or(0);
+                Watermarks& m = marks[static_cast<int>(*shard)];
+                if (*row[1] == "minute") m.minute = until;
+                if (*row[1] == "hour") m.hour = until;
+                if (*row[1] == "day") m.day = until;
+              }
+              const int64_t now = to_unix_ms(r->clock_.wall());
+              auto reads = std::make_shared<std::map<int, ShardRead>>();
+              auto groups = std::make_shared<std::vector<SummariesGroup>>();
+              for (const int s : shards) {
+                ShardRead plan = r->pieces_.plan(s, marks[s], now, moved_back[s]);
+                for (size_t i = 0; i < plan.ranges.size(); ++i) {
+                  auto g =
+                      std::find_if(groups->begin(), groups->end(), [&](const SummariesGroup& x) {
+                        return summaries_same(x.range, plan.ranges[i]);
+                      });
+                  if (g == groups->end())
+                    g = groups->insert(groups->end(), {plan.ranges[i], {}, {}});
+                  const auto& names = r->pieces_.monitors_of(s);
+                  g->monitors.insert(g->monitors.end(), names.begin(), names.end());
+                  g->ranges.emplace(s, i);
+                }
+                reads->emplace(s, std::move(plan));
+              }
+              std::string sql;
+              PgParams params;
+              for (size_t g = 0; g < groups->size(); ++g) {
+                if (!sql.empty()) sql += " UNION ALL ";
+                params.emplace_back(summaries_names((*groups)[g].monitors));
+                sql += summaries_select(g, (*groups)[g].range, static_cast<int>(params.size()));
+              }
+              r->pg_.query(std::move(sql), std::move(params),
+                           [self, reads, groups](const PgResult& rows) {
+                             PgSummaries* run = *self;
+                             if (run == nullptr) return;
+                             run->in_flight_ = false;
+                             if (!rows.ok()) {
+                               run->tell(rows.error);
+                               return;
+                             }
+                             std::map<int, std::vector<PieceRow>> by_shard;
+                             for (const auto& row : rows.rows) {
+                               auto p = summaries_row(row);
+                               if (!p || p->first >= groups->size()) continue;
+                               const int shard = shard_of(p->second.monitor);
+                               const auto& asked = (*groups)[p->first].ranges;
+                               const auto range = asked.find(shard);
+                               if (range == asked.end()) continue;
+                               p->second.range = range->second;
+                               by_shard[shard].push_back(std::move(p->second));
+                             }
+                             run->rows_ += rows.rows.size();
+                             auto out = std::make_shared<SummaryMap>(*run->out_.get());
+                             const int64_t at = to_unix_ms(run->clock_.wall());
+                             for (const auto& [s, read] : *reads) {
+                               run->pieces_.apply(s, read, by_shard[s]);
+                               run->pieces_.summarize(s, at, *out);
+                             }
+                             run->out_.publish(std::move(out));
+                             ++run->reads_;
+                             run->told_.clear();
+                           });
             });
-            if (g == groups->end()) g = groups->insert(groups->end(), {plan.ranges[i], {}, {}});
-            const auto& names = r->pieces_.monitors_of(s);
-            g->monitors.insert(g->monitors.end(), names.begin(), names.end());
-            g->ranges.emplace(s, i);
-          }
-          reads->emplace(s, std::move(plan));
-        }
-        std::string sql;
-        PgParams params;
-        for (size_t g = 0; g < groups->size(); ++g) {
-          if (!sql.empty()) sql += " UNION ALL ";
-          params.emplace_back(summaries_names((*groups)[g].monitors));
-          sql += summaries_select(g, (*groups)[g].range, static_cast<int>(params.size()));
-        }
-        r->pg_.query(std::move(sql), std::move(params),
-                     [self, reads, groups](const PgResult& rows) {
-                       PgSummaries* run = *self;
-                       if (run == nullptr) return;
-                       run->in_flight_ = false;
-                       if (!rows.ok()) {
-                         run->tell(rows.error);
-                         return;
-                       }
-                       std::map<int, std::vector<PieceRow>> by_shard;
-                       for (const auto& row : rows.rows) {
-                         auto p = summaries_row(row);
-                         if (!p || p->first >= groups->size()) continue;
-                         const int shard = shard_of(p->second.monitor);
-                         const auto& asked = (*groups)[p->first].ranges;
-                         const auto range = asked.find(shard);
-                         if (range == asked.end()) continue;
-                         p->second.range = range->second;
-                         by_shard[shard].push_back(std::move(p->second));
-                       }
-                       run->rows_ += rows.rows.size();
-                       auto out = std::make_shared<SummaryMap>(*run->out_.get());
-                       const int64_t at = to_unix_ms(run->clock_.wall());
-                       for (const auto& [s, read] : *reads) {
-                         run->pieces_.apply(s, read, by_shard[s]);
-                         run->pieces_.summarize(s, at, *out);
-                       }
-                       run->out_.publish(std::move(out));
-                       ++run->reads_;
-                       run->told_.clear();
-                     });
-      });
 }
 
 void PgSummaries::tell(const std::string& error) {

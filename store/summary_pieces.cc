@@ -112,13 +112,15 @@ bool SummaryPieces::ready(int shard) const {
   return shards_.at(static_cast<size_t>(shard)).at.has_value();
 }
 
-ShardRead SummaryPieces::plan(int shard, const Watermarks& marks, int64_t now_ms) const {
+ShardRead SummaryPieces::plan(int shard, const Watermarks& marks, int64_t now_ms,
+                              int64_t moved_back) const {
   const Shard& s = shards_.at(static_cast<size_t>(shard));
   ShardRead r;
   if (s.names.empty()) return r;
   const int64_t today = align_down(now_ms, kSummaryDay);
   const int64_t oldest = today - kSummaryBars * kSummaryDay;  // holds the 90 day window's start
   r.read_at_ms = now_ms;
+  r.moved_back = moved_back;
   r.today_ms = today;
   r.edge_hour_ms = align_down(now_ms - kSummaryDay, kSummaryHour);
   // A level without a mark has nothing rolled up: the next finer one is read from there.
@@ -130,8 +132,9 @@ ShardRead SummaryPieces::plan(int shard, const Watermarks& marks, int64_t now_ms
   };
   using Into = PieceRange::Into;
   const int64_t e = r.edge_hour_ms;
-  r.reset = !s.at || s.at->today_ms != today || r.day_mark_ms < s.at->day_mark_ms ||
-            r.hour_mark_ms < s.at->hour_mark_ms || r.minute_mark_ms < s.at->minute_mark_ms;
+  r.reset = !s.at || s.at->today_ms != today || moved_back != s.at->moved_back ||
+            r.day_mark_ms < s.at->day_mark_ms || r.hour_mark_ms < s.at->hour_mark_ms ||
+            r.minute_mark_ms < s.at->minute_mark_ms;
   if (r.reset) {
     r.from_ms = align_down(std::min(e, r.day_mark_ms), kSummaryDay);
     add(Into::kClosed, PieceLevel::kDay, oldest + kSummaryDay, r.from_ms, true);
@@ -145,7 +148,8 @@ ShardRead SummaryPieces::plan(int shard, const Watermarks& marks, int64_t now_ms
       add(Into::kFine, PieceLevel::kHour, r.from_ms, r.hour_mark_ms, true);
     }
     add(Into::kFine, PieceLevel::kMinute, r.hour_mark_ms, r.minute_mark_ms, true);
-    add(Into::kFine, PieceLevel::kRaw, r.minute_mark_ms, kSummaryLater, true);
+    add(Into::kFine, PieceLevel::kRaw, std::max(r.minute_mark_ms, now_ms - kRawReachMs),
+        kSummaryLater, true);
     return r;
   }
   const ShardRead& was = *s.at;

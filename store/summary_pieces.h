@@ -54,6 +54,7 @@ struct ShardRead {
   int64_t read_at_ms = 0;
   int64_t today_ms = 0, edge_hour_ms = 0, from_ms = 0, hour_mark_ms = 0, minute_mark_ms = 0;
   int64_t day_mark_ms = 0;
+  int64_t moved_back = 0;
 };
 
 // A row read for one of a ShardRead's ranges, as counts and an encoded sketch (a raw run is
@@ -73,6 +74,11 @@ class SummaryPieces {
   // long before the last read, and keeps the older ones it has. A run written later still is
   // counted once the roller folds its minute.
   static constexpr int64_t kRawLatenessMs = 30'000;
+  // How far back a reset reads raw runs at most: the 24 hour window and an hour to spare. Where
+  // the minute mark is further back (a shard the roller has not caught up with, or has no marks
+  // yet), the runs before this are left out of the figures until the roller folds them, rather
+  // than days of raw rows read in one answer on the loop.
+  static constexpr int64_t kRawReachMs = 25 * 3'600'000LL;
 
   // The monitors whose summaries are made, each in its shard (store/lease_plan.h).
   explicit SummaryPieces(const std::vector<std::string>& monitors);
@@ -83,7 +89,9 @@ class SummaryPieces {
   const std::vector<std::string>& monitors_of(int shard) const;
   // What to read of `shard` at `now_ms`, its marks being `marks`. Empty ranges and no reset
   // when the shard has no monitors.
-  ShardRead plan(int shard, const Watermarks& marks, int64_t now_ms) const;
+  // `moved_back` counts the times late results moved the shard's marks back (rollup_marks):
+  // a change resets the shard, also when the marks have moved past where they were since.
+  ShardRead plan(int shard, const Watermarks& marks, int64_t now_ms, int64_t moved_back = 0) const;
   // The rows that `read` (planned for `shard`) asked for.
   void apply(int shard, const ShardRead& read, const std::vector<PieceRow>& rows);
   // Whether the shard was read at least once.

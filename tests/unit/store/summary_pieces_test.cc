@@ -20,7 +20,7 @@ constexpr int64_t kPiecesD = kPiecesDay / kPiecesMin, kPiecesH = kPiecesHour / k
 
 // A roller a few minutes behind: days up to today, hours up to 10:00, minutes up to 10:27.
 Watermarks pieces_marks(int64_t minute = 10 * kPiecesH + 27, int64_t hour = 10 * kPiecesH,
-                         int64_t day = 0) {
+                        int64_t day = 0) {
   return {kPiecesToday + minute * kPiecesMin, kPiecesToday + hour * kPiecesMin,
           kPiecesToday + day * kPiecesMin};
 }
@@ -80,9 +80,12 @@ TEST(SummaryPieces, AFirstReadTakesDayRowsEdgeHoursAndFinePiecesFromYesterday) {
                 fmt::format("fine hour {}..{}", edge + kPiecesH, 10 * kPiecesH),
                 fmt::format("fine minute {}..{}", 10 * kPiecesH, 10 * kPiecesH + 27),
                 fmt::format("fine raw {}..later", 10 * kPiecesH + 27)}));
-  // Nothing rolled up at all: every run is raw, from the 90 day window's first day.
-  EXPECT_EQ(pieces_shown(pieces.plan(shard, {}, kPiecesNow)),
-            (std::vector<std::string>{fmt::format("fine raw {}..later", -90 * kPiecesD)}));
+  // Nothing rolled up at all: raw runs of the last 25 hours only, not 90 days of them in one
+  // answer; the older ones count once the roller folds them.
+  EXPECT_EQ(
+      pieces_shown(pieces.plan(shard, {}, kPiecesNow)),
+      (std::vector<std::string>{fmt::format(
+          "fine raw {}..later", 10 * kPiecesH + 30 - SummaryPieces::kRawReachMs / kPiecesMin)}));
   // A monitor of another shard only.
   EXPECT_TRUE(pieces.plan((shard + 1) % kLeaseShards, pieces_marks(), kPiecesNow).ranges.empty());
 }
@@ -108,6 +111,12 @@ TEST(SummaryPieces, LaterReadsFollowTheMarksAndAMarkMovedBackReadsTheShardAgain)
           fmt::format("fine minute {}..{}", 11 * kPiecesH, 11 * kPiecesH + 28),
           fmt::format("fine raw {}..later", 11 * kPiecesH + 28)}));
   pieces.apply(shard, next, {});
+  // A late run moved the marks back, and the roller folded it and moved them on past where
+  // they were before this read: the count of moves says so, and the shard is read again whole.
+  EXPECT_FALSE(
+      pieces.plan(shard, pieces_marks(11 * kPiecesH + 29, 11 * kPiecesH), later + 60'000).reset);
+  EXPECT_TRUE(
+      pieces.plan(shard, pieces_marks(11 * kPiecesH + 29, 11 * kPiecesH), later + 60'000, 1).reset);
   // A late run moved the minute mark back: the whole shard again.
   EXPECT_TRUE(pieces.plan(shard, pieces_marks(11 * kPiecesH + 2, 11 * kPiecesH), later).reset);
   // So does the next day.
