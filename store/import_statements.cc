@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <iterator>
 
 #include "core/units.h"
@@ -36,6 +37,31 @@ std::string import_mark(const char* level, const std::optional<int64_t>& until) 
       "  ON CONFLICT (shard, level) DO UPDATE SET until = least(rollup_marks.until, "
       "excluded.until);\n",
       level, import_time_ms(*until));
+}
+
+// A shard of the copied monitors whose mark stands before the file's watermark holds other
+// monitors' runs not folded yet: the copied monitors would be folded again from there, and where
+// their raw or minute rows are gone (the file's retention) a bucket at that edge would be
+// written again from part of its runs. Refused rather than guessed.
+std::string import_marks_behind(const ImportPlan& plan) {
+  std::string conditions;
+  const std::array<std::pair<const char*, std::optional<int64_t>>, 3> levels{
+      {{"minute", plan.minute_until}, {"hour", plan.hour_until}, {"day", plan.day_until}}};
+  for (const auto& [level, until] : levels) {
+    if (!until) continue;
+    if (!conditions.empty()) conditions += " OR ";
+    conditions += fmt::format("(k.level = '{}' AND k.until < {})", level, import_time_ms(*until));
+  }
+  if (conditions.empty()) return "";
+  return fmt::format(
+      R"sql(  SELECT string_agg(DISTINCT k.shard::text, ', ') INTO found FROM rollup_marks k
+    WHERE k.shard IN (SELECT shard FROM import_monitors WHERE id IS NOT NULL) AND ({});
+  IF found IS NOT NULL THEN
+    RAISE EXCEPTION 'the cluster has rolled up the shards % of other monitors less far than this database: their runs would be folded again with the copied ones; import into a new database after lookout cluster init, or after the nodes have rolled up (lookout run, a minute or two)',
+      found USING ERRCODE = '{}';
+  END IF;
+)sql",
+      conditions, kImportHistoryPresent);
 }
 
 std::string import_rollup_move(const char* level) {
@@ -193,8 +219,7 @@ void append_copy_bytea(std::string& out, std::string_view bytes) {
 }
 
 std::string import_move_script(const ImportPlan& plan) {
-  std::string out =
-      fmt::format(R"sql(BEGIN;
+  std::string out = fmt::format(R"sql(BEGIN;
 SELECT pg_advisory_xact_lock({0});
 LOCK TABLE nodes IN EXCLUSIVE MODE;
 DO $refuse$
@@ -231,10 +256,11 @@ BEGIN
     RAISE EXCEPTION 'the cluster already keeps its own %, with which its nodes made the ack links or ping URLs they handed out; import into a new database after lookout cluster init, before any node starts',
       found USING ERRCODE = '{6}';
   END IF;
-END $refuse$;
+{7}END $refuse$;
 )sql",
-                  kPgMigrationLock, plan.lease.count(), format_duration(plan.lease),
-                  kImportLiveNodes, kImportHistoryPresent, kImportIdsTaken, kImportSecretDiffers);
+                                kPgMigrationLock, plan.lease.count(), format_duration(plan.lease),
+                                kImportLiveNodes, kImportHistoryPresent, kImportIdsTaken,
+                                kImportSecretDiffers, import_marks_behind(plan));
   std::string quoted_location = "'";
   for (const char c : pg_text(plan.location)) {
     if (c == '\'') quoted_location += '\'';
