@@ -60,8 +60,7 @@ void PgRoller::pass() {
     const auto m = by_shard_.find(shard_epoch.first);
     asked[shard_epoch.first] = m == by_shard_.end() ? std::vector<std::string>{} : m->second;
   }
-  const PgStatement s = read_rollup_marks(asked);
-  pg_.query(s.sql, s.params, [self = self_, gen = generation_](const PgResult& answer) {
+  pg_.script(read_rollup_marks(asked), [self = self_, gen = generation_](const PgResult& answer) {
     if (PgRoller* r = *self; r != nullptr && r->generation_ == gen) r->on_marks(answer);
   });
 }

@@ -93,7 +93,7 @@ std::optional<RollStep> next_roll_step(const Watermarks& marks, int64_t complete
   return std::nullopt;
 }
 
-PgStatement read_rollup_marks(const std::map<int, std::vector<std::string>>& monitors_by_shard) {
+std::string read_rollup_marks(const std::map<int, std::vector<std::string>>& monitors_by_shard) {
   std::vector<std::string> shards, monitors, monitor_shards;
   for (const auto& [shard, names] : monitors_by_shard) {
     shards.push_back(std::to_string(shard));
@@ -102,16 +102,22 @@ PgStatement read_rollup_marks(const std::map<int, std::vector<std::string>>& mon
       monitor_shards.push_back(std::to_string(shard));
     }
   }
-  // A shard's first marks start at the day of its oldest run: min(t) of each monitor is one
-  // probe of results_by_monitor per partition.
-  std::string sql = fmt::format(
-      R"sql(WITH wanted AS (SELECT DISTINCT s::smallint AS shard FROM unnest($1::int[]) s),
+  const std::string shard_array = text_literal(fmt::format("{{{}}}", fmt::join(shards, ",")));
+  // A shard's first marks are made under its rollup lock, taken (in shard order) by a statement
+  // of its own, as a step takes it: a results batch still open moves no mark of a shard that
+  // has none, so the marks' start must see every batch that committed before them, or runs
+  // older than it would never be folded. A shard's first marks start at the day of its oldest
+  // run: min(t) of each monitor is one probe of results_by_monitor per partition.
+  return fmt::format(
+      R"sql(SELECT pg_advisory_xact_lock({2}, s) FROM unnest({3}::int[]) s
+  WHERE (SELECT count(*) FROM rollup_marks m WHERE m.shard = s) < 3 ORDER BY s;
+WITH wanted AS (SELECT DISTINCT s::smallint AS shard FROM unnest({3}::int[]) s),
 missing AS (
   SELECT w.shard FROM wanted w
   WHERE (SELECT count(*) FROM rollup_marks m WHERE m.shard = w.shard) < 3),
 firsts AS (
   SELECT mo.shard, min(f.t) AS t
-  FROM unnest($2::text[], $3::int[]) AS mo(monitor, shard)
+  FROM unnest({4}::text[], {5}::int[]) AS mo(monitor, shard)
   CROSS JOIN LATERAL (SELECT min(r.t) AS t FROM results r WHERE r.monitor = mo.monitor) f
   WHERE mo.shard IN (SELECT shard FROM missing)
   GROUP BY mo.shard),
@@ -125,11 +131,11 @@ made AS (
   RETURNING shard, level, until)
 SELECT shard, level, {0} FROM rollup_marks WHERE shard IN (SELECT shard FROM wanted)
 UNION ALL SELECT shard, level, {0} FROM made
-UNION ALL SELECT -1, 'now', {1})sql",
-      pg_ms("until"), pg_ms("clock_timestamp()"));
-  return {std::move(sql),
-          {fmt::format("{{{}}}", fmt::join(shards, ",")), pg_text_array(monitors),
-           fmt::format("{{{}}}", fmt::join(monitor_shards, ","))}};
+UNION ALL SELECT -1, 'now', {1};
+)sql",
+      pg_ms("until"), pg_ms("clock_timestamp()"), kPgRollupLock, shard_array,
+      text_literal(pg_text_array(monitors)),
+      text_literal(fmt::format("{{{}}}", fmt::join(monitor_shards, ","))));
 }
 
 std::optional<RollupMarks> rollup_marks_of(const PgResult& answer) {

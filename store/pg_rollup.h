@@ -59,8 +59,9 @@ inline constexpr int64_t kDayChunkMs = 86'400'000;
 std::optional<RollStep> next_roll_step(const Watermarks& marks, int64_t complete_ms);
 
 // The marks of `shards`, each shard without any first given marks at the start of the UTC day of
-// its monitors' oldest raw run (today when it has none); and the server's clock.
-PgStatement read_rollup_marks(const std::map<int, std::vector<std::string>>& monitors_by_shard);
+// its monitors' oldest raw run (today when it has none), under its rollup lock; and the
+// server's clock. A script (the lock is a statement of its own), answered by its last.
+std::string read_rollup_marks(const std::map<int, std::vector<std::string>>& monitors_by_shard);
 struct RollupMarks {
   std::map<int, Watermarks> shards;
   int64_t now_ms = 0;

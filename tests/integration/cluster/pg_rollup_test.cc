@@ -19,6 +19,17 @@
 namespace lookout::testing {
 namespace {
 
+// Runs a script on `conn` and turns `loop` until its answer.
+PgResult rollup_test_script(EventLoop& loop, PgConnection& conn, const std::string& sql) {
+  std::optional<PgResult> r;
+  conn.script(sql, [&](PgResult a) { r = std::move(a); });
+  if (!turn_until(
+          loop, [&] { return r.has_value(); }, std::chrono::seconds(20))) {
+    throw std::runtime_error("no answer to " + sql);
+  }
+  return std::move(*r);
+}
+
 const int64_t kRollT0 = 1'765'000'800'000;  // a whole hour, UTC (2025-12-06T06:00Z)
 const int64_t kRollDay = kRollT0 - kRollT0 % 86'400'000;
 
@@ -197,7 +208,7 @@ TEST_F(PgRollerRolls, ARollerWhoseLeaseMovedWritesNothingAndTheNewHolderCarriesO
   LeaseNode nyc(loop, *server_, "nyc-1", Duration{600'000});
   ASSERT_NO_FATAL_FAILURE(hold_eval(nyc, "api"));
   // fra's next step, under its old epoch, is refused and moves no mark.
-  const PgResult marks = answer_to(loop, nyc.conn, read_rollup_marks({{shard, {"api"}}}));
+  const PgResult marks = rollup_test_script(loop, nyc.conn, read_rollup_marks({{shard, {"api"}}}));
   const auto read = rollup_marks_of(marks);
   ASSERT_TRUE(read.has_value()) << marks.error;
   const auto step = next_roll_step(read->shards.at(shard), read->now_ms);
@@ -212,10 +223,11 @@ TEST_F(PgRollerRolls, ARollerWhoseLeaseMovedWritesNothingAndTheNewHolderCarriesO
   ASSERT_TRUE(turn_until(
       loop, [&] { return refused.has_value(); }, std::chrono::seconds(20)));
   EXPECT_EQ(roll_step_written(*refused), false) << refused->error;
-  EXPECT_EQ(rollup_marks_of(answer_to(loop, nyc.conn, read_rollup_marks({{shard, {"api"}}})))
-                ->shards.at(shard)
-                .minute,
-            step->from);
+  EXPECT_EQ(
+      rollup_marks_of(rollup_test_script(loop, nyc.conn, read_rollup_marks({{shard, {"api"}}})))
+          ->shards.at(shard)
+          .minute,
+      step->from);
 
   auto second = roller(nyc, {"api"});
   roll_day(*second, "api");
