@@ -53,6 +53,7 @@ void PgRoller::pass() {
   in_pass_ = true;
   more_ = false;
   deletes_ = held.count(0) > 0;
+  pass_epochs_ = held;
   // Every shard held, with its monitors or none: a shard without monitors has marks too, so
   // that retention knows every shard folded its days.
   std::map<int, std::vector<std::string>> asked;
@@ -141,7 +142,8 @@ void PgRoller::on_source(int shard, const RollStep& step, const PgResult& answer
 
 void PgRoller::write(int shard, const RollStep& step, uint64_t rows, const RollBuckets& buckets) {
   const auto fence = fence_(shard);
-  if (!fence || !running_) {
+  const auto epoch = pass_epochs_.find(shard);
+  if (!fence || !running_ || epoch == pass_epochs_.end() || epoch->second != fence->epoch) {
     ++at_;
     steps_ = 0;
     more_ = true;

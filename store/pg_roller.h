@@ -99,6 +99,10 @@ class PgRoller {
   size_t at_ = 0;
   int steps_ = 0;
   bool deletes_ = false;  // this pass deletes past retention
+  // The epochs of the shards held when this pass read their marks: a step writes only under
+  // the same, since a lease lost and taken again meanwhile may have let another node fold the
+  // level below anew after this pass read it.
+  std::map<int, int64_t> pass_epochs_;
   RollerStats stats_;
   std::string told_;  // the last failure logged
   std::function<void()> on_pass_;
