@@ -405,8 +405,8 @@ TEST(Pages, MonitorPageTablesWhatEachLocationSawLast) {
   p.monitor = clustered_view();
   const std::string page = p.render();
   expect_in(page, {"<section class=\"locations\"><h2>Locations</h2>",
-                   "data-location=\"fra\"><th scope=\"row\">fra</th><td "
-                   "class=\"state\">Down</td><td><time datetime=\"2026-10-31T23:59:40.000Z\">",
+                   std::string("data-location=\"fra\"><th scope=\"row\">fra</th><td ") +
+                       "class=\"state\">Down</td><td><time datetime=\"2026-10-31T23:59:40.000Z\">",
                    "</td><td>no response</td><td>" + kHostileCauseEscaped + "</td></tr>",
                    "<td class=\"state\">Operational</td>", "<td>42 ms</td>",
                    "<td class=\"state\">No recent results</td>", "<td>180 ms</td>"});
