@@ -160,7 +160,7 @@ std::string import_monitors_copy_sql() { return "COPY import_monitors FROM STDIN
 std::string import_monitor_rows(const std::vector<ImportMonitor>& monitors) {
   std::string out;
   for (const ImportMonitor& m : monitors) {
-    append_copy_text_value(out, m.name);
+    append_copy_text(out, m.name);
     out += '\t';
     if (m.id) {
       append_copy_integer(out, *m.id);
@@ -183,28 +183,6 @@ void append_copy_integer(std::string& out, int64_t v) {
 
 void append_copy_real(std::string& out, double v) {
   fmt::format_to(std::back_inserter(out), "{}", v);
-}
-
-void append_copy_text_value(std::string& out, std::string_view s) {
-  std::string scratch;
-  for (const char c : pg_text(s, scratch)) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
-  }
 }
 
 void append_copy_bytea(std::string& out, std::string_view bytes) {

@@ -20,6 +20,7 @@
 
 #include "core/clock.h"
 #include "store/pg_connection.h"
+#include "store/pg_results.h"
 
 namespace lookout {
 
@@ -52,11 +53,10 @@ std::string import_monitors_copy_sql();
 std::string import_monitor_rows(const std::vector<ImportMonitor>& monitors);
 
 // One value in COPY's text format, as a staged row holds it (each followed by a tab or a
-// newline by the caller). Text that is not UTF-8, or holds a NUL, is mended as pg_text does.
+// newline by the caller); text goes through append_copy_text (store/pg_results.h).
 void append_copy_null(std::string& out);
 void append_copy_integer(std::string& out, int64_t v);
 void append_copy_real(std::string& out, double v);
-void append_copy_text_value(std::string& out, std::string_view s);
 void append_copy_bytea(std::string& out, std::string_view bytes);
 
 // What the move needs besides the staged rows.

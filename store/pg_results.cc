@@ -46,29 +46,6 @@ $$)sql",
                      kPgResultPartitionsLock, days);
 }
 
-// `s` as COPY's text format writes a value: backslash, newline, carriage return and tab escaped.
-void append_copy_text(std::string& out, std::string_view s) {
-  std::string scratch;
-  for (const char c : pg_text(s, scratch)) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
-
 void append_copy_int(std::string& out, std::optional<int64_t> v) {
   if (v) {
     const fmt::format_int digits(*v);
@@ -102,6 +79,28 @@ void append_copy_text_or_null(std::string& out, std::string_view s) {
 }
 
 }  // namespace
+
+void append_copy_text(std::string& out, std::string_view s) {
+  std::string scratch;
+  for (const char c : pg_text(s, scratch)) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
 
 std::string utc_day(int64_t t_ms) {
   const int64_t day =

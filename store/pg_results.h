@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -73,5 +74,9 @@ void append_result_row(std::string& out, const ResultOrigin& origin, const Resul
 
 // "YYYY-MM-DD", the UTC day holding `t_ms`.
 std::string utc_day(int64_t t_ms);
+
+// `s` as COPY's text format writes a value: backslash, newline, carriage return and tab
+// escaped, text that is not UTF-8 or holds a NUL mended as pg_text does.
+void append_copy_text(std::string& out, std::string_view s);
 
 }  // namespace lookout

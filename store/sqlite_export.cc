@@ -122,7 +122,7 @@ bool SqliteExport::Cursor::next(size_t rows, std::string& out, std::string& erro
           append_copy_real(out, sqlite3_column_double(st_, i));
           break;
         case SQLITE_TEXT:
-          append_copy_text_value(
+          append_copy_text(
               out, std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(st_, i)),
                                     static_cast<size_t>(sqlite3_column_bytes(st_, i))));
           break;

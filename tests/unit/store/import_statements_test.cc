@@ -15,9 +15,9 @@ TEST(ImportStatements, ValuesAreWrittenAsCopyTextTakesThem) {
   out += '\t';
   append_copy_null(out);
   out += '\t';
-  append_copy_text_value(out, "a\tb\nc\\d\re");
+  append_copy_text(out, "a\tb\nc\\d\re");
   out += '\t';
-  append_copy_text_value(out, std::string("bad\xff\0x", 6));
+  append_copy_text(out, std::string("bad\xff\0x", 6));
   out += '\t';
   append_copy_bytea(out, std::string("\x00\x7f\xff", 3));
   out += '\t';
