@@ -19,6 +19,7 @@
 #include "store/rollup.h"
 #include "store/sqlite_store.h"
 #include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/cluster/result_rows.h"
 #include "tests/integration/harness.h"
 
 namespace lookout::testing {
@@ -85,24 +86,6 @@ OutboxRow reads_note(const std::string& id, int64_t incident, const std::string&
   r.created = from_unix_ms(at_ms);
   r.payload = "{}";
   return r;
-}
-
-// A run of `monitor` every 30 s for three hours from `t0_ms` with a bit of everything: down,
-// degraded, maintenance, no response, several samples.
-std::vector<ResultRow> reads_runs(const std::string& monitor, int64_t t0_ms, int shift) {
-  std::vector<ResultRow> out;
-  for (int i = 0; i < 360; ++i) {
-    ResultRow r;
-    r.monitor = monitor;
-    r.t_ms = t0_ms + i * 30'000LL + shift;
-    const int k = i + shift;
-    r.outcome = k % 9 == 0 ? Outcome::kDown : k % 7 == 0 ? Outcome::kDegraded : Outcome::kUp;
-    if (k % 18 != 0) r.timings.total_us = 20'000 + (k * 7919) % 400'000;
-    r.maintenance = i >= 100 && i < 110;
-    if (k % 23 == 0) r.samples_us = {1000 + k, 5000 + 3LL * k, 250'000};
-    out.push_back(std::move(r));
-  }
-  return out;
 }
 
 // One incident's life: as it opened, as it is now, and the events after the opening.
@@ -187,12 +170,12 @@ class PgReadsAgainstSqlite : public ::testing::Test {
       pg().sql("UPDATE outbox SET status = 'sent' WHERE id = '" + id + "'");
   }
 
-  // The runs of api from fra and nyc and of web from nyc (reads_runs), to SQLite through
+  // The runs of api from fra and nyc and of web from nyc (varied_runs), to SQLite through
   // SqliteStore and to PostgreSQL as a node's results writer copies them.
   void write_runs() {
-    const auto fra = reads_runs("api", kReadsT0, 0);
-    const auto nyc = reads_runs("api", kReadsT0, 7);
-    const auto other = reads_runs("web", kReadsT0, 3);
+    const auto fra = varied_runs("api", kReadsT0, 0);
+    const auto nyc = varied_runs("api", kReadsT0, 7);
+    const auto other = varied_runs("web", kReadsT0, 3);
     {
       std::string error;
       SystemClock clock;

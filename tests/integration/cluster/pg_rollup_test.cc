@@ -14,6 +14,7 @@
 #include "store/pg_results.h"
 #include "store/pg_roller.h"
 #include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/cluster/result_rows.h"
 #include "tests/integration/harness.h"
 
 namespace lookout::testing {
@@ -32,23 +33,6 @@ PgResult rollup_test_script(EventLoop& loop, PgConnection& conn, const std::stri
 
 const int64_t kRollT0 = 1'765'000'800'000;  // a whole hour, UTC (2025-12-06T06:00Z)
 const int64_t kRollDay = kRollT0 - kRollT0 % 86'400'000;
-
-// A run every 30 s for two hours from `t0_ms`: some down, some degraded, some in maintenance,
-// some without a response.
-std::vector<ResultRow> roll_runs(const std::string& monitor, int64_t t0_ms, int shift) {
-  std::vector<ResultRow> out;
-  for (int i = 0; i < 240; ++i) {
-    ResultRow r;
-    r.monitor = monitor;
-    r.t_ms = t0_ms + i * 30'000LL + shift;
-    const int k = i + shift;
-    r.outcome = k % 9 == 0 ? Outcome::kDown : k % 7 == 0 ? Outcome::kDegraded : Outcome::kUp;
-    if (k % 18 != 0) r.timings.total_us = 20'000 + (k * 7919) % 400'000;
-    r.maintenance = i >= 100 && i < 110;
-    out.push_back(std::move(r));
-  }
-  return out;
-}
 
 class PgRollerRolls : public ::testing::Test {
  protected:
@@ -135,8 +119,8 @@ class PgRollerRolls : public ::testing::Test {
 };
 
 TEST_F(PgRollerRolls, EveryRunCountsOnceAndRollingAgainGivesTheSameRows) {
-  write({"fra-1", "fra"}, roll_runs("api", kRollT0, 0));
-  write({"nyc-1", "nyc"}, roll_runs("api", kRollT0, 7));
+  write({"fra-1", "fra"}, varied_runs("api", kRollT0, 0, 240, false));
+  write({"nyc-1", "nyc"}, varied_runs("api", kRollT0, 7, 240, false));
   ASSERT_NO_FATAL_FAILURE(hold_eval(*fra_, "api"));
   auto r = roller(*fra_, {"api"});
   roll_day(*r, "api");
@@ -161,7 +145,7 @@ TEST_F(PgRollerRolls, EveryRunCountsOnceAndRollingAgainGivesTheSameRows) {
 }
 
 TEST_F(PgRollerRolls, ALateResultMovesTheMarksBackAndIsCounted) {
-  write({"fra-1", "fra"}, roll_runs("api", kRollT0, 0));
+  write({"fra-1", "fra"}, varied_runs("api", kRollT0, 0, 240, false));
   ASSERT_NO_FATAL_FAILURE(hold_eval(*fra_, "api"));
   auto r = roller(*fra_, {"api"});
   roll_day(*r, "api");
@@ -191,7 +175,7 @@ TEST_F(PgRollerRolls, ALateResultMovesTheMarksBackAndIsCounted) {
 }
 
 TEST_F(PgRollerRolls, ARollerWhoseLeaseMovedWritesNothingAndTheNewHolderCarriesOn) {
-  write({"fra-1", "fra"}, roll_runs("api", kRollT0, 0));
+  write({"fra-1", "fra"}, varied_runs("api", kRollT0, 0, 240, false));
   ASSERT_NO_FATAL_FAILURE(hold_eval(*fra_, "api"));
   const std::string lease = LeaseSpace::evaluation().lease(shard_of("api"));
   const int shard = shard_of("api");
@@ -237,7 +221,7 @@ TEST_F(PgRollerRolls, ARollerWhoseLeaseMovedWritesNothingAndTheNewHolderCarriesO
 }
 
 TEST_F(PgRollerRolls, ABatchThatCommitsWhileAStepWaitsForTheShardIsFoldedAgain) {
-  write({"fra-1", "fra"}, roll_runs("api", kRollT0, 0));
+  write({"fra-1", "fra"}, varied_runs("api", kRollT0, 0, 240, false));
   ASSERT_NO_FATAL_FAILURE(hold_eval(*fra_, "api"));
   auto r = roller(*fra_, {"api"});
   roll_day(*r, "api");

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "store/pg_results.h"
 #include "store/storage.h"
@@ -42,6 +43,26 @@ inline ResultRow numbered_row(int64_t t0_ms, int i) {
   if (i % 11 == 0) r.detail = fmt::format(R"({{"i":{}}})", i);
   if (i % 17 == 0) r.samples_us = {i, 2 * i + 1};
   return r;
+}
+
+// `count` runs of `monitor` every 30 s from `t0_ms`, with a bit of everything: down, degraded,
+// maintenance, no response, and (with `samples`) several samples; `shift` varies them, as
+// another location's runs of the same monitor.
+inline std::vector<ResultRow> varied_runs(const std::string& monitor, int64_t t0_ms, int shift,
+                                          int count = 360, bool samples = true) {
+  std::vector<ResultRow> out;
+  for (int i = 0; i < count; ++i) {
+    ResultRow r;
+    r.monitor = monitor;
+    r.t_ms = t0_ms + i * 30'000LL + shift;
+    const int k = i + shift;
+    r.outcome = k % 9 == 0 ? Outcome::kDown : k % 7 == 0 ? Outcome::kDegraded : Outcome::kUp;
+    if (k % 18 != 0) r.timings.total_us = 20'000 + (k * 7919) % 400'000;
+    r.maintenance = i >= 100 && i < 110;
+    if (samples && k % 23 == 0) r.samples_us = {1000 + k, 5000 + 3LL * k, 250'000};
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 // The row as the query in stored_rows() shows it.
