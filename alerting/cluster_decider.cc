@@ -25,7 +25,7 @@ bool bad(State s) { return s == State::kDown || s == State::kDegraded; }
 
 ClusterDecider::ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& clock,
                                std::shared_ptr<const Config> config, Held held, FenceOf fence_of,
-                               std::string ack_key, std::function<void()> notified, Duration every)
+                               std::function<void()> notified, Duration every)
     : pg_(pg),
       clock_(clock),
       config_(std::move(config)),
@@ -33,7 +33,7 @@ ClusterDecider::ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& c
       fence_of_(std::move(fence_of)),
       notified_(std::move(notified)),
       every_(every),
-      engine_(std::move(ack_key), [] { return random_hex(16); }),
+      engine_("", [] { return random_hex(16); }),
       reader_(
           loop, pg, clock, *config_, held_,
           [this](const MonitorConfig& m, const QuorumDecision& d) { decided(m, d); }, every),
@@ -55,7 +55,8 @@ void ClusterDecider::stop() {
   pending_.clear();
 }
 
-void ClusterDecider::start() {
+void ClusterDecider::start(const std::string& ack_key) {
+  engine_.sign_acks_with(ack_key);
   reserve_ids();
   reader_.start();
   timer_.start_repeating(every_, [this] { tick(); });
@@ -101,6 +102,54 @@ void ClusterDecider::tick() {
   write(changes);
   observe();
   apply_pending();
+  take_acks();
+}
+
+void ClusterDecider::take_acks() {
+  if (reading_acks_ || loaded_.empty()) return;
+  std::vector<int> shards;
+  for (const auto& shard_epoch : loaded_) shards.push_back(shard_epoch.first);
+  reading_acks_ = true;
+  const PgStatement s = PgAcks::waiting(shards);
+  pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
+    ClusterDecider* d = *self;
+    if (d == nullptr) return;
+    d->reading_acks_ = false;
+    const auto requests = PgAcks::requests(answer);
+    if (!requests) {
+      d->failed(answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
+      return;
+    }
+    for (const AckRequestRow& r : *requests) d->acknowledge(r);
+  });
+}
+
+void ClusterDecider::acknowledge(const AckRequestRow& request) {
+  // A shard dropped while the requests were read: its next holder, or this node once it read
+  // the shard again, applies them.
+  if (loaded_.count(request.shard) == 0) return;
+  AlertChanges changes;
+  const auto result = engine_.acknowledge(request.incident_id, request.by, clock_.wall(), changes);
+  if (result != AlertEngine::AckResult::kDone) {
+    // Acknowledged already (the request outlived its write), or resolved: nothing to apply.
+    ack_done(request.shard, request.incident_id);
+    return;
+  }
+  spdlog::info("incident {} acknowledged by {} ({} ms after it was asked for)", request.incident_id,
+               request.by, request.waited_ms);
+  // Deleted only once the acknowledgement is written: a write refused drops the shard, which is
+  // read again with the request still waiting.
+  write(changes, [this, shard = request.shard, id = request.incident_id] { ack_done(shard, id); });
+}
+
+void ClusterDecider::ack_done(int shard, int64_t incident_id) {
+  const auto fence = fence_of_(shard);
+  if (!fence) return;
+  const PgStatement s = PgAcks::done(*fence, incident_id);
+  pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
+    ClusterDecider* d = *self;
+    if (d != nullptr && !answer.ok()) d->failed(answer.error);
+  });
 }
 
 void ClusterDecider::reserve_ids() {
@@ -232,7 +281,7 @@ void ClusterDecider::apply(const MonitorConfig& m, const QuorumDecision& d) {
   if (d.changed) put_state(m, shard_of(m.name));
 }
 
-void ClusterDecider::write(const AlertChanges& changes) {
+void ClusterDecider::write(const AlertChanges& changes, const std::function<void()>& then) {
   for (const IncidentRecord& inc : changes.incidents) {
     const int shard = shard_of(inc.monitor);
     const auto fence = fence_of_(shard);
@@ -251,39 +300,41 @@ void ClusterDecider::write(const AlertChanges& changes) {
     const PgStatement s = opened ? PgDecisions::open_incident(*fence, inc, one.events)
                                  : PgDecisions::update_incident(*fence, inc, one.events);
     const int64_t id = inc.id;
-    pg_.query(s.sql, s.params, [self = self_, shard, opened, id, one](const PgResult& answer) {
-      ClusterDecider* d = *self;
-      if (d == nullptr) return;
-      if (!answer.ok()) {
-        d->failed(answer.error);
-        d->reset(shard, fmt::format("incident {} was not written", id));
-        return;
-      }
-      bool held = false, written = false;
-      int64_t notifications = 0;
-      std::string why;
-      if (opened) {
-        const auto o = PgDecisions::opening(answer);
-        held = o && o->held;
-        written = o && o->opened;
-        notifications = o ? o->notifications : 0;
-        if (o && o->open_id) why = fmt::format("incident {} was open already", *o->open_id);
-      } else {
-        const auto u = PgDecisions::update(answer);
-        held = u && u->held;
-        written = u && u->updated;
-        notifications = u ? u->notifications : 0;
-        if (u && !u->updated) why = fmt::format("incident {} is no longer open", id);
-      }
-      if (!held) {
-        d->reset(shard, "its eval lease was taken by another node");
-      } else if (!written) {
-        d->reset(shard, why.empty() ? fmt::format("incident {} was not written", id) : why);
-      } else {
-        log_incident_changes(one);
-        if (notifications > 0 && d->notified_) d->notified_();
-      }
-    });
+    pg_.query(
+        s.sql, s.params, [self = self_, shard, opened, id, one, then](const PgResult& answer) {
+          ClusterDecider* d = *self;
+          if (d == nullptr) return;
+          if (!answer.ok()) {
+            d->failed(answer.error);
+            d->reset(shard, fmt::format("incident {} was not written", id));
+            return;
+          }
+          bool held = false, written = false;
+          int64_t notifications = 0;
+          std::string why;
+          if (opened) {
+            const auto o = PgDecisions::opening(answer);
+            held = o && o->held;
+            written = o && o->opened;
+            notifications = o ? o->notifications : 0;
+            if (o && o->open_id) why = fmt::format("incident {} was open already", *o->open_id);
+          } else {
+            const auto u = PgDecisions::update(answer);
+            held = u && u->held;
+            written = u && u->updated;
+            notifications = u ? u->notifications : 0;
+            if (u && !u->updated) why = fmt::format("incident {} is no longer open", id);
+          }
+          if (!held) {
+            d->reset(shard, "its eval lease was taken by another node");
+          } else if (!written) {
+            d->reset(shard, why.empty() ? fmt::format("incident {} was not written", id) : why);
+          } else {
+            log_incident_changes(one);
+            if (notifications > 0 && d->notified_) d->notified_();
+            if (then) then();
+          }
+        });
   }
 }
 

@@ -7,8 +7,9 @@
 // decided, a shard lost is dropped, and a shard whose write did not go in (the lease lost, an
 // incident opened meanwhile by another node, the database away) is dropped and read again, so
 // that what the database has is what stands. Incident ids are reserved from the database ahead
-// of time, since notifications and ack links carry them before they are written. Runs on the
-// loop.
+// of time, since notifications and ack links carry them before they are written. An
+// acknowledgement taken by any node waits in ack_requests until this node, deciding its shard,
+// applies it (docs/cluster.md#acknowledgements). Runs on the loop.
 #pragma once
 
 #include <deque>
@@ -25,6 +26,7 @@
 #include "core/clock.h"
 #include "core/event_loop.h"
 #include "store/lease_registry.h"
+#include "store/pg_acks.h"
 #include "store/pg_connection.h"
 
 namespace lookout {
@@ -40,13 +42,14 @@ class ClusterDecider {
   // so that the sender claims them at once rather than at its next look.
   ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& clock,
                  std::shared_ptr<const Config> config, Held held, FenceOf fence_of,
-                 std::string ack_key, std::function<void()> notified,
-                 Duration every = Duration{1000});
+                 std::function<void()> notified, Duration every = Duration{1000});
   ~ClusterDecider();
   ClusterDecider(const ClusterDecider&) = delete;
   ClusterDecider& operator=(const ClusterDecider&) = delete;
 
-  void start();
+  // `ack_key` signs the ack links of its notifications: the cluster's (ClusterNode::ack_key),
+  // known once the node joined.
+  void start(const std::string& ack_key);
   // No more decisions (at SIGTERM, before the node's leases go): what was decided is written
   // or refused by the fences, and the next decider carries on from the database.
   void stop();
@@ -74,7 +77,13 @@ class ClusterDecider {
   void decided(const MonitorConfig& m, const QuorumDecision& d);
   void apply(const MonitorConfig& m, const QuorumDecision& d);
   void apply_pending();
-  void write(const AlertChanges& changes);
+  // The acknowledgements waiting for the shards loaded, each applied and then deleted under
+  // its shard's fence.
+  void take_acks();
+  void acknowledge(const AckRequestRow& request);
+  void ack_done(int shard, int64_t incident_id);
+  // `then` runs once each incident of `changes` is written.
+  void write(const AlertChanges& changes, const std::function<void()>& then = {});
   void put_state(const MonitorConfig& m, int shard);
   // A write about `shard` did not go in: what this node thought of it is dropped and read again.
   void reset(int shard, const std::string& why);
@@ -96,6 +105,7 @@ class ClusterDecider {
   std::map<std::string, Pending> pending_;    // waiting for their shard's incidents or an id
   std::deque<int64_t> ids_;                   // reserved incident ids
   bool reserving_ = false;
+  bool reading_acks_ = false;
   std::string last_error_;
   // Tells an answer that arrives after destruction to do nothing.
   std::shared_ptr<ClusterDecider*> self_;

@@ -32,8 +32,7 @@ Duration ClusterSender::claim_time(const std::vector<ChannelConfig>& channels, D
 }
 
 ClusterSender::ClusterSender(EventLoop& loop, CurlBridge& curl, PgConnection& pg,
-                             const Clock& clock, std::string node, Leases leases,
-                             std::string ack_key, Duration every)
+                             const Clock& clock, std::string node, Leases leases, Duration every)
     : pg_(pg),
       clock_(clock),
       node_(std::move(node)),
@@ -42,13 +41,11 @@ ClusterSender::ClusterSender(EventLoop& loop, CurlBridge& curl, PgConnection& pg
       timer_(loop),
       finish_(loop),
       self_(std::make_shared<ClusterSender*>(this)),
-      dispatcher_(
-          loop, curl, clock, [this](DeliveryUpdate u) { delivered(std::move(u)); },
-          std::move(ack_key)) {}
+      dispatcher_(loop, curl, clock, [this](DeliveryUpdate u) { delivered(std::move(u)); }) {}
 
 ClusterSender::~ClusterSender() { *self_ = nullptr; }
 
-void ClusterSender::configure(const Config& config) {
+void ClusterSender::configure(const Config& config, const std::string& ack_key) {
   const Duration lease = config.cluster ? config.cluster->lease : Duration{10'000};
   claim_for_ = claim_time(config.channels, lease);
   Duration longest{0};
@@ -65,6 +62,7 @@ void ClusterSender::configure(const Config& config) {
         format_duration(longest), format_duration(claim_for_),
         format_duration(Duration{((longest + kStartWithin).count() * 20 + 8) / 9 + 1000}));
   }
+  dispatcher_.sign_acks_with(ack_key);
   dispatcher_.configure(config);
 }
 

@@ -59,14 +59,15 @@ class ClusterSender {
   static Duration claim_time(const std::vector<ChannelConfig>& channels, Duration lease);
 
   ClusterSender(EventLoop& loop, CurlBridge& curl, PgConnection& pg, const Clock& clock,
-                std::string node, Leases leases, std::string ack_key = "",
-                Duration every = Duration{500});
+                std::string node, Leases leases, Duration every = Duration{500});
   ~ClusterSender();
   ClusterSender(const ClusterSender&) = delete;
   ClusterSender& operator=(const ClusterSender&) = delete;
 
   // The dispatcher's channels and routes, and the claim's length from the channels' timeouts.
-  void configure(const Config& config);
+  // `ack_key` signs the ack links channels make themselves (Pushover's callback): the
+  // cluster's, known once the node joined.
+  void configure(const Config& config, const std::string& ack_key);
   void start();
   // Something was written to the outbox: claim now rather than at the next tick.
   void poke();

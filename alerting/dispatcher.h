@@ -66,6 +66,8 @@ class Dispatcher {
   Dispatcher(EventLoop& loop, CurlBridge& curl, const Clock& clock, DeliverySink sink,
              std::string ack_key = "");
   ~Dispatcher();
+  // Before configure(): a key known only after the dispatcher was made (a cluster node's).
+  void sign_acks_with(std::string ack_key) { ack_key_ = std::move(ack_key); }
 
   // `delivered`: at start, the notifications delivered for incidents still open (see
   // Channel::resume); on a reload, each channel takes them over from the one it replaces.

@@ -92,6 +92,8 @@ class AlertEngine {
   const MaintenanceBook& maintenance() const { return maintenance_; }
   std::string ack_url(int64_t incident_id, WallTime now) const;
   const std::string& ack_key() const { return ack_key_; }
+  // For an engine made before its key was known (a cluster node's, once it joined).
+  void sign_acks_with(std::string ack_key) { ack_key_ = std::move(ack_key); }
 
  private:
   struct Target {

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/random.h"
+#include "store/pg_secrets.h"
+
 namespace lookout {
 namespace {
 
@@ -143,7 +146,7 @@ void ClusterNode::compare(std::vector<NodeRow> nodes) {
 
 void ClusterNode::compare_next(std::vector<NodeRow> differing, size_t i) {
   if (i == differing.size()) {
-    join();
+    read_secrets();
     return;
   }
   const PgStatement s = read_monitor_set(differing[i].monitors_hash);
@@ -172,6 +175,32 @@ void ClusterNode::compare_next(std::vector<NodeRow> differing, size_t i) {
               }
               n->compare_next(std::move(differing), i + 1);
             });
+}
+
+void ClusterNode::read_secrets() {
+  // Made here if no node has made it yet; a node that loses that race reads the winner's.
+  const PgStatement keep = keep_secrets({{"ack_key", random_hex(32)}});
+  pg_.query(keep.sql, keep.params, [self = self_](const PgResult& r) {
+    ClusterNode* n = *self;
+    if (n == nullptr) return;
+    if (!r.ok()) {
+      n->step_failed(r.error);
+      return;
+    }
+    const std::vector<std::string> names{"ack_key"};
+    const PgStatement read = lookout::read_secrets(names);
+    n->pg_.query(read.sql, read.params, [self, names](const PgResult& answer) {
+      ClusterNode* n = *self;
+      if (n == nullptr) return;
+      const auto kept = secrets(answer, names);
+      if (!kept) {
+        n->step_failed(answer.ok() ? "kept_secrets answered without the ack key" : answer.error);
+        return;
+      }
+      n->ack_key_ = kept->at("ack_key");
+      n->join();
+    });
+  });
 }
 
 void ClusterNode::join() {

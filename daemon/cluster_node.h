@@ -39,9 +39,9 @@ class ClusterNode {
   ClusterNode(const ClusterNode&) = delete;
   ClusterNode& operator=(const ClusterNode&) = delete;
 
-  // Connects, migrates and checks the monitors, then joins, keeps its leases and writes
-  // results. `ready` runs once, on the loop: with an empty string once the node has joined, else
-  // with what the operator must fix.
+  // Connects, migrates, checks the monitors and reads the shared secrets, then joins, keeps its
+  // leases and writes results. `ready` runs once, on the loop: with an empty string once the node
+  // has joined, else with what the operator must fix.
   void start(std::function<void(const std::string& error)> ready);
   // At SIGTERM: the leases are handed over and the node marked gone at once, and the results
   // waiting are written (those the database does not take in time stay in the spool for the
@@ -55,6 +55,8 @@ class ClusterNode {
   PgConnection& connection() { return pg_; }
   const PgConnection& connection() const { return pg_; }
   LeaseKeeper& leases() { return keeper_; }
+  // The cluster's key for ack links (kept_secrets), read before joining; empty before.
+  const std::string& ack_key() const { return ack_key_; }
   PgResultWriter& results() { return writer_; }
   const PgResultWriter& results() const { return writer_; }
   // Result rows waiting in the spool: lookout_spool_rows.
@@ -69,6 +71,7 @@ class ClusterNode {
   void publish_set();
   void compare(std::vector<NodeRow> nodes);
   void compare_next(std::vector<NodeRow> differing, size_t i);
+  void read_secrets();
   void join();
   void fail(const std::string& error);
 
@@ -85,6 +88,7 @@ class ClusterNode {
   std::unique_ptr<ResultSpool> spool_;
   PgResultWriter writer_;
   Timer retry_, drain_;
+  std::string ack_key_;
   std::string told_;             // the last reason for waiting the operator was told
   std::string told_live_nodes_;  // the last refusal of a migration by live nodes, as told
   std::function<void(const std::string&)> ready_;

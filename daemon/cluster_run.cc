@@ -55,13 +55,11 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
                   if (held == probing_.end()) return std::nullopt;
                   return held->second;
                 }),
-      // A cluster's nodes share no key to sign ack links with yet: its notifications carry
-      // none (docs/cluster.md#what-exists-now).
       sender_(loop, curl, node_.connection(), clock, node_.node(),
               ClusterSender::leases_of(node_.leases())),
       decider_(
           loop, node_.connection(), clock, config_, [this] { return node_.leases().deciding(); },
-          [this](int shard) { return node_.leases().decision_fence(shard); }, "",
+          [this](int shard) { return node_.leases().decision_fence(shard); },
           [this] { sender_.poke(); }),
       silent_(
           node_.connection(), clock, config_, [this] { return node_.leases().deciding(); },
@@ -85,7 +83,6 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
       view_timer_(loop),
       self_(std::make_shared<ClusterRun*>(this)) {
   node_.leases().on_change([this](const LeaseChanges& changes) { on_leases(changes); });
-  sender_.configure(*config_);
 }
 
 ClusterRun::~ClusterRun() { *self_ = nullptr; }
@@ -94,7 +91,9 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
   node_.start([this, ready = std::move(ready)](const std::string& error) {
     if (error.empty()) {
       reporter_.start();
-      decider_.start();
+      // Links are signed with the cluster's key, read while joining.
+      sender_.configure(*config_, node_.ack_key());
+      decider_.start(node_.ack_key());
       roll_pg_.start();
       roller_.start();
       sender_.start();
@@ -108,6 +107,25 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
     }
     ready(error);
   });
+}
+
+void ClusterRun::ask_ack(int64_t incident_id, const std::string& by,
+                         std::function<void(std::optional<AckAsked>)> done) {
+  if (!node_.joined()) {
+    done(std::nullopt);
+    return;
+  }
+  const PgStatement s = PgAcks::ask(incident_id, by, node_.node());
+  node_.connection().query(
+      s.sql, s.params, [incident_id, done = std::move(done)](const PgResult& answer) {
+        if (!answer.ok()) {
+          spdlog::warn(
+              "cluster: the acknowledgement of incident {} was not recorded ({}); the one who "
+              "asked is told to try again",
+              incident_id, answer.error);
+        }
+        done(PgAcks::asked(answer));
+      });
 }
 
 void ClusterRun::stop(std::function<void()> done) {

@@ -58,6 +58,13 @@ class ClusterRun final : public StorageReader {
   // location's judgement, whose report the deciding node counts.
   void add_run(const MonitorConfig& m, ResultRow row);
 
+  // An acknowledgement taken here (a link, the API, a provider's callback), recorded for the
+  // node deciding its incident, which applies it within a second or so. `done` runs once, on
+  // the loop, with what the database answered; nullopt when it could not be asked (not joined,
+  // or the database is away).
+  void ask_ack(int64_t incident_id, const std::string& by,
+               std::function<void(std::optional<AckAsked>)> done);
+
   ClusterNode& node() { return node_; }
   const ClusterDecider& decider() const { return decider_; }
   const ClusterSender& sender() const { return sender_; }

@@ -260,17 +260,41 @@ void Daemon::alert_tick() {
   record(std::move(changes));
 }
 
+namespace {
+
+// What a cluster's database answered, as the web server tells it.
+AlertEngine::AckResult ack_result(AckAsked asked) {
+  switch (asked) {
+    case AckAsked::kAsked:
+      return AlertEngine::AckResult::kDone;
+    case AckAsked::kAlready:
+      return AlertEngine::AckResult::kAlready;
+    case AckAsked::kResolved:
+      return AlertEngine::AckResult::kResolved;
+    case AckAsked::kUnknown:
+      break;
+  }
+  return AlertEngine::AckResult::kUnknown;
+}
+
+}  // namespace
+
 std::optional<AlertEngine::AckResult> Daemon::request_ack(int64_t incident_id,
                                                           const std::string& by) {
-  std::future<AlertEngine::AckResult> answer;
+  auto result = std::make_shared<std::promise<std::optional<AlertEngine::AckResult>>>();
+  std::future<std::optional<AlertEngine::AckResult>> answer = result->get_future();
   {
     std::lock_guard lock(ack_mu_);
-    ack_queue_.push_back(AckRequest{incident_id, by, {}});
-    answer = ack_queue_.back().result.get_future();
+    ack_queue_.push_back(AckRequest{incident_id, by, std::move(result)});
   }
   ack_async_->send();
   if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return std::nullopt;
-  return answer.get();
+  try {
+    return answer.get();
+  } catch (const std::future_error&) {
+    // Stopping: the database's answer was dropped with its connection.
+    return std::nullopt;
+  }
 }
 
 AcceptResult Daemon::request_accept(const std::string& monitor) {
@@ -318,12 +342,18 @@ void Daemon::drain_web_requests() {
     req.result.set_value(std::move(result));
   }
   for (auto& req : requests) {
+    if (cluster_) {
+      cluster_->ask_ack(req.incident_id, req.by, [result = req.result](std::optional<AckAsked> a) {
+        result->set_value(a ? std::optional(ack_result(*a)) : std::nullopt);
+      });
+      continue;
+    }
     AlertChanges changes;
     const auto result = alerts_->acknowledge(req.incident_id, req.by, clock_.wall(), changes);
     if (result == AlertEngine::AckResult::kDone)
       spdlog::info("incident {} acknowledged by {}", req.incident_id, req.by);
     record(std::move(changes));
-    req.result.set_value(result);
+    req.result->set_value(result);
   }
 }
 
@@ -388,7 +418,7 @@ void Daemon::publish_snapshot() {
   }
   for (const auto& [name, inc] : alerts_->open_incidents()) s->open_incidents.push_back(inc);
   if (const Dispatcher* d = sending()) s->notifications = d->stats();
-  s->ack_key = alerts_->ack_key();
+  s->ack_key = cluster_ ? cluster_->node().ack_key() : alerts_->ack_key();
   s->ping_tokens = ping_tokens_;
   s->posts = published_posts_;
   s->maintenance = alerts_->maintenance().listed(s->built_at);
@@ -686,9 +716,9 @@ int Daemon::run() {
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
-  // A cluster's node has no acknowledgements, accepted answers, pings, posts, maintenance
-  // windows or subscriptions through PostgreSQL yet: the web server answers that they are not
-  // available (docs/cluster.md#what-exists-now).
+  // A cluster's node has no accepted answers, pings, posts, maintenance windows or
+  // subscriptions through PostgreSQL yet: the web server answers that they are not available
+  // (docs/cluster.md#what-exists-now).
   LoopCalls calls{
       [this] { return health(); },
       [this](int64_t id, const std::string& by) { return request_ack(id, by); },
@@ -697,7 +727,7 @@ int Daemon::run() {
       [this](PostCommand command) { return request_post(std::move(command)); },
       [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); },
       [this](SubscriptionCommand command) { return request_subscription(std::move(command)); }};
-  if (cluster_) calls = LoopCalls{calls.health, {}, {}, {}, {}, {}, {}};
+  if (cluster_) calls = LoopCalls{calls.health, calls.ack, {}, {}, {}, {}, {}};
   web_ =
       std::make_unique<WebServer>(config_->server, clock_, snapshots_, reader(), std::move(calls));
   if (!web_->start(error)) {
@@ -753,7 +783,7 @@ int Daemon::run() {
   // that is gone.
   auto refuse_acks = [this] {
     std::lock_guard lock(ack_mu_);
-    for (auto& req : ack_queue_) req.result.set_value(AlertEngine::AckResult::kUnknown);
+    for (auto& req : ack_queue_) req.result->set_value(std::nullopt);
     ack_queue_.clear();
     for (auto& req : accept_queue_) req.result.set_value(AcceptResult{});
     accept_queue_.clear();

@@ -141,7 +141,8 @@ class Daemon {
   struct AckRequest {
     int64_t incident_id;
     std::string by;
-    std::promise<AlertEngine::AckResult> result;
+    // Shared: in cluster mode the answer comes from the database, in a callback.
+    std::shared_ptr<std::promise<std::optional<AlertEngine::AckResult>>> result;
   };
   struct AcceptRequest {
     std::string monitor;

@@ -42,10 +42,6 @@ const char* audience_name(Audience a) {
   return a == Audience::kSubscriber ? "subscriber" : "oncall";
 }
 
-std::string shard_array(const std::vector<int>& shards) {
-  return fmt::format("{{{}}}", fmt::join(shards, ","));
-}
-
 // The events as jsonb_to_recordset reads them, each numbered, and their notifications, each
 // with its event's number: the statement writes an event and then its rows with its id.
 std::pair<std::string, std::string> events_json(const std::vector<EventRecord>& events) {
@@ -418,9 +414,8 @@ PgStatement PgDecisions::claim(const std::string& node,
     epochs.push_back(shard_epoch.second);
   }
   return {kClaim,
-          {node, pg_text_array(names), shard_array(shards),
-           fmt::format("{{{}}}", fmt::join(epochs, ",")), std::to_string(claim_for.count()),
-           std::to_string(limit)}};
+          {node, pg_text_array(names), pg_int_array(shards), pg_int_array(epochs),
+           std::to_string(claim_for.count()), std::to_string(limit)}};
 }
 
 std::optional<std::vector<ClaimedOutbox>> PgDecisions::claimed(const PgResult& answer) {
@@ -457,7 +452,7 @@ std::optional<bool> PgDecisions::reported(const PgResult& answer) {
 }
 
 PgStatement PgDecisions::open_incidents(const std::vector<int>& shards) {
-  return {kOpenIncidents, {shard_array(shards)}};
+  return {kOpenIncidents, {pg_int_array(shards)}};
 }
 
 std::optional<std::vector<IncidentRecord>> PgDecisions::incidents(const PgResult& answer) {
@@ -501,7 +496,7 @@ std::optional<std::vector<IncidentRecord>> PgDecisions::incidents(const PgResult
 }
 
 PgStatement PgDecisions::states(const std::vector<int>& shards) {
-  return {kStates, {shard_array(shards)}};
+  return {kStates, {pg_int_array(shards)}};
 }
 
 std::optional<std::vector<StateRow>> PgDecisions::state_rows(const PgResult& answer) {
@@ -534,7 +529,7 @@ std::optional<std::vector<StateRow>> PgDecisions::state_rows(const PgResult& ans
 }
 
 PgStatement PgDecisions::location_states(const std::vector<int>& shards) {
-  return {kLocationStates, {shard_array(shards)}};
+  return {kLocationStates, {pg_int_array(shards)}};
 }
 
 std::optional<std::vector<LocationStateRow>> PgDecisions::location_rows(const PgResult& answer) {
@@ -550,7 +545,7 @@ std::optional<std::vector<LocationStateRow>> PgDecisions::location_rows(const Pg
 }
 
 PgStatement PgDecisions::unsent_outbox(const std::vector<int>& shards) {
-  return {kUnsent, {shard_array(shards)}};
+  return {kUnsent, {pg_int_array(shards)}};
 }
 
 std::optional<std::vector<PendingOutbox>> PgDecisions::outbox_rows(const PgResult& answer) {
@@ -598,7 +593,7 @@ std::optional<std::vector<std::string>> PgDecisions::reported_monitors(const PgR
 
 PgStatement PgDecisions::location_reports_since(const std::vector<int>& shards,
                                                 const std::string& since, Duration within) {
-  return {kLocationReportsSince, {shard_array(shards), since, std::to_string(within.count())}};
+  return {kLocationReportsSince, {pg_int_array(shards), since, std::to_string(within.count())}};
 }
 
 std::optional<PgDecisions::ReportsSince> PgDecisions::reports_since(const PgResult& answer) {
@@ -617,7 +612,7 @@ std::optional<PgDecisions::ReportsSince> PgDecisions::reports_since(const PgResu
 }
 
 PgStatement PgDecisions::location_reports(const std::vector<int>& shards, Duration within) {
-  return {kLocationReports, {shard_array(shards), std::to_string(within.count())}};
+  return {kLocationReports, {pg_int_array(shards), std::to_string(within.count())}};
 }
 
 std::optional<std::vector<LocationReportRow>> PgDecisions::report_rows(const PgResult& answer) {

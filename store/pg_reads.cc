@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "store/lease_plan.h"
+#include "store/pg_arrays.h"
 #include "store/pg_rollup.h"
 #include "store/rollup.h"
 
@@ -126,8 +127,7 @@ class PgReads final : public StorageReads {
                               : "count, failures, degraded, maintenance, min_us, max_us, sum_us, "
                                 "sketch",
                           raw ? "results" : rollup_table(static_cast<CutLevel>(level))),
-              {monitor, fmt::format("{{{}}}", fmt::join(starts, ",")),
-               fmt::format("{{{}}}", fmt::join(ends, ","))});
+              {monitor, pg_int_array(starts), pg_int_array(ends)});
       for (const auto& row : r.rows) {
         const auto t = pg_int(row[0]);
         if (!t || row.size() != (raw ? 5u : 9u)) continue;

@@ -118,6 +118,10 @@ void json_error(httplib::Response& res, int status, const std::string& message) 
   res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
 }
 
+// The loop did not answer in time, or (in cluster mode) the database could not record it.
+constexpr char kAckNotTaken[] =
+    "the daemon did not answer in time or cannot reach its database; try again";
+
 // A call the daemon does not offer (cluster mode does not have it yet): 501, saying what.
 template <typename Call>
 bool lacking(const Call& call, httplib::Response& res, std::string_view what) {
@@ -589,8 +593,7 @@ void WebServer::ack_routes() {
              const int64_t id = std::stoll(req.matches[1]);
              if (lacking(calls_.ack, res, "acknowledgements")) return;
              const auto result = calls_.ack(id, "api");
-             if (!result)
-               return json_error(res, 503, "the daemon did not answer in time; try again");
+             if (!result) return json_error(res, 503, kAckNotTaken);
              switch (*result) {
                case AlertEngine::AckResult::kDone:
                case AlertEngine::AckResult::kAlready:
@@ -677,7 +680,10 @@ void WebServer::ack_routes() {
       return page(res, 404, "Link not valid",
                   "<p>This acknowledgement link is not valid or has expired.</p>");
     const auto result = calls_.ack(claim->incident_id, "link");
-    if (!result) return page(res, 503, "Try again", "<p>The daemon did not answer in time.</p>");
+    if (!result) {
+      return page(res, 503, "Try again",
+                  fmt::format("<p>The acknowledgement was not recorded: {}.</p>", kAckNotTaken));
+    }
     if (*result == AlertEngine::AckResult::kResolved ||
         *result == AlertEngine::AckResult::kUnknown) {
       return page(res, 409, "Incident resolved",
@@ -700,8 +706,7 @@ void WebServer::ack_routes() {
              if (!incidents) return json_error(res, 404, "not found");
              if (pushover_callback_acknowledged(req.body)) {
                for (const int64_t id : *incidents) {
-                 if (!calls_.ack(id, "link"))
-                   return json_error(res, 503, "the daemon did not answer in time; try again");
+                 if (!calls_.ack(id, "link")) return json_error(res, 503, kAckNotTaken);
                }
              }
              res.set_content("{}", "application/json");
@@ -718,8 +723,7 @@ void WebServer::ack_routes() {
     }
     if (const auto id = pagerduty_acknowledged_incident(req.body)) {
       if (lacking(calls_.ack, res, "acknowledgements")) return;
-      if (!calls_.ack(*id, "link"))
-        return json_error(res, 503, "the daemon did not answer in time; try again");
+      if (!calls_.ack(*id, "link")) return json_error(res, 503, kAckNotTaken);
     }
     res.set_content("{}", "application/json");
   });

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "store/lease_plan.h"
+#include "store/pg_acks.h"
 #include "tests/integration/cluster/cluster_helpers.h"
 #include "tests/integration/harness.h"
 
@@ -41,10 +42,11 @@ void report_home(const PostgresServer& pg, const std::string& location, const st
 }
 
 // A deciding node: its eval lease of home's shard taken through a LeaseNode, its decider fenced
-// by what that node holds.
+// by what that node holds. The lease is taken once and not renewed, so it lasts a minute: a
+// test on a busy machine must not see it run out; one that wants a takeover releases it.
 struct DecidingNode {
   DecidingNode(EventLoop& loop, const PostgresServer& pg, const std::string& name,
-               const std::string& monitor_extra = "", Duration lease = Duration{2000})
+               const std::string& monitor_extra = "", Duration lease = Duration{60'000})
       : leases(loop, pg, name, lease),
         decider(
             loop, leases.conn, clock, decider_config(pg, monitor_extra),
@@ -63,7 +65,7 @@ struct DecidingNode {
               }
               return std::nullopt;
             },
-            "ack-key", [this] { ++notified; }, Duration{100}) {}
+            [this] { ++notified; }, Duration{100}) {}
 
   void take() { leases.acquire({LeaseSpace::evaluation().lease(shard)}); }
 
@@ -87,6 +89,17 @@ bool until_count(EventLoop& loop, const PostgresServer& pg, const std::string& q
 
 constexpr char kResolved[] = "SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL";
 
+// `a` takes home's shard and both locations report it down: the id of the incident `a` opens,
+// empty when none opened.
+std::string open_home_incident(EventLoop& loop, const PostgresServer& pg, DecidingNode& a) {
+  a.take();
+  report_home(pg, "fra", "down");
+  report_home(pg, "nyc", "down");
+  a.decider.start("ack-key");
+  if (!until_count(loop, pg, "SELECT count(*) FROM incidents", 1)) return "";
+  return pg.sql("SELECT id FROM incidents");
+}
+
 TEST(ClusterDecider, TheQuorumOpensOneIncidentWithItsNotificationsAndResolvesIt) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
@@ -96,7 +109,7 @@ TEST(ClusterDecider, TheQuorumOpensOneIncidentWithItsNotificationsAndResolvesIt)
   a.take();
   report_home(pg, "fra", "down");
   report_home(pg, "nyc", "down");
-  a.decider.start();
+  a.decider.start("ack-key");
   ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM incidents", 1)) << a.decider.last_error();
   EXPECT_EQ(pg.sql("SELECT state || ' ' || cause FROM incidents WHERE resolved_at IS NULL"),
             "down down from fra, nyc (2 of 2): timeout at fra");
@@ -137,7 +150,7 @@ TEST(ClusterDecider, AStateWhoseFenceWasMissingForAMomentIsWrittenOnceItIsBack) 
   a.fence_refusals = 1;
   report_home(pg, "fra", "up");
   report_home(pg, "nyc", "up");
-  a.decider.start();
+  a.decider.start("ack-key");
   ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM monitor_states", 1))
       << a.decider.last_error();
   EXPECT_EQ(a.fence_refusals, 0);
@@ -151,13 +164,9 @@ TEST(ClusterDecider, ANodeTakingTheLeaseOverCarriesOnWithTheOpenIncident) {
   DecidingNode a(loop, pg, "fra-1");
   DecidingNode b(loop, pg, "nyc-1");
   require_schema(loop, a.leases.conn);
-  a.take();
-  report_home(pg, "fra", "down");
-  report_home(pg, "nyc", "down");
-  a.decider.start();
-  b.decider.start();
-  ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM incidents", 1));
-  const std::string id = pg.sql("SELECT id FROM incidents");
+  b.decider.start("ack-key");
+  const std::string id = open_home_incident(loop, pg, a);
+  ASSERT_FALSE(id.empty()) << a.decider.last_error();
 
   // a lets the lease go; b takes it and adopts the incident a opened.
   a.leases.release(a.leases.held);
@@ -178,6 +187,87 @@ TEST(ClusterDecider, ANodeTakingTheLeaseOverCarriesOnWithTheOpenIncident) {
   EXPECT_EQ(pg.sql("SELECT decided_by FROM monitor_states"), "nyc-1");
 }
 
+// An acknowledgement asked for on any node waits in ack_requests while no node decides the
+// shard, and the node that takes the shard applies it once: the incident acknowledged under
+// the fence, its event and notification written, the request deleted.
+TEST(ClusterDecider, AnAcknowledgementWaitsForTheDeciderWhichAppliesItOnce) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  DecidingNode a(loop, pg, "fra-1");
+  DecidingNode b(loop, pg, "nyc-1");
+  require_schema(loop, a.leases.conn);
+  const std::string opened = open_home_incident(loop, pg, a);
+  ASSERT_FALSE(opened.empty()) << a.decider.last_error();
+  const int64_t id = std::stoll(opened);
+  // The decider stops and lets the shard go: nobody decides it now.
+  a.decider.stop();
+  a.leases.release(a.leases.held);
+
+  const auto ask = [&](int64_t incident, const std::string& by) {
+    return PgAcks::asked(answer_to(loop, b.leases.conn, PgAcks::ask(incident, by, "nyc-1")));
+  };
+  EXPECT_EQ(ask(id, "api"), AckAsked::kAsked);
+  EXPECT_EQ(ask(id, "link"), AckAsked::kAlready);
+  EXPECT_EQ(ask(id + 1000, "api"), AckAsked::kUnknown);
+  // A silent location's meta-incident is not acknowledged: SilentLocationWatch owns it.
+  pg.sql(
+      "INSERT INTO incidents (id, monitor, grp, type, state, cause, started_at, shard) VALUES "
+      "(900000, 'location nyc', '', 'location', 'down', 'silent', clock_timestamp(), 0)");
+  EXPECT_EQ(ask(900000, "api"), AckAsked::kUnknown);
+  EXPECT_EQ(pg.sql("SELECT asked_by || ' ' || asked_on FROM ack_requests"), "api nyc-1");
+  EXPECT_EQ(pg.sql("SELECT acknowledged_at IS NULL FROM incidents WHERE monitor = 'home'"), "t");
+
+  b.take();
+  b.decider.start("ack-key");
+  ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM ack_requests", 0))
+      << b.decider.last_error();
+  EXPECT_EQ(pg.sql("SELECT acknowledged_by || ' ' || (acknowledged_at IS NOT NULL) FROM "
+                   "incidents WHERE monitor = 'home'"),
+            "api true");
+  EXPECT_EQ(pg.sql("SELECT string_agg(event || '@' || node, ',' ORDER BY id) FROM "
+                   "incident_events"),
+            "incident.opened@fra-1,incident.acknowledged@nyc-1");
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM outbox WHERE event = 'incident.acknowledged'"), "1");
+  EXPECT_TRUE(b.decider.engine().open_incidents().at("home").acknowledged_at.has_value());
+  EXPECT_EQ(ask(id, "link"), AckAsked::kAlready);
+
+  // Resolved, it takes no request.
+  report_home(pg, "fra", "up");
+  report_home(pg, "nyc", "up");
+  ASSERT_TRUE(until_count(loop, pg, kResolved, 1));
+  EXPECT_EQ(ask(id, "link"), AckAsked::kResolved);
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM incident_events WHERE event = 'incident.acknowledged'"),
+            "1");
+}
+
+// A request whose decider lost the shard before deleting it stays for the next holder, which
+// finds the incident acknowledged already and only deletes it.
+TEST(ClusterDecider, ARequestLeftByALostDeciderIsDeletedByTheNextWithoutASecondEvent) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  EventLoop loop;
+  DecidingNode a(loop, pg, "fra-1");
+  require_schema(loop, a.leases.conn);
+  const std::string id = open_home_incident(loop, pg, a);
+  ASSERT_FALSE(id.empty()) << a.decider.last_error();
+  // As if the last decider wrote the acknowledgement and lost its lease before the deletion.
+  pg.sql("UPDATE incidents SET acknowledged_at = clock_timestamp(), acknowledged_by = 'link'");
+  pg.sql(
+      fmt::format("INSERT INTO ack_requests (incident_id, asked_by, asked_on, shard) VALUES "
+                  "({}, 'link', 'nyc-1', {})",
+                  id, shard_of("home")));
+  a.decider.stop();
+  a.leases.release(a.leases.held);
+  DecidingNode b(loop, pg, "nyc-1");
+  b.take();
+  b.decider.start("ack-key");
+  ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM ack_requests", 0))
+      << b.decider.last_error();
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM incident_events WHERE event = 'incident.acknowledged'"),
+            "0");
+}
+
 TEST(ClusterDecider, AStateDownWithoutAnIncidentOpensOneOnceTheShardIsGained) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;
@@ -191,7 +281,7 @@ TEST(ClusterDecider, AStateDownWithoutAnIncidentOpensOneOnceTheShardIsGained) {
       "{}, 'fra-2')",
       shard_of("home")));
   a.take();
-  a.decider.start();
+  a.decider.start("ack-key");
   ASSERT_TRUE(until_count(loop, pg, "SELECT count(*) FROM incidents", 1)) << a.decider.last_error();
   EXPECT_EQ(pg.sql("SELECT cause FROM incidents"), "down from fra (1 of 1): timeout at fra");
   EXPECT_EQ(pg.sql("SELECT event FROM outbox"), "incident.opened");
@@ -204,7 +294,7 @@ TEST(ClusterDecider, ANodeWhoseLeaseWasTakenWritesNothingAndReadsTheShardAgain) 
   DecidingNode a(loop, pg, "fra-1");
   require_schema(loop, a.leases.conn);
   a.take();
-  a.decider.start();
+  a.decider.start("ack-key");
   turn_until(
       loop, [] { return false; }, 300ms);
   // Another node holds the lease now (a's ran out while it was paused, say), yet a still
@@ -230,10 +320,10 @@ TEST(ClusterDecider, AFlappingMonitorThatStaysUpResolvesItsIncident) {
   PostgresServer pg;
   EventLoop loop;
   // Its lease is not renewed here: long enough for the whole test.
-  DecidingNode a(loop, pg, "fra-1", "flap = { window = 4, threshold = 3 }\n", Duration{60'000});
+  DecidingNode a(loop, pg, "fra-1", "flap = { window = 4, threshold = 3 }\n");
   require_schema(loop, a.leases.conn);
   a.take();
-  a.decider.start();
+  a.decider.start("ack-key");
   const auto both = [&](const std::string& state) {
     report_home(pg, "fra", state);
     report_home(pg, "nyc", state);

@@ -17,26 +17,37 @@ namespace {
 
 const char* const kAdmin = "admin-token-of-the-cluster-test";
 
+// The config of a node (`cluster` its [cluster] table, empty for a single node) probing
+// ${env:TARGET}, its webhook `hook`; `route` is added to the route's table (escalation tiers).
+std::string node_config(int port, const std::string& storage, const std::string& cluster,
+                        const test::HttpRecorder& hook, const std::string& route = "") {
+  return fmt::format(
+      "[server]\nlisten = \"127.0.0.1:{0}\"\npublic_url = \"http://127.0.0.1:{0}\"\n"
+      "admin_token = \"${{env:ADMIN}}\"\n"
+      "[storage]\npath = \"{1}\"\n{2}\n"
+      "[[channel]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{3}/hook\"\n"
+      "timeout = \"1s\"\n[[route]]\nname = \"oncall\"\nnotify = \"hook\"\ngroup_wait = \"0s\"\n"
+      "group_interval = \"0s\"\n{4}\n"
+      "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
+      "url = \"${{env:TARGET}}\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
+      "fail_after = 2\nrecover_after = 2\n",
+      port, storage, cluster, hook.url(), route);
+}
+
+std::string cluster_table(const std::string& name, const std::string& location) {
+  return fmt::format(
+      "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{}\"\nlocation = \"{}\"\nlease = \"2s\"",
+      name, location);
+}
+
 // A node: its config, spool and process.
 struct RunningNode {
   RunningNode(const PostgresServer& pg, const std::string& name, const std::string& location,
-              const SvcTarget& target, const test::HttpRecorder& hook)
+              const SvcTarget& target, const test::HttpRecorder& hook,
+              const std::string& route = "")
       : port(free_port()) {
-    dir.write(
-        "lookout.toml",
-        fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\npublic_url = \"http://127.0.0.1:{0}\"\n"
-                    "admin_token = \"${{env:ADMIN}}\"\n"
-                    "[storage]\npath = \"{1}\"\n"
-                    "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{2}\"\n"
-                    "location = \"{3}\"\nlease = \"2s\"\n"
-                    "[[channel]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{4}/hook\"\n"
-                    "timeout = \"1s\"\n[[route]]\nname = \"oncall\"\nnotify = \"hook\"\ngroup_wait "
-                    "= \"0s\"\n"
-                    "group_interval = \"0s\"\n"
-                    "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
-                    "url = \"${{env:TARGET}}\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
-                    "fail_after = 2\nrecover_after = 2\n",
-                    port, dir.file("spool.db"), name, location, hook.url()));
+    dir.write("lookout.toml",
+              node_config(port, dir.file("spool.db"), cluster_table(name, location), hook, route));
     process = std::make_unique<Process>(
         std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
         std::map<std::string, std::string>{
@@ -236,6 +247,161 @@ TEST(ClusterRun, TheQuorumOfLocationsOpensOneIncidentAndOneLocationNone) {
   fra.process->signal(SIGTERM);
   EXPECT_EQ(fra.process->wait(10'000ms), 0) << fra.process->err();
   EXPECT_EQ(pg.sql("SELECT alive FROM nodes WHERE node = 'fra-1'"), "f");
+}
+
+// An acknowledgement taken by the node that does not decide the incident: the link, signed
+// with the key the nodes share, works on either node; the deciding node applies it, sends the
+// acknowledgement and fires no escalation tier after it.
+TEST(ClusterRun, AnAckLinkWorksOnEveryNodeAndTheDecidingNodeAppliesIt) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  ASSERT_TRUE(migrate(pg).ok());
+  SvcTarget fra_target, nyc_target;
+  test::HttpRecorder hook({{200, "{}"}});
+  const std::string escalate = "escalate = [ { after = \"8s\", notify = [\"hook\"] } ]";
+  RunningNode fra(pg, "fra-1", "fra", fra_target, hook, escalate);
+  RunningNode nyc(pg, "nyc-1", "nyc", nyc_target, hook, escalate);
+  ASSERT_TRUE(
+      wait_until([&] { return pg.sql("SELECT state FROM monitor_states") == "up"; }, 30'000ms))
+      << fra.process->err() << nyc.process->err();
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM kept_secrets WHERE name = 'ack_key'"), "1");
+
+  fra_target.status = 503;
+  nyc_target.status = 503;
+  ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 1; }, 15'000ms))
+      << fra.process->err() << nyc.process->err();
+  const auto opened = nlohmann::json::parse(hook.seen()[0].body);
+  ASSERT_EQ(opened["event"], "incident.opened");
+  const std::string ack_url = opened["incident"]["ack_url"];
+  const std::string decider = pg.sql("SELECT decided_by FROM monitor_states");
+  const RunningNode& other = decider == "fra-1" ? nyc : fra;
+  // The link names the deciding node's public_url; the other node takes it as well.
+  const std::string path = ack_url.substr(ack_url.find("/ack/"));
+  int seen = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto page = http_get(other.port, path);
+        seen = page.status;
+        return page.status == 200 && page.body.find("<form method=\"post\"") != std::string::npos;
+      },
+      10'000ms, 200ms))
+      << seen;
+  httplib::Client cli("127.0.0.1", other.port);
+  const auto posted = cli.Post(path);
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 200) << posted->body;
+
+  ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 2; }, 10'000ms))
+      << fra.process->err() << nyc.process->err();
+  EXPECT_EQ(deliveries(hook)[1].event, "incident.acknowledged");
+  EXPECT_EQ(deliveries(hook)[1].incident, deliveries(hook)[0].incident);
+  EXPECT_EQ(pg.sql("SELECT acknowledged_by FROM incidents"), "link");
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM ack_requests"), "0");
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM incident_events WHERE event = 'incident.acknowledged'"),
+            "1");
+  // Asked again, through the API of either node: acknowledged already, nothing written again.
+  const auto admin = httplib::Headers{{"Authorization", std::string("Bearer ") + kAdmin}};
+  const std::string api = fmt::format("/api/v1/incidents/{}/ack", deliveries(hook)[0].incident);
+  httplib::Client deciding("127.0.0.1", decider == "fra-1" ? fra.port : nyc.port);
+  const auto again = deciding.Post(api, admin, "", "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;
+  EXPECT_EQ(cli.Post("/api/v1/incidents/999999/ack", admin, "", "application/json")->status, 404);
+
+  // Past the escalation's 8 s after the opening: no tier fired, since it was acknowledged.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return pg.sql(
+                   "SELECT clock_timestamp() - started_at > interval '9 seconds' FROM "
+                   "incidents") == "t";
+      },
+      20'000ms));
+  EXPECT_EQ(pg.sql("SELECT fired FROM incidents"), "{}");
+  EXPECT_EQ(deliveries(hook).size(), 2u);
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM incident_events WHERE event = 'incident.acknowledged'"),
+            "1");
+
+  // Resolved: a link acknowledges nothing any more, on either node.
+  fra_target.status = 200;
+  nyc_target.status = 200;
+  ASSERT_TRUE(wait_until(
+      [&] { return pg.sql("SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL") == "1"; },
+      15'000ms));
+  EXPECT_EQ(cli.Post(path)->status, 409);
+}
+
+// A single node's database imported while its incident is open: the cluster's nodes carry the
+// incident on (no second opening), the ack link the single node sent works on a cluster node
+// (its key was copied), and the resolution goes out once, for the same incident.
+TEST(ClusterRun, NodesStartedOnAnImportedDatabaseCarryItsOpenIncidentOn) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  SvcTarget fra_target, nyc_target;
+  fra_target.status = 503;
+  nyc_target.status = 503;
+  test::HttpRecorder hook({{200, "{}"}});
+  TempDir single;
+  {
+    single.write("lookout.toml", node_config(free_port(), single.file("lookout.db"), "", hook));
+    Process run({lookout_binary(), "run", "-c", single.file("lookout.toml")},
+                {{"TARGET", fra_target.url()}, {"ADMIN", kAdmin}}, single.path());
+    ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 1; }, 20'000ms)) << run.err();
+    run.signal(SIGTERM);
+    ASSERT_EQ(run.wait(10'000ms), 0) << run.err();
+  }
+  const auto opened = nlohmann::json::parse(hook.seen()[0].body);
+  ASSERT_EQ(opened["event"], "incident.opened");
+  const int64_t incident = opened["incident"]["id"];
+  const std::string ack_url = opened["incident"]["ack_url"];
+
+  single.write("cluster.toml", node_config(free_port(), single.file("spool.db"),
+                                           cluster_table("fra-1", "fra"), hook));
+  const RunResult imported =
+      run_lookout({"cluster", "import", "--from-sqlite", single.file("lookout.db"), "-c",
+                   single.file("cluster.toml")},
+                  {{"LOOKOUT_PG", pg.dsn()}, {"TARGET", fra_target.url()}, {"ADMIN", kAdmin}});
+  ASSERT_EQ(imported.code, 0) << imported.out << imported.err;
+
+  RunningNode fra(pg, "fra-1", "fra", fra_target, hook);
+  RunningNode nyc(pg, "nyc-1", "nyc", nyc_target, hook);
+  // Both locations report down and a node decides the monitor: down, the imported incident
+  // still the one open.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return pg.sql(
+                   "SELECT count(*) FROM location_states WHERE state = 'down' AND "
+                   "reported_at > clock_timestamp() - interval '3 seconds'") == "2" &&
+               pg.sql("SELECT decided_by IS NOT NULL FROM monitor_states") == "t";
+      },
+      30'000ms))
+      << fra.process->err() << nyc.process->err();
+  // The decider's next rounds see the state unchanged each interval: still nothing new.
+  wait_until([] { return false; }, 3000ms);
+  EXPECT_EQ(pg.sql("SELECT string_agg(id::text, ',') FROM incidents WHERE type <> 'location'"),
+            std::to_string(incident));
+  EXPECT_EQ(pg.sql("SELECT state FROM monitor_states"), "down");
+  EXPECT_EQ(deliveries(hook).size(), 1u);
+
+  // The single node's ack link, on a cluster node.
+  httplib::Client cli("127.0.0.1", fra.port);
+  const auto posted = cli.Post(ack_url.substr(ack_url.find("/ack/")));
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 200) << posted->body;
+  ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 2; }, 10'000ms))
+      << fra.process->err() << nyc.process->err();
+  EXPECT_EQ(deliveries(hook)[1].event, "incident.acknowledged");
+  EXPECT_EQ(deliveries(hook)[1].incident, incident);
+
+  fra_target.status = 200;
+  nyc_target.status = 200;
+  ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 3; }, 15'000ms))
+      << fra.process->err() << nyc.process->err();
+  EXPECT_EQ(deliveries(hook)[2].event, "incident.resolved");
+  EXPECT_EQ(deliveries(hook)[2].incident, incident);
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM incidents WHERE type <> 'location'"), "1");
+  EXPECT_EQ(pg.sql("SELECT resolved_at IS NOT NULL FROM incidents WHERE id = " +
+                   std::to_string(incident)),
+            "t");
 }
 
 // kill -9 of the node that decides the monitor while its incident is open: another node takes

@@ -81,10 +81,10 @@ struct SendingNode {
         conn(loop, Secret::plain(pg.dsn()), nullptr),
         config(sender_config(pg, name, url, route)),
         sender(loop, curl, conn, clock, name,
-               ClusterSender::Leases{[this] { return held; }, [](int) { return kSenderLease; }}, "",
+               ClusterSender::Leases{[this] { return held; }, [](int) { return kSenderLease; }},
                Duration{100}) {
     conn.start();
-    sender.configure(config);
+    sender.configure(config, "");
   }
 
   // Takes the eval lease of `shard`; the sender believes it from now on.
