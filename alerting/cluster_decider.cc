@@ -38,13 +38,16 @@ ClusterDecider::ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& c
           loop, pg, clock, *config_, held_,
           [this](const MonitorConfig& m, const QuorumDecision& d) { decided(m, d); }, every),
       timer_(loop),
+      ids_(
+          pg, kIdsReserved, kIdsLow,
+          [this] {
+            last_error_.clear();
+            apply_pending();
+          },
+          [this](const std::string& error) { failed(error); }),
       self_(std::make_shared<ClusterDecider*>(this)) {
   engine_.configure(config_);
-  engine_.number_with([this] {
-    const int64_t id = ids_.front();
-    ids_.pop_front();
-    return id;
-  });
+  engine_.number_with([this] { return ids_.take(); });
 }
 
 ClusterDecider::~ClusterDecider() { *self_ = nullptr; }
@@ -57,7 +60,7 @@ void ClusterDecider::stop() {
 
 void ClusterDecider::start(const std::string& ack_key) {
   engine_.sign_acks_with(ack_key);
-  reserve_ids();
+  ids_.top_up();
   reader_.start();
   timer_.start_repeating(every_, [this] { tick(); });
 }
@@ -96,7 +99,7 @@ void ClusterDecider::tick() {
     if (loaded_.count(shard) == 0 && loading_.count(shard) == 0) gained.push_back(shard);
   }
   if (!gained.empty()) load(gained, held);
-  reserve_ids();
+  ids_.top_up();
   AlertChanges changes;
   engine_.tick(clock_.wall(), changes);
   write(changes);
@@ -149,25 +152,6 @@ void ClusterDecider::ack_done(int shard, int64_t incident_id) {
   pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
     ClusterDecider* d = *self;
     if (d != nullptr && !answer.ok()) d->failed(answer.error);
-  });
-}
-
-void ClusterDecider::reserve_ids() {
-  if (reserving_ || ids_.size() >= kIdsLow) return;
-  reserving_ = true;
-  const PgStatement s = PgDecisions::reserve_incident_ids(kIdsReserved);
-  pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
-    ClusterDecider* d = *self;
-    if (d == nullptr) return;
-    d->reserving_ = false;
-    const auto ids = PgDecisions::reserved_ids(answer);
-    if (!ids) {
-      d->failed(answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
-      return;
-    }
-    d->last_error_.clear();
-    d->ids_.insert(d->ids_.end(), ids->begin(), ids->end());
-    d->apply_pending();
   });
 }
 

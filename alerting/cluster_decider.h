@@ -12,7 +12,6 @@
 // applies it (docs/cluster.md#acknowledgements). Runs on the loop.
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +19,7 @@
 #include <set>
 #include <string>
 
+#include "alerting/incident_ids.h"
 #include "alerting/incidents.h"
 #include "alerting/quorum_reader.h"
 #include "config/config.h"
@@ -65,7 +65,6 @@ class ClusterDecider {
     QuorumDecision decision;
   };
   void tick();
-  void reserve_ids();
   void load(const std::vector<int>& shards, const std::map<int, int64_t>& epochs);
   void on_loaded(const PgResult& answer, const std::map<int, int64_t>& epochs);
   // The quorum's decisions come only when a monitor's state changes, while a single node's
@@ -103,8 +102,7 @@ class ClusterDecider {
   std::set<int> loading_;          // shards whose incidents are being read
   std::map<std::string, WallTime> observed_;  // when each monitor was last shown to the engine
   std::map<std::string, Pending> pending_;    // waiting for their shard's incidents or an id
-  std::deque<int64_t> ids_;                   // reserved incident ids
-  bool reserving_ = false;
+  IncidentIds ids_;
   bool reading_acks_ = false;
   std::string last_error_;
   // Tells an answer that arrives after destruction to do nothing.

@@ -30,6 +30,8 @@ SilentLocationWatch::SilentLocationWatch(PgConnection& pg, const Clock& clock,
       held_(std::move(held)),
       fence_of_(std::move(fence_of)),
       notified_(std::move(notified)),
+      // Topped up once the last is taken; the next read after an id came opens what waited.
+      ids_(pg, kIdsReserved, 1, nullptr, [this](const std::string& error) { failed(error); }),
       self_(std::make_shared<SilentLocationWatch*>(this)) {}
 
 SilentLocationWatch::~SilentLocationWatch() { *self_ = nullptr; }
@@ -90,7 +92,7 @@ void SilentLocationWatch::observe(const ClusterStatus& status) {
   if (unloaded) load();
   // An id in hand before a location goes silent: its meta-incident then opens at the read that
   // finds it, not at the next.
-  if (!watched_.empty() && ids_.empty()) reserve_id();
+  if (!watched_.empty()) ids_.top_up();
   for (auto& [location, w] : watched_) {
     if (w.loaded && !w.writing) decide(location, w, status, known.count(location) > 0, now);
   }
@@ -180,11 +182,10 @@ void SilentLocationWatch::decide(const std::string& location, Watched& w,
                       incident.id));
   } else if (step.kind == LocationIncidentStep::Kind::kOpen) {
     if (ids_.empty()) {
-      reserve_id();
+      ids_.top_up();
       return;
     }
-    const IncidentRecord incident = location_incident(ids_.front(), *step.silent, now);
-    ids_.pop_front();
+    const IncidentRecord incident = location_incident(ids_.take(), *step.silent, now);
     write(location, incident,
           location_incident_event(*config_, incident, "incident.opened", now, ids),
           fmt::format("{}: incident {} opened; check the location's nodes (lookout cluster "
@@ -262,23 +263,6 @@ void SilentLocationWatch::written(const std::string& location, int64_t epoch,
     spdlog::info("{}", told);
   }
   if (notifications > 0 && notified_) notified_();
-}
-
-void SilentLocationWatch::reserve_id() {
-  if (reserving_) return;
-  reserving_ = true;
-  const PgStatement s = PgDecisions::reserve_incident_ids(kIdsReserved);
-  pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
-    SilentLocationWatch* w = *self;
-    if (w == nullptr) return;
-    w->reserving_ = false;
-    const auto ids = PgDecisions::reserved_ids(answer);
-    if (!ids) {
-      w->failed(answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
-      return;
-    }
-    w->ids_.insert(w->ids_.end(), ids->begin(), ids->end());
-  });
 }
 
 void SilentLocationWatch::failed(const std::string& error) {

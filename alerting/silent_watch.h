@@ -14,7 +14,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,6 +21,7 @@
 #include <string>
 
 #include "alerting/cluster_status.h"
+#include "alerting/incident_ids.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "store/lease_registry.h"
@@ -73,7 +73,6 @@ class SilentLocationWatch {
              std::string told);
   void written(const std::string& location, int64_t epoch, const IncidentRecord& incident,
                const std::string& told, const PgResult& answer);
-  void reserve_id();
   std::optional<Duration> bound_of(const std::string& location);
   void failed(const std::string& error);
 
@@ -86,10 +85,9 @@ class SilentLocationWatch {
   bool stopped_ = false;
   bool reading_ok_ = false;  // the last status read answered
   bool loading_ = false;
-  bool reserving_ = false;
   std::map<std::string, Watched> watched_;  // the locations whose shard this node holds
   std::map<std::string, std::optional<Duration>> bounds_;  // silence_bound of each location
-  std::deque<int64_t> ids_;                                // reserved incident ids
+  IncidentIds ids_;
   std::string last_error_;
   // Tells an answer that arrives after destruction to do nothing.
   std::shared_ptr<SilentLocationWatch*> self_;
