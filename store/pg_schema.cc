@@ -11,7 +11,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 8> kPgMigrations{
+constexpr std::array<const char*, 9> kPgMigrations{
     R"sql(
 -- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
 -- while its loop turns and clears alive when it stops. Every time is the server's
