@@ -24,7 +24,8 @@ struct MaintNode {
       : port(free_port()) {
     dir.write(
         "lookout.toml",
-        fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\nadmin_token = \"${{env:ADMIN}}\"\n"
+        fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\npublic_url = \"http://127.0.0.1:{0}\"\n"
+                    "admin_token = \"${{env:ADMIN}}\"\n"
                     "rate_limit = \"1000/m\"\n"
                     "[storage]\npath = \"{1}\"\n"
                     "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{2}\"\n"
@@ -67,9 +68,9 @@ struct MaintNode {
     const auto a = http_get(port, "/api/v1/maintenance",
                             {{"Authorization", fmt::format("Bearer {}", kMaintAdmin)}});
     std::vector<std::string> out;
-    if (a.status != 200) return out;
-    for (const auto& w : nlohmann::json::parse(a.body)["maintenance"])
-      out.push_back(w["id"].get<std::string>());
+    if (a.status != 200) return {fmt::format("{} {}", a.status, a.body)};
+    const auto answer = nlohmann::json::parse(a.body);
+    for (const auto& w : answer["maintenance"]) out.push_back(w["id"].get<std::string>());
     return out;
   }
   std::string state() const {
@@ -176,7 +177,9 @@ TEST(ClusterMaintenance, AWindowMadeOnOneNodeHoldsTheClustersIncidentUntilDelete
   EXPECT_EQ(pg.sql("SELECT count(*) FROM maintenance_windows"), "0");
   ASSERT_TRUE(wait_until([&] { return pg.sql("SELECT count(*) FROM incidents") == "1"; }, 10'000ms))
       << fra.process->err() << nyc.process->err();
-  EXPECT_EQ(fra.listed(), std::vector<std::string>{"config-1"});
+  EXPECT_TRUE(
+      wait_until([&] { return fra.listed() == std::vector<std::string>{"config-1"}; }, 5'000ms))
+      << fra.listed().size();
   ASSERT_TRUE(wait_until([&] { return hook.seen().size() == 1; }, 10'000ms));
   wait_until([] { return false; }, 3'000ms);
   ASSERT_EQ(hook.seen().size(), 1u);
