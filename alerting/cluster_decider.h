@@ -55,6 +55,11 @@ class ClusterDecider {
   void stop();
   // The open incidents of the shards this node decides, as written.
   const AlertEngine& engine() const { return engine_; }
+  // The maintenance windows made through the API, as the node last read them: a monitor inside
+  // one opens no incident, as on a single node. The config's blocks stay as configured.
+  void set_maintenance(std::vector<MaintenanceRecord> windows) {
+    engine_.maintenance().load(std::move(windows));
+  }
   const QuorumReader& reader() const { return reader_; }
   // Why the last write or read failed; empty since one went in.
   const std::string& last_error() const { return last_error_; }

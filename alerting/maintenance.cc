@@ -54,8 +54,8 @@ void MaintenanceBook::set_config(const std::vector<MaintenanceWindow>& blocks) {
   }
 }
 
-MaintenanceChange MaintenanceBook::add(const MaintenanceDraft& d, WallTime now,
-                                       const std::function<bool(const std::string&)>& matches_any) {
+MaintenanceChange check_maintenance(const MaintenanceDraft& d, WallTime now,
+                                    const std::function<bool(const std::string&)>& matches_any) {
   if (d.title.empty()) return window_invalid("title is required");
   if (d.title.size() > kWindowTitleMax)
     return window_invalid(fmt::format("title is over {} bytes", kWindowTitleMax));
@@ -77,20 +77,32 @@ MaintenanceChange MaintenanceBook::add(const MaintenanceDraft& d, WallTime now,
   if (*duration.value > kLongest) return window_invalid("duration is at most 31 days");
   if (*start + *duration.value <= now) return window_invalid("the window has already ended");
   MaintenanceChange c;
-  c.window = {next_id_++, d.title, d.body, d.monitors, *start, *duration.value};
+  c.window = {0, d.title, d.body, d.monitors, *start, *duration.value};
+  return c;
+}
+
+std::optional<int64_t> api_maintenance_id(const std::string& id) {
+  // As listed: digits without a leading zero, so that "07" names nothing, as on one node.
+  if (id.empty() || id.size() > 18 || id[0] == '0' ||
+      !std::all_of(id.begin(), id.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoll(id);
+}
+
+MaintenanceChange MaintenanceBook::add(const MaintenanceDraft& d, WallTime now,
+                                       const std::function<bool(const std::string&)>& matches_any) {
+  MaintenanceChange c = check_maintenance(d, now, matches_any);
+  if (c.code != MaintenanceChange::Code::kDone) return c;
+  c.window.id = next_id_++;
   api_.push_back(c.window);
   return c;
 }
 
 MaintenanceChange MaintenanceBook::remove(const std::string& id) {
   MaintenanceChange c;
-  if (id.rfind(kConfigPrefix, 0) == 0) {
-    const std::string n = id.substr(kConfigPrefix.size());
-    const bool known =
-        !n.empty() && n.size() < 6 &&
-        std::all_of(n.begin(), n.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
-        std::stoul(n) >= 1 && std::stoul(n) <= config_.size();
-    c.code = known ? MaintenanceChange::Code::kFromConfig : MaintenanceChange::Code::kUnknown;
+  if (const auto block = config_block(id)) {
+    c.code = *block;
     return c;
   }
   const auto it = std::find_if(api_.begin(), api_.end(), [&](const MaintenanceRecord& w) {
@@ -103,6 +115,16 @@ MaintenanceChange MaintenanceBook::remove(const std::string& id) {
   c.window = *it;
   api_.erase(it);
   return c;
+}
+
+std::optional<MaintenanceChange::Code> MaintenanceBook::config_block(const std::string& id) const {
+  if (id.rfind(kConfigPrefix, 0) != 0) return std::nullopt;
+  const std::string n = id.substr(kConfigPrefix.size());
+  const bool known =
+      !n.empty() && n.size() < 6 &&
+      std::all_of(n.begin(), n.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+      std::stoul(n) >= 1 && std::stoul(n) <= config_.size();
+  return known ? MaintenanceChange::Code::kFromConfig : MaintenanceChange::Code::kUnknown;
 }
 
 bool MaintenanceBook::covers(const std::string& monitor, WallTime t) const {

@@ -27,8 +27,10 @@ struct MaintenanceCommand {
 };
 
 struct MaintenanceChange {
-  enum class Code { kDone, kInvalid, kUnknown, kFromConfig } code = Code::kDone;
-  std::string error;  // kInvalid: what to fix
+  // kUnavailable: the store that keeps the API's windows (a cluster's PostgreSQL) could not
+  // take the change now.
+  enum class Code { kDone, kInvalid, kUnknown, kFromConfig, kUnavailable } code = Code::kDone;
+  std::string error;  // kInvalid: what to fix; kUnavailable: what failed and what to do
   MaintenanceRecord window;
 };
 
@@ -44,6 +46,15 @@ struct ListedMaintenance {
 // Glob match on a monitor name, as the config's maintenance and route matches use.
 bool maintenance_covers(const MaintenanceRecord& w, const std::string& monitor, WallTime t);
 
+// The checks of MaintenanceBook::add without numbering or keeping the window: kDone with the
+// window (id 0), or kInvalid saying what to fix. A cluster's windows are numbered by its
+// database, so its nodes check a draft here and the database numbers what passes.
+MaintenanceChange check_maintenance(const MaintenanceDraft& draft, WallTime now,
+                                    const std::function<bool(const std::string&)>& matches_any);
+// The number of a window made through the API, from its id as listed ("7"); nullopt for any
+// other text.
+std::optional<int64_t> api_maintenance_id(const std::string& id);
+
 class MaintenanceBook {
  public:
   // What storage kept of the API's windows, and the config's blocks (again on every reload).
@@ -56,6 +67,9 @@ class MaintenanceBook {
                         const std::function<bool(const std::string&)>& matches_any);
   // `id` as listed. A config block is kFromConfig (the API answers 409).
   MaintenanceChange remove(const std::string& id);
+  // For an id of the config's form ("config-2"): kFromConfig when it names one of the blocks,
+  // else kUnknown. nullopt for any other id.
+  std::optional<MaintenanceChange::Code> config_block(const std::string& id) const;
 
   bool covers(const std::string& monitor, WallTime t) const;
   // The first start or end of a window after `t`: when what covers() says may next change.

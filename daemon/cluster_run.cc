@@ -8,6 +8,7 @@
 #include "store/lease_plan.h"
 #include "store/node_registry.h"
 #include "store/pg_decisions.h"
+#include "store/pg_maintenance.h"
 
 namespace lookout {
 namespace {
@@ -19,6 +20,12 @@ constexpr Duration kCarriedWithin{30LL * 86'400'000};
 constexpr Duration kPartitionsEvery{3'600'000};
 // How often the nodes are read for /api/v1/cluster and the metrics.
 constexpr Duration kViewEvery{2000};
+// How often the maintenance windows made through the API are read: a window made on another
+// node is in effect here within this.
+constexpr Duration kMaintenanceEvery{2000};
+// Windows that ended longer ago than this are not read: they change nothing. A day leaves room
+// for any node's clock.
+constexpr Duration kMaintenanceEndedWithin{86'400'000};
 
 std::vector<std::string> monitor_names(const Config& config) {
   std::vector<std::string> out;
@@ -78,6 +85,7 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
                        silent_.observe(status);
                      }),
       summary_reader_(loop, status_pg_, clock, monitor_names(*config_), summaries_),
+      maintenance_timer_(loop),
       retry_(loop),
       partitions_(loop),
       view_timer_(loop),
@@ -100,6 +108,8 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       status_pg_.start();
       status_reader_.start();
       summary_reader_.start();
+      read_maintenance();
+      maintenance_timer_.start_repeating(kMaintenanceEvery, [this] { read_maintenance(); });
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
       read_view();
@@ -137,6 +147,7 @@ void ClusterRun::stop(std::function<void()> done) {
   roll_pg_.stop();
   status_reader_.stop();
   summary_reader_.stop();
+  maintenance_timer_.stop();
   status_pg_.stop();
   view_timer_.stop();
   partitions_.stop();
@@ -249,6 +260,136 @@ void ClusterRun::read_view() {
                                   ++run->view_reads_;
                                 });
   });
+}
+
+void ClusterRun::on_maintenance(
+    std::function<void(const std::vector<MaintenanceRecord>&)> windows) {
+  on_maintenance_ = std::move(windows);
+}
+
+void ClusterRun::read_maintenance() {
+  if (maintenance_in_flight_) return;
+  maintenance_in_flight_ = true;
+  const PgStatement s = PgMaintenance::list(kMaintenanceEndedWithin);
+  status_pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
+    ClusterRun* r = *self;
+    if (r == nullptr) return;
+    r->maintenance_in_flight_ = false;
+    auto windows = PgMaintenance::windows(answer);
+    if (!windows) {
+      // The windows last read stay in effect; /healthz says when the database is away.
+      const std::string error =
+          answer.ok() ? "an answer in a shape this lookout does not know" : answer.error;
+      if (error != r->maintenance_error_) {
+        r->maintenance_error_ = error;
+        spdlog::warn(
+            "cluster: cannot read the maintenance windows made through the API from PostgreSQL "
+            "({}); those last read stay in effect, read again every {} s",
+            error, kMaintenanceEvery.count() / 1000);
+      }
+      return;
+    }
+    r->maintenance_error_.clear();
+    r->keep_maintenance(std::move(*windows));
+  });
+}
+
+void ClusterRun::keep_maintenance(std::vector<MaintenanceRecord> windows) {
+  std::sort(windows.begin(), windows.end(),
+            [](const MaintenanceRecord& a, const MaintenanceRecord& b) { return a.id < b.id; });
+  if (windows == maintenance_) return;
+  maintenance_ = std::move(windows);
+  decider_.set_maintenance(maintenance_);
+  if (on_maintenance_) on_maintenance_(maintenance_);
+}
+
+std::optional<std::string> ClusterRun::maintenance_unsendable(const char* what) const {
+  if (!node_.joined()) {
+    return fmt::format(
+        "this node has not joined the cluster yet (it migrates the schema or compares its "
+        "monitors with the live nodes'): the window was not {}; try again in a moment",
+        what);
+  }
+  if (!status_pg_.connected()) {
+    const std::string& why = status_pg_.last_error();
+    return fmt::format(
+        "PostgreSQL at {} cannot be reached from this node{}{}: the window was not {}; try again "
+        "once it can",
+        status_pg_.server(), why.empty() ? "" : ": ", why, what);
+  }
+  return std::nullopt;
+}
+
+MaintenanceChange ClusterRun::maintenance_failed(const PgResult& answer, const char* what) const {
+  MaintenanceChange c;
+  c.code = MaintenanceChange::Code::kUnavailable;
+  if (answer.ok()) {
+    c.error = fmt::format(
+        "PostgreSQL at {} answered in a shape this lookout does not know: the window may or may "
+        "not be {}; GET /api/v1/maintenance shows which within {} s",
+        status_pg_.server(), what, kMaintenanceEvery.count() / 1000);
+  } else if (!answer.sqlstate.empty()) {
+    // The server refused the statement: its transaction did nothing.
+    c.error = fmt::format("PostgreSQL refused it: {}: the window was not {}; try again",
+                          answer.error, what);
+  } else {
+    c.error = fmt::format(
+        "the connection to PostgreSQL was lost before it confirmed the change ({}): the window "
+        "may or may not be {}; GET /api/v1/maintenance shows which within {} s",
+        answer.error, what, kMaintenanceEvery.count() / 1000);
+  }
+  return c;
+}
+
+void ClusterRun::add_maintenance(MaintenanceRecord window,
+                                 std::function<void(MaintenanceChange)> done) {
+  if (auto why = maintenance_unsendable("made")) {
+    done(MaintenanceChange{MaintenanceChange::Code::kUnavailable, std::move(*why), {}});
+    return;
+  }
+  const PgStatement s = PgMaintenance::insert(window);
+  status_pg_.query(s.sql, s.params,
+                   [self = self_, window = std::move(window),
+                    done = std::move(done)](const PgResult& answer) mutable {
+                     ClusterRun* r = *self;
+                     if (r == nullptr) return;
+                     const auto id = PgMaintenance::inserted_id(answer);
+                     if (!id) {
+                       done(r->maintenance_failed(answer, "made"));
+                       return;
+                     }
+                     window.id = *id;
+                     std::vector<MaintenanceRecord> windows = r->maintenance_;
+                     windows.push_back(window);
+                     r->keep_maintenance(std::move(windows));
+                     done(MaintenanceChange{MaintenanceChange::Code::kDone, {}, window});
+                   });
+}
+
+void ClusterRun::remove_maintenance(int64_t id, std::function<void(MaintenanceChange)> done) {
+  if (auto why = maintenance_unsendable("deleted")) {
+    done(MaintenanceChange{MaintenanceChange::Code::kUnavailable, std::move(*why), {}});
+    return;
+  }
+  const PgStatement s = PgMaintenance::remove(id);
+  status_pg_.query(
+      s.sql, s.params, [self = self_, id, done = std::move(done)](const PgResult& answer) {
+        ClusterRun* r = *self;
+        if (r == nullptr) return;
+        const auto removed = PgMaintenance::removed(answer);
+        if (!removed) {
+          done(r->maintenance_failed(answer, "deleted"));
+          return;
+        }
+        std::vector<MaintenanceRecord> windows = r->maintenance_;
+        std::erase_if(windows, [id](const MaintenanceRecord& w) { return w.id == id; });
+        r->keep_maintenance(std::move(windows));
+        if (!*removed) {
+          done(MaintenanceChange{MaintenanceChange::Code::kUnknown, {}, {}});
+          return;
+        }
+        done(MaintenanceChange{MaintenanceChange::Code::kDone, {}, **removed});
+      });
 }
 
 std::unique_ptr<StorageReads> ClusterRun::reads() {

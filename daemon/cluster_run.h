@@ -17,6 +17,7 @@
 #include "alerting/cluster_sender.h"
 #include "alerting/cluster_status.h"
 #include "alerting/location_judge.h"
+#include "alerting/maintenance.h"
 #include "alerting/silent_watch.h"
 #include "config/config.h"
 #include "core/clock.h"
@@ -82,6 +83,18 @@ class ClusterRun final : public StorageReader {
   const std::optional<ClusterStatus>& status() const { return status_; }
   uint64_t status_reads() const { return status_reads_; }
 
+  // The maintenance windows made through the API, as this node knows them: read from
+  // PostgreSQL every kMaintenanceEvery, and changed at once by a change made here. `windows`
+  // gets the whole list on the loop whenever it changes, as does the decider's engine.
+  void on_maintenance(std::function<void(const std::vector<MaintenanceRecord>&)> windows);
+  // A window that passed check_maintenance, written to PostgreSQL, which numbers it. `done` runs
+  // once, on the loop, once the list has the window (kDone with its id), or with kUnavailable
+  // saying what failed.
+  void add_maintenance(MaintenanceRecord window, std::function<void(MaintenanceChange)> done);
+  // The window `id` deleted: kDone with the window, kUnknown when there is none, or
+  // kUnavailable; likewise.
+  void remove_maintenance(int64_t id, std::function<void(MaintenanceChange)> done);
+
   // What the web threads read: incidents and history from PostgreSQL on connections of their
   // own; the summaries as PgSummaries last published them.
   const SummaryCache& summaries() const override { return summaries_; }
@@ -103,6 +116,15 @@ class ClusterRun final : public StorageReader {
   void on_leases(const LeaseChanges& changes);
   void restore(const std::vector<int>& shards);
   void on_restored(const PgResult& answer, const std::map<int, int64_t>& asked);
+  void read_maintenance();
+  // The list as read or changed here, handed on when it differs from what was handed on.
+  void keep_maintenance(std::vector<MaintenanceRecord> windows);
+  // Why a change of `what` cannot be sent now (the node has not joined, or its connection is
+  // down), as the API answers it; nullopt when it can.
+  std::optional<std::string> maintenance_unsendable(const char* what) const;
+  // The answer to a change whose statement failed or answered in a shape this lookout does not
+  // know.
+  MaintenanceChange maintenance_failed(const PgResult& answer, const char* what) const;
 
   const Clock& clock_;
   std::shared_ptr<const Config> config_;
@@ -131,6 +153,14 @@ class ClusterRun final : public StorageReader {
   uint64_t status_reads_ = 0;
   // The page's uptime figures and bars, on the page's connection too.
   PgSummaries summary_reader_;
+  // The maintenance windows made through the API, read and written on the page's connection
+  // too: one statement at a time, in order, so a read sent before a change made here answers
+  // before it, and one sent after sees it.
+  Timer maintenance_timer_;
+  bool maintenance_in_flight_ = false;
+  std::vector<MaintenanceRecord> maintenance_;
+  std::function<void(const std::vector<MaintenanceRecord>&)> on_maintenance_;
+  std::string maintenance_error_;  // the last read failure told
   // Probe shards held (with the epoch) whose judgements are restored: only their monitors run.
   std::map<int, int64_t> probing_;
   std::map<int, int64_t> restoring_;

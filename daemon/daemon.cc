@@ -657,6 +657,12 @@ int Daemon::run() {
     alerts_ = std::make_unique<AlertEngine>("", [] { return random_hex(16); });
     alerts_->configure(config_);
     evaluator_ = std::make_unique<Evaluator>();
+    // The API's windows, as the node reads them from PostgreSQL: its runs are marked, and its
+    // page shows them, as on one node.
+    cluster_->on_maintenance([this](const std::vector<MaintenanceRecord>& windows) {
+      alerts_->maintenance().load(windows);
+      dirty_ = true;
+    });
   } else {
     store_ = open_storage(config_->storage.path, clock_, error);
     if (!store_) {
@@ -716,8 +722,8 @@ int Daemon::run() {
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
-  // A cluster's node has no accepted answers, pings, posts, maintenance windows or
-  // subscriptions through PostgreSQL yet: the web server answers that they are not available
+  // A cluster's node has no accepted answers, pings, posts or subscriptions through
+  // PostgreSQL yet: the web server answers that they are not available
   // (docs/cluster.md#what-exists-now).
   LoopCalls calls{
       [this] { return health(); },
@@ -727,7 +733,7 @@ int Daemon::run() {
       [this](PostCommand command) { return request_post(std::move(command)); },
       [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); },
       [this](SubscriptionCommand command) { return request_subscription(std::move(command)); }};
-  if (cluster_) calls = LoopCalls{calls.health, calls.ack, {}, {}, {}, {}, {}};
+  if (cluster_) calls = LoopCalls{calls.health, calls.ack, {}, {}, {}, calls.maintenance, {}};
   web_ =
       std::make_unique<WebServer>(config_->server, clock_, snapshots_, reader(), std::move(calls));
   if (!web_->start(error)) {

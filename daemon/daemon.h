@@ -163,6 +163,8 @@ class Daemon {
       std::make_shared<const std::vector<PostRecord>>();
   void drain_post_requests();
   void drain_maintenance_requests();
+  void drain_cluster_maintenance(
+      std::deque<LoopRequests<MaintenanceCommand, MaintenanceChange>::Request> requests);
   // Email subscribers (daemon/subscriptions.cc): the book, owned by the loop like the posts, and
   // the key their links are signed with.
   LoopRequests<SubscriptionCommand, SubscriptionAnswer> subscription_requests_;

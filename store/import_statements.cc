@@ -136,6 +136,9 @@ const std::vector<ImportTable>& import_tables() {
        "heartbeats"},
       {"import_secrets", "name text, value text",
        "SELECT key, value FROM meta WHERE key IN ('ack_key', 'heartbeat_key')"},
+      {"import_maintenance",
+       "id bigint, title text, body text, monitors text, start_ms bigint, duration_ms bigint",
+       "SELECT id, title, body, monitors, start_ms, duration_ms FROM maintenance"},
   };
   return tables;
 }
@@ -234,6 +237,12 @@ BEGIN
     RAISE EXCEPTION 'the cluster already keeps its own %, with which its nodes made the ack links or ping URLs they handed out; import into a new database after lookout cluster init, before any node starts',
       found USING ERRCODE = '{6}';
   END IF;
+  SELECT string_agg(id::text, ', ' ORDER BY id) INTO found
+    FROM maintenance_windows WHERE id IN (SELECT id FROM import_maintenance);
+  IF found IS NOT NULL THEN
+    RAISE EXCEPTION 'the cluster already has maintenance windows % made through its API, under ids of this database''s windows; delete them (DELETE /api/v1/maintenance/ID on a node) and import again, or import into a new database after lookout cluster init',
+      found USING ERRCODE = '{5}';
+  END IF;
 {7}END $refuse$;
 )sql",
                                 kPgMigrationLock, plan.lease.count(), format_duration(plan.lease),
@@ -323,6 +332,17 @@ BEGIN
       "kept_secrets",
       "INSERT INTO kept_secrets (name, value) SELECT name, value FROM import_secrets\n"
       "  ON CONFLICT (name) DO NOTHING");
+  // Every window, whichever monitors its globs match: a glob that matches none of the cluster's
+  // monitors changes nothing, and one may match a monitor added later.
+  out += import_counted(
+      "maintenance_windows",
+      fmt::format("INSERT INTO maintenance_windows (id, title, body, monitors, starts_at, "
+                  "ends_at)\n"
+                  "  SELECT w.id, w.title, w.body, ARRAY(SELECT jsonb_array_elements_text("
+                  "w.monitors::jsonb)), {}, {}\n"
+                  "  FROM import_maintenance w",
+                  import_time("w.start_ms"), import_time("(w.start_ms + w.duration_ms)")));
+  out += import_sequence_past("maintenance_windows");
   out += "SELECT tbl, n FROM import_counts ORDER BY ord;\nCOMMIT;\n";
   return out;
 }

@@ -80,12 +80,13 @@ inline constexpr const char* kImportSecretDiffers = "LK014";
 // The one transaction that moves the staged rows into the cluster. It locks the nodes table (a
 // node starting meanwhile waits for the COMMIT) and refuses, each with its SQLSTATE above and a
 // message saying what to do: while a node is alive; when the cluster already holds history
-// (runs, rollups, states or incidents) of a monitor it would copy; when an incident or event id
-// it would copy is taken; when the cluster keeps another ack_key or heartbeat_key. Then it
-// copies the rows of the config's monitors, sets the rollup marks of their shards to SQLite's
-// watermarks (an earlier mark of the cluster's stays: folding a bucket again gives the same
-// row), and moves the id sequences past the copied ids. Its answer: one row per table, its name
-// and the rows copied.
+// (runs, rollups, states or incidents) of a monitor it would copy; when an incident, event or
+// maintenance window id it would copy is taken; when the cluster keeps another ack_key or
+// heartbeat_key. Then it copies the rows of the config's monitors and every maintenance window
+// made through the API, sets the rollup marks of their shards to SQLite's watermarks (an
+// earlier mark of the cluster's stays: folding a bucket again gives the same row), and moves
+// the id sequences past the copied ids. Its answer: one row per table, its name and the rows
+// copied.
 std::string import_move_script(const ImportPlan& plan);
 
 // The move's answer as (table, rows) pairs; nullopt for an answer of another shape.

@@ -86,6 +86,7 @@ struct MaintenanceRecord {
   WallTime start;
   Duration duration{0};
   WallTime end() const { return start + duration; }
+  bool operator==(const MaintenanceRecord&) const = default;
 };
 
 // A stakeholder who subscribed to the status page by email. Pending until the link of the

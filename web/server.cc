@@ -439,10 +439,17 @@ void WebServer::maintenance_routes() {
   auto& svr = *svr_;
   auto answer = [this](httplib::Response& res, const std::optional<MaintenanceChange>& change,
                        bool created) {
-    if (!change) return json_error(res, 503, "the daemon did not answer in time; try again");
+    if (!change) {
+      // The loop still makes the change it did not answer in time.
+      return json_error(res, 503,
+                        "the daemon did not answer in time: the change may still be made; GET "
+                        "/api/v1/maintenance shows whether it was");
+    }
     switch (change->code) {
       case MaintenanceChange::Code::kInvalid:
         return json_error(res, 400, change->error);
+      case MaintenanceChange::Code::kUnavailable:
+        return json_error(res, 503, change->error);
       case MaintenanceChange::Code::kUnknown:
         return json_error(res, 404, "not found");
       case MaintenanceChange::Code::kFromConfig:

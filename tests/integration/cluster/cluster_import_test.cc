@@ -148,6 +148,18 @@ void import_write_single_node(const std::string& path) {
   store->put_baseline("portal-dns", Baseline{"A portal.example.test", {"192.0.2.7"}});
   store->kept_secret("ack_key");
   store->kept_secret("heartbeat_key");
+  // Two windows made through the API (numbered past a deleted one); a glob, and text that a
+  // text[] must keep whole.
+  store->put_maintenance(
+      3,
+      MaintenanceRecord{
+          3, "Database upgrade", "", {"api", "w*"}, from_unix_ms(kImportT0), Duration{3'600'000}});
+  store->put_maintenance(7, MaintenanceRecord{7,
+                                              "Move, \"racks\" {a,b}",
+                                              "NULL",
+                                              {"we{b}", "NULL"},
+                                              from_unix_ms(kImportT0 + 86'400'000),
+                                              Duration{5'400'000}});
   store->stop();
   store.reset();
   // Rolled up as the single node's housekeeping does, through the first day and a half.
@@ -216,8 +228,32 @@ TEST(ClusterImport, CopiesASingleNodeDatabaseWholeOnceAndOnlyWhenSafe) {
             "0");
 
   pg.sql("UPDATE nodes SET alive = false");
+  // A window made through the cluster's API under an id of the file's: refused, naming it.
+  pg.sql(
+      "INSERT INTO maintenance_windows (id, title, body, monitors, starts_at, ends_at) VALUES "
+      "(7, 'x', '', '{api}', now(), now() + interval '1 hour')");
+  r = run_import(single);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("the cluster already has maintenance windows 7 made through its API"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(pg.sql("SELECT (SELECT count(*) FROM results) + (SELECT count(*) FROM incidents)"),
+            "0");
+  pg.sql("DELETE FROM maintenance_windows");
   r = run_import(single);
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("  maintenance_windows 2\n"), std::string::npos) << r.out;
+  // The windows with their ids, whole; the API's next window is numbered after them.
+  EXPECT_EQ(pg.sql("SELECT string_agg(id || ' ' || title || ' ' || body || ' ' || "
+                   "array_to_string(monitors, '|') || ' ' || (extract(epoch FROM starts_at) * "
+                   "1000)::bigint || ' ' || (extract(epoch FROM ends_at - starts_at))::bigint, "
+                   "'/' ORDER BY id) FROM maintenance_windows"),
+            fmt::format("3 Database upgrade  api|w* {} 3600/7 Move, \"racks\" {{a,b}} NULL "
+                        "we{{b}}|NULL {} 5400",
+                        kImportT0, kImportT0 + 86'400'000));
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM maintenance_windows, unnest(monitors) m WHERE m IS NULL"),
+            "0");
+  EXPECT_EQ(pg.sql("SELECT nextval(pg_get_serial_sequence('maintenance_windows', 'id'))"), "8");
   EXPECT_NE(r.out.find("  results          11520\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  incidents        2\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("skipped 1 monitor the config does not have"), std::string::npos) << r.out;

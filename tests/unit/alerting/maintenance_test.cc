@@ -108,5 +108,47 @@ TEST(MaintenanceBook, StoredWindowsComeBackAndNumberingGoesOn) {
   EXPECT_EQ(next.window.id, 5);
 }
 
+// A cluster's nodes check a draft alone and let the database number it: the same checks as
+// add(), the window unnumbered, and the book unchanged.
+TEST(MaintenanceBook, ADraftIsCheckedAsAddChecksItWithoutANumber) {
+  const auto ok =
+      check_maintenance(window_draft("2026-12-01T03:00:00Z", "1h"), kMaintNow, any_portal);
+  ASSERT_EQ(ok.code, MaintenanceChange::Code::kDone) << ok.error;
+  EXPECT_EQ(ok.window.id, 0);
+  EXPECT_EQ(ok.window.title, "DB upgrade");
+  EXPECT_EQ(ok.window.monitors, std::vector<std::string>{"portal-*"});
+  EXPECT_EQ(ok.window.start, kMaintNow + std::chrono::hours(1));
+  EXPECT_EQ(ok.window.duration, Duration{3'600'000});
+  MaintenanceDraft nowhere = window_draft("2026-12-01T03:00:00Z", "1h");
+  nowhere.monitors = {"billing-*"};
+  const auto unmatched = check_maintenance(nowhere, kMaintNow, any_portal);
+  EXPECT_EQ(unmatched.code, MaintenanceChange::Code::kInvalid);
+  EXPECT_EQ(unmatched.error, "\"billing-*\" matches no monitor");
+  const auto ended =
+      check_maintenance(window_draft("2026-12-01T01:00:00Z", "1h"), kMaintNow, any_portal);
+  EXPECT_EQ(ended.code, MaintenanceChange::Code::kInvalid);
+  EXPECT_EQ(ended.error, "the window has already ended");
+  EXPECT_EQ(check_maintenance(window_draft("tomorrow", "1h"), kMaintNow, any_portal).error,
+            "start \"tomorrow\" is not an RFC 3339 time such as \"2026-12-01T02:00:00Z\"");
+}
+
+TEST(MaintenanceBook, IdsAreTakenApartAsListed) {
+  EXPECT_EQ(api_maintenance_id("7"), 7);
+  EXPECT_EQ(api_maintenance_id("123456789012"), 123'456'789'012);
+  for (const char* bad : {"", "0", "07", "-1", "7a", "config-1", "1234567890123456789"})
+    EXPECT_EQ(api_maintenance_id(bad), std::nullopt) << bad;
+  MaintenanceBook book;
+  MaintenanceWindow block;
+  block.title = "Racks";
+  block.monitors = {"portal-*"};
+  block.start = kMaintNow;
+  block.duration = Duration{60'000};
+  book.set_config({block, block});
+  EXPECT_EQ(book.config_block("config-2"), MaintenanceChange::Code::kFromConfig);
+  EXPECT_EQ(book.config_block("config-3"), MaintenanceChange::Code::kUnknown);
+  EXPECT_EQ(book.config_block("config-"), MaintenanceChange::Code::kUnknown);
+  EXPECT_EQ(book.config_block("7"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace lookout
