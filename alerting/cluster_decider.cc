@@ -53,6 +53,7 @@ ClusterDecider::ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& c
 ClusterDecider::~ClusterDecider() { *self_ = nullptr; }
 
 void ClusterDecider::stop() {
+  stopped_ = true;
   timer_.stop();
   reader_.stop();
   pending_.clear();
@@ -60,6 +61,7 @@ void ClusterDecider::stop() {
 
 void ClusterDecider::start(const std::string& ack_key) {
   engine_.sign_acks_with(ack_key);
+  windows_until_ = clock_.mono() + await_windows_;
   ids_.top_up();
   reader_.start();
   timer_.start_repeating(every_, [this] { tick(); });
@@ -118,6 +120,7 @@ void ClusterDecider::take_acks() {
     ClusterDecider* d = *self;
     if (d == nullptr) return;
     d->reading_acks_ = false;
+    if (d->stopped_) return;
     const auto requests = PgAcks::requests(answer);
     if (!requests) {
       d->failed(answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
@@ -233,6 +236,15 @@ void ClusterDecider::decided(const MonitorConfig& m, const QuorumDecision& d) {
 }
 
 void ClusterDecider::apply_pending() {
+  const bool windows_wait = !windows_known_ && clock_.mono() < windows_until_;
+  if (!windows_known_ && !windows_wait && await_windows_ > Duration{0} && !told_windows_) {
+    told_windows_ = true;
+    spdlog::warn(
+        "cluster: deciding without the maintenance windows made through the API, not read from "
+        "PostgreSQL within {}s of start; an incident of a monitor inside one may open until "
+        "they are read",
+        await_windows_.count() / 1000);
+  }
   // Taken out first: applying one may drop its shard, and the others of it, from pending_.
   std::vector<Pending> ready;
   for (auto it = pending_.begin(); it != pending_.end();) {
@@ -241,7 +253,8 @@ void ClusterDecider::apply_pending() {
     const bool may_open = !bad(it->second.decision.after) ||
                           engine_.open_incidents().count(m.name) > 0 || !ids_.empty();
     // One id is in hand for each decision taken here that may open an incident.
-    if (!loaded || !may_open || (bad(it->second.decision.after) && ready.size() >= ids_.size())) {
+    if (!loaded || !may_open || (bad(it->second.decision.after) && ready.size() >= ids_.size()) ||
+        (bad(it->second.decision.after) && windows_wait)) {
       ++it;
       continue;
     }
@@ -315,8 +328,9 @@ void ClusterDecider::write(const AlertChanges& changes, const std::function<void
             d->reset(shard, why.empty() ? fmt::format("incident {} was not written", id) : why);
           } else {
             log_incident_changes(one);
-            if (notifications > 0 && d->notified_) d->notified_();
+            // An acknowledgement's request is deleted before the sender's claim is queued.
             if (then) then();
+            if (notifications > 0 && d->notified_) d->notified_();
           }
         });
   }

@@ -59,7 +59,13 @@ class ClusterDecider {
   // one opens no incident, as on a single node. The config's blocks stay as configured.
   void set_maintenance(std::vector<MaintenanceRecord> windows) {
     engine_.maintenance().load(std::move(windows));
+    windows_known_ = true;
   }
+  bool windows_known() const { return windows_known_; }
+  // Before start(): a decision that may open an incident waits for the first set_maintenance(),
+  // for at most `at_most` after start. A node started inside a window made through the API
+  // would otherwise page for a monitor in it before its first read of the windows.
+  void await_windows(Duration at_most) { await_windows_ = at_most; }
   const QuorumReader& reader() const { return reader_; }
   // Why the last write or read failed; empty since one went in.
   const std::string& last_error() const { return last_error_; }
@@ -109,6 +115,11 @@ class ClusterDecider {
   std::map<std::string, Pending> pending_;    // waiting for their shard's incidents or an id
   IncidentIds ids_;
   bool reading_acks_ = false;
+  bool stopped_ = false;
+  bool windows_known_ = false;
+  Duration await_windows_{0};
+  MonoTime windows_until_{};  // decisions that may open an incident wait until then at most
+  bool told_windows_ = false;
   std::string last_error_;
   // Tells an answer that arrives after destruction to do nothing.
   std::shared_ptr<ClusterDecider*> self_;

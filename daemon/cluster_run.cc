@@ -101,6 +101,9 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       reporter_.start();
       // Links are signed with the cluster's key, read while joining.
       sender_.configure(*config_, node_.ack_key());
+      // Decisions that may page wait for the first read of the windows, a few of its turns at
+      // most.
+      decider_.await_windows(5 * kMaintenanceEvery);
       decider_.start(node_.ack_key());
       roll_pg_.start();
       roller_.start();
@@ -125,17 +128,18 @@ void ClusterRun::ask_ack(int64_t incident_id, const std::string& by,
     done(std::nullopt);
     return;
   }
+  // On the page's connection, as the maintenance windows' writes: the ask may wait a moment for
+  // the incident's row lock, and a lease renewal must not wait behind it.
   const PgStatement s = PgAcks::ask(incident_id, by, node_.node());
-  node_.connection().query(
-      s.sql, s.params, [incident_id, done = std::move(done)](const PgResult& answer) {
-        if (!answer.ok()) {
-          spdlog::warn(
-              "cluster: the acknowledgement of incident {} was not recorded ({}); the one who "
-              "asked is told to try again",
-              incident_id, answer.error);
-        }
-        done(PgAcks::asked(answer));
-      });
+  status_pg_.query(s.sql, s.params, [incident_id, done = std::move(done)](const PgResult& answer) {
+    if (!answer.ok()) {
+      spdlog::warn(
+          "cluster: the acknowledgement of incident {} was not recorded ({}); the one who "
+          "asked is told it may not be and to try again",
+          incident_id, answer.error);
+    }
+    done(PgAcks::asked(answer));
+  });
 }
 
 void ClusterRun::stop(std::function<void()> done) {
@@ -297,7 +301,8 @@ void ClusterRun::read_maintenance() {
 void ClusterRun::keep_maintenance(std::vector<MaintenanceRecord> windows) {
   std::sort(windows.begin(), windows.end(),
             [](const MaintenanceRecord& a, const MaintenanceRecord& b) { return a.id < b.id; });
-  if (windows == maintenance_) return;
+  // The first read counts even when it finds none: the decider waits for it.
+  if (windows == maintenance_ && decider_.windows_known()) return;
   maintenance_ = std::move(windows);
   decider_.set_maintenance(maintenance_);
   if (on_maintenance_) on_maintenance_(maintenance_);

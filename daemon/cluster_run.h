@@ -62,7 +62,7 @@ class ClusterRun final : public StorageReader {
   // An acknowledgement taken here (a link, the API, a provider's callback), recorded for the
   // node deciding its incident, which applies it within a second or so. `done` runs once, on
   // the loop, with what the database answered; nullopt when it could not be asked (not joined,
-  // or the database is away).
+  // or the database is away) or the statement failed (it may have been recorded all the same).
   void ask_ack(int64_t incident_id, const std::string& by,
                std::function<void(std::optional<AckAsked>)> done);
 

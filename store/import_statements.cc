@@ -57,7 +57,7 @@ std::string import_marks_behind(const ImportPlan& plan) {
       R"sql(  SELECT string_agg(DISTINCT k.shard::text, ', ') INTO found FROM rollup_marks k
     WHERE k.shard IN (SELECT shard FROM import_monitors WHERE id IS NOT NULL) AND ({});
   IF found IS NOT NULL THEN
-    RAISE EXCEPTION 'the cluster has rolled up the shards % of other monitors less far than this database: their runs would be folded again with the copied ones; import into a new database after lookout cluster init, or after the nodes have rolled up (lookout run, a minute or two)',
+    RAISE EXCEPTION 'the cluster has rolled up the shards % of other monitors less far than this database: their runs would be folded again with the copied ones; import into a new database after lookout cluster init, before any node starts',
       found USING ERRCODE = '{}';
   END IF;
 )sql",

@@ -286,8 +286,8 @@ ALTER TABLE rollup_marks ADD COLUMN moved_back bigint NOT NULL DEFAULT 0;
     R"sql(
 -- Acknowledgements asked for on any node (an ack link, the API, a provider's callback). The
 -- node deciding the incident's monitor applies each one, writing its event and notifications
--- under the eval lease's fence, and deletes it in the same statement; one asked for while the
--- decider is away waits here for the next.
+-- under the eval lease's fence, and then deletes it under the same fence; one asked for while
+-- the decider is away waits here for the next.
 CREATE TABLE ack_requests (
   incident_id bigint PRIMARY KEY REFERENCES incidents (id),
   asked_by    text NOT NULL,           -- link | api | a provider's callback

@@ -120,7 +120,8 @@ void json_error(httplib::Response& res, int status, const std::string& message) 
 
 // The loop did not answer in time, or (in cluster mode) the database could not record it.
 constexpr char kAckNotTaken[] =
-    "the daemon did not answer in time or cannot reach its database; try again";
+    "the acknowledgement may not be recorded: the daemon did not answer in time or cannot reach "
+    "its database; try again (one made twice counts once)";
 
 // A call the daemon does not offer (cluster mode does not have it yet): 501, saying what.
 template <typename Call>
@@ -688,8 +689,7 @@ void WebServer::ack_routes() {
                   "<p>This acknowledgement link is not valid or has expired.</p>");
     const auto result = calls_.ack(claim->incident_id, "link");
     if (!result) {
-      return page(res, 503, "Try again",
-                  fmt::format("<p>The acknowledgement was not recorded: {}.</p>", kAckNotTaken));
+      return page(res, 503, "Try again", fmt::format("<p>Not done: {}.</p>", kAckNotTaken));
     }
     if (*result == AlertEngine::AckResult::kResolved ||
         *result == AlertEngine::AckResult::kUnknown) {

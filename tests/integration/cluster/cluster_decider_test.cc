@@ -251,14 +251,14 @@ TEST(ClusterDecider, ARequestLeftByALostDeciderIsDeletedByTheNextWithoutASecondE
   require_schema(loop, a.leases.conn);
   const std::string id = open_home_incident(loop, pg, a);
   ASSERT_FALSE(id.empty()) << a.decider.last_error();
+  a.decider.stop();
+  a.leases.release(a.leases.held);
   // As if the last decider wrote the acknowledgement and lost its lease before the deletion.
   pg.sql("UPDATE incidents SET acknowledged_at = clock_timestamp(), acknowledged_by = 'link'");
   pg.sql(
       fmt::format("INSERT INTO ack_requests (incident_id, asked_by, asked_on, shard) VALUES "
                   "({}, 'link', 'nyc-1', {})",
                   id, shard_of("home")));
-  a.decider.stop();
-  a.leases.release(a.leases.held);
   DecidingNode b(loop, pg, "nyc-1");
   b.take();
   b.decider.start("ack-key");
