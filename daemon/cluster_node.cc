@@ -146,7 +146,7 @@ void ClusterNode::compare(std::vector<NodeRow> nodes) {
 
 void ClusterNode::compare_next(std::vector<NodeRow> differing, size_t i) {
   if (i == differing.size()) {
-    read_secrets();
+    share_secrets();
     return;
   }
   const PgStatement s = read_monitor_set(differing[i].monitors_hash);
@@ -177,7 +177,7 @@ void ClusterNode::compare_next(std::vector<NodeRow> differing, size_t i) {
             });
 }
 
-void ClusterNode::read_secrets() {
+void ClusterNode::share_secrets() {
   // Made here if no node has made it yet; a node that loses that race reads the winner's.
   const PgStatement keep = keep_secrets({{"ack_key", random_hex(32)}});
   pg_.query(keep.sql, keep.params, [self = self_](const PgResult& r) {
@@ -188,7 +188,7 @@ void ClusterNode::read_secrets() {
       return;
     }
     const std::vector<std::string> names{"ack_key"};
-    const PgStatement read = lookout::read_secrets(names);
+    const PgStatement read = read_secrets(names);
     n->pg_.query(read.sql, read.params, [self, names](const PgResult& answer) {
       ClusterNode* n = *self;
       if (n == nullptr) return;

@@ -71,7 +71,7 @@ class ClusterNode {
   void publish_set();
   void compare(std::vector<NodeRow> nodes);
   void compare_next(std::vector<NodeRow> differing, size_t i);
-  void read_secrets();
+  void share_secrets();
   void join();
   void fail(const std::string& error);
 

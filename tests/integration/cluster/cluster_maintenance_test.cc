@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/cluster/node_config.h"
 #include "tests/integration/cluster/svc_target.h"
 #include "tests/integration/harness.h"
 #include "tests/support/http_recorder.h"
@@ -22,23 +23,11 @@ struct MaintNode {
   MaintNode(const PostgresServer& pg, const std::string& name, const std::string& location,
             const SvcTarget& target, const test::HttpRecorder& hook)
       : port(free_port()) {
-    dir.write(
-        "lookout.toml",
-        fmt::format("[server]\nlisten = \"127.0.0.1:{0}\"\npublic_url = \"http://127.0.0.1:{0}\"\n"
-                    "admin_token = \"${{env:ADMIN}}\"\n"
-                    "rate_limit = \"1000/m\"\n"
-                    "[storage]\npath = \"{1}\"\n"
-                    "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{2}\"\n"
-                    "location = \"{3}\"\nlease = \"2s\"\n"
-                    "[[channel]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{4}/hook\"\n"
-                    "timeout = \"1s\"\n[[route]]\nname = \"oncall\"\nnotify = \"hook\"\n"
-                    "group_wait = \"0s\"\ngroup_interval = \"0s\"\n"
-                    "[[maintenance]]\nmonitors = [\"home\"]\nstart = \"2099-01-01T00:00:00Z\"\n"
-                    "duration = \"1h\"\n"
-                    "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
-                    "url = \"${{env:TARGET}}\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
-                    "fail_after = 2\nrecover_after = 2\n",
-                    port, dir.file("spool.db"), name, location, hook.url()));
+    dir.write("lookout.toml",
+              node_config(port, dir.file("spool.db"), cluster_table(name, location), hook.url(),
+                          {"admin_token = \"${env:ADMIN}\"\nrate_limit = \"1000/m\"\n", "",
+                           "[[maintenance]]\nmonitors = [\"home\"]\nstart = "
+                           "\"2099-01-01T00:00:00Z\"\nduration = \"1h\"\n"}));
     process = std::make_unique<Process>(
         std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
         std::map<std::string, std::string>{

@@ -8,6 +8,7 @@
 
 #include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
+#include "tests/integration/cluster/node_config.h"
 #include "tests/integration/cluster/svc_target.h"
 #include "tests/integration/harness.h"
 #include "tests/support/http_recorder.h"
@@ -17,28 +18,8 @@ namespace {
 
 const char* const kAdmin = "admin-token-of-the-cluster-test";
 
-// The config of a node (`cluster` its [cluster] table, empty for a single node) probing
-// ${env:TARGET}, its webhook `hook`; `route` is added to the route's table (escalation tiers).
-std::string node_config(int port, const std::string& storage, const std::string& cluster,
-                        const test::HttpRecorder& hook, const std::string& route = "") {
-  return fmt::format(
-      "[server]\nlisten = \"127.0.0.1:{0}\"\npublic_url = \"http://127.0.0.1:{0}\"\n"
-      "admin_token = \"${{env:ADMIN}}\"\n"
-      "[storage]\npath = \"{1}\"\n{2}\n"
-      "[[channel]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{3}/hook\"\n"
-      "timeout = \"1s\"\n[[route]]\nname = \"oncall\"\nnotify = \"hook\"\ngroup_wait = \"0s\"\n"
-      "group_interval = \"0s\"\n{4}\n"
-      "[[monitor]]\nname = \"home\"\ntype = \"http\"\n"
-      "url = \"${{env:TARGET}}\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
-      "fail_after = 2\nrecover_after = 2\n",
-      port, storage, cluster, hook.url(), route);
-}
-
-std::string cluster_table(const std::string& name, const std::string& location) {
-  return fmt::format(
-      "[cluster]\ndsn = \"${{env:LOOKOUT_PG}}\"\nnode = \"{}\"\nlocation = \"{}\"\nlease = \"2s\"",
-      name, location);
-}
+// Its admin calls carry this token.
+const char* const kAdminLine = "admin_token = \"${env:ADMIN}\"\n";
 
 // A node: its config, spool and process.
 struct RunningNode {
@@ -46,8 +27,8 @@ struct RunningNode {
               const SvcTarget& target, const test::HttpRecorder& hook,
               const std::string& route = "")
       : port(free_port()) {
-    dir.write("lookout.toml",
-              node_config(port, dir.file("spool.db"), cluster_table(name, location), hook, route));
+    dir.write("lookout.toml", node_config(port, dir.file("spool.db"), cluster_table(name, location),
+                                          hook.url(), {kAdminLine, route, ""}));
     process = std::make_unique<Process>(
         std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
         std::map<std::string, std::string>{
@@ -343,7 +324,8 @@ TEST(ClusterRun, NodesStartedOnAnImportedDatabaseCarryItsOpenIncidentOn) {
   test::HttpRecorder hook({{200, "{}"}});
   TempDir single;
   {
-    single.write("lookout.toml", node_config(free_port(), single.file("lookout.db"), "", hook));
+    single.write("lookout.toml", node_config(free_port(), single.file("lookout.db"), "", hook.url(),
+                                             {kAdminLine, "", ""}));
     Process run({lookout_binary(), "run", "-c", single.file("lookout.toml")},
                 {{"TARGET", fra_target.url()}, {"ADMIN", kAdmin}}, single.path());
     ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 1; }, 20'000ms)) << run.err();
@@ -355,8 +337,9 @@ TEST(ClusterRun, NodesStartedOnAnImportedDatabaseCarryItsOpenIncidentOn) {
   const int64_t incident = opened["incident"]["id"];
   const std::string ack_url = opened["incident"]["ack_url"];
 
-  single.write("cluster.toml", node_config(free_port(), single.file("spool.db"),
-                                           cluster_table("fra-1", "fra"), hook));
+  single.write("cluster.toml",
+               node_config(free_port(), single.file("spool.db"), cluster_table("fra-1", "fra"),
+                           hook.url(), {kAdminLine, "", ""}));
   const RunResult imported =
       run_lookout({"cluster", "import", "--from-sqlite", single.file("lookout.db"), "-c",
                    single.file("cluster.toml")},
