@@ -2,7 +2,8 @@
 # Configures and builds. Installs nothing.
 #   (no option)      build/: -O2 -g, what benchmarks and `lookout run` use
 #   --no-debug-info  build/: -O2 without -g, what the tests use (shorter)
-#   --sanitize       build-sanitize/: AddressSanitizer + UndefinedBehaviorSanitizer, -O0 -g1
+#   --sanitize       build-sanitize/: AddressSanitizer + UndefinedBehaviorSanitizer, -O0 -g1,
+#                    not position independent, unity batches of 16 files
 #                    (line tables: a report still names file and line; the build is shorter)
 #   --tsan           build-tsan/: ThreadSanitizer, -O1 -g1, only the daemon (the tests of
 #                    build/ run it through LOOKOUT_TEST_BINARY)
@@ -23,7 +24,8 @@ for arg in "$@"; do
   case "$arg" in
     --sanitize)
       dir=build-sanitize
-      flags=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DLOOKOUT_SANITIZE=ON) ;;
+      flags=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DLOOKOUT_SANITIZE=ON
+             -DCMAKE_UNITY_BUILD_BATCH_SIZE=16) ;;
     --tsan)
       dir=build-tsan
       flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DLOOKOUT_TSAN=ON

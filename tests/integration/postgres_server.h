@@ -1,7 +1,7 @@
-// A throwaway PostgreSQL 15 for the cluster tests: initdb into a folder of its own, pg_ctl on
-// a free port, listening on 127.0.0.1 only with its Unix socket in that folder; stopped and
-// removed at the end. PostgreSQL refuses to run as root, so when the tests run as root (CI
-// does) its programs run as nobody, who owns the folder.
+// A throwaway PostgreSQL 15 for the cluster tests: a cluster in a folder of its own (a copy of
+// the one initdb made for the build), pg_ctl on a free port, listening on 127.0.0.1 only with
+// its Unix socket in that folder; stopped and removed at the end. PostgreSQL refuses to run as
+// root, so when the tests run as root (CI does) its programs run as nobody, who owns the folder.
 #pragma once
 
 #include <string>
@@ -39,6 +39,11 @@ class PostgresServer {
   std::string sql(const std::string& query) const;
 
  private:
+  struct Scratch {};
+  // A folder only, with no cluster or server: where the template is made.
+  explicit PostgresServer(Scratch);
+  // The folder of the cluster every server starts from, made by the first caller.
+  static std::string template_cluster();
   void init_folder();
   // A command line run as the user the server runs as.
   std::string as_owner(const std::string& command) const;
