@@ -37,6 +37,8 @@ ClusterDecider::ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& c
       reader_(
           loop, pg, clock, *config_, held_,
           [this](const MonitorConfig& m, const QuorumDecision& d) { decided(m, d); }, every),
+      heartbeats_(pg, clock, *config_, config_->cluster->node, config_->cluster->location,
+                  heartbeat_hooks()),
       timer_(loop),
       ids_(
           pg, kIdsReserved, kIdsLow,
@@ -52,10 +54,37 @@ ClusterDecider::ClusterDecider(EventLoop& loop, PgConnection& pg, const Clock& c
 
 ClusterDecider::~ClusterDecider() { *self_ = nullptr; }
 
+ClusterHeartbeats::Hooks ClusterDecider::heartbeat_hooks() {
+  ClusterHeartbeats::Hooks h;
+  h.fence_of = [this](int shard) { return fence_of_(shard); };
+  h.restored = [this](int shard, int64_t epoch) { return reader_.restored(shard, epoch); };
+  h.judge = [this](const MonitorConfig& m, State state, WallTime at, std::string cause) {
+    return reader_.judge_alone(m.name, state, at, std::move(cause));
+  };
+  h.standing = [this](const MonitorConfig& m) -> std::optional<StateRow> {
+    const MonitorQuorum* q = reader_.quorum(m.name);
+    if (q == nullptr) return std::nullopt;
+    StateRow row;
+    row.monitor = m.name;
+    row.state = to_string(q->state());
+    row.since_ms = to_unix_ms(q->since());
+    row.last_cause = q->cause();
+    return row;
+  };
+  h.in_maintenance = [this](const std::string& monitor, WallTime at) {
+    return engine_.maintenance().covers(monitor, at);
+  };
+  h.decided = [this](const MonitorConfig& m, const QuorumDecision& d) { decided(m, d); };
+  h.reset = [this](int shard, const std::string& why) { reset(shard, why); };
+  h.failed = [this](const std::string& error) { failed(error); };
+  return h;
+}
+
 void ClusterDecider::stop() {
   stopped_ = true;
   timer_.stop();
   reader_.stop();
+  heartbeats_.stop();
   pending_.clear();
 }
 
@@ -93,6 +122,7 @@ void ClusterDecider::tick() {
     std::erase_if(observed_, [&](const auto& o) { return gone(o.first); });
     for (const int s : lost) {
       loaded_.erase(s);
+      heartbeats_.drop(s);
       reader_.reread(s);
     }
   }
@@ -105,6 +135,7 @@ void ClusterDecider::tick() {
   AlertChanges changes;
   engine_.tick(clock_.wall(), changes);
   write(changes);
+  heartbeats_.tick(loaded_);
   observe();
   apply_pending();
   take_acks();
@@ -375,6 +406,7 @@ void ClusterDecider::reset(int shard, const std::string& why) {
   std::erase_if(pending_, [&](const auto& p) { return in_shard(p.first); });
   std::erase_if(observed_, [&](const auto& o) { return in_shard(o.first); });
   loaded_.erase(shard);
+  heartbeats_.drop(shard);
   reader_.reread(shard);
 }
 

@@ -1,5 +1,6 @@
 // The deciding node's incidents in cluster mode (docs/cluster.md#decisions). The quorum's
-// decisions (QuorumReader) about the monitors whose eval leases this node holds go through an
+// decisions (QuorumReader), and the judgements of heartbeat monitors' pings
+// (ClusterHeartbeats), about the monitors whose eval leases this node holds go through an
 // AlertEngine, as a single node's runs do, and what it decides is written to PostgreSQL through
 // the fence of each monitor's eval lease: an incident with its events and their outbox rows in
 // one statement, then the monitor's state. The engine holds the open incidents of the shards
@@ -19,6 +20,7 @@
 #include <set>
 #include <string>
 
+#include "alerting/cluster_heartbeats.h"
 #include "alerting/incident_ids.h"
 #include "alerting/incidents.h"
 #include "alerting/quorum_reader.h"
@@ -67,6 +69,7 @@ class ClusterDecider {
   // would otherwise page for a monitor in it before its first read of the windows.
   void await_windows(Duration at_most) { await_windows_ = at_most; }
   const QuorumReader& reader() const { return reader_; }
+  const ClusterHeartbeats& heartbeats() const { return heartbeats_; }
   // Why the last write or read failed; empty since one went in.
   const std::string& last_error() const { return last_error_; }
 
@@ -75,6 +78,7 @@ class ClusterDecider {
     const MonitorConfig* monitor = nullptr;
     QuorumDecision decision;
   };
+  ClusterHeartbeats::Hooks heartbeat_hooks();
   void tick();
   void load(const std::vector<int>& shards, const std::map<int, int64_t>& epochs);
   void on_loaded(const PgResult& answer, const std::map<int, int64_t>& epochs);
@@ -108,6 +112,9 @@ class ClusterDecider {
   Duration every_;
   AlertEngine engine_;
   QuorumReader reader_;
+  // The heartbeat monitors of the shards loaded: their pings and deadlines judged here, each
+  // change then decided as a quorum's is.
+  ClusterHeartbeats heartbeats_;
   Timer timer_;
   std::map<int, int64_t> loaded_;  // shards whose incidents the engine holds, with epochs
   std::set<int> loading_;          // shards whose incidents are being read

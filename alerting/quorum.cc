@@ -41,6 +41,14 @@ void MonitorQuorum::restore(State state, WallTime since, std::string cause) {
   cause_ = std::move(cause);
 }
 
+QuorumDecision MonitorQuorum::set(State state, WallTime at, std::string cause) {
+  QuorumDecision d{state_, state, state != state_, cause};
+  if (d.changed) since_ = at;
+  state_ = state;
+  cause_ = std::move(cause);
+  return d;
+}
+
 QuorumDecision MonitorQuorum::decide(WallTime now, const QuorumRules& rules) {
   QuorumDecision d;
   d.before = state_;

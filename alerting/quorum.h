@@ -60,6 +60,10 @@ class MonitorQuorum {
   // takeover changes nothing by itself, and the next decision is judged against this.
   void restore(State state, WallTime since, std::string cause);
 
+  // A monitor judged without locations (a heartbeat, by its pings and deadlines): its state is
+  // what its last run said, changed at `at` when it differs.
+  QuorumDecision set(State state, WallTime at, std::string cause);
+
   // The monitor's state at `now` from the locations whose report is fresh. With none
   // fresh, the state and cause stay as they were: nobody has looked, which says nothing about
   // the service (the silent locations say why).

@@ -63,6 +63,14 @@ const MonitorQuorum* QuorumReader::quorum(const std::string& monitor) const {
   return it == quorums_.end() ? nullptr : &it->second;
 }
 
+std::optional<QuorumDecision> QuorumReader::judge_alone(const std::string& monitor, State state,
+                                                        WallTime at, std::string cause) {
+  const int shard = shard_of(monitor);
+  const auto held = shards_.find(shard);
+  if (held == shards_.end() || !restored(shard, held->second)) return std::nullopt;
+  return quorums_[monitor].set(state, at, std::move(cause));
+}
+
 void QuorumReader::tick() {
   if (in_flight_ > 0) return;
   const std::map<int, int64_t> now = held_();

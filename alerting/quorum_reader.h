@@ -61,6 +61,11 @@ class QuorumReader {
     const auto it = restored_.find(shard);
     return it != restored_.end() && it->second == epoch;
   }
+  // A monitor without locations (a heartbeat) judged by the deciding node: its quorum takes
+  // the state as the run says it (MonitorQuorum::set), which put_state and the level-triggered
+  // look then read as for any monitor. nullopt when the monitor's shard is not restored.
+  std::optional<QuorumDecision> judge_alone(const std::string& monitor, State state, WallTime at,
+                                            std::string cause);
   // Forgets what it read of `shard`, which is read again at the next tick as if just gained:
   // after a decision about it could not be written, the database says what stands.
   void reread(int shard);

@@ -264,13 +264,7 @@ void refuse_unshared(Parser& p, const toml::table& root, const Config& config) {
     const MonitorConfig* m = found->second;
     const toml::node* type = t->get("type");
     const toml::source_region at = type != nullptr ? type->source() : t->source();
-    if (!m->spec->probed()) {
-      p.error(at, fmt::format("monitor \"{}\": heartbeat monitors are not available in cluster "
-                              "mode yet: their pings reach any node and are not shared through "
-                              "PostgreSQL",
-                              m->name));
-    } else if (const auto* dns = m->spec_if<DnsSpec>();
-               dns != nullptr && dns->dns.alert_on_change) {
+    if (const auto* dns = m->spec_if<DnsSpec>(); dns != nullptr && dns->dns.alert_on_change) {
       const toml::node* on_change = t->get("on_change");
       p.error(on_change != nullptr ? on_change->source() : at,
               fmt::format("monitor \"{}\": on_change = \"alert\" is not available in cluster "

@@ -22,6 +22,10 @@ int cmd_cluster(const std::string& config_path, const std::string& action,
 // (daemon/cli_cluster_import.cc).
 int import_into_cluster(const struct Config& config, const std::string& config_path,
                         const std::string& sqlite_path);
+// The cluster's heartbeat_key (kept_secrets) into `key`, for `lookout ping-url`: 0, or 1 with
+// what went wrong told on stderr. `config` has [cluster].
+int cluster_heartbeat_key(const struct Config& config, const std::string& config_path,
+                          std::string& key);
 // What a failure to reach the cluster's database asks of the operator.
 std::string cluster_reach_hint(const std::string& config_path);
 

@@ -1,6 +1,7 @@
 // `lookout cluster init` and `lookout cluster status`: the schema and the nodes table of cluster
-// mode, through the same connection, migrations and statements the daemon uses, on a loop of
-// their own that ends at the first answer (the connection is not tried again).
+// mode (and, for `lookout ping-url`, the key of the heartbeats' tokens), through the same
+// connection, migrations and statements the daemon uses, on a loop of their own that ends at the
+// first answer (the connection is not tried again).
 #include <fmt/format.h>
 
 #include <array>
@@ -15,6 +16,7 @@
 #include "store/node_registry.h"
 #include "store/pg_connection.h"
 #include "store/pg_schema.h"
+#include "store/pg_secrets.h"
 
 namespace lookout {
 
@@ -91,6 +93,31 @@ class ClusterCommand {
     return code_;
   }
 
+  // The key the nodes derive heartbeats' ping tokens from, into `key`; it is made by the first
+  // node that joins, and read here only: a key made by this command would stand in the way of
+  // a `cluster import` that brings a single node's key and the URLs it handed out.
+  int heartbeat_key(std::string& key) {
+    pg_.start();
+    const std::vector<std::string> names{"heartbeat_key"};
+    const PgStatement s = read_secrets(names);
+    pg_.query(s.sql, s.params, [this, &key, names](const PgResult& r) {
+      if (const auto kept = secrets(r, names)) {
+        key = kept->at("heartbeat_key");
+        done(0);
+      } else if (r.ok() || r.sqlstate == "42P01") {  // kept_secrets not there: no schema yet
+        fail(fmt::format(
+            "no node has joined the cluster at {} yet: the key its heartbeats' ping tokens are "
+            "derived from is made by the first node to join (or brought by lookout cluster "
+            "import); start a node with -c {}, then ask again",
+            pg_.server(), config_path_));
+      } else {
+        fail(r.error);
+      }
+    });
+    loop_.run();
+    return code_;
+  }
+
   int status() {
     pg_.start();
     read_pg_schema_version(pg_, [this](std::optional<int> version, const std::string& error) {
@@ -162,6 +189,11 @@ class ClusterCommand {
 };
 
 }  // namespace
+
+int cluster_heartbeat_key(const Config& config, const std::string& config_path, std::string& key) {
+  ClusterCommand command(config, config_path);
+  return command.heartbeat_key(key);
+}
 
 int cmd_cluster(const std::string& config_path, const std::string& action,
                 const std::string& from_sqlite) {

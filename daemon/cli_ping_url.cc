@@ -1,7 +1,9 @@
 // `lookout ping-url NAME`: the URL a heartbeat's job pings, for its crontab or timer. The token
 // is the config's, or the one the daemon derives from the key in its storage (made here when
-// the daemon has not run yet, and then used by it).
+// the daemon has not run yet, and then used by it); in cluster mode from the key the nodes
+// share in PostgreSQL.
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <iostream>
 
@@ -27,6 +29,13 @@ int cmd_ping_url(const std::string& config_path, const std::string& monitor) {
   std::string token;
   if (spec->token) {
     token = spec->token->reveal();
+  } else if (config.cluster) {
+    // Standard output is the URL alone, for a crontab line to take whole: the connection's log
+    // stays quiet, and what fails is said on standard error.
+    spdlog::set_level(spdlog::level::off);
+    std::string key;
+    if (const int code = cluster_heartbeat_key(config, config_path, key); code != 0) return code;
+    token = derived_ping_token(key, monitor);
   } else {
     SystemClock clock;
     std::string error;

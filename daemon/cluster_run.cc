@@ -8,6 +8,7 @@
 #include "store/lease_plan.h"
 #include "store/node_registry.h"
 #include "store/pg_decisions.h"
+#include "store/pg_heartbeats.h"
 #include "store/pg_maintenance.h"
 
 namespace lookout {
@@ -23,6 +24,8 @@ constexpr Duration kViewEvery{2000};
 // How often the maintenance windows made through the API are read: a window made on another
 // node is in effect here within this.
 constexpr Duration kMaintenanceEvery{2000};
+// The page's heartbeats read: their deciding node keeps each ping within about a second.
+constexpr Duration kHeartbeatsEvery{1000};
 // Windows that ended longer ago than this are not read: they change nothing. A day leaves room
 // for any node's clock.
 constexpr Duration kMaintenanceEndedWithin{86'400'000};
@@ -86,11 +89,15 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
                      }),
       summary_reader_(loop, status_pg_, clock, monitor_names(*config_), summaries_),
       maintenance_timer_(loop),
+      heartbeat_timer_(loop),
       retry_(loop),
       partitions_(loop),
       view_timer_(loop),
       self_(std::make_shared<ClusterRun*>(this)) {
   node_.leases().on_change([this](const LeaseChanges& changes) { on_leases(changes); });
+  for (const MonitorConfig& m : config_->monitors) {
+    if (!m.spec->probed()) heartbeat_names_.push_back(m.name);
+  }
 }
 
 ClusterRun::~ClusterRun() { *self_ = nullptr; }
@@ -117,6 +124,10 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
       read_view();
       view_timer_.start_repeating(kViewEvery, [this] { read_view(); });
+      if (!heartbeat_names_.empty()) {
+        read_heartbeats();
+        heartbeat_timer_.start_repeating(kHeartbeatsEvery, [this] { read_heartbeats(); });
+      }
     }
     ready(error);
   });
@@ -142,6 +153,43 @@ void ClusterRun::ask_ack(int64_t incident_id, const std::string& by,
   });
 }
 
+void ClusterRun::take_ping(const std::string& monitor, const Ping& ping,
+                           std::function<void(bool)> done) {
+  if (!node_.joined()) {
+    done(false);
+    return;
+  }
+  const PgStatement s = PgHeartbeats::take(monitor, ping, node_.node());
+  status_pg_.query(s.sql, s.params, [monitor, done = std::move(done)](const PgResult& answer) {
+    const bool taken = PgHeartbeats::taken(answer).has_value();
+    if (!taken) {
+      spdlog::warn(
+          "cluster: a ping of heartbeat {} was not recorded ({}); the job is answered 503 and "
+          "may send it again",
+          monitor, answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
+    }
+    done(taken);
+  });
+}
+
+void ClusterRun::read_heartbeats() {
+  if (heartbeats_in_flight_) return;
+  heartbeats_in_flight_ = true;
+  const PgStatement s = PgHeartbeats::kept(heartbeat_names_);
+  status_pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
+    ClusterRun* r = *self;
+    if (r == nullptr) return;
+    r->heartbeats_in_flight_ = false;
+    // On a failure the last read stands: /healthz says when the database is away.
+    auto kept = PgHeartbeats::memories(answer);
+    if (!kept) return;
+    std::map<std::string, HeartbeatMemory> now(kept->begin(), kept->end());
+    if (now == r->heartbeats_) return;
+    r->heartbeats_ = std::move(now);
+    ++r->heartbeat_reads_;
+  });
+}
+
 void ClusterRun::stop(std::function<void()> done) {
   // Nothing more is decided or read; the location's last reports and the outcomes of the
   // notifications being sent go in before the leases are released and the connection closes.
@@ -152,6 +200,7 @@ void ClusterRun::stop(std::function<void()> done) {
   status_reader_.stop();
   summary_reader_.stop();
   maintenance_timer_.stop();
+  heartbeat_timer_.stop();
   status_pg_.stop();
   view_timer_.stop();
   partitions_.stop();

@@ -24,6 +24,7 @@
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
 #include "daemon/cluster_node.h"
+#include "probes/heartbeat.h"
 #include "store/location_reporter.h"
 #include "store/pg_reads.h"
 #include "store/pg_results.h"
@@ -65,6 +66,16 @@ class ClusterRun final : public StorageReader {
   // or the database is away) or the statement failed (it may have been recorded all the same).
   void ask_ack(int64_t incident_id, const std::string& by,
                std::function<void(std::optional<AckAsked>)> done);
+
+  // A heartbeat's ping taken here, recorded for the node deciding the monitor, which judges it
+  // within a second or so (docs/cluster.md#heartbeats). `done` runs once, on the loop: true
+  // once PostgreSQL committed it; false when it could not be asked (not joined, or the
+  // database is away) or the statement failed.
+  void take_ping(const std::string& monitor, const Ping& ping, std::function<void(bool)> done);
+  // What the deciding nodes kept of each heartbeat monitor (its last pings and message), read
+  // every kHeartbeatsEvery for the page and API; `heartbeat_reads()` counts the reads.
+  const std::map<std::string, HeartbeatMemory>& heartbeats() const { return heartbeats_; }
+  uint64_t heartbeat_reads() const { return heartbeat_reads_; }
 
   ClusterNode& node() { return node_; }
   const ClusterDecider& decider() const { return decider_; }
@@ -117,6 +128,7 @@ class ClusterRun final : public StorageReader {
   void restore(const std::vector<int>& shards);
   void on_restored(const PgResult& answer, const std::map<int, int64_t>& asked);
   void read_maintenance();
+  void read_heartbeats();
   // The list as read or changed here, handed on when it differs from what was handed on.
   void keep_maintenance(std::vector<MaintenanceRecord> windows);
   // Why a change of `what` cannot be sent now (the node has not joined, or its connection is
@@ -161,6 +173,12 @@ class ClusterRun final : public StorageReader {
   std::vector<MaintenanceRecord> maintenance_;
   std::function<void(const std::vector<MaintenanceRecord>&)> on_maintenance_;
   std::string maintenance_error_;  // the last read failure told
+  // The heartbeats' memories for the page, read on the page's connection too.
+  std::vector<std::string> heartbeat_names_;
+  Timer heartbeat_timer_;
+  bool heartbeats_in_flight_ = false;
+  std::map<std::string, HeartbeatMemory> heartbeats_;
+  uint64_t heartbeat_reads_ = 0;
   // Probe shards held (with the epoch) whose judgements are restored: only their monitors run.
   std::map<int, int64_t> probing_;
   std::map<int, int64_t> restoring_;

@@ -361,6 +361,7 @@ void Daemon::publish_snapshot() {
   heartbeat_.beat(clock_.mono());
   if (cluster_) {
     cluster_->publish_health();
+    show_cluster_heartbeats();
     if (cluster_->view_reads() != cluster_view_reads_ ||
         cluster_->status_reads() != cluster_status_reads_) {
       dirty_ = true;
@@ -617,6 +618,9 @@ void Daemon::start_cluster() {
     }
     spdlog::info("cluster: node {} of location {} joined; {}", cluster_->node().node(),
                  cluster_->node().location(), cluster_->where());
+    // Read while joining: the heartbeats' derived tokens work from now on.
+    heartbeat_key_ = cluster_->node().heartbeat_key();
+    publish_ping_tokens();
   });
 }
 
@@ -722,9 +726,8 @@ int Daemon::run() {
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
-  // A cluster's node has no accepted answers, pings, posts or subscriptions through
-  // PostgreSQL yet: the web server answers that they are not available
-  // (docs/cluster.md#what-exists-now).
+  // A cluster's node has no accepted answers, posts or subscriptions through PostgreSQL yet:
+  // the web server answers that they are not available (docs/cluster.md#what-exists-now).
   LoopCalls calls{
       [this] { return health(); },
       [this](int64_t id, const std::string& by) { return request_ack(id, by); },
@@ -733,7 +736,9 @@ int Daemon::run() {
       [this](PostCommand command) { return request_post(std::move(command)); },
       [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); },
       [this](SubscriptionCommand command) { return request_subscription(std::move(command)); }};
-  if (cluster_) calls = LoopCalls{calls.health, calls.ack, {}, {}, {}, calls.maintenance, {}};
+  if (cluster_) {
+    calls = LoopCalls{calls.health, calls.ack, {}, calls.ping, {}, calls.maintenance, {}};
+  }
   web_ =
       std::make_unique<WebServer>(config_->server, clock_, snapshots_, reader(), std::move(calls));
   if (!web_->start(error)) {

@@ -69,6 +69,9 @@ class Daemon {
   void add_heartbeat(Monitor& m, const StateRow* stored);
   void arm_ping_deadline(MonitorId id);
   void drain_pings();
+  void drain_cluster_pings();
+  // The trackers of a cluster's node restored from what the deciding nodes kept, when read anew.
+  void show_cluster_heartbeats();
   // Keeps what a heartbeat's tracker knows, in storage and for a reload, when it changed.
   void keep_heartbeat(const Monitor& m);
   void publish_ping_tokens();
@@ -96,8 +99,9 @@ class Daemon {
   std::optional<AlertEngine::AckResult> request_ack(int64_t incident_id, const std::string& by);
   // From a web thread: makes a dns monitor's last answers its baseline.
   AcceptResult request_accept(const std::string& monitor);
-  // From a web thread: queues a heartbeat's ping for the loop; false when kMaxQueuedPings wait.
-  bool request_ping(const std::string& monitor, Ping ping);
+  // From a web thread: queues a heartbeat's ping for the loop (kBehind when kMaxQueuedPings
+  // wait); in cluster mode waits until the node recorded it in PostgreSQL.
+  PingTaken request_ping(const std::string& monitor, Ping ping);
   // From a web thread: a new post or an update of one; waits for the loop's answer (nullopt:
   // none in time).
   std::optional<PostChange> request_post(PostCommand command);
@@ -180,6 +184,9 @@ class Daemon {
   static constexpr size_t kMaxQueuedPings = 100'000;
   std::mutex ping_mu_;
   std::vector<std::pair<std::string, Ping>> ping_queue_;
+  // Cluster mode: pings the web threads wait on until PostgreSQL recorded them.
+  LoopRequests<std::pair<std::string, Ping>, bool> cluster_pings_;
+  uint64_t cluster_heartbeat_reads_ = 0;  // of ClusterRun::heartbeats() shown
   std::unique_ptr<Async> ping_async_;
   std::string heartbeat_key_;
   std::unordered_map<std::string, MonitorId> heartbeats_;

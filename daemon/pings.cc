@@ -20,7 +20,9 @@ void Daemon::add_heartbeat(Monitor& m, const StateRow* stored) {
     m.pings->restore(from_unix_ms(*stored->last_check_ms), stored->state == "up");
   }
   heartbeats_[m.cfg.name] = m.id;
-  arm_ping_deadline(m.id);
+  // In cluster mode the node deciding the monitor judges its pings and deadlines
+  // (ClusterHeartbeats); this tracker only shows what that node kept.
+  if (!cluster_) arm_ping_deadline(m.id);
 }
 
 Secret Daemon::ping_token(const Monitor& m) const {
@@ -31,7 +33,11 @@ Secret Daemon::ping_token(const Monitor& m) const {
 void Daemon::publish_ping_tokens() {
   auto tokens = std::make_shared<Snapshot::PingTokens>();
   for (const auto& [name, id] : heartbeats_) {
-    tokens->emplace(ping_token_digest(ping_token(*monitors_.at(id)).reveal()), name);
+    const Monitor& m = *monitors_.at(id);
+    // A cluster's node reads the key when it joins: a token derived before would be
+    // derived from nothing, and guessable.
+    if (heartbeat_key_.empty() && !m.cfg.spec_as<HeartbeatSpec>().token) continue;
+    tokens->emplace(ping_token_digest(ping_token(m).reveal()), name);
   }
   ping_tokens_ = std::move(tokens);
   dirty_ = true;
@@ -70,17 +76,46 @@ void Daemon::keep_heartbeat(const Monitor& m) {
   if (store_) store_->put_heartbeat(m.cfg.name, std::move(now));
 }
 
-bool Daemon::request_ping(const std::string& monitor, Ping ping) {
+PingTaken Daemon::request_ping(const std::string& monitor, Ping ping) {
+  if (cluster_) {
+    const auto recorded = cluster_pings_.ask({monitor, std::move(ping)}, *ping_async_);
+    return recorded.value_or(false) ? PingTaken::kTaken : PingTaken::kNotRecorded;
+  }
   {
     std::lock_guard lock(ping_mu_);
-    if (ping_queue_.size() >= kMaxQueuedPings) return false;
+    if (ping_queue_.size() >= kMaxQueuedPings) return PingTaken::kBehind;
     ping_queue_.emplace_back(monitor, std::move(ping));
   }
   ping_async_->send();
-  return true;
+  return PingTaken::kTaken;
+}
+
+void Daemon::drain_cluster_pings() {
+  for (auto& req : cluster_pings_.take()) {
+    auto answer = std::make_shared<std::promise<bool>>(std::move(req.answer));
+    cluster_->take_ping(req.command.first, req.command.second,
+                        [answer](bool taken) { answer->set_value(taken); });
+  }
+}
+
+void Daemon::show_cluster_heartbeats() {
+  if (cluster_->heartbeat_reads() == cluster_heartbeat_reads_) return;
+  cluster_heartbeat_reads_ = cluster_->heartbeat_reads();
+  const auto& kept = cluster_->heartbeats();
+  for (const auto& [name, id] : heartbeats_) {
+    Monitor& m = *monitors_.at(id);
+    const auto it = kept.find(name);
+    m.pings->restore(it != kept.end() ? it->second : HeartbeatMemory{});
+    m.view.reset();
+  }
+  dirty_ = true;
 }
 
 void Daemon::drain_pings() {
+  if (cluster_) {
+    drain_cluster_pings();
+    return;
+  }
   std::vector<std::pair<std::string, Ping>> pings;
   {
     std::lock_guard lock(ping_mu_);

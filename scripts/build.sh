@@ -2,9 +2,9 @@
 # Configures and builds. Installs nothing.
 #   (no option)      build/: -O2 -g, what benchmarks and `lookout run` use
 #   --no-debug-info  build/: -O2 without -g, what the tests use (shorter)
-#   --sanitize       build-sanitize/: AddressSanitizer + UndefinedBehaviorSanitizer, -O0 -g1,
+#   --sanitize       build-sanitize/: AddressSanitizer + UndefinedBehaviorSanitizer, -O0 -g1
+#                    (line tables: a report still names file and line; the build is shorter),
 #                    not position independent, unity batches of 16 files
-#                    (line tables: a report still names file and line; the build is shorter)
 #   --tsan           build-tsan/: ThreadSanitizer, -O1 -g1, only the daemon (the tests of
 #                    build/ run it through LOOKOUT_TEST_BINARY)
 #   --unity          also: compile the sources in batches (CMake unity build), which shares

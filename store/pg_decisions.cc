@@ -125,19 +125,22 @@ constexpr const char* kUpdate = R"sql(WITH {}, incident AS (
 SELECT (SELECT count(*) FROM fence) > 0, (SELECT count(*) FROM incident) > 0,
   (SELECT count(*) FROM notes))sql";
 
-constexpr const char* kPutState = R"sql(WITH {}, state AS (
-  INSERT INTO monitor_states (monitor, state, since, recent, last_check, last_outcome,
-    last_latency_us, last_cause, shard, decided_by, decided_at)
-  SELECT $1, $2, 'epoch'::timestamptz + $3::bigint * interval '1 millisecond', $4,
-    'epoch'::timestamptz + $5::bigint * interval '1 millisecond', $6::smallint, $7::bigint, $8,
-    $9::smallint, $10, clock_timestamp()
+// A monitor_states row written through `fence`, its parameters from ${0} on (state_params()).
+constexpr const char* kStateUpsert = R"sql(INSERT INTO monitor_states (monitor, state, since,
+    recent, last_check, last_outcome, last_latency_us, last_cause, shard, decided_by, decided_at)
+  SELECT ${0}, ${1}, 'epoch'::timestamptz + ${2}::bigint * interval '1 millisecond', ${3},
+    'epoch'::timestamptz + ${4}::bigint * interval '1 millisecond', ${5}::smallint, ${6}::bigint,
+    ${7}, ${8}::smallint, ${9}, clock_timestamp()
   FROM fence
   ON CONFLICT (monitor) DO UPDATE SET state = excluded.state, since = excluded.since,
     recent = excluded.recent, last_check = excluded.last_check,
     last_outcome = excluded.last_outcome, last_latency_us = excluded.last_latency_us,
     last_cause = excluded.last_cause, shard = excluded.shard, decided_by = excluded.decided_by,
     decided_at = excluded.decided_at, xact = pg_current_xact_id()
-  RETURNING 1
+  RETURNING 1)sql";
+
+constexpr const char* kPutState = R"sql(WITH {}, state AS (
+  {}
 )
 SELECT (SELECT count(*) FROM fence) > 0, (SELECT count(*) FROM state))sql";
 
@@ -388,17 +391,29 @@ std::optional<IncidentUpdate> PgDecisions::update(const PgResult& answer) {
   return IncidentUpdate{*held, *updated, *notifications};
 }
 
+std::string PgDecisions::state_upsert(size_t first) {
+  return fmt::format(kStateUpsert, first, first + 1, first + 2, first + 3, first + 4, first + 5,
+                     first + 6, first + 7, first + 8, first + 9);
+}
+
+PgParams PgDecisions::state_params(const StateRow& state, const std::string& holder) {
+  return {state.monitor,
+          state.state,
+          std::to_string(state.since_ms),
+          pg_text(state.recent),
+          int_param(state.last_check_ms),
+          state.last_outcome ? std::optional(std::to_string(static_cast<int>(*state.last_outcome)))
+                             : std::nullopt,
+          int_param(state.last_latency_us),
+          text_or_null(state.last_cause),
+          std::to_string(shard_of(state.monitor)),
+          holder};
+}
+
 PgStatement PgDecisions::put_state(const LeaseFence& fence, const StateRow& state) {
-  PgStatement out{
-      "",
-      {state.monitor, state.state, std::to_string(state.since_ms), pg_text(state.recent),
-       int_param(state.last_check_ms),
-       state.last_outcome ? std::optional(std::to_string(static_cast<int>(*state.last_outcome)))
-                          : std::nullopt,
-       int_param(state.last_latency_us), text_or_null(state.last_cause),
-       std::to_string(shard_of(state.monitor)), fence.holder}};
+  PgStatement out{"", state_params(state, fence.holder)};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
-  out.sql = fmt::format(kPutState, cte);
+  out.sql = fmt::format(kPutState, cte, state_upsert(1));
   return out;
 }
 

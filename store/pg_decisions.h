@@ -99,6 +99,11 @@ class PgDecisions {
   // their probing nodes' reports (report_locations), not the decider's to write. Read the answer
   // with LeaseRegistry::fence_outcome.
   static PgStatement put_state(const LeaseFence& fence, const StateRow& state);
+  // The same upsert for a statement that writes the state beside other things: an INSERT
+  // through the CTE `fence` returning 1, whose ten parameters, from $first on, are
+  // state_params().
+  static std::string state_upsert(size_t first);
+  static PgParams state_params(const StateRow& state, const std::string& holder);
 
   // Up to `limit` outbox rows for `node` to send, of the shards whose eval leases it holds under
   // the epochs in `held` (shard, epoch), due ones first: rows pending and due, and rows another

@@ -11,7 +11,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 9> kPgMigrations{
+constexpr std::array<const char*, 10> kPgMigrations{
     R"sql(
 -- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
 -- while its loop turns and clears alive when it stops. Every time is the server's
@@ -306,6 +306,24 @@ CREATE TABLE maintenance_windows (
   starts_at   timestamptz NOT NULL,
   ends_at     timestamptz NOT NULL
 );
+)sql",
+    R"sql(
+-- Pings of heartbeat monitors taken by any node, waiting for the node deciding the monitor: it
+-- judges them in order and deletes them, under its eval lease's fence, in the statement that
+-- keeps what they changed (heartbeats, monitor_states, results). One taken while no node
+-- decides waits for the next.
+CREATE TABLE heartbeat_pings (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  monitor     text COLLATE "C" NOT NULL,
+  shard       smallint NOT NULL,
+  kind        text NOT NULL CHECK (kind IN ('success', 'start', 'fail', 'exit', 'log')),
+  exit_status integer NOT NULL,        -- of kind exit: 0 is a success
+  rid         text NOT NULL,           -- ?rid=, pairs a start with its end
+  body        text NOT NULL,           -- at most 10 KiB
+  taken_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+  taken_on    text NOT NULL            -- the node that took it
+);
+CREATE INDEX heartbeat_pings_by_shard ON heartbeat_pings (shard, id);
 )sql",
 };
 

@@ -308,8 +308,16 @@ void WebServer::ping_routes() {
     ping->rid = valid_utf8(req.get_param_value("rid").substr(0, 64));
     ping->body = valid_utf8(std::string_view(req.body).substr(0, kMaxPingBody));
     if (lacking(calls_.ping, res, "heartbeat pings")) return;
-    if (!calls_.ping(monitor, std::move(*ping)))
-      return json_error(res, 503, "lookout is behind on pings; try again");
+    switch (calls_.ping(monitor, std::move(*ping))) {
+      case PingTaken::kTaken:
+        break;
+      case PingTaken::kBehind:
+        return json_error(res, 503, "lookout is behind on pings; try again");
+      case PingTaken::kNotRecorded:
+        return json_error(res, 503,
+                          "the ping could not be recorded: the cluster's database cannot be "
+                          "reached; try again");
+    }
     res.set_content("OK", "text/plain");
   };
   const char* path = R"(/ping/([A-Za-z0-9_-]{16,128})(?:/([a-z0-9]{1,5}))?)";

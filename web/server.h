@@ -41,13 +41,16 @@ struct AcceptResult {
 
 // What the web threads ask of the loop, which owns the state each changes. Those that wait
 // answer nullopt when the loop did not answer in time.
+enum class PingTaken { kTaken, kBehind, kNotRecorded };
+
 struct LoopCalls {
   std::function<HealthReport()> health;
   std::function<std::optional<AlertEngine::AckResult>(int64_t incident_id, const std::string& by)>
       ack;
   std::function<AcceptResult(const std::string& monitor)> accept;
-  // Hands a heartbeat's ping over without waiting; false when the loop is behind.
-  std::function<bool(const std::string& monitor, Ping ping)> ping;
+  // Hands a heartbeat's ping over: on a single node without waiting (kBehind when the loop is
+  // behind); in cluster mode once PostgreSQL recorded it (kNotRecorded when it could not).
+  std::function<PingTaken(const std::string& monitor, Ping ping)> ping;
   std::function<std::optional<PostChange>(PostCommand command)> post;
   std::function<std::optional<MaintenanceChange>(MaintenanceCommand command)> maintenance;
   std::function<std::optional<SubscriptionAnswer>(SubscriptionCommand command)> subscription;

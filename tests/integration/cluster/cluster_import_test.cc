@@ -364,8 +364,8 @@ PgResult import_wait(EventLoop& loop, PgConnection& conn, const std::string& sql
   return std::move(*r);
 }
 
-// A heartbeat monitor's memory, which a cluster's config cannot name yet (so the command
-// skips it): the same statements, run here for a monitor list that has it, copy it whole.
+// A heartbeat monitor's memory: the import's statements, run here for a monitor list that has
+// it, copy it whole.
 TEST(ClusterImport, AHeartbeatsMemoryIsCopiedWhole) {
   LOOKOUT_NEED_POSTGRES();
   PostgresServer pg;

@@ -25,10 +25,10 @@ const char* const kAdminLine = "admin_token = \"${env:ADMIN}\"\n";
 struct RunningNode {
   RunningNode(const PostgresServer& pg, const std::string& name, const std::string& location,
               const SvcTarget& target, const test::HttpRecorder& hook,
-              const std::string& route = "")
+              const std::string& route = "", const std::string& tables = "")
       : port(free_port()) {
     dir.write("lookout.toml", node_config(port, dir.file("spool.db"), cluster_table(name, location),
-                                          hook.url(), {kAdminLine, route, ""}));
+                                          hook.url(), {kAdminLine, route, tables}));
     process = std::make_unique<Process>(
         std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
         std::map<std::string, std::string>{
@@ -310,6 +310,78 @@ TEST(ClusterRun, AnAckLinkWorksOnEveryNodeAndTheDecidingNodeAppliesIt) {
       [&] { return pg.sql("SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL") == "1"; },
       15'000ms));
   EXPECT_EQ(cli.Post(path)->status, 409);
+}
+
+// A heartbeat pinged on either node: its URL is the one every node derives from the key they
+// share (`ping-url` reads it from PostgreSQL), a ping is answered once it is in the database,
+// the deciding node judges the pings, and a job that misses its deadline pages once and its
+// next ping resolves the incident.
+TEST(ClusterRun, AHeartbeatPingedOnEitherNodePagesOnceWhenLate) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  ASSERT_TRUE(migrate(pg).ok());
+  SvcTarget fra_target, nyc_target;
+  test::HttpRecorder hook({{200, "{}"}});
+  const std::string backup =
+      "[[monitor]]\nname = \"backup\"\ntype = \"heartbeat\"\nperiod = \"4s\"\n"
+      "grace = \"1s\"\n";
+  RunningNode fra(pg, "fra-1", "fra", fra_target, hook, "", backup);
+  RunningNode nyc(pg, "nyc-1", "nyc", nyc_target, hook, "", backup);
+  ASSERT_TRUE(
+      wait_until([&] { return pg.sql("SELECT count(*) FROM nodes WHERE alive") == "2"; }, 30'000ms))
+      << fra.process->err() << nyc.process->err();
+  const std::map<std::string, std::string> env{
+      {"LOOKOUT_PG", pg.dsn()}, {"ADMIN", kAdmin}, {"TARGET", fra_target.url()}};
+  const RunResult url =
+      run_lookout({"ping-url", "backup", "-c", fra.dir.file("lookout.toml")}, env);
+  ASSERT_EQ(url.code, 0) << url.err;
+  const std::string path =
+      url.out.substr(url.out.find("/ping/"), url.out.find('\n') - url.out.find("/ping/"));
+  EXPECT_EQ(run_lookout({"ping-url", "backup", "-c", nyc.dir.file("lookout.toml")}, env).out,
+            fmt::format("http://127.0.0.1:{}{}\n", nyc.port, path));
+
+  // Each node takes pings once it joined; a token not derived from the key is unknown.
+  ASSERT_TRUE(
+      wait_until([&] { return http_get(fra.port, path + "/start").status == 200; }, 15'000ms));
+  ASSERT_TRUE(wait_until([&] { return http_get(nyc.port, path).status == 200; }, 15'000ms));
+  EXPECT_EQ(http_get(nyc.port, "/ping/0123456789abcdef0123456789abcdef").status, 404);
+  const auto admin = httplib::Headers{{"Authorization", std::string("Bearer ") + kAdmin}};
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto status = http_get(fra.port, "/api/v1/status", admin);
+        if (status.status != 200) return false;
+        // Held here: a range over a member of a temporary would outlive it.
+        const auto json = nlohmann::json::parse(status.body);
+        for (const auto& m : json["monitors"]) {
+          if (m["name"] == "backup") return m["state"] == "up" && !m["last_ping"].is_null();
+        }
+        return false;
+      },
+      15'000ms))
+      << http_get(fra.port, "/api/v1/status", admin).body
+      << pg.sql("SELECT state || ' ' || decided_by FROM monitor_states WHERE monitor = 'backup'")
+      << fra.process->err();
+  // The start and the end made one run, judged by the node deciding the monitor.
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM results WHERE monitor = 'backup' AND total_us >= 0"), "1");
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM heartbeat_pings"), "0");
+
+  // No ping within the period and grace: late, paged once.
+  ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 1; }, 20'000ms))
+      << fra.process->err() << nyc.process->err();
+  EXPECT_EQ(deliveries(hook)[0].event, "incident.opened");
+  EXPECT_NE(hook.seen()[0].body.find("backup"), std::string::npos);
+  ASSERT_TRUE(wait_until([&] { return http_get(fra.port, path).status == 200; }, 10'000ms));
+  ASSERT_TRUE(wait_until([&] { return deliveries(hook).size() == 2; }, 15'000ms));
+  EXPECT_EQ(deliveries(hook)[1].event, "incident.resolved");
+  EXPECT_EQ(deliveries(hook)[1].incident, deliveries(hook)[0].incident);
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM incidents"), "1");
+  // The nodes never show the key or a token.
+  const std::string key = pg.sql("SELECT value FROM kept_secrets WHERE name = 'heartbeat_key'");
+  const std::string token = path.substr(6);
+  for (const std::string& log : {fra.process->err(), nyc.process->err()}) {
+    EXPECT_EQ(log.find(key), std::string::npos);
+    EXPECT_EQ(log.find(token), std::string::npos);
+  }
 }
 
 // A single node's database imported while its incident is open: the cluster's nodes carry the

@@ -73,6 +73,26 @@ TEST(Quorum, FreshnessIsTwoIntervalsATimeoutAndTheLease) {
   EXPECT_FALSE(rules_with(std::nullopt).quorum.has_value());
 }
 
+// A heartbeat has no locations: its state is what its last run said, and it stays so while
+// no location reports (none ever does).
+TEST(Quorum, AMonitorJudgedAloneTakesTheStateItsRunSays) {
+  MonitorQuorum q;
+  q.restore(State::kUp, at_second(0), "");
+  const QuorumDecision late = q.set(State::kDown, at_second(40), "no ping since then");
+  EXPECT_TRUE(late.changed);
+  EXPECT_EQ(late.before, State::kUp);
+  EXPECT_EQ(late.after, State::kDown);
+  EXPECT_EQ(late.cause, "no ping since then");
+  EXPECT_EQ(q.since(), at_second(40));
+  const QuorumDecision failed = q.set(State::kDown, at_second(50), "disk full");
+  EXPECT_FALSE(failed.changed);
+  EXPECT_EQ(q.since(), at_second(40)) << "since moves only on a change";
+  EXPECT_EQ(q.cause(), "disk full");
+  const QuorumDecision none = q.decide(at_second(100), rules_with(std::nullopt));
+  EXPECT_FALSE(none.changed);
+  EXPECT_EQ(q.state(), State::kDown);
+}
+
 TEST(Quorum, OneLocationDownOfThreeKeepsTheMonitorUp) {
   Watched q;
   report_all(q, {"fra", "nyc", "sgp"}, kUpRun, 0);
