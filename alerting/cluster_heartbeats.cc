@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "config/kinds/heartbeat_spec.h"
@@ -50,16 +51,13 @@ void ClusterHeartbeats::tick(const std::map<int, int64_t>& loaded) {
   for (const int shard : gone) drop(shard);
   for (const auto& [shard, epoch] : loaded) {
     if (shards_.count(shard) > 0) continue;
-    shards_[shard] = Shard{epoch, false};
-    read_kept(shard, epoch);
+    shards_[shard] = Shard{epoch, false, 0};
+    read_kept(shard);
   }
-  std::map<std::string, Change> changes;
-  deadlines(changes);
-  for (auto& [name, change] : changes) keep(*monitors_.at(name), std::move(change));
   read_pings();
 }
 
-void ClusterHeartbeats::read_kept(int shard, int64_t epoch) {
+void ClusterHeartbeats::read_kept(int shard) {
   std::vector<std::string> names;
   for (const auto& [name, m] : monitors_) {
     if (shard_of(name) == shard) names.push_back(name);
@@ -68,15 +66,19 @@ void ClusterHeartbeats::read_kept(int shard, int64_t epoch) {
     shards_[shard].read = true;
     return;
   }
+  const uint64_t asked = ++reads_;
+  shards_[shard].asked = asked;
   const PgStatement s = PgHeartbeats::kept(names);
-  pg_.query(s.sql, s.params, [self = self_, shard, epoch](const PgResult& answer) {
-    if (ClusterHeartbeats* h = *self; h != nullptr) h->on_kept(answer, shard, epoch);
+  pg_.query(s.sql, s.params, [self = self_, shard, asked](const PgResult& answer) {
+    if (ClusterHeartbeats* h = *self; h != nullptr) h->on_kept(answer, shard, asked);
   });
 }
 
-void ClusterHeartbeats::on_kept(const PgResult& answer, int shard, int64_t epoch) {
+void ClusterHeartbeats::on_kept(const PgResult& answer, int shard, uint64_t asked) {
+  // A read sent before the shard was dropped and gained again may answer after the trackers
+  // judged on a newer one: only the last read sent counts.
   const auto it = shards_.find(shard);
-  if (stopped_ || it == shards_.end() || it->second.epoch != epoch) return;
+  if (stopped_ || it == shards_.end() || it->second.asked != asked) return;
   const auto kept = PgHeartbeats::memories(answer);
   if (!kept) {
     // Judging without it would take every job for new: the shard is read again next tick.
@@ -103,17 +105,20 @@ void ClusterHeartbeats::read_pings() {
   }
   if (shards.empty()) return;
   reading_ = true;
-  const PgStatement s = PgHeartbeats::waiting(shards);
-  pg_.query(s.sql, s.params, [self = self_](const PgResult& answer) {
-    if (ClusterHeartbeats* h = *self; h != nullptr) h->on_pings(answer);
-  });
+  const PgStatement s = PgHeartbeats::waiting(shards, kPingsPerRead);
+  pg_.query(s.sql, s.params,
+            [self = self_, shards, sent_at = clock_.wall()](const PgResult& answer) {
+              if (ClusterHeartbeats* h = *self; h != nullptr) h->on_pings(answer, shards, sent_at);
+            });
 }
 
-void ClusterHeartbeats::on_pings(const PgResult& answer) {
+void ClusterHeartbeats::on_pings(const PgResult& answer, const std::vector<int>& shards,
+                                 WallTime sent_at) {
   reading_ = false;
   if (stopped_) return;
   const auto rows = PgHeartbeats::pings(answer);
   if (!rows) {
+    // No deadline is judged either: a ping waiting unread may have met it.
     hooks_.failed(answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
     return;
   }
@@ -137,13 +142,16 @@ void ClusterHeartbeats::on_pings(const PgResult& answer) {
     if (auto run = t->second.on_ping(ping)) judged(*m->second, *run, change);
     change.judged.push_back(row.id);
   }
+  // A full read may have left pings for the next one: their jobs' deadlines wait for it.
+  if (rows->size() < kPingsPerRead) deadlines(shards, sent_at, changes);
   for (auto& [name, change] : changes) keep(*monitors_.at(name), std::move(change));
 }
 
-void ClusterHeartbeats::deadlines(std::map<std::string, Change>& changes) {
-  const WallTime now = clock_.wall();
+void ClusterHeartbeats::deadlines(const std::vector<int>& shards, WallTime now,
+                                  std::map<std::string, Change>& changes) {
   for (auto& [name, tracker] : trackers_) {
-    if (!ready(shard_of(name))) continue;
+    const int shard = shard_of(name);
+    if (!ready(shard) || std::find(shards.begin(), shards.end(), shard) == shards.end()) continue;
     const auto d = tracker.deadline();
     if (!d || *d > now) continue;
     judged(*monitors_.at(name), tracker.overdue(now), changes[name]);
@@ -181,7 +189,8 @@ void ClusterHeartbeats::keep(const MonitorConfig& m, Change change) {
       s.sql, s.params,
       [self = self_, shard, &m, decisions = std::move(change.decisions)](const PgResult& answer) {
         ClusterHeartbeats* h = *self;
-        if (h == nullptr) return;
+        // Stopped: the next decider finds the state kept and carries it on.
+        if (h == nullptr || h->stopped_) return;
         const auto outcome = LeaseRegistry::fence_outcome(answer);
         if (!outcome) {
           h->hooks_.failed(answer.ok() ? "an answer in a shape this lookout does not know"

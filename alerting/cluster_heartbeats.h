@@ -60,8 +60,8 @@ class ClusterHeartbeats {
   ClusterHeartbeats& operator=(const ClusterHeartbeats&) = delete;
 
   // Every tick of the decider, with the eval shards whose incidents it holds (and their epochs):
-  // a shard gained is read, one lost forgotten, the waiting pings read and judged, and the
-  // deadlines passed judged.
+  // a shard gained is read, one lost forgotten, the waiting pings read and judged, and then the
+  // deadlines that passed before the read judged.
   void tick(const std::map<int, int64_t>& loaded);
   // Forgets `shard` (the decider drops it): read again once it is loaded again.
   void drop(int shard);
@@ -74,7 +74,8 @@ class ClusterHeartbeats {
  private:
   struct Shard {
     int64_t epoch = 0;
-    bool read = false;  // what was kept of its monitors is in the trackers
+    bool read = false;   // what was kept of its monitors is in the trackers
+    uint64_t asked = 0;  // the read of what was kept whose answer counts (older ones do not)
   };
   // What a tick changed of one monitor, kept in one statement.
   struct Change {
@@ -83,16 +84,22 @@ class ClusterHeartbeats {
     std::vector<QuorumDecision> decisions;
     bool unjudged = false;  // the quorum had dropped the shard: nothing of it may be kept
   };
-  void read_kept(int shard, int64_t epoch);
-  void on_kept(const PgResult& answer, int shard, int64_t epoch);
+  void read_kept(int shard);
+  void on_kept(const PgResult& answer, int shard, uint64_t asked);
   void read_pings();
-  void on_pings(const PgResult& answer);
+  // `shards`: those read, whose deadlines are judged once their pings are; `sent_at`: when the
+  // read was sent, which every ping taken before it precedes.
+  void on_pings(const PgResult& answer, const std::vector<int>& shards, WallTime sent_at);
   // A run the tracker made: judged by the monitor's quorum, and added to `change`.
   void judged(const MonitorConfig& m, const ProbeResult& run, Change& change);
-  void deadlines(std::map<std::string, Change>& changes);
+  // The jobs of `shards` late at `now`, judged after the pings taken before it.
+  void deadlines(const std::vector<int>& shards, WallTime now,
+                 std::map<std::string, Change>& changes);
   void keep(const MonitorConfig& m, Change change);
   bool ready(int shard) const;
 
+  // At most this many pings a read: a backlog (a decider away for long) is judged in turns.
+  static constexpr size_t kPingsPerRead = 1000;
   PgConnection& pg_;
   const Clock& clock_;
   const Config& config_;
@@ -103,6 +110,7 @@ class ClusterHeartbeats {
   std::map<int, Shard> shards_;                           // loaded, by the decider's tick
   std::map<std::string, HeartbeatTracker> trackers_;      // of read shards' heartbeats
   bool reading_ = false;
+  uint64_t reads_ = 0;  // of what was kept, numbered
   bool stopped_ = false;
   // Tells an answer that arrives after destruction to do nothing.
   std::shared_ptr<ClusterHeartbeats*> self_;

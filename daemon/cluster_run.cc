@@ -159,17 +159,22 @@ void ClusterRun::take_ping(const std::string& monitor, const Ping& ping,
     done(false);
     return;
   }
+  // On the node's own connection, not the page's: the job waits for the answer (5 s at most,
+  // then 503 and it sends the ping again), and one insert of a row no one locks is quick beside
+  // the page's reads, which would hold it up.
   const PgStatement s = PgHeartbeats::take(monitor, ping, node_.node());
-  status_pg_.query(s.sql, s.params, [monitor, done = std::move(done)](const PgResult& answer) {
-    const bool taken = PgHeartbeats::taken(answer).has_value();
-    if (!taken) {
-      spdlog::warn(
-          "cluster: a ping of heartbeat {} was not recorded ({}); the job is answered 503 and "
-          "may send it again",
-          monitor, answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
-    }
-    done(taken);
-  });
+  node_.connection().query(
+      s.sql, s.params, [monitor, done = std::move(done)](const PgResult& answer) {
+        const bool taken = PgHeartbeats::taken(answer).has_value();
+        if (!taken) {
+          spdlog::warn(
+              "cluster: a ping of heartbeat {} was not recorded ({}); the job is answered 503 and "
+              "may send it again",
+              monitor,
+              answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
+        }
+        done(taken);
+      });
 }
 
 void ClusterRun::read_heartbeats() {

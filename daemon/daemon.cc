@@ -411,7 +411,7 @@ void Daemon::publish_snapshot() {
     if (m.pings) {
       v.last_ping = m.pings->last_ping();
       v.next_due = m.pings->next_due();
-      v.ping_token = ping_token(m);
+      if (ping_token_known(m)) v.ping_token = ping_token(m);
       v.last_message = m.pings->last_message();
     }
     m.view = std::make_shared<const MonitorView>(std::move(v));

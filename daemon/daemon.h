@@ -75,6 +75,8 @@ class Daemon {
   // Keeps what a heartbeat's tracker knows, in storage and for a reload, when it changed.
   void keep_heartbeat(const Monitor& m);
   void publish_ping_tokens();
+  // Whether `m`'s ping token is known: its own, or derived once the key is read.
+  bool ping_token_known(const Monitor& m) const;
   Secret ping_token(const Monitor& m) const;
   void log_run(const Monitor& m, const Evaluation& e) const;
   void defer_run(MonitorId id, const std::string& cause);

@@ -30,13 +30,18 @@ Secret Daemon::ping_token(const Monitor& m) const {
   return spec.token ? *spec.token : Secret(derived_ping_token(heartbeat_key_, m.cfg.name), true);
 }
 
+bool Daemon::ping_token_known(const Monitor& m) const {
+  // A cluster's node reads the key when it joins: a token derived before would be derived from
+  // nothing, and guessable.
+  return !heartbeat_key_.empty() || m.cfg.spec_as<HeartbeatSpec>().token.has_value();
+}
+
 void Daemon::publish_ping_tokens() {
   auto tokens = std::make_shared<Snapshot::PingTokens>();
   for (const auto& [name, id] : heartbeats_) {
-    const Monitor& m = *monitors_.at(id);
-    // A cluster's node reads the key when it joins: a token derived before would be
-    // derived from nothing, and guessable.
-    if (heartbeat_key_.empty() && !m.cfg.spec_as<HeartbeatSpec>().token) continue;
+    Monitor& m = *monitors_.at(id);
+    m.view.reset();  // its ping URL for the admin
+    if (!ping_token_known(m)) continue;
     tokens->emplace(ping_token_digest(ping_token(m).reveal()), name);
   }
   ping_tokens_ = std::move(tokens);

@@ -79,7 +79,7 @@ FROM leases WHERE holder IS NOT NULL AND expires_at > clock_timestamp() ORDER BY
 // statement that reads the fence has committed; a takeover that committed first is seen (READ
 // COMMITTED checks the newest version of a row it locks) and leaves the fence empty.
 constexpr const char* kFence = R"sql(fence AS MATERIALIZED (
-  SELECT epoch FROM leases
+  SELECT epoch FROM leases{}
   WHERE name = ${} AND holder = ${} AND epoch = ${}::bigint AND expires_at > clock_timestamp()
   FOR SHARE
 ))sql";
@@ -148,12 +148,16 @@ std::optional<std::vector<std::string>> LeaseRegistry::released(const PgResult& 
   return out;
 }
 
-std::string LeaseRegistry::fence_cte(const LeaseFence& fence, PgParams& params) {
+std::string LeaseRegistry::fence_cte(const LeaseFence& fence, PgParams& params,
+                                     std::string_view first) {
   const size_t n = params.size();
   params.emplace_back(fence.lease);
   params.emplace_back(fence.holder);
   params.emplace_back(std::to_string(fence.epoch));
-  return fmt::format(kFence, n + 1, n + 2, n + 3);
+  // The lease's row is locked as the rows joined with `first` come out, so `first` is read
+  // before.
+  return fmt::format(kFence, first.empty() ? std::string() : fmt::format(", {}", first), n + 1,
+                     n + 2, n + 3);
 }
 
 PgStatement LeaseRegistry::fenced(const LeaseFence& fence, const PgStatement& decision) {

@@ -92,7 +92,10 @@ class LeaseRegistry {
   // a decision of several data-modifying CTEs, which PostgreSQL takes only at the top level of a
   // statement and so not inside fenced()'s `decision`. Such a statement writes only through
   // `fence` as fenced() does, and should answer whether it held.
-  static std::string fence_cte(const LeaseFence& fence, PgParams& params);
+  // `first`: a CTE written before the fence, read by it before it locks the lease's row (a
+  // lock the statement must hold first, in the order others take both).
+  static std::string fence_cte(const LeaseFence& fence, PgParams& params,
+                               std::string_view first = "");
   static std::optional<FenceOutcome> fence_outcome(const PgResult& answer);
 
  private:

@@ -7,6 +7,7 @@
 #include "store/lease_plan.h"
 #include "store/pg_arrays.h"
 #include "store/pg_decisions.h"
+#include "store/pg_rollup.h"
 
 namespace lookout {
 namespace {
@@ -57,7 +58,9 @@ std::string ms_column(std::string_view column) {
 
 // The tracker's memory, the state and the runs are written only through `fence`, and the pings
 // judged deleted only through it too. By their ids: a ping numbered before one judged may
-// commit after it, and is judged by the next read.
+// commit after it, and is judged by the next read. The runs go in under the shard's rollup lock,
+// taken shared before the lease's row, and move the shard's marks back to the oldest of them, as
+// a results batch does: a run judged late (a ping that waited for a decider) is folded again.
 constexpr const char* kKeep = R"sql(WITH {}, kept AS (
   INSERT INTO heartbeats (monitor, last_ping, last_any, up, starts, message_at, message)
   SELECT $1, 'epoch'::timestamptz + $2::bigint * interval '1 millisecond',
@@ -70,7 +73,7 @@ constexpr const char* kKeep = R"sql(WITH {}, kept AS (
   RETURNING 1
 ), state AS (
   {}
-), runs AS (
+), {}, runs AS (
   INSERT INTO results (t, total_us, outcome, maintenance, monitor, location, node, kind, cause,
     detail)
   SELECT 'epoch'::timestamptz + r.t_ms * interval '1 millisecond', r.total_us, r.outcome,
@@ -101,12 +104,12 @@ std::optional<int64_t> PgHeartbeats::taken(const PgResult& answer) {
   return pg_int(answer.rows[0][0]);
 }
 
-PgStatement PgHeartbeats::waiting(const std::vector<int>& shards) {
+PgStatement PgHeartbeats::waiting(const std::vector<int>& shards, size_t limit) {
   return {
       "SELECT id, monitor, kind, exit_status, rid, body, "
       "floor(extract(epoch FROM clock_timestamp() - taken_at) * 1000)::bigint "
-      "FROM heartbeat_pings WHERE shard = ANY($1::smallint[]) ORDER BY id",
-      {pg_int_array(shards)}};
+      "FROM heartbeat_pings WHERE shard = ANY($1::smallint[]) ORDER BY id LIMIT $2::int",
+      {pg_int_array(shards), std::to_string(limit)}};
 }
 
 std::optional<std::vector<PingRow>> PgHeartbeats::pings(const PgResult& answer) {
@@ -191,8 +194,12 @@ PgStatement PgHeartbeats::keep(const LeaseFence& fence, const HeartbeatKeep& kee
   out.params.push_back(keep.location);
   out.params.push_back(runs.dump());
   out.params.push_back(pg_int_array(keep.judged));
-  const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
-  out.sql = fmt::format(kKeep, cte, PgDecisions::state_upsert(8));
+  std::optional<int64_t> oldest;
+  for (const ResultRow& r : keep.runs) oldest = std::min(oldest.value_or(r.t_ms), r.t_ms);
+  out.params.push_back(oldest ? std::optional(std::to_string(*oldest)) : std::nullopt);
+  const std::string cte = fmt::format("{}, {}", rollup_lock_cte(16),
+                                      LeaseRegistry::fence_cte(fence, out.params, "rollup_locked"));
+  out.sql = fmt::format(kKeep, cte, PgDecisions::state_upsert(8), rollup_marks_back_cte(16, 21));
   return out;
 }
 

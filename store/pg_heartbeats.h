@@ -47,8 +47,8 @@ class PgHeartbeats {
   static PgStatement take(const std::string& monitor, const Ping& ping, const std::string& node);
   static std::optional<int64_t> taken(const PgResult& answer);
 
-  // The pings of the monitors of `shards`, oldest first. Read with pings().
-  static PgStatement waiting(const std::vector<int>& shards);
+  // The pings of the monitors of `shards`, oldest first, at most `limit`. Read with pings().
+  static PgStatement waiting(const std::vector<int>& shards, size_t limit);
   static std::optional<std::vector<PingRow>> pings(const PgResult& answer);
 
   // What was kept of `monitors` (each one that has a row). Read with memories().

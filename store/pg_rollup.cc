@@ -306,6 +306,31 @@ std::string rollup_marks_back(const std::map<int, int64_t>& oldest) {
       kPgRollupLock, fmt::join(shards, ","), values);
 }
 
+std::string rollup_lock_cte(int shard_param) {
+  return fmt::format(
+      "rollup_locked AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared({}, ${}::int))",
+      kPgRollupLock, shard_param);
+}
+
+std::string rollup_marks_back_cte(int shard_param, int oldest_param) {
+  std::string sizes;
+  for (const RollLevel level : {RollLevel::kMinute, RollLevel::kHour, RollLevel::kDay}) {
+    if (!sizes.empty()) sizes += ", ";
+    fmt::format_to(std::back_inserter(sizes), "('{}', {})", level_name(level),
+                   level_of(level).size_ms);
+  }
+  return fmt::format(
+      "rollup_marks_moved AS (\n"
+      "  UPDATE rollup_marks m SET until = v.b, moved_back = m.moved_back + 1\n"
+      "  FROM fence, (VALUES {2}) AS s(level, size_ms), LATERAL (SELECT 'epoch'::timestamptz\n"
+      "    + floor(${1}::bigint / s.size_ms::numeric) * s.size_ms * interval '1 millisecond' AS "
+      "b) v\n"
+      "  WHERE m.shard = ${0}::smallint AND m.level = s.level AND m.until > v.b\n"
+      "  RETURNING 1\n"
+      ")",
+      shard_param, oldest_param, sizes);
+}
+
 PgStatement delete_old_rollups(int64_t keep_minutes_ms, int64_t keep_hours_ms, int64_t keep_days_ms,
                                int limit) {
   // A shard without a mark of the next level has folded nothing of it: then nothing goes.

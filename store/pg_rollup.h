@@ -96,6 +96,13 @@ std::optional<bool> roll_step_written(const PgResult& answer);
 // moved back to each shard's oldest run of the batch. `oldest` is that run's start by shard;
 // empty gives an empty string.
 std::string rollup_marks_back(const std::map<int, int64_t>& oldest);
+// The same inside one fenced statement that writes a shard's results (a heartbeat's keep): the
+// CTE `rollup_locked` takes the shard's lock shared, and must be read by the fence before it
+// locks the lease's row (LeaseRegistry::fence_cte's `first`), the order a roll step takes both
+// in; the CTE `rollup_marks_moved` moves the marks back. The shard is the parameter
+// $`shard_param`, the oldest run's start (milliseconds; NULL when none) $`oldest_param`.
+std::string rollup_lock_cte(int shard_param);
+std::string rollup_marks_back_cte(int shard_param, int oldest_param);
 
 // Deletes rollup rows past their retention, at most `limit` of each level: minutes older than
 // `keep_minutes_ms` (by the server's clock) and below every shard's hour mark, hours alike below

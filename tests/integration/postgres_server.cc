@@ -36,7 +36,7 @@ std::string PostgresServer::template_cluster() {
   // start more than a hundred servers: it runs once per build, and each server starts from a
   // copy of what it made, which takes milliseconds. A lock on a file beside it makes the tests
   // that run at once wait for the first one's.
-  const std::string made = std::string(LOOKOUT_BUILD_DIR) + "/tests/postgres-template";
+  std::string made = std::string(LOOKOUT_BUILD_DIR) + "/tests/postgres-template";
   const std::string lock_path = made + ".lock";
   const int lock = open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (lock < 0 || flock(lock, LOCK_EX) != 0) {

@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "probes/heartbeat.h"
 #include "probes/ping_socket.h"
 #include "store/lease_plan.h"
 #include "store/pg_schema.h"
@@ -96,6 +97,32 @@ TEST(ClusterCli, InitCreatesThenReportsTheSchemaCurrentAndStatusListsTheNodes) {
                                "fra-1   fra       0.1.0    yes    now        1        0\n"
                                "nyc-10  nyc       0.1.0    no     1m30s ago  0        1\n",
                                pg.port(), pg_schema_version()));
+  expect_no_canary(r);
+}
+
+// The ping URL of a heartbeat without a token of its own: derived from the key the nodes share,
+// which the first node to join makes; before, ping-url says so rather than print a URL no node
+// would take.
+TEST(ClusterCli, PingUrlDerivesTheTokenFromTheKeyTheNodesShare) {
+  LOOKOUT_NEED_POSTGRES();
+  PostgresServer pg;
+  const ClusterFiles files(pg.dsn(),
+                           "[[monitor]]\nname = \"backup\"\ntype = \"heartbeat\"\n"
+                           "period = \"1h\"\n");
+  auto r = files.lookout({"ping-url", "backup"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no node has joined the cluster at 127.0.0.1:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  ASSERT_EQ(files.lookout({"cluster", "init"}).code, 0);
+  r = files.lookout({"ping-url", "backup"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("start a node with -c " + files.config), std::string::npos) << r.err;
+
+  pg.sql("INSERT INTO kept_secrets VALUES ('heartbeat_key', 'the-key-of-the-nodes')");
+  r = files.lookout({"ping-url", "backup"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  // Standard output is the path alone (no public_url here: said on standard error).
+  EXPECT_EQ(r.out, fmt::format("/ping/{}\n", derived_ping_token("the-key-of-the-nodes", "backup")));
   expect_no_canary(r);
 }
 

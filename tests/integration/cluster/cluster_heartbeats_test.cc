@@ -23,7 +23,7 @@ std::shared_ptr<const Config> heartbeat_config(const PostgresServer& pg, const s
       "[server]\npublic_url = \"http://127.0.0.1:9\"\n[[channel]]\nname = \"ops-webhook\"\n"
       "type = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n"
       "[[route]]\nname = \"oncall\"\nnotify = [\"ops-webhook\"]\n"
-      "[[monitor]]\nname = \"{}\"\ntype = \"heartbeat\"\nperiod = \"3s\"\ngrace = \"1s\"\n",
+      "[[monitor]]\nname = \"{}\"\ntype = \"heartbeat\"\nperiod = \"5s\"\ngrace = \"1s\"\n",
       pg.dsn(), node, kJob)));
 }
 

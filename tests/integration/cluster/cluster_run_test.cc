@@ -323,7 +323,7 @@ TEST(ClusterRun, AHeartbeatPingedOnEitherNodePagesOnceWhenLate) {
   SvcTarget fra_target, nyc_target;
   test::HttpRecorder hook({{200, "{}"}});
   const std::string backup =
-      "[[monitor]]\nname = \"backup\"\ntype = \"heartbeat\"\nperiod = \"4s\"\n"
+      "[[monitor]]\nname = \"backup\"\ntype = \"heartbeat\"\nperiod = \"8s\"\n"
       "grace = \"1s\"\n";
   RunningNode fra(pg, "fra-1", "fra", fra_target, hook, "", backup);
   RunningNode nyc(pg, "nyc-1", "nyc", nyc_target, hook, "", backup);

@@ -39,8 +39,9 @@ TEST(PgHeartbeats, APingIsTakenWithItsShardKindAndTextMadeValid) {
 }
 
 TEST(PgHeartbeats, WaitingPingsAreReadInOrderAndStrictly) {
-  const PgStatement s = PgHeartbeats::waiting({3, 200});
+  const PgStatement s = PgHeartbeats::waiting({3, 200}, 50);
   EXPECT_EQ(s.params[0], "{3,200}");
+  EXPECT_EQ(s.params[1], "50");
   EXPECT_NE(s.sql.find("ORDER BY id"), std::string::npos);
   const auto rows = PgHeartbeats::pings(ping_answer(
       {{"7", "backup", "start", "0", "r", "", "120"}, {"8", "backup", "log", "0", "", "hi", "5"}}));
@@ -109,8 +110,10 @@ TEST(PgHeartbeats, AKeepIsFencedAndNamesThePingsItJudged) {
   EXPECT_EQ(runs[0]["kind"], "late");
   EXPECT_EQ(runs[0]["outcome"], 2);
   EXPECT_TRUE(runs[0]["total_us"].is_null());
-  // The fence's parameters come after the statement's own.
-  EXPECT_EQ(s.params.size(), 20u + 3u);
+  // The oldest run moves the shard's rollup marks back; the fence's parameters come last.
+  EXPECT_EQ(s.params[20], "5000");
+  EXPECT_NE(s.sql.find("UPDATE rollup_marks"), std::string::npos);
+  EXPECT_EQ(s.params.size(), 21u + 3u);
 }
 
 }  // namespace
