@@ -61,16 +61,7 @@ ClusterHeartbeats::Hooks ClusterDecider::heartbeat_hooks() {
   h.judge = [this](const MonitorConfig& m, State state, WallTime at, std::string cause) {
     return reader_.judge_alone(m.name, state, at, std::move(cause));
   };
-  h.standing = [this](const MonitorConfig& m) -> std::optional<StateRow> {
-    const MonitorQuorum* q = reader_.quorum(m.name);
-    if (q == nullptr) return std::nullopt;
-    StateRow row;
-    row.monitor = m.name;
-    row.state = to_string(q->state());
-    row.since_ms = to_unix_ms(q->since());
-    row.last_cause = q->cause();
-    return row;
-  };
+  h.standing = [this](const MonitorConfig& m) { return state_row(m); };
   h.in_maintenance = [this](const std::string& monitor, WallTime at) {
     return engine_.maintenance().covers(monitor, at);
   };
@@ -367,22 +358,28 @@ void ClusterDecider::write(const AlertChanges& changes, const std::function<void
   }
 }
 
-void ClusterDecider::put_state(const MonitorConfig& m, int shard) {
+std::optional<StateRow> ClusterDecider::state_row(const MonitorConfig& m) const {
   const MonitorQuorum* q = reader_.quorum(m.name);
+  if (q == nullptr) return std::nullopt;
+  StateRow row;
+  row.monitor = m.name;
+  row.state = to_string(q->state());
+  row.since_ms = to_unix_ms(q->since());
+  row.last_cause = q->cause();
+  return row;
+}
+
+void ClusterDecider::put_state(const MonitorConfig& m, int shard) {
+  const auto row = state_row(m);
   const auto fence = fence_of_(shard);
-  if (q == nullptr || !fence) {
+  if (!row || !fence) {
     // The change is the reader's once: dropped here, it would not come again while the shard
     // stays held under the same epoch (a lease the keeper counted lost for a moment, then
     // renewed), and the state would stay unwritten.
     reset(shard, "its eval lease was not held when the monitor's state was to be written");
     return;
   }
-  StateRow row;
-  row.monitor = m.name;
-  row.state = to_string(q->state());
-  row.since_ms = to_unix_ms(q->since());
-  row.last_cause = q->cause();
-  const PgStatement s = PgDecisions::put_state(*fence, row);
+  const PgStatement s = PgDecisions::put_state(*fence, *row);
   pg_.query(s.sql, s.params, [self = self_, shard](const PgResult& answer) {
     ClusterDecider* d = *self;
     if (d == nullptr) return;

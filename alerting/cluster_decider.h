@@ -98,6 +98,8 @@ class ClusterDecider {
   void ack_done(int shard, int64_t incident_id);
   // `then` runs once each incident of `changes` is written.
   void write(const AlertChanges& changes, const std::function<void()>& then = {});
+  // The monitor's state as its quorum has it now, to be written; nullopt while not decided here.
+  std::optional<StateRow> state_row(const MonitorConfig& m) const;
   void put_state(const MonitorConfig& m, int shard);
   // A write about `shard` did not go in: what this node thought of it is dropped and read again.
   void reset(int shard, const std::string& why);

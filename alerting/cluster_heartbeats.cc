@@ -89,7 +89,7 @@ void ClusterHeartbeats::on_kept(const PgResult& answer, int shard, uint64_t aske
   std::map<std::string, HeartbeatMemory> by_name(kept->begin(), kept->end());
   for (const auto& [name, m] : monitors_) {
     if (shard_of(name) != shard) continue;
-    auto [t, fresh] = trackers_.try_emplace(name, m->spec_as<HeartbeatSpec>());
+    const auto t = trackers_.try_emplace(name, m->spec_as<HeartbeatSpec>()).first;
     // A job that was due while no node decided it, or started and is past max_runtime, is
     // judged late at the next tick, as a single node judges it after a restart.
     if (const auto k = by_name.find(name); k != by_name.end()) t->second.restore(k->second);
@@ -186,9 +186,13 @@ void ClusterHeartbeats::keep(const MonitorConfig& m, Change change) {
     hooks_.reset(shard, "its eval lease was not held when a heartbeat's pings were to be kept");
     return;
   }
-  HeartbeatKeep k{m.name,      t->second.memory(), std::move(*standing),
-                  change.runs, change.judged,      location_,
-                  node_};
+  const HeartbeatKeep k{m.name,
+                        t->second.memory(),
+                        std::move(*standing),
+                        std::move(change.runs),
+                        std::move(change.judged),
+                        location_,
+                        node_};
   const PgStatement s = PgHeartbeats::keep(*fence, k);
   pg_.query(
       s.sql, s.params,
