@@ -164,14 +164,25 @@ void ClusterRun::take_ping(const std::string& monitor, const Ping& ping,
   // the page's reads, which would hold it up.
   const PgStatement s = PgHeartbeats::take(monitor, ping, node_.node());
   node_.connection().query(
-      s.sql, s.params, [monitor, done = std::move(done)](const PgResult& answer) {
+      s.sql, s.params, [self = self_, monitor, done = std::move(done)](const PgResult& answer) {
         const bool taken = PgHeartbeats::taken(answer).has_value();
-        if (!taken) {
-          spdlog::warn(
-              "cluster: a ping of heartbeat {} was not recorded ({}); the job is answered 503 and "
-              "may send it again",
-              monitor,
-              answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
+        ClusterRun* r = *self;
+        if (r != nullptr) {
+          // Told once until a ping goes in again: while the database is away every ping fails
+          // alike, and jobs may send thousands.
+          const std::string error =
+              taken ? ""
+                    : (answer.ok() ? "an answer in a shape this lookout does not know"
+                                   : answer.error);
+          if (!error.empty() && error != r->ping_error_) {
+            spdlog::warn(
+                "cluster: a ping of heartbeat {} was not recorded ({}); its job is answered 503 "
+                "and may send it again; the pings that fail alike after it are not logged",
+                monitor, error);
+          } else if (taken && !r->ping_error_.empty()) {
+            spdlog::info("cluster: heartbeat pings are recorded again");
+          }
+          r->ping_error_ = error;
         }
         done(taken);
       });

@@ -179,6 +179,7 @@ class ClusterRun final : public StorageReader {
   bool heartbeats_in_flight_ = false;
   std::map<std::string, HeartbeatMemory> heartbeats_;
   uint64_t heartbeat_reads_ = 0;
+  std::string ping_error_;  // why the last ping was not recorded, as told; empty once one was
   // Probe shards held (with the epoch) whose judgements are restored: only their monitors run.
   std::map<int, int64_t> probing_;
   std::map<int, int64_t> restoring_;
