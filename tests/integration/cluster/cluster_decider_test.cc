@@ -50,20 +50,13 @@ struct DecidingNode {
       : leases(loop, pg, name, lease),
         decider(
             loop, leases.conn, clock, decider_config(pg, monitor_extra),
-            [this] {
-              std::map<int, int64_t> held;
-              for (const auto& h : leases.held) held.emplace(shard, h.epoch);
-              return held;
-            },
+            [this] { return leases.deciding(shard); },
             [this](int s) -> std::optional<LeaseFence> {
               if (fence_refusals > 0) {
                 --fence_refusals;
                 return std::nullopt;
               }
-              for (const auto& h : leases.held) {
-                if (s == shard) return LeaseFence{h.name, h.holder, h.epoch};
-              }
-              return std::nullopt;
+              return leases.decision_fence(shard, s);
             },
             [this] { ++notified; }, Duration{100}) {}
 

@@ -34,18 +34,8 @@ struct HeartbeatDecider {
       : leases(loop, pg, name, Duration{60'000}),
         decider(
             loop, leases.conn, clock, heartbeat_config(pg, name),
-            [this] {
-              std::map<int, int64_t> held;
-              for (const auto& h : leases.held) held.emplace(shard, h.epoch);
-              return held;
-            },
-            [this](int s) -> std::optional<LeaseFence> {
-              for (const auto& h : leases.held) {
-                if (s == shard) return LeaseFence{h.name, h.holder, h.epoch};
-              }
-              return std::nullopt;
-            },
-            [] {}, Duration{100}) {}
+            [this] { return leases.deciding(shard); },
+            [this](int s) { return leases.decision_fence(shard, s); }, [] {}, Duration{100}) {}
 
   void take() { leases.acquire({LeaseSpace::evaluation().lease(shard)}); }
 

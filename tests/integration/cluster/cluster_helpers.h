@@ -172,6 +172,20 @@ struct LeaseNode {
     return *released;
   }
 
+  // For a node that takes only `shard`'s eval lease: the shards it decides, as
+  // LeaseKeeper::deciding() says them (the shard with its epoch while the lease is held)...
+  std::map<int, int64_t> deciding(int shard) const {
+    std::map<int, int64_t> out;
+    for (const auto& h : held) out.emplace(shard, h.epoch);
+    return out;
+  }
+  // ...and the fence of a decision about `asked`, as LeaseKeeper::decision_fence() gives it.
+  std::optional<LeaseFence> decision_fence(int shard, int asked) const {
+    if (asked != shard || held.empty()) return std::nullopt;
+    const LeaseRow& h = held.front();
+    return LeaseFence{h.name, h.holder, h.epoch};
+  }
+
   const LeaseRow& lease(const std::string& name) const {
     for (const auto& h : held) {
       if (h.name == name) return h;

@@ -34,19 +34,8 @@ struct WatchingNode {
   WatchingNode(EventLoop& loop, const PostgresServer& pg, const std::string& name)
       : leases(loop, pg, name, Duration{2000}),
         watch(
-            leases.conn, clock, silent_watch_config(pg),
-            [this] {
-              std::map<int, int64_t> held;
-              for (const auto& h : leases.held) held.emplace(shard, h.epoch);
-              return held;
-            },
-            [this](int s) -> std::optional<LeaseFence> {
-              for (const auto& h : leases.held) {
-                if (s == shard) return LeaseFence{h.name, h.holder, h.epoch};
-              }
-              return std::nullopt;
-            },
-            [this] { ++notified; }) {}
+            leases.conn, clock, silent_watch_config(pg), [this] { return leases.deciding(shard); },
+            [this](int s) { return leases.decision_fence(shard, s); }, [this] { ++notified; }) {}
 
   std::vector<LeaseRow> take() { return leases.acquire({LeaseSpace::evaluation().lease(shard)}); }
 
