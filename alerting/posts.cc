@@ -33,8 +33,8 @@ void PostBook::load(std::vector<PostRecord> posts) {
   next_id_ = posts_.empty() ? 1 : posts_.back().id + 1;
 }
 
-PostChange PostBook::create(const PostDraft& draft, WallTime now,
-                            const std::function<bool(const std::string&)>& monitor_exists) {
+PostChange new_post(const PostDraft& draft, WallTime now,
+                    const std::function<bool(const std::string&)>& monitor_exists) {
   if (draft.title.find_first_not_of(" \t") == std::string::npos)
     return post_invalid("a post needs a title");
   if (auto e = post_text_error("title", draft.title, kPostTitleMax); !e.empty())
@@ -61,15 +61,41 @@ PostChange PostBook::create(const PostDraft& draft, WallTime now,
     if (std::find(p.monitors.begin(), p.monitors.end(), name) == p.monitors.end())
       p.monitors.push_back(name);
   }
-  p.id = next_id_++;
   p.title = draft.title;
   p.impact = *impact;
   p.created_at = now;
   p.updates.push_back(PostUpdate{*status, draft.body, now});
   if (*status == PostStatus::kResolved) p.resolved_at = now;
-  posts_.push_back(p);
   PostChange c;
   c.post = std::move(p);
+  return c;
+}
+
+PostChange updated_post(PostRecord post, const std::string& status, const std::string& body,
+                        WallTime now) {
+  const auto st = post_status_from_string(status);
+  if (!st) {
+    return post_invalid(fmt::format(
+        "status \"{}\" is not one of investigating, identified, monitoring, resolved", status));
+  }
+  if (auto e = post_text_error("body", body, kPostBodyMax); !e.empty()) return post_invalid(e);
+  post.updates.push_back(PostUpdate{*st, body, now});
+  if (*st == PostStatus::kResolved) {
+    if (!post.resolved_at) post.resolved_at = now;
+  } else {
+    post.resolved_at.reset();
+  }
+  PostChange c;
+  c.post = std::move(post);
+  return c;
+}
+
+PostChange PostBook::create(const PostDraft& draft, WallTime now,
+                            const std::function<bool(const std::string&)>& monitor_exists) {
+  PostChange c = new_post(draft, now, monitor_exists);
+  if (c.code != PostChange::Code::kDone) return c;
+  c.post.id = next_id_++;
+  posts_.push_back(c.post);
   return c;
 }
 
@@ -82,21 +108,20 @@ PostChange PostBook::update(int64_t id, const std::string& status, const std::st
     c.code = PostChange::Code::kUnknownPost;
     return c;
   }
-  const auto st = post_status_from_string(status);
-  if (!st) {
-    return post_invalid(fmt::format(
-        "status \"{}\" is not one of investigating, identified, monitoring, resolved", status));
-  }
-  if (auto e = post_text_error("body", body, kPostBodyMax); !e.empty()) return post_invalid(e);
-  it->updates.push_back(PostUpdate{*st, body, now});
-  if (*st == PostStatus::kResolved) {
-    if (!it->resolved_at) it->resolved_at = now;
-  } else {
-    it->resolved_at.reset();
-  }
-  PostChange c;
-  c.post = *it;
+  PostChange c = updated_post(*it, status, body, now);
+  if (c.code == PostChange::Code::kDone) *it = c.post;
   return c;
+}
+
+void PostBook::put(PostRecord post) {
+  const auto it = std::lower_bound(posts_.begin(), posts_.end(), post.id,
+                                   [](const PostRecord& p, int64_t v) { return p.id < v; });
+  next_id_ = std::max(next_id_, post.id + 1);
+  if (it != posts_.end() && it->id == post.id) {
+    *it = std::move(post);
+  } else {
+    posts_.insert(it, std::move(post));
+  }
 }
 
 bool post_is_public(const PostRecord& post,

@@ -32,24 +32,37 @@ struct PostCommand {
 
 // The outcome of a change: the post as it now is, or why not.
 struct PostChange {
-  enum class Code { kDone, kInvalid, kUnknownPost } code = Code::kDone;
-  std::string error;  // for kInvalid: what to fix, for the API's 400
+  // kUnavailable: a cluster's database could not record it (the API's 503).
+  enum class Code { kDone, kInvalid, kUnknownPost, kUnavailable } code = Code::kDone;
+  std::string error;  // for kInvalid: what to fix, for the API's 400; for kUnavailable: why
   PostRecord post;
 };
 
 inline constexpr size_t kPostTitleMax = 200;
 inline constexpr size_t kPostBodyMax = 10 * 1024;
 
+// A new post as `draft` asks for it, not numbered yet (id 0). `monitor_exists` says whether a
+// name is a configured monitor's.
+PostChange new_post(const PostDraft& draft, WallTime now,
+                    const std::function<bool(const std::string&)>& monitor_exists);
+// `post` with a status change and its text. `resolved` sets resolved_at; any other status on a
+// resolved post opens it again (it was resolved too early).
+PostChange updated_post(PostRecord post, const std::string& status, const std::string& body,
+                        WallTime now);
+
 class PostBook {
  public:
-  // At start-up: what storage kept, oldest first.
+  // What storage kept, in any order: at start-up, and in cluster mode whenever the database's
+  // posts changed.
   void load(std::vector<PostRecord> posts);
-  // `monitor_exists` says whether a name is a configured monitor's.
+  // new_post, numbered here.
   PostChange create(const PostDraft& draft, WallTime now,
                     const std::function<bool(const std::string&)>& monitor_exists);
-  // A status change with its text. `resolved` sets resolved_at; any other status on a resolved
-  // post opens it again (it was resolved too early).
+  // updated_post of the post `id`, kept here.
   PostChange update(int64_t id, const std::string& status, const std::string& body, WallTime now);
+  // `post` as it now is, numbered elsewhere (a cluster's database): added, or put in place of
+  // the one with its id.
+  void put(PostRecord post);
   // Oldest first.
   const std::vector<PostRecord>& all() const { return posts_; }
 

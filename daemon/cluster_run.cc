@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "daemon/cluster_changes.h"
 #include "store/cluster_view.h"
 #include "store/lease_plan.h"
 #include "store/node_registry.h"
@@ -89,6 +90,7 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
                      }),
       summary_reader_(loop, status_pg_, clock, monitor_names(*config_), summaries_),
       maintenance_timer_(loop),
+      posts_(loop, status_pg_, node_),
       heartbeat_timer_(loop),
       retry_(loop),
       partitions_(loop),
@@ -120,6 +122,7 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       summary_reader_.start();
       read_maintenance();
       maintenance_timer_.start_repeating(kMaintenanceEvery, [this] { read_maintenance(); });
+      posts_.start(on_posts_);
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
       read_view();
@@ -216,6 +219,7 @@ void ClusterRun::stop(std::function<void()> done) {
   status_reader_.stop();
   summary_reader_.stop();
   maintenance_timer_.stop();
+  posts_.stop();
   heartbeat_timer_.stop();
   status_pg_.stop();
   view_timer_.stop();
@@ -336,6 +340,10 @@ void ClusterRun::on_maintenance(
   on_maintenance_ = std::move(windows);
 }
 
+void ClusterRun::on_posts(std::function<void(const std::vector<PostRecord>&)> posts) {
+  on_posts_ = std::move(posts);
+}
+
 void ClusterRun::read_maintenance() {
   if (maintenance_in_flight_) return;
   maintenance_in_flight_ = true;
@@ -374,40 +382,15 @@ void ClusterRun::keep_maintenance(std::vector<MaintenanceRecord> windows) {
 }
 
 std::optional<std::string> ClusterRun::maintenance_unsendable(const char* what) const {
-  if (!node_.joined()) {
-    return fmt::format(
-        "this node has not joined the cluster yet (it migrates the schema or compares its "
-        "monitors with the live nodes'): the window was not {}; try again in a moment",
-        what);
-  }
-  if (!status_pg_.connected()) {
-    const std::string& why = status_pg_.last_error();
-    return fmt::format(
-        "PostgreSQL at {} cannot be reached from this node{}{}: the window was not {}; try again "
-        "once it can",
-        status_pg_.server(), why.empty() ? "" : ": ", why, what);
-  }
-  return std::nullopt;
+  return change_unsendable(node_, status_pg_, "the window", what);
 }
 
 MaintenanceChange ClusterRun::maintenance_failed(const PgResult& answer, const char* what) const {
   MaintenanceChange c;
   c.code = MaintenanceChange::Code::kUnavailable;
-  if (answer.ok()) {
-    c.error = fmt::format(
-        "PostgreSQL at {} answered in a shape this lookout does not know: the window may or may "
-        "not be {}; GET /api/v1/maintenance shows which within {} s",
-        status_pg_.server(), what, kMaintenanceEvery.count() / 1000);
-  } else if (!answer.sqlstate.empty()) {
-    // The server refused the statement: its transaction did nothing.
-    c.error = fmt::format("PostgreSQL refused it: {}: the window was not {}; try again",
-                          answer.error, what);
-  } else {
-    c.error = fmt::format(
-        "the connection to PostgreSQL was lost before it confirmed the change ({}): the window "
-        "may or may not be {}; GET /api/v1/maintenance shows which within {} s",
-        answer.error, what, kMaintenanceEvery.count() / 1000);
-  }
+  c.error = change_failed(answer, status_pg_, "the window", what,
+                          fmt::format("GET /api/v1/maintenance shows which within {} s",
+                                      kMaintenanceEvery.count() / 1000));
   return c;
 }
 

@@ -24,6 +24,7 @@
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
 #include "daemon/cluster_node.h"
+#include "daemon/cluster_posts.h"
 #include "probes/heartbeat.h"
 #include "store/location_reporter.h"
 #include "store/pg_reads.h"
@@ -106,6 +107,10 @@ class ClusterRun final : public StorageReader {
   // kUnavailable; likewise.
   void remove_maintenance(int64_t id, std::function<void(MaintenanceChange)> done);
 
+  // The status page's posts, shared by the nodes; started once the node joined.
+  ClusterPosts& posts() { return posts_; }
+  void on_posts(std::function<void(const std::vector<PostRecord>&)> posts);
+
   // What the web threads read: incidents and history from PostgreSQL on connections of their
   // own; the summaries as PgSummaries last published them.
   const SummaryCache& summaries() const override { return summaries_; }
@@ -173,6 +178,9 @@ class ClusterRun final : public StorageReader {
   std::vector<MaintenanceRecord> maintenance_;
   std::function<void(const std::vector<MaintenanceRecord>&)> on_maintenance_;
   std::string maintenance_error_;  // the last read failure told
+  // The posts, read and written on the page's connection too.
+  ClusterPosts posts_;
+  std::function<void(const std::vector<PostRecord>&)> on_posts_;
   // The heartbeats' memories for the page, read on the page's connection too.
   std::vector<std::string> heartbeat_names_;
   Timer heartbeat_timer_;

@@ -667,6 +667,11 @@ int Daemon::run() {
       alerts_->maintenance().load(windows);
       dirty_ = true;
     });
+    // The posts as the cluster has them, read by ClusterPosts.
+    cluster_->on_posts([this](const std::vector<PostRecord>& posts) {
+      published_posts_ = std::make_shared<const std::vector<PostRecord>>(posts);
+      dirty_ = true;
+    });
   } else {
     store_ = open_storage(config_->storage.path, clock_, error);
     if (!store_) {
@@ -726,8 +731,8 @@ int Daemon::run() {
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
-  // A cluster's node has no accepted answers, posts or subscriptions through PostgreSQL yet:
-  // the web server answers that they are not available (docs/cluster.md#what-exists-now).
+  // A cluster's node has no accepted answers or subscriptions through PostgreSQL yet: the web
+  // server answers that they are not available (docs/cluster.md#what-exists-now).
   LoopCalls calls{
       [this] { return health(); },
       [this](int64_t id, const std::string& by) { return request_ack(id, by); },
@@ -737,7 +742,7 @@ int Daemon::run() {
       [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); },
       [this](SubscriptionCommand command) { return request_subscription(std::move(command)); }};
   if (cluster_) {
-    calls = LoopCalls{calls.health, calls.ack, {}, calls.ping, {}, calls.maintenance, {}};
+    calls = LoopCalls{calls.health, calls.ack, {}, calls.ping, calls.post, calls.maintenance, {}};
   }
   web_ =
       std::make_unique<WebServer>(config_->server, clock_, snapshots_, reader(), std::move(calls));

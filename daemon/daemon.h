@@ -159,8 +159,9 @@ class Daemon {
   std::deque<AcceptRequest> accept_queue_;
   std::map<std::string, Baseline> baselines_;                // dns baselines by monitor, as stored
   std::map<std::string, HeartbeatMemory> heartbeat_memory_;  // by monitor, as last kept
-  // Posts on the status page: the loop owns them; web threads ask through post_requests_ and
-  // read the copy in the snapshot. Maintenance windows likewise, kept by the alert engine.
+  // Posts on the status page: the loop owns them (in cluster mode, ClusterPosts does); web
+  // threads ask through post_requests_ and read the copy in the snapshot. Maintenance windows
+  // likewise, kept by the alert engine.
   LoopRequests<PostCommand, PostChange> post_requests_;
   LoopRequests<MaintenanceCommand, MaintenanceChange> maintenance_requests_;
   std::optional<WallTime> maintenance_edge_;  // the next start or end of a window
@@ -168,6 +169,7 @@ class Daemon {
   std::shared_ptr<const std::vector<PostRecord>> published_posts_ =
       std::make_shared<const std::vector<PostRecord>>();
   void drain_post_requests();
+  void drain_cluster_posts(std::deque<LoopRequests<PostCommand, PostChange>::Request> requests);
   void drain_maintenance_requests();
   void drain_cluster_maintenance(
       std::deque<LoopRequests<MaintenanceCommand, MaintenanceChange>::Request> requests);

@@ -1,6 +1,7 @@
 // Posts on the loop: the admin API's new posts and updates are numbered, validated and kept
 // here (the loop is their one owner), then stored, told to the routes that ask for posts, and
-// shown in the next snapshot.
+// shown in the next snapshot. In cluster mode the cluster's PostgreSQL numbers and keeps them
+// (daemon/cluster_posts.h).
 #include <spdlog/spdlog.h>
 
 #include "core/random.h"
@@ -15,6 +16,10 @@ std::optional<PostChange> Daemon::request_post(PostCommand command) {
 void Daemon::drain_post_requests() {
   auto requests = post_requests_.take();
   if (requests.empty()) return;
+  if (cluster_) {
+    drain_cluster_posts(std::move(requests));
+    return;
+  }
   std::vector<PostChange> answers;
   bool changed = false;
   for (auto& req : requests) {
@@ -53,6 +58,42 @@ void Daemon::drain_post_requests() {
   }
   answer_once_committed(
       decltype(post_requests_)::answering(std::move(requests), std::move(answers)));
+}
+
+// Each request is answered once its statement committed and ClusterPosts' list, which this
+// node's snapshot shows, has the change.
+void Daemon::drain_cluster_posts(
+    std::deque<LoopRequests<PostCommand, PostChange>::Request> requests) {
+  const auto notifications = [this](const PostRecord& post, bool created) {
+    AlertChanges notices;
+    alerts_->on_post(post, created, clock_.wall(), notices);
+    return std::move(notices.events.front().notifications);
+  };
+  for (auto& req : requests) {
+    auto held = std::make_shared<LoopRequests<PostCommand, PostChange>::Request>(std::move(req));
+    const PostCommand& c = held->command;
+    auto answer = [this, held](PostChange change) {
+      if (change.code == PostChange::Code::kDone) {
+        spdlog::info("post {} \"{}\": {}", change.post.id, change.post.title,
+                     to_string(change.post.status()));
+        publish_snapshot();
+      }
+      held->answer.set_value(std::move(change));
+    };
+    if (c.id != 0) {
+      cluster_->posts().update(c.id, c.draft.status, c.draft.body, clock_.wall(), notifications,
+                               std::move(answer));
+      continue;
+    }
+    PostChange checked = new_post(c.draft, clock_.wall(), [this](const std::string& name) {
+      return config_->find(name) != nullptr;
+    });
+    if (checked.code != PostChange::Code::kDone) {
+      answer(std::move(checked));
+      continue;
+    }
+    cluster_->posts().create(std::move(checked.post), notifications, std::move(answer));
+  }
 }
 
 }  // namespace lookout

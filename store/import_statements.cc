@@ -139,6 +139,11 @@ const std::vector<ImportTable>& import_tables() {
       {"import_maintenance",
        "id bigint, title text, body text, monitors text, start_ms bigint, duration_ms bigint",
        "SELECT id, title, body, monitors, start_ms, duration_ms FROM maintenance"},
+      {"import_posts",
+       "id bigint, title text, impact text, monitors text, created_ms bigint, resolved_ms bigint",
+       "SELECT id, title, impact, monitors, created_ms, resolved_ms FROM posts"},
+      {"import_post_updates", "post_id bigint, seq integer, status text, body text, at_ms bigint",
+       "SELECT post_id, seq, status, body, at_ms FROM post_updates"},
   };
   return tables;
 }
@@ -243,6 +248,12 @@ BEGIN
     RAISE EXCEPTION 'the cluster already has maintenance windows % made through its API, under ids of this database''s windows; delete them (DELETE /api/v1/maintenance/ID on a node) and import again, or import into a new database after lookout cluster init',
       found USING ERRCODE = '{5}';
   END IF;
+  SELECT string_agg(id::text, ', ' ORDER BY id) INTO found
+    FROM posts WHERE id IN (SELECT id FROM import_posts);
+  IF found IS NOT NULL THEN
+    RAISE EXCEPTION 'the cluster already has posts % made through its API, under the numbers of this database''s posts, which its notifications and links carry; import into a new database after lookout cluster init',
+      found USING ERRCODE = '{5}';
+  END IF;
 {7}END $refuse$;
 )sql",
                                 kPgMigrationLock, plan.lease.count(), format_duration(plan.lease),
@@ -297,8 +308,8 @@ BEGIN
                   "  WHERE e.incident_id IN (SELECT i.id FROM import_incidents i JOIN "
                   "import_monitors m ON m.name = i.monitor)",
                   import_time("e.at_ms"), kImportNode));
-  // A test's and a post's notifications (incident 0) stay behind: the cluster keeps no posts,
-  // and a test was the single node's. Cancelled subscriber mail has nothing left to send.
+  // An incident's notifications go with it. A post's (incident 0) go with the posts, below; a
+  // test's was the single node's; cancelled subscriber mail has nothing left to send.
   out += import_counted(
       "outbox",
       fmt::format(
@@ -343,6 +354,36 @@ BEGIN
                   "  FROM import_maintenance w",
                   import_time("w.start_ms"), import_time("(w.start_ms + w.duration_ms)")));
   out += import_sequence_past("maintenance_windows");
+  // Every post with its updates, as the status page showed them; the nodes read them at their
+  // next turn, since the version moves.
+  out += import_counted("posts",
+                        fmt::format("INSERT INTO posts (id, title, impact, monitors, created_at, "
+                                    "resolved_at)\n"
+                                    "  SELECT p.id, p.title, p.impact, ARRAY(SELECT "
+                                    "jsonb_array_elements_text(p.monitors::jsonb)), {}, {}\n"
+                                    "  FROM import_posts p",
+                                    import_time("p.created_ms"), import_time("p.resolved_ms")));
+  out += import_counted(
+      "post_updates",
+      fmt::format("INSERT INTO post_updates (post_id, seq, status, body, at, node)\n"
+                  "  SELECT u.post_id, u.seq, u.status, u.body, {}, '{}'\n"
+                  "  FROM import_post_updates u WHERE u.post_id IN (SELECT id FROM import_posts)",
+                  import_time("u.at_ms"), kImportNode));
+  // Their notifications to the routes that ask for posts, sent or not, on shard 0: any
+  // shard's holder sends a post's. Subscribers stay behind with the single node.
+  out += import_counted(
+      "post notifications",
+      fmt::format(
+          "INSERT INTO outbox (id, incident_id, event, channel, route, recipient, payload, "
+          "audience, created, due, attempts, status, last_error, sent_at, shard)\n"
+          "  SELECT o.id, 0, o.event, o.channel, o.route, o.recipient, o.payload, o.audience, {}, "
+          "{}, o.attempts, o.status, o.last_error, {}, 0\n"
+          "  FROM import_outbox o WHERE o.incident_id = 0 AND o.audience = 'oncall'\n"
+          "    AND o.event IN ('incident.posted', 'incident.post_updated')\n"
+          "    AND o.status IN ('pending', 'sent', 'failed', 'gave_up')",
+          import_time("o.created_ms"), import_time("o.due_ms"), import_time("o.sent_ms")));
+  out += "UPDATE post_version SET version = version + 1;\n";
+  out += import_sequence_past("posts");
   out += "SELECT tbl, n FROM import_counts ORDER BY ord;\nCOMMIT;\n";
   return out;
 }

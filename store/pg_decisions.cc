@@ -42,6 +42,18 @@ const char* audience_name(Audience a) {
   return a == Audience::kSubscriber ? "subscriber" : "oncall";
 }
 
+// An outbox row as jsonb_to_recordset reads it (kOutboxColumns).
+nlohmann::json outbox_row_json(const OutboxRow& r) {
+  return {{"id", pg_text(r.id)},
+          {"event", pg_text(r.event)},
+          {"channel", pg_text(r.channel)},
+          {"route", pg_text(r.route)},
+          {"recipient", pg_text(r.recipient)},
+          {"payload", json_text_or_null(r.payload)},
+          {"audience", audience_name(r.audience)},
+          {"created_ms", to_unix_ms(r.created)}};
+}
+
 // The events as jsonb_to_recordset reads them, each numbered, and their notifications, each
 // with its event's number: the statement writes an event and then its rows with its id.
 std::pair<std::string, std::string> events_json(const std::vector<EventRecord>& events) {
@@ -51,15 +63,9 @@ std::pair<std::string, std::string> events_json(const std::vector<EventRecord>& 
     const EventRecord& e = events[n];
     evs.push_back({{"n", n}, {"event", pg_text(e.event)}, {"at_ms", to_unix_ms(e.at)}});
     for (const OutboxRow& r : e.notifications) {
-      rows.push_back({{"n", n},
-                      {"id", pg_text(r.id)},
-                      {"event", pg_text(r.event)},
-                      {"channel", pg_text(r.channel)},
-                      {"route", pg_text(r.route)},
-                      {"recipient", pg_text(r.recipient)},
-                      {"payload", json_text_or_null(r.payload)},
-                      {"audience", audience_name(r.audience)},
-                      {"created_ms", to_unix_ms(r.created)}});
+      nlohmann::json row = outbox_row_json(r);
+      row["n"] = n;
+      rows.push_back(std::move(row));
     }
   }
   return {evs.dump(), rows.dump()};
@@ -85,8 +91,7 @@ constexpr const char* kEventsAndOutbox = R"sql(, events AS MATERIALIZED (
   SELECT o.id, events.id, incident.id, o.event, o.channel, o.route, o.recipient, o.payload,
     o.audience, 'epoch'::timestamptz + o.created_ms * interval '1 millisecond', clock_timestamp(),
     ${3}::smallint
-  FROM incident, jsonb_to_recordset(${1}::jsonb) AS o(n int, id text, event text, channel text,
-    route text, recipient text, payload text, audience text, created_ms bigint)
+  FROM incident, jsonb_to_recordset(${1}::jsonb) AS o(n int, {4})
   JOIN events ON events.n = o.n
   RETURNING 1
 ))sql";
@@ -316,6 +321,12 @@ std::optional<PendingOutbox> outbox_from(const Row& row) {
 
 }  // namespace
 
+std::string PgDecisions::outbox_json(const std::vector<OutboxRow>& rows) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const OutboxRow& r : rows) out.push_back(outbox_row_json(r));
+  return out.dump();
+}
+
 PgStatement PgDecisions::reserve_incident_ids(int count) {
   return {"SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, $1)",
           {std::to_string(count)}};
@@ -346,7 +357,7 @@ PgStatement PgDecisions::open_incident(const LeaseFence& fence, const IncidentRe
        ms_param(incident.next_reminder), std::to_string(shard_of(incident.monitor)), std::move(evs),
        std::move(rows), fence.holder}};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
-  out.sql = fmt::format(kOpen, cte, fmt::format(kEventsAndOutbox, 15, 16, 17, 14));
+  out.sql = fmt::format(kOpen, cte, fmt::format(kEventsAndOutbox, 15, 16, 17, 14, kOutboxColumns));
   return out;
 }
 
@@ -376,7 +387,8 @@ PgStatement PgDecisions::update_incident(const LeaseFence& fence, const Incident
                    pg_text_array(incident.fired), ms_param(incident.next_reminder), std::move(evs),
                    std::move(rows), fence.holder, std::to_string(shard_of(incident.monitor))}};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
-  out.sql = fmt::format(kUpdate, cte, fmt::format(kEventsAndOutbox, 12, 13, 14, 15));
+  out.sql =
+      fmt::format(kUpdate, cte, fmt::format(kEventsAndOutbox, 12, 13, 14, 15, kOutboxColumns));
   return out;
 }
 

@@ -71,8 +71,16 @@ struct ClaimedOutbox {
   int64_t lease_remaining_ms = 0;  // of the shard's eval lease when claimed, by the server's clock
 };
 
+// The columns of outbox_json()'s rows, for jsonb_to_recordset(...) AS o(<these>).
+inline constexpr const char* kOutboxColumns =
+    "id text, event text, channel text, route text, recipient text, payload text, audience "
+    "text, created_ms bigint";
+
 class PgDecisions {
  public:
+  // Notifications as a statement's jsonb parameter, one record a row (kOutboxColumns).
+  static std::string outbox_json(const std::vector<OutboxRow>& rows);
+
   // Incident ids from the incidents table's sequence. The alert engine numbers an incident
   // before it is written (its notifications' payloads and acknowledgement links carry the id),
   // and the ids must be unique in the whole cluster: a node takes them from the database ahead

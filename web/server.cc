@@ -374,6 +374,8 @@ void WebServer::post_routes() {
         return json_error(res, 400, change->error);
       case PostChange::Code::kUnknownPost:
         return json_error(res, 404, "not found");
+      case PostChange::Code::kUnavailable:
+        return json_error(res, 503, change->error);
       case PostChange::Code::kDone:
         break;
     }

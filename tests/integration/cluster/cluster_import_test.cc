@@ -160,6 +160,25 @@ void import_write_single_node(const std::string& path) {
                                               {"we{b}", "NULL"},
                                               from_unix_ms(kImportT0 + 86'400'000),
                                               Duration{5'400'000}});
+  // A post resolved by its second update, and its notification to the route that asks for
+  // posts, not sent yet.
+  PostRecord post;
+  post.id = 5;
+  post.title = "Checkout \"slow\" {a,b}";
+  post.impact = PostImpact::kMinor;
+  post.monitors = {"api", "NULL"};
+  post.created_at = from_unix_ms(kImportT0 + 60'000);
+  post.resolved_at = from_unix_ms(kImportT0 + 120'000);
+  post.updates = {{PostStatus::kInvestigating, "Looking.", post.created_at},
+                  {PostStatus::kResolved, "NULL", *post.resolved_at}};
+  store->put_post(post);
+  AlertChanges posted;
+  posted.events.push_back(
+      {0,
+       "incident.post_updated",
+       *post.resolved_at,
+       {import_note("evt_post", 0, "incident.post_updated", kImportT0 + 120'000)}});
+  store->add_alerts(std::move(posted));
   store->stop();
   store.reset();
   // Rolled up as the single node's housekeeping does, through the first day and a half.
@@ -254,6 +273,21 @@ TEST(ClusterImport, CopiesASingleNodeDatabaseWholeOnceAndOnlyWhenSafe) {
   EXPECT_EQ(pg.sql("SELECT count(*) FROM maintenance_windows, unnest(monitors) m WHERE m IS NULL"),
             "0");
   EXPECT_EQ(pg.sql("SELECT nextval(pg_get_serial_sequence('maintenance_windows', 'id'))"), "8");
+  // The post with its updates in order and its notification to send; the API's next post is
+  // numbered after it, and the nodes read the posts again.
+  EXPECT_NE(r.out.find("  posts"), std::string::npos) << r.out;
+  EXPECT_EQ(pg.sql("SELECT id || ' ' || title || ' ' || impact || ' ' || array_to_string(monitors, "
+                   "'|') || ' ' || (extract(epoch FROM resolved_at - created_at))::bigint FROM "
+                   "posts"),
+            "5 Checkout \"slow\" {a,b} minor api|NULL 60");
+  EXPECT_EQ(pg.sql("SELECT string_agg(seq || ' ' || status || ' ' || body || ' ' || node, '/' "
+                   "ORDER BY seq) FROM post_updates"),
+            "0 investigating Looking. import/1 resolved NULL import");
+  EXPECT_EQ(pg.sql("SELECT version FROM post_version"), "1");
+  EXPECT_EQ(pg.sql("SELECT nextval(pg_get_serial_sequence('posts', 'id'))"), "6");
+  EXPECT_EQ(pg.sql("SELECT status || ' ' || shard || ' ' || event FROM outbox WHERE id = "
+                   "'evt_post'"),
+            "pending 0 incident.post_updated");
   EXPECT_NE(r.out.find("  results          11520\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  incidents        2\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("skipped 1 monitor the config does not have"), std::string::npos) << r.out;

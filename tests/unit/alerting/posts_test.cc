@@ -90,6 +90,37 @@ TEST(PostBook, NumbersGoOnAfterWhatStorageKept) {
   EXPECT_EQ(book.create(draft(), kT0, known_monitor).post.id, 42);
 }
 
+TEST(PostBook, APostNumberedElsewhereIsPutInItsPlace) {
+  // A cluster's database numbers posts: new_post leaves the number to it, updated_post keeps
+  // the post as given and only adds the update.
+  const PostChange fresh = new_post(draft(), kT0, known_monitor);
+  ASSERT_EQ(fresh.code, PostChange::Code::kDone);
+  EXPECT_EQ(fresh.post.id, 0);
+  PostRecord seven = fresh.post;
+  seven.id = 7;
+  const PostChange resolved = updated_post(seven, "resolved", "Fixed.", kT0 + Duration{1000});
+  ASSERT_EQ(resolved.code, PostChange::Code::kDone);
+  EXPECT_EQ(resolved.post.id, 7);
+  EXPECT_EQ(resolved.post.updates.size(), 2U);
+  EXPECT_EQ(resolved.post.resolved_at, kT0 + Duration{1000});
+  EXPECT_EQ(updated_post(seven, "done", "", kT0).code, PostChange::Code::kInvalid);
+
+  PostBook book;
+  PostRecord three = fresh.post;
+  three.id = 3;
+  book.load({seven, three});
+  book.put(resolved.post);  // in place of 7
+  PostRecord five = fresh.post;
+  five.id = 5;
+  book.put(five);  // between 3 and 7
+  ASSERT_EQ(book.all().size(), 3U);
+  EXPECT_EQ(book.all()[0].id, 3);
+  EXPECT_EQ(book.all()[1].id, 5);
+  EXPECT_EQ(book.all()[2].id, 7);
+  EXPECT_FALSE(book.all()[2].open());
+  EXPECT_EQ(book.create(draft(), kT0, known_monitor).post.id, 8);
+}
+
 TEST(PostBook, APostIsPublicWhenAboutNoMonitorOrAnyPublicOne) {
   PostRecord p;
   auto only_api_public = [](const std::string& m) { return m == "api"; };
