@@ -300,7 +300,8 @@ void ClusterDecider::apply(const MonitorConfig& m, const QuorumDecision& d) {
   if (d.changed) put_state(m, shard_of(m.name));
 }
 
-void ClusterDecider::write(const AlertChanges& changes, const std::function<void()>& then) {
+void ClusterDecider::write(AlertChanges changes, const std::function<void()>& then) {
+  if (add_mails_) add_mails_(changes);
   for (const IncidentRecord& inc : changes.incidents) {
     const int shard = shard_of(inc.monitor);
     const auto fence = fence_of_(shard);

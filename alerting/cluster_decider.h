@@ -64,6 +64,11 @@ class ClusterDecider {
     windows_known_ = true;
   }
   bool windows_known() const { return windows_known_; }
+  // Adds to each change what else its events send (the status page's subscribers' mails), so
+  // that they are written with it.
+  void add_mails_with(std::function<void(AlertChanges&)> add_mails) {
+    add_mails_ = std::move(add_mails);
+  }
   // Before start(): a decision that may open an incident waits for the first set_maintenance(),
   // for at most `at_most` after start. A node started inside a window made through the API
   // would otherwise page for a monitor in it before its first read of the windows.
@@ -97,7 +102,7 @@ class ClusterDecider {
   void acknowledge(const AckRequestRow& request);
   void ack_done(int shard, int64_t incident_id);
   // `then` runs once each incident of `changes` is written.
-  void write(const AlertChanges& changes, const std::function<void()>& then = {});
+  void write(AlertChanges changes, const std::function<void()>& then = {});
   // The monitor's state as its quorum has it now, to be written; nullopt while not decided here.
   std::optional<StateRow> state_row(const MonitorConfig& m) const;
   void put_state(const MonitorConfig& m, int shard);
@@ -111,6 +116,7 @@ class ClusterDecider {
   Held held_;
   FenceOf fence_of_;
   std::function<void()> notified_;
+  std::function<void(AlertChanges&)> add_mails_;
   Duration every_;
   AlertEngine engine_;
   QuorumReader reader_;

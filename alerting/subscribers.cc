@@ -70,21 +70,40 @@ void SubscriberBook::load(std::vector<SubscriberRecord> rows) {
   }
 }
 
+SubscribeStep subscribe_step(const SubscriberRecord* known, size_t pending, WallTime now) {
+  if (known != nullptr) {
+    if (known->confirmed() || (known->mailed_at && now - *known->mailed_at < kConfirmMailEvery))
+      return SubscribeStep::kNothing;
+    return SubscribeStep::kMailAgain;
+  }
+  return pending >= kMaxPendingSubscribers ? SubscribeStep::kFull : SubscribeStep::kNew;
+}
+
+const SubscriberRecord* SubscriberBook::find(const std::string& email) const {
+  const auto found = by_email_.find(ascii_lower(email));
+  return found == by_email_.end() ? nullptr : &rows_.at(found->second);
+}
+
 SubscriberBook::Subscribed SubscriberBook::subscribe(const std::string& email, WallTime now) {
   Subscribed out;
+  const SubscriberRecord* known = find(email);
+  switch (subscribe_step(known, pending_count(), now)) {
+    case SubscribeStep::kNothing:
+      return out;
+    case SubscribeStep::kFull:
+      out.full = true;
+      return out;
+    case SubscribeStep::kMailAgain: {
+      SubscriberRecord& s = rows_.at(known->id);
+      s.mailed_at = now;
+      out.changed = s;
+      out.mail_confirmation = true;
+      return out;
+    }
+    case SubscribeStep::kNew:
+      break;
+  }
   const std::string k = ascii_lower(email);
-  if (const auto found = by_email_.find(k); found != by_email_.end()) {
-    SubscriberRecord& s = rows_.at(found->second);
-    if (s.confirmed() || (s.mailed_at && now - *s.mailed_at < kConfirmMailEvery)) return out;
-    s.mailed_at = now;
-    out.changed = s;
-    out.mail_confirmation = true;
-    return out;
-  }
-  if (pending_count() >= kMaxPendingSubscribers) {
-    out.full = true;
-    return out;
-  }
   SubscriberRecord s;
   s.id = next_id_++;
   s.email = email;

@@ -28,6 +28,13 @@ inline constexpr Duration kConfirmMailEvery{3'600'000};
 // Addresses waiting for confirmation at most; beyond, new ones are not taken (and not mailed).
 inline constexpr size_t kMaxPendingSubscribers = 10'000;
 
+// What a subscription of an address does, from the row the address has (nullptr: none live)
+// and how many addresses wait for confirmation: nothing (confirmed already, or mailed within
+// kConfirmMailEvery), a new confirmation mail to its row, a new row with its first mail, or
+// nothing because kMaxPendingSubscribers already wait.
+enum class SubscribeStep { kNothing, kMailAgain, kNew, kFull };
+SubscribeStep subscribe_step(const SubscriberRecord* known, size_t pending, WallTime now);
+
 class SubscriberBook {
  public:
   // At start-up: what storage kept, tombstones too (their ids are never given again).
@@ -50,6 +57,9 @@ class SubscriberBook {
   std::optional<SubscriberRecord> unsubscribe(int64_t id, std::string& address);
   // Pending addresses whose confirmation link has expired, erased: the rows to store.
   std::vector<SubscriberRecord> expire(WallTime now);
+
+  // The live row of `email` (as normalized_email() gives it), or nullptr.
+  const SubscriberRecord* find(const std::string& email) const;
 
   size_t confirmed_count() const { return confirmed_; }
   size_t pending_count() const { return by_email_.size() - confirmed_; }
@@ -76,8 +86,8 @@ struct SubscriptionCommand {
   int64_t id = 0;
 };
 // kUnknown: a confirmation link of an address erased since (unsubscribed, or expired); kOff: the
-// config has no [subscriptions].
-enum class SubscriptionAnswer { kDone, kUnknown, kOff };
+// config has no [subscriptions]; kUnavailable: a cluster's database did not record it (503).
+enum class SubscriptionAnswer { kDone, kUnknown, kOff, kUnavailable };
 
 // What subscriber mails need beyond the book: the channel that sends them, the page's address
 // and title, and the key that signs their links.

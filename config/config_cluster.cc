@@ -245,11 +245,6 @@ void warn_locations_unused(Parser& p, const toml::table& root) {
 void refuse_unshared(Parser& p, const toml::table& root, const Config& config) {
   // A node would keep these on its own SQLite beside the cluster: each node would then answer
   // differently, and a monitor taken over would lose them. Refused rather than pretended.
-  if (const auto* s = root.get("subscriptions")) {
-    p.error(s->source(),
-            "[subscriptions] is not available in cluster mode yet: subscribers are not shared "
-            "through PostgreSQL; remove [subscriptions] or [cluster]");
-  }
   const auto* monitors = root.get("monitor") != nullptr ? root.get("monitor")->as_array() : nullptr;
   if (monitors == nullptr) return;
   // By name: a cluster's config may hold 10,000 monitors.

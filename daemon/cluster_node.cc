@@ -179,8 +179,9 @@ void ClusterNode::compare_next(std::vector<NodeRow> differing, size_t i) {
 
 void ClusterNode::share_secrets() {
   // Made here if no node has made it yet; a node that loses that race reads the winner's.
-  const PgStatement keep =
-      keep_secrets({{"ack_key", random_hex(32)}, {"heartbeat_key", random_hex(32)}});
+  const PgStatement keep = keep_secrets({{"ack_key", random_hex(32)},
+                                         {"heartbeat_key", random_hex(32)},
+                                         {"subscription_key", random_hex(32)}});
   pg_.query(keep.sql, keep.params, [self = self_](const PgResult& r) {
     ClusterNode* n = *self;
     if (n == nullptr) return;
@@ -188,19 +189,21 @@ void ClusterNode::share_secrets() {
       n->step_failed(r.error);
       return;
     }
-    const std::vector<std::string> names{"ack_key", "heartbeat_key"};
+    const std::vector<std::string> names{"ack_key", "heartbeat_key", "subscription_key"};
     const PgStatement read = read_secrets(names);
     n->pg_.query(read.sql, read.params, [self, names](const PgResult& answer) {
       ClusterNode* n = *self;
       if (n == nullptr) return;
       const auto kept = secrets(answer, names);
       if (!kept) {
-        n->step_failed(answer.ok() ? "kept_secrets answered without the ack and heartbeat keys"
+        n->step_failed(answer.ok() ? "kept_secrets answered without the ack, heartbeat and "
+                                     "subscription keys"
                                    : answer.error);
         return;
       }
       n->ack_key_ = kept->at("ack_key");
       n->heartbeat_key_ = kept->at("heartbeat_key");
+      n->subscription_key_ = kept->at("subscription_key");
       n->join();
     });
   });

@@ -59,6 +59,8 @@ class ClusterNode {
   const std::string& ack_key() const { return ack_key_; }
   // The key heartbeats' ping tokens are derived from (kept_secrets), likewise.
   const std::string& heartbeat_key() const { return heartbeat_key_; }
+  // Signs the links of the status page's subscribers' mails.
+  const std::string& subscription_key() const { return subscription_key_; }
   PgResultWriter& results() { return writer_; }
   const PgResultWriter& results() const { return writer_; }
   // Result rows waiting in the spool: lookout_spool_rows.
@@ -92,6 +94,7 @@ class ClusterNode {
   Timer retry_, drain_;
   std::string ack_key_;
   std::string heartbeat_key_;
+  std::string subscription_key_;
   std::string told_;             // the last reason for waiting the operator was told
   std::string told_live_nodes_;  // the last refusal of a migration by live nodes, as told
   std::function<void(const std::string&)> ready_;

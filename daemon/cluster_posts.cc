@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/random.h"
 #include "daemon/cluster_changes.h"
 #include "store/lease_plan.h"
 #include "store/pg_posts.h"
@@ -24,7 +25,11 @@ int post_shard(int64_t id) { return shard_of(fmt::format("post/{}", id)); }
 }  // namespace
 
 ClusterPosts::ClusterPosts(EventLoop& loop, PgConnection& pg, const ClusterNode& node)
-    : pg_(pg), node_(node), timer_(loop), self_(std::make_shared<ClusterPosts*>(this)) {}
+    : pg_(pg),
+      node_(node),
+      timer_(loop),
+      retry_timer_(loop),
+      self_(std::make_shared<ClusterPosts*>(this)) {}
 
 ClusterPosts::~ClusterPosts() { *self_ = nullptr; }
 
@@ -34,7 +39,10 @@ void ClusterPosts::start(std::function<void(const std::vector<PostRecord>&)> pos
   timer_.start_repeating(kReadEvery, [this] { read(); });
 }
 
-void ClusterPosts::stop() { timer_.stop(); }
+void ClusterPosts::stop() {
+  timer_.stop();
+  retry_timer_.stop();
+}
 
 void ClusterPosts::read() {
   if (in_flight_) return;
@@ -183,8 +191,17 @@ void ClusterPosts::update_attempt(int64_t id, std::string status, std::string bo
                 kUpdateAttempts)));
             return;
           }
-          q->update_attempt(id, std::move(status), std::move(body), now, std::move(notifications),
-                            std::move(done), attempts_left - 1);
+          const int tried = kUpdateAttempts - attempts_left + 1;
+          const Duration wait =
+              kRetryStep * tried + Duration{std::stoul(random_hex(1), nullptr, 16) % 50};
+          q->retry_timer_.start(wait, [self, id, status = std::move(status), body = std::move(body),
+                                       now, notifications = std::move(notifications),
+                                       done = std::move(done), attempts_left]() mutable {
+            ClusterPosts* r = *self;
+            if (r == nullptr) return;
+            r->update_attempt(id, std::move(status), std::move(body), now, std::move(notifications),
+                              std::move(done), attempts_left - 1);
+          });
         };
         p->write(std::move(change.post), false, notifications, done, std::move(again));
       });

@@ -27,8 +27,10 @@ class ClusterPosts {
  public:
   static constexpr Duration kReadEvery{1000};
   // How many times an update is read and written again when another node updated the post in
-  // between, before the API is told to try again.
-  static constexpr int kUpdateAttempts = 5;
+  // between, before the API is told to try again. Each try waits a little longer than the last,
+  // by a random part too, so that two nodes updating one post at once stop meeting.
+  static constexpr int kUpdateAttempts = 8;
+  static constexpr Duration kRetryStep{20};
 
   // The notifications of a post's opening (`created`) or update, as the caller's alert engine
   // makes them for the routes that ask for posts.
@@ -74,6 +76,7 @@ class ClusterPosts {
   PgConnection& pg_;
   const ClusterNode& node_;
   Timer timer_;
+  Timer retry_timer_;  // one change at a time, so one retry at a time
   std::function<void(const std::vector<PostRecord>&)> on_posts_;
   bool in_flight_ = false;
   int64_t version_ = 0;     // post_version of the list last read; 0 before the first

@@ -91,12 +91,16 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
       summary_reader_(loop, status_pg_, clock, monitor_names(*config_), summaries_),
       maintenance_timer_(loop),
       posts_(loop, status_pg_, node_),
+      subscribers_(loop, clock, status_pg_, node_, config_),
       heartbeat_timer_(loop),
       retry_(loop),
       partitions_(loop),
       view_timer_(loop),
       self_(std::make_shared<ClusterRun*>(this)) {
   node_.leases().on_change([this](const LeaseChanges& changes) { on_leases(changes); });
+  // Subscribers hear of a public monitor's incident from the node deciding it.
+  decider_.add_mails_with(
+      [this](AlertChanges& changes) { subscribers_.add_incident_mails(changes); });
   for (const MonitorConfig& m : config_->monitors) {
     if (!m.spec->probed()) heartbeat_names_.push_back(m.name);
   }
@@ -123,6 +127,7 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       read_maintenance();
       maintenance_timer_.start_repeating(kMaintenanceEvery, [this] { read_maintenance(); });
       posts_.start(on_posts_);
+      subscribers_.start(on_subscribers_);
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
       read_view();
@@ -220,6 +225,7 @@ void ClusterRun::stop(std::function<void()> done) {
   summary_reader_.stop();
   maintenance_timer_.stop();
   posts_.stop();
+  subscribers_.stop();
   heartbeat_timer_.stop();
   status_pg_.stop();
   view_timer_.stop();

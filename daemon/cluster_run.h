@@ -25,6 +25,7 @@
 #include "core/event_loop.h"
 #include "daemon/cluster_node.h"
 #include "daemon/cluster_posts.h"
+#include "daemon/cluster_subscribers.h"
 #include "probes/heartbeat.h"
 #include "store/location_reporter.h"
 #include "store/pg_reads.h"
@@ -110,6 +111,9 @@ class ClusterRun final : public StorageReader {
   // The status page's posts, shared by the nodes; started once the node joined.
   ClusterPosts& posts() { return posts_; }
   void on_posts(std::function<void(const std::vector<PostRecord>&)> posts);
+  // The status page's subscribers, likewise; `changed` runs whenever their book changed.
+  ClusterSubscribers& subscribers() { return subscribers_; }
+  void on_subscribers(std::function<void()> changed) { on_subscribers_ = std::move(changed); }
 
   // What the web threads read: incidents and history from PostgreSQL on connections of their
   // own; the summaries as PgSummaries last published them.
@@ -181,6 +185,9 @@ class ClusterRun final : public StorageReader {
   // The posts, read and written on the page's connection too.
   ClusterPosts posts_;
   std::function<void(const std::vector<PostRecord>&)> on_posts_;
+  // The subscribers, read and written on the page's connection too.
+  ClusterSubscribers subscribers_;
+  std::function<void()> on_subscribers_;
   // The heartbeats' memories for the page, read on the page's connection too.
   std::vector<std::string> heartbeat_names_;
   Timer heartbeat_timer_;

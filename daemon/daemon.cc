@@ -425,9 +425,12 @@ void Daemon::publish_snapshot() {
   s->maintenance = alerts_->maintenance().listed(s->built_at);
   maintenance_edge_ = alerts_->maintenance().next_edge(s->built_at);
   if (const auto& sub = config_->subscriptions) {
+    // A cluster's book is ClusterSubscribers', read from PostgreSQL, its key the nodes'.
+    const SubscriberBook& book = cluster_ ? cluster_->subscribers().book() : subscribers_;
     s->subscriptions =
-        Snapshot::Subscriptions{sub->rate_limit, sub->rate_window, subscription_key_,
-                                subscribers_.confirmed_count(), subscribers_.pending_count()};
+        Snapshot::Subscriptions{sub->rate_limit, sub->rate_window,
+                                cluster_ ? cluster_->node().subscription_key() : subscription_key_,
+                                book.confirmed_count(), book.pending_count()};
   }
   if (cluster_ && cluster_->status()) {
     // Every node shows what the cluster decided, not what its own runs say.
@@ -455,8 +458,8 @@ void Daemon::housekeeping() {
   // are rolled up only once no run of theirs can still arrive.
   Duration longest{0};
   for (const auto& [id, m] : monitors_) longest = std::max(longest, m->cfg.timeout);
+  if (!store_) return;  // a cluster's node: PostgreSQL's tables (ClusterRun)
   expire_subscriptions();
-  if (!store_) return;
   const auto& s = config_->storage;
   store_->housekeep(HousekeepingJob{to_unix_ms(clock_.wall()),
                                     (longest + kStorageFlushEvery + Duration{5000}).count(),
@@ -667,10 +670,15 @@ int Daemon::run() {
       alerts_->maintenance().load(windows);
       dirty_ = true;
     });
+    // The subscribers' counts the admin sees, as ClusterSubscribers read them.
+    cluster_->on_subscribers([this] { dirty_ = true; });
     // The posts as the cluster has them, read by ClusterPosts.
     cluster_->on_posts([this](const std::vector<PostRecord>& posts) {
       published_posts_ = std::make_shared<const std::vector<PostRecord>>(posts);
       dirty_ = true;
+      // Pages are kept for a few seconds: rendered anew from the snapshot that has the change.
+      publish_snapshot();
+      if (web_) web_->forget_rendered_pages();
     });
   } else {
     store_ = open_storage(config_->storage.path, clock_, error);
@@ -731,8 +739,8 @@ int Daemon::run() {
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
-  // A cluster's node has no accepted answers or subscriptions through PostgreSQL yet: the web
-  // server answers that they are not available (docs/cluster.md#what-exists-now).
+  // A cluster's node has no accepted answers through PostgreSQL yet: the web server answers
+  // that they are not available (docs/cluster.md#what-exists-now).
   LoopCalls calls{
       [this] { return health(); },
       [this](int64_t id, const std::string& by) { return request_ack(id, by); },
@@ -742,7 +750,8 @@ int Daemon::run() {
       [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); },
       [this](SubscriptionCommand command) { return request_subscription(std::move(command)); }};
   if (cluster_) {
-    calls = LoopCalls{calls.health, calls.ack, {}, calls.ping, calls.post, calls.maintenance, {}};
+    calls = LoopCalls{calls.health,      calls.ack,         {}, calls.ping, calls.post,
+                      calls.maintenance, calls.subscription};
   }
   web_ =
       std::make_unique<WebServer>(config_->server, clock_, snapshots_, reader(), std::move(calls));

@@ -66,7 +66,11 @@ void Daemon::drain_cluster_posts(
     std::deque<LoopRequests<PostCommand, PostChange>::Request> requests) {
   const auto notifications = [this](const PostRecord& post, bool created) {
     AlertChanges notices;
-    alerts_->on_post(post, created, clock_.wall(), notices);
+    const WallTime now = clock_.wall();
+    alerts_->on_post(post, created, now, notices);
+    // Subscribers' mails go in the same event, written with it.
+    cluster_->subscribers().add_post_mails(
+        notices, post, created ? "incident.posted" : "incident.post_updated", now);
     return std::move(notices.events.front().notifications);
   };
   for (auto& req : requests) {

@@ -24,6 +24,19 @@ bool Daemon::is_public(const std::string& monitor) const {
 void Daemon::drain_subscription_requests() {
   auto requests = subscription_requests_.take();
   if (requests.empty()) return;
+  if (cluster_) {
+    // The cluster's subscribers are in PostgreSQL (daemon/cluster_subscribers.h); each request
+    // is answered once the node's book has its change.
+    for (auto& req : requests) {
+      auto held = std::make_shared<LoopRequests<SubscriptionCommand, SubscriptionAnswer>::Request>(
+          std::move(req));
+      cluster_->subscribers().handle(held->command, [this, held](SubscriptionAnswer a) {
+        if (a == SubscriptionAnswer::kDone) publish_snapshot();
+        held->answer.set_value(a);
+      });
+    }
+    return;
+  }
   const WallTime now = clock_.wall();
   AlertChanges mails;
   std::vector<SubscriptionAnswer> answers;

@@ -135,7 +135,8 @@ const std::vector<ImportTable>& import_tables() {
        "SELECT monitor_id, last_ping_ms, last_any_ms, up, starts, message_ms, message FROM "
        "heartbeats"},
       {"import_secrets", "name text, value text",
-       "SELECT key, value FROM meta WHERE key IN ('ack_key', 'heartbeat_key')"},
+       "SELECT key, value FROM meta WHERE key IN ('ack_key', 'heartbeat_key', "
+       "'subscription_key')"},
       {"import_maintenance",
        "id bigint, title text, body text, monitors text, start_ms bigint, duration_ms bigint",
        "SELECT id, title, body, monitors, start_ms, duration_ms FROM maintenance"},
@@ -144,6 +145,9 @@ const std::vector<ImportTable>& import_tables() {
        "SELECT id, title, impact, monitors, created_ms, resolved_ms FROM posts"},
       {"import_post_updates", "post_id bigint, seq integer, status text, body text, at_ms bigint",
        "SELECT post_id, seq, status, body, at_ms FROM post_updates"},
+      {"import_subscribers",
+       "id bigint, email text, created_ms bigint, confirmed_ms bigint, mailed_ms bigint",
+       "SELECT id, email, created_ms, confirmed_ms, mailed_ms FROM subscribers"},
   };
   return tables;
 }
@@ -249,6 +253,12 @@ BEGIN
       found USING ERRCODE = '{5}';
   END IF;
   SELECT string_agg(id::text, ', ' ORDER BY id) INTO found
+    FROM subscribers WHERE id IN (SELECT id FROM import_subscribers);
+  IF found IS NOT NULL THEN
+    RAISE EXCEPTION 'the cluster already has subscribers % taken through its pages, under the numbers of this database''s subscribers, which the links of their mails carry; import into a new database after lookout cluster init',
+      found USING ERRCODE = '{5}';
+  END IF;
+  SELECT string_agg(id::text, ', ' ORDER BY id) INTO found
     FROM posts WHERE id IN (SELECT id FROM import_posts);
   IF found IS NOT NULL THEN
     RAISE EXCEPTION 'the cluster already has posts % made through its API, under the numbers of this database''s posts, which its notifications and links carry; import into a new database after lookout cluster init',
@@ -308,8 +318,9 @@ BEGIN
                   "  WHERE e.incident_id IN (SELECT i.id FROM import_incidents i JOIN "
                   "import_monitors m ON m.name = i.monitor)",
                   import_time("e.at_ms"), kImportNode));
-  // An incident's notifications go with it. A post's (incident 0) go with the posts, below; a
-  // test's was the single node's; cancelled subscriber mail has nothing left to send.
+  // An incident's notifications go with it, its subscribers' mails too. Those about no
+  // incident (0) go with the posts and subscribers, below. Cancelled subscriber mail has
+  // nothing left to send.
   out += import_counted(
       "outbox",
       fmt::format(
@@ -369,20 +380,35 @@ BEGIN
                   "  SELECT u.post_id, u.seq, u.status, u.body, {}, '{}'\n"
                   "  FROM import_post_updates u WHERE u.post_id IN (SELECT id FROM import_posts)",
                   import_time("u.at_ms"), kImportNode));
-  // Their notifications to the routes that ask for posts, sent or not, on shard 0: any
-  // shard's holder sends a post's. Subscribers stay behind with the single node.
+  out += "UPDATE post_version SET version = version + 1;\n";
+  // Every subscriber with its number (an erased one too, so that its number is never given
+  // again), the address '' once erased; one whose address the cluster already has live stays
+  // behind, its cluster row standing.
   out += import_counted(
-      "post notifications",
+      "subscribers",
+      fmt::format("INSERT INTO subscribers (id, email, created_at, confirmed_at, mailed_at)\n"
+                  "  SELECT s.id, coalesce(s.email, ''), {}, {}, {}\n"
+                  "  FROM import_subscribers s\n"
+                  "  ON CONFLICT ((lower(email COLLATE \"C\"))) WHERE email <> '' DO NOTHING",
+                  import_time("s.created_ms"), import_time("s.confirmed_ms"),
+                  import_time("s.mailed_ms")));
+  out += "UPDATE subscriber_version SET version = version + 1;\n";
+  out += import_sequence_past("subscribers");
+  // The notifications about no incident, sent or not: the posts' to routes and subscribers,
+  // and subscribers' confirmation mails, on shard 0 (any shard's holder sends them). A test's
+  // was the single node's.
+  out += import_counted(
+      "outbox, others",
       fmt::format(
           "INSERT INTO outbox (id, incident_id, event, channel, route, recipient, payload, "
           "audience, created, due, attempts, status, last_error, sent_at, shard)\n"
           "  SELECT o.id, 0, o.event, o.channel, o.route, o.recipient, o.payload, o.audience, {}, "
           "{}, o.attempts, o.status, o.last_error, {}, 0\n"
-          "  FROM import_outbox o WHERE o.incident_id = 0 AND o.audience = 'oncall'\n"
-          "    AND o.event IN ('incident.posted', 'incident.post_updated')\n"
+          "  FROM import_outbox o WHERE o.incident_id = 0\n"
+          "    AND o.event IN ('incident.posted', 'incident.post_updated', "
+          "'subscription.confirm')\n"
           "    AND o.status IN ('pending', 'sent', 'failed', 'gave_up')",
           import_time("o.created_ms"), import_time("o.due_ms"), import_time("o.sent_ms")));
-  out += "UPDATE post_version SET version = version + 1;\n";
   out += import_sequence_past("posts");
   out += "SELECT tbl, n FROM import_counts ORDER BY ord;\nCOMMIT;\n";
   return out;

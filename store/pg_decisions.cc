@@ -42,7 +42,12 @@ const char* audience_name(Audience a) {
   return a == Audience::kSubscriber ? "subscriber" : "oncall";
 }
 
-// An outbox row as jsonb_to_recordset reads it (kOutboxColumns).
+// The columns of outbox_row_json()'s records, for jsonb_to_recordset(...) AS o(<these>).
+constexpr const char* kPgOutboxRecord =
+    "id text, event text, channel text, route text, recipient text, payload text, audience "
+    "text, created_ms bigint";
+
+// An outbox row as jsonb_to_recordset reads it (kPgOutboxRecord).
 nlohmann::json outbox_row_json(const OutboxRow& r) {
   return {{"id", pg_text(r.id)},
           {"event", pg_text(r.event)},
@@ -327,6 +332,18 @@ std::string PgDecisions::outbox_json(const std::vector<OutboxRow>& rows) {
   return out.dump();
 }
 
+std::string PgDecisions::outbox_insert(std::string_view from, int rows, int shard) {
+  return fmt::format(
+      "INSERT INTO outbox (id, incident_id, event, channel, route, recipient, payload, "
+      "audience, created, due, shard)\n"
+      "  SELECT o.id, 0, o.event, o.channel, o.route, o.recipient, o.payload, o.audience,\n"
+      "    'epoch'::timestamptz + o.created_ms * interval '1 millisecond', clock_timestamp(),\n"
+      "    ${}::smallint\n"
+      "  FROM {}, jsonb_to_recordset(${}::jsonb) AS o({})\n"
+      "  RETURNING 1",
+      shard, from, rows, kPgOutboxRecord);
+}
+
 PgStatement PgDecisions::reserve_incident_ids(int count) {
   return {"SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, $1)",
           {std::to_string(count)}};
@@ -357,7 +374,7 @@ PgStatement PgDecisions::open_incident(const LeaseFence& fence, const IncidentRe
        ms_param(incident.next_reminder), std::to_string(shard_of(incident.monitor)), std::move(evs),
        std::move(rows), fence.holder}};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
-  out.sql = fmt::format(kOpen, cte, fmt::format(kEventsAndOutbox, 15, 16, 17, 14, kOutboxColumns));
+  out.sql = fmt::format(kOpen, cte, fmt::format(kEventsAndOutbox, 15, 16, 17, 14, kPgOutboxRecord));
   return out;
 }
 
@@ -388,7 +405,7 @@ PgStatement PgDecisions::update_incident(const LeaseFence& fence, const Incident
                    std::move(rows), fence.holder, std::to_string(shard_of(incident.monitor))}};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
   out.sql =
-      fmt::format(kUpdate, cte, fmt::format(kEventsAndOutbox, 12, 13, 14, 15, kOutboxColumns));
+      fmt::format(kUpdate, cte, fmt::format(kEventsAndOutbox, 12, 13, 14, 15, kPgOutboxRecord));
   return out;
 }
 

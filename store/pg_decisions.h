@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -71,15 +72,15 @@ struct ClaimedOutbox {
   int64_t lease_remaining_ms = 0;  // of the shard's eval lease when claimed, by the server's clock
 };
 
-// The columns of outbox_json()'s rows, for jsonb_to_recordset(...) AS o(<these>).
-inline constexpr const char* kOutboxColumns =
-    "id text, event text, channel text, route text, recipient text, payload text, audience "
-    "text, created_ms bigint";
-
 class PgDecisions {
  public:
-  // Notifications as a statement's jsonb parameter, one record a row (kOutboxColumns).
+  // Notifications as a statement's jsonb parameter, one record a row.
   static std::string outbox_json(const std::vector<OutboxRow>& rows);
+  // An INSERT of the notifications in parameter $`rows` (outbox_json) that are about no incident
+  // (a post's, a subscriber's confirmation), due at once in the outbox's shard $`shard`, one set
+  // for each row of `from` (a CTE that wrote what they are about: none, nothing is inserted),
+  // RETURNING 1 for each.
+  static std::string outbox_insert(std::string_view from, int rows, int shard);
 
   // Incident ids from the incidents table's sequence. The alert engine numbers an incident
   // before it is written (its notifications' payloads and acknowledgement links carry the id),

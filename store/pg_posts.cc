@@ -80,32 +80,29 @@ constexpr const char* kWrite = R"sql(WITH post AS (
 ), version AS (
   UPDATE post_version SET version = version + 1
 ), notes AS (
-  INSERT INTO outbox (id, incident_id, event, channel, route, recipient, payload, audience,
-    created, due, shard)
-  SELECT o.id, 0, o.event, o.channel, o.route, o.recipient, o.payload, o.audience,
-    'epoch'::timestamptz + o.created_ms * interval '1 millisecond', clock_timestamp(),
-    $13::smallint
-  FROM post, jsonb_to_recordset($12::jsonb) AS o({3})
-  RETURNING 1
+  {3}
 )
 SELECT count(*) FROM notes)sql";
 
 }  // namespace
 
+// The posts are read only when the version moved: the lateral subquery's condition names only
+// the version, so PostgreSQL checks it once and reads no post when it holds back.
 PgStatement PgPosts::list(int64_t known) {
-  return {fmt::format("SELECT v.version, {} FROM post_version v LEFT JOIN posts p ON v.version "
-                      "<> $1::bigint OR $1::bigint = 0 ORDER BY p.id",
+  return {fmt::format("SELECT v.version, p.* FROM post_version v LEFT JOIN LATERAL (SELECT {} "
+                      "FROM posts p WHERE v.version <> $1::bigint) p ON true ORDER BY p.id",
                       post_columns()),
           {std::to_string(known)}};
 }
 
 std::optional<PostsRead> PgPosts::read(const PgResult& answer, int64_t known) {
-  if (!answer.ok() || answer.rows.empty()) return std::nullopt;
+  if (!answer.ok() || answer.rows.empty() || answer.rows.front().size() != 1 + kPostColumns)
+    return std::nullopt;
   PostsRead out;
   const auto version = pg_int(answer.rows.front().front());
   if (!version) return std::nullopt;
   out.version = *version;
-  if (known != 0 && *version == known) return out;
+  if (*version == known) return out;
   std::vector<PostRecord> posts;
   for (const auto& row : answer.rows) {
     if (row.size() != 1 + kPostColumns || pg_int(row[0]) != version) return std::nullopt;
@@ -144,7 +141,8 @@ PgStatement PgPosts::write(const PostRecord& post, const std::string& node,
                            const std::vector<OutboxRow>& notifications, int shard) {
   const PostUpdate& u = post.updates.back();
   return {
-      fmt::format(kWrite, pg_at_ms(5), pg_at_ms(6), pg_at_ms(10), kOutboxColumns),
+      fmt::format(kWrite, pg_at_ms(5), pg_at_ms(6), pg_at_ms(10),
+                  PgDecisions::outbox_insert("post", 12, 13)),
       {std::to_string(post.id), pg_text(post.title), to_string(post.impact),
        pg_text_array(post.monitors), std::to_string(to_unix_ms(post.created_at)),
        post.resolved_at ? std::optional<std::string>(std::to_string(to_unix_ms(*post.resolved_at)))

@@ -24,8 +24,7 @@ struct PostsRead {
 
 class PgPosts {
  public:
-  // Every post, unless post_version is still `known` (0 reads them whatever it is: no change
-  // leaves it 0).
+  // Every post, unless post_version is still `known` (-1, which it never is, reads them).
   static PgStatement list(int64_t known);
   // list()'s answer; nullopt for a failure or an answer of another shape.
   static std::optional<PostsRead> read(const PgResult& answer, int64_t known);

@@ -67,6 +67,10 @@ class WebServer {
   bool start(std::string& error);
   void stop();
   int port() const { return port_; }
+  // After the posts changed (made here, or read from a cluster's database once the snapshot
+  // has them): the next reader of `/`, the feed or the history gets a page rendered anew. Any
+  // thread.
+  void forget_rendered_pages();
 
  private:
   bool authorized(const std::string& authorization_header, const Snapshot& s) const;
@@ -84,9 +88,6 @@ class WebServer {
   void maintenance_routes();
   void feed_routes();
   void subscription_routes();  // web/subscription_routes.cc
-  // After a post changed: the next reader of `/` gets a page rendered anew.
-  void forget_rendered_pages();
-
   ServerConfig cfg_;
   const Clock& clock_;
   const SnapshotHub& snapshots_;

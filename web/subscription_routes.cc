@@ -33,7 +33,8 @@ void no_answer(httplib::Response& res) {
   res.set_header("Retry-After", "5");
   res.set_content(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>Try again"
-      "</title></head><body><p>The daemon did not answer in time; try again.</p></body></html>\n",
+      "</title></head><body><p>The daemon did not answer in time or could not record it; try "
+      "again.</p></body></html>\n",
       "text/html; charset=utf-8");
 }
 
@@ -66,7 +67,7 @@ void WebServer::subscription_routes() {
     const auto email = normalized_email(form_email(req));
     if (!email) return subscribe_page(res, 400, SubscribePage::kBadAddress, snap->title);
     const auto answer = calls_.subscription({SubscriptionCommand::Kind::kSubscribe, *email, 0});
-    if (!answer) return no_answer(res);
+    if (!answer || *answer == SubscriptionAnswer::kUnavailable) return no_answer(res);
     subscribe_page(res, 200, SubscribePage::kCheckInbox, snap->title);
   });
 
@@ -88,7 +89,7 @@ void WebServer::subscription_routes() {
     const auto answer = calls_.subscription(
         {confirm ? SubscriptionCommand::Kind::kConfirm : SubscriptionCommand::Kind::kUnsubscribe,
          "", *id});
-    if (!answer) return no_answer(res);
+    if (!answer || *answer == SubscriptionAnswer::kUnavailable) return no_answer(res);
     if (confirm && *answer != SubscriptionAnswer::kDone)
       return subscribe_page(res, 404, SubscribePage::kLinkInvalid, snap->title);
     // Unsubscribing is idempotent: a second click, or one after the address was erased, says

@@ -179,6 +179,13 @@ void import_write_single_node(const std::string& path) {
        *post.resolved_at,
        {import_note("evt_post", 0, "incident.post_updated", kImportT0 + 120'000)}});
   store->add_alerts(std::move(posted));
+  // A confirmed subscriber and an erased one, whose number must not be given again.
+  store->put_subscriber(SubscriberRecord{2, "Carol@example.com", from_unix_ms(kImportT0),
+                                         from_unix_ms(kImportT0 + 60'000),
+                                         from_unix_ms(kImportT0)});
+  store->put_subscriber(
+      SubscriberRecord{3, "", from_unix_ms(kImportT0), std::nullopt, std::nullopt});
+  store->kept_secret("subscription_key");
   store->stop();
   store.reset();
   // Rolled up as the single node's housekeeping does, through the first day and a half.
@@ -288,6 +295,13 @@ TEST(ClusterImport, CopiesASingleNodeDatabaseWholeOnceAndOnlyWhenSafe) {
   EXPECT_EQ(pg.sql("SELECT status || ' ' || shard || ' ' || event FROM outbox WHERE id = "
                    "'evt_post'"),
             "pending 0 incident.post_updated");
+  // The subscribers with their numbers, the erased one without its address; the key their
+  // links are signed with.
+  EXPECT_EQ(pg.sql("SELECT string_agg(id || ' [' || email || '] ' || (confirmed_at IS NOT NULL), "
+                   "',' ORDER BY id) FROM subscribers"),
+            "2 [Carol@example.com] true,3 [] false");
+  EXPECT_EQ(pg.sql("SELECT nextval(pg_get_serial_sequence('subscribers', 'id'))"), "4");
+  EXPECT_EQ(pg.sql("SELECT count(*) FROM kept_secrets WHERE name = 'subscription_key'"), "1");
   EXPECT_NE(r.out.find("  results          11520\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  incidents        2\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("skipped 1 monitor the config does not have"), std::string::npos) << r.out;

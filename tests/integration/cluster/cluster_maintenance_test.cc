@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/cluster/cluster_helpers.h"
-#include "tests/integration/cluster/node_config.h"
+#include "tests/integration/cluster/run_node.h"
 #include "tests/integration/cluster/svc_target.h"
 #include "tests/integration/harness.h"
 #include "tests/support/http_recorder.h"
@@ -19,27 +19,13 @@ const char* const kMaintAdmin = "admin-token-of-the-maintenance-test";
 
 // A node with the monitor home (every second, down after 2 failed runs), a config window far
 // ahead (config-1) and admin calls not held back by the rate limit.
-struct MaintNode {
+struct MaintNode : RunNode {
   MaintNode(const PostgresServer& pg, const std::string& name, const std::string& location,
             const SvcTarget& target, const test::HttpRecorder& hook)
-      : port(free_port()) {
-    dir.write("lookout.toml",
-              node_config(port, dir.file("spool.db"), cluster_table(name, location), hook.url(),
-                          {"admin_token = \"${env:ADMIN}\"\nrate_limit = \"1000/m\"\n", "",
-                           "[[maintenance]]\nmonitors = [\"home\"]\nstart = "
-                           "\"2099-01-01T00:00:00Z\"\nduration = \"1h\"\n"}));
-    process = std::make_unique<Process>(
-        std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
-        std::map<std::string, std::string>{
-            {"LOOKOUT_PG", pg.dsn()}, {"TARGET", target.url()}, {"ADMIN", kMaintAdmin}},
-        dir.path());
-  }
-  ~MaintNode() {
-    if (process && !process->wait(0ms)) {
-      process->signal(SIGTERM);
-      process->wait(10'000ms);
-    }
-  }
+      : RunNode(pg, name, location, target, hook, kMaintAdmin,
+                {"admin_token = \"${env:ADMIN}\"\nrate_limit = \"1000/m\"\n", "",
+                 "[[maintenance]]\nmonitors = [\"home\"]\nstart = "
+                 "\"2099-01-01T00:00:00Z\"\nduration = \"1h\"\n"}) {}
 
   httplib::Result post(const nlohmann::json& body) const {
     httplib::Client cli("127.0.0.1", port);
@@ -68,10 +54,6 @@ struct MaintNode {
     if (a.status != 200) return "";
     return nlohmann::json::parse(a.body)["state"];
   }
-
-  TempDir dir;
-  int port;
-  std::unique_ptr<Process> process;
 };
 
 std::string maint_location(const PostgresServer& pg, const std::string& location) {

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "tests/integration/cluster/cluster_helpers.h"
-#include "tests/integration/cluster/node_config.h"
+#include "tests/integration/cluster/run_node.h"
 #include "tests/integration/cluster/svc_target.h"
 #include "tests/integration/harness.h"
 #include "tests/support/http_recorder.h"
@@ -21,49 +21,29 @@ namespace {
 
 const char* const kPostsAdmin = "admin-token-of-the-posts-test";
 
-struct PostNode {
+struct PostNode : RunNode {
   PostNode(const PostgresServer& pg, const std::string& name, const std::string& location,
            const SvcTarget& target, const test::HttpRecorder& hook)
-      : port(free_port()) {
-    dir.write("lookout.toml",
-              node_config(port, dir.file("spool.db"), cluster_table(name, location), hook.url(),
-                          {"admin_token = \"${env:ADMIN}\"\nrate_limit = \"1000/m\"\n",
-                           "on_post = true\n", ""}));
-    process = std::make_unique<Process>(
-        std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
-        std::map<std::string, std::string>{
-            {"LOOKOUT_PG", pg.dsn()}, {"TARGET", target.url()}, {"ADMIN", kPostsAdmin}},
-        dir.path());
-  }
-  ~PostNode() {
-    if (process && !process->wait(0ms)) {
-      process->signal(SIGTERM);
-      process->wait(10'000ms);
-    }
+      : RunNode(
+            pg, name, location, target, hook, kPostsAdmin,
+            {"admin_token = \"${env:ADMIN}\"\nrate_limit = \"1000/m\"\n", "on_post = true\n", ""}) {
   }
 
-  httplib::Headers admin() const {
-    return {{"Authorization", fmt::format("Bearer {}", kPostsAdmin)}};
-  }
   httplib::Result make(const nlohmann::json& body) const {
     httplib::Client cli("127.0.0.1", port);
-    return cli.Post("/api/v1/posts", admin(), body.dump(), "application/json");
+    return cli.Post("/api/v1/posts", admin_headers(), body.dump(), "application/json");
   }
   httplib::Result update(int64_t id, const std::string& status, const std::string& text) const {
     httplib::Client cli("127.0.0.1", port);
-    return cli.Post(fmt::format("/api/v1/posts/{}/updates", id), admin(),
+    return cli.Post(fmt::format("/api/v1/posts/{}/updates", id), admin_headers(),
                     nlohmann::json{{"status", status}, {"body", text}}.dump(), "application/json");
   }
   // The posts this node lists now, newest first, or an empty list for any other answer.
   nlohmann::json posts() const {
-    const auto a = http_get(port, "/api/v1/posts", admin());
+    const auto a = http_get(port, "/api/v1/posts", admin_headers());
     if (a.status != 200) return nlohmann::json::array();
     return nlohmann::json::parse(a.body)["posts"];
   }
-
-  TempDir dir;
-  int port;
-  std::unique_ptr<Process> process;
 };
 
 TEST(ClusterPosts, APostMadeOnOneNodeIsOnEveryNodeAndEachChangeIsSentOnce) {
@@ -123,7 +103,7 @@ TEST(ClusterPosts, APostMadeOnOneNodeIsOnEveryNodeAndEachChangeIsSentOnce) {
   ASSERT_TRUE(wait_until([&] { return nyc.posts().size() == 1; }, 5'000ms));
   EXPECT_EQ(nyc.posts()[0]["title"], "Checkout errors");
   EXPECT_EQ(nyc.posts()[0]["id"], id);
-  const auto page = http_get(nyc.port, fmt::format("/posts/{}", id), nyc.admin());
+  const auto page = http_get(nyc.port, fmt::format("/posts/{}", id), nyc.admin_headers());
   EXPECT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("Looking into it."), std::string::npos) << page.body;
   ASSERT_TRUE(wait_until([&] { return hook.seen().size() == 1; }, 10'000ms))

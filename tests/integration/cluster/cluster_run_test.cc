@@ -9,6 +9,7 @@
 #include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
 #include "tests/integration/cluster/node_config.h"
+#include "tests/integration/cluster/run_node.h"
 #include "tests/integration/cluster/svc_target.h"
 #include "tests/integration/harness.h"
 #include "tests/support/http_recorder.h"
@@ -21,29 +22,12 @@ const char* const kAdmin = "admin-token-of-the-cluster-test";
 // Its admin calls carry this token.
 const char* const kAdminLine = "admin_token = \"${env:ADMIN}\"\n";
 
-// A node: its config, spool and process.
-struct RunningNode {
+// A node of these tests, its admin calls carrying kAdmin.
+struct RunningNode : RunNode {
   RunningNode(const PostgresServer& pg, const std::string& name, const std::string& location,
               const SvcTarget& target, const test::HttpRecorder& hook,
               const std::string& route = "", const std::string& tables = "")
-      : port(free_port()) {
-    dir.write("lookout.toml", node_config(port, dir.file("spool.db"), cluster_table(name, location),
-                                          hook.url(), {kAdminLine, route, tables}));
-    process = std::make_unique<Process>(
-        std::vector<std::string>{lookout_binary(), "run", "-c", dir.file("lookout.toml")},
-        std::map<std::string, std::string>{
-            {"LOOKOUT_PG", pg.dsn()}, {"TARGET", target.url()}, {"ADMIN", kAdmin}},
-        dir.path());
-  }
-  ~RunningNode() {
-    if (process && !process->wait(0ms)) {
-      process->signal(SIGTERM);
-      process->wait(10'000ms);
-    }
-  }
-  TempDir dir;
-  int port;
-  std::unique_ptr<Process> process;
+      : RunNode(pg, name, location, target, hook, kAdmin, {kAdminLine, route, tables}) {}
 };
 
 // The webhook's deliveries as (event, notification id, incident id), in arrival order.

@@ -26,11 +26,12 @@ TEST(PgPosts, APostGoesInWholeAndAnUpdateOverAnotherIsRefused) {
   require_schema(loop, conn);
 
   // No post yet: the first list reads the empty list; the same version again reads nothing.
-  auto read = PgPosts::read(answer_to(loop, conn, PgPosts::list(0)), 0);
+  auto read = PgPosts::read(answer_to(loop, conn, PgPosts::list(-1)), -1);
   ASSERT_TRUE(read.has_value());
   ASSERT_TRUE(read->posts.has_value());
   EXPECT_TRUE(read->posts->empty());
   EXPECT_EQ(read->version, 0);
+  EXPECT_FALSE(PgPosts::read(answer_to(loop, conn, PgPosts::list(0)), 0)->posts.has_value());
 
   const auto id = PgPosts::reserved_id(answer_to(loop, conn, PgPosts::reserve_id()));
   ASSERT_EQ(id, std::optional<int64_t>(1));
@@ -110,7 +111,7 @@ TEST(PgPosts, APostGoesInWholeAndAnUpdateOverAnotherIsRefused) {
 
   // A server that is gone answers an error, not an empty list.
   pg.stop();
-  EXPECT_EQ(PgPosts::read(answer_to(loop, conn, PgPosts::list(0)), 0), std::nullopt);
+  EXPECT_EQ(PgPosts::read(answer_to(loop, conn, PgPosts::list(-1)), -1), std::nullopt);
   conn.stop();
 }
 
