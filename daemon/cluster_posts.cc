@@ -83,7 +83,7 @@ PostChange ClusterPosts::unavailable(std::string error) const {
 }
 
 void ClusterPosts::in_turn(std::function<void(Done)> change, Done done) {
-  changes_.push_back([this, change = std::move(change), done = std::move(done)]() mutable {
+  changes_.emplace_back([this, change = std::move(change), done = std::move(done)]() mutable {
     change([self = self_, done = std::move(done)](PostChange c) {
       done(std::move(c));
       ClusterPosts* p = *self;
@@ -163,7 +163,7 @@ void ClusterPosts::update_attempt(int64_t id, std::string status, std::string bo
        attempts_left](const PgResult& answer) mutable {
         ClusterPosts* p = *self;
         if (p == nullptr) return;
-        const auto read = PgPosts::post(answer);
+        auto read = PgPosts::post(answer);
         if (!read) {
           done(p->unavailable(fmt::format(
               "PostgreSQL could not read the post ({}): the update was not made; try again",
