@@ -77,6 +77,11 @@ class ClusterSender {
   void stop(std::function<void()> done);
 
   const Dispatcher& dispatcher() const { return dispatcher_; }
+  // The mails to an address erased (unsubscribed) that this node holds and has not begun to
+  // send are not sent: dropped, their claims left to run out (the row is cancelled already).
+  void cancel_subscriber_mail(const std::string& address) {
+    dispatcher_.cancel_subscriber_mail(address);
+  }
   Duration claim_for() const { return claim_for_; }
   const SenderStats& stats() const { return stats_; }
   // Why the last claim or report failed; empty since one went through.

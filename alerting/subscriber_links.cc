@@ -73,6 +73,8 @@ std::string confirm_token(std::string_view key, int64_t subscriber_id, int64_t e
 
 std::optional<int64_t> verify_confirm_token(std::string_view key, std::string_view token,
                                             int64_t now_unix_s) {
+  // No key yet (a cluster's node before it joined): "/confirm" alone would be a key anyone has.
+  if (key.empty()) return std::nullopt;
   const auto claim = verify_ack_token(link_key(key, "confirm"), token, now_unix_s);
   if (!claim) return std::nullopt;
   return claim->incident_id;
@@ -83,6 +85,7 @@ std::string unsubscribe_token(std::string_view key, int64_t subscriber_id) {
 }
 
 std::optional<int64_t> verify_unsubscribe_token(std::string_view key, std::string_view token) {
+  if (key.empty()) return std::nullopt;
   const auto claim = verify_ack_token(link_key(key, "unsubscribe"), token, 0);
   if (!claim || claim->expires_unix_s != kUnsubscribeNeverExpires) return std::nullopt;
   return claim->incident_id;

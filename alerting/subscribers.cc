@@ -79,6 +79,14 @@ SubscribeStep subscribe_step(const SubscriberRecord* known, size_t pending, Wall
   return pending >= kMaxPendingSubscribers ? SubscribeStep::kFull : SubscribeStep::kNew;
 }
 
+void SubscriberBook::put(SubscriberRecord s) {
+  if (const auto old = rows_.find(s.id); old != rows_.end()) erase(old->second);
+  next_id_ = std::max(next_id_, s.id + 1);
+  if (!s.erased()) by_email_[ascii_lower(s.email)] = s.id;
+  if (s.confirmed()) ++confirmed_;
+  rows_[s.id] = std::move(s);
+}
+
 const SubscriberRecord* SubscriberBook::find(const std::string& email) const {
   const auto found = by_email_.find(ascii_lower(email));
   return found == by_email_.end() ? nullptr : &rows_.at(found->second);

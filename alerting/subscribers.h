@@ -58,6 +58,9 @@ class SubscriberBook {
   // Pending addresses whose confirmation link has expired, erased: the rows to store.
   std::vector<SubscriberRecord> expire(WallTime now);
 
+  // A live row as a cluster's database has it now (it numbers the rows): added, or put in place
+  // of the row with its id.
+  void put(SubscriberRecord s);
   // The live row of `email` (as normalized_email() gives it), or nullptr.
   const SubscriberRecord* find(const std::string& email) const;
 

@@ -79,7 +79,7 @@ class ClusterPosts {
   Timer retry_timer_;  // one change at a time, so one retry at a time
   std::function<void(const std::vector<PostRecord>&)> on_posts_;
   bool in_flight_ = false;
-  int64_t version_ = 0;     // post_version of the list last read; 0 before the first
+  int64_t version_ = -1;    // post_version of the list last read; -1 before the first
   PostBook posts_;          // as last read, with the changes made here since
   std::string read_error_;  // the last read failure told
   std::deque<std::function<void()>> changes_;  // waiting for their turn

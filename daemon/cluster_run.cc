@@ -127,7 +127,9 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       read_maintenance();
       maintenance_timer_.start_repeating(kMaintenanceEvery, [this] { read_maintenance(); });
       posts_.start(on_posts_);
-      subscribers_.start(on_subscribers_);
+      subscribers_.start(on_subscribers_, [this](const std::string& address) {
+        sender_.cancel_subscriber_mail(address);
+      });
       keep_partitions();
       partitions_.start_repeating(kPartitionsEvery, [this] { keep_partitions(); });
       read_view();

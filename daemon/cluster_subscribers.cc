@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <set>
+#include <vector>
+
 #include "core/random.h"
 #include "store/lease_plan.h"
 #include "store/pg_subscribers.h"
@@ -33,9 +36,11 @@ ClusterSubscribers::ClusterSubscribers(EventLoop& loop, const Clock& clock, PgCo
 
 ClusterSubscribers::~ClusterSubscribers() { *self_ = nullptr; }
 
-void ClusterSubscribers::start(std::function<void()> changed) {
+void ClusterSubscribers::start(std::function<void()> changed,
+                               std::function<void(const std::string&)> erased) {
   if (!config_->subscriptions) return;
   changed_ = std::move(changed);
+  erased_ = std::move(erased);
   read();
   read_timer_.start_repeating(kReadEvery, [this] { read(); });
   expire_timer_.start_repeating(kExpireEvery, [this] { expire(); });
@@ -72,39 +77,44 @@ void ClusterSubscribers::add_post_mails(AlertChanges& out, const PostRecord& pos
       [this](const std::string& m) { return is_public(m); }, [] { return random_hex(16); });
 }
 
-void ClusterSubscribers::read(std::function<void()> after) {
-  if (!after && in_flight_) return;
-  if (!after) in_flight_ = true;
-  const bool periodic = !after;
+void ClusterSubscribers::read() {
+  if (in_flight_) return;
+  in_flight_ = true;
   const int64_t known = version_;
   const PgStatement s = PgSubscribers::list(known);
-  pg_.query(s.sql, s.params,
-            [self = self_, known, periodic, after = std::move(after)](const PgResult& answer) {
-              ClusterSubscribers* c = *self;
-              if (c == nullptr) return;
-              if (periodic) c->in_flight_ = false;
-              auto read = PgSubscribers::read(answer, known);
-              if (!read) {
-                const std::string error = answer_error(answer);
-                if (error != c->read_error_) {
-                  c->read_error_ = error;
-                  spdlog::warn(
-                      "cluster: cannot read the status page's subscribers from PostgreSQL ({}); "
-                      "mails go to those last read, read again every {} s",
-                      error, kReadEvery.count() / 1000);
-                }
-              } else {
-                c->read_error_.clear();
-                // A read sent before another that answered already is not older news: both
-                // carry the version they read, and only a newer one replaces the book.
-                if (read->rows && read->version >= c->version_) {
-                  c->version_ = read->version;
-                  c->book_.load(std::move(*read->rows));
-                  if (c->changed_) c->changed_();
-                }
-              }
-              if (after) after();
-            });
+  pg_.query(s.sql, s.params, [self = self_, known](const PgResult& answer) {
+    ClusterSubscribers* c = *self;
+    if (c == nullptr) return;
+    c->in_flight_ = false;
+    auto read = PgSubscribers::read(answer, known);
+    if (!read) {
+      const std::string error = answer_error(answer);
+      if (error != c->read_error_) {
+        c->read_error_ = error;
+        spdlog::warn(
+            "cluster: cannot read the status page's subscribers from PostgreSQL ({}); mails go "
+            "to those last read, read again every {} s",
+            error, kReadEvery.count() / 1000);
+      }
+      return;
+    }
+    c->read_error_.clear();
+    if (!read->rows) return;
+    c->version_ = read->version;
+    // Addresses erased through another node: mail to them this node's dispatcher holds is not
+    // sent.
+    std::set<std::string> live;
+    for (const SubscriberRecord& r : *read->rows) live.insert(r.email);
+    std::vector<std::string> gone;
+    c->book_.each_confirmed([&](const SubscriberRecord& r) {
+      if (live.count(r.email) == 0) gone.push_back(r.email);
+    });
+    c->book_.load(std::move(*read->rows));
+    if (c->erased_) {
+      for (const std::string& address : gone) c->erased_(address);
+    }
+    if (c->changed_) c->changed_();
+  });
 }
 
 void ClusterSubscribers::expire() {
@@ -142,11 +152,13 @@ void ClusterSubscribers::handle(const SubscriptionCommand& c,
     case SubscriptionCommand::Kind::kConfirm: {
       const int64_t id = c.id;
       // A link of an id erased since (unsubscribed, expired) or never given is not known.
+      const WallTime now = clock_.wall();
       send(
-          PgSubscribers::confirm(id, clock_.wall()), "confirm",
-          [id](bool live) {
+          PgSubscribers::confirm(id, now), "confirm",
+          [this, id, now](bool live) {
             if (!live) return SubscriptionAnswer::kUnknown;
-            spdlog::info("subscriber {} confirmed", id);
+            bool known = false;
+            if (book_.confirm(id, now, known)) spdlog::info("subscriber {} confirmed", id);
             return SubscriptionAnswer::kDone;
           },
           std::move(done));
@@ -156,9 +168,11 @@ void ClusterSubscribers::handle(const SubscriptionCommand& c,
       const int64_t id = c.id;
       send(
           PgSubscribers::erase(id), "unsubscribe",
-          [id](bool erased) {
+          [this, id](bool erased) {
             // Idempotent: a second click, or one after the address expired, says the same.
             if (erased) spdlog::info("subscriber {} unsubscribed and was erased", id);
+            std::string address;
+            if (book_.unsubscribe(id, address) && erased_) erased_(address);
             return SubscriptionAnswer::kDone;
           },
           std::move(done));
@@ -195,11 +209,11 @@ void ClusterSubscribers::subscribe(const std::string& email,
       send(
           PgSubscribers::mail_again(id, now, kConfirmMailEvery, mail, subscriber_shard(id)),
           "subscribe",
-          [self = self_, id](bool mailed) {
-            ClusterSubscribers* c = *self;
-            if (c != nullptr && mailed) {
-              spdlog::info("subscriber {} asked to subscribe; confirmation mail through {}", id,
-                           c->config_->subscriptions->channel);
+          [this, s](bool mailed) {
+            if (mailed) {
+              book_.put(s);
+              spdlog::info("subscriber {} asked to subscribe; confirmation mail through {}", s.id,
+                           config_->subscriptions->channel);
             }
             return SubscriptionAnswer::kDone;
           },
@@ -232,11 +246,11 @@ void ClusterSubscribers::subscribe(const std::string& email,
               // Taken on another node meanwhile: that one's mail is the one sent.
               c->send(
                   PgSubscribers::add(s, mail, subscriber_shard(s.id)), "subscribe",
-                  [self, id = s.id](bool added) {
-                    ClusterSubscribers* c = *self;
-                    if (c != nullptr && added) {
+                  [c, s](bool added) {
+                    if (added) {
+                      c->book_.put(s);
                       spdlog::info("subscriber {} asked to subscribe; confirmation mail through {}",
-                                   id, c->config_->subscriptions->channel);
+                                   s.id, c->config_->subscriptions->channel);
                     }
                     return SubscriptionAnswer::kDone;
                   },
@@ -261,10 +275,11 @@ void ClusterSubscribers::send(const PgStatement& s, const char* what,
                 done(SubscriptionAnswer::kUnavailable);
                 return;
               }
+              // The book has the change before the answer: the admin's counts read right after
+              // it are current. The next read brings the whole book (the version moved).
               const SubscriptionAnswer a = outcome(*changed);
-              // Answered once the book has the change: the admin's counts read right after it
-              // are current.
-              c->read([a, done = std::move(done)] { done(a); });
+              if (c->changed_) c->changed_();
+              done(a);
             });
 }
 

@@ -5,8 +5,8 @@
 // kReadEvery this node reads the live rows into its book (alerting/subscribers.h) when
 // subscriber_version moved; that book is what its mails and the admin's counts are made from.
 // Each subscription, confirmation and unsubscribing taken here is one statement
-// (store/pg_subscribers.h), with the confirmation mail it sends, and is answered once the book
-// read after it has the change. Pending addresses expire on every node's hourly turn.
+// (store/pg_subscribers.h), with the confirmation mail it sends, and is answered once this
+// node's book has the change. Pending addresses expire on every node's hourly turn.
 #pragma once
 
 #include <functional>
@@ -36,8 +36,10 @@ class ClusterSubscribers {
   ClusterSubscribers& operator=(const ClusterSubscribers&) = delete;
 
   // Reads now, then every kReadEvery, and expires every kExpireEvery; `changed` runs on the
-  // loop whenever the book changed. Without [subscriptions] it does nothing.
-  void start(std::function<void()> changed);
+  // loop whenever the book changed, `erased` with each address erased here or through another
+  // node (its mails held for sending are not to be sent). Without [subscriptions] it does
+  // nothing.
+  void start(std::function<void()> changed, std::function<void(const std::string&)> erased);
   void stop();
 
   // The subscribers as last read.
@@ -58,13 +60,11 @@ class ClusterSubscribers {
                       WallTime now) const;
 
  private:
-  // A read; `after` (when given) runs once this read answered, sent even while the periodic
-  // one is in flight, since that one was sent before the change `after` waits to see.
-  void read(std::function<void()> after = {});
+  void read();
   void expire();
   void subscribe(const std::string& email, std::function<void(SubscriptionAnswer)> done);
-  // Sends `s`'s statement; once it answered, `outcome` says what its answer means, and `done`
-  // gets that once the book was read again; kUnavailable when the statement failed.
+  // Sends `s`'s statement; once it answered, `outcome` changes the book as it did and says what
+  // the answer means, which `done` gets; kUnavailable when the statement failed.
   void send(const PgStatement& s, const char* what, std::function<SubscriptionAnswer(bool)> outcome,
             std::function<void(SubscriptionAnswer)> done);
   bool is_public(const std::string& monitor) const;
@@ -76,6 +76,7 @@ class ClusterSubscribers {
   Timer read_timer_;
   Timer expire_timer_;
   std::function<void()> changed_;
+  std::function<void(const std::string&)> erased_;
   bool in_flight_ = false;
   int64_t version_ = -1;  // subscriber_version of the book; -1 before the first read
   SubscriberBook book_;

@@ -47,6 +47,12 @@ constexpr const char* kPgOutboxRecord =
     "id text, event text, channel text, route text, recipient text, payload text, audience "
     "text, created_ms bigint";
 
+// A subscriber's mail goes in only while the address is subscribed: the book it was made from
+// may be a second behind an unsubscribing on another node (by the unique index's expression).
+constexpr const char* kLiveRecipient =
+    "(o.audience <> 'subscriber' OR EXISTS (SELECT FROM subscribers s WHERE lower(s.email COLLATE "
+    "\"C\") = lower(o.recipient COLLATE \"C\") AND s.email <> ''))";
+
 // An outbox row as jsonb_to_recordset reads it (kPgOutboxRecord).
 nlohmann::json outbox_row_json(const OutboxRow& r) {
   return {{"id", pg_text(r.id)},
@@ -98,6 +104,7 @@ constexpr const char* kEventsAndOutbox = R"sql(, events AS MATERIALIZED (
     ${3}::smallint
   FROM incident, jsonb_to_recordset(${1}::jsonb) AS o(n int, {4})
   JOIN events ON events.n = o.n
+  WHERE {5}
   RETURNING 1
 ))sql";
 
@@ -175,7 +182,7 @@ constexpr const char* kClaim = R"sql(WITH mine AS MATERIALIZED (
   WHERE o.status IN ('pending', 'sending')
     AND ((o.status = 'pending' AND o.due <= clock_timestamp())
       OR (o.status = 'sending' AND o.claim_until <= clock_timestamp()))
-  ORDER BY o.due, o.id
+  ORDER BY (o.audience = 'subscriber'), o.due, o.id
   LIMIT $6::int
   FOR UPDATE OF o SKIP LOCKED
 )
@@ -332,7 +339,8 @@ std::string PgDecisions::outbox_json(const std::vector<OutboxRow>& rows) {
   return out.dump();
 }
 
-std::string PgDecisions::outbox_insert(std::string_view from, int rows, int shard) {
+std::string PgDecisions::outbox_insert(std::string_view from, int rows, int shard,
+                                       bool live_recipients) {
   return fmt::format(
       "INSERT INTO outbox (id, incident_id, event, channel, route, recipient, payload, "
       "audience, created, due, shard)\n"
@@ -340,8 +348,9 @@ std::string PgDecisions::outbox_insert(std::string_view from, int rows, int shar
       "    'epoch'::timestamptz + o.created_ms * interval '1 millisecond', clock_timestamp(),\n"
       "    ${}::smallint\n"
       "  FROM {}, jsonb_to_recordset(${}::jsonb) AS o({})\n"
+      "  WHERE {}\n"
       "  RETURNING 1",
-      shard, from, rows, kPgOutboxRecord);
+      shard, from, rows, kPgOutboxRecord, live_recipients ? kLiveRecipient : "true");
 }
 
 PgStatement PgDecisions::reserve_incident_ids(int count) {
@@ -374,7 +383,8 @@ PgStatement PgDecisions::open_incident(const LeaseFence& fence, const IncidentRe
        ms_param(incident.next_reminder), std::to_string(shard_of(incident.monitor)), std::move(evs),
        std::move(rows), fence.holder}};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
-  out.sql = fmt::format(kOpen, cte, fmt::format(kEventsAndOutbox, 15, 16, 17, 14, kPgOutboxRecord));
+  out.sql = fmt::format(
+      kOpen, cte, fmt::format(kEventsAndOutbox, 15, 16, 17, 14, kPgOutboxRecord, kLiveRecipient));
   return out;
 }
 
@@ -404,8 +414,8 @@ PgStatement PgDecisions::update_incident(const LeaseFence& fence, const Incident
                    pg_text_array(incident.fired), ms_param(incident.next_reminder), std::move(evs),
                    std::move(rows), fence.holder, std::to_string(shard_of(incident.monitor))}};
   const std::string cte = LeaseRegistry::fence_cte(fence, out.params);
-  out.sql =
-      fmt::format(kUpdate, cte, fmt::format(kEventsAndOutbox, 12, 13, 14, 15, kPgOutboxRecord));
+  out.sql = fmt::format(
+      kUpdate, cte, fmt::format(kEventsAndOutbox, 12, 13, 14, 15, kPgOutboxRecord, kLiveRecipient));
   return out;
 }
 

@@ -79,8 +79,11 @@ class PgDecisions {
   // An INSERT of the notifications in parameter $`rows` (outbox_json) that are about no incident
   // (a post's, a subscriber's confirmation), due at once in the outbox's shard $`shard`, one set
   // for each row of `from` (a CTE that wrote what they are about: none, nothing is inserted),
-  // RETURNING 1 for each.
-  static std::string outbox_insert(std::string_view from, int rows, int shard);
+  // RETURNING 1 for each. With `live_recipients`, a subscriber's mail goes in only while its
+  // address is subscribed (an incident's and a post's mails are made from a node's book, which
+  // may be a second behind; a confirmation mail's row is written by the same statement).
+  static std::string outbox_insert(std::string_view from, int rows, int shard,
+                                   bool live_recipients);
 
   // Incident ids from the incidents table's sequence. The alert engine numbers an incident
   // before it is written (its notifications' payloads and acknowledgement links carry the id),
@@ -115,7 +118,8 @@ class PgDecisions {
   static PgParams state_params(const StateRow& state, const std::string& holder);
 
   // Up to `limit` outbox rows for `node` to send, of the shards whose eval leases it holds under
-  // the epochs in `held` (shard, epoch), due ones first: rows pending and due, and rows another
+  // the epochs in `held` (shard, epoch), on-call rows before subscribers' mails (a fan-out to
+  // thousands must not hold a page back), due ones first: rows pending and due, and rows another
   // claim left sending past its end (a node that died while sending). Each is marked sending,
   // claimed by this node under its lease's epoch until `claim_for` from the server's clock. Only
   // shards whose lease has more than `claim_for` left are claimed from: a claim ends before the

@@ -87,12 +87,14 @@ SELECT count(*) FROM notes)sql";
 }  // namespace
 
 // The posts are read only when the version moved: the lateral subquery's condition names only
-// the version, so PostgreSQL checks it once and reads no post when it holds back.
+// the version, and OFFSET 0 keeps PostgreSQL from pulling the subquery up into a join, so the
+// condition is checked once and no post is read when it holds back.
 PgStatement PgPosts::list(int64_t known) {
-  return {fmt::format("SELECT v.version, p.* FROM post_version v LEFT JOIN LATERAL (SELECT {} "
-                      "FROM posts p WHERE v.version <> $1::bigint) p ON true ORDER BY p.id",
-                      post_columns()),
-          {std::to_string(known)}};
+  return {
+      fmt::format("SELECT v.version, p.* FROM post_version v LEFT JOIN LATERAL (SELECT {} "
+                  "FROM posts p WHERE v.version <> $1::bigint OFFSET 0) p ON true ORDER BY p.id",
+                  post_columns()),
+      {std::to_string(known)}};
 }
 
 std::optional<PostsRead> PgPosts::read(const PgResult& answer, int64_t known) {
@@ -142,7 +144,7 @@ PgStatement PgPosts::write(const PostRecord& post, const std::string& node,
   const PostUpdate& u = post.updates.back();
   return {
       fmt::format(kWrite, pg_at_ms(5), pg_at_ms(6), pg_at_ms(10),
-                  PgDecisions::outbox_insert("post", 12, 13)),
+                  PgDecisions::outbox_insert("post", 12, 13, true)),
       {std::to_string(post.id), pg_text(post.title), to_string(post.impact),
        pg_text_array(post.monitors), std::to_string(to_unix_ms(post.created_at)),
        post.resolved_at ? std::optional<std::string>(std::to_string(to_unix_ms(*post.resolved_at)))

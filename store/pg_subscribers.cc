@@ -39,7 +39,7 @@ PgStatement PgSubscribers::list(int64_t known) {
   // As PgPosts::list: the rows are read only when the version moved.
   return {fmt::format("SELECT v.version, s.* FROM subscriber_version v LEFT JOIN LATERAL (SELECT "
                       "s.id, s.email, {}, {}, {} FROM subscribers s WHERE v.version <> "
-                      "$1::bigint AND s.email <> '') s ON true ORDER BY s.id",
+                      "$1::bigint AND s.email <> '' OFFSET 0) s ON true ORDER BY s.id",
                       pg_ms("s.created_at"), pg_ms("s.mailed_at"), pg_ms("s.confirmed_at")),
           {std::to_string(known)}};
 }
@@ -97,7 +97,7 @@ PgStatement PgSubscribers::add(const SubscriberRecord& s, const OutboxRow& mail,
 )
 SELECT count(*) > 0 FROM s)sql",
                       pg_at_ms(3), fmt::format(kSubscribersMoved, "s"),
-                      PgDecisions::outbox_insert("s", 4, 5)),
+                      PgDecisions::outbox_insert("s", 4, 5, false)),
           {std::to_string(s.id), pg_text(s.email), std::to_string(to_unix_ms(s.created)),
            PgDecisions::outbox_json({mail}), std::to_string(shard)}};
 }
@@ -116,13 +116,14 @@ PgStatement PgSubscribers::mail_again(int64_t id, WallTime now, Duration every,
 )
 SELECT count(*) > 0 FROM s)sql",
                       pg_at_ms(2), fmt::format(kSubscribersMoved, "s"),
-                      PgDecisions::outbox_insert("s", 4, 5)),
+                      PgDecisions::outbox_insert("s", 4, 5, false)),
           {std::to_string(id), std::to_string(to_unix_ms(now)), std::to_string(every.count()),
            PgDecisions::outbox_json({mail}), std::to_string(shard)}};
 }
 
 PgStatement PgSubscribers::confirm(int64_t id, WallTime now) {
-  // The last line reads the table as the statement found it: the row was live then.
+  // Live: confirmed now, or before (the last line reads the table as the statement found it; a
+  // row erased meanwhile is not confirmed by the update, which waits for it and checks again).
   return {fmt::format(R"sql(WITH c AS (
   UPDATE subscribers SET confirmed_at = {0}
   WHERE id = $1::bigint AND email <> '' AND confirmed_at IS NULL
@@ -130,7 +131,8 @@ PgStatement PgSubscribers::confirm(int64_t id, WallTime now) {
 ), version AS (
   {1}
 )
-SELECT EXISTS (SELECT FROM subscribers WHERE id = $1::bigint AND email <> ''))sql",
+SELECT EXISTS (SELECT FROM c) OR EXISTS (SELECT FROM subscribers
+  WHERE id = $1::bigint AND email <> '' AND confirmed_at IS NOT NULL))sql",
                       pg_at_ms(2), fmt::format(kSubscribersMoved, "c")),
           {std::to_string(id), std::to_string(to_unix_ms(now))}};
 }

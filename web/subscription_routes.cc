@@ -76,6 +76,8 @@ void WebServer::subscription_routes() {
   auto link = [this](const httplib::Request& req, httplib::Response& res, bool confirm, bool post) {
     const auto snap = snapshots_.get();
     if (subscriptions_off(*snap, res)) return;
+    // A cluster's node knows the key its links are signed with once it joined.
+    if (snap->subscriptions->key.empty()) return no_answer(res);
     const std::string token = req.matches[1];
     const auto id = confirm ? verify_confirm_token(snap->subscriptions->key, token,
                                                    to_unix_ms(clock_.wall()) / 1000)

@@ -99,7 +99,8 @@ TEST(ClusterSubscribers, SubscribedOnOneNodeConfirmedOnAnotherMailedOnceAboutEac
              "SELECT string_agg(concat_ws(' ', id, status, last_error, attempts), ',') FROM "
              "outbox")
       << smtp.messages().size() << fra.process->err();
-  EXPECT_EQ(fra.counts(), (nlohmann::json{{"confirmed", 0}, {"pending", 1}}));
+  EXPECT_EQ(fra.counts(), (nlohmann::json{{"confirmed", 0}, {"pending", 1}}))
+      << fra.process->err();
   ASSERT_TRUE(wait_until([&] { return nyc.counts()["pending"] == 1; }, 5'000ms));
   // The same address again on nyc, within the hour: no second mail.
   r = nyc.form("/subscribe", "email=alice@example.COM");
@@ -113,6 +114,8 @@ TEST(ClusterSubscribers, SubscribedOnOneNodeConfirmedOnAnotherMailedOnceAboutEac
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(nyc.counts(), (nlohmann::json{{"confirmed", 1}, {"pending", 0}}));
   ASSERT_TRUE(wait_until([&] { return fra.counts()["confirmed"] == 1; }, 5'000ms));
+  // Time for a second confirmation mail to come through the outbox, if one had been made.
+  wait_until([] { return false; }, 2'000ms);
   EXPECT_EQ(mails(smtp, "alice@example.com", "/confirm/").size(), 1u);
   // A forged link is refused on any node.
   EXPECT_EQ(fra.form(confirm.substr(0, confirm.size() - 2) + "xx", "")->status, 404);

@@ -186,6 +186,28 @@ TEST(SubscriberLinks, NoKindOfLinkStandsInForAnother) {
   EXPECT_EQ(verify_unsubscribe_token(kSubsKey, ack), std::nullopt);
 }
 
+TEST(SubscriberLinks, NoKeyVerifiesNothing) {
+  // Before a cluster's node has read its key: links signed under "" must not be taken.
+  const int64_t now = subs_unix_s(kSubsT0);
+  EXPECT_EQ(verify_confirm_token("", confirm_token("", 5, now + 60), now), std::nullopt);
+  EXPECT_EQ(verify_unsubscribe_token("", unsubscribe_token("", 5)), std::nullopt);
+}
+
+TEST(SubscriberBook, ARowNumberedElsewhereIsPutInItsPlaceAndCounted) {
+  SubscriberBook book;
+  book.put(SubscriberRecord{40, "carol@example.com", kSubsT0, std::nullopt, kSubsT0});
+  EXPECT_EQ(book.pending_count(), 1u);
+  ASSERT_NE(book.find("Carol@example.com"), nullptr);
+  EXPECT_EQ(book.find("Carol@example.com")->id, 40);
+  // Confirmed since: the same row, counted once.
+  book.put(SubscriberRecord{40, "carol@example.com", kSubsT0, kSubsT0, kSubsT0});
+  EXPECT_EQ(book.confirmed_count(), 1u);
+  EXPECT_EQ(book.pending_count(), 0u);
+  EXPECT_EQ(subscribe_step(book.find("carol@example.com"), 0, kSubsT0), SubscribeStep::kNothing);
+  EXPECT_EQ(subscribe_step(nullptr, kMaxPendingSubscribers, kSubsT0), SubscribeStep::kFull);
+  EXPECT_EQ(book.subscribe("dave@example.com", kSubsT0).changed->id, 41);
+}
+
 TEST(SubscriberBook, AnAddressIsPendingUntilItsLinkIsFollowed) {
   SubscriberBook book;
   const auto s = book.subscribe("ann@a.test", kSubsT0);
