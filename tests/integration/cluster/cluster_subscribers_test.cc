@@ -99,8 +99,7 @@ TEST(ClusterSubscribers, SubscribedOnOneNodeConfirmedOnAnotherMailedOnceAboutEac
              "SELECT string_agg(concat_ws(' ', id, status, last_error, attempts), ',') FROM "
              "outbox")
       << smtp.messages().size() << fra.process->err();
-  EXPECT_EQ(fra.counts(), (nlohmann::json{{"confirmed", 0}, {"pending", 1}}))
-      << fra.process->err();
+  EXPECT_EQ(fra.counts(), (nlohmann::json{{"confirmed", 0}, {"pending", 1}})) << fra.process->err();
   ASSERT_TRUE(wait_until([&] { return nyc.counts()["pending"] == 1; }, 5'000ms));
   // The same address again on nyc, within the hour: no second mail.
   r = nyc.form("/subscribe", "email=alice@example.COM");
