@@ -37,7 +37,7 @@ TEST(ImportStatements, EveryTableIsStagedAndCopiedUnderItsOwnName) {
         << t.staged;
     EXPECT_EQ(import_copy_sql(t), fmt::format("COPY {} FROM STDIN", t.staged));
   }
-  EXPECT_EQ(import_tables().size(), 12u);
+  EXPECT_EQ(import_tables().size(), 15u);
 }
 
 TEST(ImportStatements, TheMoveMarksOnlyTheLevelsRolledUpAndQuotesTheLocation) {
