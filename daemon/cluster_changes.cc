@@ -22,6 +22,10 @@ std::optional<std::string> change_unsendable(const ClusterNode& node, const PgCo
   return std::nullopt;
 }
 
+std::string answer_failure(const PgResult& answer) {
+  return answer.ok() ? "an answer in a shape this lookout does not know" : answer.error;
+}
+
 std::string change_failed(const PgResult& answer, const PgConnection& pg, std::string_view thing,
                           std::string_view done, std::string_view check) {
   if (answer.ok()) {

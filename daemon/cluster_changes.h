@@ -17,6 +17,10 @@ namespace lookout {
 std::optional<std::string> change_unsendable(const ClusterNode& node, const PgConnection& pg,
                                              std::string_view thing, std::string_view done);
 
+// Why a statement's answer is not the one asked for: the server's or the connection's error,
+// or an answer of a shape this lookout does not know.
+std::string answer_failure(const PgResult& answer);
+
 // The error for a change whose statement failed or answered in a shape this lookout does not
 // know: refused by the server (nothing was written), or unconfirmed (it may have been; `check`
 // says where the operator sees which).

@@ -56,8 +56,7 @@ void ClusterPosts::read() {
     auto read = PgPosts::read(answer, known);
     if (!read) {
       // The posts last read stay on the page; /healthz says when the database is away.
-      const std::string error =
-          answer.ok() ? "an answer in a shape this lookout does not know" : answer.error;
+      const std::string error = answer_failure(answer);
       if (error != p->read_error_) {
         p->read_error_ = error;
         spdlog::warn(
@@ -117,25 +116,24 @@ void ClusterPosts::create_now(PostRecord post, Notifications notifications, Done
     return;
   }
   const PgStatement s = PgPosts::reserve_id();
-  pg_.query(
-      s.sql, s.params,
-      [self = self_, post = std::move(post), notifications = std::move(notifications),
-       done = std::move(done)](const PgResult& answer) mutable {
-        ClusterPosts* p = *self;
-        if (p == nullptr) return;
-        const auto id = PgPosts::reserved_id(answer);
-        if (!id) {
-          // Only a number was asked for: nothing was written.
-          done(p->unavailable(fmt::format(
-              "PostgreSQL did not give the post a number ({}): the post was not made; try "
-              "again",
-              answer.ok() ? "an answer in a shape this lookout does not know" : answer.error)));
-          return;
-        }
-        post.id = *id;
-        // A fresh number is never written twice.
-        p->write(std::move(post), true, notifications, std::move(done), [] {});
-      });
+  pg_.query(s.sql, s.params,
+            [self = self_, post = std::move(post), notifications = std::move(notifications),
+             done = std::move(done)](const PgResult& answer) mutable {
+              ClusterPosts* p = *self;
+              if (p == nullptr) return;
+              const auto id = PgPosts::reserved_id(answer);
+              if (!id) {
+                // Only a number was asked for: nothing was written.
+                done(p->unavailable(fmt::format(
+                    "PostgreSQL did not give the post a number ({}): the post was not made; try "
+                    "again",
+                    answer_failure(answer))));
+                return;
+              }
+              post.id = *id;
+              // A fresh number is never written twice.
+              p->write(std::move(post), true, notifications, std::move(done), [] {});
+            });
 }
 
 void ClusterPosts::update(int64_t id, std::string status, std::string body, WallTime now,
@@ -167,7 +165,7 @@ void ClusterPosts::update_attempt(int64_t id, std::string status, std::string bo
         if (!read) {
           done(p->unavailable(fmt::format(
               "PostgreSQL could not read the post ({}): the update was not made; try again",
-              answer.ok() ? "an answer in a shape this lookout does not know" : answer.error)));
+              answer_failure(answer))));
           return;
         }
         if (!*read) {

@@ -180,10 +180,7 @@ void ClusterRun::take_ping(const std::string& monitor, const Ping& ping,
         if (r != nullptr) {
           // Told once until a ping goes in again: while the database is away every ping fails
           // alike, and jobs may send thousands.
-          const std::string error =
-              taken ? ""
-                    : (answer.ok() ? "an answer in a shape this lookout does not know"
-                                   : answer.error);
+          const std::string error = taken ? "" : answer_failure(answer);
           if (!error.empty() && error != r->ping_error_) {
             spdlog::warn(
                 "cluster: a ping of heartbeat {} was not recorded ({}); its job is answered 503 "
@@ -363,8 +360,7 @@ void ClusterRun::read_maintenance() {
     auto windows = PgMaintenance::windows(answer);
     if (!windows) {
       // The windows last read stay in effect; /healthz says when the database is away.
-      const std::string error =
-          answer.ok() ? "an answer in a shape this lookout does not know" : answer.error;
+      const std::string error = answer_failure(answer);
       if (error != r->maintenance_error_) {
         r->maintenance_error_ = error;
         spdlog::warn(
@@ -534,8 +530,7 @@ void ClusterRun::on_restored(const PgResult& answer, const std::map<int, int64_t
     spdlog::warn(
         "cluster: cannot read this location's reports of {} shards from PostgreSQL ({}); their "
         "monitors are probed once they are read",
-        current.size(),
-        answer.ok() ? "an answer in a shape this lookout does not know" : answer.error);
+        current.size(), answer_failure(answer));
     retry_.start(Duration{1000}, [this] {
       std::vector<int> again;
       for (const auto& shard_epoch : restoring_) again.push_back(shard_epoch.first);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/random.h"
+#include "daemon/cluster_changes.h"
 #include "store/lease_plan.h"
 #include "store/pg_subscribers.h"
 
@@ -16,10 +17,6 @@ namespace {
 // A subscriber's confirmation mail is sent by the node holding the lease of the outbox shard
 // its number falls in, as an incident's notifications are.
 int subscriber_shard(int64_t id) { return shard_of(fmt::format("subscriber/{}", id)); }
-
-std::string answer_error(const PgResult& answer) {
-  return answer.ok() ? "an answer in a shape this lookout does not know" : answer.error;
-}
 
 }  // namespace
 
@@ -88,7 +85,7 @@ void ClusterSubscribers::read() {
     c->in_flight_ = false;
     auto read = PgSubscribers::read(answer, known);
     if (!read) {
-      const std::string error = answer_error(answer);
+      const std::string error = answer_failure(answer);
       if (error != c->read_error_) {
         c->read_error_ = error;
         spdlog::warn(
@@ -128,7 +125,7 @@ void ClusterSubscribers::expire() {
       spdlog::warn(
           "cluster: cannot erase the subscribers who never confirmed from PostgreSQL ({}); "
           "tried again in an hour",
-          answer_error(answer));
+          answer_failure(answer));
       return;
     }
     if (*n > 0) spdlog::info("{} subscribers never confirmed and were erased", *n);
@@ -233,7 +230,7 @@ void ClusterSubscribers::subscribe(const std::string& email,
                 spdlog::warn(
                     "cluster: a subscription was not taken: PostgreSQL gave it no "
                     "number ({}); the form answered 503, try again",
-                    answer_error(answer));
+                    answer_failure(answer));
                 done(SubscriptionAnswer::kUnavailable);
                 return;
               }
@@ -271,7 +268,7 @@ void ClusterSubscribers::send(const PgStatement& s, const char* what,
                 spdlog::warn(
                     "cluster: a request to {} was not recorded in PostgreSQL ({}); the page "
                     "answered 503, try again",
-                    what, answer_error(answer));
+                    what, answer_failure(answer));
                 done(SubscriptionAnswer::kUnavailable);
                 return;
               }

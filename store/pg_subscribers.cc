@@ -33,6 +33,22 @@ SELECT {2} FROM erased)sql",
                      where, fmt::format(kSubscribersMoved, "erased"), answer);
 }
 
+// The statement around `write` (the CTE `s`: one subscriber's row written, RETURNING id): the
+// version moved and the confirmation mail in $4 written, to outbox shard $5, when it wrote;
+// the answer says whether it did.
+std::string with_confirmation_mail(const std::string& write) {
+  return fmt::format(R"sql(WITH s AS (
+  {0}
+), version AS (
+  {1}
+), mail AS (
+  {2}
+)
+SELECT count(*) > 0 FROM s)sql",
+                     write, fmt::format(kSubscribersMoved, "s"),
+                     PgDecisions::outbox_insert("s", 4, 5, false));
+}
+
 }  // namespace
 
 PgStatement PgSubscribers::list(int64_t known) {
@@ -85,38 +101,24 @@ std::optional<int64_t> PgSubscribers::reserved_id(const PgResult& answer) {
 }
 
 PgStatement PgSubscribers::add(const SubscriberRecord& s, const OutboxRow& mail, int shard) {
-  return {fmt::format(R"sql(WITH s AS (
-  INSERT INTO subscribers (id, email, created_at, mailed_at)
+  return {with_confirmation_mail(fmt::format(
+              R"sql(INSERT INTO subscribers (id, email, created_at, mailed_at)
   VALUES ($1::bigint, $2, {0}, {0})
   ON CONFLICT ((lower(email COLLATE "C"))) WHERE email <> '' DO NOTHING
-  RETURNING id
-), version AS (
-  {1}
-), mail AS (
-  {2}
-)
-SELECT count(*) > 0 FROM s)sql",
-                      pg_at_ms(3), fmt::format(kSubscribersMoved, "s"),
-                      PgDecisions::outbox_insert("s", 4, 5, false)),
+  RETURNING id)sql",
+              pg_at_ms(3))),
           {std::to_string(s.id), pg_text(s.email), std::to_string(to_unix_ms(s.created)),
            PgDecisions::outbox_json({mail}), std::to_string(shard)}};
 }
 
 PgStatement PgSubscribers::mail_again(int64_t id, WallTime now, Duration every,
                                       const OutboxRow& mail, int shard) {
-  return {fmt::format(R"sql(WITH s AS (
-  UPDATE subscribers SET mailed_at = {0}
+  return {with_confirmation_mail(fmt::format(
+              R"sql(UPDATE subscribers SET mailed_at = {0}
   WHERE id = $1::bigint AND email <> '' AND confirmed_at IS NULL
     AND (mailed_at IS NULL OR mailed_at <= {0} - $3::bigint * interval '1 millisecond')
-  RETURNING id
-), version AS (
-  {1}
-), mail AS (
-  {2}
-)
-SELECT count(*) > 0 FROM s)sql",
-                      pg_at_ms(2), fmt::format(kSubscribersMoved, "s"),
-                      PgDecisions::outbox_insert("s", 4, 5, false)),
+  RETURNING id)sql",
+              pg_at_ms(2))),
           {std::to_string(id), std::to_string(to_unix_ms(now)), std::to_string(every.count()),
            PgDecisions::outbox_json({mail}), std::to_string(shard)}};
 }
