@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cassert>
 #include <ctime>
 
 #include "core/random.h"
@@ -56,6 +57,11 @@ SqliteStore::SqliteStore(sqlite3* db, std::string path, const Clock& clock)
   health_.last_commit = clock_.mono();
 }
 
+sqlite3* SqliteStore::startup_db() const {
+  assert(!thread_.joinable() && "a start-up read or kept_secret() after SqliteStore::start()");
+  return db_;
+}
+
 SqliteStore::~SqliteStore() {
   stop();
   sqlite3_close(db_);
@@ -63,7 +69,7 @@ SqliteStore::~SqliteStore() {
 
 std::map<std::string, StateRow> SqliteStore::load_states() {
   std::map<std::string, StateRow> out;
-  Stmt st(db_,
+  Stmt st(startup_db(),
           "SELECT m.name, s.state, s.since_ms, s.recent, s.last_check_ms, s.last_outcome, "
           "s.last_latency_us, s.last_cause "
           "FROM monitor_state s JOIN monitors m ON m.id = s.monitor_id");
@@ -113,7 +119,7 @@ void SqliteStore::add_result(ResultRow row) {
 
 std::map<std::string, Baseline> SqliteStore::load_baselines() {
   std::map<std::string, Baseline> out;
-  Stmt st(db_,
+  Stmt st(startup_db(),
           "SELECT m.name, b.question, b.answers FROM dns_baselines b JOIN monitors m ON m.id = "
           "b.monitor_id");
   while (st.ok() && st.step() == SQLITE_ROW) {
@@ -134,10 +140,10 @@ void SqliteStore::put_baseline(const std::string& monitor, Baseline baseline) {
   pending_.baselines[monitor] = std::move(baseline);
 }
 
-std::vector<PostRecord> SqliteStore::load_posts() { return read_posts(db_); }
+std::vector<PostRecord> SqliteStore::load_posts() { return read_posts(startup_db()); }
 
 std::map<std::string, HeartbeatMemory> SqliteStore::load_heartbeats() {
-  return read_heartbeats(db_);
+  return read_heartbeats(startup_db());
 }
 
 void SqliteStore::put_heartbeat(const std::string& monitor, HeartbeatMemory memory) {
@@ -151,9 +157,13 @@ void SqliteStore::put_post(PostRecord post) {
   pending_.posts[id] = std::move(post);
 }
 
-std::vector<MaintenanceRecord> SqliteStore::load_maintenance() { return read_maintenance(db_); }
+std::vector<MaintenanceRecord> SqliteStore::load_maintenance() {
+  return read_maintenance(startup_db());
+}
 
-std::vector<SubscriberRecord> SqliteStore::load_subscribers() { return read_subscribers(db_); }
+std::vector<SubscriberRecord> SqliteStore::load_subscribers() {
+  return read_subscribers(startup_db());
+}
 
 void SqliteStore::put_subscriber(SubscriberRecord subscriber) {
   std::lock_guard lock(mu_);
@@ -199,7 +209,7 @@ void SqliteStore::set_on_commit(std::function<void(uint64_t)> f) {
 
 std::vector<IncidentRecord> SqliteStore::load_open_incidents() {
   std::vector<IncidentRecord> out;
-  Stmt st(db_,
+  Stmt st(startup_db(),
           "SELECT id, monitor, grp, type, state, cause, started_ms, acknowledged_ms, "
           "acknowledged_by, flapping, "
           "flap_notified, fired, next_reminder_ms FROM incidents WHERE resolved_ms IS NULL ORDER "
@@ -231,7 +241,7 @@ std::vector<IncidentRecord> SqliteStore::load_open_incidents() {
 }
 
 int64_t SqliteStore::next_incident_id() {
-  Stmt st(db_, "SELECT coalesce(max(id), 0) + 1 FROM incidents");
+  Stmt st(startup_db(), "SELECT coalesce(max(id), 0) + 1 FROM incidents");
   return st.ok() && st.step() == SQLITE_ROW ? sqlite3_column_int64(st.get(), 0) : 1;
 }
 
@@ -260,7 +270,8 @@ OutboxRow outbox_row(Stmt& st) {
 
 std::vector<PendingOutbox> SqliteStore::load_pending_outbox() {
   std::vector<PendingOutbox> out;
-  Stmt st(db_, std::string(kOutboxColumns) + "WHERE status = 'pending' ORDER BY created_ms");
+  Stmt st(startup_db(),
+          std::string(kOutboxColumns) + "WHERE status = 'pending' ORDER BY created_ms");
   while (st.ok() && st.step() == SQLITE_ROW) {
     out.push_back(PendingOutbox{outbox_row(st), sqlite3_column_int(st.get(), 8),
                                 sqlite3_column_int64(st.get(), 9)});
@@ -270,21 +281,22 @@ std::vector<PendingOutbox> SqliteStore::load_pending_outbox() {
 
 std::vector<OutboxRow> SqliteStore::load_open_deliveries() {
   std::vector<OutboxRow> out;
-  Stmt st(db_, std::string(kOutboxColumns) +
-                   "WHERE status = 'sent' AND incident_id IN "
-                   "(SELECT id FROM incidents WHERE resolved_ms IS NULL) ORDER BY created_ms");
+  Stmt st(startup_db(),
+          std::string(kOutboxColumns) +
+              "WHERE status = 'sent' AND incident_id IN "
+              "(SELECT id FROM incidents WHERE resolved_ms IS NULL) ORDER BY created_ms");
   while (st.ok() && st.step() == SQLITE_ROW) out.push_back(outbox_row(st));
   return out;
 }
 
 std::string SqliteStore::kept_secret(const std::string& name) {
   {
-    Stmt st(db_, "SELECT value FROM meta WHERE key = ?");
+    Stmt st(startup_db(), "SELECT value FROM meta WHERE key = ?");
     st.bind(1, name);
     if (st.ok() && st.step() == SQLITE_ROW) return column_text(st.get(), 0);
   }
   std::string value = random_hex(32);
-  Stmt ins(db_, "INSERT INTO meta (key, value) VALUES (?, ?)");
+  Stmt ins(startup_db(), "INSERT INTO meta (key, value) VALUES (?, ?)");
   ins.bind(1, name);
   ins.bind(2, value);
   ins.step();

@@ -95,6 +95,9 @@ class SqliteStore final : public Storage {
   void publish_summaries();
   int64_t monitor_id(const std::string& name);
   void merge_back(Batch&& failed);
+  // The connection for the start-up calls: once start() ran it is the writer thread's, and a
+  // second thread on it (opened without SQLite's mutex) corrupts the file.
+  sqlite3* startup_db() const;
 
   sqlite3* db_;
   std::string path_;

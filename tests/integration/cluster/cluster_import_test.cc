@@ -109,6 +109,9 @@ void import_write_single_node(const std::string& path) {
   SystemClock clock;
   auto store = SqliteStore::open(path, clock, error);
   ASSERT_NE(store, nullptr) << error;
+  // The keys are made at start-up, as the daemon makes them: the store's connection is its
+  // writer thread's once started.
+  for (const char* key : {"ack_key", "heartbeat_key", "subscription_key"}) store->kept_secret(key);
   store->start();
   import_write_runs(*store, "api", 0);
   import_write_runs(*store, "web", 7);
@@ -146,8 +149,6 @@ void import_write_single_node(const std::string& path) {
   store->put_state(StateRow{"api", "down", kImportT0 + 3'600'000, "uddd", kImportT0 + 3'630'000,
                             Outcome::kDown, std::nullopt, "connection refused"});
   store->put_baseline("portal-dns", Baseline{"A portal.example.test", {"192.0.2.7"}});
-  store->kept_secret("ack_key");
-  store->kept_secret("heartbeat_key");
   // Two windows made through the API (numbered past a deleted one); a glob, and text that a
   // text[] must keep whole.
   store->put_maintenance(
@@ -185,7 +186,6 @@ void import_write_single_node(const std::string& path) {
                                          from_unix_ms(kImportT0)});
   store->put_subscriber(
       SubscriberRecord{3, "", from_unix_ms(kImportT0), std::nullopt, std::nullopt});
-  store->kept_secret("subscription_key");
   store->stop();
   store.reset();
   // Rolled up as the single node's housekeeping does, through the first day and a half.
