@@ -63,7 +63,7 @@ Result result_of(Outcome o) {
 class Runner {
  public:
   Runner(const AuditOptions& o, const Clock& clock)
-      : o_(o), curl_(loop_, clock), ctx_{loop_, curl_, clock} {
+      : o_(o), curl_(loop_, clock), ctx_{loop_, curl_, clock, {}} {
     direct_.ca_file = o.ca_file;
     direct_.follow_redirects = false;
     direct_.max_body = kMaxBody;

@@ -475,10 +475,10 @@ TEST(LeaseKeeper, APausedNodeCountsItsLeasesLostByItsDeadlineAndClaimsNothingTak
   // it under an epoch above the one b or c took it with.
   ASSERT_TRUE(wait_until([&] { return settled({&a, &b, &c}); }, 60s));
   const auto losses = a.losses();
-  for (const auto& [name, epoch] : before.held) {
+  for (const auto& held : before.held) {
     EXPECT_TRUE(std::any_of(losses.begin(), losses.end(), [&](const SeenChange& l) {
-      return l.lease.name == name && l.lease.epoch == epoch && l.at >= after.at;
-    })) << name;
+      return l.lease.name == held.first && l.lease.epoch == held.second && l.at >= after.at;
+    })) << held.first;
   }
   for (const auto& [name, epoch] : a.held()) {
     if (before.held.count(name) > 0) {
