@@ -4,9 +4,11 @@
 #   --no-debug-info  build/: -O2 without -g, what the tests use (shorter)
 #   --sanitize       build-sanitize/: AddressSanitizer + UndefinedBehaviorSanitizer, -O0 -g1
 #                    (line tables: a report still names file and line; the build is shorter),
-#                    not position independent, unity batches of 16 files
+#                    not position independent, unity batches of 16 files; compiled by clang
 #   --tsan           build-tsan/: ThreadSanitizer, -O1 -g1, only the daemon (the tests of
-#                    build/ run it through LOOKOUT_TEST_BINARY)
+#                    build-sanitize/ run it through LOOKOUT_TEST_BINARY); compiled by clang
+# The sanitized builds use clang-14: it compiles them in about half of GCC 12's time, and GCC
+# still builds what ships (build/, the package).
 #   --unity          also: compile the sources in batches (CMake unity build), which shares
 #                    the template instantiations of json, fmt and spdlog; about 35 % faster
 #                    from scratch, slower for one changed file
@@ -24,12 +26,12 @@ for arg in "$@"; do
   case "$arg" in
     --sanitize)
       dir=build-sanitize
-      flags=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DLOOKOUT_SANITIZE=ON
-             -DCMAKE_UNITY_BUILD_BATCH_SIZE=16) ;;
+      flags=(-DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1
+             -DLOOKOUT_SANITIZE=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16) ;;
     --tsan)
       dir=build-tsan
-      flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DLOOKOUT_TSAN=ON
-             -DLOOKOUT_TESTS=OFF)
+      flags=(-DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo
+             "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DLOOKOUT_TSAN=ON -DLOOKOUT_TESTS=OFF)
       target=(--target lookout) ;;
     --no-debug-info)
       flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG"

@@ -16,7 +16,14 @@ packages=(
   libpq-dev
   openssl python3 curl procps
 )
-if [ "${1:-}" = "--test" ]; then
+# Any of the options below, together: CI installs everything in one apt call up front, so that
+# the steps it runs side by side never wait on apt's lock.
+for option in "$@"; do
+case "$option" in
+--test)
+  # clang builds the sanitized programs (ASan + UBSan, TSan): it compiles them in half of
+  # GCC's time (docs/testing.md), and its runtimes are in libclang-rt.
+  packages+=(clang-14 libclang-rt-14-dev)
   # Test peers: a real SMTP server, a real authoritative DNS server, a browser, systemd tools,
   # promtool (in prometheus) for the metrics format, unshare, setpriv (util-linux) and ip
   # (iproute2) for the ping tests' private network namespaces, a gRPC and a WebSocket server,
@@ -24,17 +31,21 @@ if [ "${1:-}" = "--test" ]; then
   # PostgreSQL server that the cluster tests start as throwaway instances of their own.
   packages+=(python3-aiosmtpd knot knot-dnsutils systemd chromium prometheus util-linux iproute2
              python3-grpcio python3-websockets monitoring-plugins-basic libexpat1-dev
-             postgresql-15)
-elif [ "${1:-}" = "--lint" ]; then
+             postgresql-15) ;;
+--lint)
   # clang for the compile commands, clang-format and clang-tidy of the same release.
-  packages+=(clang-14 clang-format-14 clang-tidy-14)
-elif [ "${1:-}" = "--package" ]; then
+  packages+=(clang-14 clang-format-14 clang-tidy-14) ;;
+--package)
   # Debian's packaging tools, the man page generator and the package checker.
-  packages+=(dpkg-dev debhelper help2man lintian)
-elif [ "${1:-}" = "--fuzz" ]; then
+  packages+=(dpkg-dev debhelper help2man lintian) ;;
+--fuzz)
   # clang and libFuzzer for the fuzz targets.
-  packages+=(clang-14 libclang-rt-14-dev)
-fi
+  packages+=(clang-14 libclang-rt-14-dev) ;;
+*)
+  echo "usage: scripts/install-deps.sh [--test] [--lint] [--package] [--fuzz]" >&2
+  exit 2 ;;
+esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
