@@ -4,8 +4,9 @@
 # browser) against that build; then the tests of the daemon's threads (store, web, loop) against
 # a ThreadSanitizer build of it; then the Debian package, installed on this machine
 # (scripts/package-test.sh: it leaves it purged). Beside the tests, at the lowest priority:
-# the ThreadSanitizer build, the package's build, every fuzz target for 5 seconds from its
-# corpus (longer runs: docs/hardening.md) and clang-tidy (scripts/lint.sh --tidy).
+# the ThreadSanitizer build, the package's build and every fuzz target for 5 seconds from its
+# corpus (longer runs: docs/hardening.md). clang-tidy is not run here, for CI's time: it is
+# scripts/lint.sh, run before each commit (docs/testing.md).
 #   --quick  instead: the optimised build (build/, what benchmarks and `lookout run` use) and
 #            every test once against it, in about a third of the time
 set -euo pipefail
@@ -41,14 +42,13 @@ rm -rf build-logs
 mkdir -p build-logs
 beside() {
   local step
-  for step in tsan package fuzz tidy; do
+  for step in tsan package fuzz; do
     local rc=0
     case "$step" in
       tsan) scripts/build.sh --tsan --unity ;;
       # Unoptimised: what is checked is the packaging; the code is tested by the other steps.
       package) scripts/package.sh --unoptimised ;;
       fuzz) scripts/fuzz.sh --seconds 5 ;;
-      tidy) scripts/lint.sh --tidy ;;
     esac > "build-logs/$step.log" 2>&1 || rc=$?
     echo "$rc" > "build-logs/$step.rc"
   done
@@ -99,5 +99,4 @@ sudo=""
 $sudo scripts/package-test.sh
 
 joined fuzz "fuzz targets, 5 s each"
-joined tidy "clang-tidy"
 phase "done"
