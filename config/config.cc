@@ -836,11 +836,7 @@ LoadResult parse_config(std::string_view text, const std::string& path, const En
   }
 
   config_detail::parse_alerting(p, root, config);
-  if (root.get("cluster") == nullptr) {
-    config_detail::warn_locations_unused(p, root);
-  } else if (config.cluster) {
-    config_detail::refuse_unshared(p, root, config);
-  }
+  if (root.get("cluster") == nullptr) config_detail::warn_locations_unused(p, root);
 
   std::stable_sort(result.errors.begin(), result.errors.end(),
                    [](const ConfigError& a, const ConfigError& b) {

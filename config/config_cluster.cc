@@ -8,10 +8,8 @@
 #include <climits>
 #include <set>
 #include <string_view>
-#include <unordered_map>
 
 #include "config/config_parser.h"
-#include "config/kinds/dns_spec.h"
 
 namespace lookout::config_detail {
 namespace {
@@ -239,34 +237,6 @@ void warn_locations_unused(Parser& p, const toml::table& root) {
     const auto* t = item.as_table();
     if (t == nullptr) continue;
     if (const auto* n = t->get("locations")) warn(*n);
-  }
-}
-
-void refuse_unshared(Parser& p, const toml::table& root, const Config& config) {
-  // A node would keep these on its own SQLite beside the cluster: each node would then answer
-  // differently, and a monitor taken over would lose them. Refused rather than pretended.
-  const auto* monitors = root.get("monitor") != nullptr ? root.get("monitor")->as_array() : nullptr;
-  if (monitors == nullptr) return;
-  // By name: a cluster's config may hold 10,000 monitors.
-  std::unordered_map<std::string_view, const MonitorConfig*> by_name;
-  for (const MonitorConfig& c : config.monitors) by_name.emplace(c.name, &c);
-  for (const auto& item : *monitors) {
-    const auto* t = item.as_table();
-    const auto* name = t != nullptr ? t->get_as<std::string>("name") : nullptr;
-    if (name == nullptr) continue;
-    const auto found = by_name.find(name->get());
-    if (found == by_name.end()) continue;
-    const MonitorConfig* m = found->second;
-    const toml::node* type = t->get("type");
-    const toml::source_region at = type != nullptr ? type->source() : t->source();
-    if (const auto* dns = m->spec_if<DnsSpec>(); dns != nullptr && dns->dns.alert_on_change) {
-      const toml::node* on_change = t->get("on_change");
-      p.error(on_change != nullptr ? on_change->source() : at,
-              fmt::format("monitor \"{}\": on_change = \"alert\" is not available in cluster "
-                          "mode yet: the accepted answers are not shared through PostgreSQL; set "
-                          "on_change = \"ignore\"",
-                          m->name));
-    }
   }
 }
 

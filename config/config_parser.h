@@ -137,9 +137,6 @@ std::optional<ClusterConfig> parse_cluster(Parser& p, const toml::table& t);
 void parse_monitor_locations(Parser& p, const Layers& layers, MonitorConfig& m);
 // `locations` without [cluster]: a warning at each, since nothing reads them.
 void warn_locations_unused(Parser& p, const toml::table& root);
-// With [cluster]: what a cluster's nodes do not share through PostgreSQL yet, refused where it
-// is written (docs/cluster.md#what-exists-now).
-void refuse_unshared(Parser& p, const toml::table& root, const Config& config);
 
 // One request (url, method, headers, body and the options below); `what` names it in errors.
 void parse_http_request(Parser& p, const Layers& layers, const toml::table& where,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "config/kinds/dns_spec.h"
 #include "daemon/cluster_changes.h"
 #include "store/cluster_view.h"
 #include "store/lease_plan.h"
@@ -91,6 +92,7 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
       summary_reader_(loop, status_pg_, clock, monitor_names(*config_), summaries_),
       maintenance_timer_(loop),
       posts_(loop, status_pg_, node_),
+      baselines_(loop, status_pg_, node_),
       subscribers_(loop, clock, status_pg_, node_, config_),
       heartbeat_timer_(loop),
       retry_(loop),
@@ -103,6 +105,8 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
       [this](AlertChanges& changes) { subscribers_.add_incident_mails(changes); });
   for (const MonitorConfig& m : config_->monitors) {
     if (!m.spec->probed()) heartbeat_names_.push_back(m.name);
+    if (const auto* dns = m.spec_if<DnsSpec>(); dns != nullptr && dns->dns.alert_on_change)
+      baseline_monitors_.insert(m.name);
   }
 }
 
@@ -127,6 +131,7 @@ void ClusterRun::start(std::function<void(const std::string& error)> ready) {
       read_maintenance();
       maintenance_timer_.start_repeating(kMaintenanceEvery, [this] { read_maintenance(); });
       posts_.start(on_posts_);
+      if (!baseline_monitors_.empty()) baselines_.start(on_baselines_);
       subscribers_.start(on_subscribers_, [this](const std::string& address) {
         sender_.cancel_subscriber_mail(address);
       });
@@ -224,6 +229,7 @@ void ClusterRun::stop(std::function<void()> done) {
   summary_reader_.stop();
   maintenance_timer_.stop();
   posts_.stop();
+  baselines_.stop();
   subscribers_.stop();
   heartbeat_timer_.stop();
   status_pg_.stop();
@@ -240,7 +246,8 @@ void ClusterRun::stop(std::function<void()> done) {
 
 bool ClusterRun::probes(const std::string& monitor) const {
   const int shard = shard_of(monitor);
-  if (probing_.count(shard) > 0) return true;
+  if (probing_.count(shard) > 0)
+    return baselines_.read_once() || baseline_monitors_.count(monitor) == 0;
   return !node_.connection().connected() && stranded_.count(shard) > 0 &&
          stranded_connects_ == node_.connection().connects();
 }

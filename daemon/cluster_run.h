@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/curl_bridge.h"
 #include "core/event_loop.h"
+#include "daemon/cluster_baselines.h"
 #include "daemon/cluster_node.h"
 #include "daemon/cluster_posts.h"
 #include "daemon/cluster_subscribers.h"
@@ -54,7 +55,8 @@ class ClusterRun final : public StorageReader {
   void stop(std::function<void()> done);
 
   // Whether this node probes `monitor` now: it holds the probe lease of its shard in this
-  // location, and has read where the location's judgement of it stood; or PostgreSQL is
+  // location, and has read where the location's judgement of it stood (and, for a dns monitor
+  // with on_change = "alert", the location's baselines); or PostgreSQL is
   // unreachable and the shard's lease ran out meanwhile (the node probes on what it probed, and
   // its results wait in the spool).
   bool probes(const std::string& monitor) const;
@@ -111,6 +113,12 @@ class ClusterRun final : public StorageReader {
   // The status page's posts, shared by the nodes; started once the node joined.
   ClusterPosts& posts() { return posts_; }
   void on_posts(std::function<void(const std::vector<PostRecord>&)> posts);
+  // The dns monitors' baselines of this node's location, likewise; `baselines` gets them all
+  // whenever they changed.
+  ClusterBaselines& baselines() { return baselines_; }
+  void on_baselines(std::function<void(const std::map<std::string, LocationBaseline>&)> baselines) {
+    on_baselines_ = std::move(baselines);
+  }
   // The status page's subscribers, likewise; `changed` runs whenever their book changed.
   ClusterSubscribers& subscribers() { return subscribers_; }
   void on_subscribers(std::function<void()> changed) { on_subscribers_ = std::move(changed); }
@@ -185,6 +193,11 @@ class ClusterRun final : public StorageReader {
   // The posts, read and written on the page's connection too.
   ClusterPosts posts_;
   std::function<void(const std::vector<PostRecord>&)> on_posts_;
+  // The dns baselines, read and written on the page's connection too. The monitors that keep
+  // one are not probed under a lease before the location's baselines were read.
+  ClusterBaselines baselines_;
+  std::function<void(const std::map<std::string, LocationBaseline>&)> on_baselines_;
+  std::set<std::string> baseline_monitors_;
   // The subscribers, read and written on the page's connection too.
   ClusterSubscribers subscribers_;
   std::function<void()> on_subscribers_;

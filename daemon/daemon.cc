@@ -25,10 +25,6 @@ constexpr Duration kLoopStaleAfter{2000};
 constexpr Duration kStorageStaleAfter{5000};
 constexpr Duration kShortageWarningEvery{10'000};
 
-std::string question_of(const DnsSpec& d) {
-  return fmt::format("{} {}", d.dns.record_name, d.dns.query);
-}
-
 }  // namespace
 
 Daemon::Daemon(Config config, const Clock& clock)
@@ -76,7 +72,7 @@ void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const Monit
   // A stored baseline holds while the question is the same; a new question starts afresh.
   const auto* dns = cfg.spec_if<DnsSpec>();
   if (auto it = baselines_.find(cfg.name);
-      it != baselines_.end() && dns != nullptr && it->second.question == question_of(*dns)) {
+      it != baselines_.end() && dns != nullptr && it->second.question == dns_question(*dns)) {
     m->probe->set_baseline(it->second.answers);
   }
   if (m->cfg.spec->insecure())
@@ -84,12 +80,6 @@ void Daemon::add_monitor(const std::shared_ptr<const Config>& owner, const Monit
   scheduler_.add(m->id, cfg.interval, cfg.host, stable_hash(cfg.name), clock_.mono());
   order_.push_back(m->id);
   monitors_.emplace(m->id, std::move(m));
-}
-
-void Daemon::store_baseline(const MonitorConfig& m, const std::vector<std::string>& answers) {
-  Baseline b{question_of(m.spec_as<DnsSpec>()), answers};
-  baselines_[m.name] = b;
-  store_->put_baseline(m.name, std::move(b));
 }
 
 void Daemon::drop_monitor(MonitorId id) {
@@ -161,10 +151,7 @@ void Daemon::on_result(MonitorId id, ProbeResult r) {
 
 void Daemon::judge(Monitor& m, ProbeResult r) {
   m.view.reset();
-  if (r.new_baseline) {
-    store_baseline(m.cfg, *r.answers);
-    spdlog::info("monitor {}: baseline of {} answers stored", m.cfg.name, r.answers->size());
-  }
+  keep_answers(m, r);
   const bool maintenance = alerts_->maintenance().covers(m.cfg.name, r.started_at);
   Evaluation e = evaluator_->evaluate(m.cfg, m.eval, std::move(r), clock_.wall(), maintenance);
   dirty_ = true;
@@ -297,49 +284,15 @@ std::optional<AlertEngine::AckResult> Daemon::request_ack(int64_t incident_id,
   }
 }
 
-AcceptResult Daemon::request_accept(const std::string& monitor) {
-  std::future<AcceptResult> answer;
-  {
-    std::lock_guard lock(ack_mu_);
-    accept_queue_.push_back(AcceptRequest{monitor, {}});
-    answer = accept_queue_.back().result.get_future();
-  }
-  ack_async_->send();
-  if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return AcceptResult{};
-  return answer.get();
-}
-
 void Daemon::drain_web_requests() {
   drain_post_requests();
   drain_maintenance_requests();
   drain_subscription_requests();
+  drain_accept_requests();
   std::deque<AckRequest> requests;
-  std::deque<AcceptRequest> accepts;
   {
     std::lock_guard lock(ack_mu_);
     requests.swap(ack_queue_);
-    accepts.swap(accept_queue_);
-  }
-  for (auto& req : accepts) {
-    AcceptResult result;
-    result.code = AcceptResult::Code::kUnknown;
-    for (auto& [id, m] : monitors_) {
-      if (m->cfg.name != req.monitor) continue;
-      const auto* dns = m->cfg.spec_if<DnsSpec>();
-      if (dns == nullptr || !dns->dns.alert_on_change) {
-        result.code = AcceptResult::Code::kNotDns;
-      } else if (!m->eval.last_answers) {
-        result.code = AcceptResult::Code::kNoAnswers;
-      } else {
-        result.code = AcceptResult::Code::kDone;
-        result.answers = *m->eval.last_answers;
-        m->probe->set_baseline(*m->eval.last_answers);
-        store_baseline(m->cfg, *m->eval.last_answers);
-        spdlog::info("monitor {}: {} answers accepted as the new baseline", m->cfg.name,
-                     result.answers.size());
-      }
-    }
-    req.result.set_value(std::move(result));
   }
   for (auto& req : requests) {
     if (cluster_) {
@@ -672,6 +625,10 @@ int Daemon::run() {
     });
     // The subscribers' counts the admin sees, as ClusterSubscribers read them.
     cluster_->on_subscribers([this] { dirty_ = true; });
+    // The dns baselines of this node's location, read by ClusterBaselines.
+    cluster_->on_baselines([this](const std::map<std::string, LocationBaseline>& rows) {
+      apply_cluster_baselines(rows);
+    });
     // The posts as the cluster has them, read by ClusterPosts.
     cluster_->on_posts([this](const std::vector<PostRecord>& posts) {
       published_posts_ = std::make_shared<const std::vector<PostRecord>>(posts);
@@ -739,8 +696,6 @@ int Daemon::run() {
   heartbeat_.beat(clock_.mono());
   publish_snapshot();
 
-  // A cluster's node has no accepted answers through PostgreSQL yet: the web server answers
-  // that they are not available (docs/cluster.md#what-exists-now).
   LoopCalls calls{
       [this] { return health(); },
       [this](int64_t id, const std::string& by) { return request_ack(id, by); },
@@ -749,10 +704,6 @@ int Daemon::run() {
       [this](PostCommand command) { return request_post(std::move(command)); },
       [this](MaintenanceCommand command) { return request_maintenance(std::move(command)); },
       [this](SubscriptionCommand command) { return request_subscription(std::move(command)); }};
-  if (cluster_) {
-    calls = LoopCalls{calls.health,      calls.ack,         {}, calls.ping, calls.post,
-                      calls.maintenance, calls.subscription};
-  }
   web_ =
       std::make_unique<WebServer>(config_->server, clock_, snapshots_, reader(), std::move(calls));
   if (!web_->start(error)) {
@@ -810,14 +761,13 @@ int Daemon::run() {
     std::lock_guard lock(ack_mu_);
     for (auto& req : ack_queue_) req.result->set_value(std::nullopt);
     ack_queue_.clear();
-    for (auto& req : accept_queue_) req.result.set_value(AcceptResult{});
-    accept_queue_.clear();
   };
   auto refuse_all = [this, &refuse_acks] {
     refuse_acks();
     post_requests_.take();
     maintenance_requests_.take();
     subscription_requests_.take();
+    accept_requests_.take();
     waiting_answers_.clear();
   };
   refuse_all();

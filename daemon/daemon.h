@@ -94,7 +94,7 @@ class Daemon {
   HealthReport health() const;
   void record(AlertChanges changes);
   void alert_tick();
-  void drain_web_requests();  // acks and dns accepts queued by web threads
+  void drain_web_requests();  // what web threads queued: acks, accepts, posts, ...
  public:
   // From a web thread: asks the loop to acknowledge; waits for its answer (nullopt: no answer in
   // time).
@@ -150,14 +150,18 @@ class Daemon {
     // Shared: in cluster mode the answer comes from the database, in a callback.
     std::shared_ptr<std::promise<std::optional<AlertEngine::AckResult>>> result;
   };
-  struct AcceptRequest {
-    std::string monitor;
-    std::promise<AcceptResult> result;
-  };
   std::mutex ack_mu_;
   std::deque<AckRequest> ack_queue_;
-  std::deque<AcceptRequest> accept_queue_;
-  std::map<std::string, Baseline> baselines_;                // dns baselines by monitor, as stored
+  // dns baselines (daemon/baselines.cc): by monitor, as stored; in cluster mode, as this node's
+  // location has them.
+  std::map<std::string, Baseline> baselines_;
+  LoopRequests<std::string, AcceptResult> accept_requests_;  // accepts, by monitor name
+  void drain_accept_requests();
+  // A run's answers, kept when they make a baseline (or, in cluster mode, are new to the
+  // location).
+  void keep_answers(const Monitor& m, const ProbeResult& r);
+  void store_baseline(const MonitorConfig& m, const std::vector<std::string>& answers);
+  void apply_cluster_baselines(const std::map<std::string, LocationBaseline>& rows);
   std::map<std::string, HeartbeatMemory> heartbeat_memory_;  // by monitor, as last kept
   // Posts on the status page: the loop owns them (in cluster mode, ClusterPosts does); web
   // threads ask through post_requests_ and read the copy in the snapshot. Maintenance windows
@@ -196,7 +200,6 @@ class Daemon {
   std::unordered_map<std::string, MonitorId> heartbeats_;
   std::shared_ptr<const Snapshot::PingTokens> ping_tokens_ =
       std::make_shared<const Snapshot::PingTokens>();
-  void store_baseline(const MonitorConfig& m, const std::vector<std::string>& answers);
   Timer alert_timer_;
 
   std::unordered_map<MonitorId, std::unique_ptr<Monitor>> monitors_;

@@ -336,12 +336,15 @@ BEGIN
   out += import_sequence_past("incidents");
   out += import_sequence_past("incident_events");
   out +=
-      import_counted("dns_baselines",
-                     fmt::format("INSERT INTO dns_baselines (monitor, question, answers, set_at)\n"
-                                 "  SELECT m.name, b.question, b.answers::jsonb, {}\n"
-                                 "  FROM import_dns_baselines b JOIN import_monitors m ON m.id = "
-                                 "b.monitor_id",
-                                 import_time("b.set_ms")));
+      // The single node's baselines become the importing node's location's: what it saw is
+      // what that location would see; the other locations take their own at their first runs.
+      import_counted(
+          "dns_baselines",
+          fmt::format("INSERT INTO dns_baselines (location, monitor, question, answers, seen, "
+                      "set_at)\n"
+                      "  SELECT {}, m.name, b.question, b.answers::jsonb, b.answers::jsonb, {}\n"
+                      "  FROM import_dns_baselines b JOIN import_monitors m ON m.id = b.monitor_id",
+                      quoted_location, import_time("b.set_ms")));
   out += import_counted(
       "heartbeats",
       fmt::format("INSERT INTO heartbeats (monitor, last_ping, last_any, up, starts, message_at, "

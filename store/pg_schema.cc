@@ -11,7 +11,7 @@ namespace lookout {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a shipped entry: add one.
-constexpr std::array<const char*, 12> kPgMigrations{
+constexpr std::array<const char*, 13> kPgMigrations{
     R"sql(
 -- The nodes of the cluster. A node upserts its row at start, renews last_seen every lease/5
 -- while its loop turns and clears alive when it stops. Every time is the server's
@@ -381,6 +381,28 @@ ALTER TABLE outbox DROP CONSTRAINT outbox_status_check;
 ALTER TABLE outbox ADD CONSTRAINT outbox_status_check
   CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'gave_up', 'cancelled'));
 CREATE INDEX outbox_by_recipient ON outbox (recipient) WHERE audience = 'subscriber';
+)sql",
+    R"sql(
+-- The dns monitors' baselines (on_change = "alert"), one per monitor and location: answers may
+-- differ by where they are asked from (GeoDNS), so each location is held to what it saw. `seen`
+-- is what the location's probing node saw last, which an accept made through any node makes
+-- the baseline. The table of version 1, one row per monitor, was never read: cluster configs
+-- refused on_change = "alert" until this version.
+DROP TABLE dns_baselines;
+CREATE TABLE dns_baselines (
+  location text COLLATE "C" NOT NULL,
+  monitor  text COLLATE "C" NOT NULL,
+  question text NOT NULL,              -- "A portal.acme.example": a changed question drops it
+  answers  jsonb NOT NULL,             -- the baseline, in presentation form
+  seen     jsonb NOT NULL,             -- the answers seen last
+  set_at   timestamptz NOT NULL,       -- of the baseline
+  PRIMARY KEY (location, monitor)
+);
+CREATE TABLE baseline_version (
+  one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+  version bigint NOT NULL
+);
+INSERT INTO baseline_version (version) VALUES (0);
 )sql",
 };
 

@@ -44,6 +44,7 @@ struct ResultRow {
 struct Baseline {
   std::string question;  // "A portal.acme.example"
   std::vector<std::string> answers;
+  bool operator==(const Baseline&) const = default;
 };
 
 struct StateRow {

@@ -123,15 +123,6 @@ constexpr char kAckNotTaken[] =
     "the acknowledgement may not be recorded: the daemon did not answer in time or cannot reach "
     "its database; try again (one made twice counts once)";
 
-// A call the daemon does not offer (cluster mode does not have it yet): 501, saying what.
-template <typename Call>
-bool lacking(const Call& call, httplib::Response& res, std::string_view what) {
-  if (call) return false;
-  json_error(res, 501,
-             fmt::format("{} are not available in cluster mode yet (docs/cluster.md)", what));
-  return true;
-}
-
 }  // namespace
 
 void WebServer::routes() {
@@ -307,7 +298,6 @@ void WebServer::ping_routes() {
     // that is not replaced by U+FFFD.
     ping->rid = valid_utf8(req.get_param_value("rid").substr(0, 64));
     ping->body = valid_utf8(std::string_view(req.body).substr(0, kMaxPingBody));
-    if (lacking(calls_.ping, res, "heartbeat pings")) return;
     switch (calls_.ping(monitor, std::move(*ping))) {
       case PingTaken::kTaken:
         break;
@@ -387,7 +377,6 @@ void WebServer::post_routes() {
   svr.Post("/api/v1/posts",
            [this, answer_change](const httplib::Request& req, httplib::Response& res) {
              if (!admin_call(req, res)) return;
-             if (lacking(calls_.post, res, "posts")) return;
              const auto body = nlohmann::json::parse(req.body, nullptr, false);
              if (!body.is_object()) return json_error(res, 400, "the body is not a JSON object");
              PostCommand command;
@@ -405,7 +394,6 @@ void WebServer::post_routes() {
   svr.Post(R"(/api/v1/posts/([0-9]{1,18})/updates)",
            [this, answer_change](const httplib::Request& req, httplib::Response& res) {
              if (!admin_call(req, res)) return;
-             if (lacking(calls_.post, res, "posts")) return;
              const auto body = nlohmann::json::parse(req.body, nullptr, false);
              if (!body.is_object()) return json_error(res, 400, "the body is not a JSON object");
              const auto status = post_field(body, "status");
@@ -482,8 +470,6 @@ void WebServer::maintenance_routes() {
   svr.Post("/api/v1/maintenance",
            [this, answer](const httplib::Request& req, httplib::Response& res) {
              if (!admin_call(req, res)) return;
-             if (lacking(calls_.maintenance, res, "maintenance windows made through the API"))
-               return;
              const auto body = nlohmann::json::parse(req.body, nullptr, false);
              if (!body.is_object()) return json_error(res, 400, "the body is not a JSON object");
              MaintenanceCommand command;
@@ -506,8 +492,6 @@ void WebServer::maintenance_routes() {
   svr.Delete(R"(/api/v1/maintenance/([a-z0-9-]{1,40}))",
              [this, answer](const httplib::Request& req, httplib::Response& res) {
                if (!admin_call(req, res)) return;
-               if (lacking(calls_.maintenance, res, "maintenance windows made through the API"))
-                 return;
                MaintenanceCommand command;
                command.remove_id = req.matches[1];
                answer(res, calls_.maintenance(std::move(command)), false);
@@ -609,7 +593,6 @@ void WebServer::ack_routes() {
            [this](const httplib::Request& req, httplib::Response& res) {
              if (!admin_call(req, res)) return;
              const int64_t id = std::stoll(req.matches[1]);
-             if (lacking(calls_.ack, res, "acknowledgements")) return;
              const auto result = calls_.ack(id, "api");
              if (!result) return json_error(res, 503, kAckNotTaken);
              switch (*result) {
@@ -630,15 +613,14 @@ void WebServer::ack_routes() {
                                                                     httplib::Response& res) {
     if (!admin_call(req, res)) return;
     const std::string name = req.matches[1];
-    if (lacking(calls_.accept, res, "accepted dns answers")) return;
     const AcceptResult result = calls_.accept(name);
     switch (result.code) {
-      case AcceptResult::Code::kDone:
-        res.set_content(
-            nlohmann::json{{"monitor", name}, {"accepted", true}, {"answers", result.answers}}
-                .dump(),
-            "application/json");
+      case AcceptResult::Code::kDone: {
+        nlohmann::json body{{"monitor", name}, {"accepted", true}, {"answers", result.answers}};
+        if (!result.locations.empty()) body["locations"] = result.locations;
+        res.set_content(body.dump(), "application/json");
         return;
+      }
       case AcceptResult::Code::kUnknown:
         return json_error(res, 404, "not found");
       case AcceptResult::Code::kNotDns:
@@ -649,6 +631,8 @@ void WebServer::ack_routes() {
                           "the monitor has not had an answer yet; try again after its next run");
       case AcceptResult::Code::kNoAnswer:
         return json_error(res, 503, "the daemon did not answer in time; try again");
+      case AcceptResult::Code::kUnavailable:
+        return json_error(res, 503, result.error);
     }
   });
 
@@ -739,7 +723,6 @@ void WebServer::ack_routes() {
       return json_error(res, 401, "the X-PagerDuty-Signature does not match a webhook_secret");
     }
     if (const auto id = pagerduty_acknowledged_incident(req.body)) {
-      if (lacking(calls_.ack, res, "acknowledgements")) return;
       if (!calls_.ack(*id, "link")) return json_error(res, 503, kAckNotTaken);
     }
     res.set_content("{}", "application/json");

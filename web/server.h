@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,8 +36,19 @@ struct HealthReport {
 
 // The answer to "accept the new answers of this dns monitor".
 struct AcceptResult {
-  enum class Code { kDone, kUnknown, kNotDns, kNoAnswers, kNoAnswer } code = Code::kNoAnswer;
+  // kUnavailable: cluster mode, the database could not take it (`error` says why).
+  enum class Code {
+    kDone,
+    kUnknown,
+    kNotDns,
+    kNoAnswers,
+    kNoAnswer,
+    kUnavailable
+  } code = Code::kNoAnswer;
   std::vector<std::string> answers;
+  // Cluster mode: each location's accepted answers (`answers` is their union).
+  std::map<std::string, std::vector<std::string>> locations;
+  std::string error;
 };
 
 // What the web threads ask of the loop, which owns the state each changes. Those that wait

@@ -2,6 +2,7 @@
 #include "config/kinds/dns_spec.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <map>
@@ -169,4 +170,8 @@ std::shared_ptr<const KindSpec> parse_dns(Parser& p, const Layers& layers, const
 extern const KindParser kDnsKind{"dns", dns_monitor_keys, dns_expect_keys, parse_dns};
 
 }  // namespace config_detail
+std::string dns_question(const DnsSpec& d) {
+  return fmt::format("{} {}", d.dns.record_name, d.dns.query);
+}
+
 }  // namespace lookout

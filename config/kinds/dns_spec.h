@@ -35,4 +35,8 @@ struct DnsSpec : SpecOf<DnsSpec> {
   bool operator==(const DnsSpec&) const = default;
 };
 
+// The question a baseline was taken for ("A portal.acme.example"): a baseline kept for another
+// question is dropped, since the config asks something else now.
+std::string dns_question(const DnsSpec& d);
+
 }  // namespace lookout

@@ -223,7 +223,7 @@ TEST(ClusterImport, CopiesASingleNodeDatabaseWholeOnceAndOnlyWhenSafe) {
                         "url = \"http://127.0.0.1:9/\"\n"
                         "[[monitor]]\nname = \"portal-dns\"\ntype = \"dns\"\n"
                         "query = \"portal.example.test\"\nrecord = \"A\"\n"
-                        "resolver = \"127.0.0.1:9\"\non_change = \"ignore\"\n",
+                        "resolver = \"127.0.0.1:9\"\non_change = \"alert\"\n",
                         free_port(), dir.file("spool.db")));
   const std::map<std::string, std::string> env{{"LOOKOUT_PG", pg.dsn()}};
   const auto run_import = [&](const std::string& from) {
@@ -374,8 +374,9 @@ TEST(ClusterImport, CopiesASingleNodeDatabaseWholeOnceAndOnlyWhenSafe) {
     EXPECT_EQ(pg.sql("SELECT count(DISTINCT shard) FROM rollup_marks"),
               std::to_string(shards.size()));
   }
-  EXPECT_EQ(pg.sql("SELECT question || ' ' || answers::text FROM dns_baselines"),
-            "A portal.example.test [\"192.0.2.7\"]");
+  EXPECT_EQ(pg.sql("SELECT location || ' ' || question || ' ' || answers::text || ' ' || "
+                   "seen::text FROM dns_baselines"),
+            "fra A portal.example.test [\"192.0.2.7\"] [\"192.0.2.7\"]");
 
   // The kept secrets: ping tokens and ack links made by the single node stay valid.
   const std::string key = import_meta(single, "heartbeat_key");
