@@ -8,17 +8,8 @@
 #include "daemon/daemon.h"
 
 namespace lookout {
-namespace {
-
-const DnsSpec* with_baseline(const MonitorConfig& m) {
-  const auto* dns = m.spec_if<DnsSpec>();
-  return dns != nullptr && dns->dns.alert_on_change ? dns : nullptr;
-}
-
-}  // namespace
-
 void Daemon::keep_answers(const Monitor& m, const ProbeResult& r) {
-  const DnsSpec* dns = with_baseline(m.cfg);
+  const DnsSpec* dns = baseline_spec(m.cfg);
   if (dns == nullptr || !r.answers) return;
   if (cluster_) {
     cluster_->baselines().ran(m.cfg.name, dns_question(*dns), *r.answers, r.new_baseline);
@@ -37,7 +28,7 @@ void Daemon::store_baseline(const MonitorConfig& m, const std::vector<std::strin
 
 void Daemon::apply_cluster_baselines(const std::map<std::string, LocationBaseline>& rows) {
   for (auto& [id, m] : monitors_) {
-    const DnsSpec* dns = with_baseline(m->cfg);
+    const DnsSpec* dns = baseline_spec(m->cfg);
     if (dns == nullptr || !m->probe) continue;
     const auto row = rows.find(m->cfg.name);
     // A row for another question is replaced by the next run's answers.
@@ -55,36 +46,48 @@ AcceptResult Daemon::request_accept(const std::string& monitor) {
 }
 
 void Daemon::drain_accept_requests() {
+  // One node's accepts are answered once the new baselines are committed, as its posts are.
+  std::deque<decltype(accept_requests_)::Request> here;
+  std::vector<AcceptResult> answers;
   for (auto& req : accept_requests_.take()) {
-    AcceptResult result;
-    result.code = AcceptResult::Code::kUnknown;
-    bool handed_on = false;
-    for (auto& [id, m] : monitors_) {
-      if (m->cfg.name != req.command) continue;
-      const DnsSpec* dns = with_baseline(m->cfg);
-      if (dns == nullptr) {
-        result.code = AcceptResult::Code::kNotDns;
-      } else if (cluster_) {
-        // Each location's last answers, as PostgreSQL has them: answered once it took them.
-        auto held = std::make_shared<decltype(accept_requests_)::Request>(std::move(req));
-        cluster_->baselines().accept(m->cfg.name, dns_question(*dns), [held](AcceptResult r) {
-          held->answer.set_value(std::move(r));
-        });
-        handed_on = true;
-      } else if (!m->eval.last_answers) {
-        result.code = AcceptResult::Code::kNoAnswers;
-      } else {
-        result.code = AcceptResult::Code::kDone;
-        result.answers = *m->eval.last_answers;
-        m->probe->set_baseline(*m->eval.last_answers);
-        store_baseline(m->cfg, *m->eval.last_answers);
-        spdlog::info("monitor {}: {} answers accepted as the new baseline", m->cfg.name,
-                     result.answers.size());
-      }
-      break;
+    Monitor* m = nullptr;
+    for (auto& [id, candidate] : monitors_) {
+      if (candidate->cfg.name == req.command) m = candidate.get();
     }
-    if (!handed_on) req.answer.set_value(std::move(result));
+    const DnsSpec* dns = m != nullptr ? baseline_spec(m->cfg) : nullptr;
+    if (dns != nullptr && cluster_) {
+      // Each location's last answers, as PostgreSQL has them: answered once it took them.
+      auto held = std::make_shared<decltype(accept_requests_)::Request>(std::move(req));
+      cluster_->baselines().accept(m->cfg.name, dns_question(*dns), [held](AcceptResult r) {
+        held->answer.set_value(std::move(r));
+      });
+      continue;
+    }
+    AcceptResult result;
+    if (m == nullptr) {
+      result.code = AcceptResult::Code::kUnknown;
+    } else if (dns == nullptr) {
+      result.code = AcceptResult::Code::kNotDns;
+    } else if (!m->eval.last_answers) {
+      result.code = AcceptResult::Code::kNoAnswers;
+    } else {
+      result.code = AcceptResult::Code::kDone;
+      result.answers = *m->eval.last_answers;
+      m->probe->set_baseline(*m->eval.last_answers);
+      store_baseline(m->cfg, *m->eval.last_answers);
+      spdlog::info("monitor {}: {} answers accepted as the new baseline", m->cfg.name,
+                   result.answers.size());
+    }
+    here.push_back(std::move(req));
+    answers.push_back(std::move(result));
   }
+  if (here.empty()) return;
+  if (cluster_) {
+    // Nothing was stored: a refusal, answered now.
+    decltype(accept_requests_)::answering(std::move(here), std::move(answers))();
+    return;
+  }
+  answer_once_committed(decltype(accept_requests_)::answering(std::move(here), std::move(answers)));
 }
 
 }  // namespace lookout

@@ -16,18 +16,30 @@ ClusterBaselines::~ClusterBaselines() { *self_ = nullptr; }
 void ClusterBaselines::start(
     std::function<void(const std::map<std::string, LocationBaseline>&)> baselines) {
   on_baselines_ = std::move(baselines);
+  started_ = true;
   read();
   timer_.start_repeating(kReadEvery, [this] { read(); });
 }
 
-void ClusterBaselines::stop() { timer_.stop(); }
+void ClusterBaselines::stop() {
+  timer_.stop();
+  started_ = false;
+}
+
+uint64_t ClusterBaselines::ask_fresh() {
+  ++asked_;
+  read();
+  return asked_;
+}
 
 void ClusterBaselines::read() {
-  if (in_flight_) return;
+  // One at a time: a read asked for while one is out goes at the next turn of the timer.
+  if (!started_ || in_flight_) return;
   in_flight_ = true;
   const int64_t known = version_;
+  const uint64_t number = asked_;
   const PgStatement s = PgBaselines::list(node_.location(), known);
-  pg_.query(s.sql, s.params, [self = self_, known](const PgResult& answer) {
+  pg_.query(s.sql, s.params, [self = self_, known, number](const PgResult& answer) {
     ClusterBaselines* b = *self;
     if (b == nullptr) return;
     b->in_flight_ = false;
@@ -45,6 +57,7 @@ void ClusterBaselines::read() {
       return;
     }
     b->read_error_.clear();
+    b->answered_ = std::max(b->answered_, number);
     if (!read->rows) return;
     b->version_ = read->version;
     b->rows_ = std::move(*read->rows);
@@ -117,38 +130,45 @@ void ClusterBaselines::accept(const std::string& monitor, const std::string& que
   }
   const PgStatement s = PgBaselines::accept(monitor, question);
   pg_.query(s.sql, s.params,
-            [self = self_, monitor, done = std::move(done)](const PgResult& answer) {
-              AcceptResult result;
-              auto accepted = PgBaselines::accepted(answer);
+            [self = self_, monitor, question, done = std::move(done)](const PgResult& answer) {
               ClusterBaselines* b = *self;
-              if (!accepted) {
-                result.code = AcceptResult::Code::kUnavailable;
-                result.error = b != nullptr ? change_failed(answer, b->pg_, "the accept", "made",
-                                                            "accepting again does no harm")
-                                            : answer_failure(answer);
-                done(std::move(result));
-                return;
-              }
-              if (accepted->empty()) {
-                result.code = AcceptResult::Code::kNoAnswers;
-                done(std::move(result));
-                return;
-              }
-              result.code = AcceptResult::Code::kDone;
-              for (auto& [location, answers] : *accepted) {
-                result.answers.insert(result.answers.end(), answers.begin(), answers.end());
-                spdlog::info("monitor {}: {} answers at location {} accepted as its new baseline",
-                             monitor, answers.size(), location);
-              }
-              std::sort(result.answers.begin(), result.answers.end());
-              result.answers.erase(std::unique(result.answers.begin(), result.answers.end()),
-                                   result.answers.end());
-              result.locations = std::move(*accepted);
-              done(std::move(result));
-              // The probes of this node take the new baselines at once; the others' within
-              // kReadEvery.
-              if (b != nullptr) b->read();
+              if (b != nullptr) b->accepted(monitor, question, answer, done);
             });
+}
+
+void ClusterBaselines::accepted(const std::string& monitor, const std::string& question,
+                                const PgResult& answer,
+                                const std::function<void(AcceptResult)>& done) {
+  AcceptResult result;
+  auto accepted = PgBaselines::accepted(answer);
+  if (!accepted) {
+    result.code = AcceptResult::Code::kUnavailable;
+    result.error = change_failed(answer, pg_, "the accept", "made", "accepting again does no harm");
+    done(std::move(result));
+    return;
+  }
+  if (accepted->empty()) {
+    result.code = AcceptResult::Code::kNoAnswers;
+    done(std::move(result));
+    return;
+  }
+  // This node's probes hold the monitor to its location's new baseline before the answer; the
+  // other nodes' read it within kReadEvery.
+  if (const auto here = accepted->find(node_.location()); here != accepted->end()) {
+    rows_[monitor] = LocationBaseline{Baseline{question, here->second}, here->second};
+    if (on_baselines_) on_baselines_(rows_);
+  }
+  result.code = AcceptResult::Code::kDone;
+  for (auto& [location, answers] : *accepted) {
+    result.answers.insert(result.answers.end(), answers.begin(), answers.end());
+    spdlog::info("monitor {}: {} answers at location {} accepted as its new baseline", monitor,
+                 answers.size(), location);
+  }
+  std::sort(result.answers.begin(), result.answers.end());
+  result.answers.erase(std::unique(result.answers.begin(), result.answers.end()),
+                       result.answers.end());
+  result.locations = std::move(*accepted);
+  done(std::move(result));
 }
 
 }  // namespace lookout

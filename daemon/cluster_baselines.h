@@ -36,9 +36,11 @@ class ClusterBaselines {
   // monitor, on the loop, whenever they changed.
   void start(std::function<void(const std::map<std::string, LocationBaseline>&)> baselines);
   void stop();
-  // Whether the location's baselines were read once: until then a run would take its own
-  // answers for a baseline the location may already have.
-  bool read_once() const { return version_ >= 0; }
+  // A read sent from now on, asked for when this node takes a monitor over: a number that
+  // read_since() is true for once such a read answered. Until then a run would hold the
+  // monitor to what this node read before, not to what the location has now.
+  uint64_t ask_fresh();
+  bool read_since(uint64_t asked) const { return answered_ >= asked; }
 
   // A run of `monitor` here that had answers to `question`; `first` when they became its
   // probe's baseline, the probe having none. Written when new to the location (a report at a
@@ -57,13 +59,18 @@ class ClusterBaselines {
   void read();
   void report(const std::string& monitor, const Baseline& baseline,
               const std::vector<std::string>& seen);
+  void accepted(const std::string& monitor, const std::string& question, const PgResult& answer,
+                const std::function<void(AcceptResult)>& done);
 
   PgConnection& pg_;
   const ClusterNode& node_;
   Timer timer_;
   std::function<void(const std::map<std::string, LocationBaseline>&)> on_baselines_;
+  bool started_ = false;
   bool in_flight_ = false;
-  int64_t version_ = -1;  // baseline_version of the rows last read; -1 before the first read
+  int64_t version_ = -1;   // baseline_version of the rows last read; -1 before the first read
+  uint64_t asked_ = 1;     // the number of the reads sent from now on (the first read's is 1)
+  uint64_t answered_ = 0;  // the highest number of a read that answered
   std::map<std::string, LocationBaseline> rows_;  // as last read, with the reports made since
   std::map<std::string, Baseline> unwritten_;     // first baselines whose report failed
   std::set<std::string> reporting_;               // monitors with a report in flight

@@ -105,8 +105,7 @@ ClusterRun::ClusterRun(EventLoop& loop, CurlBridge& curl, const Clock& clock,
       [this](AlertChanges& changes) { subscribers_.add_incident_mails(changes); });
   for (const MonitorConfig& m : config_->monitors) {
     if (!m.spec->probed()) heartbeat_names_.push_back(m.name);
-    if (const auto* dns = m.spec_if<DnsSpec>(); dns != nullptr && dns->dns.alert_on_change)
-      baseline_monitors_.insert(m.name);
+    if (baseline_spec(m) != nullptr) baseline_monitors_.insert(m.name);
   }
 }
 
@@ -246,8 +245,11 @@ void ClusterRun::stop(std::function<void()> done) {
 
 bool ClusterRun::probes(const std::string& monitor) const {
   const int shard = shard_of(monitor);
-  if (probing_.count(shard) > 0)
-    return baselines_.read_once() || baseline_monitors_.count(monitor) == 0;
+  if (probing_.count(shard) > 0) {
+    if (baseline_monitors_.count(monitor) == 0) return true;
+    const auto read = baseline_reads_.find(shard);
+    return read != baseline_reads_.end() && baselines_.read_since(read->second);
+  }
   return !node_.connection().connected() && stranded_.count(shard) > 0 &&
          stranded_connects_ == node_.connection().connects();
 }
@@ -509,6 +511,7 @@ void ClusterRun::on_leases(const LeaseChanges& changes) {
     if (l.work != LeaseWork::kProbe) continue;
     restoring_[l.shard] = l.epoch;
     gained.push_back(l.shard);
+    if (!baseline_monitors_.empty()) baseline_reads_[l.shard] = baselines_.ask_fresh();
   }
   if (!gained.empty()) restore(gained);
 }

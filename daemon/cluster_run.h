@@ -56,7 +56,7 @@ class ClusterRun final : public StorageReader {
 
   // Whether this node probes `monitor` now: it holds the probe lease of its shard in this
   // location, and has read where the location's judgement of it stood (and, for a dns monitor
-  // with on_change = "alert", the location's baselines); or PostgreSQL is
+  // with on_change = "alert", the location's baselines since it took the lease); or PostgreSQL is
   // unreachable and the shard's lease ran out meanwhile (the node probes on what it probed, and
   // its results wait in the spool).
   bool probes(const std::string& monitor) const;
@@ -194,10 +194,12 @@ class ClusterRun final : public StorageReader {
   ClusterPosts posts_;
   std::function<void(const std::vector<PostRecord>&)> on_posts_;
   // The dns baselines, read and written on the page's connection too. The monitors that keep
-  // one are not probed under a lease before the location's baselines were read.
+  // one are not probed under a lease before a read of the location's baselines sent after the
+  // lease was gained has answered (that read's number, by shard).
   ClusterBaselines baselines_;
   std::function<void(const std::map<std::string, LocationBaseline>&)> on_baselines_;
   std::set<std::string> baseline_monitors_;
+  std::map<int, uint64_t> baseline_reads_;
   // The subscribers, read and written on the page's connection too.
   ClusterSubscribers subscribers_;
   std::function<void()> on_subscribers_;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <set>
 
+#include "core/utf8.h"
+
 namespace lookout {
 namespace {
 
@@ -34,6 +36,23 @@ std::optional<std::string> name_at(const unsigned char* at, const unsigned char*
 }
 
 bool is_name_type(uint16_t t) { return t == 2 || t == 5; }
+
+// Character-string data (TXT, CAA) as text every store keeps as it is: bytes that are not
+// UTF-8 become U+FFFD and control bytes \DDD, as in a zone file. A baseline read back from
+// SQLite or PostgreSQL then equals the probe's own answers; raw, PostgreSQL would refuse a NUL
+// and mend other bytes, and the answers would differ from their baseline for good.
+std::string character_data(std::string_view raw) {
+  std::string out;
+  for (const char c : valid_utf8(raw)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\{:03}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::string quoted(const std::vector<std::string>& v) {
   std::vector<std::string> q;
@@ -127,7 +146,7 @@ std::optional<std::vector<std::string>> parse_answers(std::string_view message, 
           joined.append(reinterpret_cast<const char*>(q), l);
           q += l;
         }
-        if (ok) value = joined;
+        if (ok) value = character_data(joined);
         break;
       }
       case 6: {
@@ -152,7 +171,7 @@ std::optional<std::vector<std::string>> parse_answers(std::string_view message, 
           const std::string tag =
               lower_name(std::string(reinterpret_cast<const char*>(rd + 2), rd[1]));
           const std::string val(reinterpret_cast<const char*>(rd + 2 + rd[1]), rdlen - 2 - rd[1]);
-          value = fmt::format("{} {} \"{}\"", rd[0], tag, val);
+          value = fmt::format("{} {} \"{}\"", rd[0], tag, character_data(val));
         }
         break;
       default:

@@ -340,11 +340,15 @@ BEGIN
       // what that location would see; the other locations take their own at their first runs.
       import_counted(
           "dns_baselines",
-          fmt::format("INSERT INTO dns_baselines (location, monitor, question, answers, seen, "
-                      "set_at)\n"
-                      "  SELECT {}, m.name, b.question, b.answers::jsonb, b.answers::jsonb, {}\n"
-                      "  FROM import_dns_baselines b JOIN import_monitors m ON m.id = b.monitor_id",
-                      quoted_location, import_time("b.set_ms")));
+          fmt::format(
+              "INSERT INTO dns_baselines (location, monitor, question, answers, seen, "
+              "set_at)\n"
+              "  SELECT {}, m.name, b.question, b.answers::jsonb, b.answers::jsonb, {}\n"
+              "  FROM import_dns_baselines b JOIN import_monitors m ON m.id = b.monitor_id\n"
+              "  ON CONFLICT (location, monitor) DO NOTHING",
+              quoted_location, import_time("b.set_ms")));
+  // Read by every node at its next turn, as the posts.
+  out += "UPDATE baseline_version SET version = version + 1;\n";
   out += import_counted(
       "heartbeats",
       fmt::format("INSERT INTO heartbeats (monitor, last_ping, last_any, up, starts, message_at, "

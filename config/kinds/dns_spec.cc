@@ -174,4 +174,9 @@ std::string dns_question(const DnsSpec& d) {
   return fmt::format("{} {}", d.dns.record_name, d.dns.query);
 }
 
+const DnsSpec* baseline_spec(const MonitorConfig& m) {
+  const auto* dns = m.spec_if<DnsSpec>();
+  return dns != nullptr && dns->dns.alert_on_change ? dns : nullptr;
+}
+
 }  // namespace lookout

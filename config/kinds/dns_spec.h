@@ -38,5 +38,7 @@ struct DnsSpec : SpecOf<DnsSpec> {
 // The question a baseline was taken for ("A portal.acme.example"): a baseline kept for another
 // question is dropped, since the config asks something else now.
 std::string dns_question(const DnsSpec& d);
+// The dns spec of a monitor held to a baseline (on_change = "alert"); nullptr for any other.
+const DnsSpec* baseline_spec(const MonitorConfig& m);
 
 }  // namespace lookout

@@ -1,12 +1,15 @@
 // dns baselines (on_change = "alert") in cluster mode, real `lookout run` nodes in two
-// locations against a real PostgreSQL, a real Knot DNS server and a webhook receiver: each
-// location keeps the answers it saw first as its baseline; a changed record is down from both
-// locations and opens one incident, paged once; an accept made through either node takes each
+// locations (one node in fra, two in nyc) against a real PostgreSQL, a real Knot DNS server and
+// a webhook receiver: each location keeps the answers it saw first as its baseline, and stable
+// answers write nothing; a changed record is down from both locations and opens one incident,
+// paged once; the nyc node probing it killed, the other takes it over and holds it to nyc's
+// baseline, not to its own first answers; an accept made through any node takes each
 // location's last answers at once, and the monitor is up again and the incident resolved; with
 // the database away the accept answers 503 and changes nothing.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "store/lease_plan.h"
 #include "tests/integration/cluster/cluster_helpers.h"
 #include "tests/integration/cluster/run_node.h"
 #include "tests/integration/cluster/svc_target.h"
@@ -79,6 +82,7 @@ TEST(ClusterBaselines, EachLocationKeepsItsBaselineAndAnAcceptOnEitherNodeTakesA
   test::HttpRecorder hook({{200, "{}"}});
   BaselineNode fra(pg, "fra-1", "fra", fra_target, hook, knot);
   BaselineNode nyc(pg, "nyc-1", "nyc", nyc_target, hook, knot);
+  BaselineNode nyc2(pg, "nyc-2", "nyc", nyc_target, hook, knot);
 
   // Each location's first answers are its baseline.
   const std::string first = R"(["203.0.113.10", "203.0.113.11"])";
@@ -89,6 +93,10 @@ TEST(ClusterBaselines, EachLocationKeepsItsBaselineAndAnAcceptOnEitherNodeTakesA
       },
       30'000ms))
       << baseline_rows(pg) << fra.process->err() << nyc.process->err();
+  // Stable answers write nothing: the version stays over several runs at each location.
+  const std::string version = pg.sql("SELECT version FROM baseline_version");
+  wait_until([] { return false; }, 3'000ms);
+  EXPECT_EQ(pg.sql("SELECT version FROM baseline_version"), version);
 
   // Not a dns monitor with a baseline, or none at all: refused as on one node.
   auto r = fra.accept("home");
@@ -118,9 +126,31 @@ TEST(ClusterBaselines, EachLocationKeepsItsBaselineAndAnAcceptOnEitherNodeTakesA
             std::string::npos)
       << opened.dump();
 
-  // Accepted through nyc: each location's last answers, at once; the monitor is up again at
-  // both, and the incident resolved, paged once.
-  r = nyc.accept("portal-dns");
+  // The nyc node probing portal-dns killed: the other takes it over within the lease and holds
+  // it to nyc's baseline, so its runs are down too; had it taken its own first answers for the
+  // baseline, the change would have vanished at nyc without an accept.
+  const std::string lease = fmt::format("probe/nyc/{}", shard_of("portal-dns"));
+  const std::string prober = pg.sql("SELECT holder FROM leases WHERE name = '" + lease + "'");
+  ASSERT_TRUE(prober == "nyc-1" || prober == "nyc-2") << prober;
+  const BaselineNode& survivor = prober == "nyc-1" ? nyc2 : nyc;
+  const std::string other = prober == "nyc-1" ? "nyc-2" : "nyc-1";
+  const std::string killed_at = pg.sql("SELECT clock_timestamp()");
+  (prober == "nyc-1" ? nyc : nyc2).process->signal(SIGKILL);
+  const auto runs_of_other = [&](const char* outcome) {
+    return pg.sql(
+        "SELECT count(*) FROM results WHERE monitor = 'portal-dns' AND location = "
+        "'nyc' AND node = '" +
+        other + "' AND t > '" + killed_at + "' AND outcome " + outcome);
+  };
+  ASSERT_TRUE(wait_until([&] { return std::stoi(runs_of_other("IS NOT NULL")) >= 3; }, 15'000ms))
+      << survivor.process->err();
+  EXPECT_EQ(runs_of_other("= 0"), "0") << "a run of the node that took over was up";
+  EXPECT_EQ(portal_locations(pg), "fra down, nyc down");
+  EXPECT_EQ(hook.seen().size(), 1u);
+
+  // Accepted through the surviving nyc node: each location's last answers, at once; the
+  // monitor is up again at both, and the incident resolved, paged once.
+  r = survivor.accept("portal-dns");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   const auto accepted = nlohmann::json::parse(r->body);

@@ -101,6 +101,21 @@ TEST(DnsAnswers, PresentationFormOfEachType) {
             (std::vector<std::string>{"ns.t h.t 7 3600 600 86400 60"}));
 }
 
+// Bytes a store would refuse (a NUL) or mend (not UTF-8) are written as text every store keeps
+// as it is, so a baseline read back equals the answers it was taken from.
+TEST(DnsAnswers, CharacterDataIsTextEveryStoreKeeps) {
+  const std::string txt(
+      "\x08"
+      "a\x00"
+      "b\xff"
+      "c\x1f\xc3\xa9",
+      9);
+  EXPECT_EQ(parse(Message("t", 16).rr(16, txt), 16), (std::vector<std::string>{"a\\000b\xEF\xBF\xBD"
+                                                                               "c\\031\xC3\xA9"}));
+  EXPECT_EQ(parse(Message("t", 257).rr(257, std::string("\x00\x05issueca\x00\xfe", 11)), 257),
+            (std::vector<std::string>{"0 issue \"ca\\000\xEF\xBF\xBD\""}));
+}
+
 TEST(DnsAnswers, OrderCaseAndDuplicatesAreNoChange) {
   const auto one =
       parse(Message("t", 2).rr(2, Message::wire_name("B.t")).rr(2, Message::wire_name("a.t")), 2);
