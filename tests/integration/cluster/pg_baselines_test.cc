@@ -13,7 +13,7 @@
 namespace lookout::testing {
 namespace {
 
-using Answers = std::vector<std::string>;
+using BaselineAnswers = std::vector<std::string>;
 
 TEST(PgBaselines, EachLocationKeepsItsOwnUntilAnAcceptTakesWhatItSawLast) {
   LOOKOUT_NEED_POSTGRES();
@@ -23,7 +23,7 @@ TEST(PgBaselines, EachLocationKeepsItsOwnUntilAnAcceptTakesWhatItSawLast) {
   conn.start();
   require_schema(loop, conn);
   const auto report = [&](const std::string& location, const Baseline& baseline,
-                          const Answers& seen) {
+                          const BaselineAnswers& seen) {
     return PgBaselines::reported(
         answer_to(loop, conn, PgBaselines::report("portal-dns", location, baseline, seen)));
   };
@@ -32,8 +32,8 @@ TEST(PgBaselines, EachLocationKeepsItsOwnUntilAnAcceptTakesWhatItSawLast) {
   };
   const std::string question = "A portal.acme.test";
   // Text that JSON must keep whole: quotes, a backslash, a TXT record's escapes.
-  const Answers fra_first{"203.0.113.10", R"("v=spf1 -all" "a\"b\\c")"};
-  const Answers nyc_first{"198.51.100.7"};
+  const BaselineAnswers fra_first{"203.0.113.10", R"("v=spf1 -all" "a\"b\\c")"};
+  const BaselineAnswers nyc_first{"198.51.100.7"};
 
   auto read = list("fra", -1);
   ASSERT_TRUE(read.has_value());
@@ -46,7 +46,7 @@ TEST(PgBaselines, EachLocationKeepsItsOwnUntilAnAcceptTakesWhatItSawLast) {
   EXPECT_EQ(report("nyc", Baseline{question, nyc_first}, nyc_first), std::optional<bool>(true));
   // Another node of fra, which had not read fra's yet: fra's baseline stays, and only what it
   // saw is kept; the same again writes nothing.
-  const Answers fra_other{"203.0.113.99"};
+  const BaselineAnswers fra_other{"203.0.113.99"};
   EXPECT_EQ(report("fra", Baseline{question, fra_other}, fra_other), std::optional<bool>(true));
   EXPECT_EQ(report("fra", Baseline{question, fra_other}, fra_other), std::optional<bool>(false));
   EXPECT_EQ(pg.sql("SELECT version FROM baseline_version"), "3");
@@ -75,7 +75,7 @@ TEST(PgBaselines, EachLocationKeepsItsOwnUntilAnAcceptTakesWhatItSawLast) {
   accepted =
       PgBaselines::accepted(answer_to(loop, conn, PgBaselines::accept("portal-dns", question)));
   ASSERT_TRUE(accepted.has_value());
-  EXPECT_EQ(*accepted, (std::map<std::string, Answers>{{"fra", fra_other}, {"nyc", nyc_first}}));
+  EXPECT_EQ(*accepted, (std::map<std::string, BaselineAnswers>{{"fra", fra_other}, {"nyc", nyc_first}}));
   EXPECT_EQ(pg.sql("SELECT version FROM baseline_version"), "4");
   read = list("fra", 3);
   ASSERT_TRUE(read.has_value() && read->rows.has_value());
