@@ -75,7 +75,8 @@ TEST(PgBaselines, EachLocationKeepsItsOwnUntilAnAcceptTakesWhatItSawLast) {
   accepted =
       PgBaselines::accepted(answer_to(loop, conn, PgBaselines::accept("portal-dns", question)));
   ASSERT_TRUE(accepted.has_value());
-  EXPECT_EQ(*accepted, (std::map<std::string, BaselineAnswers>{{"fra", fra_other}, {"nyc", nyc_first}}));
+  EXPECT_EQ(*accepted,
+            (std::map<std::string, BaselineAnswers>{{"fra", fra_other}, {"nyc", nyc_first}}));
   EXPECT_EQ(pg.sql("SELECT version FROM baseline_version"), "4");
   read = list("fra", 3);
   ASSERT_TRUE(read.has_value() && read->rows.has_value());
